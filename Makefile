@@ -1,0 +1,44 @@
+# nettriage: the two quick-start commands (make run, make test) and the other entry points.
+# The real build is CMake; this file only drives it.
+BUILD ?= build
+PREFIX ?= /usr/local
+CMAKE_FLAGS ?=
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+EXAMPLE ?= examples/port-unreachable.pcap
+
+.PHONY: all build run test deps install bench fuzz clean format
+
+all: build
+
+# Installs what is missing when we may (root, or NT_INSTALL_DEPS=1 with sudo), otherwise
+# scripts/install-deps prints the exact command and the build stops there.
+deps:
+	@scripts/install-deps --check >/dev/null 2>&1 || scripts/install-deps
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	@$(BUILD)/nettriage report --reported "customers reported 'destination port unreachable' when loading www.yummyrecipesforme.com" $(EXAMPLE); \
+	  status=$$?; [ $$status -le 1 ] || exit $$status
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+bench: build
+	bench/run $(BUILD)/nettriage
+
+fuzz:
+	tests/fuzz/run-fuzzers
+
+format:
+	clang-format -i $$(git ls-files 'src/*.[ch]' 'tests/*.[ch]' 'bench/*.[ch]')
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,132 @@
+/* correlate.h: state across packets. Groups DNS queries and their retransmissions into lookups,
+ * gives each its outcome (answer, ICMP error, silence), and ties every ICMP error to the query it
+ * quotes. State is bounded and expires; an expired lookup becomes an outcome, never a silent
+ * drop. */
+#ifndef NT_CORRELATE_CORRELATE_H
+#define NT_CORRELATE_CORRELATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "correlate/evidence.h"
+#include "decode/packet.h"
+
+enum lookup_outcome {
+    LOOKUP_PENDING = 0,
+    LOOKUP_ANSWERED,      /* a response with any rcode */
+    LOOKUP_ICMP_ERROR,    /* an ICMP error quoting one of its queries, before any answer */
+    LOOKUP_UNANSWERED,    /* silence for longer than the timeout */
+    LOOKUP_CAPTURE_ENDED, /* the capture ended before the timeout passed */
+};
+
+/* Who sent an ICMP error, judged from the addresses it quotes. */
+enum icmp_sender {
+    ICMP_SENDER_UNKNOWN = 0,
+    ICMP_SENDER_SERVER, /* the destination of the quoted datagram itself */
+    ICMP_SENDER_PATH,   /* another host: a router or firewall on the path */
+    ICMP_SENDER_CLIENT, /* the client, about a response sent to it */
+};
+
+#define LOOKUP_PORTS_KEPT 8
+
+struct dns_lookup {
+    uint64_t seq;   /* order of creation, from 1 */
+    uint32_t input;
+    struct nt_addr client, server;
+    uint16_t server_port;
+    uint16_t client_ports[LOOKUP_PORTS_KEPT]; /* distinct source ports used, first few */
+    uint8_t n_client_ports;
+    bool client_ports_overflow;
+    uint8_t transport; /* 17 UDP or 6 TCP */
+    uint16_t id;
+    uint16_t query_flags;
+    bool has_question;
+    char *qname; /* owned; NULL when no question was seen */
+    uint16_t qtype, qclass;
+
+    struct nt_time first_tx, last_tx;
+    uint32_t transmissions; /* query packets, including the first */
+    struct evidence query;  /* the first query packet */
+
+    uint8_t outcome; /* enum lookup_outcome */
+    bool late;       /* the answer or error came after the timeout had passed */
+
+    /* LOOKUP_ANSWERED */
+    struct evidence answer; /* the first response (role EV_ANSWER) */
+    int64_t rtt_us;         /* answer time minus the latest transmission before it */
+    int64_t elapsed_us;     /* answer or error time minus the first transmission */
+    uint16_t rcode;
+    uint32_t extra_responses; /* responses after the first */
+
+    /* ICMP errors quoting its queries (the first kept) */
+    struct evidence error;
+    uint32_t n_errors;
+    uint8_t icmp_kind;   /* enum icmp_kind of the first error */
+    uint8_t icmp_sender; /* enum icmp_sender of the first error */
+    bool matched_by_id;  /* the quote held the DNS id (else addresses and ports only) */
+    uint32_t client_rejects; /* ICMP errors from the client about responses to it */
+};
+
+/* An ICMP error, matched or not. lookup is the lookup it was tied to, valid only during the
+ * callback (NULL when it quotes traffic not seen in the capture). */
+struct icmp_event {
+    const struct evidence *ev;
+    uint8_t kind;   /* enum icmp_kind */
+    uint8_t sender; /* enum icmp_sender */
+    bool about_dns; /* the quoted datagram was DNS (port 53 or a quoted DNS header) */
+    bool quotes_response; /* the quoted datagram was a response (server to client) */
+    const struct dns_lookup *lookup;
+};
+
+struct correlate_config {
+    int64_t timeout_us;     /* silence longer than this makes a lookup unanswered */
+    int64_t late_window_us; /* how long after its last query a lookup still takes a late answer or
+                               error */
+    int64_t retransmit_window_us; /* a repeat of the same query within this gap of the previous
+                                     transmission, with no outcome yet, is a retransmission */
+    uint32_t max_open;      /* bound on open lookups; the oldest is closed early past it */
+};
+
+/* Defaults: timeout 5 s, late window max(120 s, timeout), retransmit window 2 x timeout,
+ * 1,000,000 open lookups. */
+void correlate_config_default(struct correlate_config *cfg, int64_t timeout_us);
+
+struct correlate_stats {
+    uint64_t packets;
+    uint64_t dns_queries;   /* query packets, retransmissions included */
+    uint64_t dns_responses;
+    uint64_t dns_lookups;
+    uint64_t answered;
+    uint64_t icmp_errors;   /* ICMP error packets of any kind */
+    uint64_t icmp_matched;  /* tied to a lookup */
+    uint64_t unanswered;
+    uint64_t capture_ended;
+    uint64_t unsolicited_responses; /* responses that match no query seen */
+    uint64_t evicted;       /* lookups closed early because max_open was reached */
+    struct nt_time first_ts, last_ts; /* of all packets with a time */
+};
+
+struct correlate_callbacks {
+    void *ctx;
+    /* Called once per lookup when its outcome is final (after the late window, or at
+     * correlate_finish). The lookup is freed after the call. */
+    void (*on_lookup)(void *ctx, const struct dns_lookup *l);
+    /* Called for every ICMP error packet, after it was matched. */
+    void (*on_icmp_error)(void *ctx, const struct icmp_event *e);
+};
+
+struct correlator;
+
+struct correlator *correlate_new(const struct correlate_config *cfg,
+                                 const struct correlate_callbacks *cb);
+/* Feeds one packet from input number `input`. Returns NT_OK or NT_ERR_NOMEM. */
+int correlate_packet(struct correlator *c, const struct packet *pkt, uint32_t input);
+/* Closes every open lookup (end of an input): each becomes final. */
+void correlate_finish(struct correlator *c);
+const struct correlate_stats *correlate_stats(const struct correlator *c);
+void correlate_free(struct correlator *c);
+
+const char *lookup_outcome_name(enum lookup_outcome o); /* "answered", "icmp_error", ... */
+const char *icmp_sender_name(enum icmp_sender s);       /* "server", "path", "client", ... */
+
+#endif

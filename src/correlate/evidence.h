@@ -1,0 +1,57 @@
+/* evidence.h: a compact, owned copy of the facts of one packet that a finding cites (its line,
+ * addresses, DNS header and question, ICMP message and quote), outliving the packet. */
+#ifndef NT_CORRELATE_EVIDENCE_H
+#define NT_CORRELATE_EVIDENCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "decode/packet.h"
+
+enum evidence_role {
+    EV_QUERY = 1,
+    EV_RETRANSMISSION,
+    EV_ANSWER,
+    EV_ICMP_ERROR,
+};
+
+struct evidence {
+    uint32_t input; /* index of the input it came from */
+    uint64_t pkt;   /* packet (record) number within that input */
+    uint64_t line_no; /* text inputs: first line of the record; 0 otherwise */
+    struct nt_time ts;
+    uint8_t role;  /* enum evidence_role */
+    char *text;    /* the record as read (text) or formatted like tcpdump -nn (pcap); owned */
+    bool from_text; /* text came from tcpdump text, not from captured bytes */
+
+    uint8_t ip_version;
+    struct nt_addr src, dst;
+    uint8_t proto;
+    uint16_t sport, dport;
+
+    bool has_dns;
+    uint16_t dns_id, dns_flags, rcode;
+    uint16_t qdcount, ancount, nscount, arcount;
+    bool has_opt;
+    bool has_question;
+    char *qname; /* owned, presentation form; NULL without a question */
+    uint16_t qtype, qclass;
+    uint32_t dns_len;
+
+    uint8_t icmp_type, icmp_code, icmp_kind;
+    uint32_t icmp_len;
+    bool quote_present, quote_has_ports, quote_has_dns;
+    struct nt_addr q_src, q_dst;
+    uint8_t q_proto;
+    uint16_t q_sport, q_dport, q_dns_id;
+};
+
+/* Fills ev from pkt (copying what it keeps). Returns false on out of memory (ev is then empty
+ * but safe to evidence_fini). */
+bool evidence_from_packet(struct evidence *ev, const struct packet *pkt, uint32_t input,
+                          enum evidence_role role);
+/* Deep copy. Returns false on out of memory. */
+bool evidence_copy(struct evidence *dst, const struct evidence *src);
+void evidence_fini(struct evidence *ev);
+
+#endif

@@ -1,0 +1,55 @@
+/* decode.h: bytes of one captured frame in, a struct packet view out. Pure: no allocation, no
+ * printing, no I/O. Malformed input is recorded as named anomalies, never as an error. */
+#ifndef NT_DECODE_DECODE_H
+#define NT_DECODE_DECODE_H
+
+#include "decode/cursor.h"
+#include "decode/packet.h"
+
+/* Link types we read, by their DLT numbers (so that no stage but source includes pcap.h). */
+#define NT_DLT_NULL 0          /* BSD loopback, host byte order family */
+#define NT_DLT_EN10MB 1        /* Ethernet */
+#define NT_DLT_RAW 12          /* raw IP on OpenBSD; also 14 on some systems */
+#define NT_DLT_RAW_ALT 14
+#define NT_DLT_LOOP 108        /* OpenBSD loopback, network byte order family */
+#define NT_DLT_LINUX_SLL 113   /* Linux cooked v1 */
+#define NT_DLT_LINUX_SLL2 276  /* Linux cooked v2 */
+#define NT_DLT_IPV4 228
+#define NT_DLT_IPV6 229
+#define NT_LINKTYPE_RAW 101    /* LINKTYPE_RAW as written in pcap files */
+
+/* True when decode_packet understands this link type. */
+bool decode_linktype_supported(int linktype);
+/* "Ethernet", "Linux cooked v1", ... for reports. */
+const char *decode_linktype_name(int linktype);
+
+/* Decodes one frame. pkt must have been packet_reset(); num, ts, caplen and wirelen are set by
+ * the caller. data holds caplen bytes. */
+void decode_packet(struct packet *pkt, int linktype, const uint8_t *data, size_t caplen);
+
+/* Layer entry points, exposed for tests and for the ICMP quote (each reads through c). */
+void decode_ipv4(struct packet *pkt, struct cursor *c);
+void decode_ipv6(struct packet *pkt, struct cursor *c);
+void decode_udp(struct packet *pkt, struct cursor *c);
+void decode_tcp(struct packet *pkt, struct cursor *c);
+void decode_icmp(struct packet *pkt, struct cursor *c, uint8_t ip_version);
+
+/* Parses a DNS message that fills c exactly (c->len is the message length). Fills msg, and
+ * records anomalies on pkt (which may be NULL). Returns true when at least the 12-byte header
+ * was read. */
+bool dns_parse_message(struct cursor *c, struct dns_msg *msg, struct packet *pkt);
+
+/* Parses only the header and the first question of a DNS message that may be cut short (as
+ * inside an ICMP quote). Returns true when the header was read; *has_question tells whether
+ * the question was read whole. */
+bool dns_parse_header_question(struct cursor *c, uint16_t *id, uint16_t *flags,
+                               struct dns_question *q, bool *has_question);
+
+/* Reads a possibly compressed name at c's offset within the whole message msg (needed for
+ * pointers); advances c past the name's in-place part. Returns false (and records an anomaly
+ * on pkt) when the name is malformed: pointer not strictly backwards, loop, label > 63, name >
+ * 255 octets, reserved label type, or truncated. */
+bool dns_read_name(struct cursor *c, const struct cursor *msg, struct dns_name *out,
+                   struct packet *pkt);
+
+#endif

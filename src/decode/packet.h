@@ -1,0 +1,224 @@
+/* packet.h: the decoded view of one packet, produced by decode (from bytes) or by the tcpdump
+ * text reader (from a printed line), and consumed by correlate. */
+#ifndef NT_DECODE_PACKET_H
+#define NT_DECODE_PACKET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/addr.h"
+#include "util/ntime.h"
+
+/* DNS names are kept in presentation form (RFC 1035 section 5.1): labels joined by '.', a
+ * trailing '.' for the root, and every byte that is not a printable ASCII letter, digit, '-'
+ * or '_' (and every '.' or '\\' inside a label) written as "\DDD" or "\c". The text is
+ * therefore printable ASCII, but it can still hold '<', '|', '*' or '`': every renderer escapes
+ * it for its medium. Wire names stop at 255 octets, so 4 * 255 + 1 bytes suffice. */
+#define DNS_NAME_TEXT_MAX 1024
+#define DNS_RDATA_TEXT_MAX 256
+#define DNS_MAX_KEPT_RR 16
+#define PKT_MAX_ANOMALIES 8
+
+struct dns_name {
+    char text[DNS_NAME_TEXT_MAX]; /* NUL-terminated presentation form */
+    uint16_t len;                 /* strlen(text) */
+};
+
+struct dns_question {
+    struct dns_name name;
+    uint16_t qtype, qclass;
+};
+
+enum dns_section { DNS_SEC_ANSWER = 1, DNS_SEC_AUTHORITY = 2, DNS_SEC_ADDITIONAL = 3 };
+
+struct dns_rr {
+    uint8_t section; /* enum dns_section */
+    struct dns_name name;
+    uint16_t type, rclass;
+    uint32_t ttl;
+    uint16_t rdlength;
+    /* RDATA in presentation form, as dig prints it: "198.51.100.7", "ns1.example.", "10 mx.
+     * example.", "\"v=spf1 -all\"", SOA's seven fields, SRV's four; for other types "\# <len>
+     * <hex>" (RFC 3597), cut to fit with "..." at the end. Escaped like names. */
+    char rdata[DNS_RDATA_TEXT_MAX];
+};
+
+/* DNS header flag bits (RFC 1035 4.1.1, RFC 4035 for AD/CD). */
+#define DNS_FLAG_QR 0x8000
+#define DNS_FLAG_AA 0x0400
+#define DNS_FLAG_TC 0x0200
+#define DNS_FLAG_RD 0x0100
+#define DNS_FLAG_RA 0x0080
+#define DNS_FLAG_AD 0x0020
+#define DNS_FLAG_CD 0x0010
+
+#define DNS_RCODE_NOERROR 0
+#define DNS_RCODE_FORMERR 1
+#define DNS_RCODE_SERVFAIL 2
+#define DNS_RCODE_NXDOMAIN 3
+#define DNS_RCODE_NOTIMP 4
+#define DNS_RCODE_REFUSED 5
+
+#define DNS_TYPE_A 1
+#define DNS_TYPE_NS 2
+#define DNS_TYPE_CNAME 5
+#define DNS_TYPE_SOA 6
+#define DNS_TYPE_PTR 12
+#define DNS_TYPE_MX 15
+#define DNS_TYPE_TXT 16
+#define DNS_TYPE_AAAA 28
+#define DNS_TYPE_SRV 33
+#define DNS_TYPE_OPT 41
+
+struct dns_msg {
+    uint16_t id;
+    uint16_t flags;  /* raw header flags word; see DNS_FLAG_* */
+    uint8_t opcode;  /* 4 bits */
+    uint16_t rcode;  /* 4-bit header rcode, extended with the OPT record's upper 8 bits */
+    uint16_t qdcount, ancount, nscount, arcount; /* as in the header */
+    bool has_question;                           /* the first question was read whole */
+    struct dns_question q;
+    /* EDNS (RFC 6891) from the OPT record, when present. */
+    bool has_opt;
+    uint16_t edns_udp_size;
+    uint8_t edns_version;
+    bool edns_do;
+    /* The first DNS_MAX_KEPT_RR records of the answer, authority and additional sections, in
+     * order (OPT excluded); n_rr_seen counts every record parsed. */
+    uint8_t n_rr;
+    struct dns_rr rr[DNS_MAX_KEPT_RR];
+    uint16_t n_rr_seen;
+    bool complete;   /* every section parsed without running past the message */
+    uint32_t length; /* message length in bytes (as on the wire, or as printed "(N)") */
+};
+
+/* Which layers were found; a bit is set only when that header was read whole. */
+#define PKT_L_IP 0x01
+#define PKT_L_UDP 0x02
+#define PKT_L_TCP 0x04
+#define PKT_L_ICMP 0x08 /* ICMP or ICMPv6 */
+#define PKT_L_DNS 0x10  /* a DNS header at least; see dns.complete */
+#define PKT_L_ARP 0x20
+
+/* Normalised meaning of an ICMP/ICMPv6 message, so later stages need not know both number
+ * spaces. Errors come first. */
+enum icmp_kind {
+    ICMP_K_NONE = 0,
+    ICMP_K_PORT_UNREACH,     /* v4 3/3, v6 1/4 */
+    ICMP_K_PROTO_UNREACH,    /* v4 3/2, v6 4/1 (unrecognised next header) */
+    ICMP_K_HOST_UNREACH,     /* v4 3/1,3/7,3/8, v6 1/3 (address unreachable) */
+    ICMP_K_NET_UNREACH,      /* v4 3/0,3/6,3/11,3/12, v6 1/0 (no route) */
+    ICMP_K_ADMIN_PROHIBITED, /* v4 3/9,3/10,3/13, v6 1/1, 1/5, 1/6 */
+    ICMP_K_FRAG_NEEDED,      /* v4 3/4, v6 2 (packet too big) */
+    ICMP_K_UNREACH_OTHER,    /* any other destination unreachable code */
+    ICMP_K_TIME_EXCEEDED,    /* v4 11, v6 3 */
+    ICMP_K_PARAM_PROBLEM,    /* v4 12, v6 4 (other than 4/1) */
+    ICMP_K_SOURCE_QUENCH,    /* v4 4 */
+    ICMP_K_REDIRECT,         /* v4 5, v6 137 */
+    ICMP_K_ECHO_REQUEST,
+    ICMP_K_ECHO_REPLY,
+    ICMP_K_OTHER,            /* informational messages not listed */
+};
+
+/* The datagram quoted inside an ICMP error: what the sender of the error received (or, for
+ * some errors, tried to forward). */
+struct icmp_quote {
+    bool present;           /* the quoted IP header was read whole */
+    uint8_t ip_version;     /* 4 or 6 */
+    struct nt_addr src, dst;
+    uint8_t proto;          /* IP protocol (after IPv6 extension headers) */
+    uint16_t ip_id;         /* IPv4 identification */
+    uint32_t ip_total_len;  /* total length field of the quoted header */
+    bool has_ports;         /* UDP or TCP ports were quoted */
+    uint16_t sport, dport;
+    bool has_dns;           /* a DNS header (at least the id and flags) was quoted */
+    uint16_t dns_id;
+    uint16_t dns_flags;
+    bool has_question;      /* the quoted DNS question was read whole */
+    struct dns_question q;
+};
+
+struct packet {
+    uint64_t num; /* 1-based number within its input (tcpdump text: the record number) */
+    struct nt_time ts;
+    uint32_t caplen, wirelen;
+    uint32_t layers; /* PKT_L_* */
+
+    /* link */
+    int linktype;      /* DLT_* of the capture; -1 for text */
+    uint16_t vlan[2];  /* 802.1Q / 802.1ad tags, outermost first */
+    uint8_t n_vlan;
+
+    /* network */
+    uint8_t ip_version; /* 0, 4 or 6 */
+    struct nt_addr src, dst;
+    uint8_t ttl;        /* TTL or hop limit */
+    uint8_t proto;      /* transport protocol number (after IPv6 extension headers) */
+    uint32_t ip_len;    /* total length from the IP header (v6: 40 + payload length) */
+    uint16_t ip_id;
+    bool ip_options;    /* IPv4 header carried options */
+    bool fragment;      /* part of a fragmented datagram */
+    uint16_t frag_offset; /* in bytes */
+    bool more_fragments;
+
+    /* transport */
+    uint16_t sport, dport;
+    uint8_t tcp_flags;  /* FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 URG 0x20 ECE 0x40 CWR 0x80 */
+    uint32_t tcp_seq, tcp_ack;
+    uint32_t l4_payload_len; /* UDP/TCP payload bytes (per the headers, not the capture) */
+
+    /* ICMP / ICMPv6 */
+    uint8_t icmp_type, icmp_code;
+    uint8_t icmp_kind;  /* enum icmp_kind */
+    bool icmp_is_error;
+    uint32_t icmp_mtu;  /* next-hop MTU of frag needed / packet too big */
+    uint32_t icmp_len;  /* ICMP message length (header + data) */
+    struct icmp_quote quote;
+
+    /* DNS over UDP, or over TCP when one segment starts with the 2-byte length and holds the
+     * message */
+    struct dns_msg dns;
+
+    /* Named decoder anomalies ("dns.bad_compression_pointer"), static strings. */
+    const char *anomalies[PKT_MAX_ANOMALIES];
+    uint8_t n_anomalies;
+    uint32_t n_anomalies_dropped;
+
+    /* For records read from tcpdump text: the whole record as read (continuation lines joined
+     * with single spaces), borrowed until the next record. NULL for captured packets. */
+    const char *line;
+    size_t line_len;
+    uint64_t line_no; /* first line number of the record in its file */
+};
+
+/* Clears every field a decoder may set (cheaply: the large DNS arrays are emptied by count,
+ * not zeroed). */
+void packet_reset(struct packet *pkt);
+/* Records a named anomaly (a static string), once per name per packet. */
+void packet_add_anomaly(struct packet *pkt, const char *name);
+bool packet_has_anomaly(const struct packet *pkt, const char *name);
+
+/* Classifies an ICMP (ip_version 4) or ICMPv6 (6) type and code. */
+enum icmp_kind icmp_classify(uint8_t ip_version, uint8_t type, uint8_t code);
+bool icmp_kind_is_error(enum icmp_kind k);
+/* "port unreachable", "admin prohibited", "time exceeded", ... (stable English words). */
+const char *icmp_kind_name(enum icmp_kind k);
+/* The official description of a type/code ("Destination Unreachable: Port Unreachable"). */
+const char *icmp_code_description(uint8_t ip_version, uint8_t type, uint8_t code);
+
+/* DNS names and numbers for people and JSON: "A", "AAAA", "TYPE65280" (buf needed only for
+ * unknown types, at least 16 bytes); "NOERROR", "NXDOMAIN", "RCODE23"; "IN", "CLASS7". */
+const char *dns_type_name(uint16_t type, char *buf, size_t n);
+const char *dns_rcode_name(uint16_t rcode, char *buf, size_t n);
+const char *dns_class_name(uint16_t rclass, char *buf, size_t n);
+/* Inverse of dns_type_name for the names tcpdump prints ("A", "AAAA", "ANY", "TYPE99");
+ * returns -1 when unknown. */
+int dns_type_from_name(const char *s, size_t len);
+
+/* Formats the packet the way `tcpdump -nn` prints it, for evidence lines of captured packets
+ * ("IP 198.51.100.15.53424 > 198.51.100.2.53: 17514+ [1au] A? example.com. (62)"), without
+ * the timestamp. Returns the length (cut to n - 1). Pure. */
+size_t packet_format_line(const struct packet *pkt, char *buf, size_t n);
+
+#endif

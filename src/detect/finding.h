@@ -1,0 +1,95 @@
+/* finding.h: what a rule raises: a problem, its evidence, its likely causes and next steps. */
+#ifndef NT_DETECT_FINDING_H
+#define NT_DETECT_FINDING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "correlate/evidence.h"
+#include "util/addr.h"
+#include "util/ntime.h"
+
+enum severity { SEV_INFO = 0, SEV_LOW, SEV_MEDIUM, SEV_HIGH, SEV_CRITICAL };
+enum confidence { CONF_LOW = 1, CONF_MEDIUM, CONF_HIGH };
+
+#define FINDING_MAX_CLIENTS 256
+#define FINDING_MAX_NAMES 256
+#define FINDING_MAX_EVIDENCE 64
+#define FINDING_MAX_CAUSES 8
+#define FINDING_MAX_STEPS 12
+#define FINDING_MAX_FACTS 16
+
+struct cause {
+    char *text;   /* the cause, one sentence */
+    uint8_t confidence; /* enum confidence */
+    char *reason; /* why this confidence, from the evidence, with figures */
+};
+
+/* Every string below is plain text (no markup) built from measured facts; renderers escape it
+ * for their medium. All owned by the finding. */
+struct finding {
+    const char *id;    /* stable rule id, e.g. "dns.port_unreachable" */
+    const char *title; /* static */
+    uint8_t severity;  /* enum severity */
+    char *key;         /* de-duplication key within the rule (e.g. the server and port) */
+
+    const char *protocol; /* "udp" or "tcp" (static) */
+    uint16_t port;
+    const char *service;  /* "DNS" (static) */
+    bool has_server;
+    struct nt_addr server;
+
+    struct nt_addr clients[FINDING_MAX_CLIENTS];
+    size_t n_clients;
+    uint64_t clients_dropped;
+    char *names[FINDING_MAX_NAMES]; /* distinct query names with their types, "example.com. A" */
+    size_t n_names;
+    uint64_t names_dropped;
+
+    struct nt_time first_seen, last_seen; /* first and last packet of the evidence */
+    uint64_t lookups;       /* lookups affected */
+    uint64_t packets;       /* packets affected (queries + errors) */
+    uint64_t query_packets;
+    uint64_t error_packets;
+    uint64_t late;          /* lookups whose error came after the timeout */
+
+    struct evidence evidence[FINDING_MAX_EVIDENCE]; /* in capture order */
+    size_t n_evidence;
+    uint64_t evidence_dropped;
+
+    char *summary; /* Part 1: a few sentences on what failed */
+    char *facts[FINDING_MAX_FACTS]; /* key findings, one sentence each */
+    size_t n_facts;
+    struct cause causes[FINDING_MAX_CAUSES]; /* ranked, most likely first */
+    size_t n_causes;
+    char *next_steps[FINDING_MAX_STEPS];
+    size_t n_next_steps;
+
+    /* Rule-private accumulators (freed with the finding). */
+    void *priv;
+    void (*priv_free)(void *priv);
+};
+
+const char *severity_name(enum severity s);     /* "info", "low", "medium", "high", "critical" */
+const char *confidence_name(enum confidence c); /* "low", "medium", "high" */
+
+/* Adds to the distinct sets (no-ops past the caps, which count what was dropped). */
+void finding_add_client(struct finding *f, const struct nt_addr *a);
+void finding_add_name(struct finding *f, const char *name);
+/* Copies ev into the evidence list, kept in capture order; false on out of memory. */
+bool finding_add_evidence(struct finding *f, const struct evidence *ev);
+/* Widens the [first_seen, last_seen] window to include t. */
+void finding_see_time(struct finding *f, const struct nt_time *t);
+/* Appends a formatted sentence: facts, next steps, causes. */
+void finding_add_fact(struct finding *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void finding_add_step(struct finding *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void finding_add_cause(struct finding *f, enum confidence conf, const char *text,
+                       const char *reason_fmt, ...) __attribute__((format(printf, 4, 5)));
+void finding_set_summary(struct finding *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Sorts causes by confidence, highest first, keeping the order given among equals. */
+void finding_rank_causes(struct finding *f);
+void finding_free(struct finding *f);
+
+#endif

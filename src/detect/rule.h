@@ -1,0 +1,45 @@
+/* rule.h: the detection rule interface. A rule is one small file under rules/ that subscribes
+ * to typed hooks, reads correlated state only, and raises findings through rule_raise(). */
+#ifndef NT_DETECT_RULE_H
+#define NT_DETECT_RULE_H
+
+#include "correlate/correlate.h"
+#include "detect/finding.h"
+
+struct rule_ctx;
+
+struct rule {
+    const char *id;
+    uint8_t severity; /* enum severity */
+    const char *title;
+    void (*on_dns_lookup)(struct rule_ctx *rc, const struct dns_lookup *l);
+    void (*on_icmp_error)(struct rule_ctx *rc, const struct icmp_event *e);
+    /* Called once after every input was read: build summaries, causes and next steps. */
+    void (*on_finish)(struct rule_ctx *rc);
+};
+
+/* Returns the finding of the calling rule with this key, creating it on first use (NULL on out
+ * of memory). One finding per (rule, key). */
+struct finding *rule_raise(struct rule_ctx *rc, const char *key);
+/* Visits the calling rule's findings (for on_finish). */
+size_t rule_findings(struct rule_ctx *rc, struct finding ***out);
+/* The whole capture's statistics, for rates and baselines. */
+const struct correlate_stats *rule_stats(const struct rule_ctx *rc);
+/* The configured timeout. */
+int64_t rule_timeout_us(const struct rule_ctx *rc);
+
+struct detector;
+struct detector *detect_new(int64_t timeout_us);
+void detect_lookup(struct detector *d, const struct dns_lookup *l);
+void detect_icmp_error(struct detector *d, const struct icmp_event *e);
+/* Runs every rule's on_finish with the final statistics. */
+void detect_finish(struct detector *d, const struct correlate_stats *stats);
+/* The findings, ordered by severity (highest first) then first_seen. Owned by d. */
+size_t detect_findings(const struct detector *d, struct finding *const **out);
+void detect_free(struct detector *d);
+
+/* The registry (rules.c). */
+extern const struct rule *const detect_rules[];
+extern const size_t detect_n_rules;
+
+#endif

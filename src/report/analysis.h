@@ -1,0 +1,79 @@
+/* analysis.h: the format-neutral report model that every renderer reads. Renderers never look
+ * at packets; every string here that came off the wire is raw and is escaped by the renderer
+ * for its medium. */
+#ifndef NT_REPORT_ANALYSIS_H
+#define NT_REPORT_ANALYSIS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "detect/finding.h"
+#include "source/source.h"
+#include "util/strbuf.h"
+
+struct analysis_input {
+    char *path;            /* as given on the command line ("-" for standard input) */
+    const char *kind;      /* "pcap", "pcapng", "tcpdump text"; NULL if it could not be opened */
+    const char *linktype;  /* "Ethernet", ...; NULL for text */
+    uint64_t packets;
+    bool has_time;
+    struct nt_time first_ts, last_ts;
+    uint64_t lines, bad_lines;
+    uint64_t first_bad_lines[SOURCE_BAD_LINES_KEPT];
+    size_t n_first_bad_lines;
+    uint64_t unsupported_link;
+    char *error;           /* why reading stopped early (partial results), or NULL */
+};
+
+struct analysis_summary {
+    uint64_t packets;
+    uint64_t dns_queries, dns_responses, dns_lookups;
+    uint64_t answered, icmp_errors, icmp_matched, unanswered, capture_ended;
+    uint64_t unsolicited_responses;
+};
+
+/* One evidence line explained field by field for the appendix. */
+struct explain_part {
+    char *token;   /* the text of the field as it appears in the line */
+    char *meaning; /* plain-language explanation, built from the decoded values */
+};
+struct explain_line {
+    char *heading; /* "A DNS query", "The ICMP error answering it" */
+    char *text;    /* the line as shown in the evidence, with its timestamp */
+    struct explain_part *parts;
+    size_t n_parts;
+};
+
+struct analysis {
+    const char *version;
+    char *reported;       /* --reported TEXT, or NULL */
+    int64_t timeout_us;
+    struct analysis_input *inputs;
+    size_t n_inputs;
+    bool has_time;
+    struct nt_time first_ts, last_ts;
+    struct analysis_summary summary;
+    struct finding *const *findings; /* borrowed from the detector, ranked */
+    size_t n_findings;
+    /* ICMP errors about traffic not in the capture (no query matched), the first few kept. */
+    uint64_t unmatched_icmp;
+    struct evidence unmatched_examples[4];
+    size_t n_unmatched_examples;
+    struct explain_line *explain;
+    size_t n_explain;
+};
+
+/* Builds the appendix of explained lines from the findings' evidence (first query, first
+ * error, and one line of each other kind). Returns false on out of memory. */
+bool analysis_build_explain(struct analysis *a);
+void analysis_fini(struct analysis *a);
+
+/* Renderers: append the whole report to out. Deterministic for the same analysis. */
+void report_render_md(const struct analysis *a, struct strbuf *out);
+void report_render_json(const struct analysis *a, struct strbuf *out);
+
+/* Exit status the analysis implies: 1 when there is at least one finding, else 0. */
+int analysis_exit_status(const struct analysis *a);
+
+#endif

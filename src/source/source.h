@@ -1,0 +1,77 @@
+/* source.h: the reader interface. A source turns one input (pcap, pcapng or tcpdump text, from a
+ * file or standard input) into a sequence of decoded packets. Only source/pcap.c includes
+ * <pcap.h>. */
+#ifndef NT_SOURCE_SOURCE_H
+#define NT_SOURCE_SOURCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "decode/packet.h"
+
+enum source_kind { SOURCE_PCAP = 1, SOURCE_PCAPNG = 2, SOURCE_TEXT = 3 };
+
+#define SOURCE_BAD_LINES_KEPT 5
+#define SOURCE_ERROR_MAX 512
+
+/* What a source measured about its input, for the report. */
+struct source_stats {
+    uint64_t packets;       /* packets (records) delivered */
+    int linktype;           /* pcap: DLT of the (first) interface; text: -1 */
+    uint64_t unsupported_link; /* pcap: frames of link types we cannot decode */
+    /* text: lines that are not part of any tcpdump record we could read */
+    uint64_t bad_lines;
+    uint64_t first_bad_lines[SOURCE_BAD_LINES_KEPT];
+    uint64_t lines;         /* text: lines read */
+    bool truncated;         /* the input ended inside a record or packet */
+};
+
+struct source;
+
+/* Which kind the first bytes of an input show: pcap magic (either byte order, µs or ns),
+ * pcapng section header, or text whose first non-blank line looks like a tcpdump record.
+ * Returns 0 when none (with *why set to a short reason: "empty file", "binary data", ...). */
+int source_sniff(const uint8_t *head, size_t n, const char **why);
+
+/* Opens path ("-" for standard input) and recognises its kind from its content. On failure
+ * returns a negative NT_ERR_* and writes a one-line reason (without the file name) into err
+ * (SOURCE_ERROR_MAX bytes). The source owns everything it allocates; source_close frees it. */
+int source_open(const char *path, struct source **out, char *err);
+
+/* Reads the next packet into pkt (which the source resets first). Returns 1 for a packet, 0 at
+ * the end of the input, or a negative NT_ERR_* when the input is damaged past this point; then
+ * source_error() says why and the packets already delivered stand (partial results). Packet
+ * bytes and pkt->line are valid until the next call. */
+int source_next(struct source *s, struct packet *pkt);
+
+enum source_kind source_kind(const struct source *s);
+const char *source_kind_name(enum source_kind k); /* "pcap", "pcapng", "tcpdump text" */
+const struct source_stats *source_stats(const struct source *s);
+const char *source_error(const struct source *s); /* "" when none */
+void source_close(struct source *s);
+
+/* Backend entry points used by source_open (exposed for tests). Each takes ownership of f,
+ * whose first bytes have not been consumed. */
+int source_pcap_open(FILE *f, struct source **out, char *err);
+int source_text_open(FILE *f, struct source **out, char *err);
+
+/* The tcpdump text parser on one record (continuation lines already joined with single
+ * spaces). Fills pkt with what the text carries; returns false when the record is not a
+ * tcpdump line we understand. state carries what earlier records set (timestamp mode, the
+ * first timestamp for relative modes, the day count for times of day). */
+struct text_state {
+    int ts_mode;        /* detected timestamp style (TEXT_TS_*), 0 until the first record */
+    struct nt_time last; /* timestamp of the previous record */
+    int64_t day_offset; /* seconds added to times of day after a midnight wrap */
+};
+#define TEXT_TS_UNKNOWN 0
+#define TEXT_TS_NONE 1     /* -t */
+#define TEXT_TS_DEFAULT 2  /* HH:MM:SS.frac */
+#define TEXT_TS_EPOCH 3    /* -tt: seconds.frac since the epoch */
+#define TEXT_TS_DELTA 4    /* -ttt: delta since the previous packet */
+#define TEXT_TS_DATE 5     /* -tttt: YYYY-MM-DD HH:MM:SS.frac */
+#define TEXT_TS_SINCE_FIRST 6 /* -ttttt: delta since the first packet */
+bool text_parse_record(struct text_state *st, const char *rec, size_t len, struct packet *pkt);
+
+#endif

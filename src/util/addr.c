@@ -1,0 +1,161 @@
+/* addr.c: address comparison, hashing, parsing and formatting. */
+#include "util/addr.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Interned host names read from tcpdump text. Process-lifetime storage: the set of names in a
+ * capture is small, and bounded by NT_ADDR_NAMES_MAX. */
+static char **names;
+static uint32_t n_names, cap_names;
+
+static size_t addr_len(const struct nt_addr *x)
+{
+    switch (x->family) {
+    case NT_AF_INET:
+        return 4;
+    case NT_AF_INET6:
+        return 16;
+    case NT_AF_NAME:
+        return 4;
+    default:
+        return 0;
+    }
+}
+
+bool nt_addr_eq(const struct nt_addr *x, const struct nt_addr *y)
+{
+    return x->family == y->family && memcmp(x->a, y->a, addr_len(x)) == 0;
+}
+
+int nt_addr_cmp(const struct nt_addr *x, const struct nt_addr *y)
+{
+    if (x->family != y->family)
+        return x->family < y->family ? -1 : 1;
+    if (x->family == NT_AF_NAME) {
+        char a[NT_ADDR_FMT_MAX], b[NT_ADDR_FMT_MAX];
+        nt_addr_format(x, a, sizeof a);
+        nt_addr_format(y, b, sizeof b);
+        return strcmp(a, b);
+    }
+    return memcmp(x->a, y->a, addr_len(x));
+}
+
+uint32_t nt_addr_hash(const struct nt_addr *x, uint32_t seed)
+{
+    /* FNV-1a over family and address bytes. */
+    uint32_t h = 2166136261u ^ seed;
+    size_t n = addr_len(x);
+    h = (h ^ x->family) * 16777619u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ x->a[i]) * 16777619u;
+    return h;
+}
+
+void nt_addr_set_v4(struct nt_addr *x, const uint8_t b[4])
+{
+    memset(x, 0, sizeof *x);
+    x->family = NT_AF_INET;
+    memcpy(x->a, b, 4);
+}
+
+void nt_addr_set_v6(struct nt_addr *x, const uint8_t b[16])
+{
+    memset(x, 0, sizeof *x);
+    x->family = NT_AF_INET6;
+    memcpy(x->a, b, 16);
+}
+
+bool nt_addr_parse(struct nt_addr *x, const char *s, size_t len)
+{
+    char tmp[64];
+    uint8_t b[16];
+    if (len == 0 || len >= sizeof tmp)
+        return false;
+    memcpy(tmp, s, len);
+    tmp[len] = '\0';
+    if (memchr(tmp, ':', len)) {
+        if (inet_pton(AF_INET6, tmp, b) != 1)
+            return false;
+        nt_addr_set_v6(x, b);
+        return true;
+    }
+    if (inet_pton(AF_INET, tmp, b) != 1)
+        return false;
+    nt_addr_set_v4(x, b);
+    return true;
+}
+
+bool nt_addr_set_name(struct nt_addr *x, const char *s, size_t len)
+{
+    if (len > 255)
+        len = 255;
+    for (uint32_t i = 0; i < n_names; i++) {
+        if (strlen(names[i]) == len && memcmp(names[i], s, len) == 0) {
+            memset(x, 0, sizeof *x);
+            x->family = NT_AF_NAME;
+            x->a[0] = (uint8_t)(i >> 24);
+            x->a[1] = (uint8_t)(i >> 16);
+            x->a[2] = (uint8_t)(i >> 8);
+            x->a[3] = (uint8_t)i;
+            return true;
+        }
+    }
+    if (n_names >= NT_ADDR_NAMES_MAX)
+        return false;
+    if (n_names == cap_names) {
+        uint32_t nc = cap_names ? cap_names * 2 : 64;
+        char **nn = realloc(names, nc * sizeof *nn);
+        if (!nn)
+            return false;
+        names = nn;
+        cap_names = nc;
+    }
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return false;
+    memcpy(copy, s, len);
+    copy[len] = '\0';
+    names[n_names] = copy;
+    uint32_t i = n_names++;
+    memset(x, 0, sizeof *x);
+    x->family = NT_AF_NAME;
+    x->a[0] = (uint8_t)(i >> 24);
+    x->a[1] = (uint8_t)(i >> 16);
+    x->a[2] = (uint8_t)(i >> 8);
+    x->a[3] = (uint8_t)i;
+    return true;
+}
+
+size_t nt_addr_format(const struct nt_addr *x, char *buf, size_t n)
+{
+    if (n == 0)
+        return 0;
+    buf[0] = '\0';
+    switch (x->family) {
+    case NT_AF_INET:
+        if (n >= INET_ADDRSTRLEN)
+            inet_ntop(AF_INET, x->a, buf, (socklen_t)n);
+        break;
+    case NT_AF_INET6:
+        if (n >= INET6_ADDRSTRLEN)
+            inet_ntop(AF_INET6, x->a, buf, (socklen_t)n);
+        break;
+    case NT_AF_NAME: {
+        uint32_t i = (uint32_t)x->a[0] << 24 | (uint32_t)x->a[1] << 16 | (uint32_t)x->a[2] << 8 |
+                     x->a[3];
+        if (i < n_names) {
+            size_t l = strlen(names[i]);
+            if (l >= n)
+                l = n - 1;
+            memcpy(buf, names[i], l);
+            buf[l] = '\0';
+        }
+        break;
+    }
+    default:
+        break;
+    }
+    return strlen(buf);
+}

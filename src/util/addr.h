@@ -1,0 +1,45 @@
+/* addr.h: IPv4/IPv6 addresses, and host names as tcpdump prints them without -n. */
+#ifndef NT_UTIL_ADDR_H
+#define NT_UTIL_ADDR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum nt_addr_family {
+    NT_AF_NONE = 0,
+    NT_AF_INET = 4,
+    NT_AF_INET6 = 6,
+    /* A host name read from tcpdump text (tcpdump resolved the address). The name is interned
+     * once per process and a[0..3] holds its index (big-endian); it compares equal only to the
+     * same name. */
+    NT_AF_NAME = 0x4e,
+};
+
+struct nt_addr {
+    uint8_t family; /* enum nt_addr_family */
+    uint8_t a[16];  /* network byte order; IPv4 uses the first 4 bytes */
+};
+
+/* Enough for any IPv6 text form or an interned host name (which is cut at 255 bytes). */
+#define NT_ADDR_FMT_MAX 256
+
+bool nt_addr_eq(const struct nt_addr *x, const struct nt_addr *y);
+/* Orders addresses: family first, then bytes. */
+int nt_addr_cmp(const struct nt_addr *x, const struct nt_addr *y);
+uint32_t nt_addr_hash(const struct nt_addr *x, uint32_t seed);
+void nt_addr_set_v4(struct nt_addr *x, const uint8_t b[4]);
+void nt_addr_set_v6(struct nt_addr *x, const uint8_t b[16]);
+/* Parses a numeric IPv4 or IPv6 address (len bytes of s, not NUL-terminated). Returns true on
+ * success. */
+bool nt_addr_parse(struct nt_addr *x, const char *s, size_t len);
+/* Makes a name address for a host name of len bytes (interned; cut at 255 bytes). Returns
+ * false when the intern table is full (NT_ADDR_NAMES_MAX names). */
+bool nt_addr_set_name(struct nt_addr *x, const char *s, size_t len);
+/* Formats into buf ("198.51.100.2", "2001:db8::1", or the host name as read). Returns the
+ * length. An interned name may hold any byte: callers escape it for their medium. */
+size_t nt_addr_format(const struct nt_addr *x, char *buf, size_t n);
+
+#define NT_ADDR_NAMES_MAX 65536
+
+#endif

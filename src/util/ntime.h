@@ -1,0 +1,37 @@
+/* ntime.h: packet timestamps that may or may not carry a date (tcpdump text often has none). */
+#ifndef NT_UTIL_NTIME_H
+#define NT_UTIL_NTIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum nt_time_kind {
+    NT_TIME_NONE = 0,     /* no timestamp at all (tcpdump -t) */
+    NT_TIME_ABSOLUTE = 1, /* sec is seconds since the Unix epoch, UTC */
+    NT_TIME_OF_DAY = 2,   /* sec counts from the first midnight seen; the date is unknown */
+    NT_TIME_RELATIVE = 3, /* sec counts from the first packet (tcpdump -ttt/-ttttt) */
+};
+
+struct nt_time {
+    int64_t sec;
+    uint32_t nsec;
+    uint8_t kind; /* enum nt_time_kind */
+};
+
+#define NT_TIME_FMT_MAX 48
+
+/* Microseconds from a to b (b - a); 0 if either has no time. */
+int64_t nt_time_diff_us(const struct nt_time *a, const struct nt_time *b);
+/* -1, 0, 1 as a is before, equal to, after b. */
+int nt_time_cmp(const struct nt_time *a, const struct nt_time *b);
+/* Adds microseconds to t. */
+struct nt_time nt_time_add_us(struct nt_time t, int64_t us);
+/* Formats t into buf: "2026-11-21T13:24:32.192571Z" when the date is known, "13:24:32.192571"
+ * for a time of day (with "+Nd " before it past the first day), "+12.000300s" for relative
+ * times, "" for none. Returns the length written (truncated to n-1). */
+size_t nt_time_format(const struct nt_time *t, char *buf, size_t n);
+/* Formats a duration in microseconds for people: "43.8 s", "2 min 18 s", "120 µs", "4.2 ms". */
+size_t nt_duration_format(int64_t us, char *buf, size_t n);
+
+#endif
