@@ -90,17 +90,17 @@ size_t nt_duration_format(int64_t us, char *buf, size_t n)
     if (us < 0)
         us = -us;
     if (us < 1000)
-        w = snprintf(buf, n, "%s%" PRId64 " µs", sign, us);
+        w = snprintf(buf, n, "%s%" PRId64 " µs", sign, (int64_t)us);
     else if (us < 1000000)
         w = snprintf(buf, n, "%s%.1f ms", sign, (double)us / 1000.0);
     else if (us < 60000000)
         w = snprintf(buf, n, "%s%.1f s", sign, (double)us / 1e6);
     else if (us < 3600000000LL)
-        w = snprintf(buf, n, "%s%" PRId64 " min %" PRId64 " s", sign, us / 60000000,
-                     us / 1000000 % 60);
+        w = snprintf(buf, n, "%s%" PRId64 " min %" PRId64 " s", sign, (int64_t)(us / 60000000),
+                     (int64_t)(us / 1000000 % 60));
     else
-        w = snprintf(buf, n, "%s%" PRId64 " h %" PRId64 " min", sign, us / 3600000000LL,
-                     us / 60000000 % 60);
+        w = snprintf(buf, n, "%s%" PRId64 " h %" PRId64 " min", sign, (int64_t)(us / 3600000000LL),
+                     (int64_t)(us / 60000000 % 60));
     if (w < 0 || n == 0)
         return 0;
     return (size_t)w < n ? (size_t)w : n - 1;
