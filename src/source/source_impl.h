@@ -1,0 +1,26 @@
+/* source_impl.h: what every source backend shares (private to src/source/). */
+#ifndef NT_SOURCE_SOURCE_IMPL_H
+#define NT_SOURCE_SOURCE_IMPL_H
+
+#include "source/source.h"
+
+struct source_ops {
+    /* As source_next: 1 packet, 0 end, negative NT_ERR_* with s->error set. */
+    int (*next)(struct source *s, struct packet *pkt);
+    /* Frees the backend's state (impl) and closes its FILE. */
+    void (*close)(struct source *s);
+};
+
+struct source {
+    const struct source_ops *ops;
+    enum source_kind kind;
+    struct source_stats stats;
+    char error[SOURCE_ERROR_MAX];
+    void *impl;
+};
+
+/* Allocates a source with the given ops and kind (stats zeroed, linktype -1). NULL on out of
+ * memory. */
+struct source *source_alloc(const struct source_ops *ops, enum source_kind kind, void *impl);
+
+#endif
