@@ -1,8 +1,54 @@
-/* main.c: nettriage's entry point (the subcommands are being built). */
+/* main.c: nettriage's entry point: dispatches to the subcommands. */
 #include <stdio.h>
+#include <string.h>
 
-int main(void)
+#include "cli/cli.h"
+
+void cli_usage(FILE *out)
 {
-    fputs("nettriage: under construction\n", stderr);
-    return 2;
+    fputs("usage: nettriage report [options] CAPTURE...\n"
+          "       nettriage --help | --version\n"
+          "\n"
+          "Turns network traffic into an incident report: which protocol and service failed,\n"
+          "when, the evidence, the likely causes ranked, and what to check next.\n"
+          "\n"
+          "CAPTURE is a pcap or pcapng file, a file of tcpdump's text output (as pasted into a\n"
+          "ticket, wrapped lines and all), or - for standard input. The kind is recognised from\n"
+          "the content, never from the file name.\n"
+          "\n"
+          "report options:\n"
+          "  -f, --format md|json   output format (default md: Markdown)\n"
+          "  -o, --output FILE      write the report to FILE instead of standard output\n"
+          "  -r, --reported TEXT    how the incident came to light, quoted in the report\n"
+          "  -t, --timeout S        seconds a DNS query may wait for an answer before it counts\n"
+          "                         as unanswered (default 5; answers and ICMP errors that come\n"
+          "                         later still belong to their query)\n"
+          "  -h, --help             this help\n"
+          "  -V, --version          the version\n"
+          "\n"
+          "exit status: 0 no problem found, 1 at least one problem found,\n"
+          "             2 usage or input error (the report still shows what could be read)\n",
+          out);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        cli_usage(stderr);
+        return EXIT_ERROR;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        cli_usage(stdout);
+        return EXIT_CLEAN;
+    }
+    if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("nettriage %s\n", NT_VERSION);
+        return EXIT_CLEAN;
+    }
+    if (strcmp(cmd, "report") == 0)
+        return cmd_report(argc - 1, argv + 1);
+    fprintf(stderr, "nettriage: unknown command '%s'\n", cmd);
+    cli_usage(stderr);
+    return EXIT_ERROR;
 }

@@ -21,12 +21,33 @@ struct rule {
 /* Returns the finding of the calling rule with this key, creating it on first use (NULL on out
  * of memory). One finding per (rule, key). */
 struct finding *rule_raise(struct rule_ctx *rc, const char *key);
-/* Visits the calling rule's findings (for on_finish). */
-size_t rule_findings(struct rule_ctx *rc, struct finding ***out);
+/* Iterates over the calling rule's findings (for on_finish): start with *iter = 0; returns NULL
+ * after the last. */
+struct finding *rule_next_finding(struct rule_ctx *rc, size_t *iter);
 /* The whole capture's statistics, for rates and baselines. */
 const struct correlate_stats *rule_stats(const struct rule_ctx *rc);
 /* The configured timeout. */
 int64_t rule_timeout_us(const struct rule_ctx *rc);
+
+/* What the detector measured about every DNS server seen (all lookups, failed or not), so rules
+ * can say whether a server ever answered and how busy it was. */
+#define SERVER_CLIENTS_KEPT 1024
+struct server_stats {
+    struct nt_addr server;
+    uint16_t port;
+    uint8_t transport;
+    uint64_t lookups, answered, icmp_errors, unanswered, capture_ended;
+    uint64_t query_packets;
+    struct nt_time first_query, last_query;   /* first transmissions of its lookups */
+    struct nt_time first_answer, last_answer; /* of answered lookups */
+    struct nt_addr clients[SERVER_CLIENTS_KEPT];
+    size_t n_clients;
+    bool clients_overflow;
+};
+
+/* The statistics of one server (NULL if it was never queried). */
+const struct server_stats *rule_server_stats(const struct rule_ctx *rc, const struct nt_addr *server,
+                                             uint16_t port, uint8_t transport);
 
 struct detector;
 struct detector *detect_new(int64_t timeout_us);

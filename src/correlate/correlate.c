@@ -1,0 +1,585 @@
+/* correlate.c: DNS lookups (query, retransmissions, outcome) and the ICMP errors tied to them.
+ *
+ * A lookup is keyed by client, server, server port, transport, DNS id and question. A repeat of
+ * the same query while the lookup has no outcome and within the retransmit window of the
+ * previous transmission is a retransmission (even from a new source port, as dig and stub
+ * resolvers do); otherwise it starts a new lookup. The timeout only decides when silence counts
+ * as "unanswered": a lookup stays open for the late window, so an answer or ICMP error that
+ * arrives later still belongs to its query (marked late). Open lookups are bounded; each one
+ * closed, by the late window, by the bound or at the end of an input, is handed to the callback
+ * with its final outcome. */
+#include "correlate/correlate.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util/err.h"
+
+#define DNS_PORT 53
+#define MDNS_PORT 5353
+#define LLMNR_PORT 5355
+/* Matching without a DNS id (tcpdump text without the quoted packet, or a quote cut after the
+ * UDP header) scans open lookups from the newest; this bounds the scan. */
+#define SCAN_LIMIT 4096
+
+struct lk {
+    struct dns_lookup l;
+    struct lk *hnext;         /* chain in the (client, server, id) hash */
+    struct lk *older, *newer; /* creation order */
+    uint32_t h;
+};
+
+struct correlator {
+    struct correlate_config cfg;
+    struct correlate_callbacks cb;
+    struct correlate_stats st;
+    struct lk **buckets;
+    size_t nbuckets; /* power of two */
+    size_t open;
+    struct lk *oldest, *newest;
+    uint64_t seq;
+    bool input_has_time;
+    struct nt_time input_last; /* last timestamp of the current input */
+};
+
+void correlate_config_default(struct correlate_config *cfg, int64_t timeout_us)
+{
+    cfg->timeout_us = timeout_us;
+    cfg->late_window_us = timeout_us > 120000000 ? timeout_us : 120000000;
+    cfg->retransmit_window_us = 2 * timeout_us;
+    cfg->max_open = 1000000;
+}
+
+static uint32_t key_hash(const struct nt_addr *client, const struct nt_addr *server, uint16_t id)
+{
+    uint32_t h = nt_addr_hash(client, id);
+    h = nt_addr_hash(server, h);
+    h ^= h >> 15;
+    h *= 0x2c1b3c6dU;
+    h ^= h >> 12;
+    return h;
+}
+
+struct correlator *correlate_new(const struct correlate_config *cfg,
+                                 const struct correlate_callbacks *cb)
+{
+    struct correlator *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->cfg = *cfg;
+    c->cb = *cb;
+    c->nbuckets = 1024;
+    c->buckets = calloc(c->nbuckets, sizeof *c->buckets);
+    if (!c->buckets) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static bool grow(struct correlator *c)
+{
+    size_t nb = c->nbuckets * 2;
+    struct lk **b = calloc(nb, sizeof *b);
+    if (!b)
+        return false;
+    for (struct lk *e = c->oldest; e; e = e->newer) {
+        size_t i = e->h & (nb - 1);
+        e->hnext = b[i];
+        b[i] = e;
+    }
+    free(c->buckets);
+    c->buckets = b;
+    c->nbuckets = nb;
+    return true;
+}
+
+static void unlink_lookup(struct correlator *c, struct lk *e)
+{
+    struct lk **pp = &c->buckets[e->h & (c->nbuckets - 1)];
+    while (*pp && *pp != e)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = e->hnext;
+    if (e->older)
+        e->older->newer = e->newer;
+    else
+        c->oldest = e->newer;
+    if (e->newer)
+        e->newer->older = e->older;
+    else
+        c->newest = e->older;
+    c->open--;
+}
+
+static void free_lookup(struct lk *e)
+{
+    evidence_fini(&e->l.query);
+    evidence_fini(&e->l.answer);
+    evidence_fini(&e->l.error);
+    free(e->l.qname);
+    free(e);
+}
+
+/* Gives a lookup its final outcome and hands it on. at_end: the input ended (silence shorter
+ * than the timeout then means the capture cut it off). */
+static void close_lookup(struct correlator *c, struct lk *e, bool at_end)
+{
+    struct dns_lookup *l = &e->l;
+    unlink_lookup(c, e);
+    if (l->outcome == LOOKUP_PENDING) {
+        bool timed_out;
+        if (!at_end)
+            timed_out = true;
+        else if (!c->input_has_time || l->last_tx.kind == NT_TIME_NONE)
+            timed_out = false; /* without times we cannot tell silence from a cut */
+        else
+            timed_out = nt_time_diff_us(&l->last_tx, &c->input_last) >= c->cfg.timeout_us;
+        l->outcome = timed_out ? LOOKUP_UNANSWERED : LOOKUP_CAPTURE_ENDED;
+    }
+    switch (l->outcome) {
+    case LOOKUP_ANSWERED:
+        c->st.answered++;
+        break;
+    case LOOKUP_UNANSWERED:
+        c->st.unanswered++;
+        break;
+    case LOOKUP_CAPTURE_ENDED:
+        c->st.capture_ended++;
+        break;
+    default:
+        break;
+    }
+    if (c->cb.on_lookup)
+        c->cb.on_lookup(c->cb.ctx, l);
+    free_lookup(e);
+}
+
+/* Closes lookups whose late window has passed by time now. */
+static void expire(struct correlator *c, const struct nt_time *now)
+{
+    while (c->oldest) {
+        struct lk *e = c->oldest;
+        if (e->l.last_tx.kind == NT_TIME_NONE || e->l.last_tx.kind != now->kind)
+            break;
+        if (nt_time_diff_us(&e->l.last_tx, now) <= c->cfg.late_window_us)
+            break;
+        close_lookup(c, e, false);
+    }
+}
+
+static bool same_question(const struct dns_lookup *l, const struct dns_msg *m)
+{
+    if (l->has_question != m->has_question)
+        return false;
+    if (!l->has_question)
+        return true;
+    return l->qtype == m->q.qtype && l->qclass == m->q.qclass &&
+           strcasecmp(l->qname, m->q.name.text) == 0;
+}
+
+static void add_port(struct dns_lookup *l, uint16_t port)
+{
+    for (uint8_t i = 0; i < l->n_client_ports; i++)
+        if (l->client_ports[i] == port)
+            return;
+    if (l->n_client_ports < LOOKUP_PORTS_KEPT)
+        l->client_ports[l->n_client_ports++] = port;
+    else
+        l->client_ports_overflow = true;
+}
+
+static bool has_port(const struct dns_lookup *l, uint16_t port)
+{
+    if (l->client_ports_overflow)
+        return true;
+    for (uint8_t i = 0; i < l->n_client_ports; i++)
+        if (l->client_ports[i] == port)
+            return true;
+    return false;
+}
+
+static bool is_dns_port(uint16_t p)
+{
+    return p == DNS_PORT;
+}
+
+/* Multicast and link-local name protocols look like DNS but are not lookups to a server. */
+static bool is_local_name_protocol(const struct packet *pkt)
+{
+    return pkt->sport == MDNS_PORT || pkt->dport == MDNS_PORT || pkt->sport == LLMNR_PORT ||
+           pkt->dport == LLMNR_PORT;
+}
+
+static int on_query(struct correlator *c, const struct packet *pkt, uint32_t input)
+{
+    const struct dns_msg *m = &pkt->dns;
+    c->st.dns_queries++;
+    uint32_t h = key_hash(&pkt->src, &pkt->dst, m->id);
+    for (struct lk *e = c->buckets[h & (c->nbuckets - 1)]; e; e = e->hnext) {
+        struct dns_lookup *l = &e->l;
+        if (e->h != h || l->outcome != LOOKUP_PENDING || l->id != m->id ||
+            l->transport != pkt->proto || l->server_port != pkt->dport ||
+            !nt_addr_eq(&l->client, &pkt->src) || !nt_addr_eq(&l->server, &pkt->dst) ||
+            !same_question(l, m))
+            continue;
+        if (nt_time_diff_us(&l->last_tx, &pkt->ts) > c->cfg.retransmit_window_us)
+            continue;
+        l->transmissions++;
+        l->last_tx = pkt->ts;
+        add_port(l, pkt->sport);
+        return NT_OK;
+    }
+    if (c->open >= c->cfg.max_open && c->oldest) {
+        c->st.evicted++;
+        close_lookup(c, c->oldest, false);
+    }
+    if (c->open >= c->nbuckets * 2 && !grow(c))
+        return NT_ERR_NOMEM;
+    struct lk *e = calloc(1, sizeof *e);
+    if (!e)
+        return NT_ERR_NOMEM;
+    struct dns_lookup *l = &e->l;
+    l->seq = ++c->seq;
+    l->input = input;
+    l->client = pkt->src;
+    l->server = pkt->dst;
+    l->server_port = pkt->dport;
+    l->transport = pkt->proto;
+    l->id = m->id;
+    l->query_flags = m->flags;
+    if (m->has_question) {
+        l->has_question = true;
+        l->qname = strdup(m->q.name.text);
+        l->qtype = m->q.qtype;
+        l->qclass = m->q.qclass;
+        if (!l->qname) {
+            free(e);
+            return NT_ERR_NOMEM;
+        }
+    }
+    add_port(l, pkt->sport);
+    l->first_tx = l->last_tx = pkt->ts;
+    l->transmissions = 1;
+    if (!evidence_from_packet(&l->query, pkt, input, EV_QUERY)) {
+        free_lookup(e);
+        return NT_ERR_NOMEM;
+    }
+    e->h = h;
+    size_t i = h & (c->nbuckets - 1);
+    e->hnext = c->buckets[i];
+    c->buckets[i] = e;
+    e->older = c->newest;
+    if (c->newest)
+        c->newest->newer = e;
+    else
+        c->oldest = e;
+    c->newest = e;
+    c->open++;
+    c->st.dns_lookups++;
+    return NT_OK;
+}
+
+/* Is the silence before t longer than the timeout? */
+static bool is_late(const struct correlator *c, const struct dns_lookup *l, const struct nt_time *t)
+{
+    return nt_time_diff_us(&l->last_tx, t) > c->cfg.timeout_us;
+}
+
+static int on_response(struct correlator *c, const struct packet *pkt, uint32_t input)
+{
+    const struct dns_msg *m = &pkt->dns;
+    c->st.dns_responses++;
+    uint32_t h = key_hash(&pkt->dst, &pkt->src, m->id);
+    struct lk *pending = NULL, *done = NULL;
+    for (struct lk *e = c->buckets[h & (c->nbuckets - 1)]; e; e = e->hnext) {
+        struct dns_lookup *l = &e->l;
+        if (e->h != h || l->id != m->id || l->transport != pkt->proto ||
+            l->server_port != pkt->sport || !nt_addr_eq(&l->client, &pkt->dst) ||
+            !nt_addr_eq(&l->server, &pkt->src) || !has_port(l, pkt->dport))
+            continue;
+        /* Text without -v does not print the question of a response. */
+        if (m->has_question && !same_question(l, m))
+            continue;
+        if (nt_time_cmp(&l->first_tx, &pkt->ts) > 0 && pkt->ts.kind != NT_TIME_NONE)
+            continue;
+        /* The newest lookup wins: chains hold the newest first. */
+        if (l->outcome != LOOKUP_ANSWERED) {
+            if (!pending || pending->l.seq < l->seq)
+                pending = e;
+        } else if (!done || done->l.seq < l->seq) {
+            done = e;
+        }
+    }
+    if (pending) {
+        struct dns_lookup *l = &pending->l;
+        l->late = is_late(c, l, &pkt->ts);
+        l->outcome = LOOKUP_ANSWERED;
+        l->rcode = m->rcode;
+        l->rtt_us = nt_time_diff_us(&l->last_tx, &pkt->ts);
+        l->elapsed_us = nt_time_diff_us(&l->first_tx, &pkt->ts);
+        if (!evidence_from_packet(&l->answer, pkt, input, EV_ANSWER))
+            return NT_ERR_NOMEM;
+        return NT_OK;
+    }
+    if (done) {
+        done->l.extra_responses++;
+        return NT_OK;
+    }
+    c->st.unsolicited_responses++;
+    return NT_OK;
+}
+
+/* What an ICMP error tells about the datagram it quotes. tcpdump text without -v carries only
+ * part of it (the quoted destination, protocol and port, or only the destination host). */
+struct quote_view {
+    bool src, dst, proto, sport, dport, id;
+};
+
+static void view_quote(const struct icmp_quote *q, struct quote_view *v)
+{
+    /* The known bits say what the text showed; present/has_ports/has_dns imply them for
+     * captured packets. */
+    uint8_t k = q->known;
+    if (q->present)
+        k |= QUOTE_K_SRC | QUOTE_K_DST | QUOTE_K_PROTO;
+    if (q->has_ports)
+        k |= QUOTE_K_SPORT | QUOTE_K_DPORT;
+    if (q->has_dns)
+        k |= QUOTE_K_DNS_ID;
+    v->src = (k & QUOTE_K_SRC) && q->src.family != NT_AF_NONE;
+    v->dst = (k & QUOTE_K_DST) && q->dst.family != NT_AF_NONE;
+    v->proto = k & QUOTE_K_PROTO;
+    v->sport = k & QUOTE_K_SPORT;
+    v->dport = k & QUOTE_K_DPORT;
+    v->id = k & QUOTE_K_DNS_ID;
+}
+
+/* Does the quoted datagram look like a query of lookup l (client -> server)? */
+static bool quote_is_query_of(const struct packet *pkt, const struct quote_view *v,
+                              const struct dns_lookup *l)
+{
+    const struct icmp_quote *q = &pkt->quote;
+    if (!v->dst || !nt_addr_eq(&q->dst, &l->server))
+        return false;
+    /* Without the quoted source, the error went back to the host that sent the datagram. */
+    if (!nt_addr_eq(v->src ? &q->src : &pkt->dst, &l->client))
+        return false;
+    if (v->proto && q->proto != l->transport)
+        return false;
+    if (v->dport && q->dport != l->server_port)
+        return false;
+    if (v->sport && !has_port(l, q->sport))
+        return false;
+    if (v->id && q->dns_id != l->id)
+        return false;
+    if (q->has_question && l->has_question &&
+        (q->q.qtype != l->qtype || strcasecmp(q->q.name.text, l->qname) != 0))
+        return false;
+    return true;
+}
+
+/* Does the quoted datagram look like a response of lookup l (server -> client)? */
+static bool quote_is_response_of(const struct packet *pkt, const struct quote_view *v,
+                                 const struct dns_lookup *l)
+{
+    const struct icmp_quote *q = &pkt->quote;
+    if (!v->src || !v->dst || !nt_addr_eq(&q->src, &l->server) ||
+        !nt_addr_eq(&q->dst, &l->client))
+        return false;
+    if (v->proto && q->proto != l->transport)
+        return false;
+    if (v->sport && (q->sport != l->server_port || !has_port(l, q->dport)))
+        return false;
+    if (v->id && q->dns_id != l->id)
+        return false;
+    return true;
+}
+
+/* Finds the lookup an ICMP error is about: the newest lookup without an outcome whose query the
+ * quote matches and that started before the error; else the newest matching one. */
+static struct lk *find_for_icmp(struct correlator *c, const struct packet *pkt,
+                                const struct quote_view *v, bool response)
+{
+    const struct icmp_quote *q = &pkt->quote;
+    struct lk *pending = NULL, *any = NULL;
+    if (v->id && v->src && v->dst) {
+        uint32_t h = response ? key_hash(&q->dst, &q->src, q->dns_id)
+                              : key_hash(&q->src, &q->dst, q->dns_id);
+        for (struct lk *e = c->buckets[h & (c->nbuckets - 1)]; e; e = e->hnext) {
+            if (e->h != h)
+                continue;
+            bool ok = response ? quote_is_response_of(pkt, v, &e->l)
+                               : quote_is_query_of(pkt, v, &e->l);
+            if (!ok || (pkt->ts.kind != NT_TIME_NONE && nt_time_cmp(&e->l.first_tx, &pkt->ts) > 0))
+                continue;
+            if (e->l.outcome == LOOKUP_PENDING && (!pending || pending->l.seq < e->l.seq))
+                pending = e;
+            if (!any || any->l.seq < e->l.seq)
+                any = e;
+        }
+        return pending ? pending : any;
+    }
+    size_t scanned = 0;
+    for (struct lk *e = c->newest; e && scanned < SCAN_LIMIT; e = e->older, scanned++) {
+        bool ok = response ? quote_is_response_of(pkt, v, &e->l) : quote_is_query_of(pkt, v, &e->l);
+        if (!ok || (pkt->ts.kind != NT_TIME_NONE && nt_time_cmp(&e->l.first_tx, &pkt->ts) > 0))
+            continue;
+        if (e->l.outcome == LOOKUP_PENDING) {
+            pending = e;
+            break; /* newest first: the first pending one is the newest */
+        }
+        if (!any)
+            any = e;
+    }
+    return pending ? pending : any;
+}
+
+static int on_icmp_error(struct correlator *c, const struct packet *pkt, uint32_t input)
+{
+    const struct icmp_quote *q = &pkt->quote;
+    struct quote_view v;
+    struct icmp_event ev = {0};
+    struct evidence evd;
+    c->st.icmp_errors++;
+    view_quote(q, &v);
+    if (!evidence_from_packet(&evd, pkt, input, EV_ICMP_ERROR)) {
+        evidence_fini(&evd);
+        return NT_ERR_NOMEM;
+    }
+    ev.ev = &evd;
+    ev.kind = pkt->icmp_kind;
+    bool dns_ports = (v.dport && is_dns_port(q->dport)) || (v.sport && is_dns_port(q->sport));
+    ev.about_dns = q->has_dns || dns_ports;
+
+    struct lk *e = find_for_icmp(c, pkt, &v, false);
+    if (e) {
+        struct dns_lookup *l = &e->l;
+        /* The error came from the quoted destination (the server) or from another host. */
+        ev.sender = nt_addr_eq(&pkt->src, &l->server) ? ICMP_SENDER_SERVER : ICMP_SENDER_PATH;
+        l->n_errors++;
+        if (l->n_errors == 1) {
+            l->icmp_kind = pkt->icmp_kind;
+            l->icmp_sender = ev.sender;
+            l->matched_by_id = v.id;
+            if (!evidence_copy(&l->error, &evd)) {
+                evidence_fini(&evd);
+                return NT_ERR_NOMEM;
+            }
+        }
+        if (l->outcome == LOOKUP_PENDING) {
+            l->outcome = LOOKUP_ICMP_ERROR;
+            l->late = is_late(c, l, &pkt->ts);
+            l->elapsed_us = nt_time_diff_us(&l->first_tx, &pkt->ts);
+        }
+        ev.lookup = l;
+        ev.about_dns = true;
+        c->st.icmp_matched++;
+    } else if ((e = find_for_icmp(c, pkt, &v, true)) != NULL) {
+        struct dns_lookup *l = &e->l;
+        ev.quotes_response = true;
+        ev.sender = nt_addr_eq(&pkt->src, &l->client) ? ICMP_SENDER_CLIENT : ICMP_SENDER_PATH;
+        l->client_rejects++;
+        ev.lookup = l;
+        ev.about_dns = true;
+        c->st.icmp_matched++;
+    } else if (v.dst) {
+        /* Traffic not in the capture: judge the sender from the quote alone. */
+        ev.sender = nt_addr_eq(&pkt->src, &q->dst) ? ICMP_SENDER_SERVER : ICMP_SENDER_PATH;
+        if (v.sport && is_dns_port(q->sport) && !(v.dport && is_dns_port(q->dport))) {
+            ev.quotes_response = true;
+            if (v.src && nt_addr_eq(&pkt->src, &q->dst))
+                ev.sender = ICMP_SENDER_CLIENT;
+        }
+    }
+    if (c->cb.on_icmp_error)
+        c->cb.on_icmp_error(c->cb.ctx, &ev);
+    evidence_fini(&evd);
+    return NT_OK;
+}
+
+int correlate_packet(struct correlator *c, const struct packet *pkt, uint32_t input)
+{
+    c->st.packets++;
+    if (pkt->ts.kind != NT_TIME_NONE) {
+        if (!c->st.first_ts.kind || nt_time_cmp(&pkt->ts, &c->st.first_ts) < 0)
+            c->st.first_ts = pkt->ts;
+        if (!c->st.last_ts.kind || nt_time_cmp(&pkt->ts, &c->st.last_ts) > 0)
+            c->st.last_ts = pkt->ts;
+        if (!c->input_has_time || nt_time_cmp(&pkt->ts, &c->input_last) > 0)
+            c->input_last = pkt->ts;
+        c->input_has_time = true;
+        expire(c, &pkt->ts);
+    }
+    if (pkt->layers & PKT_L_ICMP) {
+        if (pkt->icmp_is_error)
+            return on_icmp_error(c, pkt, input);
+        return NT_OK;
+    }
+    if (!(pkt->layers & PKT_L_DNS) || !(pkt->layers & (PKT_L_UDP | PKT_L_TCP)))
+        return NT_OK;
+    if (is_local_name_protocol(pkt) || pkt->dns.opcode != 0)
+        return NT_OK;
+    if (pkt->dns.flags & DNS_FLAG_QR)
+        return on_response(c, pkt, input);
+    return on_query(c, pkt, input);
+}
+
+void correlate_finish(struct correlator *c)
+{
+    while (c->oldest)
+        close_lookup(c, c->oldest, true);
+    c->input_has_time = false;
+    memset(&c->input_last, 0, sizeof c->input_last);
+}
+
+const struct correlate_stats *correlate_stats(const struct correlator *c)
+{
+    return &c->st;
+}
+
+void correlate_free(struct correlator *c)
+{
+    if (!c)
+        return;
+    while (c->oldest) {
+        struct lk *e = c->oldest;
+        unlink_lookup(c, e);
+        free_lookup(e);
+    }
+    free(c->buckets);
+    free(c);
+}
+
+const char *lookup_outcome_name(enum lookup_outcome o)
+{
+    switch (o) {
+    case LOOKUP_PENDING:
+        return "pending";
+    case LOOKUP_ANSWERED:
+        return "answered";
+    case LOOKUP_ICMP_ERROR:
+        return "icmp_error";
+    case LOOKUP_UNANSWERED:
+        return "unanswered";
+    case LOOKUP_CAPTURE_ENDED:
+        return "capture_ended";
+    }
+    return "unknown";
+}
+
+const char *icmp_sender_name(enum icmp_sender s)
+{
+    switch (s) {
+    case ICMP_SENDER_SERVER:
+        return "server";
+    case ICMP_SENDER_PATH:
+        return "path";
+    case ICMP_SENDER_CLIENT:
+        return "client";
+    default:
+        return "unknown";
+    }
+}

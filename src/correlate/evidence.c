@@ -1,0 +1,106 @@
+/* evidence.c: owned copies of the packet facts that findings cite. */
+#include "correlate/evidence.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define EVIDENCE_LINE_MAX 2048
+
+static char *dup_n(const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+bool evidence_from_packet(struct evidence *ev, const struct packet *pkt, uint32_t input,
+                          enum evidence_role role)
+{
+    memset(ev, 0, sizeof *ev);
+    ev->input = input;
+    ev->pkt = pkt->num;
+    ev->line_no = pkt->line_no;
+    ev->ts = pkt->ts;
+    ev->role = (uint8_t)role;
+    if (pkt->line) {
+        size_t n = pkt->line_len < EVIDENCE_LINE_MAX ? pkt->line_len : EVIDENCE_LINE_MAX;
+        ev->text = dup_n(pkt->line, n);
+        ev->from_text = true;
+    } else {
+        char buf[EVIDENCE_LINE_MAX];
+        size_t n = packet_format_line(pkt, buf, sizeof buf);
+        ev->text = dup_n(buf, n);
+    }
+    if (!ev->text)
+        return false;
+    ev->ip_version = pkt->ip_version;
+    ev->src = pkt->src;
+    ev->dst = pkt->dst;
+    ev->proto = pkt->proto;
+    ev->sport = pkt->sport;
+    ev->dport = pkt->dport;
+    if (pkt->layers & PKT_L_DNS) {
+        const struct dns_msg *m = &pkt->dns;
+        ev->has_dns = true;
+        ev->dns_id = m->id;
+        ev->dns_flags = m->flags;
+        ev->rcode = m->rcode;
+        ev->qdcount = m->qdcount;
+        ev->ancount = m->ancount;
+        ev->nscount = m->nscount;
+        ev->arcount = m->arcount;
+        ev->has_opt = m->has_opt;
+        ev->dns_len = m->length;
+        if (m->has_question) {
+            ev->has_question = true;
+            ev->qname = dup_n(m->q.name.text, m->q.name.len);
+            if (!ev->qname)
+                return false;
+            ev->qtype = m->q.qtype;
+            ev->qclass = m->q.qclass;
+        }
+    }
+    if (pkt->layers & PKT_L_ICMP) {
+        const struct icmp_quote *q = &pkt->quote;
+        ev->icmp_type = pkt->icmp_type;
+        ev->icmp_code = pkt->icmp_code;
+        ev->icmp_kind = pkt->icmp_kind;
+        ev->icmp_len = pkt->icmp_len;
+        ev->quote_present = q->present;
+        ev->quote_has_ports = q->has_ports;
+        ev->quote_has_dns = q->has_dns;
+        ev->q_src = q->src;
+        ev->q_dst = q->dst;
+        ev->q_proto = q->proto;
+        ev->q_sport = q->sport;
+        ev->q_dport = q->dport;
+        ev->q_dns_id = q->dns_id;
+    }
+    return true;
+}
+
+bool evidence_copy(struct evidence *dst, const struct evidence *src)
+{
+    *dst = *src;
+    dst->text = NULL;
+    dst->qname = NULL;
+    if (src->text && !(dst->text = dup_n(src->text, strlen(src->text))))
+        goto fail;
+    if (src->qname && !(dst->qname = dup_n(src->qname, strlen(src->qname))))
+        goto fail;
+    return true;
+fail:
+    evidence_fini(dst);
+    return false;
+}
+
+void evidence_fini(struct evidence *ev)
+{
+    free(ev->text);
+    free(ev->qname);
+    ev->text = NULL;
+    ev->qname = NULL;
+}

@@ -1,0 +1,224 @@
+/* detect.c: runs the registered rules over correlated lookups and ICMP errors, de-duplicates
+ * their findings, and keeps per-server statistics for them. */
+#include "detect/rule.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct rule_ctx {
+    struct detector *d;
+    const struct rule *rule;
+};
+
+struct detector {
+    int64_t timeout_us;
+    const struct correlate_stats *stats;
+    struct finding **findings;
+    size_t n_findings, cap_findings;
+    struct server_stats **servers;
+    size_t n_servers, cap_servers;
+    bool sorted;
+};
+
+struct detector *detect_new(int64_t timeout_us)
+{
+    struct detector *d = calloc(1, sizeof *d);
+    if (d)
+        d->timeout_us = timeout_us;
+    return d;
+}
+
+struct finding *rule_raise(struct rule_ctx *rc, const char *key)
+{
+    struct detector *d = rc->d;
+    for (size_t i = 0; i < d->n_findings; i++) {
+        struct finding *f = d->findings[i];
+        if (f->id == rc->rule->id && strcmp(f->key, key) == 0)
+            return f;
+    }
+    if (d->n_findings == d->cap_findings) {
+        size_t nc = d->cap_findings ? d->cap_findings * 2 : 8;
+        struct finding **nf = realloc(d->findings, nc * sizeof *nf);
+        if (!nf)
+            return NULL;
+        d->findings = nf;
+        d->cap_findings = nc;
+    }
+    struct finding *f = calloc(1, sizeof *f);
+    if (!f)
+        return NULL;
+    f->key = strdup(key);
+    if (!f->key) {
+        free(f);
+        return NULL;
+    }
+    f->id = rc->rule->id;
+    f->title = rc->rule->title;
+    f->severity = rc->rule->severity;
+    d->findings[d->n_findings++] = f;
+    d->sorted = false;
+    return f;
+}
+
+struct finding *rule_next_finding(struct rule_ctx *rc, size_t *iter)
+{
+    struct detector *d = rc->d;
+    while (*iter < d->n_findings) {
+        struct finding *f = d->findings[(*iter)++];
+        if (f->id == rc->rule->id)
+            return f;
+    }
+    return NULL;
+}
+
+const struct correlate_stats *rule_stats(const struct rule_ctx *rc)
+{
+    return rc->d->stats;
+}
+
+int64_t rule_timeout_us(const struct rule_ctx *rc)
+{
+    return rc->d->timeout_us;
+}
+
+static struct server_stats *server_get(struct detector *d, const struct nt_addr *server,
+                                       uint16_t port, uint8_t transport, bool create)
+{
+    for (size_t i = 0; i < d->n_servers; i++) {
+        struct server_stats *s = d->servers[i];
+        if (s->port == port && s->transport == transport && nt_addr_eq(&s->server, server))
+            return s;
+    }
+    if (!create)
+        return NULL;
+    if (d->n_servers == d->cap_servers) {
+        size_t nc = d->cap_servers ? d->cap_servers * 2 : 16;
+        struct server_stats **ns = realloc(d->servers, nc * sizeof *ns);
+        if (!ns)
+            return NULL;
+        d->servers = ns;
+        d->cap_servers = nc;
+    }
+    struct server_stats *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->server = *server;
+    s->port = port;
+    s->transport = transport;
+    d->servers[d->n_servers++] = s;
+    return s;
+}
+
+const struct server_stats *rule_server_stats(const struct rule_ctx *rc, const struct nt_addr *server,
+                                             uint16_t port, uint8_t transport)
+{
+    return server_get(rc->d, server, port, transport, false);
+}
+
+static void widen(struct nt_time *first, struct nt_time *last, const struct nt_time *t)
+{
+    if (t->kind == NT_TIME_NONE)
+        return;
+    if (first->kind == NT_TIME_NONE || nt_time_cmp(t, first) < 0)
+        *first = *t;
+    if (last->kind == NT_TIME_NONE || nt_time_cmp(t, last) > 0)
+        *last = *t;
+}
+
+static void count_server(struct detector *d, const struct dns_lookup *l)
+{
+    struct server_stats *s = server_get(d, &l->server, l->server_port, l->transport, true);
+    if (!s)
+        return;
+    s->lookups++;
+    s->query_packets += l->transmissions;
+    widen(&s->first_query, &s->last_query, &l->first_tx);
+    switch (l->outcome) {
+    case LOOKUP_ANSWERED:
+        s->answered++;
+        widen(&s->first_answer, &s->last_answer, &l->answer.ts);
+        break;
+    case LOOKUP_ICMP_ERROR:
+        s->icmp_errors++;
+        break;
+    case LOOKUP_UNANSWERED:
+        s->unanswered++;
+        break;
+    case LOOKUP_CAPTURE_ENDED:
+        s->capture_ended++;
+        break;
+    default:
+        break;
+    }
+    for (size_t i = 0; i < s->n_clients; i++)
+        if (nt_addr_eq(&s->clients[i], &l->client))
+            return;
+    if (s->n_clients < SERVER_CLIENTS_KEPT)
+        s->clients[s->n_clients++] = l->client;
+    else
+        s->clients_overflow = true;
+}
+
+void detect_lookup(struct detector *d, const struct dns_lookup *l)
+{
+    count_server(d, l);
+    for (size_t i = 0; i < detect_n_rules; i++) {
+        struct rule_ctx rc = {d, detect_rules[i]};
+        if (detect_rules[i]->on_dns_lookup)
+            detect_rules[i]->on_dns_lookup(&rc, l);
+    }
+}
+
+void detect_icmp_error(struct detector *d, const struct icmp_event *e)
+{
+    for (size_t i = 0; i < detect_n_rules; i++) {
+        struct rule_ctx rc = {d, detect_rules[i]};
+        if (detect_rules[i]->on_icmp_error)
+            detect_rules[i]->on_icmp_error(&rc, e);
+    }
+}
+
+void detect_finish(struct detector *d, const struct correlate_stats *stats)
+{
+    d->stats = stats;
+    for (size_t i = 0; i < detect_n_rules; i++) {
+        struct rule_ctx rc = {d, detect_rules[i]};
+        if (detect_rules[i]->on_finish)
+            detect_rules[i]->on_finish(&rc);
+    }
+}
+
+static int finding_order(const void *a, const void *b)
+{
+    const struct finding *x = *(struct finding *const *)a, *y = *(struct finding *const *)b;
+    if (x->severity != y->severity)
+        return x->severity > y->severity ? -1 : 1;
+    int c = nt_time_cmp(&x->first_seen, &y->first_seen);
+    if (c)
+        return c;
+    c = strcmp(x->id, y->id);
+    return c ? c : strcmp(x->key, y->key);
+}
+
+size_t detect_findings(const struct detector *d, struct finding *const **out)
+{
+    struct detector *m = (struct detector *)d;
+    if (!m->sorted && m->n_findings > 1)
+        qsort(m->findings, m->n_findings, sizeof *m->findings, finding_order);
+    m->sorted = true;
+    *out = d->findings;
+    return d->n_findings;
+}
+
+void detect_free(struct detector *d)
+{
+    if (!d)
+        return;
+    for (size_t i = 0; i < d->n_findings; i++)
+        finding_free(d->findings[i]);
+    free(d->findings);
+    for (size_t i = 0; i < d->n_servers; i++)
+        free(d->servers[i]);
+    free(d->servers);
+    free(d);
+}

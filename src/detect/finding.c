@@ -1,0 +1,192 @@
+/* finding.c: building a finding: distinct sets, evidence, sentences. */
+#include "detect/finding.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *severity_name(enum severity s)
+{
+    static const char *const names[] = {"info", "low", "medium", "high", "critical"};
+    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "unknown";
+}
+
+const char *confidence_name(enum confidence c)
+{
+    switch (c) {
+    case CONF_LOW:
+        return "low";
+    case CONF_MEDIUM:
+        return "medium";
+    case CONF_HIGH:
+        return "high";
+    }
+    return "unknown";
+}
+
+void finding_add_client(struct finding *f, const struct nt_addr *a)
+{
+    for (size_t i = 0; i < f->n_clients; i++)
+        if (nt_addr_eq(&f->clients[i], a))
+            return;
+    if (f->n_clients < FINDING_MAX_CLIENTS)
+        f->clients[f->n_clients++] = *a;
+    else
+        f->clients_dropped++;
+}
+
+void finding_add_name(struct finding *f, const char *name)
+{
+    for (size_t i = 0; i < f->n_names; i++)
+        if (strcmp(f->names[i], name) == 0)
+            return;
+    if (f->n_names >= FINDING_MAX_NAMES) {
+        f->names_dropped++;
+        return;
+    }
+    char *d = strdup(name);
+    if (d)
+        f->names[f->n_names++] = d;
+}
+
+bool finding_add_evidence(struct finding *f, const struct evidence *ev)
+{
+    if (f->n_evidence >= FINDING_MAX_EVIDENCE) {
+        f->evidence_dropped++;
+        return true;
+    }
+    /* Keep capture order: evidence arrives per lookup, which may close out of order. */
+    size_t i = f->n_evidence;
+    while (i > 0) {
+        const struct evidence *p = &f->evidence[i - 1];
+        if (p->input < ev->input || (p->input == ev->input && p->pkt <= ev->pkt))
+            break;
+        i--;
+    }
+    struct evidence tmp;
+    if (!evidence_copy(&tmp, ev))
+        return false;
+    memmove(&f->evidence[i + 1], &f->evidence[i], (f->n_evidence - i) * sizeof f->evidence[0]);
+    f->evidence[i] = tmp;
+    f->n_evidence++;
+    return true;
+}
+
+void finding_see_time(struct finding *f, const struct nt_time *t)
+{
+    if (t->kind == NT_TIME_NONE)
+        return;
+    if (f->first_seen.kind == NT_TIME_NONE || nt_time_cmp(t, &f->first_seen) < 0)
+        f->first_seen = *t;
+    if (f->last_seen.kind == NT_TIME_NONE || nt_time_cmp(t, &f->last_seen) > 0)
+        f->last_seen = *t;
+}
+
+static char *vformat(const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0)
+        return NULL;
+    char *s = malloc((size_t)n + 1);
+    if (s)
+        vsnprintf(s, (size_t)n + 1, fmt, ap);
+    return s;
+}
+
+void finding_add_fact(struct finding *f, const char *fmt, ...)
+{
+    if (f->n_facts >= FINDING_MAX_FACTS)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = vformat(fmt, ap);
+    va_end(ap);
+    if (s)
+        f->facts[f->n_facts++] = s;
+}
+
+void finding_add_step(struct finding *f, const char *fmt, ...)
+{
+    if (f->n_next_steps >= FINDING_MAX_STEPS)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = vformat(fmt, ap);
+    va_end(ap);
+    if (s)
+        f->next_steps[f->n_next_steps++] = s;
+}
+
+void finding_add_cause(struct finding *f, enum confidence conf, const char *text,
+                       const char *reason_fmt, ...)
+{
+    if (f->n_causes >= FINDING_MAX_CAUSES)
+        return;
+    va_list ap;
+    va_start(ap, reason_fmt);
+    char *reason = vformat(reason_fmt, ap);
+    va_end(ap);
+    char *t = strdup(text);
+    if (!reason || !t) {
+        free(reason);
+        free(t);
+        return;
+    }
+    struct cause *c = &f->causes[f->n_causes++];
+    c->text = t;
+    c->confidence = (uint8_t)conf;
+    c->reason = reason;
+}
+
+void finding_set_summary(struct finding *f, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = vformat(fmt, ap);
+    va_end(ap);
+    if (s) {
+        free(f->summary);
+        f->summary = s;
+    }
+}
+
+void finding_rank_causes(struct finding *f)
+{
+    /* Insertion sort: stable, and there are at most FINDING_MAX_CAUSES. */
+    for (size_t i = 1; i < f->n_causes; i++) {
+        struct cause c = f->causes[i];
+        size_t j = i;
+        while (j > 0 && f->causes[j - 1].confidence < c.confidence) {
+            f->causes[j] = f->causes[j - 1];
+            j--;
+        }
+        f->causes[j] = c;
+    }
+}
+
+void finding_free(struct finding *f)
+{
+    if (!f)
+        return;
+    free(f->key);
+    for (size_t i = 0; i < f->n_names; i++)
+        free(f->names[i]);
+    for (size_t i = 0; i < f->n_evidence; i++)
+        evidence_fini(&f->evidence[i]);
+    free(f->summary);
+    for (size_t i = 0; i < f->n_facts; i++)
+        free(f->facts[i]);
+    for (size_t i = 0; i < f->n_causes; i++) {
+        free(f->causes[i].text);
+        free(f->causes[i].reason);
+    }
+    for (size_t i = 0; i < f->n_next_steps; i++)
+        free(f->next_steps[i]);
+    if (f->priv_free)
+        f->priv_free(f->priv);
+    free(f);
+}

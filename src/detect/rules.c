@@ -1,0 +1,10 @@
+/* rules.c: the rule registry. Registering a rule is one line here. */
+#include "detect/rule.h"
+
+extern const struct rule rule_dns_port_unreachable;
+
+const struct rule *const detect_rules[] = {
+    &rule_dns_port_unreachable,
+};
+
+const size_t detect_n_rules = sizeof detect_rules / sizeof detect_rules[0];

@@ -1,0 +1,112 @@
+/* text.c: formatting measured values for report sentences, never emitting a backtick. */
+#include "detect/text.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Copies src into buf, writing each backtick as `repl` (so a wire value cannot open or close
+ * a command span in a sentence). */
+static void copy_safe(char *buf, size_t n, const char *src, const char *repl)
+{
+    size_t o = 0, rl = strlen(repl);
+    if (n == 0)
+        return;
+    for (const char *p = src; *p; p++) {
+        if (*p == '`') {
+            if (o + rl >= n)
+                break;
+            memcpy(buf + o, repl, rl);
+            o += rl;
+        } else {
+            if (o + 1 >= n)
+                break;
+            buf[o++] = *p;
+        }
+    }
+    buf[o] = '\0';
+}
+
+void text_query_name(const struct dns_lookup *l, char *buf, size_t n)
+{
+    char tb[16], name[DNS_NAME_TEXT_MAX * 2];
+    if (!l->has_question) {
+        snprintf(buf, n, "(no question)");
+        return;
+    }
+    /* Presentation form escapes a backtick as "\`"; "\096" is the same octet. */
+    char tmp[DNS_NAME_TEXT_MAX];
+    size_t o = 0;
+    for (const char *p = l->qname; *p && o + 1 < sizeof tmp; p++) {
+        if (p[0] == '\\' && p[1] == '`')
+            continue;
+        tmp[o++] = *p;
+    }
+    tmp[o] = '\0';
+    copy_safe(name, sizeof name, tmp, "\\096");
+    snprintf(buf, n, "%s %s", name, dns_type_name(l->qtype, tb, sizeof tb));
+}
+
+void text_addr(const struct nt_addr *a, char *buf, size_t n)
+{
+    char raw[NT_ADDR_FMT_MAX];
+    nt_addr_format(a, raw, sizeof raw);
+    copy_safe(buf, n, raw, "\\x60");
+}
+
+static void join_list(char *buf, size_t n, size_t count, uint64_t dropped,
+                      void (*item)(const void *list, size_t i, char *out, size_t on),
+                      const void *list)
+{
+    size_t o = 0;
+    const size_t shown_max = 5;
+    buf[0] = '\0';
+    for (size_t i = 0; i < count && i < shown_max; i++) {
+        char one[NT_ADDR_FMT_MAX + DNS_NAME_TEXT_MAX];
+        item(list, i, one, sizeof one);
+        const char *sep = i == 0 ? "" : (i + 1 == count && dropped == 0 ? " and " : ", ");
+        int w = snprintf(buf + o, n - o, "%s%s", sep, one);
+        if (w < 0 || (size_t)w >= n - o)
+            return;
+        o += (size_t)w;
+    }
+    uint64_t more = dropped + (count > shown_max ? count - shown_max : 0);
+    if (more)
+        snprintf(buf + o, n - o, " and %" PRIu64 " more", more);
+}
+
+static void addr_item(const void *list, size_t i, char *out, size_t on)
+{
+    text_addr(&((const struct nt_addr *)list)[i], out, on);
+}
+
+static void name_item(const void *list, size_t i, char *out, size_t on)
+{
+    copy_safe(out, on, ((char *const *)list)[i], "\\096");
+}
+
+void text_addr_list(const struct nt_addr *a, size_t n_addr, uint64_t dropped, char *buf, size_t n)
+{
+    join_list(buf, n, n_addr, dropped, addr_item, a);
+}
+
+void text_name_list(char *const *names, size_t n_names, uint64_t dropped, char *buf, size_t n)
+{
+    join_list(buf, n, n_names, dropped, name_item, names);
+}
+
+void text_time(const struct nt_time *t, char *buf, size_t n)
+{
+    if (t->kind == NT_TIME_NONE || nt_time_format(t, buf, n) == 0)
+        snprintf(buf, n, "an unknown time");
+}
+
+void text_widen(struct nt_time *first, struct nt_time *last, const struct nt_time *t)
+{
+    if (t->kind == NT_TIME_NONE)
+        return;
+    if (first->kind == NT_TIME_NONE || nt_time_cmp(t, first) < 0)
+        *first = *t;
+    if (last->kind == NT_TIME_NONE || nt_time_cmp(t, last) > 0)
+        *last = *t;
+}

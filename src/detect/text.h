@@ -1,0 +1,23 @@
+/* text.h: helpers rules use to put measured values into report sentences. Sentences are plain
+ * text in which a pair of backticks marks a command (renderers show it as code); values that
+ * came off the wire go through these helpers, which never emit a backtick. */
+#ifndef NT_DETECT_TEXT_H
+#define NT_DETECT_TEXT_H
+
+#include <stddef.h>
+
+#include "correlate/correlate.h"
+
+/* "yummyrecipesforme.com. A" (or "(no question)"). */
+void text_query_name(const struct dns_lookup *l, char *buf, size_t n);
+/* An address, with any backtick written as \x60. */
+void text_addr(const struct nt_addr *a, char *buf, size_t n);
+/* "192.0.2.1, 192.0.2.2 and 3 more" from a list (dropped counts beyond the list). */
+void text_addr_list(const struct nt_addr *a, size_t n_addr, uint64_t dropped, char *buf, size_t n);
+void text_name_list(char *const *names, size_t n_names, uint64_t dropped, char *buf, size_t n);
+/* A time as the report shows it (nt_time_format), or "an unknown time". */
+void text_time(const struct nt_time *t, char *buf, size_t n);
+/* Widens [first, last] to include t (ignores times of kind NONE). */
+void text_widen(struct nt_time *first, struct nt_time *last, const struct nt_time *t);
+
+#endif

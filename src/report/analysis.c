@@ -1,0 +1,413 @@
+/* analysis.c: the report model's own work: the appendix that explains evidence lines field by
+ * field, the exit status, and freeing. Every explanation is built from the decoded values of
+ * the line it explains. */
+#include "report/analysis.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "correlate/correlate.h"
+
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+static char *fmt(const char *f, ...)
+{
+    va_list ap, ap2;
+    va_start(ap, f);
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, f, ap);
+    va_end(ap);
+    char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (s)
+        vsnprintf(s, (size_t)n + 1, f, ap2);
+    va_end(ap2);
+    return s;
+}
+
+struct xl {
+    struct explain_line *line;
+    size_t cap;
+    bool oom;
+};
+
+static void add_part(struct xl *x, const char *tok, size_t toklen, char *meaning)
+{
+    struct explain_line *l = x->line;
+    if (!meaning) {
+        x->oom = true;
+        return;
+    }
+    if (l->n_parts == x->cap) {
+        size_t nc = x->cap ? x->cap * 2 : 16;
+        struct explain_part *np = realloc(l->parts, nc * sizeof *np);
+        if (!np) {
+            free(meaning);
+            x->oom = true;
+            return;
+        }
+        l->parts = np;
+        x->cap = nc;
+    }
+    char *t = malloc(toklen + 1);
+    if (!t) {
+        free(meaning);
+        x->oom = true;
+        return;
+    }
+    memcpy(t, tok, toklen);
+    t[toklen] = '\0';
+    l->parts[l->n_parts].token = t;
+    l->parts[l->n_parts].meaning = meaning;
+    l->n_parts++;
+}
+
+static const char *proto_name(uint8_t p)
+{
+    return p == 6 ? "TCP" : p == 17 ? "UDP" : p == 1 ? "ICMP" : p == 58 ? "ICMPv6" : "IP";
+}
+
+/* Does tok start with the text form of addr, followed by end, '.', ':' or ','? Sets *port_part
+ * to what follows the address ("52444" or "domain"), *port_len to its length. */
+static bool token_is_addr(const char *tok, size_t len, const struct nt_addr *addr,
+                          const char **port_part, size_t *port_len)
+{
+    char a[NT_ADDR_FMT_MAX];
+    size_t al = nt_addr_format(addr, a, sizeof a);
+    if (al == 0 || len < al || memcmp(tok, a, al) != 0)
+        return false;
+    size_t rest = len - al;
+    const char *r = tok + al;
+    if (rest && r[rest - 1] == ':')
+        rest--;
+    if (rest == 0) {
+        *port_part = NULL;
+        *port_len = 0;
+        return true;
+    }
+    if (r[0] != '.')
+        return false;
+    *port_part = r + 1;
+    *port_len = rest - 1;
+    return true;
+}
+
+static char *addr_meaning(const struct evidence *ev, bool is_src, const char *port_part,
+                          size_t port_len, const char *role)
+{
+    char a[NT_ADDR_FMT_MAX];
+    nt_addr_format(is_src ? &ev->src : &ev->dst, a, sizeof a);
+    uint16_t port = is_src ? ev->sport : ev->dport;
+    const char *which = is_src ? "The source" : "The destination";
+    if (!port_part)
+        return fmt("%s: IP address %s (%s).", which, a, role);
+    bool named = port_len && !isdigit((unsigned char)port_part[0]);
+    const char *why = "";
+    if (port == 53)
+        why = ", the well-known DNS port";
+    else if (port >= 1024)
+        why = ", a temporary port the sender picked for this exchange";
+    if (named)
+        return fmt("%s: IP address %s (%s) and, after the last dot, %s port %u, which tcpdump "
+                   "writes by its service name \"%.*s\"%s.",
+                   which, a, role, proto_name(ev->proto), port, (int)port_len, port_part, why);
+    return fmt("%s: IP address %s (%s) and, after the last dot, %s port %u%s.", which, a, role,
+               proto_name(ev->proto), port, why);
+}
+
+static char *flags_meaning(const struct evidence *ev, const char *tok, size_t len)
+{
+    struct strbuf b;
+    strbuf_init(&b);
+    bool response = ev->dns_flags & DNS_FLAG_QR;
+    strbuf_printf(&b,
+                  "The DNS message ID, %u: the client picks it for each query and the server's "
+                  "answer must carry the same number, which is how the two are paired.",
+                  ev->dns_id);
+    for (size_t i = 0; i < len; i++) {
+        switch (tok[i]) {
+        case '+':
+            strbuf_puts(&b, " \"+\" means recursion desired: the client asks the server to "
+                            "resolve the name completely on its behalf.");
+            break;
+        case '*':
+            strbuf_puts(&b, " \"*\" means the answer is authoritative: the server is in charge "
+                            "of the name's zone.");
+            break;
+        case '-':
+            if (response)
+                strbuf_puts(&b, " \"-\" means the server does not offer recursion.");
+            break;
+        case '|':
+            strbuf_puts(&b, " \"|\" means the answer was truncated: it did not fit and the "
+                            "client should retry over TCP.");
+            break;
+        case '%':
+            strbuf_puts(&b, " \"%\" means checking disabled: the client will validate DNSSEC "
+                            "itself.");
+            break;
+        case '$':
+            strbuf_puts(&b, " \"$\" means authenticated data: the server validated the answer "
+                            "with DNSSEC.");
+            break;
+        default:
+            break;
+        }
+    }
+    return b.oom ? (strbuf_fini(&b), NULL) : strbuf_take(&b);
+}
+
+static char *icmp_message_meaning(const struct evidence *ev)
+{
+    const char *desc = icmp_code_description(ev->ip_version == 6 ? 6 : 4, ev->icmp_type,
+                                             ev->icmp_code);
+    char src[NT_ADDR_FMT_MAX], qdst[NT_ADDR_FMT_MAX];
+    nt_addr_format(&ev->src, src, sizeof src);
+    nt_addr_format(&ev->q_dst, qdst, sizeof qdst);
+    const char *what = "";
+    switch ((enum icmp_kind)ev->icmp_kind) {
+    case ICMP_K_PORT_UNREACH:
+        what = " A host's network stack sends this when a datagram arrives for a port that no "
+               "program has open, or when a firewall rejects it with this message.";
+        break;
+    case ICMP_K_ADMIN_PROHIBITED:
+        what = " A filter (a firewall or an access list) refused to deliver the datagram.";
+        break;
+    case ICMP_K_HOST_UNREACH:
+    case ICMP_K_NET_UNREACH:
+        what = " A router could not deliver the datagram towards its destination.";
+        break;
+    default:
+        break;
+    }
+    if (ev->q_dst.family && ev->q_dport)
+        return fmt("The ICMP message: %s (type %u, code %u). It is about a %s datagram that was "
+                   "sent to %s port %u; %s sent this error back to the datagram's sender.%s",
+                   desc, ev->icmp_type, ev->icmp_code, proto_name(ev->q_proto ? ev->q_proto : 17),
+                   qdst, ev->q_dport, src, what);
+    return fmt("The ICMP message: %s (type %u, code %u), sent by %s.%s", desc, ev->icmp_type,
+               ev->icmp_code, src, what);
+}
+
+static bool is_date(const char *t, size_t n)
+{
+    return n == 10 && isdigit((unsigned char)t[0]) && t[4] == '-' && t[7] == '-';
+}
+
+static bool is_time(const char *t, size_t n)
+{
+    if (n == 0 || !isdigit((unsigned char)t[0]))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isdigit((unsigned char)t[i]) && t[i] != ':' && t[i] != '.' && t[i] != '-' &&
+            t[i] != 'T' && t[i] != 'Z')
+            return false;
+    return memchr(t, '.', n) || memchr(t, ':', n);
+}
+
+/* Splits the line at spaces and explains each field it recognises from the decoded values of
+ * the evidence. */
+static void explain_tokens(struct xl *x, const struct evidence *ev, const char *client_role,
+                           const char *server_role)
+{
+    const char *s = x->line->text;
+    size_t n = strlen(s), i = 0;
+    bool seen_src = false, seen_dst = false, seen_time = false, seen_id = false, in_icmp = false;
+    char tb[16];
+    while (i < n && !x->oom) {
+        while (i < n && s[i] == ' ')
+            i++;
+        size_t st = i;
+        while (i < n && s[i] != ' ')
+            i++;
+        const char *tok = s + st;
+        size_t len = i - st;
+        if (len == 0)
+            break;
+        const char *pp;
+        size_t pl;
+        if (!seen_time && is_date(tok, len)) {
+            /* tcpdump -tttt: the date, then the time as the next token. */
+            size_t j = i + 1;
+            while (j < n && s[j] != ' ')
+                j++;
+            i = j;
+            len = i - st;
+            add_part(x, tok, len,
+                     fmt("The date and time the packet was captured, by the capturing host's "
+                         "clock."));
+            seen_time = true;
+        } else if (!seen_time && is_time(tok, len)) {
+            if (ev->ts.kind == NT_TIME_ABSOLUTE && memchr(tok, 'T', len))
+                add_part(x, tok, len,
+                         fmt("The date and time the packet was captured, in UTC, to the "
+                             "microsecond."));
+            else
+                add_part(x, tok, len,
+                         fmt("The time the packet was captured: hours, minutes and seconds to the "
+                             "microsecond, by the capturing host's clock. The line gives no date."));
+            seen_time = true;
+        } else if (len == 2 && memcmp(tok, "IP", 2) == 0) {
+            add_part(x, tok, len, fmt("The packet is IPv4 (tcpdump writes IP6 for IPv6)."));
+        } else if (len == 3 && memcmp(tok, "IP6", 3) == 0) {
+            add_part(x, tok, len, fmt("The packet is IPv6."));
+        } else if (!seen_src && token_is_addr(tok, len, &ev->src, &pp, &pl)) {
+            bool from_client = ev->role == EV_QUERY || ev->role == EV_RETRANSMISSION;
+            add_part(x, tok, len,
+                     addr_meaning(ev, true, pp, pl, from_client ? client_role : server_role));
+            seen_src = true;
+        } else if (seen_src && !seen_dst && len == 1 && tok[0] == '>') {
+            add_part(x, tok, len,
+                     fmt("The direction: the packet went from the address on the left to the one "
+                         "on the right."));
+        } else if (seen_src && !seen_dst && token_is_addr(tok, len, &ev->dst, &pp, &pl)) {
+            bool to_server = ev->role == EV_QUERY || ev->role == EV_RETRANSMISSION;
+            add_part(x, tok, len,
+                     addr_meaning(ev, false, pp, pl, to_server ? server_role : client_role));
+            seen_dst = true;
+        } else if (seen_dst && ev->has_dns && !seen_id && isdigit((unsigned char)tok[0]) &&
+                   strtoul(tok, NULL, 10) == ev->dns_id) {
+            add_part(x, tok, len, flags_meaning(ev, tok, len));
+            seen_id = true;
+        } else if (seen_id && len > 3 && tok[0] == '[' && tok[len - 1] == ']' &&
+                   memcmp(tok + len - 3, "au]", 3) == 0) {
+            add_part(x, tok, len,
+                     fmt("The query carries %u additional record%s; here the EDNS OPT record, by "
+                         "which the client says it accepts answers larger than 512 bytes.",
+                         ev->arcount, ev->arcount == 1 ? "" : "s"));
+        } else if (seen_id && ev->has_question && len >= 2 && tok[len - 1] == '?') {
+            add_part(x, tok, len,
+                     fmt("The question: \"%s?\" asks for the name's %s records%s.",
+                         dns_type_name(ev->qtype, tb, sizeof tb),
+                         dns_type_name(ev->qtype, tb, sizeof tb),
+                         ev->qtype == 1    ? " (its IPv4 addresses)"
+                         : ev->qtype == 28 ? " (its IPv6 addresses)"
+                                           : ""));
+        } else if (seen_id && ev->qname && len == strlen(ev->qname) &&
+                   memcmp(tok, ev->qname, len) == 0) {
+            add_part(x, tok, len,
+                     fmt("The name being looked up. The final dot is the root of the DNS tree: "
+                         "the name is complete, not relative to a search domain."));
+        } else if (seen_id && len > 2 && tok[0] == '(' && tok[len - 1] == ')' &&
+                   isdigit((unsigned char)tok[1])) {
+            add_part(x, tok, len,
+                     fmt("The DNS message is %.*s bytes long, not counting the UDP and IP "
+                         "headers.",
+                         (int)(len - 2), tok + 1));
+        } else if (seen_dst && ev->icmp_kind && !in_icmp &&
+                   ((len == 4 && memcmp(tok, "ICMP", 4) == 0) ||
+                    (len == 6 && memcmp(tok, "ICMP6,", 6) == 0))) {
+            add_part(x, tok, len,
+                     fmt("ICMP, the Internet Control Message Protocol, which hosts and routers use "
+                         "to report errors back to the sender of a packet."));
+            in_icmp = true;
+            /* The message runs up to "length N" at the end. */
+            while (i < n && s[i] == ' ')
+                i++;
+            size_t ms = i, me = n;
+            const char *lp = NULL;
+            for (size_t k = ms; k + 7 <= n; k++)
+                if (memcmp(s + k, "length ", 7) == 0 && (k == ms || s[k - 1] == ' '))
+                    lp = s + k;
+            if (lp) {
+                me = (size_t)(lp - s);
+                while (me > ms && (s[me - 1] == ' ' || s[me - 1] == ','))
+                    me--;
+            }
+            if (me > ms)
+                add_part(x, s + ms, me - ms, icmp_message_meaning(ev));
+            if (lp) {
+                size_t le = (size_t)(lp - s) + 7;
+                while (le < n && s[le] != ' ')
+                    le++;
+                add_part(x, lp, le - (size_t)(lp - s),
+                         fmt("The ICMP message is %u bytes long: its own 8-byte header, then the "
+                             "start of the datagram it reports on, quoted so the sender can tell "
+                             "which of its packets failed.",
+                             ev->icmp_len));
+                i = le;
+            } else {
+                i = me;
+            }
+        }
+    }
+}
+
+static bool explain_one(struct analysis *a, const struct evidence *ev, const char *heading,
+                        const char *client_role, const char *server_role)
+{
+    struct explain_line *nl = realloc(a->explain, (a->n_explain + 1) * sizeof *nl);
+    if (!nl)
+        return false;
+    a->explain = nl;
+    struct explain_line *l = &a->explain[a->n_explain++];
+    memset(l, 0, sizeof *l);
+    l->heading = strdup(heading);
+    if (ev->from_text) {
+        l->text = strdup(ev->text);
+    } else {
+        char t[NT_TIME_FMT_MAX];
+        nt_time_format(&ev->ts, t, sizeof t);
+        l->text = fmt("%s %s", t, ev->text);
+    }
+    if (!l->heading || !l->text)
+        return false;
+    struct xl x = {l, 0, false};
+    explain_tokens(&x, ev, client_role, server_role);
+    return !x.oom;
+}
+
+bool analysis_build_explain(struct analysis *a)
+{
+    /* The first query and the first error of the first finding: the two kinds of line an
+     * analyst meets in this incident. */
+    for (size_t i = 0; i < a->n_findings; i++) {
+        const struct finding *f = a->findings[i];
+        const struct evidence *q = NULL, *e = NULL;
+        for (size_t k = 0; k < f->n_evidence; k++) {
+            if (!q && f->evidence[k].role == EV_QUERY)
+                q = &f->evidence[k];
+            if (!e && f->evidence[k].role == EV_ICMP_ERROR)
+                e = &f->evidence[k];
+        }
+        if (q && !explain_one(a, q, "A DNS query", "the client", "the DNS server"))
+            return false;
+        if (e && !explain_one(a, e, "The ICMP error that answers it", "the client",
+                              "the DNS server"))
+            return false;
+        if (q || e)
+            break;
+    }
+    return true;
+}
+
+int analysis_exit_status(const struct analysis *a)
+{
+    return a->n_findings > 0 ? 1 : 0;
+}
+
+void analysis_fini(struct analysis *a)
+{
+    for (size_t i = 0; i < a->n_inputs; i++) {
+        free(a->inputs[i].path);
+        free(a->inputs[i].error);
+    }
+    free(a->inputs);
+    free(a->reported);
+    for (size_t i = 0; i < a->n_unmatched_examples; i++)
+        evidence_fini(&a->unmatched_examples[i]);
+    for (size_t i = 0; i < a->n_explain; i++) {
+        struct explain_line *l = &a->explain[i];
+        free(l->heading);
+        free(l->text);
+        for (size_t k = 0; k < l->n_parts; k++) {
+            free(l->parts[k].token);
+            free(l->parts[k].meaning);
+        }
+        free(l->parts);
+    }
+    free(a->explain);
+    memset(a, 0, sizeof *a);
+}

@@ -1,0 +1,396 @@
+/* test_correlate.c: DNS lookup grouping, outcomes and ICMP error matching. */
+#include "testutil.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "correlate/correlate.h"
+
+#define MAXL 32
+
+struct seen {
+    struct dns_lookup l[MAXL];
+    char names[MAXL][64];
+    size_t n;
+    struct icmp_event e[MAXL];
+    const struct dns_lookup *e_lookup_seq_holder[MAXL];
+    uint64_t e_lookup_seq[MAXL];
+    size_t ne;
+};
+
+static void on_lookup(void *ctx, const struct dns_lookup *l)
+{
+    struct seen *s = ctx;
+    assert_true(s->n < MAXL);
+    s->l[s->n] = *l;
+    /* The lookup is freed after the callback: keep only what the tests read. */
+    memset(&s->l[s->n].query, 0, sizeof s->l[s->n].query);
+    memset(&s->l[s->n].answer, 0, sizeof s->l[s->n].answer);
+    memset(&s->l[s->n].error, 0, sizeof s->l[s->n].error);
+    snprintf(s->names[s->n], sizeof s->names[0], "%s", l->qname ? l->qname : "");
+    s->l[s->n].qname = s->names[s->n];
+    s->n++;
+}
+
+static void on_icmp(void *ctx, const struct icmp_event *e)
+{
+    struct seen *s = ctx;
+    assert_true(s->ne < MAXL);
+    s->e[s->ne] = *e;
+    s->e[s->ne].ev = NULL;
+    s->e_lookup_seq[s->ne] = e->lookup ? e->lookup->seq : 0;
+    s->e[s->ne].lookup = NULL;
+    s->ne++;
+}
+
+static struct correlator *mk(struct seen *s, int64_t timeout_us)
+{
+    struct correlate_config cfg;
+    correlate_config_default(&cfg, timeout_us);
+    struct correlate_callbacks cb = {s, on_lookup, on_icmp};
+    memset(s, 0, sizeof *s);
+    struct correlator *c = correlate_new(&cfg, &cb);
+    assert_non_null(c);
+    return c;
+}
+
+static struct packet *pkt_new(void)
+{
+    struct packet *p = calloc(1, sizeof *p);
+    assert_non_null(p);
+    return p;
+}
+
+static void addr(struct nt_addr *a, const char *s)
+{
+    assert_true(nt_addr_parse(a, s, strlen(s)));
+}
+
+static void at(struct packet *p, uint64_t num, double secs, enum nt_time_kind kind)
+{
+    p->num = num;
+    p->ts.kind = (uint8_t)kind;
+    p->ts.sec = (int64_t)secs;
+    p->ts.nsec = (uint32_t)((secs - (double)(int64_t)secs) * 1e9 + 0.5);
+    p->line = "test line";
+    p->line_len = 9;
+}
+
+static void query(struct packet *p, uint64_t num, double t, const char *cli, uint16_t sport,
+                  const char *srv, uint16_t id, const char *name)
+{
+    memset(p, 0, sizeof *p);
+    at(p, num, t, NT_TIME_OF_DAY);
+    p->layers = PKT_L_IP | PKT_L_UDP | PKT_L_DNS;
+    p->ip_version = 4;
+    addr(&p->src, cli);
+    addr(&p->dst, srv);
+    p->proto = 17;
+    p->sport = sport;
+    p->dport = 53;
+    p->dns.id = id;
+    p->dns.flags = DNS_FLAG_RD;
+    p->dns.qdcount = 1;
+    p->dns.has_question = true;
+    snprintf(p->dns.q.name.text, sizeof p->dns.q.name.text, "%s", name);
+    p->dns.q.name.len = (uint16_t)strlen(name);
+    p->dns.q.qtype = DNS_TYPE_A;
+    p->dns.q.qclass = 1;
+}
+
+static void response(struct packet *p, uint64_t num, double t, const struct packet *q,
+                     uint16_t rcode)
+{
+    struct packet tmp = *q;
+    *p = tmp;
+    at(p, num, t, NT_TIME_OF_DAY);
+    p->src = q->dst;
+    p->dst = q->src;
+    p->sport = q->dport;
+    p->dport = q->sport;
+    p->dns.flags = DNS_FLAG_QR | DNS_FLAG_RD | DNS_FLAG_RA;
+    p->dns.rcode = rcode;
+}
+
+/* An ICMP port unreachable from `from` quoting q. full: the whole quote with the DNS id (as a
+ * capture has it); otherwise only what tcpdump text prints without -v. */
+static void icmp_for(struct packet *p, uint64_t num, double t, const struct packet *q,
+                     const char *from, uint8_t code, bool full)
+{
+    memset(p, 0, sizeof *p);
+    at(p, num, t, NT_TIME_OF_DAY);
+    p->layers = PKT_L_IP | PKT_L_ICMP;
+    p->ip_version = 4;
+    addr(&p->src, from);
+    p->dst = q->src;
+    p->proto = 1;
+    p->icmp_type = 3;
+    p->icmp_code = code;
+    p->icmp_kind = (uint8_t)icmp_classify(4, 3, code);
+    p->icmp_is_error = true;
+    p->quote.dst = q->dst;
+    p->quote.proto = q->proto;
+    p->quote.dport = q->dport;
+    if (full) {
+        p->quote.present = true;
+        p->quote.has_ports = true;
+        p->quote.has_dns = true;
+        p->quote.src = q->src;
+        p->quote.sport = q->sport;
+        p->quote.dns_id = q->dns.id;
+        p->quote.known = QUOTE_K_SRC | QUOTE_K_DST | QUOTE_K_PROTO | QUOTE_K_SPORT |
+                         QUOTE_K_DPORT | QUOTE_K_DNS_ID;
+    } else {
+        p->quote.known = QUOTE_K_DST | QUOTE_K_PROTO | QUOTE_K_DPORT;
+    }
+}
+
+/* The pasted seed log: one id and port three times, two minutes apart; errors 4 to 43 s later
+ * and only the quoted destination known. Three lookups, three errors, the late ones still
+ * matched. */
+static void test_seed_pattern(void **state)
+{
+    (void)state;
+    struct seen s;
+    struct correlator *c = mk(&s, 5000000);
+    struct packet *q = pkt_new(), *e = pkt_new();
+    double qt[3] = {48272.192571, 48392.192571, 48512.192571};
+    double et[3] = {48276.098564, 48435.934126, 48530.022967};
+    for (int i = 0; i < 3; i++) {
+        query(q, (uint64_t)(2 * i + 1), qt[i], "192.51.100.15", 52444, "203.0.113.2", 35084,
+              "yummyrecipesforme.com.");
+        assert_int_equal(correlate_packet(c, q, 0), 0);
+        icmp_for(e, (uint64_t)(2 * i + 2), et[i], q, "203.0.113.2", 3, false);
+        assert_int_equal(correlate_packet(c, e, 0), 0);
+    }
+    correlate_finish(c);
+    const struct correlate_stats *st = correlate_stats(c);
+    assert_int_equal(st->dns_queries, 3);
+    assert_int_equal(st->dns_lookups, 3);
+    assert_int_equal(st->icmp_errors, 3);
+    assert_int_equal(st->icmp_matched, 3);
+    assert_int_equal(s.n, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(s.l[i].outcome, LOOKUP_ICMP_ERROR);
+        assert_int_equal(s.l[i].icmp_kind, ICMP_K_PORT_UNREACH);
+        assert_int_equal(s.l[i].icmp_sender, ICMP_SENDER_SERVER);
+        assert_int_equal(s.l[i].transmissions, 1);
+        assert_int_equal(s.l[i].n_errors, 1);
+        assert_false(s.l[i].matched_by_id);
+    }
+    /* 3.9 s is within the 5 s timeout; 43.7 s and 17.8 s are late but still theirs. */
+    assert_false(s.l[0].late);
+    assert_true(s.l[1].late);
+    assert_true(s.l[2].late);
+    assert_int_equal(s.e_lookup_seq[0], 1);
+    assert_int_equal(s.e_lookup_seq[1], 2);
+    assert_int_equal(s.e_lookup_seq[2], 3);
+    correlate_free(c);
+    free(q);
+    free(e);
+}
+
+static void test_retransmission_then_answer(void **state)
+{
+    (void)state;
+    struct seen s;
+    struct correlator *c = mk(&s, 5000000);
+    struct packet *q = pkt_new(), *r = pkt_new();
+    query(q, 1, 100.0, "198.51.100.15", 40000, "198.51.100.2", 7, "example.com.");
+    correlate_packet(c, q, 0);
+    /* Same id and question from a new source port 5.0001 s later: a retransmission. */
+    query(q, 2, 105.0001, "198.51.100.15", 40001, "198.51.100.2", 7, "example.com.");
+    correlate_packet(c, q, 0);
+    response(r, 3, 105.0201, q, DNS_RCODE_NOERROR);
+    correlate_packet(c, r, 0);
+    correlate_finish(c);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.l[0].transmissions, 2);
+    assert_int_equal(s.l[0].n_client_ports, 2);
+    assert_int_equal(s.l[0].outcome, LOOKUP_ANSWERED);
+    assert_int_equal(s.l[0].rtt_us, 20000);
+    assert_int_equal(s.l[0].elapsed_us, 5020100);
+    assert_false(s.l[0].late);
+    assert_int_equal(correlate_stats(c)->answered, 1);
+    correlate_free(c);
+    free(q);
+    free(r);
+}
+
+static void test_unanswered_and_capture_end(void **state)
+{
+    (void)state;
+    struct seen s;
+    struct correlator *c = mk(&s, 5000000);
+    struct packet *q = pkt_new();
+    query(q, 1, 10.0, "198.51.100.15", 40000, "198.51.100.2", 1, "a.example.");
+    correlate_packet(c, q, 0);
+    query(q, 2, 20.0, "198.51.100.15", 40002, "198.51.100.2", 2, "b.example.");
+    correlate_packet(c, q, 0);
+    /* The capture ends at 22 s: the first waited 12 s (unanswered), the second 2 s (cut). */
+    query(q, 3, 22.0, "198.51.100.16", 40003, "198.51.100.9", 3, "c.example.");
+    q->dns.flags = DNS_FLAG_QR; /* a response nobody asked for */
+    correlate_packet(c, q, 0);
+    correlate_finish(c);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.l[0].outcome, LOOKUP_UNANSWERED);
+    assert_int_equal(s.l[1].outcome, LOOKUP_CAPTURE_ENDED);
+    const struct correlate_stats *st = correlate_stats(c);
+    assert_int_equal(st->unanswered, 1);
+    assert_int_equal(st->capture_ended, 1);
+    assert_int_equal(st->unsolicited_responses, 1);
+    correlate_free(c);
+    free(q);
+}
+
+static void test_quote_picks_lookup_by_id(void **state)
+{
+    (void)state;
+    struct seen s;
+    struct correlator *c = mk(&s, 5000000);
+    struct packet *q1 = pkt_new(), *q2 = pkt_new(), *e = pkt_new();
+    query(q1, 1, 1.0, "198.51.100.15", 40000, "198.51.100.2", 100, "x.example.");
+    query(q2, 2, 1.1, "198.51.100.15", 40000, "198.51.100.2", 200, "x.example.");
+    correlate_packet(c, q1, 0);
+    correlate_packet(c, q2, 0);
+    icmp_for(e, 3, 1.2, q1, "198.51.100.2", 3, true);
+    correlate_packet(c, e, 0);
+    correlate_finish(c);
+    assert_int_equal(s.ne, 1);
+    assert_int_equal(s.e_lookup_seq[0], 1);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.l[0].id, 100);
+    assert_int_equal(s.l[0].outcome, LOOKUP_ICMP_ERROR);
+    assert_true(s.l[0].matched_by_id);
+    assert_int_equal(s.l[1].outcome, LOOKUP_CAPTURE_ENDED);
+    correlate_free(c);
+    free(q1);
+    free(q2);
+    free(e);
+}
+
+static void test_sender_roles(void **state)
+{
+    (void)state;
+    struct seen s;
+    struct correlator *c = mk(&s, 5000000);
+    struct packet *q = pkt_new(), *e = pkt_new(), *r = pkt_new();
+    /* A router on the path says host unreachable. */
+    query(q, 1, 1.0, "198.51.100.15", 40000, "203.0.113.2", 1, "a.example.");
+    correlate_packet(c, q, 0);
+    icmp_for(e, 2, 1.01, q, "198.51.100.1", 1, true);
+    correlate_packet(c, e, 0);
+    /* A late answer the client no longer waits for: the client says port unreachable. */
+    query(q, 3, 2.0, "198.51.100.15", 40001, "198.51.100.2", 2, "b.example.");
+    correlate_packet(c, q, 0);
+    response(r, 4, 9.0, q, 0);
+    correlate_packet(c, r, 0);
+    memset(e, 0, sizeof *e);
+    at(e, 5, 9.0001, NT_TIME_OF_DAY);
+    e->layers = PKT_L_IP | PKT_L_ICMP;
+    e->src = q->src;
+    e->dst = q->dst;
+    e->icmp_type = 3;
+    e->icmp_code = 3;
+    e->icmp_kind = ICMP_K_PORT_UNREACH;
+    e->icmp_is_error = true;
+    e->quote.present = e->quote.has_ports = e->quote.has_dns = true;
+    e->quote.src = r->src;
+    e->quote.dst = r->dst;
+    e->quote.proto = 17;
+    e->quote.sport = r->sport;
+    e->quote.dport = r->dport;
+    e->quote.dns_id = 2;
+    correlate_packet(c, e, 0);
+    /* An error about traffic not in the capture. */
+    query(q, 6, 10.0, "198.51.100.99", 41000, "203.0.113.9", 9, "z.example.");
+    icmp_for(e, 7, 10.0, q, "203.0.113.9", 3, true);
+    correlate_packet(c, e, 0);
+    correlate_finish(c);
+    assert_int_equal(s.ne, 3);
+    assert_int_equal(s.e[0].sender, ICMP_SENDER_PATH);
+    assert_int_equal(s.e_lookup_seq[0], 1);
+    assert_int_equal(s.e[1].sender, ICMP_SENDER_CLIENT);
+    assert_true(s.e[1].quotes_response);
+    assert_int_equal(s.e_lookup_seq[1], 2);
+    assert_int_equal(s.e_lookup_seq[2], 0);
+    assert_int_equal(s.e[2].sender, ICMP_SENDER_SERVER);
+    assert_true(s.e[2].about_dns);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.l[0].icmp_sender, ICMP_SENDER_PATH);
+    assert_int_equal(s.l[0].icmp_kind, ICMP_K_HOST_UNREACH);
+    assert_int_equal(s.l[1].outcome, LOOKUP_ANSWERED);
+    assert_true(s.l[1].late);
+    assert_int_equal(s.l[1].client_rejects, 1);
+    correlate_free(c);
+    free(q);
+    free(e);
+    free(r);
+}
+
+static void test_late_window_and_bounds(void **state)
+{
+    (void)state;
+    struct seen s;
+    struct correlate_config cfg;
+    correlate_config_default(&cfg, 5000000);
+    cfg.max_open = 2;
+    struct correlate_callbacks cb = {&s, on_lookup, on_icmp};
+    memset(&s, 0, sizeof s);
+    struct correlator *c = correlate_new(&cfg, &cb);
+    struct packet *q = pkt_new(), *e = pkt_new(), *keep = pkt_new();
+    query(keep, 1, 0.0, "198.51.100.15", 40000, "198.51.100.2", 1, "a.example.");
+    correlate_packet(c, keep, 0);
+    /* Past the late window (120 s) the lookup is closed, and an error quoting it is then about
+     * traffic no longer open. */
+    query(q, 2, 130.0, "198.51.100.15", 40001, "198.51.100.2", 2, "b.example.");
+    correlate_packet(c, q, 0);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.l[0].outcome, LOOKUP_UNANSWERED);
+    icmp_for(e, 3, 131.0, keep, "198.51.100.2", 3, true);
+    correlate_packet(c, e, 0);
+    assert_int_equal(s.e_lookup_seq[0], 0);
+    /* The bound: a third open lookup closes the oldest early. */
+    query(q, 4, 131.0, "198.51.100.15", 40002, "198.51.100.2", 3, "c.example.");
+    correlate_packet(c, q, 0);
+    query(q, 5, 131.5, "198.51.100.15", 40003, "198.51.100.2", 4, "d.example.");
+    correlate_packet(c, q, 0);
+    assert_int_equal(correlate_stats(c)->evicted, 1);
+    assert_int_equal(s.n, 2);
+    correlate_finish(c);
+    assert_int_equal(s.n, 4);
+    correlate_free(c);
+    free(q);
+    free(e);
+    free(keep);
+}
+
+static void test_mdns_is_not_a_lookup(void **state)
+{
+    (void)state;
+    struct seen s;
+    struct correlator *c = mk(&s, 5000000);
+    struct packet *q = pkt_new();
+    query(q, 1, 1.0, "198.51.100.15", 5353, "224.0.0.251", 0, "printer.local.");
+    q->dport = 5353;
+    correlate_packet(c, q, 0);
+    correlate_finish(c);
+    assert_int_equal(correlate_stats(c)->dns_lookups, 0);
+    assert_int_equal(s.n, 0);
+    correlate_free(c);
+    free(q);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_seed_pattern),
+        cmocka_unit_test(test_retransmission_then_answer),
+        cmocka_unit_test(test_unanswered_and_capture_end),
+        cmocka_unit_test(test_quote_picks_lookup_by_id),
+        cmocka_unit_test(test_sender_roles),
+        cmocka_unit_test(test_late_window_and_bounds),
+        cmocka_unit_test(test_mdns_is_not_a_lookup),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,198 @@
+/* test_detect.c: the detector and the dns.port_unreachable rule: when it fires, when it stays
+ * quiet, and what its causes say. */
+#include "testutil.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect/rule.h"
+
+static struct dns_lookup *lk(const char *cli, const char *srv, uint16_t id, const char *name,
+                             double t)
+{
+    struct dns_lookup *l = calloc(1, sizeof *l);
+    assert_non_null(l);
+    assert_true(nt_addr_parse(&l->client, cli, strlen(cli)));
+    assert_true(nt_addr_parse(&l->server, srv, strlen(srv)));
+    l->server_port = 53;
+    l->transport = 17;
+    l->id = id;
+    l->has_question = true;
+    l->qname = strdup(name);
+    l->qtype = 1;
+    l->qclass = 1;
+    l->first_tx.kind = l->last_tx.kind = NT_TIME_ABSOLUTE;
+    l->first_tx.sec = l->last_tx.sec = (int64_t)t;
+    l->transmissions = 1;
+    l->query.role = EV_QUERY;
+    l->query.pkt = (uint64_t)(t * 10);
+    l->query.ts = l->first_tx;
+    l->query.text = strdup("query line");
+    l->query.ip_version = 4;
+    return l;
+}
+
+static void fail_with(struct dns_lookup *l, enum icmp_sender sender, enum icmp_kind kind,
+                      double t)
+{
+    l->outcome = LOOKUP_ICMP_ERROR;
+    l->icmp_kind = (uint8_t)kind;
+    l->icmp_sender = (uint8_t)sender;
+    l->n_errors = 1;
+    l->matched_by_id = true;
+    l->error.role = EV_ICMP_ERROR;
+    l->error.pkt = l->query.pkt + 1;
+    l->error.ts.kind = NT_TIME_ABSOLUTE;
+    l->error.ts.sec = (int64_t)t;
+    l->error.text = strdup("error line");
+    l->error.quote_present = true;
+}
+
+static void lk_free(struct dns_lookup *l)
+{
+    evidence_fini(&l->query);
+    evidence_fini(&l->error);
+    free(l->qname);
+    free(l);
+}
+
+static struct correlate_stats stats;
+
+static size_t run(struct dns_lookup **ls, size_t n, struct detector **out)
+{
+    struct detector *d = detect_new(5000000);
+    assert_non_null(d);
+    for (size_t i = 0; i < n; i++)
+        detect_lookup(d, ls[i]);
+    detect_finish(d, &stats);
+    struct finding *const *f;
+    size_t nf = detect_findings(d, &f);
+    *out = d;
+    return nf;
+}
+
+static void test_fires_on_server_port_unreachable(void **state)
+{
+    (void)state;
+    struct dns_lookup *ls[3];
+    for (int i = 0; i < 3; i++) {
+        ls[i] = lk("198.51.100.15", "198.51.100.2", (uint16_t)(100 + i), "yummyrecipesforme.com.",
+                   1000.0 + i);
+        fail_with(ls[i], ICMP_SENDER_SERVER, ICMP_K_PORT_UNREACH, 1000.0 + i);
+    }
+    struct detector *d;
+    assert_int_equal(run(ls, 3, &d), 1);
+    struct finding *const *fs;
+    detect_findings(d, &fs);
+    const struct finding *f = fs[0];
+    assert_string_equal(f->id, "dns.port_unreachable");
+    assert_int_equal(f->severity, SEV_HIGH);
+    assert_int_equal(f->lookups, 3);
+    assert_int_equal(f->packets, 6);
+    assert_int_equal(f->n_clients, 1);
+    assert_int_equal(f->n_names, 1);
+    assert_string_equal(f->names[0], "yummyrecipesforme.com. A");
+    assert_int_equal(f->n_evidence, 6);
+    assert_int_equal(f->port, 53);
+    assert_string_equal(f->protocol, "udp");
+    assert_non_null(f->summary);
+    assert_non_null(strstr(f->summary, "198.51.100.2"));
+    /* Never answered: "nothing listening" ranks first with high confidence, the firewall
+     * second (it cannot be excluded), load last. */
+    assert_true(f->n_causes >= 3);
+    assert_int_equal(f->causes[0].confidence, CONF_HIGH);
+    assert_non_null(strstr(f->causes[0].text, "No DNS service"));
+    assert_int_equal(f->causes[1].confidence, CONF_MEDIUM);
+    assert_non_null(strstr(f->causes[1].text, "firewall"));
+    assert_int_equal(f->causes[2].confidence, CONF_LOW);
+    assert_true(f->n_next_steps >= 4);
+    detect_free(d);
+    for (int i = 0; i < 3; i++)
+        lk_free(ls[i]);
+}
+
+static void test_quiet_cases(void **state)
+{
+    (void)state;
+    /* Answered lookups, errors from a router, other ICMP kinds, silence: no finding. */
+    struct dns_lookup *ls[4];
+    ls[0] = lk("198.51.100.15", "198.51.100.2", 1, "a.example.", 1.0);
+    ls[0]->outcome = LOOKUP_ANSWERED;
+    ls[1] = lk("198.51.100.15", "203.0.113.2", 2, "b.example.", 2.0);
+    fail_with(ls[1], ICMP_SENDER_PATH, ICMP_K_PORT_UNREACH, 2.0);
+    ls[2] = lk("198.51.100.15", "198.51.100.2", 3, "c.example.", 3.0);
+    fail_with(ls[2], ICMP_SENDER_SERVER, ICMP_K_ADMIN_PROHIBITED, 3.0);
+    ls[3] = lk("198.51.100.15", "198.51.100.2", 4, "d.example.", 4.0);
+    ls[3]->outcome = LOOKUP_UNANSWERED;
+    struct detector *d;
+    assert_int_equal(run(ls, 4, &d), 0);
+    detect_free(d);
+    for (int i = 0; i < 4; i++)
+        lk_free(ls[i]);
+}
+
+static void test_service_that_stopped(void **state)
+{
+    (void)state;
+    /* The server answered before it began refusing: the cause changes to a stop/restart. */
+    struct dns_lookup *ls[3];
+    ls[0] = lk("198.51.100.15", "198.51.100.2", 1, "a.example.", 1.0);
+    ls[0]->outcome = LOOKUP_ANSWERED;
+    ls[0]->answer.ts = ls[0]->first_tx;
+    ls[1] = lk("198.51.100.16", "198.51.100.2", 2, "b.example.", 50.0);
+    fail_with(ls[1], ICMP_SENDER_SERVER, ICMP_K_PORT_UNREACH, 50.0);
+    ls[2] = lk("198.51.100.17", "198.51.100.2", 3, "b.example.", 60.0);
+    fail_with(ls[2], ICMP_SENDER_SERVER, ICMP_K_PORT_UNREACH, 60.0);
+    struct detector *d;
+    assert_int_equal(run(ls, 3, &d), 1);
+    struct finding *const *fs;
+    detect_findings(d, &fs);
+    assert_int_equal(fs[0]->lookups, 2);
+    assert_int_equal(fs[0]->n_clients, 2);
+    assert_int_equal(fs[0]->n_names, 1);
+    assert_int_equal(fs[0]->causes[0].confidence, CONF_MEDIUM);
+    assert_non_null(strstr(fs[0]->causes[0].text, "stopped or restarted"));
+    detect_free(d);
+    for (int i = 0; i < 3; i++)
+        lk_free(ls[i]);
+}
+
+static void test_one_finding_per_server_and_no_backticks_from_wire(void **state)
+{
+    (void)state;
+    struct dns_lookup *ls[2];
+    ls[0] = lk("198.51.100.15", "198.51.100.2", 1, "evil\\`rm -rf\\`.example.", 1.0);
+    fail_with(ls[0], ICMP_SENDER_SERVER, ICMP_K_PORT_UNREACH, 1.0);
+    ls[1] = lk("198.51.100.15", "198.51.100.3", 2, "b.example.", 2.0);
+    fail_with(ls[1], ICMP_SENDER_SERVER, ICMP_K_PORT_UNREACH, 2.0);
+    struct detector *d;
+    assert_int_equal(run(ls, 2, &d), 2);
+    struct finding *const *fs;
+    detect_findings(d, &fs);
+    /* Ordered by severity, then time. */
+    assert_int_equal(fs[0]->server.a[3], 2);
+    assert_int_equal(fs[1]->server.a[3], 3);
+    assert_string_equal(fs[0]->names[0], "evil\\096rm -rf\\096.example. A");
+    /* Commands in the steps are backtick pairs of our own; the name adds none. */
+    for (size_t k = 0; k < fs[0]->n_next_steps; k++) {
+        size_t ticks = 0;
+        for (const char *p = fs[0]->next_steps[k]; *p; p++)
+            ticks += *p == '`';
+        assert_int_equal(ticks % 2, 0);
+        assert_null(strstr(fs[0]->next_steps[k], "`rm"));
+    }
+    detect_free(d);
+    for (int i = 0; i < 2; i++)
+        lk_free(ls[i]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fires_on_server_port_unreachable),
+        cmocka_unit_test(test_quiet_cases),
+        cmocka_unit_test(test_service_that_stopped),
+        cmocka_unit_test(test_one_finding_per_server_and_no_backticks_from_wire),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
