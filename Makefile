@@ -15,8 +15,12 @@ all: build
 deps:
 	@scripts/install-deps --check >/dev/null 2>&1 || scripts/install-deps
 
-$(BUILD)/CMakeCache.txt:
+# Configures once; configures again whenever CMAKE_FLAGS is given, so that flags such as
+# CMAKE_FLAGS=-DNT_WERROR=ON reach an existing build directory too.
+$(BUILD)/CMakeCache.txt: $(if $(strip $(CMAKE_FLAGS)),FORCE)
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+
+FORCE:
 
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)

@@ -1,6 +1,7 @@
 /* test_correlate.c: DNS lookup grouping, outcomes and ICMP error matching. */
 #include "testutil.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,0 +1,58 @@
+# Shell-driven tests, included by tests/CMakeLists.txt: scenarios (real traffic in network
+# namespaces, root only), golden comparisons, bad inputs. Each script takes the nettriage
+# binary as its first argument and exits 0 (pass), 1 (fail) or 77 (skip: not root, no
+# namespaces, a tool missing; with CI=true in the environment the scripts fail instead).
+find_program(NT_BASH bash REQUIRED)
+
+# --- scenarios ------------------------------------------------------------------------
+# Every tests/scenarios/<name>.sh except lib.sh is a scenario test "scenario.<name>"; a new
+# scenario needs no edit here. They make namespaces and run servers, so they run one at a
+# time (RUN_SERIAL) and each gets at most 120 s.
+file(GLOB NT_SCENARIO_SCRIPTS CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/scenarios/*.sh)
+list(REMOVE_ITEM NT_SCENARIO_SCRIPTS ${CMAKE_CURRENT_SOURCE_DIR}/scenarios/lib.sh)
+foreach(script ${NT_SCENARIO_SCRIPTS})
+  get_filename_component(name ${script} NAME_WE)
+  add_test(NAME scenario.${name} COMMAND ${NT_BASH} ${script} $<TARGET_FILE:nettriage>)
+  set_tests_properties(scenario.${name} PROPERTIES LABELS scenario SKIP_RETURN_CODE 77
+                       TIMEOUT 120 RUN_SERIAL TRUE)
+endforeach()
+
+# The example capture script itself still works (writes into the build tree only).
+add_test(NAME scenario.capture_example
+         COMMAND ${NT_BASH} ${CMAKE_SOURCE_DIR}/scripts/capture-example
+                 --out ${CMAKE_CURRENT_BINARY_DIR}/capture-example)
+set_tests_properties(scenario.capture_example PROPERTIES LABELS scenario SKIP_RETURN_CODE 77
+                     TIMEOUT 60 RUN_SERIAL TRUE)
+
+# --- golden ----------------------------------------------------------------------------
+# The tcpdump-text reader against the pcap reader, on the example and the shared samples.
+add_test(NAME golden.text_vs_pcap
+         COMMAND ${NT_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/golden/text_vs_pcap.sh
+                 $<TARGET_FILE:nettriage>)
+set_tests_properties(golden.text_vs_pcap PROPERTIES LABELS golden SKIP_RETURN_CODE 77
+                     TIMEOUT 300 ENVIRONMENT TZ=UTC)
+
+# Expected reports (Markdown and JSON) of the examples and ../shared/samples, compared byte
+# for byte; tests/golden/run.sh BIN --regenerate rewrites them.
+add_test(NAME golden.reports
+         COMMAND ${NT_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/golden/run.sh $<TARGET_FILE:nettriage>)
+set_tests_properties(golden.reports PROPERTIES LABELS golden TIMEOUT 120 ENVIRONMENT TZ=UTC)
+
+# --- bad input -------------------------------------------------------------------------
+add_test(NAME badinput COMMAND ${NT_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/badinput.sh
+                               $<TARGET_FILE:nettriage>)
+set_tests_properties(badinput PROPERTIES LABELS badinput SKIP_RETURN_CODE 77 TIMEOUT 300)
+
+# --- lint ------------------------------------------------------------------------------
+# The test scripts stay shellcheck-clean when shellcheck is installed (it is optional).
+find_program(NT_SHELLCHECK shellcheck)
+if(NT_SHELLCHECK)
+  add_test(NAME lint.shellcheck
+           COMMAND ${NT_SHELLCHECK} -x ${NT_SCENARIO_SCRIPTS}
+                   ${CMAKE_CURRENT_SOURCE_DIR}/scenarios/lib.sh
+                   ${CMAKE_CURRENT_SOURCE_DIR}/golden/text_vs_pcap.sh
+                   ${CMAKE_CURRENT_SOURCE_DIR}/badinput.sh
+                   ${CMAKE_SOURCE_DIR}/scripts/capture-example
+           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
+  set_tests_properties(lint.shellcheck PROPERTIES LABELS lint TIMEOUT 60)
+endif()
