@@ -7,16 +7,19 @@
 
 #include "util/strbuf.h"
 
-/* JSON string contents (without the quotes): RFC 8259, control bytes as \u00XX, bytes that are
- * not valid UTF-8 as \u00XX of their value (so output is always valid UTF-8 JSON). */
+/* JSON string contents (without the quotes): RFC 8259, control bytes (C0, DEL, C1) and
+ * U+2028/2029 as \u00XX, bytes that are not valid UTF-8 as \u00XX of their value (so output
+ * is always valid UTF-8 JSON, safe to print on a terminal). */
 void esc_json(struct strbuf *out, const char *s, size_t n);
-/* Markdown inline text: backslash-escapes every ASCII punctuation character CommonMark gives a
- * meaning to (including '|' for tables, '<', '>', '&' as entities), replaces control bytes and
- * invalid UTF-8 with \xNN, and newlines with a space, so untrusted text can neither format nor
+/* Markdown inline text: backslash-escapes the punctuation CommonMark/GFM give a meaning to
+ * anywhere in a line (\ ` * _ [ ] | ~ $), writes < > & as entities, and escapes what only
+ * matters at the start of a line (# + - = and "1." / "1)") only there; control bytes and
+ * invalid UTF-8 become \xNN and newlines a space, so untrusted text can neither format nor
  * break out of a paragraph, list item or table cell. */
 void esc_md(struct strbuf *out, const char *s, size_t n);
-/* Markdown code span content: for text inside `...`; picks nothing, only neutralises control
- * bytes, invalid UTF-8 and backticks (written as \x60) so the span cannot be closed early. */
+/* Markdown code span content, for text inside `...`: control bytes, invalid UTF-8, backticks
+ * (which could close the span) and '|' (which splits a GFM table cell even inside a span) are
+ * written as \xNN. */
 void esc_md_code(struct strbuf *out, const char *s, size_t n);
 /* Terminal: every control byte (C0, DEL, C1 in UTF-8) and invalid UTF-8 as \xNN, so no escape
  * sequence from the input reaches the terminal. */

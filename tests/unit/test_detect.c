@@ -114,14 +114,15 @@ static void test_fires_on_server_port_unreachable(void **state)
 static void test_quiet_cases(void **state)
 {
     (void)state;
-    /* Answered lookups, errors from a router, other ICMP kinds, silence: no finding. */
+    /* Answered lookups, port unreachable from a router, ICMP kinds no rule covers yet,
+     * silence: no finding. */
     struct dns_lookup *ls[4];
     ls[0] = lk("198.51.100.15", "198.51.100.2", 1, "a.example.", 1.0);
     ls[0]->outcome = LOOKUP_ANSWERED;
     ls[1] = lk("198.51.100.15", "203.0.113.2", 2, "b.example.", 2.0);
     fail_with(ls[1], ICMP_SENDER_PATH, ICMP_K_PORT_UNREACH, 2.0);
     ls[2] = lk("198.51.100.15", "198.51.100.2", 3, "c.example.", 3.0);
-    fail_with(ls[2], ICMP_SENDER_SERVER, ICMP_K_ADMIN_PROHIBITED, 3.0);
+    fail_with(ls[2], ICMP_SENDER_PATH, ICMP_K_TIME_EXCEEDED, 3.0);
     ls[3] = lk("198.51.100.15", "198.51.100.2", 4, "d.example.", 4.0);
     ls[3]->outcome = LOOKUP_UNANSWERED;
     struct detector *d;
@@ -186,6 +187,30 @@ static void test_one_finding_per_server_and_no_backticks_from_wire(void **state)
         lk_free(ls[i]);
 }
 
+static void test_admin_prohibited_names_the_filtering_host(void **state)
+{
+    (void)state;
+    struct dns_lookup *ls[2];
+    for (int i = 0; i < 2; i++) {
+        ls[i] = lk("198.51.100.15", "203.0.113.2", (uint16_t)(7 + i), "a.example.", 5.0 + i);
+        fail_with(ls[i], ICMP_SENDER_PATH, ICMP_K_ADMIN_PROHIBITED, 5.0 + i);
+        assert_true(nt_addr_parse(&ls[i]->error.src, "198.51.100.1", 12));
+    }
+    struct detector *d;
+    assert_int_equal(run(ls, 2, &d), 1);
+    struct finding *const *fs;
+    detect_findings(d, &fs);
+    assert_string_equal(fs[0]->id, "dns.admin_prohibited");
+    assert_int_equal(fs[0]->lookups, 2);
+    assert_int_equal(fs[0]->causes[0].confidence, CONF_HIGH);
+    assert_non_null(strstr(fs[0]->causes[0].text, "on the path"));
+    assert_non_null(strstr(fs[0]->summary, "198.51.100.1"));
+    assert_non_null(strstr(fs[0]->next_steps[0], "On 198.51.100.1,"));
+    detect_free(d);
+    for (int i = 0; i < 2; i++)
+        lk_free(ls[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -193,6 +218,7 @@ int main(void)
         cmocka_unit_test(test_quiet_cases),
         cmocka_unit_test(test_service_that_stopped),
         cmocka_unit_test(test_one_finding_per_server_and_no_backticks_from_wire),
+        cmocka_unit_test(test_admin_prohibited_names_the_filtering_host),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

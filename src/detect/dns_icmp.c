@@ -1,0 +1,158 @@
+/* dns_icmp.c: shared accumulation and key findings for DNS lookups refused by ICMP errors. */
+#include "detect/dns_icmp.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect/text.h"
+
+struct finding *dns_icmp_add(struct rule_ctx *rc, const struct dns_lookup *l)
+{
+    char key[NT_ADDR_FMT_MAX + 32], addr[NT_ADDR_FMT_MAX];
+    nt_addr_format(&l->server, addr, sizeof addr);
+    snprintf(key, sizeof key, "%s|%u|%u", addr, l->transport, l->server_port);
+    struct finding *f = rule_raise(rc, key);
+    if (!f)
+        return NULL;
+    struct dns_icmp_acc *a = f->priv;
+    if (!a) {
+        a = calloc(1, sizeof *a);
+        if (!a)
+            return NULL;
+        f->priv = a;
+        f->priv_free = free;
+        f->protocol = l->transport == 6 ? "tcp" : "udp";
+        f->port = l->server_port;
+        f->service = "DNS";
+        f->has_server = true;
+        f->server = l->server;
+        a->ip_version = l->error.ip_version ? l->error.ip_version : l->query.ip_version;
+        a->icmp_type = l->error.icmp_type;
+        a->icmp_code = l->error.icmp_code;
+        a->min_delay_us = INT64_MAX;
+    }
+    finding_add_client(f, &l->client);
+    char name[DNS_NAME_TEXT_MAX + 32];
+    text_query_name(l, name, sizeof name);
+    finding_add_name(f, name);
+    f->lookups++;
+    f->query_packets += l->transmissions;
+    f->error_packets += l->n_errors;
+    f->packets = f->query_packets + f->error_packets;
+    if (l->late)
+        f->late++;
+    if (l->matched_by_id)
+        a->by_id++;
+    if (l->error.quote_present)
+        a->with_quote++;
+    if (l->icmp_sender == ICMP_SENDER_SERVER)
+        a->senders_from_server = true;
+    else
+        a->senders_from_path = true;
+    bool known = false;
+    for (size_t i = 0; i < a->n_senders; i++)
+        known |= nt_addr_eq(&a->senders[i], &l->error.src);
+    if (!known && a->n_senders < DNS_ICMP_SENDERS_KEPT)
+        a->senders[a->n_senders++] = l->error.src;
+    finding_add_evidence(f, &l->query);
+    finding_add_evidence(f, &l->error);
+    finding_see_time(f, &l->first_tx);
+    finding_see_time(f, &l->last_tx);
+    finding_see_time(f, &l->error.ts);
+    text_widen(&a->first_query, &a->last_query, &l->first_tx);
+    text_widen(&a->first_error, &a->last_error, &l->error.ts);
+    if (l->first_tx.kind != NT_TIME_NONE && l->error.ts.kind != NT_TIME_NONE) {
+        /* Delay from the transmission the error answers: the latest one before it. */
+        int64_t d = nt_time_diff_us(&l->last_tx, &l->error.ts);
+        if (d < 0)
+            d = nt_time_diff_us(&l->first_tx, &l->error.ts);
+        if (d < a->min_delay_us)
+            a->min_delay_us = d;
+        if (d > a->max_delay_us)
+            a->max_delay_us = d;
+        a->n_delay++;
+    }
+    return f;
+}
+
+void dns_icmp_words(struct rule_ctx *rc, const struct finding *f, struct dns_icmp_words *w)
+{
+    const struct dns_icmp_acc *a = f->priv;
+    memset(w, 0, sizeof *w);
+    text_addr(&f->server, w->srv, sizeof w->srv);
+    w->proto = f->protocol;
+    w->PROTO = f->protocol[0] == 't' ? "TCP" : "UDP";
+    text_addr_list(f->clients, f->n_clients, f->clients_dropped, w->clients, sizeof w->clients);
+    text_name_list(f->names, f->n_names, f->names_dropped, w->names, sizeof w->names);
+    text_addr_list(a->senders, a->n_senders, 0, w->senders, sizeof w->senders);
+    uint8_t v = a->ip_version == 6 ? 6 : 4;
+    snprintf(w->icmp, sizeof w->icmp, "%s type %u, code %u: %s", v == 6 ? "ICMPv6" : "ICMP",
+             a->icmp_type, a->icmp_code, icmp_code_description(v, a->icmp_type, a->icmp_code));
+    if (a->n_delay) {
+        char d1[32], d2[32];
+        nt_duration_format(a->min_delay_us, d1, sizeof d1);
+        nt_duration_format(a->max_delay_us, d2, sizeof d2);
+        if (a->min_delay_us == a->max_delay_us)
+            snprintf(w->delays, sizeof w->delays, ", %s after the query", d1);
+        else
+            snprintf(w->delays, sizeof w->delays, ", %s to %s after the queries", d1, d2);
+    }
+    w->ss = rule_server_stats(rc, &f->server, f->port, f->protocol[0] == 't' ? 6 : 17);
+    w->answered = w->ss ? w->ss->answered : 0;
+    w->all_lookups = w->ss ? w->ss->lookups : f->lookups;
+}
+
+void dns_icmp_add_facts(struct rule_ctx *rc, struct finding *f, const struct dns_icmp_words *w)
+{
+    const struct dns_icmp_acc *a = f->priv;
+    char t1[NT_TIME_FMT_MAX], t2[NT_TIME_FMT_MAX];
+    text_time(&a->first_query, t1, sizeof t1);
+    text_time(&a->last_query, t2, sizeof t2);
+    uint64_t retrans = f->query_packets - f->lookups;
+    finding_add_fact(f,
+                     "%" PRIu64 " DNS %s (%" PRIu64 " %s, %" PRIu64 " %s) went from %s to %s %s "
+                     "port %u between %s and %s.",
+                     f->query_packets, f->query_packets == 1 ? "query" : "queries", f->lookups,
+                     f->lookups == 1 ? "lookup" : "lookups", retrans,
+                     retrans == 1 ? "retransmission" : "retransmissions", w->clients, w->srv,
+                     w->PROTO, f->port, t1, t2);
+    text_time(&a->first_error, t1, sizeof t1);
+    text_time(&a->last_error, t2, sizeof t2);
+    finding_add_fact(f, "%" PRIu64 " ICMP %s (%s) came back from %s between %s and %s%s.",
+                     f->error_packets, f->error_packets == 1 ? "error" : "errors", w->icmp,
+                     w->senders, t1, t2, w->delays);
+    if (a->by_id == f->lookups)
+        finding_add_fact(f, "Each error quotes the query it answers; it was matched to that query "
+                            "by the quoted addresses, ports and DNS id.");
+    else if (a->with_quote == 0)
+        finding_add_fact(f, "The input does not show the datagrams the errors quote (tcpdump prints "
+                            "them with -v), so each error was matched to the latest open query by "
+                            "addresses, protocol and destination port.");
+    else
+        finding_add_fact(f,
+                         "%" PRIu64 " of the %" PRIu64 " errors quote the DNS id of their query; "
+                         "the others were matched by addresses, protocol and ports.",
+                         a->by_id, f->lookups);
+    if (f->late) {
+        char to[32];
+        nt_duration_format(rule_timeout_us(rc), to, sizeof to);
+        finding_add_fact(f,
+                         "%" PRIu64 " of the errors came after the %s timeout; they still answer "
+                         "their queries, which were not retransmitted in between.",
+                         f->late, to);
+    }
+    if (w->answered) {
+        text_time(&w->ss->last_answer, t1, sizeof t1);
+        finding_add_fact(f,
+                         "The same server answered %" PRIu64 " of its %" PRIu64 " lookups on %s "
+                         "port %u in the capture (last answer at %s).",
+                         w->answered, w->all_lookups, w->PROTO, f->port, t1);
+    } else {
+        finding_add_fact(f,
+                         "None of the %" PRIu64 " lookups to %s on %s port %u got a DNS answer "
+                         "in the capture.",
+                         w->all_lookups, w->srv, w->PROTO, f->port);
+    }
+}
