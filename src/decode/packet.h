@@ -121,9 +121,24 @@ enum icmp_kind {
     ICMP_K_OTHER,            /* informational messages not listed */
 };
 
+/* Which fields of an ICMP quote are known (icmp_quote.known). The pcap decoder sets the bits of
+ * everything it read (present implies SRC|DST|PROTO, has_ports SPORT|DPORT, has_dns DNS_ID,
+ * has_question QUESTION). tcpdump text often shows less: without -v a port unreachable prints
+ * only the quoted destination address, protocol and destination port (DST|PROTO|DPORT, with
+ * present and has_ports false), a host or net unreachable only the quoted destination (DST);
+ * with -v the whole quoted datagram is printed and the text sets what it shows. */
+#define QUOTE_K_SRC 0x01
+#define QUOTE_K_DST 0x02
+#define QUOTE_K_PROTO 0x04
+#define QUOTE_K_SPORT 0x08
+#define QUOTE_K_DPORT 0x10
+#define QUOTE_K_DNS_ID 0x20
+#define QUOTE_K_QUESTION 0x40
+
 /* The datagram quoted inside an ICMP error: what the sender of the error received (or, for
  * some errors, tried to forward). */
 struct icmp_quote {
+    uint8_t known;          /* QUOTE_K_* bits: which of the fields below hold data */
     bool present;           /* the quoted IP header was read whole */
     uint8_t ip_version;     /* 4 or 6 */
     struct nt_addr src, dst;
@@ -149,6 +164,12 @@ struct packet {
     int linktype;      /* DLT_* of the capture; -1 for text */
     uint16_t vlan[2];  /* 802.1Q / 802.1ad tags, outermost first */
     uint8_t n_vlan;
+    uint16_t l2_len;   /* bytes of link header (with VLAN tags) before the network layer */
+
+    /* ARP (PKT_L_ARP, Ethernet/IPv4 only): the operation and hardware addresses; the sender
+     * and target protocol addresses are in src and dst. */
+    uint16_t arp_op;
+    uint8_t arp_sha[6], arp_tha[6];
 
     /* network */
     uint8_t ip_version; /* 0, 4 or 6 */
@@ -156,17 +177,26 @@ struct packet {
     uint8_t ttl;        /* TTL or hop limit */
     uint8_t proto;      /* transport protocol number (after IPv6 extension headers) */
     uint32_t ip_len;    /* total length from the IP header (v6: 40 + payload length) */
+    uint32_t ip_payload_len; /* bytes after the IP header, options and IPv6 extension headers,
+                              * per the IP header (not the capture) */
     uint16_t ip_id;
     bool ip_options;    /* IPv4 header carried options */
     bool fragment;      /* part of a fragmented datagram */
     uint16_t frag_offset; /* in bytes */
     bool more_fragments;
+    uint32_t frag_id; /* IPv6 fragment header identification (IPv4: ip_id) */
+    /* IPv6 extension headers in order (next-header numbers: 0, 43, 44, 60, 51). */
+    uint8_t ip6_ext[4];
+    uint8_t n_ip6_ext;
 
     /* transport */
     uint16_t sport, dport;
     uint8_t tcp_flags;  /* FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 URG 0x20 ECE 0x40 CWR 0x80 */
     uint32_t tcp_seq, tcp_ack;
     uint32_t l4_payload_len; /* UDP/TCP payload bytes (per the headers, not the capture) */
+    uint16_t tcp_win;
+    uint8_t tcp_opts_len; /* TCP option bytes kept raw in tcp_opts, for the evidence line */
+    uint8_t tcp_opts[40];
 
     /* ICMP / ICMPv6 */
     uint8_t icmp_type, icmp_code;
@@ -174,6 +204,8 @@ struct packet {
     bool icmp_is_error;
     uint32_t icmp_mtu;  /* next-hop MTU of frag needed / packet too big */
     uint32_t icmp_len;  /* ICMP message length (header + data) */
+    uint32_t icmp_rest; /* the 4 bytes after the checksum: echo id/seq, pointer, MLDv2 count */
+    struct nt_addr icmp_addr; /* ICMPv6 ND target / redirect target, ICMP redirect gateway */
     struct icmp_quote quote;
 
     /* DNS over UDP, or over TCP when one segment starts with the 2-byte length and holds the

@@ -1,0 +1,502 @@
+/* dns.c: DNS messages (RFC 1035, compression 4.1.4; EDNS RFC 6891; unknown types RFC 3597). */
+#include "decode/decode.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Each backward jump lands strictly before the previous part, so a name cannot loop; this
+ * bound only caps the work a hostile message can ask for (a 255-octet name has at most 128
+ * labels, hence at most that many useful jumps). */
+#define MAX_JUMPS     128
+#define NAME_WIRE_MAX 255
+
+/* A bounded text writer: it never writes past its buffer and remembers that it had to cut. */
+struct tw {
+    char *b;
+    size_t cap; /* bytes of b, including the NUL */
+    size_t len;
+    bool cut;
+};
+
+static void tw_init(struct tw *w, char *b, size_t cap)
+{
+    w->b = b;
+    w->cap = cap;
+    w->len = 0;
+    w->cut = false;
+    b[0] = '\0';
+}
+
+static void tw_putc(struct tw *w, char ch)
+{
+    if (w->len + 1 >= w->cap) {
+        w->cut = true;
+        return;
+    }
+    w->b[w->len++] = ch;
+    w->b[w->len] = '\0';
+}
+
+static void tw_puts(struct tw *w, const char *s)
+{
+    while (*s)
+        tw_putc(w, *s++);
+}
+
+static void tw_printf_u(struct tw *w, unsigned long v)
+{
+    char tmp[24];
+    snprintf(tmp, sizeof tmp, "%lu", v);
+    tw_puts(w, tmp);
+}
+
+/* Ends the text with "..." when it had to be cut, so a reader sees it is incomplete. */
+static void tw_finish(struct tw *w)
+{
+    if (!w->cut || w->cap < 4)
+        return;
+    size_t at = w->len > w->cap - 4 ? w->cap - 4 : w->len;
+    memcpy(w->b + at, "...", 4);
+    w->len = at + 3;
+}
+
+static void tw_ddd(struct tw *w, uint8_t ch)
+{
+    tw_putc(w, '\\');
+    tw_putc(w, (char)('0' + ch / 100));
+    tw_putc(w, (char)('0' + ch / 10 % 10));
+    tw_putc(w, (char)('0' + ch % 10));
+}
+
+/* One byte of a label in presentation form, as packet.h documents: letters, digits, '-' and
+ * '_' as they are, other printable characters behind a backslash, the rest as \DDD. */
+static void put_label_byte(struct tw *w, uint8_t ch)
+{
+    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+        ch == '-' || ch == '_') {
+        tw_putc(w, (char)ch);
+    } else if (ch > 0x20 && ch < 0x7f) {
+        tw_putc(w, '\\');
+        tw_putc(w, (char)ch);
+    } else {
+        tw_ddd(w, ch);
+    }
+}
+
+/* Where c's bytes start inside msg, when they lie inside it (a name in RDATA is read through a
+ * sub-cursor of the message, and its pointers are offsets in the whole message). */
+static bool offset_in(const struct cursor *c, const struct cursor *msg, size_t *base)
+{
+    uintptr_t cp = (uintptr_t)c->p, mp = (uintptr_t)msg->p;
+    if (cp < mp || cp - mp > msg->len)
+        return false;
+    *base = (size_t)(cp - mp);
+    return true;
+}
+
+bool dns_read_name(struct cursor *c, const struct cursor *msg, struct dns_name *out,
+                   struct packet *pkt)
+{
+    struct tw w;
+    tw_init(&w, out->text, sizeof out->text);
+    out->len = 0;
+    size_t base = 0;
+    bool in_msg = msg && offset_in(c, msg, &base);
+    /* The start of the part being read, as an offset in the message; every pointer must land
+     * strictly before it, which makes each jump go further back and the walk finite. */
+    size_t part_start = in_msg ? base + c->off : 0;
+    struct cursor jump;
+    struct cursor *r = c;
+    size_t wire = 0;
+    unsigned jumps = 0;
+    bool ok = false;
+
+    for (;;) {
+        uint8_t b = cur_u8(r);
+        if (r->short_read) {
+            packet_add_anomaly(pkt, "dns.name_truncated");
+            break;
+        }
+        if ((b & 0xc0) == 0xc0) {
+            uint8_t lo = cur_u8(r);
+            if (r->short_read) {
+                packet_add_anomaly(pkt, "dns.name_truncated");
+                break;
+            }
+            size_t target = (size_t)(b & 0x3f) << 8 | lo;
+            if (!in_msg || target >= part_start) {
+                packet_add_anomaly(pkt, "dns.bad_compression_pointer");
+                break;
+            }
+            if (++jumps > MAX_JUMPS) {
+                packet_add_anomaly(pkt, "dns.compression_loop");
+                break;
+            }
+            part_start = target;
+            jump = *msg;
+            jump.off = target;
+            jump.short_read = false;
+            r = &jump;
+            continue;
+        }
+        if (b & 0xc0) {
+            /* 0x40 (extended label types, RFC 6891 deprecated) and 0x80 (reserved) */
+            packet_add_anomaly(pkt, "dns.bad_label_type");
+            break;
+        }
+        if (b == 0) {
+            ok = true;
+            break;
+        }
+        /* The terminating root octet counts too: labels may use at most 254 octets. */
+        wire += (size_t)b + 1;
+        if (wire + 1 > NAME_WIRE_MAX) {
+            packet_add_anomaly(pkt, "dns.name_too_long");
+            break;
+        }
+        if (!cur_has(r, b)) {
+            r->short_read = true;
+            packet_add_anomaly(pkt, "dns.name_truncated");
+            break;
+        }
+        for (uint8_t i = 0; i < b; i++)
+            put_label_byte(&w, cur_u8(r));
+        tw_putc(&w, '.');
+    }
+    if (ok && w.len == 0)
+        tw_putc(&w, '.');
+    out->len = (uint16_t)w.len;
+    return ok;
+}
+
+/* Clears a message cheaply: the record array is emptied by count. */
+static void msg_clear(struct dns_msg *m)
+{
+    m->id = 0;
+    m->flags = 0;
+    m->opcode = 0;
+    m->rcode = 0;
+    m->qdcount = m->ancount = m->nscount = m->arcount = 0;
+    m->has_question = false;
+    m->q.name.text[0] = '\0';
+    m->q.name.len = 0;
+    m->q.qtype = 0;
+    m->q.qclass = 0;
+    m->has_opt = false;
+    m->edns_udp_size = 0;
+    m->edns_version = 0;
+    m->edns_do = false;
+    m->n_rr = 0;
+    m->n_rr_seen = 0;
+    m->complete = false;
+    m->length = 0;
+}
+
+static void put_name_text(struct tw *w, const struct dns_name *n)
+{
+    tw_puts(w, n->text);
+}
+
+/* A <character-string> as dig prints it: quoted, with '"' and '\\' escaped and bytes that are
+ * not printable ASCII as \DDD. */
+static bool put_charstring(struct tw *w, struct cursor *rd)
+{
+    uint8_t n = cur_u8(rd);
+    if (rd->short_read || !cur_has(rd, n))
+        return false;
+    tw_putc(w, '"');
+    for (uint8_t i = 0; i < n; i++) {
+        uint8_t ch = cur_u8(rd);
+        if (ch == '"' || ch == '\\') {
+            tw_putc(w, '\\');
+            tw_putc(w, (char)ch);
+        } else if (ch >= 0x20 && ch < 0x7f) {
+            tw_putc(w, (char)ch);
+        } else {
+            tw_ddd(w, ch);
+        }
+    }
+    tw_putc(w, '"');
+    return true;
+}
+
+static void put_v4(struct tw *w, struct cursor *rd)
+{
+    uint8_t a[4];
+    cur_bytes(rd, a, 4);
+    char tmp[20];
+    snprintf(tmp, sizeof tmp, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+    tw_puts(w, tmp);
+}
+
+static void put_v6(struct tw *w, struct cursor *rd)
+{
+    uint8_t a[16];
+    cur_bytes(rd, a, 16);
+    struct nt_addr x;
+    nt_addr_set_v6(&x, a);
+    char tmp[NT_ADDR_FMT_MAX];
+    nt_addr_format(&x, tmp, sizeof tmp);
+    tw_puts(w, tmp);
+}
+
+/* RFC 3597's generic form: "\# <length> <hex>". */
+static void put_generic(struct tw *w, struct cursor rd)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    tw_puts(w, "\\# ");
+    tw_printf_u(w, rd.len);
+    if (rd.len)
+        tw_putc(w, ' ');
+    rd.off = 0;
+    while (cur_has(&rd, 1) && !w->cut) {
+        uint8_t b = cur_u8(&rd);
+        tw_putc(w, hex[b >> 4]);
+        tw_putc(w, hex[b & 15]);
+    }
+}
+
+/* Writes the RDATA of a known type as dig prints it. Returns false when the RDATA does not
+ * match its type (wrong length, bad name), so the caller can fall back to the generic form. */
+static bool put_rdata(struct tw *w, uint16_t type, struct cursor *rd, const struct cursor *msg,
+                      struct packet *pkt)
+{
+    struct dns_name n;
+    switch (type) {
+    case DNS_TYPE_A:
+        if (rd->len != 4)
+            return false;
+        put_v4(w, rd);
+        return true;
+    case DNS_TYPE_AAAA:
+        if (rd->len != 16)
+            return false;
+        put_v6(w, rd);
+        return true;
+    case DNS_TYPE_NS:
+    case DNS_TYPE_CNAME:
+    case DNS_TYPE_PTR:
+        if (!dns_read_name(rd, msg, &n, pkt))
+            return false;
+        put_name_text(w, &n);
+        break;
+    case DNS_TYPE_MX: {
+        uint16_t pref = cur_be16(rd);
+        if (rd->short_read || !dns_read_name(rd, msg, &n, pkt))
+            return false;
+        tw_printf_u(w, pref);
+        tw_putc(w, ' ');
+        put_name_text(w, &n);
+        break;
+    }
+    case DNS_TYPE_SRV: {
+        uint16_t prio = cur_be16(rd), weight = cur_be16(rd), port = cur_be16(rd);
+        if (rd->short_read || !dns_read_name(rd, msg, &n, pkt))
+            return false;
+        tw_printf_u(w, prio);
+        tw_putc(w, ' ');
+        tw_printf_u(w, weight);
+        tw_putc(w, ' ');
+        tw_printf_u(w, port);
+        tw_putc(w, ' ');
+        put_name_text(w, &n);
+        break;
+    }
+    case DNS_TYPE_SOA: {
+        if (!dns_read_name(rd, msg, &n, pkt))
+            return false;
+        put_name_text(w, &n);
+        tw_putc(w, ' ');
+        if (!dns_read_name(rd, msg, &n, pkt))
+            return false;
+        put_name_text(w, &n);
+        for (int i = 0; i < 5; i++) {
+            uint32_t v = cur_be32(rd);
+            tw_putc(w, ' ');
+            tw_printf_u(w, v);
+        }
+        if (rd->short_read)
+            return false;
+        break;
+    }
+    case DNS_TYPE_TXT:
+        if (rd->len == 0)
+            return false;
+        for (bool first = true; cur_has(rd, 1); first = false) {
+            if (!first)
+                tw_putc(w, ' ');
+            if (!put_charstring(w, rd))
+                return false;
+        }
+        break;
+    default:
+        return false;
+    }
+    /* Bytes left over mean the record is not what its type says. */
+    return !rd->short_read && cur_left(rd) == 0;
+}
+
+static bool known_rdata_type(uint16_t t)
+{
+    return t == DNS_TYPE_A || t == DNS_TYPE_AAAA || t == DNS_TYPE_NS || t == DNS_TYPE_CNAME ||
+           t == DNS_TYPE_PTR || t == DNS_TYPE_MX || t == DNS_TYPE_SRV || t == DNS_TYPE_SOA ||
+           t == DNS_TYPE_TXT;
+}
+
+static void rdata_text(struct dns_rr *rr, struct cursor rd, const struct cursor *msg,
+                       struct packet *pkt)
+{
+    struct tw w;
+    tw_init(&w, rr->rdata, sizeof rr->rdata);
+    if (known_rdata_type(rr->type)) {
+        struct cursor work = rd;
+        if (put_rdata(&w, rr->type, &work, msg, pkt)) {
+            tw_finish(&w);
+            return;
+        }
+        packet_add_anomaly(pkt, "dns.bad_rdata");
+        tw_init(&w, rr->rdata, sizeof rr->rdata);
+    }
+    put_generic(&w, rd);
+    tw_finish(&w);
+}
+
+static bool read_question(struct cursor *m, struct dns_question *q, struct packet *pkt)
+{
+    if (!dns_read_name(m, m, &q->name, pkt))
+        return false;
+    q->qtype = cur_be16(m);
+    q->qclass = cur_be16(m);
+    if (m->short_read) {
+        packet_add_anomaly(pkt, "dns.question_truncated");
+        return false;
+    }
+    return true;
+}
+
+static void read_opt(struct dns_msg *msg, const struct dns_name *owner, uint16_t rclass,
+                     uint32_t ttl, struct packet *pkt)
+{
+    if (msg->has_opt) {
+        /* RFC 6891 6.1.1: more than one OPT makes the message malformed; keep the first. */
+        packet_add_anomaly(pkt, "dns.multiple_opt");
+        return;
+    }
+    if (strcmp(owner->text, ".") != 0)
+        packet_add_anomaly(pkt, "dns.opt_bad_owner");
+    msg->has_opt = true;
+    msg->edns_udp_size = rclass;
+    msg->edns_version = (uint8_t)(ttl >> 16);
+    msg->edns_do = (ttl & 0x8000) != 0;
+    msg->rcode = (uint16_t)((ttl >> 24) << 4 | (msg->flags & 0x0f));
+}
+
+bool dns_parse_message(struct cursor *c, struct dns_msg *msg, struct packet *pkt)
+{
+    msg_clear(msg);
+    struct cursor m = cur_rest(c);
+    msg->length = (uint32_t)m.len;
+    msg->id = cur_be16(&m);
+    msg->flags = cur_be16(&m);
+    msg->qdcount = cur_be16(&m);
+    msg->ancount = cur_be16(&m);
+    msg->nscount = cur_be16(&m);
+    msg->arcount = cur_be16(&m);
+    if (m.short_read) {
+        packet_add_anomaly(pkt, "dns.truncated");
+        msg->id = msg->flags = 0;
+        msg->qdcount = msg->ancount = msg->nscount = msg->arcount = 0;
+        return false;
+    }
+    msg->opcode = (uint8_t)(msg->flags >> 11 & 0x0f);
+    msg->rcode = msg->flags & 0x0f;
+
+    /* Counts are checked against the bytes left before anything is done with them: a question
+     * takes at least 5 bytes and a record at least 11. The parse below still reads what is
+     * there, and stops at the first record that does not fit. */
+    size_t n_rr = (size_t)msg->ancount + msg->nscount + msg->arcount;
+    size_t need = (size_t)msg->qdcount * 5 + n_rr * 11;
+    if (need > cur_left(&m))
+        packet_add_anomaly(pkt, "dns.counts_exceed_message");
+
+    struct dns_question scratch_q;
+    for (unsigned i = 0; i < msg->qdcount; i++) {
+        struct dns_question *q = i == 0 ? &msg->q : &scratch_q;
+        if (!read_question(&m, q, pkt))
+            return true;
+        if (i == 0)
+            msg->has_question = true;
+    }
+
+    struct dns_rr scratch_rr;
+    for (size_t i = 0; i < n_rr; i++) {
+        uint8_t section = i < msg->ancount                          ? DNS_SEC_ANSWER
+                          : i < (size_t)msg->ancount + msg->nscount ? DNS_SEC_AUTHORITY
+                                                                    : DNS_SEC_ADDITIONAL;
+        struct dns_rr *rr = msg->n_rr < DNS_MAX_KEPT_RR ? &msg->rr[msg->n_rr] : &scratch_rr;
+        if (!dns_read_name(&m, &m, &rr->name, pkt))
+            return true;
+        uint16_t type = cur_be16(&m);
+        uint16_t rclass = cur_be16(&m);
+        uint32_t ttl = cur_be32(&m);
+        uint16_t rdlength = cur_be16(&m);
+        if (m.short_read) {
+            packet_add_anomaly(pkt, "dns.rr_truncated");
+            return true;
+        }
+        struct cursor rd = cur_sub(&m, rdlength);
+        if (rd.short_read) {
+            packet_add_anomaly(pkt, "dns.rdata_truncated");
+            return true;
+        }
+        if (msg->n_rr_seen < UINT16_MAX)
+            msg->n_rr_seen++;
+        /* EDNS lives in the additional section only (RFC 6891 6.1.1); an OPT anywhere else
+         * is kept as an ordinary record, as other parsers do. */
+        if (type == DNS_TYPE_OPT && section == DNS_SEC_ADDITIONAL) {
+            read_opt(msg, &rr->name, rclass, ttl, pkt);
+            continue;
+        }
+        if (type == DNS_TYPE_OPT)
+            packet_add_anomaly(pkt, "dns.opt_outside_additional");
+        rr->section = section;
+        rr->type = type;
+        rr->rclass = rclass;
+        rr->ttl = ttl;
+        rr->rdlength = rdlength;
+        if (rr == &scratch_rr)
+            continue;
+        rdata_text(rr, rd, &m, pkt);
+        msg->n_rr++;
+    }
+    if (cur_left(&m) != 0)
+        packet_add_anomaly(pkt, "dns.trailing_bytes");
+    msg->complete = true;
+    return true;
+}
+
+bool dns_parse_header_question(struct cursor *c, uint16_t *id, uint16_t *flags,
+                               struct dns_question *q, bool *has_question)
+{
+    struct cursor m = cur_rest(c);
+    *has_question = false;
+    q->name.text[0] = '\0';
+    q->name.len = 0;
+    q->qtype = q->qclass = 0;
+    uint16_t i = cur_be16(&m);
+    uint16_t f = cur_be16(&m);
+    uint16_t qd = cur_be16(&m);
+    cur_skip(&m, 6);
+    if (m.short_read)
+        return false;
+    *id = i;
+    *flags = f;
+    if (qd > 0 && read_question(&m, q, NULL))
+        *has_question = true;
+    if (!*has_question) {
+        q->name.text[0] = '\0';
+        q->name.len = 0;
+        q->qtype = q->qclass = 0;
+    }
+    return true;
+}

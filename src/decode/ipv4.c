@@ -1,0 +1,101 @@
+/* ipv4.c: the IPv4 header (RFC 791): addresses, options, fragments, then the transport. */
+#include "decode/decode.h"
+
+/* Bytes of this packet that were on the wire but not captured (snap length). */
+static size_t uncaptured(const struct packet *pkt)
+{
+    return pkt->wirelen > pkt->caplen ? pkt->wirelen - pkt->caplen : 0;
+}
+
+static void decode_transport(struct packet *pkt, struct cursor *c)
+{
+    switch (pkt->proto) {
+    case 17:
+        decode_udp(pkt, c);
+        break;
+    case 6:
+        decode_tcp(pkt, c);
+        break;
+    case 1:
+        decode_icmp(pkt, c, 4);
+        break;
+    default:
+        break;
+    }
+}
+
+void decode_ipv4(struct packet *pkt, struct cursor *c)
+{
+    size_t start_left = cur_left(c);
+    uint8_t vihl = cur_u8(c);
+    cur_skip(c, 1); /* DSCP/ECN */
+    uint16_t total = cur_be16(c);
+    uint16_t id = cur_be16(c);
+    uint16_t frag = cur_be16(c);
+    uint8_t ttl = cur_u8(c);
+    uint8_t proto = cur_u8(c);
+    cur_skip(c, 2); /* checksum: offload makes it unreliable in captures, so it is not checked */
+    uint8_t src[4], dst[4];
+    cur_bytes(c, src, 4);
+    cur_bytes(c, dst, 4);
+    if (c->short_read) {
+        packet_add_anomaly(pkt, "ipv4.truncated");
+        return;
+    }
+    if (vihl >> 4 != 4) {
+        packet_add_anomaly(pkt, "ipv4.bad_version");
+        return;
+    }
+    size_t hlen = (size_t)(vihl & 0x0f) * 4;
+    if (hlen < 20) {
+        packet_add_anomaly(pkt, "ipv4.bad_header_length");
+        return;
+    }
+    pkt->ip_version = 4;
+    nt_addr_set_v4(&pkt->src, src);
+    nt_addr_set_v4(&pkt->dst, dst);
+    pkt->ttl = ttl;
+    pkt->proto = proto;
+    pkt->ip_len = total;
+    pkt->ip_id = id;
+    pkt->frag_id = id;
+    if (hlen > 20) {
+        /* Options are noted, not interpreted: none of them changes what follows. */
+        pkt->ip_options = true;
+        cur_skip(c, hlen - 20);
+        if (c->short_read) {
+            packet_add_anomaly(pkt, "ipv4.truncated");
+            return;
+        }
+    }
+    pkt->layers |= PKT_L_IP;
+
+    pkt->more_fragments = (frag & 0x2000) != 0;
+    pkt->frag_offset = (uint16_t)((frag & 0x1fff) * 8);
+    pkt->fragment = pkt->more_fragments || pkt->frag_offset != 0;
+
+    /* The total length bounds the payload: Ethernet pads short frames, and the padding must
+     * not be read as transport data. */
+    size_t payload;
+    if (total < hlen) {
+        /* Seen with TSO on the capturing host (total length 0): read what was captured. */
+        packet_add_anomaly(pkt, "ipv4.bad_total_length");
+        payload = cur_left(c);
+    } else {
+        payload = total - hlen;
+        if (total > start_left) {
+            /* A capture cut by its snap length is normal; a frame shorter on the wire than
+             * its IP header says is not. */
+            if (total <= start_left + uncaptured(pkt))
+                packet_add_anomaly(pkt, "ipv4.truncated");
+            else
+                packet_add_anomaly(pkt, "ipv4.total_length_exceeds_capture");
+        }
+    }
+    pkt->ip_payload_len = (uint32_t)payload;
+    struct cursor body = cur_sub(c, payload);
+    body.short_read = false;
+    if (pkt->frag_offset != 0)
+        return; /* only the first fragment carries the transport header */
+    decode_transport(pkt, &body);
+}

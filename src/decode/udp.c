@@ -1,0 +1,50 @@
+/* udp.c: UDP (RFC 768) and the DNS (RFC 1035), mDNS and LLMNR messages it carries. */
+#include "decode/decode.h"
+
+static bool dns_port(uint16_t p)
+{
+    /* mDNS and LLMNR use the DNS message format, so they are decoded alike; later stages
+     * tell them apart by port. */
+    return p == 53 || p == 5353 || p == 5355;
+}
+
+void decode_udp(struct packet *pkt, struct cursor *c)
+{
+    uint16_t sport = cur_be16(c);
+    uint16_t dport = cur_be16(c);
+    uint16_t ulen = cur_be16(c);
+    cur_skip(c, 2); /* checksum */
+    if (c->short_read) {
+        packet_add_anomaly(pkt, "udp.truncated");
+        return;
+    }
+    pkt->sport = sport;
+    pkt->dport = dport;
+    pkt->layers |= PKT_L_UDP;
+
+    size_t payload;
+    if (ulen < 8) {
+        packet_add_anomaly(pkt, "udp.bad_length");
+        return;
+    }
+    payload = (size_t)ulen - 8;
+    if (pkt->ip_payload_len && ulen > pkt->ip_payload_len) {
+        /* The IP header is the outer bound: a UDP length past it is a lie, unless the rest of
+         * the datagram is in later fragments. */
+        if (!pkt->more_fragments)
+            packet_add_anomaly(pkt, "udp.bad_length");
+        payload = pkt->ip_payload_len > 8 ? pkt->ip_payload_len - 8 : 0;
+    }
+    pkt->l4_payload_len = (uint32_t)payload;
+    if (!dns_port(sport) && !dns_port(dport))
+        return;
+    /* The first fragment of a datagram holds the DNS header and usually the question, which
+     * is worth having; the rest of the message is in later fragments, so running out of bytes
+     * there is expected and not recorded as an anomaly. */
+    struct cursor m = cur_sub(c, payload);
+    struct packet *note = pkt->more_fragments ? NULL : pkt;
+    if (dns_parse_message(&m, &pkt->dns, note))
+        pkt->layers |= PKT_L_DNS;
+    /* The message length is what the header says, even when the capture holds less. */
+    pkt->dns.length = (uint32_t)payload;
+}

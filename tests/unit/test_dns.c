@@ -1,0 +1,589 @@
+/* test_dns.c: the DNS message parser (RFC 1035): names, limits, records, EDNS, tables. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "decode/decode.h"
+
+/* A small builder for hand-made messages. */
+struct mb {
+    uint8_t b[70000];
+    size_t n;
+};
+
+static void put8(struct mb *m, unsigned v)
+{
+    assert_true(m->n < sizeof m->b);
+    m->b[m->n++] = (uint8_t)v;
+}
+
+static void put16(struct mb *m, unsigned v)
+{
+    put8(m, v >> 8);
+    put8(m, v & 0xff);
+}
+
+static void put32(struct mb *m, uint32_t v)
+{
+    put16(m, v >> 16);
+    put16(m, v & 0xffff);
+}
+
+static void putmem(struct mb *m, const void *p, size_t n)
+{
+    assert_true(m->n + n <= sizeof m->b);
+    memcpy(m->b + m->n, p, n);
+    m->n += n;
+}
+
+/* Writes a dotted name as uncompressed labels (no escapes; "" or "." is the root). */
+static void putname(struct mb *m, const char *s)
+{
+    while (*s && strcmp(s, ".") != 0) {
+        const char *dot = strchr(s, '.');
+        size_t len = dot ? (size_t)(dot - s) : strlen(s);
+        put8(m, (unsigned)len);
+        putmem(m, s, len);
+        s += len;
+        if (*s == '.')
+            s++;
+    }
+    put8(m, 0);
+}
+
+static void header(struct mb *m, unsigned id, unsigned flags, unsigned qd, unsigned an, unsigned ns,
+                   unsigned ar)
+{
+    m->n = 0;
+    put16(m, id);
+    put16(m, flags);
+    put16(m, qd);
+    put16(m, an);
+    put16(m, ns);
+    put16(m, ar);
+}
+
+static void rr_head(struct mb *m, const char *owner, unsigned type, unsigned rclass, uint32_t ttl,
+                    unsigned rdlen)
+{
+    putname(m, owner);
+    put16(m, type);
+    put16(m, rclass);
+    put32(m, ttl);
+    put16(m, rdlen);
+}
+
+static struct dns_msg msg;
+static struct packet pkt;
+
+static bool parse(const uint8_t *b, size_t n)
+{
+    packet_reset(&pkt);
+    struct cursor c = cur_make(b, n);
+    return dns_parse_message(&c, &msg, &pkt);
+}
+
+static void test_query_from_sample(void **state)
+{
+    (void)state;
+    /* The DNS payload of the first query in samples/kernel-port-unreachable.pcap. */
+    uint8_t b[128];
+    size_t n = tu_hex("446a 0120 0001 0000 0000 0001"
+                      "11 79756d6d7972656369706573666f726d65 03 636f6d 00 0001 0001"
+                      "00 0029 04d0 0000 0000 000c 000a 0008 0102030405060708",
+                      b, sizeof b);
+    assert_int_equal(n, 62);
+    assert_true(parse(b, n));
+    assert_int_equal(msg.id, 17514);
+    assert_int_equal(msg.flags, 0x0120);
+    assert_true(msg.has_question);
+    assert_string_equal(msg.q.name.text, "yummyrecipesforme.com.");
+    assert_int_equal(msg.q.name.len, strlen("yummyrecipesforme.com."));
+    assert_int_equal(msg.q.qtype, DNS_TYPE_A);
+    assert_int_equal(msg.q.qclass, 1);
+    assert_true(msg.has_opt);
+    assert_int_equal(msg.edns_udp_size, 1232);
+    assert_false(msg.edns_do);
+    assert_int_equal(msg.n_rr, 0); /* OPT is not kept as a record */
+    assert_int_equal(msg.n_rr_seen, 1);
+    assert_true(msg.complete);
+    assert_int_equal(msg.length, 62);
+    assert_int_equal(pkt.n_anomalies, 0);
+}
+
+static void test_response_with_compression(void **state)
+{
+    (void)state;
+    struct mb *m = &(struct mb){0};
+    header(m, 0x1234, 0x8180, 1, 2, 0, 0);
+    putname(m, "www.example.com");
+    put16(m, 1);
+    put16(m, 1);
+    /* www.example.com CNAME -> web.example.com (compressed suffix) */
+    put16(m, 0xc00c);
+    put16(m, 5);
+    put16(m, 1);
+    put32(m, 300);
+    put16(m, 6);
+    put8(m, 3);
+    putmem(m, "web", 3);
+    put16(m, 0xc010); /* -> example.com */
+    size_t web = m->n - 6;
+    put16(m, 0xc000 | (unsigned)web);
+    put16(m, 1);
+    put16(m, 1);
+    put32(m, 60);
+    put16(m, 4);
+    putmem(m, "\xc6\x33\x64\x07", 4);
+    assert_true(parse(m->b, m->n));
+    assert_true(msg.complete);
+    assert_int_equal(msg.n_rr, 2);
+    assert_string_equal(msg.rr[0].name.text, "www.example.com.");
+    assert_int_equal(msg.rr[0].type, DNS_TYPE_CNAME);
+    assert_string_equal(msg.rr[0].rdata, "web.example.com.");
+    assert_int_equal(msg.rr[0].section, DNS_SEC_ANSWER);
+    assert_string_equal(msg.rr[1].name.text, "web.example.com.");
+    assert_string_equal(msg.rr[1].rdata, "198.51.100.7");
+    assert_int_equal(msg.rr[1].ttl, 60);
+    assert_int_equal(pkt.n_anomalies, 0);
+}
+
+static void test_pointer_loops_and_forward_pointers(void **state)
+{
+    (void)state;
+    uint8_t b[64];
+    /* Question name is a pointer to itself (offset 12). */
+    size_t n = tu_hex("0001 0100 0001 0000 0000 0000 c00c 0001 0001", b, sizeof b);
+    assert_true(parse(b, n));
+    assert_false(msg.has_question);
+    assert_false(msg.complete);
+    assert_true(packet_has_anomaly(&pkt, "dns.bad_compression_pointer"));
+
+    /* A forward pointer (to offset 20, after the name). */
+    n = tu_hex("0001 0100 0001 0000 0000 0000 c014 0001 0001 0000 01 61 00", b, sizeof b);
+    assert_true(parse(b, n));
+    assert_false(msg.has_question);
+    assert_true(packet_has_anomaly(&pkt, "dns.bad_compression_pointer"));
+
+    /* Two names pointing at each other: the second jump is not strictly backwards. */
+    n = tu_hex("0001 8100 0001 0001 0000 0000"
+               "01 61 c01a 0001 0001"                  /* q at 12: "a" then -> 26 */
+               "c00c 0001 0001 00000001 0004 01020304" /* rr name at 22 -> 12 */
+               "01 62 c00c",                           /* 32.. (unused) */
+               b, sizeof b);
+    assert_true(parse(b, n));
+    assert_false(msg.has_question);
+    assert_true(packet_has_anomaly(&pkt, "dns.bad_compression_pointer"));
+
+    /* The classic loop: a pointer at offset 14 back to 12, whose label runs into it. */
+    n = tu_hex("0001 0100 0001 0000 0000 0000 01 61 c00c 0001 0001", b, sizeof b);
+    assert_true(parse(b, n));
+    assert_false(msg.has_question);
+    assert_true(packet_has_anomaly(&pkt, "dns.bad_compression_pointer"));
+
+    /* A pointer past the end of the message. */
+    n = tu_hex("0001 0100 0001 0000 0000 0000 ffff", b, sizeof b);
+    assert_true(parse(b, n));
+    assert_false(msg.has_question);
+    assert_true(packet_has_anomaly(&pkt, "dns.bad_compression_pointer"));
+}
+
+static void test_chain_of_backward_pointers_terminates(void **state)
+{
+    (void)state;
+    /* 200 labels "a" each ending in a pointer to the previous one: legal pointers, but the
+     * name grows past 255 octets, which must stop the walk. */
+    struct mb *m = &(struct mb){0};
+    header(m, 1, 0x0100, 1, 0, 0, 0);
+    size_t prev = m->n;
+    put8(m, 1);
+    put8(m, 'a');
+    put8(m, 0);
+    for (int i = 0; i < 200; i++) {
+        size_t here = m->n;
+        put8(m, 1);
+        put8(m, 'a');
+        put16(m, 0xc000 | (unsigned)prev);
+        prev = here;
+    }
+    size_t qpos = m->n;
+    put16(m, 0xc000 | (unsigned)prev);
+    put16(m, 1);
+    put16(m, 1);
+    /* Make the question the last name: rewrite the header so qdcount points at it by putting
+     * the chain before it as junk the parser never sees as a question: parse from a name
+     * reader directly instead. */
+    struct cursor whole = cur_make(m->b, m->n);
+    struct cursor c = whole;
+    c.off = qpos;
+    struct dns_name name;
+    packet_reset(&pkt);
+    assert_false(dns_read_name(&c, &whole, &name, &pkt));
+    assert_true(packet_has_anomaly(&pkt, "dns.name_too_long"));
+    assert_true(name.len < DNS_NAME_TEXT_MAX);
+    assert_int_equal(strlen(name.text), name.len);
+}
+
+static void test_label_and_name_limits(void **state)
+{
+    (void)state;
+    struct mb *m = &(struct mb){0};
+    char label[64];
+    memset(label, 'x', 63);
+    label[63] = '\0';
+
+    /* 63-octet label: fine. */
+    header(m, 1, 0x0100, 1, 0, 0, 0);
+    put8(m, 63);
+    putmem(m, label, 63);
+    put8(m, 0);
+    put16(m, 1);
+    put16(m, 1);
+    assert_true(parse(m->b, m->n));
+    assert_true(msg.has_question);
+    assert_int_equal(msg.q.name.len, 64);
+
+    /* 64 has the 0x40 bit: an extended label type, rejected. */
+    header(m, 1, 0x0100, 1, 0, 0, 0);
+    put8(m, 64);
+    putmem(m, label, 63);
+    put8(m, 'x');
+    put8(m, 0);
+    put16(m, 1);
+    put16(m, 1);
+    assert_true(parse(m->b, m->n));
+    assert_false(msg.has_question);
+    assert_true(packet_has_anomaly(&pkt, "dns.bad_label_type"));
+
+    /* 0x80 label type. */
+    uint8_t b[32];
+    size_t n = tu_hex("0001 0100 0001 0000 0000 0000 80 0001 0001", b, sizeof b);
+    assert_true(parse(b, n));
+    assert_true(packet_has_anomaly(&pkt, "dns.bad_label_type"));
+
+    /* Exactly 255 octets: 3 labels of 63 and one of 61 (4*1 + 63*3 + 61 + 1 = 255). */
+    header(m, 1, 0x0100, 1, 0, 0, 0);
+    for (int i = 0; i < 3; i++) {
+        put8(m, 63);
+        putmem(m, label, 63);
+    }
+    put8(m, 61);
+    putmem(m, label, 61);
+    put8(m, 0);
+    put16(m, 1);
+    put16(m, 1);
+    assert_true(parse(m->b, m->n));
+    assert_true(msg.has_question);
+    assert_int_equal(msg.q.name.len, 63 * 3 + 61 + 4);
+
+    /* 256 octets: one more. */
+    header(m, 1, 0x0100, 1, 0, 0, 0);
+    for (int i = 0; i < 3; i++) {
+        put8(m, 63);
+        putmem(m, label, 63);
+    }
+    put8(m, 62);
+    putmem(m, label, 62);
+    put8(m, 0);
+    put16(m, 1);
+    put16(m, 1);
+    assert_true(parse(m->b, m->n));
+    assert_false(msg.has_question);
+    assert_true(packet_has_anomaly(&pkt, "dns.name_too_long"));
+}
+
+static void test_counts_larger_than_packet(void **state)
+{
+    (void)state;
+    uint8_t b[64];
+    size_t n = tu_hex("0001 8180 ffff ffff ffff ffff 00 0001 0001", b, sizeof b);
+    assert_true(parse(b, n));
+    assert_true(packet_has_anomaly(&pkt, "dns.counts_exceed_message"));
+    assert_false(msg.complete);
+    assert_int_equal(msg.qdcount, 0xffff);
+    assert_true(msg.has_question);
+    assert_string_equal(msg.q.name.text, ".");
+
+    /* Short header. */
+    n = tu_hex("0001 8180 0001", b, sizeof b);
+    assert_false(parse(b, n));
+    assert_true(packet_has_anomaly(&pkt, "dns.truncated"));
+    assert_false(parse(b, 0));
+}
+
+static void test_every_record_type(void **state)
+{
+    (void)state;
+    struct mb *m = &(struct mb){0};
+    header(m, 7, 0x8580, 1, 9, 1, 2);
+    putname(m, "example.com");
+    put16(m, 255);
+    put16(m, 1);
+    rr_head(m, "example.com", 1, 1, 3600, 4);
+    putmem(m, "\xc0\x00\x02\x01", 4);
+    rr_head(m, "example.com", 28, 1, 3600, 16);
+    putmem(m, "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01", 16);
+    rr_head(m, "example.com", 2, 1, 3600, 0);
+    m->b[m->n - 1] = 17; /* rdlength of the NS name below */
+    putname(m, "ns1.example.com");
+    rr_head(m, "www.example.com", 5, 1, 3600, 2);
+    put16(m, 0xc00c);
+    rr_head(m, "1.2.0.192.in-addr.arpa", 12, 1, 3600, 2);
+    put16(m, 0xc00c);
+    rr_head(m, "example.com", 15, 1, 3600, 4);
+    put16(m, 10);
+    put16(m, 0xc00c);
+    rr_head(m, "example.com", 16, 1, 3600, 25);
+    put8(m, 11);
+    putmem(m, "v=spf1 -all", 11);
+    put8(m, 12);
+    putmem(m, "say \"hi\" \\ \x01", 12);
+    rr_head(m, "_sip._udp.example.com", 33, 1, 3600, 8);
+    put16(m, 5);
+    put16(m, 10);
+    put16(m, 5060);
+    put16(m, 0xc00c);
+    rr_head(m, "example.com", 99, 1, 3600, 3); /* SPF: not parsed, RFC 3597 form */
+    putmem(m, "\x02\xab\xcd", 3);
+    /* authority SOA */
+    rr_head(m, "example.com", 6, 1, 900, 0);
+    size_t rdl = m->n - 2;
+    size_t start = m->n;
+    putname(m, "ns1.example.com");
+    putname(m, "hostmaster.example.com");
+    put32(m, 2024010101);
+    put32(m, 7200);
+    put32(m, 3600);
+    put32(m, 1209600);
+    put32(m, 300);
+    m->b[rdl] = (uint8_t)((m->n - start) >> 8);
+    m->b[rdl + 1] = (uint8_t)(m->n - start);
+    /* additional: OPT with extended rcode 1 (BADVERS = 16 with header rcode 0), version 0, DO */
+    putname(m, ".");
+    put16(m, 41);
+    put16(m, 4096);
+    put32(m, 0x01008000);
+    put16(m, 0);
+    /* additional: an unknown type with empty rdata */
+    rr_head(m, "example.com", 65280, 1, 0, 0);
+
+    assert_true(parse(m->b, m->n));
+    assert_true(msg.complete);
+    assert_int_equal(pkt.n_anomalies, 0);
+    assert_int_equal(msg.n_rr, 11);
+    assert_int_equal(msg.n_rr_seen, 12);
+    const char *want[11] = {
+        "192.0.2.1",
+        "2001:db8::1",
+        "ns1.example.com.",
+        "example.com.",
+        "example.com.",
+        "10 example.com.",
+        "\"v=spf1 -all\" \"say \\\"hi\\\" \\\\ \\001\"",
+        "5 10 5060 example.com.",
+        "\\# 3 02ABCD",
+        "ns1.example.com. hostmaster.example.com. 2024010101 7200 3600 1209600 300",
+        "\\# 0",
+    };
+    for (int i = 0; i < 11; i++)
+        assert_string_equal(msg.rr[i].rdata, want[i]);
+    assert_int_equal(msg.rr[9].section, DNS_SEC_AUTHORITY);
+    assert_int_equal(msg.rr[10].section, DNS_SEC_ADDITIONAL);
+    assert_string_equal(msg.rr[7].name.text, "_sip._udp.example.com.");
+    assert_true(msg.has_opt);
+    assert_int_equal(msg.edns_udp_size, 4096);
+    assert_true(msg.edns_do);
+    assert_int_equal(msg.edns_version, 0);
+    assert_int_equal(msg.rcode, 16);
+    char buf[16];
+    assert_string_equal(dns_rcode_name(msg.rcode, buf, sizeof buf), "BADVERS");
+}
+
+static void test_bad_rdata_falls_back(void **state)
+{
+    (void)state;
+    struct mb *m = &(struct mb){0};
+    header(m, 7, 0x8180, 0, 2, 0, 0);
+    rr_head(m, "a", 1, 1, 1, 3); /* an A record of 3 bytes */
+    putmem(m, "\x01\x02\x03", 3);
+    rr_head(m, "b", 5, 1, 1, 3); /* CNAME with a truncated name inside its rdata */
+    putmem(m, "\x05\x61\x62", 3);
+    assert_true(parse(m->b, m->n));
+    assert_true(msg.complete);
+    assert_int_equal(msg.n_rr, 2);
+    assert_string_equal(msg.rr[0].rdata, "\\# 3 010203");
+    assert_string_equal(msg.rr[1].rdata, "\\# 3 056162");
+    assert_true(packet_has_anomaly(&pkt, "dns.bad_rdata"));
+
+    /* rdlength past the end of the message. */
+    header(m, 7, 0x8180, 0, 1, 0, 0);
+    rr_head(m, "a", 1, 1, 1, 40);
+    putmem(m, "\x01\x02\x03\x04", 4);
+    assert_true(parse(m->b, m->n));
+    assert_false(msg.complete);
+    assert_int_equal(msg.n_rr, 0);
+    assert_true(packet_has_anomaly(&pkt, "dns.rdata_truncated"));
+}
+
+static void test_kept_records_are_bounded(void **state)
+{
+    (void)state;
+    struct mb *m = &(struct mb){0};
+    header(m, 9, 0x8180, 0, 40, 0, 0);
+    for (int i = 0; i < 40; i++) {
+        rr_head(m, "h", 1, 1, (uint32_t)i, 4);
+        put32(m, 0x0a000000u | (uint32_t)i);
+    }
+    assert_true(parse(m->b, m->n));
+    assert_true(msg.complete);
+    assert_int_equal(msg.n_rr, DNS_MAX_KEPT_RR);
+    assert_int_equal(msg.n_rr_seen, 40);
+    assert_string_equal(msg.rr[15].rdata, "10.0.0.15");
+}
+
+static void test_long_rdata_is_cut(void **state)
+{
+    (void)state;
+    struct mb *m = &(struct mb){0};
+    header(m, 9, 0x8180, 0, 1, 0, 0);
+    rr_head(m, "t", 16, 1, 1, 2 * 256);
+    for (int i = 0; i < 2; i++) {
+        put8(m, 255);
+        for (int k = 0; k < 255; k++)
+            put8(m, 'a');
+    }
+    assert_true(parse(m->b, m->n));
+    size_t len = strlen(msg.rr[0].rdata);
+    assert_true(len < DNS_RDATA_TEXT_MAX);
+    assert_string_equal(msg.rr[0].rdata + len - 3, "...");
+}
+
+static void test_hostile_names_are_escaped(void **state)
+{
+    (void)state;
+    struct mb *m = &(struct mb){0};
+    header(m, 1, 0x0100, 1, 0, 0, 0);
+    const char lab1[] = "<script>alert(1)</script>";
+    const uint8_t lab2[] = {'a', '|', 'b', '\n', 0, 0x1b, '[', '3', '1', 'm', '.', '\\', ' ', 0xff};
+    put8(m, sizeof lab1 - 1);
+    putmem(m, lab1, sizeof lab1 - 1);
+    put8(m, sizeof lab2);
+    putmem(m, lab2, sizeof lab2);
+    put8(m, 0);
+    put16(m, 1);
+    put16(m, 1);
+    assert_true(parse(m->b, m->n));
+    assert_true(msg.has_question);
+    assert_string_equal(msg.q.name.text, "\\<script\\>alert\\(1\\)\\<\\/script\\>."
+                                         "a\\|b\\010\\000\\027\\[31m\\.\\\\\\032\\255.");
+    for (const char *p = msg.q.name.text; *p; p++)
+        assert_true(*p > 0x20 && *p < 0x7f);
+}
+
+static void test_name_in_rdata_uses_message_offsets(void **state)
+{
+    (void)state;
+    /* dns_read_name on a sub-cursor over RDATA must resolve pointers in the whole message. */
+    struct mb *m = &(struct mb){0};
+    header(m, 1, 0x8180, 1, 1, 0, 0);
+    putname(m, "example.org");
+    put16(m, 1);
+    put16(m, 1);
+    rr_head(m, "x", 2, 1, 5, 6);
+    put8(m, 3);
+    putmem(m, "ns1", 3);
+    put16(m, 0xc00c);
+    assert_true(parse(m->b, m->n));
+    assert_string_equal(msg.rr[0].rdata, "ns1.example.org.");
+
+    /* A name read through a cursor that is not inside msg cannot follow pointers. */
+    uint8_t other[2] = {0xc0, 0x0c};
+    struct cursor c = cur_make(other, 2);
+    struct cursor whole = cur_make(m->b, m->n);
+    struct dns_name n;
+    packet_reset(&pkt);
+    assert_false(dns_read_name(&c, &whole, &n, &pkt));
+    assert_true(packet_has_anomaly(&pkt, "dns.bad_compression_pointer"));
+}
+
+static void test_header_question_of_cut_message(void **state)
+{
+    (void)state;
+    uint8_t b[64];
+    size_t n = tu_hex("446a 0120 0001 0000 0000 0001 11 79756d6d7972656369706573666f726d65 03 636f"
+                      "6d 00 00",
+                      b, sizeof b);
+    uint16_t id = 0, flags = 0;
+    struct dns_question q;
+    bool hq = true;
+    /* Cut inside the qtype: header yes, question no. */
+    struct cursor c = cur_make(b, n);
+    assert_true(dns_parse_header_question(&c, &id, &flags, &q, &hq));
+    assert_int_equal(id, 17514);
+    assert_int_equal(flags, 0x0120);
+    assert_false(hq);
+    /* Every shorter cut stays safe. */
+    for (size_t k = 0; k < n; k++) {
+        c = cur_make(b, k);
+        bool ok = dns_parse_header_question(&c, &id, &flags, &q, &hq);
+        assert_int_equal(ok, k >= 12);
+        assert_false(hq);
+    }
+    b[n++] = 0x01;
+    b[n++] = 0x00;
+    b[n++] = 0x01;
+    c = cur_make(b, n);
+    assert_true(dns_parse_header_question(&c, &id, &flags, &q, &hq));
+    assert_true(hq);
+    assert_string_equal(q.name.text, "yummyrecipesforme.com.");
+    assert_int_equal(q.qtype, 1);
+}
+
+static void test_tables(void **state)
+{
+    (void)state;
+    char buf[16];
+    assert_string_equal(dns_type_name(1, buf, sizeof buf), "A");
+    assert_string_equal(dns_type_name(28, buf, sizeof buf), "AAAA");
+    assert_string_equal(dns_type_name(65280, buf, sizeof buf), "TYPE65280");
+    assert_string_equal(dns_rcode_name(3, buf, sizeof buf), "NXDOMAIN");
+    assert_string_equal(dns_rcode_name(23, buf, sizeof buf), "BADCOOKIE");
+    assert_string_equal(dns_rcode_name(12, buf, sizeof buf), "RCODE12");
+    assert_string_equal(dns_class_name(1, buf, sizeof buf), "IN");
+    assert_string_equal(dns_class_name(7, buf, sizeof buf), "CLASS7");
+    assert_int_equal(dns_type_from_name("A", 1), 1);
+    assert_int_equal(dns_type_from_name("AAAA", 4), 28);
+    assert_int_equal(dns_type_from_name("ANY", 3), 255);
+    assert_int_equal(dns_type_from_name("aaaa", 4), 28);
+    assert_int_equal(dns_type_from_name("TYPE99", 6), 99);
+    assert_int_equal(dns_type_from_name("Type65", 6), 65);
+    assert_int_equal(dns_type_from_name("TYPE99999", 9), -1);
+    assert_int_equal(dns_type_from_name("BOGUS", 5), -1);
+    assert_int_equal(dns_type_from_name("AAAAX", 4), 28); /* only len bytes are read */
+    for (unsigned t = 0; t < 65536; t += 7) {
+        const char *nm = dns_type_name((uint16_t)t, buf, sizeof buf);
+        assert_int_equal(dns_type_from_name(nm, strlen(nm)), (int)t);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_query_from_sample),
+        cmocka_unit_test(test_response_with_compression),
+        cmocka_unit_test(test_pointer_loops_and_forward_pointers),
+        cmocka_unit_test(test_chain_of_backward_pointers_terminates),
+        cmocka_unit_test(test_label_and_name_limits),
+        cmocka_unit_test(test_counts_larger_than_packet),
+        cmocka_unit_test(test_every_record_type),
+        cmocka_unit_test(test_bad_rdata_falls_back),
+        cmocka_unit_test(test_kept_records_are_bounded),
+        cmocka_unit_test(test_long_rdata_is_cut),
+        cmocka_unit_test(test_hostile_names_are_escaped),
+        cmocka_unit_test(test_name_in_rdata_uses_message_offsets),
+        cmocka_unit_test(test_header_question_of_cut_message),
+        cmocka_unit_test(test_tables),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
