@@ -101,6 +101,16 @@ void text_time(const struct nt_time *t, char *buf, size_t n)
         snprintf(buf, n, "an unknown time");
 }
 
+void text_all(uint64_t n, const char *one, const char *many, char *buf, size_t len)
+{
+    if (n == 1)
+        snprintf(buf, len, "The %s", one);
+    else if (n == 2)
+        snprintf(buf, len, "Both %s", many);
+    else
+        snprintf(buf, len, "All %" PRIu64 " %s", n, many);
+}
+
 void text_widen(struct nt_time *first, struct nt_time *last, const struct nt_time *t)
 {
     if (t->kind == NT_TIME_NONE)

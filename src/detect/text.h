@@ -17,6 +17,8 @@ void text_addr_list(const struct nt_addr *a, size_t n_addr, uint64_t dropped, ch
 void text_name_list(char *const *names, size_t n_names, uint64_t dropped, char *buf, size_t n);
 /* A time as the report shows it (nt_time_format), or "an unknown time". */
 void text_time(const struct nt_time *t, char *buf, size_t n);
+/* "The error" (1), "Both errors" (2), "All 5 errors" (n), for the start of a sentence. */
+void text_all(uint64_t n, const char *one, const char *many, char *buf, size_t len);
 /* Widens [first, last] to include t (ignores times of kind NONE). */
 void text_widen(struct nt_time *first, struct nt_time *last, const struct nt_time *t);
 

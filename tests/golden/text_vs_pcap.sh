@@ -135,7 +135,7 @@ for pcap in "${pcaps[@]}"; do
     ref="$work/$base.pcap.json"
     run "$pcap" "$ref"
     ref_status=$status
-    if [ "$ref_status" -ge 2 ] || ! jq -e . "$ref" >/dev/null 2>&1; then
+    if [ "$ref_status" -ge 2 ] || ! jq -se 'length == 1 and (.[0] | type == "object")' "$ref" >/dev/null 2>&1; then
         echo "FAIL $base: nettriage on the pcap: exit $ref_status, stderr: $(head -c 500 "$ref.err")" >&2
         fails=$((fails + 1))
         continue
@@ -166,7 +166,7 @@ for pcap in "${pcaps[@]}"; do
         out="$work/$base.$name.json"
         run "$text" "$out"
         compared=$((compared + 1))
-        if [ "$status" -ge 2 ] || ! jq -e . "$out" >/dev/null 2>&1; then
+        if [ "$status" -ge 2 ] || ! jq -se 'length == 1 and (.[0] | type == "object")' "$out" >/dev/null 2>&1; then
             echo "FAIL $base/$name (tcpdump $flags): nettriage exit $status, stderr: $(head -c 500 "$out.err")" >&2
             fails=$((fails + 1))
             continue

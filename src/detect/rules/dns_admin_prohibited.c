@@ -33,15 +33,20 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                         w.clients, f->lookups == 1 ? "was" : "were each", w.icmp, where,
                         w.senders);
     dns_icmp_add_facts(rc, f, &w);
+    char all_errors[48];
+    text_all(f->error_packets, "error", "errors", all_errors, sizeof all_errors);
     finding_add_cause(f, CONF_HIGH,
                       a->senders_from_path ? "A firewall or router access list on the path "
                                              "rejects DNS to the server."
                                            : "A firewall on the server rejects DNS queries.",
                       "\"Communication administratively prohibited\" is sent only by a filter: "
-                      "nftables `reject with icmp admin-prohibited`, iptables "
-                      "`--reject-with icmp-admin-prohibited`, or a router's access list. The "
-                      "%" PRIu64 " errors came from %s%s.",
-                      f->error_packets, w.senders, w.delays);
+                      "%s, or a router's access list. %s came from %s%s.",
+                      a->ip_version == 6
+                          ? "nftables `reject with icmpv6 admin-prohibited`, ip6tables "
+                            "`--reject-with icmp6-adm-prohibited`"
+                          : "nftables `reject with icmp admin-prohibited`, iptables "
+                            "`--reject-with icmp-admin-prohibited`",
+                      all_errors, w.senders, w.delays);
     if (w.answered)
         finding_add_cause(f, CONF_MEDIUM,
                           "The filter applies only to some clients, names or times (a recent "

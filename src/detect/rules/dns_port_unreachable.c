@@ -44,15 +44,17 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     dns_icmp_add_facts(rc, f, &w);
 
     /* Causes, from the evidence. */
+    char all_errors[48];
+    text_all(f->error_packets, "error", "errors", all_errors, sizeof all_errors);
     if (w.answered == 0)
         finding_add_cause(f, CONF_HIGH,
                           "No DNS service is listening on the server's port: the DNS server "
                           "program is stopped, crashed, or bound to another address or port.",
                           "Port unreachable is what a host's network stack sends when a %s "
-                          "datagram arrives for a port no program has open. All %" PRIu64
-                          " errors came from %s itself%s, and none of its %" PRIu64
-                          " lookups was answered in the capture.",
-                          w.PROTO, f->error_packets, w.srv, w.delays, w.all_lookups);
+                          "datagram arrives for a port no program has open. %s came from %s "
+                          "itself%s, and no lookup to it was answered in the capture (%" PRIu64
+                          " in all).",
+                          w.PROTO, all_errors, w.srv, w.delays, w.all_lookups);
     else
         finding_add_cause(f, CONF_MEDIUM,
                           "The DNS service on the server stopped or restarted: it answered some "
