@@ -43,7 +43,8 @@ static void on_icmp(void *ctx, const struct icmp_event *e)
     if (!e->lookup) {
         struct analysis *a = r->a;
         a->unmatched_icmp++;
-        if (a->n_unmatched_examples < sizeof a->unmatched_examples / sizeof a->unmatched_examples[0] &&
+        if (a->n_unmatched_examples <
+                sizeof a->unmatched_examples / sizeof a->unmatched_examples[0] &&
             !evidence_copy(&a->unmatched_examples[a->n_unmatched_examples++], e->ev))
             r->oom = true;
     }
@@ -120,8 +121,8 @@ static bool read_input(const char *path, uint32_t idx, struct correlator *cor, s
             why = nt_strerror(rc);
         if (st->packets > 0) {
             char msg[SOURCE_ERROR_MAX + 96];
-            snprintf(msg, sizeof msg, "%s (the report covers the %llu packets read before it)",
-                     why, (unsigned long long)st->packets);
+            snprintf(msg, sizeof msg, "%s (the report covers the %llu packets read before it)", why,
+                     (unsigned long long)st->packets);
             report_error(path, msg);
         } else {
             report_error(path, why);
@@ -137,9 +138,12 @@ int cmd_report(int argc, char **argv)
 {
     struct report_opts o = {.format = "md", .timeout_us = 5000000};
     static const struct option longopts[] = {
-        {"format", required_argument, NULL, 'f'},   {"output", required_argument, NULL, 'o'},
-        {"reported", required_argument, NULL, 'r'}, {"timeout", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},           {"version", no_argument, NULL, 'V'},
+        {"format", required_argument, NULL, 'f'},
+        {"output", required_argument, NULL, 'o'},
+        {"reported", required_argument, NULL, 'r'},
+        {"timeout", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     int ch;
@@ -157,7 +161,8 @@ int cmd_report(int argc, char **argv)
             break;
         case 't':
             if (!parse_timeout(optarg, &o.timeout_us)) {
-                fprintf(stderr, "nettriage: --timeout wants seconds between 0 and 86400, not '%s'\n",
+                fprintf(stderr,
+                        "nettriage: --timeout wants seconds between 0 and 86400, not '%s'\n",
                         optarg);
                 return EXIT_ERROR;
             }

@@ -17,8 +17,8 @@
 
 #include "util/err.h"
 
-#define DNS_PORT 53
-#define MDNS_PORT 5353
+#define DNS_PORT   53
+#define MDNS_PORT  5353
 #define LLMNR_PORT 5355
 /* Matching without a DNS id (tcpdump text without the quoted packet, or a quote cut after the
  * UDP header) scans open lookups from the newest; this bounds the scan. */
@@ -386,8 +386,7 @@ static bool quote_is_response_of(const struct packet *pkt, const struct quote_vi
                                  const struct dns_lookup *l)
 {
     const struct icmp_quote *q = &pkt->quote;
-    if (!v->src || !v->dst || !nt_addr_eq(&q->src, &l->server) ||
-        !nt_addr_eq(&q->dst, &l->client))
+    if (!v->src || !v->dst || !nt_addr_eq(&q->src, &l->server) || !nt_addr_eq(&q->dst, &l->client))
         return false;
     if (v->proto && q->proto != l->transport)
         return false;
@@ -411,8 +410,8 @@ static struct lk *find_for_icmp(struct correlator *c, const struct packet *pkt,
         for (struct lk *e = c->buckets[h & (c->nbuckets - 1)]; e; e = e->hnext) {
             if (e->h != h)
                 continue;
-            bool ok = response ? quote_is_response_of(pkt, v, &e->l)
-                               : quote_is_query_of(pkt, v, &e->l);
+            bool ok =
+                response ? quote_is_response_of(pkt, v, &e->l) : quote_is_query_of(pkt, v, &e->l);
             if (!ok || (pkt->ts.kind != NT_TIME_NONE && nt_time_cmp(&e->l.first_tx, &pkt->ts) > 0))
                 continue;
             if (e->l.outcome == LOOKUP_PENDING && (!pending || pending->l.seq < e->l.seq))

@@ -30,7 +30,7 @@ enum icmp_sender {
 #define LOOKUP_PORTS_KEPT 8
 
 struct dns_lookup {
-    uint64_t seq;   /* order of creation, from 1 */
+    uint64_t seq; /* order of creation, from 1 */
     uint32_t input;
     struct nt_addr client, server;
     uint16_t server_port;
@@ -61,9 +61,9 @@ struct dns_lookup {
     /* ICMP errors quoting its queries (the first kept) */
     struct evidence error;
     uint32_t n_errors;
-    uint8_t icmp_kind;   /* enum icmp_kind of the first error */
-    uint8_t icmp_sender; /* enum icmp_sender of the first error */
-    bool matched_by_id;  /* the quote held the DNS id (else addresses and ports only) */
+    uint8_t icmp_kind;       /* enum icmp_kind of the first error */
+    uint8_t icmp_sender;     /* enum icmp_sender of the first error */
+    bool matched_by_id;      /* the quote held the DNS id (else addresses and ports only) */
     uint32_t client_rejects; /* ICMP errors from the client about responses to it */
 };
 
@@ -71,9 +71,9 @@ struct dns_lookup {
  * callback (NULL when it quotes traffic not seen in the capture). */
 struct icmp_event {
     const struct evidence *ev;
-    uint8_t kind;   /* enum icmp_kind */
-    uint8_t sender; /* enum icmp_sender */
-    bool about_dns; /* the quoted datagram was DNS (port 53 or a quoted DNS header) */
+    uint8_t kind;         /* enum icmp_kind */
+    uint8_t sender;       /* enum icmp_sender */
+    bool about_dns;       /* the quoted datagram was DNS (port 53 or a quoted DNS header) */
     bool quotes_response; /* the quoted datagram was a response (server to client) */
     const struct dns_lookup *lookup;
 };
@@ -84,7 +84,7 @@ struct correlate_config {
                                error */
     int64_t retransmit_window_us; /* a repeat of the same query within this gap of the previous
                                      transmission, with no outcome yet, is a retransmission */
-    uint32_t max_open;      /* bound on open lookups; the oldest is closed early past it */
+    uint32_t max_open;            /* bound on open lookups; the oldest is closed early past it */
 };
 
 /* Defaults: timeout 5 s, late window max(120 s, timeout), retransmit window 2 x timeout,
@@ -93,16 +93,16 @@ void correlate_config_default(struct correlate_config *cfg, int64_t timeout_us);
 
 struct correlate_stats {
     uint64_t packets;
-    uint64_t dns_queries;   /* query packets, retransmissions included */
+    uint64_t dns_queries; /* query packets, retransmissions included */
     uint64_t dns_responses;
     uint64_t dns_lookups;
     uint64_t answered;
-    uint64_t icmp_errors;   /* ICMP error packets of any kind */
-    uint64_t icmp_matched;  /* tied to a lookup */
+    uint64_t icmp_errors;  /* ICMP error packets of any kind */
+    uint64_t icmp_matched; /* tied to a lookup */
     uint64_t unanswered;
     uint64_t capture_ended;
-    uint64_t unsolicited_responses; /* responses that match no query seen */
-    uint64_t evicted;       /* lookups closed early because max_open was reached */
+    uint64_t unsolicited_responses;   /* responses that match no query seen */
+    uint64_t evicted;                 /* lookups closed early because max_open was reached */
     struct nt_time first_ts, last_ts; /* of all packets with a time */
 };
 

@@ -16,12 +16,12 @@ enum evidence_role {
 };
 
 struct evidence {
-    uint32_t input; /* index of the input it came from */
-    uint64_t pkt;   /* packet (record) number within that input */
+    uint32_t input;   /* index of the input it came from */
+    uint64_t pkt;     /* packet (record) number within that input */
     uint64_t line_no; /* text inputs: first line of the record; 0 otherwise */
     struct nt_time ts;
-    uint8_t role;  /* enum evidence_role */
-    char *text;    /* the record as read (text) or formatted like tcpdump -nn (pcap); owned */
+    uint8_t role;   /* enum evidence_role */
+    char *text;     /* the record as read (text) or formatted like tcpdump -nn (pcap); owned */
     bool from_text; /* text came from tcpdump text, not from captured bytes */
 
     uint8_t ip_version;

@@ -7,16 +7,16 @@
 #include "decode/packet.h"
 
 /* Link types we read, by their DLT numbers (so that no stage but source includes pcap.h). */
-#define NT_DLT_NULL 0          /* BSD loopback, host byte order family */
-#define NT_DLT_EN10MB 1        /* Ethernet */
-#define NT_DLT_RAW 12          /* raw IP on OpenBSD; also 14 on some systems */
-#define NT_DLT_RAW_ALT 14
-#define NT_DLT_LOOP 108        /* OpenBSD loopback, network byte order family */
-#define NT_DLT_LINUX_SLL 113   /* Linux cooked v1 */
-#define NT_DLT_LINUX_SLL2 276  /* Linux cooked v2 */
-#define NT_DLT_IPV4 228
-#define NT_DLT_IPV6 229
-#define NT_LINKTYPE_RAW 101    /* LINKTYPE_RAW as written in pcap files */
+#define NT_DLT_NULL       0  /* BSD loopback, host byte order family */
+#define NT_DLT_EN10MB     1  /* Ethernet */
+#define NT_DLT_RAW        12 /* raw IP on OpenBSD; also 14 on some systems */
+#define NT_DLT_RAW_ALT    14
+#define NT_DLT_LOOP       108 /* OpenBSD loopback, network byte order family */
+#define NT_DLT_LINUX_SLL  113 /* Linux cooked v1 */
+#define NT_DLT_LINUX_SLL2 276 /* Linux cooked v2 */
+#define NT_DLT_IPV4       228
+#define NT_DLT_IPV6       229
+#define NT_LINKTYPE_RAW   101 /* LINKTYPE_RAW as written in pcap files */
 
 /* True when decode_packet understands this link type. */
 bool decode_linktype_supported(int linktype);

@@ -15,10 +15,10 @@
  * or '_' (and every '.' or '\\' inside a label) written as "\DDD" or "\c". The text is
  * therefore printable ASCII, but it can still hold '<', '|', '*' or '`': every renderer escapes
  * it for its medium. Wire names stop at 255 octets, so 4 * 255 + 1 bytes suffice. */
-#define DNS_NAME_TEXT_MAX 1024
+#define DNS_NAME_TEXT_MAX  1024
 #define DNS_RDATA_TEXT_MAX 256
-#define DNS_MAX_KEPT_RR 16
-#define PKT_MAX_ANOMALIES 8
+#define DNS_MAX_KEPT_RR    16
+#define PKT_MAX_ANOMALIES  8
 
 struct dns_name {
     char text[DNS_NAME_TEXT_MAX]; /* NUL-terminated presentation form */
@@ -53,29 +53,29 @@ struct dns_rr {
 #define DNS_FLAG_AD 0x0020
 #define DNS_FLAG_CD 0x0010
 
-#define DNS_RCODE_NOERROR 0
-#define DNS_RCODE_FORMERR 1
+#define DNS_RCODE_NOERROR  0
+#define DNS_RCODE_FORMERR  1
 #define DNS_RCODE_SERVFAIL 2
 #define DNS_RCODE_NXDOMAIN 3
-#define DNS_RCODE_NOTIMP 4
-#define DNS_RCODE_REFUSED 5
+#define DNS_RCODE_NOTIMP   4
+#define DNS_RCODE_REFUSED  5
 
-#define DNS_TYPE_A 1
-#define DNS_TYPE_NS 2
+#define DNS_TYPE_A     1
+#define DNS_TYPE_NS    2
 #define DNS_TYPE_CNAME 5
-#define DNS_TYPE_SOA 6
-#define DNS_TYPE_PTR 12
-#define DNS_TYPE_MX 15
-#define DNS_TYPE_TXT 16
-#define DNS_TYPE_AAAA 28
-#define DNS_TYPE_SRV 33
-#define DNS_TYPE_OPT 41
+#define DNS_TYPE_SOA   6
+#define DNS_TYPE_PTR   12
+#define DNS_TYPE_MX    15
+#define DNS_TYPE_TXT   16
+#define DNS_TYPE_AAAA  28
+#define DNS_TYPE_SRV   33
+#define DNS_TYPE_OPT   41
 
 struct dns_msg {
     uint16_t id;
-    uint16_t flags;  /* raw header flags word; see DNS_FLAG_* */
-    uint8_t opcode;  /* 4 bits */
-    uint16_t rcode;  /* 4-bit header rcode, extended with the OPT record's upper 8 bits */
+    uint16_t flags; /* raw header flags word; see DNS_FLAG_* */
+    uint8_t opcode; /* 4 bits */
+    uint16_t rcode; /* 4-bit header rcode, extended with the OPT record's upper 8 bits */
     uint16_t qdcount, ancount, nscount, arcount; /* as in the header */
     bool has_question;                           /* the first question was read whole */
     struct dns_question q;
@@ -94,12 +94,12 @@ struct dns_msg {
 };
 
 /* Which layers were found; a bit is set only when that header was read whole. */
-#define PKT_L_IP 0x01
-#define PKT_L_UDP 0x02
-#define PKT_L_TCP 0x04
+#define PKT_L_IP   0x01
+#define PKT_L_UDP  0x02
+#define PKT_L_TCP  0x04
 #define PKT_L_ICMP 0x08 /* ICMP or ICMPv6 */
-#define PKT_L_DNS 0x10  /* a DNS header at least; see dns.complete */
-#define PKT_L_ARP 0x20
+#define PKT_L_DNS  0x10 /* a DNS header at least; see dns.complete */
+#define PKT_L_ARP  0x20
 
 /* Normalised meaning of an ICMP/ICMPv6 message, so later stages need not know both number
  * spaces. Errors come first. */
@@ -118,7 +118,7 @@ enum icmp_kind {
     ICMP_K_REDIRECT,         /* v4 5, v6 137 */
     ICMP_K_ECHO_REQUEST,
     ICMP_K_ECHO_REPLY,
-    ICMP_K_OTHER,            /* informational messages not listed */
+    ICMP_K_OTHER, /* informational messages not listed */
 };
 
 /* Which fields of an ICMP quote are known (icmp_quote.known). The pcap decoder sets the bits of
@@ -127,30 +127,30 @@ enum icmp_kind {
  * only the quoted destination address, protocol and destination port (DST|PROTO|DPORT, with
  * present and has_ports false), a host or net unreachable only the quoted destination (DST);
  * with -v the whole quoted datagram is printed and the text sets what it shows. */
-#define QUOTE_K_SRC 0x01
-#define QUOTE_K_DST 0x02
-#define QUOTE_K_PROTO 0x04
-#define QUOTE_K_SPORT 0x08
-#define QUOTE_K_DPORT 0x10
-#define QUOTE_K_DNS_ID 0x20
+#define QUOTE_K_SRC      0x01
+#define QUOTE_K_DST      0x02
+#define QUOTE_K_PROTO    0x04
+#define QUOTE_K_SPORT    0x08
+#define QUOTE_K_DPORT    0x10
+#define QUOTE_K_DNS_ID   0x20
 #define QUOTE_K_QUESTION 0x40
 
 /* The datagram quoted inside an ICMP error: what the sender of the error received (or, for
  * some errors, tried to forward). */
 struct icmp_quote {
-    uint8_t known;          /* QUOTE_K_* bits: which of the fields below hold data */
-    bool present;           /* the quoted IP header was read whole */
-    uint8_t ip_version;     /* 4 or 6 */
+    uint8_t known;      /* QUOTE_K_* bits: which of the fields below hold data */
+    bool present;       /* the quoted IP header was read whole */
+    uint8_t ip_version; /* 4 or 6 */
     struct nt_addr src, dst;
-    uint8_t proto;          /* IP protocol (after IPv6 extension headers) */
-    uint16_t ip_id;         /* IPv4 identification */
-    uint32_t ip_total_len;  /* total length field of the quoted header */
-    bool has_ports;         /* UDP or TCP ports were quoted */
+    uint8_t proto;         /* IP protocol (after IPv6 extension headers) */
+    uint16_t ip_id;        /* IPv4 identification */
+    uint32_t ip_total_len; /* total length field of the quoted header */
+    bool has_ports;        /* UDP or TCP ports were quoted */
     uint16_t sport, dport;
-    bool has_dns;           /* a DNS header (at least the id and flags) was quoted */
+    bool has_dns; /* a DNS header (at least the id and flags) was quoted */
     uint16_t dns_id;
     uint16_t dns_flags;
-    bool has_question;      /* the quoted DNS question was read whole */
+    bool has_question; /* the quoted DNS question was read whole */
     struct dns_question q;
 };
 
@@ -161,10 +161,10 @@ struct packet {
     uint32_t layers; /* PKT_L_* */
 
     /* link */
-    int linktype;      /* DLT_* of the capture; -1 for text */
-    uint16_t vlan[2];  /* 802.1Q / 802.1ad tags, outermost first */
+    int linktype;     /* DLT_* of the capture; -1 for text */
+    uint16_t vlan[2]; /* 802.1Q / 802.1ad tags, outermost first */
     uint8_t n_vlan;
-    uint16_t l2_len;   /* bytes of link header (with VLAN tags) before the network layer */
+    uint16_t l2_len; /* bytes of link header (with VLAN tags) before the network layer */
 
     /* ARP (PKT_L_ARP, Ethernet/IPv4 only): the operation and hardware addresses; the sender
      * and target protocol addresses are in src and dst. */
@@ -174,14 +174,14 @@ struct packet {
     /* network */
     uint8_t ip_version; /* 0, 4 or 6 */
     struct nt_addr src, dst;
-    uint8_t ttl;        /* TTL or hop limit */
-    uint8_t proto;      /* transport protocol number (after IPv6 extension headers) */
-    uint32_t ip_len;    /* total length from the IP header (v6: 40 + payload length) */
+    uint8_t ttl;             /* TTL or hop limit */
+    uint8_t proto;           /* transport protocol number (after IPv6 extension headers) */
+    uint32_t ip_len;         /* total length from the IP header (v6: 40 + payload length) */
     uint32_t ip_payload_len; /* bytes after the IP header, options and IPv6 extension headers,
                               * per the IP header (not the capture) */
     uint16_t ip_id;
-    bool ip_options;    /* IPv4 header carried options */
-    bool fragment;      /* part of a fragmented datagram */
+    bool ip_options;      /* IPv4 header carried options */
+    bool fragment;        /* part of a fragmented datagram */
     uint16_t frag_offset; /* in bytes */
     bool more_fragments;
     uint32_t frag_id; /* IPv6 fragment header identification (IPv4: ip_id) */
@@ -191,7 +191,7 @@ struct packet {
 
     /* transport */
     uint16_t sport, dport;
-    uint8_t tcp_flags;  /* FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 URG 0x20 ECE 0x40 CWR 0x80 */
+    uint8_t tcp_flags; /* FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 URG 0x20 ECE 0x40 CWR 0x80 */
     uint32_t tcp_seq, tcp_ack;
     uint32_t l4_payload_len; /* UDP/TCP payload bytes (per the headers, not the capture) */
     uint16_t tcp_win;
@@ -200,7 +200,7 @@ struct packet {
 
     /* ICMP / ICMPv6 */
     uint8_t icmp_type, icmp_code;
-    uint8_t icmp_kind;  /* enum icmp_kind */
+    uint8_t icmp_kind; /* enum icmp_kind */
     bool icmp_is_error;
     uint32_t icmp_mtu;  /* next-hop MTU of frag needed / packet too big */
     uint32_t icmp_len;  /* ICMP message length (header + data) */

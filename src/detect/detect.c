@@ -109,8 +109,9 @@ static struct server_stats *server_get(struct detector *d, const struct nt_addr 
     return s;
 }
 
-const struct server_stats *rule_server_stats(const struct rule_ctx *rc, const struct nt_addr *server,
-                                             uint16_t port, uint8_t transport)
+const struct server_stats *rule_server_stats(const struct rule_ctx *rc,
+                                             const struct nt_addr *server, uint16_t port,
+                                             uint8_t transport)
 {
     return server_get(rc->d, server, port, transport, false);
 }

@@ -107,29 +107,38 @@ void dns_icmp_words(struct rule_ctx *rc, const struct finding *f, struct dns_icm
 void dns_icmp_add_facts(struct rule_ctx *rc, struct finding *f, const struct dns_icmp_words *w)
 {
     const struct dns_icmp_acc *a = f->priv;
-    char t1[NT_TIME_FMT_MAX], t2[NT_TIME_FMT_MAX];
+    char t1[NT_TIME_FMT_MAX], t2[NT_TIME_FMT_MAX], when[2 * NT_TIME_FMT_MAX + 16];
     text_time(&a->first_query, t1, sizeof t1);
     text_time(&a->last_query, t2, sizeof t2);
+    if (strcmp(t1, t2) == 0)
+        snprintf(when, sizeof when, "at %s", t1);
+    else
+        snprintf(when, sizeof when, "between %s and %s", t1, t2);
     uint64_t retrans = f->query_packets - f->lookups;
     finding_add_fact(f,
                      "%" PRIu64 " DNS %s (%" PRIu64 " %s, %" PRIu64 " %s) went from %s to %s %s "
-                     "port %u between %s and %s.",
+                     "port %u %s.",
                      f->query_packets, f->query_packets == 1 ? "query" : "queries", f->lookups,
                      f->lookups == 1 ? "lookup" : "lookups", retrans,
                      retrans == 1 ? "retransmission" : "retransmissions", w->clients, w->srv,
-                     w->PROTO, f->port, t1, t2);
+                     w->PROTO, f->port, when);
     text_time(&a->first_error, t1, sizeof t1);
     text_time(&a->last_error, t2, sizeof t2);
-    finding_add_fact(f, "%" PRIu64 " ICMP %s (%s) came back from %s between %s and %s%s.",
-                     f->error_packets, f->error_packets == 1 ? "error" : "errors", w->icmp,
-                     w->senders, t1, t2, w->delays);
+    if (strcmp(t1, t2) == 0)
+        snprintf(when, sizeof when, "at %s", t1);
+    else
+        snprintf(when, sizeof when, "between %s and %s", t1, t2);
+    finding_add_fact(f, "%" PRIu64 " ICMP %s (%s) came back from %s %s%s.", f->error_packets,
+                     f->error_packets == 1 ? "error" : "errors", w->icmp, w->senders, when,
+                     w->delays);
     if (a->by_id == f->lookups)
         finding_add_fact(f, "Each error quotes the query it answers; it was matched to that query "
                             "by the quoted addresses, ports and DNS id.");
     else if (a->with_quote == 0)
-        finding_add_fact(f, "The input does not show the datagrams the errors quote (tcpdump prints "
-                            "them with -v), so each error was matched to the latest open query by "
-                            "addresses, protocol and destination port.");
+        finding_add_fact(f,
+                         "The input does not show the datagrams the errors quote (tcpdump prints "
+                         "them with -v), so each error was matched to the latest open query by "
+                         "addresses, protocol and destination port.");
     else
         finding_add_fact(f,
                          "%" PRIu64 " of the %" PRIu64 " errors quote the DNS id of their query; "

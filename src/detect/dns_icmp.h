@@ -15,7 +15,7 @@ struct dns_icmp_acc {
     uint64_t by_id;      /* errors matched through the quoted DNS id */
     uint64_t with_quote; /* errors whose quoted datagram was read (pcap or tcpdump -v) */
     uint8_t ip_version;
-    uint8_t icmp_type, icmp_code; /* of the first error */
+    uint8_t icmp_type, icmp_code;                  /* of the first error */
     struct nt_addr senders[DNS_ICMP_SENDERS_KEPT]; /* hosts that sent the errors */
     size_t n_senders;
     bool senders_from_server; /* at least one error came from the server itself */
@@ -32,8 +32,8 @@ struct dns_icmp_words {
     char clients[512];
     char names[512];
     char senders[512];
-    char icmp[160]; /* "ICMP type 3, code 3: destination unreachable, port unreachable" */
-    char delays[160]; /* ", 20 µs to 27 µs after the queries" or "" */
+    char icmp[160];    /* "ICMP type 3, code 3: destination unreachable, port unreachable" */
+    char delays[160];  /* ", 20 µs to 27 µs after the queries" or "" */
     const char *proto; /* "udp" */
     const char *PROTO; /* "UDP" */
     uint64_t answered, all_lookups; /* of the same server, from the detector's statistics */

@@ -13,17 +13,17 @@
 enum severity { SEV_INFO = 0, SEV_LOW, SEV_MEDIUM, SEV_HIGH, SEV_CRITICAL };
 enum confidence { CONF_LOW = 1, CONF_MEDIUM, CONF_HIGH };
 
-#define FINDING_MAX_CLIENTS 256
-#define FINDING_MAX_NAMES 256
+#define FINDING_MAX_CLIENTS  256
+#define FINDING_MAX_NAMES    256
 #define FINDING_MAX_EVIDENCE 64
-#define FINDING_MAX_CAUSES 8
-#define FINDING_MAX_STEPS 12
-#define FINDING_MAX_FACTS 16
+#define FINDING_MAX_CAUSES   8
+#define FINDING_MAX_STEPS    12
+#define FINDING_MAX_FACTS    16
 
 struct cause {
-    char *text;   /* the cause, one sentence */
+    char *text;         /* the cause, one sentence */
     uint8_t confidence; /* enum confidence */
-    char *reason; /* why this confidence, from the evidence, with figures */
+    char *reason;       /* why this confidence, from the evidence, with figures */
 };
 
 /* Every string below is plain text (no markup) built from measured facts; renderers escape it
@@ -36,7 +36,7 @@ struct finding {
 
     const char *protocol; /* "udp" or "tcp" (static) */
     uint16_t port;
-    const char *service;  /* "DNS" (static) */
+    const char *service; /* "DNS" (static) */
     bool has_server;
     struct nt_addr server;
 
@@ -48,17 +48,17 @@ struct finding {
     uint64_t names_dropped;
 
     struct nt_time first_seen, last_seen; /* first and last packet of the evidence */
-    uint64_t lookups;       /* lookups affected */
-    uint64_t packets;       /* packets affected (queries + errors) */
+    uint64_t lookups;                     /* lookups affected */
+    uint64_t packets;                     /* packets affected (queries + errors) */
     uint64_t query_packets;
     uint64_t error_packets;
-    uint64_t late;          /* lookups whose error came after the timeout */
+    uint64_t late; /* lookups whose error came after the timeout */
 
     struct evidence evidence[FINDING_MAX_EVIDENCE]; /* in capture order */
     size_t n_evidence;
     uint64_t evidence_dropped;
 
-    char *summary; /* Part 1: a few sentences on what failed */
+    char *summary;                  /* Part 1: a few sentences on what failed */
     char *facts[FINDING_MAX_FACTS]; /* key findings, one sentence each */
     size_t n_facts;
     struct cause causes[FINDING_MAX_CAUSES]; /* ranked, most likely first */
@@ -82,8 +82,10 @@ bool finding_add_evidence(struct finding *f, const struct evidence *ev);
 /* Widens the [first_seen, last_seen] window to include t. */
 void finding_see_time(struct finding *f, const struct nt_time *t);
 /* Appends a formatted sentence: facts, next steps, causes. */
-void finding_add_fact(struct finding *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void finding_add_step(struct finding *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void finding_add_fact(struct finding *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void finding_add_step(struct finding *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 void finding_add_cause(struct finding *f, enum confidence conf, const char *text,
                        const char *reason_fmt, ...) __attribute__((format(printf, 4, 5)));
 void finding_set_summary(struct finding *f, const char *fmt, ...)

@@ -46,8 +46,9 @@ struct server_stats {
 };
 
 /* The statistics of one server (NULL if it was never queried). */
-const struct server_stats *rule_server_stats(const struct rule_ctx *rc, const struct nt_addr *server,
-                                             uint16_t port, uint8_t transport);
+const struct server_stats *rule_server_stats(const struct rule_ctx *rc,
+                                             const struct nt_addr *server, uint16_t port,
+                                             uint8_t transport);
 
 struct detector;
 struct detector *detect_new(int64_t timeout_us);

@@ -161,8 +161,8 @@ static char *flags_meaning(const struct evidence *ev, const char *tok, size_t le
 
 static char *icmp_message_meaning(const struct evidence *ev)
 {
-    const char *desc = icmp_code_description(ev->ip_version == 6 ? 6 : 4, ev->icmp_type,
-                                             ev->icmp_code);
+    const char *desc =
+        icmp_code_description(ev->ip_version == 6 ? 6 : 4, ev->icmp_type, ev->icmp_code);
     char src[NT_ADDR_FMT_MAX], qdst[NT_ADDR_FMT_MAX];
     nt_addr_format(&ev->src, src, sizeof src);
     nt_addr_format(&ev->q_dst, qdst, sizeof qdst);
@@ -245,9 +245,10 @@ static void explain_tokens(struct xl *x, const struct evidence *ev, const char *
                          fmt("The date and time the packet was captured, in UTC, to the "
                              "microsecond."));
             else
-                add_part(x, tok, len,
-                         fmt("The time the packet was captured: hours, minutes and seconds to the "
-                             "microsecond, by the capturing host's clock. The line gives no date."));
+                add_part(
+                    x, tok, len,
+                    fmt("The time the packet was captured: hours, minutes and seconds to the "
+                        "microsecond, by the capturing host's clock. The line gives no date."));
             seen_time = true;
         } else if (len == 2 && memcmp(tok, "IP", 2) == 0) {
             add_part(x, tok, len, fmt("The packet is IPv4 (tcpdump writes IP6 for IPv6)."));
@@ -374,8 +375,8 @@ bool analysis_build_explain(struct analysis *a)
         }
         if (q && !explain_one(a, q, "A DNS query", "the client", "the DNS server"))
             return false;
-        if (e && !explain_one(a, e, "The ICMP error that answers it", "the client",
-                              "the DNS server"))
+        if (e &&
+            !explain_one(a, e, "The ICMP error that answers it", "the client", "the DNS server"))
             return false;
         if (q || e)
             break;

@@ -13,9 +13,9 @@
 #include "util/strbuf.h"
 
 struct analysis_input {
-    char *path;            /* as given on the command line ("-" for standard input) */
-    const char *kind;      /* "pcap", "pcapng", "tcpdump text"; NULL if it could not be opened */
-    const char *linktype;  /* "Ethernet", ...; NULL for text */
+    char *path;           /* as given on the command line ("-" for standard input) */
+    const char *kind;     /* "pcap", "pcapng", "tcpdump text"; NULL if it could not be opened */
+    const char *linktype; /* "Ethernet", ...; NULL for text */
     uint64_t packets;
     bool has_time;
     struct nt_time first_ts, last_ts;
@@ -23,7 +23,7 @@ struct analysis_input {
     uint64_t first_bad_lines[SOURCE_BAD_LINES_KEPT];
     size_t n_first_bad_lines;
     uint64_t unsupported_link;
-    char *error;           /* why reading stopped early (partial results), or NULL */
+    char *error; /* why reading stopped early (partial results), or NULL */
 };
 
 struct analysis_summary {
@@ -47,7 +47,7 @@ struct explain_line {
 
 struct analysis {
     const char *version;
-    char *reported;       /* --reported TEXT, or NULL */
+    char *reported; /* --reported TEXT, or NULL */
     int64_t timeout_us;
     struct analysis_input *inputs;
     size_t n_inputs;

@@ -204,13 +204,22 @@ void esc_json(struct strbuf *out, const char *s, size_t n)
     escape(out, s, n, M_JSON);
 }
 
+/* True when s[i] ends a line-start marker: a space, a tab, a newline (written as a space) or
+ * the end of the text. */
+static bool marker_end(const char *s, size_t n, size_t i)
+{
+    return i >= n || s[i] == ' ' || s[i] == '\t' || s[i] == '\n'; /* a newline becomes a space */
+}
+
 void esc_md(struct strbuf *out, const char *s, size_t n)
 {
-    /* The text may be placed at the start of a line, where a heading, list item or setext
-     * underline could begin; newlines inside it become spaces, so only its first character
-     * (or a leading number) needs this. */
+    /* The text may be placed at the start of a line, where a heading, list item, thematic
+     * break or setext underline could begin; newlines inside it become spaces, so only its
+     * start needs this. CommonMark needs a space (or the end) after a list marker, so
+     * "198.51.100.2" stays as it is while "1. x" becomes "1\. x". */
     size_t i = 0;
-    if (n > 0 && strchr("#+-=", s[0]) && s[0] != 0) {
+    if (n > 0 && (s[0] == '#' || s[0] == '=' ||
+                  ((s[0] == '+' || s[0] == '-') && (marker_end(s, n, 1) || s[1] == '-')))) {
         strbuf_putc(out, '\\');
         strbuf_putc(out, s[0]);
         i = 1;
@@ -218,7 +227,7 @@ void esc_md(struct strbuf *out, const char *s, size_t n)
         size_t d = 0;
         while (d < n && d < 10 && s[d] >= '0' && s[d] <= '9')
             d++;
-        if (d > 0 && d < n && (s[d] == '.' || s[d] == ')')) {
+        if (d > 0 && d < n && (s[d] == '.' || s[d] == ')') && marker_end(s, n, d + 1)) {
             strbuf_append(out, s, d);
             strbuf_putc(out, '\\');
             strbuf_putc(out, s[d]);

@@ -125,8 +125,9 @@ static void render_scope(const struct analysis *a, struct strbuf *o)
         if (in->bad_lines) {
             strbuf_puts(o, "> **Note:** ");
             md_code(o, in->path);
-            strbuf_printf(o, ": %" PRIu64 " of %" PRIu64 " %s could not be read as tcpdump "
-                             "output and %s skipped (first at line ",
+            strbuf_printf(o,
+                          ": %" PRIu64 " of %" PRIu64 " %s could not be read as tcpdump "
+                          "output and %s skipped (first at line ",
                           in->bad_lines, in->lines, plural(in->lines, "line", "lines"),
                           plural(in->bad_lines, "was", "were"));
             for (size_t k = 0; k < in->n_first_bad_lines; k++)
@@ -134,8 +135,9 @@ static void render_scope(const struct analysis *a, struct strbuf *o)
             strbuf_puts(o, ").\n\n");
         }
         if (in->unsupported_link)
-            strbuf_printf(o, "> **Note:** %" PRIu64 " frames had a link type nettriage does not "
-                             "decode.\n\n",
+            strbuf_printf(o,
+                          "> **Note:** %" PRIu64 " frames had a link type nettriage does not "
+                          "decode.\n\n",
                           in->unsupported_link);
     }
 }
@@ -147,8 +149,8 @@ static void render_summary(const struct analysis *a, struct strbuf *o)
     if (a->n_findings == 0) {
         strbuf_printf(o,
                       "No problem was found. The capture holds %" PRIu64 " %s: %" PRIu64
-                      " DNS %s (%" PRIu64 " %s), %" PRIu64 " answered, %" PRIu64 " ICMP %s, %" PRIu64
-                      " unanswered.\n\n",
+                      " DNS %s (%" PRIu64 " %s), %" PRIu64 " answered, %" PRIu64
+                      " ICMP %s, %" PRIu64 " unanswered.\n\n",
                       s->packets, plural(s->packets, "packet", "packets"), s->dns_queries,
                       plural(s->dns_queries, "query", "queries"), s->dns_lookups,
                       plural(s->dns_lookups, "lookup", "lookups"), s->answered, s->icmp_errors,
@@ -162,15 +164,45 @@ static void render_summary(const struct analysis *a, struct strbuf *o)
             strbuf_puts(o, "\n\n");
         }
     }
-    /* Which protocol and port, in one line an analyst can paste into the ticket. */
-    const struct finding *f = a->findings[0];
-    strbuf_printf(o, "Affected protocol: **%s** (%s port %u)", f->service ? f->service : "?",
-                  f->protocol ? f->protocol : "?", f->port);
-    if (f->has_server) {
-        strbuf_puts(o, " on ");
-        md_addr(o, &f->server);
+    /* Which protocol and port, in one line an analyst can paste into the ticket: each
+     * distinct service, transport and port with the servers it failed on. */
+    for (size_t i = 0; i < a->n_findings; i++) {
+        const struct finding *f = a->findings[i];
+        bool seen = false;
+        for (size_t k = 0; k < i && !seen; k++) {
+            const struct finding *g = a->findings[k];
+            seen = g->port == f->port && g->protocol == f->protocol && g->service == f->service;
+        }
+        if (seen)
+            continue;
+        strbuf_printf(o, "Affected protocol: **%s** (%s port %u)", f->service ? f->service : "?",
+                      f->protocol ? f->protocol : "?", f->port);
+        size_t shown = 0;
+        uint8_t worst = 0;
+        for (size_t k = i; k < a->n_findings; k++) {
+            const struct finding *g = a->findings[k];
+            if (g->port != f->port || g->protocol != f->protocol || g->service != f->service)
+                continue;
+            if (g->severity > worst)
+                worst = g->severity;
+            if (!g->has_server)
+                continue;
+            strbuf_puts(o, shown++ ? ", " : " on ");
+            md_addr(o, &g->server);
+        }
+        strbuf_printf(o, ". Severity: %s.\n\n", severity_name((enum severity)worst));
     }
-    strbuf_printf(o, ". Severity: %s.\n\n", severity_name((enum severity)f->severity));
+}
+
+/* "DNS server unreachable on its port: 198.51.100.2 udp/53" */
+static void md_finding_label(struct strbuf *o, const struct finding *f)
+{
+    md_raw(o, f->title);
+    if (f->has_server) {
+        strbuf_puts(o, ": ");
+        md_addr(o, &f->server);
+        strbuf_printf(o, " %s/%u", f->protocol ? f->protocol : "?", f->port);
+    }
 }
 
 static void render_when(const struct analysis *a, struct strbuf *o)
@@ -190,8 +222,8 @@ static void render_when(const struct analysis *a, struct strbuf *o)
             }
         }
         if (a->n_findings > 1) {
-            strbuf_printf(o, "%zu. ", i + 1);
-            md_raw(o, f->title);
+            strbuf_printf(o, "Finding %zu, ", i + 1);
+            md_finding_label(o, f);
             strbuf_puts(o, ":\n\n");
         }
         if (fq) {
@@ -215,7 +247,7 @@ static void render_when(const struct analysis *a, struct strbuf *o)
         md_time(o, &f->last_seen);
         char d[32];
         nt_duration_format(nt_time_diff_us(&f->first_seen, &f->last_seen), d, sizeof d);
-        strbuf_printf(o, " (%s); the problem persisted to the last failure in the capture.\n\n", d);
+        strbuf_printf(o, " (%s).\n\n", d);
     }
 }
 
@@ -258,9 +290,8 @@ static void render_done(const struct analysis *a, struct strbuf *o)
                   "- Outcomes: %" PRIu64 " answered, %" PRIu64 " refused by an ICMP error, "
                   "%" PRIu64 " unanswered after the %s timeout, %" PRIu64
                   " cut off by the end of the capture.\n\n",
-                  s->answered,
-                  s->dns_lookups - s->answered - s->unanswered - s->capture_ended, s->unanswered,
-                  to, s->capture_ended);
+                  s->answered, s->dns_lookups - s->answered - s->unanswered - s->capture_ended,
+                  s->unanswered, to, s->capture_ended);
 }
 
 static void render_evidence(const struct finding *f, struct strbuf *o)
@@ -286,14 +317,10 @@ static void render_findings(const struct analysis *a, struct strbuf *o)
     for (size_t i = 0; i < a->n_findings; i++) {
         const struct finding *f = a->findings[i];
         strbuf_printf(o, "#### %zu. ", i + 1);
-        md_raw(o, f->title);
-        if (f->has_server) {
-            strbuf_puts(o, ": ");
-            md_addr(o, &f->server);
-            strbuf_printf(o, " %s/%u", f->protocol ? f->protocol : "?", f->port);
-        }
+        md_finding_label(o, f);
         strbuf_puts(o, "\n\n");
-        strbuf_printf(o, "Rule `%s`, severity %s. ", f->id, severity_name((enum severity)f->severity));
+        strbuf_printf(o, "Rule `%s`, severity %s. ", f->id,
+                      severity_name((enum severity)f->severity));
         strbuf_printf(o, "%" PRIu64 " %s, %" PRIu64 " %s (%" PRIu64 " %s, %" PRIu64 " %s).\n\n",
                       f->lookups, plural(f->lookups, "lookup", "lookups"), f->packets,
                       plural(f->packets, "packet", "packets"), f->query_packets,
@@ -331,9 +358,9 @@ static void render_causes(const struct analysis *a, struct strbuf *o)
     for (size_t i = 0; i < a->n_findings; i++) {
         const struct finding *f = a->findings[i];
         if (a->n_findings > 1) {
-            strbuf_printf(o, "For finding %zu (", i + 1);
-            md_raw(o, f->title);
-            strbuf_puts(o, "), most likely first:\n\n");
+            strbuf_printf(o, "For finding %zu, ", i + 1);
+            md_finding_label(o, f);
+            strbuf_puts(o, ", most likely first:\n\n");
         } else {
             strbuf_puts(o, "Most likely first:\n\n");
         }
@@ -341,7 +368,8 @@ static void render_causes(const struct analysis *a, struct strbuf *o)
             const struct cause *c = &f->causes[k];
             strbuf_printf(o, "%zu. **", k + 1);
             md_text(o, c->text);
-            strbuf_printf(o, "** (confidence: %s) ", confidence_name((enum confidence)c->confidence));
+            strbuf_printf(o, "** (confidence: %s) ",
+                          confidence_name((enum confidence)c->confidence));
             md_text(o, c->reason);
             strbuf_putc(o, '\n');
         }
@@ -368,9 +396,10 @@ static void render_unmatched(const struct analysis *a, struct strbuf *o)
 {
     if (!a->unmatched_icmp)
         return;
-    strbuf_printf(o, "### ICMP errors about traffic not in the capture\n\n"
-                     "%" PRIu64 " ICMP %s quote a datagram that is not in the capture, so no "
-                     "query could be tied to %s:\n\n",
+    strbuf_printf(o,
+                  "### ICMP errors about traffic not in the capture\n\n"
+                  "%" PRIu64 " ICMP %s quote a datagram that is not in the capture, so no "
+                  "query could be tied to %s:\n\n",
                   a->unmatched_icmp, plural(a->unmatched_icmp, "error", "errors"),
                   plural(a->unmatched_icmp, "it", "them"));
     for (size_t i = 0; i < a->n_unmatched_examples; i++) {

@@ -31,8 +31,8 @@ static int pcap_next_packet(struct source *s, struct packet *pkt)
         /* libpcap says what was wrong ("truncated dump file; tried to read 98 captured bytes,
          * only got 40"); packets already delivered stand. */
         const char *msg = pcap_geterr(pi->p);
-        snprintf(s->error, sizeof s->error, "%s after packet %llu", msg && *msg ? msg : "read error",
-                 (unsigned long long)s->stats.packets);
+        snprintf(s->error, sizeof s->error, "%s after packet %llu",
+                 msg && *msg ? msg : "read error", (unsigned long long)s->stats.packets);
         s->stats.truncated = true;
         return strstr(s->error, "truncated") ? NT_ERR_TRUNCATED : NT_ERR_CORRUPT;
     }

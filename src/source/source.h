@@ -13,18 +13,18 @@
 enum source_kind { SOURCE_PCAP = 1, SOURCE_PCAPNG = 2, SOURCE_TEXT = 3 };
 
 #define SOURCE_BAD_LINES_KEPT 5
-#define SOURCE_ERROR_MAX 512
+#define SOURCE_ERROR_MAX      512
 
 /* What a source measured about its input, for the report. */
 struct source_stats {
-    uint64_t packets;       /* packets (records) delivered */
-    int linktype;           /* pcap: DLT of the (first) interface; text: -1 */
+    uint64_t packets;          /* packets (records) delivered */
+    int linktype;              /* pcap: DLT of the (first) interface; text: -1 */
     uint64_t unsupported_link; /* pcap: frames of link types we cannot decode */
     /* text: lines that are not part of any tcpdump record we could read */
     uint64_t bad_lines;
     uint64_t first_bad_lines[SOURCE_BAD_LINES_KEPT];
-    uint64_t lines;         /* text: lines read */
-    bool truncated;         /* the input ended inside a record or packet */
+    uint64_t lines; /* text: lines read */
+    bool truncated; /* the input ended inside a record or packet */
 };
 
 struct source;
@@ -61,16 +61,16 @@ int source_text_open(FILE *f, struct source **out, char *err);
  * tcpdump line we understand. state carries what earlier records set (timestamp mode, the
  * first timestamp for relative modes, the day count for times of day). */
 struct text_state {
-    int ts_mode;        /* detected timestamp style (TEXT_TS_*), 0 until the first record */
+    int ts_mode;         /* detected timestamp style (TEXT_TS_*), 0 until the first record */
     struct nt_time last; /* timestamp of the previous record */
-    int64_t day_offset; /* seconds added to times of day after a midnight wrap */
+    int64_t day_offset;  /* seconds added to times of day after a midnight wrap */
 };
-#define TEXT_TS_UNKNOWN 0
-#define TEXT_TS_NONE 1     /* -t */
-#define TEXT_TS_DEFAULT 2  /* HH:MM:SS.frac */
-#define TEXT_TS_EPOCH 3    /* -tt: seconds.frac since the epoch */
-#define TEXT_TS_DELTA 4    /* -ttt: delta since the previous packet */
-#define TEXT_TS_DATE 5     /* -tttt: YYYY-MM-DD HH:MM:SS.frac */
+#define TEXT_TS_UNKNOWN     0
+#define TEXT_TS_NONE        1 /* -t */
+#define TEXT_TS_DEFAULT     2 /* HH:MM:SS.frac */
+#define TEXT_TS_EPOCH       3 /* -tt: seconds.frac since the epoch */
+#define TEXT_TS_DELTA       4 /* -ttt: delta since the previous packet */
+#define TEXT_TS_DATE        5 /* -tttt: YYYY-MM-DD HH:MM:SS.frac */
 #define TEXT_TS_SINCE_FIRST 6 /* -ttttt: delta since the first packet */
 bool text_parse_record(struct text_state *st, const char *rec, size_t len, struct packet *pkt);
 

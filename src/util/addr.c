@@ -143,8 +143,8 @@ size_t nt_addr_format(const struct nt_addr *x, char *buf, size_t n)
             inet_ntop(AF_INET6, x->a, buf, (socklen_t)n);
         break;
     case NT_AF_NAME: {
-        uint32_t i = (uint32_t)x->a[0] << 24 | (uint32_t)x->a[1] << 16 | (uint32_t)x->a[2] << 8 |
-                     x->a[3];
+        uint32_t i =
+            (uint32_t)x->a[0] << 24 | (uint32_t)x->a[1] << 16 | (uint32_t)x->a[2] << 8 | x->a[3];
         if (i < n_names) {
             size_t l = strlen(names[i]);
             if (l >= n)

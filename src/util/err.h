@@ -15,7 +15,7 @@
     X(NT_ERR_USAGE, -8, "invalid usage")                                                           \
     X(NT_ERR_NO_RECORDS, -9, "no tcpdump lines found")                                             \
     X(NT_ERR_WRITE, -10, "cannot write")                                                           \
-    X(NT_ERR_LINE_TOO_LONG, -11, "line too long for a tcpdump record")                            \
+    X(NT_ERR_LINE_TOO_LONG, -11, "line too long for a tcpdump record")                             \
     X(NT_ERR_NO_PACKETS, -12, "capture holds no packets")                                          \
     X(NT_ERR_IS_DIR, -13, "is a directory")
 

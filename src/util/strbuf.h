@@ -9,7 +9,7 @@ struct strbuf {
     char *s;    /* always NUL-terminated once anything was added; NULL when empty */
     size_t len; /* bytes before the NUL */
     size_t cap;
-    bool oom;   /* sticky: an allocation failed, and later appends are dropped */
+    bool oom; /* sticky: an allocation failed, and later appends are dropped */
 };
 
 void strbuf_init(struct strbuf *b);

@@ -139,8 +139,8 @@ static void icmp_for(struct packet *p, uint64_t num, double t, const struct pack
         p->quote.src = q->src;
         p->quote.sport = q->sport;
         p->quote.dns_id = q->dns.id;
-        p->quote.known = QUOTE_K_SRC | QUOTE_K_DST | QUOTE_K_PROTO | QUOTE_K_SPORT |
-                         QUOTE_K_DPORT | QUOTE_K_DNS_ID;
+        p->quote.known = QUOTE_K_SRC | QUOTE_K_DST | QUOTE_K_PROTO | QUOTE_K_SPORT | QUOTE_K_DPORT |
+                         QUOTE_K_DNS_ID;
     } else {
         p->quote.known = QUOTE_K_DST | QUOTE_K_PROTO | QUOTE_K_DPORT;
     }

@@ -32,8 +32,7 @@ static struct dns_lookup *lk(const char *cli, const char *srv, uint16_t id, cons
     return l;
 }
 
-static void fail_with(struct dns_lookup *l, enum icmp_sender sender, enum icmp_kind kind,
-                      double t)
+static void fail_with(struct dns_lookup *l, enum icmp_sender sender, enum icmp_kind kind, double t)
 {
     l->outcome = LOOKUP_ICMP_ERROR;
     l->icmp_kind = (uint8_t)kind;

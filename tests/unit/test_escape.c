@@ -142,7 +142,9 @@ static void check_safe(const struct medium *m, const char *out, size_t len)
             }
             if (cp < 0x80 && strchr("`*_[]|~$", (int)cp) && cp != 0)
                 fail_msg("md: unescaped '%c' in \"%s\"", (char)cp, out);
-            if (i == 0 && cp < 0x80 && strchr("#+-=", (int)cp) && cp != 0)
+            if (i == 0 && (cp == '#' || cp == '=' ||
+                           ((cp == '+' || cp == '-') &&
+                            (len == 1 || out[1] == ' ' || out[1] == '\t' || out[1] == '-'))))
                 fail_msg("md: unescaped '%c' at the start of \"%s\"", (char)cp, out);
         } else if (m->fn == esc_md_code) {
             if (cp == '`' || cp == '|')
@@ -281,6 +283,10 @@ static void test_md(void **state)
     check(esc_md, "3) three", "3\\) three");
     check(esc_md, "=== x", "\\=== x");
     check(esc_md, "+ x", "\\+ x");
+    check(esc_md, "---", "\\---");
+    check(esc_md, "-x", "-x");
+    check(esc_md, "198.51.100.2", "198.51.100.2");
+    check(esc_md, "7.", "7\\.");
     check(esc_md, "\x1b[31m", "\\x1b\\[31m");
     check_n(esc_md, "a\0b", 3, "a\\x00b");
     check(esc_md, HOSTILE_PUNCT, "\\`\\*\\_\\[\\]()!#+-.");

@@ -28,10 +28,9 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                         "server %s (%s) from %" PRIu64 " %s (%s) %s refused with %s, sent %s "
                         "(%s). A firewall rule or access list forbids these queries, so the "
                         "names could not be resolved through this server.",
-                        w.PROTO, f->port, f->lookups, f->lookups == 1 ? "lookup" : "lookups",
-                        w.srv, w.names, n_clients, n_clients == 1 ? "client" : "clients",
-                        w.clients, f->lookups == 1 ? "was" : "were each", w.icmp, where,
-                        w.senders);
+                        w.PROTO, f->port, f->lookups, f->lookups == 1 ? "lookup" : "lookups", w.srv,
+                        w.names, n_clients, n_clients == 1 ? "client" : "clients", w.clients,
+                        f->lookups == 1 ? "was" : "were each", w.icmp, where, w.senders);
     dns_icmp_add_facts(rc, f, &w);
     char all_errors[48];
     text_all(f->error_packets, "error", "errors", all_errors, sizeof all_errors);

@@ -19,7 +19,7 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
  * remarking on. */
 #define FAST_REPLY_US 10000
 /* Rates and client counts past which the capture itself suggests a flood. */
-#define FLOOD_QPS 100.0
+#define FLOOD_QPS     100.0
 #define FLOOD_CLIENTS 100
 
 static void explain_finding(struct rule_ctx *rc, struct finding *f)
