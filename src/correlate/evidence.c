@@ -16,6 +16,26 @@ static char *dup_n(const char *s, size_t n)
     return d;
 }
 
+static const struct {
+    const char *id, *label;
+} roles[] = {
+    [EV_QUERY] = {"query", "query"},
+    [EV_RETRANSMISSION] = {"retransmission", "retransmission"},
+    [EV_ANSWER] = {"answer", "answer"},
+    [EV_ICMP_ERROR] = {"icmp_error", "ICMP error"},
+};
+
+const char *evidence_role_id(uint8_t role)
+{
+    return role < sizeof roles / sizeof roles[0] ? roles[role].id : NULL;
+}
+
+const char *evidence_role_label(uint8_t role)
+{
+    const char *l = role < sizeof roles / sizeof roles[0] ? roles[role].label : NULL;
+    return l ? l : "packet";
+}
+
 bool evidence_from_packet(struct evidence *ev, const struct packet *pkt, uint32_t input,
                           enum evidence_role role)
 {

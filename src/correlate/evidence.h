@@ -46,6 +46,11 @@ struct evidence {
     uint16_t q_sport, q_dport, q_dns_id;
 };
 
+/* The role's stable id ("query", "retransmission", "answer", "icmp_error"; NULL if unknown)
+ * and its label for people ("query", ..., "ICMP error"). */
+const char *evidence_role_id(uint8_t role);
+const char *evidence_role_label(uint8_t role);
+
 /* Fills ev from pkt (copying what it keeps). Returns false on out of memory (ev is then empty
  * but safe to evidence_fini). */
 bool evidence_from_packet(struct evidence *ev, const struct packet *pkt, uint32_t input,

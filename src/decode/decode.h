@@ -34,6 +34,12 @@ void decode_udp(struct packet *pkt, struct cursor *c);
 void decode_tcp(struct packet *pkt, struct cursor *c);
 void decode_icmp(struct packet *pkt, struct cursor *c, uint8_t ip_version);
 
+/* Decodes the transport header in c by pkt->proto (UDP, TCP, and ICMP for ip_version 4 or
+ * ICMPv6 for 6). */
+void decode_transport(struct packet *pkt, struct cursor *c, uint8_t ip_version);
+/* Bytes of this packet that were on the wire but not captured (snap length). */
+size_t decode_uncaptured(const struct packet *pkt);
+
 /* Parses a DNS message that fills c exactly (c->len is the message length). Fills msg, and
  * records anomalies on pkt (which may be NULL). Returns true when at least the 12-byte header
  * was read. */

@@ -169,29 +169,6 @@ bool dns_read_name(struct cursor *c, const struct cursor *msg, struct dns_name *
     return ok;
 }
 
-/* Clears a message cheaply: the record array is emptied by count. */
-static void msg_clear(struct dns_msg *m)
-{
-    m->id = 0;
-    m->flags = 0;
-    m->opcode = 0;
-    m->rcode = 0;
-    m->qdcount = m->ancount = m->nscount = m->arcount = 0;
-    m->has_question = false;
-    m->q.name.text[0] = '\0';
-    m->q.name.len = 0;
-    m->q.qtype = 0;
-    m->q.qclass = 0;
-    m->has_opt = false;
-    m->edns_udp_size = 0;
-    m->edns_version = 0;
-    m->edns_do = false;
-    m->n_rr = 0;
-    m->n_rr_seen = 0;
-    m->complete = false;
-    m->length = 0;
-}
-
 static void put_name_text(struct tw *w, const struct dns_name *n)
 {
     tw_puts(w, n->text);
@@ -393,7 +370,7 @@ static void read_opt(struct dns_msg *msg, const struct dns_name *owner, uint16_t
 
 bool dns_parse_message(struct cursor *c, struct dns_msg *msg, struct packet *pkt)
 {
-    msg_clear(msg);
+    dns_msg_reset(msg);
     struct cursor m = cur_rest(c);
     msg->length = (uint32_t)m.len;
     msg->id = cur_be16(&m);

@@ -1,29 +1,6 @@
 /* ipv4.c: the IPv4 header (RFC 791): addresses, options, fragments, then the transport. */
 #include "decode/decode.h"
 
-/* Bytes of this packet that were on the wire but not captured (snap length). */
-static size_t uncaptured(const struct packet *pkt)
-{
-    return pkt->wirelen > pkt->caplen ? pkt->wirelen - pkt->caplen : 0;
-}
-
-static void decode_transport(struct packet *pkt, struct cursor *c)
-{
-    switch (pkt->proto) {
-    case 17:
-        decode_udp(pkt, c);
-        break;
-    case 6:
-        decode_tcp(pkt, c);
-        break;
-    case 1:
-        decode_icmp(pkt, c, 4);
-        break;
-    default:
-        break;
-    }
-}
-
 void decode_ipv4(struct packet *pkt, struct cursor *c)
 {
     size_t start_left = cur_left(c);
@@ -86,7 +63,7 @@ void decode_ipv4(struct packet *pkt, struct cursor *c)
         if (total > start_left) {
             /* A capture cut by its snap length is normal; a frame shorter on the wire than
              * its IP header says is not. */
-            if (total <= start_left + uncaptured(pkt))
+            if (total <= start_left + decode_uncaptured(pkt))
                 packet_add_anomaly(pkt, "ipv4.truncated");
             else
                 packet_add_anomaly(pkt, "ipv4.total_length_exceeds_capture");
@@ -97,5 +74,5 @@ void decode_ipv4(struct packet *pkt, struct cursor *c)
     body.short_read = false;
     if (pkt->frag_offset != 0)
         return; /* only the first fragment carries the transport header */
-    decode_transport(pkt, &body);
+    decode_transport(pkt, &body, 4);
 }

@@ -5,28 +5,6 @@
  * garbage, and bounding it bounds the work. */
 #define MAX_EXT_HEADERS 8
 
-static size_t uncaptured(const struct packet *pkt)
-{
-    return pkt->wirelen > pkt->caplen ? pkt->wirelen - pkt->caplen : 0;
-}
-
-static void decode_transport(struct packet *pkt, struct cursor *c)
-{
-    switch (pkt->proto) {
-    case 17:
-        decode_udp(pkt, c);
-        break;
-    case 6:
-        decode_tcp(pkt, c);
-        break;
-    case 58:
-        decode_icmp(pkt, c, 6);
-        break;
-    default:
-        break;
-    }
-}
-
 /* Walks the extension headers in c, leaving c at the transport header. Returns false when the
  * transport header must not be decoded (non-first fragment, broken chain). */
 static bool walk_ext_headers(struct packet *pkt, struct cursor *c, uint8_t *nh)
@@ -102,7 +80,7 @@ void decode_ipv6(struct packet *pkt, struct cursor *c)
         /* A jumbogram (RFC 2675) keeps its length in a hop-by-hop option: use the capture. */
         payload = cur_left(c);
     } else if ((size_t)plen + 40 > start_left) {
-        if ((size_t)plen + 40 <= start_left + uncaptured(pkt))
+        if ((size_t)plen + 40 <= start_left + decode_uncaptured(pkt))
             packet_add_anomaly(pkt, "ipv6.truncated");
         else
             packet_add_anomaly(pkt, "ipv6.payload_length_exceeds_capture");
@@ -114,5 +92,5 @@ void decode_ipv6(struct packet *pkt, struct cursor *c)
     pkt->ip_payload_len = payload >= body.off ? (uint32_t)(payload - body.off) : 0;
     if (!go_on)
         return;
-    decode_transport(pkt, &body);
+    decode_transport(pkt, &body, 6);
 }

@@ -233,3 +233,30 @@ void decode_packet(struct packet *pkt, int linktype, const uint8_t *data, size_t
         break;
     }
 }
+
+void decode_transport(struct packet *pkt, struct cursor *c, uint8_t ip_version)
+{
+    switch (pkt->proto) {
+    case 17:
+        decode_udp(pkt, c);
+        break;
+    case 6:
+        decode_tcp(pkt, c);
+        break;
+    case 1:
+        if (ip_version == 4)
+            decode_icmp(pkt, c, 4);
+        break;
+    case 58:
+        if (ip_version == 6)
+            decode_icmp(pkt, c, 6);
+        break;
+    default:
+        break;
+    }
+}
+
+size_t decode_uncaptured(const struct packet *pkt)
+{
+    return pkt->wirelen > pkt->caplen ? pkt->wirelen - pkt->caplen : 0;
+}

@@ -227,6 +227,8 @@ struct packet {
 /* Clears every field a decoder may set (cheaply: the large DNS arrays are emptied by count,
  * not zeroed). */
 void packet_reset(struct packet *pkt);
+/* Empties a DNS message the same cheap way. */
+void dns_msg_reset(struct dns_msg *m);
 /* Records a named anomaly (a static string), once per name per packet. */
 void packet_add_anomaly(struct packet *pkt, const char *name);
 bool packet_has_anomaly(const struct packet *pkt, const char *name);

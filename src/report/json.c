@@ -206,22 +206,6 @@ static void kv_str_array(struct jw *w, const char *k, char *const *v, size_t n)
     arr_end(w);
 }
 
-static const char *role_name(uint8_t role)
-{
-    switch (role) {
-    case EV_QUERY:
-        return "query";
-    case EV_RETRANSMISSION:
-        return "retransmission";
-    case EV_ANSWER:
-        return "answer";
-    case EV_ICMP_ERROR:
-        return "icmp_error";
-    default:
-        return NULL;
-    }
-}
-
 static bool has_ports(uint8_t proto)
 {
     return proto == 6 || proto == 17;
@@ -318,7 +302,7 @@ static void evidence_object(struct jw *w, const struct evidence *ev)
     if (ev->from_text && ev->line_no > 0)
         kv_u64(w, "line", ev->line_no);
     kv_time(w, "time", &ev->ts);
-    kv_str(w, "role", role_name(ev->role));
+    kv_str(w, "role", evidence_role_id(ev->role));
     kv_str(w, "text", ev->text);
     kv_addr(w, "src", &ev->src);
     kv_addr(w, "dst", &ev->dst);

@@ -6,9 +6,12 @@
 #include <string.h>
 
 /* Interned host names read from tcpdump text. Process-lifetime storage: the set of names in a
- * capture is small, and bounded by NT_ADDR_NAMES_MAX. */
+ * capture is small, and bounded by NT_ADDR_NAMES_MAX. An open-addressing index (twice the
+ * bound, so it never fills) finds a name without scanning them all. */
 static char **names;
 static uint32_t n_names, cap_names;
+#define NAME_SLOTS (2 * NT_ADDR_NAMES_MAX)
+static uint32_t *slots; /* index + 1 into names; 0 is empty */
 
 static size_t addr_len(const struct nt_addr *x)
 {
@@ -87,20 +90,33 @@ bool nt_addr_parse(struct nt_addr *x, const char *s, size_t len)
     return true;
 }
 
+static void set_name_index(struct nt_addr *x, uint32_t i)
+{
+    memset(x, 0, sizeof *x);
+    x->family = NT_AF_NAME;
+    x->a[0] = (uint8_t)(i >> 24);
+    x->a[1] = (uint8_t)(i >> 16);
+    x->a[2] = (uint8_t)(i >> 8);
+    x->a[3] = (uint8_t)i;
+}
+
 bool nt_addr_set_name(struct nt_addr *x, const char *s, size_t len)
 {
     if (len > 255)
         len = 255;
-    for (uint32_t i = 0; i < n_names; i++) {
-        if (strlen(names[i]) == len && memcmp(names[i], s, len) == 0) {
-            memset(x, 0, sizeof *x);
-            x->family = NT_AF_NAME;
-            x->a[0] = (uint8_t)(i >> 24);
-            x->a[1] = (uint8_t)(i >> 16);
-            x->a[2] = (uint8_t)(i >> 8);
-            x->a[3] = (uint8_t)i;
+    if (!slots && !(slots = calloc(NAME_SLOTS, sizeof *slots)))
+        return false;
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (uint8_t)s[i]) * 16777619u;
+    uint32_t slot = h % NAME_SLOTS;
+    while (slots[slot]) {
+        const char *n = names[slots[slot] - 1];
+        if (strlen(n) == len && memcmp(n, s, len) == 0) {
+            set_name_index(x, slots[slot] - 1);
             return true;
         }
+        slot = (slot + 1) % NAME_SLOTS;
     }
     if (n_names >= NT_ADDR_NAMES_MAX)
         return false;
@@ -118,13 +134,8 @@ bool nt_addr_set_name(struct nt_addr *x, const char *s, size_t len)
     memcpy(copy, s, len);
     copy[len] = '\0';
     names[n_names] = copy;
-    uint32_t i = n_names++;
-    memset(x, 0, sizeof *x);
-    x->family = NT_AF_NAME;
-    x->a[0] = (uint8_t)(i >> 24);
-    x->a[1] = (uint8_t)(i >> 16);
-    x->a[2] = (uint8_t)(i >> 8);
-    x->a[3] = (uint8_t)i;
+    slots[slot] = n_names + 1;
+    set_name_index(x, n_names++);
     return true;
 }
 

@@ -1,0 +1,144 @@
+/* test_util.c: times, addresses (with interned host names), strbuf and error messages. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/addr.h"
+#include "util/err.h"
+#include "util/ntime.h"
+#include "util/strbuf.h"
+
+static void test_time_format(void **state)
+{
+    (void)state;
+    char b[NT_TIME_FMT_MAX];
+    struct nt_time t = {1763756672, 192571000, NT_TIME_ABSOLUTE};
+    nt_time_format(&t, b, sizeof b);
+    assert_string_equal(b, "2025-11-21T20:24:32.192571Z");
+    struct nt_time d = {13 * 3600 + 24 * 60 + 32, 192571999, NT_TIME_OF_DAY};
+    nt_time_format(&d, b, sizeof b);
+    assert_string_equal(b, "13:24:32.192571");
+    d.sec += 86400;
+    nt_time_format(&d, b, sizeof b);
+    assert_string_equal(b, "+1d 13:24:32.192571");
+    struct nt_time r = {12, 300000, NT_TIME_RELATIVE};
+    nt_time_format(&r, b, sizeof b);
+    assert_string_equal(b, "+12.000300s");
+    struct nt_time none = {0};
+    assert_int_equal(nt_time_format(&none, b, sizeof b), 0);
+    assert_string_equal(b, "");
+    /* Truncation keeps a NUL. */
+    assert_int_equal(nt_time_format(&t, b, 5), 4);
+    assert_string_equal(b, "2025");
+}
+
+static void test_time_arithmetic(void **state)
+{
+    (void)state;
+    struct nt_time a = {100, 999999000, NT_TIME_ABSOLUTE}, b = {101, 1000, NT_TIME_ABSOLUTE};
+    assert_int_equal(nt_time_diff_us(&a, &b), 2);
+    assert_int_equal(nt_time_diff_us(&b, &a), -2);
+    assert_int_equal(nt_time_cmp(&a, &b), -1);
+    assert_int_equal(nt_time_cmp(&b, &b), 0);
+    struct nt_time c = nt_time_add_us(a, 2);
+    assert_int_equal(nt_time_cmp(&c, &b), 0);
+    c = nt_time_add_us(b, -2);
+    assert_int_equal(nt_time_cmp(&c, &a), 0);
+    struct nt_time none = {0};
+    assert_int_equal(nt_time_diff_us(&none, &b), 0);
+    char s[32];
+    nt_duration_format(20, s, sizeof s);
+    assert_string_equal(s, "20 µs");
+    nt_duration_format(4200, s, sizeof s);
+    assert_string_equal(s, "4.2 ms");
+    nt_duration_format(43835562, s, sizeof s);
+    assert_string_equal(s, "43.8 s");
+    nt_duration_format(240000000, s, sizeof s);
+    assert_string_equal(s, "4 min 0 s");
+    nt_duration_format(-1500, s, sizeof s);
+    assert_string_equal(s, "-1.5 ms");
+}
+
+static void test_addresses(void **state)
+{
+    (void)state;
+    struct nt_addr a, b, c;
+    char s[NT_ADDR_FMT_MAX];
+    assert_true(nt_addr_parse(&a, "198.51.100.2", 12));
+    assert_true(nt_addr_parse(&b, "2001:db8::2", 11));
+    assert_false(nt_addr_parse(&c, "198.51.100.256", 14));
+    assert_false(nt_addr_parse(&c, "", 0));
+    assert_false(nt_addr_parse(&c, "2001:db8::zz", 12));
+    nt_addr_format(&a, s, sizeof s);
+    assert_string_equal(s, "198.51.100.2");
+    nt_addr_format(&b, s, sizeof s);
+    assert_string_equal(s, "2001:db8::2");
+    assert_false(nt_addr_eq(&a, &b));
+    assert_true(nt_addr_cmp(&a, &b) < 0);
+    assert_true(nt_addr_parse(&c, "198.51.100.2 trailing", 12));
+    assert_true(nt_addr_eq(&a, &c));
+    assert_int_equal(nt_addr_hash(&a, 1), nt_addr_hash(&c, 1));
+}
+
+static void test_interned_names(void **state)
+{
+    (void)state;
+    struct nt_addr x, y, z;
+    char s[NT_ADDR_FMT_MAX];
+    assert_true(nt_addr_set_name(&x, "dns.example.net", 15));
+    assert_true(nt_addr_set_name(&y, "dns.example.net", 15));
+    assert_true(nt_addr_set_name(&z, "dns.example.ne", 14));
+    assert_true(nt_addr_eq(&x, &y));
+    assert_false(nt_addr_eq(&x, &z));
+    nt_addr_format(&x, s, sizeof s);
+    assert_string_equal(s, "dns.example.net");
+    assert_true(nt_addr_cmp(&z, &x) < 0);
+    /* Many distinct names stay distinct and are found again. */
+    for (int i = 0; i < 5000; i++) {
+        char n[32];
+        int l = snprintf(n, sizeof n, "host%d.example", i);
+        assert_true(nt_addr_set_name(&x, n, (size_t)l));
+        assert_true(nt_addr_set_name(&y, n, (size_t)l));
+        assert_true(nt_addr_eq(&x, &y));
+        nt_addr_format(&x, s, sizeof s);
+        assert_string_equal(s, n);
+    }
+}
+
+static void test_strbuf_and_errors(void **state)
+{
+    (void)state;
+    struct strbuf b;
+    strbuf_init(&b);
+    assert_string_equal(strbuf_str(&b), "");
+    strbuf_puts(&b, "a");
+    strbuf_putc(&b, 'b');
+    strbuf_printf(&b, "%d-%s", 42, "x");
+    char big[600];
+    memset(big, 'z', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    strbuf_printf(&b, "%s", big);
+    assert_int_equal(b.len, 6 + 599);
+    assert_memory_equal(strbuf_str(&b), "ab42-x", 6);
+    char *s = strbuf_take(&b);
+    assert_non_null(s);
+    assert_int_equal(strlen(s), 605);
+    free(s);
+    assert_int_equal(b.len, 0);
+    strbuf_fini(&b);
+    assert_string_equal(nt_strerror(NT_ERR_EMPTY), "empty file");
+    assert_string_equal(nt_strerror(NT_OK), "success");
+    assert_string_equal(nt_strerror(-999), "unknown error");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_time_format),       cmocka_unit_test(test_time_arithmetic),
+        cmocka_unit_test(test_addresses),         cmocka_unit_test(test_interned_names),
+        cmocka_unit_test(test_strbuf_and_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
