@@ -40,7 +40,8 @@ static void on_icmp(void *ctx, const struct icmp_event *e)
 {
     struct run *r = ctx;
     detect_icmp_error(r->det, e);
-    if (!e->lookup) {
+    /* Errors about DNS that match no lookup: traffic the capture did not see. */
+    if (!e->lookup && e->about_dns) {
         struct analysis *a = r->a;
         a->unmatched_icmp++;
         if (a->n_unmatched_examples <
@@ -70,7 +71,7 @@ static bool parse_timeout(const char *s, int64_t *out)
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno || end == s || *end || !isfinite(v) || v <= 0 || v > 86400)
+    if (errno || end == s || *end || !isfinite(v) || v < 0.000001 || v > 86400)
         return false;
     *out = (int64_t)(v * 1e6 + 0.5);
     return true;
@@ -162,7 +163,7 @@ int cmd_report(int argc, char **argv)
         case 't':
             if (!parse_timeout(optarg, &o.timeout_us)) {
                 fprintf(stderr,
-                        "nettriage: --timeout wants seconds between 0 and 86400, not '%s'\n",
+                        "nettriage: --timeout wants seconds from 0.000001 to 86400, not '%s'\n",
                         optarg);
                 return EXIT_ERROR;
             }
@@ -217,7 +218,8 @@ int cmd_report(int argc, char **argv)
         if (!read_input(argv[optind + (int)i], (uint32_t)i, cor, pkt, in))
             input_error = true;
         packets += in->packets;
-        if (in->has_time) {
+        /* The overall span only joins inputs whose times are of the same kind. */
+        if (in->has_time && (!a.has_time || in->first_ts.kind == a.first_ts.kind)) {
             if (!a.has_time || nt_time_cmp(&in->first_ts, &a.first_ts) < 0)
                 a.first_ts = in->first_ts;
             if (!a.has_time || nt_time_cmp(&in->last_ts, &a.last_ts) > 0)

@@ -21,13 +21,21 @@
 #define MDNS_PORT  5353
 #define LLMNR_PORT 5355
 /* Matching without a DNS id (tcpdump text without the quoted packet, or a quote cut after the
- * UDP header) scans open lookups from the newest; this bounds the scan. */
+ * UDP header) scans the lookups still waiting for an outcome, newest first; this bounds the
+ * scan. */
 #define SCAN_LIMIT 4096
+/* Lookups sharing client, server and DNS id share a hash chain; a flood that reuses one id
+ * would make every packet walk it, so a walk stops after this many (newest first). */
+#define CHAIN_SCAN_LIMIT 256
+/* A forward jump of the capture clock larger than this is taken only when the next packet
+ * confirms it: one stray timestamp must not close every open lookup as unanswered. */
+#define CLOCK_JUMP_US 3600000000LL
 
 struct lk {
     struct dns_lookup l;
-    struct lk *hnext;         /* chain in the (client, server, id) hash */
+    struct lk *hnext, *hprev; /* chain in the (client, server, id) hash, newest first */
     struct lk *older, *newer; /* creation order */
+    struct lk *pnext, *pprev; /* the lookups still without an outcome, newest first */
     uint32_t h;
 };
 
@@ -39,9 +47,12 @@ struct correlator {
     size_t nbuckets; /* power of two */
     size_t open;
     struct lk *oldest, *newest;
+    struct lk *pending; /* newest lookup without an outcome */
     uint64_t seq;
-    bool input_has_time;
-    struct nt_time input_last; /* last timestamp of the current input */
+    /* The clock that expires lookups: the latest time of the current input, except that a
+     * far jump ahead waits for confirmation by the next packet (jump_held). */
+    bool input_has_time, jump_held;
+    struct nt_time clock;
 };
 
 void correlate_config_default(struct correlate_config *cfg, int64_t timeout_us)
@@ -87,7 +98,10 @@ static bool grow(struct correlator *c)
         return false;
     for (struct lk *e = c->oldest; e; e = e->newer) {
         size_t i = e->h & (nb - 1);
+        e->hprev = NULL;
         e->hnext = b[i];
+        if (b[i])
+            b[i]->hprev = e;
         b[i] = e;
     }
     free(c->buckets);
@@ -96,13 +110,35 @@ static bool grow(struct correlator *c)
     return true;
 }
 
+static void pending_remove(struct correlator *c, struct lk *e)
+{
+    if (e->l.outcome != LOOKUP_PENDING)
+        return;
+    if (e->pprev)
+        e->pprev->pnext = e->pnext;
+    else if (c->pending == e)
+        c->pending = e->pnext;
+    if (e->pnext)
+        e->pnext->pprev = e->pprev;
+    e->pnext = e->pprev = NULL;
+}
+
+/* Gives a lookup its outcome, taking it off the list of lookups still waiting. */
+static void set_outcome(struct correlator *c, struct lk *e, enum lookup_outcome o)
+{
+    pending_remove(c, e);
+    e->l.outcome = (uint8_t)o;
+}
+
 static void unlink_lookup(struct correlator *c, struct lk *e)
 {
-    struct lk **pp = &c->buckets[e->h & (c->nbuckets - 1)];
-    while (*pp && *pp != e)
-        pp = &(*pp)->hnext;
-    if (*pp)
-        *pp = e->hnext;
+    pending_remove(c, e);
+    if (e->hprev)
+        e->hprev->hnext = e->hnext;
+    else
+        c->buckets[e->h & (c->nbuckets - 1)] = e->hnext;
+    if (e->hnext)
+        e->hnext->hprev = e->hprev;
     if (e->older)
         e->older->newer = e->newer;
     else
@@ -136,7 +172,7 @@ static void close_lookup(struct correlator *c, struct lk *e, bool at_end)
         else if (!c->input_has_time || l->last_tx.kind == NT_TIME_NONE)
             timed_out = false; /* without times we cannot tell silence from a cut */
         else
-            timed_out = nt_time_diff_us(&l->last_tx, &c->input_last) >= c->cfg.timeout_us;
+            timed_out = nt_time_diff_us(&l->last_tx, &c->clock) >= c->cfg.timeout_us;
         l->outcome = timed_out ? LOOKUP_UNANSWERED : LOOKUP_CAPTURE_ENDED;
     }
     switch (l->outcome) {
@@ -206,11 +242,12 @@ static bool is_dns_port(uint16_t p)
     return p == DNS_PORT;
 }
 
-/* Multicast and link-local name protocols look like DNS but are not lookups to a server. */
+/* Multicast DNS and LLMNR look like DNS but are not lookups to a server. Only the server side's
+ * port tells: a stub resolver may well send a unicast query from source port 5353. */
 static bool is_local_name_protocol(const struct packet *pkt)
 {
-    return pkt->sport == MDNS_PORT || pkt->dport == MDNS_PORT || pkt->sport == LLMNR_PORT ||
-           pkt->dport == LLMNR_PORT;
+    uint16_t server_port = (pkt->dns.flags & DNS_FLAG_QR) ? pkt->sport : pkt->dport;
+    return server_port == MDNS_PORT || server_port == LLMNR_PORT;
 }
 
 static int on_query(struct correlator *c, const struct packet *pkt, uint32_t input)
@@ -218,7 +255,9 @@ static int on_query(struct correlator *c, const struct packet *pkt, uint32_t inp
     const struct dns_msg *m = &pkt->dns;
     c->st.dns_queries++;
     uint32_t h = key_hash(&pkt->src, &pkt->dst, m->id);
-    for (struct lk *e = c->buckets[h & (c->nbuckets - 1)]; e; e = e->hnext) {
+    unsigned walked = 0;
+    for (struct lk *e = c->buckets[h & (c->nbuckets - 1)]; e && walked < CHAIN_SCAN_LIMIT;
+         e = e->hnext, walked++) {
         struct dns_lookup *l = &e->l;
         if (e->h != h || l->outcome != LOOKUP_PENDING || l->id != m->id ||
             l->transport != pkt->proto || l->server_port != pkt->dport ||
@@ -270,7 +309,13 @@ static int on_query(struct correlator *c, const struct packet *pkt, uint32_t inp
     e->h = h;
     size_t i = h & (c->nbuckets - 1);
     e->hnext = c->buckets[i];
+    if (e->hnext)
+        e->hnext->hprev = e;
     c->buckets[i] = e;
+    e->pnext = c->pending;
+    if (c->pending)
+        c->pending->pprev = e;
+    c->pending = e;
     e->older = c->newest;
     if (c->newest)
         c->newest->newer = e;
@@ -294,7 +339,9 @@ static int on_response(struct correlator *c, const struct packet *pkt, uint32_t 
     c->st.dns_responses++;
     uint32_t h = key_hash(&pkt->dst, &pkt->src, m->id);
     struct lk *pending = NULL, *done = NULL;
-    for (struct lk *e = c->buckets[h & (c->nbuckets - 1)]; e; e = e->hnext) {
+    unsigned walked = 0;
+    for (struct lk *e = c->buckets[h & (c->nbuckets - 1)]; e && walked < CHAIN_SCAN_LIMIT;
+         e = e->hnext, walked++) {
         struct dns_lookup *l = &e->l;
         if (e->h != h || l->id != m->id || l->transport != pkt->proto ||
             l->server_port != pkt->sport || !nt_addr_eq(&l->client, &pkt->dst) ||
@@ -316,7 +363,7 @@ static int on_response(struct correlator *c, const struct packet *pkt, uint32_t 
     if (pending) {
         struct dns_lookup *l = &pending->l;
         l->late = is_late(c, l, &pkt->ts);
-        l->outcome = LOOKUP_ANSWERED;
+        set_outcome(c, pending, LOOKUP_ANSWERED);
         l->rcode = m->rcode;
         l->rtt_us = nt_time_diff_us(&l->last_tx, &pkt->ts);
         l->elapsed_us = nt_time_diff_us(&l->first_tx, &pkt->ts);
@@ -407,7 +454,9 @@ static struct lk *find_for_icmp(struct correlator *c, const struct packet *pkt,
     if (v->id && v->src && v->dst) {
         uint32_t h = response ? key_hash(&q->dst, &q->src, q->dns_id)
                               : key_hash(&q->src, &q->dst, q->dns_id);
-        for (struct lk *e = c->buckets[h & (c->nbuckets - 1)]; e; e = e->hnext) {
+        unsigned walked = 0;
+        for (struct lk *e = c->buckets[h & (c->nbuckets - 1)]; e && walked < CHAIN_SCAN_LIMIT;
+             e = e->hnext, walked++) {
             if (e->h != h)
                 continue;
             bool ok =
@@ -421,19 +470,21 @@ static struct lk *find_for_icmp(struct correlator *c, const struct packet *pkt,
         }
         return pending ? pending : any;
     }
+    /* Without the id: the newest waiting lookup the quote matches (an error follows its query
+     * closely), else the newest matching lookup of any outcome (a repeated error). */
     size_t scanned = 0;
+    for (struct lk *e = c->pending; e && scanned < SCAN_LIMIT; e = e->pnext, scanned++) {
+        bool ok = response ? quote_is_response_of(pkt, v, &e->l) : quote_is_query_of(pkt, v, &e->l);
+        if (ok && (pkt->ts.kind == NT_TIME_NONE || nt_time_cmp(&e->l.first_tx, &pkt->ts) <= 0))
+            return e;
+    }
+    scanned = 0;
     for (struct lk *e = c->newest; e && scanned < SCAN_LIMIT; e = e->older, scanned++) {
         bool ok = response ? quote_is_response_of(pkt, v, &e->l) : quote_is_query_of(pkt, v, &e->l);
-        if (!ok || (pkt->ts.kind != NT_TIME_NONE && nt_time_cmp(&e->l.first_tx, &pkt->ts) > 0))
-            continue;
-        if (e->l.outcome == LOOKUP_PENDING) {
-            pending = e;
-            break; /* newest first: the first pending one is the newest */
-        }
-        if (!any)
-            any = e;
+        if (ok && (pkt->ts.kind == NT_TIME_NONE || nt_time_cmp(&e->l.first_tx, &pkt->ts) <= 0))
+            return e;
     }
-    return pending ? pending : any;
+    return NULL;
 }
 
 static int on_icmp_error(struct correlator *c, const struct packet *pkt, uint32_t input)
@@ -469,7 +520,7 @@ static int on_icmp_error(struct correlator *c, const struct packet *pkt, uint32_
             }
         }
         if (l->outcome == LOOKUP_PENDING) {
-            l->outcome = LOOKUP_ICMP_ERROR;
+            set_outcome(c, e, LOOKUP_ICMP_ERROR);
             l->late = is_late(c, l, &pkt->ts);
             l->elapsed_us = nt_time_diff_us(&l->first_tx, &pkt->ts);
         }
@@ -499,6 +550,26 @@ static int on_icmp_error(struct correlator *c, const struct packet *pkt, uint32_
     return NT_OK;
 }
 
+static void advance_clock(struct correlator *c, const struct nt_time *t)
+{
+    if (!c->input_has_time || c->clock.kind != t->kind) {
+        c->clock = *t;
+        c->input_has_time = true;
+        c->jump_held = false;
+        return;
+    }
+    if (nt_time_cmp(t, &c->clock) <= 0) {
+        c->jump_held = false;
+        return;
+    }
+    if (nt_time_diff_us(&c->clock, t) > CLOCK_JUMP_US && !c->jump_held) {
+        c->jump_held = true;
+        return;
+    }
+    c->clock = *t;
+    c->jump_held = false;
+}
+
 int correlate_packet(struct correlator *c, const struct packet *pkt, uint32_t input)
 {
     c->st.packets++;
@@ -507,10 +578,8 @@ int correlate_packet(struct correlator *c, const struct packet *pkt, uint32_t in
             c->st.first_ts = pkt->ts;
         if (!c->st.last_ts.kind || nt_time_cmp(&pkt->ts, &c->st.last_ts) > 0)
             c->st.last_ts = pkt->ts;
-        if (!c->input_has_time || nt_time_cmp(&pkt->ts, &c->input_last) > 0)
-            c->input_last = pkt->ts;
-        c->input_has_time = true;
-        expire(c, &pkt->ts);
+        advance_clock(c, &pkt->ts);
+        expire(c, &c->clock);
     }
     if (pkt->layers & PKT_L_ICMP) {
         if (pkt->icmp_is_error)
@@ -531,7 +600,8 @@ void correlate_finish(struct correlator *c)
     while (c->oldest)
         close_lookup(c, c->oldest, true);
     c->input_has_time = false;
-    memset(&c->input_last, 0, sizeof c->input_last);
+    c->jump_held = false;
+    memset(&c->clock, 0, sizeof c->clock);
 }
 
 const struct correlate_stats *correlate_stats(const struct correlator *c)

@@ -36,6 +36,23 @@ const char *evidence_role_label(uint8_t role)
     return l ? l : "packet";
 }
 
+/* Copies at most max bytes of s; a longer line is cut on a UTF-8 character boundary and marked
+ * with "...". */
+static char *dup_cut(const char *s, size_t n, size_t max)
+{
+    if (n <= max)
+        return dup_n(s, n);
+    size_t k = max - 3;
+    while (k > 0 && ((unsigned char)s[k] & 0xc0) == 0x80)
+        k--;
+    char *d = malloc(k + 4);
+    if (d) {
+        memcpy(d, s, k);
+        memcpy(d + k, "...", 4);
+    }
+    return d;
+}
+
 bool evidence_from_packet(struct evidence *ev, const struct packet *pkt, uint32_t input,
                           enum evidence_role role)
 {
@@ -46,8 +63,7 @@ bool evidence_from_packet(struct evidence *ev, const struct packet *pkt, uint32_
     ev->ts = pkt->ts;
     ev->role = (uint8_t)role;
     if (pkt->line) {
-        size_t n = pkt->line_len < EVIDENCE_LINE_MAX ? pkt->line_len : EVIDENCE_LINE_MAX;
-        ev->text = dup_n(pkt->line, n);
+        ev->text = dup_cut(pkt->line, pkt->line_len, EVIDENCE_LINE_MAX);
         ev->from_text = true;
     } else {
         char buf[EVIDENCE_LINE_MAX];

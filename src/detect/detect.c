@@ -10,15 +10,76 @@ struct rule_ctx {
     const struct rule *rule;
 };
 
+/* An open-addressing index from a hash to positions in an array (position + 1; 0 is empty),
+ * so that findings and servers are found without scanning them all. */
+struct index {
+    uint32_t *slots;
+    size_t cap; /* power of two */
+};
+
 struct detector {
     int64_t timeout_us;
     const struct correlate_stats *stats;
     struct finding **findings;
     size_t n_findings, cap_findings;
+    struct index finding_index;
     struct server_stats **servers;
     size_t n_servers, cap_servers;
+    struct index server_index;
     bool sorted;
 };
+
+static uint32_t str_hash(const char *s, uint32_t h)
+{
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
+}
+
+static uint32_t finding_hash(const char *id, const char *key)
+{
+    return str_hash(key, str_hash(id, 2166136261u));
+}
+
+static uint32_t server_hash(const struct nt_addr *a, uint16_t port, uint8_t transport)
+{
+    return nt_addr_hash(a, (uint32_t)port << 8 | transport);
+}
+
+/* Makes room for one more entry among n; hash_of(ctx, position) recomputes a stored entry's
+ * hash when the index grows. */
+static bool index_reserve(struct index *ix, size_t n, uint32_t (*hash_of)(void *, size_t),
+                          void *ctx)
+{
+    if ((n + 1) * 2 <= ix->cap)
+        return true;
+    size_t nc = ix->cap ? ix->cap * 2 : 64;
+    uint32_t *ns = calloc(nc, sizeof *ns);
+    if (!ns)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = hash_of(ctx, i) & (nc - 1);
+        while (ns[k])
+            k = (k + 1) & (nc - 1);
+        ns[k] = (uint32_t)i + 1;
+    }
+    free(ix->slots);
+    ix->slots = ns;
+    ix->cap = nc;
+    return true;
+}
+
+static uint32_t finding_hash_at(void *ctx, size_t i)
+{
+    const struct finding *f = ((struct detector *)ctx)->findings[i];
+    return finding_hash(f->id, f->key);
+}
+
+static uint32_t server_hash_at(void *ctx, size_t i)
+{
+    const struct server_stats *s = ((struct detector *)ctx)->servers[i];
+    return server_hash(&s->server, s->port, s->transport);
+}
 
 struct detector *detect_new(int64_t timeout_us)
 {
@@ -31,11 +92,17 @@ struct detector *detect_new(int64_t timeout_us)
 struct finding *rule_raise(struct rule_ctx *rc, const char *key)
 {
     struct detector *d = rc->d;
-    for (size_t i = 0; i < d->n_findings; i++) {
-        struct finding *f = d->findings[i];
-        if (f->id == rc->rule->id && strcmp(f->key, key) == 0)
-            return f;
+    uint32_t h = finding_hash(rc->rule->id, key);
+    if (d->finding_index.cap) {
+        for (size_t k = h & (d->finding_index.cap - 1); d->finding_index.slots[k];
+             k = (k + 1) & (d->finding_index.cap - 1)) {
+            struct finding *f = d->findings[d->finding_index.slots[k] - 1];
+            if (f->id == rc->rule->id && strcmp(f->key, key) == 0)
+                return f;
+        }
     }
+    if (!index_reserve(&d->finding_index, d->n_findings, finding_hash_at, d))
+        return NULL;
     if (d->n_findings == d->cap_findings) {
         size_t nc = d->cap_findings ? d->cap_findings * 2 : 8;
         struct finding **nf = realloc(d->findings, nc * sizeof *nf);
@@ -55,6 +122,10 @@ struct finding *rule_raise(struct rule_ctx *rc, const char *key)
     f->id = rc->rule->id;
     f->title = rc->rule->title;
     f->severity = rc->rule->severity;
+    size_t k = h & (d->finding_index.cap - 1);
+    while (d->finding_index.slots[k])
+        k = (k + 1) & (d->finding_index.cap - 1);
+    d->finding_index.slots[k] = (uint32_t)d->n_findings + 1;
     d->findings[d->n_findings++] = f;
     d->sorted = false;
     return f;
@@ -84,12 +155,16 @@ int64_t rule_timeout_us(const struct rule_ctx *rc)
 static struct server_stats *server_get(struct detector *d, const struct nt_addr *server,
                                        uint16_t port, uint8_t transport, bool create)
 {
-    for (size_t i = 0; i < d->n_servers; i++) {
-        struct server_stats *s = d->servers[i];
-        if (s->port == port && s->transport == transport && nt_addr_eq(&s->server, server))
-            return s;
+    uint32_t h = server_hash(server, port, transport);
+    if (d->server_index.cap) {
+        for (size_t k = h & (d->server_index.cap - 1); d->server_index.slots[k];
+             k = (k + 1) & (d->server_index.cap - 1)) {
+            struct server_stats *s = d->servers[d->server_index.slots[k] - 1];
+            if (s->port == port && s->transport == transport && nt_addr_eq(&s->server, server))
+                return s;
+        }
     }
-    if (!create)
+    if (!create || !index_reserve(&d->server_index, d->n_servers, server_hash_at, d))
         return NULL;
     if (d->n_servers == d->cap_servers) {
         size_t nc = d->cap_servers ? d->cap_servers * 2 : 16;
@@ -105,6 +180,11 @@ static struct server_stats *server_get(struct detector *d, const struct nt_addr 
     s->server = *server;
     s->port = port;
     s->transport = transport;
+    addr_set_init(&s->clients, SERVER_CLIENTS_KEPT);
+    size_t k = h & (d->server_index.cap - 1);
+    while (d->server_index.slots[k])
+        k = (k + 1) & (d->server_index.cap - 1);
+    d->server_index.slots[k] = (uint32_t)d->n_servers + 1;
     d->servers[d->n_servers++] = s;
     return s;
 }
@@ -118,7 +198,8 @@ const struct server_stats *rule_server_stats(const struct rule_ctx *rc,
 
 static void widen(struct nt_time *first, struct nt_time *last, const struct nt_time *t)
 {
-    if (t->kind == NT_TIME_NONE)
+    /* One kind of clock per window: inputs with and without dates do not share one. */
+    if (t->kind == NT_TIME_NONE || (first->kind != NT_TIME_NONE && first->kind != t->kind))
         return;
     if (first->kind == NT_TIME_NONE || nt_time_cmp(t, first) < 0)
         *first = *t;
@@ -151,13 +232,9 @@ static void count_server(struct detector *d, const struct dns_lookup *l)
     default:
         break;
     }
-    for (size_t i = 0; i < s->n_clients; i++)
-        if (nt_addr_eq(&s->clients[i], &l->client))
-            return;
-    if (s->n_clients < SERVER_CLIENTS_KEPT)
-        s->clients[s->n_clients++] = l->client;
-    else
-        s->clients_overflow = true;
+    addr_set_add(&s->clients, &l->client);
+    s->n_clients = s->clients.n;
+    s->clients_overflow = s->clients.overflow;
 }
 
 void detect_lookup(struct detector *d, const struct dns_lookup *l)
@@ -218,8 +295,12 @@ void detect_free(struct detector *d)
     for (size_t i = 0; i < d->n_findings; i++)
         finding_free(d->findings[i]);
     free(d->findings);
-    for (size_t i = 0; i < d->n_servers; i++)
+    for (size_t i = 0; i < d->n_servers; i++) {
+        addr_set_fini(&d->servers[i]->clients);
         free(d->servers[i]);
+    }
     free(d->servers);
+    free(d->server_index.slots);
+    free(d->finding_index.slots);
     free(d);
 }

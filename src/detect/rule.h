@@ -5,6 +5,7 @@
 
 #include "correlate/correlate.h"
 #include "detect/finding.h"
+#include "util/addr_set.h"
 
 struct rule_ctx;
 
@@ -40,9 +41,9 @@ struct server_stats {
     uint64_t query_packets;
     struct nt_time first_query, last_query;   /* first transmissions of its lookups */
     struct nt_time first_answer, last_answer; /* of answered lookups */
-    struct nt_addr clients[SERVER_CLIENTS_KEPT];
-    size_t n_clients;
-    bool clients_overflow;
+    struct addr_set clients;                  /* distinct clients, up to SERVER_CLIENTS_KEPT */
+    size_t n_clients;                         /* clients.n */
+    bool clients_overflow;                    /* more clients than were kept */
 };
 
 /* The statistics of one server (NULL if it was never queried). */

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#define NO_QUESTION "(no question)"
+
 /* Copies src into buf, writing each backtick as `repl` (so a wire value cannot open or close
  * a command span in a sentence). */
 static void copy_safe(char *buf, size_t n, const char *src, const char *repl)
@@ -31,20 +33,40 @@ void text_query_name(const struct dns_lookup *l, char *buf, size_t n)
 {
     char tb[16], name[DNS_NAME_TEXT_MAX * 2];
     if (!l->has_question) {
-        snprintf(buf, n, "(no question)");
+        snprintf(buf, n, "%s", NO_QUESTION);
         return;
     }
-    /* Presentation form escapes a backtick as "\`"; "\096" is the same octet. */
-    char tmp[DNS_NAME_TEXT_MAX];
+    /* Presentation form escapes a backtick as "\`" and a bar as "\|"; "\096" and "\124" are
+     * the same octets, and unlike the characters no medium rewrites them, so a name in a
+     * command stays the name. */
+    char tmp[DNS_NAME_TEXT_MAX * 2];
     size_t o = 0;
-    for (const char *p = l->qname; *p && o + 1 < sizeof tmp; p++) {
-        if (p[0] == '\\' && p[1] == '`')
+    for (const char *p = l->qname; *p && o + 5 < sizeof tmp; p++) {
+        if (p[0] == '\\' && (p[1] == '`' || p[1] == '|'))
+            continue; /* the character itself follows and is rewritten below */
+        if (p[0] == '\\' && p[1]) {
+            tmp[o++] = *p++; /* any other escape pair is kept whole */
+            tmp[o++] = *p;
             continue;
+        }
+        if (*p == '|') {
+            memcpy(tmp + o, "\\124", 4);
+            o += 4;
+            continue;
+        }
         tmp[o++] = *p;
     }
     tmp[o] = '\0';
     copy_safe(name, sizeof name, tmp, "\\096");
     snprintf(buf, n, "%s %s", name, dns_type_name(l->qtype, tb, sizeof tb));
+}
+
+const char *text_first_query_name(const struct finding *f)
+{
+    for (size_t i = 0; i < f->n_names; i++)
+        if (strcmp(f->names[i], NO_QUESTION) != 0)
+            return f->names[i];
+    return NULL;
 }
 
 void text_addr(const struct nt_addr *a, char *buf, size_t n)
@@ -58,21 +80,25 @@ static void join_list(char *buf, size_t n, size_t count, uint64_t dropped,
                       void (*item)(const void *list, size_t i, char *out, size_t on),
                       const void *list)
 {
-    size_t o = 0;
-    const size_t shown_max = 5;
+    /* Whole items only: one that does not fit (with room kept for " and N more") ends the
+     * list, and what was left out is counted. */
+    const size_t shown_max = 5, tail_room = 32;
+    size_t o = 0, shown = 0;
     buf[0] = '\0';
     for (size_t i = 0; i < count && i < shown_max; i++) {
         char one[NT_ADDR_FMT_MAX + DNS_NAME_TEXT_MAX];
         item(list, i, one, sizeof one);
-        const char *sep = i == 0 ? "" : (i + 1 == count && dropped == 0 ? " and " : ", ");
-        int w = snprintf(buf + o, n - o, "%s%s", sep, one);
-        if (w < 0 || (size_t)w >= n - o)
-            return;
-        o += (size_t)w;
+        bool last = i + 1 == count && dropped == 0;
+        const char *sep = i == 0 ? "" : (last ? " and " : ", ");
+        size_t need = strlen(sep) + strlen(one);
+        if (o + need + (last ? 0 : tail_room) >= n)
+            break;
+        o += (size_t)snprintf(buf + o, n - o, "%s%s", sep, one);
+        shown++;
     }
-    uint64_t more = dropped + (count > shown_max ? count - shown_max : 0);
-    if (more)
-        snprintf(buf + o, n - o, " and %" PRIu64 " more", more);
+    uint64_t more = dropped + (count - shown);
+    if (more && o + tail_room < n)
+        snprintf(buf + o, n - o, "%s%" PRIu64 " more", shown ? " and " : "", more);
 }
 
 static void addr_item(const void *list, size_t i, char *out, size_t on)
@@ -113,7 +139,8 @@ void text_all(uint64_t n, const char *one, const char *many, char *buf, size_t l
 
 void text_widen(struct nt_time *first, struct nt_time *last, const struct nt_time *t)
 {
-    if (t->kind == NT_TIME_NONE)
+    /* Times of day and dated times are different clocks: a window holds one kind. */
+    if (t->kind == NT_TIME_NONE || (first->kind != NT_TIME_NONE && first->kind != t->kind))
         return;
     if (first->kind == NT_TIME_NONE || nt_time_cmp(t, first) < 0)
         *first = *t;

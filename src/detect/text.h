@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "correlate/correlate.h"
+#include "detect/finding.h"
 
 /* "yummyrecipesforme.com. A" (or "(no question)"). */
 void text_query_name(const struct dns_lookup *l, char *buf, size_t n);
@@ -17,6 +18,9 @@ void text_addr_list(const struct nt_addr *a, size_t n_addr, uint64_t dropped, ch
 void text_name_list(char *const *names, size_t n_names, uint64_t dropped, char *buf, size_t n);
 /* A time as the report shows it (nt_time_format), or "an unknown time". */
 void text_time(const struct nt_time *t, char *buf, size_t n);
+/* The first query name of a finding that can be put in a command ("example.com. A"), or NULL
+ * when its lookups had no question. */
+const char *text_first_query_name(const struct finding *f);
 /* "The error" (1), "Both errors" (2), "All 5 errors" (n), for the start of a sentence. */
 void text_all(uint64_t n, const char *one, const char *many, char *buf, size_t len);
 /* Widens [first, last] to include t (ignores times of kind NONE). */

@@ -196,15 +196,20 @@ static bool is_date(const char *t, size_t n)
     return n == 10 && isdigit((unsigned char)t[0]) && t[4] == '-' && t[7] == '-';
 }
 
+/* A timestamp token: a time of day or ISO time (with ':'), or epoch seconds (digits, one '.').
+ * An address with its port ("198.51.100.15.40000") has several dots and no ':'. */
 static bool is_time(const char *t, size_t n)
 {
     if (n == 0 || !isdigit((unsigned char)t[0]))
         return false;
-    for (size_t i = 0; i < n; i++)
+    size_t dots = 0;
+    for (size_t i = 0; i < n; i++) {
         if (!isdigit((unsigned char)t[i]) && t[i] != ':' && t[i] != '.' && t[i] != '-' &&
             t[i] != 'T' && t[i] != 'Z')
             return false;
-    return memchr(t, '.', n) || memchr(t, ':', n);
+        dots += t[i] == '.';
+    }
+    return memchr(t, ':', n) || dots == 1;
 }
 
 /* Splits the line at spaces and explains each field it recognises from the decoded values of
@@ -215,6 +220,7 @@ static void explain_tokens(struct xl *x, const struct evidence *ev, const char *
     const char *s = x->line->text;
     size_t n = strlen(s), i = 0;
     bool seen_src = false, seen_dst = false, seen_time = false, seen_id = false, in_icmp = false;
+    size_t n_tok = 0;
     char tb[16];
     while (i < n && !x->oom) {
         while (i < n && s[i] == ' ')
@@ -228,7 +234,9 @@ static void explain_tokens(struct xl *x, const struct evidence *ev, const char *
             break;
         const char *pp;
         size_t pl;
-        if (!seen_time && is_date(tok, len)) {
+        /* Only the first token can be the timestamp, and only if the line has one. */
+        bool timed = ev->ts.kind != NT_TIME_NONE && n_tok++ == 0;
+        if (!seen_time && timed && is_date(tok, len)) {
             /* tcpdump -tttt: the date, then the time as the next token. */
             size_t j = i + 1;
             while (j < n && s[j] != ' ')
@@ -239,7 +247,7 @@ static void explain_tokens(struct xl *x, const struct evidence *ev, const char *
                      fmt("The date and time the packet was captured, by the capturing host's "
                          "clock."));
             seen_time = true;
-        } else if (!seen_time && is_time(tok, len)) {
+        } else if (!seen_time && timed && is_time(tok, len)) {
             if (ev->ts.kind == NT_TIME_ABSOLUTE && memchr(tok, 'T', len))
                 add_part(x, tok, len,
                          fmt("The date and time the packet was captured, in UTC, to the "

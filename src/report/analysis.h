@@ -56,7 +56,7 @@ struct analysis {
     struct analysis_summary summary;
     struct finding *const *findings; /* borrowed from the detector, ranked */
     size_t n_findings;
-    /* ICMP errors about traffic not in the capture (no query matched), the first few kept. */
+    /* ICMP errors about DNS that match no query in the capture, the first few kept. */
     uint64_t unmatched_icmp;
     struct evidence unmatched_examples[4];
     size_t n_unmatched_examples;

@@ -39,9 +39,11 @@ static int pcap_next_packet(struct source *s, struct packet *pkt)
     packet_reset(pkt);
     pkt->num = s->stats.packets + 1;
     pkt->ts.kind = NT_TIME_ABSOLUTE;
-    pkt->ts.sec = (int64_t)hdr->ts.tv_sec;
-    /* Opened with nanosecond precision: tv_usec holds nanoseconds. */
-    pkt->ts.nsec = (uint32_t)hdr->ts.tv_usec;
+    /* Opened with nanosecond precision: tv_usec holds nanoseconds. A damaged or crafted file
+     * can hold a fraction of a second or more there; carry it into the seconds. */
+    uint64_t frac = (uint64_t)hdr->ts.tv_usec;
+    pkt->ts.sec = (int64_t)hdr->ts.tv_sec + (int64_t)(frac / 1000000000u);
+    pkt->ts.nsec = (uint32_t)(frac % 1000000000u);
     pkt->caplen = hdr->caplen;
     pkt->wirelen = hdr->len;
     pkt->linktype = pi->linktype;

@@ -9,8 +9,13 @@ int64_t nt_time_diff_us(const struct nt_time *a, const struct nt_time *b)
 {
     if (a->kind == NT_TIME_NONE || b->kind == NT_TIME_NONE)
         return 0;
-    int64_t ns = (b->sec - a->sec) * 1000000000LL + ((int64_t)b->nsec - (int64_t)a->nsec);
-    return ns / 1000;
+    /* Times come from untrusted input (an epoch of 99999999999 in tcpdump -tt text), so the
+     * difference saturates instead of overflowing; 292 years of nanoseconds fit in 63 bits. */
+    const int64_t max_s = 9000000000LL;
+    int64_t ds;
+    if (__builtin_sub_overflow(b->sec, a->sec, &ds) || ds > max_s || ds < -max_s)
+        return b->sec > a->sec ? INT64_MAX : -INT64_MAX;
+    return (ds * 1000000000LL + ((int64_t)b->nsec - (int64_t)a->nsec)) / 1000;
 }
 
 int nt_time_cmp(const struct nt_time *a, const struct nt_time *b)

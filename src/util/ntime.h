@@ -21,7 +21,8 @@ struct nt_time {
 
 #define NT_TIME_FMT_MAX 48
 
-/* Microseconds from a to b (b - a); 0 if either has no time. */
+/* Microseconds from a to b (b - a); 0 if either has no time; saturates at +-INT64_MAX
+ * for differences beyond 292 years. */
 int64_t nt_time_diff_us(const struct nt_time *a, const struct nt_time *b);
 /* -1, 0, 1 as a is before, equal to, after b. */
 int nt_time_cmp(const struct nt_time *a, const struct nt_time *b);

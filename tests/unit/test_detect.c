@@ -161,7 +161,7 @@ static void test_one_finding_per_server_and_no_backticks_from_wire(void **state)
 {
     (void)state;
     struct dns_lookup *ls[2];
-    ls[0] = lk("198.51.100.15", "198.51.100.2", 1, "evil\\`rm -rf\\`.example.", 1.0);
+    ls[0] = lk("198.51.100.15", "198.51.100.2", 1, "evil\\`rm -rf\\`.a\\|b\\\\\\`.example.", 1.0);
     fail_with(ls[0], ICMP_SENDER_SERVER, ICMP_K_PORT_UNREACH, 1.0);
     ls[1] = lk("198.51.100.15", "198.51.100.3", 2, "b.example.", 2.0);
     fail_with(ls[1], ICMP_SENDER_SERVER, ICMP_K_PORT_UNREACH, 2.0);
@@ -172,7 +172,7 @@ static void test_one_finding_per_server_and_no_backticks_from_wire(void **state)
     /* Ordered by severity, then time. */
     assert_int_equal(fs[0]->server.a[3], 2);
     assert_int_equal(fs[1]->server.a[3], 3);
-    assert_string_equal(fs[0]->names[0], "evil\\096rm -rf\\096.example. A");
+    assert_string_equal(fs[0]->names[0], "evil\\096rm -rf\\096.a\\124b\\\\\\096.example. A");
     /* Commands in the steps are backtick pairs of our own; the name adds none. */
     for (size_t k = 0; k < fs[0]->n_next_steps; k++) {
         size_t ticks = 0;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "util/addr.h"
+#include "util/addr_set.h"
 #include "util/err.h"
 #include "util/ntime.h"
 #include "util/strbuf.h"
@@ -48,6 +49,10 @@ static void test_time_arithmetic(void **state)
     assert_int_equal(nt_time_cmp(&c, &a), 0);
     struct nt_time none = {0};
     assert_int_equal(nt_time_diff_us(&none, &b), 0);
+    struct nt_time far = {INT64_MAX, 0, NT_TIME_ABSOLUTE}, neg = {INT64_MIN, 0, NT_TIME_ABSOLUTE};
+    assert_true(nt_time_diff_us(&a, &far) == INT64_MAX);
+    assert_true(nt_time_diff_us(&far, &a) == -INT64_MAX);
+    assert_true(nt_time_diff_us(&neg, &far) == INT64_MAX);
     char s[32];
     nt_duration_format(20, s, sizeof s);
     assert_string_equal(s, "20 µs");
@@ -107,6 +112,27 @@ static void test_interned_names(void **state)
     }
 }
 
+static void test_addr_set(void **state)
+{
+    (void)state;
+    struct addr_set set;
+    addr_set_init(&set, 1000);
+    struct nt_addr a;
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < 1500; i++) {
+            uint8_t b[4] = {10, (uint8_t)(i >> 8), (uint8_t)i, 1};
+            nt_addr_set_v4(&a, b);
+            bool added = addr_set_add(&set, &a);
+            assert_int_equal(added, round == 0 && i < 1000);
+        }
+    assert_int_equal(set.n, 1000);
+    assert_true(set.overflow);
+    struct nt_addr none = {0};
+    assert_false(addr_set_add(&set, &none));
+    addr_set_fini(&set);
+    assert_int_equal(set.n, 0);
+}
+
 static void test_strbuf_and_errors(void **state)
 {
     (void)state;
@@ -138,7 +164,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_time_format),       cmocka_unit_test(test_time_arithmetic),
         cmocka_unit_test(test_addresses),         cmocka_unit_test(test_interned_names),
-        cmocka_unit_test(test_strbuf_and_errors),
+        cmocka_unit_test(test_strbuf_and_errors), cmocka_unit_test(test_addr_set),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -63,10 +63,11 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                      "Check whether that rule was meant to block these clients (%s): compare it "
                      "with the firewall policy and its change history.",
                      w.clients);
-    const char *qname = f->n_names ? f->names[0] : "example.com. A";
-    finding_add_step(f,
-                     "After changing the rule, query again from an affected client: `dig @%s %s`.",
-                     w.srv, qname);
+    const char *qname = text_first_query_name(f);
+    if (qname)
+        finding_add_step(
+            f, "After changing the rule, query again from an affected client: `dig @%s %s`.", w.srv,
+            qname);
 }
 
 static void on_finish(struct rule_ctx *rc)

@@ -82,7 +82,7 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     nt_duration_format(span_us, d1, sizeof d1);
     if (span_us >= 1000000)
         snprintf(rate, sizeof rate, " over %s (%.2f queries per second)", d1, qps);
-    else if (n_q > 1)
+    else if (n_q > 1 && ss && ss->first_query.kind != NT_TIME_NONE)
         snprintf(rate, sizeof rate, " within %s", d1);
     finding_add_cause(
         f, flood ? CONF_MEDIUM : CONF_LOW,
@@ -111,17 +111,25 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                      "ruleset` and `iptables -S` / `ip6tables -S` (look for reject on %s dport "
                      "%u).",
                      w.srv, w.PROTO, f->port, w.proto, f->port);
-    /* names[] went through text_query_name, so it holds no backtick. */
-    const char *qname = f->n_names ? f->names[0] : "example.com. A";
-    finding_add_step(f,
-                     "Query the server from itself and from another network: `dig @%s %s%s`. An "
-                     "answer on the server but port unreachable from elsewhere points to a "
-                     "firewall; port unreachable everywhere points to the service.",
-                     w.srv, qname, w.proto[0] == 't' ? " +tcp" : "");
-    finding_add_step(f,
-                     "Read the DNS server's logs from before %s (for example `journalctl -u "
-                     "named --since ...`) for a stop, a crash, or a failure to bind port %u.",
-                     t1, f->port);
+    /* names[] went through text_query_name, so it holds no backtick; a lookup without a
+     * question gives no name to ask for. */
+    const char *qname = text_first_query_name(f);
+    if (qname)
+        finding_add_step(f,
+                         "Query the server from itself and from another network: `dig @%s %s%s`. "
+                         "An answer on the server but port unreachable from elsewhere points to a "
+                         "firewall; port unreachable everywhere points to the service.",
+                         w.srv, qname, w.proto[0] == 't' ? " +tcp" : "");
+    if (a->first_query.kind != NT_TIME_NONE)
+        finding_add_step(f,
+                         "Read the DNS server's logs from before %s (for example `journalctl -u "
+                         "named --since ...`) for a stop, a crash, or a failure to bind port %u.",
+                         t1, f->port);
+    else
+        finding_add_step(f,
+                         "Read the DNS server's logs (for example `journalctl -u named`) for a "
+                         "stop, a crash, or a failure to bind port %u.",
+                         f->port);
     finding_add_step(f,
                      "Until the server answers again, give the affected clients (%s) a second, "
                      "working DNS server so their lookups can fail over.",
