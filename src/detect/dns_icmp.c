@@ -82,6 +82,7 @@ void dns_icmp_words(struct rule_ctx *rc, const struct finding *f, struct dns_icm
     const struct dns_icmp_acc *a = f->priv;
     memset(w, 0, sizeof *w);
     text_addr(&f->server, w->srv, sizeof w->srv);
+    text_shell_word(w->srv, w->srv_cmd, sizeof w->srv_cmd);
     w->proto = f->protocol;
     w->PROTO = f->protocol[0] == 't' ? "TCP" : "UDP";
     text_addr_list(f->clients, f->n_clients, f->clients_dropped, w->clients, sizeof w->clients);

@@ -26,9 +26,11 @@ struct dns_icmp_acc {
  * Returns the finding, or NULL on out of memory. */
 struct finding *dns_icmp_add(struct rule_ctx *rc, const struct dns_lookup *l);
 
-/* Values the rules put into sentences. */
+/* Values the rules put into sentences. Values inside commands (between backticks) must be
+ * the *_cmd forms or go through text_shell_word / text_shell_query. */
 struct dns_icmp_words {
     char srv[NT_ADDR_FMT_MAX];
+    char srv_cmd[NT_ADDR_FMT_MAX * 2 + 8]; /* the server as one shell word, for commands */
     char clients[512];
     char names[512];
     char senders[512];

@@ -1,6 +1,7 @@
 /* text.c: formatting measured values for report sentences, never emitting a backtick. */
 #include "detect/text.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -59,6 +60,49 @@ void text_query_name(const struct dns_lookup *l, char *buf, size_t n)
     tmp[o] = '\0';
     copy_safe(name, sizeof name, tmp, "\\096");
     snprintf(buf, n, "%s %s", name, dns_type_name(l->qtype, tb, sizeof tb));
+}
+
+void text_shell_word(const char *s, char *buf, size_t n)
+{
+    size_t o = 0;
+    bool plain = *s != '\0';
+    for (const char *p = s; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr(".:_-+=@/,", *p))
+            plain = false;
+    if (n == 0)
+        return;
+    if (plain) {
+        snprintf(buf, n, "%s", s);
+        return;
+    }
+    /* Inside single quotes the shell takes every byte literally but the quote itself. */
+    buf[o++] = '\'';
+    for (const char *p = s; *p && o + 6 < n; p++) {
+        if (*p == '\'') {
+            memcpy(buf + o, "'\\''", 4);
+            o += 4;
+        } else if (*p == '`') {
+            memcpy(buf + o, "\\096", 4);
+            o += 4;
+        } else {
+            buf[o++] = *p;
+        }
+    }
+    buf[o++] = '\'';
+    buf[o] = '\0';
+}
+
+void text_shell_query(const char *name_and_type, char *buf, size_t n)
+{
+    char name[DNS_NAME_TEXT_MAX * 2], word[DNS_NAME_TEXT_MAX * 3];
+    const char *sp = strrchr(name_and_type, ' ');
+    size_t l = sp ? (size_t)(sp - name_and_type) : strlen(name_and_type);
+    if (l >= sizeof name)
+        l = sizeof name - 1;
+    memcpy(name, name_and_type, l);
+    name[l] = '\0';
+    text_shell_word(name, word, sizeof word);
+    snprintf(buf, n, "%s%s", word, sp ? sp : "");
 }
 
 const char *text_first_query_name(const struct finding *f)

@@ -21,6 +21,13 @@ void text_time(const struct nt_time *t, char *buf, size_t n);
 /* The first query name of a finding that can be put in a command ("example.com. A"), or NULL
  * when its lookups had no question. */
 const char *text_first_query_name(const struct finding *f);
+/* One shell word for a suggested command: s as it is when it holds only letters, digits and
+ * ".:_-+=@/,", else single-quoted (a quote inside written '\'', a backtick \096) so that a
+ * value from the wire ("$(id)", "a|b", "x;y") is passed literally, never run, when the analyst
+ * pastes the command. */
+void text_shell_word(const char *s, char *buf, size_t n);
+/* "'name.' A" from a query name with its type ("name. A"): the name as one shell word. */
+void text_shell_query(const char *name_and_type, char *buf, size_t n);
 /* "The error" (1), "Both errors" (2), "All 5 errors" (n), for the start of a sentence. */
 void text_all(uint64_t n, const char *one, const char *many, char *buf, size_t len);
 /* Widens [first, last] to include t (ignores times of kind NONE). */

@@ -1253,13 +1253,16 @@ static bool port_from_text(const char *s, size_t n, uint16_t *port)
 
 /* Host names tcpdump printed for addresses: letters, digits, '.', '-' and '_' only, so that
  * what is interned as an address is plain text. */
+/* A host name as tcpdump prints a resolved address: any printable ASCII. A PTR record can hold
+ * '`', '|' or '<' (attackers write them), and refusing such a name would make the record's
+ * packet vanish from every count; the name is interned as read and escaped by the renderers. */
 static bool is_host_name(const char *s, size_t n)
 {
     if (n == 0)
         return false;
     for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!(is_alpha(c) || is_digit(c) || c == '.' || c == '-' || c == '_'))
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x21 || c > 0x7e)
             return false;
     }
     return true;

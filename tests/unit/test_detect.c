@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "detect/rule.h"
+#include "detect/text.h"
 
 static struct dns_lookup *lk(const char *cli, const char *srv, uint16_t id, const char *name,
                              double t)
@@ -181,6 +182,13 @@ static void test_one_finding_per_server_and_no_backticks_from_wire(void **state)
         assert_int_equal(ticks % 2, 0);
         assert_null(strstr(fs[0]->next_steps[k], "`rm"));
     }
+    /* The name reaches the shell as one quoted word. */
+    bool found = false;
+    for (size_t k = 0; k < fs[0]->n_next_steps; k++)
+        found |= strstr(fs[0]->next_steps[k],
+                        "`dig @198.51.100.2 'evil\\096rm -rf\\096.a\\124b\\\\\\096.example.' A`") !=
+                 NULL;
+    assert_true(found);
     detect_free(d);
     for (int i = 0; i < 2; i++)
         lk_free(ls[i]);
@@ -210,6 +218,26 @@ static void test_admin_prohibited_names_the_filtering_host(void **state)
         lk_free(ls[i]);
 }
 
+static void test_shell_words(void **state)
+{
+    (void)state;
+    char b[256];
+    text_shell_word("198.51.100.2", b, sizeof b);
+    assert_string_equal(b, "198.51.100.2");
+    text_shell_word("2001:db8::2", b, sizeof b);
+    assert_string_equal(b, "2001:db8::2");
+    text_shell_word("s|r$(id);x", b, sizeof b);
+    assert_string_equal(b, "'s|r$(id);x'");
+    text_shell_word("it's", b, sizeof b);
+    assert_string_equal(b, "'it'\\''s'");
+    text_shell_word("a`b", b, sizeof b);
+    assert_string_equal(b, "'a\\096b'");
+    text_shell_query("www.example.com. AAAA", b, sizeof b);
+    assert_string_equal(b, "www.example.com. AAAA");
+    text_shell_query("a\\032b. TXT", b, sizeof b);
+    assert_string_equal(b, "'a\\032b.' TXT");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -218,6 +246,7 @@ int main(void)
         cmocka_unit_test(test_service_that_stopped),
         cmocka_unit_test(test_one_finding_per_server_and_no_backticks_from_wire),
         cmocka_unit_test(test_admin_prohibited_names_the_filtering_host),
+        cmocka_unit_test(test_shell_words),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -64,10 +64,13 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                      "with the firewall policy and its change history.",
                      w.clients);
     const char *qname = text_first_query_name(f);
-    if (qname)
+    char qcmd[DNS_NAME_TEXT_MAX * 3];
+    if (qname) {
+        text_shell_query(qname, qcmd, sizeof qcmd);
         finding_add_step(
-            f, "After changing the rule, query again from an affected client: `dig @%s %s`.", w.srv,
-            qname);
+            f, "After changing the rule, query again from an affected client: `dig @%s %s`.",
+            w.srv_cmd, qcmd);
+    }
 }
 
 static void on_finish(struct rule_ctx *rc)

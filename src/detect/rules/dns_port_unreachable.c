@@ -114,12 +114,15 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     /* names[] went through text_query_name, so it holds no backtick; a lookup without a
      * question gives no name to ask for. */
     const char *qname = text_first_query_name(f);
-    if (qname)
+    char qcmd[DNS_NAME_TEXT_MAX * 3];
+    if (qname) {
+        text_shell_query(qname, qcmd, sizeof qcmd);
         finding_add_step(f,
                          "Query the server from itself and from another network: `dig @%s %s%s`. "
                          "An answer on the server but port unreachable from elsewhere points to a "
                          "firewall; port unreachable everywhere points to the service.",
-                         w.srv, qname, w.proto[0] == 't' ? " +tcp" : "");
+                         w.srv_cmd, qcmd, w.proto[0] == 't' ? " +tcp" : "");
+    }
     if (a->first_query.kind != NT_TIME_NONE)
         finding_add_step(f,
                          "Read the DNS server's logs from before %s (for example `journalctl -u "
