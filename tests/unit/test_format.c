@@ -46,7 +46,8 @@ static void check_capture(const char *name, const char *const *want, size_t n_wa
 {
     const char *dir = getenv("NT_SHARED_DIR");
     char path[4096];
-    snprintf(path, sizeof path, "%s/samples/%s", dir && *dir ? dir : "/work/shared", name);
+    snprintf(path, sizeof path, "%s/samples/%s", dir && *dir ? dir : NT_SOURCE_DIR "/../shared",
+             name);
     char err[PCAP_ERRBUF_SIZE];
     pcap_t *pc = pcap_open_offline(path, err);
     if (!pc) {
