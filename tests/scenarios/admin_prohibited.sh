@@ -20,9 +20,7 @@ set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-[ $# -eq 1 ] || { echo "usage: $0 NETTRIAGE" >&2; exit 2; }
-nettriage=$(realpath "$1")
-[ -x "$nettriage" ] || { echo "$0: $1: not an executable" >&2; exit 1; }
+nt_binary_arg "$0" "$@"
 
 nt_init admin_prohibited
 nt_require_tools tcpdump dig jq ss dnsmasq timeout nft iptables ip6tables

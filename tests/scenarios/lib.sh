@@ -59,6 +59,16 @@ nt_die() {
     exit 1
 }
 
+# nt_binary_arg "$0" "$@": the one argument every scenario takes, the nettriage binary; sets
+# $nettriage to its absolute path, or stops with usage (2) or an error (1).
+nt_binary_arg() {
+    local self=$1
+    shift
+    [ $# -eq 1 ] || { echo "usage: $self NETTRIAGE" >&2; exit 2; }
+    nettriage=$(realpath "$1")
+    [ -x "$nettriage" ] || { echo "$self: $1: not an executable" >&2; exit 1; }
+}
+
 # nt_init NAME: unique id, work directory, cleanup trap; skips when not root.
 nt_init() {
     NT_NAME=$1
