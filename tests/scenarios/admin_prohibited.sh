@@ -102,55 +102,9 @@ check_report() {
 }
 
 # check_server NAME RULE SERVER CLIENT QNAME ICMP_BPF: the RULE finding for one server in the
-# report of capture NAME, against the capture. ICMP_BPF selects the ICMP type and code the
-# firewall must have sent (checked first: otherwise the scenario, not nettriage, is broken).
+# report of capture NAME (see nt_check_dns_finding in lib.sh).
 check_server() {
-    local name=$1 rule=$2 server=$3 client=$4 qname=$5 icmp_bpf=$6
-    local pcap="$NT_WORK/$name.pcap" json="$NT_WORK/$name.json"
-    local to="dst host $server" from="src host $server"
-    local queries errors lookups names
-    queries=$(nt_pcap_select "$pcap" "($NT_BPF_DNS_QUERY) and $to")
-    errors=$(nt_pcap_select "$pcap" "($NT_BPF_ICMP_ERROR) and $from")
-    lookups=$(nt_dns_lookups "$pcap" "$to" | wc -l)
-    names=$(nt_dns_lookups "$pcap" "$to" | awk '{print $3 " " $4}' | sort -u |
-        jq -R . | jq -sc 'sort')
-    local nq ne nkind first last packets
-    nq=$(printf '%s\n' "$queries" | grep -c . || true)
-    ne=$(printf '%s\n' "$errors" | grep -c . || true)
-    nkind=$(nt_pcap_select "$pcap" "($icmp_bpf) and $from" | wc -l)
-    first=$(printf '%s\n%s\n' "$queries" "$errors" | awk 'NF { print $2 }' | sort | head -n 1)
-    last=$(printf '%s\n%s\n' "$queries" "$errors" | awk 'NF { print $2 }' | sort | tail -n 1)
-    packets=$(printf '%s\n%s\n' "$queries" "$errors" | awk 'NF { print $1 }' | sort -n | jq -sc .)
-    nt_log "$name: server $server: $nq queries, $lookups lookups, $ne ICMP errors" \
-        "($nkind of the expected type), names $names"
-    [ "$nq" -ge 1 ] || nt_die "$name: no queries to $server in the capture; scenario broken"
-    [ "$ne" -ge 1 ] || nt_die "$name: no ICMP errors from $server in the capture; scenario broken"
-    [ "$nkind" -eq "$ne" ] ||
-        nt_die "$name: only $nkind of $ne ICMP errors from $server match '$icmp_bpf';" \
-            "the firewall rule did not do what the scenario expects"
-
-    local f='[.findings[] | select(.id == $r and .server == $s)]'
-    local one="$f | .[0]"
-    local a=(--arg r "$rule" --arg s "$server")
-    nt_json_eq "$name: $server: exactly one $rule finding" "$json" "$f | length" 1 "${a[@]}"
-    nt_json_eq "$name: $server: protocol, port, service" "$json" \
-        "$one | {protocol, port, service}" '{"protocol":"udp","port":53,"service":"DNS"}' "${a[@]}"
-    nt_json_eq "$name: $server: lookups" "$json" "$one | .lookups" "$lookups" "${a[@]}"
-    nt_json_eq "$name: $server: query_packets" "$json" "$one | .query_packets" "$nq" "${a[@]}"
-    nt_json_eq "$name: $server: error_packets" "$json" "$one | .error_packets" "$ne" "${a[@]}"
-    nt_json_eq "$name: $server: clients" "$json" "$one | .clients" "[\"$client\"]" "${a[@]}"
-    nt_json_eq "$name: $server: query_names contains \"$qname\"" "$json" \
-        "$one | .query_names | index([\$q]) != null" true "${a[@]}" --arg q "$qname"
-    nt_json_eq "$name: $server: query_names (from the capture)" "$json" \
-        "$one | .query_names | sort?" "$names" "${a[@]}"
-    nt_json_eq "$name: $server: first_seen" "$json" "$one | .first_seen" "\"$first\"" "${a[@]}"
-    nt_json_eq "$name: $server: last_seen" "$json" "$one | .last_seen" "\"$last\"" "${a[@]}"
-    nt_json_eq "$name: $server: severity, title, causes and next steps present" "$json" \
-        "$one | [(.severity | type), (.title | length > 0), (.causes | length > 0),
-                 (.next_steps | length > 0)]" '["string",true,true,true]' "${a[@]}"
-    nt_json_eq "$name: $server: evidence cites only this server's packets $packets" "$json" \
-        "$one | [.evidence[]?.packet] | (length > 0) and all(.[]; . as \$p | \$pk | index([\$p]) != null)" \
-        true "${a[@]}" --argjson pk "$packets"
+    nt_check_dns_finding "$1" "$NT_WORK/$1.pcap" "$NT_WORK/$1.json" "${@:2}"
 }
 
 # ---------------------------------------------------------------------------------------

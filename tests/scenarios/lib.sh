@@ -530,3 +530,62 @@ nt_dns_lookups() {
             print $3, id, name, type
         }' | sort -u
 }
+
+# nt_check_dns_finding LABEL PCAP JSON RULE SERVER CLIENT QNAME [ICMP_BPF]: checks the RULE
+# finding for one DNS server in report JSON against capture PCAP, counted independently of
+# nettriage (tcpdump BPF): exactly one finding, protocol/port/service, lookups, query and error
+# packets, clients, query names, first/last seen and evidence packets. ICMP_BPF, when given,
+# selects the ICMP type and code every error from the server must have (checked first: if
+# not, the scenario, not nettriage, is broken). LABEL prefixes every message.
+nt_check_dns_finding() {
+    local name=$1 pcap=$2 json=$3 rule=$4 server=$5 client=$6 qname=$7 icmp_bpf=${8:-}
+    local to="dst host $server" from="src host $server"
+    local queries errors lookups names
+    queries=$(nt_pcap_select "$pcap" "($NT_BPF_DNS_QUERY) and $to")
+    errors=$(nt_pcap_select "$pcap" "($NT_BPF_ICMP_ERROR) and $from")
+    lookups=$(nt_dns_lookups "$pcap" "$to" | wc -l)
+    names=$(nt_dns_lookups "$pcap" "$to" | awk '{print $3 " " $4}' | sort -u |
+        jq -R . | jq -sc 'sort')
+    local nq ne nkind first last packets
+    nq=$(printf '%s\n' "$queries" | grep -c . || true)
+    ne=$(printf '%s\n' "$errors" | grep -c . || true)
+    if [ -n "$icmp_bpf" ]; then
+        nkind=$(nt_pcap_select "$pcap" "($icmp_bpf) and $from" | wc -l)
+    else
+        nkind=$ne
+    fi
+    first=$(printf '%s\n%s\n' "$queries" "$errors" | awk 'NF { print $2 }' | sort | head -n 1)
+    last=$(printf '%s\n%s\n' "$queries" "$errors" | awk 'NF { print $2 }' | sort | tail -n 1)
+    packets=$(printf '%s\n%s\n' "$queries" "$errors" | awk 'NF { print $1 }' | sort -n | jq -sc .)
+    nt_log "$name: server $server: $nq queries, $lookups lookups, $ne ICMP errors" \
+        "($nkind of the expected type), names $names"
+    [ "$nq" -ge 1 ] || nt_die "$name: no queries to $server in the capture; scenario broken"
+    [ "$ne" -ge 1 ] || nt_die "$name: no ICMP errors from $server in the capture; scenario broken"
+    [ "$nkind" -eq "$ne" ] ||
+        nt_die "$name: only $nkind of $ne ICMP errors from $server match '$icmp_bpf';" \
+            "the firewall rule did not do what the scenario expects"
+
+    # shellcheck disable=SC2016  # a jq filter, single-quoted on purpose
+    local f='[.findings[] | select(.id == $r and .server == $s)]'
+    local one="$f | .[0]"
+    local a=(--arg r "$rule" --arg s "$server")
+    nt_json_eq "$name: $server: exactly one $rule finding" "$json" "$f | length" 1 "${a[@]}"
+    nt_json_eq "$name: $server: protocol, port, service" "$json" \
+        "$one | {protocol, port, service}" '{"protocol":"udp","port":53,"service":"DNS"}' "${a[@]}"
+    nt_json_eq "$name: $server: lookups" "$json" "$one | .lookups" "$lookups" "${a[@]}"
+    nt_json_eq "$name: $server: query_packets" "$json" "$one | .query_packets" "$nq" "${a[@]}"
+    nt_json_eq "$name: $server: error_packets" "$json" "$one | .error_packets" "$ne" "${a[@]}"
+    nt_json_eq "$name: $server: clients" "$json" "$one | .clients" "[\"$client\"]" "${a[@]}"
+    nt_json_eq "$name: $server: query_names contains \"$qname\"" "$json" \
+        "$one | .query_names | index([\$q]) != null" true "${a[@]}" --arg q "$qname"
+    nt_json_eq "$name: $server: query_names (from the capture)" "$json" \
+        "$one | .query_names | sort?" "$names" "${a[@]}"
+    nt_json_eq "$name: $server: first_seen" "$json" "$one | .first_seen" "\"$first\"" "${a[@]}"
+    nt_json_eq "$name: $server: last_seen" "$json" "$one | .last_seen" "\"$last\"" "${a[@]}"
+    nt_json_eq "$name: $server: severity, title, causes and next steps present" "$json" \
+        "$one | [(.severity | type), (.title | length > 0), (.causes | length > 0),
+                 (.next_steps | length > 0)]" '["string",true,true,true]' "${a[@]}"
+    nt_json_eq "$name: $server: evidence cites only this server's packets $packets" "$json" \
+        "$one | [.evidence[]?.packet] | (length > 0) and all(.[]; . as \$p | \$pk | index([\$p]) != null)" \
+        true "${a[@]}" --argjson pk "$packets"
+}

@@ -68,46 +68,7 @@ nt_json_eq "dns.port_unreachable findings: one per server (IPv4 and IPv6)" "$jso
 
 # check_server SERVER CLIENT QNAME: the finding for one server against the capture.
 check_server() {
-    local server=$1 client=$2 qname=$3
-    local to="dst host $server" from="src host $server"
-    local queries errors lookups names
-    queries=$(nt_pcap_select "$pcap" "($NT_BPF_DNS_QUERY) and $to")
-    errors=$(nt_pcap_select "$pcap" "($NT_BPF_ICMP_ERROR) and $from")
-    lookups=$(nt_dns_lookups "$pcap" "$to" | wc -l)
-    names=$(nt_dns_lookups "$pcap" "$to" | awk '{print $3 " " $4}' | sort -u |
-        jq -R . | jq -sc 'sort')
-    local nq ne first last packets
-    nq=$(printf '%s\n' "$queries" | grep -c . || true)
-    ne=$(printf '%s\n' "$errors" | grep -c . || true)
-    first=$(printf '%s\n%s\n' "$queries" "$errors" | awk 'NF { print $2 }' | sort | head -n 1)
-    last=$(printf '%s\n%s\n' "$queries" "$errors" | awk 'NF { print $2 }' | sort | tail -n 1)
-    packets=$(printf '%s\n%s\n' "$queries" "$errors" | awk 'NF { print $1 }' | sort -n | jq -sc .)
-    nt_log "server $server: $nq queries, $lookups lookups, $ne ICMP errors, names $names"
-    [ "$nq" -ge 1 ] || nt_die "no queries to $server in the capture; the scenario is broken"
-    [ "$ne" -ge 1 ] || nt_die "no ICMP errors from $server in the capture; the scenario is broken"
-
-    local f='[.findings[] | select(.id == "dns.port_unreachable" and .server == $s)]'
-    local one="$f | .[0]"
-    local a=(--arg s "$server")
-    nt_json_eq "$server: exactly one dns.port_unreachable finding" "$json" "$f | length" 1 "${a[@]}"
-    nt_json_eq "$server: protocol, port, service" "$json" \
-        "$one | {protocol, port, service}" '{"protocol":"udp","port":53,"service":"DNS"}' "${a[@]}"
-    nt_json_eq "$server: lookups" "$json" "$one | .lookups" "$lookups" "${a[@]}"
-    nt_json_eq "$server: query_packets" "$json" "$one | .query_packets" "$nq" "${a[@]}"
-    nt_json_eq "$server: error_packets" "$json" "$one | .error_packets" "$ne" "${a[@]}"
-    nt_json_eq "$server: clients" "$json" "$one | .clients" "[\"$client\"]" "${a[@]}"
-    nt_json_eq "$server: query_names contains \"$qname\"" "$json" \
-        "$one | .query_names | index([\$q]) != null" true "${a[@]}" --arg q "$qname"
-    nt_json_eq "$server: query_names (from the capture)" "$json" \
-        "$one | .query_names | sort?" "$names" "${a[@]}"
-    nt_json_eq "$server: first_seen" "$json" "$one | .first_seen" "\"$first\"" "${a[@]}"
-    nt_json_eq "$server: last_seen" "$json" "$one | .last_seen" "\"$last\"" "${a[@]}"
-    nt_json_eq "$server: severity, title, causes and next steps present" "$json" \
-        "$one | [(.severity | type), (.title | length > 0), (.causes | length > 0),
-                 (.next_steps | length > 0)]" '["string",true,true,true]' "${a[@]}"
-    nt_json_eq "$server: evidence cites only this server's packets $packets" "$json" \
-        "$one | [.evidence[]?.packet] | (length > 0) and all(.[]; . as \$p | \$pk | index([\$p]) != null)" \
-        true "${a[@]}" --argjson pk "$packets"
+    nt_check_dns_finding unreach "$pcap" "$json" dns.port_unreachable "$@"
 }
 check_server "$server4" "$client4" "yummyrecipesforme.com. A"
 check_server "$server6" "$client6" "yummyrecipesforme.com. AAAA"
