@@ -266,12 +266,11 @@ static void out_tcp_options(struct fw *w, const struct packet *pkt)
 
 static void out_tcp(struct fw *w, const struct packet *pkt)
 {
-    static const char fl[] = "FSRP.UEW";
     char flags[9];
     size_t k = 0;
     for (int b = 0; b < 8; b++)
         if (pkt->tcp_flags & (1u << b))
-            flags[k++] = fl[b];
+            flags[k++] = TCP_FLAG_LETTERS[b];
     flags[k] = '\0';
     out(w, "Flags [%s]", k ? flags : "none");
     uint32_t len = pkt->l4_payload_len;

@@ -93,6 +93,9 @@ struct dns_msg {
     uint32_t length; /* message length in bytes (as on the wire, or as printed "(N)") */
 };
 
+/* The letters tcpdump prints in "Flags [...]": letter i stands for TCP flag bit 1 << i. */
+#define TCP_FLAG_LETTERS "FSRP.UEW"
+
 /* Which layers were found; a bit is set only when that header was read whole. */
 #define PKT_L_IP   0x01
 #define PKT_L_UDP  0x02
@@ -191,7 +194,9 @@ struct packet {
 
     /* transport */
     uint16_t sport, dport;
-    uint8_t tcp_flags; /* FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 URG 0x20 ECE 0x40 CWR 0x80 */
+    /* FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 URG 0x20 ECE 0x40 CWR 0x80; tcpdump's letter
+     * for bit i is TCP_FLAG_LETTERS[i] */
+    uint8_t tcp_flags;
     uint32_t tcp_seq, tcp_ack;
     uint32_t l4_payload_len; /* UDP/TCP payload bytes (per the headers, not the capture) */
     uint16_t tcp_win;

@@ -1966,34 +1966,9 @@ static void parse_tcp(struct sc *s, struct packet *pkt)
     pkt->layers |= PKT_L_TCP;
     pkt->proto = 6;
     while (t.p < t.e && *t.p != ']') {
-        switch (*t.p) {
-        case 'F':
-            pkt->tcp_flags |= 0x01;
-            break;
-        case 'S':
-            pkt->tcp_flags |= 0x02;
-            break;
-        case 'R':
-            pkt->tcp_flags |= 0x04;
-            break;
-        case 'P':
-            pkt->tcp_flags |= 0x08;
-            break;
-        case '.':
-            pkt->tcp_flags |= 0x10;
-            break;
-        case 'U':
-            pkt->tcp_flags |= 0x20;
-            break;
-        case 'E':
-            pkt->tcp_flags |= 0x40;
-            break;
-        case 'W':
-            pkt->tcp_flags |= 0x80;
-            break;
-        default:
-            break;
-        }
+        const char *l = *t.p ? strchr(TCP_FLAG_LETTERS, *t.p) : NULL;
+        if (l)
+            pkt->tcp_flags |= (uint8_t)(1u << (l - TCP_FLAG_LETTERS));
         t.p++;
     }
     sc_lit(&t, "]");
