@@ -196,17 +196,6 @@ const struct server_stats *rule_server_stats(const struct rule_ctx *rc,
     return server_get(rc->d, server, port, transport, false);
 }
 
-static void widen(struct nt_time *first, struct nt_time *last, const struct nt_time *t)
-{
-    /* One kind of clock per window: inputs with and without dates do not share one. */
-    if (t->kind == NT_TIME_NONE || (first->kind != NT_TIME_NONE && first->kind != t->kind))
-        return;
-    if (first->kind == NT_TIME_NONE || nt_time_cmp(t, first) < 0)
-        *first = *t;
-    if (last->kind == NT_TIME_NONE || nt_time_cmp(t, last) > 0)
-        *last = *t;
-}
-
 static void count_server(struct detector *d, const struct dns_lookup *l)
 {
     struct server_stats *s = server_get(d, &l->server, l->server_port, l->transport, true);
@@ -214,11 +203,11 @@ static void count_server(struct detector *d, const struct dns_lookup *l)
         return;
     s->lookups++;
     s->query_packets += l->transmissions;
-    widen(&s->first_query, &s->last_query, &l->first_tx);
+    nt_time_widen(&s->first_query, &s->last_query, &l->first_tx);
     switch (l->outcome) {
     case LOOKUP_ANSWERED:
         s->answered++;
-        widen(&s->first_answer, &s->last_answer, &l->answer.ts);
+        nt_time_widen(&s->first_answer, &s->last_answer, &l->answer.ts);
         break;
     case LOOKUP_ICMP_ERROR:
         s->icmp_errors++;

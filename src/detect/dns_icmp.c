@@ -61,8 +61,8 @@ struct finding *dns_icmp_add(struct rule_ctx *rc, const struct dns_lookup *l)
     finding_see_time(f, &l->first_tx);
     finding_see_time(f, &l->last_tx);
     finding_see_time(f, &l->error.ts);
-    text_widen(&a->first_query, &a->last_query, &l->first_tx);
-    text_widen(&a->first_error, &a->last_error, &l->error.ts);
+    nt_time_widen(&a->first_query, &a->last_query, &l->first_tx);
+    nt_time_widen(&a->first_error, &a->last_error, &l->error.ts);
     if (l->first_tx.kind != NT_TIME_NONE && l->error.ts.kind != NT_TIME_NONE) {
         /* Delay from the transmission the error answers: the latest one before it. */
         int64_t d = nt_time_diff_us(&l->last_tx, &l->error.ts);

@@ -75,14 +75,7 @@ bool finding_add_evidence(struct finding *f, const struct evidence *ev)
 
 void finding_see_time(struct finding *f, const struct nt_time *t)
 {
-    /* One kind of clock per window (see text_widen). */
-    if (t->kind == NT_TIME_NONE ||
-        (f->first_seen.kind != NT_TIME_NONE && f->first_seen.kind != t->kind))
-        return;
-    if (f->first_seen.kind == NT_TIME_NONE || nt_time_cmp(t, &f->first_seen) < 0)
-        f->first_seen = *t;
-    if (f->last_seen.kind == NT_TIME_NONE || nt_time_cmp(t, &f->last_seen) > 0)
-        f->last_seen = *t;
+    nt_time_widen(&f->first_seen, &f->last_seen, t);
 }
 
 static char *vformat(const char *fmt, va_list ap)

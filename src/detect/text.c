@@ -180,14 +180,3 @@ void text_all(uint64_t n, const char *one, const char *many, char *buf, size_t l
     else
         snprintf(buf, len, "All %" PRIu64 " %s", n, many);
 }
-
-void text_widen(struct nt_time *first, struct nt_time *last, const struct nt_time *t)
-{
-    /* Times of day and dated times are different clocks: a window holds one kind. */
-    if (t->kind == NT_TIME_NONE || (first->kind != NT_TIME_NONE && first->kind != t->kind))
-        return;
-    if (first->kind == NT_TIME_NONE || nt_time_cmp(t, first) < 0)
-        *first = *t;
-    if (last->kind == NT_TIME_NONE || nt_time_cmp(t, last) > 0)
-        *last = *t;
-}

@@ -30,7 +30,5 @@ void text_shell_word(const char *s, char *buf, size_t n);
 void text_shell_query(const char *name_and_type, char *buf, size_t n);
 /* "The error" (1), "Both errors" (2), "All 5 errors" (n), for the start of a sentence. */
 void text_all(uint64_t n, const char *one, const char *many, char *buf, size_t len);
-/* Widens [first, last] to include t (ignores times of kind NONE). */
-void text_widen(struct nt_time *first, struct nt_time *last, const struct nt_time *t);
 
 #endif

@@ -26,6 +26,9 @@ struct nt_time {
 int64_t nt_time_diff_us(const struct nt_time *a, const struct nt_time *b);
 /* -1, 0, 1 as a is before, equal to, after b. */
 int nt_time_cmp(const struct nt_time *a, const struct nt_time *b);
+/* Widens the window [first, last] to include t. Times of kind NONE are ignored, and so is a
+ * time of another kind than the window's: times of day and dated times are different clocks. */
+void nt_time_widen(struct nt_time *first, struct nt_time *last, const struct nt_time *t);
 /* Adds microseconds to t. */
 struct nt_time nt_time_add_us(struct nt_time t, int64_t us);
 /* Formats t into buf: "2026-11-21T13:24:32.192571Z" when the date is known, "13:24:32.192571"

@@ -53,6 +53,14 @@ static void test_time_arithmetic(void **state)
     assert_true(nt_time_diff_us(&a, &far) == INT64_MAX);
     assert_true(nt_time_diff_us(&far, &a) == -INT64_MAX);
     assert_true(nt_time_diff_us(&neg, &far) == INT64_MAX);
+    struct nt_time first = {0}, last = {0}, day = {50, 0, NT_TIME_OF_DAY};
+    nt_time_widen(&first, &last, &none);
+    assert_int_equal(first.kind, NT_TIME_NONE);
+    nt_time_widen(&first, &last, &b);
+    nt_time_widen(&first, &last, &a);
+    nt_time_widen(&first, &last, &day); /* another clock: ignored */
+    assert_int_equal(nt_time_cmp(&first, &a), 0);
+    assert_int_equal(nt_time_cmp(&last, &b), 0);
     char s[32];
     nt_duration_format(20, s, sizeof s);
     assert_string_equal(s, "20 µs");
