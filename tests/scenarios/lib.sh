@@ -454,7 +454,9 @@ nt_json_check() {
         NT_FAILS=$((NT_FAILS + 1))
         nt_log "FAIL: $what"
         nt_log "    filter: $filter"
-        nt_log "    value:  $(jq -c "$@" "$filter" "$file" 2>&1 | head -c 2000)"
+        local value
+        value=$(jq -c "$@" "$filter" "$file" 2>&1) || true
+        nt_log "    value:  ${value:0:2000}"
     fi
 }
 
@@ -464,7 +466,8 @@ nt_json_eq() {
     local what=$1 file=$2 filter=$3 expected=$4 got want
     shift 4
     NT_CHECKS=$((NT_CHECKS + 1))
-    got=$(jq -cS "$@" "$filter" "$file" 2>&1 | head -c 2000) || true
+    got=$(jq -cS "$@" "$filter" "$file" 2>&1) || true
+    got=${got:0:2000}
     want=$(jq -ncS --argjson v "$expected" '$v' 2>&1) || want="(bad expected value: $expected)"
     if [ "$got" = "$want" ]; then
         nt_log "ok: $what"
@@ -554,7 +557,7 @@ nt_check_dns_finding() {
     else
         nkind=$ne
     fi
-    first=$(printf '%s\n%s\n' "$queries" "$errors" | awk 'NF { print $2 }' | sort | head -n 1)
+    first=$(printf '%s\n%s\n' "$queries" "$errors" | awk 'NF { print $2 }' | sort | sed -n 1p)
     last=$(printf '%s\n%s\n' "$queries" "$errors" | awk 'NF { print $2 }' | sort | tail -n 1)
     packets=$(printf '%s\n%s\n' "$queries" "$errors" | awk 'NF { print $1 }' | sort -n | jq -sc .)
     nt_log "$name: server $server: $nq queries, $lookups lookups, $ne ICMP errors" \
