@@ -51,6 +51,12 @@ static void on_icmp(void *ctx, const struct icmp_event *e)
     }
 }
 
+static void on_tcp(void *ctx, const struct tcp_attempt *t)
+{
+    struct run *r = ctx;
+    detect_tcp_attempt(r->det, t);
+}
+
 /* Prints one line naming the file and the problem, with terminal escaping (a file name may
  * hold anything). */
 static void report_error(const char *path, const char *what)
@@ -198,7 +204,8 @@ int cmd_report(int argc, char **argv)
     struct run run = {.det = det, .a = &a};
     struct correlate_config cfg;
     correlate_config_default(&cfg, o.timeout_us);
-    struct correlate_callbacks cb = {.ctx = &run, .on_lookup = on_lookup, .on_icmp_error = on_icmp};
+    struct correlate_callbacks cb = {
+        .ctx = &run, .on_lookup = on_lookup, .on_icmp_error = on_icmp, .on_tcp_attempt = on_tcp};
     struct correlator *cor = correlate_new(&cfg, &cb);
     a.inputs = calloc(n_inputs, sizeof *a.inputs);
     if (!pkt || !det || !cor || !a.inputs) {

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "correlate/tcp_track.h"
 #include "util/err.h"
 
 #define DNS_PORT   53
@@ -48,6 +49,7 @@ struct correlator {
     size_t open;
     struct lk *oldest, *newest;
     struct lk *pending; /* newest lookup without an outcome */
+    struct tcp_tracker *tcp;
     uint64_t seq;
     /* The clock that expires lookups: the latest time of the current input, except that a
      * far jump ahead waits for confirmation by the next packet (jump_held). */
@@ -83,7 +85,10 @@ struct correlator *correlate_new(const struct correlate_config *cfg,
     c->cb = *cb;
     c->nbuckets = 1024;
     c->buckets = calloc(c->nbuckets, sizeof *c->buckets);
-    if (!c->buckets) {
+    c->tcp = tcp_tracker_new(&c->cfg, &c->cb, &c->st);
+    if (!c->buckets || !c->tcp) {
+        tcp_tracker_free(c->tcp);
+        free(c->buckets);
         free(c);
         return NULL;
     }
@@ -268,6 +273,8 @@ static int on_query(struct correlator *c, const struct packet *pkt, uint32_t inp
             continue;
         l->transmissions++;
         l->last_tx = pkt->ts;
+        if (pkt->ttl && (!l->min_ttl || pkt->ttl < l->min_ttl))
+            l->min_ttl = pkt->ttl;
         add_port(l, pkt->sport);
         return NT_OK;
     }
@@ -302,6 +309,7 @@ static int on_query(struct correlator *c, const struct packet *pkt, uint32_t inp
     add_port(l, pkt->sport);
     l->first_tx = l->last_tx = pkt->ts;
     l->transmissions = 1;
+    l->first_ttl = l->min_ttl = pkt->ttl;
     if (!evidence_from_packet(&l->query, pkt, input, EV_QUERY)) {
         free_lookup(e);
         return NT_ERR_NOMEM;
@@ -487,12 +495,26 @@ static struct lk *find_for_icmp(struct correlator *c, const struct packet *pkt,
     return NULL;
 }
 
+/* The TCP connection attempt an ICMP error quotes, if any. */
+static struct tcp_attempt *match_tcp(struct correlator *c, const struct packet *pkt,
+                                     const struct quote_view *v, const struct evidence *evd,
+                                     uint8_t *sender, int *err)
+{
+    struct tcp_quote_known k = {v->src, v->dst, v->proto, v->sport, v->dport};
+    enum icmp_sender s = ICMP_SENDER_UNKNOWN;
+    struct tcp_attempt *a = tcp_track_icmp(c->tcp, pkt, &k, evd, &s, err);
+    if (a)
+        *sender = (uint8_t)s;
+    return a;
+}
+
 static int on_icmp_error(struct correlator *c, const struct packet *pkt, uint32_t input)
 {
     const struct icmp_quote *q = &pkt->quote;
     struct quote_view v;
     struct icmp_event ev = {0};
     struct evidence evd;
+    int err = NT_OK;
     c->st.icmp_errors++;
     view_quote(q, &v);
     if (!evidence_from_packet(&evd, pkt, input, EV_ICMP_ERROR)) {
@@ -535,6 +557,8 @@ static int on_icmp_error(struct correlator *c, const struct packet *pkt, uint32_
         ev.lookup = l;
         ev.about_dns = true;
         c->st.icmp_matched++;
+    } else if ((ev.attempt = match_tcp(c, pkt, &v, &evd, &ev.sender, &err)) != NULL) {
+        c->st.icmp_matched++;
     } else if (v.dst) {
         /* Traffic not in the capture: judge the sender from the quote alone. */
         ev.sender = nt_addr_eq(&pkt->src, &q->dst) ? ICMP_SENDER_SERVER : ICMP_SENDER_PATH;
@@ -546,8 +570,10 @@ static int on_icmp_error(struct correlator *c, const struct packet *pkt, uint32_
     }
     if (c->cb.on_icmp_error)
         c->cb.on_icmp_error(c->cb.ctx, &ev);
+    if (ev.attempt)
+        tcp_track_settle(c->tcp, (struct tcp_attempt *)ev.attempt);
     evidence_fini(&evd);
-    return NT_OK;
+    return err;
 }
 
 static void advance_clock(struct correlator *c, const struct nt_time *t)
@@ -580,11 +606,17 @@ int correlate_packet(struct correlator *c, const struct packet *pkt, uint32_t in
             c->st.last_ts = pkt->ts;
         advance_clock(c, &pkt->ts);
         expire(c, &c->clock);
+        tcp_track_expire(c->tcp, &c->clock);
     }
     if (pkt->layers & PKT_L_ICMP) {
         if (pkt->icmp_is_error)
             return on_icmp_error(c, pkt, input);
         return NT_OK;
+    }
+    if (pkt->layers & PKT_L_TCP) {
+        int rc = tcp_track_packet(c->tcp, pkt, input);
+        if (rc < 0)
+            return rc;
     }
     if (!(pkt->layers & PKT_L_DNS) || !(pkt->layers & (PKT_L_UDP | PKT_L_TCP)))
         return NT_OK;
@@ -599,6 +631,7 @@ void correlate_finish(struct correlator *c)
 {
     while (c->oldest)
         close_lookup(c, c->oldest, true);
+    tcp_track_finish(c->tcp, &c->clock, c->input_has_time);
     c->input_has_time = false;
     c->jump_held = false;
     memset(&c->clock, 0, sizeof c->clock);
@@ -618,6 +651,7 @@ void correlate_free(struct correlator *c)
         unlink_lookup(c, e);
         free_lookup(e);
     }
+    tcp_tracker_free(c->tcp);
     free(c->buckets);
     free(c);
 }
@@ -634,6 +668,25 @@ const char *lookup_outcome_name(enum lookup_outcome o)
     case LOOKUP_UNANSWERED:
         return "unanswered";
     case LOOKUP_CAPTURE_ENDED:
+        return "capture_ended";
+    }
+    return "unknown";
+}
+
+const char *tcp_outcome_name(enum tcp_outcome o)
+{
+    switch (o) {
+    case TCP_PENDING:
+        return "pending";
+    case TCP_ESTABLISHED:
+        return "established";
+    case TCP_RESET:
+        return "reset";
+    case TCP_ICMP_ERROR:
+        return "icmp_error";
+    case TCP_UNANSWERED:
+        return "unanswered";
+    case TCP_CAPTURE_ENDED:
         return "capture_ended";
     }
     return "unknown";

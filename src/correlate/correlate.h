@@ -46,7 +46,11 @@ struct dns_lookup {
 
     struct nt_time first_tx, last_tx;
     uint32_t transmissions; /* query packets, including the first */
-    struct evidence query;  /* the first query packet */
+    /* TTL (hop limit) of the first query packet and the lowest of its transmissions (0 when
+     * the input does not show it): the same query seen again with a lower TTL at the same
+     * point came back around a routing loop. */
+    uint8_t first_ttl, min_ttl;
+    struct evidence query; /* the first query packet */
 
     uint8_t outcome; /* enum lookup_outcome */
     bool late;       /* the answer or error came after the timeout had passed */
@@ -67,6 +71,37 @@ struct dns_lookup {
     uint32_t client_rejects; /* ICMP errors from the client about responses to it */
 };
 
+enum tcp_outcome {
+    TCP_PENDING = 0,
+    TCP_ESTABLISHED,   /* SYN-ACK from the server */
+    TCP_RESET,         /* RST from the server (or on its behalf) answering the SYN */
+    TCP_ICMP_ERROR,    /* an ICMP error quoting the SYN */
+    TCP_UNANSWERED,    /* no answer for longer than the timeout after the last SYN */
+    TCP_CAPTURE_ENDED, /* the capture ended before the timeout passed */
+};
+
+/* A TCP connection attempt: a SYN, its retransmissions (same 4-tuple, same initial sequence
+ * number), and what answered it. Only the handshake is followed, not the connection. */
+struct tcp_attempt {
+    uint64_t seq; /* order of creation, from 1 */
+    uint32_t input;
+    struct nt_addr client, server;
+    uint16_t client_port, server_port;
+    uint32_t isn;
+    struct nt_time first_syn, last_syn;
+    uint32_t syns;         /* SYN packets, the first included */
+    uint8_t first_ttl;     /* TTL of the first SYN (0 when unknown) */
+    struct evidence syn;   /* the first SYN (role EV_SYN) */
+    struct evidence retry; /* the last retransmitted SYN (role EV_SYN_RETRY), when syns > 1 */
+    uint8_t outcome;       /* enum tcp_outcome */
+    bool late;             /* the answer came after the timeout had passed */
+    struct evidence reply; /* SYN-ACK, RST or ICMP error */
+    int64_t rtt_us;        /* reply time minus the last SYN before it */
+    int64_t elapsed_us;    /* reply time minus the first SYN */
+    uint8_t icmp_kind;     /* TCP_ICMP_ERROR: enum icmp_kind */
+    uint8_t icmp_sender;   /* TCP_ICMP_ERROR: enum icmp_sender */
+};
+
 /* An ICMP error, matched or not. lookup is the lookup it was tied to, valid only during the
  * callback (NULL when it quotes traffic not seen in the capture). */
 struct icmp_event {
@@ -76,6 +111,8 @@ struct icmp_event {
     bool about_dns;       /* the quoted datagram was DNS (port 53 or a quoted DNS header) */
     bool quotes_response; /* the quoted datagram was a response (server to client) */
     const struct dns_lookup *lookup;
+    /* The TCP connection attempt it quotes, when not a DNS lookup (valid during the callback). */
+    const struct tcp_attempt *attempt;
 };
 
 struct correlate_config {
@@ -101,8 +138,12 @@ struct correlate_stats {
     uint64_t icmp_matched; /* tied to a lookup */
     uint64_t unanswered;
     uint64_t capture_ended;
-    uint64_t unsolicited_responses;   /* responses that match no query seen */
-    uint64_t evicted;                 /* lookups closed early because max_open was reached */
+    uint64_t unsolicited_responses; /* responses that match no query seen */
+    uint64_t evicted;               /* lookups closed early because max_open was reached */
+    uint64_t tcp_attempts;          /* TCP connection attempts (first SYNs) */
+    uint64_t tcp_syn_packets;       /* SYN packets, retransmissions included */
+    uint64_t tcp_established, tcp_reset, tcp_icmp, tcp_unanswered, tcp_capture_ended;
+    uint64_t tcp_evicted;
     struct nt_time first_ts, last_ts; /* of all packets with a time */
 };
 
@@ -113,6 +154,9 @@ struct correlate_callbacks {
     void (*on_lookup)(void *ctx, const struct dns_lookup *l);
     /* Called for every ICMP error packet, after it was matched. */
     void (*on_icmp_error)(void *ctx, const struct icmp_event *e);
+    /* Called once per TCP connection attempt when its outcome is final (at once for an answer,
+     * after the late window or at correlate_finish otherwise). Freed after the call. */
+    void (*on_tcp_attempt)(void *ctx, const struct tcp_attempt *t);
 };
 
 struct correlator;
@@ -128,5 +172,6 @@ void correlate_free(struct correlator *c);
 
 const char *lookup_outcome_name(enum lookup_outcome o); /* "answered", "icmp_error", ... */
 const char *icmp_sender_name(enum icmp_sender s);       /* "server", "path", "client", ... */
+const char *tcp_outcome_name(enum tcp_outcome o);       /* "established", "reset", ... */
 
 #endif

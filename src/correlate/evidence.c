@@ -23,6 +23,11 @@ static const struct {
     [EV_RETRANSMISSION] = {"retransmission", "retransmission"},
     [EV_ANSWER] = {"answer", "answer"},
     [EV_ICMP_ERROR] = {"icmp_error", "ICMP error"},
+    [EV_SYN] = {"syn", "connection attempt (SYN)"},
+    [EV_SYN_RETRY] = {"syn_retransmission", "SYN retransmission"},
+    [EV_SYNACK] = {"syn_ack", "SYN-ACK"},
+    [EV_RESET] = {"reset", "reset (RST)"},
+    [EV_PACKET] = {"packet", "packet"},
 };
 
 const char *evidence_role_id(uint8_t role)
@@ -75,9 +80,14 @@ bool evidence_from_packet(struct evidence *ev, const struct packet *pkt, uint32_
     ev->ip_version = pkt->ip_version;
     ev->src = pkt->src;
     ev->dst = pkt->dst;
+    ev->ttl = pkt->ttl;
     ev->proto = pkt->proto;
     ev->sport = pkt->sport;
     ev->dport = pkt->dport;
+    if (pkt->layers & PKT_L_TCP) {
+        ev->tcp_flags = pkt->tcp_flags;
+        ev->tcp_seq = pkt->tcp_seq;
+    }
     if (pkt->layers & PKT_L_DNS) {
         const struct dns_msg *m = &pkt->dns;
         ev->has_dns = true;
@@ -105,6 +115,7 @@ bool evidence_from_packet(struct evidence *ev, const struct packet *pkt, uint32_
         ev->icmp_code = pkt->icmp_code;
         ev->icmp_kind = pkt->icmp_kind;
         ev->icmp_len = pkt->icmp_len;
+        ev->icmp_mtu = pkt->icmp_mtu;
         ev->quote_present = q->present;
         ev->quote_has_ports = q->has_ports;
         ev->quote_has_dns = q->has_dns;

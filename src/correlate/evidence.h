@@ -13,6 +13,11 @@ enum evidence_role {
     EV_RETRANSMISSION,
     EV_ANSWER,
     EV_ICMP_ERROR,
+    EV_SYN,       /* the first SYN of a TCP connection attempt */
+    EV_SYN_RETRY, /* a retransmitted SYN */
+    EV_SYNACK,    /* the SYN-ACK completing the handshake */
+    EV_RESET,     /* a RST answering a SYN */
+    EV_PACKET,    /* any other packet a finding cites */
 };
 
 struct evidence {
@@ -26,8 +31,11 @@ struct evidence {
 
     uint8_t ip_version;
     struct nt_addr src, dst;
+    uint8_t ttl; /* TTL or hop limit (0 when unknown, as in tcpdump text without -v) */
     uint8_t proto;
     uint16_t sport, dport;
+    uint8_t tcp_flags;
+    uint32_t tcp_seq;
 
     bool has_dns;
     uint16_t dns_id, dns_flags, rcode;
@@ -40,6 +48,7 @@ struct evidence {
 
     uint8_t icmp_type, icmp_code, icmp_kind;
     uint32_t icmp_len;
+    uint32_t icmp_mtu; /* next-hop MTU of frag needed / packet too big (0 when not given) */
     bool quote_present, quote_has_ports, quote_has_dns;
     struct nt_addr q_src, q_dst;
     uint8_t q_proto;

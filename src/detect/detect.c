@@ -17,12 +17,31 @@ struct index {
     size_t cap; /* power of two */
 };
 
+/* The times a service (server, port, transport) worked: DNS answers other than SERVFAIL,
+ * REFUSED, NOTIMP and FORMERR; completed TCP handshakes. Sorted once at the end for the incident
+ * windows. */
+struct service {
+    struct nt_addr server;
+    uint16_t port;
+    uint8_t transport;
+    struct nt_time *ok;
+    size_t n_ok, cap_ok;
+    bool sorted;
+};
+
+/* Successes kept per service; past this the timeline keeps every 2nd, 4th, ... one, so the
+ * window stays right to within the gaps between kept successes (counted in ok_total). */
+#define SERVICE_OK_KEPT 1000000
+
 struct detector {
     int64_t timeout_us;
     const struct correlate_stats *stats;
     struct finding **findings;
     size_t n_findings, cap_findings;
     struct index finding_index;
+    struct service **services; /* success timelines for incident windows */
+    size_t n_services, cap_services;
+    struct index service_index;
     struct server_stats **servers;
     size_t n_servers, cap_servers;
     struct index server_index;
@@ -122,6 +141,8 @@ struct finding *rule_raise(struct rule_ctx *rc, const char *key)
     f->id = rc->rule->id;
     f->title = rc->rule->title;
     f->severity = rc->rule->severity;
+    f->attack_id = rc->rule->attack_id;
+    f->attack_name = rc->rule->attack_name;
     size_t k = h & (d->finding_index.cap - 1);
     while (d->finding_index.slots[k])
         k = (k + 1) & (d->finding_index.cap - 1);
@@ -189,6 +210,131 @@ static struct server_stats *server_get(struct detector *d, const struct nt_addr 
     return s;
 }
 
+static uint32_t service_hash_at(void *ctx, size_t i)
+{
+    const struct service *s = ((struct detector *)ctx)->services[i];
+    return server_hash(&s->server, s->port, s->transport);
+}
+
+static struct service *service_get(struct detector *d, const struct nt_addr *server, uint16_t port,
+                                   uint8_t transport, bool create)
+{
+    uint32_t h = server_hash(server, port, transport);
+    if (d->service_index.cap) {
+        for (size_t k = h & (d->service_index.cap - 1); d->service_index.slots[k];
+             k = (k + 1) & (d->service_index.cap - 1)) {
+            struct service *s = d->services[d->service_index.slots[k] - 1];
+            if (s->port == port && s->transport == transport && nt_addr_eq(&s->server, server))
+                return s;
+        }
+    }
+    if (!create || !index_reserve(&d->service_index, d->n_services, service_hash_at, d))
+        return NULL;
+    if (d->n_services == d->cap_services) {
+        size_t nc = d->cap_services ? d->cap_services * 2 : 16;
+        struct service **ns = realloc(d->services, nc * sizeof *ns);
+        if (!ns)
+            return NULL;
+        d->services = ns;
+        d->cap_services = nc;
+    }
+    struct service *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->server = *server;
+    s->port = port;
+    s->transport = transport;
+    size_t k = h & (d->service_index.cap - 1);
+    while (d->service_index.slots[k])
+        k = (k + 1) & (d->service_index.cap - 1);
+    d->service_index.slots[k] = (uint32_t)d->n_services + 1;
+    d->services[d->n_services++] = s;
+    return s;
+}
+
+/* Records that a service worked at time t. */
+static void service_ok(struct detector *d, const struct nt_addr *server, uint16_t port,
+                       uint8_t transport, const struct nt_time *t)
+{
+    if (t->kind == NT_TIME_NONE)
+        return;
+    struct service *s = service_get(d, server, port, transport, true);
+    if (!s)
+        return;
+    if (s->n_ok == s->cap_ok) {
+        if (s->n_ok >= SERVICE_OK_KEPT) {
+            /* Thin out: keep every other success (the first and last stay). */
+            size_t j = 0;
+            for (size_t i = 0; i < s->n_ok; i += 2)
+                s->ok[j++] = s->ok[i];
+            s->ok[j - 1] = s->ok[s->n_ok - 1];
+            s->n_ok = j;
+        } else {
+            size_t nc = s->cap_ok ? s->cap_ok * 2 : 16;
+            struct nt_time *n = realloc(s->ok, nc * sizeof *n);
+            if (!n)
+                return;
+            s->ok = n;
+            s->cap_ok = nc;
+        }
+    }
+    s->ok[s->n_ok++] = *t;
+    s->sorted = false;
+}
+
+static int time_order(const void *a, const void *b)
+{
+    return nt_time_cmp(a, b);
+}
+
+/* Index of the first kept success not before t (n_ok when none). */
+static size_t service_lower_bound(const struct service *s, const struct nt_time *t, bool strict)
+{
+    size_t lo = 0, hi = s->n_ok;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = nt_time_cmp(&s->ok[mid], t);
+        if (c < 0 || (strict && c == 0))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Fills a finding's incident window from its service's successes. */
+static void fill_window(struct detector *d, struct finding *f, uint8_t transport)
+{
+    struct incident_window *w = &f->window;
+    if (w->window_set || !f->has_server || f->first_seen.kind == NT_TIME_NONE)
+        return;
+    struct service *s = service_get(d, &f->server, f->port, transport, false);
+    if (!s || !s->n_ok)
+        return;
+    if (!s->sorted) {
+        qsort(s->ok, s->n_ok, sizeof *s->ok, time_order);
+        s->sorted = true;
+    }
+    w->ok_total = s->n_ok;
+    size_t first = service_lower_bound(s, &f->first_seen, false); /* >= first failure */
+    size_t after = service_lower_bound(s, &f->last_seen, true);   /* > last failure */
+    for (size_t i = first; i > 0; i--) {
+        if (s->ok[i - 1].kind == f->first_seen.kind) {
+            w->has_ok_before = true;
+            w->ok_before = s->ok[i - 1];
+            break;
+        }
+    }
+    for (size_t i = after; i < s->n_ok; i++) {
+        if (s->ok[i].kind == f->last_seen.kind) {
+            w->has_ok_after = true;
+            w->ok_after = s->ok[i];
+            break;
+        }
+    }
+    w->ok_during = after > first ? after - first : 0;
+}
+
 const struct server_stats *rule_server_stats(const struct rule_ctx *rc,
                                              const struct nt_addr *server, uint16_t port,
                                              uint8_t transport)
@@ -208,6 +354,9 @@ static void count_server(struct detector *d, const struct dns_lookup *l)
     case LOOKUP_ANSWERED:
         s->answered++;
         nt_time_widen(&s->first_answer, &s->last_answer, &l->answer.ts);
+        if (l->rcode != DNS_RCODE_SERVFAIL && l->rcode != DNS_RCODE_REFUSED &&
+            l->rcode != DNS_RCODE_NOTIMP && l->rcode != DNS_RCODE_FORMERR)
+            service_ok(d, &l->server, l->server_port, l->transport, &l->answer.ts);
         break;
     case LOOKUP_ICMP_ERROR:
         s->icmp_errors++;
@@ -245,6 +394,17 @@ void detect_icmp_error(struct detector *d, const struct icmp_event *e)
     }
 }
 
+void detect_tcp_attempt(struct detector *d, const struct tcp_attempt *t)
+{
+    if (t->outcome == TCP_ESTABLISHED)
+        service_ok(d, &t->server, t->server_port, 6, &t->reply.ts);
+    for (size_t i = 0; i < detect_n_rules; i++) {
+        struct rule_ctx rc = {d, detect_rules[i]};
+        if (detect_rules[i]->on_tcp_attempt)
+            detect_rules[i]->on_tcp_attempt(&rc, t);
+    }
+}
+
 void detect_finish(struct detector *d, const struct correlate_stats *stats)
 {
     d->stats = stats;
@@ -252,6 +412,13 @@ void detect_finish(struct detector *d, const struct correlate_stats *stats)
         struct rule_ctx rc = {d, detect_rules[i]};
         if (detect_rules[i]->on_finish)
             detect_rules[i]->on_finish(&rc);
+    }
+    for (size_t i = 0; i < d->n_findings; i++) {
+        struct finding *f = d->findings[i];
+        const char *p = f->protocol ? f->protocol : "";
+        uint8_t transport = strcmp(p, "tcp") == 0 ? 6 : strcmp(p, "udp") == 0 ? 17 : 0;
+        if (transport)
+            fill_window(d, f, transport);
     }
 }
 
@@ -289,6 +456,12 @@ void detect_free(struct detector *d)
         free(d->servers[i]);
     }
     free(d->servers);
+    for (size_t i = 0; i < d->n_services; i++) {
+        free(d->services[i]->ok);
+        free(d->services[i]);
+    }
+    free(d->services);
+    free(d->service_index.slots);
     free(d->server_index.slots);
     free(d->finding_index.slots);
     free(d);

@@ -29,10 +29,11 @@ struct cause {
 /* Every string below is plain text (no markup) built from measured facts; renderers escape it
  * for their medium. All owned by the finding. */
 struct finding {
-    const char *id;    /* stable rule id, e.g. "dns.port_unreachable" */
-    const char *title; /* static */
-    uint8_t severity;  /* enum severity */
-    char *key;         /* de-duplication key within the rule (e.g. the server and port) */
+    const char *id;                      /* stable rule id, e.g. "dns.port_unreachable" */
+    const char *title;                   /* static */
+    uint8_t severity;                    /* enum severity */
+    const char *attack_id, *attack_name; /* MITRE ATT&CK technique, or NULL (static) */
+    char *key; /* de-duplication key within the rule (e.g. the server and port) */
 
     const char *protocol; /* "udp" or "tcp" (static) */
     uint16_t port;
@@ -53,6 +54,21 @@ struct finding {
     uint64_t query_packets;
     uint64_t error_packets;
     uint64_t late; /* lookups whose error came after the timeout */
+
+    /* The incident window around the failures [first_seen, last_seen], from the same service's
+     * successes (DNS answers other than SERVFAIL/REFUSED/NOTIMP/FORMERR from the server, TCP
+     * handshakes completed with server:port): the last success before the first failure (when
+     * the service stopped), the first success after the last failure (when it recovered), and
+     * how many successes fell in between (an intermittent fault rather than an outage). Filled
+     * by the detector after on_finish for findings with a server, unless the rule set
+     * window_set itself. */
+    struct incident_window {
+        bool window_set;
+        bool has_ok_before, has_ok_after;
+        struct nt_time ok_before, ok_after;
+        uint64_t ok_during;
+        uint64_t ok_total; /* successes of that service in the whole capture */
+    } window;
 
     struct evidence evidence[FINDING_MAX_EVIDENCE]; /* in capture order */
     size_t n_evidence;

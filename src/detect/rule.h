@@ -13,8 +13,13 @@ struct rule {
     const char *id;
     uint8_t severity; /* enum severity */
     const char *title;
+    /* The MITRE ATT&CK technique the finding can be a sign of ("T1498", "Network Denial of
+     * Service"), or NULL when none fits; copied into each finding, which may override it. */
+    const char *attack_id, *attack_name;
     void (*on_dns_lookup)(struct rule_ctx *rc, const struct dns_lookup *l);
     void (*on_icmp_error)(struct rule_ctx *rc, const struct icmp_event *e);
+    /* A TCP connection attempt with its final outcome. */
+    void (*on_tcp_attempt)(struct rule_ctx *rc, const struct tcp_attempt *t);
     /* Called once after every input was read: build summaries, causes and next steps. */
     void (*on_finish)(struct rule_ctx *rc);
 };
@@ -55,6 +60,7 @@ struct detector;
 struct detector *detect_new(int64_t timeout_us);
 void detect_lookup(struct detector *d, const struct dns_lookup *l);
 void detect_icmp_error(struct detector *d, const struct icmp_event *e);
+void detect_tcp_attempt(struct detector *d, const struct tcp_attempt *t);
 /* Runs every rule's on_finish with the final statistics. */
 void detect_finish(struct detector *d, const struct correlate_stats *stats);
 /* The findings, ordered by severity (highest first) then first_seen. Owned by d. */

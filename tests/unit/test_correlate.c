@@ -50,7 +50,7 @@ static struct correlator *mk(struct seen *s, int64_t timeout_us)
 {
     struct correlate_config cfg;
     correlate_config_default(&cfg, timeout_us);
-    struct correlate_callbacks cb = {s, on_lookup, on_icmp};
+    struct correlate_callbacks cb = {.ctx = s, .on_lookup = on_lookup, .on_icmp_error = on_icmp};
     memset(s, 0, sizeof *s);
     struct correlator *c = correlate_new(&cfg, &cb);
     assert_non_null(c);
@@ -338,7 +338,7 @@ static void test_late_window_and_bounds(void **state)
     struct correlate_config cfg;
     correlate_config_default(&cfg, 5000000);
     cfg.max_open = 2;
-    struct correlate_callbacks cb = {&s, on_lookup, on_icmp};
+    struct correlate_callbacks cb = {.ctx = &s, .on_lookup = on_lookup, .on_icmp_error = on_icmp};
     memset(&s, 0, sizeof s);
     struct correlator *c = correlate_new(&cfg, &cb);
     struct packet *q = pkt_new(), *e = pkt_new(), *keep = pkt_new();

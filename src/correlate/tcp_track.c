@@ -1,0 +1,365 @@
+/* tcp_track.c: TCP connection attempts (see tcp_track.h). */
+#include "correlate/tcp_track.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/err.h"
+
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_ACK 0x10
+/* ICMP errors whose quote lacks a port are matched by scanning the newest attempts. */
+#define TCP_SCAN_LIMIT 4096
+
+struct ta {
+    struct tcp_attempt a;
+    struct ta *hnext, *hprev; /* hash chain */
+    struct ta *older, *newer; /* creation order */
+    uint32_t h;
+    bool reported; /* handed to the callback */
+};
+
+struct tcp_tracker {
+    const struct correlate_config *cfg;
+    const struct correlate_callbacks *cb;
+    struct correlate_stats *st;
+    struct ta **buckets;
+    size_t nbuckets; /* power of two */
+    size_t open;
+    struct ta *oldest, *newest;
+    uint64_t seq;
+};
+
+static uint32_t tuple_hash(const struct nt_addr *client, const struct nt_addr *server,
+                           uint16_t cport, uint16_t sport)
+{
+    uint32_t h = nt_addr_hash(client, (uint32_t)cport << 16 | sport);
+    h = nt_addr_hash(server, h);
+    h ^= h >> 16;
+    h *= 0x7feb352dU;
+    h ^= h >> 15;
+    return h;
+}
+
+struct tcp_tracker *tcp_tracker_new(const struct correlate_config *cfg,
+                                    const struct correlate_callbacks *cb,
+                                    struct correlate_stats *st)
+{
+    struct tcp_tracker *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->cfg = cfg;
+    t->cb = cb;
+    t->st = st;
+    t->nbuckets = 256;
+    t->buckets = calloc(t->nbuckets, sizeof *t->buckets);
+    if (!t->buckets) {
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+static bool grow(struct tcp_tracker *t)
+{
+    size_t nb = t->nbuckets * 2;
+    struct ta **b = calloc(nb, sizeof *b);
+    if (!b)
+        return false;
+    for (struct ta *e = t->oldest; e; e = e->newer) {
+        size_t i = e->h & (nb - 1);
+        e->hprev = NULL;
+        e->hnext = b[i];
+        if (b[i])
+            b[i]->hprev = e;
+        b[i] = e;
+    }
+    free(t->buckets);
+    t->buckets = b;
+    t->nbuckets = nb;
+    return true;
+}
+
+static void free_entry(struct ta *e)
+{
+    evidence_fini(&e->a.syn);
+    evidence_fini(&e->a.retry);
+    evidence_fini(&e->a.reply);
+    free(e);
+}
+
+static void unlink_entry(struct tcp_tracker *t, struct ta *e)
+{
+    if (e->hprev)
+        e->hprev->hnext = e->hnext;
+    else
+        t->buckets[e->h & (t->nbuckets - 1)] = e->hnext;
+    if (e->hnext)
+        e->hnext->hprev = e->hprev;
+    if (e->older)
+        e->older->newer = e->newer;
+    else
+        t->oldest = e->newer;
+    if (e->newer)
+        e->newer->older = e->older;
+    else
+        t->newest = e->older;
+    t->open--;
+}
+
+/* Counts the final outcome and hands the attempt on, once. */
+static void report(struct tcp_tracker *t, struct ta *e)
+{
+    if (e->reported)
+        return;
+    e->reported = true;
+    switch (e->a.outcome) {
+    case TCP_ESTABLISHED:
+        t->st->tcp_established++;
+        break;
+    case TCP_RESET:
+        t->st->tcp_reset++;
+        break;
+    case TCP_ICMP_ERROR:
+        t->st->tcp_icmp++;
+        break;
+    case TCP_UNANSWERED:
+        t->st->tcp_unanswered++;
+        break;
+    case TCP_CAPTURE_ENDED:
+        t->st->tcp_capture_ended++;
+        break;
+    default:
+        break;
+    }
+    if (t->cb->on_tcp_attempt)
+        t->cb->on_tcp_attempt(t->cb->ctx, &e->a);
+}
+
+/* Closes an entry: a waiting attempt becomes unanswered (or cut off by the end of the
+ * capture), is reported, and is freed. */
+static void close_entry(struct tcp_tracker *t, struct ta *e, bool at_end,
+                        const struct nt_time *clock, bool has_time)
+{
+    unlink_entry(t, e);
+    if (e->a.outcome == TCP_PENDING) {
+        bool timed_out = !at_end;
+        if (at_end && has_time && e->a.last_syn.kind != NT_TIME_NONE)
+            timed_out = nt_time_diff_us(&e->a.last_syn, clock) >= t->cfg->timeout_us;
+        e->a.outcome = timed_out ? TCP_UNANSWERED : TCP_CAPTURE_ENDED;
+    }
+    report(t, e);
+    free_entry(e);
+}
+
+static struct ta *find(struct tcp_tracker *t, const struct nt_addr *client,
+                       const struct nt_addr *server, uint16_t cport, uint16_t sport)
+{
+    uint32_t h = tuple_hash(client, server, cport, sport);
+    struct ta *best = NULL;
+    for (struct ta *e = t->buckets[h & (t->nbuckets - 1)]; e; e = e->hnext) {
+        const struct tcp_attempt *a = &e->a;
+        if (e->h != h || a->client_port != cport || a->server_port != sport ||
+            !nt_addr_eq(&a->client, client) || !nt_addr_eq(&a->server, server))
+            continue;
+        if (!best || best->a.seq < a->seq)
+            best = e;
+    }
+    return best;
+}
+
+static bool is_late(const struct tcp_tracker *t, const struct tcp_attempt *a,
+                    const struct nt_time *ts)
+{
+    return nt_time_diff_us(&a->last_syn, ts) > t->cfg->timeout_us;
+}
+
+static int on_syn(struct tcp_tracker *t, const struct packet *pkt, uint32_t input)
+{
+    t->st->tcp_syn_packets++;
+    struct ta *e = find(t, &pkt->src, &pkt->dst, pkt->sport, pkt->dport);
+    if (e && e->a.isn == pkt->tcp_seq) {
+        /* The same SYN again: a retransmission (also after an answer that crossed it). */
+        struct tcp_attempt *a = &e->a;
+        a->syns++;
+        if (a->outcome == TCP_PENDING) {
+            a->last_syn = pkt->ts;
+            evidence_fini(&a->retry);
+            if (!evidence_from_packet(&a->retry, pkt, input, EV_SYN_RETRY))
+                return NT_ERR_NOMEM;
+        }
+        return NT_OK;
+    }
+    if (e && e->a.outcome == TCP_PENDING) {
+        /* A new initial sequence number on the same 4-tuple: the old attempt was given up. */
+        close_entry(t, e, false, &pkt->ts, true);
+    }
+    if (t->open >= t->cfg->max_open && t->oldest) {
+        t->st->tcp_evicted++;
+        close_entry(t, t->oldest, false, &pkt->ts, true);
+    }
+    if (t->open >= t->nbuckets * 2 && !grow(t))
+        return NT_ERR_NOMEM;
+    e = calloc(1, sizeof *e);
+    if (!e)
+        return NT_ERR_NOMEM;
+    struct tcp_attempt *a = &e->a;
+    a->seq = ++t->seq;
+    a->input = input;
+    a->client = pkt->src;
+    a->server = pkt->dst;
+    a->client_port = pkt->sport;
+    a->server_port = pkt->dport;
+    a->isn = pkt->tcp_seq;
+    a->first_syn = a->last_syn = pkt->ts;
+    a->syns = 1;
+    a->first_ttl = pkt->ttl;
+    if (!evidence_from_packet(&a->syn, pkt, input, EV_SYN)) {
+        free_entry(e);
+        return NT_ERR_NOMEM;
+    }
+    e->h = tuple_hash(&a->client, &a->server, a->client_port, a->server_port);
+    size_t i = e->h & (t->nbuckets - 1);
+    e->hnext = t->buckets[i];
+    if (e->hnext)
+        e->hnext->hprev = e;
+    t->buckets[i] = e;
+    e->older = t->newest;
+    if (t->newest)
+        t->newest->newer = e;
+    else
+        t->oldest = e;
+    t->newest = e;
+    t->open++;
+    t->st->tcp_attempts++;
+    return NT_OK;
+}
+
+/* Gives a waiting attempt its answer. */
+static int answer(struct tcp_tracker *t, struct ta *e, const struct packet *pkt, uint32_t input,
+                  enum tcp_outcome o, enum evidence_role role)
+{
+    struct tcp_attempt *a = &e->a;
+    a->outcome = (uint8_t)o;
+    a->late = is_late(t, a, &pkt->ts);
+    a->rtt_us = nt_time_diff_us(&a->last_syn, &pkt->ts);
+    a->elapsed_us = nt_time_diff_us(&a->first_syn, &pkt->ts);
+    if (!evidence_from_packet(&a->reply, pkt, input, role))
+        return NT_ERR_NOMEM;
+    report(t, e);
+    return NT_OK;
+}
+
+int tcp_track_packet(struct tcp_tracker *t, const struct packet *pkt, uint32_t input)
+{
+    uint8_t f = pkt->tcp_flags;
+    if ((f & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN)
+        return on_syn(t, pkt, input);
+    if (!(f & (TCP_SYN | TCP_RST)))
+        return NT_OK;
+    /* A SYN-ACK or a RST from the server side of an attempt. */
+    struct ta *e = find(t, &pkt->dst, &pkt->src, pkt->dport, pkt->sport);
+    if (!e || e->a.outcome != TCP_PENDING)
+        return NT_OK;
+    if (pkt->ts.kind != NT_TIME_NONE && nt_time_cmp(&e->a.first_syn, &pkt->ts) > 0)
+        return NT_OK;
+    if (f & TCP_RST)
+        return answer(t, e, pkt, input, TCP_RESET, EV_RESET);
+    if ((f & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK))
+        return answer(t, e, pkt, input, TCP_ESTABLISHED, EV_SYNACK);
+    return NT_OK;
+}
+
+static bool quote_matches(const struct tcp_attempt *a, const struct packet *pkt,
+                          const struct tcp_quote_known *k)
+{
+    const struct icmp_quote *q = &pkt->quote;
+    if (!k->dst || !nt_addr_eq(&q->dst, &a->server))
+        return false;
+    /* Without the quoted source, the error went back to the host that sent the SYN. */
+    if (!nt_addr_eq(k->src ? &q->src : &pkt->dst, &a->client))
+        return false;
+    if (k->sport && q->sport != a->client_port)
+        return false;
+    if (k->dport && q->dport != a->server_port)
+        return false;
+    return true;
+}
+
+struct tcp_attempt *tcp_track_icmp(struct tcp_tracker *t, const struct packet *pkt,
+                                   const struct tcp_quote_known *k, const struct evidence *ev,
+                                   enum icmp_sender *sender, int *err)
+{
+    *err = NT_OK;
+    if (!k->dst || (k->proto && pkt->quote.proto != 6) || (!k->proto && !k->dport))
+        return NULL;
+    struct ta *pending = NULL, *any = NULL;
+    size_t scanned = 0;
+    for (struct ta *e = t->newest; e && scanned < TCP_SCAN_LIMIT; e = e->older, scanned++) {
+        if (!quote_matches(&e->a, pkt, k))
+            continue;
+        if (pkt->ts.kind != NT_TIME_NONE && nt_time_cmp(&e->a.first_syn, &pkt->ts) > 0)
+            continue;
+        if (e->a.outcome == TCP_PENDING) {
+            pending = e;
+            break;
+        }
+        if (!any)
+            any = e;
+    }
+    struct ta *e = pending ? pending : any;
+    if (!e)
+        return NULL;
+    struct tcp_attempt *a = &e->a;
+    *sender = nt_addr_eq(&pkt->src, &a->server) ? ICMP_SENDER_SERVER : ICMP_SENDER_PATH;
+    if (a->outcome == TCP_PENDING) {
+        a->outcome = TCP_ICMP_ERROR;
+        a->icmp_kind = pkt->icmp_kind;
+        a->icmp_sender = (uint8_t)*sender;
+        a->late = is_late(t, a, &pkt->ts);
+        a->rtt_us = nt_time_diff_us(&a->last_syn, &pkt->ts);
+        a->elapsed_us = nt_time_diff_us(&a->first_syn, &pkt->ts);
+        if (!evidence_copy(&a->reply, ev))
+            *err = NT_ERR_NOMEM;
+    }
+    return a;
+}
+
+void tcp_track_settle(struct tcp_tracker *t, struct tcp_attempt *a)
+{
+    struct ta *e = (struct ta *)a; /* a is the first member */
+    if (a->outcome != TCP_PENDING)
+        report(t, e);
+}
+
+void tcp_track_expire(struct tcp_tracker *t, const struct nt_time *now)
+{
+    while (t->oldest) {
+        struct ta *e = t->oldest;
+        if (e->a.last_syn.kind == NT_TIME_NONE || e->a.last_syn.kind != now->kind)
+            break;
+        if (nt_time_diff_us(&e->a.last_syn, now) <= t->cfg->late_window_us)
+            break;
+        close_entry(t, e, false, now, true);
+    }
+}
+
+void tcp_track_finish(struct tcp_tracker *t, const struct nt_time *clock, bool has_time)
+{
+    while (t->oldest)
+        close_entry(t, t->oldest, true, clock, has_time);
+}
+
+void tcp_tracker_free(struct tcp_tracker *t)
+{
+    if (!t)
+        return;
+    while (t->oldest) {
+        struct ta *e = t->oldest;
+        unlink_entry(t, e);
+        free_entry(e);
+    }
+    free(t->buckets);
+    free(t);
+}
