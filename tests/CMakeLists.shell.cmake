@@ -17,6 +17,21 @@ foreach(script ${NT_SCENARIO_SCRIPTS})
                        TIMEOUT 120 RUN_SERIAL TRUE)
 endforeach()
 
+# Scenarios that keep their captures (tests/captures/<name>/, written by `<script> --record`)
+# are also run on those stored captures as "replay.<name>": the same checks, no root and no
+# namespaces, so the rules are checked on real traffic on any machine.
+# (The glob makes a new stored capture re-run the configure step.)
+file(GLOB NT_STORED_CAPTURES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/captures/*/*.pcap)
+foreach(script ${NT_SCENARIO_SCRIPTS})
+  get_filename_component(name ${script} NAME_WE)
+  if(IS_DIRECTORY ${CMAKE_SOURCE_DIR}/tests/captures/${name})
+    add_test(NAME replay.${name}
+             COMMAND ${NT_BASH} ${script} --replay $<TARGET_FILE:nettriage>)
+    set_tests_properties(replay.${name} PROPERTIES LABELS golden SKIP_RETURN_CODE 77
+                         TIMEOUT 120 ENVIRONMENT TZ=UTC)
+  endif()
+endforeach()
+
 # The example capture script itself still works (writes into the build tree only).
 add_test(NAME scenario.capture_example
          COMMAND ${NT_BASH} ${CMAKE_SOURCE_DIR}/scripts/capture-example

@@ -69,9 +69,46 @@ nt_binary_arg() {
     [ -x "$nettriage" ] || { echo "$self: $1: not an executable" >&2; exit 1; }
 }
 
-# nt_init NAME: unique id, work directory, cleanup trap; skips when not root.
+# --- modes -------------------------------------------------------------------------------
+# A scenario written with nt_scenario_args runs in one of three modes:
+#   live (default)  makes the namespaces, captures real traffic, checks the live captures.
+#   --record        the same, and keeps every capture as tests/captures/<scenario>/<case>.pcap
+#                   (the golden inputs; review the diff before committing).
+#   --replay        no namespaces and no root: runs the very same checks on the stored
+#                   captures (CTest replay.<scenario>), so a machine that cannot make
+#                   namespaces still checks every rule on real traffic.
+# Traffic-making code goes under `if nt_live; then ... fi`; checks (nt_case ...) run in every
+# mode and may only use what the capture and the variables at the top of the script hold.
+NT_MODE=live
+
+# nt_scenario_args "$0" "$@": [--replay | --record] NETTRIAGE; sets NT_MODE and $nettriage.
+nt_scenario_args() {
+    local self=$1
+    shift
+    case "${1:-}" in
+    --replay | --record)
+        NT_MODE=${1#--}
+        shift
+        ;;
+    esac
+    nt_binary_arg "$self" "$@"
+}
+
+# nt_live: true when this run makes traffic (live or --record).
+nt_live() { [ "$NT_MODE" != replay ]; }
+
+# nt_init NAME: unique id, work directory, cleanup trap; skips when not root (live modes).
 nt_init() {
     NT_NAME=$1
+    export TZ=UTC
+    if [ "$NT_MODE" = replay ]; then
+        command -v tcpdump >/dev/null 2>&1 || nt_skip "tcpdump not installed (scripts/install-deps)"
+        command -v jq >/dev/null 2>&1 || nt_skip "jq not installed (scripts/install-deps)"
+        trap nt_cleanup EXIT
+        NT_WORK=$(mktemp -d "${TMPDIR:-/tmp}/nt-${NT_NAME}.XXXXXX")
+        nt_log "replaying the stored captures in tests/captures/$NT_NAME/"
+        return 0
+    fi
     [ "$(id -u)" -eq 0 ] || nt_skip "needs root (network namespaces, tcpdump)"
     command -v ip >/dev/null 2>&1 || nt_skip "ip (iproute2) not installed"
     # Names must be unique across parallel CTest runs and fit IFNAMSIZ (15 chars): the pid
@@ -298,6 +335,11 @@ nt_capture_stop() {
     wait "$pid" 2>/dev/null || true
     n=$(nt_pcap_count "$pcap")
     [ "$n" -ge "$min" ] || nt_die "capture $name has $n packets, expected at least $min"
+    if [ "$NT_MODE" = record ]; then
+        mkdir -p "$NT_REPO_DIR/tests/captures/$NT_NAME"
+        cp "$pcap" "$NT_REPO_DIR/tests/captures/$NT_NAME/$name.pcap"
+        nt_log "recorded tests/captures/$NT_NAME/$name.pcap ($n packets)"
+    fi
 }
 
 # nt_udp_listening NS ADDR PORT: true when something in NS listens on UDP ADDR:PORT.
@@ -486,6 +528,77 @@ nt_json() {
     shift 2
     jq -r "$@" "$filter" "$file" 2>/dev/null || true
 }
+
+# --- cases: one capture checked through both paths ---------------------------------------
+# nt_case NAME [NETTRIAGE_OPTIONS...]: runs `nettriage report --format json` on capture NAME
+# twice: on the pcap, and on its tcpdump text (`tcpdump -nn -vv -tttt -r`, what an analyst
+# pastes). In replay mode the stored capture is used. The JSON reports are
+# $NT_WORK/NAME.pcap.json and $NT_WORK/NAME.text.json; NT_CASE is NAME and NT_CASE_STATUS
+# the pcap run's exit status. Both runs must exit alike and print one JSON object.
+NT_CASE=""
+NT_CASE_STATUS=0
+nt_case() {
+    local name=$1
+    shift
+    local pcap="$NT_WORK/$name.pcap" text="$NT_WORK/$name.txt" st_pcap st_text path
+    if [ "$NT_MODE" = replay ]; then
+        local stored="$NT_REPO_DIR/tests/captures/$NT_NAME/$name.pcap"
+        [ -f "$stored" ] || nt_die "no stored capture $stored (run the scenario as root with --record)"
+        cp "$stored" "$pcap"
+    fi
+    tcpdump -nn -vv -tttt -r "$pcap" >"$text" 2>"$text.err" ||
+        nt_die "tcpdump cannot read $pcap: $(cat "$text.err")"
+    nt_log "case $name: $(nt_pcap_count "$pcap") packets"
+    sed -n '1,60s/^/    /p' "$text" >&2
+    NT_CASE=$name
+    nt_nettriage "$NT_WORK/$name.pcap.json" "$nettriage" report --format json "$@" "$pcap"
+    st_pcap=$NT_STATUS
+    nt_nettriage "$NT_WORK/$name.text.json" "$nettriage" report --format json "$@" "$text"
+    st_text=$NT_STATUS
+    NT_CASE_STATUS=$st_pcap
+    nt_expect_eq "$name: the text path exits like the pcap path" "$st_text" "$st_pcap"
+    for path in pcap text; do
+        if ! jq -se 'length == 1 and (.[0] | type == "object")' "$NT_WORK/$name.$path.json" \
+            >/dev/null 2>&1; then
+            nt_check "$name ($path): stdout is one JSON object" false
+        fi
+    done
+}
+
+# nt_case_status EXPECTED: the exit status of the current case (0 quiet, 1 findings).
+nt_case_status() {
+    nt_expect_eq "$NT_CASE: exit status" "$NT_CASE_STATUS" "$1"
+}
+
+# nt_case_eq DESCRIPTION JQ_FILTER EXPECTED_JSON [JQ_ARGS...]: nt_json_eq on the report of the
+# current case, for the pcap path and for the text path.
+nt_case_eq() {
+    local what=$1 filter=$2 expected=$3 path
+    shift 3
+    for path in pcap text; do
+        nt_json_eq "$NT_CASE ($path): $what" "$NT_WORK/$NT_CASE.$path.json" "$filter" \
+            "$expected" "$@"
+    done
+}
+
+# nt_case_check DESCRIPTION JQ_FILTER [JQ_ARGS...]: nt_json_check (must yield true) on both
+# paths of the current case.
+nt_case_check() {
+    local what=$1 filter=$2 path
+    shift 2
+    for path in pcap text; do
+        nt_json_check "$NT_CASE ($path): $what" "$filter" "$NT_WORK/$NT_CASE.$path.json" "$@"
+    done
+}
+
+# nt_case_ids EXPECTED_IDS_JSON: the sorted unique finding ids of the current case, both paths
+# (e.g. '["dns.refused"]', or '[]' for a quiet case).
+nt_case_ids() {
+    nt_case_eq "finding ids" '[.findings[].id] | unique' "$1"
+}
+
+# nt_case_pcap: the current case's capture (for independent counts with nt_pcap_select).
+nt_case_pcap() { printf '%s\n' "$NT_WORK/$NT_CASE.pcap"; }
 
 # nt_finish: summary line and exit status.
 nt_finish() {
