@@ -251,6 +251,13 @@ int cmd_report(int argc, char **argv)
     a.summary.unanswered = cs->unanswered;
     a.summary.capture_ended = cs->capture_ended;
     a.summary.unsolicited_responses = cs->unsolicited_responses;
+    a.summary.tcp_attempts = cs->tcp_attempts;
+    a.summary.tcp_syn_packets = cs->tcp_syn_packets;
+    a.summary.tcp_established = cs->tcp_established;
+    a.summary.tcp_reset = cs->tcp_reset;
+    a.summary.tcp_icmp = cs->tcp_icmp;
+    a.summary.tcp_unanswered = cs->tcp_unanswered;
+    a.summary.tcp_capture_ended = cs->tcp_capture_ended;
     if (!analysis_build_explain(&a) || run.oom) {
         fputs("nettriage: out of memory\n", stderr);
         goto fail;

@@ -31,6 +31,9 @@ struct analysis_summary {
     uint64_t dns_queries, dns_responses, dns_lookups;
     uint64_t answered, icmp_errors, icmp_matched, unanswered, capture_ended;
     uint64_t unsolicited_responses;
+    /* TCP connection attempts (SYNs) and their outcomes */
+    uint64_t tcp_attempts, tcp_syn_packets;
+    uint64_t tcp_established, tcp_reset, tcp_icmp, tcp_unanswered, tcp_capture_ended;
 };
 
 /* One evidence line explained field by field for the appendix. */

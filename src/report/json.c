@@ -366,6 +366,13 @@ static void summary_object(struct jw *w, const struct analysis *a)
     kv_u64(w, "unanswered", s->unanswered);
     kv_u64(w, "capture_ended", s->capture_ended);
     kv_u64(w, "unsolicited_responses", s->unsolicited_responses);
+    kv_u64(w, "tcp_attempts", s->tcp_attempts);
+    kv_u64(w, "tcp_syn_packets", s->tcp_syn_packets);
+    kv_u64(w, "tcp_established", s->tcp_established);
+    kv_u64(w, "tcp_reset", s->tcp_reset);
+    kv_u64(w, "tcp_icmp_errors", s->tcp_icmp);
+    kv_u64(w, "tcp_unanswered", s->tcp_unanswered);
+    kv_u64(w, "tcp_capture_ended", s->tcp_capture_ended);
     kv_u64(w, "findings", a->n_findings);
     obj_end(w);
 }
@@ -377,6 +384,15 @@ static void finding_object(struct jw *w, const struct finding *f)
     obj_begin(w);
     kv_str(w, "id", f->id);
     kv_str(w, "severity", severity_name((enum severity)f->severity));
+    key(w, "attack");
+    if (f->attack_id) {
+        obj_begin(w);
+        kv_str(w, "id", f->attack_id);
+        kv_str(w, "name", f->attack_name);
+        obj_end(w);
+    } else {
+        val_null(w);
+    }
     kv_str(w, "title", f->title);
     kv_str(w, "protocol", f->protocol);
     kv_u64(w, "port", f->port);
@@ -406,6 +422,19 @@ static void finding_object(struct jw *w, const struct finding *f)
     kv_u64(w, "query_packets", f->query_packets);
     kv_u64(w, "error_packets", f->error_packets);
     kv_u64(w, "late_errors", f->late);
+
+    /* The incident window (see finding.h): null times when the capture does not show them. */
+    const struct incident_window *win = &f->window;
+    static const struct nt_time none;
+    key(w, "window");
+    obj_begin(w);
+    kv_time(w, "last_success_before", win->has_ok_before ? &win->ok_before : &none);
+    kv_time(w, "first_failure", &f->first_seen);
+    kv_time(w, "last_failure", &f->last_seen);
+    kv_time(w, "first_success_after", win->has_ok_after ? &win->ok_after : &none);
+    kv_u64(w, "successes_during", win->ok_during);
+    kv_u64(w, "successes_total", win->ok_total);
+    obj_end(w);
 
     kv_str(w, "summary", f->summary);
     kv_str_array(w, "facts", f->facts,

@@ -198,11 +198,23 @@ static void md_finding_label(struct strbuf *o, const struct finding *f)
     }
 }
 
+/* "- LABEL: TIME (packet N)\n" */
+static void md_when_line(struct strbuf *o, const struct analysis *a, const char *label,
+                         const struct evidence *e)
+{
+    strbuf_printf(o, "- %s: ", label);
+    md_time(o, &e->ts);
+    strbuf_puts(o, " (");
+    md_packet_ref(o, a, e);
+    strbuf_puts(o, ")\n");
+}
+
 static void render_when(const struct analysis *a, struct strbuf *o)
 {
     strbuf_puts(o, "### When the incident occurred\n\n");
     for (size_t i = 0; i < a->n_findings; i++) {
         const struct finding *f = a->findings[i];
+        const struct incident_window *w = &f->window;
         const struct evidence *fq = NULL, *fe = NULL, *le = NULL;
         for (size_t k = 0; k < f->n_evidence; k++) {
             const struct evidence *e = &f->evidence[k];
@@ -219,27 +231,19 @@ static void render_when(const struct analysis *a, struct strbuf *o)
             md_finding_label(o, f);
             strbuf_puts(o, ":\n\n");
         }
-        if (fq) {
-            strbuf_puts(o, "- First failing query: ");
-            md_time(o, &fq->ts);
-            strbuf_puts(o, " (");
-            md_packet_ref(o, a, fq);
-            strbuf_puts(o, ")\n");
+        if (w->has_ok_before) {
+            strbuf_puts(o, "- Last success before the failures: ");
+            md_time(o, &w->ok_before);
+            strbuf_puts(o, " (the service worked until then)\n");
         }
-        if (fe) {
-            strbuf_puts(o, "- First error: ");
-            md_time(o, &fe->ts);
-            strbuf_puts(o, " (");
-            md_packet_ref(o, a, fe);
-            strbuf_puts(o, ")\n");
-        }
-        if (le && le != fe && f->evidence_dropped == 0) {
-            strbuf_puts(o, "- Last error: ");
-            md_time(o, &le->ts);
-            strbuf_puts(o, " (");
-            md_packet_ref(o, a, le);
-            strbuf_puts(o, ")\n");
-        }
+        if (fq)
+            md_when_line(o, a, "First failing query", fq);
+        else if (f->n_evidence)
+            md_when_line(o, a, "First failure", &f->evidence[0]);
+        if (fe)
+            md_when_line(o, a, "First error", fe);
+        if (le && le != fe && f->evidence_dropped == 0)
+            md_when_line(o, a, "Last error", le);
         if (f->first_seen.kind != NT_TIME_NONE) {
             strbuf_puts(o, "- Failures seen from ");
             md_time(o, &f->first_seen);
@@ -251,6 +255,19 @@ static void render_when(const struct analysis *a, struct strbuf *o)
         } else {
             strbuf_puts(o, "- The input carries no timestamps, so the failures cannot be placed "
                            "in time.\n");
+        }
+        if (w->ok_during)
+            strbuf_printf(o,
+                          "- %" PRIu64 " %s of the same service fell between the first and the "
+                          "last failure: the fault was intermittent, not a full outage.\n",
+                          w->ok_during, plural(w->ok_during, "success", "successes"));
+        if (w->has_ok_after) {
+            strbuf_puts(o, "- First success after the failures: ");
+            md_time(o, &w->ok_after);
+            strbuf_puts(o, " (the service recovered)\n");
+        } else if (w->ok_total && f->first_seen.kind != NT_TIME_NONE) {
+            strbuf_puts(o, "- No success after the last failure: the service had not recovered "
+                           "when the capture ended.\n");
         }
         strbuf_putc(o, '\n');
     }
@@ -297,6 +314,16 @@ static void render_done(const struct analysis *a, struct strbuf *o)
                   " cut off by the end of the capture.\n\n",
                   s->answered, s->dns_lookups - s->answered - s->unanswered - s->capture_ended,
                   s->unanswered, to, s->capture_ended);
+    if (s->tcp_attempts)
+        strbuf_printf(o,
+                      "- TCP: %" PRIu64 " connection %s (%" PRIu64 " SYN %s): %" PRIu64
+                      " established, %" PRIu64 " reset, %" PRIu64 " refused by an ICMP error, "
+                      "%" PRIu64 " unanswered after the %s timeout, %" PRIu64
+                      " cut off by the end of the capture.\n\n",
+                      s->tcp_attempts, plural(s->tcp_attempts, "attempt", "attempts"),
+                      s->tcp_syn_packets, plural(s->tcp_syn_packets, "packet", "packets"),
+                      s->tcp_established, s->tcp_reset, s->tcp_icmp, s->tcp_unanswered, to,
+                      s->tcp_capture_ended);
 }
 
 static void render_evidence(const struct finding *f, size_t n_inputs, struct strbuf *o)
@@ -331,6 +358,13 @@ static void render_findings(const struct analysis *a, struct strbuf *o)
         strbuf_puts(o, "\n\n");
         strbuf_printf(o, "Rule `%s`, severity %s. ", f->id,
                       severity_name((enum severity)f->severity));
+        if (f->attack_id) {
+            strbuf_puts(o, "MITRE ATT&CK: ");
+            md_raw(o, f->attack_id);
+            strbuf_puts(o, " (");
+            md_raw(o, f->attack_name ? f->attack_name : "");
+            strbuf_puts(o, "). ");
+        }
         strbuf_printf(o, "%" PRIu64 " %s, %" PRIu64 " %s (%" PRIu64 " %s, %" PRIu64 " %s).\n\n",
                       f->lookups, plural(f->lookups, "lookup", "lookups"), f->packets,
                       plural(f->packets, "packet", "packets"), f->query_packets,
