@@ -114,8 +114,8 @@ static void test_fires_on_server_port_unreachable(void **state)
 static void test_quiet_cases(void **state)
 {
     (void)state;
-    /* Answered lookups, port unreachable from a router, ICMP kinds no rule covers yet,
-     * silence: no finding. */
+    /* Answered lookups, port unreachable from a router, other ICMP kinds, silence: no finding
+     * of the two ICMP-refusal rules (other rules judge silence and time exceeded). */
     struct dns_lookup *ls[4];
     ls[0] = lk("198.51.100.15", "198.51.100.2", 1, "a.example.", 1.0);
     ls[0]->outcome = LOOKUP_ANSWERED;
@@ -126,7 +126,13 @@ static void test_quiet_cases(void **state)
     ls[3] = lk("198.51.100.15", "198.51.100.2", 4, "d.example.", 4.0);
     ls[3]->outcome = LOOKUP_UNANSWERED;
     struct detector *d;
-    assert_int_equal(run(ls, 4, &d), 0);
+    size_t nf = run(ls, 4, &d);
+    struct finding *const *fs;
+    detect_findings(d, &fs);
+    for (size_t i = 0; i < nf; i++) {
+        assert_string_not_equal(fs[i]->id, "dns.port_unreachable");
+        assert_string_not_equal(fs[i]->id, "dns.admin_prohibited");
+    }
     detect_free(d);
     for (int i = 0; i < 4; i++)
         lk_free(ls[i]);
@@ -155,6 +161,60 @@ static void test_service_that_stopped(void **state)
     assert_non_null(strstr(fs[0]->causes[0].text, "stopped or restarted"));
     detect_free(d);
     for (int i = 0; i < 3; i++)
+        lk_free(ls[i]);
+}
+
+/* The incident window: the last answer before the first failure, the first answer after the
+ * last one, and answers in between (intermittent), from the same server and port only. */
+static void test_incident_window(void **state)
+{
+    (void)state;
+    double answered_at[] = {10.0, 20.0, 45.0, 80.0};
+    struct dns_lookup *ls[8];
+    size_t n = 0;
+    for (size_t i = 0; i < 4; i++) {
+        ls[n] = lk("198.51.100.15", "198.51.100.2", (uint16_t)(1 + i), "a.example.",
+                   answered_at[i] - 0.5);
+        ls[n]->outcome = LOOKUP_ANSWERED;
+        ls[n]->answer.ts.kind = NT_TIME_ABSOLUTE;
+        ls[n]->answer.ts.sec = (int64_t)answered_at[i];
+        n++;
+    }
+    /* A SERVFAIL is no success, and another server's answers do not count. */
+    ls[n] = lk("198.51.100.15", "198.51.100.2", 9, "a.example.", 29.0);
+    ls[n]->outcome = LOOKUP_ANSWERED;
+    ls[n]->rcode = DNS_RCODE_SERVFAIL;
+    ls[n]->answer.ts.kind = NT_TIME_ABSOLUTE;
+    ls[n]->answer.ts.sec = 29;
+    n++;
+    ls[n] = lk("198.51.100.15", "198.51.100.3", 9, "a.example.", 30.0);
+    ls[n]->outcome = LOOKUP_ANSWERED;
+    ls[n]->answer.ts.kind = NT_TIME_ABSOLUTE;
+    ls[n]->answer.ts.sec = 30;
+    n++;
+    ls[n] = lk("198.51.100.15", "198.51.100.2", 7, "b.example.", 30.0);
+    fail_with(ls[n++], ICMP_SENDER_SERVER, ICMP_K_PORT_UNREACH, 30.0);
+    ls[n] = lk("198.51.100.15", "198.51.100.2", 8, "b.example.", 60.0);
+    fail_with(ls[n++], ICMP_SENDER_SERVER, ICMP_K_PORT_UNREACH, 60.0);
+    struct detector *d;
+    run(ls, n, &d);
+    struct finding *const *fs;
+    size_t nf = detect_findings(d, &fs);
+    const struct finding *f = NULL;
+    for (size_t i = 0; i < nf; i++)
+        if (strcmp(fs[i]->id, "dns.port_unreachable") == 0)
+            f = fs[i];
+    assert_non_null(f);
+    assert_true(f->window.has_ok_before);
+    assert_int_equal(f->window.ok_before.sec, 20);
+    assert_true(f->window.has_ok_after);
+    assert_int_equal(f->window.ok_after.sec, 80);
+    assert_int_equal(f->window.ok_during, 1); /* the answer at 45 s */
+    assert_int_equal(f->window.ok_total, 4);
+    assert_int_equal(f->first_seen.sec, 30);
+    assert_int_equal(f->last_seen.sec, 60);
+    detect_free(d);
+    for (size_t i = 0; i < n; i++)
         lk_free(ls[i]);
 }
 
@@ -244,6 +304,7 @@ int main(void)
         cmocka_unit_test(test_fires_on_server_port_unreachable),
         cmocka_unit_test(test_quiet_cases),
         cmocka_unit_test(test_service_that_stopped),
+        cmocka_unit_test(test_incident_window),
         cmocka_unit_test(test_one_finding_per_server_and_no_backticks_from_wire),
         cmocka_unit_test(test_admin_prohibited_names_the_filtering_host),
         cmocka_unit_test(test_shell_words),
