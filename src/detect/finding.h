@@ -48,6 +48,11 @@ struct finding {
     size_t n_names;
     uint64_t names_dropped;
 
+    /* Words for the counts below when they are not DNS lookups, queries and errors (static; NULL
+     * means "lookup"/"lookups", "query"/"queries", "error"/"errors"), e.g. "connection
+     * attempt", "SYN", "answer". */
+    const char *unit_one, *unit_many, *sent_one, *sent_many, *reply_one, *reply_many;
+
     struct nt_time first_seen, last_seen; /* first and last packet of the evidence */
     uint64_t lookups;                     /* lookups affected */
     uint64_t packets;                     /* packets affected (queries + errors) */

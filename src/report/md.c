@@ -161,6 +161,8 @@ static void render_summary(const struct analysis *a, struct strbuf *o)
      * distinct service, transport and port with the servers it failed on. */
     for (size_t i = 0; i < a->n_findings; i++) {
         const struct finding *f = a->findings[i];
+        if (!f->service || !f->protocol)
+            continue; /* not about one service (e.g. ICMP about any traffic) */
         bool seen = false;
         for (size_t k = 0; k < i && !seen; k++) {
             const struct finding *g = a->findings[k];
@@ -366,32 +368,43 @@ static void render_findings(const struct analysis *a, struct strbuf *o)
             strbuf_puts(o, "). ");
         }
         strbuf_printf(o, "%" PRIu64 " %s, %" PRIu64 " %s (%" PRIu64 " %s, %" PRIu64 " %s).\n\n",
-                      f->lookups, plural(f->lookups, "lookup", "lookups"), f->packets,
-                      plural(f->packets, "packet", "packets"), f->query_packets,
-                      plural(f->query_packets, "query", "queries"), f->error_packets,
-                      plural(f->error_packets, "error", "errors"));
+                      f->lookups,
+                      plural(f->lookups, f->unit_one ? f->unit_one : "lookup",
+                             f->unit_many ? f->unit_many : "lookups"),
+                      f->packets, plural(f->packets, "packet", "packets"), f->query_packets,
+                      plural(f->query_packets, f->sent_one ? f->sent_one : "query",
+                             f->sent_many ? f->sent_many : "queries"),
+                      f->error_packets,
+                      plural(f->error_packets, f->reply_one ? f->reply_one : "error",
+                             f->reply_many ? f->reply_many : "errors"));
         for (size_t k = 0; k < f->n_facts; k++) {
             strbuf_puts(o, "- ");
             md_text(o, f->facts[k]);
             strbuf_putc(o, '\n');
         }
-        strbuf_puts(o, "- Query names: ");
-        for (size_t k = 0; k < f->n_names; k++) {
-            if (k)
-                strbuf_puts(o, ", ");
-            md_code(o, f->names[k]);
+        if (f->n_names) {
+            strbuf_puts(o, "- Query names: ");
+            for (size_t k = 0; k < f->n_names; k++) {
+                if (k)
+                    strbuf_puts(o, ", ");
+                md_code(o, f->names[k]);
+            }
+            if (f->names_dropped)
+                strbuf_printf(o, " and %" PRIu64 " more", f->names_dropped);
+            strbuf_putc(o, '\n');
         }
-        if (f->names_dropped)
-            strbuf_printf(o, " and %" PRIu64 " more", f->names_dropped);
-        strbuf_puts(o, "\n- Clients: ");
-        for (size_t k = 0; k < f->n_clients; k++) {
-            if (k)
-                strbuf_puts(o, ", ");
-            md_addr(o, &f->clients[k]);
+        if (f->n_clients) {
+            strbuf_puts(o, "- Clients: ");
+            for (size_t k = 0; k < f->n_clients; k++) {
+                if (k)
+                    strbuf_puts(o, ", ");
+                md_addr(o, &f->clients[k]);
+            }
+            if (f->clients_dropped)
+                strbuf_printf(o, " and %" PRIu64 " more", f->clients_dropped);
+            strbuf_putc(o, '\n');
         }
-        if (f->clients_dropped)
-            strbuf_printf(o, " and %" PRIu64 " more", f->clients_dropped);
-        strbuf_puts(o, "\n\nEvidence:\n\n");
+        strbuf_puts(o, "\nEvidence:\n\n");
         render_evidence(f, a->n_inputs, o);
     }
 }
