@@ -8,6 +8,7 @@
 struct rule_ctx {
     struct detector *d;
     const struct rule *rule;
+    size_t idx; /* position in detect_rules */
 };
 
 /* An open-addressing index from a hash to positions in an array (position + 1; 0 is empty),
@@ -46,6 +47,7 @@ struct detector {
     size_t n_servers, cap_servers;
     struct index server_index;
     bool sorted;
+    void **states; /* per rule (rule_state) */
 };
 
 static uint32_t str_hash(const char *s, uint32_t h)
@@ -103,8 +105,14 @@ static uint32_t server_hash_at(void *ctx, size_t i)
 struct detector *detect_new(int64_t timeout_us)
 {
     struct detector *d = calloc(1, sizeof *d);
-    if (d)
-        d->timeout_us = timeout_us;
+    if (!d)
+        return NULL;
+    d->timeout_us = timeout_us;
+    d->states = calloc(detect_n_rules ? detect_n_rules : 1, sizeof *d->states);
+    if (!d->states) {
+        free(d);
+        return NULL;
+    }
     return d;
 }
 
@@ -161,6 +169,11 @@ struct finding *rule_next_finding(struct rule_ctx *rc, size_t *iter)
             return f;
     }
     return NULL;
+}
+
+void **rule_state(struct rule_ctx *rc)
+{
+    return &rc->d->states[rc->idx];
 }
 
 const struct correlate_stats *rule_stats(const struct rule_ctx *rc)
@@ -379,7 +392,7 @@ void detect_lookup(struct detector *d, const struct dns_lookup *l)
 {
     count_server(d, l);
     for (size_t i = 0; i < detect_n_rules; i++) {
-        struct rule_ctx rc = {d, detect_rules[i]};
+        struct rule_ctx rc = {d, detect_rules[i], i};
         if (detect_rules[i]->on_dns_lookup)
             detect_rules[i]->on_dns_lookup(&rc, l);
     }
@@ -388,7 +401,7 @@ void detect_lookup(struct detector *d, const struct dns_lookup *l)
 void detect_icmp_error(struct detector *d, const struct icmp_event *e)
 {
     for (size_t i = 0; i < detect_n_rules; i++) {
-        struct rule_ctx rc = {d, detect_rules[i]};
+        struct rule_ctx rc = {d, detect_rules[i], i};
         if (detect_rules[i]->on_icmp_error)
             detect_rules[i]->on_icmp_error(&rc, e);
     }
@@ -399,7 +412,7 @@ void detect_tcp_attempt(struct detector *d, const struct tcp_attempt *t)
     if (t->outcome == TCP_ESTABLISHED)
         service_ok(d, &t->server, t->server_port, 6, &t->reply.ts);
     for (size_t i = 0; i < detect_n_rules; i++) {
-        struct rule_ctx rc = {d, detect_rules[i]};
+        struct rule_ctx rc = {d, detect_rules[i], i};
         if (detect_rules[i]->on_tcp_attempt)
             detect_rules[i]->on_tcp_attempt(&rc, t);
     }
@@ -409,7 +422,7 @@ void detect_finish(struct detector *d, const struct correlate_stats *stats)
 {
     d->stats = stats;
     for (size_t i = 0; i < detect_n_rules; i++) {
-        struct rule_ctx rc = {d, detect_rules[i]};
+        struct rule_ctx rc = {d, detect_rules[i], i};
         if (detect_rules[i]->on_finish)
             detect_rules[i]->on_finish(&rc);
     }
@@ -448,6 +461,10 @@ void detect_free(struct detector *d)
 {
     if (!d)
         return;
+    for (size_t i = 0; i < detect_n_rules; i++)
+        if (d->states[i] && detect_rules[i]->free_state)
+            detect_rules[i]->free_state(d->states[i]);
+    free(d->states);
     for (size_t i = 0; i < d->n_findings; i++)
         finding_free(d->findings[i]);
     free(d->findings);

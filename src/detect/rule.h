@@ -22,6 +22,8 @@ struct rule {
     void (*on_tcp_attempt)(struct rule_ctx *rc, const struct tcp_attempt *t);
     /* Called once after every input was read: build summaries, causes and next steps. */
     void (*on_finish)(struct rule_ctx *rc);
+    /* Frees the rule's state (rule_state) when the detector is freed; NULL when it keeps none. */
+    void (*free_state)(void *state);
 };
 
 /* Returns the finding of the calling rule with this key, creating it on first use (NULL on out
@@ -30,6 +32,11 @@ struct finding *rule_raise(struct rule_ctx *rc, const char *key);
 /* Iterates over the calling rule's findings (for on_finish): start with *iter = 0; returns NULL
  * after the last. */
 struct finding *rule_next_finding(struct rule_ctx *rc, size_t *iter);
+/* The calling rule's private state in this detector, for what a rule remembers across findings
+ * (tables over the whole capture): *rule_state(rc) is NULL until the rule stores a pointer
+ * there, and free_state releases it with the detector. Rules keep no static state, so two
+ * detectors never share any. */
+void **rule_state(struct rule_ctx *rc);
 /* The whole capture's statistics, for rates and baselines. */
 const struct correlate_stats *rule_stats(const struct rule_ctx *rc);
 /* The configured timeout. */

@@ -1,0 +1,322 @@
+/* tcp_no_response.c: TCP connection attempts that got no answer at all: the SYN (and its
+ * retransmissions) met silence for longer than the timeout: no SYN-ACK, no reset, no ICMP
+ * error. Attempts cut off by the end of the capture are counted apart, never as failures. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect/rule.h"
+#include "detect/rules/tcp_seen.h"
+#include "detect/text.h"
+
+struct silent_acc {
+    char service[16]; /* f->service when the port has no name: the port number */
+    uint32_t min_syns, max_syns;
+    uint64_t retried;                   /* attempts with more than one SYN */
+    int64_t min_span_us, max_span_us;   /* first to last SYN, attempts with retries */
+    int64_t min_gap_us, max_gap_us;     /* average gap between the SYNs of an attempt */
+    struct nt_time first_syn, last_syn; /* first SYNs of the attempts */
+    uint8_t ip_version;
+};
+
+/* Every attempt, for the causes (was the host alive? did the port ever answer?) and the
+ * attempts cut off by the end of the capture. */
+/* What this detector saw of every server and port (the rule's state, see rule_state). */
+static struct tcp_seen *seen_of(struct rule_ctx *rc)
+{
+    void **slot = rule_state(rc);
+    if (!*slot)
+        *slot = calloc(1, sizeof(struct tcp_seen));
+    return *slot;
+}
+
+static void free_seen(void *p)
+{
+    tcp_seen_free(p);
+    free(p);
+}
+
+static void on_attempt(struct rule_ctx *rc, const struct tcp_attempt *t)
+{
+    struct tcp_seen *seen = seen_of(rc);
+    if (seen)
+        tcp_seen_add(seen, t);
+    if (t->outcome != TCP_UNANSWERED)
+        return;
+    char key[NT_ADDR_FMT_MAX + 16], addr[NT_ADDR_FMT_MAX];
+    nt_addr_format(&t->server, addr, sizeof addr);
+    snprintf(key, sizeof key, "%s|%u", addr, t->server_port);
+    struct finding *f = rule_raise(rc, key);
+    if (!f)
+        return;
+    struct silent_acc *a = f->priv;
+    if (!a) {
+        a = calloc(1, sizeof *a);
+        if (!a)
+            return;
+        f->priv = a;
+        f->priv_free = free;
+        f->protocol = "tcp";
+        f->port = t->server_port;
+        f->service = tcp_seen_service(t->server_port);
+        if (!f->service) {
+            snprintf(a->service, sizeof a->service, "%u", t->server_port);
+            f->service = a->service; /* lives as long as the finding */
+        }
+        f->has_server = true;
+        f->server = t->server;
+        a->min_syns = UINT32_MAX;
+        a->min_span_us = a->min_gap_us = INT64_MAX;
+        a->ip_version = t->syn.ip_version;
+    }
+    finding_add_client(f, &t->client);
+    f->lookups++;
+    f->query_packets += t->syns;
+    f->packets = f->query_packets;
+    if (t->syns < a->min_syns)
+        a->min_syns = t->syns;
+    if (t->syns > a->max_syns)
+        a->max_syns = t->syns;
+    if (t->syns > 1 && t->first_syn.kind != NT_TIME_NONE) {
+        a->retried++;
+        int64_t span = nt_time_diff_us(&t->first_syn, &t->last_syn);
+        int64_t gap = span / (int64_t)(t->syns - 1);
+        if (span < a->min_span_us)
+            a->min_span_us = span;
+        if (span > a->max_span_us)
+            a->max_span_us = span;
+        if (gap < a->min_gap_us)
+            a->min_gap_us = gap;
+        if (gap > a->max_gap_us)
+            a->max_gap_us = gap;
+    }
+    finding_add_evidence(f, &t->syn);
+    if (t->syns > 1)
+        finding_add_evidence(f, &t->retry);
+    finding_see_time(f, &t->first_syn);
+    finding_see_time(f, &t->last_syn);
+    nt_time_widen(&a->first_syn, &a->last_syn, &t->first_syn);
+}
+
+/* "at T" or "between T1 and T2". */
+static void when(const struct nt_time *t1, const struct nt_time *t2, char *buf, size_t n)
+{
+    char a[NT_TIME_FMT_MAX], b[NT_TIME_FMT_MAX];
+    text_time(t1, a, sizeof a);
+    text_time(t2, b, sizeof b);
+    if (strcmp(a, b) == 0)
+        snprintf(buf, n, "at %s", a);
+    else
+        snprintf(buf, n, "between %s and %s", a, b);
+}
+
+/* "1 s" or "1 s to 3 s". */
+static void range(int64_t lo, int64_t hi, char *buf, size_t n)
+{
+    char d1[32], d2[32];
+    nt_duration_format(lo, d1, sizeof d1);
+    nt_duration_format(hi, d2, sizeof d2);
+    if (strcmp(d1, d2) == 0)
+        snprintf(buf, n, "%s", d1);
+    else
+        snprintf(buf, n, "%s to %s", d1, d2);
+}
+
+static void explain_finding(struct rule_ctx *rc, struct finding *f)
+{
+    const struct tcp_seen *seen = seen_of(rc);
+    const struct silent_acc *a = f->priv;
+    char srv[NT_ADDR_FMT_MAX], srv_cmd[NT_ADDR_FMT_MAX * 2 + 8], clients[512];
+    text_addr(&f->server, srv, sizeof srv);
+    text_shell_word(srv, srv_cmd, sizeof srv_cmd);
+    text_addr_list(f->clients, f->n_clients, f->clients_dropped, clients, sizeof clients);
+    uint64_t n_clients = f->n_clients + f->clients_dropped;
+    char what[64];
+    if (tcp_seen_service(f->port))
+        snprintf(what, sizeof what, "%s (TCP port %u)", f->service, f->port);
+    else
+        snprintf(what, sizeof what, "TCP port %u", f->port);
+    char to[32];
+    nt_duration_format(rule_timeout_us(rc), to, sizeof to);
+    const struct tcp_seen_entry *e = seen ? tcp_seen_get(seen, &f->server, f->port) : NULL;
+    uint64_t ok = e ? e->established : 0;
+    struct tcp_seen_host host;
+    if (seen)
+        tcp_seen_host(seen, &f->server, &host);
+    else
+        memset(&host, 0, sizeof host);
+    uint64_t dns_answered = 0;
+    for (uint8_t tr = 6; tr <= 17; tr = (uint8_t)(tr + 11)) {
+        const struct server_stats *ss = rule_server_stats(rc, &f->server, 53, tr);
+        if (ss)
+            dns_answered += ss->answered;
+    }
+    bool alive = host.established + host.resets + dns_answered > 0;
+    uint64_t retrans = f->query_packets - f->lookups;
+    char span[2 * NT_TIME_FMT_MAX + 16], t1[NT_TIME_FMT_MAX], t2[NT_TIME_FMT_MAX];
+
+    finding_set_summary(
+        f,
+        "Connections to %s on %s got no answer. %" PRIu64 " connection %s from %" PRIu64
+        " %s (%s) sent %" PRIu64 " SYN %s (%" PRIu64 " %s) and heard nothing back: no SYN-ACK, "
+        "no reset, no ICMP error, for longer than the %s timeout. Something drops the SYNs (a "
+        "firewall with a drop rule) or nothing is there to answer (the host is down or absent); "
+        "%s.",
+        what, srv, f->lookups, f->lookups == 1 ? "attempt" : "attempts", n_clients,
+        n_clients == 1 ? "client" : "clients", clients, f->query_packets,
+        f->query_packets == 1 ? "packet" : "packets", retrans,
+        retrans == 1 ? "retransmission" : "retransmissions", to,
+        alive ? "the host answered other traffic in the capture, which points to a filter"
+              : "the capture alone cannot tell which");
+
+    when(&a->first_syn, &a->last_syn, span, sizeof span);
+    finding_add_fact(f,
+                     "%" PRIu64 " SYN %s (%" PRIu64 " connection %s, %" PRIu64 " %s) went from %s "
+                     "to %s TCP port %u, the %s starting %s; none was answered.",
+                     f->query_packets, f->query_packets == 1 ? "packet" : "packets", f->lookups,
+                     f->lookups == 1 ? "attempt" : "attempts", retrans,
+                     retrans == 1 ? "retransmission" : "retransmissions", clients, srv, f->port,
+                     f->lookups == 1 ? "attempt" : "attempts", span);
+    if (a->retried) {
+        char syns[48], spans[96], gaps[96];
+        if (a->min_syns == a->max_syns)
+            snprintf(syns, sizeof syns, "%u", a->min_syns);
+        else
+            snprintf(syns, sizeof syns, "%u to %u", a->min_syns, a->max_syns);
+        range(a->min_span_us, a->max_span_us, spans, sizeof spans);
+        range(a->min_gap_us, a->max_gap_us, gaps, sizeof gaps);
+        char who[64];
+        if (a->retried == f->lookups)
+            snprintf(who, sizeof who, "%s", f->lookups == 1 ? "The attempt" : "Every attempt");
+        else
+            snprintf(who, sizeof who, "%" PRIu64 " of the %" PRIu64 " attempts", a->retried,
+                     f->lookups);
+        finding_add_fact(f,
+                         "%s retransmitted %s SYN: %s SYNs per "
+                         "attempt, the last %s after the first, one every %s on average: the "
+                         "client's own backoff while it waited for an answer (Linux retransmits "
+                         "at fixed 1 s intervals for the first tries, then doubles; other systems "
+                         "double from the start). Only the first and last SYN of each attempt "
+                         "are kept, so the individual gaps are not measured.",
+                         who, a->retried == 1 ? "its" : "their", syns, spans, gaps);
+    } else {
+        finding_add_fact(f, "No attempt retransmitted its SYN: the clients gave up after one "
+                            "SYN, or their retransmissions were not captured.");
+    }
+    if (e && e->cut) {
+        when(&e->first_cut, &e->last_cut, span, sizeof span);
+        finding_add_fact(f,
+                         "%" PRIu64 " further %s to the same port (%" PRIu64 " SYN %s, starting "
+                         "%s) had no answer yet when the capture ended, less than %s after "
+                         "%s last SYN; %s not counted as %s.",
+                         e->cut, e->cut == 1 ? "attempt" : "attempts", e->cut_syns,
+                         e->cut_syns == 1 ? "packet" : "packets", span, to,
+                         e->cut == 1 ? "its" : "their", e->cut == 1 ? "it is" : "they are",
+                         e->cut == 1 ? "a failure" : "failures");
+    }
+    if (ok) {
+        text_time(&e->first_ok, t1, sizeof t1);
+        text_time(&e->last_ok, t2, sizeof t2);
+        finding_add_fact(f,
+                         "The same server completed %" PRIu64 " TCP %s on port %u in the capture "
+                         "(first at %s, last at %s).",
+                         ok, ok == 1 ? "handshake" : "handshakes", f->port, t1, t2);
+    }
+    if (alive)
+        finding_add_fact(
+            f,
+            "%s is up: in the capture it answered %" PRIu64 " connection %s with a "
+            "SYN-ACK and %" PRIu64 " with a reset on %zu TCP %s, and %" PRIu64 " DNS %s.",
+            srv, host.established, host.established == 1 ? "attempt" : "attempts", host.resets,
+            host.ports_answered, host.ports_answered == 1 ? "port" : "ports", dns_answered,
+            dns_answered == 1 ? "lookup" : "lookups");
+    else
+        finding_add_fact(f,
+                         "%s sent nothing the capture shows: no SYN-ACK or reset on any TCP "
+                         "port, no DNS answer.",
+                         srv);
+
+    finding_add_cause(
+        f, alive ? CONF_HIGH : CONF_MEDIUM,
+        "A firewall silently drops the SYNs to the port (a drop rule on the server or on the "
+        "path).",
+        alive ? "A drop rule (iptables `-j DROP`, nftables `drop`, a cloud security group) "
+                "discards the SYN without a word, which is what the %" PRIu64
+                " SYNs met; %s answered "
+                "other traffic in the capture, so the host is up and something filters this "
+                "port."
+              : "A drop rule (iptables `-j DROP`, nftables `drop`, a cloud security group) "
+                "discards the SYN without a word, which is what the %" PRIu64
+                " SYNs met; the capture "
+                "shows nothing else from %s, so a host that is down cannot be ruled out.",
+        f->query_packets, srv);
+    finding_add_cause(
+        f, alive ? CONF_LOW : CONF_MEDIUM,
+        "The server is down or absent (powered off, a wrong or moved address), or its answers "
+        "have no route back.",
+        alive ? "%s answered other traffic in the capture, so it was up at the time; only a "
+                "route that loses its answers to this port would fit."
+              : "An absent host sends nothing, exactly like a dropping filter. On the same link, "
+                "ARP (IPv4) or neighbour solicitations (IPv6) for %s left without reply would "
+                "show it absent: this rule does not read them, look for them in the capture.",
+        srv);
+    if (ok)
+        finding_add_cause(f, CONF_MEDIUM,
+                          "The service or a filter changed during the capture: the same port "
+                          "accepted connections at other times.",
+                          "%s completed %" PRIu64 " handshakes on TCP port %u in the capture, "
+                          "while %" PRIu64 " other attempts met silence.",
+                          srv, ok, f->port, f->lookups);
+    finding_add_cause(
+        f, CONF_LOW,
+        "The service is overloaded: its listen queue is full and the kernel drops "
+        "new SYNs.",
+        "A full accept queue makes Linux drop SYNs silently; the capture shows %" PRIu64
+        " %s from %" PRIu64 " %s, which says little about the load on %s.",
+        f->lookups, f->lookups == 1 ? "attempt" : "attempts", n_clients,
+        n_clients == 1 ? "client" : "clients", srv);
+    finding_rank_causes(f);
+
+    finding_add_step(f,
+                     "Try the port from another network and from the server itself: `nc -vz -w "
+                     "5 %s %u`. Connected on the server but silent from elsewhere points to a "
+                     "filter on the path or on the server's input.",
+                     srv_cmd, f->port);
+    finding_add_step(f,
+                     "Check that the host is there: `ping -c 3 %s` and, from a host on the same "
+                     "link, `ip neigh show %s` (FAILED or INCOMPLETE: nothing answers ARP or "
+                     "neighbour discovery for that address).",
+                     srv_cmd, srv_cmd);
+    finding_add_step(f,
+                     "In the capture, look for address resolution of %s left without reply: "
+                     "`tcpdump -nn -r CAPTURE 'arp or (icmp6 and ip6[40] >= 135 and ip6[40] <= "
+                     "136)'`.",
+                     srv);
+    finding_add_step(f,
+                     "On %s, list the rules that could drop TCP port %u: `nft list ruleset` and "
+                     "`iptables -S` / `ip6tables -S` (look for drop on tcp dport %u), and check "
+                     "the listener and its queue: `ss -ltn 'sport = :%u'`, `nstat -az "
+                     "TcpExtListenDrops TcpExtListenOverflows`.",
+                     srv, f->port, f->port, f->port);
+    finding_add_step(f,
+                     "Find where the SYNs stop: `traceroute -T -p %u %s` from an affected client.",
+                     f->port, srv_cmd);
+}
+
+static void on_finish(struct rule_ctx *rc)
+{
+    size_t it = 0;
+    struct finding *f;
+    while ((f = rule_next_finding(rc, &it)) != NULL)
+        explain_finding(rc, f);
+}
+
+const struct rule rule_tcp_no_response = {
+    .id = "tcp.no_response",
+    .severity = SEV_HIGH,
+    .title = "TCP connections unanswered",
+    .on_tcp_attempt = on_attempt,
+    .on_finish = on_finish,
+    .free_state = free_seen,
+};

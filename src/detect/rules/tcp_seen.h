@@ -1,0 +1,171 @@
+/* tcp_seen.h: what the TCP rules (tcp_refused.c, tcp_no_response.c, dns_truncated_no_tcp.c)
+ * remember about every server and port across the capture: handshakes completed, resets, ICMP
+ * refusals, attempts cut off by the end of the capture. Rules see an attempt once, when it is
+ * final, but their causes depend on what the same service did before and after (did port 443
+ * accept other connections? did the host answer on any port?), and the detector keeps that only
+ * for the incident window, which it fills after on_finish.
+ *
+ * Each rule keeps its own table as its per-detector state (rule_state): it adds every attempt
+ * in on_tcp_attempt and reads in on_finish; the detector frees it. Bounded: at most
+ * TCP_SEEN_MAX services, the rest counted in `dropped`. */
+#ifndef NT_DETECT_RULES_TCP_SEEN_H
+#define NT_DETECT_RULES_TCP_SEEN_H
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "correlate/correlate.h"
+
+#define TCP_SEEN_MAX (1u << 18)
+
+struct tcp_seen_entry {
+    bool used;
+    struct nt_addr server;
+    uint16_t port;
+    uint64_t established, resets, icmp, unanswered, cut;
+    uint64_t cut_syns;                      /* SYNs of the attempts cut off */
+    struct nt_time first_ok, last_ok;       /* SYN-ACKs */
+    struct nt_time first_reply, last_reply; /* any SYN-ACK or RST from the server */
+    struct nt_time first_cut, last_cut;     /* first SYNs of the attempts cut off */
+};
+
+struct tcp_seen {
+    struct tcp_seen_entry *slots;
+    size_t cap, n; /* cap a power of two */
+    uint64_t dropped;
+};
+
+static inline uint32_t tcp_seen_hash(const struct nt_addr *server, uint16_t port)
+{
+    uint32_t h = nt_addr_hash(server, port);
+    h ^= h >> 16;
+    h *= 0x7feb352dU;
+    h ^= h >> 15;
+    return h;
+}
+
+static inline struct tcp_seen_entry *tcp_seen_slot(const struct tcp_seen *s,
+                                                   const struct nt_addr *server, uint16_t port)
+{
+    if (!s->cap)
+        return NULL;
+    for (size_t k = tcp_seen_hash(server, port) & (s->cap - 1);; k = (k + 1) & (s->cap - 1)) {
+        struct tcp_seen_entry *e = &s->slots[k];
+        if (!e->used || (e->port == port && nt_addr_eq(&e->server, server)))
+            return e;
+    }
+}
+
+/* The entry of server:port, or NULL when it was never seen. */
+static inline const struct tcp_seen_entry *tcp_seen_get(const struct tcp_seen *s,
+                                                        const struct nt_addr *server, uint16_t port)
+{
+    const struct tcp_seen_entry *e = tcp_seen_slot(s, server, port);
+    return e && e->used ? e : NULL;
+}
+
+static inline struct tcp_seen_entry *tcp_seen_make(struct tcp_seen *s, const struct nt_addr *server,
+                                                   uint16_t port)
+{
+    if ((s->n + 1) * 2 > s->cap) {
+        if (s->n >= TCP_SEEN_MAX)
+            return NULL;
+        size_t nc = s->cap ? s->cap * 2 : 256;
+        struct tcp_seen_entry *ns = calloc(nc, sizeof *ns);
+        if (!ns)
+            return NULL;
+        struct tcp_seen old = *s;
+        s->slots = ns;
+        s->cap = nc;
+        for (size_t i = 0; i < old.cap; i++)
+            if (old.slots[i].used)
+                *tcp_seen_slot(s, &old.slots[i].server, old.slots[i].port) = old.slots[i];
+        free(old.slots);
+    }
+    struct tcp_seen_entry *e = tcp_seen_slot(s, server, port);
+    if (!e->used) {
+        e->used = true;
+        e->server = *server;
+        e->port = port;
+        s->n++;
+    }
+    return e;
+}
+
+/* Remembers a final attempt. */
+static inline void tcp_seen_add(struct tcp_seen *s, const struct tcp_attempt *t)
+{
+    struct tcp_seen_entry *e = tcp_seen_make(s, &t->server, t->server_port);
+    if (!e) {
+        s->dropped++;
+        return;
+    }
+    switch (t->outcome) {
+    case TCP_ESTABLISHED:
+        e->established++;
+        nt_time_widen(&e->first_ok, &e->last_ok, &t->reply.ts);
+        nt_time_widen(&e->first_reply, &e->last_reply, &t->reply.ts);
+        break;
+    case TCP_RESET:
+        e->resets++;
+        nt_time_widen(&e->first_reply, &e->last_reply, &t->reply.ts);
+        break;
+    case TCP_ICMP_ERROR:
+        e->icmp++;
+        break;
+    case TCP_UNANSWERED:
+        e->unanswered++;
+        break;
+    case TCP_CAPTURE_ENDED:
+        e->cut++;
+        e->cut_syns += t->syns;
+        nt_time_widen(&e->first_cut, &e->last_cut, &t->first_syn);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Sums over every port of a server: handshakes and resets it sent (the host was up), and the
+ * number of ports it answered on. */
+struct tcp_seen_host {
+    uint64_t established, resets;
+    size_t ports_answered;
+};
+static inline void tcp_seen_host(const struct tcp_seen *s, const struct nt_addr *server,
+                                 struct tcp_seen_host *h)
+{
+    memset(h, 0, sizeof *h);
+    for (size_t i = 0; i < s->cap; i++) {
+        const struct tcp_seen_entry *e = &s->slots[i];
+        if (!e->used || !nt_addr_eq(&e->server, server))
+            continue;
+        h->established += e->established;
+        h->resets += e->resets;
+        if (e->established || e->resets)
+            h->ports_answered++;
+    }
+}
+
+static inline void tcp_seen_free(struct tcp_seen *s)
+{
+    free(s->slots);
+    memset(s, 0, sizeof *s);
+}
+
+/* The service name of a TCP port for sentences ("HTTPS"), or NULL. */
+static inline const char *tcp_seen_service(uint16_t port)
+{
+    switch (port) {
+    case 443:
+        return "HTTPS";
+    case 80:
+        return "HTTP";
+    case 53:
+        return "DNS over TCP";
+    default:
+        return NULL;
+    }
+}
+
+#endif

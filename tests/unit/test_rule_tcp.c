@@ -1,0 +1,369 @@
+/* test_rule_tcp.c: the rules about TCP connection attempts (tcp.refused, tcp.no_response) and
+ * truncated DNS answers not retried over TCP (dns.truncated_no_tcp): when they fire, when they
+ * stay quiet, and what their causes say. */
+#include "testutil.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect/rule.h"
+
+#define BASE 1700000000
+
+static struct nt_time ts(double t)
+{
+    struct nt_time r = {.kind = NT_TIME_ABSOLUTE};
+    r.sec = BASE + (int64_t)t;
+    r.nsec = (uint32_t)((t - (double)(int64_t)t) * 1e9 + 0.5);
+    return r;
+}
+
+static void addr(struct nt_addr *a, const char *s)
+{
+    assert_true(nt_addr_parse(a, s, strlen(s)));
+}
+
+static void ev(struct evidence *e, uint8_t role, uint64_t pkt, double t)
+{
+    memset(e, 0, sizeof *e);
+    e->role = role;
+    e->pkt = pkt;
+    e->ts = ts(t);
+    e->text = strdup("line");
+    e->ip_version = 4;
+}
+
+/* An attempt from cli to srv:port, first SYN at t, `syns` SYNs one second apart. */
+static struct tcp_attempt *att(const char *cli, const char *srv, uint16_t port, double t,
+                               uint32_t syns, enum tcp_outcome o, uint64_t pkt)
+{
+    struct tcp_attempt *a = calloc(1, sizeof *a);
+    assert_non_null(a);
+    addr(&a->client, cli);
+    addr(&a->server, srv);
+    a->client_port = (uint16_t)(40000 + pkt);
+    a->server_port = port;
+    a->first_syn = ts(t);
+    a->last_syn = ts(t + syns - 1);
+    a->syns = syns;
+    a->outcome = (uint8_t)o;
+    ev(&a->syn, EV_SYN, pkt, t);
+    if (syns > 1)
+        ev(&a->retry, EV_SYN_RETRY, pkt + syns - 1, t + syns - 1);
+    double rt = t + syns - 1 + 0.0001;
+    if (o == TCP_ESTABLISHED)
+        ev(&a->reply, EV_SYNACK, pkt + syns, rt);
+    else if (o == TCP_RESET)
+        ev(&a->reply, EV_RESET, pkt + syns, rt);
+    else if (o == TCP_ICMP_ERROR)
+        ev(&a->reply, EV_ICMP_ERROR, pkt + syns, rt);
+    a->rtt_us = 100;
+    return a;
+}
+
+static void att_free(struct tcp_attempt *a)
+{
+    evidence_fini(&a->syn);
+    evidence_fini(&a->retry);
+    evidence_fini(&a->reply);
+    free(a);
+}
+
+static struct correlate_stats stats;
+
+/* Runs the detector over the attempts (and lookups), returns the findings of rule `id`. */
+static size_t run(struct tcp_attempt **as, size_t n, struct dns_lookup **ls, size_t nl,
+                  struct detector **out, const char *id, const struct finding **fs, size_t max)
+{
+    struct detector *d = detect_new(5000000);
+    assert_non_null(d);
+    for (size_t i = 0; i < nl; i++)
+        detect_lookup(d, ls[i]);
+    for (size_t i = 0; i < n; i++)
+        detect_tcp_attempt(d, as[i]);
+    detect_finish(d, &stats);
+    struct finding *const *all;
+    size_t nf = detect_findings(d, &all), k = 0;
+    for (size_t i = 0; i < nf; i++)
+        if (!id || strcmp(all[i]->id, id) == 0) {
+            if (k < max)
+                fs[k] = all[i];
+            k++;
+        }
+    *out = d;
+    return k;
+}
+
+static bool any_cause(const struct finding *f, const char *text, enum confidence c)
+{
+    for (size_t i = 0; i < f->n_causes; i++)
+        if (strstr(f->causes[i].text, text) && f->causes[i].confidence == c)
+            return true;
+    return false;
+}
+
+static bool any_fact(const struct finding *f, const char *text)
+{
+    for (size_t i = 0; i < f->n_facts; i++)
+        if (strstr(f->facts[i], text))
+            return true;
+    return false;
+}
+
+#define CLI "198.51.100.15"
+#define SRV "198.51.100.2"
+
+static void test_refused_by_reset(void **state)
+{
+    (void)state;
+    struct tcp_attempt *as[3] = {
+        att(CLI, SRV, 443, 10.0, 1, TCP_RESET, 1),
+        att("198.51.100.16", SRV, 443, 11.0, 2, TCP_RESET, 10),
+        /* Another port of the same server works: no finding for it. */
+        att(CLI, SRV, 22, 12.0, 1, TCP_ESTABLISHED, 20),
+    };
+    struct detector *d;
+    const struct finding *fs[4];
+    assert_int_equal(run(as, 3, NULL, 0, &d, NULL, fs, 4), 1);
+    const struct finding *f = fs[0];
+    assert_string_equal(f->id, "tcp.refused");
+    assert_int_equal(f->severity, SEV_HIGH);
+    assert_null(f->attack_id);
+    assert_string_equal(f->protocol, "tcp");
+    assert_int_equal(f->port, 443);
+    assert_string_equal(f->service, "HTTPS");
+    assert_int_equal(f->lookups, 2);
+    assert_int_equal(f->query_packets, 3);
+    assert_int_equal(f->error_packets, 2);
+    assert_int_equal(f->n_clients, 2);
+    /* SYN, reset; SYN, retry, reset. */
+    assert_int_equal(f->n_evidence, 5);
+    assert_int_equal(f->first_seen.sec, BASE + 10);
+    assert_non_null(strstr(f->summary, "TCP reset"));
+    /* Nothing ever completed on 443: nothing listens (high), the firewall (medium). */
+    assert_non_null(strstr(f->causes[0].text, "Nothing listens"));
+    assert_int_equal(f->causes[0].confidence, CONF_HIGH);
+    assert_true(any_cause(f, "firewall", CONF_MEDIUM));
+    assert_true(any_fact(f, "completed no TCP handshake on port 443"));
+    assert_true(f->n_next_steps >= 3);
+    detect_free(d);
+    for (int i = 0; i < 3; i++)
+        att_free(as[i]);
+}
+
+static void test_refused_after_success_and_other_port(void **state)
+{
+    (void)state;
+    /* 8443 accepted a connection, then reset one: the service stopped or restarted. */
+    struct tcp_attempt *as[2] = {
+        att(CLI, SRV, 8443, 10.0, 1, TCP_ESTABLISHED, 1),
+        att(CLI, SRV, 8443, 20.0, 1, TCP_RESET, 10),
+    };
+    struct detector *d;
+    const struct finding *fs[2];
+    assert_int_equal(run(as, 2, NULL, 0, &d, "tcp.refused", fs, 2), 1);
+    const struct finding *f = fs[0];
+    assert_string_equal(f->service, "8443");
+    assert_non_null(strstr(f->causes[0].text, "stopped or restarted"));
+    assert_true(any_fact(f, "completed 1 TCP handshake on port 8443"));
+    /* The detector's window: the handshake at 10 s came before the failure. */
+    assert_true(f->window.has_ok_before);
+    assert_int_equal(f->window.ok_total, 1);
+    detect_free(d);
+    for (int i = 0; i < 2; i++)
+        att_free(as[i]);
+}
+
+static void test_refused_by_icmp_from_path(void **state)
+{
+    (void)state;
+    struct tcp_attempt *a = att(CLI, SRV, 80, 10.0, 1, TCP_ICMP_ERROR, 1);
+    a->icmp_kind = ICMP_K_ADMIN_PROHIBITED;
+    a->icmp_sender = ICMP_SENDER_PATH;
+    a->reply.icmp_type = 3;
+    a->reply.icmp_code = 13;
+    addr(&a->reply.src, "203.0.113.1");
+    /* Host unreachable is not a refusal: no finding for it here. */
+    struct tcp_attempt *b = att(CLI, "198.51.100.3", 80, 11.0, 1, TCP_ICMP_ERROR, 5);
+    b->icmp_kind = ICMP_K_HOST_UNREACH;
+    struct tcp_attempt *as[2] = {a, b};
+    struct detector *d;
+    const struct finding *fs[2];
+    assert_int_equal(run(as, 2, NULL, 0, &d, "tcp.refused", fs, 2), 1);
+    const struct finding *f = fs[0];
+    assert_string_equal(f->service, "HTTP");
+    assert_non_null(strstr(f->causes[0].text, "on the path"));
+    assert_int_equal(f->causes[0].confidence, CONF_HIGH);
+    assert_non_null(strstr(f->summary, "203.0.113.1"));
+    assert_non_null(strstr(f->summary, "A firewall rejected"));
+    detect_free(d);
+    att_free(a);
+    att_free(b);
+}
+
+static void test_no_response(void **state)
+{
+    (void)state;
+    struct tcp_attempt *as[3] = {
+        att(CLI, SRV, 443, 10.0, 4, TCP_UNANSWERED, 1),
+        /* Cut off by the end of the capture: named, not counted. */
+        att(CLI, SRV, 443, 30.0, 2, TCP_CAPTURE_ENDED, 10),
+        /* The host answers on another port: it is up. */
+        att(CLI, SRV, 22, 5.0, 1, TCP_RESET, 20),
+    };
+    struct detector *d;
+    const struct finding *fs[2];
+    assert_int_equal(run(as, 3, NULL, 0, &d, "tcp.no_response", fs, 2), 1);
+    const struct finding *f = fs[0];
+    assert_int_equal(f->severity, SEV_HIGH);
+    assert_int_equal(f->lookups, 1);
+    assert_int_equal(f->query_packets, 4);
+    assert_int_equal(f->error_packets, 0);
+    assert_int_equal(f->n_evidence, 2);
+    assert_true(any_fact(f, "(1 connection attempt, 3 retransmissions)"));
+    assert_true(any_fact(f, "4 SYNs per attempt, the last 3.0 s after the first"));
+    assert_true(any_fact(f, "1 further attempt to the same port (2 SYN packets"));
+    assert_true(any_fact(f, "is up"));
+    assert_non_null(strstr(f->causes[0].text, "drops the SYNs"));
+    assert_int_equal(f->causes[0].confidence, CONF_HIGH);
+    assert_true(any_cause(f, "down or absent", CONF_LOW));
+    detect_free(d);
+    for (int i = 0; i < 3; i++)
+        att_free(as[i]);
+}
+
+static void test_quiet(void **state)
+{
+    (void)state;
+    /* Handshakes, and attempts only cut off by the end of the capture: no finding. */
+    struct tcp_attempt *as[3] = {
+        att(CLI, SRV, 443, 10.0, 1, TCP_ESTABLISHED, 1),
+        att(CLI, SRV, 443, 11.0, 2, TCP_ESTABLISHED, 5),
+        att(CLI, SRV, 80, 12.0, 3, TCP_CAPTURE_ENDED, 10),
+    };
+    struct detector *d;
+    const struct finding *fs[2];
+    assert_int_equal(run(as, 3, NULL, 0, &d, NULL, fs, 2), 0);
+    detect_free(d);
+    for (int i = 0; i < 3; i++)
+        att_free(as[i]);
+}
+
+/* A DNS lookup of name TXT from CLI to SRV over `transport`, first query at t. */
+static struct dns_lookup *lk(uint8_t transport, double t, enum lookup_outcome o, bool tc,
+                             uint64_t pkt)
+{
+    struct dns_lookup *l = calloc(1, sizeof *l);
+    assert_non_null(l);
+    addr(&l->client, CLI);
+    addr(&l->server, SRV);
+    l->server_port = 53;
+    l->transport = transport;
+    l->has_question = true;
+    l->qname = strdup("big.example.com.");
+    l->qtype = DNS_TYPE_TXT;
+    l->qclass = 1;
+    l->first_tx = l->last_tx = ts(t);
+    l->transmissions = 1;
+    ev(&l->query, EV_QUERY, pkt, t);
+    l->outcome = (uint8_t)o;
+    if (o == LOOKUP_ANSWERED) {
+        ev(&l->answer, EV_ANSWER, pkt + 1, t + 0.001);
+        l->answer.dns_flags = (uint16_t)(DNS_FLAG_QR | (tc ? DNS_FLAG_TC : 0));
+        l->answer.dns_len = 500;
+    }
+    return l;
+}
+
+static void lk_free(struct dns_lookup *l)
+{
+    evidence_fini(&l->query);
+    evidence_fini(&l->answer);
+    evidence_fini(&l->error);
+    free(l->qname);
+    free(l);
+}
+
+static void test_truncated(void **state)
+{
+    (void)state;
+    stats.last_ts = ts(100.0);
+    /* 10 s: truncated, no retry. 20 s: truncated, retried over TCP and answered (quiet). 30 s:
+     * truncated, the TCP retry reset. 99.5 s: too close to the end of the capture to judge. */
+    struct dns_lookup *ls[5] = {
+        lk(17, 10.0, LOOKUP_ANSWERED, true, 1),   lk(17, 20.0, LOOKUP_ANSWERED, true, 10),
+        lk(6, 20.01, LOOKUP_ANSWERED, false, 15), lk(17, 30.0, LOOKUP_ANSWERED, true, 20),
+        lk(17, 99.5, LOOKUP_ANSWERED, true, 30),
+    };
+    ls[1]->query.has_opt = true;
+    struct tcp_attempt *as[2] = {
+        att(CLI, SRV, 53, 20.005, 1, TCP_ESTABLISHED, 12),
+        att(CLI, SRV, 53, 30.005, 1, TCP_RESET, 22),
+    };
+    struct detector *d;
+    const struct finding *fs[2];
+    assert_int_equal(run(as, 2, ls, 5, &d, "dns.truncated_no_tcp", fs, 2), 1);
+    const struct finding *f = fs[0];
+    assert_int_equal(f->severity, SEV_MEDIUM);
+    assert_string_equal(f->protocol, "udp");
+    assert_int_equal(f->port, 53);
+    assert_int_equal(f->lookups, 2);
+    assert_int_equal(f->n_names, 1);
+    assert_string_equal(f->names[0], "big.example.com. TXT");
+    /* 2 queries + 1 SYN; 2 truncated answers + 1 reset. */
+    assert_int_equal(f->query_packets, 3);
+    assert_int_equal(f->error_packets, 3);
+    assert_int_equal(f->n_evidence, 6);
+    assert_true(any_fact(f, "For 1 of them the capture shows no TCP connection"));
+    assert_true(any_fact(f, "1 refused with a reset"));
+    assert_true(any_fact(f, "1 other truncated answer from the same server was retried"));
+    assert_true(any_fact(f, "1 truncated answer came too close to the end"));
+    assert_non_null(strstr(f->causes[0].text, "firewall blocks DNS over TCP"));
+    /* The successful retry at 20 s falls between the failures: the rule's own window. */
+    assert_true(f->window.window_set);
+    assert_int_equal(f->window.ok_total, 1);
+    assert_int_equal(f->window.ok_during, 1);
+    assert_false(f->window.has_ok_before);
+    detect_free(d);
+    /* tcp.refused for the reset as well. */
+    assert_int_equal(run(as, 2, ls, 5, &d, "tcp.refused", fs, 2), 1);
+    detect_free(d);
+    for (int i = 0; i < 5; i++)
+        lk_free(ls[i]);
+    for (int i = 0; i < 2; i++)
+        att_free(as[i]);
+    memset(&stats, 0, sizeof stats);
+}
+
+static void test_truncated_quiet(void **state)
+{
+    (void)state;
+    stats.last_ts = ts(100.0);
+    /* Retried over TCP and answered; a plain answer without TC. */
+    struct dns_lookup *ls[3] = {
+        lk(17, 10.0, LOOKUP_ANSWERED, true, 1),
+        lk(6, 10.01, LOOKUP_ANSWERED, false, 5),
+        lk(17, 50.0, LOOKUP_ANSWERED, false, 10),
+    };
+    struct detector *d;
+    const struct finding *fs[2];
+    assert_int_equal(run(NULL, 0, ls, 3, &d, NULL, fs, 2), 0);
+    detect_free(d);
+    for (int i = 0; i < 3; i++)
+        lk_free(ls[i]);
+    memset(&stats, 0, sizeof stats);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_refused_by_reset),
+        cmocka_unit_test(test_refused_after_success_and_other_port),
+        cmocka_unit_test(test_refused_by_icmp_from_path),
+        cmocka_unit_test(test_no_response),
+        cmocka_unit_test(test_quiet),
+        cmocka_unit_test(test_truncated),
+        cmocka_unit_test(test_truncated_quiet),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
