@@ -59,7 +59,15 @@ struct state {
     size_t n_tcp, cap_tcp;
     uint64_t tcp_dropped;
 };
-static struct state st;
+
+/* The rule's per-detector state (rule_state), made on first use. */
+static struct state *state_of(struct rule_ctx *rc)
+{
+    void **slot = rule_state(rc);
+    if (!*slot)
+        *slot = calloc(1, sizeof(struct state));
+    return *slot;
+}
 
 struct tc_acc {
     uint64_t no_retry, retry_failed, retry_ok, cut;
@@ -105,16 +113,16 @@ static bool grow(void **arr, size_t *cap, size_t n, size_t max, size_t size)
     return true;
 }
 
-static void keep_tcp(const struct nt_addr *client, const struct nt_addr *server, uint16_t port,
-                     bool is_lookup, uint64_t h, const struct nt_time *start, uint8_t outcome,
-                     uint32_t syns, bool failed, const struct evidence *ev,
+static void keep_tcp(struct state *st, const struct nt_addr *client, const struct nt_addr *server,
+                     uint16_t port, bool is_lookup, uint64_t h, const struct nt_time *start,
+                     uint8_t outcome, uint32_t syns, bool failed, const struct evidence *ev,
                      const struct evidence *reply)
 {
-    if (!grow((void **)&st.tcp, &st.cap_tcp, st.n_tcp, TCP_KEPT, sizeof *st.tcp)) {
-        st.tcp_dropped++;
+    if (!grow((void **)&st->tcp, &st->cap_tcp, st->n_tcp, TCP_KEPT, sizeof *st->tcp)) {
+        st->tcp_dropped++;
         return;
     }
-    struct tcp_item *t = &st.tcp[st.n_tcp];
+    struct tcp_item *t = &st->tcp[st->n_tcp];
     memset(t, 0, sizeof *t);
     t->client = *client;
     t->server = *server;
@@ -132,26 +140,28 @@ static void keep_tcp(const struct nt_addr *client, const struct nt_addr *server,
             return;
         }
     }
-    st.n_tcp++;
+    st->n_tcp++;
 }
 
 static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
 {
-    (void)rc;
+    struct state *st = state_of(rc);
+    if (!st)
+        return;
     if (l->transport == 6) {
         bool failed = l->outcome == LOOKUP_UNANSWERED || l->outcome == LOOKUP_ICMP_ERROR;
-        keep_tcp(&l->client, &l->server, l->server_port, true, qhash(l->qname, l->qtype),
+        keep_tcp(st, &l->client, &l->server, l->server_port, true, qhash(l->qname, l->qtype),
                  &l->first_tx, l->outcome, 0, failed, &l->query,
                  l->outcome == LOOKUP_ICMP_ERROR ? &l->error : NULL);
         return;
     }
     if (l->transport != 17 || l->outcome != LOOKUP_ANSWERED || !(l->answer.dns_flags & DNS_FLAG_TC))
         return;
-    if (!grow((void **)&st.tc, &st.cap_tc, st.n_tc, TC_KEPT, sizeof *st.tc)) {
-        st.tc_dropped++;
+    if (!grow((void **)&st->tc, &st->cap_tc, st->n_tc, TC_KEPT, sizeof *st->tc)) {
+        st->tc_dropped++;
         return;
     }
-    struct tc_item *t = &st.tc[st.n_tc];
+    struct tc_item *t = &st->tc[st->n_tc];
     memset(t, 0, sizeof *t);
     t->client = l->client;
     t->server = l->server;
@@ -170,21 +180,23 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
         free(t->name);
         evidence_fini(&t->query);
         evidence_fini(&t->answer);
-        st.tc_dropped++;
+        st->tc_dropped++;
         return;
     }
-    st.n_tc++;
+    st->n_tc++;
 }
 
 static void on_attempt(struct rule_ctx *rc, const struct tcp_attempt *a)
 {
-    (void)rc;
+    struct state *st = state_of(rc);
+    if (!st)
+        return;
     if (a->server_port != 53)
         return;
     bool failed =
         a->outcome == TCP_RESET || a->outcome == TCP_ICMP_ERROR || a->outcome == TCP_UNANSWERED;
-    keep_tcp(&a->client, &a->server, a->server_port, false, 0, &a->first_syn, a->outcome, a->syns,
-             failed, &a->syn, &a->reply);
+    keep_tcp(st, &a->client, &a->server, a->server_port, false, 0, &a->first_syn, a->outcome,
+             a->syns, failed, &a->syn, &a->reply);
 }
 
 /* Does the TCP item follow the truncated answer as its retry? */
@@ -204,11 +216,12 @@ static bool follows(const struct tc_item *t, const struct tcp_item *r)
 
 /* The retry of a truncated answer: a TCP lookup of the same question decides; else a TCP
  * attempt to the port (its query may not have been decoded). */
-static enum retry judge(const struct tc_item *t, const struct tcp_item **why)
+static enum retry judge(const struct state *st, const struct tc_item *t,
+                        const struct tcp_item **why)
 {
     const struct tcp_item *lookup = NULL, *attempt = NULL;
-    for (size_t i = 0; i < st.n_tcp; i++) {
-        const struct tcp_item *r = &st.tcp[i];
+    for (size_t i = 0; i < st->n_tcp; i++) {
+        const struct tcp_item *r = &st->tcp[i];
         if (!follows(t, r))
             continue;
         if (r->is_lookup) {
@@ -298,7 +311,7 @@ static void fill_window(struct finding *f)
     }
 }
 
-static void explain_finding(struct finding *f)
+static void explain_finding(const struct state *st, struct finding *f)
 {
     struct tc_acc *a = f->priv;
     fill_window(f);
@@ -388,11 +401,11 @@ static void explain_finding(struct finding *f)
     else
         finding_add_fact(f, "Every truncated lookup offered EDNS in its query: the answers were "
                             "larger than the buffer the client offered.");
-    if (st.tcp_dropped)
+    if (st->tcp_dropped)
         finding_add_fact(f,
                          "%" PRIu64 " TCP lookups or connection attempts to port 53 were not "
                          "kept (memory bound), so some retries may have been missed.",
-                         st.tcp_dropped);
+                         st->tcp_dropped);
 
     if (a->retry_failed) {
         finding_add_cause(
@@ -453,20 +466,21 @@ static void explain_finding(struct finding *f)
                      clients);
 }
 
-static void free_state(void)
+static void free_state(void *p)
 {
-    for (size_t i = 0; i < st.n_tc; i++) {
-        free(st.tc[i].name);
-        evidence_fini(&st.tc[i].query);
-        evidence_fini(&st.tc[i].answer);
+    struct state *st = p;
+    for (size_t i = 0; i < st->n_tc; i++) {
+        free(st->tc[i].name);
+        evidence_fini(&st->tc[i].query);
+        evidence_fini(&st->tc[i].answer);
     }
-    for (size_t i = 0; i < st.n_tcp; i++) {
-        evidence_fini(&st.tcp[i].ev);
-        evidence_fini(&st.tcp[i].reply);
+    for (size_t i = 0; i < st->n_tcp; i++) {
+        evidence_fini(&st->tcp[i].ev);
+        evidence_fini(&st->tcp[i].reply);
     }
-    free(st.tc);
-    free(st.tcp);
-    memset(&st, 0, sizeof st);
+    free(st->tc);
+    free(st->tcp);
+    free(st);
 }
 
 /* The finding of a server, if it has one. */
@@ -534,17 +548,18 @@ static void add_failure(struct rule_ctx *rc, const struct tc_item *t, enum retry
 static void on_finish(struct rule_ctx *rc)
 {
     const struct correlate_stats *cs = rule_stats(rc);
-    uint8_t *cls = calloc(st.n_tc ? st.n_tc : 1, 1);
-    if (!cls) {
-        free_state();
+    const struct state *st = state_of(rc);
+    if (!st)
         return;
-    }
+    uint8_t *cls = calloc(st->n_tc ? st->n_tc : 1, 1);
+    if (!cls)
+        return;
     /* Failures first (truncated answers in the order they were final), then, for the servers
      * that have a finding, the successes and the answers that could not be judged. */
-    for (size_t i = 0; i < st.n_tc; i++) {
-        const struct tc_item *t = &st.tc[i];
+    for (size_t i = 0; i < st->n_tc; i++) {
+        const struct tc_item *t = &st->tc[i];
         const struct tcp_item *why;
-        enum retry r = judge(t, &why);
+        enum retry r = judge(st, t, &why);
         /* No retry seen, but the capture ended too soon after the answer to tell. */
         if (r == R_NONE && cs && cs->last_ts.kind == t->answer_ts.kind &&
             t->answer_ts.kind != NT_TIME_NONE &&
@@ -554,16 +569,16 @@ static void on_finish(struct rule_ctx *rc)
         if (r == R_NONE || r == R_FAILED)
             add_failure(rc, t, r, why);
     }
-    for (size_t i = 0; i < st.n_tc; i++) {
+    for (size_t i = 0; i < st->n_tc; i++) {
         if (cls[i] != R_OK && cls[i] != R_UNKNOWN)
             continue;
-        struct finding *f = finding_of(rc, &st.tc[i]);
+        struct finding *f = finding_of(rc, &st->tc[i]);
         if (!f)
             continue;
         struct tc_acc *a = f->priv;
         if (cls[i] == R_OK) {
             a->retry_ok++;
-            add_ok(a, &st.tc[i].answer_ts);
+            add_ok(a, &st->tc[i].answer_ts);
         } else {
             a->cut++;
         }
@@ -572,8 +587,7 @@ static void on_finish(struct rule_ctx *rc)
     size_t it = 0;
     struct finding *f;
     while ((f = rule_next_finding(rc, &it)) != NULL)
-        explain_finding(f);
-    free_state();
+        explain_finding(st, f);
 }
 
 const struct rule rule_dns_truncated_no_tcp = {
@@ -583,4 +597,5 @@ const struct rule rule_dns_truncated_no_tcp = {
     .on_dns_lookup = on_lookup,
     .on_tcp_attempt = on_attempt,
     .on_finish = on_finish,
+    .free_state = free_state,
 };
