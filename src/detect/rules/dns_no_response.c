@@ -1,0 +1,430 @@
+/* dns_no_response.c: DNS lookups that drew neither an answer nor an ICMP error before the
+ * timeout (outcome LOOKUP_UNANSWERED), grouped per server, port and transport. Lookups cut off by
+ * the end of the capture (LOOKUP_CAPTURE_ENDED) are never failures here: they are only counted
+ * as a fact on a finding raised for real silences. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect/rule.h"
+#include "detect/text.h"
+
+/* Measured per finding while its lookups arrive (finding->priv). */
+struct nr_acc {
+    struct nt_time first_query, last_query; /* first transmissions of the silent lookups */
+    struct nt_time last_tx;                 /* latest transmission of any of them */
+    uint64_t retried;                       /* lookups sent more than once */
+    uint32_t max_tx;                        /* most transmissions of one lookup */
+    uint64_t ports;                         /* distinct source ports, summed over lookups */
+    uint64_t new_port;                      /* lookups retried from more than one port */
+    bool ports_overflow;                    /* some lookup used more ports than were kept */
+};
+
+static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
+{
+    if (l->outcome != LOOKUP_UNANSWERED)
+        return;
+    char key[NT_ADDR_FMT_MAX + 32], addr[NT_ADDR_FMT_MAX];
+    nt_addr_format(&l->server, addr, sizeof addr);
+    snprintf(key, sizeof key, "%s|%u|%u", addr, l->transport, l->server_port);
+    struct finding *f = rule_raise(rc, key);
+    if (!f)
+        return;
+    struct nr_acc *a = f->priv;
+    if (!a) {
+        a = calloc(1, sizeof *a);
+        if (!a)
+            return;
+        f->priv = a;
+        f->priv_free = free;
+        f->protocol = l->transport == 6 ? "tcp" : "udp";
+        f->port = l->server_port;
+        f->service = "DNS";
+        f->has_server = true;
+        f->server = l->server;
+    }
+    finding_add_client(f, &l->client);
+    char name[DNS_NAME_TEXT_MAX + 32];
+    text_query_name(l, name, sizeof name);
+    finding_add_name(f, name);
+    f->lookups++;
+    f->query_packets += l->transmissions;
+    f->packets = f->query_packets;
+    if (l->transmissions > 1)
+        a->retried++;
+    if (l->transmissions > a->max_tx)
+        a->max_tx = l->transmissions;
+    a->ports += l->n_client_ports ? l->n_client_ports : 1;
+    if (l->n_client_ports > 1)
+        a->new_port++;
+    a->ports_overflow |= l->client_ports_overflow;
+    finding_add_evidence(f, &l->query);
+    finding_see_time(f, &l->first_tx);
+    finding_see_time(f, &l->last_tx);
+    nt_time_widen(&a->first_query, &a->last_query, &l->first_tx);
+    if (l->last_tx.kind != NT_TIME_NONE &&
+        (a->last_tx.kind == NT_TIME_NONE || nt_time_cmp(&l->last_tx, &a->last_tx) > 0))
+        a->last_tx = l->last_tx;
+}
+
+/* How the server's answers sit around the silences, from the detector's statistics (answers of
+ * any rcode: the server responded). */
+enum shape {
+    SHAPE_NEVER,    /* no answer at all in the capture */
+    SHAPE_STOPPED,  /* answers only before the first silent lookup */
+    SHAPE_STARTED,  /* answers only after the last silent lookup */
+    SHAPE_MIXED,    /* answers on both sides of, or among, the silent lookups */
+    SHAPE_NO_TIMES, /* answers, but the input has no times to place them */
+};
+
+static enum shape shape_of(const struct server_stats *ss, const struct nr_acc *a)
+{
+    if (!ss || ss->answered == 0)
+        return SHAPE_NEVER;
+    if (ss->first_answer.kind == NT_TIME_NONE || a->first_query.kind == NT_TIME_NONE ||
+        ss->first_answer.kind != a->first_query.kind)
+        return SHAPE_NO_TIMES;
+    if (nt_time_cmp(&ss->last_answer, &a->first_query) < 0)
+        return SHAPE_STOPPED;
+    if (nt_time_cmp(&ss->first_answer, &a->last_tx) > 0)
+        return SHAPE_STARTED;
+    return SHAPE_MIXED;
+}
+
+/* Rates and client counts past which the capture itself suggests a flood. */
+#define FLOOD_QPS     100.0
+#define FLOOD_CLIENTS 100
+
+static void explain_finding(struct rule_ctx *rc, struct finding *f)
+{
+    const struct nr_acc *a = f->priv;
+    const struct server_stats *ss =
+        rule_server_stats(rc, &f->server, f->port, f->protocol[0] == 't' ? 6 : 17);
+    char srv[NT_ADDR_FMT_MAX], srv_cmd[NT_ADDR_FMT_MAX * 2 + 8], clients[512], names[512];
+    char to[32], t1[NT_TIME_FMT_MAX], t2[NT_TIME_FMT_MAX], when[2 * NT_TIME_FMT_MAX + 16];
+    const char *PROTO = f->protocol[0] == 't' ? "TCP" : "UDP";
+    text_addr(&f->server, srv, sizeof srv);
+    text_shell_word(srv, srv_cmd, sizeof srv_cmd);
+    text_addr_list(f->clients, f->n_clients, f->clients_dropped, clients, sizeof clients);
+    text_name_list(f->names, f->n_names, f->names_dropped, names, sizeof names);
+    nt_duration_format(rule_timeout_us(rc), to, sizeof to);
+    uint64_t n_clients = f->n_clients + f->clients_dropped;
+    uint64_t answered = ss ? ss->answered : 0, all = ss ? ss->lookups : f->lookups;
+    uint64_t icmp = ss ? ss->icmp_errors : 0, cut = ss ? ss->capture_ended : 0;
+    uint64_t retrans = f->query_packets - f->lookups;
+    enum shape shape = shape_of(ss, a);
+    /* The same server on the other transport: answers there show the host and service up. */
+    const struct server_stats *os =
+        rule_server_stats(rc, &f->server, f->port, f->protocol[0] == 't' ? 17 : 6);
+    uint64_t other_ok = os ? os->answered : 0;
+    const char *OTHER = f->protocol[0] == 't' ? "UDP" : "TCP";
+
+    /* Severity: an outage (never answered, or silent since a moment) is high; a server that
+     * answered most of its lookups and kept answering after the silences began is medium. */
+    f->severity = SEV_HIGH;
+    if ((shape == SHAPE_MIXED || shape == SHAPE_STARTED) && answered * 2 > all)
+        f->severity = SEV_MEDIUM;
+
+    text_time(&a->first_query, t1, sizeof t1);
+    text_time(&a->last_query, t2, sizeof t2);
+    if (strcmp(t1, t2) == 0)
+        snprintf(when, sizeof when, "at %s", t1);
+    else
+        snprintf(when, sizeof when, "between %s and %s", t1, t2);
+
+    const char *shape_words = "";
+    char last_ans[NT_TIME_FMT_MAX] = "", first_ans[NT_TIME_FMT_MAX] = "";
+    if (ss && answered) {
+        text_time(&ss->last_answer, last_ans, sizeof last_ans);
+        text_time(&ss->first_answer, first_ans, sizeof first_ans);
+    }
+    switch (shape) {
+    case SHAPE_NEVER:
+        shape_words = icmp ? " The server answered no DNS lookup in the capture."
+                           : " The server answered no DNS lookup in the capture and sent no "
+                             "ICMP error: the capture never shows it reachable on this port.";
+        break;
+    case SHAPE_STOPPED:
+        shape_words = " The server had answered earlier lookups, then went silent: an outage "
+                      "that began after its last answer.";
+        break;
+    case SHAPE_STARTED:
+        shape_words = " The server answered only after these lookups: it was silent, then "
+                      "recovered.";
+        break;
+    case SHAPE_MIXED:
+        shape_words = " The server answered other lookups before and after these: the silence "
+                      "is intermittent.";
+        break;
+    case SHAPE_NO_TIMES:
+        shape_words = " The server answered other lookups.";
+        break;
+    }
+    finding_set_summary(
+        f,
+        "DNS over %s port %u got no response. %" PRIu64 " %s to the DNS server %s (%s) from "
+        "%" PRIu64
+        " %s (%s) drew neither an answer nor an ICMP error within the %s timeout (%" PRIu64
+        " %s, %s included).%s Silence alone does not say where the queries were lost: a firewall "
+        "that drops them, a server that is down or hung, the path, or overload look the same "
+        "from the client's side.",
+        PROTO, f->port, f->lookups, f->lookups == 1 ? "lookup" : "lookups", srv, names, n_clients,
+        n_clients == 1 ? "client" : "clients", clients, to, f->query_packets,
+        f->query_packets == 1 ? "query" : "queries", retrans ? "retransmissions" : "no retry",
+        shape_words);
+
+    /* Key findings. */
+    finding_add_fact(f,
+                     "%" PRIu64 " DNS %s (%" PRIu64 " %s, %" PRIu64 " %s) went from %s to %s %s "
+                     "port %u %s; no answer and no ICMP error came back for any of them before "
+                     "the capture ended.",
+                     f->query_packets, f->query_packets == 1 ? "query" : "queries", f->lookups,
+                     f->lookups == 1 ? "lookup" : "lookups", retrans,
+                     retrans == 1 ? "retransmission" : "retransmissions", clients, srv, PROTO,
+                     f->port, when);
+    if (a->retried) {
+        char ports[96] = "";
+        if (a->new_port)
+            snprintf(ports, sizeof ports,
+                     "; %" PRIu64 " of them retried from a new source port "
+                     "(%" PRIu64 "%s distinct source ports in all)",
+                     a->new_port, a->ports, a->ports_overflow ? "+" : "");
+        char who[64], avg[48] = "";
+        if (a->retried == f->lookups)
+            text_all(f->lookups, "lookup", "lookups", who, sizeof who);
+        else
+            snprintf(who, sizeof who, "%" PRIu64 " of the %" PRIu64 " lookups", a->retried,
+                     f->lookups);
+        if (f->lookups > 1)
+            snprintf(avg, sizeof avg, " (%.1f on average)",
+                     (double)f->query_packets / (double)f->lookups);
+        finding_add_fact(f,
+                         "%s %s retried, up to %u transmissions per lookup%s%s; every retry went "
+                         "unanswered too.",
+                         who, a->retried == 1 ? "was" : "were", a->max_tx, avg, ports);
+        if (a->new_port)
+            finding_add_fact(f, "Retries from new source ports went unanswered as well, so the "
+                                "silence is not tied to one flow (such as a stale NAT or "
+                                "connection-tracking entry).");
+    } else {
+        finding_add_fact(f,
+                         "No lookup was retried: each of the %" PRIu64 " lookups rests on a "
+                         "single query packet.",
+                         f->lookups);
+    }
+    switch (shape) {
+    case SHAPE_NEVER:
+        if (all == 1)
+            finding_add_fact(f,
+                             "The only lookup to %s on %s port %u got no DNS answer in the "
+                             "capture%s.",
+                             srv, PROTO, f->port,
+                             icmp ? "" : ", and no ICMP error about it came back either");
+        else
+            finding_add_fact(f,
+                             "None of the %" PRIu64 " lookups to %s on %s port %u got a DNS "
+                             "answer in the capture%s.",
+                             all, srv, PROTO, f->port,
+                             icmp ? "" : ", and no ICMP error about them came back either");
+        break;
+    case SHAPE_STOPPED: {
+        int64_t gap = nt_time_diff_us(&ss->last_answer, &a->first_query);
+        char g[32];
+        nt_duration_format(gap, g, sizeof g);
+        finding_add_fact(f,
+                         "The same server answered %" PRIu64 " of its %" PRIu64 " lookups on %s "
+                         "port %u, the last at %s, %s before the first unanswered query (%s); "
+                         "it answered none after that.",
+                         answered, all, PROTO, f->port, last_ans, g, t1);
+        break;
+    }
+    case SHAPE_STARTED:
+        finding_add_fact(f,
+                         "The same server answered %" PRIu64 " of its %" PRIu64 " lookups on %s "
+                         "port %u, all after the silent ones (first answer at %s).",
+                         answered, all, PROTO, f->port, first_ans);
+        break;
+    case SHAPE_MIXED:
+    case SHAPE_NO_TIMES:
+        finding_add_fact(f,
+                         "The same server answered %" PRIu64 " of its %" PRIu64 " lookups on %s "
+                         "port %u (first answer at %s, last at %s).",
+                         answered, all, PROTO, f->port, first_ans, last_ans);
+        break;
+    }
+    if (other_ok)
+        finding_add_fact(f,
+                         "The same server answered %" PRIu64 " of its %" PRIu64 " lookups over %s "
+                         "(port %u) in the capture, so the host and its DNS service were up "
+                         "while %s went unanswered.",
+                         other_ok, os->lookups, OTHER, f->port, PROTO);
+    if (icmp)
+        finding_add_fact(f,
+                         "%" PRIu64 " other %s to this server drew an ICMP error (see the ICMP "
+                         "findings), so the path to it worked at times.",
+                         icmp, icmp == 1 ? "lookup" : "lookups");
+    if (cut)
+        finding_add_fact(f,
+                         "%" PRIu64 " further %s to this server %s cut off by the end of the "
+                         "capture (sent less than %s before its last packet); %s counted "
+                         "apart, not as failures.",
+                         cut, cut == 1 ? "lookup" : "lookups", cut == 1 ? "was" : "were", to,
+                         cut == 1 ? "it is" : "they are");
+
+    /* Load, measured over this server's traffic. */
+    int64_t span_us = 0;
+    if (ss && ss->first_query.kind != NT_TIME_NONE)
+        span_us = nt_time_diff_us(&ss->first_query, &ss->last_query);
+    size_t n_cl = ss ? ss->n_clients : f->n_clients;
+    uint64_t n_q = ss ? ss->query_packets : f->query_packets;
+    double qps = span_us >= 1000000 ? (double)n_q / ((double)span_us / 1e6) : 0;
+    bool flood = qps >= FLOOD_QPS || n_cl >= FLOOD_CLIENTS;
+    char rate[96] = "", d1[32];
+    nt_duration_format(span_us, d1, sizeof d1);
+    if (span_us >= 1000000)
+        snprintf(rate, sizeof rate, " over %s (%.2f queries per second)", d1, qps);
+    if (flood) {
+        f->attack_id = "T1498";
+        f->attack_name = "Network Denial of Service";
+    }
+
+    /* Causes. What the capture cannot separate is said so, with what would. */
+    static const char separate[] =
+        "The capture, taken on the client's side, cannot tell these apart; the server's "
+        "firewall counters, the server's own logs, a capture on the server, or a query from "
+        "inside the server's network can.";
+    char lost[160];
+    snprintf(lost, sizeof lost, "%" PRIu64 " %s (%" PRIu64 " %s, retries included)", f->lookups,
+             f->lookups == 1 ? "lookup" : "lookups", f->query_packets,
+             f->query_packets == 1 ? "packet" : "packets");
+    if (shape == SHAPE_STOPPED) {
+        finding_add_cause(f, CONF_HIGH,
+                          "Something changed on the server or on the path between the last "
+                          "answer and the first unanswered query: the DNS service or its host "
+                          "stopped, or a rule began dropping the queries.",
+                          "The server answered %" PRIu64 " lookups up to %s, then none of %s "
+                          "from %s on. %s",
+                          answered, last_ans, lost, t1, separate);
+    }
+    bool mixed = shape == SHAPE_MIXED || shape == SHAPE_STARTED || shape == SHAPE_NO_TIMES;
+    char tcp_ok[200] = "";
+    if (other_ok)
+        snprintf(tcp_ok, sizeof tcp_ok,
+                 "The server answered %" PRIu64 " %s over %s meanwhile, so the host and its "
+                 "DNS service are up and only %s is discarded, as a filter on %s port %u does. ",
+                 other_ok, other_ok == 1 ? "lookup" : "lookups", OTHER, PROTO, PROTO, f->port);
+    finding_add_cause(f,
+                      other_ok ? CONF_HIGH
+                      : mixed  ? CONF_LOW
+                               : CONF_MEDIUM,
+                      "A firewall on the server or on the path silently drops DNS queries to it "
+                      "(an nftables or iptables drop rule, a security group, an access list).",
+                      "A drop rule discards a query without any reply, which is exactly what the "
+                      "capture shows: %s with no answer and no ICMP error. %s%s%s",
+                      lost, tcp_ok,
+                      mixed ? "A filter that lets other lookups through would have to be scoped "
+                              "to some clients, names or times, which is less likely. "
+                            : "",
+                      separate);
+    finding_add_cause(f, other_ok || mixed ? CONF_LOW : CONF_MEDIUM,
+                      "The server host is down, or the address is wrong, and a filter or router "
+                      "on the way discards the queries without reporting it.",
+                      "A host that is down or absent usually draws an ICMP host unreachable from "
+                      "the last router; none came back, so either a filter sits in between or "
+                      "the router does not send ICMP errors. %s",
+                      other_ok ? "It answered over the other transport meanwhile, so it was up."
+                               : separate);
+    finding_add_cause(f, shape == SHAPE_STOPPED && !other_ok ? CONF_MEDIUM : CONF_LOW,
+                      "The DNS service is hung: its process still holds the port (so the kernel "
+                      "sends no port unreachable) but no longer reads or answers queries.",
+                      "A stopped service on a reachable host would draw ICMP port unreachable "
+                      "(dns.port_unreachable); silence fits a service that is stuck, paused or "
+                      "starved with its socket open. `ss -ulpn` on the server shows its receive "
+                      "queue growing.");
+    if (mixed) {
+        finding_add_cause(f, CONF_MEDIUM,
+                          "Packets are lost on the path now and then (a congested or faulty "
+                          "link), or the service had short outages.",
+                          "The server answered %" PRIu64 " of its %" PRIu64 " lookups while %s "
+                          "got nothing; the incident window's successes during the failures "
+                          "tells intermittent loss from an outage that ended.",
+                          answered, all, lost);
+        finding_add_cause(f, CONF_LOW,
+                          "The server is a recursive resolver that waits on an upstream or "
+                          "authoritative server for these names and does not answer in time.",
+                          "Other lookups were answered, so the server runs; a resolver whose "
+                          "upstream does not answer stays silent until its own timeout. Its "
+                          "logs, or a query for the same names on the server, show it.");
+    } else {
+        finding_add_cause(
+            f, CONF_LOW, "Packet loss on the path.",
+            "Every packet of %s was lost; random loss on that scale means the link is "
+            "effectively down rather than lossy.",
+            lost);
+    }
+    finding_add_cause(f, flood ? CONF_MEDIUM : CONF_LOW,
+                      "The server is overloaded or under a denial-of-service attack, or rate "
+                      "limits the clients, and drops queries.",
+                      "The capture shows %" PRIu64 " queries from %zu %s to this server%s: %s.",
+                      n_q, n_cl, n_cl == 1 ? "client" : "clients", rate,
+                      flood ? "a rate or spread of sources that suggests a flood"
+                            : "no sign of a flood");
+    finding_rank_causes(f);
+
+    /* Next steps. */
+    const char *qname = text_first_query_name(f);
+    char qcmd[DNS_NAME_TEXT_MAX * 3] = "example.com";
+    if (qname)
+        text_shell_query(qname, qcmd, sizeof qcmd);
+    const char *tcp = f->protocol[0] == 't' ? " +tcp" : "";
+    finding_add_step(f,
+                     "From a host inside the server's network, and on %s itself, query it: "
+                     "`dig @%s %s%s +tries=1 +timeout=2`. An answer there while the clients get "
+                     "nothing points to a filter or the path in between; silence there too "
+                     "points to the server.",
+                     srv, srv_cmd, qcmd, tcp);
+    finding_add_step(f,
+                     "On %s, look for a drop rule on %s port %u and whether its counters grow "
+                     "with each query: `nft list ruleset` and `iptables -L -v -n` / "
+                     "`ip6tables -L -v -n`.",
+                     srv, PROTO, f->port);
+    finding_add_step(f,
+                     "On %s, check that the DNS service runs and reads its socket: `ss -%slpn "
+                     "'sport = :%u'` (a Recv-Q that keeps growing means a hung service) and its "
+                     "logs around %s.",
+                     srv, f->protocol[0] == 't' ? "t" : "u", f->port,
+                     shape == SHAPE_STOPPED ? last_ans : t1);
+    char cl[NT_ADDR_FMT_MAX], cl_cmd[NT_ADDR_FMT_MAX * 2 + 8];
+    text_addr(&f->clients[0], cl, sizeof cl);
+    text_shell_word(cl, cl_cmd, sizeof cl_cmd);
+    finding_add_step(f,
+                     "Capture on the server while a client queries: `tcpdump -ni any %s port %u "
+                     "and host %s`. Queries that arrive without answers put the fault on the "
+                     "server; queries that never arrive put it on the path.",
+                     f->protocol, f->port, cl_cmd);
+    finding_add_step(f,
+                     "Trace the path from a client: `traceroute -n %s-p %u %s` shows the last "
+                     "hop that still answers.",
+                     f->protocol[0] == 't' ? "-T " : "-U ", f->port, srv_cmd);
+    finding_add_step(f,
+                     "Until the server answers again, give the affected clients (%s) a second, "
+                     "working DNS server so their lookups can fail over.",
+                     clients);
+}
+
+static void on_finish(struct rule_ctx *rc)
+{
+    size_t it = 0;
+    struct finding *f;
+    while ((f = rule_next_finding(rc, &it)) != NULL)
+        explain_finding(rc, f);
+}
+
+const struct rule rule_dns_no_response = {
+    .id = "dns.no_response",
+    .severity = SEV_HIGH,
+    .title = "DNS server does not respond",
+    .on_dns_lookup = on_lookup,
+    .on_finish = on_finish,
+};

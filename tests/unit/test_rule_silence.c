@@ -1,0 +1,369 @@
+/* test_rule_silence.c: dns.no_response (lookups with no answer and no ICMP error) and
+ * dns.late_answer (answers the client rejected because it had stopped waiting). */
+#include "testutil.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect/rule.h"
+
+static struct dns_lookup *lk(const char *srv, uint16_t id, double t, enum lookup_outcome o)
+{
+    struct dns_lookup *l = calloc(1, sizeof *l);
+    assert_non_null(l);
+    assert_true(nt_addr_parse(&l->client, "198.51.100.15", 13));
+    assert_true(nt_addr_parse(&l->server, srv, strlen(srv)));
+    l->server_port = 53;
+    l->transport = 17;
+    l->id = id;
+    l->has_question = true;
+    l->qname = strdup("yummyrecipesforme.com.");
+    l->qtype = 1;
+    l->qclass = 1;
+    l->first_tx.kind = l->last_tx.kind = NT_TIME_ABSOLUTE;
+    l->first_tx.sec = l->last_tx.sec = (int64_t)t;
+    l->first_tx.nsec = l->last_tx.nsec = (uint32_t)((t - (double)(int64_t)t) * 1e9);
+    l->transmissions = 1;
+    l->client_ports[0] = 40000;
+    l->n_client_ports = 1;
+    l->query.role = EV_QUERY;
+    l->query.pkt = (uint64_t)(t * 10);
+    l->query.ts = l->first_tx;
+    l->query.text = strdup("query line");
+    l->query.ip_version = 4;
+    l->outcome = (uint8_t)o;
+    if (o == LOOKUP_ANSWERED) {
+        l->answer.role = EV_ANSWER;
+        l->answer.pkt = l->query.pkt + 1;
+        l->answer.ts = l->first_tx;
+        l->answer.ts.nsec += 1000000; /* 1 ms */
+        l->answer.text = strdup("answer line");
+        l->rtt_us = l->elapsed_us = 1000;
+    }
+    return l;
+}
+
+static void lk_free(struct dns_lookup *l)
+{
+    evidence_fini(&l->query);
+    evidence_fini(&l->answer);
+    evidence_fini(&l->error);
+    free(l->qname);
+    free(l);
+}
+
+static struct correlate_stats stats;
+
+static struct detector *run(struct dns_lookup **ls, size_t n)
+{
+    struct detector *d = detect_new(5000000);
+    assert_non_null(d);
+    for (size_t i = 0; i < n; i++)
+        detect_lookup(d, ls[i]);
+    detect_finish(d, &stats);
+    return d;
+}
+
+static const struct finding *find(struct detector *d, const char *id)
+{
+    struct finding *const *fs;
+    size_t n = detect_findings(d, &fs);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(fs[i]->id, id) == 0)
+            return fs[i];
+    return NULL;
+}
+
+static size_t count(struct detector *d, const char *id)
+{
+    struct finding *const *fs;
+    size_t n = detect_findings(d, &fs), k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += strcmp(fs[i]->id, id) == 0;
+    return k;
+}
+
+static bool any_fact(const struct finding *f, const char *needle)
+{
+    for (size_t i = 0; i < f->n_facts; i++)
+        if (strstr(f->facts[i], needle))
+            return true;
+    return false;
+}
+
+static void free_all(struct dns_lookup **ls, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        lk_free(ls[i]);
+}
+
+static void test_no_response_never_answered(void **state)
+{
+    (void)state;
+    struct dns_lookup *ls[2];
+    ls[0] = lk("198.51.100.2", 1, 100.0, LOOKUP_UNANSWERED);
+    ls[0]->transmissions = 3;
+    ls[0]->last_tx.sec += 2;
+    ls[0]->client_ports[1] = 40001;
+    ls[0]->client_ports[2] = 40002;
+    ls[0]->n_client_ports = 3;
+    ls[1] = lk("198.51.100.2", 2, 110.0, LOOKUP_UNANSWERED);
+    struct detector *d = run(ls, 2);
+    assert_int_equal(count(d, "dns.no_response"), 1);
+    const struct finding *f = find(d, "dns.no_response");
+    assert_int_equal(f->severity, SEV_HIGH);
+    assert_null(f->attack_id);
+    assert_int_equal(f->lookups, 2);
+    assert_int_equal(f->query_packets, 4);
+    assert_int_equal(f->error_packets, 0);
+    assert_string_equal(f->protocol, "udp");
+    assert_int_equal(f->port, 53);
+    assert_int_equal(f->first_seen.sec, 100);
+    assert_int_equal(f->last_seen.sec, 110);
+    assert_true(any_fact(f, "1 of the 2 lookups was retried, up to 3 transmissions per lookup"));
+    assert_true(any_fact(f, "(4 distinct source ports in all)"));
+    assert_true(any_fact(f, "None of the 2 lookups"));
+    /* Never answered, nothing else known: a dropping firewall and a host that is down behind a
+     * filter tie (medium), and the reason says what would tell them apart. */
+    assert_true(f->n_causes >= 5);
+    assert_int_equal(f->causes[0].confidence, CONF_MEDIUM);
+    assert_non_null(strstr(f->causes[0].text, "firewall"));
+    assert_non_null(strstr(f->causes[0].reason, "cannot tell these apart"));
+    assert_int_equal(f->causes[1].confidence, CONF_MEDIUM);
+    assert_non_null(strstr(f->causes[1].text, "host is down"));
+    assert_false(f->window.has_ok_before);
+    /* No other rule reads silence as an ICMP refusal. */
+    assert_int_equal(count(d, "dns.port_unreachable"), 0);
+    detect_free(d);
+    free_all(ls, 2);
+}
+
+static void test_no_response_capture_ended_is_not_a_failure(void **state)
+{
+    (void)state;
+    /* Only cut-off lookups: no finding. */
+    struct dns_lookup *ls[3];
+    ls[0] = lk("198.51.100.2", 1, 1.0, LOOKUP_ANSWERED);
+    ls[1] = lk("198.51.100.2", 2, 2.0, LOOKUP_CAPTURE_ENDED);
+    struct detector *d = run(ls, 2);
+    assert_int_equal(count(d, "dns.no_response"), 0);
+    detect_free(d);
+    /* A real silence plus a cut-off one: the cut-off lookup is a fact, not counted. */
+    ls[2] = lk("198.51.100.2", 3, 1.5, LOOKUP_UNANSWERED);
+    d = run(ls, 3);
+    const struct finding *f = find(d, "dns.no_response");
+    assert_non_null(f);
+    assert_int_equal(f->lookups, 1);
+    assert_true(any_fact(f, "1 further lookup to this server was cut off by the end of the "
+                            "capture"));
+    detect_free(d);
+    free_all(ls, 3);
+}
+
+static void test_no_response_after_answers_is_an_outage(void **state)
+{
+    (void)state;
+    struct dns_lookup *ls[4];
+    ls[0] = lk("198.51.100.2", 1, 10.0, LOOKUP_ANSWERED);
+    ls[1] = lk("198.51.100.2", 2, 20.0, LOOKUP_ANSWERED);
+    ls[2] = lk("198.51.100.2", 3, 30.0, LOOKUP_UNANSWERED);
+    ls[3] = lk("198.51.100.2", 4, 40.0, LOOKUP_UNANSWERED);
+    struct detector *d = run(ls, 4);
+    const struct finding *f = find(d, "dns.no_response");
+    assert_non_null(f);
+    assert_int_equal(f->severity, SEV_HIGH);
+    assert_int_equal(f->causes[0].confidence, CONF_HIGH);
+    assert_non_null(strstr(f->causes[0].text, "Something changed"));
+    assert_true(any_fact(f, "answered 2 of its 4 lookups"));
+    /* The detector's window: the last answer before, none after. */
+    assert_true(f->window.has_ok_before);
+    assert_int_equal(f->window.ok_before.sec, 20);
+    assert_false(f->window.has_ok_after);
+    assert_int_equal(f->window.ok_during, 0);
+    detect_free(d);
+    free_all(ls, 4);
+}
+
+static void test_no_response_intermittent_is_medium(void **state)
+{
+    (void)state;
+    struct dns_lookup *ls[5];
+    ls[0] = lk("198.51.100.2", 1, 10.0, LOOKUP_ANSWERED);
+    ls[1] = lk("198.51.100.2", 2, 20.0, LOOKUP_UNANSWERED);
+    ls[2] = lk("198.51.100.2", 3, 30.0, LOOKUP_ANSWERED);
+    ls[3] = lk("198.51.100.2", 4, 40.0, LOOKUP_UNANSWERED);
+    ls[4] = lk("198.51.100.2", 5, 50.0, LOOKUP_ANSWERED);
+    struct detector *d = run(ls, 5);
+    const struct finding *f = find(d, "dns.no_response");
+    assert_non_null(f);
+    assert_int_equal(f->severity, SEV_MEDIUM);
+    assert_int_equal(f->causes[0].confidence, CONF_MEDIUM);
+    assert_non_null(strstr(f->causes[0].text, "lost on the path"));
+    assert_int_equal(f->window.ok_during, 1);
+    detect_free(d);
+    /* Mostly silent: high even though answers interleave. */
+    ls[0]->outcome = LOOKUP_UNANSWERED;
+    ls[4]->outcome = LOOKUP_UNANSWERED;
+    d = run(ls, 5);
+    assert_int_equal(find(d, "dns.no_response")->severity, SEV_HIGH);
+    detect_free(d);
+    free_all(ls, 5);
+}
+
+static void test_no_response_other_transport_answered(void **state)
+{
+    (void)state;
+    struct dns_lookup *ls[2];
+    ls[0] = lk("198.51.100.2", 1, 10.0, LOOKUP_UNANSWERED);
+    ls[1] = lk("198.51.100.2", 2, 12.0, LOOKUP_ANSWERED);
+    ls[1]->transport = 6;
+    struct detector *d = run(ls, 2);
+    const struct finding *f = find(d, "dns.no_response");
+    assert_non_null(f);
+    assert_true(any_fact(f, "answered 1 of its 1 lookups over TCP"));
+    assert_int_equal(f->causes[0].confidence, CONF_HIGH);
+    assert_non_null(strstr(f->causes[0].text, "firewall"));
+    detect_free(d);
+    free_all(ls, 2);
+}
+
+static void test_no_response_hostile_name(void **state)
+{
+    (void)state;
+    struct dns_lookup *ls[1];
+    ls[0] = lk("198.51.100.2", 1, 10.0, LOOKUP_UNANSWERED);
+    free(ls[0]->qname);
+    ls[0]->qname = strdup("a\\`id\\`$(reboot).example.");
+    struct detector *d = run(ls, 1);
+    const struct finding *f = find(d, "dns.no_response");
+    assert_non_null(f);
+    for (size_t k = 0; k < f->n_next_steps; k++) {
+        size_t ticks = 0;
+        for (const char *p = f->next_steps[k]; *p; p++)
+            ticks += *p == '`';
+        assert_int_equal(ticks % 2, 0);
+        assert_null(strstr(f->next_steps[k], "`id"));
+        assert_null(strstr(f->next_steps[k], " $(reboot)"));
+    }
+    detect_free(d);
+    free_all(ls, 1);
+}
+
+/* An ICMP port unreachable from the client quoting the answer of lookup l. */
+static void client_reject(struct detector *d, struct dns_lookup *l, bool from_client)
+{
+    struct evidence ev = {0};
+    ev.role = EV_ICMP_ERROR;
+    ev.pkt = l->answer.pkt + 1;
+    ev.ts = l->answer.ts;
+    ev.ts.nsec += 20000;
+    ev.ip_version = 4;
+    ev.src = from_client ? l->client : l->server;
+    ev.dst = l->server;
+    ev.icmp_type = 3;
+    ev.icmp_code = 3;
+    ev.icmp_kind = ICMP_K_PORT_UNREACH;
+    ev.quote_present = ev.quote_has_ports = true;
+    ev.q_src = l->server;
+    ev.q_dst = l->client;
+    ev.q_proto = 17;
+    ev.q_sport = 53;
+    ev.q_dport = l->client_ports[0];
+    ev.text = (char *)"error line";
+    l->client_rejects++;
+    struct icmp_event e = {.ev = &ev,
+                           .kind = ICMP_K_PORT_UNREACH,
+                           .sender = from_client ? ICMP_SENDER_CLIENT : ICMP_SENDER_PATH,
+                           .about_dns = true,
+                           .quotes_response = true,
+                           .lookup = l};
+    detect_icmp_error(d, &e);
+}
+
+static void test_late_answer_in_time_is_info(void **state)
+{
+    (void)state;
+    struct dns_lookup *ls[3];
+    struct detector *d = detect_new(5000000);
+    for (int i = 0; i < 3; i++) {
+        ls[i] = lk("198.51.100.2", (uint16_t)(i + 1), 10.0 + i, LOOKUP_ANSWERED);
+        if (i < 2)
+            client_reject(d, ls[i], true);
+    }
+    for (int i = 0; i < 3; i++)
+        detect_lookup(d, ls[i]);
+    detect_finish(d, &stats);
+    assert_int_equal(count(d, "dns.late_answer"), 1);
+    assert_int_equal(count(d, "dns.port_unreachable"), 0);
+    assert_int_equal(count(d, "dns.no_response"), 0);
+    const struct finding *f = find(d, "dns.late_answer");
+    assert_int_equal(f->severity, SEV_INFO);
+    assert_int_equal(f->lookups, 2);
+    assert_int_equal(f->error_packets, 2);
+    assert_int_equal(f->n_evidence, 6); /* query, answer, error of each */
+    assert_non_null(strstr(f->summary, "this is not a server failure"));
+    assert_true(any_fact(f, "2 of 2 within the 5.0 s timeout, 0 after it"));
+    assert_true(any_fact(f, "answered 3 of the 3 lookups"));
+    assert_int_equal(f->causes[0].confidence, CONF_HIGH);
+    assert_non_null(strstr(f->causes[0].text, "does not wait"));
+    /* Other answers were accepted: a client firewall is unlikely. */
+    assert_int_equal(f->causes[f->n_causes - 1].confidence, CONF_LOW);
+    /* The window of a working service is not reported. */
+    assert_false(f->window.has_ok_before);
+    detect_free(d);
+    free_all(ls, 3);
+}
+
+static void test_late_answer_after_timeout_points_to_slow(void **state)
+{
+    (void)state;
+    struct dns_lookup *ls[1];
+    struct detector *d = detect_new(5000000);
+    ls[0] = lk("198.51.100.2", 1, 10.0, LOOKUP_ANSWERED);
+    ls[0]->late = true;
+    ls[0]->answer.ts.sec += 7;
+    ls[0]->elapsed_us = ls[0]->rtt_us = 7001000;
+    ls[0]->transmissions = 2;
+    client_reject(d, ls[0], true);
+    detect_lookup(d, ls[0]);
+    detect_finish(d, &stats);
+    const struct finding *f = find(d, "dns.late_answer");
+    assert_non_null(f);
+    assert_int_equal(f->severity, SEV_LOW);
+    assert_true(any_fact(f, "see dns.slow"));
+    assert_true(any_fact(f, "the server is slow to answer"));
+    assert_non_null(strstr(f->causes[0].text, "more slowly than the clients wait"));
+    assert_int_equal(count(d, "dns.port_unreachable"), 0);
+    detect_free(d);
+    free_all(ls, 1);
+}
+
+static void test_late_answer_quiet_for_other_senders(void **state)
+{
+    (void)state;
+    struct dns_lookup *ls[1];
+    struct detector *d = detect_new(5000000);
+    ls[0] = lk("198.51.100.2", 1, 10.0, LOOKUP_ANSWERED);
+    client_reject(d, ls[0], false); /* from a router, not the client */
+    detect_lookup(d, ls[0]);
+    detect_finish(d, &stats);
+    assert_int_equal(count(d, "dns.late_answer"), 0);
+    detect_free(d);
+    free_all(ls, 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_no_response_never_answered),
+        cmocka_unit_test(test_no_response_capture_ended_is_not_a_failure),
+        cmocka_unit_test(test_no_response_after_answers_is_an_outage),
+        cmocka_unit_test(test_no_response_intermittent_is_medium),
+        cmocka_unit_test(test_no_response_other_transport_answered),
+        cmocka_unit_test(test_no_response_hostile_name),
+        cmocka_unit_test(test_late_answer_in_time_is_info),
+        cmocka_unit_test(test_late_answer_after_timeout_points_to_slow),
+        cmocka_unit_test(test_late_answer_quiet_for_other_senders),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
