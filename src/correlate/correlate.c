@@ -441,12 +441,19 @@ static bool quote_is_response_of(const struct packet *pkt, const struct quote_vi
                                  const struct dns_lookup *l)
 {
     const struct icmp_quote *q = &pkt->quote;
-    if (!v->src || !v->dst || !nt_addr_eq(&q->src, &l->server) || !nt_addr_eq(&q->dst, &l->client))
+    /* Without the quoted source (tcpdump text of ICMPv6 errors prints only the quoted
+     * destination, protocol and port), the error went back to the host that sent the response. */
+    if (!v->dst || !nt_addr_eq(v->src ? &q->src : &pkt->dst, &l->server) ||
+        !nt_addr_eq(&q->dst, &l->client))
         return false;
     if (v->proto && q->proto != l->transport)
         return false;
-    if (v->sport && (q->sport != l->server_port || !has_port(l, q->dport)))
+    if (v->sport && q->sport != l->server_port)
         return false;
+    if (v->dport && !has_port(l, q->dport))
+        return false;
+    if (!v->sport && !v->dport)
+        return false; /* an address alone cannot tie an error to one response */
     if (v->id && q->dns_id != l->id)
         return false;
     return true;

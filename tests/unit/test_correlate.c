@@ -331,6 +331,53 @@ static void test_sender_roles(void **state)
     free(r);
 }
 
+/* tcpdump text of an ICMPv6 error about a response shows only the quoted destination (the
+ * client), protocol and port: it is still the client rejecting that response. */
+static void test_client_reject_without_quoted_source(void **state)
+{
+    (void)state;
+    struct seen s;
+    struct correlator *c = mk(&s, 5000000);
+    struct packet *q = pkt_new(), *e = pkt_new(), *r = pkt_new();
+    query(q, 1, 1.0, "2001:db8::15", 41274, "2001:db8::2", 7, "a.example.");
+    q->ip_version = 6;
+    correlate_packet(c, q, 0);
+    response(r, 2, 1.001, q, 0);
+    correlate_packet(c, r, 0);
+    memset(e, 0, sizeof *e);
+    at(e, 3, 1.0011, NT_TIME_OF_DAY);
+    e->layers = PKT_L_IP | PKT_L_ICMP;
+    e->ip_version = 6;
+    e->src = q->src; /* from the client */
+    e->dst = q->dst; /* to the server */
+    e->icmp_type = 1;
+    e->icmp_code = 4;
+    e->icmp_kind = ICMP_K_PORT_UNREACH;
+    e->icmp_is_error = true;
+    e->quote.dst = q->src; /* "2001:db8::15 udp port 41274 unreachable" */
+    e->quote.proto = 17;
+    e->quote.dport = 41274;
+    e->quote.known = QUOTE_K_DST | QUOTE_K_PROTO | QUOTE_K_DPORT;
+    correlate_packet(c, e, 0);
+    /* The same without a port (an address alone): not tied to the response. */
+    e->num = 4;
+    e->quote.known = QUOTE_K_DST | QUOTE_K_PROTO;
+    correlate_packet(c, e, 0);
+    correlate_finish(c);
+    assert_int_equal(s.ne, 2);
+    assert_int_equal(s.e[0].sender, ICMP_SENDER_CLIENT);
+    assert_true(s.e[0].quotes_response);
+    assert_int_equal(s.e_lookup_seq[0], 1);
+    assert_int_equal(s.e_lookup_seq[1], 0);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.l[0].outcome, LOOKUP_ANSWERED);
+    assert_int_equal(s.l[0].client_rejects, 1);
+    correlate_free(c);
+    free(q);
+    free(e);
+    free(r);
+}
+
 static void test_late_window_and_bounds(void **state)
 {
     (void)state;
@@ -505,6 +552,7 @@ int main(void)
         cmocka_unit_test(test_unanswered_and_capture_end),
         cmocka_unit_test(test_quote_picks_lookup_by_id),
         cmocka_unit_test(test_sender_roles),
+        cmocka_unit_test(test_client_reject_without_quoted_source),
         cmocka_unit_test(test_late_window_and_bounds),
         cmocka_unit_test(test_mdns_is_not_a_lookup),
         cmocka_unit_test(test_stray_timestamp),
