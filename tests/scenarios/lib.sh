@@ -615,16 +615,12 @@ nt_finish() {
 # Wireshark number frames) and ISO_TIME in nettriage's form (2026-11-21T20:17:30.184566Z).
 nt_pcap_select() {
     local pcap=$1 filter=$2
-    awk 'NR == FNR { num[$2] = $1; next }
-         {
-             split($1, t, ".")
-             cmd = "date -u -d @" t[1] " +%Y-%m-%dT%H:%M:%S"
-             cmd | getline iso
-             close(cmd)
-             print num[$1], iso "." t[2] "Z"
-         }' \
-        <(tcpdump -# -nn -tt -r "$pcap" 2>/dev/null) \
-        <(tcpdump -nn -tt -r "$pcap" "$filter" 2>/dev/null)
+    # -tttt under TZ=UTC prints "2026-11-21 13:24:32.192571": the ISO time is two fields
+    # joined (no process per packet). Packets are keyed by their time.
+    awk 'NR == FNR { num[$2 " " $3] = $1; next }
+         { print num[$1 " " $2], $1 "T" $2 "Z" }' \
+        <(TZ=UTC tcpdump -# -nn -tttt -r "$pcap" 2>/dev/null) \
+        <(TZ=UTC tcpdump -nn -tttt -r "$pcap" "$filter" 2>/dev/null)
 }
 
 # BPF filters for what the scenarios count independently of nettriage.
