@@ -125,6 +125,7 @@ bool evidence_from_packet(struct evidence *ev, const struct packet *pkt, uint32_
         ev->q_sport = q->sport;
         ev->q_dport = q->dport;
         ev->q_dns_id = q->dns_id;
+        ev->q_total_len = q->ip_total_len;
     }
     return true;
 }

@@ -53,6 +53,7 @@ struct evidence {
     struct nt_addr q_src, q_dst;
     uint8_t q_proto;
     uint16_t q_sport, q_dport, q_dns_id;
+    uint32_t q_total_len; /* the quoted IP header's total length (IPv6: 40 + payload); 0 unknown */
 };
 
 /* The role's stable id ("query", "retransmission", "answer", "icmp_error"; NULL if unknown)

@@ -135,6 +135,9 @@ static void on_icmp(struct rule_ctx *rc, const struct icmp_event *e)
         a->other++;
         finding_add_client(f, ev->q_src.family != NT_AF_NONE ? &ev->q_src : &ev->dst);
     }
+    /* Otherwise the size the quoted IP header gives (any protocol). */
+    if (!size && ev->q_total_len)
+        size = ev->q_total_len;
     if (size) {
         if (!a->sized || size < a->size_min)
             a->size_min = size;
