@@ -1,0 +1,394 @@
+/* test_rule_rcode.c: dns.refused and dns.servfail: when they fire, when they stay quiet, how the
+ * evidence ranks their causes, their severity, and that no state leaks from one run to the
+ * next. */
+#include "testutil.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect/rule.h"
+
+#define US 1e-6
+
+/* A lookup from cli to srv answered with rcode at t + rtt (seconds). Query flags: RD (and CD
+ * when asked); answer flags as given. */
+static struct dns_lookup *ans(const char *cli, const char *srv, uint16_t id, const char *name,
+                              double t, double rtt, uint16_t rcode, uint16_t answer_flags)
+{
+    struct dns_lookup *l = calloc(1, sizeof *l);
+    assert_non_null(l);
+    assert_true(nt_addr_parse(&l->client, cli, strlen(cli)));
+    assert_true(nt_addr_parse(&l->server, srv, strlen(srv)));
+    l->server_port = 53;
+    l->transport = 17;
+    l->id = id;
+    l->query_flags = DNS_FLAG_RD;
+    l->has_question = true;
+    l->qname = strdup(name);
+    l->qtype = 1;
+    l->qclass = 1;
+    l->first_tx.kind = l->last_tx.kind = NT_TIME_ABSOLUTE;
+    l->first_tx.sec = l->last_tx.sec = (int64_t)t;
+    l->first_tx.nsec = l->last_tx.nsec = (uint32_t)((t - (double)(int64_t)t) * 1e9);
+    l->transmissions = 1;
+    l->query.role = EV_QUERY;
+    l->query.pkt = id * 2u;
+    l->query.ts = l->first_tx;
+    l->query.text = strdup("query line");
+    l->query.ip_version = 4;
+    l->outcome = LOOKUP_ANSWERED;
+    l->rcode = rcode;
+    l->rtt_us = l->elapsed_us = (int64_t)(rtt * 1e6);
+    l->answer.role = EV_ANSWER;
+    l->answer.pkt = id * 2u + 1;
+    l->answer.ts = nt_time_add_us(l->first_tx, l->rtt_us);
+    l->answer.text = strdup("answer line");
+    l->answer.has_dns = true;
+    l->answer.has_question = true;
+    l->answer.dns_flags = (uint16_t)(DNS_FLAG_QR | answer_flags | (rcode & 0xf));
+    l->answer.rcode = rcode;
+    return l;
+}
+
+static void lk_free(struct dns_lookup *l)
+{
+    evidence_fini(&l->query);
+    evidence_fini(&l->answer);
+    free(l->qname);
+    free(l);
+}
+
+static struct correlate_stats stats;
+
+/* Runs the detector over n lookups (freeing them); returns it. */
+static struct detector *run(struct dns_lookup **ls, size_t n)
+{
+    struct detector *d = detect_new(5000000);
+    assert_non_null(d);
+    for (size_t i = 0; i < n; i++)
+        detect_lookup(d, ls[i]);
+    detect_finish(d, &stats);
+    for (size_t i = 0; i < n; i++)
+        lk_free(ls[i]);
+    return d;
+}
+
+/* The only finding with this id (fails when there are more), or NULL. */
+static const struct finding *only(struct detector *d, const char *id, size_t *count)
+{
+    struct finding *const *fs;
+    size_t n = detect_findings(d, &fs);
+    const struct finding *hit = NULL;
+    *count = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(fs[i]->id, id) == 0) {
+            hit = fs[i];
+            (*count)++;
+        }
+    return hit;
+}
+
+static size_t total(struct detector *d)
+{
+    struct finding *const *fs;
+    return detect_findings(d, &fs);
+}
+
+static bool has_fact(const struct finding *f, const char *s)
+{
+    for (size_t i = 0; i < f->n_facts; i++)
+        if (strstr(f->facts[i], s))
+            return true;
+    return false;
+}
+
+#define RA DNS_FLAG_RA
+#define AA DNS_FLAG_AA
+
+static void test_refused_acl_split(void **state)
+{
+    (void)state;
+    /* .15 answered before and after; .16 refused for the same name, RA clear. */
+    struct dns_lookup *ls[4] = {
+        ans("198.51.100.15", "198.51.100.2", 1, "a.example.", 10.0, 100 * US, 0, AA | RA),
+        ans("198.51.100.16", "198.51.100.2", 2, "a.example.", 11.0, 80 * US, DNS_RCODE_REFUSED, 0),
+        ans("198.51.100.16", "198.51.100.2", 3, "a.example.", 12.0, 90 * US, DNS_RCODE_REFUSED, 0),
+        ans("198.51.100.15", "198.51.100.2", 4, "a.example.", 13.0, 100 * US, 0, AA | RA),
+    };
+    struct detector *d = run(ls, 4);
+    size_t n;
+    const struct finding *f = only(d, "dns.refused", &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(total(d), 1);
+    assert_int_equal(f->severity, SEV_MEDIUM);
+    assert_null(f->attack_id);
+    assert_int_equal(f->lookups, 2);
+    assert_int_equal(f->query_packets, 2);
+    assert_int_equal(f->error_packets, 2);
+    assert_int_equal(f->packets, 4);
+    assert_int_equal(f->n_clients, 1);
+    assert_int_equal(f->clients[0].a[3], 16);
+    assert_int_equal(f->n_evidence, 4);
+    assert_int_equal(f->causes[0].confidence, CONF_HIGH);
+    assert_non_null(strstr(f->causes[0].text, "access list"));
+    assert_non_null(strstr(f->causes[0].reason, "198.51.100.15"));
+    assert_true(has_fact(f, "clear in 2 and set in 0"));
+    assert_true(has_fact(f, "1 other client (198.51.100.15)"));
+    /* Incident window: .15's answers bound the failures. */
+    assert_true(f->window.has_ok_before);
+    assert_int_equal(f->window.ok_before.sec, 10);
+    assert_true(f->window.has_ok_after);
+    assert_int_equal(f->window.ok_after.sec, 13);
+    assert_int_equal(f->window.ok_during, 0);
+    detect_free(d);
+}
+
+static void test_refused_local_only(void **state)
+{
+    (void)state;
+    /* The same client gets its local name (AA) and is refused another, RA clear. */
+    struct dns_lookup *ls[2] = {
+        ans("198.51.100.17", "198.51.100.2", 1, "local.example.", 1.0, 50 * US, 0, AA | RA),
+        ans("198.51.100.17", "198.51.100.2", 2, "www.example.com.", 2.0, 50 * US, DNS_RCODE_REFUSED,
+            0),
+    };
+    struct detector *d = run(ls, 2);
+    size_t n;
+    const struct finding *f = only(d, "dns.refused", &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(f->severity, SEV_MEDIUM);
+    assert_int_equal(f->causes[0].confidence, CONF_HIGH);
+    assert_non_null(strstr(f->causes[0].text, "only from its own zones"));
+    assert_int_equal(f->causes[1].confidence, CONF_LOW);
+    assert_true(has_fact(f, "1 of the refused clients also got usable answers"));
+    assert_string_equal(f->names[0], "www.example.com. A");
+    detect_free(d);
+}
+
+static void test_refused_no_upstream(void **state)
+{
+    (void)state;
+    /* dnsmasq without upstream: RA set on the REFUSED answer, local name answered. */
+    struct dns_lookup *ls[2] = {
+        ans("198.51.100.15", "198.51.100.3", 1, "local.example.", 1.0, 50 * US, 0, AA | RA),
+        ans("198.51.100.15", "198.51.100.3", 2, "www.example.com.", 2.0, 50 * US, DNS_RCODE_REFUSED,
+            RA),
+    };
+    struct detector *d = run(ls, 2);
+    size_t n;
+    const struct finding *f = only(d, "dns.refused", &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(f->causes[0].confidence, CONF_HIGH);
+    assert_non_null(strstr(f->causes[0].text, "no upstream"));
+    assert_true(has_fact(f, "clear in 0 and set in 1"));
+    detect_free(d);
+}
+
+static void test_refused_everything_is_high(void **state)
+{
+    (void)state;
+    struct dns_lookup *ls[2] = {
+        ans("198.51.100.16", "198.51.100.2", 1, "a.example.", 1.0, 50 * US, DNS_RCODE_REFUSED, 0),
+        ans("198.51.100.16", "198.51.100.2", 2, "b.example.", 2.0, 50 * US, DNS_RCODE_REFUSED, 0),
+    };
+    struct detector *d = run(ls, 2);
+    size_t n;
+    const struct finding *f = only(d, "dns.refused", &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(f->severity, SEV_HIGH);
+    /* Nothing to compare with: the access list and "own zones only" tie at medium. */
+    assert_int_equal(f->causes[0].confidence, CONF_MEDIUM);
+    assert_int_equal(f->causes[1].confidence, CONF_MEDIUM);
+    assert_false(f->window.has_ok_before);
+    assert_false(f->window.has_ok_after);
+    detect_free(d);
+}
+
+static void test_one_finding_per_server(void **state)
+{
+    (void)state;
+    struct dns_lookup *ls[3] = {
+        ans("198.51.100.16", "198.51.100.2", 1, "a.example.", 1.0, 50 * US, DNS_RCODE_REFUSED, 0),
+        ans("198.51.100.16", "198.51.100.3", 2, "a.example.", 2.0, 50 * US, DNS_RCODE_REFUSED, 0),
+        ans("198.51.100.17", "198.51.100.2", 3, "b.example.", 3.0, 50 * US, DNS_RCODE_REFUSED, 0),
+    };
+    struct detector *d = run(ls, 3);
+    size_t n;
+    only(d, "dns.refused", &n);
+    assert_int_equal(n, 2);
+    detect_free(d);
+}
+
+static void test_quiet(void **state)
+{
+    (void)state;
+    /* Usable answers (NOERROR, NXDOMAIN), NOTIMP and FORMERR, silence: neither rule fires. */
+    struct dns_lookup *ls[5] = {
+        ans("198.51.100.15", "198.51.100.2", 1, "a.example.", 1.0, 50 * US, 0, RA),
+        ans("198.51.100.15", "198.51.100.2", 2, "b.example.", 2.0, 50 * US, DNS_RCODE_NXDOMAIN, RA),
+        ans("198.51.100.15", "198.51.100.2", 3, "c.example.", 3.0, 50 * US, DNS_RCODE_NOTIMP, RA),
+        ans("198.51.100.15", "198.51.100.2", 4, "d.example.", 4.0, 50 * US, DNS_RCODE_FORMERR, RA),
+        ans("198.51.100.15", "198.51.100.2", 5, "e.example.", 5.0, 50 * US, 0, RA),
+    };
+    ls[4]->outcome = LOOKUP_UNANSWERED;
+    struct detector *d = run(ls, 5);
+    size_t n;
+    assert_null(only(d, "dns.refused", &n));
+    assert_null(only(d, "dns.servfail", &n));
+    detect_free(d);
+}
+
+static void test_servfail_slow_all_fail(void **state)
+{
+    (void)state;
+    /* Two slow SERVFAILs and one fast (cached) one; nothing usable from the server. */
+    struct dns_lookup *ls[3] = {
+        ans("198.51.100.15", "198.51.100.4", 1, "a.example.", 1.0, 0.75, DNS_RCODE_SERVFAIL, RA),
+        ans("198.51.100.15", "198.51.100.4", 2, "b.example.", 2.0, 1.5, DNS_RCODE_SERVFAIL, RA),
+        ans("198.51.100.15", "198.51.100.4", 3, "c.example.", 4.0, 200 * US, DNS_RCODE_SERVFAIL,
+            RA),
+    };
+    struct detector *d = run(ls, 3);
+    size_t n;
+    const struct finding *f = only(d, "dns.servfail", &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(total(d), 1);
+    assert_int_equal(f->severity, SEV_HIGH);
+    assert_int_equal(f->lookups, 3);
+    assert_int_equal(f->error_packets, 3);
+    assert_int_equal(f->n_names, 3);
+    assert_true(has_fact(f, "2 of the SERVFAILs came 300.0 ms or more after the query"));
+    assert_true(has_fact(f, "and 1 sooner"));
+    assert_true(has_fact(f, "median 750.0 ms"));
+    assert_int_equal(f->causes[0].confidence, CONF_HIGH);
+    assert_non_null(strstr(f->causes[0].text, "upstream does not answer"));
+    /* DNSSEC cannot be excluded, and says how to tell. */
+    bool dnssec = false;
+    for (size_t i = 0; i < f->n_causes; i++)
+        if (strstr(f->causes[i].text, "DNSSEC")) {
+            dnssec = true;
+            assert_int_equal(f->causes[i].confidence, CONF_LOW);
+            assert_non_null(strstr(f->causes[i].reason, "dig +cd"));
+        }
+    assert_true(dnssec);
+    bool cd_step = false;
+    for (size_t i = 0; i < f->n_next_steps; i++)
+        cd_step |= strstr(f->next_steps[i], "`dig +cd @198.51.100.4 a.example. A`") != NULL;
+    assert_true(cd_step);
+    detect_free(d);
+}
+
+static void test_servfail_one_zone(void **state)
+{
+    (void)state;
+    /* The server resolves other names (RA, no AA, AD), one name fails fast: medium severity,
+     * DNSSEC and lame delegation at medium, the upstream not first with high. */
+    struct dns_lookup *ls[3] = {
+        ans("198.51.100.15", "198.51.100.4", 1, "ok.example.", 1.0, 20e-3, 0, RA | DNS_FLAG_AD),
+        ans("198.51.100.15", "198.51.100.4", 2, "broken.example.", 2.0, 2e-3, DNS_RCODE_SERVFAIL,
+            RA),
+        ans("198.51.100.15", "198.51.100.4", 3, "ok.example.", 3.0, 20e-3, 0, RA | DNS_FLAG_AD),
+    };
+    struct detector *d = run(ls, 3);
+    size_t n;
+    const struct finding *f = only(d, "dns.servfail", &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(f->severity, SEV_MEDIUM);
+    assert_true(has_fact(f, "2 resolved, some of them validated by DNSSEC"));
+    for (size_t i = 0; i < f->n_causes; i++)
+        assert_int_not_equal(f->causes[i].confidence, CONF_HIGH);
+    bool dnssec = false, lame = false;
+    for (size_t i = 0; i < f->n_causes; i++) {
+        dnssec |= strstr(f->causes[i].text, "DNSSEC") && f->causes[i].confidence == CONF_MEDIUM;
+        lame |= strstr(f->causes[i].text, "lame") && f->causes[i].confidence == CONF_MEDIUM;
+    }
+    assert_true(dnssec);
+    assert_true(lame);
+    assert_true(f->window.has_ok_before);
+    assert_true(f->window.has_ok_after);
+    detect_free(d);
+}
+
+static void test_servfail_checking_disabled(void **state)
+{
+    (void)state;
+    struct dns_lookup *ls[1] = {
+        ans("198.51.100.15", "198.51.100.4", 1, "a.example.", 1.0, 1e-3, DNS_RCODE_SERVFAIL, RA),
+    };
+    ls[0]->query_flags |= DNS_FLAG_CD;
+    struct detector *d = run(ls, 1);
+    size_t n;
+    const struct finding *f = only(d, "dns.servfail", &n);
+    assert_int_equal(n, 1);
+    for (size_t i = 0; i < f->n_causes; i++)
+        if (strstr(f->causes[i].text, "DNSSEC"))
+            assert_int_equal(f->causes[i].confidence, CONF_LOW);
+    assert_true(has_fact(f, "had CD set"));
+    detect_free(d);
+}
+
+static void test_no_state_leaks_between_runs(void **state)
+{
+    (void)state;
+    /* Run 1: .15 answered by .2. Run 2: .16 refused by .2, alone: the answer from run 1 must
+     * not count (severity high, no client split). */
+    struct dns_lookup *a[1] = {
+        ans("198.51.100.15", "198.51.100.2", 1, "a.example.", 1.0, 50 * US, 0, RA),
+    };
+    detect_free(run(a, 1));
+    struct dns_lookup *b[1] = {
+        ans("198.51.100.16", "198.51.100.2", 2, "a.example.", 2.0, 50 * US, DNS_RCODE_REFUSED, 0),
+    };
+    struct detector *d = run(b, 1);
+    size_t n;
+    const struct finding *f = only(d, "dns.refused", &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(f->severity, SEV_HIGH);
+    assert_false(has_fact(f, "other client"));
+    detect_free(d);
+}
+
+static void test_hostile_name_stays_one_shell_word(void **state)
+{
+    (void)state;
+    struct dns_lookup *ls[2] = {
+        ans("198.51.100.16", "198.51.100.2", 1, "x\\`id\\`$(reboot).example.", 1.0, 50 * US,
+            DNS_RCODE_REFUSED, 0),
+        ans("198.51.100.16", "198.51.100.4", 2, "x\\`id\\`$(reboot).example.", 1.0, 50 * US,
+            DNS_RCODE_SERVFAIL, RA),
+    };
+    struct detector *d = run(ls, 2);
+    struct finding *const *fs;
+    size_t nf = detect_findings(d, &fs);
+    assert_int_equal(nf, 2);
+    for (size_t k = 0; k < nf; k++)
+        for (size_t i = 0; i < fs[k]->n_next_steps; i++) {
+            size_t ticks = 0;
+            for (const char *p = fs[k]->next_steps[i]; *p; p++)
+                ticks += *p == '`';
+            assert_int_equal(ticks % 2, 0);
+            assert_null(strstr(fs[k]->next_steps[i], "`id"));
+            const char *dollar = strstr(fs[k]->next_steps[i], "$(reboot)");
+            if (dollar) /* only inside a single-quoted word */
+                assert_non_null(strstr(fs[k]->next_steps[i], "'x\\096id\\096$(reboot).example.'"));
+        }
+    detect_free(d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_refused_acl_split),
+        cmocka_unit_test(test_refused_local_only),
+        cmocka_unit_test(test_refused_no_upstream),
+        cmocka_unit_test(test_refused_everything_is_high),
+        cmocka_unit_test(test_one_finding_per_server),
+        cmocka_unit_test(test_quiet),
+        cmocka_unit_test(test_servfail_slow_all_fail),
+        cmocka_unit_test(test_servfail_one_zone),
+        cmocka_unit_test(test_servfail_checking_disabled),
+        cmocka_unit_test(test_no_state_leaks_between_runs),
+        cmocka_unit_test(test_hostile_name_stays_one_shell_word),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
