@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-enum medium { M_JSON, M_MD, M_MD_CODE, M_TERM, M_HTML };
+enum medium { M_JSON, M_MD, M_MD_CODE, M_MD_CMD, M_TERM, M_HTML };
 
 /* Length of the well-formed UTF-8 sequence at s (1 to 4), with its code point in *cp, or 0 when
  * s[0] does not start one. Follows RFC 3629 (table 3-7 of Unicode): overlong forms, surrogates
@@ -138,6 +138,12 @@ static size_t replace(char *buf, enum medium m, const unsigned char *seq, size_t
         if (is_control(cp) || cp == '`' || cp == '|')
             return bytes_hex(buf, seq, len);
         return 0;
+    case M_MD_CMD:
+        /* A command in running text (a list item, never a table cell): '|' stays, so a
+         * pipeline reads as one. */
+        if (is_control(cp) || cp == '`')
+            return bytes_hex(buf, seq, len);
+        return 0;
     case M_TERM:
         if (is_control(cp))
             return bytes_hex(buf, seq, len);
@@ -240,6 +246,11 @@ void esc_md(struct strbuf *out, const char *s, size_t n)
 void esc_md_code(struct strbuf *out, const char *s, size_t n)
 {
     escape(out, s, n, M_MD_CODE);
+}
+
+void esc_md_cmd(struct strbuf *out, const char *s, size_t n)
+{
+    escape(out, s, n, M_MD_CMD);
 }
 
 void esc_term(struct strbuf *out, const char *s, size_t n)

@@ -21,6 +21,9 @@ void esc_md(struct strbuf *out, const char *s, size_t n);
  * (which could close the span) and '|' (which splits a GFM table cell even inside a span) are
  * written as \xNN. */
 void esc_md_code(struct strbuf *out, const char *s, size_t n);
+/* The inside of a code span in running text, never in a table cell: like esc_md_code but a
+ * '|' stays as it is (a command may pipe). */
+void esc_md_cmd(struct strbuf *out, const char *s, size_t n);
 /* Terminal: every control byte (C0, DEL, C1 in UTF-8) and invalid UTF-8 as \xNN, so no escape
  * sequence from the input reaches the terminal. */
 void esc_term(struct strbuf *out, const char *s, size_t n);

@@ -21,7 +21,7 @@ static void md_text(struct strbuf *o, const char *s)
         }
         esc_md(o, s, (size_t)(tick - s));
         strbuf_putc(o, '`');
-        esc_md_code(o, tick + 1, (size_t)(close - tick - 1));
+        esc_md_cmd(o, tick + 1, (size_t)(close - tick - 1));
         strbuf_putc(o, '`');
         s = close + 1;
     }
