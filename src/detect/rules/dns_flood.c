@@ -1,0 +1,535 @@
+/* dns_flood.c: a DNS query rate far above the capture's own baseline at one server, measured
+ * in one-second bins of queries, with the failures seen during the flood seconds and outside
+ * them. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect/rule.h"
+#include "detect/text.h"
+
+/* Fires when the busiest second of a server holds at least MIN_PEAK new lookups and at least
+ * FACTOR times the baseline, the median of its active seconds (seconds with at least one
+ * lookup). Without a calm baseline (a capture taken entirely during a flood) it fires when the
+ * peak reaches ABS_PEAK from at least MANY_SOURCES sources. A second counts as a flood second
+ * when it reaches the same threshold, max(MIN_PEAK, FACTOR x baseline). */
+#define MIN_PEAK     100
+#define FACTOR       10
+#define ABS_PEAK     1000
+#define MANY_SOURCES 100
+/* An answer slower than this in a flood second counts as a failure to keep up. */
+#define SLOW_US 1000000
+/* Servers measured; more are counted and left out. */
+#define MAX_SERVERS 64
+/* Open one-second bins per server: lookups reach the rules up to the late window (120 s)
+ * after their query, roughly in order; a lookup older than the ring closes it and starts
+ * again (another input, another clock). */
+#define RING 256
+/* Distinct sources per second: a 1024-bit linear-counting sketch, plus the first few
+ * addresses kept to name them. */
+#define SKETCH_WORDS 16
+#define BIN_CLIENTS  16
+#define TOP_NAMES    16
+
+struct bin {
+    bool used;
+    int64_t sec;
+    uint8_t kind;
+    uint32_t lookups, tx, failed, errors, slow, answered;
+    struct nt_time first, last;
+    uint64_t sketch[SKETCH_WORDS];
+    struct nt_addr cl[BIN_CLIENTS];
+    uint8_t n_cl;
+    struct evidence ev[2]; /* the first query, the first failed lookup's query */
+    bool has_ev[2];
+};
+
+/* Per-second statistics folded by the second's lookup count: exact below 256, then 16
+ * buckets per power of two (within 6.25 %). */
+#define BK_EXACT 256
+#define BK_N     (BK_EXACT + 24 * 16)
+struct bucket {
+    uint64_t bins, lookups, tx, failed, errors, slow, answered;
+    struct nt_time first, last;
+};
+
+static size_t bk_index(uint64_t c)
+{
+    if (c < BK_EXACT)
+        return (size_t)c;
+    unsigned e = 63u - (unsigned)__builtin_clzll(c); /* >= 8 */
+    size_t i = BK_EXACT + (size_t)(e - 8) * 16 + (size_t)((c >> (e - 4)) - 16);
+    return i < BK_N ? i : BK_N - 1;
+}
+
+static uint64_t bk_lower(size_t i)
+{
+    if (i < BK_EXACT)
+        return i;
+    unsigned e = (unsigned)((i - BK_EXACT) / 16) + 8;
+    return (16 + (i - BK_EXACT) % 16) << (e - 4);
+}
+
+struct top {
+    char *name;
+    uint64_t count;
+};
+
+struct srv {
+    struct nt_addr server;
+    uint16_t port;
+    uint8_t transport;
+    uint64_t lookups;
+    struct bin ring[RING];
+    int64_t head; /* newest second in the ring */
+    uint8_t head_kind;
+    bool any;
+    struct bucket bk[BK_N];
+    struct bin peak;           /* the busiest closed second */
+    struct top top[TOP_NAMES]; /* Misra-Gries counters over the server's lookups */
+};
+
+struct state {
+    struct srv *srv[MAX_SERVERS];
+    size_t n_srv;
+    uint64_t servers_dropped;
+};
+
+/* Rules have no per-detector state of their own (rule.h); this one keeps its table here, tied
+ * to the detector it belongs to, and frees it in on_finish. */
+
+static void bin_clear(struct bin *b)
+{
+    for (int k = 0; k < 2; k++)
+        if (b->has_ev[k])
+            evidence_fini(&b->ev[k]);
+    memset(b, 0, sizeof *b);
+}
+
+static void srv_free(struct srv *s)
+{
+    for (size_t i = 0; i < RING; i++)
+        bin_clear(&s->ring[i]);
+    bin_clear(&s->peak);
+    for (size_t i = 0; i < TOP_NAMES; i++)
+        free(s->top[i].name);
+    free(s);
+}
+
+static void state_free(void *p)
+{
+    struct state *g_state = p;
+    if (!g_state)
+        return;
+    for (size_t i = 0; i < g_state->n_srv; i++)
+        srv_free(g_state->srv[i]);
+    free(g_state);
+}
+
+/* The rule's per-detector state (rule_state), made on first use; the detector frees it. */
+static struct state *state_get(struct rule_ctx *rc)
+{
+    void **slot = rule_state(rc);
+    if (!*slot)
+        *slot = calloc(1, sizeof(struct state));
+    return *slot;
+}
+
+static struct srv *srv_get(struct state *st, const struct dns_lookup *l)
+{
+    for (size_t i = 0; i < st->n_srv; i++) {
+        struct srv *s = st->srv[i];
+        if (s->port == l->server_port && s->transport == l->transport &&
+            nt_addr_eq(&s->server, &l->server))
+            return s;
+    }
+    if (st->n_srv == MAX_SERVERS) {
+        st->servers_dropped++;
+        return NULL;
+    }
+    struct srv *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->server = l->server;
+    s->port = l->server_port;
+    s->transport = l->transport;
+    st->srv[st->n_srv++] = s;
+    return s;
+}
+
+static unsigned sketch_zeros(const uint64_t *sk)
+{
+    unsigned ones = 0;
+    for (int i = 0; i < SKETCH_WORDS; i++)
+        ones += (unsigned)__builtin_popcountll(sk[i]);
+    return SKETCH_WORDS * 64 - ones;
+}
+
+/* Distinct sources of a second: exact when all were kept, else the sketch's estimate. */
+static uint64_t bin_sources(const struct bin *b)
+{
+    if (b->n_cl < BIN_CLIENTS)
+        return b->n_cl;
+    double m = SKETCH_WORDS * 64;
+    unsigned z = sketch_zeros(b->sketch);
+    double est = z ? -m * log((double)z / m) : m * log(m);
+    uint64_t e = (uint64_t)(est + 0.5);
+    return e < b->n_cl ? b->n_cl : e;
+}
+
+/* Folds a closed second into the buckets and the peak. */
+static void bin_close(struct srv *s, struct bin *b)
+{
+    if (!b->used)
+        return;
+    struct bucket *k = &s->bk[bk_index(b->lookups)];
+    k->bins++;
+    k->lookups += b->lookups;
+    k->tx += b->tx;
+    k->failed += b->failed;
+    k->errors += b->errors;
+    k->slow += b->slow;
+    k->answered += b->answered;
+    nt_time_widen(&k->first, &k->last, &b->first);
+    nt_time_widen(&k->first, &k->last, &b->last);
+    if (b->lookups > s->peak.lookups) {
+        bin_clear(&s->peak);
+        s->peak = *b; /* takes the evidence over */
+        memset(b, 0, sizeof *b);
+    } else {
+        bin_clear(b);
+    }
+}
+
+static void ring_flush(struct srv *s)
+{
+    for (size_t i = 0; i < RING; i++)
+        bin_close(s, &s->ring[i]);
+    s->any = false;
+}
+
+static struct bin *bin_for(struct srv *s, const struct nt_time *t)
+{
+    int64_t sec = t->sec;
+    if (s->any && (t->kind != s->head_kind || sec <= s->head - RING || sec > s->head + RING)) {
+        ring_flush(s); /* another clock or a jump: start again */
+    }
+    if (!s->any) {
+        s->any = true;
+        s->head = sec;
+        s->head_kind = t->kind;
+    }
+    while (sec > s->head) {
+        s->head++;
+        bin_close(s, &s->ring[(uint64_t)s->head % RING]);
+    }
+    struct bin *b = &s->ring[(uint64_t)sec % RING];
+    if (b->used && b->sec != sec)
+        bin_close(s, b);
+    if (!b->used) {
+        b->used = true;
+        b->sec = sec;
+        b->kind = t->kind;
+    }
+    return b;
+}
+
+static void top_add(struct srv *s, const char *name)
+{
+    size_t empty = TOP_NAMES;
+    for (size_t i = 0; i < TOP_NAMES; i++) {
+        if (s->top[i].name && strcmp(s->top[i].name, name) == 0) {
+            s->top[i].count++;
+            return;
+        }
+        if (!s->top[i].name && empty == TOP_NAMES)
+            empty = i;
+    }
+    if (empty < TOP_NAMES) {
+        s->top[empty].name = strdup(name);
+        if (s->top[empty].name)
+            s->top[empty].count = 1;
+        return;
+    }
+    for (size_t i = 0; i < TOP_NAMES; i++) {
+        if (--s->top[i].count == 0) {
+            free(s->top[i].name);
+            s->top[i].name = NULL;
+        }
+    }
+}
+
+static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
+{
+    if (l->first_tx.kind == NT_TIME_NONE)
+        return;
+    struct state *st = state_get(rc);
+    if (!st)
+        return;
+    struct srv *s = srv_get(st, l);
+    if (!s)
+        return;
+    s->lookups++;
+    struct bin *b = bin_for(s, &l->first_tx);
+    b->lookups++;
+    b->tx += l->transmissions;
+    bool failed = l->outcome == LOOKUP_UNANSWERED || l->outcome == LOOKUP_ICMP_ERROR;
+    if (l->outcome == LOOKUP_ANSWERED) {
+        b->answered++;
+        if (l->rcode == DNS_RCODE_SERVFAIL || l->rcode == DNS_RCODE_REFUSED)
+            b->errors++;
+        if (l->rtt_us > SLOW_US)
+            b->slow++;
+    }
+    if (failed)
+        b->failed++;
+    nt_time_widen(&b->first, &b->last, &l->first_tx);
+    uint32_t h = nt_addr_hash(&l->client, 0x5bd1e995u);
+    b->sketch[(h >> 6) % SKETCH_WORDS] |= 1ull << (h & 63);
+    bool known = false;
+    for (uint8_t i = 0; i < b->n_cl && !known; i++)
+        known = nt_addr_eq(&b->cl[i], &l->client);
+    if (!known && b->n_cl < BIN_CLIENTS)
+        b->cl[b->n_cl++] = l->client;
+    if (!b->has_ev[0])
+        b->has_ev[0] = evidence_copy(&b->ev[0], &l->query);
+    if (failed && !b->has_ev[1])
+        b->has_ev[1] = evidence_copy(&b->ev[1], &l->query);
+    char name[DNS_NAME_TEXT_MAX + 32];
+    text_query_name(l, name, sizeof name);
+    top_add(s, name);
+}
+
+/* The median lookups per active second, from the buckets. */
+static uint64_t baseline(const struct srv *s)
+{
+    uint64_t bins = 0;
+    for (size_t i = 1; i < BK_N; i++)
+        bins += s->bk[i].bins;
+    if (!bins)
+        return 0;
+    uint64_t half = (bins + 1) / 2, seen = 0;
+    for (size_t i = 1; i < BK_N; i++) {
+        seen += s->bk[i].bins;
+        if (seen >= half)
+            return bk_lower(i);
+    }
+    return 0;
+}
+
+struct sums {
+    uint64_t bins, lookups, tx, failed, errors, slow, answered;
+    struct nt_time first, last;
+};
+
+static void sum_into(struct sums *x, const struct bucket *k)
+{
+    x->bins += k->bins;
+    x->lookups += k->lookups;
+    x->tx += k->tx;
+    x->failed += k->failed;
+    x->errors += k->errors;
+    x->slow += k->slow;
+    x->answered += k->answered;
+    nt_time_widen(&x->first, &x->last, &k->first);
+    nt_time_widen(&x->first, &x->last, &k->last);
+}
+
+static double pct(uint64_t part, uint64_t whole)
+{
+    return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+static int top_order(const void *a, const void *b)
+{
+    const struct top *x = a, *y = b;
+    if (!x->name || !y->name)
+        return x->name ? -1 : y->name ? 1 : 0;
+    return x->count > y->count ? -1 : x->count < y->count ? 1 : strcmp(x->name, y->name);
+}
+
+static void explain(struct rule_ctx *rc, struct srv *s, struct finding *f, uint64_t base,
+                    uint64_t thr, const struct sums *in, const struct sums *out, uint64_t sources)
+{
+    char srv[NT_ADDR_FMT_MAX], srv_cmd[NT_ADDR_FMT_MAX * 2 + 8];
+    text_addr(&s->server, srv, sizeof srv);
+    text_shell_word(srv, srv_cmd, sizeof srv_cmd);
+    const char *PROTO = s->transport == 6 ? "TCP" : "UDP";
+    char t1[NT_TIME_FMT_MAX], t2[NT_TIME_FMT_MAX], tp[NT_TIME_FMT_MAX], clients[512], names[512];
+    text_time(&in->first, t1, sizeof t1);
+    text_time(&in->last, t2, sizeof t2);
+    struct nt_time pt = {s->peak.sec, 0, s->peak.kind};
+    text_time(&pt, tp, sizeof tp);
+    text_addr_list(f->clients, f->n_clients, f->clients_dropped, clients, sizeof clients);
+    text_name_list(f->names, f->n_names, 0, names, sizeof names);
+    uint64_t in_fail = in->failed + in->errors + in->slow;
+    uint64_t out_fail = out->failed + out->errors + out->slow;
+    double in_rate = pct(in_fail, in->lookups), out_rate = pct(out_fail, out->lookups);
+    bool overload = in_fail > 0 && in_rate >= 2 * out_rate + 5.0;
+    char ratio[64] = "";
+    if (base)
+        snprintf(ratio, sizeof ratio, ", %.0f times the baseline",
+                 (double)s->peak.lookups / (double)base);
+
+    finding_set_summary(
+        f,
+        "The DNS server %s received a flood of queries on %s port %u: %" PRIu64
+        " lookups in its busiest second (%s) from %s%" PRIu64 " %s, against a baseline of %" PRIu64
+        " per second (the median of its %" PRIu64 " active seconds)%s. %" PRIu64 " %s in %" PRIu64
+        " flood %s between %s and %s. %s",
+        srv, PROTO, s->port, (uint64_t)s->peak.lookups, tp,
+        s->peak.n_cl < BIN_CLIENTS ? "" : "about ", sources, sources == 1 ? "source" : "sources",
+        base, in->bins + out->bins, ratio, in->lookups, in->lookups == 1 ? "lookup" : "lookups",
+        in->bins, in->bins == 1 ? "second" : "seconds", t1, t2,
+        overload  ? "The server failed far more often during the flood than outside it."
+        : in_fail ? "Failures during the flood were not much more frequent than outside it."
+                  : "Every lookup during the flood was answered in time.");
+
+    finding_add_fact(f,
+                     "Lookups per second to %s: peak %" PRIu64 " at %s, baseline (median of "
+                     "active seconds) %" PRIu64 ", flood threshold %" PRIu64
+                     " (max(%d, %d x baseline)); %" PRIu64 " of %" PRIu64
+                     " active seconds reached it.",
+                     srv, (uint64_t)s->peak.lookups, tp, base, thr, MIN_PEAK, FACTOR, in->bins,
+                     in->bins + out->bins);
+    finding_add_fact(
+        f,
+        "Sources in the busiest second: %" PRIu64 "%s (%s); the server had %zu%s "
+        "distinct clients in the whole capture.",
+        sources, s->peak.n_cl < BIN_CLIENTS ? "" : " (estimated)", clients,
+        rule_server_stats(rc, &s->server, s->port, s->transport)
+            ? rule_server_stats(rc, &s->server, s->port, s->transport)->n_clients
+            : (size_t)0,
+        rule_server_stats(rc, &s->server, s->port, s->transport) &&
+                rule_server_stats(rc, &s->server, s->port, s->transport)->clients_overflow
+            ? "+"
+            : "");
+    finding_add_fact(f, "Names asked most often at this server (approximate counts): %s.", names);
+    finding_add_fact(f,
+                     "During the flood seconds: %" PRIu64 " lookups, %" PRIu64
+                     " unanswered or refused by ICMP, %" PRIu64 " SERVFAIL or REFUSED, %" PRIu64
+                     " answered after more than 1 s (%.1f %% failed). Outside them: %" PRIu64
+                     " lookups, %" PRIu64 ", %" PRIu64 " and %" PRIu64 " (%.1f %%).",
+                     in->lookups, in->failed, in->errors, in->slow, in_rate, out->lookups,
+                     out->failed, out->errors, out->slow, out_rate);
+
+    uint64_t sum_top = 0;
+    for (size_t i = 0; i < TOP_NAMES; i++)
+        sum_top += s->top[i].name ? s->top[i].count : 0;
+    bool few_sources = sources <= 3;
+    finding_add_cause(f, few_sources ? CONF_MEDIUM : CONF_HIGH,
+                      "A denial-of-service attack: a query flood aimed at the DNS service "
+                      "(or at the names it serves).",
+                      "The busiest second held %" PRIu64 " lookups from %" PRIu64
+                      " %s against a baseline of %" PRIu64 " per second%s. The capture cannot "
+                      "tell spoofed sources from real ones; the server's or the upstream "
+                      "network's view of where the queries enter separates them.",
+                      (uint64_t)s->peak.lookups, sources, sources == 1 ? "source" : "sources", base,
+                      few_sources ? "; so few sources also fit one misbehaving program"
+                                  : "; that many sources at once is the shape of a "
+                                    "distributed flood");
+    finding_add_cause(f, few_sources ? CONF_MEDIUM : CONF_LOW,
+                      "A misbehaving client or application: a retry loop, a monitoring or test "
+                      "tool, a script resolving in a tight loop.",
+                      "%" PRIu64 " %s sent the busiest second's queries; the names asked most "
+                      "were %s.",
+                      sources, sources == 1 ? "source" : "sources", names);
+    finding_add_cause(f, CONF_LOW,
+                      "A legitimate surge: many clients starting at once (after an outage, a "
+                      "reboot wave, a scheduled job), or a popular name's records expiring.",
+                      "Only the server's normal clients and names separate a surge from an "
+                      "attack; the capture shows %zu distinct names among the most asked.",
+                      f->n_names);
+    if (overload)
+        finding_add_fact(f,
+                         "The failures rose with the flood (%.1f %% of lookups failed in flood "
+                         "seconds, %.1f %% outside): the server, or the path to it, could not "
+                         "keep up.",
+                         in_rate, out_rate);
+    finding_rank_causes(f);
+
+    finding_add_step(f,
+                     "On %s, look at the query rate and drops at the time: the resolver's "
+                     "statistics (`unbound-control stats_noreset`, `rndc stats`) and the "
+                     "socket's receive errors (`netstat -su` or `nstat -az UdpRcvbufErrors`).",
+                     srv);
+    finding_add_step(f,
+                     "List the top sources and names in the capture: `tcpdump -nn -r CAPTURE "
+                     "'udp dst port %u and dst host %s' | awk '{print $3}' | sort | uniq -c | "
+                     "sort -rn | head`.",
+                     s->port, srv_cmd);
+    finding_add_step(f, "If it is an attack, rate-limit per source at the server (response rate "
+                        "limiting, `ratelimit` in unbound, RRL in BIND) or upstream, and block "
+                        "sources that are not clients of this server.");
+}
+
+static void on_finish(struct rule_ctx *rc)
+{
+    struct state *st = state_get(rc);
+    if (!st)
+        return;
+    for (size_t i = 0; i < st->n_srv; i++) {
+        struct srv *s = st->srv[i];
+        ring_flush(s);
+        uint64_t base = baseline(s);
+        uint64_t thr = (uint64_t)FACTOR * base;
+        if (thr < MIN_PEAK)
+            thr = MIN_PEAK;
+        uint64_t peak = s->peak.lookups, sources = bin_sources(&s->peak);
+        bool fire = peak >= thr || (peak >= ABS_PEAK && sources >= MANY_SOURCES);
+        if (!fire)
+            continue;
+        if (peak < thr)
+            thr = peak; /* the many-sources case: the peak's own level marks the flood */
+        struct sums in = {0}, out = {0};
+        for (size_t k = 1; k < BK_N; k++) {
+            if (!s->bk[k].bins)
+                continue;
+            sum_into(bk_lower(k) >= thr || (k == bk_index(peak)) ? &in : &out, &s->bk[k]);
+        }
+        char key[NT_ADDR_FMT_MAX + 32], addr[NT_ADDR_FMT_MAX];
+        nt_addr_format(&s->server, addr, sizeof addr);
+        snprintf(key, sizeof key, "%s|%u|%u", addr, s->transport, s->port);
+        struct finding *f = rule_raise(rc, key);
+        if (!f)
+            continue;
+        f->protocol = s->transport == 6 ? "tcp" : "udp";
+        f->port = s->port;
+        f->service = "DNS";
+        f->has_server = true;
+        f->server = s->server;
+        for (uint8_t c = 0; c < s->peak.n_cl; c++)
+            finding_add_client(f, &s->peak.cl[c]);
+        if (sources > s->peak.n_cl)
+            f->clients_dropped = sources - s->peak.n_cl;
+        qsort(s->top, TOP_NAMES, sizeof s->top[0], top_order);
+        for (size_t k = 0; k < TOP_NAMES && s->top[k].name; k++)
+            finding_add_name(f, s->top[k].name);
+        f->lookups = in.lookups;
+        f->query_packets = in.tx;
+        f->packets = f->query_packets + f->error_packets;
+        for (int k = 0; k < 2; k++)
+            if (s->peak.has_ev[k])
+                finding_add_evidence(f, &s->peak.ev[k]);
+        finding_see_time(f, &in.first);
+        finding_see_time(f, &in.last);
+        uint64_t in_fail = in.failed + in.errors + in.slow;
+        uint64_t out_fail = out.failed + out.errors + out.slow;
+        if (in_fail && pct(in_fail, in.lookups) >= 2 * pct(out_fail, out.lookups) + 5.0)
+            f->severity = SEV_HIGH;
+        explain(rc, s, f, base, thr, &in, &out, sources);
+    }
+}
+
+const struct rule rule_dns_flood = {
+    .id = "dns.flood",
+    .severity = SEV_MEDIUM,
+    .title = "DNS query flood",
+    .attack_id = "T1499.002",
+    .attack_name = "Endpoint Denial of Service: Service Exhaustion Flood",
+    .on_dns_lookup = on_lookup,
+    .on_finish = on_finish,
+    .free_state = state_free,
+};

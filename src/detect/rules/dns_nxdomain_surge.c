@@ -1,0 +1,768 @@
+/* dns_nxdomain_surge.c: many NXDOMAIN answers, grouped by parent domain (random subdomains of
+ * one domain, or a name that does not exist asked again and again) and by client (names under
+ * many different domains that look generated). */
+#include <ctype.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect/rule.h"
+#include "detect/text.h"
+
+/* Per parent domain at one server: fires with at least MIN_NX NXDOMAIN answers under it when
+ * they are at least half of its lookups or come at RATE per second or more. The names are
+ * "random" when at least MIN_UNIQUE distinct names made up most of them and their leftmost
+ * labels average ENTROPY bits per character over LABEL_LEN characters or more; "repeated"
+ * when fewer than MIN_UNIQUE distinct names were asked. */
+#define MIN_NX     20
+#define MIN_UNIQUE 20
+#define SHARE      0.5
+#define RATE       10.0
+#define ENTROPY    3.0
+#define LABEL_LEN  8.0
+/* Per client: names under at least DGA_PARENTS different parent domains that did not exist,
+ * at least MIN_NX of them and DGA_SHARE of the client's lookups, whose parent labels average
+ * DGA_ENTROPY bits per character over DGA_LEN characters or more. */
+#define DGA_PARENTS 10
+#define DGA_SHARE   0.25
+#define DGA_ENTROPY 2.8
+#define DGA_LEN     7.0
+/* Bounds: tables of parents and clients with NXDOMAIN answers (past them the entry with the
+ * fewest answers is replaced, space-saving style), distinct names and parents counted
+ * exactly up to these caps (past them "at least"), and hashed counters for all lookups. */
+#define MAX_DOMAINS  256
+#define MAX_CLIENTS  256
+#define NAMES_KEPT   1024
+#define PARENTS_KEPT 256
+#define SKETCH_ROWS  4
+#define SKETCH_COLS  4096
+
+/* A bounded set of 64-bit hashes (open addressing; 0 marks an empty slot). */
+struct hset {
+    uint64_t *slots;
+    size_t cap, n, max;
+    bool overflow;
+};
+
+static bool hset_add(struct hset *s, uint64_t h)
+{
+    if (!h)
+        h = 1;
+    if ((s->n + 1) * 2 > s->cap) {
+        if (s->n >= s->max) {
+            /* Full: still answer membership, count nothing new. */
+            if (s->cap)
+                for (size_t k = h & (s->cap - 1); s->slots[k]; k = (k + 1) & (s->cap - 1))
+                    if (s->slots[k] == h)
+                        return false;
+            s->overflow = true;
+            return false;
+        }
+        size_t nc = s->cap ? s->cap * 2 : 32;
+        uint64_t *ns = calloc(nc, sizeof *ns);
+        if (!ns) {
+            s->overflow = true;
+            return false;
+        }
+        for (size_t i = 0; i < s->cap; i++) {
+            if (!s->slots[i])
+                continue;
+            size_t k = s->slots[i] & (nc - 1);
+            while (ns[k])
+                k = (k + 1) & (nc - 1);
+            ns[k] = s->slots[i];
+        }
+        free(s->slots);
+        s->slots = ns;
+        s->cap = nc;
+    }
+    size_t k = h & (s->cap - 1);
+    for (; s->slots[k]; k = (k + 1) & (s->cap - 1))
+        if (s->slots[k] == h)
+            return false;
+    s->slots[k] = h;
+    s->n++;
+    return true;
+}
+
+static uint64_t fnv64(const char *s, uint64_t h)
+{
+    for (; *s; s++)
+        h = (h ^ (uint8_t)tolower((unsigned char)*s)) * 1099511628211ull;
+    return h;
+}
+
+#define FNV_SEED 14695981039346656037ull
+
+/* Labels of a presentation-form name: decodes \DDD and \X escapes and lower-cases, so that
+ * 0x20-randomised names group together. Returns the number of labels (at most max); each
+ * label is written into lab[i] (NUL-terminated, at most 63 bytes + NUL kept). */
+#define MAX_LABELS 128
+static size_t split_labels(const char *name, char lab[][64], size_t max)
+{
+    size_t n = 0, o = 0;
+    bool open = false;
+    for (const char *p = name; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '.') {
+            if (open && n < max) {
+                lab[n][o] = '\0';
+                n++;
+            }
+            open = false;
+            o = 0;
+            continue;
+        }
+        if (c == '\\' && p[1]) {
+            if (isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]) &&
+                isdigit((unsigned char)p[3])) {
+                c = (unsigned char)((p[1] - '0') * 100 + (p[2] - '0') * 10 + (p[3] - '0'));
+                p += 3;
+            } else {
+                c = (unsigned char)*++p;
+            }
+        }
+        if (n >= max)
+            continue;
+        open = true;
+        if (o < 63)
+            lab[n][o++] = (char)tolower(c);
+    }
+    if (open && n < max) {
+        lab[n][o] = '\0';
+        n++;
+    }
+    return n;
+}
+
+/* Shannon entropy of a label in bits per character. */
+static double entropy(const char *s)
+{
+    unsigned cnt[256] = {0};
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++, n++)
+        cnt[*p]++;
+    if (n == 0)
+        return 0;
+    double h = 0;
+    for (int i = 0; i < 256; i++) {
+        if (!cnt[i])
+            continue;
+        double pr = (double)cnt[i] / (double)n;
+        h -= pr * log2(pr);
+    }
+    return h;
+}
+
+/* The parent ("registered-ish") domain of a name: its last two labels, or its last three when
+ * the top-level label has two letters (a country code) and the second-level label at most
+ * three characters (co.uk, com.au, ac.jp); a name with no more labels than that is its own
+ * parent. parent_labels is how many labels the parent has, so the label left of it is
+ * lab[n - parent_labels - 1] and the leftmost label lab[0]. */
+static size_t parent_labels(char lab[][64], size_t n)
+{
+    if (n >= 3 && strlen(lab[n - 1]) == 2 && strlen(lab[n - 2]) <= 3)
+        return 3;
+    return n >= 2 ? 2 : n;
+}
+
+struct nx_entry {
+    bool used;
+    char *label;  /* parent domain (domains) */
+    uint64_t key; /* hash of server, port, transport and parent (domains) or client (clients) */
+    struct nt_addr server, client;
+    uint16_t port;
+    uint8_t transport;
+    uint64_t nx, nx_tx;
+    struct hset names;   /* distinct NXDOMAIN names */
+    struct hset parents; /* clients: distinct parents of their NXDOMAIN names */
+    double sum_h, sum_len;
+    uint64_t n_measured; /* names (domains) or parents (clients) measured */
+    struct nt_time first_nx, last_nx;
+    /* Successes (NOERROR answers) for the window. */
+    bool has_before, has_after;
+    struct nt_time ok_before, ok_after;
+    uint64_t ok_during, ok_pending;
+    struct finding *shadow; /* clients, names, evidence; moved into the finding at the end */
+};
+
+struct state {
+    struct nx_entry dom[MAX_DOMAINS], cli[MAX_CLIENTS];
+    uint64_t dom_replaced, cli_replaced;
+    /* Count-min sketches of all lookups per parent (with server) and per client, and the
+     * newest NOERROR answer per hashed parent and client (for the window's start). */
+    uint32_t cms_dom[SKETCH_ROWS][SKETCH_COLS], cms_cli[SKETCH_ROWS][SKETCH_COLS];
+    struct nt_time ok_dom[SKETCH_COLS], ok_cli[SKETCH_COLS];
+};
+
+/* Rules have no per-detector state of their own (rule.h); this one keeps its tables here,
+ * tied to the detector they belong to, and frees them in on_finish. */
+static void entry_clear(struct nx_entry *e)
+{
+    free(e->label);
+    free(e->names.slots);
+    free(e->parents.slots);
+    finding_free(e->shadow);
+    memset(e, 0, sizeof *e);
+}
+
+static void state_free(void *p)
+{
+    struct state *g_state = p;
+    if (!g_state)
+        return;
+    for (size_t i = 0; i < MAX_DOMAINS; i++)
+        entry_clear(&g_state->dom[i]);
+    for (size_t i = 0; i < MAX_CLIENTS; i++)
+        entry_clear(&g_state->cli[i]);
+    free(g_state);
+}
+
+/* The rule's per-detector state (rule_state), made on first use; the detector frees it. */
+static struct state *state_get(struct rule_ctx *rc)
+{
+    void **slot = rule_state(rc);
+    if (!*slot)
+        *slot = calloc(1, sizeof(struct state));
+    return *slot;
+}
+
+static uint32_t cms_add(uint32_t m[SKETCH_ROWS][SKETCH_COLS], uint64_t h)
+{
+    uint32_t est = UINT32_MAX;
+    for (int r = 0; r < SKETCH_ROWS; r++) {
+        uint32_t *c = &m[r][(h >> (r * 16)) % SKETCH_COLS];
+        if (*c < UINT32_MAX)
+            (*c)++;
+        if (*c < est)
+            est = *c;
+    }
+    return est;
+}
+
+static uint32_t cms_get(uint32_t m[SKETCH_ROWS][SKETCH_COLS], uint64_t h)
+{
+    uint32_t est = UINT32_MAX;
+    for (int r = 0; r < SKETCH_ROWS; r++) {
+        uint32_t c = m[r][(h >> (r * 16)) % SKETCH_COLS];
+        if (c < est)
+            est = c;
+    }
+    return est;
+}
+
+/* Finds the entry for key, or takes a free one, or replaces the one with the fewest
+ * NXDOMAIN answers (create only). */
+static struct nx_entry *entry_find(struct nx_entry *tab, size_t n, uint64_t key, bool create,
+                                   uint64_t *replaced)
+{
+    size_t free_i = n, min_i = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (tab[i].used && tab[i].key == key)
+            return &tab[i];
+        if (!tab[i].used && free_i == n)
+            free_i = i;
+        if (tab[i].used && tab[i].nx < tab[min_i].nx)
+            min_i = i;
+    }
+    if (!create)
+        return NULL;
+    size_t i = free_i;
+    if (i == n) {
+        i = min_i;
+        entry_clear(&tab[i]);
+        (*replaced)++;
+    }
+    struct nx_entry *e = &tab[i];
+    e->shadow = calloc(1, sizeof *e->shadow);
+    if (!e->shadow)
+        return NULL;
+    e->used = true;
+    e->key = key;
+    e->names.max = NAMES_KEPT;
+    e->parents.max = PARENTS_KEPT;
+    return e;
+}
+
+/* A NOERROR answer at time t for an entry's parent or client: the window's successes. */
+static void entry_ok(struct nx_entry *e, const struct nt_time *t)
+{
+    if (nt_time_cmp(t, &e->last_nx) > 0) {
+        e->ok_pending++;
+        if (!e->has_after || nt_time_cmp(t, &e->ok_after) < 0) {
+            e->has_after = true;
+            e->ok_after = *t;
+        }
+    } else if (nt_time_cmp(t, &e->first_nx) > 0) {
+        e->ok_during++;
+    } else if (!e->has_before || nt_time_cmp(t, &e->ok_before) > 0) {
+        e->has_before = true;
+        e->ok_before = *t;
+    }
+}
+
+static void entry_nx(struct nx_entry *e, const struct dns_lookup *l, const char *name,
+                     const struct nt_time *t)
+{
+    e->nx++;
+    e->nx_tx += l->transmissions;
+    if (e->first_nx.kind == NT_TIME_NONE || nt_time_cmp(t, &e->first_nx) < 0) {
+        if (e->first_nx.kind == NT_TIME_NONE) {
+            e->first_nx = *t;
+            e->last_nx = *t;
+        }
+        e->first_nx = *t;
+    }
+    if (nt_time_cmp(t, &e->last_nx) > 0) {
+        /* Successes seen after the old end now fall inside the window. */
+        e->last_nx = *t;
+        if (e->has_after && nt_time_cmp(&e->ok_after, t) < 0) {
+            e->ok_during += e->ok_pending;
+            e->ok_pending = 0;
+            e->has_after = false;
+        }
+    }
+    struct finding *f = e->shadow;
+    finding_add_client(f, &l->client);
+    finding_add_name(f, name);
+    f->lookups++;
+    f->query_packets += l->transmissions;
+    f->error_packets++;
+    f->packets = f->query_packets + f->error_packets;
+    finding_add_evidence(f, &l->query);
+    finding_add_evidence(f, &l->answer);
+    finding_see_time(f, &l->first_tx);
+    finding_see_time(f, &l->answer.ts);
+}
+
+static uint64_t dom_key(const struct dns_lookup *l, const char *parent)
+{
+    char a[NT_ADDR_FMT_MAX + 16];
+    size_t n = nt_addr_format(&l->server, a, sizeof a);
+    snprintf(a + n, sizeof a - n, "|%u|%u|", l->server_port, l->transport);
+    return fnv64(parent, fnv64(a, FNV_SEED));
+}
+
+static uint64_t cli_key(const struct dns_lookup *l)
+{
+    char a[NT_ADDR_FMT_MAX];
+    nt_addr_format(&l->client, a, sizeof a);
+    return fnv64(a, FNV_SEED ^ 0x9e3779b97f4a7c15ull);
+}
+
+static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
+{
+    if (!l->has_question || !l->qname)
+        return;
+    struct state *st = state_get(rc);
+    if (!st)
+        return;
+    static char lab[MAX_LABELS][64];
+    size_t n = split_labels(l->qname, lab, MAX_LABELS);
+    if (n == 0)
+        return; /* the root */
+    size_t pl = parent_labels(lab, n);
+    char parent[DNS_NAME_TEXT_MAX];
+    size_t o = 0;
+    for (size_t i = n - pl; i < n && o + 66 < sizeof parent; i++) {
+        /* The label as the key and as text: bytes other than letters, digits, '-' and '_'
+         * in \DDD form, as presentation form writes them. */
+        for (const char *p = lab[i]; *p && o + 6 < sizeof parent; p++) {
+            unsigned char c = (unsigned char)*p;
+            if (isalnum(c) || c == '-' || c == '_')
+                parent[o++] = (char)c;
+            else
+                o += (size_t)snprintf(parent + o, sizeof parent - o, "\\%03u", c);
+        }
+        parent[o++] = '.';
+    }
+    parent[o] = '\0';
+    uint64_t dk = dom_key(l, parent), ck = cli_key(l);
+    cms_add(st->cms_dom, dk);
+    cms_add(st->cms_cli, ck);
+    bool answered = l->outcome == LOOKUP_ANSWERED && l->answer.ts.kind != NT_TIME_NONE;
+    if (!answered)
+        return;
+    const struct nt_time *t = &l->answer.ts;
+    if (l->rcode == DNS_RCODE_NOERROR) {
+        struct nt_time *od = &st->ok_dom[dk % SKETCH_COLS], *oc = &st->ok_cli[ck % SKETCH_COLS];
+        if (od->kind == NT_TIME_NONE || nt_time_cmp(t, od) > 0)
+            *od = *t;
+        if (oc->kind == NT_TIME_NONE || nt_time_cmp(t, oc) > 0)
+            *oc = *t;
+        struct nx_entry *e = entry_find(st->dom, MAX_DOMAINS, dk, false, NULL);
+        if (e)
+            entry_ok(e, t);
+        e = entry_find(st->cli, MAX_CLIENTS, ck, false, NULL);
+        if (e)
+            entry_ok(e, t);
+        return;
+    }
+    if (l->rcode != DNS_RCODE_NXDOMAIN)
+        return;
+    char name[DNS_NAME_TEXT_MAX + 32];
+    text_query_name(l, name, sizeof name);
+    uint64_t nk = fnv64(l->qname, FNV_SEED);
+
+    struct nx_entry *d = entry_find(st->dom, MAX_DOMAINS, dk, true, &st->dom_replaced);
+    if (d) {
+        if (!d->label) {
+            d->label = strdup(parent);
+            d->server = l->server;
+            d->port = l->server_port;
+            d->transport = l->transport;
+            const struct nt_time *ok = &st->ok_dom[dk % SKETCH_COLS];
+            if (ok->kind == t->kind && nt_time_cmp(ok, t) < 0) {
+                d->has_before = true;
+                d->ok_before = *ok;
+            }
+        }
+        /* The leftmost label of names below the parent; the parent itself adds nothing. */
+        if (hset_add(&d->names, nk) && n > pl) {
+            d->sum_h += entropy(lab[0]);
+            d->sum_len += (double)strlen(lab[0]);
+            d->n_measured++;
+        }
+        entry_nx(d, l, name, t);
+    }
+    struct nx_entry *c = entry_find(st->cli, MAX_CLIENTS, ck, true, &st->cli_replaced);
+    if (c) {
+        if (c->nx == 0) {
+            c->client = l->client;
+            c->server = l->server;
+            c->port = l->server_port;
+            c->transport = l->transport;
+            const struct nt_time *ok = &st->ok_cli[ck % SKETCH_COLS];
+            if (ok->kind == t->kind && nt_time_cmp(ok, t) < 0) {
+                c->has_before = true;
+                c->ok_before = *ok;
+            }
+        }
+        hset_add(&c->names, nk);
+        /* The label left of the parent's suffix: the part a generator makes up. */
+        const char *gen = lab[n - pl];
+        if (hset_add(&c->parents, fnv64(parent, FNV_SEED))) {
+            c->sum_h += entropy(gen);
+            c->sum_len += (double)strlen(gen);
+            c->n_measured++;
+        }
+        entry_nx(c, l, name, t);
+    }
+}
+
+/* Moves what the shadow gathered into the registered finding dst (fresh from rule_raise). */
+static void adopt(struct finding *dst, struct nx_entry *e)
+{
+    struct finding *src = e->shadow;
+    const char *id = dst->id, *title = dst->title, *aid = dst->attack_id, *aname = dst->attack_name;
+    uint8_t sev = dst->severity;
+    char *key = dst->key;
+    *dst = *src;
+    dst->id = id;
+    dst->title = title;
+    dst->attack_id = aid;
+    dst->attack_name = aname;
+    dst->severity = sev;
+    dst->key = key;
+    free(src);
+    e->shadow = NULL;
+    dst->window.window_set = true;
+    dst->window.has_ok_before = e->has_before;
+    dst->window.ok_before = e->ok_before;
+    dst->window.has_ok_after = e->has_after;
+    dst->window.ok_after = e->ok_after;
+    dst->window.ok_during = e->ok_during;
+    dst->first_seen = e->first_nx;
+    dst->last_seen = e->last_nx;
+}
+
+static double rate_of(const struct nx_entry *e)
+{
+    int64_t span = nt_time_diff_us(&e->first_nx, &e->last_nx);
+    return span >= 1000000 ? (double)e->nx / ((double)span / 1e6) : 0.0;
+}
+
+enum pattern { PAT_RANDOM, PAT_REPEATED, PAT_MANY };
+
+static void window_facts(struct finding *f, const struct nx_entry *e, const char *what)
+{
+    char t[NT_TIME_FMT_MAX];
+    if (e->has_before) {
+        text_time(&e->ok_before, t, sizeof t);
+        finding_add_fact(f, "The last NOERROR answer for %s before the first NXDOMAIN came at %s.",
+                         what, t);
+    }
+    if (e->has_after) {
+        text_time(&e->ok_after, t, sizeof t);
+        finding_add_fact(f, "The first NOERROR answer for %s after the last NXDOMAIN came at %s.",
+                         what, t);
+    }
+    if (e->ok_during)
+        finding_add_fact(f, "%" PRIu64 " NOERROR answers for %s came in between.", e->ok_during,
+                         what);
+}
+
+static void explain_domain(struct rule_ctx *rc, struct state *st, struct nx_entry *e,
+                           struct finding *f, enum pattern pat, uint64_t total)
+{
+    (void)rc;
+    (void)st;
+    char srv[NT_ADDR_FMT_MAX], srv_cmd[NT_ADDR_FMT_MAX * 2 + 8], par_cmd[DNS_NAME_TEXT_MAX * 2];
+    text_addr(&e->server, srv, sizeof srv);
+    text_shell_word(srv, srv_cmd, sizeof srv_cmd);
+    char par[DNS_NAME_TEXT_MAX];
+    {
+        /* The parent as text: no backtick can be in it (escaped as \096 above). */
+        snprintf(par, sizeof par, "%s", e->label);
+    }
+    text_shell_word(par, par_cmd, sizeof par_cmd);
+    char t1[NT_TIME_FMT_MAX], t2[NT_TIME_FMT_MAX], clients[512], names[512];
+    text_time(&e->first_nx, t1, sizeof t1);
+    text_time(&e->last_nx, t2, sizeof t2);
+    text_addr_list(f->clients, f->n_clients, f->clients_dropped, clients, sizeof clients);
+    text_name_list(f->names, f->n_names > 5 ? 5 : f->n_names,
+                   f->names_dropped + (f->n_names > 5 ? f->n_names - 5 : 0), names, sizeof names);
+    uint64_t uniq = e->names.n;
+    double h = e->n_measured ? e->sum_h / (double)e->n_measured : 0;
+    double len = e->n_measured ? e->sum_len / (double)e->n_measured : 0;
+    double share = total ? 100.0 * (double)e->nx / (double)total : 100.0;
+    double rate = rate_of(e);
+    uint64_t n_clients = f->n_clients + f->clients_dropped;
+    const char *kind = pat == PAT_RANDOM ? "random-looking names that do not exist"
+                       : pat == PAT_REPEATED
+                           ? "the same few names that do not exist, again and again"
+                           : "many different names that do not exist";
+    finding_set_summary(f,
+                        "The DNS server %s answered NXDOMAIN (no such name) %" PRIu64
+                        " times for names under %s, %s: %" PRIu64 "%s distinct %s from %" PRIu64
+                        " %s (%s), between %s and %s, %.0f %% of the lookups under %s.",
+                        srv, e->nx, par, kind, uniq, e->names.overflow ? "+" : "",
+                        uniq == 1 ? "name" : "names", n_clients,
+                        n_clients == 1 ? "client" : "clients", clients, t1, t2, share, par);
+    finding_add_fact(f,
+                     "%" PRIu64 " NXDOMAIN answers under %s out of about %" PRIu64
+                     " lookups under it at this server (%.0f %%)%s%s.",
+                     e->nx, par, total, share, rate > 0 ? ", " : "",
+                     rate > 0 ? "at the rate below" : "");
+    if (rate > 0)
+        finding_add_fact(f, "They came at %.1f per second between %s and %s.", rate, t1, t2);
+    finding_add_fact(f,
+                     "%" PRIu64 "%s distinct names; their leftmost labels average %.1f characters "
+                     "and %.2f bits of Shannon entropy per character (random letters and digits "
+                     "give about 3 to 4 bits over 10 to 16 characters, words and host names "
+                     "less). Examples: %s.",
+                     uniq, e->names.overflow ? " or more" : "", len, h, names);
+    window_facts(f, e, par);
+    if (pat == PAT_RANDOM) {
+        finding_add_cause(f, n_clients > 1 ? CONF_HIGH : CONF_MEDIUM,
+                          "A random-subdomain (\"water torture\") attack on the domain: queries "
+                          "for names that cannot be cached, meant to exhaust the domain's "
+                          "authoritative servers and the resolvers in between.",
+                          "%" PRIu64 " distinct names under one parent, %.2f bits per character "
+                          "over %.1f characters, all answered NXDOMAIN, from %" PRIu64 " %s.",
+                          uniq, h, len, n_clients, n_clients == 1 ? "client" : "clients");
+        finding_add_cause(f, n_clients == 1 ? CONF_MEDIUM : CONF_LOW,
+                          "Malware or a tunnelling tool on the client encoding data or beacons in "
+                          "random labels under a domain it controls (DNS tunnelling).",
+                          "A single source of many random labels under one domain fits a tunnel "
+                          "as well as an attack; the client's process list or EDR data "
+                          "separates them, and a tunnel's domain usually has NOERROR answers "
+                          "too (%" PRIu64 " in the window here).",
+                          e->ok_during);
+        finding_add_cause(f, CONF_LOW,
+                          "A legitimate program that makes random names on purpose (a "
+                          "resolver's probe, a CDN or anti-virus lookup scheme).",
+                          "Such programs send a few such names, not %" PRIu64 ".", e->nx);
+    } else if (pat == PAT_REPEATED) {
+        finding_add_cause(f, CONF_HIGH,
+                          "A misconfiguration: a program, a service or a search-domain setting "
+                          "keeps asking for a name that does not exist (a typo, a removed "
+                          "record, a stale host name).",
+                          "Only %" PRIu64 " distinct %s made up the %" PRIu64
+                          " NXDOMAIN answers, asked again and again.",
+                          uniq, uniq == 1 ? "name" : "names", e->nx);
+        finding_add_cause(f, CONF_LOW,
+                          "A record that should exist is missing from the zone (deleted or "
+                          "never published).",
+                          "The zone's data, not the capture, tells whether %s should exist.",
+                          f->n_names ? f->names[0] : par);
+    } else {
+        finding_add_cause(f, CONF_MEDIUM,
+                          "A misconfiguration that makes up names: a search-domain list appended "
+                          "to other names, or clients asking for a zone that was removed.",
+                          "%" PRIu64 " distinct names, but their labels look like words (%.2f "
+                          "bits per character over %.1f characters), not random.",
+                          uniq, h, len);
+        finding_add_cause(f, CONF_MEDIUM,
+                          "Subdomain enumeration: a scanner trying names from a word list under "
+                          "the domain.",
+                          "Many distinct word-like names from %" PRIu64 " %s; a scanner sends "
+                          "them fast (%.1f per second here).",
+                          n_clients, n_clients == 1 ? "client" : "clients", rate);
+    }
+    finding_rank_causes(f);
+    const char *qname = text_first_query_name(f);
+    char qcmd[DNS_NAME_TEXT_MAX * 3];
+    if (qname) {
+        text_shell_query(qname, qcmd, sizeof qcmd);
+        finding_add_step(f, "Check one name by hand: `dig @%s %s`.", srv_cmd, qcmd);
+    }
+    finding_add_step(f,
+                     "Count the names per client in the capture: `tcpdump -nn -r CAPTURE 'udp "
+                     "port 53' | grep -F %s | awk '{print $3}' | sort | uniq -c | sort -rn`.",
+                     par_cmd);
+    if (pat == PAT_RANDOM)
+        finding_add_step(f,
+                         "On the resolver %s, rate-limit NXDOMAIN answers per client and zone "
+                         "(unbound's `ratelimit` and `ip-ratelimit`, BIND's RRL `nxdomains-per-"
+                         "second`) and find the process that sends the names on the clients.",
+                         srv);
+    else
+        finding_add_step(f,
+                         "Find the program asking for these names on the clients (%s): its "
+                         "configuration, the resolver's search list (`resolvectl status` or "
+                         "/etc/resolv.conf).",
+                         clients);
+}
+
+static void explain_client(struct nx_entry *e, struct finding *f, uint64_t total)
+{
+    char cl[NT_ADDR_FMT_MAX], srv[NT_ADDR_FMT_MAX], names[512];
+    text_addr(&e->client, cl, sizeof cl);
+    text_addr(&e->server, srv, sizeof srv);
+    text_name_list(f->names, f->n_names > 5 ? 5 : f->n_names,
+                   f->names_dropped + (f->n_names > 5 ? f->n_names - 5 : 0), names, sizeof names);
+    char t1[NT_TIME_FMT_MAX], t2[NT_TIME_FMT_MAX];
+    text_time(&e->first_nx, t1, sizeof t1);
+    text_time(&e->last_nx, t2, sizeof t2);
+    double h = e->n_measured ? e->sum_h / (double)e->n_measured : 0;
+    double len = e->n_measured ? e->sum_len / (double)e->n_measured : 0;
+    double share = total ? 100.0 * (double)e->nx / (double)total : 100.0;
+    finding_set_summary(f,
+                        "The client %s asked for %" PRIu64 "%s names under %" PRIu64
+                        "%s different domains that do not exist (%" PRIu64
+                        " NXDOMAIN answers, %.0f %% of its lookups, between %s and %s). The "
+                        "domains look generated: %.2f bits per character over %.1f characters.",
+                        cl, e->names.n, e->names.overflow ? "+" : "", e->parents.n,
+                        e->parents.overflow ? "+" : "", e->nx, share, t1, t2, h, len);
+    finding_add_fact(f, "Examples: %s (asked through %s).", names, srv);
+    finding_add_fact(f,
+                     "%" PRIu64 " NXDOMAIN answers of about %" PRIu64 " lookups from %s, under "
+                     "%" PRIu64 " distinct parent domains.",
+                     e->nx, total, cl, e->parents.n);
+    window_facts(f, e, cl);
+    finding_add_cause(f, CONF_HIGH,
+                      "Malware on the client using a domain generation algorithm (DGA) to find "
+                      "its command-and-control server: it tries many generated domains, of "
+                      "which only the few its operator registered exist.",
+                      "%" PRIu64 " distinct domains with %.2f bits of entropy per character "
+                      "over %.1f characters, %.0f %% of the client's lookups failing.",
+                      e->parents.n, h, len, share);
+    finding_add_cause(f, CONF_LOW,
+                      "A program checking many made-up domains on purpose (a browser's probe "
+                      "for DNS hijacking, a security scanner).",
+                      "Browsers send three such probes, not %" PRIu64 "; the client's process "
+                      "list separates the two.",
+                      e->nx);
+    finding_rank_causes(f);
+    char cl_cmd[NT_ADDR_FMT_MAX * 2 + 8];
+    text_shell_word(cl, cl_cmd, sizeof cl_cmd);
+    finding_add_step(f,
+                     "Isolate %s and find the process making the lookups (EDR, `ss -up`, the "
+                     "resolver's query log for that client).",
+                     cl);
+    finding_add_step(f,
+                     "List the client's failed names in the capture: `tcpdump -nn -r CAPTURE "
+                     "'udp port 53 and host %s' | grep -F NXDomain`; look for the one name that "
+                     "resolved among them (the live command-and-control domain).",
+                     cl_cmd);
+}
+
+static void on_finish(struct rule_ctx *rc)
+{
+    struct state *st = state_get(rc);
+    if (!st)
+        return;
+    for (size_t i = 0; i < MAX_DOMAINS; i++) {
+        struct nx_entry *e = &st->dom[i];
+        if (!e->used || e->nx < MIN_NX)
+            continue;
+        uint64_t total = cms_get(st->cms_dom, e->key);
+        if (total < e->nx)
+            total = e->nx;
+        double share = (double)e->nx / (double)total;
+        if (share < SHARE && rate_of(e) < RATE)
+            continue;
+        double h = e->n_measured ? e->sum_h / (double)e->n_measured : 0;
+        double len = e->n_measured ? e->sum_len / (double)e->n_measured : 0;
+        enum pattern pat;
+        if (e->names.n < MIN_UNIQUE)
+            pat = PAT_REPEATED;
+        else if (h >= ENTROPY && len >= LABEL_LEN && e->names.n * 2 >= e->nx)
+            pat = PAT_RANDOM;
+        else
+            pat = PAT_MANY;
+        char key[NT_ADDR_FMT_MAX + DNS_NAME_TEXT_MAX + 32], addr[NT_ADDR_FMT_MAX];
+        nt_addr_format(&e->server, addr, sizeof addr);
+        snprintf(key, sizeof key, "domain|%s|%u|%u|%s", addr, e->transport, e->port, e->label);
+        struct finding *f = rule_raise(rc, key);
+        if (!f)
+            continue;
+        adopt(f, e);
+        f->protocol = e->transport == 6 ? "tcp" : "udp";
+        f->port = e->port;
+        f->service = "DNS";
+        f->has_server = true;
+        f->server = e->server;
+        if (pat == PAT_RANDOM) {
+            f->severity = SEV_MEDIUM;
+            f->attack_id = "T1499.002";
+            f->attack_name = "Endpoint Denial of Service: Service Exhaustion Flood";
+        } else {
+            f->severity = SEV_LOW;
+            f->attack_id = NULL;
+            f->attack_name = NULL;
+        }
+        explain_domain(rc, st, e, f, pat, total);
+    }
+    for (size_t i = 0; i < MAX_CLIENTS; i++) {
+        struct nx_entry *e = &st->cli[i];
+        if (!e->used || e->nx < MIN_NX || e->parents.n < DGA_PARENTS)
+            continue;
+        uint64_t total = cms_get(st->cms_cli, e->key);
+        if (total < e->nx)
+            total = e->nx;
+        double h = e->n_measured ? e->sum_h / (double)e->n_measured : 0;
+        double len = e->n_measured ? e->sum_len / (double)e->n_measured : 0;
+        if ((double)e->nx / (double)total < DGA_SHARE || h < DGA_ENTROPY || len < DGA_LEN)
+            continue;
+        char key[NT_ADDR_FMT_MAX + 16];
+        char addr[NT_ADDR_FMT_MAX];
+        nt_addr_format(&e->client, addr, sizeof addr);
+        snprintf(key, sizeof key, "client|%s", addr);
+        struct finding *f = rule_raise(rc, key);
+        if (!f)
+            continue;
+        adopt(f, e);
+        f->protocol = e->transport == 6 ? "tcp" : "udp";
+        f->port = e->port;
+        f->service = "DNS";
+        f->has_server = true;
+        f->server = e->server;
+        f->severity = SEV_HIGH;
+        f->attack_id = "T1568.002";
+        f->attack_name = "Dynamic Resolution: Domain Generation Algorithms";
+        explain_client(e, f, total);
+    }
+}
+
+const struct rule rule_dns_nxdomain_surge = {
+    .id = "dns.nxdomain_surge",
+    .severity = SEV_MEDIUM,
+    .title = "Surge of NXDOMAIN answers",
+    .on_dns_lookup = on_lookup,
+    .on_finish = on_finish,
+    .free_state = state_free,
+};

@@ -1,0 +1,352 @@
+/* test_rule_volume.c: the volume rules dns.slow, dns.flood and dns.nxdomain_surge: when they
+ * fire, when they stay quiet, their windows and ATT&CK tags. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect/rule.h"
+
+static struct dns_lookup *lk(const char *cli, const char *srv, const char *name, double t)
+{
+    struct dns_lookup *l = calloc(1, sizeof *l);
+    assert_non_null(l);
+    assert_true(nt_addr_parse(&l->client, cli, strlen(cli)));
+    assert_true(nt_addr_parse(&l->server, srv, strlen(srv)));
+    l->server_port = 53;
+    l->transport = 17;
+    l->has_question = true;
+    l->qname = strdup(name);
+    l->qtype = 1;
+    l->qclass = 1;
+    l->first_tx.kind = l->last_tx.kind = NT_TIME_ABSOLUTE;
+    l->first_tx.sec = l->last_tx.sec = (int64_t)t;
+    l->first_tx.nsec = l->last_tx.nsec = (uint32_t)((t - (double)(int64_t)t) * 1e9);
+    l->transmissions = 1;
+    l->query.role = EV_QUERY;
+    l->query.pkt = (uint64_t)(t * 1000);
+    l->query.ts = l->first_tx;
+    l->query.text = strdup("query line");
+    l->outcome = LOOKUP_UNANSWERED;
+    return l;
+}
+
+static void answer(struct dns_lookup *l, uint16_t rcode, int64_t rtt_us)
+{
+    l->outcome = LOOKUP_ANSWERED;
+    l->rcode = rcode;
+    l->rtt_us = l->elapsed_us = rtt_us;
+    l->answer.role = EV_ANSWER;
+    l->answer.pkt = l->query.pkt + 1;
+    l->answer.ts = nt_time_add_us(l->first_tx, rtt_us);
+    l->answer.text = strdup("answer line");
+}
+
+struct run {
+    struct detector *d;
+    struct correlate_stats stats;
+};
+
+static void feed(struct run *r, struct dns_lookup *l)
+{
+    if (!r->d)
+        r->d = detect_new(5000000);
+    assert_non_null(r->d);
+    detect_lookup(r->d, l);
+    evidence_fini(&l->query);
+    evidence_fini(&l->answer);
+    free(l->qname);
+    free(l);
+}
+
+/* The findings of rule id after finish (other rules may raise their own). */
+static size_t finish(struct run *r, const char *id, const struct finding **out, size_t max)
+{
+    if (!r->d)
+        r->d = detect_new(5000000);
+    detect_finish(r->d, &r->stats);
+    struct finding *const *fs;
+    size_t n = detect_findings(r->d, &fs), k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(fs[i]->id, id) == 0 && k < max)
+            out[k++] = fs[i];
+    return k;
+}
+
+static void random_label(char *buf, size_t len, unsigned *seed)
+{
+    static const char al[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    for (size_t i = 0; i < len; i++) {
+        *seed = *seed * 1103515245u + 12345u;
+        buf[i] = al[(*seed >> 16) % 36];
+    }
+    buf[len] = '\0';
+}
+
+/* --- dns.slow ------------------------------------------------------------------------- */
+
+static void test_slow_fires_with_window(void **state)
+{
+    (void)state;
+    struct run r = {0};
+    /* 4 fast, 12 slow (600 ms), 4 fast. */
+    double t = 1000.0;
+    for (int i = 0; i < 20; i++, t += 1.0) {
+        struct dns_lookup *l = lk("198.51.100.15", "198.51.100.2", "a.corp.example.", t);
+        answer(l, 0, (i >= 4 && i < 16) ? 600000 : 2000);
+        feed(&r, l);
+    }
+    const struct finding *f[4];
+    assert_int_equal(finish(&r, "dns.slow", f, 4), 1);
+    assert_int_equal(f[0]->lookups, 12);
+    assert_int_equal(f[0]->severity, SEV_MEDIUM);
+    assert_null(f[0]->attack_id);
+    assert_true(f[0]->window.window_set);
+    assert_true(f[0]->window.has_ok_before);
+    assert_true(f[0]->window.has_ok_after);
+    assert_int_equal(f[0]->first_seen.sec, 1004);
+    assert_int_equal(f[0]->last_seen.sec, 1015); /* 1015 + 0.6 s */
+    assert_int_equal(f[0]->window.ok_before.sec, 1003);
+    assert_int_equal(f[0]->window.ok_after.sec, 1016);
+    assert_int_equal(f[0]->window.ok_during, 0);
+    assert_non_null(strstr(f[0]->summary, "Of its 20 answers"));
+    /* Clustered at one delay: waiting on upstream ranks first. */
+    assert_non_null(strstr(f[0]->causes[0].text, "waits on other DNS servers"));
+    detect_free(r.d);
+}
+
+static void test_slow_quiet(void **state)
+{
+    (void)state;
+    /* All fast; and a server with too few answers to judge, even if slow. */
+    struct run r = {0};
+    for (int i = 0; i < 50; i++) {
+        struct dns_lookup *l = lk("198.51.100.15", "198.51.100.2", "a.example.", 10.0 + i);
+        answer(l, 0, 150000);
+        feed(&r, l);
+    }
+    for (int i = 0; i < 5; i++) {
+        struct dns_lookup *l = lk("198.51.100.15", "198.51.100.3", "a.example.", 10.0 + i);
+        answer(l, 0, 3000000);
+        feed(&r, l);
+    }
+    /* One slow answer in 40 keeps p95 and p50 low. */
+    for (int i = 0; i < 40; i++) {
+        struct dns_lookup *l = lk("198.51.100.15", "198.51.100.4", "a.example.", 10.0 + i);
+        answer(l, 0, i == 7 ? 2000000 : 1000);
+        feed(&r, l);
+    }
+    const struct finding *f[4];
+    assert_int_equal(finish(&r, "dns.slow", f, 4), 0);
+    detect_free(r.d);
+}
+
+/* --- dns.flood ------------------------------------------------------------------------ */
+
+static void steady(struct run *r, double from, int seconds)
+{
+    for (int s = 0; s < seconds; s++)
+        for (int k = 0; k < 2; k++) {
+            struct dns_lookup *l =
+                lk("198.51.100.15", "198.51.100.2", "www.example.", from + s + 0.3 * k);
+            answer(l, 0, 1000);
+            feed(r, l);
+        }
+}
+
+static void test_flood_fires(void **state)
+{
+    (void)state;
+    struct run r = {0};
+    steady(&r, 100.0, 5);
+    /* 150 lookups in one second from 50 sources; a third unanswered. */
+    for (int i = 0; i < 150; i++) {
+        char cli[32];
+        snprintf(cli, sizeof cli, "203.0.113.%d", 10 + i % 50);
+        struct dns_lookup *l = lk(cli, "198.51.100.2", "www.example.", 105.0 + i * 0.005);
+        if (i % 3)
+            answer(l, 0, 1000);
+        feed(&r, l);
+    }
+    steady(&r, 106.0, 3);
+    const struct finding *f[4];
+    assert_int_equal(finish(&r, "dns.flood", f, 4), 1);
+    assert_string_equal(f[0]->attack_id, "T1499.002");
+    assert_int_equal(f[0]->lookups, 150);
+    assert_int_equal(f[0]->n_clients, 16);
+    /* Failures rose with the flood: high. */
+    assert_int_equal(f[0]->severity, SEV_HIGH);
+    assert_int_equal(f[0]->first_seen.sec, 105);
+    assert_non_null(strstr(f[0]->summary, "150 lookups in its busiest second"));
+    assert_int_equal(f[0]->causes[0].confidence, CONF_HIGH);
+    detect_free(r.d);
+}
+
+static void test_flood_quiet(void **state)
+{
+    (void)state;
+    struct run r = {0};
+    steady(&r, 100.0, 30);
+    /* A page load: 60 lookups in a second stays under the 100 floor. */
+    for (int i = 0; i < 60; i++) {
+        struct dns_lookup *l =
+            lk("198.51.100.15", "198.51.100.2", "cdn.example.", 200.0 + i * 0.01);
+        answer(l, 0, 1000);
+        feed(&r, l);
+    }
+    const struct finding *f[4];
+    assert_int_equal(finish(&r, "dns.flood", f, 4), 0);
+    detect_free(r.d);
+}
+
+static void test_flood_ring_survives_long_and_disordered_captures(void **state)
+{
+    (void)state;
+    struct run r = {0};
+    /* 2000 s of steady traffic, a jump back in time (another input), then a flood. */
+    steady(&r, 10000.0, 2000);
+    steady(&r, 500.0, 10);
+    for (int i = 0; i < 300; i++) {
+        struct dns_lookup *l = lk("198.51.100.15", "198.51.100.2", "x.example.", 520.0 + i * 0.001);
+        answer(l, 0, 1000);
+        feed(&r, l);
+    }
+    const struct finding *f[4];
+    assert_int_equal(finish(&r, "dns.flood", f, 4), 1);
+    assert_int_equal(f[0]->lookups, 300);
+    detect_free(r.d);
+}
+
+/* --- dns.nxdomain_surge --------------------------------------------------------------- */
+
+static void test_nxdomain_random_subdomains(void **state)
+{
+    (void)state;
+    struct run r = {0};
+    unsigned seed = 7;
+    struct dns_lookup *l = lk("198.51.100.15", "198.51.100.2", "www.corp.example.", 9.0);
+    answer(l, 0, 1000);
+    feed(&r, l);
+    for (int i = 0; i < 60; i++) {
+        char lab[16], name[64];
+        random_label(lab, 12, &seed);
+        snprintf(name, sizeof name, "%s.CORP.example.", lab);
+        l = lk("198.51.100.15", "198.51.100.2", name, 10.0 + i * 0.01);
+        answer(l, DNS_RCODE_NXDOMAIN, 1000);
+        feed(&r, l);
+    }
+    l = lk("198.51.100.15", "198.51.100.2", "www.corp.example.", 20.0);
+    answer(l, 0, 1000);
+    feed(&r, l);
+    const struct finding *f[4];
+    assert_int_equal(finish(&r, "dns.nxdomain_surge", f, 4), 1);
+    assert_string_equal(f[0]->attack_id, "T1499.002");
+    assert_int_equal(f[0]->severity, SEV_MEDIUM);
+    assert_int_equal(f[0]->lookups, 60);
+    assert_non_null(strstr(f[0]->summary, "random-looking"));
+    assert_non_null(strstr(f[0]->summary, "under corp.example."));
+    assert_true(f[0]->window.window_set);
+    assert_int_equal(f[0]->window.ok_before.sec, 9);
+    assert_int_equal(f[0]->window.ok_after.sec, 20);
+    detect_free(r.d);
+}
+
+static void test_nxdomain_typos_quiet_and_repeats_low(void **state)
+{
+    (void)state;
+    struct run r = {0};
+    for (int i = 0; i < 40; i++) {
+        struct dns_lookup *l = lk("198.51.100.15", "198.51.100.2",
+                                  i == 5    ? "wwww.corp.example."
+                                  : i == 20 ? "mial.corp.example."
+                                            : "www.corp.example.",
+                                  10.0 + i);
+        answer(l, i == 5 || i == 20 ? DNS_RCODE_NXDOMAIN : 0, 1000);
+        feed(&r, l);
+    }
+    const struct finding *f[4];
+    assert_int_equal(finish(&r, "dns.nxdomain_surge", f, 4), 0);
+    detect_free(r.d);
+
+    /* One missing name asked 30 times: a misconfiguration, low, no technique. */
+    struct run r2 = {0};
+    for (int i = 0; i < 30; i++) {
+        struct dns_lookup *l =
+            lk("198.51.100.15", "198.51.100.2", "autodiscover.corp.co.uk.", 10.0 + i);
+        answer(l, DNS_RCODE_NXDOMAIN, 1000);
+        feed(&r2, l);
+    }
+    assert_int_equal(finish(&r2, "dns.nxdomain_surge", f, 4), 1);
+    assert_int_equal(f[0]->severity, SEV_LOW);
+    assert_null(f[0]->attack_id);
+    /* co.uk: the parent keeps three labels. */
+    assert_non_null(strstr(f[0]->summary, "under corp.co.uk."));
+    assert_non_null(strstr(f[0]->causes[0].text, "misconfiguration"));
+    detect_free(r2.d);
+}
+
+static void test_nxdomain_dga_client(void **state)
+{
+    (void)state;
+    struct run r = {0};
+    unsigned seed = 99;
+    static const char *tld[] = {"com", "net", "org", "info", "biz"};
+    for (int i = 0; i < 40; i++) {
+        char lab[16], name[64];
+        random_label(lab, 11, &seed);
+        snprintf(name, sizeof name, "%s.%s.", lab, tld[i % 5]);
+        struct dns_lookup *l = lk("198.51.100.66", "198.51.100.2", name, 10.0 + i);
+        answer(l, DNS_RCODE_NXDOMAIN, 1000);
+        feed(&r, l);
+    }
+    const struct finding *f[4];
+    assert_int_equal(finish(&r, "dns.nxdomain_surge", f, 4), 1);
+    assert_string_equal(f[0]->attack_id, "T1568.002");
+    assert_int_equal(f[0]->severity, SEV_HIGH);
+    assert_non_null(strstr(f[0]->summary, "198.51.100.66"));
+    detect_free(r.d);
+}
+
+static void test_nxdomain_bounded(void **state)
+{
+    (void)state;
+    /* Many clients and parents: the tables stay bounded and the big domain still fires. */
+    struct run r = {0};
+    unsigned seed = 3;
+    for (int i = 0; i < 5000; i++) {
+        char lab[16], name[96], cli[32];
+        random_label(lab, 12, &seed);
+        if (i % 2)
+            snprintf(name, sizeof name, "%s.victim.example.", lab);
+        else
+            snprintf(name, sizeof name, "x.d%d.example%d.", i, i % 7);
+        snprintf(cli, sizeof cli, "203.0.113.%d", i % 250);
+        struct dns_lookup *l = lk(cli, "198.51.100.2", name, 10.0 + i * 0.01);
+        answer(l, DNS_RCODE_NXDOMAIN, 1000);
+        feed(&r, l);
+    }
+    const struct finding *f[8];
+    size_t n = finish(&r, "dns.nxdomain_surge", f, 8);
+    bool victim = false;
+    for (size_t i = 0; i < n; i++)
+        victim |= strstr(f[i]->summary, "under victim.example.") != NULL;
+    assert_true(victim);
+    detect_free(r.d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_slow_fires_with_window),
+        cmocka_unit_test(test_slow_quiet),
+        cmocka_unit_test(test_flood_fires),
+        cmocka_unit_test(test_flood_quiet),
+        cmocka_unit_test(test_flood_ring_survives_long_and_disordered_captures),
+        cmocka_unit_test(test_nxdomain_random_subdomains),
+        cmocka_unit_test(test_nxdomain_typos_quiet_and_repeats_low),
+        cmocka_unit_test(test_nxdomain_dga_client),
+        cmocka_unit_test(test_nxdomain_bounded),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
