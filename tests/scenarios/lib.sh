@@ -286,8 +286,9 @@ nt_capture_start() {
     local name=$1
     shift
     local pcap="$NT_WORK/$name.pcap" err="$NT_WORK/$name.tcpdump.log"
+    # -B 8192: an 8 MiB kernel buffer, so bursts are not lost on a loaded 2-core machine.
     ip netns exec "$NT_CLIENT_NS" tcpdump -i "$NT_CLIENT_IF" -w "$pcap" -U --immediate-mode \
-        -Z root "$@" 2>"$err" &
+        -B 8192 -Z root "$@" 2>"$err" &
     local pid=$!
     NT_PIDS+=("$pid")
     NT_CAPTURE_PID[$name]=$pid
@@ -335,6 +336,12 @@ nt_capture_stop() {
     wait "$pid" 2>/dev/null || true
     n=$(nt_pcap_count "$pcap")
     [ "$n" -ge "$min" ] || nt_die "capture $name has $n packets, expected at least $min"
+    # A capture that lost packets would make every count below wrong: stop here instead.
+    local dropped
+    dropped=$(sed -n 's/^\([0-9][0-9]*\) packets* dropped by kernel.*/\1/p' \
+        "$NT_WORK/$name.tcpdump.log" 2>/dev/null)
+    [ -z "$dropped" ] || [ "$dropped" -eq 0 ] ||
+        nt_die "capture $name: tcpdump lost $dropped packets (machine overloaded?)"
     if [ "$NT_MODE" = record ]; then
         mkdir -p "$NT_REPO_DIR/tests/captures/$NT_NAME"
         cp "$pcap" "$NT_REPO_DIR/tests/captures/$NT_NAME/$name.pcap"
@@ -615,10 +622,15 @@ nt_finish() {
 # Wireshark number frames) and ISO_TIME in nettriage's form (2026-11-21T20:17:30.184566Z).
 nt_pcap_select() {
     local pcap=$1 filter=$2
-    # -tttt under TZ=UTC prints "2026-11-21 13:24:32.192571": the ISO time is two fields
-    # joined (no process per packet). Packets are keyed by their time.
-    awk 'NR == FNR { num[$2 " " $3] = $1; next }
-         { print num[$1 " " $2], $1 "T" $2 "Z" }' \
+    # Each filtered line is found in the numbered listing by its whole text (packets with the
+    # same timestamp are common: an IPv4 and an IPv6 error sent together); identical lines are
+    # taken in order. -tttt under TZ=UTC prints "2026-11-21 13:24:32.192571", so the ISO time
+    # is two fields joined (no process per packet).
+    awk 'NR == FNR { n = $1; sub(/^ *[0-9]+ +/, ""); q[$0] = q[$0] " " n; next }
+         {
+             split(q[$0], l, " "); num = l[1]; sub(/^ *[0-9]+/, "", q[$0])
+             print num, $1 "T" $2 "Z"
+         }' \
         <(TZ=UTC tcpdump -# -nn -tttt -r "$pcap" 2>/dev/null) \
         <(TZ=UTC tcpdump -nn -tttt -r "$pcap" "$filter" 2>/dev/null)
 }
