@@ -313,7 +313,7 @@ static void render_done(const struct analysis *a, struct strbuf *o)
     strbuf_printf(o,
                   "- Outcomes: %" PRIu64 " answered, %" PRIu64 " refused by an ICMP error, "
                   "%" PRIu64 " unanswered after the %s timeout, %" PRIu64
-                  " cut off by the end of the capture.\n\n",
+                  " cut off by the end of the capture.\n",
                   s->answered, s->dns_lookups - s->answered - s->unanswered - s->capture_ended,
                   s->unanswered, to, s->capture_ended);
     if (s->tcp_attempts)
@@ -321,11 +321,12 @@ static void render_done(const struct analysis *a, struct strbuf *o)
                       "- TCP: %" PRIu64 " connection %s (%" PRIu64 " SYN %s): %" PRIu64
                       " established, %" PRIu64 " reset, %" PRIu64 " refused by an ICMP error, "
                       "%" PRIu64 " unanswered after the %s timeout, %" PRIu64
-                      " cut off by the end of the capture.\n\n",
+                      " cut off by the end of the capture.\n",
                       s->tcp_attempts, plural(s->tcp_attempts, "attempt", "attempts"),
                       s->tcp_syn_packets, plural(s->tcp_syn_packets, "packet", "packets"),
                       s->tcp_established, s->tcp_reset, s->tcp_icmp, s->tcp_unanswered, to,
                       s->tcp_capture_ended);
+    strbuf_putc(o, '\n');
 }
 
 static void render_evidence(const struct finding *f, size_t n_inputs, struct strbuf *o)
