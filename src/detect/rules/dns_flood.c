@@ -73,7 +73,8 @@ static uint64_t bk_lower(size_t i)
 }
 
 struct top {
-    char *name;
+    char *name;    /* "example.com. A" */
+    uint64_t hash; /* of the question, compared first so most lookups format nothing */
     uint64_t count;
 };
 
@@ -236,11 +237,20 @@ static struct bin *bin_for(struct srv *s, const struct nt_time *t)
     return b;
 }
 
-static void top_add(struct srv *s, const char *name)
+static uint64_t question_hash(const struct dns_lookup *l)
 {
+    uint64_t h = 14695981039346656037ull ^ l->qtype;
+    for (const char *p = l->qname ? l->qname : ""; *p; p++)
+        h = (h ^ (uint8_t)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p)) * 1099511628211ull;
+    return h;
+}
+
+static void top_add(struct srv *s, const struct dns_lookup *l)
+{
+    uint64_t h = question_hash(l);
     size_t empty = TOP_NAMES;
     for (size_t i = 0; i < TOP_NAMES; i++) {
-        if (s->top[i].name && strcmp(s->top[i].name, name) == 0) {
+        if (s->top[i].name && s->top[i].hash == h) {
             s->top[i].count++;
             return;
         }
@@ -248,9 +258,13 @@ static void top_add(struct srv *s, const char *name)
             empty = i;
     }
     if (empty < TOP_NAMES) {
+        char name[DNS_NAME_TEXT_MAX + 32];
+        text_query_name(l, name, sizeof name);
         s->top[empty].name = strdup(name);
-        if (s->top[empty].name)
+        if (s->top[empty].name) {
+            s->top[empty].hash = h;
             s->top[empty].count = 1;
+        }
         return;
     }
     for (size_t i = 0; i < TOP_NAMES; i++) {
@@ -297,9 +311,7 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
         b->has_ev[0] = evidence_copy(&b->ev[0], &l->query);
     if (failed && !b->has_ev[1])
         b->has_ev[1] = evidence_copy(&b->ev[1], &l->query);
-    char name[DNS_NAME_TEXT_MAX + 32];
-    text_query_name(l, name, sizeof name);
-    top_add(s, name);
+    top_add(s, l);
 }
 
 /* The median lookups per active second, from the buckets. */

@@ -188,8 +188,14 @@ struct nx_entry {
     struct finding *shadow; /* clients, names, evidence; moved into the finding at the end */
 };
 
+/* An open-addressing index over a table's keys (slot value: position + 1; 0 empty), so the
+ * lookup of every answered query does not scan the whole table. Rebuilt when an entry is
+ * replaced (rare: only once the table is full). */
+#define IX_SLOTS 1024 /* a power of two, at least 4 x MAX_DOMAINS and MAX_CLIENTS */
+
 struct state {
     struct nx_entry dom[MAX_DOMAINS], cli[MAX_CLIENTS];
+    uint16_t dom_ix[IX_SLOTS], cli_ix[IX_SLOTS];
     uint64_t dom_replaced, cli_replaced;
     /* Count-min sketches of all lookups per parent (with server) and per client, and the
      * newest NOERROR answer per hashed parent and client (for the window's start). */
@@ -197,8 +203,6 @@ struct state {
     struct nt_time ok_dom[SKETCH_COLS], ok_cli[SKETCH_COLS];
 };
 
-/* Rules have no per-detector state of their own (rule.h); this one keeps its tables here,
- * tied to the detector they belong to, and frees them in on_finish. */
 static void entry_clear(struct nx_entry *e)
 {
     free(e->label);
@@ -255,34 +259,61 @@ static uint32_t cms_get(uint32_t m[SKETCH_ROWS][SKETCH_COLS], uint64_t h)
 
 /* Finds the entry for key, or takes a free one, or replaces the one with the fewest
  * NXDOMAIN answers (create only). */
-static struct nx_entry *entry_find(struct nx_entry *tab, size_t n, uint64_t key, bool create,
-                                   uint64_t *replaced)
+static void ix_put(uint16_t *ix, uint64_t key, size_t i)
 {
+    size_t k = (size_t)(key ^ (key >> 29)) & (IX_SLOTS - 1);
+    while (ix[k])
+        k = (k + 1) & (IX_SLOTS - 1);
+    ix[k] = (uint16_t)(i + 1);
+}
+
+static void ix_rebuild(uint16_t *ix, const struct nx_entry *tab, size_t n)
+{
+    memset(ix, 0, IX_SLOTS * sizeof *ix);
+    for (size_t i = 0; i < n; i++)
+        if (tab[i].used)
+            ix_put(ix, tab[i].key, i);
+}
+
+static struct nx_entry *entry_find(struct nx_entry *tab, uint16_t *ix, size_t n, uint64_t key,
+                                   bool create, uint64_t *replaced)
+{
+    for (size_t k = (size_t)(key ^ (key >> 29)) & (IX_SLOTS - 1); ix[k];
+         k = (k + 1) & (IX_SLOTS - 1))
+        if (tab[ix[k] - 1].key == key && tab[ix[k] - 1].used)
+            return &tab[ix[k] - 1];
+    if (!create)
+        return NULL;
     size_t free_i = n, min_i = 0;
     for (size_t i = 0; i < n; i++) {
-        if (tab[i].used && tab[i].key == key)
-            return &tab[i];
         if (!tab[i].used && free_i == n)
             free_i = i;
         if (tab[i].used && tab[i].nx < tab[min_i].nx)
             min_i = i;
     }
-    if (!create)
-        return NULL;
     size_t i = free_i;
+    bool rebuild = false;
     if (i == n) {
         i = min_i;
         entry_clear(&tab[i]);
         (*replaced)++;
+        rebuild = true;
     }
     struct nx_entry *e = &tab[i];
     e->shadow = calloc(1, sizeof *e->shadow);
-    if (!e->shadow)
+    if (!e->shadow) {
+        if (rebuild)
+            ix_rebuild(ix, tab, n);
         return NULL;
+    }
     e->used = true;
     e->key = key;
     e->names.max = NAMES_KEPT;
     e->parents.max = PARENTS_KEPT;
+    if (rebuild)
+        ix_rebuild(ix, tab, n);
+    else
+        ix_put(ix, key, i);
     return e;
 }
 
@@ -392,10 +423,10 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
             *od = *t;
         if (oc->kind == NT_TIME_NONE || nt_time_cmp(t, oc) > 0)
             *oc = *t;
-        struct nx_entry *e = entry_find(st->dom, MAX_DOMAINS, dk, false, NULL);
+        struct nx_entry *e = entry_find(st->dom, st->dom_ix, MAX_DOMAINS, dk, false, NULL);
         if (e)
             entry_ok(e, t);
-        e = entry_find(st->cli, MAX_CLIENTS, ck, false, NULL);
+        e = entry_find(st->cli, st->cli_ix, MAX_CLIENTS, ck, false, NULL);
         if (e)
             entry_ok(e, t);
         return;
@@ -406,7 +437,7 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     text_query_name(l, name, sizeof name);
     uint64_t nk = fnv64(l->qname, FNV_SEED);
 
-    struct nx_entry *d = entry_find(st->dom, MAX_DOMAINS, dk, true, &st->dom_replaced);
+    struct nx_entry *d = entry_find(st->dom, st->dom_ix, MAX_DOMAINS, dk, true, &st->dom_replaced);
     if (d) {
         if (!d->label) {
             d->label = strdup(parent);
@@ -427,7 +458,7 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
         }
         entry_nx(d, l, name, t);
     }
-    struct nx_entry *c = entry_find(st->cli, MAX_CLIENTS, ck, true, &st->cli_replaced);
+    struct nx_entry *c = entry_find(st->cli, st->cli_ix, MAX_CLIENTS, ck, true, &st->cli_replaced);
     if (c) {
         if (c->nx == 0) {
             c->client = l->client;
