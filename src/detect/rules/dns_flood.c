@@ -469,9 +469,9 @@ static void explain(struct rule_ctx *rc, struct srv *s, struct finding *f, uint6
                      srv);
     finding_add_step(f,
                      "List the top sources and names in the capture: `tcpdump -nn -r CAPTURE "
-                     "'udp dst port %u and dst host %s' | awk '{print $3}' | sort | uniq -c | "
+                     "%s dst port %u and dst host %s | awk '{print $3}' | sort | uniq -c | "
                      "sort -rn | head`.",
-                     s->port, srv_cmd);
+                     s->transport == 6 ? "tcp" : "udp", s->port, srv_cmd);
     finding_add_step(f, "If it is an attack, rate-limit per source at the server (response rate "
                         "limiting, `ratelimit` in unbound, RRL in BIND) or upstream, and block "
                         "sources that are not clients of this server.");

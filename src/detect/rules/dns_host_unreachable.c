@@ -249,9 +249,10 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                          w.srv_cmd, w.srv_cmd);
         finding_add_step(f,
                          "Check that the server host is up, has the address %s and is connected "
-                         "to the router's link; from the router, `%s -c 3 %s` (or `ip neigh` "
+                         "to the router's link; from the router, `%s %s%s` (or `ip neigh` "
                          "after a ping) shows whether it answers address resolution.",
-                         w.srv, a->ip_version == 6 ? "ndisc6" : "arping", w.srv_cmd);
+                         w.srv, a->ip_version == 6 ? "ndisc6 -r 3" : "arping -c 3", w.srv_cmd,
+                         a->ip_version == 6 ? " IFACE" : "");
         finding_add_step(f,
                          "If the router has no route: check the routing protocol, static routes "
                          "and any tunnel or VPN toward the server's network on %s (`ip route "

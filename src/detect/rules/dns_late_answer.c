@@ -212,15 +212,23 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                   : "The answers reached the client after the socket that sent the query was "
                     "closed");
     bool all_rejected = f->lookups >= answered;
-    finding_add_cause(f, all_rejected ? CONF_MEDIUM : CONF_LOW,
-                      "A firewall on the client rejects DNS answers with port unreachable.",
-                      "iptables' REJECT and nftables' reject send this same message, so the "
-                      "capture alone cannot rule it out%s %" PRIu64 " of the %" PRIu64
-                      " answered lookups had their answer rejected. The client's `ss -uapn` "
-                      "while it queries, or its firewall counters, tell the two apart.",
-                      all_rejected ? "; it would explain that every answer was rejected:"
-                                   : ", but other answers were accepted:",
-                      f->lookups, answered);
+    if (f->lookups == 0)
+        finding_add_cause(f, CONF_MEDIUM,
+                          "A firewall on the client rejects DNS answers with port unreachable.",
+                          "iptables' REJECT and nftables' reject send this same message, and the "
+                          "queries of these answers are not in the capture to compare with. The "
+                          "client's `ss -uapn` while it queries, or its firewall counters, tell "
+                          "the two apart.");
+    else
+        finding_add_cause(f, all_rejected ? CONF_MEDIUM : CONF_LOW,
+                          "A firewall on the client rejects DNS answers with port unreachable.",
+                          "iptables' REJECT and nftables' reject send this same message, so the "
+                          "capture alone cannot rule it out%s %" PRIu64 " of the %" PRIu64
+                          " answered lookups had their answer rejected. The client's `ss -uapn` "
+                          "while it queries, or its firewall counters, tell the two apart.",
+                          all_rejected ? "; it would explain that every answer was rejected:"
+                                       : ", but other answers were accepted:",
+                          f->lookups, answered);
     finding_rank_causes(f);
 
     char cl[NT_ADDR_FMT_MAX];

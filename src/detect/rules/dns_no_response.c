@@ -166,13 +166,13 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
         "DNS over %s port %u got no response. %" PRIu64 " %s to the DNS server %s (%s) from "
         "%" PRIu64
         " %s (%s) drew neither an answer nor an ICMP error within the %s timeout (%" PRIu64
-        " %s, %s included).%s Silence alone does not say where the queries were lost: a firewall "
+        " %s, %s).%s Silence alone does not say where the queries were lost: a firewall "
         "that drops them, a server that is down or hung, the path, or overload look the same "
         "from the client's side.",
         PROTO, f->port, f->lookups, f->lookups == 1 ? "lookup" : "lookups", srv, names, n_clients,
         n_clients == 1 ? "client" : "clients", clients, to, f->query_packets,
-        f->query_packets == 1 ? "query" : "queries", retrans ? "retransmissions" : "no retry",
-        shape_words);
+        f->query_packets == 1 ? "query" : "queries",
+        retrans ? "retransmissions included" : "none of them a retry", shape_words);
 
     /* Key findings. */
     finding_add_fact(f,
@@ -208,10 +208,8 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                                 "silence is not tied to one flow (such as a stale NAT or "
                                 "connection-tracking entry).");
     } else {
-        finding_add_fact(f,
-                         "No lookup was retried: each of the %" PRIu64 " lookups rests on a "
-                         "single query packet.",
-                         f->lookups);
+        finding_add_fact(f, "No lookup was retried: %s on a single query packet.",
+                         f->lookups == 1 ? "the lookup rests" : "each lookup rests");
     }
     switch (shape) {
     case SHAPE_NEVER:
@@ -261,8 +259,8 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                          other_ok, os->lookups, OTHER, f->port, PROTO);
     if (icmp)
         finding_add_fact(f,
-                         "%" PRIu64 " other %s to this server drew an ICMP error (see the ICMP "
-                         "findings), so the path to it worked at times.",
+                         "%" PRIu64 " other %s to this server drew an ICMP error instead (see the "
+                         "ICMP findings), from the server or a router on the way.",
                          icmp, icmp == 1 ? "lookup" : "lookups");
     if (cut)
         finding_add_fact(f,

@@ -390,7 +390,7 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     struct state *st = state_get(rc);
     if (!st)
         return;
-    static char lab[MAX_LABELS][64];
+    char lab[MAX_LABELS][64];
     size_t n = split_labels(l->qname, lab, MAX_LABELS);
     if (n == 0)
         return; /* the root */
@@ -560,6 +560,11 @@ static void explain_domain(struct rule_ctx *rc, struct state *st, struct nx_entr
     double len = e->n_measured ? e->sum_len / (double)e->n_measured : 0;
     double share = total ? 100.0 * (double)e->nx / (double)total : 100.0;
     double rate = rate_of(e);
+    char rate_text[64];
+    if (rate > 0)
+        snprintf(rate_text, sizeof rate_text, "%.1f per second", rate);
+    else
+        snprintf(rate_text, sizeof rate_text, "all within a second");
     uint64_t n_clients = f->n_clients + f->clients_dropped;
     const char *kind = pat == PAT_RANDOM ? "random-looking names that do not exist"
                        : pat == PAT_REPEATED
@@ -630,8 +635,8 @@ static void explain_domain(struct rule_ctx *rc, struct state *st, struct nx_entr
                           "Subdomain enumeration: a scanner trying names from a word list under "
                           "the domain.",
                           "Many distinct word-like names from %" PRIu64 " %s; a scanner sends "
-                          "them fast (%.1f per second here).",
-                          n_clients, n_clients == 1 ? "client" : "clients", rate);
+                          "them fast (%s here).",
+                          n_clients, n_clients == 1 ? "client" : "clients", rate_text);
     }
     finding_rank_causes(f);
     const char *qname = text_first_query_name(f);
@@ -641,9 +646,9 @@ static void explain_domain(struct rule_ctx *rc, struct state *st, struct nx_entr
         finding_add_step(f, "Check one name by hand: `dig @%s %s`.", srv_cmd, qcmd);
     }
     finding_add_step(f,
-                     "Count the names per client in the capture: `tcpdump -nn -r CAPTURE 'udp "
-                     "port 53' | grep -F %s | awk '{print $3}' | sort | uniq -c | sort -rn`.",
-                     par_cmd);
+                     "Count the names per client in the capture: `tcpdump -nn -r CAPTURE port "
+                     "%u | grep -F -e %s | awk '{print $3}' | sort | uniq -c | sort -rn`.",
+                     e->port, par_cmd);
     if (pat == PAT_RANDOM)
         finding_add_step(f,
                          "On the resolver %s, rate-limit NXDOMAIN answers per client and zone "
@@ -706,9 +711,9 @@ static void explain_client(struct nx_entry *e, struct finding *f, uint64_t total
                      cl);
     finding_add_step(f,
                      "List the client's failed names in the capture: `tcpdump -nn -r CAPTURE "
-                     "'udp port 53 and host %s' | grep -F NXDomain`; look for the one name that "
+                     "port %u and host %s | grep -F NXDomain`; look for the one name that "
                      "resolved among them (the live command-and-control domain).",
-                     cl_cmd);
+                     e->port, cl_cmd);
 }
 
 static void on_finish(struct rule_ctx *rc)

@@ -265,10 +265,10 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                          a->no_question);
     if (a->n_ok_clients)
         finding_add_fact(f,
-                         "The same server gave usable answers to %" PRIu64 " lookups from %" PRIu64
+                         "The same server gave usable answers to %" PRIu64 " %s from %" PRIu64
                          " other %s (%s) that it never refused.",
-                         a->ok_clients_lookups, a->n_ok_clients,
-                         a->n_ok_clients == 1 ? "client" : "clients", ok_clients);
+                         a->ok_clients_lookups, a->ok_clients_lookups == 1 ? "lookup" : "lookups",
+                         a->n_ok_clients, a->n_ok_clients == 1 ? "client" : "clients", ok_clients);
     if (a->mixed_clients)
         finding_add_fact(f,
                          "%" PRIu64 " of the refused clients also got usable answers from it "

@@ -274,12 +274,13 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
         f, mostly_slow ? CONF_HIGH : CONF_MEDIUM,
         "The server's upstream does not answer: its forwarders, or the authoritative servers of "
         "these names, are unreachable or timing out, so the resolver gave up with SERVFAIL.",
-        "%" PRIu64 " of %" PRIu64 " SERVFAILs came %s or more after the query%s%s%s; %s", a->slow,
-        timed, thr, med[0] ? " (median " : "", med, med[0] ? ")" : "",
-        mostly_slow ? "a resolver answers that late when it waited for an upstream that did not "
-                      "answer."
-                    : "fast failures fit a resolver that already marked its upstream as down "
-                      "(cached failure), or an upstream that refused at once.");
+        "%" PRIu64 " of %" PRIu64 " timed SERVFAILs came %s or more after the query%s%s%s; %s",
+        a->slow, timed, thr, med[0] ? " (median " : "", med, med[0] ? ")" : "",
+        !timed        ? "the input has no times, so how long the server worked is unknown."
+        : mostly_slow ? "a resolver answers that late when it waited for an upstream that did not "
+                        "answer."
+                      : "fast failures fit a resolver that already marked its upstream as down "
+                        "(cached failure), or an upstream that refused at once.");
     bool all_cd = a->cd == f->lookups;
     enum confidence dnssec = all_cd                      ? CONF_LOW
                              : resolved > 0 || ok_ad > 0 ? CONF_MEDIUM
@@ -308,8 +309,9 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                       "The resolver itself is misconfigured or out of resources (no usable "
                       "forwarders or root hints, full request lists, a rate limit).",
                       "SERVFAIL is also a resolver's answer to its own trouble; the capture shows "
-                      "%" PRIu64 " lookups to this server from %" PRIu64 " %s.",
-                      all, n_clients, n_clients == 1 ? "client" : "clients");
+                      "%" PRIu64 " %s to this server from %" PRIu64 " %s.",
+                      all, all == 1 ? "lookup" : "lookups", n_clients,
+                      n_clients == 1 ? "client" : "clients");
     finding_rank_causes(f);
 
     /* Next steps. */

@@ -340,9 +340,10 @@ static void explain(struct rule_ctx *rc, struct srv *s, struct finding *f)
                             "while the server is still slow.");
     if (w->ok_during)
         finding_add_fact(f,
-                         "%" PRIu64 " fast answers came in between: the server answered other "
+                         "%s%" PRIu64 " fast %s came in between: the server answered other "
                          "queries quickly while these were slow.",
-                         w->ok_during);
+                         s->fast_total > s->n_fast ? "At least " : "", w->ok_during,
+                         w->ok_during == 1 ? "answer" : "answers");
     if (s->retransmitted_slow)
         finding_add_fact(f,
                          "%" PRIu64 " of the slow lookups were retransmitted by their clients "
@@ -351,8 +352,8 @@ static void explain(struct rule_ctx *rc, struct srv *s, struct finding *f)
     const struct server_stats *ss = rule_server_stats(rc, &s->server, s->port, s->transport);
     uint64_t lost = ss ? ss->unanswered : 0;
     if (lost)
-        finding_add_fact(f, "%" PRIu64 " further lookups to %s got no answer within the timeout.",
-                         lost, srv);
+        finding_add_fact(f, "%" PRIu64 " further %s to %s got no answer within the timeout.", lost,
+                         lost == 1 ? "lookup" : "lookups", srv);
 
     /* Causes. Slow answers clustered around one delay, while other answers stay fast, are the
      * mark of a resolver that waits for its own retry timer upstream. */
@@ -364,6 +365,10 @@ static void explain(struct rule_ctx *rc, struct srv *s, struct finding *f)
         if (span >= 1000000)
             qps = (double)ss->query_packets / ((double)span / 1e6);
     }
+    char rate_text[96] = "no query rate (less than a second of queries to it)";
+    if (qps > 0)
+        snprintf(rate_text, sizeof rate_text, "%.1f queries per second to it%s", qps,
+                 qps >= BUSY_QPS ? "" : ", little load for a DNS server");
     finding_add_cause(f, clustered && mixed ? CONF_HIGH : CONF_MEDIUM,
                       "The server waits on other DNS servers (recursion, or a forwarder it "
                       "sends to) that answer slowly or lose queries, and answers only after "
@@ -380,9 +385,9 @@ static void explain(struct rule_ctx *rc, struct srv *s, struct finding *f)
                             : "no fast answer came in the same window");
     finding_add_cause(f, qps >= BUSY_QPS ? CONF_MEDIUM : CONF_LOW,
                       "The server is overloaded (CPU, a full queue) and answers late.",
-                      "The capture shows %.1f queries per second to it%s; an overloaded server "
-                      "is slow for every name, cached or not.",
-                      qps, qps >= BUSY_QPS ? ", a heavy load" : ", little load for a DNS server");
+                      "The capture shows %s%s; an overloaded server is slow for every name, "
+                      "cached or not.",
+                      rate_text, qps >= BUSY_QPS ? ", a heavy load" : "");
     finding_add_cause(f, mixed ? CONF_LOW : CONF_MEDIUM,
                       "Delay on the network path between the capture point and the server "
                       "(congestion, queueing, a slow link).",

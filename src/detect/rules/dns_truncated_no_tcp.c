@@ -401,6 +401,11 @@ static void explain_finding(const struct state *st, struct finding *f)
     else
         finding_add_fact(f, "Every truncated lookup offered EDNS in its query: the answers were "
                             "larger than the buffer the client offered.");
+    if (st->tc_dropped)
+        finding_add_fact(f,
+                         "%" PRIu64 " further truncated answers were not kept (memory bound) and "
+                         "are not counted here.",
+                         st->tc_dropped);
     if (st->tcp_dropped)
         finding_add_fact(f,
                          "%" PRIu64 " TCP lookups or connection attempts to port 53 were not "

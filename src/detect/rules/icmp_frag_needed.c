@@ -30,6 +30,7 @@ struct fn_acc {
     uint16_t dport;
     bool mixed_ports;
     uint64_t last_lookup_seq, last_attempt_seq;
+    uint64_t dns_lookups; /* of f->lookups, DNS lookups (the rest: TCP attempts) */
 };
 
 /* Size of the IP datagram a lookup's query was, from its DNS length: the IP and UDP headers
@@ -111,6 +112,7 @@ static void on_icmp(struct rule_ctx *rc, const struct icmp_event *e)
         if (l->seq != a->last_lookup_seq && l->n_errors <= 1) {
             a->last_lookup_seq = l->seq;
             f->lookups++;
+            a->dns_lookups++;
             f->query_packets += l->transmissions;
             finding_add_client(f, &l->client);
             char name[DNS_NAME_TEXT_MAX + 32];
@@ -229,13 +231,13 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     if (a->sized)
         finding_add_fact(f,
                          "%" PRIu64 " of the datagrams have a known size: %u to %u bytes "
-                         "(the DNS message with IP and UDP headers).",
+                         "(IP headers included).",
                          a->sized, a->size_min, a->size_max);
     else
         finding_add_fact(f, "The size of the datagrams that did not fit is not known from this "
                             "input (only part of each is quoted).");
     if (f->n_names)
-        finding_add_fact(f, "DNS lookups affected: %" PRIu64 " (%s).", f->lookups, names);
+        finding_add_fact(f, "DNS lookups affected: %" PRIu64 " (%s).", a->dns_lookups, names);
     const struct server_stats *ss =
         a->has_dst && f->protocol
             ? rule_server_stats(rc, &a->dst, f->port, f->protocol[0] == 't' ? 6 : 17)
@@ -245,8 +247,8 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
         text_time(&ss->last_answer, t1, sizeof t1);
         finding_add_fact(f,
                          "%s answered %" PRIu64 " of its %" PRIu64 " DNS lookups in the capture, "
-                         "the last at %s, after the first error: senders adapted (smaller "
-                         "datagrams, fragmentation or TCP).",
+                         "the last at %s, after the first error (senders that adapted, with "
+                         "smaller datagrams, fragmentation or TCP, would explain it).",
                          dst, ss->answered, ss->lookups, t1);
     }
 
@@ -265,7 +267,7 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                       "other encapsulating link on the path carries less than the sender's own "
                       "link.",
                       "%s reports %s.%s%s", router, mtu, hint_text,
-                      a->sized ? " The datagrams were larger than that." : "");
+                      a->sized && a->size_fits == 0 ? " The datagrams were larger than that." : "");
     finding_add_cause(f, CONF_MEDIUM,
                       "Black-hole risk: wherever these ICMP messages are filtered (a firewall "
                       "dropping all ICMP), senders keep sending datagrams that vanish, so large "
@@ -292,8 +294,8 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     finding_add_step(f,
                      "Measure the path MTU from an affected client: `tracepath -n %s` (shows "
                      "the hop where the MTU drops) or `ping -M do -s %u %s` (%s).",
-                     dst_cmd, a->mtu_min > 28 ? a->mtu_min - (v6 ? 48u : 28u) : 1372u, dst_cmd,
-                     v6 ? "ping -6 sends IPv6" : "the largest payload that should fit");
+                     dst_cmd, a->mtu_min > (v6 ? 48u : 28u) ? a->mtu_min - (v6 ? 48u : 28u) : 1372u,
+                     dst_cmd, v6 ? "ping -6 sends IPv6" : "the largest payload that should fit");
     finding_add_step(f,
                      "On the router %s, check the MTU of the link toward %s: `ip route get %s` "
                      "and `ip link show` (mtu), and whether a tunnel or VPN carries that route.",

@@ -38,6 +38,7 @@ struct te_acc {
     uint16_t dport;
     bool mixed_ports;
     uint64_t last_lookup_seq, last_attempt_seq;
+    uint64_t dns_lookups; /* of f->lookups, DNS lookups (the rest: TCP attempts) */
 };
 
 static bool traceroute_like(const struct evidence *ev)
@@ -136,6 +137,7 @@ static void on_icmp(struct rule_ctx *rc, const struct icmp_event *e)
             /* The lookup's first error: count it and its query once. */
             a->last_lookup_seq = l->seq;
             f->lookups++;
+            a->dns_lookups++;
             f->query_packets += l->transmissions;
             finding_add_client(f, &l->client);
             char name[DNS_NAME_TEXT_MAX + 32];
@@ -269,7 +271,7 @@ static void explain_finding(struct finding *f)
                      n_err, n_err == 1 ? "message" : "messages", router, when, clients, dst, a->dns,
                      a->tcp, a->tcp == 1 ? "attempt" : "attempts", a->other);
     if (f->n_names)
-        finding_add_fact(f, "DNS lookups affected: %" PRIu64 " (%s).", f->lookups, names);
+        finding_add_fact(f, "DNS lookups affected: %" PRIu64 " (%s).", a->dns_lookups, names);
     if (a->ttl_known)
         finding_add_fact(f,
                          "%s of the datagrams when the capture first saw them: %s (%" PRIu64
@@ -321,8 +323,9 @@ static void explain_finding(struct finding *f)
         "TTL option, or a VPN or tunnel that lowers it).",
         "%s",
         a->ttl_known ? (small ? "The TTL seen is small enough to run out before the destination."
-                              : "The TTL seen is an ordinary starting value, large enough for "
-                                "any real path.")
+                        : big ? "The TTL seen is large enough for any real path."
+                              : "The TTL seen could run out on a long path; the capture cannot "
+                                "say whether it is what the sender set.")
                      : "The TTL the datagram left with is unknown.");
     finding_rank_causes(f);
 

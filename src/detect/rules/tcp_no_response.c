@@ -66,6 +66,10 @@ static void on_attempt(struct rule_ctx *rc, const struct tcp_attempt *t)
         }
         f->has_server = true;
         f->server = t->server;
+        f->unit_one = "connection attempt";
+        f->unit_many = "connection attempts";
+        f->sent_one = "SYN";
+        f->sent_many = "SYNs";
         a->min_syns = UINT32_MAX;
         a->min_span_us = a->min_gap_us = INT64_MAX;
         a->ip_version = t->syn.ip_version;
@@ -123,7 +127,8 @@ static void range(int64_t lo, int64_t hi, char *buf, size_t n)
         snprintf(buf, n, "%s to %s", d1, d2);
 }
 
-static void explain_finding(struct rule_ctx *rc, struct finding *f)
+static void explain_finding(struct rule_ctx *rc, struct finding *f,
+                            const struct tcp_seen_host_row *rows, size_t n_rows)
 {
     const struct tcp_seen *seen = seen_of(rc);
     const struct silent_acc *a = f->priv;
@@ -142,7 +147,9 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     const struct tcp_seen_entry *e = seen ? tcp_seen_get(seen, &f->server, f->port) : NULL;
     uint64_t ok = e ? e->established : 0;
     struct tcp_seen_host host;
-    if (seen)
+    if (rows)
+        tcp_seen_hosts_find(rows, n_rows, &f->server, &host);
+    else if (seen)
         tcp_seen_host(seen, &f->server, &host);
     else
         memset(&host, 0, sizeof host);
@@ -241,16 +248,15 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
         f, alive ? CONF_HIGH : CONF_MEDIUM,
         "A firewall silently drops the SYNs to the port (a drop rule on the server or on the "
         "path).",
-        alive ? "A drop rule (iptables `-j DROP`, nftables `drop`, a cloud security group) "
-                "discards the SYN without a word, which is what the %" PRIu64
-                " SYNs met; %s answered "
-                "other traffic in the capture, so the host is up and something filters this "
-                "port."
-              : "A drop rule (iptables `-j DROP`, nftables `drop`, a cloud security group) "
-                "discards the SYN without a word, which is what the %" PRIu64
-                " SYNs met; the capture "
-                "shows nothing else from %s, so a host that is down cannot be ruled out.",
-        f->query_packets, srv);
+        alive
+            ? "A drop rule (iptables `-j DROP`, nftables `drop`, a cloud security group) "
+              "discards the SYN without a word, which is what the %" PRIu64 " %s met; %s answered "
+              "other traffic in the capture, so the host is up and something filters this "
+              "port."
+            : "A drop rule (iptables `-j DROP`, nftables `drop`, a cloud security group) "
+              "discards the SYN without a word, which is what the %" PRIu64 " %s met; the capture "
+              "shows nothing else from %s, so a host that is down cannot be ruled out.",
+        f->query_packets, f->query_packets == 1 ? "SYN" : "SYNs", srv);
     finding_add_cause(
         f, alive ? CONF_LOW : CONF_MEDIUM,
         "The server is down or absent (powered off, a wrong or moved address), or its answers "
@@ -265,9 +271,10 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
         finding_add_cause(f, CONF_MEDIUM,
                           "The service or a filter changed during the capture: the same port "
                           "accepted connections at other times.",
-                          "%s completed %" PRIu64 " handshakes on TCP port %u in the capture, "
-                          "while %" PRIu64 " other attempts met silence.",
-                          srv, ok, f->port, f->lookups);
+                          "%s completed %" PRIu64 " %s on TCP port %u in the capture, "
+                          "while %" PRIu64 " other %s met silence.",
+                          srv, ok, ok == 1 ? "handshake" : "handshakes", f->port, f->lookups,
+                          f->lookups == 1 ? "attempt" : "attempts");
     finding_add_cause(
         f, CONF_LOW,
         "The service is overloaded: its listen queue is full and the kernel drops "
@@ -306,10 +313,16 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
 
 static void on_finish(struct rule_ctx *rc)
 {
+    /* Per-host sums once, not one pass over the whole table per finding (a port scan makes
+     * one finding per port). */
+    const struct tcp_seen *seen = seen_of(rc);
+    struct tcp_seen_host_row *rows = NULL;
+    size_t n_rows = seen ? tcp_seen_hosts(seen, &rows) : 0;
     size_t it = 0;
     struct finding *f;
     while ((f = rule_next_finding(rc, &it)) != NULL)
-        explain_finding(rc, f);
+        explain_finding(rc, f, rows, n_rows);
+    free(rows);
 }
 
 const struct rule rule_tcp_no_response = {

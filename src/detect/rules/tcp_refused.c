@@ -73,6 +73,12 @@ static void on_attempt(struct rule_ctx *rc, const struct tcp_attempt *t)
         }
         f->has_server = true;
         f->server = t->server;
+        f->unit_one = "connection attempt";
+        f->unit_many = "connection attempts";
+        f->sent_one = "SYN";
+        f->sent_many = "SYNs";
+        f->reply_one = "refusal";
+        f->reply_many = "refusals";
         a->min_rtt_us = INT64_MAX;
         a->ip_version = t->syn.ip_version;
     }
@@ -283,11 +289,11 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                 finding_add_cause(f, CONF_MEDIUM,
                                   "The service on the port stopped or restarted during the "
                                   "capture: it accepted some connections and refused others.",
-                                  "%s completed %" PRIu64 " handshakes on TCP port %u in the "
+                                  "%s completed %" PRIu64 " %s on TCP port %u in the "
                                   "capture and answered %" PRIu64 " other %s with a reset; a "
                                   "program that listens only part of the time was restarted, "
                                   "crashed, or reached a limit.",
-                                  srv, ok, f->port, a->resets,
+                                  srv, ok, ok == 1 ? "handshake" : "handshakes", f->port, a->resets,
                                   a->resets == 1 ? "attempt" : "attempts");
             else
                 finding_add_cause(f, CONF_HIGH,

@@ -67,6 +67,10 @@ static inline const struct tcp_seen_entry *tcp_seen_get(const struct tcp_seen *s
 static inline struct tcp_seen_entry *tcp_seen_make(struct tcp_seen *s, const struct nt_addr *server,
                                                    uint16_t port)
 {
+    /* A service already kept is updated even when the table is full. */
+    struct tcp_seen_entry *known = tcp_seen_slot(s, server, port);
+    if (known && known->used)
+        return known;
     if ((s->n + 1) * 2 > s->cap) {
         if (s->n >= TCP_SEEN_MAX)
             return NULL;
@@ -145,6 +149,62 @@ static inline void tcp_seen_host(const struct tcp_seen *s, const struct nt_addr 
         if (e->established || e->resets)
             h->ports_answered++;
     }
+}
+
+/* The same sums for every server at once, sorted by address (one pass over the table, instead
+ * of one per finding): rows to look up with tcp_seen_hosts_find. Returns the number of rows
+ * (0 with *rows NULL on out of memory or an empty table); the caller frees *rows. */
+struct tcp_seen_host_row {
+    struct nt_addr server;
+    struct tcp_seen_host h;
+};
+
+static inline int tcp_seen_row_cmp(const void *x, const void *y)
+{
+    return nt_addr_cmp(&((const struct tcp_seen_host_row *)x)->server,
+                       &((const struct tcp_seen_host_row *)y)->server);
+}
+
+static inline size_t tcp_seen_hosts(const struct tcp_seen *s, struct tcp_seen_host_row **rows)
+{
+    *rows = s->n ? calloc(s->n, sizeof **rows) : NULL;
+    if (!*rows)
+        return 0;
+    size_t n = 0;
+    for (size_t i = 0; i < s->cap; i++) {
+        const struct tcp_seen_entry *e = &s->slots[i];
+        if (!e->used)
+            continue;
+        struct tcp_seen_host_row *r = &(*rows)[n++];
+        r->server = e->server;
+        r->h.established = e->established;
+        r->h.resets = e->resets;
+        r->h.ports_answered = e->established || e->resets ? 1 : 0;
+    }
+    qsort(*rows, n, sizeof **rows, tcp_seen_row_cmp);
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (o && nt_addr_eq(&(*rows)[o - 1].server, &(*rows)[i].server)) {
+            (*rows)[o - 1].h.established += (*rows)[i].h.established;
+            (*rows)[o - 1].h.resets += (*rows)[i].h.resets;
+            (*rows)[o - 1].h.ports_answered += (*rows)[i].h.ports_answered;
+        } else {
+            (*rows)[o++] = (*rows)[i];
+        }
+    }
+    return o;
+}
+
+static inline void tcp_seen_hosts_find(const struct tcp_seen_host_row *rows, size_t n,
+                                       const struct nt_addr *server, struct tcp_seen_host *h)
+{
+    struct tcp_seen_host_row key = {.server = *server};
+    const struct tcp_seen_host_row *r =
+        rows ? bsearch(&key, rows, n, sizeof *rows, tcp_seen_row_cmp) : NULL;
+    if (r)
+        *h = r->h;
+    else
+        memset(h, 0, sizeof *h);
 }
 
 static inline void tcp_seen_free(struct tcp_seen *s)
