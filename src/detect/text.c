@@ -102,7 +102,9 @@ void text_shell_query(const char *name_and_type, char *buf, size_t n)
     memcpy(name, name_and_type, l);
     name[l] = '\0';
     text_shell_word(name, word, sizeof word);
-    snprintf(buf, n, "%s%s", word, sp ? sp : "");
+    /* A name that starts like an option ("-f/tmp/x.", "+short.") would be read by dig as one:
+     * -q says the next word is the name. */
+    snprintf(buf, n, "%s%s%s", name[0] == '-' || name[0] == '+' ? "-q " : "", word, sp ? sp : "");
 }
 
 const char *text_first_query_name(const struct finding *f)

@@ -26,7 +26,8 @@ const char *text_first_query_name(const struct finding *f);
  * value from the wire ("$(id)", "a|b", "x;y") is passed literally, never run, when the analyst
  * pastes the command. */
 void text_shell_word(const char *s, char *buf, size_t n);
-/* "'name.' A" from a query name with its type ("name. A"): the name as one shell word. */
+/* "'name.' A" from a query name with its type ("name. A"): the name as one shell word, after
+ * dig's "-q" when it starts with '-' or '+' (so dig cannot take it for an option). */
 void text_shell_query(const char *name_and_type, char *buf, size_t n);
 /* "The error" (1), "Both errors" (2), "All 5 errors" (n), for the start of a sentence. */
 void text_all(uint64_t n, const char *one, const char *many, char *buf, size_t len);

@@ -296,6 +296,11 @@ static void test_shell_words(void **state)
     assert_string_equal(b, "www.example.com. AAAA");
     text_shell_query("a\\032b. TXT", b, sizeof b);
     assert_string_equal(b, "'a\\032b.' TXT");
+    /* A name dig would read as an option comes after -q. */
+    text_shell_query("-f/tmp/x/. A", b, sizeof b);
+    assert_string_equal(b, "-q -f/tmp/x/. A");
+    text_shell_query("+short. A", b, sizeof b);
+    assert_string_equal(b, "-q +short. A");
 }
 
 int main(void)
