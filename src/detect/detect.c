@@ -47,7 +47,10 @@ struct detector {
     size_t n_servers, cap_servers;
     struct index server_index;
     bool sorted;
-    void **states; /* per rule (rule_state) */
+    void **states;     /* per rule (rule_state) */
+    size_t *n_raised;  /* findings per rule, for the cap */
+    uint64_t *refused; /* findings per rule not made because of the cap */
+    uint64_t refused_total;
 };
 
 static uint32_t str_hash(const char *s, uint32_t h)
@@ -108,8 +111,14 @@ struct detector *detect_new(int64_t timeout_us)
     if (!d)
         return NULL;
     d->timeout_us = timeout_us;
-    d->states = calloc(detect_n_rules ? detect_n_rules : 1, sizeof *d->states);
-    if (!d->states) {
+    size_t n = detect_n_rules ? detect_n_rules : 1;
+    d->states = calloc(n, sizeof *d->states);
+    d->n_raised = calloc(n, sizeof *d->n_raised);
+    d->refused = calloc(n, sizeof *d->refused);
+    if (!d->states || !d->n_raised || !d->refused) {
+        free(d->states);
+        free(d->n_raised);
+        free(d->refused);
         free(d);
         return NULL;
     }
@@ -127,6 +136,13 @@ struct finding *rule_raise(struct rule_ctx *rc, const char *key)
             if (f->id == rc->rule->id && strcmp(f->key, key) == 0)
                 return f;
         }
+    }
+    /* Hostile traffic (a scan of every port, every router) must not make findings without
+     * bound: past the cap a rule's new keys are counted, not raised. */
+    if (d->n_raised[rc->idx] >= DETECT_MAX_FINDINGS_PER_RULE) {
+        d->refused[rc->idx]++;
+        d->refused_total++;
+        return NULL;
     }
     if (!index_reserve(&d->finding_index, d->n_findings, finding_hash_at, d))
         return NULL;
@@ -156,6 +172,7 @@ struct finding *rule_raise(struct rule_ctx *rc, const char *key)
         k = (k + 1) & (d->finding_index.cap - 1);
     d->finding_index.slots[k] = (uint32_t)d->n_findings + 1;
     d->findings[d->n_findings++] = f;
+    d->n_raised[rc->idx]++;
     d->sorted = false;
     return f;
 }
@@ -457,6 +474,11 @@ size_t detect_findings(const struct detector *d, struct finding *const **out)
     return d->n_findings;
 }
 
+uint64_t detect_findings_omitted(const struct detector *d)
+{
+    return d->refused_total;
+}
+
 void detect_free(struct detector *d)
 {
     if (!d)
@@ -465,6 +487,8 @@ void detect_free(struct detector *d)
         if (d->states[i] && detect_rules[i]->free_state)
             detect_rules[i]->free_state(d->states[i]);
     free(d->states);
+    free(d->n_raised);
+    free(d->refused);
     for (size_t i = 0; i < d->n_findings; i++)
         finding_free(d->findings[i]);
     free(d->findings);

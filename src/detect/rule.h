@@ -26,8 +26,11 @@ struct rule {
     void (*free_state)(void *state);
 };
 
-/* Returns the finding of the calling rule with this key, creating it on first use (NULL on out
- * of memory). One finding per (rule, key). */
+/* Returns the finding of the calling rule with this key, creating it on first use. One finding
+ * per (rule, key). NULL on out of memory, or when the rule already has
+ * DETECT_MAX_FINDINGS_PER_RULE findings (the key is then counted in detect_findings_omitted):
+ * rules must handle NULL. */
+#define DETECT_MAX_FINDINGS_PER_RULE 1000
 struct finding *rule_raise(struct rule_ctx *rc, const char *key);
 /* Iterates over the calling rule's findings (for on_finish): start with *iter = 0; returns NULL
  * after the last. */
@@ -72,6 +75,8 @@ void detect_tcp_attempt(struct detector *d, const struct tcp_attempt *t);
 void detect_finish(struct detector *d, const struct correlate_stats *stats);
 /* The findings, ordered by severity (highest first) then first_seen. Owned by d. */
 size_t detect_findings(const struct detector *d, struct finding *const **out);
+/* Findings not made because a rule reached DETECT_MAX_FINDINGS_PER_RULE. */
+uint64_t detect_findings_omitted(const struct detector *d);
 void detect_free(struct detector *d);
 
 /* The registry (rules.c). */

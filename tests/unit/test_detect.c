@@ -2,6 +2,7 @@
  * quiet, and what its causes say. */
 #include "testutil.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -218,6 +219,28 @@ static void test_incident_window(void **state)
         lk_free(ls[i]);
 }
 
+/* A rule makes at most DETECT_MAX_FINDINGS_PER_RULE findings; the rest are counted. */
+static void test_findings_are_capped(void **state)
+{
+    (void)state;
+    struct detector *d = detect_new(5000000);
+    assert_non_null(d);
+    size_t n = DETECT_MAX_FINDINGS_PER_RULE + 5;
+    for (size_t i = 0; i < n; i++) {
+        char srv[32];
+        snprintf(srv, sizeof srv, "10.%zu.%zu.1", i / 250, i % 250);
+        struct dns_lookup *l = lk("198.51.100.15", srv, (uint16_t)i, "a.example.", 1.0);
+        fail_with(l, ICMP_SENDER_SERVER, ICMP_K_PORT_UNREACH, 1.0);
+        detect_lookup(d, l);
+        lk_free(l);
+    }
+    detect_finish(d, &stats);
+    struct finding *const *fs;
+    assert_int_equal(detect_findings(d, &fs), DETECT_MAX_FINDINGS_PER_RULE);
+    assert_int_equal(detect_findings_omitted(d), 5);
+    detect_free(d);
+}
+
 static void test_one_finding_per_server_and_no_backticks_from_wire(void **state)
 {
     (void)state;
@@ -310,6 +333,7 @@ int main(void)
         cmocka_unit_test(test_quiet_cases),
         cmocka_unit_test(test_service_that_stopped),
         cmocka_unit_test(test_incident_window),
+        cmocka_unit_test(test_findings_are_capped),
         cmocka_unit_test(test_one_finding_per_server_and_no_backticks_from_wire),
         cmocka_unit_test(test_admin_prohibited_names_the_filtering_host),
         cmocka_unit_test(test_shell_words),
