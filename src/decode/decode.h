@@ -17,6 +17,9 @@
 #define NT_DLT_IPV4       228
 #define NT_DLT_IPV6       229
 #define NT_LINKTYPE_RAW   101 /* LINKTYPE_RAW as written in pcap files */
+#define NT_DLT_PPP        9   /* PPP, with or without the HDLC address and control bytes */
+#define NT_DLT_PPP_SERIAL 50  /* PPP in HDLC framing, or Cisco HDLC */
+#define NT_DLT_PPP_ETHER  51  /* PPPoE session header, then PPP */
 
 /* True when decode_packet understands this link type. */
 bool decode_linktype_supported(int linktype);
@@ -33,6 +36,18 @@ void decode_ipv6(struct packet *pkt, struct cursor *c);
 void decode_udp(struct packet *pkt, struct cursor *c);
 void decode_tcp(struct packet *pkt, struct cursor *c);
 void decode_icmp(struct packet *pkt, struct cursor *c, uint8_t ip_version);
+
+/* Decodes an Ethernet frame carried inside a tunnel (VXLAN, Geneve, GRE 0x6558): like the
+ * link layer, but pkt's link fields (VLAN tags, l2_len) stay those of the outer frame. */
+void decode_inner_ethernet(struct packet *pkt, struct cursor *c);
+/* Decodes a PPP frame (optional HDLC address/control bytes, 1- or 2-byte protocol field). */
+void decode_ppp(struct packet *pkt, struct cursor *c);
+/* Decodes the payload of an IP packet of protocol 4, 41 (IP in IP) or 47 (GRE). Returns false
+ * when proto is not one of those. */
+bool decode_ip_tunnel(struct packet *pkt, struct cursor *c, uint8_t proto);
+/* Decodes the payload of a UDP datagram to or from a tunnel port (VXLAN 4789, Geneve 6081,
+ * GRE in UDP 4754). Returns false when neither port is one. */
+bool decode_udp_tunnel(struct packet *pkt, struct cursor *c);
 
 /* Decodes the transport header in c by pkt->proto (UDP, TCP, and ICMP for ip_version 4 or
  * ICMPv6 for 6). */

@@ -1,4 +1,5 @@
-/* format.c: a decoded packet as `tcpdump -nn` (4.99, no -v) prints it, for evidence lines. */
+/* format.c: a decoded packet as `tcpdump -nn` (4.99, no -v) prints it, for evidence lines;
+ * tunnelled packets with each removed tunnel first, as tcpdump prints them. */
 #include "decode/packet.h"
 
 #include <stdarg.h>
@@ -567,6 +568,11 @@ static void out_arp(struct fw *w, const struct packet *pkt)
 {
     uint32_t wire = pkt->wirelen ? pkt->wirelen : pkt->caplen;
     unsigned long len = wire > pkt->l2_len ? (unsigned long)(wire - pkt->l2_len) : 0;
+    if (pkt->n_tunnels && pkt->n_tunnels <= PKT_MAX_TUNNELS) {
+        /* ARP inside a tunnel came in an inner Ethernet frame */
+        uint32_t in = pkt->tunnels[pkt->n_tunnels - 1].inner_len;
+        len = in > 14 ? in - 14 : 0;
+    }
     static const uint8_t zero[6];
     if (pkt->src.family == NT_AF_INET && pkt->arp_op == 1) {
         out(w, "ARP, Request who-has ");
@@ -614,11 +620,68 @@ static void out_ip6_ext(struct fw *w, const struct packet *pkt)
     }
 }
 
+/* One removed tunnel as tcpdump -nn prints it before the packet it carries ("IP 172.27.1.66 >
+ * 66.59.109.137: GREv0, length 65: "). tcpdump starts the packet inside VXLAN on a new line;
+ * here (as in a record joined by the text reader) a space stands for the line break. GRE in
+ * UDP is not decoded by tcpdump (it prints "UDP, length N"); it is shown like GRE. */
+static void out_tunnel(struct fw *w, const struct pkt_tunnel *t)
+{
+    bool udp = t->kind == PKT_TUN_VXLAN || t->kind == PKT_TUN_GENEVE || t->kind == PKT_TUN_GRE_UDP;
+    out(w, "%s ", t->ip_version == 6 ? "IP6" : "IP");
+    out_addr(w, &t->src);
+    if (udp)
+        out(w, ".%u", (unsigned)t->sport);
+    out(w, " > ");
+    out_addr(w, &t->dst);
+    if (udp)
+        out(w, ".%u", (unsigned)t->dport);
+    out(w, ": ");
+    switch (t->kind) {
+    case PKT_TUN_GRE:
+    case PKT_TUN_GRE_UDP: {
+        unsigned ver = t->flags & 7;
+        uint32_t len = t->kind == PKT_TUN_GRE ? t->ip_payload_len : t->udp_len;
+        out(w, "GREv%u", ver);
+        if (ver == 1) {
+            out(w, ", call %u", (unsigned)(t->key & 0xffff));
+            if (t->has_seq)
+                out(w, ", seq %lu", (unsigned long)t->seq);
+            if (t->has_ack)
+                out(w, ", ack %lu", (unsigned long)t->ack);
+        } else {
+            if (t->has_key)
+                out(w, ", key=0x%lx", (unsigned long)t->key);
+            if (t->has_seq)
+                out(w, ", seq %lu", (unsigned long)t->seq);
+        }
+        out(w, ", length %lu: ", (unsigned long)len);
+        break;
+    }
+    case PKT_TUN_VXLAN:
+        out(w, "VXLAN, flags [%s] (0x%02x), vni %lu ", (t->flags & 0x08) ? "I" : ".",
+            (unsigned)(t->flags & 0xff), (unsigned long)t->vni);
+        break;
+    case PKT_TUN_GENEVE: {
+        bool o = (t->flags & 0x80) != 0, c = (t->flags & 0x40) != 0;
+        out(w, "Geneve, Flags [%s%s%s], vni 0x%lx", o ? "O" : "", c ? "C" : "",
+            o || c ? "" : "none", (unsigned long)t->vni);
+        if (t->opt_len)
+            out(w, ", options [%u bytes]", (unsigned)t->opt_len);
+        out(w, ": ");
+        break;
+    }
+    default: /* IP in IP: the inner header follows at once */
+        break;
+    }
+}
+
 size_t packet_format_line(const struct packet *pkt, char *buf, size_t n)
 {
     struct fw w = {buf, n, 0};
     if (n)
         buf[0] = '\0';
+    for (uint8_t i = 0; i < pkt->n_tunnels && i < PKT_MAX_TUNNELS; i++)
+        out_tunnel(&w, &pkt->tunnels[i]);
     if (pkt->layers & PKT_L_ARP) {
         out_arp(&w, pkt);
         goto done;
@@ -630,8 +693,9 @@ size_t packet_format_line(const struct packet *pkt, char *buf, size_t n)
     bool v6 = pkt->ip_version == 6;
     bool ports = (pkt->layers & (PKT_L_UDP | PKT_L_TCP)) != 0;
     out(&w, "%s ", v6 ? "IP6" : "IP");
-    if (packet_has_anomaly(pkt, v6 ? "ipv6.payload_length_exceeds_capture"
-                                   : "ipv4.total_length_exceeds_capture")) {
+    /* (Only for the outermost header: what is missing of a tunnelled one is not kept.) */
+    if (pkt->n_tunnels == 0 && packet_has_anomaly(pkt, v6 ? "ipv6.payload_length_exceeds_capture"
+                                                          : "ipv4.total_length_exceeds_capture")) {
         uint32_t wire = (pkt->wirelen ? pkt->wirelen : pkt->caplen) - pkt->l2_len;
         out(&w, "truncated-ip%s - %lu bytes missing!%s", v6 ? "6" : "",
             (unsigned long)(pkt->ip_len - wire), v6 ? "" : " ");

@@ -436,3 +436,62 @@ int dns_type_from_name(const char *s, size_t len)
     }
     return -1;
 }
+
+#define NET_OFF offsetof(struct packet, ip_version)
+#define NET_LEN (offsetof(struct packet, dns) - offsetof(struct packet, ip_version))
+
+bool packet_tunnel_enter(struct packet *pkt, const struct pkt_tunnel *t,
+                         struct pkt_outer_save *save)
+{
+    if (pkt->n_tunnels >= PKT_MAX_TUNNELS) {
+        packet_add_anomaly(pkt, "tunnel.too_deep");
+        return false;
+    }
+    struct pkt_tunnel *d = &pkt->tunnels[pkt->n_tunnels++];
+    *d = *t;
+    d->ip_version = pkt->ip_version;
+    d->src = pkt->src;
+    d->dst = pkt->dst;
+    d->ip_payload_len = pkt->ip_payload_len;
+    if (pkt->layers & PKT_L_UDP) {
+        d->sport = pkt->sport;
+        d->dport = pkt->dport;
+        d->udp_len = pkt->l4_payload_len;
+    }
+    save->layers = pkt->layers;
+    memcpy(save->net, (unsigned char *)pkt + NET_OFF, NET_LEN);
+    memset((unsigned char *)pkt + NET_OFF, 0, NET_LEN);
+    pkt->layers = 0;
+    dns_msg_reset(&pkt->dns);
+    return true;
+}
+
+bool packet_tunnel_leave(struct packet *pkt, const struct pkt_outer_save *save)
+{
+    if (pkt->layers & (PKT_L_IP | PKT_L_ARP))
+        return true;
+    memcpy((unsigned char *)pkt + NET_OFF, save->net, NET_LEN);
+    pkt->layers = save->layers;
+    dns_msg_reset(&pkt->dns);
+    if (pkt->n_tunnels)
+        pkt->n_tunnels--;
+    return false;
+}
+
+const char *packet_tunnel_name(uint8_t kind)
+{
+    switch (kind) {
+    case PKT_TUN_IPIP:
+        return "IP in IP";
+    case PKT_TUN_GRE:
+        return "GRE";
+    case PKT_TUN_GRE_UDP:
+        return "GRE in UDP";
+    case PKT_TUN_VXLAN:
+        return "VXLAN";
+    case PKT_TUN_GENEVE:
+        return "Geneve";
+    default:
+        return "none";
+    }
+}

@@ -157,6 +157,39 @@ struct icmp_quote {
     struct dns_question q;
 };
 
+/* Encapsulations the decoder removes (struct pkt_tunnel.kind). */
+enum pkt_tunnel_kind {
+    PKT_TUN_NONE = 0,
+    PKT_TUN_IPIP,    /* IPv4 or IPv6 in IPv4 or IPv6 (IP protocol 4 or 41) */
+    PKT_TUN_GRE,     /* IP protocol 47, RFC 2784/2890; version 1 is PPTP (RFC 2637) */
+    PKT_TUN_GRE_UDP, /* GRE in UDP, port 4754 (RFC 8086) */
+    PKT_TUN_VXLAN,   /* UDP port 4789 (RFC 7348) */
+    PKT_TUN_GENEVE,  /* UDP port 6081 (RFC 8926) */
+};
+
+/* Hostile nesting is cut here (anomaly "tunnel.too_deep"); real networks nest two or three. */
+#define PKT_MAX_TUNNELS 4
+
+/* One removed encapsulation: the outer packet's addresses and the tunnel header's fields, for
+ * evidence lines ("IP 172.27.1.66 > 66.59.109.137: GREv0, length 65: IP ..."). */
+struct pkt_tunnel {
+    uint8_t kind;       /* enum pkt_tunnel_kind */
+    uint8_t ip_version; /* of the outer header */
+    struct nt_addr src, dst;
+    uint16_t sport, dport;          /* UDP tunnels */
+    uint32_t ip_payload_len;        /* outer IP payload bytes per its header */
+    uint32_t udp_len;               /* outer UDP payload bytes (UDP tunnels) */
+    uint16_t flags;                 /* GRE: flags and version word; VXLAN: flags byte; Geneve: the
+                                     * second byte (O, C bits) */
+    uint16_t proto;                 /* GRE and Geneve protocol type */
+    bool has_key, has_seq, has_ack; /* GRE */
+    uint32_t key;                   /* GRE key (PPTP: payload length << 16 | call id) */
+    uint32_t seq, ack;              /* GRE sequence and acknowledgment numbers */
+    uint32_t vni;                   /* VXLAN, Geneve */
+    uint8_t opt_len;                /* Geneve option bytes */
+    uint32_t inner_len;             /* captured bytes after the tunnel header */
+};
+
 struct packet {
     uint64_t num; /* 1-based number within its input (tcpdump text: the record number) */
     struct nt_time ts;
@@ -168,6 +201,18 @@ struct packet {
     uint16_t vlan[2]; /* 802.1Q / 802.1ad tags, outermost first */
     uint8_t n_vlan;
     uint16_t l2_len; /* bytes of link header (with VLAN tags) before the network layer */
+
+    /* PPP (PPP links, PPPoE, PPTP's GRE): the protocol field of the last PPP header read, 0
+     * when none. Only 0x0021 (IPv4), 0x0057 (IPv6) and MPLS are followed; a packet with any
+     * other (LCP, IPCP, CHAP, ...) has no network layer, which is not an anomaly. */
+    uint16_t ppp_proto;
+
+    /* Tunnels removed to reach the packet the fields below describe (GRE, IP in IP, VXLAN,
+     * Geneve, GRE in UDP), outermost first. When a tunnel's payload cannot be decoded as IP
+     * (or ARP), the packet is left describing that tunnel's outer packet instead and the
+     * tunnel is not listed. */
+    uint8_t n_tunnels;
+    struct pkt_tunnel tunnels[PKT_MAX_TUNNELS];
 
     /* ARP (PKT_L_ARP, Ethernet/IPv4 only): the operation and hardware addresses; the sender
      * and target protocol addresses are in src and dst. */
@@ -228,6 +273,24 @@ struct packet {
     size_t line_len;
     uint64_t line_no; /* first line number of the record in its file */
 };
+
+/* What packet_tunnel_enter keeps of the outer packet, for packet_tunnel_leave. */
+struct pkt_outer_save {
+    uint32_t layers;
+    unsigned char net[offsetof(struct packet, dns) - offsetof(struct packet, ip_version)];
+};
+
+/* Starts describing the packet a tunnel carries: records the tunnel t (its outer addresses
+ * and ports are taken from pkt) in pkt->tunnels, saves the network and transport fields into
+ * save and clears them. Returns false, changing nothing but recording "tunnel.too_deep", when
+ * PKT_MAX_TUNNELS tunnels were removed already. */
+bool packet_tunnel_enter(struct packet *pkt, const struct pkt_tunnel *t,
+                         struct pkt_outer_save *save);
+/* Ends it: when the inner packet was not read as IP or ARP, the outer packet is restored and
+ * the tunnel removed from the list. Returns true when the inner packet was kept. */
+bool packet_tunnel_leave(struct packet *pkt, const struct pkt_outer_save *save);
+/* "GRE", "VXLAN", ... */
+const char *packet_tunnel_name(uint8_t kind);
 
 /* Clears every field a decoder may set (cheaply: the large DNS arrays are emptied by count,
  * not zeroed). */

@@ -1,4 +1,5 @@
-/* udp.c: UDP (RFC 768) and the DNS (RFC 1035), mDNS and LLMNR messages it carries. */
+/* udp.c: UDP (RFC 768) and the DNS (RFC 1035), mDNS and LLMNR messages it carries; tunnels
+ * over UDP (VXLAN, Geneve, GRE in UDP) are handed to tunnel.c. */
 #include "decode/decode.h"
 
 static bool dns_port(uint16_t p)
@@ -36,8 +37,13 @@ void decode_udp(struct packet *pkt, struct cursor *c)
         payload = pkt->ip_payload_len > 8 ? pkt->ip_payload_len - 8 : 0;
     }
     pkt->l4_payload_len = (uint32_t)payload;
-    if (!dns_port(sport) && !dns_port(dport))
+    if (!dns_port(sport) && !dns_port(dport)) {
+        /* DNS ports win: a client may well send its query from port 4789. */
+        struct cursor t = cur_sub(c, payload);
+        t.short_read = false;
+        decode_udp_tunnel(pkt, &t);
         return;
+    }
     /* The first fragment of a datagram holds the DNS header and usually the question, which
      * is worth having; the rest of the message is in later fragments, so running out of bytes
      * there is expected and not recorded as an anomaly. */
