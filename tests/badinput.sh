@@ -179,6 +179,54 @@ if nt truncated_md 30 report truncated.pcap; then
     fi
 fi
 
+# --- gzip-compressed inputs ------------------------------------------------------------------
+if command -v gzip >/dev/null 2>&1; then
+    gzip -c random.bin >random.bin.gz
+    printf '\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03garbage, not deflate data' >corrupt.gz
+    gzip -c "$example" >example.pcap.gz
+    gz_size=$(stat -c %s example.pcap.gz)
+    head -c $((gz_size - 40)) example.pcap.gz >truncated.pcap.gz
+    # A decompression bomb: a pcap header, then 1 GiB of zeros (1 MiB compressed). Read to
+    # its end it would be 67 million empty records; the read must stop early and say why.
+    { head -c 24 "$example"; head -c $((1024 * 1024 * 1024)) /dev/zero; } | gzip -1 >bomb.pcap.gz
+    expect_error gzip_junk random.bin.gz
+    expect_error gzip_corrupt corrupt.gz
+    # The compressed example gives the same analysis as the example itself.
+    if nt gzip_example 30 report --format json example.pcap.gz &&
+        nt gzip_example_plain 30 report --format json "$example"; then
+        a=$(jq -cS '{summary, findings}' gzip_example.out 2>/dev/null || echo invalid)
+        b=$(jq -cS '{summary, findings}' gzip_example_plain.out 2>/dev/null || echo invalid)
+        case=gzip_example
+        if [ "$a" != "$b" ] || [ "$a" = invalid ]; then
+            fail "the report of the gzip-compressed example differs from the example's"
+        else
+            echo "ok   gzip_example: same report as the uncompressed file"
+        fi
+    fi
+    # Cut short: exit 2, a partial report, one line naming the file and saying gzip.
+    if nt gzip_truncated 30 report --format json truncated.pcap.gz; then
+        got=$(jq -r '.inputs[0].packets' "$case.out" 2>/dev/null || echo none)
+        if [ "$status" -ne 2 ]; then
+            fail "exit status $status, expected 2"
+        elif ! [ "$got" -ge 1 ] 2>/dev/null || [ "$got" -ge "$records" ]; then
+            fail "partial report: $got packets, expected 1 to $((records - 1))"
+        elif one_line_naming truncated.pcap.gz && ! grep -q 'gzip' "$case.err"; then
+            fail "the message does not say the gzip data is cut short"
+        else
+            echo "ok   gzip_truncated: exit 2, $got packets, $(cut -c 1-100 "$case.err")"
+        fi
+    fi
+    if nt gzip_bomb 60 report --format json bomb.pcap.gz; then
+        if [ "$status" -ne 2 ]; then
+            fail "exit status $status, expected 2"
+        elif one_line_naming bomb.pcap.gz && ! grep -q 'bomb' "$case.err"; then
+            fail "the message does not name the decompression bomb"
+        else
+            echo "ok   gzip_bomb: exit 2, $(cut -c 1-120 "$case.err")"
+        fi
+    fi
+fi
+
 # --- stdin ---------------------------------------------------------------------------------
 # A pcap and a tcpdump text piped in must give the same analysis as the file itself.
 same_as_file() {

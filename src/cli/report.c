@@ -23,23 +23,95 @@ struct report_opts {
     int64_t timeout_us;
 };
 
+/* --format ndjson streams its lines as the analysis runs (a line per lookup and ICMP error as
+ * each becomes final) instead of building the whole report in memory: the output is opened at
+ * the first line, so a run that reads nothing creates no file, as with the other formats. */
+struct ndjson_sink {
+    const char *path; /* -o FILE, or NULL for standard output */
+    FILE *f;
+    struct strbuf line;
+    bool failed; /* the output could not be opened or written; reported once */
+};
+
 /* Glue between the correlator and the detector, and the unmatched ICMP errors for the report. */
 struct run {
     struct detector *det;
     struct analysis *a;
+    struct ndjson_sink *nd; /* NULL unless --format ndjson */
     bool oom;
 };
+
+static void report_error(const char *path, const char *what);
+
+static bool sink_open(struct ndjson_sink *s)
+{
+    if (s->f || s->failed)
+        return s->f != NULL;
+    if (!s->path) {
+        s->f = stdout;
+        return true;
+    }
+    if (!(s->f = fopen(s->path, "w"))) {
+        report_error(s->path, strerror(errno));
+        s->failed = true;
+    }
+    return s->f != NULL;
+}
+
+/* Writes the lines accumulated in s->line and empties it. */
+static void sink_flush(struct run *r)
+{
+    struct ndjson_sink *s = r->nd;
+    if (s->line.oom) {
+        r->oom = true;
+        strbuf_reset(&s->line);
+        return;
+    }
+    if (s->line.len > 0 && sink_open(s) &&
+        fwrite(strbuf_str(&s->line), 1, s->line.len, s->f) != s->line.len) {
+        report_error(s->path ? s->path : "standard output", nt_strerror(NT_ERR_WRITE));
+        s->failed = true;
+        if (s->f != stdout)
+            fclose(s->f);
+        s->f = NULL;
+    }
+    strbuf_reset(&s->line);
+}
+
+/* Closes the output; false when it (or an earlier write) failed. */
+static bool sink_close(struct ndjson_sink *s)
+{
+    bool ok = !s->failed;
+    if (s->f) {
+        int rc = s->f == stdout ? fflush(s->f) : fclose(s->f);
+        if (rc != 0 && ok) {
+            report_error(s->path ? s->path : "standard output", nt_strerror(NT_ERR_WRITE));
+            ok = false;
+        }
+        s->f = NULL;
+    }
+    strbuf_fini(&s->line);
+    return ok;
+}
 
 static void on_lookup(void *ctx, const struct dns_lookup *l)
 {
     struct run *r = ctx;
     detect_lookup(r->det, l);
+    if (r->nd) {
+        ndjson_lookup(&r->nd->line, l);
+        sink_flush(r);
+    }
 }
 
 static void on_icmp(void *ctx, const struct icmp_event *e)
 {
     struct run *r = ctx;
     detect_icmp_error(r->det, e);
+    if (r->nd) {
+        ndjson_icmp_error(&r->nd->line, e);
+        sink_flush(r);
+    }
     /* Errors about DNS that match no lookup: traffic the capture did not see. */
     if (!e->lookup && e->about_dns) {
         struct analysis *a = r->a;
@@ -118,6 +190,10 @@ static bool read_input(const char *path, uint32_t idx, struct correlator *cor, s
     in->lines = st->lines;
     in->bad_lines = st->bad_lines;
     in->unsupported_link = st->unsupported_link;
+    in->gzip = st->gzip;
+    in->pcapng_fallback = st->pcapng_fallback;
+    in->frag = st->frag;
+    in->frag_unlocated = st->frag_unlocated;
     for (size_t i = 0; i < SOURCE_BAD_LINES_KEPT && i < st->bad_lines; i++)
         in->first_bad_lines[in->n_first_bad_lines++] = st->first_bad_lines[i];
     if (source_kind(src) != SOURCE_TEXT)
@@ -185,8 +261,9 @@ int cmd_report(int argc, char **argv)
             return EXIT_ERROR;
         }
     }
-    if (strcmp(o.format, "md") != 0 && strcmp(o.format, "json") != 0) {
-        fprintf(stderr, "nettriage: unknown --format '%s' (md or json)\n", o.format);
+    if (strcmp(o.format, "md") != 0 && strcmp(o.format, "json") != 0 &&
+        strcmp(o.format, "ndjson") != 0) {
+        fprintf(stderr, "nettriage: unknown --format '%s' (md, json or ndjson)\n", o.format);
         return EXIT_ERROR;
     }
     if (optind >= argc) {
@@ -201,7 +278,9 @@ int cmd_report(int argc, char **argv)
     struct analysis a = {0};
     struct packet *pkt = calloc(1, sizeof *pkt);
     struct detector *det = detect_new(o.timeout_us);
-    struct run run = {.det = det, .a = &a};
+    struct ndjson_sink nd = {.path = o.output};
+    strbuf_init(&nd.line);
+    struct run run = {.det = det, .a = &a, .nd = strcmp(o.format, "ndjson") == 0 ? &nd : NULL};
     struct correlate_config cfg;
     correlate_config_default(&cfg, o.timeout_us);
     struct correlate_callbacks cb = {
@@ -210,7 +289,7 @@ int cmd_report(int argc, char **argv)
     a.inputs = calloc(n_inputs, sizeof *a.inputs);
     if (!pkt || !det || !cor || !a.inputs) {
         fputs("nettriage: out of memory\n", stderr);
-        goto fail;
+        goto done;
     }
     a.version = NT_VERSION;
     a.reported = o.reported ? strdup(o.reported) : NULL;
@@ -236,11 +315,12 @@ int cmd_report(int argc, char **argv)
     }
     /* Nothing was read at all: the errors above are the whole answer. */
     if (packets == 0 && input_error)
-        goto fail;
+        goto done;
 
     const struct correlate_stats *cs = correlate_stats(cor);
     detect_finish(det, cs);
     a.n_findings = detect_findings(det, &a.findings);
+    a.findings_omitted = detect_findings_omitted(det);
     a.summary.packets = cs->packets;
     a.summary.dns_queries = cs->dns_queries;
     a.summary.dns_responses = cs->dns_responses;
@@ -260,7 +340,20 @@ int cmd_report(int argc, char **argv)
     a.summary.tcp_capture_ended = cs->tcp_capture_ended;
     if (!analysis_build_explain(&a) || run.oom) {
         fputs("nettriage: out of memory\n", stderr);
-        goto fail;
+        goto done;
+    }
+
+    if (run.nd) {
+        report_render_ndjson(&a, &nd.line);
+        sink_flush(&run);
+        if (run.oom) {
+            fputs("nettriage: out of memory\n", stderr);
+            goto done;
+        }
+        sink_open(&nd); /* an empty stream still creates the -o file */
+        if (sink_close(&nd))
+            status = input_error ? EXIT_ERROR : analysis_exit_status(&a);
+        goto done;
     }
 
     struct strbuf out;
@@ -272,13 +365,13 @@ int cmd_report(int argc, char **argv)
     if (out.oom) {
         strbuf_fini(&out);
         fputs("nettriage: out of memory\n", stderr);
-        goto fail;
+        goto done;
     }
     FILE *f = stdout;
     if (o.output && !(f = fopen(o.output, "w"))) {
         report_error(o.output, strerror(errno));
         strbuf_fini(&out);
-        goto fail;
+        goto done;
     }
     size_t len = out.len;
     size_t w = fwrite(strbuf_str(&out), 1, len, f);
@@ -286,10 +379,12 @@ int cmd_report(int argc, char **argv)
     strbuf_fini(&out);
     if (w != len || close_rc != 0) {
         report_error(o.output ? o.output : "standard output", nt_strerror(NT_ERR_WRITE));
-        goto fail;
+        goto done;
     }
     status = input_error ? EXIT_ERROR : analysis_exit_status(&a);
-fail:
+done:
+    /* Closes the ndjson output when the run stopped early (a no-op after sink_close). */
+    sink_close(&nd);
     correlate_free(cor);
     analysis_fini(&a);
     detect_free(det);

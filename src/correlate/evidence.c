@@ -58,6 +58,44 @@ static char *dup_cut(const char *s, size_t n, size_t max)
     return d;
 }
 
+static void free_answers(struct evidence *ev)
+{
+    for (uint8_t i = 0; i < ev->n_answers; i++) {
+        free(ev->answers[i].name);
+        free(ev->answers[i].data);
+    }
+    free(ev->answers);
+    ev->answers = NULL;
+    ev->n_answers = 0;
+}
+
+/* Copies the answer-section records of m (none when it has none). */
+static bool keep_answers(struct evidence *ev, const struct dns_msg *m)
+{
+    size_t n = 0;
+    for (uint8_t i = 0; i < m->n_rr && i < DNS_MAX_KEPT_RR; i++)
+        n += m->rr[i].section == DNS_SEC_ANSWER;
+    if (!n)
+        return true;
+    ev->answers = calloc(n, sizeof *ev->answers);
+    if (!ev->answers)
+        return false;
+    for (uint8_t i = 0; i < m->n_rr && i < DNS_MAX_KEPT_RR; i++) {
+        const struct dns_rr *rr = &m->rr[i];
+        if (rr->section != DNS_SEC_ANSWER)
+            continue;
+        struct evidence_rr *a = &ev->answers[ev->n_answers++];
+        a->name = dup_n(rr->name.text, rr->name.len);
+        a->data = dup_n(rr->rdata, strnlen(rr->rdata, sizeof rr->rdata));
+        a->type = rr->type;
+        a->rclass = rr->rclass;
+        a->ttl = rr->ttl;
+        if (!a->name || !a->data)
+            return false;
+    }
+    return true;
+}
+
 bool evidence_from_packet(struct evidence *ev, const struct packet *pkt, uint32_t input,
                           enum evidence_role role)
 {
@@ -100,6 +138,8 @@ bool evidence_from_packet(struct evidence *ev, const struct packet *pkt, uint32_
         ev->arcount = m->arcount;
         ev->has_opt = m->has_opt;
         ev->dns_len = m->length;
+        if (role == EV_ANSWER && !keep_answers(ev, m))
+            return false;
         if (m->has_question) {
             ev->has_question = true;
             ev->qname = dup_n(m->q.name.text, m->q.name.len);
@@ -135,6 +175,22 @@ bool evidence_copy(struct evidence *dst, const struct evidence *src)
     *dst = *src;
     dst->text = NULL;
     dst->qname = NULL;
+    dst->answers = NULL;
+    dst->n_answers = 0;
+    if (src->n_answers) {
+        dst->answers = calloc(src->n_answers, sizeof *dst->answers);
+        if (!dst->answers)
+            goto fail;
+        for (uint8_t i = 0; i < src->n_answers; i++) {
+            const struct evidence_rr *a = &src->answers[i];
+            struct evidence_rr *b = &dst->answers[dst->n_answers++];
+            *b = *a;
+            b->name = dup_n(a->name, strlen(a->name));
+            b->data = dup_n(a->data, strlen(a->data));
+            if (!b->name || !b->data)
+                goto fail;
+        }
+    }
     if (src->text && !(dst->text = dup_n(src->text, strlen(src->text))))
         goto fail;
     if (src->qname && !(dst->qname = dup_n(src->qname, strlen(src->qname))))
@@ -147,6 +203,7 @@ fail:
 
 void evidence_fini(struct evidence *ev)
 {
+    free_answers(ev);
     free(ev->text);
     free(ev->qname);
     ev->text = NULL;

@@ -20,6 +20,14 @@ enum evidence_role {
     EV_PACKET,    /* any other packet a finding cites */
 };
 
+/* One answer-section record of a DNS response kept by the evidence (presentation form). */
+struct evidence_rr {
+    char *name; /* owned */
+    uint16_t type, rclass;
+    uint32_t ttl;
+    char *data; /* owned; as struct dns_rr.rdata */
+};
+
 struct evidence {
     uint32_t input;   /* index of the input it came from */
     uint64_t pkt;     /* packet (record) number within that input */
@@ -45,6 +53,10 @@ struct evidence {
     char *qname; /* owned, presentation form; NULL without a question */
     uint16_t qtype, qclass;
     uint32_t dns_len;
+    /* Role EV_ANSWER only: the answer-section records the decoder kept (at most
+     * DNS_MAX_KEPT_RR), for exports such as ECS dns.answers. */
+    struct evidence_rr *answers; /* owned */
+    uint8_t n_answers;
 
     uint8_t icmp_type, icmp_code, icmp_kind;
     uint32_t icmp_len;

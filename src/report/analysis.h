@@ -23,6 +23,10 @@ struct analysis_input {
     uint64_t first_bad_lines[SOURCE_BAD_LINES_KEPT];
     size_t n_first_bad_lines;
     uint64_t unsupported_link;
+    bool gzip;            /* decompressed on the fly */
+    bool pcapng_fallback; /* read by nettriage's own pcapng reader (libpcap refused it) */
+    struct reasm_stats frag;
+    uint64_t frag_unlocated;
     char *error; /* why reading stopped early (partial results), or NULL */
 };
 
@@ -59,6 +63,7 @@ struct analysis {
     struct analysis_summary summary;
     struct finding *const *findings; /* borrowed from the detector, ranked */
     size_t n_findings;
+    uint64_t findings_omitted; /* not made: a rule reached its cap (detect_findings_omitted) */
     /* ICMP errors about DNS that match no query in the capture, the first few kept. */
     uint64_t unmatched_icmp;
     struct evidence unmatched_examples[4];
@@ -75,6 +80,19 @@ void analysis_fini(struct analysis *a);
 /* Renderers: append the whole report to out. Deterministic for the same analysis. */
 void report_render_md(const struct analysis *a, struct strbuf *out);
 void report_render_json(const struct analysis *a, struct strbuf *out);
+
+/* NDJSON events with Elastic Common Schema names (docs/json-schema.md, "NDJSON"). Each call
+ * appends exactly one line: a compact JSON object and '\n'. The stream is written as the
+ * analysis runs: a line per DNS lookup (ndjson_lookup, from the correlator's on_lookup, when
+ * its outcome is final) and per ICMP error (ndjson_icmp_error, from on_icmp_error), then
+ * report_render_ndjson: a line per finding in rank order and the summary line. */
+struct dns_lookup;
+struct icmp_event;
+void ndjson_lookup(struct strbuf *out, const struct dns_lookup *l);
+void ndjson_icmp_error(struct strbuf *out, const struct icmp_event *e);
+void ndjson_finding(struct strbuf *out, const struct finding *f);
+void ndjson_summary(struct strbuf *out, const struct analysis *a);
+void report_render_ndjson(const struct analysis *a, struct strbuf *out);
 
 /* Exit status the analysis implies: 1 when there is at least one finding, else 0. */
 int analysis_exit_status(const struct analysis *a);

@@ -185,6 +185,12 @@ static void kv_u64(struct jw *w, const char *k, uint64_t v)
     val_u64(w, v);
 }
 
+static void kv_bool(struct jw *w, const char *k, bool v)
+{
+    key(w, k);
+    val_bool(w, v);
+}
+
 static void kv_time(struct jw *w, const char *k, const struct nt_time *t)
 {
     key(w, k);
@@ -346,6 +352,22 @@ static void input_object(struct jw *w, const struct analysis_input *in)
         val_u64(w, in->first_bad_lines[i]);
     arr_end(w);
     kv_u64(w, "unsupported_link_frames", in->unsupported_link);
+    kv_bool(w, "gzip", in->gzip);
+    kv_bool(w, "pcapng_fallback", in->pcapng_fallback);
+    key(w, "fragments");
+    obj_begin(w);
+    kv_u64(w, "fragments", in->frag.fragments);
+    kv_u64(w, "reassembled", in->frag.reassembled);
+    kv_u64(w, "timed_out", in->frag.timed_out);
+    kv_u64(w, "evicted", in->frag.evicted);
+    kv_u64(w, "incomplete", in->frag.incomplete);
+    kv_u64(w, "lost_fragments", in->frag.lost_fragments);
+    kv_u64(w, "duplicates", in->frag.duplicates);
+    kv_u64(w, "overlaps", in->frag.overlaps);
+    kv_u64(w, "invalid", in->frag.invalid);
+    kv_u64(w, "uncaptured", in->frag.uncaptured);
+    kv_u64(w, "unlocated", in->frag_unlocated);
+    obj_end(w);
     kv_str(w, "error", in->error);
     obj_end(w);
 }
@@ -374,6 +396,7 @@ static void summary_object(struct jw *w, const struct analysis *a)
     kv_u64(w, "tcp_unanswered", s->tcp_unanswered);
     kv_u64(w, "tcp_capture_ended", s->tcp_capture_ended);
     kv_u64(w, "findings", a->n_findings);
+    kv_u64(w, "findings_omitted", a->findings_omitted);
     obj_end(w);
 }
 

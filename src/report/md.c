@@ -84,6 +84,8 @@ static void render_scope(const struct analysis *a, struct strbuf *o)
             strbuf_puts(o, ", ");
             md_raw(o, in->linktype);
         }
+        if (in->gzip)
+            strbuf_puts(o, ", gzip-compressed");
         strbuf_printf(o, " | %" PRIu64 " | ", in->packets);
         if (in->has_time)
             md_time(o, &in->first_ts);
@@ -132,6 +134,17 @@ static void render_scope(const struct analysis *a, struct strbuf *o)
                           "> **Note:** %" PRIu64 " frames had a link type nettriage does not "
                           "decode.\n\n",
                           in->unsupported_link);
+        uint64_t lost = in->frag.timed_out + in->frag.evicted + in->frag.incomplete;
+        if (in->frag.fragments)
+            strbuf_printf(
+                o,
+                "> **Note:** %" PRIu64 " IP %s reassembled into %" PRIu64 " %s; %" PRIu64
+                " %s stayed incomplete (%" PRIu64
+                " %s lost), so their contents were not analysed.\n\n",
+                in->frag.fragments, plural(in->frag.fragments, "fragment was", "fragments were"),
+                in->frag.reassembled, plural(in->frag.reassembled, "datagram", "datagrams"), lost,
+                plural(lost, "datagram", "datagrams"), in->frag.lost_fragments,
+                plural(in->frag.lost_fragments, "fragment", "fragments"));
     }
 }
 
@@ -354,6 +367,13 @@ static void render_evidence(const struct finding *f, size_t n_inputs, struct str
 static void render_findings(const struct analysis *a, struct strbuf *o)
 {
     strbuf_puts(o, "### Key findings\n\n");
+    if (a->findings_omitted)
+        strbuf_printf(o,
+                      "> **Note:** %" PRIu64 " further %s not listed: a rule stops at 1000 "
+                      "findings (one per server, port or router), as hostile traffic such as a "
+                      "scan of every port would otherwise make one per target.\n\n",
+                      a->findings_omitted,
+                      plural(a->findings_omitted, "finding was", "findings were"));
     for (size_t i = 0; i < a->n_findings; i++) {
         const struct finding *f = a->findings[i];
         strbuf_printf(o, "#### %zu. ", i + 1);

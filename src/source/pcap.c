@@ -1,36 +1,429 @@
-/* pcap.c: pcap and pcapng input through libpcap (the only file that includes <pcap.h>). */
+/* pcap.c: pcap and pcapng input through libpcap (the only file that includes <pcap.h>), a
+ * minimal pcapng reader (draft-ietf-opsawg-pcapng) for the files libpcap refuses, and IP
+ * fragment reassembly over the decoded packets. */
 #include "source/source_impl.h"
 
 #include <pcap/pcap.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "decode/cursor.h"
 #include "decode/decode.h"
+#include "source/reasm.h"
 #include "util/err.h"
+
+/* The pcapng fallback reader's bounds: libpcap's own block limit, and interfaces per section. */
+#define NG_MAX_BLOCK      ((uint32_t)16 << 20)
+#define NG_MAX_INTERFACES 1024
+
+struct ng_if {
+    int linktype;
+    uint32_t snaplen;
+    uint8_t tsresol; /* if_tsresol: bit 7 clear 10^-n, set 2^-n seconds */
+    int64_t tsoffset;
+};
+
+/* nettriage's own pcapng reader: blocks read whole (bounded) from the stream, parsed through
+ * the cursor. Used only when libpcap refuses a file. */
+struct ng {
+    FILE *f; /* libpcap's stream, rewound (owned by libpcap) */
+    bool be; /* the current section is big-endian */
+    bool seen_shb;
+    struct ng_if *ifs;
+    uint32_t n_if;
+    uint8_t *buf;
+    size_t cap;
+    uint64_t skip; /* packets libpcap already delivered */
+};
 
 struct pcap_impl {
     pcap_t *p;
     FILE *f; /* owned by libpcap once opened */
     int linktype;
+    struct reasm *reasm;
+    struct ng *ng;
 };
+
+static uint32_t get32(struct cursor *c, bool be)
+{
+    return be ? cur_be32(c) : cur_le32(c);
+}
+
+static uint16_t get16(struct cursor *c, bool be)
+{
+    return be ? cur_be16(c) : cur_le16(c);
+}
+
+/* Converts a pcapng timestamp in units of the interface's resolution to seconds and
+ * nanoseconds. */
+static bool ng_time(const struct ng_if *ifc, uint64_t t, struct nt_time *out)
+{
+    unsigned v = ifc->tsresol & 0x7f;
+    uint64_t sec, nsec;
+    if (ifc->tsresol & 0x80) {
+        if (v > 63)
+            return false;
+        sec = v ? t >> v : t;
+        uint64_t frac = v ? t & ((UINT64_C(1) << v) - 1) : 0;
+        unsigned w = v;
+        if (w > 30) {
+            frac >>= w - 30;
+            w = 30;
+        }
+        nsec = (frac * 1000000000u) >> w;
+    } else {
+        if (v > 19)
+            return false;
+        uint64_t unit = 1;
+        for (unsigned i = 0; i < v; i++)
+            unit *= 10;
+        sec = t / unit;
+        uint64_t frac = t % unit;
+        if (v <= 9) {
+            for (unsigned i = v; i < 9; i++)
+                frac *= 10;
+        } else {
+            for (unsigned i = 9; i < v; i++)
+                frac /= 10;
+        }
+        nsec = frac;
+    }
+    out->kind = NT_TIME_ABSOLUTE;
+    out->sec = (int64_t)sec + ifc->tsoffset;
+    out->nsec = (uint32_t)nsec;
+    return true;
+}
+
+/* Reads exactly n bytes; false at the end of the stream or on a short read (*got says how
+ * many came). */
+static bool ng_read(struct ng *g, void *dst, size_t n, size_t *got)
+{
+    *got = fread(dst, 1, n, g->f);
+    return *got == n;
+}
+
+static int ng_fail(struct source *s, int code, const char *what)
+{
+    snprintf(s->error, sizeof s->error, "%s after packet %llu", what,
+             (unsigned long long)s->stats.packets);
+    if (code == NT_ERR_TRUNCATED)
+        s->stats.truncated = true;
+    return code;
+}
+
+static int ng_idb(struct source *s, struct ng *g, struct cursor *c)
+{
+    if (g->n_if >= NG_MAX_INTERFACES)
+        return ng_fail(s, NT_ERR_CORRUPT, "pcapng: too many interfaces in one section");
+    struct ng_if ifc = {.tsresol = 6};
+    ifc.linktype = get16(c, g->be);
+    cur_skip(c, 2);
+    ifc.snaplen = get32(c, g->be);
+    if (c->short_read)
+        return ng_fail(s, NT_ERR_CORRUPT, "pcapng: interface description block too short");
+    /* Options: code, length, value padded to 4 bytes; a damaged list ends the options. */
+    while (cur_left(c) >= 4) {
+        uint16_t code = get16(c, g->be);
+        uint16_t len = get16(c, g->be);
+        struct cursor v = cur_sub(c, len);
+        cur_skip(c, (size_t)((4 - len % 4) % 4));
+        if (code == 0 || v.short_read)
+            break;
+        if (code == 9 && len >= 1)
+            ifc.tsresol = cur_u8(&v);
+        else if (code == 14 && len >= 8) {
+            uint64_t hi = get32(&v, g->be), lo = get32(&v, g->be);
+            ifc.tsoffset = (int64_t)(g->be ? hi << 32 | lo : lo << 32 | hi);
+        }
+    }
+    struct ng_if probe;
+    struct nt_time t;
+    probe = ifc;
+    if (!ng_time(&probe, 0, &t))
+        return ng_fail(s, NT_ERR_CORRUPT, "pcapng: interface with an invalid time resolution");
+    if (g->n_if % 16 == 0) {
+        struct ng_if *n = realloc(g->ifs, (g->n_if + 16) * sizeof *n);
+        if (!n)
+            return ng_fail(s, NT_ERR_NOMEM, nt_strerror(NT_ERR_NOMEM));
+        g->ifs = n;
+    }
+    g->ifs[g->n_if++] = ifc;
+    if (s->stats.linktype < 0)
+        s->stats.linktype = ifc.linktype;
+    return NT_OK;
+}
+
+/* Reads blocks until the next packet; fills *ifc, the timestamp, and the packet's bytes.
+ * Returns 1 for a packet, 0 at the end, a negative NT_ERR_* (with s->error) when damaged. */
+static int ng_next(struct source *s, struct ng *g, const struct ng_if **ifc, struct nt_time *ts,
+                   const uint8_t **data, uint32_t *caplen, uint32_t *wirelen)
+{
+    for (;;) {
+        uint8_t h[12];
+        size_t got;
+        if (!ng_read(g, h, 8, &got)) {
+            if (got == 0 && !ferror(g->f))
+                return 0;
+            return ng_fail(s, ferror(g->f) ? NT_ERR_IO : NT_ERR_TRUNCATED,
+                           "pcapng: truncated block header");
+        }
+        struct cursor hc = cur_make(h, 8);
+        uint32_t type = cur_le32(&hc); /* the SHB type reads the same either way */
+        if (type == 0x0a0d0d0a) {
+            if (!ng_read(g, h + 8, 4, &got))
+                return ng_fail(s, NT_ERR_TRUNCATED, "pcapng: truncated section header");
+            if (memcmp(h + 8, "\x1a\x2b\x3c\x4d", 4) == 0)
+                g->be = true;
+            else if (memcmp(h + 8, "\x4d\x3c\x2b\x1a", 4) == 0)
+                g->be = false;
+            else
+                return ng_fail(s, NT_ERR_CORRUPT, "pcapng: bad byte-order magic");
+            g->seen_shb = true;
+            g->n_if = 0; /* interfaces are numbered per section */
+        } else if (!g->seen_shb) {
+            return ng_fail(s, NT_ERR_CORRUPT, "pcapng: no section header block");
+        }
+        hc = cur_make(h, 12);
+        type = get32(&hc, g->be);
+        uint32_t blen = get32(&hc, g->be);
+        size_t head = type == 0x0a0d0d0a ? 12 : 8;
+        if (blen < 12 || blen % 4 != 0 || blen > NG_MAX_BLOCK || blen < head + 4)
+            return ng_fail(s, NT_ERR_CORRUPT, "pcapng: bad block length");
+        size_t body_len = blen - head;
+        if (body_len > g->cap) {
+            uint8_t *nb = realloc(g->buf, body_len);
+            if (!nb)
+                return ng_fail(s, NT_ERR_NOMEM, nt_strerror(NT_ERR_NOMEM));
+            g->buf = nb;
+            g->cap = body_len;
+        }
+        if (!ng_read(g, g->buf, body_len, &got))
+            return ng_fail(s, ferror(g->f) ? NT_ERR_IO : NT_ERR_TRUNCATED,
+                           "pcapng: truncated block");
+        /* The body, without the trailing copy of the length (which must match). */
+        struct cursor all = cur_make(g->buf, body_len);
+        struct cursor c = cur_sub(&all, body_len - 4);
+        if (get32(&all, g->be) != blen)
+            return ng_fail(s, NT_ERR_CORRUPT, "pcapng: block lengths disagree");
+        uint32_t if_id = 0, cap = 0, len = 0;
+        uint64_t t = 0;
+        bool has_time = true;
+        switch (type) {
+        case 0x0a0d0d0a: {
+            uint16_t major = get16(&c, g->be);
+            if (c.short_read || major != 1)
+                return ng_fail(s, NT_ERR_CORRUPT, "pcapng: unsupported section version");
+            continue;
+        }
+        case 1: {
+            int rc = ng_idb(s, g, &c);
+            if (rc < 0)
+                return rc;
+            continue;
+        }
+        case 6: /* enhanced packet block */
+        case 2: /* obsolete packet block */
+            if (type == 6) {
+                if_id = get32(&c, g->be);
+            } else {
+                if_id = get16(&c, g->be);
+                cur_skip(&c, 2);
+            }
+            t = (uint64_t)get32(&c, g->be) << 32;
+            t |= get32(&c, g->be);
+            cap = get32(&c, g->be);
+            len = get32(&c, g->be);
+            break;
+        case 3: /* simple packet block: interface 0, no time, captured = min(len, snaplen) */
+            len = get32(&c, g->be);
+            cap = len;
+            has_time = false;
+            if (g->n_if > 0 && g->ifs[0].snaplen && cap > g->ifs[0].snaplen)
+                cap = g->ifs[0].snaplen;
+            if (cap > cur_left(&c))
+                cap = (uint32_t)cur_left(&c);
+            break;
+        default:
+            continue; /* statistics, name resolution, custom blocks: nothing we use */
+        }
+        if (c.short_read || if_id >= g->n_if || cap > cur_left(&c))
+            return ng_fail(s, NT_ERR_CORRUPT,
+                           if_id >= g->n_if ? "pcapng: packet for an undeclared interface"
+                                            : "pcapng: packet block too short");
+        if (g->skip > 0) {
+            g->skip--;
+            continue;
+        }
+        *ifc = &g->ifs[if_id];
+        memset(ts, 0, sizeof *ts);
+        if (has_time && !ng_time(*ifc, t, ts))
+            return ng_fail(s, NT_ERR_CORRUPT, "pcapng: bad timestamp");
+        *data = c.p + c.off;
+        *caplen = cap;
+        *wirelen = len < cap ? cap : len;
+        return 1;
+    }
+}
+
+/* A partial datagram never counts as DNS, TCP or ICMP: its transport header (in the first
+ * fragment) describes bytes that are not here. */
+static void strip_transport(struct packet *pkt)
+{
+    pkt->layers &= ~(uint32_t)(PKT_L_UDP | PKT_L_TCP | PKT_L_ICMP | PKT_L_DNS);
+}
+
+/* Feeds an IP fragment to reassembly; when it completes a datagram, pkt becomes that datagram
+ * (decoded as raw IP, keeping the fragment's number, time and VLAN tags). */
+static void reassemble(struct source *s, struct pcap_impl *pi, struct packet *pkt,
+                       const uint8_t *data, size_t caplen)
+{
+    if (!pi->reasm)
+        return;
+    if (!pkt->fragment || !(pkt->layers & PKT_L_IP)) {
+        reasm_expire(pi->reasm, &pkt->ts);
+        s->stats.frag = *reasm_stats(pi->reasm);
+        return;
+    }
+    strip_transport(pkt);
+    /* The IP header follows the link header. Behind a tunnel the decoded addresses belong to
+     * an inner header at an offset we do not know: check before trusting the offset. */
+    size_t off = pkt->l2_len;
+    bool found = false;
+    if (off < caplen) {
+        struct cursor c = cur_make(data + off, caplen - off);
+        uint8_t v = cur_u8(&c);
+        uint8_t a[16], b[16];
+        struct nt_addr src, dst;
+        if (v >> 4 == 4 && pkt->ip_version == 4) {
+            cur_skip(&c, 11);
+            cur_bytes(&c, a, 4);
+            cur_bytes(&c, b, 4);
+            nt_addr_set_v4(&src, a);
+            nt_addr_set_v4(&dst, b);
+            found = !c.short_read;
+        } else if (v >> 4 == 6 && pkt->ip_version == 6) {
+            cur_skip(&c, 7);
+            cur_bytes(&c, a, 16);
+            cur_bytes(&c, b, 16);
+            nt_addr_set_v6(&src, a);
+            nt_addr_set_v6(&dst, b);
+            found = !c.short_read;
+        }
+        found = found && nt_addr_eq(&src, &pkt->src) && nt_addr_eq(&dst, &pkt->dst);
+    }
+    if (!found) {
+        s->stats.frag_unlocated++;
+        return;
+    }
+    const uint8_t *dg;
+    size_t dg_len;
+    int rc = reasm_add(pi->reasm, &pkt->ts, data + off, caplen - off, &dg, &dg_len);
+    s->stats.frag = *reasm_stats(pi->reasm);
+    if (rc != 1)
+        return;
+    uint64_t num = pkt->num;
+    struct nt_time ts = pkt->ts;
+    uint16_t vlan[2] = {pkt->vlan[0], pkt->vlan[1]};
+    uint8_t n_vlan = pkt->n_vlan;
+    packet_reset(pkt);
+    pkt->num = num;
+    pkt->ts = ts;
+    pkt->caplen = pkt->wirelen = (uint32_t)dg_len;
+    decode_packet(pkt, NT_LINKTYPE_RAW, dg, dg_len);
+    pkt->vlan[0] = vlan[0];
+    pkt->vlan[1] = vlan[1];
+    pkt->n_vlan = n_vlan;
+}
+
+static void deliver(struct source *s, struct pcap_impl *pi, struct packet *pkt, int linktype,
+                    const uint8_t *data, uint32_t caplen, uint32_t wirelen)
+{
+    pkt->caplen = caplen;
+    pkt->wirelen = wirelen;
+    pkt->linktype = linktype;
+    if (!decode_linktype_supported(linktype)) {
+        s->stats.unsupported_link++;
+        return;
+    }
+    decode_packet(pkt, linktype, data, caplen);
+    reassemble(s, pi, pkt, data, caplen);
+}
+
+static int at_end(struct source *s, struct pcap_impl *pi)
+{
+    if (pi->reasm) {
+        reasm_finish(pi->reasm);
+        s->stats.frag = *reasm_stats(pi->reasm);
+    }
+    if (s->stats.packets == 0) {
+        snprintf(s->error, sizeof s->error, "%s", nt_strerror(NT_ERR_NO_PACKETS));
+        return NT_ERR_NO_PACKETS;
+    }
+    return 0;
+}
+
+/* libpcap refuses pcapng files whose interfaces differ in link type or snap length, or whose
+ * sections differ in byte order. Such a file is reread from its start by the fallback reader,
+ * which skips the packets already delivered; a stream that cannot be rewound (a pipe) gets a
+ * message saying so. Returns 1 when the fallback took over. */
+static int try_fallback(struct source *s, struct pcap_impl *pi, const char *msg)
+{
+    if (s->kind != SOURCE_PCAPNG ||
+        (!strstr(msg, "different from the") && !strstr(msg, "different byte orders")))
+        return 0;
+    FILE *f = pcap_file(pi->p);
+    if (!f || fseeko(f, 0, SEEK_SET) != 0) {
+        snprintf(s->error, sizeof s->error,
+                 "%s after packet %llu (nettriage reads such pcapng files itself, but only from "
+                 "a file it can reread, not from a pipe)",
+                 msg, (unsigned long long)s->stats.packets);
+        return NT_ERR_CORRUPT;
+    }
+    struct ng *g = calloc(1, sizeof *g);
+    if (!g) {
+        snprintf(s->error, sizeof s->error, "%s", nt_strerror(NT_ERR_NOMEM));
+        return NT_ERR_NOMEM;
+    }
+    g->f = f;
+    g->skip = s->stats.packets;
+    pi->ng = g;
+    s->stats.pcapng_fallback = true;
+    return 1;
+}
 
 static int pcap_next_packet(struct source *s, struct packet *pkt)
 {
     struct pcap_impl *pi = s->impl;
+    if (pi->ng) {
+        const struct ng_if *ifc;
+        struct nt_time ts;
+        const uint8_t *data;
+        uint32_t caplen, wirelen;
+        int rc = ng_next(s, pi->ng, &ifc, &ts, &data, &caplen, &wirelen);
+        if (rc == 0)
+            return at_end(s, pi);
+        if (rc < 0)
+            return rc;
+        packet_reset(pkt);
+        pkt->num = s->stats.packets + 1;
+        pkt->ts = ts;
+        deliver(s, pi, pkt, ifc->linktype, data, caplen, wirelen);
+        return 1;
+    }
     struct pcap_pkthdr *hdr;
     const u_char *data;
     int rc = pcap_next_ex(pi->p, &hdr, &data);
-    if (rc == PCAP_ERROR_BREAK) {
-        if (s->stats.packets == 0) {
-            snprintf(s->error, sizeof s->error, "%s", nt_strerror(NT_ERR_NO_PACKETS));
-            return NT_ERR_NO_PACKETS;
-        }
-        return 0;
-    }
+    if (rc == PCAP_ERROR_BREAK)
+        return at_end(s, pi);
     if (rc != 1) {
         /* libpcap says what was wrong ("truncated dump file; tried to read 98 captured bytes,
          * only got 40"); packets already delivered stand. */
         const char *msg = pcap_geterr(pi->p);
+        int fb = try_fallback(s, pi, msg && *msg ? msg : "");
+        if (fb == 1)
+            return pcap_next_packet(s, pkt);
+        if (fb < 0)
+            return fb;
         snprintf(s->error, sizeof s->error, "%s after packet %llu",
                  msg && *msg ? msg : "read error", (unsigned long long)s->stats.packets);
         s->stats.truncated = true;
@@ -44,14 +437,7 @@ static int pcap_next_packet(struct source *s, struct packet *pkt)
     uint64_t frac = (uint64_t)hdr->ts.tv_usec;
     pkt->ts.sec = (int64_t)hdr->ts.tv_sec + (int64_t)(frac / 1000000000u);
     pkt->ts.nsec = (uint32_t)(frac % 1000000000u);
-    pkt->caplen = hdr->caplen;
-    pkt->wirelen = hdr->len;
-    pkt->linktype = pi->linktype;
-    if (!decode_linktype_supported(pi->linktype)) {
-        s->stats.unsupported_link++;
-        return 1;
-    }
-    decode_packet(pkt, pi->linktype, data, hdr->caplen);
+    deliver(s, pi, pkt, pi->linktype, data, hdr->caplen, hdr->len);
     return 1;
 }
 
@@ -64,6 +450,12 @@ static void pcap_close_source(struct source *s)
         pcap_close(pi->p); /* closes pi->f too */
     else if (pi->f)
         fclose(pi->f);
+    if (pi->ng) {
+        free(pi->ng->ifs);
+        free(pi->ng->buf);
+        free(pi->ng);
+    }
+    reasm_free(pi->reasm);
     free(pi);
     s->impl = NULL;
 }
@@ -89,10 +481,12 @@ int source_pcap_open(FILE *f, struct source **out, char *err)
         return strstr(errbuf, "truncated") ? NT_ERR_TRUNCATED : NT_ERR_CORRUPT;
     }
     pi->linktype = pcap_datalink(pi->p);
+    pi->reasm = reasm_new();
     /* source_open sets the kind (pcap or pcapng) from the magic it saw. */
-    struct source *s = source_alloc(&pcap_ops, SOURCE_PCAP, pi);
+    struct source *s = pi->reasm ? source_alloc(&pcap_ops, SOURCE_PCAP, pi) : NULL;
     if (!s) {
         pcap_close(pi->p);
+        reasm_free(pi->reasm);
         free(pi);
         snprintf(err, SOURCE_ERROR_MAX, "%s", nt_strerror(NT_ERR_NOMEM));
         return NT_ERR_NOMEM;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <zlib.h>
 
 #include "util/err.h"
 
@@ -67,11 +68,15 @@ int source_sniff(const uint8_t *head, size_t n, const char **why)
 
 /* A FILE that first returns the bytes we peeked at to recognise the input, then the rest of the
  * underlying stream: standard input cannot be rewound, and libpcap must see the file from its
- * first byte. */
+ * first byte. When the underlying stream can seek (a regular file, or the gzip layer over one),
+ * so can this one: the pcapng fallback reader rereads a file from its start. */
 struct replay {
     FILE *under;
+    bool own_under; /* close under with this stream (not standard input) */
+    long base;      /* under's position when the peek began */
     uint8_t head[SNIFF_MAX];
     size_t n, off;
+    int64_t pos; /* bytes delivered so far = this stream's position */
 };
 
 static ssize_t replay_read(void *cookie, char *buf, size_t size)
@@ -83,20 +88,243 @@ static ssize_t replay_read(void *cookie, char *buf, size_t size)
             k = size;
         memcpy(buf, r->head + r->off, k);
         r->off += k;
+        r->pos += (int64_t)k;
         return (ssize_t)k;
     }
     size_t got = fread(buf, 1, size, r->under);
     if (got == 0 && ferror(r->under))
         return -1;
+    r->pos += (int64_t)got;
     return (ssize_t)got;
+}
+
+static int replay_seek(void *cookie, off64_t *offset, int whence)
+{
+    struct replay *r = cookie;
+    int64_t to;
+    if (whence == SEEK_SET)
+        to = *offset;
+    else if (whence == SEEK_CUR)
+        to = r->pos + *offset;
+    else
+        return -1;
+    if (to < 0)
+        return -1;
+    if (to == r->pos) {
+        *offset = to;
+        return 0;
+    }
+    /* The peeked head is always replayed from memory; only the rest needs the underlying
+     * stream to move, and a pipe refuses. */
+    int64_t under_to = to < (int64_t)r->n ? (int64_t)r->n : to;
+    if (fseeko(r->under, (off_t)(r->base + under_to), SEEK_SET) != 0)
+        return -1;
+    r->off = to < (int64_t)r->n ? (size_t)to : r->n;
+    r->pos = to;
+    *offset = to;
+    return 0;
 }
 
 static int replay_close(void *cookie)
 {
     struct replay *r = cookie;
-    int rc = r->under == stdin ? 0 : fclose(r->under);
+    int rc = r->own_under ? fclose(r->under) : 0;
     free(r);
     return rc;
+}
+
+/* Peeks up to SNIFF_MAX bytes of f into a new replay (which owns f when own is true). Returns
+ * NULL with *code and err set on failure; f is closed then if owned. */
+static struct replay *replay_new(FILE *f, bool own, int *code, char *err)
+{
+    struct replay *r = calloc(1, sizeof *r);
+    if (!r) {
+        if (own)
+            fclose(f);
+        *code = NT_ERR_NOMEM;
+        snprintf(err, SOURCE_ERROR_MAX, "%s", nt_strerror(NT_ERR_NOMEM));
+        return NULL;
+    }
+    r->under = f;
+    r->own_under = own;
+    r->base = ftell(f);
+    if (r->base < 0)
+        r->base = 0;
+    while (r->n < SNIFF_MAX) {
+        size_t got = fread(r->head + r->n, 1, SNIFF_MAX - r->n, f);
+        if (got == 0)
+            break;
+        r->n += got;
+    }
+    /* A read error after some bytes is left for the backend to meet where it happens (the
+     * packets before it stand); only an input that yields nothing fails here. */
+    if (ferror(f) && r->n > 0)
+        clearerr(f);
+    if (ferror(f)) {
+        int e = errno;
+        replay_close(r);
+        *code = NT_ERR_IO;
+        snprintf(err, SOURCE_ERROR_MAX, "%s", strerror(e ? e : EIO));
+        return NULL;
+    }
+    return r;
+}
+
+static FILE *replay_file(struct replay *r)
+{
+    cookie_io_functions_t io = {.read = replay_read, .seek = replay_seek, .close = replay_close};
+    return fopencookie(r, "rb", io);
+}
+
+/* gzip (RFC 1952) decompressed on the fly with zlib's inflate, as a FILE the backends read like
+ * any other. It reads the compressed bytes through a replay stream (the bytes peeked to
+ * recognise gzip are not lost), accepts several concatenated members as gzip(1) does, ignores
+ * trailing bytes that do not start another member (gzip warns and does the same), and stops
+ * with an error when the data is damaged, cut short, or expands like a decompression bomb. The
+ * layer's struct outlives its FILE (the source frees it) so that its error can still be read
+ * after the backend closed the stream. */
+#define GZ_IN_CHUNK 65536
+/* Real captures compress 2 to 20 times (a flood of near-identical queries perhaps 50); zlib's
+ * ceiling is about 1032. Past GZ_BOMB_FLOOR bytes of output a ratio above GZ_BOMB_RATIO stops the
+ * stream: no capture worth reading looks like that, and the check bounds the work a small
+ * hostile file can cause. */
+#define GZ_BOMB_FLOOR ((uint64_t)64 << 20)
+#define GZ_BOMB_RATIO 200
+/* And in any case no more than this much decompressed data is read. */
+#define GZ_MAX_OUT ((uint64_t)64 << 30)
+
+struct gz_layer {
+    FILE *under; /* the compressed bytes (owned; a replay stream) */
+    z_stream z;
+    bool z_ready;   /* inflateInit2 succeeded */
+    bool in_member; /* inside a gzip member (EOF here means the data was cut short) */
+    bool done;      /* the last member ended */
+    uint64_t in_total, out_total;
+    char err[160];
+    uint8_t in[GZ_IN_CHUNK];
+};
+
+static bool gz_fill(struct gz_layer *g)
+{
+    size_t got = fread(g->in, 1, sizeof g->in, g->under);
+    if (got == 0) {
+        if (ferror(g->under))
+            snprintf(g->err, sizeof g->err, "read error in the gzip-compressed data");
+        return false;
+    }
+    g->z.next_in = g->in;
+    g->z.avail_in = (uInt)got;
+    g->in_total += got;
+    return true;
+}
+
+static ssize_t gz_read(void *cookie, char *buf, size_t size)
+{
+    struct gz_layer *g = cookie;
+    if (g->err[0]) {
+        errno = EIO;
+        return -1;
+    }
+    if (g->done || size == 0)
+        return 0;
+    if (size > (1u << 30))
+        size = 1u << 30;
+    g->z.next_out = (Bytef *)buf;
+    g->z.avail_out = (uInt)size;
+    while (g->z.avail_out == size) {
+        if (g->z.avail_in == 0 && !gz_fill(g)) {
+            if (g->err[0])
+                break;
+            if (g->in_member)
+                snprintf(g->err, sizeof g->err,
+                         "gzip-compressed data is truncated (the compressed stream ends early)");
+            else
+                g->done = true;
+            break;
+        }
+        if (!g->in_member) {
+            if (g->z.next_in[0] != 0x1f) {
+                g->done = true; /* trailing bytes after the last member */
+                break;
+            }
+            g->in_member = true;
+        }
+        int zr = inflate(&g->z, Z_NO_FLUSH);
+        if (zr == Z_STREAM_END) {
+            g->in_member = false;
+            inflateReset(&g->z);
+        } else if (zr != Z_OK && zr != Z_BUF_ERROR) {
+            snprintf(g->err, sizeof g->err, "gzip-compressed data is corrupt (%s)",
+                     g->z.msg ? g->z.msg : "inflate failed");
+            break;
+        }
+    }
+    size_t produced = size - g->z.avail_out;
+    g->out_total += produced;
+    uint64_t used = g->in_total - g->z.avail_in; /* compressed bytes consumed so far */
+    if (!g->err[0] && ((g->out_total > GZ_BOMB_FLOOR && g->out_total / GZ_BOMB_RATIO > used) ||
+                       g->out_total > GZ_MAX_OUT))
+        snprintf(g->err, sizeof g->err,
+                 "gzip-compressed data expands %llu MiB from %llu KiB (a decompression bomb?); "
+                 "read stopped there",
+                 (unsigned long long)(g->out_total >> 20), (unsigned long long)(used >> 10));
+    if (produced == 0 && g->err[0]) {
+        errno = EIO;
+        return -1;
+    }
+    return (ssize_t)produced;
+}
+
+/* Seeking restarts the decompression from the start of the compressed stream (which must
+ * itself seek) and reads forward to the offset: slow, and used only by the pcapng fallback,
+ * which rereads a file once. */
+static int gz_seek(void *cookie, off64_t *offset, int whence)
+{
+    struct gz_layer *g = cookie;
+    int64_t to;
+    if (whence == SEEK_SET)
+        to = *offset;
+    else if (whence == SEEK_CUR)
+        to = (int64_t)g->out_total + *offset;
+    else
+        return -1;
+    if (to < 0 || g->err[0])
+        return -1;
+    if (to != (int64_t)g->out_total) {
+        if (fseeko(g->under, 0, SEEK_SET) != 0)
+            return -1;
+        inflateReset(&g->z);
+        g->z.avail_in = 0;
+        g->in_member = g->done = false;
+        g->in_total = g->out_total = 0;
+        char scratch[8192];
+        while ((int64_t)g->out_total < to) {
+            int64_t want = to - (int64_t)g->out_total;
+            ssize_t got =
+                gz_read(g, scratch, want < (int64_t)sizeof scratch ? (size_t)want : sizeof scratch);
+            if (got <= 0)
+                return -1;
+        }
+    }
+    *offset = to;
+    return 0;
+}
+
+static int gz_close(void *cookie)
+{
+    struct gz_layer *g = cookie;
+    if (g->z_ready)
+        inflateEnd(&g->z);
+    g->z_ready = false;
+    int rc = g->under ? fclose(g->under) : 0;
+    g->under = NULL;
+    return rc;
+}
+
+/* The error code for what went wrong in the gzip layer. */
+static int gz_code(const struct gz_layer *g)
+{
+    return strstr(g->err, "truncated") ? NT_ERR_TRUNCATED : NT_ERR_CORRUPT;
 }
 
 int source_open(const char *path, struct source **out, char *err)
@@ -119,47 +347,84 @@ int source_open(const char *path, struct source **out, char *err)
             return NT_ERR_IS_DIR;
         }
     }
-    struct replay *r = calloc(1, sizeof *r);
-    if (!r) {
-        if (f != stdin)
-            fclose(f);
-        snprintf(err, SOURCE_ERROR_MAX, "%s", nt_strerror(NT_ERR_NOMEM));
-        return NT_ERR_NOMEM;
-    }
-    r->under = f;
-    while (r->n < SNIFF_MAX) {
-        size_t got = fread(r->head + r->n, 1, SNIFF_MAX - r->n, f);
-        if (got == 0)
-            break;
-        r->n += got;
-    }
-    if (ferror(f)) {
-        int e = errno;
-        replay_close(r);
-        snprintf(err, SOURCE_ERROR_MAX, "%s", strerror(e ? e : EIO));
-        return NT_ERR_IO;
+    int code = NT_OK;
+    struct replay *r = replay_new(f, f != stdin, &code, err);
+    if (!r)
+        return code;
+    struct gz_layer *gz = NULL;
+    if (r->n >= 2 && r->head[0] == 0x1f && r->head[1] == 0x8b) {
+        /* Compressed: decompress on the fly and recognise what is inside. */
+        gz = calloc(1, sizeof *gz);
+        FILE *cf = gz ? replay_file(r) : NULL;
+        if (!cf) {
+            replay_close(r);
+            free(gz);
+            snprintf(err, SOURCE_ERROR_MAX, "%s", nt_strerror(NT_ERR_NOMEM));
+            return NT_ERR_NOMEM;
+        }
+        gz->under = cf;
+        if (inflateInit2(&gz->z, 15 + 16) != Z_OK) {
+            gz_close(gz);
+            free(gz);
+            snprintf(err, SOURCE_ERROR_MAX, "%s", nt_strerror(NT_ERR_NOMEM));
+            return NT_ERR_NOMEM;
+        }
+        gz->z_ready = true;
+        cookie_io_functions_t gio = {.read = gz_read, .seek = gz_seek, .close = gz_close};
+        FILE *gf = fopencookie(gz, "rb", gio);
+        if (!gf) {
+            gz_close(gz);
+            free(gz);
+            snprintf(err, SOURCE_ERROR_MAX, "%s", nt_strerror(NT_ERR_NOMEM));
+            return NT_ERR_NOMEM;
+        }
+        r = replay_new(gf, true, &code, err);
+        if (!r) {
+            if (gz->err[0]) {
+                snprintf(err, SOURCE_ERROR_MAX, "%s", gz->err);
+                code = gz_code(gz);
+            }
+            free(gz);
+            return code;
+        }
     }
     const char *why;
     int kind = source_sniff(r->head, r->n, &why);
     if (kind == 0) {
-        int code = r->n == 0 ? NT_ERR_EMPTY : NT_ERR_NOT_CAPTURE;
+        code = r->n == 0 ? NT_ERR_EMPTY : NT_ERR_NOT_CAPTURE;
+        bool nested = gz && r->n >= 2 && r->head[0] == 0x1f && r->head[1] == 0x8b;
         replay_close(r);
-        snprintf(err, SOURCE_ERROR_MAX, "%s", why);
+        if (gz && gz->err[0])
+            snprintf(err, SOURCE_ERROR_MAX, "%s", gz->err);
+        else if (nested)
+            snprintf(err, SOURCE_ERROR_MAX,
+                     "gzip-compressed data inside gzip-compressed data (only one layer is read)");
+        else
+            snprintf(err, SOURCE_ERROR_MAX, "%s%s", why, gz ? " (after gzip decompression)" : "");
+        free(gz);
         return code;
     }
-    cookie_io_functions_t io = {.read = replay_read, .close = replay_close};
-    FILE *rf = fopencookie(r, "rb", io);
+    FILE *rf = replay_file(r);
     if (!rf) {
         replay_close(r);
+        free(gz);
         snprintf(err, SOURCE_ERROR_MAX, "%s", nt_strerror(NT_ERR_NOMEM));
         return NT_ERR_NOMEM;
     }
-    if (kind == SOURCE_TEXT)
-        return source_text_open(rf, out, err);
-    int rc = source_pcap_open(rf, out, err);
-    if (rc == NT_OK)
+    int rc = kind == SOURCE_TEXT ? source_text_open(rf, out, err) : source_pcap_open(rf, out, err);
+    if (rc != NT_OK) {
+        if (gz && gz->err[0]) {
+            snprintf(err, SOURCE_ERROR_MAX, "%s", gz->err);
+            rc = gz_code(gz);
+        }
+        free(gz);
+        return rc;
+    }
+    if (kind != SOURCE_TEXT)
         (*out)->kind = (enum source_kind)kind;
-    return rc;
+    (*out)->gz = gz;
+    (*out)->stats.gzip = gz != NULL;
+    return NT_OK;
 }
 
 int source_next(struct source *s, struct packet *pkt)
@@ -167,6 +432,12 @@ int source_next(struct source *s, struct packet *pkt)
     int rc = s->ops->next(s, pkt);
     if (rc == 1)
         s->stats.packets++;
+    else if (rc < 0 && s->gz && s->gz->err[0]) {
+        /* The backend saw only a failed read; the gzip layer knows what went wrong. */
+        snprintf(s->error, sizeof s->error, "%s after packet %llu", s->gz->err,
+                 (unsigned long long)s->stats.packets);
+        rc = gz_code(s->gz);
+    }
     return rc;
 }
 
@@ -204,5 +475,6 @@ void source_close(struct source *s)
         return;
     if (s->ops && s->ops->close)
         s->ops->close(s);
+    free(s->gz);
     free(s);
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "decode/packet.h"
+#include "source/reasm.h"
 
 enum source_kind { SOURCE_PCAP = 1, SOURCE_PCAPNG = 2, SOURCE_TEXT = 3 };
 
@@ -25,6 +26,17 @@ struct source_stats {
     uint64_t first_bad_lines[SOURCE_BAD_LINES_KEPT];
     uint64_t lines; /* text: lines read */
     bool truncated; /* the input ended inside a record or packet */
+    bool gzip;      /* the input was gzip-compressed (decompressed on the fly) */
+    /* pcap/pcapng: IP fragment reassembly (source/reasm.h). A fragment is delivered as an IP
+     * packet without its transport layers (a partial datagram never counts as DNS, TCP or
+     * ICMP); the fragment that completes a datagram is delivered as the whole datagram,
+     * decoded as raw IP, with its own number and time. */
+    struct reasm_stats frag;
+    uint64_t frag_unlocated; /* fragments whose IP header could not be found (tunnels) */
+    /* pcapng: the file was read by nettriage's own pcapng reader because libpcap refuses it
+     * (interfaces of different link types or snap lengths, sections of different byte orders);
+     * each packet is then decoded with its own interface's link type. */
+    bool pcapng_fallback;
 };
 
 struct source;

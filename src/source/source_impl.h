@@ -17,6 +17,9 @@ struct source {
     struct source_stats stats;
     char error[SOURCE_ERROR_MAX];
     void *impl;
+    /* The gzip layer under the backend's stream when the input was compressed (source.c owns
+     * it; its error, if any, replaces the backend's vaguer read error). NULL otherwise. */
+    struct gz_layer *gz;
 };
 
 /* Allocates a source with the given ops and kind (stats zeroed, linktype -1). NULL on out of

@@ -1,8 +1,10 @@
 # Row-by-row comparison of normalised DNS rows (sourced after lib.sh).
 #
-# compare_rows SOURCE CAPTURE REF_ROWS NT_ROWS
+# compare_rows SOURCE CAPTURE REF_ROWS NT_ROWS [REF_LABEL NT_LABEL]
+#   REF_LABEL, NT_LABEL: how the messages name the two sides (default SOURCE, nettriage).
 #   REF_ROWS: the reference tool's rows (lib.sh's 16 columns, "?" = the reference does not
-#   carry that column: it is neither part of the key nor compared).
+#   carry that column: it is neither part of the key nor compared; "?" in some rows only:
+#   not compared on those rows).
 #   NT_ROWS: nettriage's rows (same columns, all known).
 # Rows are paired by the key made of the columns the reference carries among client, client
 # port, server, server port and DNS id (the query name when it carries none of them; the row
@@ -12,7 +14,7 @@
 ROWS_COMPARED=0 ROWS_AGREED=0 ROWS_KNOWN=0 ROWS_UNLISTED=0 RTT_NOT_COMPARED=0
 
 compare_rows() {
-    local src=$1 cap=$2 ref=$3 ntr=$4 out
+    local src=$1 cap=$2 ref=$3 ntr=$4 rl=${5:-$1} nl=${6:-nettriage} out
     out=$(awk -F'\t' -v OFS='\t' '
         function key(r,    k, i, parts) {
             split(r, parts, "\t"); k = ""
@@ -27,9 +29,11 @@ compare_rows() {
         BEGIN {
             split("client cport server sport id query qtype rcode answered AA TC RD RA answers rtt transport", fname, " ")
         }
-        FNR == NR {
+        FILENAME == ARGV[1] {  # (not FNR == NR: wrong when the reference file is empty)
             nref++; refrow[nref] = $0
-            if (nref == 1) for (i = 1; i <= 16; i++) mask[i] = ($i != "?")
+            # A column is carried when any reference row has it ("?" in every row: not at all;
+            # "?" in some rows only: not compared on those rows).
+            for (i = 1; i <= 16; i++) if ($i != "?") mask[i] = 1
             next
         }
         { nnt++; ntrow[nnt] = $0 }
@@ -72,9 +76,9 @@ compare_rows() {
             ROW | FIELD)
                 [ "$kind" = ROW ] && { ROWS_COMPARED=$((ROWS_COMPARED + 1)); rowseen[$k]=1; }
                 if diff_check "$src" "$cap" "$k" "$f" "$rv" "$nv"; then
-                    echo "  known   $cap [$k] $f: $src=$rv nettriage=$nv ($(diff_reason "$src" "$cap" "$k" "$f" "$rv" "$nv"))"
+                    echo "  known   $cap [$k] $f: $rl=$rv $nl=$nv ($(diff_reason "$src" "$cap" "$k" "$f" "$rv" "$nv"))"
                 else
-                    echo "  DIFF    $cap [$k] $f: $src=$rv nettriage=$nv"
+                    echo "  DIFF    $cap [$k] $f: $rl=$rv $nl=$nv"
                     printf '    listing line: %s\t%s\t%s\t%s\t%s\t%s\t<reason>\n' "$src" "$cap" "$k" "$f" "$rv" "$nv"
                     rowbad[$k]=1
                 fi

@@ -23,6 +23,16 @@ check() {
     fi
 }
 sum() { nt_summary "$CORPORA/$1" | awk -F'\t' -v k="$2" '$1==k {print $2}'; }
+# lk CAPTURE ID JQ: JQ applied to the ndjson line of the lookup with DNS id ID ("n/a" without
+# ndjson; empty when there is no such lookup).
+lk() {
+    if nt_has_ndjson; then
+        nt_run "$CORPORA/$1" ndjson |
+            jq -r --argjson id "$2" "select(.event.dataset == \"nettriage.dns\" and .dns.id == \$id) | $3" 2>/dev/null
+    else
+        echo "n/a"
+    fi
+}
 # rcode of the first answered lookup, from ndjson; "n/a" without it.
 rcode() {
     if nt_has_ndjson; then
@@ -40,6 +50,7 @@ check duplicate-responses "$c" dns_lookups 1 "$(sum $c dns_lookups)"
 check duplicate-responses "$c" answered 1 "$(sum $c answered)"
 check duplicate-responses "$c" dns_responses 2 "$(sum $c dns_responses)"
 check duplicate-responses "$c" unsolicited_responses 0 "$(sum $c unsolicited_responses)"
+check duplicate-responses "$c" "id 21140 duplicate_responses" 1 "$(lk $c 21140 .nettriage.duplicate_responses)"
 
 # 2. Unsolicited response with a wrong id (suricata-verify dns-udp-unsolicited-response:
 #    request 0x99ab, response 0x9941, then the real response; 1 request + 2 responses).
@@ -47,6 +58,7 @@ c=other/suricata-verify/dns/dns-udp-unsolicited-response/dns-response-2x.pcap
 check unsolicited-wrong-id "$c" dns_lookups 1 "$(sum $c dns_lookups)"
 check unsolicited-wrong-id "$c" answered 1 "$(sum $c answered)"
 check unsolicited-wrong-id "$c" unsolicited_responses 1 "$(sum $c unsolicited_responses)"
+check unsolicited-wrong-id "$c" "id 39339 (0x99ab) answered" answered "$(lk $c 39339 .nettriage.outcome)"
 
 # 3. Compression loops and bad pointers (tcpdump dns-zlip-1/2/3, dns-badlabel, dns_fwdptr:
 #    tcpdump prints <BAD PTR> / [|domain]): read within 10 s, exit 0 or 1, no crash.
@@ -77,6 +89,10 @@ check retransmission-after-5s "$c" dns_queries 3 "$(sum $c dns_queries)"
 check retransmission-after-5s "$c" dns_lookups 2 "$(sum $c dns_lookups)"
 check retransmission-after-5s "$c" answered 2 "$(sum $c answered)"
 check retransmission-after-5s "$c" unanswered 0 "$(sum $c unanswered)"
+# Zeek: rtt 5.084025 for the first query of id 40849, a second row for the retransmission.
+check retransmission-after-5s "$c" "id 40849 transmissions" 2 "$(lk $c 40849 .nettriage.transmissions)"
+check retransmission-after-5s "$c" "id 40849 elapsed_ms" 5084.025 "$(lk $c 40849 .nettriage.elapsed_ms)"
+check retransmission-after-5s "$c" "id 40849 outcome" answered "$(lk $c 40849 .nettriage.outcome)"
 
 figure "hard cases (named checks)" 10 "$n" "$ok" "$known" "$bad" "duplicate, wrong id, compression loops, EDNS rcode, no query, retransmission"
 diff_stale hard-case || fail=1

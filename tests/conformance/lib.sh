@@ -55,44 +55,62 @@ nt_run() {
 # Normalised row (TSV), shared with the reference side:
 #   1 client  2 client port  3 server  4 server port  5 dns id  6 query (lower case, no
 #   trailing dot)  7 qtype name  8 rcode name or -  9 answered T/F  10-13 AA TC RD RA (T/F)
-#   14 answers (comma-separated addresses and names, see answers_filter)  15 rtt seconds or -
+#   14 answers: the set (sorted, unique, comma-separated) of addresses and dotted names in
+#      the answer section, as Zeek lists them (A/AAAA address; CNAME/PTR/NS/DNAME name; MX
+#      exchange; SRV target; SOA mname; other types left out on both sides)  15 rtt seconds or -
 #   16 transport
 NT_LOOKUP_FILTER='
-  def tf(f): if (((.dns.header_flags // []) | map(ascii_upcase)) | index([f])) then "T" else "F" end;
+  def tf(f): if ((.dns.header_flags // []) | index([f])) then "T" else "F" end;
   def nm: if . == null then "-" else (tostring | ascii_downcase | sub("\\.$"; "")) end;
-  select((.dns? // null) != null and (.rule? // null) == null and (.dns.question.name? // null) != null)
-  | [ (.source.ip // "-"), (.source.port // "-" | tostring), (.destination.ip // "-"),
+  def ip(e): (e.ip // e.address // "-");
+  select(.event.dataset == "nettriage.dns")
+  | [ ip(.source), (.source.port // "-" | tostring), ip(.destination),
       (.destination.port // "-" | tostring), (.dns.id // "-" | tostring),
       (.dns.question.name | nm), (.dns.question.type // "-"),
-      (.dns.response_code // "-"), (if (.dns.response_code // null) == null then "F" else "T" end),
+      (.dns.response_code // "-"), (if .nettriage.outcome == "answered" then "T" else "F" end),
       tf("AA"), tf("TC"), tf("RD"), tf("RA"),
       ([ (.dns.answers // [])[]
-         | select(.type as $t | ["A","AAAA","CNAME","PTR","NS","MX","SRV","DNAME"] | index([$t]))
-         | (.data // "" | tostring) as $d
-         | if .type == "MX" then ($d | split(" ") | last)
-           elif .type == "SRV" then ($d | split(" ") | last)
-           else $d end | nm ] | join(",") | if . == "" then "-" else . end),
-      ((.nettriage.rtt_s // .nettriage.rtt // (if .event.duration then .event.duration / 1e9 else null end))
-        | if . == null then "-" else tostring end),
+         | select(.type as $t | $types | index([$t]))
+         | (.data // "" | tostring | split(" ")) as $w
+         | if .type == "MX" or .type == "SRV" then $w[-1]
+           elif .type == "SOA" then $w[0]
+           else ($w | join(" ")) end
+         | nm | select(test(" ") | not) | select(test("[.:]")) ] | unique | join(",")
+       | if . == "" then "-" else . end),
+      (.nettriage.rtt_ms | if . == null then "-" else (. / 1000 | tostring) end),
       (.network.transport // "-") ]
   | @tsv'
 
+# Answer types kept in column 14 (the rdata Zeek lists in dns.log's answers column).
+NT_ANSWER_TYPES_ZEEK="A AAAA CNAME PTR NS MX SRV DNAME SOA"
+
+# nt_lookups FILE [ANSWER_TYPES]: the rows of FILE (ANSWER_TYPES: space-separated, default
+# NT_ANSWER_TYPES_ZEEK). nt_lookups_ndjson NDJSON_FILE [ANSWER_TYPES]: the same from a
+# stored `--format ndjson` output (to filter one run several ways).
 nt_lookups() {
     nt_has_ndjson || return 0
-    nt_run "$1" ndjson | jq -r "$NT_LOOKUP_FILTER" 2>/dev/null
+    nt_run "$1" ndjson | nt_lookups_filter "${2:-$NT_ANSWER_TYPES_ZEEK}"
+}
+nt_lookups_ndjson() {
+    nt_lookups_filter "${2:-$NT_ANSWER_TYPES_ZEEK}" <"$1"
+}
+nt_lookups_filter() {
+    jq -r --arg types "$1" "(\$types | split(\" \")) as \$types | $NT_LOOKUP_FILTER" 2>/dev/null
 }
 
 # nt_icmp FILE: ICMP errors with their quote, one row each:
 #   type code quoted-src quoted-dst quoted-proto quoted-sport quoted-dport
-# From ndjson when present (icmp.* and nettriage.quoted.*), else from the JSON report's
+# From ndjson when present (the nettriage.icmp lines: icmp.type/code and nettriage.icmp.quote
+# {src,dst,proto,sport,dport}; "-" where the quote or a member is absent), else from the JSON report's
 # evidence and unmatched examples (every ICMP error cited anywhere in the report, once).
 nt_icmp() {
     if nt_has_ndjson; then
         nt_run "$1" ndjson | jq -r '
-          select((.icmp? // null) != null and (.rule? // null) == null)
-          | (.nettriage.quoted // .icmp.quoted // {}) as $q
-          | [.icmp.type, .icmp.code, ($q.src // $q.ip.src // "-"), ($q.dst // $q.ip.dst // "-"),
-             ($q.protocol // $q.transport // "-"), ($q.src_port // "-"), ($q.dst_port // "-")]
+          select(.event.dataset == "nettriage.icmp")
+          | (.nettriage.icmp.quote // null) as $q
+          | if $q == null then [.icmp.type, .icmp.code, "-", "-", "-", "-", "-"]
+            else [.icmp.type, .icmp.code, ($q.src // "-"), ($q.dst // "-"), ($q.proto // "-"),
+                  ($q.sport // "-"), ($q.dport // "-")] end
           | map(tostring) | @tsv' 2>/dev/null
     else
         nt_run "$1" json | jq -r '

@@ -60,8 +60,9 @@ while IFS=$'\t' read -r path; do
     caps=$((caps + 1))
     name=${path#tcpdump/}
     ref=($(counts "$pcap"))
-    nt_has_ndjson && nt_lookups "$pcap" >"$WORK/pcap-rows.tsv"
+    nt_has_ndjson && nt_run "$pcap" ndjson >"$WORK/pcap.ndjson"
     texts=()
+    declare -A tflags=()
     # Stored .out files of this capture with flags that keep the DNS text whole.
     while read -r _test cap out flags; do
         [ "$cap" = "$name" ] || continue
@@ -69,11 +70,12 @@ while IFS=$'\t' read -r path; do
             " " | " -v " | " -vv " | " -vvv " | " -v -v " | " -v -v -v " | " -e " | " -e -v " | " -vvv -e " | " -vv -e ") ;;
             *) continue ;;
         esac
-        [ -f "$T/$out" ] && texts+=("$out")
+        [ -f "$T/$out" ] && texts+=("$out") && tflags[$out]=$flags
     done < <(grep -v '^#' "$T/TESTLIST" | awk 'NF >= 3 {f=""; for (i=4;i<=NF;i++) f=f (f==""?"":" ") $i; print $1, $2, $3, f}')
     if [ "$have_tcpdump" = yes ]; then
         tcpdump -nn -r "$pcap" >"$WORK/local.txt" 2>/dev/null
         texts+=("local -nn")
+        tflags["local -nn"]=""
     fi
     for t in "${texts[@]}"; do
         if [ "$t" = "local -nn" ]; then txt=$WORK/local.txt; else txt=$T/$t; fi
@@ -95,8 +97,17 @@ while IFS=$'\t' read -r path; do
         elif [ "$rowbad" = 0 ]; then known=$((known + 1));
         else bad=$((bad + 1)); fail=1; fi
         if nt_has_ndjson; then
-            nt_lookups "$txt" >"$WORK/text-rows.tsv"
-            compare_rows tcpdump-rows "$name [$t]" "$WORK/pcap-rows.tsv" "$WORK/text-rows.tsv"
+            # What the text shows (tcpdump's ns_print): answers' rdata of every type kept but
+            # SOA without -v; header flags AA, TC, RA (and rcode) of a response, RD only of a
+            # query ("+"). So the capture's row keeps SOA only for -v texts, and an answered
+            # row's RD (the response's) is "?", not compared; an unanswered row's RD (the
+            # query's) is.
+            types="A AAAA CNAME PTR NS MX SRV DNAME"
+            case " ${tflags[$t]} " in *" -v"*) types="$types SOA" ;; esac
+            nt_lookups_ndjson "$WORK/pcap.ndjson" "$types" |
+                awk -F"\t" -v OFS="\t" '$9 == "T" {$12 = "?"} {print}' >"$WORK/pcap-rows.tsv"
+            nt_lookups "$txt" "$types" >"$WORK/text-rows.tsv"
+            compare_rows tcpdump-rows "$name [$t]" "$WORK/pcap-rows.tsv" "$WORK/text-rows.tsv" capture text
         fi
     done
 done < <(awk -F'\t' '$1 ~ /^tcpdump\// && ($10 > 0 || $11 > 0) {print $1}' "$CORPORA/manifest.tsv")

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# run.sh: golden tests. Renders every case in cases.txt as Markdown and JSON (TZ=UTC) and
-# compares byte for byte with tests/golden/expected/. With --regenerate, rewrites the expected
-# files instead (read the diff before committing them).
+# run.sh: golden tests. Renders every case in cases.txt as Markdown and JSON (TZ=UTC), and as
+# NDJSON for cases whose name ends in "+ndjson", and compares byte for byte with
+# tests/golden/expected/. With --regenerate, rewrites the expected files instead (read the diff
+# before committing them). An NDJSON case is also checked against the JSON report with jq: one
+# line per DNS lookup (summary.dns_lookups), per ICMP error (summary.icmp_errors) and per
+# finding, then the summary line.
 #   tests/golden/run.sh NETTRIAGE [--regenerate]
 set -euo pipefail
 bin=$(realpath "$1")
@@ -10,17 +13,38 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 export TZ=UTC LC_ALL=C
 pass=0 fail=0 skip=0
+# Prints what differs between a JSON report ($1) and the NDJSON stream of the same run ($2):
+# nothing when every line is one JSON object and the counts agree.
+ndjson_counts() {
+    local lines objects got want
+    lines=$(wc -l <"$2")
+    objects=$(jq -c 'select(type == "object")' "$2" | wc -l) || { echo "not JSON"; return; }
+    [ "$lines" -eq "$objects" ] || { echo "$lines lines but $objects objects"; return; }
+    got=$(jq -sc '[(map(select(.event.dataset == "nettriage.dns")) | length),
+                   (map(select(.event.dataset == "nettriage.icmp")) | length),
+                   (map(select(.event.dataset == "nettriage.finding")) | length),
+                   (map(select(.event.dataset == "nettriage.summary")) | length),
+                   (last | .event.dataset)]' "$2")
+    want=$(jq -c '[.summary.dns_lookups, .summary.icmp_errors, (.findings | length), 1,
+                   "nettriage.summary"]' "$1")
+    [ "$got" = "$want" ] || echo "[lookups, ICMP errors, findings, summaries, last] $got, want $want"
+}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 while read -r name input rest; do
     [[ -z "$name" || "$name" == \#* ]] && continue
+    fmts=(md json)
+    if [[ "$name" == *+ndjson ]]; then
+        name=${name%+ndjson}
+        fmts+=(ndjson)
+    fi
     if [ ! -e "$input" ]; then
         echo "SKIP $name: $input is absent (../shared not present here)"
         skip=$((skip + 1))
         continue
     fi
     eval "extra=($rest)"
-    for fmt in md json; do
+    for fmt in "${fmts[@]}"; do
         out="$tmp/$name.$fmt"
         status=0
         "$bin" report --format "$fmt" "${extra[@]}" "$input" >"$out" 2>"$tmp/err" || status=$?
@@ -44,6 +68,16 @@ while read -r name input rest; do
             echo "FAIL $name.$fmt: differs from $exp:"
             head -60 "$tmp/diff"
             fail=$((fail + 1))
+        fi
+        if [ "$fmt" = ndjson ] && [ "$regen" != "--regenerate" ]; then
+            if ! command -v jq >/dev/null; then
+                echo "SKIP $name.ndjson counts: jq is not installed (scripts/install-deps)"
+            elif why=$(ndjson_counts "$tmp/$name.json" "$out") && [ -z "$why" ]; then
+                pass=$((pass + 1))
+            else
+                echo "FAIL $name.ndjson: disagrees with $name.json: $why"
+                fail=$((fail + 1))
+            fi
         fi
     done
 done <tests/golden/cases.txt
