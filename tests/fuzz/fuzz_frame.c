@@ -8,9 +8,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const int dlts[] = {NT_DLT_EN10MB,  NT_DLT_LINUX_SLL, NT_DLT_LINUX_SLL2, NT_DLT_RAW,
-                               NT_DLT_RAW_ALT, NT_LINKTYPE_RAW,  NT_DLT_IPV4,       NT_DLT_IPV6,
-                               NT_DLT_NULL,    NT_DLT_LOOP};
+    static const int dlts[] = {
+        NT_DLT_EN10MB,   NT_DLT_LINUX_SLL,  NT_DLT_LINUX_SLL2, NT_DLT_RAW,  NT_DLT_RAW_ALT,
+        NT_LINKTYPE_RAW, NT_DLT_IPV4,       NT_DLT_IPV6,       NT_DLT_NULL, NT_DLT_LOOP,
+        NT_DLT_PPP,      NT_DLT_PPP_SERIAL, NT_DLT_PPP_ETHER};
     static struct packet pkt;
     if (size < 1)
         return 0;
