@@ -338,6 +338,9 @@ int cmd_report(int argc, char **argv)
     a.summary.tcp_icmp = cs->tcp_icmp;
     a.summary.tcp_unanswered = cs->tcp_unanswered;
     a.summary.tcp_capture_ended = cs->tcp_capture_ended;
+    a.summary.mdns_messages = cs->mdns_messages;
+    a.summary.llmnr_messages = cs->llmnr_messages;
+    a.summary.nbns_packets = cs->nbns_packets;
     if (!analysis_build_explain(&a) || run.oom) {
         fputs("nettriage: out of memory\n", stderr);
         goto done;

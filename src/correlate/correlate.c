@@ -21,6 +21,7 @@
 #define DNS_PORT   53
 #define MDNS_PORT  5353
 #define LLMNR_PORT 5355
+#define NBNS_PORT  137
 /* Matching without a DNS id (tcpdump text without the quoted packet, or a quote cut after the
  * UDP header) scans the lookups still waiting for an outcome, newest first; this bounds the
  * scan. */
@@ -620,6 +621,8 @@ int correlate_packet(struct correlator *c, const struct packet *pkt, uint32_t in
             return on_icmp_error(c, pkt, input);
         return NT_OK;
     }
+    if ((pkt->layers & PKT_L_UDP) && (pkt->sport == NBNS_PORT || pkt->dport == NBNS_PORT))
+        c->st.nbns_packets++;
     if (pkt->layers & PKT_L_TCP) {
         int rc = tcp_track_packet(c->tcp, pkt, input);
         if (rc < 0)
@@ -627,7 +630,15 @@ int correlate_packet(struct correlator *c, const struct packet *pkt, uint32_t in
     }
     if (!(pkt->layers & PKT_L_DNS) || !(pkt->layers & (PKT_L_UDP | PKT_L_TCP)))
         return NT_OK;
-    if (is_local_name_protocol(pkt) || pkt->dns.opcode != 0)
+    if (is_local_name_protocol(pkt)) {
+        uint16_t server_port = (pkt->dns.flags & DNS_FLAG_QR) ? pkt->sport : pkt->dport;
+        if (server_port == MDNS_PORT)
+            c->st.mdns_messages++;
+        else
+            c->st.llmnr_messages++;
+        return NT_OK;
+    }
+    if (pkt->dns.opcode != 0)
         return NT_OK;
     if (pkt->dns.flags & DNS_FLAG_QR)
         return on_response(c, pkt, input);

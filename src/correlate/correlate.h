@@ -144,6 +144,9 @@ struct correlate_stats {
     uint64_t tcp_syn_packets;       /* SYN packets, retransmissions included */
     uint64_t tcp_established, tcp_reset, tcp_icmp, tcp_unanswered, tcp_capture_ended;
     uint64_t tcp_evicted;
+    /* Local name protocols, recognised and never taken for DNS lookups to a server: mDNS (5353)
+     * and LLMNR (5355) messages, NetBIOS name service (UDP 137) packets. */
+    uint64_t mdns_messages, llmnr_messages, nbns_packets;
     struct nt_time first_ts, last_ts; /* of all packets with a time */
 };
 

@@ -38,6 +38,7 @@ struct analysis_summary {
     /* TCP connection attempts (SYNs) and their outcomes */
     uint64_t tcp_attempts, tcp_syn_packets;
     uint64_t tcp_established, tcp_reset, tcp_icmp, tcp_unanswered, tcp_capture_ended;
+    uint64_t mdns_messages, llmnr_messages, nbns_packets; /* recognised, not lookups */
 };
 
 /* One evidence line explained field by field for the appendix. */

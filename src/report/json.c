@@ -395,6 +395,9 @@ static void summary_object(struct jw *w, const struct analysis *a)
     kv_u64(w, "tcp_icmp_errors", s->tcp_icmp);
     kv_u64(w, "tcp_unanswered", s->tcp_unanswered);
     kv_u64(w, "tcp_capture_ended", s->tcp_capture_ended);
+    kv_u64(w, "mdns_messages", s->mdns_messages);
+    kv_u64(w, "llmnr_messages", s->llmnr_messages);
+    kv_u64(w, "nbns_packets", s->nbns_packets);
     kv_u64(w, "findings", a->n_findings);
     kv_u64(w, "findings_omitted", a->findings_omitted);
     obj_end(w);

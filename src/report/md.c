@@ -339,6 +339,13 @@ static void render_done(const struct analysis *a, struct strbuf *o)
                       s->tcp_syn_packets, plural(s->tcp_syn_packets, "packet", "packets"),
                       s->tcp_established, s->tcp_reset, s->tcp_icmp, s->tcp_unanswered, to,
                       s->tcp_capture_ended);
+    if (s->mdns_messages || s->llmnr_messages || s->nbns_packets)
+        strbuf_printf(o,
+                      "- Local name protocols, recognised and not counted as DNS lookups: %" PRIu64
+                      " mDNS and %" PRIu64 " LLMNR %s, %" PRIu64 " NetBIOS name service %s.\n",
+                      s->mdns_messages, s->llmnr_messages,
+                      plural(s->llmnr_messages, "message", "messages"), s->nbns_packets,
+                      plural(s->nbns_packets, "packet", "packets"));
     strbuf_putc(o, '\n');
 }
 

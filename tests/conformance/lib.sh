@@ -61,7 +61,8 @@ nt_run() {
 #   16 transport
 NT_LOOKUP_FILTER='
   def tf(f): if ((.dns.header_flags // []) | index([f])) then "T" else "F" end;
-  def nm: if . == null then "-" else (tostring | ascii_downcase | sub("\\.$"; "")) end;
+  def nm: if . == null then "-"
+          else (tostring | ascii_downcase | if . == "." then . else sub("(?<!\\\\)\\.$"; "") end) end;
   def ip(e): (e.ip // e.address // "-");
   select(.event.dataset == "nettriage.dns")
   | [ ip(.source), (.source.port // "-" | tostring), ip(.destination),

@@ -8,7 +8,7 @@ nt=${1:?usage: report.sh NETTRIAGE CORPORA_DIR [--update-doc]}
 corpora=${2:?usage: report.sh NETTRIAGE CORPORA_DIR [--update-doc]}
 fig=$(mktemp); trap 'rm -f "$fig" "$fig.md"' EXIT
 status=0
-for s in zeek_dns icmp_context tcpdump hard_cases; do
+for s in zeek_dns icmp_context tcpdump hard_cases dns_golds; do
     bash "$here/$s.sh" "$nt" "$corpora" "$fig" >/dev/null 2>&1
     rc=$?
     [ "$rc" = 77 ] && { echo "skipped: corpora, jq or binary missing"; exit 77; }
@@ -19,7 +19,7 @@ done
     echo "|---|---:|---:|---:|---:|---:|---|"
     awk -F'\t' '{printf "| %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7}' "$fig"
     echo
-    echo "\"compared\" counts rows (Zeek, tcpdump rows), per-capture counts, text variants or named"
+    echo "\"compared\" counts rows (Zeek, tcpdump, dnscap rows), per-capture counts, text variants or named"
     echo "checks; \"known differences\" counts those that differ only in ways listed in"
     echo "\`tests/conformance/differences.txt\` (a row may have several listed fields)."
     echo
