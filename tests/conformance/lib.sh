@@ -153,7 +153,7 @@ diff_check() {
 diff_reason() {
     local line
     line=$(printf '%s\t%s\t%s\t%s\t%s\t%s' "$1" "$2" "$3" "$4" "$5" "$6")
-    grep -v '^#' "$DIFFS_FILE" | awk -F'\t' -v l="$line" '{k=$1; for (i=2;i<=6;i++) k=k "\t" $i} k==l {print $7; exit}'
+    grep -v '^#' "$DIFFS_FILE" | l="$line" awk -F'\t' '{k=$1; for (i=2;i<=6;i++) k=k "\t" $i} k==ENVIRON["l"] {print $7; exit}'
 }
 
 # diff_stale SOURCE [LEVEL]: listed differences of SOURCE that were not seen in this run
