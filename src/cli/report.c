@@ -321,7 +321,9 @@ int cmd_report(int argc, char **argv)
     detect_finish(det, cs);
     a.n_findings = detect_findings(det, &a.findings);
     a.findings_omitted = detect_findings_omitted(det);
-    a.summary.packets = cs->packets;
+    /* Records read: the extra DNS messages one TCP segment completes (source/tcpdns.h) reach
+     * the correlator as packets of their own but are not packets of the input. */
+    a.summary.packets = packets;
     a.summary.dns_queries = cs->dns_queries;
     a.summary.dns_responses = cs->dns_responses;
     a.summary.dns_lookups = cs->dns_lookups;

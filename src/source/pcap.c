@@ -1,6 +1,6 @@
 /* pcap.c: pcap and pcapng input through libpcap (the only file that includes <pcap.h>), a
  * minimal pcapng reader (draft-ietf-opsawg-pcapng) for the files libpcap refuses, and IP
- * fragment reassembly over the decoded packets. */
+ * fragment and DNS over TCP reassembly over the decoded packets. */
 #include "source/source_impl.h"
 
 #include <pcap/pcap.h>
@@ -10,6 +10,7 @@
 #include "decode/cursor.h"
 #include "decode/decode.h"
 #include "source/reasm.h"
+#include "source/tcpdns.h"
 #include "util/err.h"
 
 /* The pcapng fallback reader's bounds: libpcap's own block limit, and interfaces per section. */
@@ -41,6 +42,7 @@ struct pcap_impl {
     FILE *f; /* owned by libpcap once opened */
     int linktype;
     struct reasm *reasm;
+    struct tcpdns *tcpdns;
     struct ng *ng;
 };
 
@@ -273,10 +275,13 @@ static void strip_transport(struct packet *pkt)
 }
 
 /* Feeds an IP fragment to reassembly; when it completes a datagram, pkt becomes that datagram
- * (decoded as raw IP, keeping the fragment's number, time and VLAN tags). */
+ * (decoded as raw IP, keeping the fragment's number, time and VLAN tags) and *data and *caplen
+ * are set to the datagram's bytes (owned by the reassembler). */
 static void reassemble(struct source *s, struct pcap_impl *pi, struct packet *pkt,
-                       const uint8_t *data, size_t caplen)
+                       const uint8_t **datap, size_t *caplenp)
 {
+    const uint8_t *data = *datap;
+    size_t caplen = *caplenp;
     if (!pi->reasm)
         return;
     if (!pkt->fragment || !(pkt->layers & PKT_L_IP)) {
@@ -330,6 +335,8 @@ static void reassemble(struct source *s, struct pcap_impl *pi, struct packet *pk
     pkt->ts = ts;
     pkt->caplen = pkt->wirelen = (uint32_t)dg_len;
     decode_packet(pkt, NT_LINKTYPE_RAW, dg, dg_len);
+    *datap = dg;
+    *caplenp = dg_len;
     pkt->vlan[0] = vlan[0];
     pkt->vlan[1] = vlan[1];
     pkt->n_vlan = n_vlan;
@@ -346,7 +353,16 @@ static void deliver(struct source *s, struct pcap_impl *pi, struct packet *pkt, 
         return;
     }
     decode_packet(pkt, linktype, data, caplen);
-    reassemble(s, pi, pkt, data, caplen);
+    const uint8_t *dec = data;
+    size_t dec_len = caplen;
+    reassemble(s, pi, pkt, &dec, &dec_len);
+    /* DNS over TCP: the packet may gain (or lose) its DNS message; extra messages the segment
+     * completed wait in the reassembler for the next calls. Out of memory drops one flow's
+     * state only, which the stats show. */
+    if (pi->tcpdns) {
+        (void)tcpdns_add(pi->tcpdns, pkt, dec, dec_len);
+        s->stats.tcpdns = *tcpdns_stats(pi->tcpdns);
+    }
 }
 
 static int at_end(struct source *s, struct pcap_impl *pi)
@@ -354,6 +370,10 @@ static int at_end(struct source *s, struct pcap_impl *pi)
     if (pi->reasm) {
         reasm_finish(pi->reasm);
         s->stats.frag = *reasm_stats(pi->reasm);
+    }
+    if (pi->tcpdns) {
+        tcpdns_finish(pi->tcpdns);
+        s->stats.tcpdns = *tcpdns_stats(pi->tcpdns);
     }
     if (s->stats.packets == 0) {
         snprintf(s->error, sizeof s->error, "%s", nt_strerror(NT_ERR_NO_PACKETS));
@@ -394,6 +414,12 @@ static int try_fallback(struct source *s, struct pcap_impl *pi, const char *msg)
 static int pcap_next_packet(struct source *s, struct packet *pkt)
 {
     struct pcap_impl *pi = s->impl;
+    if (tcpdns_next(pi->tcpdns, pkt)) {
+        /* Another DNS message of the segment just delivered: the same record, so it does not
+         * count as a packet (source_next counts every packet returned). */
+        s->stats.packets--;
+        return 1;
+    }
     if (pi->ng) {
         const struct ng_if *ifc;
         struct nt_time ts;
@@ -456,6 +482,7 @@ static void pcap_close_source(struct source *s)
         free(pi->ng);
     }
     reasm_free(pi->reasm);
+    tcpdns_free(pi->tcpdns);
     free(pi);
     s->impl = NULL;
 }
@@ -482,11 +509,13 @@ int source_pcap_open(FILE *f, struct source **out, char *err)
     }
     pi->linktype = pcap_datalink(pi->p);
     pi->reasm = reasm_new();
+    pi->tcpdns = tcpdns_new();
     /* source_open sets the kind (pcap or pcapng) from the magic it saw. */
-    struct source *s = pi->reasm ? source_alloc(&pcap_ops, SOURCE_PCAP, pi) : NULL;
+    struct source *s = pi->reasm && pi->tcpdns ? source_alloc(&pcap_ops, SOURCE_PCAP, pi) : NULL;
     if (!s) {
         pcap_close(pi->p);
         reasm_free(pi->reasm);
+        tcpdns_free(pi->tcpdns);
         free(pi);
         snprintf(err, SOURCE_ERROR_MAX, "%s", nt_strerror(NT_ERR_NOMEM));
         return NT_ERR_NOMEM;

@@ -10,6 +10,7 @@
 
 #include "decode/packet.h"
 #include "source/reasm.h"
+#include "source/tcpdns.h"
 
 enum source_kind { SOURCE_PCAP = 1, SOURCE_PCAPNG = 2, SOURCE_TEXT = 3 };
 
@@ -33,6 +34,10 @@ struct source_stats {
      * decoded as raw IP, with its own number and time. */
     struct reasm_stats frag;
     uint64_t frag_unlocated; /* fragments whose IP header could not be found (tunnels) */
+    /* pcap/pcapng: DNS over TCP reassembly (source/tcpdns.h). A message completed by a segment
+     * is carried by that segment's packet; when one segment completes several, the others come
+     * as extra packets with the same number and time, which do not count in packets. */
+    struct tcpdns_stats tcpdns;
     /* pcapng: the file was read by nettriage's own pcapng reader because libpcap refuses it
      * (interfaces of different link types or snap lengths, sections of different byte orders);
      * each packet is then decoded with its own interface's link type. */
