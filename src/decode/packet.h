@@ -258,8 +258,8 @@ struct packet {
     struct nt_addr icmp_addr; /* ICMPv6 ND target / redirect target, ICMP redirect gateway */
     struct icmp_quote quote;
 
-    /* DNS over UDP, or over TCP when one segment starts with the 2-byte length and holds the
-     * message */
+    /* DNS over UDP, or over TCP: decode fills it when one segment starts with the 2-byte
+     * length and holds the message; src/source/tcpdns.c when the message spans segments */
     struct dns_msg dns;
 
     /* Named decoder anomalies ("dns.bad_compression_pointer"), static strings. */
