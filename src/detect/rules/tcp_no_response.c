@@ -11,7 +11,7 @@
 #include "detect/text.h"
 
 struct silent_acc {
-    char service[16]; /* f->service when the port has no name: the port number */
+    struct tcp_acc_head head; /* first: the service name lives here */
     uint32_t min_syns, max_syns;
     uint64_t retried;                   /* attempts with more than one SYN */
     int64_t min_span_us, max_span_us;   /* first to last SYN, attempts with retries */
@@ -22,54 +22,20 @@ struct silent_acc {
 
 /* Every attempt, for the causes (was the host alive? did the port ever answer?) and the
  * attempts cut off by the end of the capture. */
-/* What this detector saw of every server and port (the rule's state, see rule_state). */
-static struct tcp_seen *seen_of(struct rule_ctx *rc)
-{
-    void **slot = rule_state(rc);
-    if (!*slot)
-        *slot = calloc(1, sizeof(struct tcp_seen));
-    return *slot;
-}
-
-static void free_seen(void *p)
-{
-    tcp_seen_free(p);
-    free(p);
-}
 
 static void on_attempt(struct rule_ctx *rc, const struct tcp_attempt *t)
 {
-    struct tcp_seen *seen = seen_of(rc);
+    struct tcp_seen *seen = tcp_seen_of(rc);
     if (seen)
         tcp_seen_add(seen, t);
     if (t->outcome != TCP_UNANSWERED)
         return;
-    char key[NT_ADDR_FMT_MAX + 16], addr[NT_ADDR_FMT_MAX];
-    nt_addr_format(&t->server, addr, sizeof addr);
-    snprintf(key, sizeof key, "%s|%u", addr, t->server_port);
-    struct finding *f = rule_raise(rc, key);
-    if (!f)
+    bool created;
+    struct finding *f = tcp_seen_finding(rc, t, sizeof(struct silent_acc), &created);
+    if (!f || !f->priv)
         return;
     struct silent_acc *a = f->priv;
-    if (!a) {
-        a = calloc(1, sizeof *a);
-        if (!a)
-            return;
-        f->priv = a;
-        f->priv_free = free;
-        f->protocol = "tcp";
-        f->port = t->server_port;
-        f->service = tcp_seen_service(t->server_port);
-        if (!f->service) {
-            snprintf(a->service, sizeof a->service, "%u", t->server_port);
-            f->service = a->service; /* lives as long as the finding */
-        }
-        f->has_server = true;
-        f->server = t->server;
-        f->unit_one = "connection attempt";
-        f->unit_many = "connection attempts";
-        f->sent_one = "SYN";
-        f->sent_many = "SYNs";
+    if (created) {
         a->min_syns = UINT32_MAX;
         a->min_span_us = a->min_gap_us = INT64_MAX;
         a->ip_version = t->syn.ip_version;
@@ -130,7 +96,7 @@ static void range(int64_t lo, int64_t hi, char *buf, size_t n)
 static void explain_finding(struct rule_ctx *rc, struct finding *f,
                             const struct tcp_seen_host_row *rows, size_t n_rows)
 {
-    const struct tcp_seen *seen = seen_of(rc);
+    const struct tcp_seen *seen = tcp_seen_of(rc);
     const struct silent_acc *a = f->priv;
     char srv[NT_ADDR_FMT_MAX], srv_cmd[NT_ADDR_FMT_MAX * 2 + 8], clients[512];
     text_addr(&f->server, srv, sizeof srv);
@@ -315,7 +281,7 @@ static void on_finish(struct rule_ctx *rc)
 {
     /* Per-host sums once, not one pass over the whole table per finding (a port scan makes
      * one finding per port). */
-    const struct tcp_seen *seen = seen_of(rc);
+    const struct tcp_seen *seen = tcp_seen_of(rc);
     struct tcp_seen_host_row *rows = NULL;
     size_t n_rows = seen ? tcp_seen_hosts(seen, &rows) : 0;
     size_t it = 0;
@@ -331,5 +297,5 @@ const struct rule rule_tcp_no_response = {
     .title = "TCP connections unanswered",
     .on_tcp_attempt = on_attempt,
     .on_finish = on_finish,
-    .free_state = free_seen,
+    .free_state = tcp_seen_free_state,
 };

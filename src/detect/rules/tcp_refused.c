@@ -13,7 +13,7 @@
 #define SENDERS_KEPT 8
 
 struct refused_acc {
-    char service[16]; /* f->service when the port has no name: the port number */
+    struct tcp_acc_head head; /* first: the service name lives here */
     uint64_t resets, icmp_port, icmp_admin;
     uint64_t retried; /* attempts with more than one SYN */
     struct nt_time first_syn, last_syn, first_reply, last_reply;
@@ -27,56 +27,22 @@ struct refused_acc {
 };
 
 /* Every attempt, for the causes (did the same service accept other connections?). */
-/* What this detector saw of every server and port (the rule's state, see rule_state). */
-static struct tcp_seen *seen_of(struct rule_ctx *rc)
-{
-    void **slot = rule_state(rc);
-    if (!*slot)
-        *slot = calloc(1, sizeof(struct tcp_seen));
-    return *slot;
-}
-
-static void free_seen(void *p)
-{
-    tcp_seen_free(p);
-    free(p);
-}
 
 static void on_attempt(struct rule_ctx *rc, const struct tcp_attempt *t)
 {
-    struct tcp_seen *seen = seen_of(rc);
+    struct tcp_seen *seen = tcp_seen_of(rc);
     if (seen)
         tcp_seen_add(seen, t);
     bool icmp = t->outcome == TCP_ICMP_ERROR &&
                 (t->icmp_kind == ICMP_K_PORT_UNREACH || t->icmp_kind == ICMP_K_ADMIN_PROHIBITED);
     if (t->outcome != TCP_RESET && !icmp)
         return;
-    char key[NT_ADDR_FMT_MAX + 16], addr[NT_ADDR_FMT_MAX];
-    nt_addr_format(&t->server, addr, sizeof addr);
-    snprintf(key, sizeof key, "%s|%u", addr, t->server_port);
-    struct finding *f = rule_raise(rc, key);
-    if (!f)
+    bool created;
+    struct finding *f = tcp_seen_finding(rc, t, sizeof(struct refused_acc), &created);
+    if (!f || !f->priv)
         return;
     struct refused_acc *a = f->priv;
-    if (!a) {
-        a = calloc(1, sizeof *a);
-        if (!a)
-            return;
-        f->priv = a;
-        f->priv_free = free;
-        f->protocol = "tcp";
-        f->port = t->server_port;
-        f->service = tcp_seen_service(t->server_port);
-        if (!f->service) {
-            snprintf(a->service, sizeof a->service, "%u", t->server_port);
-            f->service = a->service; /* lives as long as the finding */
-        }
-        f->has_server = true;
-        f->server = t->server;
-        f->unit_one = "connection attempt";
-        f->unit_many = "connection attempts";
-        f->sent_one = "SYN";
-        f->sent_many = "SYNs";
+    if (created) {
         f->reply_one = "refusal";
         f->reply_many = "refusals";
         a->min_rtt_us = INT64_MAX;
@@ -142,7 +108,7 @@ static void when(const struct nt_time *t1, const struct nt_time *t2, char *buf, 
 
 static void explain_finding(struct rule_ctx *rc, struct finding *f)
 {
-    const struct tcp_seen *seen = seen_of(rc);
+    const struct tcp_seen *seen = tcp_seen_of(rc);
     const struct refused_acc *a = f->priv;
     char srv[NT_ADDR_FMT_MAX], srv_cmd[NT_ADDR_FMT_MAX * 2 + 8], clients[512], senders[512];
     text_addr(&f->server, srv, sizeof srv);
@@ -365,5 +331,5 @@ const struct rule rule_tcp_refused = {
     .title = "TCP connections refused",
     .on_tcp_attempt = on_attempt,
     .on_finish = on_finish,
-    .free_state = free_seen,
+    .free_state = tcp_seen_free_state,
 };

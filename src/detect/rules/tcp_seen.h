@@ -14,7 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdio.h>
+
 #include "correlate/correlate.h"
+#include "detect/rule.h"
 
 #define TCP_SEEN_MAX (1u << 18)
 
@@ -226,6 +229,64 @@ static inline const char *tcp_seen_service(uint16_t port)
     default:
         return NULL;
     }
+}
+
+/* The calling rule's table in this detector (its rule_state), made on first use; NULL when out
+ * of memory. The rule sets .free_state = tcp_seen_free_state. */
+static inline struct tcp_seen *tcp_seen_of(struct rule_ctx *rc)
+{
+    void **slot = rule_state(rc);
+    if (!*slot)
+        *slot = calloc(1, sizeof(struct tcp_seen));
+    return *slot;
+}
+
+static inline void tcp_seen_free_state(void *p)
+{
+    tcp_seen_free(p);
+    free(p);
+}
+
+/* The accumulator of a TCP rule's finding starts with this, so that the finding's service
+ * name can live in it. */
+struct tcp_acc_head {
+    char service[16]; /* f->service when the port has no name: the port number */
+};
+
+/* The calling TCP rule's finding for the attempt's server and port ("ADDR|PORT"), made on first
+ * use with a zeroed accumulator of acc_size bytes (starting with struct tcp_acc_head) as priv,
+ * and the fields every TCP finding shares; *created tells the caller to initialise the rest.
+ * NULL when the detector refuses it (cap) or out of memory. */
+static inline struct finding *tcp_seen_finding(struct rule_ctx *rc, const struct tcp_attempt *t,
+                                               size_t acc_size, bool *created)
+{
+    char key[NT_ADDR_FMT_MAX + 16], addr[NT_ADDR_FMT_MAX];
+    nt_addr_format(&t->server, addr, sizeof addr);
+    snprintf(key, sizeof key, "%s|%u", addr, t->server_port);
+    *created = false;
+    struct finding *f = rule_raise(rc, key);
+    if (!f || f->priv)
+        return f;
+    struct tcp_acc_head *h = calloc(1, acc_size);
+    if (!h)
+        return NULL;
+    f->priv = h;
+    f->priv_free = free;
+    f->protocol = "tcp";
+    f->port = t->server_port;
+    f->service = tcp_seen_service(t->server_port);
+    if (!f->service) {
+        snprintf(h->service, sizeof h->service, "%u", t->server_port);
+        f->service = h->service; /* lives as long as the finding */
+    }
+    f->has_server = true;
+    f->server = t->server;
+    f->unit_one = "connection attempt";
+    f->unit_many = "connection attempts";
+    f->sent_one = "SYN";
+    f->sent_many = "SYNs";
+    *created = true;
+    return f;
 }
 
 #endif
