@@ -6,43 +6,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "detect/dns_finding.h"
 #include "detect/text.h"
 
 struct finding *dns_icmp_add(struct rule_ctx *rc, const struct dns_lookup *l)
 {
-    char key[NT_ADDR_FMT_MAX + 32], addr[NT_ADDR_FMT_MAX];
-    nt_addr_format(&l->server, addr, sizeof addr);
-    snprintf(key, sizeof key, "%s|%u|%u", addr, l->transport, l->server_port);
-    struct finding *f = rule_raise(rc, key);
-    if (!f)
+    bool created;
+    struct finding *f = dns_server_finding(rc, l, sizeof(struct dns_icmp_acc), &created);
+    if (!f || !f->priv)
         return NULL;
     struct dns_icmp_acc *a = f->priv;
-    if (!a) {
-        a = calloc(1, sizeof *a);
-        if (!a)
-            return NULL;
-        f->priv = a;
-        f->priv_free = free;
-        f->protocol = l->transport == 6 ? "tcp" : "udp";
-        f->port = l->server_port;
-        f->service = "DNS";
-        f->has_server = true;
-        f->server = l->server;
+    if (created) {
         a->ip_version = l->error.ip_version ? l->error.ip_version : l->query.ip_version;
         a->icmp_type = l->error.icmp_type;
         a->icmp_code = l->error.icmp_code;
         a->min_delay_us = INT64_MAX;
     }
-    finding_add_client(f, &l->client);
-    char name[DNS_NAME_TEXT_MAX + 32];
-    text_query_name(l, name, sizeof name);
-    finding_add_name(f, name);
-    f->lookups++;
-    f->query_packets += l->transmissions;
-    f->error_packets += l->n_errors;
-    f->packets = f->query_packets + f->error_packets;
-    if (l->late)
-        f->late++;
+    dns_finding_count(f, l, l->n_errors);
     if (l->matched_by_id)
         a->by_id++;
     if (l->error.quote_present)

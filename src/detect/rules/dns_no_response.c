@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "detect/dns_finding.h"
 #include "detect/rule.h"
 #include "detect/text.h"
 
@@ -25,32 +26,12 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
 {
     if (l->outcome != LOOKUP_UNANSWERED)
         return;
-    char key[NT_ADDR_FMT_MAX + 32], addr[NT_ADDR_FMT_MAX];
-    nt_addr_format(&l->server, addr, sizeof addr);
-    snprintf(key, sizeof key, "%s|%u|%u", addr, l->transport, l->server_port);
-    struct finding *f = rule_raise(rc, key);
-    if (!f)
+    bool created;
+    struct finding *f = dns_server_finding(rc, l, sizeof(struct nr_acc), &created);
+    if (!f || !f->priv)
         return;
     struct nr_acc *a = f->priv;
-    if (!a) {
-        a = calloc(1, sizeof *a);
-        if (!a)
-            return;
-        f->priv = a;
-        f->priv_free = free;
-        f->protocol = l->transport == 6 ? "tcp" : "udp";
-        f->port = l->server_port;
-        f->service = "DNS";
-        f->has_server = true;
-        f->server = l->server;
-    }
-    finding_add_client(f, &l->client);
-    char name[DNS_NAME_TEXT_MAX + 32];
-    text_query_name(l, name, sizeof name);
-    finding_add_name(f, name);
-    f->lookups++;
-    f->query_packets += l->transmissions;
-    f->packets = f->query_packets;
+    dns_finding_count(f, l, 0);
     if (l->transmissions > 1)
         a->retried++;
     if (l->transmissions > a->max_tx)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "detect/dns_finding.h"
 #include "detect/rule.h"
 #include "detect/rules/dns_rcode_track.h"
 #include "detect/text.h"
@@ -50,36 +51,15 @@ struct refused_acc {
 
 static struct finding *refused_add(struct rule_ctx *rc, const struct dns_lookup *l)
 {
-    char key[NT_ADDR_FMT_MAX + 32], addr[NT_ADDR_FMT_MAX];
-    nt_addr_format(&l->server, addr, sizeof addr);
-    snprintf(key, sizeof key, "%s|%u|%u", addr, l->transport, l->server_port);
-    struct finding *f = rule_raise(rc, key);
-    if (!f)
+    bool created;
+    struct finding *f = dns_server_finding(rc, l, sizeof(struct refused_acc), &created);
+    if (!f || !f->priv)
         return NULL;
     struct refused_acc *a = f->priv;
-    if (!a) {
-        a = calloc(1, sizeof *a);
-        if (!a)
-            return NULL;
-        f->priv = a;
-        f->priv_free = free;
-        f->protocol = l->transport == 6 ? "tcp" : "udp";
-        f->port = l->server_port;
-        f->service = "DNS";
-        f->has_server = true;
-        f->server = l->server;
+    if (created) {
         a->min_rtt_us = INT64_MAX;
     }
-    finding_add_client(f, &l->client);
-    char name[DNS_NAME_TEXT_MAX + 32];
-    text_query_name(l, name, sizeof name);
-    finding_add_name(f, name);
-    f->lookups++;
-    f->query_packets += l->transmissions;
-    f->error_packets++;
-    f->packets = f->query_packets + f->error_packets;
-    if (l->late)
-        f->late++;
+    dns_finding_count(f, l, 1);
     bool rd = (l->query_flags & DNS_FLAG_RD) != 0, ra = (l->answer.dns_flags & DNS_FLAG_RA) != 0;
     a->rd += rd;
     a->rd_ra_clear += rd && !ra;

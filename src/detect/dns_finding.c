@@ -1,0 +1,44 @@
+/* dns_finding.c: see dns_finding.h. */
+#include "detect/dns_finding.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "detect/text.h"
+
+struct finding *dns_server_finding(struct rule_ctx *rc, const struct dns_lookup *l, size_t acc_size,
+                                   bool *created)
+{
+    char key[NT_ADDR_FMT_MAX + 32], addr[NT_ADDR_FMT_MAX];
+    nt_addr_format(&l->server, addr, sizeof addr);
+    snprintf(key, sizeof key, "%s|%u|%u", addr, l->transport, l->server_port);
+    *created = false;
+    struct finding *f = rule_raise(rc, key);
+    if (!f || f->priv)
+        return f;
+    f->priv = calloc(1, acc_size);
+    if (!f->priv)
+        return NULL;
+    f->priv_free = free;
+    f->protocol = l->transport == 6 ? "tcp" : "udp";
+    f->port = l->server_port;
+    f->service = "DNS";
+    f->has_server = true;
+    f->server = l->server;
+    *created = true;
+    return f;
+}
+
+void dns_finding_count(struct finding *f, const struct dns_lookup *l, uint64_t errors)
+{
+    finding_add_client(f, &l->client);
+    char name[DNS_NAME_TEXT_MAX + 32];
+    text_query_name(l, name, sizeof name);
+    finding_add_name(f, name);
+    f->lookups++;
+    f->query_packets += l->transmissions;
+    f->error_packets += errors;
+    f->packets = f->query_packets + f->error_packets;
+    if (l->late)
+        f->late++;
+}
