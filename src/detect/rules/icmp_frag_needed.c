@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "detect/rule.h"
+#include "detect/icmp_path.h"
 #include "detect/text.h"
 
 /* Below these an MTU is suspicious: Linux ignores next-hop MTUs under min_pmtu (552) for IPv4,
@@ -16,19 +17,13 @@
 #define V6_MIN_MTU  1280
 
 struct fn_acc {
+    struct icmp_path_head h; /* first: router, destination, times (icmp_path.h) */
     uint64_t dns, tcp, other;
     uint32_t mtu_min, mtu_max; /* next-hop MTUs quoted (0 when none was given) */
     uint64_t no_mtu;           /* errors without an MTU (pre-RFC 1191 routers) */
     uint32_t size_min, size_max;
     uint64_t sized;     /* datagrams whose size is known */
     uint64_t size_fits; /* of those, no larger than the MTU quoted (bogus error) */
-    struct nt_time first_error, last_error;
-    uint8_t ip_version;
-    bool has_dst;
-    struct nt_addr router, dst;
-    uint8_t proto;
-    uint16_t dport;
-    bool mixed_ports;
     uint64_t last_lookup_seq, last_attempt_seq;
     uint64_t dns_lookups; /* of f->lookups, DNS lookups (the rest: TCP attempts) */
 };
@@ -47,55 +42,10 @@ static void on_icmp(struct rule_ctx *rc, const struct icmp_event *e)
     const struct evidence *ev = e->ev;
     if (e->kind != ICMP_K_FRAG_NEEDED)
         return;
-    bool has_dst = ev->q_dst.family != NT_AF_NONE;
-    /* What the error is about: from the lookup or attempt it was matched to when there is one
-     * (tcpdump text does not always print the quoted protocol and ports), else the quote. */
-    uint8_t proto = ev->q_proto;
-    uint16_t dport = ev->quote_has_ports ? ev->q_dport : 0;
-    if (e->lookup) {
-        proto = e->lookup->transport;
-        dport = e->lookup->server_port;
-    } else if (e->attempt) {
-        proto = 6;
-        dport = e->attempt->server_port;
-    }
-    char key[2 * NT_ADDR_FMT_MAX + 8], r[NT_ADDR_FMT_MAX], d[NT_ADDR_FMT_MAX] = "?";
-    nt_addr_format(&ev->src, r, sizeof r);
-    if (has_dst)
-        nt_addr_format(&ev->q_dst, d, sizeof d);
-    snprintf(key, sizeof key, "%s|%s", r, d);
-    struct finding *f = rule_raise(rc, key);
-    if (!f)
+    struct finding *f = icmp_path_finding(rc, e, sizeof(struct fn_acc));
+    if (!f || !f->priv)
         return;
     struct fn_acc *a = f->priv;
-    if (!a) {
-        a = calloc(1, sizeof *a);
-        if (!a)
-            return;
-        f->priv = a;
-        f->priv_free = free;
-        a->router = ev->src;
-        a->has_dst = has_dst;
-        a->dst = ev->q_dst;
-        a->ip_version = ev->ip_version;
-        a->proto = proto;
-        a->dport = dport;
-        if (has_dst) {
-            f->has_server = true;
-            f->server = ev->q_dst;
-        }
-        if (proto == 17 || proto == 6) {
-            f->protocol = proto == 6 ? "tcp" : "udp";
-            f->port = a->dport;
-        }
-        if (e->lookup && !e->quotes_response)
-            f->service = "DNS";
-    }
-    if (dport != a->dport || proto != a->proto)
-        a->mixed_ports = true;
-    f->error_packets++;
-    nt_time_widen(&a->first_error, &a->last_error, &ev->ts);
-    finding_see_time(f, &ev->ts);
     if (ev->icmp_mtu) {
         if (!a->mtu_min || ev->icmp_mtu < a->mtu_min)
             a->mtu_min = ev->icmp_mtu;
@@ -177,17 +127,17 @@ static const char *mtu_hint(uint32_t mtu)
 static void explain_finding(struct rule_ctx *rc, struct finding *f)
 {
     struct fn_acc *a = f->priv;
-    bool v6 = a->ip_version == 6;
+    bool v6 = a->h.ip_version == 6;
     char router[NT_ADDR_FMT_MAX], dst[NT_ADDR_FMT_MAX] = "an unknown destination";
     char dst_cmd[NT_ADDR_FMT_MAX * 2 + 8];
-    text_addr(&a->router, router, sizeof router);
-    if (a->has_dst)
-        text_addr(&a->dst, dst, sizeof dst);
-    text_shell_word(a->has_dst ? dst : "DESTINATION", dst_cmd, sizeof dst_cmd);
+    text_addr(&a->h.router, router, sizeof router);
+    if (a->h.has_dst)
+        text_addr(&a->h.dst, dst, sizeof dst);
+    text_shell_word(a->h.has_dst ? dst : "DESTINATION", dst_cmd, sizeof dst_cmd);
     char clients[512], names[512], what[96] = "";
     text_addr_list(f->clients, f->n_clients, f->clients_dropped, clients, sizeof clients);
     text_name_list(f->names, f->n_names, f->names_dropped, names, sizeof names);
-    if (f->protocol && f->port && !a->mixed_ports)
+    if (f->protocol && f->port && !a->h.mixed_ports)
         snprintf(what, sizeof what, " (%s port %u%s)", f->protocol[0] == 't' ? "TCP" : "UDP",
                  f->port, f->service ? ", DNS" : "");
     const char *msg = v6 ? "ICMPv6 packet too big (type 2)"
@@ -215,8 +165,8 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                         size, dst);
 
     char t1[NT_TIME_FMT_MAX], t2[NT_TIME_FMT_MAX], when[2 * NT_TIME_FMT_MAX + 16];
-    text_time(&a->first_error, t1, sizeof t1);
-    text_time(&a->last_error, t2, sizeof t2);
+    text_time(&a->h.first_error, t1, sizeof t1);
+    text_time(&a->h.last_error, t2, sizeof t2);
     if (strcmp(t1, t2) == 0)
         snprintf(when, sizeof when, "at %s", t1);
     else
@@ -239,10 +189,11 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     if (f->n_names)
         finding_add_fact(f, "DNS lookups affected: %" PRIu64 " (%s).", a->dns_lookups, names);
     const struct server_stats *ss =
-        a->has_dst && f->protocol
-            ? rule_server_stats(rc, &a->dst, f->port, f->protocol[0] == 't' ? 6 : 17)
+        a->h.has_dst && f->protocol
+            ? rule_server_stats(rc, &a->h.dst, f->port, f->protocol[0] == 't' ? 6 : 17)
             : NULL;
-    bool answered_after = ss && ss->answered && nt_time_cmp(&ss->last_answer, &a->first_error) > 0;
+    bool answered_after =
+        ss && ss->answered && nt_time_cmp(&ss->last_answer, &a->h.first_error) > 0;
     if (answered_after) {
         text_time(&ss->last_answer, t1, sizeof t1);
         finding_add_fact(f,

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "detect/rule.h"
+#include "detect/icmp_path.h"
 #include "detect/text.h"
 
 /* A datagram that still had this TTL where it was captured needed that many more hops: no real
@@ -22,6 +23,7 @@
 #define TRACEROUTE_PORT_HI 33534
 
 struct te_acc {
+    struct icmp_path_head h;  /* first: router, destination, times (icmp_path.h) */
     uint64_t dns, tcp, other; /* errors by what they quote */
     uint64_t ttl_known;       /* affected lookups/attempts whose TTL is known */
     uint8_t ttl_min, ttl_max; /* that TTL, as seen at the capture point */
@@ -30,13 +32,6 @@ struct te_acc {
     uint32_t max_copies;      /* most copies of one lookup's query seen */
     uint8_t loop_first, loop_min;
     uint64_t quotes_response; /* errors about responses sent to the client */
-    struct nt_time first_error, last_error;
-    uint8_t ip_version;
-    bool has_dst;
-    struct nt_addr router, dst;
-    uint8_t proto;
-    uint16_t dport;
-    bool mixed_ports;
     uint64_t last_lookup_seq, last_attempt_seq;
     uint64_t dns_lookups; /* of f->lookups, DNS lookups (the rest: TCP attempts) */
 };
@@ -78,55 +73,10 @@ static void on_icmp(struct rule_ctx *rc, const struct icmp_event *e)
      * connection attempt in the capture is not a fault. */
     if (!e->lookup && !e->attempt && ev->quote_present && traceroute_like(ev))
         return;
-    bool has_dst = ev->q_dst.family != NT_AF_NONE;
-    /* What the error is about: from the lookup or attempt it was matched to when there is one
-     * (tcpdump text does not always print the quoted protocol and ports), else the quote. */
-    uint8_t proto = ev->q_proto;
-    uint16_t dport = ev->quote_has_ports ? ev->q_dport : 0;
-    if (e->lookup) {
-        proto = e->lookup->transport;
-        dport = e->lookup->server_port;
-    } else if (e->attempt) {
-        proto = 6;
-        dport = e->attempt->server_port;
-    }
-    char key[2 * NT_ADDR_FMT_MAX + 8], r[NT_ADDR_FMT_MAX], d[NT_ADDR_FMT_MAX] = "?";
-    nt_addr_format(&ev->src, r, sizeof r);
-    if (has_dst)
-        nt_addr_format(&ev->q_dst, d, sizeof d);
-    snprintf(key, sizeof key, "%s|%s", r, d);
-    struct finding *f = rule_raise(rc, key);
-    if (!f)
+    struct finding *f = icmp_path_finding(rc, e, sizeof(struct te_acc));
+    if (!f || !f->priv)
         return;
     struct te_acc *a = f->priv;
-    if (!a) {
-        a = calloc(1, sizeof *a);
-        if (!a)
-            return;
-        f->priv = a;
-        f->priv_free = free;
-        a->router = ev->src;
-        a->has_dst = has_dst;
-        a->dst = ev->q_dst;
-        a->ip_version = ev->ip_version;
-        a->proto = proto;
-        a->dport = dport;
-        if (has_dst) {
-            f->has_server = true;
-            f->server = ev->q_dst;
-        }
-        if (proto == 17 || proto == 6) {
-            f->protocol = proto == 6 ? "tcp" : "udp";
-            f->port = a->dport;
-        }
-        if (e->lookup && !e->quotes_response)
-            f->service = "DNS";
-    }
-    if (dport != a->dport || proto != a->proto)
-        a->mixed_ports = true;
-    f->error_packets++;
-    nt_time_widen(&a->first_error, &a->last_error, &ev->ts);
-    finding_see_time(f, &ev->ts);
     if (e->quotes_response)
         a->quotes_response++;
     const struct dns_lookup *l = e->lookup;
@@ -185,16 +135,16 @@ static void explain_finding(struct finding *f)
     struct te_acc *a = f->priv;
     char router[NT_ADDR_FMT_MAX];
     char dst[NT_ADDR_FMT_MAX] = "an unknown destination", dst_cmd[NT_ADDR_FMT_MAX * 2 + 8];
-    text_addr(&a->router, router, sizeof router);
-    if (a->has_dst)
-        text_addr(&a->dst, dst, sizeof dst);
-    text_shell_word(a->has_dst ? dst : "DESTINATION", dst_cmd, sizeof dst_cmd);
+    text_addr(&a->h.router, router, sizeof router);
+    if (a->h.has_dst)
+        text_addr(&a->h.dst, dst, sizeof dst);
+    text_shell_word(a->h.has_dst ? dst : "DESTINATION", dst_cmd, sizeof dst_cmd);
     char clients[512], names[512], what[160] = "";
     text_addr_list(f->clients, f->n_clients, f->clients_dropped, clients, sizeof clients);
     text_name_list(f->names, f->n_names, f->names_dropped, names, sizeof names);
-    const char *v = a->ip_version == 6 ? "ICMPv6 type 3 code 0" : "ICMP type 11 code 0";
-    const char *ttl_word = a->ip_version == 6 ? "hop limit" : "TTL";
-    if (f->protocol && f->port && !a->mixed_ports)
+    const char *v = a->h.ip_version == 6 ? "ICMPv6 type 3 code 0" : "ICMP type 11 code 0";
+    const char *ttl_word = a->h.ip_version == 6 ? "hop limit" : "TTL";
+    if (f->protocol && f->port && !a->h.mixed_ports)
         snprintf(what, sizeof what, " (%s port %u%s)", f->protocol[0] == 't' ? "TCP" : "UDP",
                  f->port, f->service ? ", DNS" : "");
     uint64_t n_err = f->error_packets;
@@ -259,8 +209,8 @@ static void explain_finding(struct finding *f)
                         judgement);
 
     char t1[NT_TIME_FMT_MAX], t2[NT_TIME_FMT_MAX], when[2 * NT_TIME_FMT_MAX + 16];
-    text_time(&a->first_error, t1, sizeof t1);
-    text_time(&a->last_error, t2, sizeof t2);
+    text_time(&a->h.first_error, t1, sizeof t1);
+    text_time(&a->h.last_error, t2, sizeof t2);
     if (strcmp(t1, t2) == 0)
         snprintf(when, sizeof when, "at %s", t1);
     else
@@ -276,7 +226,7 @@ static void explain_finding(struct finding *f)
         finding_add_fact(f,
                          "%s of the datagrams when the capture first saw them: %s (%" PRIu64
                          " of the lookups or attempts).",
-                         a->ip_version == 6 ? "Hop limit" : "TTL", ttls, a->ttl_known);
+                         a->h.ip_version == 6 ? "Hop limit" : "TTL", ttls, a->ttl_known);
     else
         finding_add_fact(f, "The %s the datagrams had is not shown by this input.", ttl_word);
     if (seen_loop)
