@@ -49,14 +49,6 @@ dig_wait() {
     DIG_PIDS=()
 }
 
-# link_ready NS1 IF1 NS2 IF2: both ends of a veth are up and no IPv6 address is tentative.
-# shellcheck disable=SC2317  # called through nt_wait_for
-link_ready() {
-    ip -n "$1" link show "$2" | grep -q 'state UP' &&
-        ip -n "$3" link show "$4" | grep -q 'state UP' &&
-        [ -z "$(ip -n "$1" -6 addr show tentative)" ] &&
-        [ -z "$(ip -n "$3" -6 addr show tentative)" ]
-}
 
 if nt_live; then
     nt_require_tools tcpdump dig jq ss dnsmasq timeout
@@ -82,7 +74,7 @@ if nt_live; then
     ip -n "$NT_SERVER_NS" -6 route add unreachable 2001:db8:98::/64
     NT_SERVER_NS=$dns_ns nt_start_dnsmasq "$dns4" "$dns6"
     nt_wait_for "$((NT_WAIT_TENTHS * 3))" "the router's second link to come up" \
-        link_ready "$NT_SERVER_NS" "ntr$NT_ID" "$dns_ns" "ntd$NT_ID"
+        nt_link_ready "$NT_SERVER_NS" "ntr$NT_ID" "$dns_ns" "ntd$NT_ID"
 
     # 1. The routing table refuses: errors at once.
     nt_capture_start route
@@ -110,33 +102,6 @@ if nt_live; then
         nt_die "dnsmasq did not answer the AAAA query: $(cat "$NT_WORK/dig-healthy-$dns6.out")"
 fi
 
-# bpf_quotes_dst ADDR: BPF for an ICMP/ICMPv6 error whose quoted datagram goes to ADDR (the
-# quoted IPv4 header without options, the outer IPv6 header without extension headers).
-bpf_quotes_dst() {
-    local addr=$1
-    case "$addr" in
-    *:*)
-        local head=${addr%%::*} tail="" groups=() hg=() tg=() g n i words=""
-        [[ "$addr" == *::* ]] && tail=${addr#*::}
-        [ "$addr" = "$head" ] && tail=""
-        IFS=: read -r -a hg <<<"$head"
-        IFS=: read -r -a tg <<<"$tail"
-        n=$((8 - ${#hg[@]} - ${#tg[@]}))
-        for g in "${hg[@]}"; do groups+=("$g"); done
-        for ((i = 0; i < n; i++)); do groups+=(0); done
-        for g in "${tg[@]}"; do groups+=("$g"); done
-        for i in 0 2 4 6; do
-            words+=" and ip6[$((72 + i * 2)):4] == 0x$(printf '%04x%04x' "0x${groups[i]}" "0x${groups[i + 1]}")"
-        done
-        printf '(icmp6 and ip6[40] < 128%s)' "$words"
-        ;;
-    *)
-        local o1 o2 o3 o4
-        IFS=. read -r o1 o2 o3 o4 <<<"$addr"
-        printf '(icmp and icmp[24:4] == 0x%02x%02x%02x%02x)' "$o1" "$o2" "$o3" "$o4"
-        ;;
-    esac
-}
 
 # epoch PCAP FILTER: time (seconds since 1970, with microseconds) of the first matching packet.
 epoch() { tcpdump -nn -tt -r "$1" "$2" 2>/dev/null | awk 'NR == 1 { print $1 }'; }
@@ -150,7 +115,7 @@ check_server() {
     local server=$1 client=$2 qtype=$3 kind_bpf=$4 class=$5 top=$6
     local pcap errs_bpf queries errors lookups nkind routers first last packets t_q t_e delay
     pcap=$(nt_case_pcap)
-    errs_bpf="($NT_BPF_ICMP_ERROR) and $(bpf_quotes_dst "$server")"
+    errs_bpf="($NT_BPF_ICMP_ERROR) and $(nt_bpf_quotes_dst "$server")"
     queries=$(nt_pcap_select "$pcap" "($NT_BPF_DNS_QUERY) and dst host $server")
     errors=$(nt_pcap_select "$pcap" "$errs_bpf")
     lookups=$(nt_dns_lookups "$pcap" "dst host $server" | wc -l)

@@ -33,14 +33,6 @@ link1_6=2001:db8:1::1 link2_6=2001:db8:1::2
 dns4=192.0.2.53 dns6=2001:db8:2::53
 lost4=192.0.2.99 lost6=2001:db8:2::99
 
-# link_ready NS1 IF1 NS2 IF2: both ends of a veth are up and no IPv6 address is tentative.
-# shellcheck disable=SC2317  # called through nt_wait_for
-link_ready() {
-    ip -n "$1" link show "$2" | grep -q 'state UP' &&
-        ip -n "$3" link show "$4" | grep -q 'state UP' &&
-        [ -z "$(ip -n "$1" -6 addr show tentative)" ] &&
-        [ -z "$(ip -n "$3" -6 addr show tentative)" ]
-}
 
 # capture_on NAME NS IF: like nt_capture_start, on interface IF of namespace NS (then
 # nt_capture_stop NAME stops it and records it).
@@ -122,7 +114,7 @@ if nt_live; then
     ip -n "$r2" route add default via "$link1_4"
     ip -n "$r2" -6 route add default via "$link1_6"
     nt_wait_for "$((NT_WAIT_TENTHS * 3))" "the R1-R2 link to come up" \
-        link_ready "$NT_SERVER_NS" "$r1if" "$r2" "$r2if"
+        nt_link_ready "$NT_SERVER_NS" "$r1if" "$r2" "$r2if"
     NT_SERVER_NS=$r2 nt_start_dnsmasq "$dns4" "$dns6"
 
     # 1. The loop, seen from the client's link and from the R1-R2 link at once.
@@ -161,33 +153,6 @@ if nt_live; then
         nt_die "dnsmasq did not answer the AAAA query: $(cat "$NT_WORK/dig-healthy-$dns6.out")"
 fi
 
-# bpf_quotes_dst ADDR: BPF for an ICMP/ICMPv6 error whose quoted datagram goes to ADDR (the
-# quoted IPv4 header without options, the outer IPv6 header without extension headers).
-bpf_quotes_dst() {
-    local addr=$1
-    case "$addr" in
-    *:*)
-        local head=${addr%%::*} tail="" groups=() hg=() tg=() g n i words=""
-        [[ "$addr" == *::* ]] && tail=${addr#*::}
-        [ "$addr" = "$head" ] && tail=""
-        IFS=: read -r -a hg <<<"$head"
-        IFS=: read -r -a tg <<<"$tail"
-        n=$((8 - ${#hg[@]} - ${#tg[@]}))
-        for g in "${hg[@]}"; do groups+=("$g"); done
-        for ((i = 0; i < n; i++)); do groups+=(0); done
-        for g in "${tg[@]}"; do groups+=("$g"); done
-        for i in 0 2 4 6; do
-            words+=" and ip6[$((72 + i * 2)):4] == 0x$(printf '%04x%04x' "0x${groups[i]}" "0x${groups[i + 1]}")"
-        done
-        printf '(icmp6 and ip6[40] < 128%s)' "$words"
-        ;;
-    *)
-        local o1 o2 o3 o4
-        IFS=. read -r o1 o2 o3 o4 <<<"$addr"
-        printf '(icmp and icmp[24:4] == 0x%02x%02x%02x%02x)' "$o1" "$o2" "$o3" "$o4"
-        ;;
-    esac
-}
 
 # ttls PCAP FILTER: the TTLs / hop limits of the matching packets, one per line, in order.
 ttls() {
@@ -215,7 +180,7 @@ common() {
     local dst=$1 client=$2 kind_bpf=$3 rule=$4
     local pcap errs_bpf errors ne nkind lookups routers first last packets queries
     pcap=$(nt_case_pcap)
-    errs_bpf="($NT_BPF_ICMP_ERROR) and $(bpf_quotes_dst "$dst")"
+    errs_bpf="($NT_BPF_ICMP_ERROR) and $(nt_bpf_quotes_dst "$dst")"
     QUERY_BPF="($NT_BPF_DNS_QUERY) and dst host $dst"
     queries=$(nt_pcap_select "$pcap" "$QUERY_BPF")
     errors=$(nt_pcap_select "$pcap" "$errs_bpf")
@@ -287,7 +252,7 @@ check_fn() {
     pcap=$(nt_case_pcap)
     common "$dst" "$client" '(icmp and icmp[0] == 3 and icmp[1] == 4) or (icmp6 and ip6[40] == 2)' \
         icmp.frag_needed
-    mtu=$(tcpdump -nn -r "$pcap" "($NT_BPF_ICMP_ERROR) and $(bpf_quotes_dst "$dst")" 2>/dev/null |
+    mtu=$(tcpdump -nn -r "$pcap" "($NT_BPF_ICMP_ERROR) and $(nt_bpf_quotes_dst "$dst")" 2>/dev/null |
         sed -n 's/.*mtu \([0-9]*\).*/\1/p' | sed -n 1p)
     size=$(tcpdump -nn -v -r "$pcap" "$QUERY_BPF" 2>/dev/null | sed -n \
         -e 's/.*proto UDP (17), length \([0-9]*\)).*/\1/p' \

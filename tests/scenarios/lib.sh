@@ -617,6 +617,43 @@ nt_finish() {
     exit 0
 }
 
+# nt_link_ready NS1 IF1 NS2 IF2: both ends of a veth are up and no IPv6 address is tentative.
+# shellcheck disable=SC2317  # called through nt_wait_for
+nt_link_ready() {
+    ip -n "$1" link show "$2" | grep -q 'state UP' &&
+        ip -n "$3" link show "$4" | grep -q 'state UP' &&
+        [ -z "$(ip -n "$1" -6 addr show tentative)" ] &&
+        [ -z "$(ip -n "$3" -6 addr show tentative)" ]
+}
+
+# nt_bpf_quotes_dst ADDR: BPF for an ICMP/ICMPv6 error whose quoted datagram goes to ADDR (the
+# quoted IPv4 header without options, the outer IPv6 header without extension headers).
+nt_bpf_quotes_dst() {
+    local addr=$1
+    case "$addr" in
+    *:*)
+        local head=${addr%%::*} tail="" groups=() hg=() tg=() g n i words=""
+        [[ "$addr" == *::* ]] && tail=${addr#*::}
+        [ "$addr" = "$head" ] && tail=""
+        IFS=: read -r -a hg <<<"$head"
+        IFS=: read -r -a tg <<<"$tail"
+        n=$((8 - ${#hg[@]} - ${#tg[@]}))
+        for g in "${hg[@]}"; do groups+=("$g"); done
+        for ((i = 0; i < n; i++)); do groups+=(0); done
+        for g in "${tg[@]}"; do groups+=("$g"); done
+        for i in 0 2 4 6; do
+            words+=" and ip6[$((72 + i * 2)):4] == 0x$(printf '%04x%04x' "0x${groups[i]}" "0x${groups[i + 1]}")"
+        done
+        printf '(icmp6 and ip6[40] < 128%s)' "$words"
+        ;;
+    *)
+        local o1 o2 o3 o4
+        IFS=. read -r o1 o2 o3 o4 <<<"$addr"
+        printf '(icmp and icmp[24:4] == 0x%02x%02x%02x%02x)' "$o1" "$o2" "$o3" "$o4"
+        ;;
+    esac
+}
+
 # nt_pcap_select PCAP FILTER: the packets of PCAP that match the BPF FILTER, one line each:
 # "NUMBER ISO_TIME", NUMBER counting from 1 over the whole file (as tcpdump -# and
 # Wireshark number frames) and ISO_TIME in nettriage's form (2026-11-21T20:17:30.184566Z).
