@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "correlate/correlate.h"
+#include "detect/rule.h"
 
 #define RCT_MAX_ENTRIES 65536
 
@@ -178,6 +179,22 @@ static inline void rct_free(struct rct *t)
 {
     free(t->slots);
     memset(t, 0, sizeof *t);
+}
+
+/* The calling rule's table in this detector (its rule_state), made on first use; NULL when out
+ * of memory. The rule sets .free_state = rct_free_state. */
+static inline struct rct *rct_of(struct rule_ctx *rc)
+{
+    void **slot = rule_state(rc);
+    if (!*slot)
+        *slot = calloc(1, sizeof(struct rct));
+    return *slot;
+}
+
+static inline void rct_free_state(void *p)
+{
+    rct_free(p);
+    free(p);
 }
 
 #endif

@@ -13,21 +13,6 @@
 /* Clients named in a sentence as "answered by the same server and never refused". */
 #define OK_CLIENTS_KEPT 8
 
-/* The rule's per-detector table (rule_state), made on first use. */
-static struct rct *track_of(struct rule_ctx *rc)
-{
-    void **slot = rule_state(rc);
-    if (!*slot)
-        *slot = calloc(1, sizeof(struct rct));
-    return *slot;
-}
-
-static void free_track(void *p)
-{
-    rct_free(p);
-    free(p);
-}
-
 struct refused_acc {
     struct nt_time first_query, last_query, first_answer, last_answer;
     int64_t min_rtt_us, max_rtt_us;
@@ -85,7 +70,7 @@ static struct finding *refused_add(struct rule_ctx *rc, const struct dns_lookup 
 
 static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
 {
-    struct rct *track = track_of(rc);
+    struct rct *track = rct_of(rc);
     bool refused = l->outcome == LOOKUP_ANSWERED && l->rcode == DNS_RCODE_REFUSED;
     if (track)
         rct_note(track, l, refused);
@@ -105,7 +90,7 @@ static const char *key_of(char *key, size_t n, const struct rct_entry *e)
  * and which refused questions they answered for someone. */
 static void gather(struct rule_ctx *rc)
 {
-    struct rct *track = track_of(rc);
+    struct rct *track = rct_of(rc);
     if (!track)
         return;
     for (size_t i = 0; i < track->cap; i++) {
@@ -154,7 +139,7 @@ static void gather(struct rule_ctx *rc)
 
 static void explain_finding(struct rule_ctx *rc, struct finding *f)
 {
-    struct rct *track = track_of(rc);
+    struct rct *track = rct_of(rc);
     const struct refused_acc *a = f->priv;
     char srv[NT_ADDR_FMT_MAX], srv_cmd[NT_ADDR_FMT_MAX * 2 + 8], clients[512], names[512];
     char ok_clients[512] = "", t1[NT_TIME_FMT_MAX], t2[NT_TIME_FMT_MAX], when[128];
@@ -397,5 +382,5 @@ const struct rule rule_dns_refused = {
     .title = "DNS queries refused by the server",
     .on_dns_lookup = on_lookup,
     .on_finish = on_finish,
-    .free_state = free_track,
+    .free_state = rct_free_state,
 };

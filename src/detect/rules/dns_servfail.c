@@ -17,21 +17,6 @@
 /* Round-trip times kept per finding for the median. */
 #define RTT_KEPT 1024
 
-/* The rule's per-detector table (rule_state), made on first use. */
-static struct rct *track_of(struct rule_ctx *rc)
-{
-    void **slot = rule_state(rc);
-    if (!*slot)
-        *slot = calloc(1, sizeof(struct rct));
-    return *slot;
-}
-
-static void free_track(void *p)
-{
-    rct_free(p);
-    free(p);
-}
-
 struct servfail_acc {
     struct nt_time first_query, last_query, first_answer, last_answer;
     int64_t rtt[RTT_KEPT]; /* from the first transmission to the SERVFAIL, first RTT_KEPT */
@@ -89,7 +74,7 @@ static struct finding *servfail_add(struct rule_ctx *rc, const struct dns_lookup
 
 static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
 {
-    struct rct *track = track_of(rc);
+    struct rct *track = rct_of(rc);
     bool servfail = l->outcome == LOOKUP_ANSWERED && l->rcode == DNS_RCODE_SERVFAIL;
     if (track)
         rct_note(track, l, servfail);
@@ -105,7 +90,7 @@ static int cmp_i64(const void *x, const void *y)
 
 static void gather(struct rule_ctx *rc)
 {
-    struct rct *track = track_of(rc);
+    struct rct *track = rct_of(rc);
     if (!track)
         return;
     for (size_t i = 0; i < track->cap; i++) {
@@ -126,7 +111,7 @@ static void gather(struct rule_ctx *rc)
 
 static void explain_finding(struct rule_ctx *rc, struct finding *f)
 {
-    struct rct *track = track_of(rc);
+    struct rct *track = rct_of(rc);
     struct servfail_acc *a = f->priv;
     char srv[NT_ADDR_FMT_MAX], srv_cmd[NT_ADDR_FMT_MAX * 2 + 8], clients[512], names[512];
     char t1[NT_TIME_FMT_MAX], t2[NT_TIME_FMT_MAX], when[128];
@@ -339,5 +324,5 @@ const struct rule rule_dns_servfail = {
     .title = "DNS server failing to resolve (SERVFAIL)",
     .on_dns_lookup = on_lookup,
     .on_finish = on_finish,
-    .free_state = free_track,
+    .free_state = rct_free_state,
 };
