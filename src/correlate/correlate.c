@@ -4,19 +4,32 @@
  * the same query while the lookup has no outcome and within the retransmit window of the
  * previous transmission is a retransmission (even from a new source port, as dig and stub
  * resolvers do); otherwise it starts a new lookup. The timeout only decides when silence counts
- * as "unanswered": a lookup stays open for the late window, so an answer or ICMP error that
- * arrives later still belongs to its query (marked late). Open lookups are bounded; each one
- * closed, by the late window, by the bound or at the end of an input, is handed to the callback
- * with its final outcome. */
+ * as "unanswered": a silent lookup stays open for the late window, so an answer or ICMP error
+ * that arrives later still belongs to its query (marked late). An answered lookup stays only for
+ * the short answer guard (duplicate answers, the client's ICMP errors about the answer), one
+ * with an ICMP error until its timeout and the guard have passed (an answer may still follow).
+ * Every open lookup sits in a heap by deadline, so lookups expire in time order whatever their
+ * creation order. Open lookups are bounded; each one closed, by its deadline, by the bound or at
+ * the end of an input, is handed to the callback with its final outcome.
+ *
+ * Time: correlation follows a clock that never runs backwards. Each packet's stamp is mapped to
+ * it by an offset; a packet stamped more than CORRELATE_STEP_BACK_US before the previous one is
+ * a clock step (merged or concatenated captures): the offset grows so the clock goes on from
+ * where it was, and the step is counted and kept for the report. A smaller step back (packets
+ * merged from two interfaces) is reordering: the packet takes the current time. So a query and
+ * its answer stamped earlier than a preceding packet still pair, and nothing expires because
+ * the stamps went back. */
 #include "correlate/correlate.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "correlate/tcp_track.h"
 #include "util/err.h"
+#include "util/theap.h"
 
 #define DNS_PORT   53
 #define MDNS_PORT  5353
@@ -38,6 +51,8 @@ struct lk {
     struct lk *hnext, *hprev; /* chain in the (client, server, id) hash, newest first */
     struct lk *older, *newer; /* creation order */
     struct lk *pnext, *pprev; /* the lookups still without an outcome, newest first */
+    struct theap_node due;    /* deadline in the correlator's heap (clock microseconds) */
+    int64_t first_vt, last_vt, outcome_vt; /* on the correlator's clock */
     uint32_t h;
 };
 
@@ -50,12 +65,19 @@ struct correlator {
     size_t open;
     struct lk *oldest, *newest;
     struct lk *pending; /* newest lookup without an outcome */
+    struct theap due;   /* every open lookup by deadline */
     struct tcp_tracker *tcp;
     uint64_t seq;
     /* The clock that expires lookups: the latest time of the current input, except that a
      * far jump ahead waits for confirmation by the next packet (jump_held). */
     bool input_has_time, jump_held;
     struct nt_time clock;
+    /* The monotonic clock (microseconds) correlation runs on: stamp + offset, never backwards
+     * (see the top of this file). now is the current packet's place on it. */
+    bool have_vclock, vjump_held;
+    int64_t vclock, offset, now;
+    struct nt_time prev_ts; /* stamp of the previous timed packet of this input */
+    uint32_t input;
 };
 
 void correlate_config_default(struct correlate_config *cfg, int64_t timeout_us)
@@ -64,6 +86,7 @@ void correlate_config_default(struct correlate_config *cfg, int64_t timeout_us)
     cfg->late_window_us = timeout_us > 120000000 ? timeout_us : 120000000;
     cfg->retransmit_window_us = 2 * timeout_us;
     cfg->max_open = 1000000;
+    cfg->answer_guard_us = 1000000;
 }
 
 static uint32_t key_hash(const struct nt_addr *client, const struct nt_addr *server, uint16_t id)
@@ -86,6 +109,7 @@ struct correlator *correlate_new(const struct correlate_config *cfg,
     c->cb = *cb;
     c->nbuckets = 1024;
     c->buckets = calloc(c->nbuckets, sizeof *c->buckets);
+    theap_init(&c->due);
     c->tcp = tcp_tracker_new(&c->cfg, &c->cb, &c->st);
     if (!c->buckets || !c->tcp) {
         tcp_tracker_free(c->tcp);
@@ -129,16 +153,50 @@ static void pending_remove(struct correlator *c, struct lk *e)
     e->pnext = e->pprev = NULL;
 }
 
+static int64_t sat_add(int64_t a, int64_t b)
+{
+    if (b > 0 && a > INT64_MAX - b)
+        return INT64_MAX;
+    return a + b;
+}
+
+/* When an open lookup is due to close: a silent one after the late window since its last
+ * query, an answered one after the answer guard, one with an ICMP error once both its timeout
+ * and the guard have passed. */
+static int64_t deadline(const struct correlator *c, const struct lk *e)
+{
+    switch (e->l.outcome) {
+    case LOOKUP_ANSWERED:
+        return sat_add(e->outcome_vt, c->cfg.answer_guard_us);
+    case LOOKUP_ICMP_ERROR: {
+        int64_t a = sat_add(e->last_vt, c->cfg.timeout_us);
+        int64_t b = sat_add(e->outcome_vt, c->cfg.answer_guard_us);
+        return a > b ? a : b;
+    }
+    default:
+        return sat_add(e->last_vt, c->cfg.late_window_us);
+    }
+}
+
+static void reschedule(struct correlator *c, struct lk *e)
+{
+    e->due.at = deadline(c, e);
+    theap_update(&c->due, &e->due);
+}
+
 /* Gives a lookup its outcome, taking it off the list of lookups still waiting. */
 static void set_outcome(struct correlator *c, struct lk *e, enum lookup_outcome o)
 {
     pending_remove(c, e);
     e->l.outcome = (uint8_t)o;
+    e->outcome_vt = c->now;
+    reschedule(c, e);
 }
 
 static void unlink_lookup(struct correlator *c, struct lk *e)
 {
     pending_remove(c, e);
+    theap_remove(&c->due, &e->due);
     if (e->hprev)
         e->hprev->hnext = e->hnext;
     else
@@ -178,7 +236,7 @@ static void close_lookup(struct correlator *c, struct lk *e, bool at_end)
         else if (!c->input_has_time || l->last_tx.kind == NT_TIME_NONE)
             timed_out = false; /* without times we cannot tell silence from a cut */
         else
-            timed_out = nt_time_diff_us(&l->last_tx, &c->clock) >= c->cfg.timeout_us;
+            timed_out = c->vclock - e->last_vt >= c->cfg.timeout_us;
         l->outcome = timed_out ? LOOKUP_UNANSWERED : LOOKUP_CAPTURE_ENDED;
     }
     switch (l->outcome) {
@@ -199,17 +257,14 @@ static void close_lookup(struct correlator *c, struct lk *e, bool at_end)
     free_lookup(e);
 }
 
-/* Closes lookups whose late window has passed by time now. */
-static void expire(struct correlator *c, const struct nt_time *now)
+#define LK_OF(node) ((struct lk *)((char *)(node) - offsetof(struct lk, due)))
+
+/* Closes the lookups whose deadline has passed on the correlator's clock, earliest first. */
+static void expire(struct correlator *c)
 {
-    while (c->oldest) {
-        struct lk *e = c->oldest;
-        if (e->l.last_tx.kind == NT_TIME_NONE || e->l.last_tx.kind != now->kind)
-            break;
-        if (nt_time_diff_us(&e->l.last_tx, now) <= c->cfg.late_window_us)
-            break;
-        close_lookup(c, e, false);
-    }
+    struct theap_node *n;
+    while ((n = theap_top(&c->due)) != NULL && n->at < c->vclock)
+        close_lookup(c, LK_OF(n), false);
 }
 
 static bool same_question(const struct dns_lookup *l, const struct dns_msg *m)
@@ -270,18 +325,21 @@ static int on_query(struct correlator *c, const struct packet *pkt, uint32_t inp
             !nt_addr_eq(&l->client, &pkt->src) || !nt_addr_eq(&l->server, &pkt->dst) ||
             !same_question(l, m))
             continue;
-        if (nt_time_diff_us(&l->last_tx, &pkt->ts) > c->cfg.retransmit_window_us)
+        if (c->now - e->last_vt > c->cfg.retransmit_window_us)
             continue;
         l->transmissions++;
-        l->last_tx = pkt->ts;
+        if (pkt->ts.kind != NT_TIME_NONE)
+            l->last_tx = pkt->ts;
+        e->last_vt = c->now;
+        reschedule(c, e);
         if (pkt->ttl && (!l->min_ttl || pkt->ttl < l->min_ttl))
             l->min_ttl = pkt->ttl;
         add_port(l, pkt->sport);
         return NT_OK;
     }
-    if (c->open >= c->cfg.max_open && c->oldest) {
+    if (c->open >= c->cfg.max_open && theap_top(&c->due)) {
         c->st.evicted++;
-        close_lookup(c, c->oldest, false);
+        close_lookup(c, LK_OF(theap_top(&c->due)), false);
     }
     if (c->open >= c->nbuckets * 2 && !grow(c))
         return NT_ERR_NOMEM;
@@ -309,9 +367,17 @@ static int on_query(struct correlator *c, const struct packet *pkt, uint32_t inp
     }
     add_port(l, pkt->sport);
     l->first_tx = l->last_tx = pkt->ts;
+    e->first_vt = e->last_vt = c->now;
+    e->due.tie = l->seq;
+    e->due.at = deadline(c, e);
+    if (!theap_push(&c->due, &e->due)) {
+        free_lookup(e);
+        return NT_ERR_NOMEM;
+    }
     l->transmissions = 1;
     l->first_ttl = l->min_ttl = pkt->ttl;
     if (!evidence_from_packet(&l->query, pkt, input, EV_QUERY)) {
+        theap_remove(&c->due, &e->due);
         free_lookup(e);
         return NT_ERR_NOMEM;
     }
@@ -332,14 +398,17 @@ static int on_query(struct correlator *c, const struct packet *pkt, uint32_t inp
         c->oldest = e;
     c->newest = e;
     c->open++;
+    if (c->open > c->st.open_peak)
+        c->st.open_peak = c->open;
     c->st.dns_lookups++;
     return NT_OK;
 }
 
-/* Is the silence before t longer than the timeout? */
-static bool is_late(const struct correlator *c, const struct dns_lookup *l, const struct nt_time *t)
+/* Is the silence since the lookup's last query, up to the current packet, longer than the
+ * timeout? */
+static bool is_late(const struct correlator *c, const struct lk *e)
 {
-    return nt_time_diff_us(&l->last_tx, t) > c->cfg.timeout_us;
+    return c->now - e->last_vt > c->cfg.timeout_us;
 }
 
 static int on_response(struct correlator *c, const struct packet *pkt, uint32_t input)
@@ -359,8 +428,6 @@ static int on_response(struct correlator *c, const struct packet *pkt, uint32_t 
         /* Text without -v does not print the question of a response. */
         if (m->has_question && !same_question(l, m))
             continue;
-        if (nt_time_cmp(&l->first_tx, &pkt->ts) > 0 && pkt->ts.kind != NT_TIME_NONE)
-            continue;
         /* The newest lookup wins: chains hold the newest first. */
         if (l->outcome != LOOKUP_ANSWERED) {
             if (!pending || pending->l.seq < l->seq)
@@ -371,13 +438,14 @@ static int on_response(struct correlator *c, const struct packet *pkt, uint32_t 
     }
     if (pending) {
         struct dns_lookup *l = &pending->l;
-        l->late = is_late(c, l, &pkt->ts);
+        l->late = is_late(c, pending);
         set_outcome(c, pending, LOOKUP_ANSWERED);
         l->rcode = m->rcode;
-        l->rtt_us = nt_time_diff_us(&l->last_tx, &pkt->ts);
-        l->elapsed_us = nt_time_diff_us(&l->first_tx, &pkt->ts);
+        l->rtt_us = c->now - pending->last_vt;
+        l->elapsed_us = c->now - pending->first_vt;
         if (!evidence_from_packet(&l->answer, pkt, input, EV_ANSWER))
             return NT_ERR_NOMEM;
+        l->answer.order_pkt = l->query.pkt;
         return NT_OK;
     }
     if (done) {
@@ -477,7 +545,7 @@ static struct lk *find_for_icmp(struct correlator *c, const struct packet *pkt,
                 continue;
             bool ok =
                 response ? quote_is_response_of(pkt, v, &e->l) : quote_is_query_of(pkt, v, &e->l);
-            if (!ok || (pkt->ts.kind != NT_TIME_NONE && nt_time_cmp(&e->l.first_tx, &pkt->ts) > 0))
+            if (!ok)
                 continue;
             if (e->l.outcome == LOOKUP_PENDING && (!pending || pending->l.seq < e->l.seq))
                 pending = e;
@@ -491,13 +559,13 @@ static struct lk *find_for_icmp(struct correlator *c, const struct packet *pkt,
     size_t scanned = 0;
     for (struct lk *e = c->pending; e && scanned < SCAN_LIMIT; e = e->pnext, scanned++) {
         bool ok = response ? quote_is_response_of(pkt, v, &e->l) : quote_is_query_of(pkt, v, &e->l);
-        if (ok && (pkt->ts.kind == NT_TIME_NONE || nt_time_cmp(&e->l.first_tx, &pkt->ts) <= 0))
+        if (ok)
             return e;
     }
     scanned = 0;
     for (struct lk *e = c->newest; e && scanned < SCAN_LIMIT; e = e->older, scanned++) {
         bool ok = response ? quote_is_response_of(pkt, v, &e->l) : quote_is_query_of(pkt, v, &e->l);
-        if (ok && (pkt->ts.kind == NT_TIME_NONE || nt_time_cmp(&e->l.first_tx, &pkt->ts) <= 0))
+        if (ok)
             return e;
     }
     return NULL;
@@ -540,6 +608,7 @@ static int on_icmp_error(struct correlator *c, const struct packet *pkt, uint32_
         /* The error came from the quoted destination (the server) or from another host. */
         ev.sender = nt_addr_eq(&pkt->src, &l->server) ? ICMP_SENDER_SERVER : ICMP_SENDER_PATH;
         l->n_errors++;
+        evd.order_pkt = l->query.pkt;
         if (l->n_errors == 1) {
             l->icmp_kind = pkt->icmp_kind;
             l->icmp_sender = ev.sender;
@@ -550,9 +619,9 @@ static int on_icmp_error(struct correlator *c, const struct packet *pkt, uint32_
             }
         }
         if (l->outcome == LOOKUP_PENDING) {
+            l->late = is_late(c, e);
+            l->elapsed_us = c->now - e->first_vt;
             set_outcome(c, e, LOOKUP_ICMP_ERROR);
-            l->late = is_late(c, l, &pkt->ts);
-            l->elapsed_us = nt_time_diff_us(&l->first_tx, &pkt->ts);
         }
         ev.lookup = l;
         ev.about_dns = true;
@@ -560,6 +629,7 @@ static int on_icmp_error(struct correlator *c, const struct packet *pkt, uint32_
     } else if ((e = find_for_icmp(c, pkt, &v, true)) != NULL) {
         struct dns_lookup *l = &e->l;
         ev.quotes_response = true;
+        evd.order_pkt = l->query.pkt;
         ev.sender = nt_addr_eq(&pkt->src, &l->client) ? ICMP_SENDER_CLIENT : ICMP_SENDER_PATH;
         l->client_rejects++;
         ev.lookup = l;
@@ -604,17 +674,76 @@ static void advance_clock(struct correlator *c, const struct nt_time *t)
     c->jump_held = false;
 }
 
+/* A stamp in microseconds, the seconds bounded so that nothing below overflows. */
+static int64_t raw_us(const struct nt_time *t)
+{
+    const int64_t lim = 4000000000000LL; /* about 127,000 years */
+    int64_t sec = t->sec > lim ? lim : t->sec < -lim ? -lim : t->sec;
+    return sec * 1000000 + (int64_t)(t->nsec / 1000);
+}
+
+static void record_step(struct correlator *c, const struct packet *pkt, uint32_t input)
+{
+    c->st.clock_steps++;
+    if (c->st.n_clock_steps_kept < CORRELATE_STEPS_KEPT) {
+        struct clock_step *s = &c->st.clock_steps_kept[c->st.n_clock_steps_kept++];
+        s->input = input;
+        s->pkt = pkt->num;
+        s->from = c->prev_ts;
+        s->to = pkt->ts;
+    }
+}
+
+/* Places a timed packet on the correlator's clock (c->now) and moves the clock. */
+static void advance_vclock(struct correlator *c, const struct packet *pkt, uint32_t input)
+{
+    const struct nt_time *t = &pkt->ts;
+    int64_t raw = raw_us(t);
+    if (!c->have_vclock || t->kind != c->prev_ts.kind) {
+        /* The first stamp of the input, or another kind of clock: go on from here. */
+        c->offset = c->have_vclock ? c->vclock - raw : 0;
+        c->vclock = c->now = sat_add(raw, c->offset);
+        c->have_vclock = true;
+        c->prev_ts = *t;
+        return;
+    }
+    int64_t vt = sat_add(raw, c->offset);
+    if (vt < c->vclock) {
+        if (c->vclock - vt > CORRELATE_STEP_BACK_US) {
+            record_step(c, pkt, input);
+            c->offset = sat_add(c->offset, c->vclock - vt);
+        }
+        vt = c->vclock;
+    } else if (vt - c->vclock > CLOCK_JUMP_US) {
+        /* One stray stamp far ahead must not close every open lookup: the jump is taken when
+         * the next packet confirms it. */
+        if (!c->vjump_held) {
+            c->vjump_held = true;
+            c->now = c->vclock;
+            return;
+        }
+        record_step(c, pkt, input);
+    }
+    c->vjump_held = false;
+    c->vclock = c->now = vt;
+    c->prev_ts = *t;
+}
+
 int correlate_packet(struct correlator *c, const struct packet *pkt, uint32_t input)
 {
     c->st.packets++;
+    c->input = input;
     if (pkt->ts.kind != NT_TIME_NONE) {
         if (!c->st.first_ts.kind || nt_time_cmp(&pkt->ts, &c->st.first_ts) < 0)
             c->st.first_ts = pkt->ts;
         if (!c->st.last_ts.kind || nt_time_cmp(&pkt->ts, &c->st.last_ts) > 0)
             c->st.last_ts = pkt->ts;
         advance_clock(c, &pkt->ts);
-        expire(c, &c->clock);
+        advance_vclock(c, pkt, input);
+        expire(c);
         tcp_track_expire(c->tcp, &c->clock);
+    } else {
+        c->now = c->vclock;
     }
     if (pkt->layers & PKT_L_ICMP) {
         if (pkt->icmp_is_error)
@@ -652,6 +781,9 @@ void correlate_finish(struct correlator *c)
     tcp_track_finish(c->tcp, &c->clock, c->input_has_time);
     c->input_has_time = false;
     c->jump_held = false;
+    c->have_vclock = c->vjump_held = false;
+    c->vclock = c->offset = c->now = 0;
+    memset(&c->prev_ts, 0, sizeof c->prev_ts);
     memset(&c->clock, 0, sizeof c->clock);
 }
 
@@ -670,6 +802,7 @@ void correlate_free(struct correlator *c)
         free_lookup(e);
     }
     tcp_tracker_free(c->tcp);
+    theap_fini(&c->due);
     free(c->buckets);
     free(c);
 }

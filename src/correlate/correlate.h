@@ -28,6 +28,9 @@ enum icmp_sender {
 };
 
 #define LOOKUP_PORTS_KEPT 8
+#define CORRELATE_STEPS_KEPT 8
+/* A packet stamped this much earlier than the one before it is a clock step, not reordering. */
+#define CORRELATE_STEP_BACK_US 1000000
 
 struct dns_lookup {
     uint64_t seq; /* order of creation, from 1 */
@@ -121,11 +124,14 @@ struct correlate_config {
                                error */
     int64_t retransmit_window_us; /* a repeat of the same query within this gap of the previous
                                      transmission, with no outcome yet, is a retransmission */
-    uint32_t max_open;            /* bound on open lookups; the oldest is closed early past it */
+    uint32_t max_open;            /* bound on open lookups; the one due first is closed early past
+                                     it (counted in evicted) */
+    int64_t answer_guard_us;      /* how long an answered lookup stays to catch duplicate answers
+                                     and the client's ICMP errors about the answer */
 };
 
 /* Defaults: timeout 5 s, late window max(120 s, timeout), retransmit window 2 x timeout,
- * 1,000,000 open lookups. */
+ * 1,000,000 open lookups, answer guard 1 s. */
 void correlate_config_default(struct correlate_config *cfg, int64_t timeout_us);
 
 struct correlate_stats {
@@ -148,12 +154,27 @@ struct correlate_stats {
      * and LLMNR (5355) messages, NetBIOS name service (UDP 137) packets. */
     uint64_t mdns_messages, llmnr_messages, nbns_packets;
     struct nt_time first_ts, last_ts; /* of all packets with a time */
+    /* Clock steps: a packet stamped more than CORRELATE_STEP_BACK_US before the packet before it
+     * (merged or concatenated captures), or a jump ahead of more than an hour confirmed by the
+     * next packet. Correlation goes on along a clock that never runs backwards (see
+     * correlate.c); the first few steps are kept for the report. */
+    uint64_t clock_steps;
+    uint8_t n_clock_steps_kept;
+    struct clock_step {
+        uint32_t input;
+        uint64_t pkt;            /* number of the packet after the step */
+        struct nt_time from, to; /* stamp of the packet before the step, and of this one */
+    } clock_steps_kept[CORRELATE_STEPS_KEPT];
+    uint64_t open_peak; /* most lookups open at once */
 };
 
 struct correlate_callbacks {
     void *ctx;
-    /* Called once per lookup when its outcome is final (after the late window, or at
-     * correlate_finish). The lookup is freed after the call. */
+    /* Called once per lookup when its outcome is final: an answered lookup once the answer guard
+     * has passed, one with an ICMP error once the timeout and the guard have, a silent one after
+     * the late window, and every open one at correlate_finish. Lookups are closed in the order
+     * of those deadlines (ties in creation order), at correlate_finish in creation order. The
+     * lookup is freed after the call. */
     void (*on_lookup)(void *ctx, const struct dns_lookup *l);
     /* Called for every ICMP error packet, after it was matched. */
     void (*on_icmp_error)(void *ctx, const struct icmp_event *e);

@@ -4,8 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EVIDENCE_LINE_MAX 2048
-
 static char *dup_n(const char *s, size_t n)
 {
     char *d = malloc(n + 1);
@@ -102,19 +100,31 @@ bool evidence_from_packet(struct evidence *ev, const struct packet *pkt, uint32_
     memset(ev, 0, sizeof *ev);
     ev->input = input;
     ev->pkt = pkt->num;
+    ev->order_pkt = pkt->num;
     ev->line_no = pkt->line_no;
     ev->ts = pkt->ts;
     ev->role = (uint8_t)role;
     if (pkt->line) {
         ev->text = dup_cut(pkt->line, pkt->line_len, EVIDENCE_LINE_MAX);
         ev->from_text = true;
+        if (!ev->text)
+            return false;
+    } else if (pkt->frame && pkt->frame_len <= EVIDENCE_FRAME_MAX) {
+        /* Facts now, text later: report prints the line from these bytes if it is cited. */
+        ev->frame = malloc(pkt->frame_len ? pkt->frame_len : 1);
+        if (!ev->frame)
+            return false;
+        memcpy(ev->frame, pkt->frame, pkt->frame_len);
+        ev->frame_len = pkt->frame_len;
+        ev->frame_wirelen = pkt->wirelen;
+        ev->frame_linktype = pkt->frame_linktype;
     } else {
         char buf[EVIDENCE_LINE_MAX];
         size_t n = packet_format_line(pkt, buf, sizeof buf);
         ev->text = dup_n(buf, n);
+        if (!ev->text)
+            return false;
     }
-    if (!ev->text)
-        return false;
     ev->ip_version = pkt->ip_version;
     ev->src = pkt->src;
     ev->dst = pkt->dst;
@@ -175,6 +185,7 @@ bool evidence_copy(struct evidence *dst, const struct evidence *src)
     *dst = *src;
     dst->text = NULL;
     dst->qname = NULL;
+    dst->frame = NULL;
     dst->answers = NULL;
     dst->n_answers = 0;
     if (src->n_answers) {
@@ -193,6 +204,11 @@ bool evidence_copy(struct evidence *dst, const struct evidence *src)
     }
     if (src->text && !(dst->text = dup_n(src->text, strlen(src->text))))
         goto fail;
+    if (src->frame) {
+        if (!(dst->frame = malloc(src->frame_len ? src->frame_len : 1)))
+            goto fail;
+        memcpy(dst->frame, src->frame, src->frame_len);
+    }
     if (src->qname && !(dst->qname = dup_n(src->qname, strlen(src->qname))))
         goto fail;
     return true;
@@ -206,6 +222,8 @@ void evidence_fini(struct evidence *ev)
     free_answers(ev);
     free(ev->text);
     free(ev->qname);
+    free(ev->frame);
     ev->text = NULL;
     ev->qname = NULL;
+    ev->frame = NULL;
 }

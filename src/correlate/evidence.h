@@ -32,10 +32,24 @@ struct evidence {
     uint32_t input;   /* index of the input it came from */
     uint64_t pkt;     /* packet (record) number within that input */
     uint64_t line_no; /* text inputs: first line of the record; 0 otherwise */
+    /* The packet number of the first packet of the exchange this one belongs to (a lookup's
+     * first query, an attempt's first SYN); pkt when none. A finding that can cite only so
+     * many packets keeps those of the earliest exchanges, whole, whatever order they closed
+     * in. */
+    uint64_t order_pkt;
     struct nt_time ts;
-    uint8_t role;   /* enum evidence_role */
-    char *text;     /* the record as read (text) or formatted like tcpdump -nn (pcap); owned */
+    uint8_t role; /* enum evidence_role */
+    /* The record as read (tcpdump text), or for a captured packet its tcpdump -nn line; owned.
+     * For captured packets it is NULL until report prints it from the frame below
+     * (report/evline.c), so no line is formatted for the many packets never printed. */
+    char *text;
     bool from_text; /* text came from tcpdump text, not from captured bytes */
+    /* Captured packets: a copy of the bytes the packet was decoded from (at most
+     * EVIDENCE_FRAME_MAX), their length on the wire and link type; NULL when text was set at
+     * once instead (packets whose view the flow stage changed, or longer frames). */
+    uint8_t *frame;
+    uint32_t frame_len, frame_wirelen;
+    int frame_linktype;
 
     uint8_t ip_version;
     struct nt_addr src, dst;
@@ -72,6 +86,11 @@ struct evidence {
  * and its label for people ("query", ..., "ICMP error"). */
 const char *evidence_role_id(uint8_t role);
 const char *evidence_role_label(uint8_t role);
+
+/* The largest frame evidence keeps for printing later; a longer packet's line is made at once. */
+#define EVIDENCE_FRAME_MAX 4096
+/* The longest evidence line kept. */
+#define EVIDENCE_LINE_MAX 2048
 
 /* Fills ev from pkt (copying what it keeps). Returns false on out of memory (ev is then empty
  * but safe to evidence_fini). */

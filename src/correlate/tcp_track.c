@@ -188,6 +188,7 @@ static int on_syn(struct tcp_tracker *t, const struct packet *pkt, uint32_t inpu
             evidence_fini(&a->retry);
             if (!evidence_from_packet(&a->retry, pkt, input, EV_SYN_RETRY))
                 return NT_ERR_NOMEM;
+            a->retry.order_pkt = a->syn.pkt;
         }
         return NT_OK;
     }
@@ -247,6 +248,7 @@ static int answer(struct tcp_tracker *t, struct ta *e, const struct packet *pkt,
     a->elapsed_us = nt_time_diff_us(&a->first_syn, &pkt->ts);
     if (!evidence_from_packet(&a->reply, pkt, input, role))
         return NT_ERR_NOMEM;
+    a->reply.order_pkt = a->syn.pkt;
     report(t, e);
     return NT_OK;
 }
@@ -322,6 +324,8 @@ struct tcp_attempt *tcp_track_icmp(struct tcp_tracker *t, const struct packet *p
         a->elapsed_us = nt_time_diff_us(&a->first_syn, &pkt->ts);
         if (!evidence_copy(&a->reply, ev))
             *err = NT_ERR_NOMEM;
+        else
+            a->reply.order_pkt = a->syn.pkt;
     }
     return a;
 }

@@ -272,6 +272,15 @@ struct packet {
     const char *line;
     size_t line_len;
     uint64_t line_no; /* first line number of the record in its file */
+
+    /* For captured packets: the bytes decode_packet read this packet from, and their link
+     * type, borrowed until the next packet; set only when decoding them again gives this very
+     * packet (not for reassembled datagrams nor DNS-over-TCP segments, whose view the flow
+     * stage changed). Evidence keeps a copy so that report can print the packet's line only
+     * when it is printed (src/report/evline.c). */
+    const uint8_t *frame;
+    uint32_t frame_len;
+    int frame_linktype;
 };
 
 /* What packet_tunnel_enter keeps of the outer packet, for packet_tunnel_leave. */

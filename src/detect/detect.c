@@ -449,6 +449,7 @@ void detect_finish(struct detector *d, const struct correlate_stats *stats)
         uint8_t transport = strcmp(p, "tcp") == 0 ? 6 : strcmp(p, "udp") == 0 ? 17 : 0;
         if (transport)
             fill_window(d, f, transport);
+        finding_settle(f);
     }
 }
 

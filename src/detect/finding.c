@@ -50,11 +50,32 @@ void finding_add_name(struct finding *f, const char *name)
         f->names[f->n_names++] = d;
 }
 
+/* Which of two evidence packets a full finding keeps: the one of the earlier exchange. */
+static bool ev_keep_before(const struct evidence *a, const struct evidence *b)
+{
+    if (a->input != b->input)
+        return a->input < b->input;
+    if (a->order_pkt != b->order_pkt)
+        return a->order_pkt < b->order_pkt;
+    return a->pkt < b->pkt;
+}
+
 bool finding_add_evidence(struct finding *f, const struct evidence *ev)
 {
+    /* The packets of the earliest exchanges are kept, whatever order lookups close in (an
+     * answered lookup closes before a silent one created earlier). */
     if (f->n_evidence >= FINDING_MAX_EVIDENCE) {
         f->evidence_dropped++;
-        return true;
+        size_t worst = 0;
+        for (size_t k = 1; k < f->n_evidence; k++)
+            if (ev_keep_before(&f->evidence[worst], &f->evidence[k]))
+                worst = k;
+        if (!ev_keep_before(ev, &f->evidence[worst]))
+            return true;
+        evidence_fini(&f->evidence[worst]);
+        memmove(&f->evidence[worst], &f->evidence[worst + 1],
+                (f->n_evidence - worst - 1) * sizeof f->evidence[0]);
+        f->n_evidence--;
     }
     /* Keep capture order: evidence arrives per lookup, which may close out of order. */
     size_t i = f->n_evidence;
@@ -71,6 +92,22 @@ bool finding_add_evidence(struct finding *f, const struct evidence *ev)
     f->evidence[i] = tmp;
     f->n_evidence++;
     return true;
+}
+
+static int client_order(const void *a, const void *b)
+{
+    return nt_addr_cmp(a, b);
+}
+
+static int name_order(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void finding_settle(struct finding *f)
+{
+    qsort(f->clients, f->n_clients, sizeof f->clients[0], client_order);
+    qsort(f->names, f->n_names, sizeof f->names[0], name_order);
 }
 
 void finding_see_time(struct finding *f, const struct nt_time *t)

@@ -97,6 +97,9 @@ const char *confidence_name(enum confidence c); /* "low", "medium", "high" */
 
 /* Adds to the distinct sets (no-ops past the caps, which count what was dropped). */
 void finding_add_client(struct finding *f, const struct nt_addr *a);
+/* Puts the client and name lists in a fixed order (addresses, then names, sorted), so that no
+ * output depends on the order in which lookups became final. Called by detect_finish. */
+void finding_settle(struct finding *f);
 void finding_add_name(struct finding *f, const char *name);
 /* Copies ev into the evidence list, kept in capture order; false on out of memory. */
 bool finding_add_evidence(struct finding *f, const struct evidence *ev);

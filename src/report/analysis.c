@@ -2,6 +2,7 @@
  * field, the exit status, and freeing. Every explanation is built from the decoded values of
  * the line it explains. */
 #include "report/analysis.h"
+#include "report/evline.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -370,6 +371,9 @@ static bool explain_one(struct analysis *a, const struct evidence *ev, const cha
 
 bool analysis_build_explain(struct analysis *a)
 {
+    /* Captured packets' lines are made now, for the evidence the report prints only. */
+    if (!evline_fill_analysis(a))
+        return false;
     /* The first query and the first error of the first finding: the two kinds of line an
      * analyst meets in this incident. */
     for (size_t i = 0; i < a->n_findings; i++) {

@@ -356,6 +356,15 @@ static void deliver(struct source *s, struct pcap_impl *pi, struct packet *pkt, 
     const uint8_t *dec = data;
     size_t dec_len = caplen;
     reassemble(s, pi, pkt, &dec, &dec_len);
+    /* The frame may be decoded again later (evidence lines): only when nothing after decode
+     * changes the packet's view, i.e. neither IP reassembly nor DNS-over-TCP reassembly. */
+    bool tcp_dns = (pkt->layers & PKT_L_TCP) && (pkt->sport == 53 || pkt->dport == 53 ||
+                                                 pkt->sport == 5355 || pkt->dport == 5355);
+    if (dec == data && !pkt->fragment && !tcp_dns) {
+        pkt->frame = data;
+        pkt->frame_len = caplen;
+        pkt->frame_linktype = linktype;
+    }
     /* DNS over TCP: the packet may gain (or lose) its DNS message; extra messages the segment
      * completed wait in the reassembler for the next calls. Out of memory drops one flow's
      * state only, which the stats show. */

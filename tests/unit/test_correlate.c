@@ -544,6 +544,138 @@ static void test_same_id_many_names(void **state)
     free(r);
 }
 
+
+/* Expiry follows deadlines, not creation order: a lookup retransmitted every 3 s (each
+ * transmission pushes its deadline on) must not keep the lookups created after it open. */
+static void test_expiry_in_time_order(void **state)
+{
+    (void)state;
+    struct seen s;
+    struct correlator *c = mk(&s, 5000000);
+    struct packet *q = pkt_new(), *x = pkt_new();
+    /* The retransmit window is 10 s: a repeat every 3 s stays the same lookup. */
+    query(q, 1, 0.0, "198.51.100.15", 40000, "198.51.100.2", 7, "slow.example.");
+    correlate_packet(c, q, 0);
+    uint64_t num = 2;
+    int made = 0;
+    for (double t = 3.0; t <= 300.0; t += 3.0) {
+        query(q, num++, t, "198.51.100.15", 40000, "198.51.100.2", 7, "slow.example.");
+        correlate_packet(c, q, 0);
+        if (made < 10) {
+            /* Ten lookups created after it, at 4, 7, ... 31 s, never answered. */
+            made++;
+            query(x, num++, t + 1.0, "198.51.100.16", (uint16_t)(41000 + made), "198.51.100.2",
+                  (uint16_t)(100 + made), "later.example.");
+            correlate_packet(c, x, 0);
+        }
+        if (t <= 123.0)
+            assert_int_equal(s.n, 0);
+        if (t >= 153.0)
+            /* They closed at their own deadlines (late window 120 s). */
+            assert_int_equal(s.n, 10);
+    }
+    assert_int_equal(correlate_stats(c)->clock_steps, 0);
+    for (size_t i = 0; i < s.n; i++) {
+        assert_int_equal(s.l[i].outcome, LOOKUP_UNANSWERED);
+        assert_string_equal(s.l[i].qname, "later.example.");
+        assert_int_equal(s.l[i].id, 101 + i); /* in deadline order */
+    }
+    correlate_finish(c);
+    assert_int_equal(s.n, 11);
+    assert_int_equal(s.l[10].transmissions, 101);
+    correlate_free(c);
+    free(q);
+    free(x);
+}
+
+/* An answered lookup is final once the answer guard has passed; duplicates inside it count. */
+static void test_answer_guard(void **state)
+{
+    (void)state;
+    struct seen s;
+    struct correlator *c = mk(&s, 5000000);
+    struct packet *q = pkt_new(), *r = pkt_new(), *x = pkt_new();
+    query(q, 1, 10.0, "198.51.100.15", 40000, "198.51.100.2", 9, "a.example.");
+    correlate_packet(c, q, 0);
+    response(r, 2, 10.02, q, 0);
+    correlate_packet(c, r, 0);
+    response(r, 3, 10.5, q, 0);
+    correlate_packet(c, r, 0);
+    assert_int_equal(s.n, 0);
+    memset(x, 0, sizeof *x);
+    at(x, 4, 11.1, NT_TIME_OF_DAY);
+    correlate_packet(c, x, 0);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.l[0].outcome, LOOKUP_ANSWERED);
+    assert_int_equal(s.l[0].extra_responses, 1);
+    assert_int_equal(s.l[0].rtt_us, 20000);
+    /* A response after the guard no longer belongs to the closed lookup. */
+    response(r, 5, 11.2, q, 0);
+    correlate_packet(c, r, 0);
+    assert_int_equal(correlate_stats(c)->unsolicited_responses, 1);
+    correlate_finish(c);
+    correlate_free(c);
+    free(q);
+    free(r);
+    free(x);
+}
+
+/* Merged captures: a query and its answer stamped earlier than the packet before them still
+ * pair, and the step is counted and kept. */
+static void test_clock_step_back(void **state)
+{
+    (void)state;
+    struct seen s;
+    struct correlator *c = mk(&s, 5000000);
+    struct packet *q = pkt_new(), *r = pkt_new(), *x = pkt_new();
+    memset(x, 0, sizeof *x);
+    at(x, 1, 1000.0, NT_TIME_OF_DAY);
+    correlate_packet(c, x, 0);
+    query(q, 2, 500.0, "198.51.100.15", 40000, "198.51.100.2", 11, "a.example.");
+    correlate_packet(c, q, 0);
+    response(r, 3, 500.01, q, 0);
+    correlate_packet(c, r, 0);
+    /* Small reordering (a packet 2 ms earlier than the one before) is not a step. */
+    at(x, 4, 500.008, NT_TIME_OF_DAY);
+    correlate_packet(c, x, 0);
+    correlate_finish(c);
+    const struct correlate_stats *st = correlate_stats(c);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.l[0].outcome, LOOKUP_ANSWERED);
+    assert_int_equal(s.l[0].rtt_us, 10000);
+    assert_int_equal(st->unsolicited_responses, 0);
+    assert_int_equal(st->clock_steps, 1);
+    assert_int_equal(st->n_clock_steps_kept, 1);
+    assert_int_equal(st->clock_steps_kept[0].pkt, 2);
+    assert_int_equal(st->clock_steps_kept[0].from.sec, 1000);
+    assert_int_equal(st->clock_steps_kept[0].to.sec, 500);
+    correlate_free(c);
+    free(q);
+    free(r);
+    free(x);
+}
+
+/* Hostile stamps (seconds near the limits of int64) must not overflow the clock. */
+static void test_extreme_stamps(void **state)
+{
+    (void)state;
+    struct seen s;
+    struct correlator *c = mk(&s, 5000000);
+    struct packet *q = pkt_new();
+    int64_t secs[] = {INT64_MAX, INT64_MIN, 0, INT64_MAX, INT64_MIN + 1, 5};
+    for (size_t i = 0; i < sizeof secs / sizeof secs[0]; i++) {
+        query(q, i + 1, 0.0, "198.51.100.15", (uint16_t)(40000 + i), "198.51.100.2",
+              (uint16_t)i, "a.example.");
+        q->ts.sec = secs[i];
+        q->ts.kind = NT_TIME_ABSOLUTE;
+        correlate_packet(c, q, 0);
+    }
+    correlate_finish(c);
+    assert_int_equal(s.n, 6);
+    correlate_free(c);
+    free(q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -559,6 +691,10 @@ int main(void)
         cmocka_unit_test(test_unicast_query_from_5353),
         cmocka_unit_test(test_idless_match_skips_answered),
         cmocka_unit_test(test_same_id_many_names),
+        cmocka_unit_test(test_expiry_in_time_order),
+        cmocka_unit_test(test_answer_guard),
+        cmocka_unit_test(test_clock_step_back),
+        cmocka_unit_test(test_extreme_stamps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
