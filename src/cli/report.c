@@ -8,9 +8,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "correlate/correlate.h"
-#include "decode/decode.h"
-#include "detect/rule.h"
+#include "pipeline/pipeline.h"
 #include "report/analysis.h"
 #include "report/escape.h"
 #include "source/source.h"
@@ -20,7 +18,7 @@ struct report_opts {
     const char *format;
     const char *output;
     const char *reported;
-    int64_t timeout_us;
+    struct pipeline_config cfg;
 };
 
 /* --format ndjson streams its lines as the analysis runs (a line per lookup and ICMP error as
@@ -33,10 +31,8 @@ struct ndjson_sink {
     bool failed; /* the output could not be opened or written; reported once */
 };
 
-/* Glue between the correlator and the detector, and the unmatched ICMP errors for the report. */
+/* What the NDJSON output needs while the pipeline runs. */
 struct run {
-    struct detector *det;
-    struct analysis *a;
     struct ndjson_sink *nd; /* NULL unless --format ndjson */
     bool oom;
 };
@@ -94,39 +90,18 @@ static bool sink_close(struct ndjson_sink *s)
     return ok;
 }
 
-static void on_lookup(void *ctx, const struct dns_lookup *l)
+static void nd_lookup(void *ctx, const struct dns_lookup *l)
 {
     struct run *r = ctx;
-    detect_lookup(r->det, l);
-    if (r->nd) {
-        ndjson_lookup(&r->nd->line, l);
-        sink_flush(r);
-    }
+    ndjson_lookup(&r->nd->line, l);
+    sink_flush(r);
 }
 
-static void on_icmp(void *ctx, const struct icmp_event *e)
+static void nd_icmp(void *ctx, const struct icmp_event *e)
 {
     struct run *r = ctx;
-    detect_icmp_error(r->det, e);
-    if (r->nd) {
-        ndjson_icmp_error(&r->nd->line, e);
-        sink_flush(r);
-    }
-    /* Errors about DNS that match no lookup: traffic the capture did not see. */
-    if (!e->lookup && e->about_dns) {
-        struct analysis *a = r->a;
-        a->unmatched_icmp++;
-        if (a->n_unmatched_examples <
-                sizeof a->unmatched_examples / sizeof a->unmatched_examples[0] &&
-            !evidence_copy(&a->unmatched_examples[a->n_unmatched_examples++], e->ev))
-            r->oom = true;
-    }
-}
-
-static void on_tcp(void *ctx, const struct tcp_attempt *t)
-{
-    struct run *r = ctx;
-    detect_tcp_attempt(r->det, t);
+    ndjson_icmp_error(&r->nd->line, e);
+    sink_flush(r);
 }
 
 /* Prints one line naming the file and the problem, with terminal escaping (a file name may
@@ -155,76 +130,50 @@ static bool parse_timeout(const char *s, int64_t *out)
     return true;
 }
 
-/* Reads one input through the pipeline. Returns true when it was read to its end without
- * error. */
-static bool read_input(const char *path, uint32_t idx, struct correlator *cor, struct packet *pkt,
-                       struct analysis_input *in)
+static bool parse_count(const char *s, uint32_t *out)
 {
-    char err[SOURCE_ERROR_MAX];
-    struct source *src = NULL;
-    int rc = source_open(path, &src, err);
-    if (rc < 0) {
-        report_error(path, err[0] ? err : nt_strerror(rc));
-        in->error = strdup(err[0] ? err : nt_strerror(rc));
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-' || v < 1 || v > 100000000)
         return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+/* Reads one input through the pipeline and says on standard error why it stopped early, if it
+ * did. Returns true when it was read to its end without error. */
+static bool read_input(struct pipeline *p, const struct analysis *a, const char *path,
+                       uint32_t idx)
+{
+    if (pipeline_read(p, path, idx))
+        return true;
+    const struct analysis_input *in = &a->inputs[idx];
+    const char *why = in->error ? in->error : nt_strerror(NT_ERR_NOMEM);
+    if (in->packets > 0) {
+        char msg[SOURCE_ERROR_MAX + 96];
+        snprintf(msg, sizeof msg, "%s (the report covers the %llu packets read before it)", why,
+                 (unsigned long long)in->packets);
+        report_error(path, msg);
+    } else {
+        report_error(path, why);
     }
-    in->kind = source_kind_name(source_kind(src));
-    bool ok = true;
-    while ((rc = source_next(src, pkt)) == 1) {
-        if (pkt->ts.kind != NT_TIME_NONE) {
-            if (!in->has_time || nt_time_cmp(&pkt->ts, &in->first_ts) < 0)
-                in->first_ts = pkt->ts;
-            if (!in->has_time || nt_time_cmp(&pkt->ts, &in->last_ts) > 0)
-                in->last_ts = pkt->ts;
-            in->has_time = true;
-        }
-        if (correlate_packet(cor, pkt, idx) < 0) {
-            rc = NT_ERR_NOMEM;
-            snprintf(err, sizeof err, "%s", nt_strerror(NT_ERR_NOMEM));
-            break;
-        }
-    }
-    correlate_finish(cor);
-    const struct source_stats *st = source_stats(src);
-    in->packets = st->packets;
-    in->lines = st->lines;
-    in->bad_lines = st->bad_lines;
-    in->unsupported_link = st->unsupported_link;
-    in->gzip = st->gzip;
-    in->pcapng_fallback = st->pcapng_fallback;
-    in->frag = st->frag;
-    in->frag_unlocated = st->frag_unlocated;
-    for (size_t i = 0; i < SOURCE_BAD_LINES_KEPT && i < st->bad_lines; i++)
-        in->first_bad_lines[in->n_first_bad_lines++] = st->first_bad_lines[i];
-    if (source_kind(src) != SOURCE_TEXT)
-        in->linktype = decode_linktype_name(st->linktype);
-    if (rc < 0) {
-        const char *why = source_error(src)[0] ? source_error(src) : err;
-        if (!why[0])
-            why = nt_strerror(rc);
-        if (st->packets > 0) {
-            char msg[SOURCE_ERROR_MAX + 96];
-            snprintf(msg, sizeof msg, "%s (the report covers the %llu packets read before it)", why,
-                     (unsigned long long)st->packets);
-            report_error(path, msg);
-        } else {
-            report_error(path, why);
-        }
-        in->error = strdup(why);
-        ok = false;
-    }
-    source_close(src);
-    return ok;
+    return false;
 }
 
 int cmd_report(int argc, char **argv)
 {
-    struct report_opts o = {.format = "md", .timeout_us = 5000000};
+    struct report_opts o = {.format = "md"};
+    pipeline_config_default(&o.cfg);
+    enum { OPT_MAX_LOOKUPS = 256, OPT_MAX_TCP, OPT_ANSWER_GUARD };
     static const struct option longopts[] = {
         {"format", required_argument, NULL, 'f'},
         {"output", required_argument, NULL, 'o'},
         {"reported", required_argument, NULL, 'r'},
         {"timeout", required_argument, NULL, 't'},
+        {"max-lookups", required_argument, NULL, OPT_MAX_LOOKUPS},
+        {"max-tcp", required_argument, NULL, OPT_MAX_TCP},
+        {"answer-guard", required_argument, NULL, OPT_ANSWER_GUARD},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -243,9 +192,27 @@ int cmd_report(int argc, char **argv)
             o.reported = optarg;
             break;
         case 't':
-            if (!parse_timeout(optarg, &o.timeout_us)) {
+            if (!parse_timeout(optarg, &o.cfg.timeout_us)) {
                 fprintf(stderr,
                         "nettriage: --timeout wants seconds from 0.000001 to 86400, not '%s'\n",
+                        optarg);
+                return EXIT_ERROR;
+            }
+            break;
+        case OPT_MAX_LOOKUPS:
+        case OPT_MAX_TCP:
+            if (!parse_count(optarg, ch == OPT_MAX_LOOKUPS ? &o.cfg.limits.max_lookups
+                                                           : &o.cfg.limits.max_tcp_attempts)) {
+                fprintf(stderr, "nettriage: --%s wants a count from 1 to 100000000, not '%s'\n",
+                        ch == OPT_MAX_LOOKUPS ? "max-lookups" : "max-tcp", optarg);
+                return EXIT_ERROR;
+            }
+            break;
+        case OPT_ANSWER_GUARD:
+            if (!parse_timeout(optarg, &o.cfg.limits.answer_guard_us)) {
+                fprintf(stderr,
+                        "nettriage: --answer-guard wants seconds from 0.000001 to 86400, not "
+                        "'%s'\n",
                         optarg);
                 return EXIT_ERROR;
             }
@@ -276,74 +243,34 @@ int cmd_report(int argc, char **argv)
     int status = EXIT_ERROR;
     size_t n_inputs = (size_t)(argc - optind);
     struct analysis a = {0};
-    struct packet *pkt = calloc(1, sizeof *pkt);
-    struct detector *det = detect_new(o.timeout_us);
     struct ndjson_sink nd = {.path = o.output};
     strbuf_init(&nd.line);
-    struct run run = {.det = det, .a = &a, .nd = strcmp(o.format, "ndjson") == 0 ? &nd : NULL};
-    struct correlate_config cfg;
-    correlate_config_default(&cfg, o.timeout_us);
-    struct correlate_callbacks cb = {
-        .ctx = &run, .on_lookup = on_lookup, .on_icmp_error = on_icmp, .on_tcp_attempt = on_tcp};
-    struct correlator *cor = correlate_new(&cfg, &cb);
-    a.inputs = calloc(n_inputs, sizeof *a.inputs);
-    if (!pkt || !det || !cor || !a.inputs) {
+    struct run run = {.nd = strcmp(o.format, "ndjson") == 0 ? &nd : NULL};
+    struct pipeline_sink sink = {.ctx = &run};
+    if (run.nd) {
+        sink.on_lookup = nd_lookup;
+        sink.on_icmp_error = nd_icmp;
+    }
+    struct pipeline *pl = pipeline_new(&o.cfg, &sink, &a, n_inputs);
+    if (!pl) {
         fputs("nettriage: out of memory\n", stderr);
         goto done;
     }
     a.version = NT_VERSION;
     a.reported = o.reported ? strdup(o.reported) : NULL;
-    a.timeout_us = o.timeout_us;
-    a.n_inputs = n_inputs;
 
     bool input_error = false;
     uint64_t packets = 0;
     for (size_t i = 0; i < n_inputs; i++) {
-        struct analysis_input *in = &a.inputs[i];
-        in->path = strdup(argv[optind + (int)i]);
-        if (!read_input(argv[optind + (int)i], (uint32_t)i, cor, pkt, in))
+        if (!read_input(pl, &a, argv[optind + (int)i], (uint32_t)i))
             input_error = true;
-        packets += in->packets;
-        /* The overall span only joins inputs whose times are of the same kind. */
-        if (in->has_time && (!a.has_time || in->first_ts.kind == a.first_ts.kind)) {
-            if (!a.has_time || nt_time_cmp(&in->first_ts, &a.first_ts) < 0)
-                a.first_ts = in->first_ts;
-            if (!a.has_time || nt_time_cmp(&in->last_ts, &a.last_ts) > 0)
-                a.last_ts = in->last_ts;
-            a.has_time = true;
-        }
+        packets += a.inputs[i].packets;
     }
     /* Nothing was read at all: the errors above are the whole answer. */
     if (packets == 0 && input_error)
         goto done;
 
-    const struct correlate_stats *cs = correlate_stats(cor);
-    detect_finish(det, cs);
-    a.n_findings = detect_findings(det, &a.findings);
-    a.findings_omitted = detect_findings_omitted(det);
-    /* Records read: the extra DNS messages one TCP segment completes (source/tcpdns.h) reach
-     * the correlator as packets of their own but are not packets of the input. */
-    a.summary.packets = packets;
-    a.summary.dns_queries = cs->dns_queries;
-    a.summary.dns_responses = cs->dns_responses;
-    a.summary.dns_lookups = cs->dns_lookups;
-    a.summary.answered = cs->answered;
-    a.summary.icmp_errors = cs->icmp_errors;
-    a.summary.icmp_matched = cs->icmp_matched;
-    a.summary.unanswered = cs->unanswered;
-    a.summary.capture_ended = cs->capture_ended;
-    a.summary.unsolicited_responses = cs->unsolicited_responses;
-    a.summary.tcp_attempts = cs->tcp_attempts;
-    a.summary.tcp_syn_packets = cs->tcp_syn_packets;
-    a.summary.tcp_established = cs->tcp_established;
-    a.summary.tcp_reset = cs->tcp_reset;
-    a.summary.tcp_icmp = cs->tcp_icmp;
-    a.summary.tcp_unanswered = cs->tcp_unanswered;
-    a.summary.tcp_capture_ended = cs->tcp_capture_ended;
-    a.summary.mdns_messages = cs->mdns_messages;
-    a.summary.llmnr_messages = cs->llmnr_messages;
-    a.summary.nbns_packets = cs->nbns_packets;
-    if (!analysis_build_explain(&a) || run.oom) {
+    if (!pipeline_finish(pl) || run.oom) {
         fputs("nettriage: out of memory\n", stderr);
         goto done;
     }
@@ -390,9 +317,8 @@ int cmd_report(int argc, char **argv)
 done:
     /* Closes the ndjson output when the run stopped early (a no-op after sink_close). */
     sink_close(&nd);
-    correlate_free(cor);
+    /* The model borrows the findings from the pipeline's detector: free it first. */
     analysis_fini(&a);
-    detect_free(det);
-    free(pkt);
+    pipeline_free(pl);
     return status;
 }

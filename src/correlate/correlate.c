@@ -87,6 +87,7 @@ void correlate_config_default(struct correlate_config *cfg, int64_t timeout_us)
     cfg->retransmit_window_us = 2 * timeout_us;
     cfg->max_open = 1000000;
     cfg->answer_guard_us = 1000000;
+    cfg->max_tcp_open = 1000000;
 }
 
 static uint32_t key_hash(const struct nt_addr *client, const struct nt_addr *server, uint16_t id)

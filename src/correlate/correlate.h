@@ -128,6 +128,7 @@ struct correlate_config {
                                      it (counted in evicted) */
     int64_t answer_guard_us;      /* how long an answered lookup stays to catch duplicate answers
                                      and the client's ICMP errors about the answer */
+    uint32_t max_tcp_open;        /* bound on open TCP connection attempts (tcp_evicted) */
 };
 
 /* Defaults: timeout 5 s, late window max(120 s, timeout), retransmit window 2 x timeout,

@@ -196,7 +196,7 @@ static int on_syn(struct tcp_tracker *t, const struct packet *pkt, uint32_t inpu
         /* A new initial sequence number on the same 4-tuple: the old attempt was given up. */
         close_entry(t, e, false, &pkt->ts, true);
     }
-    if (t->open >= t->cfg->max_open && t->oldest) {
+    if (t->open >= t->cfg->max_tcp_open && t->oldest) {
         t->st->tcp_evicted++;
         close_entry(t, t->oldest, false, &pkt->ts, true);
     }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "correlate/correlate.h"
 #include "detect/finding.h"
 #include "source/source.h"
 #include "util/strbuf.h"
@@ -39,6 +40,20 @@ struct analysis_summary {
     uint64_t tcp_attempts, tcp_syn_packets;
     uint64_t tcp_established, tcp_reset, tcp_icmp, tcp_unanswered, tcp_capture_ended;
     uint64_t mdns_messages, llmnr_messages, nbns_packets; /* recognised, not lookups */
+    /* What the engine's bounds cost (struct analysis_limits): open lookups and TCP attempts
+     * closed early because the table was full, and the most lookups open at once. */
+    uint64_t lookups_evicted, tcp_evicted, lookups_open_peak;
+    /* Where the capture clock stepped (merged or concatenated captures): the count and the
+     * first few (correlate_stats.clock_steps_kept). */
+    uint64_t clock_steps;
+    uint8_t n_clock_steps_kept;
+    struct clock_step clock_steps_kept[CORRELATE_STEPS_KEPT];
+};
+
+/* The bounds the run used (pipeline_limits), for the report. */
+struct analysis_limits {
+    uint32_t max_lookups, max_tcp_attempts;
+    int64_t answer_guard_us;
 };
 
 /* One evidence line explained field by field for the appendix. */
@@ -57,6 +72,7 @@ struct analysis {
     const char *version;
     char *reported; /* --reported TEXT, or NULL */
     int64_t timeout_us;
+    struct analysis_limits limits;
     struct analysis_input *inputs;
     size_t n_inputs;
     bool has_time;

@@ -400,6 +400,28 @@ static void summary_object(struct jw *w, const struct analysis *a)
     kv_u64(w, "nbns_packets", s->nbns_packets);
     kv_u64(w, "findings", a->n_findings);
     kv_u64(w, "findings_omitted", a->findings_omitted);
+    kv_u64(w, "lookups_evicted", s->lookups_evicted);
+    kv_u64(w, "tcp_evicted", s->tcp_evicted);
+    kv_u64(w, "lookups_open_peak", s->lookups_open_peak);
+    kv_u64(w, "clock_steps", s->clock_steps);
+    key(w, "clock_steps_first");
+    arr_begin(w);
+    for (uint8_t i = 0; i < s->n_clock_steps_kept; i++) {
+        const struct clock_step *cs = &s->clock_steps_kept[i];
+        obj_begin(w);
+        kv_u64(w, "input", cs->input);
+        kv_u64(w, "packet", cs->pkt);
+        kv_time(w, "from", &cs->from);
+        kv_time(w, "to", &cs->to);
+        obj_end(w);
+    }
+    arr_end(w);
+    key(w, "limits");
+    obj_begin(w);
+    kv_u64(w, "max_lookups", a->limits.max_lookups);
+    kv_u64(w, "max_tcp_attempts", a->limits.max_tcp_attempts);
+    kv_u64(w, "answer_guard_us", (uint64_t)a->limits.answer_guard_us);
+    obj_end(w);
     obj_end(w);
 }
 

@@ -346,6 +346,35 @@ static void render_done(const struct analysis *a, struct strbuf *o)
                       s->mdns_messages, s->llmnr_messages,
                       plural(s->llmnr_messages, "message", "messages"), s->nbns_packets,
                       plural(s->nbns_packets, "packet", "packets"));
+    if (s->lookups_evicted)
+        strbuf_printf(o,
+                      "- **Bound reached:** %" PRIu64 " DNS %s closed early because %" PRIu32
+                      " were open at once (`--max-lookups`); each was judged on what had been "
+                      "seen of it by then.\n",
+                      s->lookups_evicted, plural(s->lookups_evicted, "lookup was", "lookups were"),
+                      a->limits.max_lookups);
+    if (s->tcp_evicted)
+        strbuf_printf(o,
+                      "- **Bound reached:** %" PRIu64 " TCP connection %s closed early because "
+                      "%" PRIu32 " were open at once (`--max-tcp`).\n",
+                      s->tcp_evicted, plural(s->tcp_evicted, "attempt was", "attempts were"),
+                      a->limits.max_tcp_attempts);
+    if (s->clock_steps) {
+        const struct clock_step *cs = &s->clock_steps_kept[0];
+        strbuf_printf(o,
+                      "- The capture's clock stepped back %" PRIu64 " %s (merged or concatenated "
+                      "captures); nettriage followed the packets' order across %s. The first: "
+                      "packet ",
+                      s->clock_steps, plural(s->clock_steps, "time", "times"),
+                      plural(s->clock_steps, "it", "them"));
+        if (a->n_inputs > 1)
+            strbuf_printf(o, "%u:", cs->input + 1);
+        strbuf_printf(o, "%" PRIu64 " is stamped ", cs->pkt);
+        md_time(o, &cs->to);
+        strbuf_puts(o, ", after a packet stamped ");
+        md_time(o, &cs->from);
+        strbuf_puts(o, ".\n");
+    }
     strbuf_putc(o, '\n');
 }
 

@@ -785,6 +785,13 @@ void ndjson_summary(struct strbuf *out, const struct analysis *a)
     kv_u64(&w, "nbns_packets", s->nbns_packets);
     kv_u64(&w, "findings", a->n_findings);
     kv_u64(&w, "findings_omitted", a->findings_omitted);
+    kv_u64(&w, "lookups_evicted", s->lookups_evicted);
+    kv_u64(&w, "tcp_evicted", s->tcp_evicted);
+    kv_u64(&w, "lookups_open_peak", s->lookups_open_peak);
+    kv_u64(&w, "clock_steps", s->clock_steps);
+    kv_u64(&w, "max_lookups", a->limits.max_lookups);
+    kv_u64(&w, "max_tcp_attempts", a->limits.max_tcp_attempts);
+    kv_u64(&w, "answer_guard_us", (uint64_t)a->limits.answer_guard_us);
     obj_end(&w);
     obj_end(&w);
 

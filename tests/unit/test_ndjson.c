@@ -474,7 +474,8 @@ static void test_findings_and_summary(void **state)
     assert_non_null(strstr(l3, "\"dataset\":\"nettriage.summary\""));
     assert_non_null(strstr(l3, "\"dns_lookups\":10,"));
     assert_non_null(strstr(l3, "\"icmp_errors\":4,"));
-    assert_non_null(strstr(l3, "\"findings\":2,\"findings_omitted\":0}"));
+    assert_non_null(strstr(l3, "\"findings\":2,\"findings_omitted\":0,"));
+    assert_non_null(strstr(l3, "\"lookups_evicted\":0,\"tcp_evicted\":0,"));
     assert_non_null(strstr(l3, "\"timeout_ms\":5000,"));
 
     /* Deterministic. */

@@ -1,0 +1,230 @@
+/* pipeline.c: source -> decode -> correlate -> detect over the inputs, filling the report model
+ * (see pipeline.h). */
+#include "pipeline/pipeline.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decode/decode.h"
+#include "detect/rule.h"
+#include "source/source.h"
+#include "util/err.h"
+
+struct pipeline {
+    struct pipeline_config cfg;
+    struct pipeline_sink sink;
+    struct analysis *a;
+    size_t n_inputs;
+    struct detector *det;
+    struct correlator *cor;
+    struct packet *pkt; /* reused for every packet */
+    bool oom;
+};
+
+void pipeline_config_default(struct pipeline_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->timeout_us = 5000000;
+    cfg->limits.max_lookups = 1000000;
+    cfg->limits.max_tcp_attempts = 1000000;
+    cfg->limits.answer_guard_us = 1000000;
+}
+
+static void on_lookup(void *ctx, const struct dns_lookup *l)
+{
+    struct pipeline *p = ctx;
+    detect_lookup(p->det, l);
+    if (p->sink.on_lookup)
+        p->sink.on_lookup(p->sink.ctx, l);
+}
+
+static void on_icmp(void *ctx, const struct icmp_event *e)
+{
+    struct pipeline *p = ctx;
+    detect_icmp_error(p->det, e);
+    if (p->sink.on_icmp_error)
+        p->sink.on_icmp_error(p->sink.ctx, e);
+    /* Errors about DNS that match no lookup: traffic the capture did not see. */
+    if (!e->lookup && e->about_dns) {
+        struct analysis *a = p->a;
+        a->unmatched_icmp++;
+        if (a->n_unmatched_examples <
+                sizeof a->unmatched_examples / sizeof a->unmatched_examples[0] &&
+            !evidence_copy(&a->unmatched_examples[a->n_unmatched_examples++], e->ev))
+            p->oom = true;
+    }
+}
+
+static void on_tcp(void *ctx, const struct tcp_attempt *t)
+{
+    struct pipeline *p = ctx;
+    detect_tcp_attempt(p->det, t);
+}
+
+struct pipeline *pipeline_new(const struct pipeline_config *cfg, const struct pipeline_sink *sink,
+                              struct analysis *a, size_t n_inputs)
+{
+    struct pipeline *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->cfg = *cfg;
+    if (sink)
+        p->sink = *sink;
+    p->a = a;
+    p->n_inputs = n_inputs;
+    struct correlate_config cc;
+    correlate_config_default(&cc, cfg->timeout_us);
+    cc.max_open = cfg->limits.max_lookups;
+    cc.max_tcp_open = cfg->limits.max_tcp_attempts;
+    cc.answer_guard_us = cfg->limits.answer_guard_us;
+    struct correlate_callbacks cb = {
+        .ctx = p, .on_lookup = on_lookup, .on_icmp_error = on_icmp, .on_tcp_attempt = on_tcp};
+    p->pkt = calloc(1, sizeof *p->pkt);
+    p->det = detect_new(cfg->timeout_us);
+    p->cor = correlate_new(&cc, &cb);
+    if (!a->inputs && n_inputs)
+        a->inputs = calloc(n_inputs, sizeof *a->inputs);
+    if (!p->pkt || !p->det || !p->cor || (n_inputs && !a->inputs)) {
+        pipeline_free(p);
+        return NULL;
+    }
+    a->n_inputs = n_inputs;
+    a->timeout_us = cfg->timeout_us;
+    a->limits.max_lookups = cfg->limits.max_lookups;
+    a->limits.max_tcp_attempts = cfg->limits.max_tcp_attempts;
+    a->limits.answer_guard_us = cfg->limits.answer_guard_us;
+    return p;
+}
+
+int pipeline_packet(struct pipeline *p, const struct packet *pkt, uint32_t idx)
+{
+    if (idx < p->n_inputs && pkt->ts.kind != NT_TIME_NONE) {
+        struct analysis_input *in = &p->a->inputs[idx];
+        if (!in->has_time || nt_time_cmp(&pkt->ts, &in->first_ts) < 0)
+            in->first_ts = pkt->ts;
+        if (!in->has_time || nt_time_cmp(&pkt->ts, &in->last_ts) > 0)
+            in->last_ts = pkt->ts;
+        in->has_time = true;
+    }
+    int rc = correlate_packet(p->cor, pkt, idx);
+    if (rc < 0)
+        p->oom = true;
+    return rc;
+}
+
+void pipeline_end_input(struct pipeline *p)
+{
+    correlate_finish(p->cor);
+}
+
+bool pipeline_read(struct pipeline *p, const char *path, uint32_t idx)
+{
+    struct analysis_input *in = &p->a->inputs[idx];
+    char err[SOURCE_ERROR_MAX];
+    err[0] = '\0';
+    if (!in->path)
+        in->path = strdup(path);
+    struct source *src = NULL;
+    int rc = source_open(path, &src, err);
+    if (rc < 0) {
+        in->error = strdup(err[0] ? err : nt_strerror(rc));
+        return false;
+    }
+    in->kind = source_kind_name(source_kind(src));
+    while ((rc = source_next(src, p->pkt)) == 1) {
+        if (pipeline_packet(p, p->pkt, idx) < 0) {
+            rc = NT_ERR_NOMEM;
+            snprintf(err, sizeof err, "%s", nt_strerror(NT_ERR_NOMEM));
+            break;
+        }
+    }
+    pipeline_end_input(p);
+    const struct source_stats *st = source_stats(src);
+    in->packets = st->packets;
+    in->lines = st->lines;
+    in->bad_lines = st->bad_lines;
+    in->unsupported_link = st->unsupported_link;
+    in->gzip = st->gzip;
+    in->pcapng_fallback = st->pcapng_fallback;
+    in->frag = st->frag;
+    in->frag_unlocated = st->frag_unlocated;
+    for (size_t i = 0; i < SOURCE_BAD_LINES_KEPT && i < st->bad_lines; i++)
+        in->first_bad_lines[in->n_first_bad_lines++] = st->first_bad_lines[i];
+    if (source_kind(src) != SOURCE_TEXT)
+        in->linktype = decode_linktype_name(st->linktype);
+    bool ok = true;
+    if (rc < 0) {
+        const char *why = source_error(src)[0] ? source_error(src) : err;
+        if (!why[0])
+            why = nt_strerror(rc);
+        in->error = strdup(why);
+        ok = false;
+    }
+    source_close(src);
+    return ok;
+}
+
+bool pipeline_finish(struct pipeline *p)
+{
+    struct analysis *a = p->a;
+    uint64_t packets = 0;
+    for (size_t i = 0; i < a->n_inputs; i++) {
+        const struct analysis_input *in = &a->inputs[i];
+        packets += in->packets;
+        /* The overall span only joins inputs whose times are of the same kind. */
+        if (in->has_time && (!a->has_time || in->first_ts.kind == a->first_ts.kind)) {
+            if (!a->has_time || nt_time_cmp(&in->first_ts, &a->first_ts) < 0)
+                a->first_ts = in->first_ts;
+            if (!a->has_time || nt_time_cmp(&in->last_ts, &a->last_ts) > 0)
+                a->last_ts = in->last_ts;
+            a->has_time = true;
+        }
+    }
+    const struct correlate_stats *cs = correlate_stats(p->cor);
+    detect_finish(p->det, cs);
+    a->n_findings = detect_findings(p->det, &a->findings);
+    a->findings_omitted = detect_findings_omitted(p->det);
+    /* Records read: the extra DNS messages one TCP segment completes (source/tcpdns.h) reach
+     * the correlator as packets of their own but are not packets of the input. */
+    struct analysis_summary *s = &a->summary;
+    s->packets = packets;
+    s->dns_queries = cs->dns_queries;
+    s->dns_responses = cs->dns_responses;
+    s->dns_lookups = cs->dns_lookups;
+    s->answered = cs->answered;
+    s->icmp_errors = cs->icmp_errors;
+    s->icmp_matched = cs->icmp_matched;
+    s->unanswered = cs->unanswered;
+    s->capture_ended = cs->capture_ended;
+    s->unsolicited_responses = cs->unsolicited_responses;
+    s->tcp_attempts = cs->tcp_attempts;
+    s->tcp_syn_packets = cs->tcp_syn_packets;
+    s->tcp_established = cs->tcp_established;
+    s->tcp_reset = cs->tcp_reset;
+    s->tcp_icmp = cs->tcp_icmp;
+    s->tcp_unanswered = cs->tcp_unanswered;
+    s->tcp_capture_ended = cs->tcp_capture_ended;
+    s->mdns_messages = cs->mdns_messages;
+    s->llmnr_messages = cs->llmnr_messages;
+    s->nbns_packets = cs->nbns_packets;
+    s->lookups_evicted = cs->evicted;
+    s->tcp_evicted = cs->tcp_evicted;
+    s->lookups_open_peak = cs->open_peak;
+    s->clock_steps = cs->clock_steps;
+    s->n_clock_steps_kept = cs->n_clock_steps_kept;
+    memcpy(s->clock_steps_kept, cs->clock_steps_kept, sizeof s->clock_steps_kept);
+    if (!analysis_build_explain(a))
+        p->oom = true;
+    return !p->oom;
+}
+
+void pipeline_free(struct pipeline *p)
+{
+    if (!p)
+        return;
+    correlate_free(p->cor);
+    detect_free(p->det);
+    free(p->pkt);
+    free(p);
+}

@@ -1,0 +1,69 @@
+/* pipeline.h: the analysis engine as a library. One pipeline runs
+ *
+ *     source -> decode -> (flow) -> correlate -> detect
+ *
+ * over one or more inputs and hands the format-neutral model (struct analysis) to report. The
+ * CLI parses options and calls it; tests (and later live capture and explain) use it directly.
+ * Each stage knows only the one before it: the pipeline is the only place that joins them.
+ *
+ * Flow (IP defragmentation, DNS-over-TCP reassembly) still runs inside the capture source
+ * (src/source/pcap.c) and is listed in docs/architecture.md as the remaining departure. */
+#ifndef NT_PIPELINE_PIPELINE_H
+#define NT_PIPELINE_PIPELINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "correlate/correlate.h"
+#include "decode/packet.h"
+#include "report/analysis.h"
+
+/* Every bound the engine keeps state under; each is an option of `nettriage report`, and what
+ * a bound evicts or drops is counted in the summary of every output format. */
+struct pipeline_limits {
+    uint32_t max_lookups;      /* DNS lookups open at once (--max-lookups) */
+    uint32_t max_tcp_attempts; /* TCP connection attempts open at once (--max-tcp) */
+    int64_t answer_guard_us;   /* how long an answered lookup waits for duplicates */
+};
+
+struct pipeline_config {
+    int64_t timeout_us; /* --timeout */
+    struct pipeline_limits limits;
+};
+
+/* Defaults: timeout 5 s, 1,000,000 open lookups and attempts, 1 s answer guard. */
+void pipeline_config_default(struct pipeline_config *cfg);
+
+/* What streams out while the pipeline runs (NDJSON): each callback may be NULL. The objects
+ * passed are valid only during the call. */
+struct pipeline_sink {
+    void *ctx;
+    void (*on_lookup)(void *ctx, const struct dns_lookup *l);
+    void (*on_icmp_error)(void *ctx, const struct icmp_event *e);
+};
+
+struct pipeline;
+
+/* A new pipeline; a is the model it fills (the caller owns it and renders it). NULL when out of
+ * memory. */
+struct pipeline *pipeline_new(const struct pipeline_config *cfg, const struct pipeline_sink *sink,
+                              struct analysis *a, size_t n_inputs);
+
+/* Reads input number idx (path, or "-" for standard input) to its end through every stage and
+ * fills a->inputs[idx]. Returns true when it was read whole; false when it could not be opened
+ * or was damaged, with a one-line reason (without the file name) in a->inputs[idx].error and
+ * the packets read before the damage still analysed. */
+bool pipeline_read(struct pipeline *p, const char *path, uint32_t idx);
+
+/* Feeds one decoded packet of input idx (live capture, tests); pipeline_end_input closes that
+ * input (every open lookup and attempt becomes final). Return NT_OK or NT_ERR_NOMEM. */
+int pipeline_packet(struct pipeline *p, const struct packet *pkt, uint32_t idx);
+void pipeline_end_input(struct pipeline *p);
+
+/* After the last input: runs the rules' end, fills the summary, the findings and the explained
+ * lines of the model. Returns false when out of memory (at any point of the run). */
+bool pipeline_finish(struct pipeline *p);
+
+void pipeline_free(struct pipeline *p);
+
+#endif
