@@ -68,10 +68,7 @@ struct correlator {
     struct theap due;   /* every open lookup by deadline */
     struct tcp_tracker *tcp;
     uint64_t seq;
-    /* The clock that expires lookups: the latest time of the current input, except that a
-     * far jump ahead waits for confirmation by the next packet (jump_held). */
-    bool input_has_time, jump_held;
-    struct nt_time clock;
+    bool input_has_time; /* the current input has shown a timestamp */
     /* The monotonic clock (microseconds) correlation runs on: stamp + offset, never backwards
      * (see the top of this file). now is the current packet's place on it. */
     bool have_vclock, vjump_held;
@@ -655,26 +652,6 @@ static int on_icmp_error(struct correlator *c, const struct packet *pkt, uint32_
     return err;
 }
 
-static void advance_clock(struct correlator *c, const struct nt_time *t)
-{
-    if (!c->input_has_time || c->clock.kind != t->kind) {
-        c->clock = *t;
-        c->input_has_time = true;
-        c->jump_held = false;
-        return;
-    }
-    if (nt_time_cmp(t, &c->clock) <= 0) {
-        c->jump_held = false;
-        return;
-    }
-    if (nt_time_diff_us(&c->clock, t) > CLOCK_JUMP_US && !c->jump_held) {
-        c->jump_held = true;
-        return;
-    }
-    c->clock = *t;
-    c->jump_held = false;
-}
-
 /* A stamp in microseconds, the seconds bounded so that nothing below overflows. */
 static int64_t raw_us(const struct nt_time *t)
 {
@@ -739,12 +716,14 @@ int correlate_packet(struct correlator *c, const struct packet *pkt, uint32_t in
             c->st.first_ts = pkt->ts;
         if (!c->st.last_ts.kind || nt_time_cmp(&pkt->ts, &c->st.last_ts) > 0)
             c->st.last_ts = pkt->ts;
-        advance_clock(c, &pkt->ts);
+        c->input_has_time = true;
         advance_vclock(c, pkt, input);
+        tcp_track_clock(c->tcp, c->now);
         expire(c);
-        tcp_track_expire(c->tcp, &c->clock);
+        tcp_track_expire(c->tcp);
     } else {
         c->now = c->vclock;
+        tcp_track_clock(c->tcp, c->now);
     }
     if (pkt->layers & PKT_L_ICMP) {
         if (pkt->icmp_is_error)
@@ -779,13 +758,12 @@ void correlate_finish(struct correlator *c)
 {
     while (c->oldest)
         close_lookup(c, c->oldest, true);
-    tcp_track_finish(c->tcp, &c->clock, c->input_has_time);
+    tcp_track_clock(c->tcp, c->vclock);
+    tcp_track_finish(c->tcp, c->input_has_time);
     c->input_has_time = false;
-    c->jump_held = false;
     c->have_vclock = c->vjump_held = false;
     c->vclock = c->offset = c->now = 0;
     memset(&c->prev_ts, 0, sizeof c->prev_ts);
-    memset(&c->clock, 0, sizeof c->clock);
 }
 
 const struct correlate_stats *correlate_stats(const struct correlator *c)

@@ -1,10 +1,12 @@
 /* tcp_track.c: TCP connection attempts (see tcp_track.h). */
 #include "correlate/tcp_track.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/err.h"
+#include "util/theap.h"
 
 #define TCP_SYN 0x02
 #define TCP_RST 0x04
@@ -16,9 +18,13 @@ struct ta {
     struct tcp_attempt a;
     struct ta *hnext, *hprev; /* hash chain */
     struct ta *older, *newer; /* creation order */
+    struct theap_node due;    /* deadline on the correlator's clock */
+    int64_t first_vt, last_vt, outcome_vt;
     uint32_t h;
     bool reported; /* handed to the callback */
 };
+
+#define TA_OF(node) ((struct ta *)((char *)(node) - offsetof(struct ta, due)))
 
 struct tcp_tracker {
     const struct correlate_config *cfg;
@@ -28,8 +34,39 @@ struct tcp_tracker {
     size_t nbuckets; /* power of two */
     size_t open;
     struct ta *oldest, *newest;
+    struct theap due; /* every open attempt by deadline */
+    int64_t now;      /* the correlator's clock at the current packet (tcp_track_clock) */
     uint64_t seq;
 };
+
+static int64_t sat_add(int64_t a, int64_t b)
+{
+    if (b > 0 && a > INT64_MAX - b)
+        return INT64_MAX;
+    return a + b;
+}
+
+/* When an open attempt is due to close: a waiting one after the late window since its last
+ * SYN (so a late answer still finds it), one refused by an ICMP error likewise (the client
+ * goes on retransmitting the SYN, each drawing an error), an established or reset one after the
+ * answer guard (a retransmitted SYN that crossed the answer). */
+static int64_t deadline(const struct tcp_tracker *t, const struct ta *e)
+{
+    if (e->a.outcome == TCP_ESTABLISHED || e->a.outcome == TCP_RESET)
+        return sat_add(e->outcome_vt, t->cfg->answer_guard_us);
+    return sat_add(e->last_vt, t->cfg->late_window_us);
+}
+
+static void reschedule(struct tcp_tracker *t, struct ta *e)
+{
+    e->due.at = deadline(t, e);
+    theap_update(&t->due, &e->due);
+}
+
+void tcp_track_clock(struct tcp_tracker *t, int64_t now)
+{
+    t->now = now;
+}
 
 static uint32_t tuple_hash(const struct nt_addr *client, const struct nt_addr *server,
                            uint16_t cport, uint16_t sport)
@@ -54,6 +91,7 @@ struct tcp_tracker *tcp_tracker_new(const struct correlate_config *cfg,
     t->st = st;
     t->nbuckets = 256;
     t->buckets = calloc(t->nbuckets, sizeof *t->buckets);
+    theap_init(&t->due);
     if (!t->buckets) {
         free(t);
         return NULL;
@@ -91,6 +129,7 @@ static void free_entry(struct ta *e)
 
 static void unlink_entry(struct tcp_tracker *t, struct ta *e)
 {
+    theap_remove(&t->due, &e->due);
     if (e->hprev)
         e->hprev->hnext = e->hnext;
     else
@@ -139,14 +178,13 @@ static void report(struct tcp_tracker *t, struct ta *e)
 
 /* Closes an entry: a waiting attempt becomes unanswered (or cut off by the end of the
  * capture), is reported, and is freed. */
-static void close_entry(struct tcp_tracker *t, struct ta *e, bool at_end,
-                        const struct nt_time *clock, bool has_time)
+static void close_entry(struct tcp_tracker *t, struct ta *e, bool at_end, bool has_time)
 {
     unlink_entry(t, e);
     if (e->a.outcome == TCP_PENDING) {
         bool timed_out = !at_end;
         if (at_end && has_time && e->a.last_syn.kind != NT_TIME_NONE)
-            timed_out = nt_time_diff_us(&e->a.last_syn, clock) >= t->cfg->timeout_us;
+            timed_out = t->now - e->last_vt >= t->cfg->timeout_us;
         e->a.outcome = timed_out ? TCP_UNANSWERED : TCP_CAPTURE_ENDED;
     }
     report(t, e);
@@ -169,10 +207,21 @@ static struct ta *find(struct tcp_tracker *t, const struct nt_addr *client,
     return best;
 }
 
-static bool is_late(const struct tcp_tracker *t, const struct tcp_attempt *a,
-                    const struct nt_time *ts)
+static bool is_late(const struct tcp_tracker *t, const struct ta *e)
 {
-    return nt_time_diff_us(&a->last_syn, ts) > t->cfg->timeout_us;
+    return t->now - e->last_vt > t->cfg->timeout_us;
+}
+
+/* Gives an attempt its outcome at the current packet. */
+static void set_outcome(struct tcp_tracker *t, struct ta *e, enum tcp_outcome o)
+{
+    struct tcp_attempt *a = &e->a;
+    a->outcome = (uint8_t)o;
+    a->late = is_late(t, e);
+    a->rtt_us = t->now - e->last_vt;
+    a->elapsed_us = t->now - e->first_vt;
+    e->outcome_vt = t->now;
+    reschedule(t, e);
 }
 
 static int on_syn(struct tcp_tracker *t, const struct packet *pkt, uint32_t input)
@@ -184,7 +233,10 @@ static int on_syn(struct tcp_tracker *t, const struct packet *pkt, uint32_t inpu
         struct tcp_attempt *a = &e->a;
         a->syns++;
         if (a->outcome == TCP_PENDING) {
-            a->last_syn = pkt->ts;
+            if (pkt->ts.kind != NT_TIME_NONE)
+                a->last_syn = pkt->ts;
+            e->last_vt = t->now;
+            reschedule(t, e);
             evidence_fini(&a->retry);
             if (!evidence_from_packet(&a->retry, pkt, input, EV_SYN_RETRY))
                 return NT_ERR_NOMEM;
@@ -194,11 +246,11 @@ static int on_syn(struct tcp_tracker *t, const struct packet *pkt, uint32_t inpu
     }
     if (e && e->a.outcome == TCP_PENDING) {
         /* A new initial sequence number on the same 4-tuple: the old attempt was given up. */
-        close_entry(t, e, false, &pkt->ts, true);
+        close_entry(t, e, false, true);
     }
-    if (t->open >= t->cfg->max_tcp_open && t->oldest) {
+    if (t->open >= t->cfg->max_tcp_open && theap_top(&t->due)) {
         t->st->tcp_evicted++;
-        close_entry(t, t->oldest, false, &pkt->ts, true);
+        close_entry(t, TA_OF(theap_top(&t->due)), false, true);
     }
     if (t->open >= t->nbuckets * 2 && !grow(t))
         return NT_ERR_NOMEM;
@@ -214,9 +266,16 @@ static int on_syn(struct tcp_tracker *t, const struct packet *pkt, uint32_t inpu
     a->server_port = pkt->dport;
     a->isn = pkt->tcp_seq;
     a->first_syn = a->last_syn = pkt->ts;
+    e->first_vt = e->last_vt = t->now;
     a->syns = 1;
     a->first_ttl = pkt->ttl;
     if (!evidence_from_packet(&a->syn, pkt, input, EV_SYN)) {
+        free_entry(e);
+        return NT_ERR_NOMEM;
+    }
+    e->due.tie = a->seq;
+    e->due.at = deadline(t, e);
+    if (!theap_push(&t->due, &e->due)) {
         free_entry(e);
         return NT_ERR_NOMEM;
     }
@@ -242,10 +301,7 @@ static int answer(struct tcp_tracker *t, struct ta *e, const struct packet *pkt,
                   enum tcp_outcome o, enum evidence_role role)
 {
     struct tcp_attempt *a = &e->a;
-    a->outcome = (uint8_t)o;
-    a->late = is_late(t, a, &pkt->ts);
-    a->rtt_us = nt_time_diff_us(&a->last_syn, &pkt->ts);
-    a->elapsed_us = nt_time_diff_us(&a->first_syn, &pkt->ts);
+    set_outcome(t, e, o);
     if (!evidence_from_packet(&a->reply, pkt, input, role))
         return NT_ERR_NOMEM;
     a->reply.order_pkt = a->syn.pkt;
@@ -263,8 +319,6 @@ int tcp_track_packet(struct tcp_tracker *t, const struct packet *pkt, uint32_t i
     /* A SYN-ACK or a RST from the server side of an attempt. */
     struct ta *e = find(t, &pkt->dst, &pkt->src, pkt->dport, pkt->sport);
     if (!e || e->a.outcome != TCP_PENDING)
-        return NT_OK;
-    if (pkt->ts.kind != NT_TIME_NONE && nt_time_cmp(&e->a.first_syn, &pkt->ts) > 0)
         return NT_OK;
     if (f & TCP_RST)
         return answer(t, e, pkt, input, TCP_RESET, EV_RESET);
@@ -301,8 +355,6 @@ struct tcp_attempt *tcp_track_icmp(struct tcp_tracker *t, const struct packet *p
     for (struct ta *e = t->newest; e && scanned < TCP_SCAN_LIMIT; e = e->older, scanned++) {
         if (!quote_matches(&e->a, pkt, k))
             continue;
-        if (pkt->ts.kind != NT_TIME_NONE && nt_time_cmp(&e->a.first_syn, &pkt->ts) > 0)
-            continue;
         if (e->a.outcome == TCP_PENDING) {
             pending = e;
             break;
@@ -316,12 +368,9 @@ struct tcp_attempt *tcp_track_icmp(struct tcp_tracker *t, const struct packet *p
     struct tcp_attempt *a = &e->a;
     *sender = nt_addr_eq(&pkt->src, &a->server) ? ICMP_SENDER_SERVER : ICMP_SENDER_PATH;
     if (a->outcome == TCP_PENDING) {
-        a->outcome = TCP_ICMP_ERROR;
         a->icmp_kind = pkt->icmp_kind;
         a->icmp_sender = (uint8_t)*sender;
-        a->late = is_late(t, a, &pkt->ts);
-        a->rtt_us = nt_time_diff_us(&a->last_syn, &pkt->ts);
-        a->elapsed_us = nt_time_diff_us(&a->first_syn, &pkt->ts);
+        set_outcome(t, e, TCP_ICMP_ERROR);
         if (!evidence_copy(&a->reply, ev))
             *err = NT_ERR_NOMEM;
         else
@@ -337,22 +386,17 @@ void tcp_track_settle(struct tcp_tracker *t, struct tcp_attempt *a)
         report(t, e);
 }
 
-void tcp_track_expire(struct tcp_tracker *t, const struct nt_time *now)
+void tcp_track_expire(struct tcp_tracker *t)
 {
-    while (t->oldest) {
-        struct ta *e = t->oldest;
-        if (e->a.last_syn.kind == NT_TIME_NONE || e->a.last_syn.kind != now->kind)
-            break;
-        if (nt_time_diff_us(&e->a.last_syn, now) <= t->cfg->late_window_us)
-            break;
-        close_entry(t, e, false, now, true);
-    }
+    struct theap_node *n;
+    while ((n = theap_top(&t->due)) != NULL && n->at < t->now)
+        close_entry(t, TA_OF(n), false, true);
 }
 
-void tcp_track_finish(struct tcp_tracker *t, const struct nt_time *clock, bool has_time)
+void tcp_track_finish(struct tcp_tracker *t, bool has_time)
 {
     while (t->oldest)
-        close_entry(t, t->oldest, true, clock, has_time);
+        close_entry(t, t->oldest, true, has_time);
 }
 
 void tcp_tracker_free(struct tcp_tracker *t)
@@ -364,6 +408,7 @@ void tcp_tracker_free(struct tcp_tracker *t)
         unlink_entry(t, e);
         free_entry(e);
     }
+    theap_fini(&t->due);
     free(t->buckets);
     free(t);
 }

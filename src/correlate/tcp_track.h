@@ -33,10 +33,13 @@ struct tcp_attempt *tcp_track_icmp(struct tcp_tracker *t, const struct packet *p
 /* Hands a just-answered attempt to the callback (once). */
 void tcp_track_settle(struct tcp_tracker *t, struct tcp_attempt *a);
 
-/* Closes attempts whose late window has passed by `now`. */
-void tcp_track_expire(struct tcp_tracker *t, const struct nt_time *now);
+/* The correlator's clock (microseconds, never backwards) at the packet about to be fed: the
+ * tracker times answers and deadlines on it. */
+void tcp_track_clock(struct tcp_tracker *t, int64_t now);
+/* Closes the attempts whose deadline has passed, earliest first. */
+void tcp_track_expire(struct tcp_tracker *t);
 /* End of an input: every attempt becomes final (unanswered when the silence after its last SYN
  * passed the timeout by `clock`, else cut off by the end of the capture) and is dropped. */
-void tcp_track_finish(struct tcp_tracker *t, const struct nt_time *clock, bool has_time);
+void tcp_track_finish(struct tcp_tracker *t, bool has_time);
 
 #endif

@@ -438,6 +438,10 @@ void detect_tcp_attempt(struct detector *d, const struct tcp_attempt *t)
 void detect_finish(struct detector *d, const struct correlate_stats *stats)
 {
     d->stats = stats;
+    /* The rules' sentences name clients and query names from these lists: fix their order
+     * first, so that no sentence depends on the order lookups closed in. */
+    for (size_t i = 0; i < d->n_findings; i++)
+        finding_settle(d->findings[i]);
     for (size_t i = 0; i < detect_n_rules; i++) {
         struct rule_ctx rc = {d, detect_rules[i], i};
         if (detect_rules[i]->on_finish)

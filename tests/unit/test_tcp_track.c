@@ -411,6 +411,42 @@ static void test_ipv6_and_no_times(void **state)
     correlate_free(c);
 }
 
+
+/* Attempts close in deadline order: one SYN retransmitted every 3 s (same ISN) does not keep
+ * the silent attempts made after it open past their own late window. */
+static void test_expiry_in_time_order(void **state)
+{
+    (void)state;
+    struct seen s;
+    struct correlator *c = mk(&s);
+    struct packet *p = calloc(1, sizeof *p);
+    assert_non_null(p);
+    uint64_t num = 1;
+    int made = 0;
+    for (double t = 0.0; t <= 300.0; t += 3.0) {
+        syn(p, num++, t, 50000, 1000);
+        feed(c, p);
+        if (made < 5) {
+            made++;
+            syn(p, num++, t + 1.0, (uint16_t)(51000 + made), (uint32_t)(2000 + made));
+            feed(c, p);
+        }
+        if (t <= 120.0)
+            assert_int_equal(s.n, 0);
+        if (t >= 135.0)
+            assert_int_equal(s.n, 5);
+    }
+    for (size_t i = 0; i < s.n; i++) {
+        assert_int_equal(s.a[i].outcome, TCP_UNANSWERED);
+        assert_int_equal(s.a[i].client_port, 51001 + i);
+    }
+    correlate_finish(c);
+    assert_int_equal(s.n, 6);
+    assert_int_equal(s.a[5].syns, 101);
+    correlate_free(c);
+    free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -422,6 +458,7 @@ int main(void)
         cmocka_unit_test(test_late_answer),
         cmocka_unit_test(test_new_isn_same_tuple),
         cmocka_unit_test(test_ipv6_and_no_times),
+        cmocka_unit_test(test_expiry_in_time_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
