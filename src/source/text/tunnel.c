@@ -15,7 +15,8 @@ static const char *tunnel_inner(const char *p, const char *e, int hint, int *ver
     sc_ws(&t);
     if (text_is_mac(t.p, t.e)) {
         const char *et = find(t.p, t.e - t.p > 96 ? t.p + 96 : t.e, ", ethertype IPv");
-        if (!et || (et[15] != '4' && et[15] != '6'))
+        /* the version digit is past the match: the record may end right before it */
+        if (!et || et + 15 >= t.e || (et[15] != '4' && et[15] != '6'))
             return NULL;
         hint = et[15] == '4' ? 4 : 6;
         const char *c = find(et, t.e - et > 64 ? et + 64 : t.e, ": ");
