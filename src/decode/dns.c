@@ -114,22 +114,22 @@ bool dns_read_name(struct cursor *c, const struct cursor *msg, struct dns_name *
     for (;;) {
         uint8_t b = cur_u8(r);
         if (r->short_read) {
-            packet_add_anomaly(pkt, "dns.name_truncated");
+            packet_add_anomaly(pkt, ANOM_DNS_NAME_TRUNCATED);
             break;
         }
         if ((b & 0xc0) == 0xc0) {
             uint8_t lo = cur_u8(r);
             if (r->short_read) {
-                packet_add_anomaly(pkt, "dns.name_truncated");
+                packet_add_anomaly(pkt, ANOM_DNS_NAME_TRUNCATED);
                 break;
             }
             size_t target = (size_t)(b & 0x3f) << 8 | lo;
             if (!in_msg || target >= part_start) {
-                packet_add_anomaly(pkt, "dns.bad_compression_pointer");
+                packet_add_anomaly(pkt, ANOM_DNS_BAD_COMPRESSION_POINTER);
                 break;
             }
             if (++jumps > MAX_JUMPS) {
-                packet_add_anomaly(pkt, "dns.compression_loop");
+                packet_add_anomaly(pkt, ANOM_DNS_COMPRESSION_LOOP);
                 break;
             }
             part_start = target;
@@ -141,7 +141,7 @@ bool dns_read_name(struct cursor *c, const struct cursor *msg, struct dns_name *
         }
         if (b & 0xc0) {
             /* 0x40 (extended label types, RFC 6891 deprecated) and 0x80 (reserved) */
-            packet_add_anomaly(pkt, "dns.bad_label_type");
+            packet_add_anomaly(pkt, ANOM_DNS_BAD_LABEL_TYPE);
             break;
         }
         if (b == 0) {
@@ -151,12 +151,12 @@ bool dns_read_name(struct cursor *c, const struct cursor *msg, struct dns_name *
         /* The terminating root octet counts too: labels may use at most 254 octets. */
         wire += (size_t)b + 1;
         if (wire + 1 > NAME_WIRE_MAX) {
-            packet_add_anomaly(pkt, "dns.name_too_long");
+            packet_add_anomaly(pkt, ANOM_DNS_NAME_TOO_LONG);
             break;
         }
         if (!cur_has(r, b)) {
             r->short_read = true;
-            packet_add_anomaly(pkt, "dns.name_truncated");
+            packet_add_anomaly(pkt, ANOM_DNS_NAME_TRUNCATED);
             break;
         }
         for (uint8_t i = 0; i < b; i++)
@@ -331,7 +331,7 @@ static void rdata_text(struct dns_rr *rr, struct cursor rd, const struct cursor 
             tw_finish(&w);
             return;
         }
-        packet_add_anomaly(pkt, "dns.bad_rdata");
+        packet_add_anomaly(pkt, ANOM_DNS_BAD_RDATA);
         tw_init(&w, rr->rdata, sizeof rr->rdata);
     }
     put_generic(&w, rd);
@@ -345,7 +345,7 @@ static bool read_question(struct cursor *m, struct dns_question *q, struct packe
     q->qtype = cur_be16(m);
     q->qclass = cur_be16(m);
     if (m->short_read) {
-        packet_add_anomaly(pkt, "dns.question_truncated");
+        packet_add_anomaly(pkt, ANOM_DNS_QUESTION_TRUNCATED);
         return false;
     }
     return true;
@@ -356,11 +356,11 @@ static void read_opt(struct dns_msg *msg, const struct dns_name *owner, uint16_t
 {
     if (msg->has_opt) {
         /* RFC 6891 6.1.1: more than one OPT makes the message malformed; keep the first. */
-        packet_add_anomaly(pkt, "dns.multiple_opt");
+        packet_add_anomaly(pkt, ANOM_DNS_MULTIPLE_OPT);
         return;
     }
     if (strcmp(owner->text, ".") != 0)
-        packet_add_anomaly(pkt, "dns.opt_bad_owner");
+        packet_add_anomaly(pkt, ANOM_DNS_OPT_BAD_OWNER);
     msg->has_opt = true;
     msg->edns_udp_size = rclass;
     msg->edns_version = (uint8_t)(ttl >> 16);
@@ -380,7 +380,7 @@ bool dns_parse_message(struct cursor *c, struct dns_msg *msg, struct packet *pkt
     msg->nscount = cur_be16(&m);
     msg->arcount = cur_be16(&m);
     if (m.short_read) {
-        packet_add_anomaly(pkt, "dns.truncated");
+        packet_add_anomaly(pkt, ANOM_DNS_TRUNCATED);
         msg->id = msg->flags = 0;
         msg->qdcount = msg->ancount = msg->nscount = msg->arcount = 0;
         return false;
@@ -394,7 +394,7 @@ bool dns_parse_message(struct cursor *c, struct dns_msg *msg, struct packet *pkt
     size_t n_rr = (size_t)msg->ancount + msg->nscount + msg->arcount;
     size_t need = (size_t)msg->qdcount * 5 + n_rr * 11;
     if (need > cur_left(&m))
-        packet_add_anomaly(pkt, "dns.counts_exceed_message");
+        packet_add_anomaly(pkt, ANOM_DNS_COUNTS_EXCEED_MESSAGE);
 
     struct dns_question scratch_q;
     for (unsigned i = 0; i < msg->qdcount; i++) {
@@ -418,12 +418,12 @@ bool dns_parse_message(struct cursor *c, struct dns_msg *msg, struct packet *pkt
         uint32_t ttl = cur_be32(&m);
         uint16_t rdlength = cur_be16(&m);
         if (m.short_read) {
-            packet_add_anomaly(pkt, "dns.rr_truncated");
+            packet_add_anomaly(pkt, ANOM_DNS_RR_TRUNCATED);
             return true;
         }
         struct cursor rd = cur_sub(&m, rdlength);
         if (rd.short_read) {
-            packet_add_anomaly(pkt, "dns.rdata_truncated");
+            packet_add_anomaly(pkt, ANOM_DNS_RDATA_TRUNCATED);
             return true;
         }
         if (msg->n_rr_seen < UINT16_MAX)
@@ -435,7 +435,7 @@ bool dns_parse_message(struct cursor *c, struct dns_msg *msg, struct packet *pkt
             continue;
         }
         if (type == DNS_TYPE_OPT)
-            packet_add_anomaly(pkt, "dns.opt_outside_additional");
+            packet_add_anomaly(pkt, ANOM_DNS_OPT_OUTSIDE_ADDITIONAL);
         rr->section = section;
         rr->type = type;
         rr->rclass = rclass;
@@ -447,7 +447,7 @@ bool dns_parse_message(struct cursor *c, struct dns_msg *msg, struct packet *pkt
         msg->n_rr++;
     }
     if (cur_left(&m) != 0)
-        packet_add_anomaly(pkt, "dns.trailing_bytes");
+        packet_add_anomaly(pkt, ANOM_DNS_TRAILING_BYTES);
     msg->complete = true;
     return true;
 }

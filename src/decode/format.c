@@ -694,8 +694,9 @@ size_t packet_format_line(const struct packet *pkt, char *buf, size_t n)
     bool ports = (pkt->layers & (PKT_L_UDP | PKT_L_TCP)) != 0;
     out(&w, "%s ", v6 ? "IP6" : "IP");
     /* (Only for the outermost header: what is missing of a tunnelled one is not kept.) */
-    if (pkt->n_tunnels == 0 && packet_has_anomaly(pkt, v6 ? "ipv6.payload_length_exceeds_capture"
-                                                          : "ipv4.total_length_exceeds_capture")) {
+    if (pkt->n_tunnels == 0 &&
+        packet_has_anomaly(pkt, v6 ? ANOM_IPV6_PAYLOAD_LENGTH_EXCEEDS_CAPTURE
+                                   : ANOM_IPV4_TOTAL_LENGTH_EXCEEDS_CAPTURE)) {
         uint32_t wire = (pkt->wirelen ? pkt->wirelen : pkt->caplen) - pkt->l2_len;
         out(&w, "truncated-ip%s - %lu bytes missing!%s", v6 ? "6" : "",
             (unsigned long)(pkt->ip_len - wire), v6 ? "" : " ");

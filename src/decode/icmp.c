@@ -71,7 +71,7 @@ static void decode_quote(struct packet *pkt, struct cursor *c)
     struct cursor peek = *c;
     uint8_t version = (uint8_t)(cur_u8(&peek) >> 4);
     if (peek.short_read) {
-        packet_add_anomaly(pkt, "icmp.quote_truncated");
+        packet_add_anomaly(pkt, ANOM_ICMP_QUOTE_TRUNCATED);
         return;
     }
     struct cursor l4;
@@ -88,17 +88,17 @@ static void decode_quote(struct packet *pkt, struct cursor *c)
         cur_bytes(c, src, 4);
         cur_bytes(c, dst, 4);
         if (c->short_read) {
-            packet_add_anomaly(pkt, "icmp.quote_truncated");
+            packet_add_anomaly(pkt, ANOM_ICMP_QUOTE_TRUNCATED);
             return;
         }
         size_t hlen = (size_t)(vihl & 0x0f) * 4;
         if (hlen < 20) {
-            packet_add_anomaly(pkt, "icmp.quote_bad_header");
+            packet_add_anomaly(pkt, ANOM_ICMP_QUOTE_BAD_HEADER);
             return;
         }
         cur_skip(c, hlen - 20);
         if (c->short_read) {
-            packet_add_anomaly(pkt, "icmp.quote_truncated");
+            packet_add_anomaly(pkt, ANOM_ICMP_QUOTE_TRUNCATED);
             return;
         }
         q->present = true;
@@ -110,7 +110,7 @@ static void decode_quote(struct packet *pkt, struct cursor *c)
         q->ip_id = id;
         q->ip_total_len = total;
         if (total < hlen) {
-            packet_add_anomaly(pkt, "icmp.quote_bad_header");
+            packet_add_anomaly(pkt, ANOM_ICMP_QUOTE_BAD_HEADER);
             return;
         }
         l4 = cur_sub(c, total - hlen);
@@ -125,7 +125,7 @@ static void decode_quote(struct packet *pkt, struct cursor *c)
         cur_bytes(c, src, 16);
         cur_bytes(c, dst, 16);
         if (c->short_read) {
-            packet_add_anomaly(pkt, "icmp.quote_truncated");
+            packet_add_anomaly(pkt, ANOM_ICMP_QUOTE_TRUNCATED);
             return;
         }
         q->present = true;
@@ -142,7 +142,7 @@ static void decode_quote(struct packet *pkt, struct cursor *c)
         if (!more)
             return;
     } else {
-        packet_add_anomaly(pkt, "icmp.quote_bad_header");
+        packet_add_anomaly(pkt, ANOM_ICMP_QUOTE_BAD_HEADER);
         return;
     }
     l4.short_read = false;
@@ -150,7 +150,7 @@ static void decode_quote(struct packet *pkt, struct cursor *c)
     if (q->proto == 1 || q->proto == 58) {
         uint8_t t = cur_u8(&l4);
         if (!l4.short_read && (q->proto == 1 ? v4_error_type(t) : v6_error_type(t)))
-            packet_add_anomaly(pkt, "icmp.error_quotes_error");
+            packet_add_anomaly(pkt, ANOM_ICMP_ERROR_QUOTES_ERROR);
         return;
     }
     if (q->proto != 17 && q->proto != 6)
@@ -185,7 +185,7 @@ void decode_icmp(struct packet *pkt, struct cursor *c, uint8_t ip_version)
     cur_skip(c, 2); /* checksum */
     uint32_t rest = cur_be32(c);
     if (c->short_read) {
-        packet_add_anomaly(pkt, ip_version == 6 ? "icmp6.truncated" : "icmp.truncated");
+        packet_add_anomaly(pkt, ip_version == 6 ? ANOM_ICMP6_TRUNCATED : ANOM_ICMP_TRUNCATED);
         return;
     }
     pkt->icmp_type = type;
@@ -204,7 +204,7 @@ void decode_icmp(struct packet *pkt, struct cursor *c, uint8_t ip_version)
             uint8_t a[16];
             cur_bytes(c, a, 16);
             if (c->short_read)
-                packet_add_anomaly(pkt, "icmp6.truncated");
+                packet_add_anomaly(pkt, ANOM_ICMP6_TRUNCATED);
             else
                 nt_addr_set_v6(&pkt->icmp_addr, a);
         }

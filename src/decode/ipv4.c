@@ -16,16 +16,16 @@ void decode_ipv4(struct packet *pkt, struct cursor *c)
     cur_bytes(c, src, 4);
     cur_bytes(c, dst, 4);
     if (c->short_read) {
-        packet_add_anomaly(pkt, "ipv4.truncated");
+        packet_add_anomaly(pkt, ANOM_IPV4_TRUNCATED);
         return;
     }
     if (vihl >> 4 != 4) {
-        packet_add_anomaly(pkt, "ipv4.bad_version");
+        packet_add_anomaly(pkt, ANOM_IPV4_BAD_VERSION);
         return;
     }
     size_t hlen = (size_t)(vihl & 0x0f) * 4;
     if (hlen < 20) {
-        packet_add_anomaly(pkt, "ipv4.bad_header_length");
+        packet_add_anomaly(pkt, ANOM_IPV4_BAD_HEADER_LENGTH);
         return;
     }
     pkt->ip_version = 4;
@@ -41,7 +41,7 @@ void decode_ipv4(struct packet *pkt, struct cursor *c)
         pkt->ip_options = true;
         cur_skip(c, hlen - 20);
         if (c->short_read) {
-            packet_add_anomaly(pkt, "ipv4.truncated");
+            packet_add_anomaly(pkt, ANOM_IPV4_TRUNCATED);
             return;
         }
     }
@@ -56,7 +56,7 @@ void decode_ipv4(struct packet *pkt, struct cursor *c)
     size_t payload;
     if (total < hlen) {
         /* Seen with TSO on the capturing host (total length 0): read what was captured. */
-        packet_add_anomaly(pkt, "ipv4.bad_total_length");
+        packet_add_anomaly(pkt, ANOM_IPV4_BAD_TOTAL_LENGTH);
         payload = cur_left(c);
     } else {
         payload = total - hlen;
@@ -64,9 +64,9 @@ void decode_ipv4(struct packet *pkt, struct cursor *c)
             /* A capture cut by its snap length is normal; a frame shorter on the wire than
              * its IP header says is not. */
             if (total <= start_left + decode_uncaptured(pkt))
-                packet_add_anomaly(pkt, "ipv4.truncated");
+                packet_add_anomaly(pkt, ANOM_IPV4_TRUNCATED);
             else
-                packet_add_anomaly(pkt, "ipv4.total_length_exceeds_capture");
+                packet_add_anomaly(pkt, ANOM_IPV4_TOTAL_LENGTH_EXCEEDS_CAPTURE);
         }
     }
     pkt->ip_payload_len = (uint32_t)payload;

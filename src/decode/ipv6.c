@@ -14,11 +14,11 @@ static bool walk_ext_headers(struct packet *pkt, struct cursor *c, uint8_t *nh)
         if (h != 0 && h != 43 && h != 44 && h != 60 && h != 51)
             return true;
         if (n >= MAX_EXT_HEADERS) {
-            packet_add_anomaly(pkt, "ipv6.too_many_ext_headers");
+            packet_add_anomaly(pkt, ANOM_IPV6_TOO_MANY_EXT_HEADERS);
             return false;
         }
         if (h == 0 && n != 0)
-            packet_add_anomaly(pkt, "ipv6.hop_by_hop_not_first");
+            packet_add_anomaly(pkt, ANOM_IPV6_HOP_BY_HOP_NOT_FIRST);
         if (pkt->n_ip6_ext < sizeof pkt->ip6_ext)
             pkt->ip6_ext[pkt->n_ip6_ext++] = h;
         uint8_t next = cur_u8(c);
@@ -27,7 +27,7 @@ static bool walk_ext_headers(struct packet *pkt, struct cursor *c, uint8_t *nh)
             uint16_t off = cur_be16(c);
             uint32_t id = cur_be32(c);
             if (c->short_read) {
-                packet_add_anomaly(pkt, "ipv6.ext_header_truncated");
+                packet_add_anomaly(pkt, ANOM_IPV6_EXT_HEADER_TRUNCATED);
                 return false;
             }
             pkt->fragment = true;
@@ -42,7 +42,7 @@ static bool walk_ext_headers(struct packet *pkt, struct cursor *c, uint8_t *nh)
         size_t total = h == 51 ? ((size_t)len + 2) * 4 : ((size_t)len + 1) * 8;
         cur_skip(c, total - 2);
         if (c->short_read) {
-            packet_add_anomaly(pkt, "ipv6.ext_header_truncated");
+            packet_add_anomaly(pkt, ANOM_IPV6_EXT_HEADER_TRUNCATED);
             return false;
         }
         *nh = next;
@@ -60,11 +60,11 @@ void decode_ipv6(struct packet *pkt, struct cursor *c)
     cur_bytes(c, src, 16);
     cur_bytes(c, dst, 16);
     if (c->short_read) {
-        packet_add_anomaly(pkt, "ipv6.truncated");
+        packet_add_anomaly(pkt, ANOM_IPV6_TRUNCATED);
         return;
     }
     if (vtcfl >> 28 != 6) {
-        packet_add_anomaly(pkt, "ipv6.bad_version");
+        packet_add_anomaly(pkt, ANOM_IPV6_BAD_VERSION);
         return;
     }
     pkt->ip_version = 6;
@@ -81,9 +81,9 @@ void decode_ipv6(struct packet *pkt, struct cursor *c)
         payload = cur_left(c);
     } else if ((size_t)plen + 40 > start_left) {
         if ((size_t)plen + 40 <= start_left + decode_uncaptured(pkt))
-            packet_add_anomaly(pkt, "ipv6.truncated");
+            packet_add_anomaly(pkt, ANOM_IPV6_TRUNCATED);
         else
-            packet_add_anomaly(pkt, "ipv6.payload_length_exceeds_capture");
+            packet_add_anomaly(pkt, ANOM_IPV6_PAYLOAD_LENGTH_EXCEEDS_CAPTURE);
     }
     struct cursor body = cur_sub(c, payload);
     body.short_read = false;

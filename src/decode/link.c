@@ -88,7 +88,7 @@ static void decode_arp(struct packet *pkt, struct cursor *c)
     uint8_t plen = cur_u8(c);
     uint16_t op = cur_be16(c);
     if (c->short_read) {
-        packet_add_anomaly(pkt, "arp.truncated");
+        packet_add_anomaly(pkt, ANOM_ARP_TRUNCATED);
         return;
     }
     /* Only Ethernet/IPv4 ARP carries addresses we can name; others are kept as "ARP". */
@@ -103,7 +103,7 @@ static void decode_arp(struct packet *pkt, struct cursor *c)
     cur_bytes(c, pkt->arp_tha, 6);
     cur_bytes(c, tpa, 4);
     if (c->short_read) {
-        packet_add_anomaly(pkt, "arp.truncated");
+        packet_add_anomaly(pkt, ANOM_ARP_TRUNCATED);
         return;
     }
     nt_addr_set_v4(&pkt->src, spa);
@@ -116,7 +116,7 @@ static void decode_ip_by_version(struct packet *pkt, struct cursor *c)
     struct cursor peek = *c;
     uint8_t v = (uint8_t)(cur_u8(&peek) >> 4);
     if (peek.short_read) {
-        packet_add_anomaly(pkt, "link.truncated");
+        packet_add_anomaly(pkt, ANOM_LINK_TRUNCATED);
         return;
     }
     if (v == 4)
@@ -124,7 +124,7 @@ static void decode_ip_by_version(struct packet *pkt, struct cursor *c)
     else if (v == 6)
         decode_ipv6(pkt, c);
     else
-        packet_add_anomaly(pkt, "link.unknown_ip_version");
+        packet_add_anomaly(pkt, ANOM_LINK_UNKNOWN_IP_VERSION);
 }
 
 static void decode_ethertype(struct packet *pkt, struct cursor *c, uint16_t type, bool outer);
@@ -135,12 +135,12 @@ static void decode_mpls(struct packet *pkt, struct cursor *c)
 {
     for (unsigned n = 0;; n++) {
         if (n >= MAX_MPLS_LABELS) {
-            packet_add_anomaly(pkt, "mpls.too_many_labels");
+            packet_add_anomaly(pkt, ANOM_MPLS_TOO_MANY_LABELS);
             return;
         }
         uint32_t e = cur_be32(c);
         if (c->short_read) {
-            packet_add_anomaly(pkt, "mpls.truncated");
+            packet_add_anomaly(pkt, ANOM_MPLS_TRUNCATED);
             return;
         }
         if (e & 0x100)
@@ -168,7 +168,7 @@ static bool ppp_header(struct packet *pkt, struct cursor *c, uint16_t *proto)
     if (!(b & 1))
         p = (uint16_t)(b << 8 | cur_u8(c));
     if (c->short_read) {
-        packet_add_anomaly(pkt, "ppp.truncated");
+        packet_add_anomaly(pkt, ANOM_PPP_TRUNCATED);
         return false;
     }
     *proto = p;
@@ -212,11 +212,11 @@ static size_t decode_pppoe(struct packet *pkt, struct cursor *c)
     cur_skip(c, 2); /* session id */
     uint16_t len = cur_be16(c);
     if (c->short_read) {
-        packet_add_anomaly(pkt, "pppoe.truncated");
+        packet_add_anomaly(pkt, ANOM_PPPOE_TRUNCATED);
         return 0;
     }
     if (vt != 0x11 || code != 0) {
-        packet_add_anomaly(pkt, "pppoe.bad_header");
+        packet_add_anomaly(pkt, ANOM_PPPOE_BAD_HEADER);
         return 6;
     }
     struct cursor body = cur_sub(c, len);
@@ -230,7 +230,7 @@ void decode_inner_ethernet(struct packet *pkt, struct cursor *c)
     cur_skip(c, 12);
     uint16_t type = cur_be16(c);
     if (c->short_read) {
-        packet_add_anomaly(pkt, "tunnel.truncated");
+        packet_add_anomaly(pkt, ANOM_TUNNEL_TRUNCATED);
         return;
     }
     decode_ethertype(pkt, c, type, false);
@@ -243,13 +243,13 @@ static void decode_ethertype(struct packet *pkt, struct cursor *c, uint16_t type
     unsigned tags = 0;
     while (type == ETH_VLAN || type == ETH_QINQ || type == ETH_QINQ_OLD) {
         if (++tags > MAX_VLAN_TAGS) {
-            packet_add_anomaly(pkt, "link.too_many_vlan_tags");
+            packet_add_anomaly(pkt, ANOM_LINK_TOO_MANY_VLAN_TAGS);
             return;
         }
         uint16_t tci = cur_be16(c);
         type = cur_be16(c);
         if (c->short_read) {
-            packet_add_anomaly(pkt, "link.truncated");
+            packet_add_anomaly(pkt, ANOM_LINK_TRUNCATED);
             return;
         }
         if (!outer)
@@ -288,7 +288,7 @@ static void decode_null(struct packet *pkt, struct cursor *c, bool network_order
 {
     uint32_t fam = network_order ? cur_be32(c) : cur_le32(c);
     if (c->short_read) {
-        packet_add_anomaly(pkt, "link.truncated");
+        packet_add_anomaly(pkt, ANOM_LINK_TRUNCATED);
         return;
     }
     /* DLT_NULL's family is in the capturing host's byte order, which the file does not say;
@@ -306,7 +306,7 @@ static void decode_null(struct packet *pkt, struct cursor *c, bool network_order
         decode_ipv6(pkt, c);
         break;
     default:
-        packet_add_anomaly(pkt, "link.unknown_family");
+        packet_add_anomaly(pkt, ANOM_LINK_UNKNOWN_FAMILY);
         break;
     }
 }
@@ -320,7 +320,7 @@ void decode_packet(struct packet *pkt, int linktype, const uint8_t *data, size_t
         cur_skip(&c, 12);
         uint16_t type = cur_be16(&c);
         if (c.short_read) {
-            packet_add_anomaly(pkt, "link.truncated");
+            packet_add_anomaly(pkt, ANOM_LINK_TRUNCATED);
             return;
         }
         pkt->l2_len = 14;
@@ -332,7 +332,7 @@ void decode_packet(struct packet *pkt, int linktype, const uint8_t *data, size_t
         cur_skip(&c, 14);
         uint16_t proto = cur_be16(&c);
         if (c.short_read) {
-            packet_add_anomaly(pkt, "link.truncated");
+            packet_add_anomaly(pkt, ANOM_LINK_TRUNCATED);
             return;
         }
         pkt->l2_len = 16;
@@ -345,7 +345,7 @@ void decode_packet(struct packet *pkt, int linktype, const uint8_t *data, size_t
         uint16_t proto = cur_be16(&c);
         cur_skip(&c, 18);
         if (c.short_read) {
-            packet_add_anomaly(pkt, "link.truncated");
+            packet_add_anomaly(pkt, ANOM_LINK_TRUNCATED);
             return;
         }
         pkt->l2_len = 20;
@@ -362,7 +362,7 @@ void decode_packet(struct packet *pkt, int linktype, const uint8_t *data, size_t
             cur_skip(&c, 2);
             uint16_t type = cur_be16(&c);
             if (c.short_read) {
-                packet_add_anomaly(pkt, "link.truncated");
+                packet_add_anomaly(pkt, ANOM_LINK_TRUNCATED);
                 return;
             }
             pkt->l2_len = 4;
@@ -397,12 +397,12 @@ void decode_packet(struct packet *pkt, int linktype, const uint8_t *data, size_t
             struct cursor peek = c;
             unsigned v = cur_u8(&peek) >> 4;
             if (!peek.short_read && v != (linktype == NT_DLT_IPV4 ? 4u : 6u))
-                packet_add_anomaly(pkt, "link.ip_version_mismatch");
+                packet_add_anomaly(pkt, ANOM_LINK_IP_VERSION_MISMATCH);
         }
         decode_ip_by_version(pkt, &c);
         break;
     default:
-        packet_add_anomaly(pkt, "link.unsupported");
+        packet_add_anomaly(pkt, ANOM_LINK_UNSUPPORTED);
         break;
     }
 }

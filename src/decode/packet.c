@@ -33,23 +33,23 @@ void packet_reset(struct packet *pkt)
     pkt->linktype = -1;
 }
 
-void packet_add_anomaly(struct packet *pkt, const char *name)
+void packet_add_anomaly(struct packet *pkt, enum nt_anomaly a)
 {
-    if (!pkt || !name)
+    if (!pkt || (unsigned)a >= NT_ANOMALY_COUNT)
         return;
-    if (packet_has_anomaly(pkt, name))
+    if (packet_has_anomaly(pkt, a))
         return;
     if (pkt->n_anomalies >= PKT_MAX_ANOMALIES) {
         pkt->n_anomalies_dropped++;
         return;
     }
-    pkt->anomalies[pkt->n_anomalies++] = name;
+    pkt->anomalies[pkt->n_anomalies++] = (uint8_t)a;
 }
 
-bool packet_has_anomaly(const struct packet *pkt, const char *name)
+bool packet_has_anomaly(const struct packet *pkt, enum nt_anomaly a)
 {
-    for (uint8_t i = 0; i < pkt->n_anomalies; i++)
-        if (pkt->anomalies[i] == name || strcmp(pkt->anomalies[i], name) == 0)
+    for (uint8_t i = 0; i < pkt->n_anomalies && i < PKT_MAX_ANOMALIES; i++)
+        if (pkt->anomalies[i] == a)
             return true;
     return false;
 }
@@ -444,7 +444,7 @@ bool packet_tunnel_enter(struct packet *pkt, const struct pkt_tunnel *t,
                          struct pkt_outer_save *save)
 {
     if (pkt->n_tunnels >= PKT_MAX_TUNNELS) {
-        packet_add_anomaly(pkt, "tunnel.too_deep");
+        packet_add_anomaly(pkt, ANOM_TUNNEL_TOO_DEEP);
         return false;
     }
     struct pkt_tunnel *d = &pkt->tunnels[pkt->n_tunnels++];

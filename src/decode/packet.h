@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "decode/anomaly.h"
 #include "util/addr.h"
 #include "util/ntime.h"
 
@@ -167,7 +168,7 @@ enum pkt_tunnel_kind {
     PKT_TUN_GENEVE,  /* UDP port 6081 (RFC 8926) */
 };
 
-/* Hostile nesting is cut here (anomaly "tunnel.too_deep"); real networks nest two or three. */
+/* Hostile nesting is cut here (anomaly ANOM_TUNNEL_TOO_DEEP); real networks nest two or three. */
 #define PKT_MAX_TUNNELS 4
 
 /* One removed encapsulation: the outer packet's addresses and the tunnel header's fields, for
@@ -262,8 +263,9 @@ struct packet {
      * length and holds the message; src/source/tcpdns.c when the message spans segments */
     struct dns_msg dns;
 
-    /* Named decoder anomalies ("dns.bad_compression_pointer"), static strings. */
-    const char *anomalies[PKT_MAX_ANOMALIES];
+    /* Decoder anomalies (enum nt_anomaly, decode/anomaly.h), each at most once, in the order
+     * found; past PKT_MAX_ANOMALIES they are counted in n_anomalies_dropped only. */
+    uint8_t anomalies[PKT_MAX_ANOMALIES];
     uint8_t n_anomalies;
     uint32_t n_anomalies_dropped;
 
@@ -291,7 +293,7 @@ struct pkt_outer_save {
 
 /* Starts describing the packet a tunnel carries: records the tunnel t (its outer addresses
  * and ports are taken from pkt) in pkt->tunnels, saves the network and transport fields into
- * save and clears them. Returns false, changing nothing but recording "tunnel.too_deep", when
+ * save and clears them. Returns false, changing nothing but recording ANOM_TUNNEL_TOO_DEEP, when
  * PKT_MAX_TUNNELS tunnels were removed already. */
 bool packet_tunnel_enter(struct packet *pkt, const struct pkt_tunnel *t,
                          struct pkt_outer_save *save);
@@ -306,9 +308,9 @@ const char *packet_tunnel_name(uint8_t kind);
 void packet_reset(struct packet *pkt);
 /* Empties a DNS message the same cheap way. */
 void dns_msg_reset(struct dns_msg *m);
-/* Records a named anomaly (a static string), once per name per packet. */
-void packet_add_anomaly(struct packet *pkt, const char *name);
-bool packet_has_anomaly(const struct packet *pkt, const char *name);
+/* Records an anomaly, once per packet (pkt may be NULL: nothing is recorded). */
+void packet_add_anomaly(struct packet *pkt, enum nt_anomaly a);
+bool packet_has_anomaly(const struct packet *pkt, enum nt_anomaly a);
 
 /* Classifies an ICMP (ip_version 4) or ICMPv6 (6) type and code. */
 enum icmp_kind icmp_classify(uint8_t ip_version, uint8_t type, uint8_t code);

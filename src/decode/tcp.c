@@ -12,12 +12,12 @@ void decode_tcp(struct packet *pkt, struct cursor *c)
     uint16_t win = cur_be16(c);
     cur_skip(c, 4); /* checksum, urgent pointer */
     if (c->short_read) {
-        packet_add_anomaly(pkt, "tcp.truncated");
+        packet_add_anomaly(pkt, ANOM_TCP_TRUNCATED);
         return;
     }
     size_t hlen = (size_t)(off >> 4) * 4;
     if (hlen < 20) {
-        packet_add_anomaly(pkt, "tcp.bad_data_offset");
+        packet_add_anomaly(pkt, ANOM_TCP_BAD_DATA_OFFSET);
         return;
     }
     pkt->sport = sport;
@@ -28,7 +28,7 @@ void decode_tcp(struct packet *pkt, struct cursor *c)
     pkt->tcp_win = win;
     size_t optlen = hlen - 20;
     if (!cur_has(c, optlen)) {
-        packet_add_anomaly(pkt, "tcp.truncated");
+        packet_add_anomaly(pkt, ANOM_TCP_TRUNCATED);
         return;
     }
     cur_bytes(c, pkt->tcp_opts, optlen);
@@ -39,7 +39,7 @@ void decode_tcp(struct packet *pkt, struct cursor *c)
         pkt->l4_payload_len = (uint32_t)(pkt->ip_payload_len - hlen);
     } else {
         if (pkt->ip_payload_len)
-            packet_add_anomaly(pkt, "tcp.bad_data_offset");
+            packet_add_anomaly(pkt, ANOM_TCP_BAD_DATA_OFFSET);
         pkt->l4_payload_len = (uint32_t)cur_left(c);
     }
 

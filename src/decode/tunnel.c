@@ -83,7 +83,7 @@ static enum inner gre_header(struct packet *pkt, struct cursor *c, struct pkt_tu
     uint16_t fv = cur_be16(c);
     uint16_t proto = cur_be16(c);
     if (c->short_read) {
-        packet_add_anomaly(pkt, "gre.truncated");
+        packet_add_anomaly(pkt, ANOM_GRE_TRUNCATED);
         return IN_NONE;
     }
     t->flags = fv;
@@ -104,7 +104,7 @@ static enum inner gre_header(struct packet *pkt, struct cursor *c, struct pkt_tu
             unsigned n = 0;
             for (;; n++) {
                 if (n >= MAX_GRE_SRE) {
-                    packet_add_anomaly(pkt, "gre.bad_routing");
+                    packet_add_anomaly(pkt, ANOM_GRE_BAD_ROUTING);
                     return IN_NONE;
                 }
                 uint16_t af = cur_be16(c);
@@ -116,7 +116,7 @@ static enum inner gre_header(struct packet *pkt, struct cursor *c, struct pkt_tu
             }
         }
         if (c->short_read) {
-            packet_add_anomaly(pkt, "gre.truncated");
+            packet_add_anomaly(pkt, ANOM_GRE_TRUNCATED);
             return IN_NONE;
         }
         return by_ethertype(proto);
@@ -125,7 +125,7 @@ static enum inner gre_header(struct packet *pkt, struct cursor *c, struct pkt_tu
         /* PPTP (RFC 2637 4.1): key (payload length, call id) always, sequence number when
          * the packet carries data, acknowledgment optionally; the payload is PPP. */
         if (!(fv & GRE_K) || proto != GRE_PPP || (fv & (GRE_C | GRE_R))) {
-            packet_add_anomaly(pkt, "gre.bad_pptp_header");
+            packet_add_anomaly(pkt, ANOM_GRE_BAD_PPTP_HEADER);
             return IN_NONE;
         }
         t->has_key = true;
@@ -139,12 +139,12 @@ static enum inner gre_header(struct packet *pkt, struct cursor *c, struct pkt_tu
             t->ack = cur_be32(c);
         }
         if (c->short_read) {
-            packet_add_anomaly(pkt, "gre.truncated");
+            packet_add_anomaly(pkt, ANOM_GRE_TRUNCATED);
             return IN_NONE;
         }
         return cur_left(c) > 0 ? IN_PPP : IN_NONE;
     }
-    packet_add_anomaly(pkt, "gre.bad_version");
+    packet_add_anomaly(pkt, ANOM_GRE_BAD_VERSION);
     return IN_NONE;
 }
 
@@ -174,7 +174,7 @@ static enum inner vxlan_header(struct packet *pkt, struct cursor *c, struct pkt_
     cur_skip(c, 3);
     uint32_t vni = cur_be32(c) >> 8;
     if (c->short_read) {
-        packet_add_anomaly(pkt, "vxlan.truncated");
+        packet_add_anomaly(pkt, ANOM_VXLAN_TRUNCATED);
         return IN_NONE;
     }
     t->flags = flags;
@@ -189,11 +189,11 @@ static enum inner geneve_header(struct packet *pkt, struct cursor *c, struct pkt
     uint16_t proto = cur_be16(c);
     uint32_t vni = cur_be32(c) >> 8;
     if (c->short_read) {
-        packet_add_anomaly(pkt, "geneve.truncated");
+        packet_add_anomaly(pkt, ANOM_GENEVE_TRUNCATED);
         return IN_NONE;
     }
     if (b0 >> 6 != 0) {
-        packet_add_anomaly(pkt, "geneve.bad_version");
+        packet_add_anomaly(pkt, ANOM_GENEVE_BAD_VERSION);
         return IN_NONE;
     }
     t->flags = b1;
@@ -202,7 +202,7 @@ static enum inner geneve_header(struct packet *pkt, struct cursor *c, struct pkt
     t->opt_len = (uint8_t)((b0 & 0x3f) * 4);
     cur_skip(c, t->opt_len);
     if (c->short_read) {
-        packet_add_anomaly(pkt, "geneve.truncated");
+        packet_add_anomaly(pkt, ANOM_GENEVE_TRUNCATED);
         return IN_NONE;
     }
     return by_ethertype(proto);

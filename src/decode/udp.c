@@ -16,7 +16,7 @@ void decode_udp(struct packet *pkt, struct cursor *c)
     uint16_t ulen = cur_be16(c);
     cur_skip(c, 2); /* checksum */
     if (c->short_read) {
-        packet_add_anomaly(pkt, "udp.truncated");
+        packet_add_anomaly(pkt, ANOM_UDP_TRUNCATED);
         return;
     }
     pkt->sport = sport;
@@ -25,7 +25,7 @@ void decode_udp(struct packet *pkt, struct cursor *c)
 
     size_t payload;
     if (ulen < 8) {
-        packet_add_anomaly(pkt, "udp.bad_length");
+        packet_add_anomaly(pkt, ANOM_UDP_BAD_LENGTH);
         return;
     }
     payload = (size_t)ulen - 8;
@@ -33,7 +33,7 @@ void decode_udp(struct packet *pkt, struct cursor *c)
         /* The IP header is the outer bound: a UDP length past it is a lie, unless the rest of
          * the datagram is in later fragments. */
         if (!pkt->more_fragments)
-            packet_add_anomaly(pkt, "udp.bad_length");
+            packet_add_anomaly(pkt, ANOM_UDP_BAD_LENGTH);
         payload = pkt->ip_payload_len > 8 ? pkt->ip_payload_len - 8 : 0;
     }
     pkt->l4_payload_len = (uint32_t)payload;

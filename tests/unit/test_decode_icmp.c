@@ -120,13 +120,13 @@ static void test_v4_cut_quotes(void **state)
         assert_int_equal((q->known & QUOTE_K_DNS_ID) != 0, q->has_dns);
         assert_int_equal((q->known & QUOTE_K_QUESTION) != 0, q->has_question);
         if (n < full)
-            assert_false(packet_has_anomaly(&pkt, "ipv4.total_length_exceeds_capture"));
+            assert_false(packet_has_anomaly(&pkt, ANOM_IPV4_TOTAL_LENGTH_EXCEEDS_CAPTURE));
         char line[256];
         assert_true(packet_format_line(&pkt, line, sizeof line) < sizeof line);
     }
     /* The same cut made by a lying sender (the frame really was that short). */
     decode(b, 42 + 28, 42 + 28);
-    assert_true(packet_has_anomaly(&pkt, "ipv4.total_length_exceeds_capture"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_IPV4_TOTAL_LENGTH_EXCEEDS_CAPTURE));
     assert_true(pkt.quote.has_ports);
     assert_false(pkt.quote.has_dns);
 }
@@ -154,12 +154,12 @@ static void test_v4_quote_length_lies(void **state)
     b[42] = 0x44;
     decode(b, n, n);
     assert_false(pkt.quote.present);
-    assert_true(packet_has_anomaly(&pkt, "icmp.quote_bad_header"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_ICMP_QUOTE_BAD_HEADER));
     /* Quoted version 7. */
     b[42] = 0x75;
     decode(b, n, n);
     assert_false(pkt.quote.present);
-    assert_true(packet_has_anomaly(&pkt, "icmp.quote_bad_header"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_ICMP_QUOTE_BAD_HEADER));
 }
 
 static void test_quote_of_a_quote(void **state)
@@ -181,7 +181,7 @@ static void test_quote_of_a_quote(void **state)
     assert_int_equal(pkt.quote.proto, 1);
     assert_false(pkt.quote.has_ports);
     assert_false(pkt.quote.has_dns);
-    assert_true(packet_has_anomaly(&pkt, "icmp.error_quotes_error"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_ICMP_ERROR_QUOTES_ERROR));
 }
 
 static void test_v4_frag_needed_and_time_exceeded(void **state)

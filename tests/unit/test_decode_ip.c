@@ -66,12 +66,12 @@ static void test_v4_options(void **state)
     o[0] = 0x4f;
     decode_raw(o, 40, 40);
     assert_false(pkt.layers & PKT_L_UDP);
-    assert_true(packet_has_anomaly(&pkt, "ipv4.truncated"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_IPV4_TRUNCATED));
     /* IHL below 5. */
     o[0] = 0x43;
     decode_raw(o, n + 8, n + 8);
     assert_false(pkt.layers & PKT_L_IP);
-    assert_true(packet_has_anomaly(&pkt, "ipv4.bad_header_length"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_IPV4_BAD_HEADER_LENGTH));
 }
 
 static void test_v4_lengths(void **state)
@@ -84,23 +84,23 @@ static void test_v4_lengths(void **state)
     decode_raw(b, n + 20, n + 20);
     assert_true(pkt.dns.complete);
     assert_int_equal(pkt.dns.length, 62);
-    assert_false(packet_has_anomaly(&pkt, "dns.trailing_bytes"));
+    assert_false(packet_has_anomaly(&pkt, ANOM_DNS_TRAILING_BYTES));
     assert_int_equal(pkt.n_anomalies, 0);
     /* Snap length cut: normal, noted as truncated. */
     decode_raw(b, 50, n);
-    assert_true(packet_has_anomaly(&pkt, "ipv4.truncated"));
-    assert_false(packet_has_anomaly(&pkt, "ipv4.total_length_exceeds_capture"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_IPV4_TRUNCATED));
+    assert_false(packet_has_anomaly(&pkt, ANOM_IPV4_TOTAL_LENGTH_EXCEEDS_CAPTURE));
     assert_true(pkt.layers & PKT_L_DNS);
     assert_false(pkt.dns.complete);
     assert_int_equal(pkt.dns.length, 62);
     /* A frame really shorter than its total length. */
     decode_raw(b, 50, 50);
-    assert_true(packet_has_anomaly(&pkt, "ipv4.total_length_exceeds_capture"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_IPV4_TOTAL_LENGTH_EXCEEDS_CAPTURE));
     /* Total length below the header length (TSO captures show 0). */
     b[2] = 0;
     b[3] = 0;
     decode_raw(b, n, n);
-    assert_true(packet_has_anomaly(&pkt, "ipv4.bad_total_length"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_IPV4_BAD_TOTAL_LENGTH));
     assert_true(pkt.layers & PKT_L_UDP);
     /* Bad version inside a raw link: a 5 in the first nibble is not IP. */
     b[0] = 0x55;
@@ -110,11 +110,11 @@ static void test_v4_lengths(void **state)
     n = tu_hex(query_hex, b, sizeof b);
     b[24] = 0x01;
     decode_raw(b, n, n);
-    assert_true(packet_has_anomaly(&pkt, "udp.bad_length"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_UDP_BAD_LENGTH));
     b[24] = 0;
     b[25] = 4;
     decode_raw(b, n, n);
-    assert_true(packet_has_anomaly(&pkt, "udp.bad_length"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_UDP_BAD_LENGTH));
     assert_false(pkt.layers & PKT_L_DNS);
     /* Every cut is safe. */
     n = tu_hex(query_hex, b, sizeof b);
@@ -213,7 +213,7 @@ static void test_v6_ext_chain(void **state)
     assert_int_equal(pkt.ip_payload_len, 70);
     /* Truncated extension header. */
     decode_raw(f.b, 40 + 12, n);
-    assert_true(packet_has_anomaly(&pkt, "ipv6.ext_header_truncated"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_IPV6_EXT_HEADER_TRUNCATED));
     assert_false(pkt.layers & PKT_L_UDP);
     /* Nine destination options headers: past the bound. */
     n = v6(&f, "3c",
@@ -221,7 +221,7 @@ static void test_v6_ext_chain(void **state)
            "3c00 0000 0000 0000 3c00 0000 0000 0000 3c00 0000 0000 0000 3c00 0000 0000 0000"
            "1100 0000 0000 0000");
     decode_raw(f.b, n, n);
-    assert_true(packet_has_anomaly(&pkt, "ipv6.too_many_ext_headers"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_IPV6_TOO_MANY_EXT_HEADERS));
     assert_false(pkt.layers & PKT_L_UDP);
 }
 
@@ -257,17 +257,17 @@ static void test_v6_malformed(void **state)
         assert_int_equal((pkt.layers & PKT_L_IP) != 0, k >= 40);
     }
     decode_raw(f.b, 39, 39);
-    assert_true(packet_has_anomaly(&pkt, "ipv6.truncated"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_IPV6_TRUNCATED));
     /* Payload length larger than the frame. */
     f.b[4] = 0x10;
     decode_raw(f.b, n, n);
-    assert_true(packet_has_anomaly(&pkt, "ipv6.payload_length_exceeds_capture"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_IPV6_PAYLOAD_LENGTH_EXCEEDS_CAPTURE));
     /* On the IPv6 link type, a version 4 header is flagged but decoded. */
     uint8_t b[128];
     n = tu_hex(query_hex, b, sizeof b);
     packet_reset(&pkt);
     decode_packet(&pkt, NT_DLT_IPV6, b, n);
-    assert_true(packet_has_anomaly(&pkt, "link.ip_version_mismatch"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_LINK_IP_VERSION_MISMATCH));
     assert_true(pkt.layers & PKT_L_DNS);
 }
 
@@ -312,7 +312,7 @@ static void test_tcp_and_dns_over_tcp(void **state)
     /* Data offset below 5. */
     b[32] = 0x40;
     decode_raw(b, n, n);
-    assert_true(packet_has_anomaly(&pkt, "tcp.bad_data_offset"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_TCP_BAD_DATA_OFFSET));
     assert_false(pkt.layers & PKT_L_TCP);
     /* Data offset past the segment. */
     b[32] = 0xf0;

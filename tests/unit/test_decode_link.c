@@ -63,7 +63,7 @@ static void test_ethernet_and_vlans(void **state)
            "c25b a313 ae20 f6fb 9bab d7c4 8100 0001 8100 0001 8100 0001 8100 0001 8100 0001"
            "8100 0001 8100 0001 8100 0001 8100 0001 0800",
            0);
-    assert_true(packet_has_anomaly(&pkt, "link.too_many_vlan_tags"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_LINK_TOO_MANY_VLAN_TAGS));
     assert_false(pkt.layers & PKT_L_IP);
     /* IPv6 and unknown ethertypes */
     decode(NT_DLT_EN10MB, "c25b a313 ae20 f6fb 9bab d7c4 88cc", 0);
@@ -72,7 +72,7 @@ static void test_ethernet_and_vlans(void **state)
     /* Every cut is safe, and a cut inside the header is a link anomaly. */
     for (size_t k = 1; k < 14; k++) {
         decode(NT_DLT_EN10MB, "c25b a313 ae20 f6fb 9bab d7c4 8100 0001 0800", k);
-        assert_true(packet_has_anomaly(&pkt, "link.truncated"));
+        assert_true(packet_has_anomaly(&pkt, ANOM_LINK_TRUNCATED));
     }
 }
 
@@ -95,7 +95,7 @@ static void test_cooked_and_raw(void **state)
         assert_int_equal(pkt.l2_len, 0);
     }
     decode(NT_DLT_LINUX_SLL2, "0800 0000", 4);
-    assert_true(packet_has_anomaly(&pkt, "link.truncated"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_LINK_TRUNCATED));
     decode(NT_DLT_RAW, "", 1);
     assert_false(pkt.layers & PKT_L_IP);
 }
@@ -110,12 +110,12 @@ static void test_loopback(void **state)
     decode(NT_DLT_LOOP, "0000 0002", 0);
     assert_query();
     decode(NT_DLT_LOOP, "0200 0000", 0);
-    assert_true(packet_has_anomaly(&pkt, "link.unknown_family"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_LINK_UNKNOWN_FAMILY));
     /* The IPv6 families of the BSDs, on an IPv4 payload: decoded as IPv6, which fails. */
     decode(NT_DLT_NULL, "1e00 0000", 0);
-    assert_true(packet_has_anomaly(&pkt, "ipv6.bad_version"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_IPV6_BAD_VERSION));
     decode(NT_DLT_NULL, "0200", 2);
-    assert_true(packet_has_anomaly(&pkt, "link.truncated"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_LINK_TRUNCATED));
 }
 
 static void test_supported_names(void **state)
@@ -131,10 +131,10 @@ static void test_supported_names(void **state)
     assert_string_equal(decode_linktype_name(113), "Linux cooked v1");
     assert_string_equal(decode_linktype_name(105), "unsupported");
     decode(105, "00", 0);
-    assert_true(packet_has_anomaly(&pkt, "link.unsupported"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_LINK_UNSUPPORTED));
     packet_reset(&pkt);
     decode_packet(&pkt, NT_DLT_EN10MB, NULL, 0);
-    assert_true(packet_has_anomaly(&pkt, "link.truncated"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_LINK_TRUNCATED));
 }
 
 static void test_arp(void **state)
@@ -165,7 +165,7 @@ static void test_arp(void **state)
         packet_reset(&pkt);
         decode_packet(&pkt, NT_DLT_EN10MB, f, k);
         assert_false(pkt.layers & PKT_L_ARP);
-        assert_true(packet_has_anomaly(&pkt, "arp.truncated"));
+        assert_true(packet_has_anomaly(&pkt, ANOM_ARP_TRUNCATED));
     }
 }
 

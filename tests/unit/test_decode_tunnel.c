@@ -180,7 +180,7 @@ static void test_gre_v0(void **state)
     put_bytes(q, qn);
     run(NT_DLT_EN10MB, 0);
     assert_int_equal(pkt.n_tunnels, 0);
-    assert_true(packet_has_anomaly(&pkt, "gre.bad_version"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_GRE_BAD_VERSION));
 }
 
 static void test_gre_truncated(void **state)
@@ -199,13 +199,13 @@ static void test_gre_truncated(void **state)
     assert_int_equal(pkt.layers, PKT_L_IP);
     assert_int_equal(pkt.proto, 47);
     assert_int_equal(pkt.n_tunnels, 0);
-    assert_true(packet_has_anomaly(&pkt, "gre.truncated"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_GRE_TRUNCATED));
     /* cut inside the inner IP header: the outer packet again */
     run(NT_DLT_EN10MB, 14 + 20 + 16 + 10);
     assert_int_equal(pkt.layers, PKT_L_IP);
     assert_int_equal(pkt.proto, 47);
     assert_int_equal(pkt.n_tunnels, 0);
-    assert_true(packet_has_anomaly(&pkt, "ipv4.truncated"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_IPV4_TRUNCATED));
     /* cut inside the inner DNS message: the inner packet, its DNS header read */
     run(NT_DLT_EN10MB, full - 20);
     assert_int_equal(pkt.n_tunnels, 1);
@@ -273,7 +273,7 @@ static void test_ip_in_ip_and_depth(void **state)
             assert_int_equal(pkt.n_tunnels, depth);
         } else {
             assert_int_equal(pkt.n_tunnels, PKT_MAX_TUNNELS);
-            assert_true(packet_has_anomaly(&pkt, "tunnel.too_deep"));
+            assert_true(packet_has_anomaly(&pkt, ANOM_TUNNEL_TOO_DEEP));
             assert_int_equal(pkt.proto, 4);
             assert_false(pkt.layers & PKT_L_DNS);
         }
@@ -289,7 +289,7 @@ static void test_ip_in_ip_and_depth(void **state)
     put_bytes(q, qn);
     run(NT_DLT_EN10MB, 0);
     assert_int_equal(pkt.n_tunnels, PKT_MAX_TUNNELS);
-    assert_true(packet_has_anomaly(&pkt, "tunnel.too_deep"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_TUNNEL_TOO_DEEP));
 }
 
 static void test_vxlan_geneve(void **state)
@@ -320,7 +320,7 @@ static void test_vxlan_geneve(void **state)
     run(NT_DLT_EN10MB, 14 + 20 + 8 + 5);
     assert_int_equal(pkt.n_tunnels, 0);
     assert_int_equal(pkt.dport, 4789);
-    assert_true(packet_has_anomaly(&pkt, "vxlan.truncated"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_VXLAN_TRUNCATED));
     for (size_t n = 1; n <= full; n++)
         run(NT_DLT_EN10MB, n);
 
@@ -355,7 +355,7 @@ static void test_vxlan_geneve(void **state)
     buf[14 + 20 + 8] = 0x40;
     run(NT_DLT_EN10MB, 0);
     assert_int_equal(pkt.n_tunnels, 0);
-    assert_true(packet_has_anomaly(&pkt, "geneve.bad_version"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_GENEVE_BAD_VERSION));
 
     /* GRE in UDP (RFC 8086) */
     len = 0;
@@ -450,7 +450,7 @@ static void test_ppp_links(void **state)
     assert_int_equal(pkt.n_anomalies, 0);
     /* truncated */
     run(NT_DLT_PPP, 2);
-    assert_true(packet_has_anomaly(&pkt, "ppp.truncated"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_PPP_TRUNCATED));
 
     /* PPPoE session: on its own link type and inside Ethernet */
     len = 0;
@@ -476,7 +476,7 @@ static void test_ppp_links(void **state)
         run(NT_DLT_EN10MB, n);
     buf[14] = 0x12; /* bad version/type */
     run(NT_DLT_EN10MB, 0);
-    assert_true(packet_has_anomaly(&pkt, "pppoe.bad_header"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_PPPOE_BAD_HEADER));
     assert_false(pkt.layers & PKT_L_IP);
 }
 
@@ -581,7 +581,7 @@ static void test_text_tunnels(void **state)
     strcat(deep, "IP 1.1.1.1.53 > 2.2.2.2.999: 1 0/0/0 (12)");
     assert_true(parse1(deep, &p));
     assert_int_equal(p.n_tunnels, PKT_MAX_TUNNELS);
-    assert_true(packet_has_anomaly(&p, "tunnel.too_deep"));
+    assert_true(packet_has_anomaly(&p, ANOM_TUNNEL_TOO_DEEP));
 }
 
 int main(void)

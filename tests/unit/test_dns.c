@@ -158,13 +158,13 @@ static void test_pointer_loops_and_forward_pointers(void **state)
     assert_true(parse(b, n));
     assert_false(msg.has_question);
     assert_false(msg.complete);
-    assert_true(packet_has_anomaly(&pkt, "dns.bad_compression_pointer"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_DNS_BAD_COMPRESSION_POINTER));
 
     /* A forward pointer (to offset 20, after the name). */
     n = tu_hex("0001 0100 0001 0000 0000 0000 c014 0001 0001 0000 01 61 00", b, sizeof b);
     assert_true(parse(b, n));
     assert_false(msg.has_question);
-    assert_true(packet_has_anomaly(&pkt, "dns.bad_compression_pointer"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_DNS_BAD_COMPRESSION_POINTER));
 
     /* Two names pointing at each other: the second jump is not strictly backwards. */
     n = tu_hex("0001 8100 0001 0001 0000 0000"
@@ -174,19 +174,19 @@ static void test_pointer_loops_and_forward_pointers(void **state)
                b, sizeof b);
     assert_true(parse(b, n));
     assert_false(msg.has_question);
-    assert_true(packet_has_anomaly(&pkt, "dns.bad_compression_pointer"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_DNS_BAD_COMPRESSION_POINTER));
 
     /* The classic loop: a pointer at offset 14 back to 12, whose label runs into it. */
     n = tu_hex("0001 0100 0001 0000 0000 0000 01 61 c00c 0001 0001", b, sizeof b);
     assert_true(parse(b, n));
     assert_false(msg.has_question);
-    assert_true(packet_has_anomaly(&pkt, "dns.bad_compression_pointer"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_DNS_BAD_COMPRESSION_POINTER));
 
     /* A pointer past the end of the message. */
     n = tu_hex("0001 0100 0001 0000 0000 0000 ffff", b, sizeof b);
     assert_true(parse(b, n));
     assert_false(msg.has_question);
-    assert_true(packet_has_anomaly(&pkt, "dns.bad_compression_pointer"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_DNS_BAD_COMPRESSION_POINTER));
 }
 
 static void test_chain_of_backward_pointers_terminates(void **state)
@@ -220,7 +220,7 @@ static void test_chain_of_backward_pointers_terminates(void **state)
     struct dns_name name;
     packet_reset(&pkt);
     assert_false(dns_read_name(&c, &whole, &name, &pkt));
-    assert_true(packet_has_anomaly(&pkt, "dns.name_too_long"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_DNS_NAME_TOO_LONG));
     assert_true(name.len < DNS_NAME_TEXT_MAX);
     assert_int_equal(strlen(name.text), name.len);
 }
@@ -254,13 +254,13 @@ static void test_label_and_name_limits(void **state)
     put16(m, 1);
     assert_true(parse(m->b, m->n));
     assert_false(msg.has_question);
-    assert_true(packet_has_anomaly(&pkt, "dns.bad_label_type"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_DNS_BAD_LABEL_TYPE));
 
     /* 0x80 label type. */
     uint8_t b[32];
     size_t n = tu_hex("0001 0100 0001 0000 0000 0000 80 0001 0001", b, sizeof b);
     assert_true(parse(b, n));
-    assert_true(packet_has_anomaly(&pkt, "dns.bad_label_type"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_DNS_BAD_LABEL_TYPE));
 
     /* Exactly 255 octets: 3 labels of 63 and one of 61 (4*1 + 63*3 + 61 + 1 = 255). */
     header(m, 1, 0x0100, 1, 0, 0, 0);
@@ -290,7 +290,7 @@ static void test_label_and_name_limits(void **state)
     put16(m, 1);
     assert_true(parse(m->b, m->n));
     assert_false(msg.has_question);
-    assert_true(packet_has_anomaly(&pkt, "dns.name_too_long"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_DNS_NAME_TOO_LONG));
 }
 
 static void test_counts_larger_than_packet(void **state)
@@ -299,7 +299,7 @@ static void test_counts_larger_than_packet(void **state)
     uint8_t b[64];
     size_t n = tu_hex("0001 8180 ffff ffff ffff ffff 00 0001 0001", b, sizeof b);
     assert_true(parse(b, n));
-    assert_true(packet_has_anomaly(&pkt, "dns.counts_exceed_message"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_DNS_COUNTS_EXCEED_MESSAGE));
     assert_false(msg.complete);
     assert_int_equal(msg.qdcount, 0xffff);
     assert_true(msg.has_question);
@@ -308,7 +308,7 @@ static void test_counts_larger_than_packet(void **state)
     /* Short header. */
     n = tu_hex("0001 8180 0001", b, sizeof b);
     assert_false(parse(b, n));
-    assert_true(packet_has_anomaly(&pkt, "dns.truncated"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_DNS_TRUNCATED));
     assert_false(parse(b, 0));
 }
 
@@ -414,7 +414,7 @@ static void test_bad_rdata_falls_back(void **state)
     assert_int_equal(msg.n_rr, 2);
     assert_string_equal(msg.rr[0].rdata, "\\# 3 010203");
     assert_string_equal(msg.rr[1].rdata, "\\# 3 056162");
-    assert_true(packet_has_anomaly(&pkt, "dns.bad_rdata"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_DNS_BAD_RDATA));
 
     /* rdlength past the end of the message. */
     header(m, 7, 0x8180, 0, 1, 0, 0);
@@ -423,7 +423,7 @@ static void test_bad_rdata_falls_back(void **state)
     assert_true(parse(m->b, m->n));
     assert_false(msg.complete);
     assert_int_equal(msg.n_rr, 0);
-    assert_true(packet_has_anomaly(&pkt, "dns.rdata_truncated"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_DNS_RDATA_TRUNCATED));
 }
 
 static void test_kept_records_are_bounded(void **state)
@@ -504,7 +504,7 @@ static void test_name_in_rdata_uses_message_offsets(void **state)
     struct dns_name n;
     packet_reset(&pkt);
     assert_false(dns_read_name(&c, &whole, &n, &pkt));
-    assert_true(packet_has_anomaly(&pkt, "dns.bad_compression_pointer"));
+    assert_true(packet_has_anomaly(&pkt, ANOM_DNS_BAD_COMPRESSION_POINTER));
 }
 
 static void test_header_question_of_cut_message(void **state)

@@ -87,7 +87,7 @@ static bool compare(const uint8_t *b, size_t n, const char *where)
         ldns_pkt_free(lp);
         /* ldns follows forward compression pointers; we reject them on purpose (only
          * strictly backward pointers guarantee termination). */
-        if (packet_has_anomaly(&scratch, "dns.bad_compression_pointer")) {
+        if (packet_has_anomaly(&scratch, ANOM_DNS_BAD_COMPRESSION_POINTER)) {
             n_stricter++;
             printf("note: %s: forward pointer rejected by us, accepted by ldns\n", where);
             return true;
@@ -111,7 +111,7 @@ static bool compare(const uint8_t *b, size_t n, const char *where)
     unsigned tsig = 0;
     for (unsigned k = 0; k < msg.n_rr; k++)
         tsig += msg.rr[k].type == 250 && msg.rr[k].section == DNS_SEC_ADDITIONAL;
-    if (!packet_has_anomaly(&scratch, "dns.multiple_opt"))
+    if (!packet_has_anomaly(&scratch, ANOM_DNS_MULTIPLE_OPT))
         CMP_NUM("arcount", msg.arcount, ldns_pkt_arcount(lp) + (msg.has_opt ? 1 : 0) + tsig);
     CMP_NUM("has_opt", msg.has_opt, ldns_pkt_edns(lp) ? 1 : 0);
     unsigned rcode = ldns_pkt_get_rcode(lp);
@@ -193,7 +193,7 @@ static bool compare(const uint8_t *b, size_t n, const char *where)
 /* Where the DNS message starts in the frame, from what decode found. */
 static bool locate_dns(const struct packet *p, size_t caplen, size_t *off, size_t *len)
 {
-    if (!(p->layers & PKT_L_DNS) || packet_has_anomaly(p, "ipv4.bad_total_length") ||
+    if (!(p->layers & PKT_L_DNS) || packet_has_anomaly(p, ANOM_IPV4_BAD_TOTAL_LENGTH) ||
         p->ip_len < p->ip_payload_len)
         return false;
     size_t o = (size_t)p->l2_len + (p->ip_len - p->ip_payload_len);

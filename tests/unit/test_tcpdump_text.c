@@ -598,7 +598,7 @@ static void test_link_and_addresses(void **state)
                        p));
     assert_int_equal(p->sport, 443);
     assert_int_equal(p->dport, 0);
-    assert_true(packet_has_anomaly(p, "text.unknown_service_name"));
+    assert_true(packet_has_anomaly(p, ANOM_TEXT_UNKNOWN_SERVICE_NAME));
     assert_int_equal(p->tcp_flags, 0x02);
     assert_int_equal(p->tcp_seq, 123);
     /* a protocol we do not read is a packet with addresses only */

@@ -111,7 +111,7 @@ matched:
     if (port_ok)
         pkt->quote.known |= QUOTE_K_DPORT;
     else
-        packet_add_anomaly(pkt, "text.unknown_service_name");
+        packet_add_anomaly(pkt, ANOM_TEXT_UNKNOWN_SERVICE_NAME);
     pkt->icmp_type = v6 ? 1 : 3;
     pkt->icmp_code = v6 ? 4 : 3;
     *s = t;

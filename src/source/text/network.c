@@ -180,7 +180,7 @@ void text_parse_network(struct netctx *cx, struct sc *s, struct packet *pkt, int
         pkt->sport = src.port;
         pkt->dport = dst.port;
         if (src.port_unknown || dst.port_unknown)
-            packet_add_anomaly(pkt, "text.unknown_service_name");
+            packet_add_anomaly(pkt, ANOM_TEXT_UNKNOWN_SERVICE_NAME);
     }
     *s = t;
 }
