@@ -99,6 +99,8 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, const struct pi
 
 int pipeline_packet(struct pipeline *p, const struct packet *pkt, uint32_t idx)
 {
+    if (idx < p->n_inputs)
+        anomaly_counts_add(&p->a->inputs[idx].anomalies, pkt);
     if (idx < p->n_inputs && pkt->ts.kind != NT_TIME_NONE) {
         struct analysis_input *in = &p->a->inputs[idx];
         if (!in->has_time || nt_time_cmp(&pkt->ts, &in->first_ts) < 0)

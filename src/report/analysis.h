@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "correlate/correlate.h"
+#include "decode/anomaly.h"
 #include "detect/finding.h"
 #include "source/source.h"
 #include "util/strbuf.h"
@@ -28,7 +29,8 @@ struct analysis_input {
     bool pcapng_fallback; /* read by nettriage's own pcapng reader (libpcap refused it) */
     struct reasm_stats frag;
     uint64_t frag_unlocated;
-    char *error; /* why reading stopped early (partial results), or NULL */
+    struct anomaly_counts anomalies; /* decoder anomalies of its packets */
+    char *error;                     /* why reading stopped early (partial results), or NULL */
 };
 
 struct analysis_summary {

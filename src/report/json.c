@@ -112,6 +112,7 @@ static void input_object(struct jsonw *w, const struct analysis_input *in)
     jsonw_kv_u64(w, "uncaptured", in->frag.uncaptured);
     jsonw_kv_u64(w, "unlocated", in->frag_unlocated);
     jsonw_obj_end(w);
+    jsonw_anomalies(w, &in->anomalies);
     jsonw_kv_str(w, "error", in->error);
     jsonw_obj_end(w);
 }

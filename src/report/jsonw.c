@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "correlate/evidence.h"
+#include "decode/anomaly.h"
 #include "detect/finding.h"
 #include "report/analysis.h"
 #include "report/escape.h"
@@ -332,6 +333,24 @@ void jsonw_finding_counts(struct jsonw *w, const struct finding *f)
     jsonw_kv_u64(w, "query_packets", f->query_packets);
     jsonw_kv_u64(w, "error_packets", f->error_packets);
     jsonw_kv_u64(w, "late_errors", f->late);
+}
+
+void jsonw_anomalies(struct jsonw *w, const struct anomaly_counts *c)
+{
+    if (!anomaly_counts_any(c))
+        return;
+    jsonw_kv_arr(w, "anomalies");
+    for (size_t i = 0; i < NT_ANOMALY_COUNT; i++) {
+        if (!c->n[i])
+            continue;
+        jsonw_obj_begin(w);
+        jsonw_kv_str(w, "id", anomaly_id((enum nt_anomaly)i));
+        jsonw_kv_u64(w, "count", c->n[i]);
+        jsonw_obj_end(w);
+    }
+    jsonw_arr_end(w);
+    jsonw_kv_u64(w, "packets_with_anomalies", c->packets);
+    jsonw_kv_u64(w, "anomalies_omitted", c->dropped);
 }
 
 void jsonw_window(struct jsonw *w, const struct finding *f)

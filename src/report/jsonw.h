@@ -82,6 +82,7 @@ struct finding;
 struct analysis;
 struct analysis_summary;
 struct analysis_limits;
+struct anomaly_counts;
 
 /* Key names of the quoted datagram's object, which the two formats name differently. */
 struct jsonw_quote_keys {
@@ -97,6 +98,11 @@ void jsonw_dns_flags(struct jsonw *w, const char *k, uint16_t flags, bool upper)
 void jsonw_clients_and_names(struct jsonw *w, const struct finding *f);
 /* The finding's "lookups", "packets", "query_packets", "error_packets" and "late_errors". */
 void jsonw_finding_counts(struct jsonw *w, const struct finding *f);
+/* An input's decoder anomalies, only when it had any (so an input without them reads as before
+ * they were counted): "anomalies": [{"id", "count"} of each anomaly seen, in the order of enum
+ * nt_anomaly], "packets_with_anomalies" and "anomalies_omitted" (not recorded: their packet had
+ * PKT_MAX_ANOMALIES others). */
+void jsonw_anomalies(struct jsonw *w, const struct anomaly_counts *c);
 /* "window": the finding's incident window (detect/finding.h), null times when not shown. */
 void jsonw_window(struct jsonw *w, const struct finding *f);
 /* "causes": the finding's ranked causes. */

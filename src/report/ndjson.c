@@ -474,6 +474,7 @@ void ndjson_summary(struct strbuf *out, const struct analysis *a)
         jsonw_kv_u64(&w, "packets", in->packets);
         jsonw_kv_u64(&w, "unreadable_lines", in->bad_lines);
         jsonw_kv_u64(&w, "unsupported_link_frames", in->unsupported_link);
+        jsonw_anomalies(&w, &in->anomalies);
         jsonw_kv_str(&w, "error", in->error);
         jsonw_obj_end(&w);
     }

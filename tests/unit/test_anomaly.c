@@ -1,14 +1,18 @@
 /* test_anomaly.c: the decoder anomalies: one id and description per enum value (the ids the
  * decoders wrote as strings before the enum), recording once per packet, the cap per packet,
- * counting per input. */
+ * counting per input, the schema documentation listing every id, and the three reports showing
+ * an input's counts (and nothing for an input without any). */
 #include "testutil.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "decode/anomaly.h"
 #include "decode/decode.h"
+#include "report/analysis.h"
+#include "report/escape.h"
 
 /* Every id as the decoders wrote it as a string literal before the enum: the JSON and NDJSON
  * output carries these, so none may change. */
@@ -127,6 +131,27 @@ static void test_table_well_formed(void **state)
     assert_null(anomaly_id(NT_ANOMALY_COUNT));
     assert_null(anomaly_description(NT_ANOMALY_COUNT));
     assert_null(anomaly_id((enum nt_anomaly) - 1));
+}
+
+/* The schema documentation lists every id with its description (docs/json-schema.md). */
+static void test_documented(void **state)
+{
+    (void)state;
+    size_t len;
+    char *doc = (char *)tu_read_file("docs/json-schema.md", &len);
+    char *text = malloc(len + 1);
+    assert_non_null(text);
+    memcpy(text, doc, len);
+    text[len] = '\0';
+    for (size_t a = 0; a < NT_ANOMALY_COUNT; a++) {
+        char row[512];
+        snprintf(row, sizeof row, "| `%s` | %s |", anomaly_id((enum nt_anomaly)a),
+                 anomaly_description((enum nt_anomaly)a));
+        if (!strstr(text, row))
+            fail_msg("docs/json-schema.md lacks the row %s", row);
+    }
+    free(text);
+    free(doc);
 }
 
 static struct packet pkt;
@@ -251,14 +276,164 @@ static void test_counts_from_decoder(void **state)
     assert_int_equal(c.n[ANOM_DNS_NAME_TRUNCATED], 1);
 }
 
+/* ---- The reports ---- */
+
+/* Two inputs: the first (with a path made to break Markdown) had anomalies, the second none. */
+static char hostile_path[] = "cap`|\n<b>*.pcap";
+static char clean_path[] = "clean.pcap";
+
+static void analysis_with_anomalies(struct analysis *a, struct analysis_input in[2])
+{
+    memset(a, 0, sizeof *a);
+    memset(in, 0, 2 * sizeof *in);
+    in[0].path = hostile_path;
+    in[0].kind = "pcap";
+    in[0].linktype = "Ethernet";
+    in[0].packets = 10;
+    in[0].anomalies.n[ANOM_DNS_TRUNCATED] = 3;
+    in[0].anomalies.n[ANOM_UDP_BAD_LENGTH] = 1;
+    in[0].anomalies.n[ANOM_TEXT_UNKNOWN_SERVICE_NAME] = 2;
+    in[0].anomalies.packets = 4;
+    in[0].anomalies.dropped = 2;
+    in[1].path = clean_path;
+    in[1].kind = "pcap";
+    in[1].linktype = "Ethernet";
+    in[1].packets = 5;
+    a->version = "0.1.0";
+    a->timeout_us = 5000000;
+    a->inputs = in;
+    a->n_inputs = 2;
+    a->summary.packets = 15;
+}
+
+enum report { R_JSON, R_NDJSON_SUMMARY, R_MD };
+
+/* Renders that analysis into b (which the caller frees). */
+static void render(enum report r, struct strbuf *b)
+{
+    struct analysis a;
+    struct analysis_input in[2];
+    analysis_with_anomalies(&a, in);
+    strbuf_init(b);
+    if (r == R_JSON)
+        report_render_json(&a, b);
+    else if (r == R_NDJSON_SUMMARY)
+        ndjson_summary(b, &a);
+    else
+        report_render_md(&a, b);
+    assert_false(b->oom);
+    assert_true(b->len > 0);
+}
+
+static size_t count_of(const char *s, const char *sub)
+{
+    size_t n = 0;
+    for (const char *p = strstr(s, sub); p; p = strstr(p + 1, sub))
+        n++;
+    return n;
+}
+
+static void test_json_report(void **state)
+{
+    (void)state;
+    struct strbuf b;
+    render(R_JSON, &b);
+    struct jcheck *c = json_check(b.s, b.len);
+    /* In the order of the enum (transport, DNS, text), after "fragments", before "error". */
+    assert_non_null(strstr(b.s, "        \"unlocated\": 0\n"
+                                "      },\n"
+                                "      \"anomalies\": [\n"
+                                "        {\n"
+                                "          \"id\": \"udp.bad_length\",\n"
+                                "          \"count\": 1\n"
+                                "        },\n"
+                                "        {\n"
+                                "          \"id\": \"dns.truncated\",\n"
+                                "          \"count\": 3\n"
+                                "        },\n"
+                                "        {\n"
+                                "          \"id\": \"text.unknown_service_name\",\n"
+                                "          \"count\": 2\n"
+                                "        }\n"
+                                "      ],\n"
+                                "      \"packets_with_anomalies\": 4,\n"
+                                "      \"anomalies_omitted\": 2,\n"
+                                "      \"error\": null\n"));
+    /* The clean input has none of the three members. */
+    assert_int_equal(count_of(b.s, "\"anomalies\""), 1);
+    assert_int_equal(count_of(b.s, "\"packets_with_anomalies\""), 1);
+    assert_true(has_string(c, hostile_path, strlen(hostile_path)));
+    assert_true(has_string(c, "dns.truncated", strlen("dns.truncated")));
+    jcheck_fini(c);
+    strbuf_fini(&b);
+}
+
+static void test_ndjson_summary(void **state)
+{
+    (void)state;
+    struct strbuf b;
+    render(R_NDJSON_SUMMARY, &b);
+    assert_int_equal(count_of(b.s, "\n"), 1);
+    struct jcheck *c = json_check(b.s, b.len - 1);
+    assert_non_null(strstr(
+        b.s, "\"unsupported_link_frames\":0,\"anomalies\":[{\"id\":\"udp.bad_length\",\"count\":1},"
+             "{\"id\":\"dns.truncated\",\"count\":3},"
+             "{\"id\":\"text.unknown_service_name\",\"count\":2}],"
+             "\"packets_with_anomalies\":4,\"anomalies_omitted\":2,\"error\":null},"));
+    assert_non_null(strstr(b.s,
+                           "\"path\":\"clean.pcap\",\"kind\":\"pcap\",\"linktype\":\"Ethernet\","
+                           "\"packets\":5,\"unreadable_lines\":0,"
+                           "\"unsupported_link_frames\":0,\"error\":null}"));
+    assert_true(has_string(c, hostile_path, strlen(hostile_path)));
+    jcheck_fini(c);
+    strbuf_fini(&b);
+}
+
+/* The Markdown table under the input's notes: one row per anomaly, the path escaped so that it
+ * cannot end the code span or split the text; nothing for the clean input. */
+static void test_markdown(void **state)
+{
+    (void)state;
+    struct strbuf b;
+    render(R_MD, &b);
+    const char *want =
+        "Decoding anomalies in `cap\\x60\\x7c\\x0a<b>*.pcap` (4 packets; each anomaly is "
+        "counted once per packet):\n\n"
+        "| Anomaly | Packets | Meaning |\n"
+        "|---|---:|---|\n"
+        "| `udp.bad_length` | 1 | A UDP length below 8 bytes or beyond the IP payload. |\n"
+        "| `dns.truncated` | 3 | A DNS message shorter than its 12-byte header. |\n"
+        "| `text.unknown_service_name` | 2 | tcpdump printed a port as a service name "
+        "nettriage does not know (output made without -n): that port is unknown. |\n\n"
+        "2 further anomalies were not counted: their packets already had 8 others.\n\n";
+    if (!strstr(b.s, want))
+        fail_msg("no anomaly table in:\n%s", b.s);
+    assert_int_equal(count_of(b.s, "Decoding anomalies in"), 1);
+    assert_null(strstr(b.s, "clean.pcap` ("));
+    strbuf_fini(&b);
+
+    /* Every description is safe in a table cell as it is: esc_md leaves it unchanged. */
+    for (size_t i = 0; i < NT_ANOMALY_COUNT; i++) {
+        const char *d = anomaly_description((enum nt_anomaly)i);
+        strbuf_init(&b);
+        esc_md(&b, d, strlen(d));
+        assert_string_equal(strbuf_str(&b), d);
+        strbuf_fini(&b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ids_are_the_old_strings),
         cmocka_unit_test(test_table_well_formed),
+        cmocka_unit_test(test_documented),
         cmocka_unit_test(test_record),
         cmocka_unit_test(test_counts),
         cmocka_unit_test(test_counts_from_decoder),
+        cmocka_unit_test(test_json_report),
+        cmocka_unit_test(test_ndjson_summary),
+        cmocka_unit_test(test_markdown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
