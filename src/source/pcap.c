@@ -1,6 +1,7 @@
-/* pcap.c: pcap and pcapng input through libpcap (the only file that includes <pcap.h>), a
- * minimal pcapng reader (draft-ietf-opsawg-pcapng) for the files libpcap refuses, and IP
- * fragment and DNS over TCP reassembly over the decoded packets. */
+/* pcap.c: pcap and pcapng input, from a regular file through nettriage's own reader
+ * (pcapfile.c), otherwise through libpcap (the only file that includes <pcap.h>) with a
+ * minimal pcapng reader (draft-ietf-opsawg-pcapng) for the files libpcap refuses; then IP
+ * fragment and DNS over TCP reassembly over the decoded packets, whichever reader read them. */
 #include "source/source_impl.h"
 
 #include <pcap/pcap.h>
@@ -9,19 +10,19 @@
 
 #include "decode/cursor.h"
 #include "decode/decode.h"
+#include "source/pcapfile.h"
 #include "source/reasm.h"
 #include "source/tcpdns.h"
 #include "util/err.h"
 
-/* The pcapng fallback reader's bounds: libpcap's own block limit, and interfaces per section. */
-#define NG_MAX_BLOCK      ((uint32_t)16 << 20)
-#define NG_MAX_INTERFACES 1024
-
+/* The pcapng fallback reader. It reads what libpcap refuses (interfaces of different link
+ * types or snap lengths) by libpcap's rules, each interface with its own link type and snap
+ * length; pcapfile.c reads the same files from a regular file by the same rules, and the reader
+ * oracle test checks that both agree. */
 struct ng_if {
-    int linktype;
-    uint32_t snaplen;
-    uint8_t tsresol; /* if_tsresol: bit 7 clear 10^-n, set 2^-n seconds */
-    int64_t tsoffset;
+    int linktype;        /* DLT */
+    uint32_t snapshot;   /* adjusted snap length */
+    struct pf_tsres res; /* if_tsresol and if_tsoffset */
 };
 
 /* nettriage's own pcapng reader: blocks read whole (bounded) from the stream, parsed through
@@ -32,6 +33,8 @@ struct ng {
     bool seen_shb;
     struct ng_if *ifs;
     uint32_t n_if;
+    uint32_t max_block; /* libpcap's: 16 MiB, more for link types with larger packets */
+    bool seen_if;       /* an interface was seen (the first sets max_block) */
     uint8_t *buf;
     size_t cap;
     uint64_t skip; /* packets libpcap already delivered */
@@ -44,6 +47,9 @@ struct pcap_impl {
     struct reasm *reasm;
     struct tcpdns *tcpdns;
     struct ng *ng;
+    struct pf_reader *pf; /* nettriage's own reader (then p is NULL) */
+    source_tap_fn tap;    /* tests: sees every record before decoding */
+    void *tap_arg;
 };
 
 static uint32_t get32(struct cursor *c, bool be)
@@ -54,46 +60,6 @@ static uint32_t get32(struct cursor *c, bool be)
 static uint16_t get16(struct cursor *c, bool be)
 {
     return be ? cur_be16(c) : cur_le16(c);
-}
-
-/* Converts a pcapng timestamp in units of the interface's resolution to seconds and
- * nanoseconds. */
-static bool ng_time(const struct ng_if *ifc, uint64_t t, struct nt_time *out)
-{
-    unsigned v = ifc->tsresol & 0x7f;
-    uint64_t sec, nsec;
-    if (ifc->tsresol & 0x80) {
-        if (v > 63)
-            return false;
-        sec = v ? t >> v : t;
-        uint64_t frac = v ? t & ((UINT64_C(1) << v) - 1) : 0;
-        unsigned w = v;
-        if (w > 30) {
-            frac >>= w - 30;
-            w = 30;
-        }
-        nsec = (frac * 1000000000u) >> w;
-    } else {
-        if (v > 19)
-            return false;
-        uint64_t unit = 1;
-        for (unsigned i = 0; i < v; i++)
-            unit *= 10;
-        sec = t / unit;
-        uint64_t frac = t % unit;
-        if (v <= 9) {
-            for (unsigned i = v; i < 9; i++)
-                frac *= 10;
-        } else {
-            for (unsigned i = 9; i < v; i++)
-                frac /= 10;
-        }
-        nsec = frac;
-    }
-    out->kind = NT_TIME_ABSOLUTE;
-    out->sec = (int64_t)sec + ifc->tsoffset;
-    out->nsec = (uint32_t)nsec;
-    return true;
 }
 
 /* Reads exactly n bytes; false at the end of the stream or on a short read (*got says how
@@ -115,33 +81,46 @@ static int ng_fail(struct source *s, int code, const char *what)
 
 static int ng_idb(struct source *s, struct ng *g, struct cursor *c)
 {
-    if (g->n_if >= NG_MAX_INTERFACES)
+    if (g->n_if >= PF_MAX_INTERFACES)
         return ng_fail(s, NT_ERR_CORRUPT, "pcapng: too many interfaces in one section");
-    struct ng_if ifc = {.tsresol = 6};
-    ifc.linktype = get16(c, g->be);
+    struct ng_if ifc = {.res = {.tsresol = 6}};
+    ifc.linktype = pf_linktype_to_dlt(get16(c, g->be)); /* libpcap's numbering, as everywhere */
     cur_skip(c, 2);
-    ifc.snaplen = get32(c, g->be);
+    ifc.snapshot = pf_adjust_snapshot(ifc.linktype, get32(c, g->be));
     if (c->short_read)
         return ng_fail(s, NT_ERR_CORRUPT, "pcapng: interface description block too short");
-    /* Options: code, length, value padded to 4 bytes; a damaged list ends the options. */
-    while (cur_left(c) >= 4) {
+    /* Options: code, length, value padded to 4 bytes, up to end-of-options or the end of the
+     * block; as libpcap does, a damaged list, a time option of the wrong size or a repeated
+     * one is an error. */
+    bool saw_res = false, saw_off = false;
+    while (cur_left(c) > 0) {
         uint16_t code = get16(c, g->be);
         uint16_t len = get16(c, g->be);
         struct cursor v = cur_sub(c, len);
         cur_skip(c, (size_t)((4 - len % 4) % 4));
-        if (code == 0 || v.short_read)
+        if (c->short_read || v.short_read)
+            return ng_fail(s, NT_ERR_CORRUPT, "pcapng: interface options cut short");
+        if (code == 0) {
+            if (len != 0)
+                return ng_fail(s, NT_ERR_CORRUPT, "pcapng: end-of-options with a length");
             break;
-        if (code == 9 && len >= 1)
-            ifc.tsresol = cur_u8(&v);
-        else if (code == 14 && len >= 8) {
+        }
+        if (code == 9) {
+            if (len != 1 || saw_res)
+                return ng_fail(s, NT_ERR_CORRUPT, "pcapng: bad or repeated if_tsresol option");
+            saw_res = true;
+            ifc.res.tsresol = cur_u8(&v);
+        } else if (code == 14) {
+            if (len != 8 || saw_off)
+                return ng_fail(s, NT_ERR_CORRUPT, "pcapng: bad or repeated if_tsoffset option");
+            saw_off = true;
             uint64_t hi = get32(&v, g->be), lo = get32(&v, g->be);
-            ifc.tsoffset = (int64_t)(g->be ? hi << 32 | lo : lo << 32 | hi);
+            uint64_t u = g->be ? hi << 32 | lo : lo << 32 | hi;
+            /* Two's complement, spelled out (no implementation-defined conversion). */
+            ifc.res.tsoffset = u <= INT64_MAX ? (int64_t)u : -(int64_t)(~u) - 1;
         }
     }
-    struct ng_if probe;
-    struct nt_time t;
-    probe = ifc;
-    if (!ng_time(&probe, 0, &t))
+    if (!pf_tsresol_valid(ifc.res.tsresol))
         return ng_fail(s, NT_ERR_CORRUPT, "pcapng: interface with an invalid time resolution");
     if (g->n_if % 16 == 0) {
         struct ng_if *n = realloc(g->ifs, (g->n_if + 16) * sizeof *n);
@@ -150,6 +129,12 @@ static int ng_idb(struct source *s, struct ng *g, struct cursor *c)
         g->ifs = n;
     }
     g->ifs[g->n_if++] = ifc;
+    if (!g->seen_if) {
+        g->seen_if = true;
+        uint32_t mb = pf_max_block_for_dlt(ifc.linktype);
+        if (mb > g->max_block)
+            g->max_block = mb;
+    }
     if (s->stats.linktype < 0)
         s->stats.linktype = ifc.linktype;
     return NT_OK;
@@ -169,6 +154,9 @@ static int ng_next(struct source *s, struct ng *g, const struct ng_if **ifc, str
             return ng_fail(s, ferror(g->f) ? NT_ERR_IO : NT_ERR_TRUNCATED,
                            "pcapng: truncated block header");
         }
+        /* The file's first block is the section header libpcap already accepted; as libpcap
+         * does, its length need not be a multiple of 4 and its trailer is not checked. */
+        bool first = !g->seen_shb;
         struct cursor hc = cur_make(h, 8);
         uint32_t type = cur_le32(&hc); /* the SHB type reads the same either way */
         if (type == 0x0a0d0d0a) {
@@ -185,11 +173,13 @@ static int ng_next(struct source *s, struct ng *g, const struct ng_if **ifc, str
         } else if (!g->seen_shb) {
             return ng_fail(s, NT_ERR_CORRUPT, "pcapng: no section header block");
         }
+        if (g->max_block == 0)
+            g->max_block = PF_BLOCK_MAX;
         hc = cur_make(h, 12);
         type = get32(&hc, g->be);
         uint32_t blen = get32(&hc, g->be);
         size_t head = type == 0x0a0d0d0a ? 12 : 8;
-        if (blen < 12 || blen % 4 != 0 || blen > NG_MAX_BLOCK || blen < head + 4)
+        if (blen < 12 || (blen % 4 != 0 && !first) || blen > g->max_block || blen < head + 4)
             return ng_fail(s, NT_ERR_CORRUPT, "pcapng: bad block length");
         size_t body_len = blen - head;
         if (body_len > g->cap) {
@@ -205,14 +195,15 @@ static int ng_next(struct source *s, struct ng *g, const struct ng_if **ifc, str
         /* The body, without the trailing copy of the length (which must match). */
         struct cursor all = cur_make(g->buf, body_len);
         struct cursor c = cur_sub(&all, body_len - 4);
-        if (get32(&all, g->be) != blen)
+        if (get32(&all, g->be) != blen && !first)
             return ng_fail(s, NT_ERR_CORRUPT, "pcapng: block lengths disagree");
         uint32_t if_id = 0, cap = 0, len = 0;
         uint64_t t = 0;
-        bool has_time = true;
         switch (type) {
         case 0x0a0d0d0a: {
+            /* The rest of the fixed part: major and minor version, section length. */
             uint16_t major = get16(&c, g->be);
+            cur_skip(&c, 10);
             if (c.short_read || major != 1)
                 return ng_fail(s, NT_ERR_CORRUPT, "pcapng: unsupported section version");
             continue;
@@ -235,15 +226,16 @@ static int ng_next(struct source *s, struct ng *g, const struct ng_if **ifc, str
             t |= get32(&c, g->be);
             cap = get32(&c, g->be);
             len = get32(&c, g->be);
+            if (!c.short_read && if_id < g->n_if && cap > g->ifs[if_id].snapshot)
+                return ng_fail(s, NT_ERR_CORRUPT,
+                               "pcapng: packet larger than its interface's snap length");
             break;
-        case 3: /* simple packet block: interface 0, no time, captured = min(len, snaplen) */
+        case 3: /* simple packet block: interface 0, no time stamp (so the interface's offset),
+                 * captured = min(len, snap length) */
             len = get32(&c, g->be);
             cap = len;
-            has_time = false;
-            if (g->n_if > 0 && g->ifs[0].snaplen && cap > g->ifs[0].snaplen)
-                cap = g->ifs[0].snaplen;
-            if (cap > cur_left(&c))
-                cap = (uint32_t)cur_left(&c);
+            if (g->n_if > 0 && cap > g->ifs[0].snapshot)
+                cap = g->ifs[0].snapshot;
             break;
         default:
             continue; /* statistics, name resolution, custom blocks: nothing we use */
@@ -258,11 +250,13 @@ static int ng_next(struct source *s, struct ng *g, const struct ng_if **ifc, str
         }
         *ifc = &g->ifs[if_id];
         memset(ts, 0, sizeof *ts);
-        if (has_time && !ng_time(*ifc, t, ts))
-            return ng_fail(s, NT_ERR_CORRUPT, "pcapng: bad timestamp");
+        /* The offset and the timestamp are the file's: a sum beyond PF_MAX_ABS_SEC is an
+         * error, computed without overflow (pf_ng_time). */
+        if (!pf_ng_time(&(*ifc)->res, t, ts))
+            return ng_fail(s, NT_ERR_CORRUPT, "pcapng: timestamp out of range");
         *data = c.p + c.off;
         *caplen = cap;
-        *wirelen = len < cap ? cap : len;
+        *wirelen = len;
         return 1;
     }
 }
@@ -342,11 +336,21 @@ static void reassemble(struct source *s, struct pcap_impl *pi, struct packet *pk
     pkt->n_vlan = n_vlan;
 }
 
-static void deliver(struct source *s, struct pcap_impl *pi, struct packet *pkt, int linktype,
-                    const uint8_t *data, uint32_t caplen, uint32_t wirelen)
+/* Decodes one record into pkt (numbered after the packets delivered so far), whichever reader
+ * read it. */
+static void deliver(struct source *s, struct pcap_impl *pi, struct packet *pkt,
+                    const struct pf_record *rec)
 {
+    if (pi->tap)
+        pi->tap(pi->tap_arg, rec);
+    const uint8_t *data = rec->data;
+    uint32_t caplen = rec->caplen;
+    int linktype = rec->linktype;
+    packet_reset(pkt);
+    pkt->num = s->stats.packets + 1;
+    pkt->ts = rec->ts;
     pkt->caplen = caplen;
-    pkt->wirelen = wirelen;
+    pkt->wirelen = rec->wirelen;
     pkt->linktype = linktype;
     if (!decode_linktype_supported(linktype)) {
         s->stats.unsupported_link++;
@@ -429,20 +433,33 @@ static int pcap_next_packet(struct source *s, struct packet *pkt)
         s->stats.packets--;
         return 1;
     }
+    struct pf_record rec;
+    if (pi->pf) {
+        int rc = pf_next(pi->pf, &rec);
+        s->stats.pcapng_fallback = pf_mixed(pi->pf);
+        if (rc == 0)
+            return at_end(s, pi);
+        if (rc < 0) {
+            snprintf(s->error, sizeof s->error, "%s after packet %llu", pf_error(pi->pf),
+                     (unsigned long long)s->stats.packets);
+            s->stats.truncated = true;
+            return rc;
+        }
+        deliver(s, pi, pkt, &rec);
+        return 1;
+    }
     if (pi->ng) {
         const struct ng_if *ifc;
-        struct nt_time ts;
-        const uint8_t *data;
         uint32_t caplen, wirelen;
-        int rc = ng_next(s, pi->ng, &ifc, &ts, &data, &caplen, &wirelen);
+        int rc = ng_next(s, pi->ng, &ifc, &rec.ts, &rec.data, &caplen, &wirelen);
         if (rc == 0)
             return at_end(s, pi);
         if (rc < 0)
             return rc;
-        packet_reset(pkt);
-        pkt->num = s->stats.packets + 1;
-        pkt->ts = ts;
-        deliver(s, pi, pkt, ifc->linktype, data, caplen, wirelen);
+        rec.caplen = caplen;
+        rec.wirelen = wirelen;
+        rec.linktype = ifc->linktype;
+        deliver(s, pi, pkt, &rec);
         return 1;
     }
     struct pcap_pkthdr *hdr;
@@ -464,15 +481,21 @@ static int pcap_next_packet(struct source *s, struct packet *pkt)
         s->stats.truncated = true;
         return strstr(s->error, "truncated") ? NT_ERR_TRUNCATED : NT_ERR_CORRUPT;
     }
-    packet_reset(pkt);
-    pkt->num = s->stats.packets + 1;
-    pkt->ts.kind = NT_TIME_ABSOLUTE;
-    /* Opened with nanosecond precision: tv_usec holds nanoseconds. A damaged or crafted file
-     * can hold a fraction of a second or more there; carry it into the seconds. */
-    uint64_t frac = (uint64_t)hdr->ts.tv_usec;
-    pkt->ts.sec = (int64_t)hdr->ts.tv_sec + (int64_t)(frac / 1000000000u);
-    pkt->ts.nsec = (uint32_t)(frac % 1000000000u);
-    deliver(s, pi, pkt, pi->linktype, data, hdr->caplen, hdr->len);
+    /* Opened with nanosecond precision: tv_usec holds nanoseconds. A damaged or crafted classic
+     * pcap can hold a fraction of a second or more there, or a negative one (libpcap reads
+     * both fields as signed 32-bit numbers); it is carried into the seconds. A pcapng time
+     * that libpcap computed beyond PF_MAX_ABS_SEC (a hostile if_tsoffset) is an error. */
+    if (!pf_time_norm((int64_t)hdr->ts.tv_sec, (int64_t)hdr->ts.tv_usec, &rec.ts)) {
+        snprintf(s->error, sizeof s->error, "timestamp out of range after packet %llu",
+                 (unsigned long long)s->stats.packets);
+        s->stats.truncated = true;
+        return NT_ERR_CORRUPT;
+    }
+    rec.data = data;
+    rec.caplen = hdr->caplen;
+    rec.wirelen = hdr->len;
+    rec.linktype = pi->linktype;
+    deliver(s, pi, pkt, &rec);
     return 1;
 }
 
@@ -485,6 +508,7 @@ static void pcap_close_source(struct source *s)
         pcap_close(pi->p); /* closes pi->f too */
     else if (pi->f)
         fclose(pi->f);
+    pf_close(pi->pf); /* closes its file */
     if (pi->ng) {
         free(pi->ng->ifs);
         free(pi->ng->buf);
@@ -532,4 +556,49 @@ int source_pcap_open(FILE *f, struct source **out, char *err)
     s->stats.linktype = pi->linktype;
     *out = s;
     return NT_OK;
+}
+
+int source_pcapfile_open(FILE *f, struct source **out, char *err)
+{
+    /* Everything that can fail before the reader takes f, so that f stays the caller's on
+     * every failure. */
+    struct pcap_impl *pi = calloc(1, sizeof *pi);
+    struct source *s = NULL;
+    if (pi) {
+        pi->reasm = reasm_new();
+        pi->tcpdns = tcpdns_new();
+        if (pi->reasm && pi->tcpdns)
+            s = source_alloc(&pcap_ops, SOURCE_PCAP, pi);
+    }
+    int rc = s ? pf_open(f, &pi->pf, err) : NT_ERR_NOMEM;
+    if (rc != NT_OK) {
+        if (pi) {
+            reasm_free(pi->reasm);
+            tcpdns_free(pi->tcpdns);
+            free(pi);
+        }
+        free(s);
+        if (rc == NT_ERR_NOMEM)
+            snprintf(err, SOURCE_ERROR_MAX, "%s", nt_strerror(NT_ERR_NOMEM));
+        return rc;
+    }
+    pi->linktype = pf_linktype(pi->pf);
+    s->kind = pf_is_pcapng(pi->pf) ? SOURCE_PCAPNG : SOURCE_PCAP;
+    s->stats.linktype = pi->linktype;
+    *out = s;
+    return NT_OK;
+}
+
+bool source_pcap_native(const struct source *s)
+{
+    return s->ops == &pcap_ops && ((const struct pcap_impl *)s->impl)->pf != NULL;
+}
+
+void source_pcap_set_tap(struct source *s, source_tap_fn fn, void *arg)
+{
+    if (s->ops != &pcap_ops)
+        return;
+    struct pcap_impl *pi = s->impl;
+    pi->tap = fn;
+    pi->tap_arg = arg;
 }
