@@ -1,27 +1,39 @@
-/* gen-capture.c: writes a large, deterministic pcap of DNS lookups, ICMP errors and background. */
+/* gen-capture.c: writes a large, deterministic capture of DNS lookups, ICMP errors and more. */
 /*
- * The capture is what a tap at a site's router would see: many clients (198.51.100.0/24 and
- * 2001:db8:1::/64) resolving names through two resolvers (203.0.113.53 and .54, and their IPv6
- * twins), while some clients still list a decommissioned resolver (203.0.113.35) whose port 53
- * is closed: their queries draw ICMP port unreachable and the client falls back to its second
- * resolver, as glibc does. A few clients try an outside resolver that the firewall rejects
- * with ICMP administratively prohibited. Most lookups are answered (A, AAAA, CNAME chains,
- * MX, some NXDOMAIN and SERVFAIL), some only after a retransmission, some never. About half of
- * the packets are background traffic: TCP flows with handshakes and teardowns, QUIC, NTP,
- * syslog, mDNS and ARP.
+ * Two traffic profiles, both what a tap at a site's router would see.
+ *
+ * default: many clients (198.51.100.0/24 and 2001:db8:1::/64) resolving names through two
+ * resolvers (203.0.113.53 and .54, and their IPv6 twins) at about 2,000 lookups/s, while some
+ * clients still list a decommissioned resolver (203.0.113.35) whose port 53 is closed: their
+ * queries draw ICMP port unreachable and the client falls back to its second resolver, as glibc
+ * does. A few clients try an outside resolver that the firewall rejects with ICMP
+ * administratively prohibited. Most lookups are answered (A, AAAA, CNAME chains, MX, some
+ * NXDOMAIN and SERVFAIL), some only after a retransmission, some never. About half of the
+ * packets are background traffic: TCP flows with handshakes and teardowns, QUIC, NTP, syslog,
+ * mDNS and ARP.
+ *
+ * busy: a busy resolver site. 20,000 clients (12,000 in 198.18.0.0/15, 8,000 in
+ * 2001:db8:1::/64) send about 20,000 lookups/s to four resolvers (203.0.113.53 to .56 and
+ * their IPv6 twins). The daemon on .56 is down but a few clients still list it first: their
+ * queries (about 5% of all) draw ICMP port unreachable quoting the whole query, and the client
+ * falls back to its next resolver. About 3% of the other lookups are never answered (one to
+ * three transmissions); the rest are answered within 80 ms: A, AAAA and MX records, CNAME
+ * chains of one to three links, NODATA, some NXDOMAIN and SERVFAIL. Nine clients in ten send
+ * EDNS (an OPT record) and get it back. About a tenth of the packets are the background mix.
  *
  * Every packet carries correct lengths and checksums so that tcpdump -v prints no complaints
- * and text and pcap input describe the same traffic. The same seed gives the same bytes.
+ * and text and pcap input describe the same traffic. The same seed gives the same bytes. The
+ * output is a classic pcap or a pcapng (one section, one interface, enhanced packet blocks)
+ * holding the same packets, to a file or to standard output.
  *
  * The counts nettriage should report are printed to standard error as key=value pairs, so the
  * benchmark can check that the work it timed was the work it meant.
  */
-/* libpcap's headers use the BSD u_int and u_char types, hidden under strict C11. */
-#define _DEFAULT_SOURCE
+/* strdup */
+#define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
 #include <math.h>
-#include <pcap/pcap.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,17 +44,23 @@
 #define START_US (1795251600ULL * 1000000ULL)
 /* Lookups per second across the site; with the background this makes ~9,000 packets/s. */
 #define LOOKUP_RATE 2000.0
+/* The busy profile: ~20,600 queries/s and ~44,000 packets/s in all. */
+#define BUSY_LOOKUP_RATE 20000.0
 /* nettriage's default: silence for this long makes a lookup "unanswered". */
 #define TIMEOUT_US 5000000ULL
 
-#define N_V4_CLIENTS 240
-#define N_V6_CLIENTS 160
-#define N_CLIENTS    (N_V4_CLIENTS + N_V6_CLIENTS)
-#define N_NAMES      20000
-#define N_FLOWS      128
-#define SNAPLEN      262144
-#define PKT_MAX      2048
-#define NOISE_LEN    65536
+#define N_V4_CLIENTS      240
+#define N_V6_CLIENTS      160
+#define BUSY_V4_CLIENTS   12000
+#define BUSY_V6_CLIENTS   8000
+#define BUSY_LOOKUPS      1000000
+#define BUSY_DOWN_SHARE   0.055 /* clients listing the resolver whose daemon is down first */
+#define BUSY_SILENT_SHARE 0.03
+#define N_NAMES           20000
+#define N_FLOWS           128
+#define SNAPLEN           262144
+#define PKT_MAX           2048
+#define NOISE_LEN         65536
 
 /* ---- deterministic randomness ---- */
 
@@ -100,10 +118,15 @@ enum server_id {
     SRV_QUIC,
     SRV_NTP,
     SRV_SYSLOG,
+    SRV_C,    /* busy profile: resolver 3 */
+    SRV_DOWN, /* busy profile: resolver 4, its daemon down (port 53 closed) */
     N_SERVERS
 };
 
-static const uint8_t server_last_octet[N_SERVERS] = {53, 54, 35, 200, 80, 81, 82, 44, 123, 5};
+static const uint8_t server_last_octet[N_SERVERS] = {53, 54, 35,  200, 80, 81,
+                                                     82, 44, 123, 5,   55, 56};
+
+static bool busy; /* the busy-resolver profile */
 
 struct client {
     struct addr a;
@@ -112,15 +135,24 @@ struct client {
     uint16_t ipid;
     uint8_t primary, secondary; /* resolvers in its resolv.conf order */
     bool uses_outside;          /* hard-coded outside resolver, rejected by the firewall */
+    bool no_edns;               /* an old stub that sends no OPT record */
 };
 
-static struct client clients[N_CLIENTS];
+/* Client numbers travel in 16 bits in the events. */
+_Static_assert(BUSY_V4_CLIENTS + BUSY_V6_CLIENTS <= 65536, "client numbers are 16 bits");
+static struct client *clients;
+static uint32_t n_clients, n_v4_clients;
 static const uint8_t router_mac[6] = {0x00, 0x1b, 0x21, 0x3a, 0x4f, 0x01};
 
-static void client_addr(int i, struct addr *a)
+static void client_addr(uint32_t i, struct addr *a)
 {
     memset(a, 0, sizeof *a);
-    if (i < N_V4_CLIENTS) {
+    if (i < n_v4_clients && busy) {
+        /* 198.18.0.0/15 (RFC 2544, for benchmarks): 198.18.1.2 onwards, 250 a /24. */
+        a->v6 = false;
+        a->b[0] = 198, a->b[1] = (uint8_t)(18 + i / 64000);
+        a->b[2] = (uint8_t)(1 + i % 64000 / 250), a->b[3] = (uint8_t)(2 + i % 250);
+    } else if (i < n_v4_clients) {
         a->v6 = false;
         a->b[0] = 198, a->b[1] = 51, a->b[2] = 100, a->b[3] = (uint8_t)(10 + i);
     } else {
@@ -155,7 +187,9 @@ static void router_addr(bool v6, struct addr *a)
 {
     memset(a, 0, sizeof *a);
     a->v6 = v6;
-    if (!v6) {
+    if (!v6 && busy) {
+        a->b[0] = 198, a->b[1] = 18, a->b[2] = 0, a->b[3] = 1;
+    } else if (!v6) {
         a->b[0] = 198, a->b[1] = 51, a->b[2] = 100, a->b[3] = 1;
     } else {
         static const uint8_t r[16] = {0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, 0, 0,
@@ -166,13 +200,30 @@ static void router_addr(bool v6, struct addr *a)
 
 static void setup_clients(void)
 {
-    for (int i = 0; i < N_CLIENTS; i++) {
+    n_v4_clients = busy ? BUSY_V4_CLIENTS : N_V4_CLIENTS;
+    n_clients = n_v4_clients + (busy ? BUSY_V6_CLIENTS : N_V6_CLIENTS);
+    clients = calloc(n_clients, sizeof *clients);
+    if (!clients) {
+        perror("gen-capture");
+        exit(2);
+    }
+    for (uint32_t i = 0; i < n_clients; i++) {
         struct client *c = &clients[i];
         client_addr(i, &c->a);
         c->mac[0] = 0x02, c->mac[1] = 0x00, c->mac[2] = 0x5e;
         c->mac[3] = (uint8_t)(i >> 8), c->mac[4] = (uint8_t)i, c->mac[5] = 0x10;
         c->next_id = (uint16_t)rnd();
         c->ipid = (uint16_t)rnd();
+        if (busy) {
+            /* Most clients are spread over the three working resolvers; a few still list
+             * the fourth first. */
+            static const uint8_t up[3] = {SRV_A, SRV_B, SRV_C};
+            unsigned k = below(3);
+            c->primary = unif() < BUSY_DOWN_SHARE ? SRV_DOWN : up[k];
+            c->secondary = up[(k + 1 + below(2)) % 3];
+            c->no_edns = unif() < 0.1;
+            continue;
+        }
         double u = unif();
         /* One client in twelve still lists the dead resolver first. */
         if (u < 1.0 / 12) {
@@ -273,7 +324,9 @@ struct lookup {
     uint16_t sport;
     uint16_t ipid;
     uint8_t rcode;
-    uint8_t shape; /* answer layout, see build_response */
+    uint8_t shape; /* answer layout, see dns_response */
+    uint8_t chain; /* CNAME links in shape 1 */
+    bool no_edns;  /* no OPT record in the query nor its answer */
     uint32_t name;
     uint32_t seed; /* answer addresses and TTLs */
 };
@@ -365,6 +418,7 @@ static struct {
     uint64_t lookups, queries, responses, answered;
     uint64_t noerror, nxdomain, servfail, nodata, cname, retransmitted, fallbacks;
     uint64_t icmp_errors, icmp_port_unreach, icmp_admin_prohib;
+    uint64_t edns_queries, cname_links;
     uint64_t silent; /* lookups that get neither answer nor error */
     uint64_t unanswered, capture_ended;
     uint64_t bytes;
@@ -539,11 +593,12 @@ static void dns_query(struct buf *p, const struct lookup *lk)
     put16(p, 1);
     put16(p, 0);
     put16(p, 0);
-    put16(p, 1);
+    put16(p, lk->no_edns ? 0 : 1);
     put_name(p, names[lk->name], -1);
     put16(p, lk->qtype);
     put16(p, 1);
-    put_opt(p);
+    if (!lk->no_edns)
+        put_opt(p);
 }
 
 static void put_soa(struct buf *p, uint32_t seed)
@@ -576,7 +631,7 @@ static void dns_response(struct buf *p, const struct lookup *lk)
     size_t counts = p->n;
     put16(p, 0);
     put16(p, 0);
-    put16(p, 1);
+    put16(p, lk->no_edns ? 0 : 1);
     put_name(p, names[lk->name], -1);
     put16(p, lk->qtype);
     put16(p, 1);
@@ -586,11 +641,20 @@ static void dns_response(struct buf *p, const struct lookup *lk)
         ns = 1;
     } else if (lk->rcode == 0) {
         int owner = 12;
-        if (lk->shape == 1) {
+        /* A chain ends at the CDN's edge name; longer ones pass a traffic manager and a
+         * CDN's own alias first, each owned by the previous link's target. */
+        for (unsigned k = 0; lk->shape == 1 && k < lk->chain; k++) {
             char cname[64];
-            snprintf(cname, sizeof cname, "e%u.a%u.edgecdn.net", seed % 9000, (seed >> 8) % 7);
-            put16(p, 0xc00c);
-            put_rr_head(p, QTYPE_CNAME, ttl);
+            unsigned left = lk->chain - 1 - k;
+            if (left == 0)
+                snprintf(cname, sizeof cname, "e%u.a%u.edgecdn.net", seed % 9000, (seed >> 8) % 7);
+            else if (left == 1)
+                snprintf(cname, sizeof cname, "%s.cdn%u.edgekey.net", words.w[seed % words.n],
+                         (seed >> 12) % 5);
+            else
+                snprintf(cname, sizeof cname, "p%u.trafficmanager.net", (seed >> 3) % 600);
+            put16(p, 0xc000u | (unsigned)owner);
+            put_rr_head(p, QTYPE_CNAME, k == 0 ? ttl : 300);
             size_t rdl = p->n;
             put16(p, 0);
             owner = (int)(p->n - start);
@@ -624,7 +688,8 @@ static void dns_response(struct buf *p, const struct lookup *lk)
             an++;
         }
     }
-    put_opt(p);
+    if (!lk->no_edns)
+        put_opt(p);
     set16(p->b + counts, an);
     set16(p->b + counts + 2, ns);
 }
@@ -653,19 +718,96 @@ static void query_datagram(struct buf *p, const struct lookup *lk)
     set16(p->b + at + 6, l4_sum(&c->a, &srv, 17, p->b + at, ul));
 }
 
-static pcap_dumper_t *dumper;
+/* ---- output: classic pcap or pcapng, in the machine's byte order as libpcap and dumpcap
+ * write them ---- */
+
+static FILE *out_f;
+static const char *out_name;
+static bool out_ng;
 static uint64_t last_t;
+
+static void out_write(const void *m, size_t n)
+{
+    if (fwrite(m, 1, n, out_f) != n) {
+        fprintf(stderr, "gen-capture: %s: %s\n", out_name, strerror(errno));
+        exit(2);
+    }
+}
+
+static void out_u16(uint16_t v)
+{
+    out_write(&v, 2);
+}
+
+static void out_u32(uint32_t v)
+{
+    out_write(&v, 4);
+}
+
+static void out_header(void)
+{
+    if (!out_ng) {
+        /* struct pcap_file_header: microsecond magic, version 2.4, no zone, no sigfigs. */
+        out_u32(0xa1b2c3d4u);
+        out_u16(2);
+        out_u16(4);
+        out_u32(0);
+        out_u32(0);
+        out_u32(SNAPLEN);
+        out_u32(1); /* LINKTYPE_ETHERNET */
+        return;
+    }
+    /* Section header block: byte-order magic, version 1.0, section length unknown. */
+    out_u32(0x0a0d0d0au);
+    out_u32(28);
+    out_u32(0x1a2b3c4du);
+    out_u16(1);
+    out_u16(0);
+    out_u32(0xffffffffu);
+    out_u32(0xffffffffu);
+    out_u32(28);
+    /* Interface description block: Ethernet, if_tsresol 6 (microseconds, also the
+     * default) so that a reader's option walk is exercised. */
+    out_u32(1);
+    out_u32(32);
+    out_u16(1);
+    out_u16(0);
+    out_u32(SNAPLEN);
+    static const uint8_t tsresol[4] = {6, 0, 0, 0}; /* the value, then padding */
+    out_u16(9);
+    out_u16(1);
+    out_write(tsresol, 4);
+    out_u32(0); /* opt_endofopt */
+    out_u32(32);
+}
 
 static void emit(uint64_t t, const struct buf *p)
 {
-    struct pcap_pkthdr h;
+    static const uint8_t pad[4];
     if (t < last_t)
         t = last_t;
     last_t = t;
-    h.ts.tv_sec = (time_t)(t / 1000000);
-    h.ts.tv_usec = (suseconds_t)(t % 1000000);
-    h.caplen = h.len = (bpf_u_int32)p->n;
-    pcap_dump((u_char *)dumper, &h, p->b);
+    uint32_t len = (uint32_t)p->n;
+    if (!out_ng) {
+        out_u32((uint32_t)(t / 1000000));
+        out_u32((uint32_t)(t % 1000000));
+        out_u32(len);
+        out_u32(len);
+        out_write(p->b, len);
+    } else {
+        /* Enhanced packet block, interface 0, timestamp in microseconds since 1970. */
+        uint32_t padded = (len + 3) & ~3u;
+        out_u32(6);
+        out_u32(32 + padded);
+        out_u32(0);
+        out_u32((uint32_t)(t >> 32));
+        out_u32((uint32_t)t);
+        out_u32(len);
+        out_u32(len);
+        out_write(p->b, len);
+        out_write(pad, padded - len);
+        out_u32(32 + padded);
+    }
     cnt.packets++;
     cnt.bytes += p->n;
 }
@@ -684,6 +826,8 @@ static void emit_query(uint64_t t, const struct lookup *lk)
     emit(t, &p);
     cnt.queries++;
     cnt.dns_packets++;
+    if (!lk->no_edns)
+        cnt.edns_queries++;
 }
 
 static void emit_response(uint64_t t, const struct lookup *lk)
@@ -763,11 +907,70 @@ static uint64_t resolver_rtt(void)
     return between(8000, 180000);
 }
 
+/* The busy profile's resolvers answer everything within 80 ms. */
+static uint64_t busy_rtt(void)
+{
+    if (unif() < 0.7)
+        return between(150, 2000);
+    return between(2000, 80000);
+}
+
 static void schedule(uint64_t t, uint8_t kind, const struct lookup *lk)
 {
     struct event e = {.t = t, .kind = kind};
     e.u.lk = *lk;
     push(&e);
+}
+
+/* Never answered: the stub retries once or twice, then gives up. */
+static void plan_silent(uint64_t t, struct lookup *lk, struct client *c)
+{
+    unsigned tx = 1 + below(3);
+    uint64_t tt = t;
+    for (unsigned i = 0; i < tx; i++) {
+        if (i) {
+            tt += between(1000000, 5000000);
+            lk->ipid = c->ipid++;
+            if (unif() < 0.3)
+                lk->sport = ephemeral_port(); /* dig and some stubs change port */
+        }
+        schedule(tt, EV_QUERY, lk);
+    }
+    cnt.silent++;
+    note_silent(tt);
+}
+
+/* The busy profile's outcome for a lookup sent to a working resolver. */
+static void plan_busy(uint64_t t, struct lookup *lk, struct client *c)
+{
+    if (unif() < BUSY_SILENT_SHARE) {
+        plan_silent(t, lk, c);
+        return;
+    }
+    schedule(t, EV_QUERY, lk);
+    double r = unif();
+    if (r < 0.05) {
+        lk->rcode = 3;
+        cnt.nxdomain++;
+    } else if (r < 0.055) {
+        lk->rcode = 2;
+        cnt.servfail++;
+    } else {
+        lk->rcode = 0;
+        cnt.noerror++;
+        double s = unif();
+        if (lk->qtype == QTYPE_AAAA && s < 0.12) {
+            lk->shape = 2;
+            cnt.nodata++;
+        } else if (lk->qtype != QTYPE_MX && s < 0.35) {
+            lk->shape = 1;
+            lk->chain = (uint8_t)(1 + below(3));
+            cnt.cname++;
+            cnt.cname_links += lk->chain;
+        }
+    }
+    schedule(t + busy_rtt(), EV_RESPONSE, lk);
+    cnt.answered++;
 }
 
 /* Plans one lookup starting at t: its queries and the outcome. Returns when the outcome
@@ -783,34 +986,26 @@ static uint64_t plan_lookup(uint64_t t, uint16_t client, uint8_t server, uint16_
         .id = c->next_id++,
         .sport = sport,
         .ipid = c->ipid++,
+        .no_edns = c->no_edns,
         .name = name,
         .seed = (uint32_t)rnd(),
     };
     cnt.lookups++;
-    if (server == SRV_DEAD || server == SRV_OUTSIDE) {
+    if (server == SRV_DEAD || server == SRV_DOWN || server == SRV_OUTSIDE) {
         /* The kernel answers at once; the firewall one hop away nearly so. */
-        lk.icmp = server == SRV_DEAD ? ICMP_PORT_UNREACH : ICMP_ADMIN_PROHIB;
+        lk.icmp = server == SRV_OUTSIDE ? ICMP_ADMIN_PROHIB : ICMP_PORT_UNREACH;
         schedule(t, EV_QUERY, &lk);
-        uint64_t te = t + (server == SRV_DEAD ? between(300, 1500) : between(100, 400));
+        uint64_t te = t + (server != SRV_OUTSIDE ? between(300, 1500) : between(100, 400));
         schedule(te, EV_ICMP, &lk);
         return te;
     }
+    if (busy) {
+        plan_busy(t, &lk, c);
+        return 0;
+    }
     double u = unif();
     if (u < 0.015) {
-        /* Never answered: the stub retries once or twice, then gives up. */
-        unsigned tx = 1 + below(3);
-        uint64_t tt = t;
-        for (unsigned i = 0; i < tx; i++) {
-            if (i) {
-                tt += between(1000000, 5000000);
-                lk.ipid = c->ipid++;
-                if (unif() < 0.3)
-                    lk.sport = ephemeral_port(); /* dig and some stubs change port */
-            }
-            schedule(tt, EV_QUERY, &lk);
-        }
-        cnt.silent++;
-        note_silent(tt);
+        plan_silent(t, &lk, c);
         return 0;
     }
     uint64_t tt = t;
@@ -841,7 +1036,9 @@ static uint64_t plan_lookup(uint64_t t, uint16_t client, uint8_t server, uint16_
             cnt.nodata++;
         } else if (qtype != QTYPE_MX && s < 0.3) {
             lk.shape = 1;
+            lk.chain = 1;
             cnt.cname++;
+            cnt.cname_links++;
         }
     }
     schedule(tt + resolver_rtt(), EV_RESPONSE, &lk);
@@ -853,7 +1050,7 @@ static uint64_t plan_lookup(uint64_t t, uint16_t client, uint8_t server, uint16_
  * single query; on an ICMP error from the first resolver, the same again on the second. */
 static void start_resolution(uint64_t t, uint64_t max_lookups)
 {
-    uint16_t client = (uint16_t)below(N_CLIENTS);
+    uint16_t client = (uint16_t)below(n_clients);
     struct client *c = &clients[client];
     uint32_t name = pick_name();
     uint8_t server = c->uses_outside && unif() < 0.3 ? SRV_OUTSIDE : c->primary;
@@ -952,7 +1149,7 @@ static void schedule_tcp(uint64_t t, const struct flow *f, bool to_client, uint8
 /* Opens a new connection in slot f: SYN now, SYN-ACK and ACK one round trip later. */
 static void open_flow(uint64_t t, struct flow *f)
 {
-    f->client = (uint16_t)below(N_CLIENTS);
+    f->client = (uint16_t)below(n_clients);
     f->server = (uint8_t)(SRV_WEB1 + below(3));
     f->cport = ephemeral_port();
     f->cseq = (uint32_t)rnd();
@@ -1109,13 +1306,13 @@ static void emit_arp(uint64_t t, uint16_t client, bool reply)
 static void background(uint64_t t)
 {
     double u = unif();
-    uint16_t client = (uint16_t)below(N_CLIENTS);
+    uint16_t client = (uint16_t)below(n_clients);
     if (u < 0.74) {
         tcp_data(t);
     } else if (u < 0.92) {
         /* QUIC: long-header sized datagrams both ways. */
         bool down = unif() < 0.6;
-        uint16_t cport = (uint16_t)(50000 + client);
+        uint16_t cport = (uint16_t)(50000 + client % 15000);
         emit_udp(t, client, SRV_QUIC, down, cport, 443, noise + below(NOISE_LEN - 1400),
                  (size_t)between(900, 1350));
     } else if (u < 0.96) {
@@ -1131,12 +1328,12 @@ static void background(uint64_t t)
                          "<134>Nov 21 09:%02u:%02u host%u app[%u]: request done status=200 ms=%u",
                          (unsigned)((t / 60000000) % 60), (unsigned)((t / 1000000) % 60), client,
                          1000 + client, below(900));
-        emit_udp(t, client, SRV_SYSLOG, false, (uint16_t)(40000 + client), 514, (uint8_t *)msg,
-                 (size_t)n);
+        emit_udp(t, client, SRV_SYSLOG, false, (uint16_t)(40000 + client % 25000), 514,
+                 (uint8_t *)msg, (size_t)n);
     } else if (u < 0.995) {
         emit_mdns(t, client);
     } else {
-        uint16_t c4 = (uint16_t)below(N_V4_CLIENTS);
+        uint16_t c4 = (uint16_t)below(n_v4_clients);
         emit_arp(t, c4, false);
         struct event e = {.t = t + between(50, 500), .kind = EV_ARP_REPLY};
         e.u.client = c4;
@@ -1175,11 +1372,19 @@ static void dispatch(const struct event *e)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: gen-capture [-n LOOKUPS] [--seed S] -o FILE.pcap\n"
-               "  -n LOOKUPS   DNS lookups to write (default 10000); about 4.3 packets each\n"
-               "               with the background traffic\n"
-               "  -o FILE      output pcap (Ethernet, microseconds)\n"
-               "  --seed S     seed; the same seed gives the same file (default 1)\n");
+    fprintf(f,
+            "usage: gen-capture [--profile default|busy] [-n LOOKUPS | --duration S] [--seed S]\n"
+            "                   [--pcapng] -o FILE\n"
+            "  --profile P   default: ~2,000 lookups/s from 400 clients, half the packets\n"
+            "                background (about 4.3 packets a lookup); busy: ~20,000 lookups/s\n"
+            "                from 20,000 clients to 4 resolvers (about 2.2 packets a lookup)\n"
+            "  -n LOOKUPS    DNS lookups to write (default 10000; busy 1000000)\n"
+            "  --duration S  instead of -n: start lookups for S seconds of traffic at the\n"
+            "                profile's rate (retransmissions and answers may follow)\n"
+            "  -o FILE       output file, - for standard output (Ethernet, microseconds)\n"
+            "  --pcapng      write pcapng (also when FILE ends in .pcapng); pcap otherwise\n"
+            "  --seed S      seed; the same seed gives the same packets (default 1)\n"
+            "The counts nettriage should report are printed on standard error.\n");
 }
 
 static bool parse_u64(const char *s, uint64_t *v)
@@ -1193,9 +1398,17 @@ static bool parse_u64(const char *s, uint64_t *v)
     return true;
 }
 
+static bool ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), k = strlen(tail);
+    return n >= k && !strcmp(s + n - k, tail);
+}
+
 int main(int argc, char **argv)
 {
-    uint64_t n = 10000, seed = 1;
+    uint64_t n = 0, seed = 1;
+    double duration = 0;
+    bool force_ng = false;
     const char *out = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -1209,9 +1422,28 @@ int main(int argc, char **argv)
                 return 2;
             }
             i++;
+        } else if (!strcmp(a, "--duration") && v) {
+            char *end;
+            errno = 0;
+            duration = strtod(v, &end);
+            if (errno || end == v || *end || !(duration > 0) || duration > 1e7) {
+                fprintf(stderr, "gen-capture: --duration wants seconds, not '%s'\n", v);
+                return 2;
+            }
+            i++;
+        } else if (!strcmp(a, "--profile") && v) {
+            if (!strcmp(v, "busy")) {
+                busy = true;
+            } else if (strcmp(v, "default") != 0) {
+                fprintf(stderr, "gen-capture: --profile is default or busy, not '%s'\n", v);
+                return 2;
+            }
+            i++;
         } else if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && v) {
             out = v;
             i++;
+        } else if (!strcmp(a, "--pcapng")) {
+            force_ng = true;
         } else if (!strcmp(a, "--seed") && v) {
             if (!parse_u64(v, &seed)) {
                 fprintf(stderr, "gen-capture: --seed wants a number, not '%s'\n", v);
@@ -1227,6 +1459,18 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (n && duration > 0) {
+        fprintf(stderr, "gen-capture: -n and --duration are alternatives\n");
+        return 2;
+    }
+    /* A duration stops new lookups by time; a count by number. */
+    uint64_t t_end = UINT64_MAX;
+    if (duration > 0) {
+        t_end = START_US + (uint64_t)(duration * 1e6);
+        n = UINT64_MAX;
+    } else if (!n) {
+        n = busy ? BUSY_LOOKUPS : 10000;
+    }
 
     rng_state = seed * 0x2545f4914f6cdd1dULL + 1;
     for (size_t i = 0; i < NOISE_LEN; i++)
@@ -1234,23 +1478,28 @@ int main(int argc, char **argv)
     setup_clients();
     setup_names();
 
-    pcap_t *pd = pcap_open_dead(DLT_EN10MB, SNAPLEN);
-    if (!pd) {
-        fprintf(stderr, "gen-capture: pcap_open_dead failed\n");
-        return 2;
+    out_name = out;
+    out_ng = force_ng || ends_with(out, ".pcapng");
+    if (!strcmp(out, "-")) {
+        out_f = stdout;
+        out_name = "standard output";
+    } else {
+        out_f = fopen(out, "wb");
+        if (!out_f) {
+            fprintf(stderr, "gen-capture: %s: %s\n", out, strerror(errno));
+            return 2;
+        }
     }
-    dumper = pcap_dump_open(pd, out);
-    if (!dumper) {
-        fprintf(stderr, "gen-capture: %s: %s\n", out, pcap_geterr(pd));
-        pcap_close(pd);
-        return 2;
-    }
+    /* Large writes: a pipe to a reader is the point of standard output here. */
+    static char out_buf[1 << 20];
+    setvbuf(out_f, out_buf, _IOFBF, sizeof out_buf);
+    out_header();
 
     uint64_t t0 = START_US;
     for (int i = 0; i < N_FLOWS; i++) {
         /* Connections already under way when the capture starts: no handshake seen. */
         struct flow *f = &flows[i];
-        f->client = (uint16_t)below(N_CLIENTS);
+        f->client = (uint16_t)below(n_clients);
         f->server = (uint8_t)(SRV_WEB1 + below(3));
         f->cport = ephemeral_port();
         f->cseq = (uint32_t)rnd();
@@ -1261,19 +1510,28 @@ int main(int argc, char **argv)
     }
 
     /* Resolutions average 1.6 lookups; background arrivals are tuned so that about half the
-     * packets are DNS and ICMP. */
+     * packets are DNS and ICMP. In the busy profile a resolution to the resolver that is down
+     * is made again on the next one, and a tenth of the packets are background. */
     double res_rate = LOOKUP_RATE / 1.6;
     double bg_rate = LOOKUP_RATE * 2.05;
+    if (busy) {
+        res_rate = BUSY_LOOKUP_RATE / (1.6 * (1 + BUSY_DOWN_SHARE));
+        bg_rate = BUSY_LOOKUP_RATE * 0.1;
+    }
     uint64_t next_res = t0 + exp_gap(res_rate), next_bg = t0 + exp_gap(bg_rate);
+    uint64_t last_res = t0; /* when the last resolution started */
     /* Background goes on while DNS packets remain, so retransmissions are not the tail. */
-    while (cnt.lookups < n || dns_events_pending) {
-        bool more = cnt.lookups < n;
+    for (;;) {
+        bool more = cnt.lookups < n && next_res < t_end;
+        if (!more && !dns_events_pending)
+            break;
         uint64_t tn = more && next_res < next_bg ? next_res : next_bg;
         if (heap_n && heap[0].t <= tn) {
             struct event e = pop();
             dispatch(&e);
         } else if (more && next_res <= next_bg) {
             start_resolution(next_res, n);
+            last_res = next_res;
             next_res += exp_gap(res_rate);
         } else {
             background(next_bg);
@@ -1293,12 +1551,10 @@ int main(int argc, char **argv)
             cnt.capture_ended++;
     }
 
-    if (pcap_dump_flush(dumper) != 0) {
-        fprintf(stderr, "gen-capture: %s: write failed\n", out);
+    if (fflush(out_f) != 0 || (out_f != stdout && fclose(out_f) != 0)) {
+        fprintf(stderr, "gen-capture: %s: %s\n", out_name, strerror(errno));
         return 2;
     }
-    pcap_dump_close(dumper);
-    pcap_close(pd);
 
     const struct {
         const char *key;
@@ -1326,6 +1582,10 @@ int main(int argc, char **argv)
         {"silent", cnt.silent},
         {"unanswered", cnt.unanswered},
         {"capture_ended", cnt.capture_ended},
+        {"clients", n_clients},
+        {"edns_queries", cnt.edns_queries},
+        {"cname_links", cnt.cname_links},
+        {"lookup_span_us", last_res - t0},
     };
     fprintf(stderr, "gen-capture:");
     for (size_t i = 0; i < sizeof report / sizeof report[0]; i++)
@@ -1335,5 +1595,6 @@ int main(int argc, char **argv)
         free(names[i]);
     free(heap);
     free(silent_last);
+    free(clients);
     return 0;
 }
