@@ -28,13 +28,14 @@
 #include <strings.h>
 
 #include "correlate/tcp_track.h"
+#include "decode/ports.h"
 #include "util/err.h"
 #include "util/theap.h"
 
-#define DNS_PORT   53
-#define MDNS_PORT  5353
-#define LLMNR_PORT 5355
-#define NBNS_PORT  137
+#define DNS_PORT   NT_PORT_DNS
+#define MDNS_PORT  NT_PORT_MDNS
+#define LLMNR_PORT NT_PORT_LLMNR
+#define NBNS_PORT  NT_PORT_NBNS
 /* Matching without a DNS id (tcpdump text without the quoted packet, or a quote cut after the
  * UDP header) scans the lookups still waiting for an outcome, newest first; this bounds the
  * scan. */

@@ -1,6 +1,7 @@
 /* format.c: a decoded packet as `tcpdump -nn` (4.99, no -v) prints it, for evidence lines;
  * tunnelled packets with each removed tunnel first, as tcpdump prints them. */
 #include "decode/packet.h"
+#include "decode/ports.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -136,7 +137,7 @@ static void out_rr(struct fw *w, const struct dns_rr *rr, bool mdns)
 static void out_dns(struct fw *w, const struct packet *pkt)
 {
     const struct dns_msg *m = &pkt->dns;
-    bool mdns = pkt->sport == 5353 || pkt->dport == 5353;
+    bool mdns = pkt->sport == NT_PORT_MDNS || pkt->dport == NT_PORT_MDNS;
     if (!(pkt->layers & PKT_L_DNS)) {
         out(w, "domain [length %u < 12] (invalid)", (unsigned)m->length);
         return;
@@ -726,8 +727,7 @@ size_t packet_format_line(const struct packet *pkt, char *buf, size_t n)
     }
     if (pkt->layers & PKT_L_UDP) {
         /* tcpdump 4.99 prints LLMNR (5355) as plain UDP although we decode it. */
-        bool dns_port =
-            pkt->sport == 53 || pkt->dport == 53 || pkt->sport == 5353 || pkt->dport == 5353;
+        bool dns_port = nt_port_printed_as_dns(pkt->sport, pkt->dport);
         if (dns_port)
             out_dns(&w, pkt);
         else

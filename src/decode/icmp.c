@@ -1,5 +1,6 @@
 /* icmp.c: ICMP (RFC 792) and ICMPv6 (RFC 4443) messages and quoted datagrams (RFC 4884). */
 #include "decode/decode.h"
+#include "decode/ports.h"
 
 #define MAX_EXT_HEADERS 8
 
@@ -163,8 +164,7 @@ static void decode_quote(struct packet *pkt, struct cursor *c)
     q->known |= QUOTE_K_SPORT | QUOTE_K_DPORT;
     q->sport = sport;
     q->dport = dport;
-    if (sport == 53 || dport == 53 || sport == 5353 || dport == 5353 || sport == 5355 ||
-        dport == 5355)
+    if (nt_port_dns_udp(sport) || nt_port_dns_udp(dport))
         quote_dns(q, &l4);
 }
 

@@ -1,5 +1,6 @@
 /* tcp.c: TCP headers (RFC 9293) and DNS over TCP (RFC 7766) in a single segment. */
 #include "decode/decode.h"
+#include "decode/ports.h"
 
 void decode_tcp(struct packet *pkt, struct cursor *c)
 {
@@ -43,7 +44,7 @@ void decode_tcp(struct packet *pkt, struct cursor *c)
         pkt->l4_payload_len = (uint32_t)cur_left(c);
     }
 
-    if (sport != 53 && dport != 53 && sport != 5355 && dport != 5355)
+    if (!nt_port_dns_tcp(sport) && !nt_port_dns_tcp(dport))
         return;
     /* DNS over TCP: a 2-byte length, then the message. This pure stage reads a message that
      * one segment holds whole; messages split over segments (or several in one) are put

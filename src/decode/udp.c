@@ -1,13 +1,11 @@
 /* udp.c: UDP (RFC 768) and the DNS (RFC 1035), mDNS and LLMNR messages it carries; tunnels
  * over UDP (VXLAN, Geneve, GRE in UDP) are handed to tunnel.c. */
 #include "decode/decode.h"
+#include "decode/ports.h"
 
-static bool dns_port(uint16_t p)
-{
-    /* mDNS and LLMNR use the DNS message format, so they are decoded alike; later stages
-     * tell them apart by port. */
-    return p == 53 || p == 5353 || p == 5355;
-}
+/* mDNS and LLMNR use the DNS message format, so they are decoded alike; later stages tell them
+ * apart by port. */
+#define dns_port nt_port_dns_udp
 
 void decode_udp(struct packet *pkt, struct cursor *c)
 {

@@ -10,6 +10,7 @@
 
 #include "decode/cursor.h"
 #include "decode/decode.h"
+#include "decode/ports.h"
 #include "source/pcapfile.h"
 #include "source/reasm.h"
 #include "source/tcpdns.h"
@@ -362,8 +363,8 @@ static void deliver(struct source *s, struct pcap_impl *pi, struct packet *pkt,
     reassemble(s, pi, pkt, &dec, &dec_len);
     /* The frame may be decoded again later (evidence lines): only when nothing after decode
      * changes the packet's view, i.e. neither IP reassembly nor DNS-over-TCP reassembly. */
-    bool tcp_dns = (pkt->layers & PKT_L_TCP) && (pkt->sport == 53 || pkt->dport == 53 ||
-                                                 pkt->sport == 5355 || pkt->dport == 5355);
+    bool tcp_dns = (pkt->layers & PKT_L_TCP) &&
+                   (nt_port_dns_tcp(pkt->sport) || nt_port_dns_tcp(pkt->dport));
     if (dec == data && !pkt->fragment && !tcp_dns) {
         pkt->frame = data;
         pkt->frame_len = caplen;
