@@ -28,7 +28,7 @@ foreach(script ${NT_SCENARIO_SCRIPTS})
     add_test(NAME replay.${name}
              COMMAND ${NT_BASH} ${script} --replay $<TARGET_FILE:nettriage>)
     set_tests_properties(replay.${name} PROPERTIES LABELS golden SKIP_RETURN_CODE 77
-                         TIMEOUT 120 ENVIRONMENT TZ=UTC)
+                         TIMEOUT 300 ENVIRONMENT TZ=UTC)
   endif()
 endforeach()
 
