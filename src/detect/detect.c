@@ -48,6 +48,8 @@ struct detector {
     size_t *n_raised;  /* findings per rule, for the cap */
     uint64_t *refused; /* findings per rule not made because of the cap */
     uint64_t refused_total;
+    struct detect_limit *limits; /* rule_count_limit's counters */
+    size_t n_limits, cap_limits;
 };
 
 static uint64_t finding_hash(const char *id, const char *key)
@@ -173,6 +175,42 @@ struct finding *rule_next_finding(struct rule_ctx *rc, size_t *iter)
 void **rule_state(struct rule_ctx *rc)
 {
     return &rc->d->states[rc->idx];
+}
+
+void rule_count_limit(struct rule_ctx *rc, const char *name, uint64_t n)
+{
+    struct detector *d = rc->d;
+    for (size_t i = 0; i < d->n_limits; i++) {
+        struct detect_limit *l = &d->limits[i];
+        if (l->rule == rc->rule->id && strcmp(l->name, name) == 0) {
+            l->count += n;
+            return;
+        }
+    }
+    if (d->n_limits == d->cap_limits) {
+        size_t nc = d->cap_limits ? d->cap_limits * 2 : 8;
+        struct detect_limit *nl = realloc(d->limits, nc * sizeof *nl);
+        if (!nl)
+            return;
+        d->limits = nl;
+        d->cap_limits = nc;
+    }
+    d->limits[d->n_limits++] = (struct detect_limit){rc->rule->id, name, n};
+}
+
+static int limit_order(const void *a, const void *b)
+{
+    const struct detect_limit *x = a, *y = b;
+    int c = strcmp(x->rule, y->rule);
+    return c ? c : strcmp(x->name, y->name);
+}
+
+size_t detect_limits(const struct detector *d, const struct detect_limit **out)
+{
+    if (d->n_limits > 1)
+        qsort(d->limits, d->n_limits, sizeof *d->limits, limit_order);
+    *out = d->limits;
+    return d->n_limits;
 }
 
 const struct correlate_stats *rule_stats(const struct rule_ctx *rc)
@@ -465,6 +503,7 @@ void detect_free(struct detector *d)
     free(d->states);
     free(d->n_raised);
     free(d->refused);
+    free(d->limits);
     for (size_t i = 0; i < d->n_findings; i++)
         finding_free(d->findings[i]);
     free(d->findings);
