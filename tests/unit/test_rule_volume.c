@@ -160,6 +160,54 @@ static void test_slow_quiet(void **state)
     detect_free(r.d);
 }
 
+/* Servers used to be measured up to the 256th only, silently. */
+static void test_slow_sees_the_300th_server(void **state)
+{
+    (void)state;
+    struct run r = {0};
+    char srv[32];
+    for (int i = 0; i < 299; i++) {
+        struct dns_lookup *l =
+            lk("198.51.100.15", nth_server(srv, sizeof srv, i), "a.example.", 10.0 + i * 0.01);
+        answer(l, 0, 2000);
+        feed(&r, l);
+    }
+    for (int i = 0; i < 20; i++) {
+        struct dns_lookup *l = lk("198.51.100.15", "198.51.100.99", "b.example.", 20.0 + i);
+        answer(l, 0, 700000);
+        feed(&r, l);
+    }
+    const struct finding *f[4];
+    assert_int_equal(finish(&r, "dns.slow", f, 4), 1);
+    char want[NT_ADDR_FMT_MAX];
+    nt_addr_format(&f[0]->server, want, sizeof want);
+    assert_string_equal(want, "198.51.100.99");
+    assert_int_equal(f[0]->lookups, 20);
+    assert_int_equal(limit(&r, "dns.slow", "servers_ignored"), 0);
+    detect_free(r.d);
+}
+
+/* Past DNS_SLOW_MAX_SERVERS (1024) servers, the others are left out and counted. */
+static void test_slow_counts_ignored_servers(void **state)
+{
+    (void)state;
+    struct run r = {0};
+    char srv[32];
+    for (int i = 0; i < 1024 + 5; i++) {
+        for (int k = 0; k < (i < 1024 ? 1 : 12); k++) {
+            struct dns_lookup *l =
+                lk("198.51.100.15", nth_server(srv, sizeof srv, i), "a.example.", 10.0 + k);
+            answer(l, 0, i < 1024 ? 2000 : 900000);
+            feed(&r, l);
+        }
+    }
+    const struct finding *f[4];
+    assert_int_equal(finish(&r, "dns.slow", f, 4), 0);
+    assert_int_equal(limit(&r, "dns.slow", "servers_ignored"), 5);
+    assert_int_equal(limit(&r, "dns.slow", "answers_ignored"), 5 * 12);
+    detect_free(r.d);
+}
+
 /* --- dns.flood ------------------------------------------------------------------------ */
 
 static void steady(struct run *r, double from, int seconds)
@@ -422,6 +470,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_slow_fires_with_window),
         cmocka_unit_test(test_slow_quiet),
+        cmocka_unit_test(test_slow_sees_the_300th_server),
+        cmocka_unit_test(test_slow_counts_ignored_servers),
         cmocka_unit_test(test_flood_fires),
         cmocka_unit_test(test_flood_quiet),
         cmocka_unit_test(test_flood_ring_survives_long_and_disordered_captures),
