@@ -5,17 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/htab.h"
+
 struct rule_ctx {
     struct detector *d;
     const struct rule *rule;
     size_t idx; /* position in detect_rules */
-};
-
-/* An open-addressing index from a hash to positions in an array (position + 1; 0 is empty),
- * so that findings and servers are found without scanning them all. */
-struct index {
-    uint32_t *slots;
-    size_t cap; /* power of two */
 };
 
 /* The times a service (server, port, transport) worked: DNS answers other than SERVFAIL,
@@ -37,72 +32,67 @@ struct service {
 struct detector {
     int64_t timeout_us;
     const struct correlate_stats *stats;
+    /* Each kind is kept in an array in creation order (what is iterated) and indexed by a hash
+     * table of the same pointers (what is looked up). */
     struct finding **findings;
     size_t n_findings, cap_findings;
-    struct index finding_index;
+    struct htab finding_index; /* by rule id and key */
     struct service **services; /* success timelines for incident windows */
     size_t n_services, cap_services;
-    struct index service_index;
+    struct htab service_index; /* by server, port, transport */
     struct server_stats **servers;
     size_t n_servers, cap_servers;
-    struct index server_index;
+    struct htab server_index; /* by server, port, transport */
     bool sorted;
     void **states;     /* per rule (rule_state) */
     size_t *n_raised;  /* findings per rule, for the cap */
     uint64_t *refused; /* findings per rule not made because of the cap */
     uint64_t refused_total;
+    struct detect_limit *limits; /* rule_count_limit's counters */
+    size_t n_limits, cap_limits;
 };
 
-static uint32_t str_hash(const char *s, uint32_t h)
+static uint64_t finding_hash(const char *id, const char *key)
 {
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 16777619u;
-    return h;
+    struct htab_hasher s;
+    htab_hasher_init(&s);
+    htab_hasher_str(&s, id);
+    htab_hasher_str(&s, key);
+    return htab_hasher_end(&s);
 }
 
-static uint32_t finding_hash(const char *id, const char *key)
+struct finding_key {
+    const char *id, *key;
+};
+
+static bool finding_eq(const void *item, const void *key)
 {
-    return str_hash(key, str_hash(id, 2166136261u));
+    const struct finding *f = item;
+    const struct finding_key *k = key;
+    return f->id == k->id && strcmp(f->key, k->key) == 0;
 }
 
-static uint32_t server_hash(const struct nt_addr *a, uint16_t port, uint8_t transport)
+static uint64_t server_hash(const struct nt_addr *a, uint16_t port, uint8_t transport)
 {
-    return nt_addr_hash(a, (uint32_t)port << 8 | transport);
+    struct htab_hasher s;
+    htab_hasher_init(&s);
+    htab_hasher_addr(&s, a);
+    htab_hasher_u16(&s, port);
+    htab_hasher_u8(&s, transport);
+    return htab_hasher_end(&s);
 }
 
-/* Makes room for one more entry among n; hash_of(ctx, position) recomputes a stored entry's
- * hash when the index grows. */
-static bool index_reserve(struct index *ix, size_t n, uint32_t (*hash_of)(void *, size_t),
-                          void *ctx)
-{
-    if ((n + 1) * 2 <= ix->cap)
-        return true;
-    size_t nc = ix->cap ? ix->cap * 2 : 64;
-    uint32_t *ns = calloc(nc, sizeof *ns);
-    if (!ns)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        size_t k = hash_of(ctx, i) & (nc - 1);
-        while (ns[k])
-            k = (k + 1) & (nc - 1);
-        ns[k] = (uint32_t)i + 1;
-    }
-    free(ix->slots);
-    ix->slots = ns;
-    ix->cap = nc;
-    return true;
-}
+struct server_key {
+    const struct nt_addr *server;
+    uint16_t port;
+    uint8_t transport;
+};
 
-static uint32_t finding_hash_at(void *ctx, size_t i)
+static bool server_eq(const void *item, const void *key)
 {
-    const struct finding *f = ((struct detector *)ctx)->findings[i];
-    return finding_hash(f->id, f->key);
-}
-
-static uint32_t server_hash_at(void *ctx, size_t i)
-{
-    const struct server_stats *s = ((struct detector *)ctx)->servers[i];
-    return server_hash(&s->server, s->port, s->transport);
+    const struct server_stats *s = item;
+    const struct server_key *k = key;
+    return s->port == k->port && s->transport == k->transport && nt_addr_eq(&s->server, k->server);
 }
 
 struct detector *detect_new(int64_t timeout_us)
@@ -128,15 +118,11 @@ struct detector *detect_new(int64_t timeout_us)
 struct finding *rule_raise(struct rule_ctx *rc, const char *key)
 {
     struct detector *d = rc->d;
-    uint32_t h = finding_hash(rc->rule->id, key);
-    if (d->finding_index.cap) {
-        for (size_t k = h & (d->finding_index.cap - 1); d->finding_index.slots[k];
-             k = (k + 1) & (d->finding_index.cap - 1)) {
-            struct finding *f = d->findings[d->finding_index.slots[k] - 1];
-            if (f->id == rc->rule->id && strcmp(f->key, key) == 0)
-                return f;
-        }
-    }
+    uint64_t h = finding_hash(rc->rule->id, key);
+    struct finding_key fk = {rc->rule->id, key};
+    struct finding *known = htab_get(&d->finding_index, h, finding_eq, &fk);
+    if (known)
+        return known;
     /* Hostile traffic (a scan of every port, every router) must not make findings without
      * bound: past the cap a rule's new keys are counted, not raised. */
     if (d->n_raised[rc->idx] >= DETECT_MAX_FINDINGS_PER_RULE) {
@@ -144,8 +130,6 @@ struct finding *rule_raise(struct rule_ctx *rc, const char *key)
         d->refused_total++;
         return NULL;
     }
-    if (!index_reserve(&d->finding_index, d->n_findings, finding_hash_at, d))
-        return NULL;
     if (d->n_findings == d->cap_findings) {
         size_t nc = d->cap_findings ? d->cap_findings * 2 : 8;
         struct finding **nf = realloc(d->findings, nc * sizeof *nf);
@@ -167,10 +151,10 @@ struct finding *rule_raise(struct rule_ctx *rc, const char *key)
     f->severity = rc->rule->severity;
     f->attack_id = rc->rule->attack_id;
     f->attack_name = rc->rule->attack_name;
-    size_t k = h & (d->finding_index.cap - 1);
-    while (d->finding_index.slots[k])
-        k = (k + 1) & (d->finding_index.cap - 1);
-    d->finding_index.slots[k] = (uint32_t)d->n_findings + 1;
+    if (htab_insert(&d->finding_index, h, f) < 0) {
+        finding_free(f);
+        return NULL;
+    }
     d->findings[d->n_findings++] = f;
     d->n_raised[rc->idx]++;
     d->sorted = false;
@@ -193,6 +177,42 @@ void **rule_state(struct rule_ctx *rc)
     return &rc->d->states[rc->idx];
 }
 
+void rule_count_limit(struct rule_ctx *rc, const char *name, uint64_t n)
+{
+    struct detector *d = rc->d;
+    for (size_t i = 0; i < d->n_limits; i++) {
+        struct detect_limit *l = &d->limits[i];
+        if (l->rule == rc->rule->id && strcmp(l->name, name) == 0) {
+            l->count += n;
+            return;
+        }
+    }
+    if (d->n_limits == d->cap_limits) {
+        size_t nc = d->cap_limits ? d->cap_limits * 2 : 8;
+        struct detect_limit *nl = realloc(d->limits, nc * sizeof *nl);
+        if (!nl)
+            return;
+        d->limits = nl;
+        d->cap_limits = nc;
+    }
+    d->limits[d->n_limits++] = (struct detect_limit){rc->rule->id, name, n};
+}
+
+static int limit_order(const void *a, const void *b)
+{
+    const struct detect_limit *x = a, *y = b;
+    int c = strcmp(x->rule, y->rule);
+    return c ? c : strcmp(x->name, y->name);
+}
+
+size_t detect_limits(const struct detector *d, const struct detect_limit **out)
+{
+    if (d->n_limits > 1)
+        qsort(d->limits, d->n_limits, sizeof *d->limits, limit_order);
+    *out = d->limits;
+    return d->n_limits;
+}
+
 const struct correlate_stats *rule_stats(const struct rule_ctx *rc)
 {
     return rc->d->stats;
@@ -206,17 +226,11 @@ int64_t rule_timeout_us(const struct rule_ctx *rc)
 static struct server_stats *server_get(struct detector *d, const struct nt_addr *server,
                                        uint16_t port, uint8_t transport, bool create)
 {
-    uint32_t h = server_hash(server, port, transport);
-    if (d->server_index.cap) {
-        for (size_t k = h & (d->server_index.cap - 1); d->server_index.slots[k];
-             k = (k + 1) & (d->server_index.cap - 1)) {
-            struct server_stats *s = d->servers[d->server_index.slots[k] - 1];
-            if (s->port == port && s->transport == transport && nt_addr_eq(&s->server, server))
-                return s;
-        }
-    }
-    if (!create || !index_reserve(&d->server_index, d->n_servers, server_hash_at, d))
-        return NULL;
+    uint64_t h = server_hash(server, port, transport);
+    struct server_key sk = {server, port, transport};
+    struct server_stats *known = htab_get(&d->server_index, h, server_eq, &sk);
+    if (known || !create)
+        return known;
     if (d->n_servers == d->cap_servers) {
         size_t nc = d->cap_servers ? d->cap_servers * 2 : 16;
         struct server_stats **ns = realloc(d->servers, nc * sizeof *ns);
@@ -232,34 +246,29 @@ static struct server_stats *server_get(struct detector *d, const struct nt_addr 
     s->port = port;
     s->transport = transport;
     addr_set_init(&s->clients, SERVER_CLIENTS_KEPT);
-    size_t k = h & (d->server_index.cap - 1);
-    while (d->server_index.slots[k])
-        k = (k + 1) & (d->server_index.cap - 1);
-    d->server_index.slots[k] = (uint32_t)d->n_servers + 1;
+    if (htab_insert(&d->server_index, h, s) < 0) {
+        free(s);
+        return NULL;
+    }
     d->servers[d->n_servers++] = s;
     return s;
 }
 
-static uint32_t service_hash_at(void *ctx, size_t i)
+static bool service_eq(const void *item, const void *key)
 {
-    const struct service *s = ((struct detector *)ctx)->services[i];
-    return server_hash(&s->server, s->port, s->transport);
+    const struct service *s = item;
+    const struct server_key *k = key;
+    return s->port == k->port && s->transport == k->transport && nt_addr_eq(&s->server, k->server);
 }
 
 static struct service *service_get(struct detector *d, const struct nt_addr *server, uint16_t port,
                                    uint8_t transport, bool create)
 {
-    uint32_t h = server_hash(server, port, transport);
-    if (d->service_index.cap) {
-        for (size_t k = h & (d->service_index.cap - 1); d->service_index.slots[k];
-             k = (k + 1) & (d->service_index.cap - 1)) {
-            struct service *s = d->services[d->service_index.slots[k] - 1];
-            if (s->port == port && s->transport == transport && nt_addr_eq(&s->server, server))
-                return s;
-        }
-    }
-    if (!create || !index_reserve(&d->service_index, d->n_services, service_hash_at, d))
-        return NULL;
+    uint64_t h = server_hash(server, port, transport);
+    struct server_key sk = {server, port, transport};
+    struct service *known = htab_get(&d->service_index, h, service_eq, &sk);
+    if (known || !create)
+        return known;
     if (d->n_services == d->cap_services) {
         size_t nc = d->cap_services ? d->cap_services * 2 : 16;
         struct service **ns = realloc(d->services, nc * sizeof *ns);
@@ -274,10 +283,10 @@ static struct service *service_get(struct detector *d, const struct nt_addr *ser
     s->server = *server;
     s->port = port;
     s->transport = transport;
-    size_t k = h & (d->service_index.cap - 1);
-    while (d->service_index.slots[k])
-        k = (k + 1) & (d->service_index.cap - 1);
-    d->service_index.slots[k] = (uint32_t)d->n_services + 1;
+    if (htab_insert(&d->service_index, h, s) < 0) {
+        free(s);
+        return NULL;
+    }
     d->services[d->n_services++] = s;
     return s;
 }
@@ -494,6 +503,7 @@ void detect_free(struct detector *d)
     free(d->states);
     free(d->n_raised);
     free(d->refused);
+    free(d->limits);
     for (size_t i = 0; i < d->n_findings; i++)
         finding_free(d->findings[i]);
     free(d->findings);
@@ -507,8 +517,8 @@ void detect_free(struct detector *d)
         free(d->services[i]);
     }
     free(d->services);
-    free(d->service_index.slots);
-    free(d->server_index.slots);
-    free(d->finding_index.slots);
+    htab_fini(&d->service_index);
+    htab_fini(&d->server_index);
+    htab_fini(&d->finding_index);
     free(d);
 }

@@ -40,6 +40,11 @@ struct finding *rule_next_finding(struct rule_ctx *rc, size_t *iter);
  * there, and free_state releases it with the detector. Rules keep no static state, so two
  * detectors never share any. */
 void **rule_state(struct rule_ctx *rc);
+/* What a rule leaves out because of one of its limits (servers past its table's bound, keys past
+ * a cap) is counted here, never dropped silently: adds n to the calling rule's counter `name`
+ * (a static string such as "servers_ignored"). detect_limits lists the counters for the
+ * report. */
+void rule_count_limit(struct rule_ctx *rc, const char *name, uint64_t n);
 /* The whole capture's statistics, for rates and baselines. */
 const struct correlate_stats *rule_stats(const struct rule_ctx *rc);
 /* The configured timeout. */
@@ -77,6 +82,15 @@ void detect_finish(struct detector *d, const struct correlate_stats *stats);
 size_t detect_findings(const struct detector *d, struct finding *const **out);
 /* Findings not made because a rule reached DETECT_MAX_FINDINGS_PER_RULE. */
 uint64_t detect_findings_omitted(const struct detector *d);
+/* One rule's counter of what it left out because of a limit (rule_count_limit). */
+struct detect_limit {
+    const char *rule; /* rule id, e.g. "dns.flood" */
+    const char *name; /* counter, e.g. "servers_ignored" */
+    uint64_t count;
+};
+/* Every counter a rule added to, ordered by rule id then name (counters never added to are
+ * absent). The array is owned by d, valid until the next detector call. */
+size_t detect_limits(const struct detector *d, const struct detect_limit **out);
 void detect_free(struct detector *d);
 
 /* The registry (rules.c). */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "decode/cursor.h"
+#include "util/htab.h"
 
 #define MAX_PAYLOAD 65535u
 #define BLOCKS      (65536u / 8u)
@@ -16,8 +17,9 @@ struct dgram {
     uint8_t version, proto;
     uint32_t id;
     uint8_t src[16], dst[16];
-    struct nt_time first; /* arrival of the first fragment offered */
-    uint64_t seq;         /* creation order, for eviction */
+    uint64_t hash;               /* of the key above, in the table */
+    struct dgram *older, *newer; /* creation order: the oldest is evicted first */
+    struct nt_time first;        /* arrival of the first fragment offered */
     uint32_t n_frags;
     /* The first fragment's header (IPv4) or unfragmentable part (IPv6), once seen. */
     bool have_first;
@@ -34,9 +36,9 @@ struct dgram {
 };
 
 struct reasm {
-    struct dgram *d[REASM_MAX_DATAGRAMS];
+    struct htab tab; /* datagrams by key */
+    struct dgram *oldest, *newest;
     unsigned n_used;
-    uint64_t next_seq;
     size_t bytes; /* sum of every datagram's cap */
     uint8_t *out;
     struct reasm_stats st;
@@ -70,13 +72,20 @@ struct reasm *reasm_new(void)
     return r;
 }
 
-static void drop(struct reasm *r, unsigned i)
+static void drop(struct reasm *r, struct dgram *g)
 {
-    struct dgram *g = r->d[i];
+    htab_remove(&r->tab, g->hash, g);
+    if (g->older)
+        g->older->newer = g->newer;
+    else
+        r->oldest = g->newer;
+    if (g->newer)
+        g->newer->older = g->older;
+    else
+        r->newest = g->older;
     r->bytes -= g->cap;
     free(g->data);
     free(g);
-    r->d[i] = NULL;
     r->n_used--;
 }
 
@@ -84,9 +93,9 @@ void reasm_free(struct reasm *r)
 {
     if (!r)
         return;
-    for (unsigned i = 0; i < REASM_MAX_DATAGRAMS; i++)
-        if (r->d[i])
-            drop(r, i);
+    while (r->oldest)
+        drop(r, r->oldest);
+    htab_fini(&r->tab);
     free(r->out);
     free(r);
 }
@@ -183,10 +192,26 @@ static int parse(const uint8_t *ip, size_t len, struct frag *f)
     return 1;
 }
 
-static bool same(const struct dgram *g, const struct frag *f)
+static bool same(const void *item, const void *key)
 {
+    const struct dgram *g = item;
+    const struct frag *f = key;
     return g->version == f->version && g->id == f->id && g->proto == f->proto &&
            memcmp(g->src, f->src, 16) == 0 && memcmp(g->dst, f->dst, 16) == 0;
+}
+
+static uint64_t key_hash(const struct frag *f)
+{
+    uint8_t k[38];
+    k[0] = f->version;
+    k[1] = f->proto;
+    k[2] = (uint8_t)(f->id >> 24);
+    k[3] = (uint8_t)(f->id >> 16);
+    k[4] = (uint8_t)(f->id >> 8);
+    k[5] = (uint8_t)f->id;
+    memcpy(k + 6, f->src, 16);
+    memcpy(k + 22, f->dst, 16);
+    return htab_hash(k, sizeof k);
 }
 
 static bool block_got(const struct dgram *g, uint32_t b)
@@ -195,38 +220,34 @@ static bool block_got(const struct dgram *g, uint32_t b)
 }
 
 /* The datagram created first, other than keep. */
-static int oldest(const struct reasm *r, const struct dgram *keep)
+static struct dgram *oldest(const struct reasm *r, const struct dgram *keep)
 {
-    int best = -1;
-    for (unsigned i = 0; i < REASM_MAX_DATAGRAMS; i++)
-        if (r->d[i] && r->d[i] != keep && (best < 0 || r->d[i]->seq < r->d[best]->seq))
-            best = (int)i;
-    return best;
+    return r->oldest != keep ? r->oldest : keep->newer;
 }
 
-static void lose(struct reasm *r, unsigned i, uint64_t *counter)
+static void lose(struct reasm *r, struct dgram *g, uint64_t *counter)
 {
     (*counter)++;
-    r->st.lost_fragments += r->d[i]->n_frags;
-    drop(r, i);
+    r->st.lost_fragments += g->n_frags;
+    drop(r, g);
 }
 
 void reasm_expire(struct reasm *r, const struct nt_time *now)
 {
     if (r->n_used == 0 || now->kind == NT_TIME_NONE)
         return;
-    for (unsigned i = 0; i < REASM_MAX_DATAGRAMS; i++) {
-        struct dgram *g = r->d[i];
-        if (g && nt_time_diff_us(&g->first, now) > (int64_t)REASM_TIMEOUT_SEC * 1000000)
-            lose(r, i, &r->st.timed_out);
+    /* Every datagram is looked at: creation order is not time order across a clock step. */
+    for (struct dgram *g = r->oldest, *next; g; g = next) {
+        next = g->newer;
+        if (nt_time_diff_us(&g->first, now) > (int64_t)REASM_TIMEOUT_SEC * 1000000)
+            lose(r, g, &r->st.timed_out);
     }
 }
 
 void reasm_finish(struct reasm *r)
 {
-    for (unsigned i = 0; i < REASM_MAX_DATAGRAMS; i++)
-        if (r->d[i])
-            lose(r, i, &r->st.incomplete);
+    while (r->oldest)
+        lose(r, r->oldest, &r->st.incomplete);
 }
 
 /* Makes g's buffer hold at least need bytes, evicting older datagrams when the total would
@@ -239,10 +260,10 @@ static bool reserve(struct reasm *r, struct dgram *g, size_t need)
     if (cap > MAX_PAYLOAD + 1)
         cap = MAX_PAYLOAD + 1;
     while (r->bytes - g->cap + cap > REASM_MAX_BYTES) {
-        int o = oldest(r, g);
-        if (o < 0)
+        struct dgram *o = oldest(r, g);
+        if (!o)
             return false;
-        lose(r, (unsigned)o, &r->st.evicted);
+        lose(r, o, &r->st.evicted);
     }
     uint8_t *d = realloc(g->data, cap);
     if (!d)
@@ -309,22 +330,11 @@ int reasm_add(struct reasm *r, const struct nt_time *ts, const uint8_t *ip, size
         r->st.invalid++;
         return 0;
     }
-    struct dgram *g = NULL;
-    int free_slot = -1;
-    for (unsigned i = 0; i < REASM_MAX_DATAGRAMS; i++) {
-        if (r->d[i] && same(r->d[i], &f)) {
-            g = r->d[i];
-            break;
-        }
-        if (!r->d[i] && free_slot < 0)
-            free_slot = (int)i;
-    }
+    uint64_t h = key_hash(&f);
+    struct dgram *g = htab_get(&r->tab, h, same, &f);
     if (!g) {
-        if (free_slot < 0) {
-            int o = oldest(r, NULL);
-            lose(r, (unsigned)o, &r->st.evicted);
-            free_slot = o;
-        }
+        if (r->n_used >= REASM_MAX_DATAGRAMS)
+            lose(r, r->oldest, &r->st.evicted);
         g = calloc(1, sizeof *g);
         if (!g)
             return -1;
@@ -333,9 +343,18 @@ int reasm_add(struct reasm *r, const struct nt_time *ts, const uint8_t *ip, size
         g->id = f.id;
         memcpy(g->src, f.src, 16);
         memcpy(g->dst, f.dst, 16);
+        g->hash = h;
         g->first = *ts;
-        g->seq = r->next_seq++;
-        r->d[free_slot] = g;
+        if (htab_insert(&r->tab, h, g) < 0) {
+            free(g);
+            return -1;
+        }
+        g->older = r->newest;
+        if (r->newest)
+            r->newest->newer = g;
+        else
+            r->oldest = g;
+        r->newest = g;
         r->n_used++;
     }
     g->n_frags++;
@@ -392,10 +411,6 @@ int reasm_add(struct reasm *r, const struct nt_time *ts, const uint8_t *ip, size
     *out_len = build(r, g);
     *out = r->out;
     r->st.reassembled++;
-    for (unsigned i = 0; i < REASM_MAX_DATAGRAMS; i++)
-        if (r->d[i] == g) {
-            drop(r, i);
-            break;
-        }
+    drop(r, g);
     return 1;
 }

@@ -6,9 +6,9 @@
 
 #include "decode/cursor.h"
 #include "decode/decode.h"
+#include "util/htab.h"
 
-#define NBUCKETS 8192 /* power of two, twice TCPDNS_MAX_FLOWS */
-#define NONE     (-1)
+#define NONE (-1)
 /* IPv4's minimum maximum segment size (RFC 9293 section 3.7.1), rounded down. */
 #define TCPDNS_MIN_SPLIT 512
 
@@ -19,13 +19,13 @@
 struct flow {
     struct nt_addr src, dst;
     uint16_t sport, dport;
-    uint32_t hash;
+    uint64_t hash; /* of the 5-tuple, in the table */
     bool used;
     bool synced;       /* next_seq is known and buf holds the current message's bytes so far */
     uint32_t next_seq; /* sequence number of the next byte expected */
     uint8_t *buf;      /* the current message's bytes from its length prefix on */
     uint32_t len, cap;
-    int32_t hnext;        /* hash chain */
+    int32_t next_free;    /* free slots */
     int32_t older, newer; /* recency list */
 };
 
@@ -36,8 +36,8 @@ struct extra {
 
 struct tcpdns {
     struct flow flows[TCPDNS_MAX_FLOWS];
-    int32_t buckets[NBUCKETS];
-    int32_t free_head; /* free slots chained through hnext */
+    struct htab tab;   /* open flows by 5-tuple */
+    int32_t free_head; /* free slots chained through next_free */
     int32_t oldest, newest;
     uint32_t open;
     size_t held; /* bytes of flow buffers allocated */
@@ -55,10 +55,13 @@ struct tcpdns *tcpdns_new(void)
     struct tcpdns *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
-    for (size_t i = 0; i < NBUCKETS; i++)
-        t->buckets[i] = NONE;
     for (int32_t i = 0; i < TCPDNS_MAX_FLOWS; i++)
-        t->flows[i].hnext = i + 1 < TCPDNS_MAX_FLOWS ? i + 1 : NONE;
+        t->flows[i].next_free = i + 1 < TCPDNS_MAX_FLOWS ? i + 1 : NONE;
+    /* Room for every flow at once: inserting a flow never allocates. */
+    if (htab_reserve(&t->tab, TCPDNS_MAX_FLOWS) < 0) {
+        free(t);
+        return NULL;
+    }
     t->free_head = 0;
     t->oldest = t->newest = NONE;
     return t;
@@ -101,38 +104,42 @@ static void push_newest(struct tcpdns *t, int32_t i)
 static void remove_flow(struct tcpdns *t, int32_t i)
 {
     struct flow *f = &t->flows[i];
-    int32_t *pp = &t->buckets[f->hash & (NBUCKETS - 1)];
-    while (*pp != NONE && *pp != i)
-        pp = &t->flows[*pp].hnext;
-    if (*pp == i)
-        *pp = f->hnext;
+    htab_remove(&t->tab, f->hash, f);
     unlink_recent(t, i);
     drop_buffer(t, f);
     f->used = false;
-    f->hnext = t->free_head;
+    f->next_free = t->free_head;
     t->free_head = i;
     t->open--;
 }
 
-static uint32_t key_hash(const struct packet *pkt)
+static uint64_t key_hash(const struct packet *pkt)
 {
-    uint32_t h = nt_addr_hash(&pkt->src, 0x9e3779b9u);
-    h = nt_addr_hash(&pkt->dst, h);
-    return h ^ ((uint32_t)pkt->sport << 16 | pkt->dport) * 0x85ebca6bu;
+    struct htab_hasher s;
+    htab_hasher_init(&s);
+    htab_hasher_addr(&s, &pkt->src);
+    htab_hasher_addr(&s, &pkt->dst);
+    htab_hasher_u16(&s, pkt->sport);
+    htab_hasher_u16(&s, pkt->dport);
+    return htab_hasher_end(&s);
 }
 
-static int32_t find_flow(struct tcpdns *t, const struct packet *pkt, uint32_t h)
+static bool same_flow(const void *item, const void *key)
 {
-    for (int32_t i = t->buckets[h & (NBUCKETS - 1)]; i != NONE; i = t->flows[i].hnext) {
-        const struct flow *f = &t->flows[i];
-        if (f->hash == h && f->sport == pkt->sport && f->dport == pkt->dport &&
-            nt_addr_eq(&f->src, &pkt->src) && nt_addr_eq(&f->dst, &pkt->dst))
-            return i;
-    }
-    return NONE;
+    const struct flow *f = item;
+    const struct packet *pkt = key;
+    return f->sport == pkt->sport && f->dport == pkt->dport && nt_addr_eq(&f->src, &pkt->src) &&
+           nt_addr_eq(&f->dst, &pkt->dst);
 }
 
-static int32_t new_flow(struct tcpdns *t, const struct packet *pkt, uint32_t h)
+static int32_t find_flow(struct tcpdns *t, const struct packet *pkt, uint64_t h)
+{
+    const struct flow *f = htab_get(&t->tab, h, same_flow, pkt);
+    return f ? (int32_t)(f - t->flows) : NONE;
+}
+
+/* A new flow for pkt; NONE when out of memory. */
+static int32_t new_flow(struct tcpdns *t, const struct packet *pkt, uint64_t h)
 {
     if (t->free_head == NONE) {
         t->st.evicted++;
@@ -140,7 +147,9 @@ static int32_t new_flow(struct tcpdns *t, const struct packet *pkt, uint32_t h)
     }
     int32_t i = t->free_head;
     struct flow *f = &t->flows[i];
-    t->free_head = f->hnext;
+    if (htab_insert(&t->tab, h, f) < 0)
+        return NONE;
+    t->free_head = f->next_free;
     memset(f, 0, sizeof *f);
     f->used = true;
     f->src = pkt->src;
@@ -148,8 +157,7 @@ static int32_t new_flow(struct tcpdns *t, const struct packet *pkt, uint32_t h)
     f->sport = pkt->sport;
     f->dport = pkt->dport;
     f->hash = h;
-    f->hnext = t->buckets[h & (NBUCKETS - 1)];
-    t->buckets[h & (NBUCKETS - 1)] = i;
+    f->next_free = NONE;
     push_newest(t, i);
     t->open++;
     return i;
@@ -384,13 +392,13 @@ int tcpdns_add(struct tcpdns *t, struct packet *pkt, const uint8_t *data, size_t
     size_t n = cur_left(&pc);
     uint8_t flags = pkt->tcp_flags;
     uint32_t seq = pkt->tcp_seq;
-    uint32_t h = key_hash(pkt);
+    uint64_t h = key_hash(pkt);
     int32_t fi = find_flow(t, pkt, h);
     struct seg s = {.pkt = pkt};
 
     if (flags & TCP_SYN) {
-        if (fi == NONE)
-            fi = new_flow(t, pkt, h);
+        if (fi == NONE && (fi = new_flow(t, pkt, h)) == NONE)
+            return -1;
         struct flow *f = &t->flows[fi];
         f->len = 0;
         f->synced = true;
@@ -411,8 +419,8 @@ int tcpdns_add(struct tcpdns *t, struct packet *pkt, const uint8_t *data, size_t
     if (n > 0 && (fi == NONE || !t->flows[fi].synced)) {
         if (!plausible_start(p, n))
             goto fin; /* not in step with the stream: decode's view stands */
-        if (fi == NONE)
-            fi = new_flow(t, pkt, h);
+        if (fi == NONE && (fi = new_flow(t, pkt, h)) == NONE)
+            return -1;
         t->flows[fi].synced = true;
         t->flows[fi].len = 0;
         t->flows[fi].next_seq = seq;
@@ -507,6 +515,7 @@ void tcpdns_free(struct tcpdns *t)
         return;
     for (int32_t i = 0; i < TCPDNS_MAX_FLOWS; i++)
         free(t->flows[i].buf);
+    htab_fini(&t->tab);
     free(t->base);
     free(t->pend);
     free(t);

@@ -1,7 +1,11 @@
-/* addr_set.c: a bounded open-addressing set of addresses. */
+/* addr_set.c: a bounded open-addressing set of addresses. The addresses are held in the slots
+ * themselves (no item to point to), so this small set keeps its own probing, with the keyed
+ * hash of util/htab.h: crafted addresses cannot pile onto one probe sequence. */
 #include "util/addr_set.h"
 
 #include <stdlib.h>
+
+#include "util/htab.h"
 
 void addr_set_init(struct addr_set *s, size_t max)
 {
@@ -13,7 +17,10 @@ void addr_set_init(struct addr_set *s, size_t max)
 
 static struct nt_addr *find_slot(struct nt_addr *slots, size_t cap, const struct nt_addr *a)
 {
-    size_t i = nt_addr_hash(a, 0x9e3779b9u) & (cap - 1);
+    struct htab_hasher h;
+    htab_hasher_init(&h);
+    htab_hasher_addr(&h, a);
+    size_t i = (size_t)htab_hasher_end(&h) & (cap - 1);
     while (slots[i].family != NT_AF_NONE && !nt_addr_eq(&slots[i], a))
         i = (i + 1) & (cap - 1);
     return &slots[i];

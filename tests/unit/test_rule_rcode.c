@@ -3,6 +3,7 @@
  * next. */
 #include "testutil.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -375,6 +376,45 @@ static void test_hostile_name_stays_one_shell_word(void **state)
     detect_free(d);
 }
 
+/* Past RCT_MAX_ENTRIES (65536) keys the tracker counts the lookups it cannot keep, in each
+ * rule's limit counter; the questions tracked are told apart exactly, not by a hash. */
+static void test_tracker_bound_counted(void **state)
+{
+    (void)state;
+    struct detector *d = detect_new(5000000);
+    assert_non_null(d);
+    char name[64];
+    /* Each new question adds one key; with the server's and the client's, 65536 are full
+     * after 65534 questions. */
+    for (int i = 0; i < 65534 + 10; i++) {
+        snprintf(name, sizeof name, "n%d.example.", i);
+        struct dns_lookup *l =
+            ans("198.51.100.15", "198.51.100.2", (uint16_t)i, name, 10.0 + i * 0.001, 0.002,
+                i % 2 ? DNS_RCODE_REFUSED : DNS_RCODE_NOERROR, 0);
+        detect_lookup(d, l);
+        lk_free(l);
+    }
+    detect_finish(d, &stats);
+    const struct detect_limit *ls;
+    size_t n = detect_limits(d, &ls);
+    uint64_t refused = 0, servfail = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(ls[i].name, "rcode_keys_dropped") != 0)
+            continue;
+        if (strcmp(ls[i].rule, "dns.refused") == 0)
+            refused = ls[i].count;
+        if (strcmp(ls[i].rule, "dns.servfail") == 0)
+            servfail = ls[i].count;
+    }
+    /* dns.refused tracks every answered lookup (10 past the bound); dns.servfail only those
+     * with a usable answer or SERVFAIL: the NOERROR half fits. */
+    assert_int_equal(refused, 10);
+    assert_int_equal(servfail, 0);
+    size_t count = 0;
+    assert_non_null(only(d, "dns.refused", &count));
+    detect_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -389,6 +429,7 @@ int main(void)
         cmocka_unit_test(test_servfail_checking_disabled),
         cmocka_unit_test(test_no_state_leaks_between_runs),
         cmocka_unit_test(test_hostile_name_stays_one_shell_word),
+        cmocka_unit_test(test_tracker_bound_counted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

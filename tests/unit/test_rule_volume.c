@@ -74,6 +74,24 @@ static size_t finish(struct run *r, const char *id, const struct finding **out, 
     return k;
 }
 
+/* The limit counter `name` of rule id (0 when never counted). */
+static uint64_t limit(struct run *r, const char *id, const char *name)
+{
+    const struct detect_limit *ls;
+    size_t n = detect_limits(r->d, &ls);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(ls[i].rule, id) == 0 && strcmp(ls[i].name, name) == 0)
+            return ls[i].count;
+    return 0;
+}
+
+/* The address of the i-th of many servers (10.x.y.z). */
+static const char *nth_server(char *buf, size_t n, int i)
+{
+    snprintf(buf, n, "10.%d.%d.%d", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+    return buf;
+}
+
 static void random_label(char *buf, size_t len, unsigned *seed)
 {
     static const char al[] = "abcdefghijklmnopqrstuvwxyz0123456789";
@@ -139,6 +157,54 @@ static void test_slow_quiet(void **state)
     }
     const struct finding *f[4];
     assert_int_equal(finish(&r, "dns.slow", f, 4), 0);
+    detect_free(r.d);
+}
+
+/* Servers used to be measured up to the 256th only, silently. */
+static void test_slow_sees_the_300th_server(void **state)
+{
+    (void)state;
+    struct run r = {0};
+    char srv[32];
+    for (int i = 0; i < 299; i++) {
+        struct dns_lookup *l =
+            lk("198.51.100.15", nth_server(srv, sizeof srv, i), "a.example.", 10.0 + i * 0.01);
+        answer(l, 0, 2000);
+        feed(&r, l);
+    }
+    for (int i = 0; i < 20; i++) {
+        struct dns_lookup *l = lk("198.51.100.15", "198.51.100.99", "b.example.", 20.0 + i);
+        answer(l, 0, 700000);
+        feed(&r, l);
+    }
+    const struct finding *f[4];
+    assert_int_equal(finish(&r, "dns.slow", f, 4), 1);
+    char want[NT_ADDR_FMT_MAX];
+    nt_addr_format(&f[0]->server, want, sizeof want);
+    assert_string_equal(want, "198.51.100.99");
+    assert_int_equal(f[0]->lookups, 20);
+    assert_int_equal(limit(&r, "dns.slow", "servers_ignored"), 0);
+    detect_free(r.d);
+}
+
+/* Past DNS_SLOW_MAX_SERVERS (1024) servers, the others are left out and counted. */
+static void test_slow_counts_ignored_servers(void **state)
+{
+    (void)state;
+    struct run r = {0};
+    char srv[32];
+    for (int i = 0; i < 1024 + 5; i++) {
+        for (int k = 0; k < (i < 1024 ? 1 : 12); k++) {
+            struct dns_lookup *l =
+                lk("198.51.100.15", nth_server(srv, sizeof srv, i), "a.example.", 10.0 + k);
+            answer(l, 0, i < 1024 ? 2000 : 900000);
+            feed(&r, l);
+        }
+    }
+    const struct finding *f[4];
+    assert_int_equal(finish(&r, "dns.slow", f, 4), 0);
+    assert_int_equal(limit(&r, "dns.slow", "servers_ignored"), 5);
+    assert_int_equal(limit(&r, "dns.slow", "answers_ignored"), 5 * 12);
     detect_free(r.d);
 }
 
@@ -215,6 +281,70 @@ static void test_flood_ring_survives_long_and_disordered_captures(void **state)
     const struct finding *f[4];
     assert_int_equal(finish(&r, "dns.flood", f, 4), 1);
     assert_int_equal(f[0]->lookups, 300);
+    detect_free(r.d);
+}
+
+/* 150 lookups in one second to srv, between two calm seconds. */
+static void flood_at(struct run *r, const char *srv, double t)
+{
+    for (int k = 0; k < 2; k++) {
+        struct dns_lookup *l = lk("198.51.100.15", srv, "www.example.", t - 2.0 + k);
+        answer(l, 0, 1000);
+        feed(r, l);
+    }
+    for (int i = 0; i < 150; i++) {
+        struct dns_lookup *l = lk("198.51.100.15", srv, "www.example.", t + i * 0.005);
+        answer(l, 0, 1000);
+        feed(r, l);
+    }
+}
+
+/* Servers used to be measured up to the 64th only, silently. */
+static void test_flood_sees_the_300th_server(void **state)
+{
+    (void)state;
+    struct run r = {0};
+    char srv[32];
+    for (int i = 0; i < 299; i++) {
+        struct dns_lookup *l =
+            lk("198.51.100.15", nth_server(srv, sizeof srv, i), "a.example.", 10.0 + i * 0.01);
+        answer(l, 0, 2000);
+        feed(&r, l);
+    }
+    flood_at(&r, "198.51.100.99", 50.0);
+    const struct finding *f[4];
+    assert_int_equal(finish(&r, "dns.flood", f, 4), 1);
+    char want[NT_ADDR_FMT_MAX];
+    nt_addr_format(&f[0]->server, want, sizeof want);
+    assert_string_equal(want, "198.51.100.99");
+    assert_int_equal(f[0]->lookups, 150);
+    assert_int_equal(limit(&r, "dns.flood", "servers_ignored"), 0);
+    detect_free(r.d);
+}
+
+/* Past DNS_FLOOD_MAX_SERVERS (1024) servers, the others are left out and counted, each once. */
+static void test_flood_counts_ignored_servers(void **state)
+{
+    (void)state;
+    struct run r = {0};
+    char srv[32];
+    for (int i = 0; i < 1024; i++) {
+        struct dns_lookup *l =
+            lk("198.51.100.15", nth_server(srv, sizeof srv, i), "a.example.", 10.0 + i * 0.001);
+        answer(l, 0, 2000);
+        feed(&r, l);
+    }
+    for (int i = 0; i < 3; i++) {
+        struct dns_lookup *l =
+            lk("198.51.100.15", nth_server(srv, sizeof srv, 5000 + i), "a.example.", 12.0);
+        answer(l, 0, 2000);
+        feed(&r, l);
+    }
+    flood_at(&r, "198.51.100.99", 50.0);
+    const struct finding *f[4];
+    assert_int_equal(finish(&r, "dns.flood", f, 4), 0);
+    assert_int_equal(limit(&r, "dns.flood", "servers_ignored"), 4);
+    assert_int_equal(limit(&r, "dns.flood", "lookups_ignored"), 3 + 152);
     detect_free(r.d);
 }
 
@@ -340,9 +470,13 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_slow_fires_with_window),
         cmocka_unit_test(test_slow_quiet),
+        cmocka_unit_test(test_slow_sees_the_300th_server),
+        cmocka_unit_test(test_slow_counts_ignored_servers),
         cmocka_unit_test(test_flood_fires),
         cmocka_unit_test(test_flood_quiet),
         cmocka_unit_test(test_flood_ring_survives_long_and_disordered_captures),
+        cmocka_unit_test(test_flood_sees_the_300th_server),
+        cmocka_unit_test(test_flood_counts_ignored_servers),
         cmocka_unit_test(test_nxdomain_random_subdomains),
         cmocka_unit_test(test_nxdomain_typos_quiet_and_repeats_low),
         cmocka_unit_test(test_nxdomain_dga_client),

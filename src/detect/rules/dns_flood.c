@@ -9,6 +9,7 @@
 
 #include "detect/rule.h"
 #include "detect/text.h"
+#include "util/htab.h"
 
 /* Fires when the busiest second of a server holds at least MIN_PEAK new lookups and at least
  * FACTOR times the baseline, the median of its active seconds (seconds with at least one
@@ -21,11 +22,17 @@
 #define MANY_SOURCES 100
 /* An answer slower than this in a flood second counts as a failure to keep up. */
 #define SLOW_US 1000000
-/* Servers measured; more are counted and left out. */
-#define MAX_SERVERS 64
+/* Servers measured. The lookups to servers past it are left out and counted: the distinct
+ * servers in the limit counter "servers_ignored", their lookups in "lookups_ignored"
+ * (rule_count_limit; each ignored server costs one small index entry, so that it is counted
+ * once). A measured server costs about 3 KiB, plus about 1 KiB per second with lookups among
+ * its last RING seconds, plus its histogram of busy seconds (up to 40 KiB for a flooded
+ * server): about 300 MiB at worst with every server busy every second, a few MiB otherwise. */
+#define DNS_FLOOD_MAX_SERVERS 1024
 /* Open one-second bins per server: lookups reach the rules up to the late window (120 s)
  * after their query, roughly in order; a lookup older than the ring closes it and starts
- * again (another input, another clock). */
+ * again (another input, another clock). Bins are allocated for the seconds that have
+ * lookups. */
 #define RING 256
 /* Distinct sources per second: a 1024-bit linear-counting sketch, plus the first few
  * addresses kept to name them. */
@@ -83,19 +90,29 @@ struct srv {
     uint16_t port;
     uint8_t transport;
     uint64_t lookups;
-    struct bin ring[RING];
-    int64_t head; /* newest second in the ring */
+    struct bin *ring[RING]; /* NULL: no lookup in that second */
+    int64_t head;           /* newest second in the ring */
     uint8_t head_kind;
     bool any;
-    struct bucket bk[BK_N];
+    struct bucket *bk; /* bk[0..n_bk): up to the busiest second's bucket */
+    size_t n_bk;
     struct bin peak;           /* the busiest closed second */
     struct top top[TOP_NAMES]; /* Misra-Gries counters over the server's lookups */
 };
 
+/* A server seen: measured (s) or ignored past DNS_FLOOD_MAX_SERVERS (s NULL). */
+struct srv_id {
+    struct nt_addr server;
+    uint16_t port;
+    uint8_t transport;
+    struct srv *s;
+};
+
 struct state {
-    struct srv *srv[MAX_SERVERS];
-    size_t n_srv;
-    uint64_t servers_dropped;
+    struct htab index; /* struct srv_id by server, port and transport */
+    struct srv **srv;  /* measured servers, in the order of their first lookup */
+    size_t n_srv, cap_srv;
+    uint64_t servers_ignored, lookups_ignored;
 };
 
 /* Rules have no per-detector state of their own (rule.h); this one keeps its table here, tied
@@ -111,9 +128,14 @@ static void bin_clear(struct bin *b)
 
 static void srv_free(struct srv *s)
 {
-    for (size_t i = 0; i < RING; i++)
-        bin_clear(&s->ring[i]);
+    for (size_t i = 0; i < RING; i++) {
+        if (s->ring[i]) {
+            bin_clear(s->ring[i]);
+            free(s->ring[i]);
+        }
+    }
     bin_clear(&s->peak);
+    free(s->bk);
     for (size_t i = 0; i < TOP_NAMES; i++)
         free(s->top[i].name);
     free(s);
@@ -126,6 +148,12 @@ static void state_free(void *p)
         return;
     for (size_t i = 0; i < g_state->n_srv; i++)
         srv_free(g_state->srv[i]);
+    free(g_state->srv);
+    struct htab_iter it;
+    for (struct srv_id *id = htab_first(&g_state->index, &it); id;
+         id = htab_next(&g_state->index, &it))
+        free(id);
+    htab_fini(&g_state->index);
     free(g_state);
 }
 
@@ -138,26 +166,67 @@ static struct state *state_get(struct rule_ctx *rc)
     return *slot;
 }
 
-static struct srv *srv_get(struct state *st, const struct dns_lookup *l)
+static uint64_t srv_hash(const struct dns_lookup *l)
 {
-    for (size_t i = 0; i < st->n_srv; i++) {
-        struct srv *s = st->srv[i];
-        if (s->port == l->server_port && s->transport == l->transport &&
-            nt_addr_eq(&s->server, &l->server))
-            return s;
+    struct htab_hasher h;
+    htab_hasher_init(&h);
+    htab_hasher_addr(&h, &l->server);
+    htab_hasher_u16(&h, l->server_port);
+    htab_hasher_u8(&h, l->transport);
+    return htab_hasher_end(&h);
+}
+
+static bool srv_eq(const void *item, const void *key)
+{
+    const struct srv_id *id = item;
+    const struct dns_lookup *l = key;
+    return id->port == l->server_port && id->transport == l->transport &&
+           nt_addr_eq(&id->server, &l->server);
+}
+
+/* The lookup's server, made on first use; NULL when it is ignored (counted) or out of memory. */
+static struct srv *srv_get(struct rule_ctx *rc, struct state *st, const struct dns_lookup *l)
+{
+    uint64_t h = srv_hash(l);
+    struct srv_id *id = htab_get(&st->index, h, srv_eq, l);
+    if (!id) {
+        id = calloc(1, sizeof *id);
+        if (!id)
+            return NULL;
+        id->server = l->server;
+        id->port = l->server_port;
+        id->transport = l->transport;
+        if (htab_insert(&st->index, h, id) < 0) {
+            free(id);
+            return NULL;
+        }
+        if (st->n_srv < DNS_FLOOD_MAX_SERVERS) {
+            if (st->n_srv == st->cap_srv) {
+                size_t nc = st->cap_srv ? st->cap_srv * 2 : 16;
+                struct srv **ns = realloc(st->srv, nc * sizeof *ns);
+                if (!ns)
+                    return NULL; /* tried again at its next lookup */
+                st->srv = ns;
+                st->cap_srv = nc;
+            }
+            struct srv *s = calloc(1, sizeof *s);
+            if (!s)
+                return NULL;
+            s->server = l->server;
+            s->port = l->server_port;
+            s->transport = l->transport;
+            st->srv[st->n_srv++] = s;
+            id->s = s;
+        } else {
+            st->servers_ignored++;
+            rule_count_limit(rc, "servers_ignored", 1);
+        }
     }
-    if (st->n_srv == MAX_SERVERS) {
-        st->servers_dropped++;
-        return NULL;
+    if (!id->s) {
+        st->lookups_ignored++;
+        rule_count_limit(rc, "lookups_ignored", 1);
     }
-    struct srv *s = calloc(1, sizeof *s);
-    if (!s)
-        return NULL;
-    s->server = l->server;
-    s->port = l->server_port;
-    s->transport = l->transport;
-    st->srv[st->n_srv++] = s;
-    return s;
+    return id->s;
 }
 
 static unsigned sketch_zeros(const uint64_t *sk)
@@ -180,12 +249,27 @@ static uint64_t bin_sources(const struct bin *b)
     return e < b->n_cl ? b->n_cl : e;
 }
 
-/* Folds a closed second into the buckets and the peak. */
+/* Folds a closed second into the buckets and the peak, and frees it. */
 static void bin_close(struct srv *s, struct bin *b)
 {
-    if (!b->used)
-        return;
-    struct bucket *k = &s->bk[bk_index(b->lookups)];
+    size_t ki = bk_index(b->lookups);
+    if (ki >= s->n_bk) {
+        size_t nn = s->n_bk ? s->n_bk : 16;
+        while (nn <= ki)
+            nn *= 2;
+        if (nn > BK_N)
+            nn = BK_N;
+        struct bucket *nb = realloc(s->bk, nn * sizeof *nb);
+        if (!nb) {
+            bin_clear(b); /* out of memory: the second is lost */
+            free(b);
+            return;
+        }
+        memset(nb + s->n_bk, 0, (nn - s->n_bk) * sizeof *nb);
+        s->bk = nb;
+        s->n_bk = nn;
+    }
+    struct bucket *k = &s->bk[ki];
     k->bins++;
     k->lookups += b->lookups;
     k->tx += b->tx;
@@ -198,16 +282,25 @@ static void bin_close(struct srv *s, struct bin *b)
     if (b->lookups > s->peak.lookups) {
         bin_clear(&s->peak);
         s->peak = *b; /* takes the evidence over */
-        memset(b, 0, sizeof *b);
     } else {
         bin_clear(b);
+    }
+    free(b);
+}
+
+/* Closes the bin in ring slot i, if any. */
+static void slot_close(struct srv *s, size_t i)
+{
+    if (s->ring[i]) {
+        bin_close(s, s->ring[i]);
+        s->ring[i] = NULL;
     }
 }
 
 static void ring_flush(struct srv *s)
 {
     for (size_t i = 0; i < RING; i++)
-        bin_close(s, &s->ring[i]);
+        slot_close(s, i);
     s->any = false;
 }
 
@@ -224,25 +317,32 @@ static struct bin *bin_for(struct srv *s, const struct nt_time *t)
     }
     while (sec > s->head) {
         s->head++;
-        bin_close(s, &s->ring[(uint64_t)s->head % RING]);
+        slot_close(s, (size_t)((uint64_t)s->head % RING));
     }
-    struct bin *b = &s->ring[(uint64_t)sec % RING];
-    if (b->used && b->sec != sec)
-        bin_close(s, b);
-    if (!b->used) {
+    size_t i = (size_t)((uint64_t)sec % RING);
+    if (s->ring[i] && s->ring[i]->sec != sec)
+        slot_close(s, i);
+    if (!s->ring[i]) {
+        struct bin *b = calloc(1, sizeof *b);
+        if (!b)
+            return NULL;
         b->used = true;
         b->sec = sec;
         b->kind = t->kind;
+        s->ring[i] = b;
     }
-    return b;
+    return s->ring[i];
 }
 
+/* The question's identity among the top names: its keyed hash (a collision needs the run's
+ * key; by chance about n^2 / 2^65), so that most lookups format nothing. */
 static uint64_t question_hash(const struct dns_lookup *l)
 {
-    uint64_t h = 14695981039346656037ull ^ l->qtype;
-    for (const char *p = l->qname ? l->qname : ""; *p; p++)
-        h = (h ^ (uint8_t)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p)) * 1099511628211ull;
-    return h;
+    struct htab_hasher h;
+    htab_hasher_init(&h);
+    htab_hasher_u16(&h, l->qtype);
+    htab_hasher_name(&h, l->qname);
+    return htab_hasher_end(&h);
 }
 
 static void top_add(struct srv *s, const struct dns_lookup *l)
@@ -282,11 +382,13 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     struct state *st = state_get(rc);
     if (!st)
         return;
-    struct srv *s = srv_get(st, l);
+    struct srv *s = srv_get(rc, st, l);
     if (!s)
         return;
-    s->lookups++;
     struct bin *b = bin_for(s, &l->first_tx);
+    if (!b)
+        return;
+    s->lookups++;
     b->lookups++;
     b->tx += l->transmissions;
     bool failed = l->outcome == LOOKUP_UNANSWERED || l->outcome == LOOKUP_ICMP_ERROR;
@@ -318,12 +420,12 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
 static uint64_t baseline(const struct srv *s)
 {
     uint64_t bins = 0;
-    for (size_t i = 1; i < BK_N; i++)
+    for (size_t i = 1; i < s->n_bk; i++)
         bins += s->bk[i].bins;
     if (!bins)
         return 0;
     uint64_t half = (bins + 1) / 2, seen = 0;
-    for (size_t i = 1; i < BK_N; i++) {
+    for (size_t i = 1; i < s->n_bk; i++) {
         seen += s->bk[i].bins;
         if (seen >= half)
             return bk_lower(i);
@@ -496,7 +598,7 @@ static void on_finish(struct rule_ctx *rc)
         if (peak < thr)
             thr = peak; /* the many-sources case: the peak's own level marks the flood */
         struct sums in = {0}, out = {0};
-        for (size_t k = 1; k < BK_N; k++) {
+        for (size_t k = 1; k < s->n_bk; k++) {
             if (!s->bk[k].bins)
                 continue;
             sum_into(bk_lower(k) >= thr || (k == bk_index(peak)) ? &in : &out, &s->bk[k]);

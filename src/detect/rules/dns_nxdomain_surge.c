@@ -10,6 +10,7 @@
 
 #include "detect/rule.h"
 #include "detect/text.h"
+#include "util/htab.h"
 
 /* Per parent domain at one server: fires with at least MIN_NX NXDOMAIN answers under it when
  * they are at least half of its lookups or come at RATE per second or more. The names are
@@ -31,7 +32,12 @@
 #define DGA_LEN     7.0
 /* Bounds: tables of parents and clients with NXDOMAIN answers (past them the entry with the
  * fewest answers is replaced, space-saving style), distinct names and parents counted
- * exactly up to these caps (past them "at least"), and hashed counters for all lookups. */
+ * exactly up to these caps (past them "at least"), and hashed counters for all lookups.
+ * Entries are found by their exact key (server, port, transport and parent; client). Distinct
+ * names and parents are counted by their keyed 64-bit hashes (util/htab.h: a collision needs
+ * the run's key, and by chance is about n^2 / 2^65). The count-min sketches are approximate
+ * by design and use a fixed hash (FNV-1a), so that their estimates, which reach the report,
+ * are the same in every run. */
 #define MAX_DOMAINS  256
 #define MAX_CLIENTS  256
 #define NAMES_KEPT   1024
@@ -39,52 +45,43 @@
 #define SKETCH_ROWS  4
 #define SKETCH_COLS  4096
 
-/* A bounded set of 64-bit hashes (open addressing; 0 marks an empty slot). */
+/* A bounded set of 64-bit keyed hashes: the table holds the hash alone (every item is the same
+ * marker). */
 struct hset {
-    uint64_t *slots;
-    size_t cap, n, max;
+    struct htab t;
+    size_t n, max;
     bool overflow;
 };
 
+static char hset_member;
+
 static bool hset_add(struct hset *s, uint64_t h)
 {
-    if (!h)
-        h = 1;
-    if ((s->n + 1) * 2 > s->cap) {
-        if (s->n >= s->max) {
-            /* Full: still answer membership, count nothing new. */
-            if (s->cap)
-                for (size_t k = h & (s->cap - 1); s->slots[k]; k = (k + 1) & (s->cap - 1))
-                    if (s->slots[k] == h)
-                        return false;
-            s->overflow = true;
-            return false;
-        }
-        size_t nc = s->cap ? s->cap * 2 : 32;
-        uint64_t *ns = calloc(nc, sizeof *ns);
-        if (!ns) {
-            s->overflow = true;
-            return false;
-        }
-        for (size_t i = 0; i < s->cap; i++) {
-            if (!s->slots[i])
-                continue;
-            size_t k = s->slots[i] & (nc - 1);
-            while (ns[k])
-                k = (k + 1) & (nc - 1);
-            ns[k] = s->slots[i];
-        }
-        free(s->slots);
-        s->slots = ns;
-        s->cap = nc;
+    struct htab_iter it;
+    if (htab_find(&s->t, h, &it))
+        return false;
+    if (s->n >= s->max || htab_insert(&s->t, h, &hset_member) < 0) {
+        /* Full: still answer membership, count nothing new. */
+        s->overflow = true;
+        return false;
     }
-    size_t k = h & (s->cap - 1);
-    for (; s->slots[k]; k = (k + 1) & (s->cap - 1))
-        if (s->slots[k] == h)
-            return false;
-    s->slots[k] = h;
     s->n++;
     return true;
+}
+
+/* The keyed hash of a name, case-folded (0x20-randomised names are one name). */
+static uint64_t name_hash(const char *name)
+{
+    char low[DNS_NAME_TEXT_MAX];
+    size_t n = 0;
+    for (; name[n] && n < sizeof low; n++)
+        low[n] = (char)tolower((unsigned char)name[n]);
+    struct htab_hasher s;
+    htab_hasher_init(&s);
+    htab_hasher_add(&s, low, n);
+    if (name[n])
+        htab_hasher_str(&s, name + n); /* longer than any wire name: the rest as it is */
+    return htab_hasher_end(&s);
 }
 
 static uint64_t fnv64(const char *s, uint64_t h)
@@ -170,8 +167,9 @@ static size_t parent_labels(char lab[][64], size_t n)
 
 struct nx_entry {
     bool used;
-    char *label;  /* parent domain (domains) */
-    uint64_t key; /* hash of server, port, transport and parent (domains) or client (clients) */
+    char *label;   /* parent domain (domains) */
+    uint64_t key;  /* sketch hash of server, port, transport and parent (domains) or client */
+    uint64_t hash; /* keyed hash of the same, in the index */
     struct nt_addr server, client;
     uint16_t port;
     uint8_t transport;
@@ -188,14 +186,11 @@ struct nx_entry {
     struct finding *shadow; /* clients, names, evidence; moved into the finding at the end */
 };
 
-/* An open-addressing index over a table's keys (slot value: position + 1; 0 empty), so the
- * lookup of every answered query does not scan the whole table. Rebuilt when an entry is
- * replaced (rare: only once the table is full). */
-#define IX_SLOTS 1024 /* a power of two, at least 4 x MAX_DOMAINS and MAX_CLIENTS */
-
+/* Each table is indexed by a hash table (util/htab.h) over its entries, so the lookup of every
+ * answered query does not scan the whole table; the arrays keep their order for on_finish. */
 struct state {
     struct nx_entry dom[MAX_DOMAINS], cli[MAX_CLIENTS];
-    uint16_t dom_ix[IX_SLOTS], cli_ix[IX_SLOTS];
+    struct htab dom_ix, cli_ix;
     uint64_t dom_replaced, cli_replaced;
     /* Count-min sketches of all lookups per parent (with server) and per client, and the
      * newest NOERROR answer per hashed parent and client (for the window's start). */
@@ -206,8 +201,8 @@ struct state {
 static void entry_clear(struct nx_entry *e)
 {
     free(e->label);
-    free(e->names.slots);
-    free(e->parents.slots);
+    htab_fini(&e->names.t);
+    htab_fini(&e->parents.t);
     finding_free(e->shadow);
     memset(e, 0, sizeof *e);
 }
@@ -221,6 +216,8 @@ static void state_free(void *p)
         entry_clear(&g_state->dom[i]);
     for (size_t i = 0; i < MAX_CLIENTS; i++)
         entry_clear(&g_state->cli[i]);
+    htab_fini(&g_state->dom_ix);
+    htab_fini(&g_state->cli_ix);
     free(g_state);
 }
 
@@ -257,33 +254,51 @@ static uint32_t cms_get(uint32_t m[SKETCH_ROWS][SKETCH_COLS], uint64_t h)
     return est;
 }
 
+/* An entry's key: a parent at a service (domains) or a client (clients). */
+struct nx_key {
+    bool domain;
+    const struct nt_addr *server; /* domains */
+    uint16_t port;
+    uint8_t transport;
+    const char *parent;
+    const struct nt_addr *client; /* clients */
+    uint64_t sketch;              /* dom_key or cli_key */
+};
+
+static uint64_t nx_hash(const struct nx_key *k)
+{
+    struct htab_hasher s;
+    htab_hasher_init(&s);
+    if (k->domain) {
+        htab_hasher_addr(&s, k->server);
+        htab_hasher_u16(&s, k->port);
+        htab_hasher_u8(&s, k->transport);
+        htab_hasher_str(&s, k->parent);
+    } else {
+        htab_hasher_addr(&s, k->client);
+    }
+    return htab_hasher_end(&s);
+}
+
+static bool nx_eq(const void *item, const void *key)
+{
+    const struct nx_entry *e = item;
+    const struct nx_key *k = key;
+    if (!k->domain)
+        return nt_addr_eq(&e->client, k->client);
+    return e->port == k->port && e->transport == k->transport &&
+           nt_addr_eq(&e->server, k->server) && strcmp(e->label, k->parent) == 0;
+}
+
 /* Finds the entry for key, or takes a free one, or replaces the one with the fewest
- * NXDOMAIN answers (create only). */
-static void ix_put(uint16_t *ix, uint64_t key, size_t i)
+ * NXDOMAIN answers (create only). A new entry holds its key; the rest is for the caller. */
+static struct nx_entry *entry_find(struct nx_entry *tab, struct htab *ix, size_t n,
+                                   const struct nx_key *key, bool create, uint64_t *replaced)
 {
-    size_t k = (size_t)(key ^ (key >> 29)) & (IX_SLOTS - 1);
-    while (ix[k])
-        k = (k + 1) & (IX_SLOTS - 1);
-    ix[k] = (uint16_t)(i + 1);
-}
-
-static void ix_rebuild(uint16_t *ix, const struct nx_entry *tab, size_t n)
-{
-    memset(ix, 0, IX_SLOTS * sizeof *ix);
-    for (size_t i = 0; i < n; i++)
-        if (tab[i].used)
-            ix_put(ix, tab[i].key, i);
-}
-
-static struct nx_entry *entry_find(struct nx_entry *tab, uint16_t *ix, size_t n, uint64_t key,
-                                   bool create, uint64_t *replaced)
-{
-    for (size_t k = (size_t)(key ^ (key >> 29)) & (IX_SLOTS - 1); ix[k];
-         k = (k + 1) & (IX_SLOTS - 1))
-        if (tab[ix[k] - 1].key == key && tab[ix[k] - 1].used)
-            return &tab[ix[k] - 1];
-    if (!create)
-        return NULL;
+    uint64_t h = nx_hash(key);
+    struct nx_entry *known = htab_get(ix, h, nx_eq, key);
+    if (known || !create)
+        return known;
     size_t free_i = n, min_i = 0;
     for (size_t i = 0; i < n; i++) {
         if (!tab[i].used && free_i == n)
@@ -292,28 +307,34 @@ static struct nx_entry *entry_find(struct nx_entry *tab, uint16_t *ix, size_t n,
             min_i = i;
     }
     size_t i = free_i;
-    bool rebuild = false;
     if (i == n) {
         i = min_i;
+        htab_remove(ix, tab[i].hash, &tab[i]);
         entry_clear(&tab[i]);
         (*replaced)++;
-        rebuild = true;
     }
     struct nx_entry *e = &tab[i];
     e->shadow = calloc(1, sizeof *e->shadow);
-    if (!e->shadow) {
-        if (rebuild)
-            ix_rebuild(ix, tab, n);
+    if (key->domain && e->shadow && !(e->label = strdup(key->parent))) {
+        free(e->shadow);
+        e->shadow = NULL;
+    }
+    if (!e->shadow || htab_insert(ix, h, e) < 0) {
+        entry_clear(e);
         return NULL;
     }
     e->used = true;
-    e->key = key;
+    e->key = key->sketch;
+    e->hash = h;
+    if (key->domain) {
+        e->server = *key->server;
+        e->port = key->port;
+        e->transport = key->transport;
+    } else {
+        e->client = *key->client;
+    }
     e->names.max = NAMES_KEPT;
     e->parents.max = PARENTS_KEPT;
-    if (rebuild)
-        ix_rebuild(ix, tab, n);
-    else
-        ix_put(ix, key, i);
     return e;
 }
 
@@ -411,6 +432,8 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     }
     parent[o] = '\0';
     uint64_t dk = dom_key(l, parent), ck = cli_key(l);
+    struct nx_key dkey = {true, &l->server, l->server_port, l->transport, parent, NULL, dk};
+    struct nx_key ckey = {false, NULL, 0, 0, NULL, &l->client, ck};
     cms_add(st->cms_dom, dk);
     cms_add(st->cms_cli, ck);
     bool answered = l->outcome == LOOKUP_ANSWERED && l->answer.ts.kind != NT_TIME_NONE;
@@ -423,10 +446,10 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
             *od = *t;
         if (oc->kind == NT_TIME_NONE || nt_time_cmp(t, oc) > 0)
             *oc = *t;
-        struct nx_entry *e = entry_find(st->dom, st->dom_ix, MAX_DOMAINS, dk, false, NULL);
+        struct nx_entry *e = entry_find(st->dom, &st->dom_ix, MAX_DOMAINS, &dkey, false, NULL);
         if (e)
             entry_ok(e, t);
-        e = entry_find(st->cli, st->cli_ix, MAX_CLIENTS, ck, false, NULL);
+        e = entry_find(st->cli, &st->cli_ix, MAX_CLIENTS, &ckey, false, NULL);
         if (e)
             entry_ok(e, t);
         return;
@@ -435,15 +458,12 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
         return;
     char name[DNS_NAME_TEXT_MAX + 32];
     text_query_name(l, name, sizeof name);
-    uint64_t nk = fnv64(l->qname, FNV_SEED);
+    uint64_t nk = name_hash(l->qname);
 
-    struct nx_entry *d = entry_find(st->dom, st->dom_ix, MAX_DOMAINS, dk, true, &st->dom_replaced);
+    struct nx_entry *d =
+        entry_find(st->dom, &st->dom_ix, MAX_DOMAINS, &dkey, true, &st->dom_replaced);
     if (d) {
-        if (!d->label) {
-            d->label = strdup(parent);
-            d->server = l->server;
-            d->port = l->server_port;
-            d->transport = l->transport;
+        if (d->nx == 0) {
             const struct nt_time *ok = &st->ok_dom[dk % SKETCH_COLS];
             if (ok->kind == t->kind && nt_time_cmp(ok, t) < 0) {
                 d->has_before = true;
@@ -458,10 +478,10 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
         }
         entry_nx(d, l, name, t);
     }
-    struct nx_entry *c = entry_find(st->cli, st->cli_ix, MAX_CLIENTS, ck, true, &st->cli_replaced);
+    struct nx_entry *c =
+        entry_find(st->cli, &st->cli_ix, MAX_CLIENTS, &ckey, true, &st->cli_replaced);
     if (c) {
         if (c->nx == 0) {
-            c->client = l->client;
             c->server = l->server;
             c->port = l->server_port;
             c->transport = l->transport;
@@ -474,7 +494,7 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
         hset_add(&c->names, nk);
         /* The label left of the parent's suffix: the part a generator makes up. */
         const char *gen = lab[n - pl];
-        if (hset_add(&c->parents, fnv64(parent, FNV_SEED))) {
+        if (hset_add(&c->parents, name_hash(parent))) {
             c->sum_h += entropy(gen);
             c->sum_len += (double)strlen(gen);
             c->n_measured++;

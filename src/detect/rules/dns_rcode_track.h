@@ -5,7 +5,9 @@
  * A rule sees every lookup once, but its findings only exist from the first failure on, and a
  * server's successes before that matter as much as those after. Each rule that includes this
  * header keeps one table as its per-detector state (rule_state; the detector frees it). The
- * table is bounded (RCT_MAX_ENTRIES); past that new keys are only counted in `dropped`. */
+ * table is bounded (RCT_MAX_ENTRIES); past that the lookups of new keys are only counted, in
+ * `dropped` and the rule's limit counter "rcode_keys_dropped". Entries are kept in creation
+ * order (rct_at), which is what rules iterate: the hash table is only their index. */
 #ifndef NT_DETECT_RULES_DNS_RCODE_TRACK_H
 #define NT_DETECT_RULES_DNS_RCODE_TRACK_H
 
@@ -16,18 +18,23 @@
 
 #include "correlate/correlate.h"
 #include "detect/rule.h"
+#include "util/htab.h"
 
 #define RCT_MAX_ENTRIES 65536
 
 enum rct_kind { RCT_SERVER = 1, RCT_CLIENT, RCT_NAME };
 
 struct rct_entry {
-    uint8_t kind; /* enum rct_kind; 0 marks an empty slot */
+    uint8_t kind; /* enum rct_kind */
     uint8_t transport;
     uint16_t port;
     struct nt_addr server;
     struct nt_addr client; /* RCT_CLIENT */
-    uint64_t name_hash;    /* RCT_NAME: FNV-1a of the question name and type */
+    /* RCT_NAME: the question (qname NULL without one; owned) */
+    bool has_question;
+    uint16_t qtype;
+    char *qname;
+    uint64_t hash;         /* of the key, in the index */
     uint64_t ok;           /* lookups with a usable answer (not SERVFAIL/REFUSED/NOTIMP/FORMERR) */
     uint64_t ok_aa;        /* of those, with AA set: the server's own data, no upstream needed */
     uint64_t ok_ad;        /* of those, with AD set: the server validated DNSSEC */
@@ -37,97 +44,112 @@ struct rct_entry {
 };
 
 struct rct {
-    struct rct_entry *slots;
-    size_t cap; /* power of two */
-    size_t n;
-    uint64_t dropped; /* keys not kept because the table was full */
+    struct rct_entry **entries; /* in creation order */
+    size_t n, cap;
+    struct htab index;
+    uint64_t dropped; /* lookups of keys not kept because the table was full */
 };
 
-static inline uint64_t rct_name_hash(const struct dns_lookup *l)
-{
-    uint64_t h = 1469598103934665603ull;
-    if (l->has_question && l->qname)
-        for (const char *p = l->qname; *p; p++)
-            h = (h ^ (uint8_t)*p) * 1099511628211ull;
-    h = (h ^ l->qtype) * 1099511628211ull;
-    return (h ^ (l->has_question ? 1u : 0u)) * 1099511628211ull;
-}
+/* A key: kind, service, and the client (RCT_CLIENT) or the question (RCT_NAME). */
+struct rct_key {
+    uint8_t kind;
+    const struct nt_addr *server;
+    uint16_t port;
+    uint8_t transport;
+    const struct nt_addr *client;
+    bool has_question;
+    uint16_t qtype;
+    const char *qname;
+};
 
-static inline uint32_t rct_hash(uint8_t kind, const struct nt_addr *server, uint16_t port,
-                                uint8_t transport, const struct nt_addr *client, uint64_t nh)
+static inline uint64_t rct_hash(const struct rct_key *k)
 {
-    uint32_t h = nt_addr_hash(server, (uint32_t)port << 8 | transport);
-    h = (h ^ kind) * 16777619u;
-    if (client)
-        h = nt_addr_hash(client, h);
-    return (h ^ (uint32_t)nh ^ (uint32_t)(nh >> 32)) * 16777619u;
-}
-
-static inline bool rct_same(const struct rct_entry *e, uint8_t kind, const struct nt_addr *server,
-                            uint16_t port, uint8_t transport, const struct nt_addr *client,
-                            uint64_t nh)
-{
-    return e->kind == kind && e->port == port && e->transport == transport && e->name_hash == nh &&
-           nt_addr_eq(&e->server, server) && (!client || nt_addr_eq(&e->client, client));
-}
-
-static inline bool rct_grow(struct rct *t)
-{
-    size_t nc = t->cap ? t->cap * 2 : 1024;
-    struct rct_entry *ns = calloc(nc, sizeof *ns);
-    if (!ns)
-        return false;
-    for (size_t i = 0; i < t->cap; i++) {
-        const struct rct_entry *e = &t->slots[i];
-        if (!e->kind)
-            continue;
-        uint32_t h = rct_hash(e->kind, &e->server, e->port, e->transport,
-                              e->kind == RCT_CLIENT ? &e->client : NULL, e->name_hash);
-        size_t k = h & (nc - 1);
-        while (ns[k].kind)
-            k = (k + 1) & (nc - 1);
-        ns[k] = *e;
+    struct htab_hasher s;
+    htab_hasher_init(&s);
+    htab_hasher_u8(&s, k->kind);
+    htab_hasher_addr(&s, k->server);
+    htab_hasher_u16(&s, k->port);
+    htab_hasher_u8(&s, k->transport);
+    if (k->kind == RCT_CLIENT)
+        htab_hasher_addr(&s, k->client);
+    if (k->kind == RCT_NAME) {
+        htab_hasher_u8(&s, k->has_question);
+        htab_hasher_u16(&s, k->qtype);
+        htab_hasher_str(&s, k->qname);
     }
-    free(t->slots);
-    t->slots = ns;
-    t->cap = nc;
+    return htab_hasher_end(&s);
+}
+
+static inline bool rct_eq(const void *item, const void *key)
+{
+    const struct rct_entry *e = item;
+    const struct rct_key *k = key;
+    if (e->kind != k->kind || e->port != k->port || e->transport != k->transport ||
+        !nt_addr_eq(&e->server, k->server))
+        return false;
+    if (k->kind == RCT_CLIENT)
+        return nt_addr_eq(&e->client, k->client);
+    if (k->kind == RCT_NAME)
+        return e->has_question == k->has_question && e->qtype == k->qtype &&
+               strcmp(e->qname ? e->qname : "", k->qname ? k->qname : "") == 0;
     return true;
 }
 
-/* The entry for a key, created when `create` (NULL when absent, full or out of memory). */
-static inline struct rct_entry *rct_get(struct rct *t, uint8_t kind, const struct nt_addr *server,
-                                        uint16_t port, uint8_t transport,
-                                        const struct nt_addr *client, uint64_t nh, bool create)
+/* The entry for a key, created when `create` (NULL when absent, full or out of memory; a key
+ * not kept because the table is full is counted). */
+static inline struct rct_entry *rct_get(struct rule_ctx *rc, struct rct *t, const struct rct_key *k,
+                                        bool create)
 {
-    uint32_t h = rct_hash(kind, server, port, transport, client, nh);
-    if (t->cap) {
-        for (size_t k = h & (t->cap - 1); t->slots[k].kind; k = (k + 1) & (t->cap - 1))
-            if (rct_same(&t->slots[k], kind, server, port, transport, client, nh))
-                return &t->slots[k];
-    }
-    if (!create)
-        return NULL;
+    uint64_t h = rct_hash(k);
+    struct rct_entry *e = htab_get(&t->index, h, rct_eq, k);
+    if (e || !create)
+        return e;
     if (t->n >= RCT_MAX_ENTRIES) {
         t->dropped++;
+        if (rc)
+            rule_count_limit(rc, "rcode_keys_dropped", 1);
         return NULL;
     }
-    if ((t->n + 1) * 2 > t->cap && !rct_grow(t))
+    if (t->n == t->cap) {
+        size_t nc = t->cap ? t->cap * 2 : 256;
+        struct rct_entry **ne = realloc(t->entries, nc * sizeof *ne);
+        if (!ne)
+            return NULL;
+        t->entries = ne;
+        t->cap = nc;
+    }
+    e = calloc(1, sizeof *e);
+    if (!e)
         return NULL;
-    size_t k = h & (t->cap - 1);
-    while (t->slots[k].kind)
-        k = (k + 1) & (t->cap - 1);
-    struct rct_entry *e = &t->slots[k];
-    memset(e, 0, sizeof *e);
-    e->kind = kind;
-    e->server = *server;
-    e->port = port;
-    e->transport = transport;
-    if (client)
-        e->client = *client;
-    e->name_hash = nh;
+    e->kind = k->kind;
+    e->server = *k->server;
+    e->port = k->port;
+    e->transport = k->transport;
+    if (k->kind == RCT_CLIENT)
+        e->client = *k->client;
+    if (k->kind == RCT_NAME) {
+        e->has_question = k->has_question;
+        e->qtype = k->qtype;
+        if (k->qname && !(e->qname = strdup(k->qname))) {
+            free(e);
+            return NULL;
+        }
+    }
+    e->hash = h;
     e->ok_min_rtt_us = -1;
-    t->n++;
+    if (htab_insert(&t->index, h, e) < 0) {
+        free(e->qname);
+        free(e);
+        return NULL;
+    }
+    t->entries[t->n++] = e;
     return e;
+}
+
+/* The i-th entry made (i < t->n). */
+static inline const struct rct_entry *rct_at(const struct rct *t, size_t i)
+{
+    return t->entries[i];
 }
 
 static inline bool rct_usable_rcode(uint16_t rcode)
@@ -156,28 +178,39 @@ static inline void rct_count(struct rct_entry *e, const struct dns_lookup *l, bo
 
 /* Counts an answered lookup: a usable answer, or (bad) the rule's own error rcode. Other
  * outcomes and other error rcodes are ignored. */
-static inline void rct_note(struct rct *t, const struct dns_lookup *l, bool bad)
+static inline void rct_note(struct rule_ctx *rc, struct rct *t, const struct dns_lookup *l,
+                            bool bad)
 {
     if (l->outcome != LOOKUP_ANSWERED || (!bad && !rct_usable_rcode(l->rcode)))
         return;
-    rct_count(rct_get(t, RCT_SERVER, &l->server, l->server_port, l->transport, NULL, 0, true), l,
-              bad);
-    rct_count(rct_get(t, RCT_CLIENT, &l->server, l->server_port, l->transport, &l->client, 0, true),
-              l, bad);
-    rct_count(rct_get(t, RCT_NAME, &l->server, l->server_port, l->transport, NULL, rct_name_hash(l),
-                      true),
-              l, bad);
+    struct rct_key k = {RCT_SERVER, &l->server, l->server_port, l->transport, NULL, false, 0, NULL};
+    rct_count(rct_get(rc, t, &k, true), l, bad);
+    k.kind = RCT_CLIENT;
+    k.client = &l->client;
+    rct_count(rct_get(rc, t, &k, true), l, bad);
+    k.kind = RCT_NAME;
+    k.client = NULL;
+    k.has_question = l->has_question;
+    k.qtype = l->qtype;
+    k.qname = l->has_question ? l->qname : NULL;
+    rct_count(rct_get(rc, t, &k, true), l, bad);
 }
 
 static inline const struct rct_entry *rct_server(struct rct *t, const struct nt_addr *server,
                                                  uint16_t port, uint8_t transport)
 {
-    return rct_get(t, RCT_SERVER, server, port, transport, NULL, 0, false);
+    struct rct_key k = {RCT_SERVER, server, port, transport, NULL, false, 0, NULL};
+    return rct_get(NULL, t, &k, false);
 }
 
 static inline void rct_free(struct rct *t)
 {
-    free(t->slots);
+    for (size_t i = 0; i < t->n; i++) {
+        free(t->entries[i]->qname);
+        free(t->entries[i]);
+    }
+    free(t->entries);
+    htab_fini(&t->index);
     memset(t, 0, sizeof *t);
 }
 

@@ -73,7 +73,7 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     struct rct *track = rct_of(rc);
     bool refused = l->outcome == LOOKUP_ANSWERED && l->rcode == DNS_RCODE_REFUSED;
     if (track)
-        rct_note(track, l, refused);
+        rct_note(rc, track, l, refused);
     if (refused)
         refused_add(rc, l);
 }
@@ -93,8 +93,8 @@ static void gather(struct rule_ctx *rc)
     struct rct *track = rct_of(rc);
     if (!track)
         return;
-    for (size_t i = 0; i < track->cap; i++) {
-        const struct rct_entry *e = &track->slots[i];
+    for (size_t i = 0; i < track->n; i++) {
+        const struct rct_entry *e = rct_at(track, i);
         if (e->kind != RCT_CLIENT && e->kind != RCT_NAME)
             continue;
         const struct rct_entry *s = rct_server(track, &e->server, e->port, e->transport);
@@ -122,7 +122,8 @@ static void gather(struct rule_ctx *rc)
             a->ok_clients_lookups += e->ok;
         }
     }
-    /* The table is unordered: list the kept clients in address order, so reports repeat. */
+    /* The clients kept are the first answered ones in the tracker's creation order; list them
+     * in address order. */
     size_t it = 0;
     struct finding *f;
     while ((f = rule_next_finding(rc, &it)) != NULL) {

@@ -77,7 +77,7 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     struct rct *track = rct_of(rc);
     bool servfail = l->outcome == LOOKUP_ANSWERED && l->rcode == DNS_RCODE_SERVFAIL;
     if (track)
-        rct_note(track, l, servfail);
+        rct_note(rc, track, l, servfail);
     if (servfail)
         servfail_add(rc, l);
 }
@@ -93,8 +93,8 @@ static void gather(struct rule_ctx *rc)
     struct rct *track = rct_of(rc);
     if (!track)
         return;
-    for (size_t i = 0; i < track->cap; i++) {
-        const struct rct_entry *e = &track->slots[i];
+    for (size_t i = 0; i < track->n; i++) {
+        const struct rct_entry *e = rct_at(track, i);
         if (e->kind != RCT_NAME || !e->bad)
             continue;
         char key[NT_ADDR_FMT_MAX + 32], addr[NT_ADDR_FMT_MAX];

@@ -7,6 +7,7 @@
 
 #include "detect/rule.h"
 #include "detect/text.h"
+#include "util/htab.h"
 
 /* Fires when a server has at least MIN_ANSWERS answers and its 95th percentile answer time is
  * above P95_US or its median above P50_US. An answer slower than SLOW_US is a slow answer: the
@@ -15,8 +16,13 @@
 #define P95_US      500000
 #define P50_US      200000
 #define SLOW_US     200000
-/* Servers measured; more are counted and left out. */
-#define MAX_SERVERS 256
+/* Servers measured. The answers of servers past it are left out and counted: the distinct
+ * servers in the limit counter "servers_ignored", their answers in "answers_ignored"
+ * (rule_count_limit; each ignored server costs one small index entry, so that it is counted
+ * once). A measured server costs about 12 KiB (its two histograms), its fast answers' times
+ * (up to FAST_KEPT x 16 bytes) and, once it answered slowly, a shadow finding (about 21 KiB
+ * with up to 64 evidence copies): under 80 MiB with every server slow. */
+#define DNS_SLOW_MAX_SERVERS 1024
 /* Times of fast answers kept per server for the window; past this every other one is dropped
  * (the first and last stay), so the window edges are then exact to within the kept gaps. */
 #define FAST_KEPT 2048
@@ -90,14 +96,24 @@ struct srv {
     size_t n_fast, cap_fast;
     uint64_t fast_total;
     /* The slow lookups' clients, names and evidence, gathered before it is known whether the
-     * server qualifies; handed to the real finding at the end (never rendered by itself). */
+     * server qualifies; handed to the real finding at the end (never rendered by itself).
+     * Made at the first slow answer. */
     struct finding *shadow;
 };
 
+/* A server seen: measured (s) or ignored past DNS_SLOW_MAX_SERVERS (s NULL). */
+struct srv_id {
+    struct nt_addr server;
+    uint16_t port;
+    uint8_t transport;
+    struct srv *s;
+};
+
 struct state {
-    struct srv *srv[MAX_SERVERS];
-    size_t n_srv;
-    uint64_t servers_dropped;
+    struct htab index; /* struct srv_id by server, port and transport */
+    struct srv **srv;  /* measured servers, in the order of their first answer */
+    size_t n_srv, cap_srv;
+    uint64_t servers_ignored, answers_ignored;
 };
 
 /* Rules have no per-detector state of their own (rule.h); this one keeps its table here, tied
@@ -113,6 +129,12 @@ static void state_free(void *p)
         finding_free(g_state->srv[i]->shadow);
         free(g_state->srv[i]);
     }
+    free(g_state->srv);
+    struct htab_iter it;
+    for (struct srv_id *id = htab_first(&g_state->index, &it); id;
+         id = htab_next(&g_state->index, &it))
+        free(id);
+    htab_fini(&g_state->index);
     free(g_state);
 }
 
@@ -125,31 +147,67 @@ static struct state *state_get(struct rule_ctx *rc)
     return *slot;
 }
 
-static struct srv *srv_get(struct state *st, const struct dns_lookup *l)
+static uint64_t srv_hash(const struct dns_lookup *l)
 {
-    for (size_t i = 0; i < st->n_srv; i++) {
-        struct srv *s = st->srv[i];
-        if (s->port == l->server_port && s->transport == l->transport &&
-            nt_addr_eq(&s->server, &l->server))
-            return s;
+    struct htab_hasher h;
+    htab_hasher_init(&h);
+    htab_hasher_addr(&h, &l->server);
+    htab_hasher_u16(&h, l->server_port);
+    htab_hasher_u8(&h, l->transport);
+    return htab_hasher_end(&h);
+}
+
+static bool srv_eq(const void *item, const void *key)
+{
+    const struct srv_id *id = item;
+    const struct dns_lookup *l = key;
+    return id->port == l->server_port && id->transport == l->transport &&
+           nt_addr_eq(&id->server, &l->server);
+}
+
+/* The lookup's server, made on first use; NULL when it is ignored (counted) or out of memory. */
+static struct srv *srv_get(struct rule_ctx *rc, struct state *st, const struct dns_lookup *l)
+{
+    uint64_t h = srv_hash(l);
+    struct srv_id *id = htab_get(&st->index, h, srv_eq, l);
+    if (!id) {
+        id = calloc(1, sizeof *id);
+        if (!id)
+            return NULL;
+        id->server = l->server;
+        id->port = l->server_port;
+        id->transport = l->transport;
+        if (htab_insert(&st->index, h, id) < 0) {
+            free(id);
+            return NULL;
+        }
+        if (st->n_srv < DNS_SLOW_MAX_SERVERS) {
+            if (st->n_srv == st->cap_srv) {
+                size_t nc = st->cap_srv ? st->cap_srv * 2 : 16;
+                struct srv **ns = realloc(st->srv, nc * sizeof *ns);
+                if (!ns)
+                    return NULL; /* tried again at its next answer */
+                st->srv = ns;
+                st->cap_srv = nc;
+            }
+            struct srv *s = calloc(1, sizeof *s);
+            if (!s)
+                return NULL;
+            s->server = l->server;
+            s->port = l->server_port;
+            s->transport = l->transport;
+            st->srv[st->n_srv++] = s;
+            id->s = s;
+        } else {
+            st->servers_ignored++;
+            rule_count_limit(rc, "servers_ignored", 1);
+        }
     }
-    if (st->n_srv == MAX_SERVERS) {
-        st->servers_dropped++;
-        return NULL;
+    if (!id->s) {
+        st->answers_ignored++;
+        rule_count_limit(rc, "answers_ignored", 1);
     }
-    struct srv *s = calloc(1, sizeof *s);
-    if (!s)
-        return NULL;
-    s->shadow = calloc(1, sizeof *s->shadow);
-    if (!s->shadow) {
-        free(s);
-        return NULL;
-    }
-    s->server = l->server;
-    s->port = l->server_port;
-    s->transport = l->transport;
-    st->srv[st->n_srv++] = s;
-    return s;
+    return id->s;
 }
 
 static void keep_fast(struct srv *s, const struct nt_time *t)
@@ -182,7 +240,7 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     struct state *st = state_get(rc);
     if (!st)
         return;
-    struct srv *s = srv_get(st, l);
+    struct srv *s = srv_get(rc, st, l);
     if (!s)
         return;
     uint64_t rtt = (uint64_t)l->rtt_us;
@@ -194,6 +252,8 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
         keep_fast(s, &l->answer.ts);
         return;
     }
+    if (!s->shadow && !(s->shadow = calloc(1, sizeof *s->shadow)))
+        return;
     s->slow++;
     hist_add(&s->slow_h, rtt);
     if (l->transmissions > 1)
@@ -234,7 +294,7 @@ static void adopt(struct finding *dst, struct finding *src)
 
 static bool qualifies(const struct srv *s)
 {
-    if (s->answered < MIN_ANSWERS || s->slow == 0)
+    if (s->answered < MIN_ANSWERS || s->slow == 0 || !s->shadow)
         return false;
     return hist_quantile(&s->all, 0.95) > P95_US || hist_quantile(&s->all, 0.50) > P50_US;
 }

@@ -14,6 +14,7 @@
 
 #include "detect/rule.h"
 #include "detect/text.h"
+#include "util/htab.h"
 
 /* A retry must start within this long of the truncated answer. Resolvers and dig open the TCP
  * connection as soon as they read the TC bit (milliseconds); 10 s leaves room for slow hosts
@@ -58,6 +59,7 @@ struct state {
     struct tcp_item *tcp;
     size_t n_tcp, cap_tcp;
     uint64_t tcp_dropped;
+    struct htab tcp_ix; /* tcp items by client, server and port, built in on_finish */
 };
 
 /* The rule's per-detector state (rule_state), made on first use. */
@@ -86,16 +88,15 @@ static void acc_free(void *p)
     free(a);
 }
 
+/* A question's identity: the keyed hash of its type and case-folded name (a collision needs
+ * the run's key; by chance about n^2 / 2^65). */
 static uint64_t qhash(const char *name, uint16_t qtype)
 {
-    uint64_t h = 1469598103934665603u ^ qtype;
-    for (const char *s = name ? name : ""; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c >= 'A' && c <= 'Z')
-            c = (unsigned char)(c + 32);
-        h = (h ^ c) * 1099511628211u;
-    }
-    return h;
+    struct htab_hasher h;
+    htab_hasher_init(&h);
+    htab_hasher_u16(&h, qtype);
+    htab_hasher_name(&h, name);
+    return htab_hasher_end(&h);
 }
 
 static bool grow(void **arr, size_t *cap, size_t n, size_t max, size_t size)
@@ -113,13 +114,14 @@ static bool grow(void **arr, size_t *cap, size_t n, size_t max, size_t size)
     return true;
 }
 
-static void keep_tcp(struct state *st, const struct nt_addr *client, const struct nt_addr *server,
-                     uint16_t port, bool is_lookup, uint64_t h, const struct nt_time *start,
-                     uint8_t outcome, uint32_t syns, bool failed, const struct evidence *ev,
-                     const struct evidence *reply)
+static void keep_tcp(struct rule_ctx *rc, struct state *st, const struct nt_addr *client,
+                     const struct nt_addr *server, uint16_t port, bool is_lookup, uint64_t h,
+                     const struct nt_time *start, uint8_t outcome, uint32_t syns, bool failed,
+                     const struct evidence *ev, const struct evidence *reply)
 {
     if (!grow((void **)&st->tcp, &st->cap_tcp, st->n_tcp, TCP_KEPT, sizeof *st->tcp)) {
         st->tcp_dropped++;
+        rule_count_limit(rc, "tcp_retries_dropped", 1);
         return;
     }
     struct tcp_item *t = &st->tcp[st->n_tcp];
@@ -150,7 +152,7 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
         return;
     if (l->transport == 6) {
         bool failed = l->outcome == LOOKUP_UNANSWERED || l->outcome == LOOKUP_ICMP_ERROR;
-        keep_tcp(st, &l->client, &l->server, l->server_port, true, qhash(l->qname, l->qtype),
+        keep_tcp(rc, st, &l->client, &l->server, l->server_port, true, qhash(l->qname, l->qtype),
                  &l->first_tx, l->outcome, 0, failed, &l->query,
                  l->outcome == LOOKUP_ICMP_ERROR ? &l->error : NULL);
         return;
@@ -159,6 +161,7 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
         return;
     if (!grow((void **)&st->tc, &st->cap_tc, st->n_tc, TC_KEPT, sizeof *st->tc)) {
         st->tc_dropped++;
+        rule_count_limit(rc, "truncated_dropped", 1);
         return;
     }
     struct tc_item *t = &st->tc[st->n_tc];
@@ -181,6 +184,7 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
         evidence_fini(&t->query);
         evidence_fini(&t->answer);
         st->tc_dropped++;
+        rule_count_limit(rc, "truncated_dropped", 1);
         return;
     }
     st->n_tc++;
@@ -195,8 +199,32 @@ static void on_attempt(struct rule_ctx *rc, const struct tcp_attempt *a)
         return;
     bool failed =
         a->outcome == TCP_RESET || a->outcome == TCP_ICMP_ERROR || a->outcome == TCP_UNANSWERED;
-    keep_tcp(st, &a->client, &a->server, a->server_port, false, 0, &a->first_syn, a->outcome,
+    keep_tcp(rc, st, &a->client, &a->server, a->server_port, false, 0, &a->first_syn, a->outcome,
              a->syns, failed, &a->syn, &a->reply);
+}
+
+static uint64_t flow_hash(const struct nt_addr *client, const struct nt_addr *server, uint16_t port)
+{
+    struct htab_hasher s;
+    htab_hasher_init(&s);
+    htab_hasher_addr(&s, client);
+    htab_hasher_addr(&s, server);
+    htab_hasher_u16(&s, port);
+    return htab_hasher_end(&s);
+}
+
+/* Indexes the TCP items by client, server and port (once every item is in). False when out of
+ * memory: judge then scans them all. */
+static bool index_tcp(struct state *st)
+{
+    for (size_t i = 0; i < st->n_tcp; i++) {
+        struct tcp_item *r = &st->tcp[i];
+        if (htab_insert(&st->tcp_ix, flow_hash(&r->client, &r->server, r->port), r) < 0) {
+            htab_fini(&st->tcp_ix);
+            return false;
+        }
+    }
+    return true;
 }
 
 /* Does the TCP item follow the truncated answer as its retry? */
@@ -215,22 +243,40 @@ static bool follows(const struct tc_item *t, const struct tcp_item *r)
 }
 
 /* The retry of a truncated answer: a TCP lookup of the same question decides; else a TCP
- * attempt to the port (its query may not have been decoded). */
+ * attempt to the port (its query may not have been decoded). Among several, the last one that
+ * succeeded, else the first, in the order the items were kept (the index's order, which
+ * depends on the hash seed, does not count). */
+static void consider(const struct tcp_item *r, const struct tcp_item **first,
+                     const struct tcp_item **last_ok)
+{
+    bool ok = r->is_lookup ? r->outcome == LOOKUP_ANSWERED : r->outcome == TCP_ESTABLISHED;
+    if (!*first || r < *first)
+        *first = r;
+    if (ok && (!*last_ok || r > *last_ok))
+        *last_ok = r;
+}
+
 static enum retry judge(const struct state *st, const struct tc_item *t,
                         const struct tcp_item **why)
 {
-    const struct tcp_item *lookup = NULL, *attempt = NULL;
-    for (size_t i = 0; i < st->n_tcp; i++) {
-        const struct tcp_item *r = &st->tcp[i];
-        if (!follows(t, r))
-            continue;
-        if (r->is_lookup) {
-            if (!lookup || r->outcome == LOOKUP_ANSWERED)
-                lookup = r;
-        } else if (!attempt || r->outcome == TCP_ESTABLISHED) {
-            attempt = r;
-        }
+    const struct tcp_item *first_lookup = NULL, *ok_lookup = NULL, *first_attempt = NULL,
+                          *ok_attempt = NULL;
+    if (htab_count(&st->tcp_ix)) {
+        struct htab_iter it;
+        for (const struct tcp_item *r =
+                 htab_find(&st->tcp_ix, flow_hash(&t->client, &t->server, t->port), &it);
+             r; r = htab_find_next(&st->tcp_ix, &it))
+            if (follows(t, r))
+                consider(r, r->is_lookup ? &first_lookup : &first_attempt,
+                         r->is_lookup ? &ok_lookup : &ok_attempt);
+    } else {
+        for (size_t i = 0; i < st->n_tcp; i++)
+            if (follows(t, &st->tcp[i]))
+                consider(&st->tcp[i], st->tcp[i].is_lookup ? &first_lookup : &first_attempt,
+                         st->tcp[i].is_lookup ? &ok_lookup : &ok_attempt);
     }
+    const struct tcp_item *lookup = ok_lookup ? ok_lookup : first_lookup;
+    const struct tcp_item *attempt = ok_attempt ? ok_attempt : first_attempt;
     *why = NULL;
     if (lookup) {
         if (lookup->outcome == LOOKUP_ANSWERED)
@@ -485,6 +531,7 @@ static void free_state(void *p)
     }
     free(st->tc);
     free(st->tcp);
+    htab_fini(&st->tcp_ix);
     free(st);
 }
 
@@ -553,9 +600,10 @@ static void add_failure(struct rule_ctx *rc, const struct tc_item *t, enum retry
 static void on_finish(struct rule_ctx *rc)
 {
     const struct correlate_stats *cs = rule_stats(rc);
-    const struct state *st = state_of(rc);
+    struct state *st = state_of(rc);
     if (!st)
         return;
+    index_tcp(st);
     uint8_t *cls = calloc(st->n_tc ? st->n_tc : 1, 1);
     if (!cls)
         return;

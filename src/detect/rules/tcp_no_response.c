@@ -27,7 +27,7 @@ static void on_attempt(struct rule_ctx *rc, const struct tcp_attempt *t)
 {
     struct tcp_seen *seen = tcp_seen_of(rc);
     if (seen)
-        tcp_seen_add(seen, t);
+        tcp_seen_add(rc, seen, t);
     if (t->outcome != TCP_UNANSWERED)
         return;
     bool created;

@@ -32,7 +32,7 @@ static void on_attempt(struct rule_ctx *rc, const struct tcp_attempt *t)
 {
     struct tcp_seen *seen = tcp_seen_of(rc);
     if (seen)
-        tcp_seen_add(seen, t);
+        tcp_seen_add(rc, seen, t);
     bool icmp = t->outcome == TCP_ICMP_ERROR &&
                 (t->icmp_kind == ICMP_K_PORT_UNREACH || t->icmp_kind == ICMP_K_ADMIN_PROHIBITED);
     if (t->outcome != TCP_RESET && !icmp)

@@ -7,7 +7,8 @@
  *
  * Each rule keeps its own table as its per-detector state (rule_state): it adds every attempt
  * in on_tcp_attempt and reads in on_finish; the detector frees it. Bounded: at most
- * TCP_SEEN_MAX services, the rest counted in `dropped`. */
+ * TCP_SEEN_MAX services; the attempts of services past it are counted in `dropped` and in the
+ * rule's limit counter "tcp_services_dropped" (rule_count_limit). */
 #ifndef NT_DETECT_RULES_TCP_SEEN_H
 #define NT_DETECT_RULES_TCP_SEEN_H
 
@@ -18,11 +19,11 @@
 
 #include "correlate/correlate.h"
 #include "detect/rule.h"
+#include "util/htab.h"
 
 #define TCP_SEEN_MAX (1u << 18)
 
 struct tcp_seen_entry {
-    bool used;
     struct nt_addr server;
     uint16_t port;
     uint64_t established, resets, icmp, unanswered, cut;
@@ -33,78 +34,69 @@ struct tcp_seen_entry {
 };
 
 struct tcp_seen {
-    struct tcp_seen_entry *slots;
-    size_t cap, n; /* cap a power of two */
+    struct htab tab; /* struct tcp_seen_entry by server and port */
     uint64_t dropped;
 };
 
-static inline uint32_t tcp_seen_hash(const struct nt_addr *server, uint16_t port)
+static inline uint64_t tcp_seen_hash(const struct nt_addr *server, uint16_t port)
 {
-    uint32_t h = nt_addr_hash(server, port);
-    h ^= h >> 16;
-    h *= 0x7feb352dU;
-    h ^= h >> 15;
-    return h;
+    struct htab_hasher s;
+    htab_hasher_init(&s);
+    htab_hasher_addr(&s, server);
+    htab_hasher_u16(&s, port);
+    return htab_hasher_end(&s);
 }
 
-static inline struct tcp_seen_entry *tcp_seen_slot(const struct tcp_seen *s,
-                                                   const struct nt_addr *server, uint16_t port)
+struct tcp_seen_key {
+    const struct nt_addr *server;
+    uint16_t port;
+};
+
+static inline bool tcp_seen_eq(const void *item, const void *key)
 {
-    if (!s->cap)
-        return NULL;
-    for (size_t k = tcp_seen_hash(server, port) & (s->cap - 1);; k = (k + 1) & (s->cap - 1)) {
-        struct tcp_seen_entry *e = &s->slots[k];
-        if (!e->used || (e->port == port && nt_addr_eq(&e->server, server)))
-            return e;
-    }
+    const struct tcp_seen_entry *e = item;
+    const struct tcp_seen_key *k = key;
+    return e->port == k->port && nt_addr_eq(&e->server, k->server);
 }
 
 /* The entry of server:port, or NULL when it was never seen. */
 static inline const struct tcp_seen_entry *tcp_seen_get(const struct tcp_seen *s,
                                                         const struct nt_addr *server, uint16_t port)
 {
-    const struct tcp_seen_entry *e = tcp_seen_slot(s, server, port);
-    return e && e->used ? e : NULL;
+    struct tcp_seen_key k = {server, port};
+    return htab_get(&s->tab, tcp_seen_hash(server, port), tcp_seen_eq, &k);
 }
 
 static inline struct tcp_seen_entry *tcp_seen_make(struct tcp_seen *s, const struct nt_addr *server,
                                                    uint16_t port)
 {
     /* A service already kept is updated even when the table is full. */
-    struct tcp_seen_entry *known = tcp_seen_slot(s, server, port);
-    if (known && known->used)
-        return known;
-    if ((s->n + 1) * 2 > s->cap) {
-        if (s->n >= TCP_SEEN_MAX)
-            return NULL;
-        size_t nc = s->cap ? s->cap * 2 : 256;
-        struct tcp_seen_entry *ns = calloc(nc, sizeof *ns);
-        if (!ns)
-            return NULL;
-        struct tcp_seen old = *s;
-        s->slots = ns;
-        s->cap = nc;
-        for (size_t i = 0; i < old.cap; i++)
-            if (old.slots[i].used)
-                *tcp_seen_slot(s, &old.slots[i].server, old.slots[i].port) = old.slots[i];
-        free(old.slots);
-    }
-    struct tcp_seen_entry *e = tcp_seen_slot(s, server, port);
-    if (!e->used) {
-        e->used = true;
-        e->server = *server;
-        e->port = port;
-        s->n++;
+    uint64_t h = tcp_seen_hash(server, port);
+    struct tcp_seen_key k = {server, port};
+    struct tcp_seen_entry *e = htab_get(&s->tab, h, tcp_seen_eq, &k);
+    if (e || htab_count(&s->tab) >= TCP_SEEN_MAX)
+        return e;
+    e = calloc(1, sizeof *e);
+    if (!e)
+        return NULL;
+    e->server = *server;
+    e->port = port;
+    if (htab_insert(&s->tab, h, e) < 0) {
+        free(e);
+        return NULL;
     }
     return e;
 }
 
-/* Remembers a final attempt. */
-static inline void tcp_seen_add(struct tcp_seen *s, const struct tcp_attempt *t)
+/* Remembers a final attempt (rc: the rule keeping s, whose limit counter counts the attempts
+ * left out). */
+static inline void tcp_seen_add(struct rule_ctx *rc, struct tcp_seen *s,
+                                const struct tcp_attempt *t)
 {
     struct tcp_seen_entry *e = tcp_seen_make(s, &t->server, t->server_port);
     if (!e) {
         s->dropped++;
+        rule_count_limit(rc, "tcp_services_dropped", 1);
         return;
     }
     switch (t->outcome) {
@@ -143,9 +135,10 @@ static inline void tcp_seen_host(const struct tcp_seen *s, const struct nt_addr 
                                  struct tcp_seen_host *h)
 {
     memset(h, 0, sizeof *h);
-    for (size_t i = 0; i < s->cap; i++) {
-        const struct tcp_seen_entry *e = &s->slots[i];
-        if (!e->used || !nt_addr_eq(&e->server, server))
+    struct htab_iter it;
+    for (const struct tcp_seen_entry *e = htab_first(&s->tab, &it); e;
+         e = htab_next(&s->tab, &it)) {
+        if (!nt_addr_eq(&e->server, server))
             continue;
         h->established += e->established;
         h->resets += e->resets;
@@ -156,7 +149,8 @@ static inline void tcp_seen_host(const struct tcp_seen *s, const struct nt_addr 
 
 /* The same sums for every server at once, sorted by address (one pass over the table, instead
  * of one per finding): rows to look up with tcp_seen_hosts_find. Returns the number of rows
- * (0 with *rows NULL on out of memory or an empty table); the caller frees *rows. */
+ * (0 with *rows NULL on out of memory or an empty table); the caller frees *rows. The table's
+ * order does not reach the rows: they are sorted, and rows of one server summed. */
 struct tcp_seen_host_row {
     struct nt_addr server;
     struct tcp_seen_host h;
@@ -170,14 +164,14 @@ static inline int tcp_seen_row_cmp(const void *x, const void *y)
 
 static inline size_t tcp_seen_hosts(const struct tcp_seen *s, struct tcp_seen_host_row **rows)
 {
-    *rows = s->n ? calloc(s->n, sizeof **rows) : NULL;
+    size_t count = htab_count(&s->tab);
+    *rows = count ? calloc(count, sizeof **rows) : NULL;
     if (!*rows)
         return 0;
     size_t n = 0;
-    for (size_t i = 0; i < s->cap; i++) {
-        const struct tcp_seen_entry *e = &s->slots[i];
-        if (!e->used)
-            continue;
+    struct htab_iter it;
+    for (const struct tcp_seen_entry *e = htab_first(&s->tab, &it); e;
+         e = htab_next(&s->tab, &it)) {
         struct tcp_seen_host_row *r = &(*rows)[n++];
         r->server = e->server;
         r->h.established = e->established;
@@ -212,7 +206,10 @@ static inline void tcp_seen_hosts_find(const struct tcp_seen_host_row *rows, siz
 
 static inline void tcp_seen_free(struct tcp_seen *s)
 {
-    free(s->slots);
+    struct htab_iter it;
+    for (struct tcp_seen_entry *e = htab_first(&s->tab, &it); e; e = htab_next(&s->tab, &it))
+        free(e);
+    htab_fini(&s->tab);
     memset(s, 0, sizeof *s);
 }
 

@@ -1,0 +1,209 @@
+/* htab.h: the one hash table of nettriage, and the keyed hash every table uses.
+ *
+ * HASHING. htab_hash() is SipHash-1-3 (Aumasson and Bernstein, "SipHash: a fast short-input
+ * PRF", 2012; 1 compression and 3 finalization rounds, the variant Rust and Python use for their
+ * tables) under a 128-bit key drawn once per run from getrandom(). Without the key an attacker
+ * who writes the packets cannot predict which keys collide, so crafted collisions cost him
+ * what random ones do. NT_HASH_SEED=<number or any string> in the environment, or
+ * htab_seed_set() before the first hash, fixes the key (tests, reproducing a run).
+ *
+ * NO OUTPUT MAY DEPEND ON THE SEED: not a count, not a choice between entries, not an order.
+ * The order of htab_first/htab_next, and of several items under one hash, changes with the
+ * seed; anything that reaches a report is sorted, or kept in an array in arrival order with
+ * the table only as its index. The golden tests run under two seeds to hold this.
+ *
+ * TABLE. A Robin Hood open-addressing table of (64-bit hash, item pointer) slots. The caller
+ * owns the items and computes the hash; the table never reads an item, so it holds any mix of
+ * items and several items may share a hash or a key (find iterates over all of them, the
+ * caller compares keys). Inserts grow it by doubling past a load of 3/4; removal shifts the
+ * following slots back (no tombstones) and never resizes, so removing the current item while
+ * iterating is allowed (htab_iter_remove); an insert shrinks a table that fell below 1/8 full.
+ * Nothing is ever cut off: a lookup finds every item in the table, however many share its
+ * hash; the seed, not a chain limit, is the defence against crafted collisions.
+ *
+ * WHY THIS DESIGN: FIGURES-PENDING
+ */
+#ifndef NT_UTIL_HTAB_H
+#define NT_UTIL_HTAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/addr.h"
+
+/* ---- Keyed hashing ------------------------------------------------------------------------ */
+
+/* The hash of n bytes at p under the run's key. */
+uint64_t htab_hash(const void *p, size_t n);
+
+/* Fixes the run's key (before the first hash: tables already filled would not find their
+ * items). Tests and reproductions only; NT_HASH_SEED does the same from the environment. */
+void htab_seed_set(uint64_t k0, uint64_t k1);
+
+/* SipHash-1-3 and SipHash-2-4 under an explicit key (k0, k1: the key's bytes 0-7 and 8-15 read
+ * little-endian, as in the paper), for tests against the reference vectors. */
+uint64_t htab_siphash13(uint64_t k0, uint64_t k1, const void *p, size_t n);
+uint64_t htab_siphash24(uint64_t k0, uint64_t k1, const void *p, size_t n);
+
+/* An incremental hash of several fields: the same value as htab_hash over the concatenation
+ * of every byte added. Variable-length fields must carry their length (htab_hasher_str does),
+ * or "ab"+"c" and "a"+"bc" would collide under every key. */
+struct htab_hasher {
+    uint64_t v0, v1, v2, v3;
+    uint64_t tail; /* bytes not yet compressed, little-endian */
+    uint64_t len;  /* bytes added */
+};
+void htab_hasher_init(struct htab_hasher *s);
+void htab_hasher_add(struct htab_hasher *s, const void *p, size_t n);
+uint64_t htab_hasher_end(const struct htab_hasher *s);
+
+static inline void htab_hasher_u8(struct htab_hasher *s, uint8_t v)
+{
+    htab_hasher_add(s, &v, 1);
+}
+static inline void htab_hasher_u16(struct htab_hasher *s, uint16_t v)
+{
+    uint8_t b[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
+    htab_hasher_add(s, b, 2);
+}
+static inline void htab_hasher_u32(struct htab_hasher *s, uint32_t v)
+{
+    uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    htab_hasher_add(s, b, 4);
+}
+static inline void htab_hasher_u64(struct htab_hasher *s, uint64_t v)
+{
+    htab_hasher_u32(s, (uint32_t)v);
+    htab_hasher_u32(s, (uint32_t)(v >> 32));
+}
+/* A NUL-terminated string (NULL hashes as ""), preceded by its length. */
+void htab_hasher_str(struct htab_hasher *s, const char *str);
+/* The same with ASCII letters folded to lower case, for DNS names ("WWW.Example." hashes as
+ * "www.example."). */
+void htab_hasher_name(struct htab_hasher *s, const char *name);
+/* An address: its family and the bytes nt_addr_eq compares (equal addresses hash equal). */
+void htab_hasher_addr(struct htab_hasher *s, const struct nt_addr *a);
+
+/* ---- The table ---------------------------------------------------------------------------- */
+
+/* The maximum load, HTAB_LOAD_NUM / HTAB_LOAD_DEN (the bench builds other values by hand). */
+#ifndef HTAB_LOAD_NUM
+#define HTAB_LOAD_NUM 3
+#define HTAB_LOAD_DEN 4
+#endif
+
+struct htab_slot {
+    uint64_t h;
+    void *item; /* NULL: empty */
+};
+
+struct htab {
+    struct htab_slot *slots;
+    size_t mask;      /* capacity - 1 (capacity a power of two), 0 while slots is NULL */
+    size_t n;         /* items held */
+    size_t min_slots; /* htab_reserve's capacity: the table never shrinks below it */
+};
+
+/* Where a find or a walk stands. */
+struct htab_iter {
+    size_t pos;   /* slot of the item last returned */
+    size_t dist;  /* find: its distance from the hash's home slot */
+    size_t left;  /* walk: slots not yet visited */
+    uint64_t h;   /* find: the hash looked for */
+    bool removed; /* the item at pos was removed: look at pos again */
+};
+
+/* clang-format off */
+#define HTAB_INIT {NULL, 0, 0, 0}
+/* clang-format on */
+
+void htab_init(struct htab *t);
+/* Frees the slots (not the items); the table is empty and usable again. */
+void htab_fini(struct htab *t);
+
+/* Adds item (not NULL) under hash h; items already there under h stay. Returns 0, or -1 out of
+ * memory (the table is unchanged). May resize: iterators become invalid. */
+int htab_insert(struct htab *t, uint64_t h, void *item);
+/* Makes room for n items in all: inserts up to n items never resize (nor allocate), and the
+ * table never shrinks below that. 0, or -1 out of memory. */
+int htab_reserve(struct htab *t, size_t n);
+
+/* The items under hash h: the first (NULL when none), then the next until NULL. Every item
+ * inserted under h is returned once, whatever else shares the hash. (Inline: the lookup is the
+ * hot path of every caller.) */
+static inline void *htab_find(const struct htab *t, uint64_t h, struct htab_iter *it);
+static inline void *htab_find_next(const struct htab *t, struct htab_iter *it);
+
+/* Removes item (inserted under h); false when it is not there. Never resizes. */
+bool htab_remove(struct htab *t, uint64_t h, const void *item);
+/* Removes the item the iterator returned last (htab_find/_next or htab_first/_next); the
+ * iteration then goes on with the following items as if nothing had moved. */
+void htab_iter_remove(struct htab *t, struct htab_iter *it);
+
+/* Every item, once each, in an order that depends on the seed (sort before output). Items may
+ * be removed on the way with htab_iter_remove, none inserted. */
+void *htab_first(const struct htab *t, struct htab_iter *it);
+void *htab_next(const struct htab *t, struct htab_iter *it);
+
+static inline size_t htab_count(const struct htab *t)
+{
+    return t->n;
+}
+/* Bytes the table itself holds (its slots; the items are the caller's). */
+static inline size_t htab_bytes(const struct htab *t)
+{
+    return t->slots ? (t->mask + 1) * sizeof(struct htab_slot) : 0;
+}
+
+/* Distance of slot pos from the home slot of hash h (internal). */
+static inline size_t htab_dist_(const struct htab *t, size_t pos, uint64_t h)
+{
+    return (pos - (size_t)h) & t->mask;
+}
+
+static inline void *htab_find_next(const struct htab *t, struct htab_iter *it)
+{
+    if (!t->n)
+        return NULL;
+    if (it->removed) {
+        it->removed = false;
+    } else {
+        it->pos = (it->pos + 1) & t->mask;
+        it->dist++;
+    }
+    for (;;) {
+        const struct htab_slot *s = &t->slots[it->pos];
+        /* Past an empty slot, or an entry nearer its home than h would be here, no entry of
+         * h can follow. */
+        if (!s->item || htab_dist_(t, it->pos, s->h) < it->dist || it->dist > t->mask)
+            return NULL;
+        if (s->h == it->h)
+            return s->item;
+        it->pos = (it->pos + 1) & t->mask;
+        it->dist++;
+    }
+}
+
+static inline void *htab_find(const struct htab *t, uint64_t h, struct htab_iter *it)
+{
+    it->h = h;
+    it->pos = (size_t)h & t->mask;
+    it->dist = 0;
+    it->removed = true; /* look at the home slot itself first */
+    if (!t->n)
+        return NULL;
+    return htab_find_next(t, it);
+}
+
+/* ---- Unique keys ---------------------------------------------------------------------------
+ * For maps where one item per key is wanted (per-server tables): the caller hashes the key and
+ * gives an equality test between an item and the key. */
+typedef bool (*htab_eq_fn)(const void *item, const void *key);
+
+/* The item under h that eq matches to key, or NULL. */
+void *htab_get(const struct htab *t, uint64_t h, htab_eq_fn eq, const void *key);
+/* Removes and returns that item (NULL when absent). */
+void *htab_take(struct htab *t, uint64_t h, htab_eq_fn eq, const void *key);
+
+#endif
