@@ -6,6 +6,7 @@
 
 #include "decode/cursor.h"
 #include "decode/decode.h"
+#include "decode/ports.h"
 #include "util/htab.h"
 
 #define NONE (-1)
@@ -382,7 +383,7 @@ int tcpdns_add(struct tcpdns *t, struct packet *pkt, const uint8_t *data, size_t
     t->pend_len = 0;
     if (!(pkt->layers & PKT_L_TCP) || pkt->fragment)
         return 0;
-    if (pkt->sport != 53 && pkt->dport != 53 && pkt->sport != 5355 && pkt->dport != 5355)
+    if (!nt_port_dns_tcp(pkt->sport) && !nt_port_dns_tcp(pkt->dport))
         return 0;
     struct cursor pc;
     bool cut = false;
