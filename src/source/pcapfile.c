@@ -96,7 +96,9 @@ struct pf_reader {
 
 static uint16_t ld16(const uint8_t *p, bool be)
 {
-    return be ? (uint16_t)(p[0] << 8 | p[1]) : (uint16_t)(p[1] << 8 | p[0]);
+    if (be)
+        return (uint16_t)(p[0] << 8 | p[1]);
+    return (uint16_t)(p[1] << 8 | p[0]);
 }
 
 static uint32_t ld32(const uint8_t *p, bool be)
@@ -241,6 +243,12 @@ bool pf_ng_time(const struct pf_tsres *res, uint64_t t, struct nt_time *out)
          * tool writes) the product wraps in 64 bits as it does in libpcap, so that both readers
          * still agree. The result stays below 10^9 either way. */
         nsec = (frac * 1000000000u) >> v;
+    } else if (v == 6) { /* the default and the usual: constant divisors */
+        sec = t / 1000000u;
+        nsec = t % 1000000u * 1000u;
+    } else if (v == 9) {
+        sec = t / 1000000000u;
+        nsec = t % 1000000000u;
     } else {
         if (v > 19)
             return false;
