@@ -69,5 +69,5 @@ if(NT_SHELLCHECK)
                    ${CMAKE_CURRENT_SOURCE_DIR}/badinput.sh
                    ${CMAKE_SOURCE_DIR}/scripts/capture-example
            WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
-  set_tests_properties(lint.shellcheck PROPERTIES LABELS lint TIMEOUT 60)
+  set_tests_properties(lint.shellcheck PROPERTIES LABELS lint TIMEOUT 300)
 endif()
