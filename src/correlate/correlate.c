@@ -156,7 +156,24 @@ static int64_t sat_add(int64_t a, int64_t b)
 {
     if (b > 0 && a > INT64_MAX - b)
         return INT64_MAX;
+    if (b < 0 && a < INT64_MIN - b)
+        return INT64_MIN;
     return a + b;
+}
+
+static int64_t sat_sub(int64_t a, int64_t b)
+{
+    if (b == INT64_MIN)
+        return a >= 0 ? INT64_MAX : a - INT64_MIN;
+    return sat_add(a, -b);
+}
+
+/* Time from `from` to `to` on the clock, never negative (a packet held by an unconfirmed jump
+ * ahead keeps its own time). */
+static int64_t span(int64_t to, int64_t from)
+{
+    int64_t d = sat_sub(to, from);
+    return d > 0 ? d : 0;
 }
 
 /* When an open lookup is due to close: a silent one after the late window since its last
@@ -235,7 +252,7 @@ static void close_lookup(struct correlator *c, struct lk *e, bool at_end)
         else if (!c->input_has_time || l->last_tx.kind == NT_TIME_NONE)
             timed_out = false; /* without times we cannot tell silence from a cut */
         else
-            timed_out = c->vclock - e->last_vt >= c->cfg.timeout_us;
+            timed_out = span(c->vclock, e->last_vt) >= c->cfg.timeout_us;
         l->outcome = timed_out ? LOOKUP_UNANSWERED : LOOKUP_CAPTURE_ENDED;
     }
     switch (l->outcome) {
@@ -324,7 +341,7 @@ static int on_query(struct correlator *c, const struct packet *pkt, uint32_t inp
             !nt_addr_eq(&l->client, &pkt->src) || !nt_addr_eq(&l->server, &pkt->dst) ||
             !same_question(l, m))
             continue;
-        if (c->now - e->last_vt > c->cfg.retransmit_window_us)
+        if (span(c->now, e->last_vt) > c->cfg.retransmit_window_us)
             continue;
         l->transmissions++;
         if (pkt->ts.kind != NT_TIME_NONE)
@@ -407,7 +424,7 @@ static int on_query(struct correlator *c, const struct packet *pkt, uint32_t inp
  * timeout? */
 static bool is_late(const struct correlator *c, const struct lk *e)
 {
-    return c->now - e->last_vt > c->cfg.timeout_us;
+    return span(c->now, e->last_vt) > c->cfg.timeout_us;
 }
 
 static int on_response(struct correlator *c, const struct packet *pkt, uint32_t input)
@@ -440,8 +457,8 @@ static int on_response(struct correlator *c, const struct packet *pkt, uint32_t 
         l->late = is_late(c, pending);
         set_outcome(c, pending, LOOKUP_ANSWERED);
         l->rcode = m->rcode;
-        l->rtt_us = c->now - pending->last_vt;
-        l->elapsed_us = c->now - pending->first_vt;
+        l->rtt_us = span(c->now, pending->last_vt);
+        l->elapsed_us = span(c->now, pending->first_vt);
         if (!evidence_from_packet(&l->answer, pkt, input, EV_ANSWER))
             return NT_ERR_NOMEM;
         l->answer.order_pkt = l->query.pkt;
@@ -619,7 +636,7 @@ static int on_icmp_error(struct correlator *c, const struct packet *pkt, uint32_
         }
         if (l->outcome == LOOKUP_PENDING) {
             l->late = is_late(c, e);
-            l->elapsed_us = c->now - e->first_vt;
+            l->elapsed_us = span(c->now, e->first_vt);
             set_outcome(c, e, LOOKUP_ICMP_ERROR);
         }
         ev.lookup = l;
@@ -679,8 +696,9 @@ static void advance_vclock(struct correlator *c, const struct packet *pkt, uint3
     const struct nt_time *t = &pkt->ts;
     int64_t raw = raw_us(t);
     if (!c->have_vclock || t->kind != c->prev_ts.kind) {
-        /* The first stamp of the input, or another kind of clock: go on from here. */
-        c->offset = c->have_vclock ? c->vclock - raw : 0;
+        /* The first stamp of the input, or another kind of clock: go on from here (the clock
+         * starts at 0 for each input, where lookups made before any stamp also stand). */
+        c->offset = sat_sub(c->vclock, raw);
         c->vclock = c->now = sat_add(raw, c->offset);
         c->have_vclock = true;
         c->prev_ts = *t;
@@ -688,17 +706,19 @@ static void advance_vclock(struct correlator *c, const struct packet *pkt, uint3
     }
     int64_t vt = sat_add(raw, c->offset);
     if (vt < c->vclock) {
-        if (c->vclock - vt > CORRELATE_STEP_BACK_US) {
+        if (sat_sub(c->vclock, vt) > CORRELATE_STEP_BACK_US) {
             record_step(c, pkt, input);
-            c->offset = sat_add(c->offset, c->vclock - vt);
+            c->offset = sat_add(c->offset, sat_sub(c->vclock, vt));
         }
         vt = c->vclock;
-    } else if (vt - c->vclock > CLOCK_JUMP_US) {
+    } else if (vt > sat_add(c->vclock, CLOCK_JUMP_US)) {
         /* One stray stamp far ahead must not close every open lookup: the jump is taken when
-         * the next packet confirms it. */
+         * the next packet confirms it. Meanwhile the packet keeps its own time (a query in it
+         * must not look older than it is once the jump is confirmed), but the clock that
+         * expires state does not move. */
         if (!c->vjump_held) {
             c->vjump_held = true;
-            c->now = c->vclock;
+            c->now = vt;
             return;
         }
         record_step(c, pkt, input);

@@ -184,7 +184,7 @@ static void close_entry(struct tcp_tracker *t, struct ta *e, bool at_end, bool h
     if (e->a.outcome == TCP_PENDING) {
         bool timed_out = !at_end;
         if (at_end && has_time && e->a.last_syn.kind != NT_TIME_NONE)
-            timed_out = t->now - e->last_vt >= t->cfg->timeout_us;
+            timed_out = t->now > e->last_vt && t->now - e->last_vt >= t->cfg->timeout_us;
         e->a.outcome = timed_out ? TCP_UNANSWERED : TCP_CAPTURE_ENDED;
     }
     report(t, e);
@@ -209,7 +209,7 @@ static struct ta *find(struct tcp_tracker *t, const struct nt_addr *client,
 
 static bool is_late(const struct tcp_tracker *t, const struct ta *e)
 {
-    return t->now - e->last_vt > t->cfg->timeout_us;
+    return t->now > e->last_vt && t->now - e->last_vt > t->cfg->timeout_us;
 }
 
 /* Gives an attempt its outcome at the current packet. */
@@ -218,8 +218,8 @@ static void set_outcome(struct tcp_tracker *t, struct ta *e, enum tcp_outcome o)
     struct tcp_attempt *a = &e->a;
     a->outcome = (uint8_t)o;
     a->late = is_late(t, e);
-    a->rtt_us = t->now - e->last_vt;
-    a->elapsed_us = t->now - e->first_vt;
+    a->rtt_us = t->now > e->last_vt ? t->now - e->last_vt : 0;
+    a->elapsed_us = t->now > e->first_vt ? t->now - e->first_vt : 0;
     e->outcome_vt = t->now;
     reschedule(t, e);
 }

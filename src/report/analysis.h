@@ -11,6 +11,7 @@
 #include "correlate/correlate.h"
 #include "decode/anomaly.h"
 #include "detect/finding.h"
+#include "detect/rule.h"
 #include "source/source.h"
 #include "util/strbuf.h"
 
@@ -75,6 +76,10 @@ struct analysis {
     char *reported; /* --reported TEXT, or NULL */
     int64_t timeout_us;
     struct analysis_limits limits;
+    /* What the rules' own bounds left out (detect_limits: rule id, counter, count), borrowed
+     * from the pipeline's detector. */
+    const struct detect_limit *rule_limits;
+    size_t n_rule_limits;
     struct analysis_input *inputs;
     size_t n_inputs;
     bool has_time;

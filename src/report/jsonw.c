@@ -417,6 +417,16 @@ void jsonw_other_counts(struct jsonw *w, const struct analysis *a)
     jsonw_kv_u64(w, "tcp_evicted", s->tcp_evicted);
     jsonw_kv_u64(w, "lookups_open_peak", s->lookups_open_peak);
     jsonw_kv_u64(w, "clock_steps", s->clock_steps);
+    jsonw_key(w, "rule_limits");
+    jsonw_arr_begin(w);
+    for (size_t i = 0; i < a->n_rule_limits; i++) {
+        jsonw_obj_begin(w);
+        jsonw_kv_str(w, "rule", a->rule_limits[i].rule);
+        jsonw_kv_str(w, "counter", a->rule_limits[i].name);
+        jsonw_kv_u64(w, "count", a->rule_limits[i].count);
+        jsonw_obj_end(w);
+    }
+    jsonw_arr_end(w);
 }
 
 void jsonw_limits(struct jsonw *w, const struct analysis_limits *l)

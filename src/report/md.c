@@ -387,12 +387,21 @@ static void render_done(const struct analysis *a, struct strbuf *o)
                       "%" PRIu32 " were open at once (`--max-tcp`).\n",
                       s->tcp_evicted, plural(s->tcp_evicted, "attempt was", "attempts were"),
                       a->limits.max_tcp_attempts);
+    for (size_t i = 0; i < a->n_rule_limits; i++) {
+        const struct detect_limit *l = &a->rule_limits[i];
+        strbuf_puts(o, "- **Bound reached:** rule `");
+        md_raw(o, l->rule);
+        strbuf_puts(o, "` left out ");
+        strbuf_printf(o, "%" PRIu64 " (", l->count);
+        md_raw(o, l->name);
+        strbuf_puts(o, "); its finding covers only what it kept.\n");
+    }
     if (s->clock_steps) {
         const struct clock_step *cs = &s->clock_steps_kept[0];
         strbuf_printf(o,
-                      "- The capture's clock stepped back %" PRIu64 " %s (merged or concatenated "
-                      "captures); nettriage followed the packets' order across %s. The first: "
-                      "packet ",
+                      "- The capture's clock stepped %" PRIu64 " %s (back by more than 1 s, or ahead "
+                      "by more than an hour: merged or concatenated captures); nettriage followed "
+                      "the packets' order across %s. The first: packet ",
                       s->clock_steps, plural(s->clock_steps, "time", "times"),
                       plural(s->clock_steps, "it", "them"));
         if (a->n_inputs > 1)

@@ -676,6 +676,85 @@ static void test_extreme_stamps(void **state)
     free(q);
 }
 
+
+/* A gap of hours in the capture (confirmed by the next packet): the query after the gap still
+ * meets its answer 20 ms later (review finding: it was closed as unanswered). */
+static void test_gap_then_query(void **state)
+{
+    (void)state;
+    struct seen s;
+    struct correlator *c = mk(&s, 5000000);
+    struct packet *q = pkt_new(), *r = pkt_new();
+    uint64_t num = 1;
+    for (int i = 0; i < 4; i++) {
+        double t = 1000.0 + 7200.0 * i;
+        query(q, num++, t, "198.51.100.15", (uint16_t)(40000 + i), "198.51.100.2",
+              (uint16_t)(10 + i), "a.example.");
+        correlate_packet(c, q, 0);
+        response(r, num++, t + 0.02, q, 0);
+        correlate_packet(c, r, 0);
+    }
+    correlate_finish(c);
+    assert_int_equal(s.n, 4);
+    for (size_t i = 0; i < s.n; i++) {
+        assert_int_equal(s.l[i].outcome, LOOKUP_ANSWERED);
+        assert_int_equal(s.l[i].rtt_us, 20000);
+    }
+    assert_int_equal(correlate_stats(c)->unsolicited_responses, 0);
+    correlate_free(c);
+    free(q);
+    free(r);
+}
+
+/* A query before the input's first timestamp, answered by a timed packet: not "unanswered". */
+static void test_untimed_then_timed(void **state)
+{
+    (void)state;
+    struct seen s;
+    struct correlator *c = mk(&s, 5000000);
+    struct packet *q = pkt_new(), *r = pkt_new();
+    query(q, 1, 0.0, "198.51.100.15", 40000, "198.51.100.2", 5, "a.example.");
+    q->ts.kind = NT_TIME_NONE;
+    q->ts.sec = 0;
+    correlate_packet(c, q, 0);
+    response(r, 2, 1700000000.0, q, 0);
+    r->ts.kind = NT_TIME_ABSOLUTE;
+    correlate_packet(c, r, 0);
+    correlate_finish(c);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.l[0].outcome, LOOKUP_ANSWERED);
+    assert_int_equal(correlate_stats(c)->unsolicited_responses, 0);
+    correlate_free(c);
+    free(q);
+    free(r);
+}
+
+/* Clock kinds changing inside an input with extreme stamps: no overflow (UBSan). */
+static void test_kind_change_extremes(void **state)
+{
+    (void)state;
+    struct seen s;
+    struct correlator *c = mk(&s, 5000000);
+    struct packet *q = pkt_new();
+    struct {
+        int64_t sec;
+        uint8_t kind;
+    } st[] = {{INT64_MIN, NT_TIME_ABSOLUTE}, {INT64_MAX, NT_TIME_OF_DAY},
+              {INT64_MIN, NT_TIME_OF_DAY},   {INT64_MAX, NT_TIME_RELATIVE},
+              {INT64_MIN, NT_TIME_ABSOLUTE}, {0, NT_TIME_ABSOLUTE}};
+    for (size_t i = 0; i < sizeof st / sizeof st[0]; i++) {
+        query(q, i + 1, 0.0, "198.51.100.15", (uint16_t)(40000 + i), "198.51.100.2",
+              (uint16_t)i, "a.example.");
+        q->ts.sec = st[i].sec;
+        q->ts.kind = st[i].kind;
+        correlate_packet(c, q, 0);
+    }
+    correlate_finish(c);
+    assert_int_equal(s.n, 6);
+    correlate_free(c);
+    free(q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -695,6 +774,9 @@ int main(void)
         cmocka_unit_test(test_answer_guard),
         cmocka_unit_test(test_clock_step_back),
         cmocka_unit_test(test_extreme_stamps),
+        cmocka_unit_test(test_gap_then_query),
+        cmocka_unit_test(test_untimed_then_timed),
+        cmocka_unit_test(test_kind_change_extremes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -282,6 +282,7 @@ static const char golden_small[] =
     "    \"tcp_evicted\": 0,\n"
     "    \"lookups_open_peak\": 0,\n"
     "    \"clock_steps\": 0,\n"
+    "    \"rule_limits\": [],\n"
     "    \"clock_steps_first\": [],\n"
     "    \"limits\": {\n"
     "      \"max_lookups\": 0,\n"
