@@ -310,7 +310,8 @@ static void set_window(struct srv *s, struct finding *f)
     struct incident_window *w = &f->window;
     w->window_set = true;
     w->ok_total = s->fast_total;
-    qsort(s->fast, s->n_fast, sizeof *s->fast, time_order);
+    if (s->n_fast)
+        qsort(s->fast, s->n_fast, sizeof *s->fast, time_order);
     for (size_t i = 0; i < s->n_fast; i++) {
         const struct nt_time *t = &s->fast[i];
         if (t->kind != f->first_seen.kind)
