@@ -39,7 +39,7 @@ lost4=192.0.2.99 lost6=2001:db8:2::99
 capture_on() {
     local name=$1 ns=$2 ifc=$3 i pid
     local pcap="$NT_WORK/$name.pcap" err="$NT_WORK/$name.tcpdump.log"
-    ip netns exec "$ns" tcpdump -i "$ifc" -w "$pcap" -U --immediate-mode -B 8192 -Z root \
+    ip netns exec "$ns" tcpdump -i "$ifc" -w "$pcap" -U --immediate-mode -s 65535 -B 65536 -Z root \
         2>"$err" &
     pid=$!
     NT_PIDS+=("$pid")

@@ -286,9 +286,13 @@ nt_capture_start() {
     local name=$1
     shift
     local pcap="$NT_WORK/$name.pcap" err="$NT_WORK/$name.tcpdump.log"
-    # -B 8192: an 8 MiB kernel buffer, so bursts are not lost on a loaded 2-core machine.
+    # Bursts must not be lost on a loaded 2-core machine. In immediate mode libpcap's ring
+    # holds fixed-size slots of about the snapshot length, so the default 262144-byte snapshot
+    # gave an 8 MiB buffer only 32 slots, and 16 of a 282-packet burst were dropped while
+    # tcpdump waited for a core. -s 65535 still holds a whole GSO segment; -B 65536 (64 MiB)
+    # gives about 1,000 slots.
     ip netns exec "$NT_CLIENT_NS" tcpdump -i "$NT_CLIENT_IF" -w "$pcap" -U --immediate-mode \
-        -B 8192 -Z root "$@" 2>"$err" &
+        -s 65535 -B 65536 -Z root "$@" 2>"$err" &
     local pid=$!
     NT_PIDS+=("$pid")
     NT_CAPTURE_PID[$name]=$pid

@@ -39,8 +39,8 @@ run_batch() {
     nt_client dig @"$server4" -f "$1" +tries=1 +timeout=2 +short >"$1.out" 2>&1 || true
 }
 
-# no_drops NAME: the capture lost nothing (tcpdump's own count); -B 8192 on the captures gives
-# the kernel buffer room for bursts on a busy machine.
+# no_drops NAME: the capture lost nothing (tcpdump's own count; nt_capture_start sizes the
+# kernel buffer for bursts on a busy machine).
 no_drops() {
     if ! grep -q '^0 packets dropped by kernel' "$NT_WORK/$1.tcpdump.log"; then
         nt_die "capture $1 lost packets: $(grep dropped "$NT_WORK/$1.tcpdump.log" | tr '\n' ' ')"
@@ -67,7 +67,7 @@ if nt_live; then
     done
     : >"$NT_WORK/after.batch"
     good_lookups "$NT_WORK/after.batch" 5
-    nt_capture_start random -B 8192
+    nt_capture_start random
     run_batch "$NT_WORK/before.batch"
     run_batch "$NT_WORK/random.batch"
     run_batch "$NT_WORK/after.batch"
@@ -80,7 +80,7 @@ if nt_live; then
     printf 'wwww.corp.example A\n' >>"$NT_WORK/typos.batch"
     good_lookups "$NT_WORK/typos.batch" 15
     printf 'mial.corp.example A\n' >>"$NT_WORK/typos.batch"
-    nt_capture_start typos -B 8192
+    nt_capture_start typos
     run_batch "$NT_WORK/typos.batch"
     nt_capture_stop typos 64
     no_drops typos

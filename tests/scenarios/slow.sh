@@ -35,8 +35,8 @@ lookups() {
     done
 }
 
-# no_drops NAME: the capture lost nothing (tcpdump's own count); -B 8192 on the captures gives
-# the kernel buffer room for bursts on a busy machine.
+# no_drops NAME: the capture lost nothing (tcpdump's own count; nt_capture_start sizes the
+# kernel buffer for bursts on a busy machine).
 no_drops() {
     if ! grep -q '^0 packets dropped by kernel' "$NT_WORK/$1.tcpdump.log"; then
         nt_die "capture $1 lost packets: $(grep dropped "$NT_WORK/$1.tcpdump.log" | tr '\n' ' ')"
@@ -63,14 +63,14 @@ if nt_live; then
     }
 }" || nt_skip "cannot load an nftables ruleset in a namespace"
 
-    nt_capture_start slow -B 8192
+    nt_capture_start slow
     lookups fast 4 fixed
     lookups s 10
     lookups fast 4 fixed
     nt_capture_stop slow 36
     no_drops slow
 
-    nt_capture_start quiet -B 8192
+    nt_capture_start quiet
     lookups fast 12 fixed
     nt_capture_stop quiet 24
     no_drops quiet
