@@ -46,8 +46,12 @@ static void tw_puts(struct tw *w, const char *s)
 static void tw_printf_u(struct tw *w, unsigned long v)
 {
     char tmp[24];
-    snprintf(tmp, sizeof tmp, "%lu", v);
-    tw_puts(w, tmp);
+    size_t i = sizeof tmp;
+    tmp[--i] = '\0';
+    do
+        tmp[--i] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    tw_puts(w, tmp + i);
 }
 
 /* Ends the text with "..." when it had to be cut, so a reader sees it is incomplete. */
@@ -201,8 +205,10 @@ static void put_v4(struct tw *w, struct cursor *rd)
 {
     uint8_t a[4];
     cur_bytes(rd, a, 4);
-    char tmp[20];
-    snprintf(tmp, sizeof tmp, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+    struct nt_addr x;
+    nt_addr_set_v4(&x, a);
+    char tmp[NT_ADDR_FMT_MAX];
+    nt_addr_format(&x, tmp, sizeof tmp);
     tw_puts(w, tmp);
 }
 
