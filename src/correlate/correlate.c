@@ -55,6 +55,7 @@ struct lk {
     struct theap_node due;    /* deadline in the correlator's heap (clock microseconds) */
     int64_t first_vt, last_vt, outcome_vt; /* on the correlator's clock */
     uint32_t h;
+    char qname[]; /* l.qname points here: one allocation per lookup */
 };
 
 struct correlator {
@@ -235,7 +236,6 @@ static void free_lookup(struct lk *e)
     evidence_fini(&e->l.query);
     evidence_fini(&e->l.answer);
     evidence_fini(&e->l.error);
-    free(e->l.qname);
     free(e);
 }
 
@@ -273,7 +273,7 @@ static void close_lookup(struct correlator *c, struct lk *e, bool at_end)
     free_lookup(e);
 }
 
-#define LK_OF(node) ((struct lk *)((char *)(node) - offsetof(struct lk, due)))
+#define LK_OF(node) ((struct lk *)((char *)(node)-offsetof(struct lk, due)))
 
 /* Closes the lookups whose deadline has passed on the correlator's clock, earliest first. */
 static void expire(struct correlator *c)
@@ -359,7 +359,8 @@ static int on_query(struct correlator *c, const struct packet *pkt, uint32_t inp
     }
     if (c->open >= c->nbuckets * 2 && !grow(c))
         return NT_ERR_NOMEM;
-    struct lk *e = calloc(1, sizeof *e);
+    size_t qlen = m->has_question ? strlen(m->q.name.text) : 0;
+    struct lk *e = calloc(1, sizeof *e + (m->has_question ? qlen + 1 : 0));
     if (!e)
         return NT_ERR_NOMEM;
     struct dns_lookup *l = &e->l;
@@ -373,13 +374,10 @@ static int on_query(struct correlator *c, const struct packet *pkt, uint32_t inp
     l->query_flags = m->flags;
     if (m->has_question) {
         l->has_question = true;
-        l->qname = strdup(m->q.name.text);
+        memcpy(e->qname, m->q.name.text, qlen + 1);
+        l->qname = e->qname;
         l->qtype = m->q.qtype;
         l->qclass = m->q.qclass;
-        if (!l->qname) {
-            free(e);
-            return NT_ERR_NOMEM;
-        }
     }
     add_port(l, pkt->sport);
     l->first_tx = l->last_tx = pkt->ts;
