@@ -63,7 +63,7 @@ struct lk {
 /* Entries whose name fits LK_NAME_INLINE bytes all have one size, and closed ones are kept for
  * reuse (at most LK_FREE_MAX), which spares malloc and free a large block per lookup. */
 #define LK_NAME_INLINE 128
-#define LK_FREE_MAX    4096
+#define LK_FREE_MAX    512
 
 struct correlator {
     struct correlate_config cfg;
