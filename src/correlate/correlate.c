@@ -48,14 +48,22 @@
 #define CLOCK_JUMP_US 3600000000LL
 
 struct lk {
-    struct dns_lookup l;
+    /* First, so that a step along a hash chain reads one cache line of an entry, not two. */
+    uint32_t h;
     struct lk *hnext, *hprev; /* chain in the (client, server, id) hash, newest first */
+    struct dns_lookup l;
     struct lk *older, *newer; /* creation order */
     struct lk *pnext, *pprev; /* the lookups still without an outcome, newest first */
     struct theap_node due;    /* deadline in the correlator's heap (clock microseconds) */
     int64_t first_vt, last_vt, outcome_vt; /* on the correlator's clock */
-    uint32_t h;
+    size_t qcap;                           /* bytes of qname */
+    char qname[];                          /* l.qname points here: one allocation per lookup */
 };
+
+/* Entries whose name fits LK_NAME_INLINE bytes all have one size, and closed ones are kept for
+ * reuse (at most LK_FREE_MAX), which spares malloc and free a large block per lookup. */
+#define LK_NAME_INLINE 128
+#define LK_FREE_MAX    512
 
 struct correlator {
     struct correlate_config cfg;
@@ -68,6 +76,8 @@ struct correlator {
     struct lk *pending; /* newest lookup without an outcome */
     struct theap due;   /* every open lookup by deadline */
     struct tcp_tracker *tcp;
+    struct lk *free_lk; /* closed entries of the common size, for reuse (linked by hnext) */
+    size_t n_free_lk;
     uint64_t seq;
     bool input_has_time; /* the current input has shown a timestamp */
     /* The monotonic clock (microseconds) correlation runs on: stamp + offset, never backwards
@@ -230,12 +240,38 @@ static void unlink_lookup(struct correlator *c, struct lk *e)
     c->open--;
 }
 
-static void free_lookup(struct lk *e)
+/* A zeroed entry with room for a name of qlen bytes. */
+static struct lk *alloc_lookup(struct correlator *c, size_t qlen)
+{
+    if (qlen < LK_NAME_INLINE) {
+        struct lk *e = c->free_lk;
+        if (e) {
+            c->free_lk = e->hnext;
+            c->n_free_lk--;
+        } else if (!(e = malloc(sizeof *e + LK_NAME_INLINE))) {
+            return NULL;
+        }
+        memset(e, 0, sizeof *e);
+        e->qcap = LK_NAME_INLINE;
+        return e;
+    }
+    struct lk *e = calloc(1, sizeof *e + qlen + 1);
+    if (e)
+        e->qcap = qlen + 1;
+    return e;
+}
+
+static void free_lookup(struct correlator *c, struct lk *e)
 {
     evidence_fini(&e->l.query);
     evidence_fini(&e->l.answer);
     evidence_fini(&e->l.error);
-    free(e->l.qname);
+    if (e->qcap == LK_NAME_INLINE && c->n_free_lk < LK_FREE_MAX) {
+        e->hnext = c->free_lk;
+        c->free_lk = e;
+        c->n_free_lk++;
+        return;
+    }
     free(e);
 }
 
@@ -270,10 +306,10 @@ static void close_lookup(struct correlator *c, struct lk *e, bool at_end)
     }
     if (c->cb.on_lookup)
         c->cb.on_lookup(c->cb.ctx, l);
-    free_lookup(e);
+    free_lookup(c, e);
 }
 
-#define LK_OF(node) ((struct lk *)((char *)(node) - offsetof(struct lk, due)))
+#define LK_OF(node) ((struct lk *)((char *)(node)-offsetof(struct lk, due)))
 
 /* Closes the lookups whose deadline has passed on the correlator's clock, earliest first. */
 static void expire(struct correlator *c)
@@ -359,7 +395,8 @@ static int on_query(struct correlator *c, const struct packet *pkt, uint32_t inp
     }
     if (c->open >= c->nbuckets * 2 && !grow(c))
         return NT_ERR_NOMEM;
-    struct lk *e = calloc(1, sizeof *e);
+    size_t qlen = m->has_question ? strlen(m->q.name.text) : 0;
+    struct lk *e = alloc_lookup(c, qlen);
     if (!e)
         return NT_ERR_NOMEM;
     struct dns_lookup *l = &e->l;
@@ -373,13 +410,10 @@ static int on_query(struct correlator *c, const struct packet *pkt, uint32_t inp
     l->query_flags = m->flags;
     if (m->has_question) {
         l->has_question = true;
-        l->qname = strdup(m->q.name.text);
+        memcpy(e->qname, m->q.name.text, qlen + 1);
+        l->qname = e->qname;
         l->qtype = m->q.qtype;
         l->qclass = m->q.qclass;
-        if (!l->qname) {
-            free(e);
-            return NT_ERR_NOMEM;
-        }
     }
     add_port(l, pkt->sport);
     l->first_tx = l->last_tx = pkt->ts;
@@ -387,14 +421,14 @@ static int on_query(struct correlator *c, const struct packet *pkt, uint32_t inp
     e->due.tie = l->seq;
     e->due.at = deadline(c, e);
     if (!theap_push(&c->due, &e->due)) {
-        free_lookup(e);
+        free_lookup(c, e);
         return NT_ERR_NOMEM;
     }
     l->transmissions = 1;
     l->first_ttl = l->min_ttl = pkt->ttl;
     if (!evidence_from_packet(&l->query, pkt, input, EV_QUERY)) {
         theap_remove(&c->due, &e->due);
-        free_lookup(e);
+        free_lookup(c, e);
         return NT_ERR_NOMEM;
     }
     e->h = h;
@@ -799,7 +833,12 @@ void correlate_free(struct correlator *c)
     while (c->oldest) {
         struct lk *e = c->oldest;
         unlink_lookup(c, e);
-        free_lookup(e);
+        free_lookup(c, e);
+    }
+    while (c->free_lk) {
+        struct lk *e = c->free_lk;
+        c->free_lk = e->hnext;
+        free(e);
     }
     tcp_tracker_free(c->tcp);
     theap_fini(&c->due);

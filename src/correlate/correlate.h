@@ -27,7 +27,7 @@ enum icmp_sender {
     ICMP_SENDER_CLIENT, /* the client, about a response sent to it */
 };
 
-#define LOOKUP_PORTS_KEPT 8
+#define LOOKUP_PORTS_KEPT    8
 #define CORRELATE_STEPS_KEPT 8
 /* A packet stamped this much earlier than the one before it is a clock step, not reordering. */
 #define CORRELATE_STEP_BACK_US 1000000
@@ -44,7 +44,7 @@ struct dns_lookup {
     uint16_t id;
     uint16_t query_flags;
     bool has_question;
-    char *qname; /* owned; NULL when no question was seen */
+    char *qname; /* owned by the correlator; NULL when no question was seen */
     uint16_t qtype, qclass;
 
     struct nt_time first_tx, last_tx;

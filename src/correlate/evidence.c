@@ -56,42 +56,26 @@ static char *dup_cut(const char *s, size_t n, size_t max)
     return d;
 }
 
-static void free_answers(struct evidence *ev)
+/* Places strings and bytes one after the other in an evidence's store. */
+struct bump {
+    char *p;
+};
+
+static char *bump_str(struct bump *b, const char *s, size_t n)
 {
-    for (uint8_t i = 0; i < ev->n_answers; i++) {
-        free(ev->answers[i].name);
-        free(ev->answers[i].data);
-    }
-    free(ev->answers);
-    ev->answers = NULL;
-    ev->n_answers = 0;
+    char *d = b->p;
+    memcpy(d, s, n);
+    d[n] = '\0';
+    b->p += n + 1;
+    return d;
 }
 
-/* Copies the answer-section records of m (none when it has none). */
-static bool keep_answers(struct evidence *ev, const struct dns_msg *m)
+static size_t answers_kept(const struct dns_msg *m)
 {
     size_t n = 0;
     for (uint8_t i = 0; i < m->n_rr && i < DNS_MAX_KEPT_RR; i++)
         n += m->rr[i].section == DNS_SEC_ANSWER;
-    if (!n)
-        return true;
-    ev->answers = calloc(n, sizeof *ev->answers);
-    if (!ev->answers)
-        return false;
-    for (uint8_t i = 0; i < m->n_rr && i < DNS_MAX_KEPT_RR; i++) {
-        const struct dns_rr *rr = &m->rr[i];
-        if (rr->section != DNS_SEC_ANSWER)
-            continue;
-        struct evidence_rr *a = &ev->answers[ev->n_answers++];
-        a->name = dup_n(rr->name.text, rr->name.len);
-        a->data = dup_n(rr->rdata, strnlen(rr->rdata, sizeof rr->rdata));
-        a->type = rr->type;
-        a->rclass = rr->rclass;
-        a->ttl = rr->ttl;
-        if (!a->name || !a->data)
-            return false;
-    }
-    return true;
+    return n;
 }
 
 bool evidence_from_packet(struct evidence *ev, const struct packet *pkt, uint32_t input,
@@ -104,6 +88,7 @@ bool evidence_from_packet(struct evidence *ev, const struct packet *pkt, uint32_
     ev->line_no = pkt->line_no;
     ev->ts = pkt->ts;
     ev->role = (uint8_t)role;
+    bool keep_frame = false;
     if (pkt->line) {
         ev->text = dup_cut(pkt->line, pkt->line_len, EVIDENCE_LINE_MAX);
         ev->from_text = true;
@@ -111,10 +96,7 @@ bool evidence_from_packet(struct evidence *ev, const struct packet *pkt, uint32_
             return false;
     } else if (pkt->frame && pkt->frame_len <= EVIDENCE_FRAME_MAX) {
         /* Facts now, text later: report prints the line from these bytes if it is cited. */
-        ev->frame = malloc(pkt->frame_len ? pkt->frame_len : 1);
-        if (!ev->frame)
-            return false;
-        memcpy(ev->frame, pkt->frame, pkt->frame_len);
+        keep_frame = true;
         ev->frame_len = pkt->frame_len;
         ev->frame_wirelen = pkt->wirelen;
         ev->frame_linktype = pkt->frame_linktype;
@@ -148,16 +130,50 @@ bool evidence_from_packet(struct evidence *ev, const struct packet *pkt, uint32_
         ev->arcount = m->arcount;
         ev->has_opt = m->has_opt;
         ev->dns_len = m->length;
-        if (role == EV_ANSWER && !keep_answers(ev, m))
-            return false;
         if (m->has_question) {
             ev->has_question = true;
-            ev->qname = dup_n(m->q.name.text, m->q.name.len);
-            if (!ev->qname)
-                return false;
             ev->qtype = m->q.qtype;
             ev->qclass = m->q.qclass;
         }
+    }
+    /* The frame, the question's name and the answer records (role EV_ANSWER: those the decoder
+     * kept, for exports such as ECS dns.answers) in one block. */
+    const struct dns_msg *m = &pkt->dns;
+    bool dns = (pkt->layers & PKT_L_DNS) != 0;
+    size_t n_ans = dns && role == EV_ANSWER ? answers_kept(m) : 0;
+    size_t size = n_ans * sizeof(struct evidence_rr);
+    for (uint8_t i = 0; n_ans && i < m->n_rr && i < DNS_MAX_KEPT_RR; i++)
+        if (m->rr[i].section == DNS_SEC_ANSWER)
+            size += m->rr[i].name.len + 1 + strnlen(m->rr[i].rdata, sizeof m->rr[i].rdata) + 1;
+    if (keep_frame)
+        size += pkt->frame_len ? pkt->frame_len : 1;
+    if (dns && m->has_question)
+        size += m->q.name.len + 1;
+    if (size) {
+        if (!(ev->store = malloc(size)))
+            return false;
+        struct bump b = {(char *)ev->store + n_ans * sizeof(struct evidence_rr)};
+        if (n_ans) {
+            ev->answers = ev->store;
+            for (uint8_t i = 0; i < m->n_rr && i < DNS_MAX_KEPT_RR; i++) {
+                const struct dns_rr *rr = &m->rr[i];
+                if (rr->section != DNS_SEC_ANSWER)
+                    continue;
+                struct evidence_rr *a = &ev->answers[ev->n_answers++];
+                a->name = bump_str(&b, rr->name.text, rr->name.len);
+                a->data = bump_str(&b, rr->rdata, strnlen(rr->rdata, sizeof rr->rdata));
+                a->type = rr->type;
+                a->rclass = rr->rclass;
+                a->ttl = rr->ttl;
+            }
+        }
+        if (keep_frame) {
+            ev->frame = (uint8_t *)b.p;
+            memcpy(ev->frame, pkt->frame, pkt->frame_len);
+            b.p += pkt->frame_len ? pkt->frame_len : 1;
+        }
+        if (dns && m->has_question)
+            ev->qname = bump_str(&b, m->q.name.text, m->q.name.len);
     }
     if (pkt->layers & PKT_L_ICMP) {
         const struct icmp_quote *q = &pkt->quote;
@@ -184,46 +200,55 @@ bool evidence_copy(struct evidence *dst, const struct evidence *src)
 {
     *dst = *src;
     dst->text = NULL;
+    dst->store = NULL;
     dst->qname = NULL;
     dst->frame = NULL;
     dst->answers = NULL;
     dst->n_answers = 0;
-    if (src->n_answers) {
-        dst->answers = calloc(src->n_answers, sizeof *dst->answers);
-        if (!dst->answers)
-            goto fail;
-        for (uint8_t i = 0; i < src->n_answers; i++) {
+    if (src->text && !(dst->text = dup_n(src->text, strlen(src->text))))
+        return false;
+    size_t n_ans = src->n_answers, size = n_ans * sizeof(struct evidence_rr);
+    for (size_t i = 0; i < n_ans; i++)
+        size += strlen(src->answers[i].name) + 1 + strlen(src->answers[i].data) + 1;
+    if (src->frame)
+        size += src->frame_len ? src->frame_len : 1;
+    if (src->qname)
+        size += strlen(src->qname) + 1;
+    if (!size)
+        return true;
+    if (!(dst->store = malloc(size))) {
+        evidence_fini(dst);
+        return false;
+    }
+    struct bump b = {(char *)dst->store + n_ans * sizeof(struct evidence_rr)};
+    if (n_ans) {
+        dst->answers = dst->store;
+        for (size_t i = 0; i < n_ans; i++) {
             const struct evidence_rr *a = &src->answers[i];
-            struct evidence_rr *b = &dst->answers[dst->n_answers++];
-            *b = *a;
-            b->name = dup_n(a->name, strlen(a->name));
-            b->data = dup_n(a->data, strlen(a->data));
-            if (!b->name || !b->data)
-                goto fail;
+            struct evidence_rr *c = &dst->answers[dst->n_answers++];
+            *c = *a;
+            c->name = bump_str(&b, a->name, strlen(a->name));
+            c->data = bump_str(&b, a->data, strlen(a->data));
         }
     }
-    if (src->text && !(dst->text = dup_n(src->text, strlen(src->text))))
-        goto fail;
     if (src->frame) {
-        if (!(dst->frame = malloc(src->frame_len ? src->frame_len : 1)))
-            goto fail;
+        dst->frame = (uint8_t *)b.p;
         memcpy(dst->frame, src->frame, src->frame_len);
+        b.p += src->frame_len ? src->frame_len : 1;
     }
-    if (src->qname && !(dst->qname = dup_n(src->qname, strlen(src->qname))))
-        goto fail;
+    if (src->qname)
+        dst->qname = bump_str(&b, src->qname, strlen(src->qname));
     return true;
-fail:
-    evidence_fini(dst);
-    return false;
 }
 
 void evidence_fini(struct evidence *ev)
 {
-    free_answers(ev);
     free(ev->text);
-    free(ev->qname);
-    free(ev->frame);
+    free(ev->store);
     ev->text = NULL;
+    ev->store = NULL;
     ev->qname = NULL;
     ev->frame = NULL;
+    ev->answers = NULL;
+    ev->n_answers = 0;
 }

@@ -22,10 +22,10 @@ enum evidence_role {
 
 /* One answer-section record of a DNS response kept by the evidence (presentation form). */
 struct evidence_rr {
-    char *name; /* owned */
+    char *name; /* in the evidence's store */
     uint16_t type, rclass;
     uint32_t ttl;
-    char *data; /* owned; as struct dns_rr.rdata */
+    char *data; /* in the evidence's store; as struct dns_rr.rdata */
 };
 
 struct evidence {
@@ -44,10 +44,13 @@ struct evidence {
      * (report/evline.c), so no line is formatted for the many packets never printed. */
     char *text;
     bool from_text; /* text came from tcpdump text, not from captured bytes */
+    /* One owned block holding frame, qname and answers (with their strings), so that keeping a
+     * packet's facts costs one allocation; NULL when none of them is set. */
+    void *store;
     /* Captured packets: a copy of the bytes the packet was decoded from (at most
      * EVIDENCE_FRAME_MAX), their length on the wire and link type; NULL when text was set at
      * once instead (packets whose view the flow stage changed, or longer frames). */
-    uint8_t *frame;
+    uint8_t *frame; /* in store */
     uint32_t frame_len, frame_wirelen;
     int frame_linktype;
 
@@ -64,12 +67,12 @@ struct evidence {
     uint16_t qdcount, ancount, nscount, arcount;
     bool has_opt;
     bool has_question;
-    char *qname; /* owned, presentation form; NULL without a question */
+    char *qname; /* in store, presentation form; NULL without a question */
     uint16_t qtype, qclass;
     uint32_t dns_len;
     /* Role EV_ANSWER only: the answer-section records the decoder kept (at most
      * DNS_MAX_KEPT_RR), for exports such as ECS dns.answers. */
-    struct evidence_rr *answers; /* owned */
+    struct evidence_rr *answers; /* in store */
     uint8_t n_answers;
 
     uint8_t icmp_type, icmp_code, icmp_kind;

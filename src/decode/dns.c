@@ -39,15 +39,25 @@ static void tw_putc(struct tw *w, char ch)
 
 static void tw_puts(struct tw *w, const char *s)
 {
-    while (*s)
-        tw_putc(w, *s++);
+    size_t n = strlen(s);
+    size_t room = w->len + 1 < w->cap ? w->cap - 1 - w->len : 0;
+    size_t k = n < room ? n : room;
+    memcpy(w->b + w->len, s, k);
+    w->len += k;
+    w->b[w->len] = '\0';
+    if (k < n)
+        w->cut = true;
 }
 
 static void tw_printf_u(struct tw *w, unsigned long v)
 {
     char tmp[24];
-    snprintf(tmp, sizeof tmp, "%lu", v);
-    tw_puts(w, tmp);
+    size_t i = sizeof tmp;
+    tmp[--i] = '\0';
+    do
+        tmp[--i] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    tw_puts(w, tmp + i);
 }
 
 /* Ends the text with "..." when it had to be cut, so a reader sees it is incomplete. */
@@ -81,6 +91,24 @@ static void put_label_byte(struct tw *w, uint8_t ch)
     } else {
         tw_ddd(w, ch);
     }
+}
+
+/* put_label_byte writing into a buffer known to have room for 4 more characters. */
+static char *label_byte_fast(char *d, uint8_t ch)
+{
+    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+        ch == '-' || ch == '_') {
+        *d++ = (char)ch;
+    } else if (ch > 0x20 && ch < 0x7f) {
+        *d++ = '\\';
+        *d++ = (char)ch;
+    } else {
+        *d++ = '\\';
+        *d++ = (char)('0' + ch / 100);
+        *d++ = (char)('0' + ch / 10 % 10);
+        *d++ = (char)('0' + ch % 10);
+    }
+    return d;
 }
 
 /* Where c's bytes start inside msg, when they lie inside it (a name in RDATA is read through a
@@ -159,9 +187,21 @@ bool dns_read_name(struct cursor *c, const struct cursor *msg, struct dns_name *
             packet_add_anomaly(pkt, ANOM_DNS_NAME_TRUNCATED);
             break;
         }
-        for (uint8_t i = 0; i < b; i++)
-            put_label_byte(&w, cur_u8(r));
-        tw_putc(&w, '.');
+        if (!w.cut && w.len + 4 * (size_t)b + 2 < w.cap) {
+            /* Room for the worst case (every byte as \DDD): write without checks. */
+            const uint8_t *src = r->p + r->off;
+            char *d = w.b + w.len;
+            for (uint8_t i = 0; i < b; i++)
+                d = label_byte_fast(d, src[i]);
+            *d++ = '.';
+            *d = '\0';
+            w.len = (size_t)(d - w.b);
+            r->off += b;
+        } else {
+            for (uint8_t i = 0; i < b; i++)
+                put_label_byte(&w, cur_u8(r));
+            tw_putc(&w, '.');
+        }
     }
     if (ok && w.len == 0)
         tw_putc(&w, '.');
@@ -201,8 +241,10 @@ static void put_v4(struct tw *w, struct cursor *rd)
 {
     uint8_t a[4];
     cur_bytes(rd, a, 4);
-    char tmp[20];
-    snprintf(tmp, sizeof tmp, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+    struct nt_addr x;
+    nt_addr_set_v4(&x, a);
+    char tmp[NT_ADDR_FMT_MAX];
+    nt_addr_format(&x, tmp, sizeof tmp);
     tw_puts(w, tmp);
 }
 

@@ -139,34 +139,113 @@ bool nt_addr_set_name(struct nt_addr *x, const char *s, size_t len)
     return true;
 }
 
+/* Writes v (0-255) in decimal at p; returns the characters written. */
+static size_t put_dec8(char *p, unsigned v)
+{
+    size_t o = 0;
+    if (v >= 100)
+        p[o++] = (char)('0' + v / 100);
+    if (v >= 10)
+        p[o++] = (char)('0' + v / 10 % 10);
+    p[o++] = (char)('0' + v % 10);
+    return o;
+}
+
+static size_t put_v4(char *p, const uint8_t *b)
+{
+    size_t o = 0;
+    for (int i = 0; i < 4; i++) {
+        if (i)
+            p[o++] = '.';
+        o += put_dec8(p + o, b[i]);
+    }
+    return o;
+}
+
+/* IPv6 text exactly as glibc's inet_ntop writes it (RFC 5952 compression of the longest run of
+ * two or more zero words, the first of equal runs; lower-case hex without leading zeros; the
+ * last 32 bits in dotted form for IPv4-compatible and IPv4-mapped addresses), without its
+ * sprintf calls: this runs for many addresses per lookup. */
+static size_t put_v6(char *p, const uint8_t *b)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned w[8];
+    for (int i = 0; i < 8; i++)
+        w[i] = (unsigned)b[2 * i] << 8 | b[2 * i + 1];
+    int best = -1, best_len = 0;
+    for (int i = 0; i < 8;) {
+        if (w[i]) {
+            i++;
+            continue;
+        }
+        int j = i;
+        while (j < 8 && !w[j])
+            j++;
+        if (j - i > best_len) {
+            best = i;
+            best_len = j - i;
+        }
+        i = j;
+    }
+    if (best_len < 2)
+        best = -1;
+    size_t o = 0;
+    for (int i = 0; i < 8; i++) {
+        if (best >= 0 && i >= best && i < best + best_len) {
+            if (i == best)
+                p[o++] = ':';
+            continue;
+        }
+        if (i)
+            p[o++] = ':';
+        if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff))) {
+            o += put_v4(p + o, b + 12);
+            return o;
+        }
+        unsigned v = w[i];
+        bool started = false;
+        for (int sh = 12; sh >= 0; sh -= 4) {
+            unsigned d = v >> sh & 15;
+            if (d || started || sh == 0) {
+                p[o++] = hex[d];
+                started = true;
+            }
+        }
+    }
+    if (best >= 0 && best + best_len == 8)
+        p[o++] = ':';
+    return o;
+}
+
 size_t nt_addr_format(const struct nt_addr *x, char *buf, size_t n)
 {
     if (n == 0)
         return 0;
     buf[0] = '\0';
+    size_t o = 0;
     switch (x->family) {
     case NT_AF_INET:
         if (n >= INET_ADDRSTRLEN)
-            inet_ntop(AF_INET, x->a, buf, (socklen_t)n);
+            o = put_v4(buf, x->a);
         break;
     case NT_AF_INET6:
         if (n >= INET6_ADDRSTRLEN)
-            inet_ntop(AF_INET6, x->a, buf, (socklen_t)n);
+            o = put_v6(buf, x->a);
         break;
     case NT_AF_NAME: {
         uint32_t i =
             (uint32_t)x->a[0] << 24 | (uint32_t)x->a[1] << 16 | (uint32_t)x->a[2] << 8 | x->a[3];
         if (i < n_names) {
-            size_t l = strlen(names[i]);
-            if (l >= n)
-                l = n - 1;
-            memcpy(buf, names[i], l);
-            buf[l] = '\0';
+            o = strlen(names[i]);
+            if (o >= n)
+                o = n - 1;
+            memcpy(buf, names[i], o);
         }
         break;
     }
     default:
         break;
     }
-    return strlen(buf);
+    buf[o] = '\0';
+    return o;
 }

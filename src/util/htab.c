@@ -73,12 +73,21 @@ static inline uint64_t sip_final(struct sip *s, uint64_t tail, uint64_t len, int
     return s->v0 ^ s->v1 ^ s->v2 ^ s->v3;
 }
 
+static inline uint64_t load_le32(const uint8_t *p)
+{
+    return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24;
+}
+
+/* The n (< 8) bytes at p, little-endian, without a loop: two overlapping 4-byte loads, or for
+ * 1 to 3 bytes the first, middle and last byte (overlaps put the same byte in the same place). */
 static inline uint64_t load_tail(const uint8_t *p, size_t n)
 {
-    uint64_t t = 0;
-    for (size_t i = 0; i < n; i++)
-        t |= (uint64_t)p[i] << (8 * i);
-    return t;
+    if (n >= 4)
+        return load_le32(p) | load_le32(p + n - 4) << (8 * (n - 4));
+    if (n == 0)
+        return 0;
+    return (uint64_t)p[0] | (uint64_t)p[n / 2] << (8 * (n / 2)) |
+           (uint64_t)p[n - 1] << (8 * (n - 1));
 }
 
 static inline uint64_t siphash(uint64_t k0, uint64_t k1, const void *data, size_t n, int c, int d)
@@ -211,19 +220,20 @@ void htab_hasher_init(struct htab_hasher *s)
 void htab_hasher_add(struct htab_hasher *s, const void *data, size_t n)
 {
     const uint8_t *p = data;
-    struct sip v = {s->v0, s->v1, s->v2, s->v3};
     unsigned have = (unsigned)(s->len % 8);
     s->len += n;
+    if (have + n < 8) {
+        /* Still within the pending word. */
+        s->tail |= load_tail(p, n) << (8 * have);
+        return;
+    }
+    struct sip v = {s->v0, s->v1, s->v2, s->v3};
     if (have) {
         /* Complete the pending word first. */
-        while (n && have < 8) {
-            s->tail |= (uint64_t)*p++ << (8 * have++);
-            n--;
-        }
-        if (have < 8)
-            return;
-        sip_compress(&v, s->tail, 1);
-        s->tail = 0;
+        size_t take = 8 - have;
+        sip_compress(&v, s->tail | load_tail(p, take) << (8 * have), 1);
+        p += take;
+        n -= take;
     }
     for (; n >= 8; p += 8, n -= 8)
         sip_compress(&v, load_le64(p), 1);

@@ -101,19 +101,29 @@ void htab_hasher_init(struct htab_hasher *s);
 void htab_hasher_add(struct htab_hasher *s, const void *p, size_t n);
 uint64_t htab_hasher_end(const struct htab_hasher *s);
 
+/* Small integers: while they fit in the pending word they are only shifted in (no call). */
+static inline void htab_hasher_small_(struct htab_hasher *s, uint64_t v, unsigned n)
+{
+    unsigned have = (unsigned)(s->len % 8);
+    if (have + n < 8) {
+        s->tail |= v << (8 * have);
+        s->len += n;
+        return;
+    }
+    uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    htab_hasher_add(s, b, n);
+}
 static inline void htab_hasher_u8(struct htab_hasher *s, uint8_t v)
 {
-    htab_hasher_add(s, &v, 1);
+    htab_hasher_small_(s, v, 1);
 }
 static inline void htab_hasher_u16(struct htab_hasher *s, uint16_t v)
 {
-    uint8_t b[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
-    htab_hasher_add(s, b, 2);
+    htab_hasher_small_(s, v, 2);
 }
 static inline void htab_hasher_u32(struct htab_hasher *s, uint32_t v)
 {
-    uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
-    htab_hasher_add(s, b, 4);
+    htab_hasher_small_(s, v, 4);
 }
 static inline void htab_hasher_u64(struct htab_hasher *s, uint64_t v)
 {

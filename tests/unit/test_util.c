@@ -1,6 +1,7 @@
 /* test_util.c: times, addresses (with interned host names), strbuf and error messages. */
 #include "testutil.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,55 @@ static void test_addresses(void **state)
     assert_int_equal(nt_addr_hash(&a, 1), nt_addr_hash(&c, 1));
 }
 
+/* nt_addr_format writes addresses itself (no sprintf): it must give inet_ntop's text for every
+ * shape of address (zero runs of every length and place, IPv4-mapped and -compatible forms,
+ * words with and without leading zeros). */
+static void test_addr_format_matches_inet_ntop(void **state)
+{
+    (void)state;
+    static const uint16_t words[] = {0, 1, 0xffff, 0x0db8, 0x1000, 0xa0b};
+    const size_t nw = sizeof words / sizeof words[0];
+    char got[NT_ADDR_FMT_MAX], want[INET6_ADDRSTRLEN];
+    uint8_t b[16];
+    struct nt_addr x;
+    size_t total = 1;
+    for (int i = 0; i < 8; i++)
+        total *= nw;
+    for (size_t k = 0; k < total; k++) {
+        size_t v = k;
+        for (int i = 0; i < 8; i++, v /= nw) {
+            b[2 * i] = (uint8_t)(words[v % nw] >> 8);
+            b[2 * i + 1] = (uint8_t)words[v % nw];
+        }
+        nt_addr_set_v6(&x, b);
+        size_t n = nt_addr_format(&x, got, sizeof got);
+        assert_non_null(inet_ntop(AF_INET6, b, want, sizeof want));
+        assert_string_equal(got, want);
+        assert_int_equal(n, strlen(want));
+    }
+    uint32_t r = 12345;
+    for (int k = 0; k < 200000; k++) {
+        for (int i = 0; i < 16; i++) {
+            r = r * 1103515245u + 12345u;
+            b[i] = (uint8_t)(r >> 16);
+        }
+        nt_addr_set_v4(&x, b);
+        nt_addr_format(&x, got, sizeof got);
+        assert_non_null(inet_ntop(AF_INET, b, want, sizeof want));
+        assert_string_equal(got, want);
+        b[k % 16] = 0;
+        b[(k / 16) % 16] = 0;
+        nt_addr_set_v6(&x, b);
+        nt_addr_format(&x, got, sizeof got);
+        assert_non_null(inet_ntop(AF_INET6, b, want, sizeof want));
+        assert_string_equal(got, want);
+    }
+    /* Too small a buffer gives the empty string, as before. */
+    nt_addr_set_v4(&x, b);
+    assert_int_equal(nt_addr_format(&x, got, 8), 0);
+    assert_string_equal(got, "");
+}
+
 static void test_interned_names(void **state)
 {
     (void)state;
@@ -170,9 +220,13 @@ static void test_strbuf_and_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_time_format),       cmocka_unit_test(test_time_arithmetic),
-        cmocka_unit_test(test_addresses),         cmocka_unit_test(test_interned_names),
-        cmocka_unit_test(test_strbuf_and_errors), cmocka_unit_test(test_addr_set),
+        cmocka_unit_test(test_time_format),
+        cmocka_unit_test(test_time_arithmetic),
+        cmocka_unit_test(test_addresses),
+        cmocka_unit_test(test_interned_names),
+        cmocka_unit_test(test_strbuf_and_errors),
+        cmocka_unit_test(test_addr_set),
+        cmocka_unit_test(test_addr_format_matches_inet_ntop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
