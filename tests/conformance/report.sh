@@ -8,7 +8,7 @@ nt=${1:?usage: report.sh NETTRIAGE CORPORA_DIR [--update-doc]}
 corpora=${2:?usage: report.sh NETTRIAGE CORPORA_DIR [--update-doc]}
 fig=$(mktemp); trap 'rm -f "$fig" "$fig.md"' EXIT
 status=0
-for s in zeek_dns icmp_context tcpdump hard_cases dns_golds; do
+for s in zeek_dns icmp_context tcpdump hard_cases dns_golds outside; do
     bash "$here/$s.sh" "$nt" "$corpora" "$fig" >/dev/null 2>&1
     rc=$?
     [ "$rc" = 77 ] && { echo "skipped: corpora, jq or binary missing"; exit 77; }
