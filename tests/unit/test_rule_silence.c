@@ -138,6 +138,43 @@ static void test_no_response_never_answered(void **state)
     free_all(ls, 2);
 }
 
+/* A host asking itself (127.0.0.1 to 127.0.0.1, or 127.0.0.53 for systemd-resolved): no
+ * network path lies between them, so no cause is packet loss on one. */
+static void test_no_response_loopback_has_no_path(void **state)
+{
+    (void)state;
+    const char *srv[] = {"127.0.0.1", "127.0.0.53", "::1"};
+    for (int k = 0; k < 3; k++) {
+        struct dns_lookup *ls[3];
+        for (int i = 0; i < 3; i++) {
+            ls[i] = lk(srv[k], (uint16_t)(i + 1), 100.0 + i * 10, LOOKUP_UNANSWERED);
+            const char *cli = k == 2 ? "::1" : "127.0.0.1";
+            assert_true(nt_addr_parse(&ls[i]->client, cli, strlen(cli)));
+        }
+        struct detector *d = run(ls, 3);
+        const struct finding *f = find(d, "dns.no_response");
+        assert_non_null(f);
+        for (size_t i = 0; i < f->n_causes; i++)
+            assert_null(strstr(f->causes[i].text, "lost on the path"));
+        for (size_t i = 0; i < f->n_causes; i++)
+            assert_null(strstr(f->causes[i].text, "Packet loss"));
+        detect_free(d);
+        free_all(ls, 3);
+    }
+    /* The same between two hosts keeps it. */
+    struct dns_lookup *ls[3];
+    for (int i = 0; i < 3; i++)
+        ls[i] = lk("198.51.100.2", (uint16_t)(i + 1), 100.0 + i * 10, LOOKUP_UNANSWERED);
+    struct detector *d = run(ls, 3);
+    const struct finding *f = find(d, "dns.no_response");
+    bool loss = false;
+    for (size_t i = 0; i < f->n_causes; i++)
+        loss |= strstr(f->causes[i].text, "Packet loss on the path") != NULL;
+    assert_true(loss);
+    detect_free(d);
+    free_all(ls, 3);
+}
+
 static void test_no_response_capture_ended_is_not_a_failure(void **state)
 {
     (void)state;
@@ -356,6 +393,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_no_response_never_answered),
+        cmocka_unit_test(test_no_response_loopback_has_no_path),
         cmocka_unit_test(test_no_response_capture_ended_is_not_a_failure),
         cmocka_unit_test(test_no_response_after_answers_is_an_outage),
         cmocka_unit_test(test_no_response_intermittent_is_medium),

@@ -463,15 +463,16 @@ static void explain(struct rule_ctx *rc, struct srv *s, struct finding *f)
                       "The capture shows %s%s; an overloaded server is slow for every name, "
                       "cached or not.",
                       rate_text, qps >= BUSY_QPS ? ", a heavy load" : "");
-    finding_add_cause(f, mixed ? CONF_LOW : CONF_MEDIUM,
-                      "Delay on the network path between the capture point and the server "
-                      "(congestion, queueing, a slow link).",
-                      "%s. From one capture point the path's delay cannot be told from the "
-                      "server's: a capture on the server, or ping and a query from a host next "
-                      "to it, separates them.",
-                      mixed ? "Other answers crossed the same path fast in the same window, "
-                              "which speaks against the path"
-                            : "Every answer in the window was slow, as a slow path makes them");
+    if (!text_no_path(f)) /* a host asking itself has no path to delay on */
+        finding_add_cause(f, mixed ? CONF_LOW : CONF_MEDIUM,
+                          "Delay on the network path between the capture point and the server "
+                          "(congestion, queueing, a slow link).",
+                          "%s. From one capture point the path's delay cannot be told from the "
+                          "server's: a capture on the server, or ping and a query from a host next "
+                          "to it, separates them.",
+                          mixed ? "Other answers crossed the same path fast in the same window, "
+                                  "which speaks against the path"
+                                : "Every answer in the window was slow, as a slow path makes them");
     finding_rank_causes(f);
 
     const char *qname = text_first_query_name(f);
