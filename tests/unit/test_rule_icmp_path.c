@@ -458,6 +458,30 @@ static void test_frag_needed(void **state)
     lk_free(l);
 }
 
+/* The sending host's own kernel refused the datagram (the error comes from the query's own
+ * source, here over loopback): no router, tunnel or VPN on a path is involved. */
+static void test_frag_needed_local(void **state)
+{
+    (void)state;
+    struct dns_lookup *l = lk("127.0.0.1", "127.0.0.53", 1, 10.0);
+    l->query.dns_len = 1372;
+    err_with(l, "127.0.0.1", ICMP_K_FRAG_NEEDED, 3, 4, 10.0001);
+    l->error.icmp_mtu = 1280;
+    struct detector *d;
+    run(&l, 1, true, &d);
+    const struct finding *f = find(d, "icmp.frag_needed", 0);
+    assert_non_null(f);
+    assert_null(strstr(f->summary, "on the path"));
+    assert_non_null(strstr(f->summary, "not by a router"));
+    assert_non_null(strstr(f->causes[0].text, "own MTU"));
+    for (size_t i = 0; i < f->n_causes; i++)
+        assert_null(strstr(f->causes[i].text, "tunnel"));
+    for (size_t i = 0; i < f->n_next_steps; i++)
+        assert_null(strstr(f->next_steps[i], "VPN"));
+    detect_free(d);
+    lk_free(l);
+}
+
 static void test_frag_needed_bogus_mtu(void **state)
 {
     (void)state;
@@ -493,6 +517,7 @@ int main(void)
         cmocka_unit_test(test_time_exceeded_traceroute),
         cmocka_unit_test(test_frag_needed),
         cmocka_unit_test(test_frag_needed_bogus_mtu),
+        cmocka_unit_test(test_frag_needed_local),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
