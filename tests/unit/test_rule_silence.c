@@ -257,7 +257,7 @@ static void test_no_response_other_transport_answered(void **state)
     struct detector *d = run(ls, 2);
     const struct finding *f = find(d, "dns.no_response");
     assert_non_null(f);
-    assert_true(any_fact(f, "answered 1 of its 1 lookups over TCP"));
+    assert_true(any_fact(f, "answered 1 of its 1 lookup over TCP"));
     assert_int_equal(f->causes[0].confidence, CONF_HIGH);
     assert_non_null(strstr(f->causes[0].text, "firewall"));
     detect_free(d);

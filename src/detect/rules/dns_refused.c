@@ -310,10 +310,10 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
         f, norec,
         "The server answers only from its own zones or local data (an authoritative-only "
         "server, or recursion not allowed for these clients), and these names are outside them.",
-        "%" PRIu64 " of %" PRIu64 " queries with RD set were answered with RA clear%s%s. RA "
+        "%" PRIu64 " of %" PRIu64 " queries with RD set %s answered with RA clear%s%s. RA "
         "clear means the server will not recurse for this client; a `dig +norecurse` query for a "
         "name in its zones would be answered with AA set.",
-        a->rd_ra_clear, a->rd,
+        a->rd_ra_clear, a->rd, a->rd_ra_clear == 1 ? "was" : "were",
         name_split ? ", and the same clients got usable answers for other names" : "",
         a->aa ? ", and some refusals even had AA set" : "");
     enum confidence noup = ra_set_all && name_split      ? CONF_HIGH
