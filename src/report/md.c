@@ -63,7 +63,7 @@ static const char *plural(uint64_t n, const char *one, const char *many)
 /* Report shape on busy captures: the findings shown in full (the largest, by impact), the
  * summaries in Part 1, the items of a list (clients, names, servers) and the evidence rows of a
  * finding. What is left out is counted ("and 110 more"); --format json carries everything. */
-#define MD_DETAILED  10
+#define MD_DETAILED  5
 #define MD_SUMMARIES 3
 #define MD_LIST      10
 #define MD_EVIDENCE  12
