@@ -375,6 +375,47 @@ static void test_late_answer_after_timeout_points_to_slow(void **state)
     free_all(ls, 1);
 }
 
+/* tcpdump text without -v: the client's error shows no DNS id, so it is tied to no query; the
+ * queries are in the capture all the same, and must not be said to be missing. */
+static void test_late_answer_untied_is_not_missing(void **state)
+{
+    (void)state;
+    struct dns_lookup *ls[1];
+    struct detector *d = detect_new(5000000);
+    ls[0] = lk("198.51.100.2", 1, 10.0, LOOKUP_ANSWERED);
+    struct evidence ev = {0};
+    ev.role = EV_ICMP_ERROR;
+    ev.ts = ls[0]->answer.ts;
+    ev.ip_version = 4;
+    ev.src = ls[0]->client;
+    ev.dst = ls[0]->server;
+    ev.icmp_type = 3;
+    ev.icmp_code = 3;
+    ev.icmp_kind = ICMP_K_PORT_UNREACH;
+    ev.q_dst = ls[0]->client;
+    ev.q_proto = 17;
+    ev.q_dport = 40000;
+    ev.text = (char *)"error line";
+    struct icmp_event e = {.ev = &ev,
+                           .kind = ICMP_K_PORT_UNREACH,
+                           .sender = ICMP_SENDER_CLIENT,
+                           .about_dns = true,
+                           .quotes_response = true};
+    e.ev = &ev;
+    ev.q_src = ls[0]->server;
+    detect_icmp_error(d, &e);
+    detect_lookup(d, ls[0]);
+    detect_finish(d, &stats);
+    const struct finding *f = find(d, "dns.late_answer");
+    assert_non_null(f);
+    assert_null(strstr(f->summary, "not in the capture"));
+    for (size_t i = 0; i < f->n_facts; i++)
+        assert_null(strstr(f->facts[i], "not in the capture"));
+    assert_true(any_fact(f, "could not be tied to a query"));
+    detect_free(d);
+    free_all(ls, 1);
+}
+
 static void test_late_answer_quiet_for_other_senders(void **state)
 {
     (void)state;
@@ -402,6 +443,7 @@ int main(void)
         cmocka_unit_test(test_late_answer_in_time_is_info),
         cmocka_unit_test(test_late_answer_after_timeout_points_to_slow),
         cmocka_unit_test(test_late_answer_quiet_for_other_senders),
+        cmocka_unit_test(test_late_answer_untied_is_not_missing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
