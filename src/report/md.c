@@ -227,7 +227,7 @@ static void render_summary(const struct analysis *a, struct strbuf *o)
     }
     if (a->n_findings > n_sum) {
         /* The smaller findings, counted by kind (each title once, in rank order). */
-        strbuf_printf(o, "%zu smaller %s: ", a->n_findings - n_sum,
+        strbuf_printf(o, "%zu more %s, smaller: ", a->n_findings - n_sum,
                       plural(a->n_findings - n_sum, "finding", "findings"));
         size_t kinds = 0;
         for (size_t i = n_sum; i < a->n_findings; i++) {
@@ -617,7 +617,8 @@ static void render_findings(const struct analysis *a, struct strbuf *o)
     if (a->n_findings > md_detailed(a)) {
         /* The smaller findings, one line each, the first MD_BRIEF of them. */
         size_t rest = a->n_findings - md_detailed(a);
-        strbuf_printf(o, "#### %zu smaller %s\n\n", rest, plural(rest, "finding", "findings"));
+        strbuf_printf(o, "#### %zu more %s, in short\n\n", rest,
+                      plural(rest, "finding", "findings"));
         size_t end = md_detailed(a) + (rest < MD_BRIEF ? rest : MD_BRIEF);
         for (size_t i = md_detailed(a); i < end; i++) {
             const struct finding *f = a->findings[i];

@@ -77,7 +77,7 @@ grep -q '^- Clients: .* and 116 more$' "$work/busy.md" ||
     fail "busy: the client list is not capped with a count: $(grep -m1 '^- Clients:' "$work/busy.md" | head -c 200)"
 summaries=$(sed -n '/^## Part 1/,/^## Part 2/p' "$work/busy.md" | grep -c '^DNS over UDP port 53 failed' || true)
 [ "$summaries" -le 3 ] || fail "busy: Part 1 gives $summaries finding summaries (at most 3)"
-sed -n '/^## Part 1/,/^## Part 2/p' "$work/busy.md" | grep -q 'smaller findings: ' ||
+sed -n '/^## Part 1/,/^## Part 2/p' "$work/busy.md" | grep -q 'more findings, smaller: ' ||
     fail "busy: Part 1 does not summarise the smaller findings"
 while IFS= read -r l; do
     dup=$(grep -oE '[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+' <<<"$l" | sort | uniq -d)
