@@ -47,6 +47,20 @@ add_test(NAME golden.text_vs_pcap
 set_tests_properties(golden.text_vs_pcap PROPERTIES LABELS golden SKIP_RETURN_CODE 77
                      TIMEOUT 300 ENVIRONMENT TZ=UTC)
 
+# Reports of tcpdump -nn text (no -v) state no fact the text lacked (TTL, DNS id from a quote,
+# an answer's question, IP id, quoted lengths), on every test capture and example.
+add_test(NAME golden.text_facts
+         COMMAND ${NT_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/golden/text_facts.sh
+                 $<TARGET_FILE:nettriage>)
+set_tests_properties(golden.text_facts PROPERTIES LABELS golden SKIP_RETURN_CODE 77
+                     TIMEOUT 300 ENVIRONMENT TZ=UTC)
+
+# Claims the evidence must support and the report's shape on a busy input (issue 8), on small
+# crafted text inputs.
+add_test(NAME golden.claims
+         COMMAND ${NT_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/golden/claims.sh $<TARGET_FILE:nettriage>)
+set_tests_properties(golden.claims PROPERTIES LABELS golden TIMEOUT 300 ENVIRONMENT TZ=UTC)
+
 # Expected reports (Markdown and JSON) of the examples and ../shared/samples, compared byte
 # for byte; tests/golden/run.sh BIN --regenerate rewrites them.
 add_test(NAME golden.reports
@@ -66,6 +80,8 @@ if(NT_SHELLCHECK)
            COMMAND ${NT_SHELLCHECK} -x ${NT_SCENARIO_SCRIPTS}
                    ${CMAKE_CURRENT_SOURCE_DIR}/scenarios/lib.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/golden/text_vs_pcap.sh
+                   ${CMAKE_CURRENT_SOURCE_DIR}/golden/text_facts.sh
+                   ${CMAKE_CURRENT_SOURCE_DIR}/golden/claims.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/badinput.sh
                    ${CMAKE_SOURCE_DIR}/scripts/capture-example
            WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})

@@ -115,6 +115,114 @@ void finding_see_time(struct finding *f, const struct nt_time *t)
     nt_time_widen(&f->first_seen, &f->last_seen, t);
 }
 
+/* Counted nouns: "1 queries" is never right. Sentences are built with counts that can be 1
+ * anywhere ("%" PRIu64 " queries"); every sentence passes here, where a count of exactly 1
+ * followed by a plural noun (directly, or after up to two of the qualifiers below) takes the
+ * singular, and "were", "are", "have" right after it agree. */
+static const char *const plural_nouns[][2] = {
+    {"queries", "query"},
+    {"lookups", "lookup"},
+    {"errors", "error"},
+    {"packets", "packet"},
+    {"clients", "client"},
+    {"answers", "answer"},
+    {"messages", "message"},
+    {"servers", "server"},
+    {"names", "name"},
+    {"attempts", "attempt"},
+    {"SYNs", "SYN"},
+    {"retransmissions", "retransmission"},
+    {"transmissions", "transmission"},
+    {"datagrams", "datagram"},
+    {"routers", "router"},
+    {"responses", "response"},
+    {"seconds", "second"},
+    {"records", "record"},
+    {"domains", "domain"},
+    {"questions", "question"},
+    {"keys", "key"},
+    {"copies", "copy"},
+    {"hosts", "host"},
+    {"ports", "port"},
+    {"findings", "finding"},
+    {"lines", "line"},
+    {"SERVFAILs", "SERVFAIL"},
+    {"successes", "success"},
+};
+static const char *const count_qualifiers[] = {
+    "distinct", "further",   "other",   "more",     "slow",   "failed", "rejected",   "refused",
+    "REFUSED",  "NXDOMAIN",  "NOERROR", "SERVFAIL", "TCP",    "UDP",    "DNS",        "ICMP",
+    "ICMPv6",   "truncated", "active",  "fast",     "usable", "late",   "unanswered",
+};
+
+static bool word_is(const char *w, size_t n, const char *lit)
+{
+    return strlen(lit) == n && memcmp(w, lit, n) == 0;
+}
+
+static size_t word_len(const char *p)
+{
+    size_t n = 0;
+    while (p[n] && ((p[n] >= 'a' && p[n] <= 'z') || (p[n] >= 'A' && p[n] <= 'Z') ||
+                    (p[n] >= '0' && p[n] <= '9')))
+        n++;
+    return n;
+}
+
+void finding_singularise(char *s)
+{
+    size_t len = strlen(s);
+    for (size_t i = 0; i + 2 < len; i++) {
+        if (s[i] != '1' || s[i + 1] != ' ')
+            continue;
+        if (i > 0) {
+            char b = s[i - 1];
+            if ((b >= '0' && b <= '9') || b == '.' || b == ',' || b == ':' || b == '-' ||
+                b == '/' || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z'))
+                continue; /* part of a number, an address, a time, a range */
+        }
+        char *w = s + i + 2;
+        for (int q = 0; q < 3; q++) {
+            size_t wl = word_len(w);
+            if (wl == 0)
+                break;
+            bool done = false;
+            for (size_t k = 0; k < sizeof plural_nouns / sizeof plural_nouns[0]; k++) {
+                if (!word_is(w, wl, plural_nouns[k][0]))
+                    continue;
+                size_t sl = strlen(plural_nouns[k][1]);
+                memcpy(w, plural_nouns[k][1], sl);
+                memmove(w + sl, w + wl, strlen(w + wl) + 1);
+                /* The verb right after. */
+                char *v = w + sl;
+                if (*v == ' ') {
+                    size_t vl = word_len(v + 1);
+                    const char *rep = word_is(v + 1, vl, "were")   ? "was"
+                                      : word_is(v + 1, vl, "are")  ? "is"
+                                      : word_is(v + 1, vl, "have") ? "has"
+                                                                   : NULL;
+                    if (rep) {
+                        size_t rl = strlen(rep);
+                        memcpy(v + 1, rep, rl);
+                        memmove(v + 1 + rl, v + 1 + vl, strlen(v + 1 + vl) + 1);
+                    }
+                }
+                len = strlen(s);
+                done = true;
+                break;
+            }
+            if (done)
+                break;
+            bool qual = false;
+            for (size_t k = 0; k < sizeof count_qualifiers / sizeof count_qualifiers[0]; k++)
+                qual = qual || word_is(w, wl, count_qualifiers[k]);
+            if (!qual || w[wl] != ' ')
+                break;
+            w += wl + 1;
+        }
+    }
+}
+
 static char *vformat(const char *fmt, va_list ap)
 {
     va_list ap2;
@@ -124,8 +232,10 @@ static char *vformat(const char *fmt, va_list ap)
     if (n < 0)
         return NULL;
     char *s = malloc((size_t)n + 1);
-    if (s)
+    if (s) {
         vsnprintf(s, (size_t)n + 1, fmt, ap);
+        finding_singularise(s);
+    }
     return s;
 }
 
@@ -163,6 +273,8 @@ void finding_add_cause(struct finding *f, enum confidence conf, const char *text
     char *reason = vformat(reason_fmt, ap);
     va_end(ap);
     char *t = strdup(text);
+    if (t)
+        finding_singularise(t);
     if (!reason || !t) {
         free(reason);
         free(t);

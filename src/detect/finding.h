@@ -114,6 +114,10 @@ void finding_add_cause(struct finding *f, enum confidence conf, const char *text
                        const char *reason_fmt, ...) __attribute__((format(printf, 4, 5)));
 void finding_set_summary(struct finding *f, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* In place: a count of exactly 1 followed by a plural noun ("1 queries", "1 distinct names",
+ * "the 1 lookups were") takes the singular and its verb agrees. Every sentence added through
+ * the functions above passes through it. */
+void finding_singularise(char *s);
 /* Sorts causes by confidence, highest first, keeping the order given among equals. */
 void finding_rank_causes(struct finding *f);
 void finding_free(struct finding *f);

@@ -182,3 +182,28 @@ void text_all(uint64_t n, const char *one, const char *many, char *buf, size_t l
     else
         snprintf(buf, len, "All %" PRIu64 " %s", n, many);
 }
+
+bool text_addr_loopback(const struct nt_addr *a)
+{
+    static const uint8_t v6_loop[16] = {[15] = 1};
+    static const uint8_t v4_mapped[12] = {[10] = 0xff, [11] = 0xff};
+    if (a->family == NT_AF_INET)
+        return a->a[0] == 127;
+    if (a->family == NT_AF_INET6)
+        return memcmp(a->a, v6_loop, 16) == 0 ||
+               (memcmp(a->a, v4_mapped, 12) == 0 && a->a[12] == 127);
+    return false;
+}
+
+bool text_no_path(const struct finding *f)
+{
+    if (!f->has_server || f->n_clients == 0)
+        return false;
+    bool all_self = f->clients_dropped == 0;
+    bool all_loop = f->clients_dropped == 0 && text_addr_loopback(&f->server);
+    for (size_t i = 0; i < f->n_clients; i++) {
+        all_self = all_self && nt_addr_eq(&f->clients[i], &f->server);
+        all_loop = all_loop && text_addr_loopback(&f->clients[i]);
+    }
+    return all_self || all_loop;
+}

@@ -4,6 +4,7 @@
 #ifndef NT_DETECT_TEXT_H
 #define NT_DETECT_TEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "correlate/correlate.h"
@@ -29,6 +30,12 @@ void text_shell_word(const char *s, char *buf, size_t n);
 /* "'name.' A" from a query name with its type ("name. A"): the name as one shell word, after
  * dig's "-q" when it starts with '-' or '+' (so dig cannot take it for an option). */
 void text_shell_query(const char *name_and_type, char *buf, size_t n);
+/* A loopback address (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104). */
+bool text_addr_loopback(const struct nt_addr *a);
+/* True when no network lies between a finding's clients and its server: every client is the
+ * server itself, or the server and every client are loopback addresses. Nothing can be lost,
+ * delayed or tunnelled "on the path" then. False when the finding has no server or no client. */
+bool text_no_path(const struct finding *f);
 /* "The error" (1), "Both errors" (2), "All 5 errors" (n), for the start of a sentence. */
 void text_all(uint64_t n, const char *one, const char *many, char *buf, size_t len);
 

@@ -215,8 +215,38 @@ static bool is_time(const char *t, size_t n)
 
 /* Splits the line at spaces and explains each field it recognises from the decoded values of
  * the evidence. */
+/* The ICMP message's length judged against the datagram it quotes: at most its own 8-byte
+ * header plus that whole datagram (quoted_size bytes, 0 when the input does not show it). */
+static char *icmp_length_meaning(const struct evidence *ev, uint32_t quoted_size)
+{
+    if (!quoted_size)
+        return fmt("The ICMP message is %u bytes long: its own 8-byte header, then as much of the "
+                   "datagram it reports on as its sender included (the input does not show how "
+                   "long that datagram was, so this length cannot be checked against it).",
+                   ev->icmp_len);
+    if (ev->icmp_len > quoted_size + 8)
+        return fmt("The ICMP message is %u bytes long, more than its 8-byte header plus the whole "
+                   "%u-byte datagram it reports on (%u bytes): the length does not fit that "
+                   "datagram, so the message carries bytes other than its quote (padding, or a "
+                   "quote of another datagram), and its match to that datagram is in doubt.",
+                   ev->icmp_len, quoted_size, quoted_size + 8);
+    if (ev->icmp_len < 8 + 28)
+        return fmt("The ICMP message is %u bytes long: too short to quote the %u-byte datagram's "
+                   "IP header and first 8 bytes, as RFC 792 requires.",
+                   ev->icmp_len, quoted_size);
+    if (ev->icmp_len == quoted_size + 8)
+        return fmt("The ICMP message is %u bytes long: its own 8-byte header, then the whole "
+                   "%u-byte datagram it reports on, quoted so the sender can tell which of its "
+                   "packets failed.",
+                   ev->icmp_len, quoted_size);
+    return fmt("The ICMP message is %u bytes long: its own 8-byte header, then the first %u bytes "
+               "of the %u-byte datagram it reports on, quoted so the sender can tell which of its "
+               "packets failed.",
+               ev->icmp_len, ev->icmp_len - 8, quoted_size);
+}
+
 static void explain_tokens(struct xl *x, const struct evidence *ev, const char *client_role,
-                           const char *server_role)
+                           const char *server_role, uint32_t quoted_size)
 {
     const char *s = x->line->text;
     size_t n = strlen(s), i = 0;
@@ -332,11 +362,7 @@ static void explain_tokens(struct xl *x, const struct evidence *ev, const char *
                 size_t le = (size_t)(lp - s) + 7;
                 while (le < n && s[le] != ' ')
                     le++;
-                add_part(x, lp, le - (size_t)(lp - s),
-                         fmt("The ICMP message is %u bytes long: its own 8-byte header, then the "
-                             "start of the datagram it reports on, quoted so the sender can tell "
-                             "which of its packets failed.",
-                             ev->icmp_len));
+                add_part(x, lp, le - (size_t)(lp - s), icmp_length_meaning(ev, quoted_size));
                 i = le;
             } else {
                 i = me;
@@ -346,7 +372,7 @@ static void explain_tokens(struct xl *x, const struct evidence *ev, const char *
 }
 
 static bool explain_one(struct analysis *a, const struct evidence *ev, const char *heading,
-                        const char *client_role, const char *server_role)
+                        const char *client_role, const char *server_role, uint32_t quoted_size)
 {
     struct explain_line *nl = realloc(a->explain, (a->n_explain + 1) * sizeof *nl);
     if (!nl)
@@ -365,12 +391,74 @@ static bool explain_one(struct analysis *a, const struct evidence *ev, const cha
     if (!l->heading || !l->text)
         return false;
     struct xl x = {l, 0, false};
-    explain_tokens(&x, ev, client_role, server_role);
+    explain_tokens(&x, ev, client_role, server_role, quoted_size);
     return !x.oom;
+}
+
+/* The size of the IP datagram an ICMP error quotes: its quoted IP header's total length when
+ * the input shows it, else that of the query it answers (the latest query of the finding
+ * before it to the quoted destination and port, with the DNS id when quoted): IP and UDP
+ * headers without options plus the DNS message. 0 when unknown. */
+static uint32_t quoted_datagram_size(const struct finding *f, const struct evidence *e)
+{
+    if (e->q_total_len)
+        return e->q_total_len;
+    const struct evidence *best = NULL;
+    for (size_t k = 0; k < f->n_evidence; k++) {
+        const struct evidence *q = &f->evidence[k];
+        if ((q->role != EV_QUERY && q->role != EV_RETRANSMISSION) || q->input != e->input ||
+            q->pkt > e->pkt || q->proto != 17 || !q->dns_len)
+            continue;
+        if (e->q_dst.family != NT_AF_NONE && !nt_addr_eq(&q->dst, &e->q_dst))
+            continue;
+        if (e->q_dport && q->dport != e->q_dport)
+            continue;
+        if (e->quote_has_dns && q->dns_id != e->q_dns_id)
+            continue;
+        best = q;
+    }
+    if (!best)
+        return 0;
+    return best->dns_len + 8 + (best->ip_version == 6 ? 40u : 20u);
+}
+
+static int impact_order(const void *pa, const void *pb)
+{
+    const struct finding *x = *(struct finding *const *)pa, *y = *(struct finding *const *)pb;
+    if (x->lookups != y->lookups)
+        return x->lookups > y->lookups ? -1 : 1;
+    uint64_t cx = x->n_clients + x->clients_dropped, cy = y->n_clients + y->clients_dropped;
+    if (cx != cy)
+        return cx > cy ? -1 : 1;
+    if (x->packets != y->packets)
+        return x->packets > y->packets ? -1 : 1;
+    if (x->severity != y->severity)
+        return x->severity > y->severity ? -1 : 1;
+    int c = nt_time_cmp(&x->first_seen, &y->first_seen);
+    if (c)
+        return c;
+    c = strcmp(x->id, y->id);
+    return c ? c : strcmp(x->key ? x->key : "", y->key ? y->key : "");
+}
+
+bool analysis_rank_findings(struct analysis *a)
+{
+    if (a->n_findings < 2 || a->ranked)
+        return true;
+    struct finding **r = malloc(a->n_findings * sizeof *r);
+    if (!r)
+        return false;
+    memcpy(r, a->findings, a->n_findings * sizeof *r);
+    qsort(r, a->n_findings, sizeof *r, impact_order);
+    a->ranked = r;
+    a->findings = r;
+    return true;
 }
 
 bool analysis_build_explain(struct analysis *a)
 {
+    if (!analysis_rank_findings(a))
+        return false;
     /* Captured packets' lines are made now, for the evidence the report prints only. */
     if (!evline_fill_analysis(a))
         return false;
@@ -385,10 +473,10 @@ bool analysis_build_explain(struct analysis *a)
             if (!e && f->evidence[k].role == EV_ICMP_ERROR)
                 e = &f->evidence[k];
         }
-        if (q && !explain_one(a, q, "A DNS query", "the client", "the DNS server"))
+        if (q && !explain_one(a, q, "A DNS query", "the client", "the DNS server", 0))
             return false;
-        if (e &&
-            !explain_one(a, e, "The ICMP error that answers it", "the client", "the DNS server"))
+        if (e && !explain_one(a, e, "The ICMP error that answers it", "the client",
+                              "the DNS server", quoted_datagram_size(f, e)))
             return false;
         if (q || e)
             break;
@@ -422,5 +510,6 @@ void analysis_fini(struct analysis *a)
         free(l->parts);
     }
     free(a->explain);
+    free(a->ranked);
     memset(a, 0, sizeof *a);
 }

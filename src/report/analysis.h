@@ -85,7 +85,8 @@ struct analysis {
     bool has_time;
     struct nt_time first_ts, last_ts;
     struct analysis_summary summary;
-    struct finding *const *findings; /* borrowed from the detector, ranked */
+    struct finding *const *findings; /* borrowed from the detector; ranked by impact */
+    struct finding **ranked;         /* owned array behind findings once ranked, or NULL */
     size_t n_findings;
     uint64_t findings_omitted; /* not made: a rule reached its cap (detect_findings_omitted) */
     /* ICMP errors about DNS that match no query in the capture, the first few kept. */
@@ -96,8 +97,14 @@ struct analysis {
     size_t n_explain;
 };
 
+/* Orders the findings by impact: the lookups (or attempts) they affected, then their clients,
+ * then severity, then time, rule and key, so that the largest problem leads the report, its
+ * title and its summary. The detector's own order (severity first) is kept in the detector. Run
+ * by analysis_build_explain; false on out of memory. */
+bool analysis_rank_findings(struct analysis *a);
 /* Builds the appendix of explained lines from the findings' evidence (first query, first
- * error, and one line of each other kind). Returns false on out of memory. */
+ * error, and one line of each other kind), after ranking the findings (analysis_rank_findings).
+ * Returns false on out of memory. */
 bool analysis_build_explain(struct analysis *a);
 void analysis_fini(struct analysis *a);
 

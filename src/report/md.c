@@ -60,6 +60,27 @@ static const char *plural(uint64_t n, const char *one, const char *many)
     return n == 1 ? one : many;
 }
 
+/* Report shape on busy captures: the findings shown in full (the largest, by impact), the
+ * summaries in Part 1, the items of a list (clients, names, servers) and the evidence rows of a
+ * finding. What is left out is counted ("and 110 more"); --format json carries everything. */
+#define MD_DETAILED  5
+#define MD_SUMMARIES 3
+#define MD_LIST      10
+#define MD_EVIDENCE  12
+#define MD_BRIEF     20
+
+static size_t md_detailed(const struct analysis *a)
+{
+    return a->n_findings < MD_DETAILED ? a->n_findings : MD_DETAILED;
+}
+
+/* ", and 3 more" after a capped list. */
+static void md_more(struct strbuf *o, uint64_t more)
+{
+    if (more)
+        strbuf_printf(o, " and %" PRIu64 " more", more);
+}
+
 /* "packet 12", or "packet 12 of input 2" when the report covers several inputs. */
 static void md_packet_ref(struct strbuf *o, const struct analysis *a, const struct evidence *e)
 {
@@ -191,12 +212,45 @@ static void render_summary(const struct analysis *a, struct strbuf *o)
                       plural(s->icmp_errors, "error", "errors"), s->unanswered);
         return;
     }
-    for (size_t i = 0; i < a->n_findings; i++) {
+    if (a->n_findings > 1)
+        strbuf_printf(o,
+                      "%zu problems were found; the largest first (by the lookups or connection "
+                      "attempts each affected):\n\n",
+                      a->n_findings);
+    size_t n_sum = a->n_findings < MD_SUMMARIES ? a->n_findings : MD_SUMMARIES;
+    for (size_t i = 0; i < n_sum; i++) {
         const struct finding *f = a->findings[i];
         if (f->summary) {
             md_text(o, f->summary);
             strbuf_puts(o, "\n\n");
         }
+    }
+    if (a->n_findings > n_sum) {
+        /* The smaller findings, counted by kind (each title once, in rank order). */
+        strbuf_printf(o, "%zu more %s, smaller: ", a->n_findings - n_sum,
+                      plural(a->n_findings - n_sum, "finding", "findings"));
+        size_t kinds = 0;
+        for (size_t i = n_sum; i < a->n_findings; i++) {
+            const struct finding *f = a->findings[i];
+            bool seen = false;
+            for (size_t k = n_sum; k < i && !seen; k++)
+                seen = strcmp(a->findings[k]->id, f->id) == 0;
+            if (seen)
+                continue;
+            size_t n = 0;
+            uint64_t lk = 0;
+            for (size_t k = i; k < a->n_findings; k++)
+                if (strcmp(a->findings[k]->id, f->id) == 0) {
+                    n++;
+                    lk += a->findings[k]->lookups;
+                }
+            strbuf_puts(o, kinds++ ? "; " : "");
+            md_raw(o, f->title);
+            strbuf_printf(o, " (%zu %s, %" PRIu64 " %s)", n, plural(n, "finding", "findings"), lk,
+                          plural(lk, f->unit_one ? f->unit_one : "lookup",
+                                 f->unit_many ? f->unit_many : "lookups"));
+        }
+        strbuf_puts(o, ".\n\n");
     }
     /* Which protocol and port, in one line an analyst can paste into the ticket: each
      * distinct service, transport and port with the servers it failed on. */
@@ -214,6 +268,7 @@ static void render_summary(const struct analysis *a, struct strbuf *o)
         strbuf_printf(o, "Affected protocol: **%s** (%s port %u)", f->service ? f->service : "?",
                       f->protocol ? f->protocol : "?", f->port);
         size_t shown = 0;
+        uint64_t more = 0;
         uint8_t worst = 0;
         for (size_t k = i; k < a->n_findings; k++) {
             const struct finding *g = a->findings[k];
@@ -223,9 +278,23 @@ static void render_summary(const struct analysis *a, struct strbuf *o)
                 worst = g->severity;
             if (!g->has_server)
                 continue;
+            /* Each server once, however many findings name it. */
+            bool dup = false;
+            for (size_t m = i; m < k && !dup; m++) {
+                const struct finding *h = a->findings[m];
+                dup = h->has_server && h->port == f->port && h->protocol == f->protocol &&
+                      h->service == f->service && nt_addr_eq(&h->server, &g->server);
+            }
+            if (dup)
+                continue;
+            if (shown == MD_LIST) {
+                more++;
+                continue;
+            }
             strbuf_puts(o, shown++ ? ", " : " on ");
             md_addr(o, &g->server);
         }
+        md_more(o, more);
         strbuf_printf(o, ". Severity: %s.\n\n", severity_name((enum severity)worst));
     }
 }
@@ -255,7 +324,7 @@ static void md_when_line(struct strbuf *o, const struct analysis *a, const char 
 static void render_when(const struct analysis *a, struct strbuf *o)
 {
     strbuf_puts(o, "### When the incident occurred\n\n");
-    for (size_t i = 0; i < a->n_findings; i++) {
+    for (size_t i = 0; i < md_detailed(a); i++) {
         const struct finding *f = a->findings[i];
         const struct incident_window *w = &f->window;
         const struct evidence *fq = NULL, *fe = NULL, *le = NULL;
@@ -344,13 +413,54 @@ static void render_done(const struct analysis *a, struct strbuf *o)
         md_raw(o, a->inputs[i].kind ? a->inputs[i].kind : "unreadable");
     }
     strbuf_puts(o, ").\n");
-    strbuf_printf(o,
-                  "- nettriage decoded every packet, grouped %" PRIu64 " DNS %s into %" PRIu64
-                  " %s (a query and its retransmissions), and matched %" PRIu64 " of %" PRIu64
-                  " ICMP %s to the query each one quotes.\n",
-                  s->dns_queries, plural(s->dns_queries, "query", "queries"), s->dns_lookups,
-                  plural(s->dns_lookups, "lookup", "lookups"), s->icmp_matched, s->icmp_errors,
-                  plural(s->icmp_errors, "error", "errors"));
+    /* What was read: every line of a text input, or some skipped. */
+    uint64_t bad = 0;
+    for (size_t i = 0; i < a->n_inputs; i++)
+        bad += a->inputs[i].bad_lines;
+    strbuf_printf(o, "- nettriage decoded the %" PRIu64 " %s it read", s->packets,
+                  plural(s->packets, "packet", "packets"));
+    if (bad)
+        strbuf_printf(o, " (%" PRIu64 " %s of text could not be read and %s skipped)", bad,
+                      plural(bad, "line", "lines"), plural(bad, "was", "were"));
+    strbuf_printf(
+        o, ", grouped %" PRIu64 " DNS %s into %" PRIu64 " %s (a query and its retransmissions)",
+        s->dns_queries, plural(s->dns_queries, "query", "queries"), s->dns_lookups,
+        plural(s->dns_lookups, "lookup", "lookups"));
+    if (s->icmp_errors == 0) {
+        strbuf_puts(o, "; the input holds no ICMP error.\n");
+    } else {
+        /* How the errors could be matched depends on what the input shows of each quote. */
+        uint64_t with_id = 0, without_id = 0;
+        for (size_t i = 0; i < a->n_findings; i++)
+            for (size_t k = 0; k < a->findings[i]->n_evidence; k++) {
+                const struct evidence *e = &a->findings[i]->evidence[k];
+                if (e->role != EV_ICMP_ERROR)
+                    continue;
+                if (e->quote_has_dns)
+                    with_id++;
+                else
+                    without_id++;
+            }
+        for (size_t i = 0; i < a->n_unmatched_examples; i++) {
+            if (a->unmatched_examples[i].quote_has_dns)
+                with_id++;
+            else
+                without_id++;
+        }
+        strbuf_printf(o, ", and matched %" PRIu64 " of %" PRIu64 " ICMP %s to a query",
+                      s->icmp_matched, s->icmp_errors, plural(s->icmp_errors, "error", "errors"));
+        if (without_id == 0 && with_id)
+            strbuf_puts(o, " by the addresses, ports and DNS id each one quotes.\n");
+        else if (with_id == 0 && without_id)
+            strbuf_puts(o, " by what the input shows of the datagram each one is about (its "
+                           "destination, protocol and port where printed; no DNS id is "
+                           "shown).\n");
+        else if (with_id)
+            strbuf_puts(o, " by what each one quotes: the DNS id where the input shows it, else "
+                           "the addresses, protocol and ports.\n");
+        else
+            strbuf_puts(o, " by the addresses, protocol and ports the input shows.\n");
+    }
     strbuf_printf(o,
                   "- Outcomes: %" PRIu64 " answered, %" PRIu64 " refused by an ICMP error, "
                   "%" PRIu64 " unanswered after the %s timeout, %" PRIu64
@@ -399,7 +509,8 @@ static void render_done(const struct analysis *a, struct strbuf *o)
     if (s->clock_steps) {
         const struct clock_step *cs = &s->clock_steps_kept[0];
         strbuf_printf(o,
-                      "- The capture's clock stepped %" PRIu64 " %s (back by more than 1 s, or ahead "
+                      "- The capture's clock stepped %" PRIu64
+                      " %s (back by more than 1 s, or ahead "
                       "by more than an hour: merged or concatenated captures); nettriage followed "
                       "the packets' order across %s. The first: packet ",
                       s->clock_steps, plural(s->clock_steps, "time", "times"),
@@ -420,7 +531,8 @@ static void render_evidence(const struct finding *f, size_t n_inputs, struct str
     /* Several inputs: the packet column reads "input:packet". */
     strbuf_puts(o, n_inputs > 1 ? "| Input:packet | Time | Kind | Line |\n|---:|---|---|---|\n"
                                 : "| Packet | Time | Kind | Line |\n|---:|---|---|---|\n");
-    for (size_t k = 0; k < f->n_evidence; k++) {
+    size_t n_ev = f->n_evidence < MD_EVIDENCE ? f->n_evidence : MD_EVIDENCE;
+    for (size_t k = 0; k < n_ev; k++) {
         const struct evidence *e = &f->evidence[k];
         if (n_inputs > 1)
             strbuf_printf(o, "| %u:%" PRIu64 " | ", e->input + 1, e->pkt);
@@ -431,9 +543,10 @@ static void render_evidence(const struct finding *f, size_t n_inputs, struct str
         md_code(o, e->text ? e->text : "");
         strbuf_puts(o, " |\n");
     }
-    if (f->evidence_dropped)
-        strbuf_printf(o, "\n%" PRIu64 " more evidence %s not listed.\n", f->evidence_dropped,
-                      plural(f->evidence_dropped, "line is", "lines are"));
+    uint64_t ev_more = f->evidence_dropped + (f->n_evidence - n_ev);
+    if (ev_more)
+        strbuf_printf(o, "\n%" PRIu64 " more evidence %s not listed.\n", ev_more,
+                      plural(ev_more, "line is", "lines are"));
     strbuf_putc(o, '\n');
 }
 
@@ -447,7 +560,7 @@ static void render_findings(const struct analysis *a, struct strbuf *o)
                       "scan of every port would otherwise make one per target.\n\n",
                       a->findings_omitted,
                       plural(a->findings_omitted, "finding was", "findings were"));
-    for (size_t i = 0; i < a->n_findings; i++) {
+    for (size_t i = 0; i < md_detailed(a); i++) {
         const struct finding *f = a->findings[i];
         strbuf_printf(o, "#### %zu. ", i + 1);
         md_finding_label(o, f);
@@ -478,35 +591,58 @@ static void render_findings(const struct analysis *a, struct strbuf *o)
         }
         if (f->n_names) {
             strbuf_puts(o, "- Query names: ");
-            for (size_t k = 0; k < f->n_names; k++) {
+            size_t nn = f->n_names < MD_LIST ? f->n_names : MD_LIST;
+            for (size_t k = 0; k < nn; k++) {
                 if (k)
                     strbuf_puts(o, ", ");
                 md_code(o, f->names[k]);
             }
-            if (f->names_dropped)
-                strbuf_printf(o, " and %" PRIu64 " more", f->names_dropped);
+            md_more(o, f->names_dropped + (f->n_names - nn));
             strbuf_putc(o, '\n');
         }
         if (f->n_clients) {
             strbuf_puts(o, "- Clients: ");
-            for (size_t k = 0; k < f->n_clients; k++) {
+            size_t nc = f->n_clients < MD_LIST ? f->n_clients : MD_LIST;
+            for (size_t k = 0; k < nc; k++) {
                 if (k)
                     strbuf_puts(o, ", ");
                 md_addr(o, &f->clients[k]);
             }
-            if (f->clients_dropped)
-                strbuf_printf(o, " and %" PRIu64 " more", f->clients_dropped);
+            md_more(o, f->clients_dropped + (f->n_clients - nc));
             strbuf_putc(o, '\n');
         }
         strbuf_puts(o, "\nEvidence:\n\n");
         render_evidence(f, a->n_inputs, o);
+    }
+    if (a->n_findings > md_detailed(a)) {
+        /* The smaller findings, one line each, the first MD_BRIEF of them. */
+        size_t rest = a->n_findings - md_detailed(a);
+        strbuf_printf(o, "#### %zu more %s, in short\n\n", rest,
+                      plural(rest, "finding", "findings"));
+        size_t end = md_detailed(a) + (rest < MD_BRIEF ? rest : MD_BRIEF);
+        for (size_t i = md_detailed(a); i < end; i++) {
+            const struct finding *f = a->findings[i];
+            strbuf_printf(o, "%zu. ", i + 1);
+            md_finding_label(o, f);
+            strbuf_printf(o, " (rule `%s`, severity %s): %" PRIu64 " %s, %" PRIu64 " %s.\n", f->id,
+                          severity_name((enum severity)f->severity), f->lookups,
+                          plural(f->lookups, f->unit_one ? f->unit_one : "lookup",
+                                 f->unit_many ? f->unit_many : "lookups"),
+                          (uint64_t)f->n_clients + f->clients_dropped,
+                          plural(f->n_clients + f->clients_dropped, "client", "clients"));
+        }
+        if (a->n_findings > end)
+            strbuf_printf(o, "\n%zu more %s not listed here (`--format json` lists every one).\n",
+                          a->n_findings - end,
+                          plural(a->n_findings - end, "finding is", "findings are"));
+        strbuf_putc(o, '\n');
     }
 }
 
 static void render_causes(const struct analysis *a, struct strbuf *o)
 {
     strbuf_puts(o, "### Likely causes\n\n");
-    for (size_t i = 0; i < a->n_findings; i++) {
+    for (size_t i = 0; i < md_detailed(a); i++) {
         const struct finding *f = a->findings[i];
         if (a->n_findings > 1) {
             strbuf_printf(o, "For finding %zu, ", i + 1);
@@ -532,9 +668,17 @@ static void render_steps(const struct analysis *a, struct strbuf *o)
 {
     strbuf_puts(o, "### Next steps\n\n");
     size_t n = 0;
-    for (size_t i = 0; i < a->n_findings; i++) {
+    for (size_t i = 0; i < md_detailed(a); i++) {
         const struct finding *f = a->findings[i];
         for (size_t k = 0; k < f->n_next_steps; k++) {
+            bool dup = false; /* the same step for several findings is listed once */
+            for (size_t j = 0; j <= i && !dup; j++) {
+                const struct finding *g = a->findings[j];
+                for (size_t m = 0; m < (j == i ? k : g->n_next_steps) && !dup; m++)
+                    dup = strcmp(g->next_steps[m], f->next_steps[k]) == 0;
+            }
+            if (dup)
+                continue;
             strbuf_printf(o, "%zu. ", ++n);
             md_text(o, f->next_steps[k]);
             strbuf_putc(o, '\n');

@@ -148,7 +148,7 @@ if [ "$np" -gt "$nl" ]; then
         "${a[@]}" --argjson p "$np"
 fi
 nt_case_check "a fact says the server answered over TCP (host and service up)" \
-    "$sel | any(.facts[]; test(\"answered [0-9]+ of its [0-9]+ lookups over TCP\"))" "${a[@]}"
+    "$sel | any(.facts[]; test(\"answered [0-9]+ of its [0-9]+ lookups? over TCP\"))" "${a[@]}"
 nt_case_check "the top cause is a firewall that drops, with high confidence" \
     "$sel | .causes[0] | (.confidence == \"high\") and (.text | test(\"firewall.*drops\"))" \
     "${a[@]}"

@@ -251,11 +251,13 @@ fact_has() {
 
 # ra_fact SERVER: the RD/RA fact carries the counts taken from the capture ($RL).
 ra_fact() {
-    local rd ra_clear
+    local rd ra_clear n noun=queries
     rd=$(printf '%s\n' "$RL" | awk '$9 == 1' | wc -l)
     ra_clear=$(printf '%s\n' "$RL" | awk '$9 == 1 && $10 == 0' | wc -l)
+    n=$(printf '%s\n' "$RL" | wc -l)
+    [ "$n" -eq 1 ] && noun=query
     nt_log "$NT_CASE: $1: $rd queries with RD, $ra_clear REFUSED answers to them with RA clear"
-    fact_has dns.refused "$1" "$rd of the $(printf '%s\n' "$RL" | wc -l) queries asked for recursion (RD set); the REFUSED answers to them had recursion available (RA) clear in $ra_clear and set in $((rd - ra_clear))."
+    fact_has dns.refused "$1" "$rd of the $n $noun asked for recursion (RD set); the REFUSED answers to them had recursion available (RA) clear in $ra_clear and set in $((rd - ra_clear))."
 }
 
 # --- cases ---------------------------------------------------------------------------------

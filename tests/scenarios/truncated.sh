@@ -123,7 +123,7 @@ check_trunc "$first" "$last" 1 1 "[$qnum,$tcnum]"
 nt_case_check "the client never retried: cause ranked first, no EDNS counted" \
     '[.findings[] | select(.id == "dns.truncated_no_tcp")][0]
      | (.causes[0].text | test("does not fall back to TCP")) and .causes[0].confidence == "high"
-       and any(.facts[]; startswith("1 of the 1 truncated lookups sent their query without EDNS"))'
+       and any(.facts[]; startswith("1 of the 1 truncated lookup sent their query without EDNS"))'
 
 # --- tcpblocked --------------------------------------------------------------------------
 nt_case tcpblocked

@@ -326,9 +326,35 @@ static void test_shell_words(void **state)
     assert_string_equal(b, "-q +short. A");
 }
 
+/* "1 queries" is never written: a count of 1 takes the singular noun, and its verb agrees;
+ * numbers that merely end in 1, and "1 of the ...", are left alone. */
+static void test_singular_counts(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"The capture shows 1 queries from 1 client.", "The capture shows 1 query from 1 client."},
+        {"1 of the 1 queries asked", "1 of the 1 query asked"},
+        {"None of the 1 lookups to 192.0.2.1 got", "None of the 1 lookup to 192.0.2.1 got"},
+        {"1 distinct names were seen", "1 distinct name was seen"},
+        {"1 further truncated answers were not kept", "1 further truncated answer was not kept"},
+        {"21 queries, 11 lookups and 1.5 errors", "21 queries, 11 lookups and 1.5 errors"},
+        {"1 of the errors quote", "1 of the errors quote"},
+        {"2 queries and 1 SYNs", "2 queries and 1 SYN"},
+        {"from 10.0.0.1 queries", "from 10.0.0.1 queries"},
+        {"(1 lookups)", "(1 lookup)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char b[128];
+        snprintf(b, sizeof b, "%s", cases[i][0]);
+        finding_singularise(b);
+        assert_string_equal(b, cases[i][1]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_singular_counts),
         cmocka_unit_test(test_fires_on_server_port_unreachable),
         cmocka_unit_test(test_quiet_cases),
         cmocka_unit_test(test_service_that_stopped),

@@ -289,6 +289,7 @@ static void test_time_exceeded_ttl_judgements(void **state)
     ls[2] = lk("198.51.100.15", "192.0.2.3", 3, 3.0);
     ls[2]->first_ttl = ls[2]->min_ttl = 0;
     ls[2]->query.ttl = 0;
+    ls[2]->query.from_text = true;
     te(ls[2], "198.51.100.2", 0, 3.001);
     struct detector *d;
     run(ls, 3, true, &d);
@@ -309,6 +310,9 @@ static void test_time_exceeded_ttl_judgements(void **state)
             assert_string_equal(srv, "192.0.2.3");
             assert_int_equal(f->severity, SEV_MEDIUM);
             assert_non_null(strstr(f->summary, "is not known"));
+            /* The reason is the one this input has: the query is there, its TTL is not. */
+            assert_non_null(strstr(f->summary, "tcpdump text printed without -v"));
+            assert_null(strstr(f->summary, "not in the capture"));
             assert_int_equal(f->causes[0].confidence, CONF_MEDIUM);
             assert_int_equal(f->causes[1].confidence, CONF_MEDIUM);
         }
@@ -316,6 +320,74 @@ static void test_time_exceeded_ttl_judgements(void **state)
     detect_free(d);
     for (int i = 0; i < 3; i++)
         lk_free(ls[i]);
+}
+
+/* An error that quotes a datagram not in the capture: its TTL is unknown for that reason, not
+ * because of tcpdump's verbosity (this is a capture). */
+static void test_time_exceeded_not_captured(void **state)
+{
+    (void)state;
+    struct detector *d = detect_new(5000000);
+    struct evidence ev = {0};
+    ev.role = EV_ICMP_ERROR;
+    ev.ip_version = 4;
+    set_addr(&ev.src, "203.0.113.2");
+    set_addr(&ev.dst, "198.51.100.15");
+    ev.icmp_type = 11;
+    ev.icmp_kind = ICMP_K_TIME_EXCEEDED;
+    ev.quote_present = ev.quote_has_ports = true;
+    ev.q_proto = 17;
+    ev.q_dport = 53;
+    set_addr(&ev.q_src, "198.51.100.15");
+    set_addr(&ev.q_dst, "192.0.2.99");
+    struct icmp_event e = {.ev = &ev, .kind = ICMP_K_TIME_EXCEEDED, .sender = ICMP_SENDER_PATH};
+    detect_icmp_error(d, &e);
+    detect_finish(d, &stats);
+    const struct finding *f = find(d, "icmp.time_exceeded", 0);
+    assert_non_null(f);
+    assert_non_null(strstr(f->summary, "quotes a datagram that is not in the capture"));
+    assert_null(strstr(f->summary, "-v"));
+    detect_free(d);
+}
+
+/* One DNS query sent with growing TTLs (1, 2, 3), each copy answered by the next router: a
+ * traceroute over DNS, not a loop. */
+static void test_time_exceeded_traceroute(void **state)
+{
+    (void)state;
+    struct dns_lookup *l = lk("198.51.100.15", "192.0.2.99", 1, 10.0);
+    l->first_ttl = l->min_ttl = 1;
+    l->transmissions = 3;
+    struct detector *d = detect_new(5000000);
+    const char *routers[] = {"198.51.100.1", "203.0.113.2", "203.0.113.9"};
+    for (int i = 0; i < 3; i++) {
+        evidence_fini(&l->error);
+        memset(&l->error, 0, sizeof l->error);
+        te(l, routers[i], 0, 10.001 + i);
+        l->error.pkt = l->query.pkt + 1 + (uint64_t)i;
+        l->n_errors = (uint32_t)i + 1;
+        struct icmp_event e = {.ev = &l->error,
+                               .kind = ICMP_K_TIME_EXCEEDED,
+                               .sender = ICMP_SENDER_PATH,
+                               .about_dns = true,
+                               .lookup = l};
+        detect_icmp_error(d, &e);
+    }
+    detect_lookup(d, l);
+    detect_finish(d, &stats);
+    assert_int_equal(count(d, "icmp.time_exceeded"), 3);
+    for (size_t k = 0; k < 3; k++) {
+        const struct finding *f = find(d, "icmp.time_exceeded", k);
+        assert_non_null(strstr(f->causes[0].text, "traceroute"));
+        assert_int_equal(f->causes[0].confidence, CONF_HIGH);
+        for (size_t c = 1; c < f->n_causes; c++)
+            if (strstr(f->causes[c].text, "routing loop"))
+                assert_int_equal(f->causes[c].confidence, CONF_LOW);
+        assert_int_equal(f->severity, SEV_LOW);
+        assert_non_null(strstr(f->summary, "other routers"));
+    }
+    detect_free(d);
+    lk_free(l);
 }
 
 static void test_time_exceeded_quiet(void **state)
@@ -386,6 +458,30 @@ static void test_frag_needed(void **state)
     lk_free(l);
 }
 
+/* The sending host's own kernel refused the datagram (the error comes from the query's own
+ * source, here over loopback): no router, tunnel or VPN on a path is involved. */
+static void test_frag_needed_local(void **state)
+{
+    (void)state;
+    struct dns_lookup *l = lk("127.0.0.1", "127.0.0.53", 1, 10.0);
+    l->query.dns_len = 1372;
+    err_with(l, "127.0.0.1", ICMP_K_FRAG_NEEDED, 3, 4, 10.0001);
+    l->error.icmp_mtu = 1280;
+    struct detector *d;
+    run(&l, 1, true, &d);
+    const struct finding *f = find(d, "icmp.frag_needed", 0);
+    assert_non_null(f);
+    assert_null(strstr(f->summary, "on the path"));
+    assert_non_null(strstr(f->summary, "not by a router"));
+    assert_non_null(strstr(f->causes[0].text, "own MTU"));
+    for (size_t i = 0; i < f->n_causes; i++)
+        assert_null(strstr(f->causes[i].text, "tunnel"));
+    for (size_t i = 0; i < f->n_next_steps; i++)
+        assert_null(strstr(f->next_steps[i], "VPN"));
+    detect_free(d);
+    lk_free(l);
+}
+
 static void test_frag_needed_bogus_mtu(void **state)
 {
     (void)state;
@@ -417,8 +513,11 @@ int main(void)
         cmocka_unit_test(test_time_exceeded_loop_seen),
         cmocka_unit_test(test_time_exceeded_ttl_judgements),
         cmocka_unit_test(test_time_exceeded_quiet),
+        cmocka_unit_test(test_time_exceeded_not_captured),
+        cmocka_unit_test(test_time_exceeded_traceroute),
         cmocka_unit_test(test_frag_needed),
         cmocka_unit_test(test_frag_needed_bogus_mtu),
+        cmocka_unit_test(test_frag_needed_local),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

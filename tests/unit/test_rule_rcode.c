@@ -185,6 +185,32 @@ static void test_refused_no_upstream(void **state)
     detect_free(d);
 }
 
+/* tcpdump text below -vv prints no question in an answer: the question is unknown, not absent.
+ * Only a zero question count ("[0q]" in the text, QDCOUNT 0 in a capture) says it was absent. */
+static void test_refused_question_unknown_in_text(void **state)
+{
+    (void)state;
+    struct dns_lookup *ls[3] = {
+        ans("198.51.100.15", "198.51.100.3", 1, "a.example.", 1.0, 50 * US, DNS_RCODE_REFUSED, RA),
+        ans("198.51.100.15", "198.51.100.3", 2, "b.example.", 2.0, 50 * US, DNS_RCODE_REFUSED, RA),
+        ans("198.51.100.15", "198.51.100.3", 3, "c.example.", 3.0, 50 * US, DNS_RCODE_REFUSED, RA),
+    };
+    for (int i = 0; i < 3; i++) {
+        ls[i]->answer.has_question = false;
+        ls[i]->answer.from_text = true;
+        ls[i]->answer.qdcount = 1; /* what the text reader assumes when "[Nq]" is not printed */
+    }
+    ls[2]->answer.qdcount = 0; /* "[0q]": known to be absent */
+    struct detector *d = run(ls, 3);
+    size_t n;
+    const struct finding *f = only(d, "dns.refused", &n);
+    assert_int_equal(n, 1);
+    assert_true(has_fact(f, "1 of the REFUSED answers carried no question section"));
+    assert_true(has_fact(f, "Whether 2 of the REFUSED answers carried the question is unknown"));
+    assert_false(has_fact(f, "2 of the REFUSED answers carried no question"));
+    detect_free(d);
+}
+
 static void test_refused_everything_is_high(void **state)
 {
     (void)state;
@@ -421,6 +447,7 @@ int main(void)
         cmocka_unit_test(test_refused_acl_split),
         cmocka_unit_test(test_refused_local_only),
         cmocka_unit_test(test_refused_no_upstream),
+        cmocka_unit_test(test_refused_question_unknown_in_text),
         cmocka_unit_test(test_refused_everything_is_high),
         cmocka_unit_test(test_one_finding_per_server),
         cmocka_unit_test(test_quiet),

@@ -138,6 +138,43 @@ static void test_no_response_never_answered(void **state)
     free_all(ls, 2);
 }
 
+/* A host asking itself (127.0.0.1 to 127.0.0.1, or 127.0.0.53 for systemd-resolved): no
+ * network path lies between them, so no cause is packet loss on one. */
+static void test_no_response_loopback_has_no_path(void **state)
+{
+    (void)state;
+    const char *srv[] = {"127.0.0.1", "127.0.0.53", "::1"};
+    for (int k = 0; k < 3; k++) {
+        struct dns_lookup *ls[3];
+        for (int i = 0; i < 3; i++) {
+            ls[i] = lk(srv[k], (uint16_t)(i + 1), 100.0 + i * 10, LOOKUP_UNANSWERED);
+            const char *cli = k == 2 ? "::1" : "127.0.0.1";
+            assert_true(nt_addr_parse(&ls[i]->client, cli, strlen(cli)));
+        }
+        struct detector *d = run(ls, 3);
+        const struct finding *f = find(d, "dns.no_response");
+        assert_non_null(f);
+        for (size_t i = 0; i < f->n_causes; i++)
+            assert_null(strstr(f->causes[i].text, "lost on the path"));
+        for (size_t i = 0; i < f->n_causes; i++)
+            assert_null(strstr(f->causes[i].text, "Packet loss"));
+        detect_free(d);
+        free_all(ls, 3);
+    }
+    /* The same between two hosts keeps it. */
+    struct dns_lookup *ls[3];
+    for (int i = 0; i < 3; i++)
+        ls[i] = lk("198.51.100.2", (uint16_t)(i + 1), 100.0 + i * 10, LOOKUP_UNANSWERED);
+    struct detector *d = run(ls, 3);
+    const struct finding *f = find(d, "dns.no_response");
+    bool loss = false;
+    for (size_t i = 0; i < f->n_causes; i++)
+        loss |= strstr(f->causes[i].text, "Packet loss on the path") != NULL;
+    assert_true(loss);
+    detect_free(d);
+    free_all(ls, 3);
+}
+
 static void test_no_response_capture_ended_is_not_a_failure(void **state)
 {
     (void)state;
@@ -220,7 +257,7 @@ static void test_no_response_other_transport_answered(void **state)
     struct detector *d = run(ls, 2);
     const struct finding *f = find(d, "dns.no_response");
     assert_non_null(f);
-    assert_true(any_fact(f, "answered 1 of its 1 lookups over TCP"));
+    assert_true(any_fact(f, "answered 1 of its 1 lookup over TCP"));
     assert_int_equal(f->causes[0].confidence, CONF_HIGH);
     assert_non_null(strstr(f->causes[0].text, "firewall"));
     detect_free(d);
@@ -338,6 +375,47 @@ static void test_late_answer_after_timeout_points_to_slow(void **state)
     free_all(ls, 1);
 }
 
+/* tcpdump text without -v: the client's error shows no DNS id, so it is tied to no query; the
+ * queries are in the capture all the same, and must not be said to be missing. */
+static void test_late_answer_untied_is_not_missing(void **state)
+{
+    (void)state;
+    struct dns_lookup *ls[1];
+    struct detector *d = detect_new(5000000);
+    ls[0] = lk("198.51.100.2", 1, 10.0, LOOKUP_ANSWERED);
+    struct evidence ev = {0};
+    ev.role = EV_ICMP_ERROR;
+    ev.ts = ls[0]->answer.ts;
+    ev.ip_version = 4;
+    ev.src = ls[0]->client;
+    ev.dst = ls[0]->server;
+    ev.icmp_type = 3;
+    ev.icmp_code = 3;
+    ev.icmp_kind = ICMP_K_PORT_UNREACH;
+    ev.q_dst = ls[0]->client;
+    ev.q_proto = 17;
+    ev.q_dport = 40000;
+    ev.text = (char *)"error line";
+    struct icmp_event e = {.ev = &ev,
+                           .kind = ICMP_K_PORT_UNREACH,
+                           .sender = ICMP_SENDER_CLIENT,
+                           .about_dns = true,
+                           .quotes_response = true};
+    e.ev = &ev;
+    ev.q_src = ls[0]->server;
+    detect_icmp_error(d, &e);
+    detect_lookup(d, ls[0]);
+    detect_finish(d, &stats);
+    const struct finding *f = find(d, "dns.late_answer");
+    assert_non_null(f);
+    assert_null(strstr(f->summary, "not in the capture"));
+    for (size_t i = 0; i < f->n_facts; i++)
+        assert_null(strstr(f->facts[i], "not in the capture"));
+    assert_true(any_fact(f, "could not be tied to a query"));
+    detect_free(d);
+    free_all(ls, 1);
+}
+
 static void test_late_answer_quiet_for_other_senders(void **state)
 {
     (void)state;
@@ -356,6 +434,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_no_response_never_answered),
+        cmocka_unit_test(test_no_response_loopback_has_no_path),
         cmocka_unit_test(test_no_response_capture_ended_is_not_a_failure),
         cmocka_unit_test(test_no_response_after_answers_is_an_outage),
         cmocka_unit_test(test_no_response_intermittent_is_medium),
@@ -364,6 +443,7 @@ int main(void)
         cmocka_unit_test(test_late_answer_in_time_is_info),
         cmocka_unit_test(test_late_answer_after_timeout_points_to_slow),
         cmocka_unit_test(test_late_answer_quiet_for_other_senders),
+        cmocka_unit_test(test_late_answer_untied_is_not_missing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -134,6 +134,34 @@ static void test_slow_fires_with_window(void **state)
     detect_free(r.d);
 }
 
+/* One slow answer among fast ones is no cluster: the upstream-wait cause is not given high
+ * confidence from its shape. */
+static void test_slow_one_answer_is_no_cluster(void **state)
+{
+    (void)state;
+    struct run r = {0};
+    for (int i = 0; i < 12; i++) {
+        struct dns_lookup *l = lk("198.51.100.15", "198.51.100.2", "a.example.", 10.0 + 0.1 * i);
+        answer(l, 0, i == 2 ? 2000000 : 1000);
+        feed(&r, l);
+    }
+    const struct finding *f[4];
+    assert_int_equal(finish(&r, "dns.slow", f, 4), 1);
+    assert_true(f[0]->window.ok_during > 0); /* fast answers came while it was slow */
+    bool seen = false;
+    for (size_t i = 0; i < f[0]->n_causes; i++) {
+        const struct cause *c = &f[0]->causes[i];
+        if (!strstr(c->text, "waits on other DNS servers"))
+            continue;
+        seen = true;
+        assert_int_not_equal(c->confidence, CONF_HIGH);
+        assert_null(strstr(c->reason, "cluster ("));
+        assert_non_null(strstr(c->reason, "Only 1 answer was slow"));
+    }
+    assert_true(seen);
+    detect_free(r.d);
+}
+
 static void test_slow_quiet(void **state)
 {
     (void)state;
@@ -469,6 +497,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_slow_fires_with_window),
+        cmocka_unit_test(test_slow_one_answer_is_no_cluster),
         cmocka_unit_test(test_slow_quiet),
         cmocka_unit_test(test_slow_sees_the_300th_server),
         cmocka_unit_test(test_slow_counts_ignored_servers),

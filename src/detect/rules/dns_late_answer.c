@@ -18,6 +18,7 @@ struct la_acc {
     uint64_t old_port;                      /* answers to a source port the client had left */
     int64_t min_elapsed_us, max_elapsed_us; /* first query to answer, rejected lookups */
     int64_t min_reject_us, max_reject_us;   /* answer to the client's error */
+    uint64_t untied_no_id; /* errors tied to no query whose quote shows no DNS id (text, no -v) */
     uint64_t n_reject;
     uint8_t ip_version;
     struct nt_time first_error, last_error;
@@ -64,6 +65,8 @@ static void on_icmp(struct rule_ctx *rc, const struct icmp_event *e)
     finding_add_client(f, &ev->src);
     /* client_rejects counts this error already: the first one of a lookup opens it here. */
     bool first_of_lookup = l && l->client_rejects <= 1;
+    if (!l && !ev->quote_has_dns)
+        a->untied_no_id++;
     if (l) {
         a->tied++;
         char name[DNS_NAME_TEXT_MAX + 32];
@@ -141,10 +144,14 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
         n_clients == 1 ? "client had closed the socket that sent the query and was"
                        : "clients had closed the sockets that sent the queries and were",
         a->errors == 1 ? "it" : "them",
-        a->late ? "Some answers also came after the timeout, so the server is slow as well."
-        : timed ? "The answers came within the timeout, so the clients gave up early or did "
-                  "not wait at all."
-                : "The queries are not in the capture, so how long the answers took is unknown.");
+        a->late   ? "Some answers also came after the timeout, so the server is slow as well."
+        : timed   ? "The answers came within the timeout, so the clients gave up early or did "
+                    "not wait at all."
+        : a->tied ? "How long the answers took is not known from this input."
+        : a->untied_no_id
+            ? "The errors could not be tied to their queries (the input does not show the DNS "
+              "id of the answers they quote), so how long the answers took is unknown."
+            : "The queries are not in the capture, so how long the answers took is unknown.");
 
     finding_add_fact(f,
                      "%" PRIu64 " ICMP port unreachable %s went from %s back to %s about its "
@@ -167,11 +174,17 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                          d1, a->min_reject_us == a->max_reject_us ? "" : " to ",
                          a->min_reject_us == a->max_reject_us ? "" : d2);
     }
-    if (a->errors > a->tied)
+    if (a->errors > a->tied + a->untied_no_id)
         finding_add_fact(f,
                          "%" PRIu64 " of the errors quote answers to queries that are not in "
                          "the capture (sent before it started).",
-                         a->errors - a->tied);
+                         a->errors - a->tied - a->untied_no_id);
+    if (a->untied_no_id)
+        finding_add_fact(f,
+                         "%" PRIu64 " of the errors could not be tied to a query: the input does "
+                         "not show the DNS id of the answer they quote (tcpdump prints it with "
+                         "-v).",
+                         a->untied_no_id);
     if (a->retried)
         finding_add_fact(f,
                          "The clients had sent %" PRIu64 " of these %" PRIu64 " queries again "
@@ -215,10 +228,11 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     if (f->lookups == 0)
         finding_add_cause(f, CONF_MEDIUM,
                           "A firewall on the client rejects DNS answers with port unreachable.",
-                          "iptables' REJECT and nftables' reject send this same message, and the "
-                          "queries of these answers are not in the capture to compare with. The "
-                          "client's `ss -uapn` while it queries, or its firewall counters, tell "
-                          "the two apart.");
+                          "iptables' REJECT and nftables' reject send this same message, and %s "
+                          "to compare with. The client's `ss -uapn` while it queries, or its "
+                          "firewall counters, tell the two apart.",
+                          a->untied_no_id ? "the errors could not be tied to their queries"
+                                          : "the queries of these answers are not in the capture");
     else
         finding_add_cause(f, all_rejected ? CONF_MEDIUM : CONF_LOW,
                           "A firewall on the client rejects DNS answers with port unreachable.",

@@ -321,10 +321,13 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                       "(dns.port_unreachable); silence fits a service that is stuck, paused or "
                       "starved with its socket open. `ss -ulpn` on the server shows its receive "
                       "queue growing.");
+    bool no_path = text_no_path(f); /* the host queried itself: no path to lose packets on */
     if (mixed) {
         finding_add_cause(f, CONF_MEDIUM,
-                          "Packets are lost on the path now and then (a congested or faulty "
-                          "link), or the service had short outages.",
+                          no_path ? "The service had short outages (client and server are the "
+                                    "same host: no network path lies between them)."
+                                  : "Packets are lost on the path now and then (a congested or "
+                                    "faulty link), or the service had short outages.",
                           "The server answered %" PRIu64 " of its %" PRIu64 " lookups while %s "
                           "got nothing; the incident window's successes during the failures "
                           "tells intermittent loss from an outage that ended.",
@@ -335,7 +338,7 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                           "Other lookups were answered, so the server runs; a resolver whose "
                           "upstream does not answer stays silent until its own timeout. Its "
                           "logs, or a query for the same names on the server, show it.");
-    } else {
+    } else if (!no_path) {
         finding_add_cause(
             f, CONF_LOW, "Packet loss on the path.",
             "Every packet of %s was lost; random loss on that scale means the link is "

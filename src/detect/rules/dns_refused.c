@@ -21,7 +21,8 @@ struct refused_acc {
     uint64_t rd_ra_clear; /* of those, answered with RA clear */
     uint64_t ra;          /* answers with RA set */
     uint64_t aa;          /* answers with AA set */
-    uint64_t no_question; /* answers without a question section */
+    uint64_t no_question; /* answers whose header counts no question (QDCOUNT 0) */
+    uint64_t q_unknown;   /* answers whose question the input does not show (text below -vv) */
     /* Filled in on_finish from the tracker. */
     struct nt_addr ok_clients[OK_CLIENTS_KEPT]; /* answered, never refused */
     size_t n_ok_clients_kept;
@@ -50,7 +51,10 @@ static struct finding *refused_add(struct rule_ctx *rc, const struct dns_lookup 
     a->rd_ra_clear += rd && !ra;
     a->ra += ra;
     a->aa += (l->answer.dns_flags & DNS_FLAG_AA) != 0;
-    a->no_question += !l->answer.has_question;
+    /* tcpdump text prints a response's question only at -vv; a zero count it always shows
+     * ("[0q]"). Only a zero count says the section was absent. */
+    a->no_question += !l->answer.has_question && l->answer.qdcount == 0;
+    a->q_unknown += !l->answer.has_question && l->answer.qdcount != 0 && l->answer.from_text;
     finding_add_evidence(f, &l->query);
     finding_add_evidence(f, &l->answer);
     finding_see_time(f, &l->first_tx);
@@ -229,6 +233,11 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                          "%" PRIu64 " of the REFUSED answers carried no question section: the "
                          "server refused before answering the question itself.",
                          a->no_question);
+    if (a->q_unknown)
+        finding_add_fact(f,
+                         "Whether %" PRIu64 " of the REFUSED answers carried the question is "
+                         "unknown: tcpdump prints an answer's question only with -vv.",
+                         a->q_unknown);
     if (a->n_ok_clients)
         finding_add_fact(f,
                          "The same server gave usable answers to %" PRIu64 " %s from %" PRIu64
@@ -301,10 +310,10 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
         f, norec,
         "The server answers only from its own zones or local data (an authoritative-only "
         "server, or recursion not allowed for these clients), and these names are outside them.",
-        "%" PRIu64 " of %" PRIu64 " queries with RD set were answered with RA clear%s%s. RA "
+        "%" PRIu64 " of %" PRIu64 " queries with RD set %s answered with RA clear%s%s. RA "
         "clear means the server will not recurse for this client; a `dig +norecurse` query for a "
         "name in its zones would be answered with AA set.",
-        a->rd_ra_clear, a->rd,
+        a->rd_ra_clear, a->rd, a->rd_ra_clear == 1 ? "was" : "were",
         name_split ? ", and the same clients got usable answers for other names" : "",
         a->aa ? ", and some refusals even had AA set" : "");
     enum confidence noup = ra_set_all && name_split      ? CONF_HIGH

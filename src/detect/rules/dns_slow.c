@@ -7,7 +7,11 @@
 
 #include "detect/rule.h"
 #include "detect/text.h"
+
 #include "util/htab.h"
+
+/* The fewest slow answers whose spread is judged (one answer is no cluster). */
+#define CLUSTER_MIN 5
 
 /* Fires when a server has at least MIN_ANSWERS answers and its 95th percentile answer time is
  * above P95_US or its median above P50_US. An answer slower than SLOW_US is a slow answer: the
@@ -418,7 +422,19 @@ static void explain(struct rule_ctx *rc, struct srv *s, struct finding *f)
 
     /* Causes. Slow answers clustered around one delay, while other answers stay fast, are the
      * mark of a resolver that waits for its own retry timer upstream. */
-    bool clustered = s10 > 0 && s90 <= s10 * 2;
+    /* Too few slow answers show no shape: a cluster needs CLUSTER_MIN of them. */
+    bool few = s->slow < CLUSTER_MIN;
+    bool clustered = !few && s10 > 0 && s90 <= s10 * 2;
+    char shape[128];
+    if (few)
+        snprintf(shape, sizeof shape,
+                 "Only %" PRIu64 " %s slow, too few to tell whether slow answers cluster", s->slow,
+                 s->slow == 1 ? "answer was" : "answers were");
+    else
+        snprintf(shape, sizeof shape, "%s",
+                 clustered ? "The slow answers cluster (90 % of them within twice the fastest "
+                             "10 %)"
+                           : "The slow answers spread widely");
     bool mixed = w->ok_during > 0;
     double qps = 0;
     if (ss && ss->first_query.kind != NT_TIME_NONE) {
@@ -439,9 +455,7 @@ static void explain(struct rule_ctx *rc, struct srv *s, struct finding *f)
                       "cache or local data stay fast. The capture shows only the client's "
                       "side: the server's own queries upstream (captured on the server) "
                       "separate this from the causes below.",
-                      clustered ? "The slow answers cluster (90 % of them within twice the "
-                                  "fastest 10 %)"
-                                : "The slow answers spread widely",
+                      shape,
                       mixed ? "other answers stayed fast in the same window"
                             : "no fast answer came in the same window");
     finding_add_cause(f, qps >= BUSY_QPS ? CONF_MEDIUM : CONF_LOW,
@@ -449,15 +463,16 @@ static void explain(struct rule_ctx *rc, struct srv *s, struct finding *f)
                       "The capture shows %s%s; an overloaded server is slow for every name, "
                       "cached or not.",
                       rate_text, qps >= BUSY_QPS ? ", a heavy load" : "");
-    finding_add_cause(f, mixed ? CONF_LOW : CONF_MEDIUM,
-                      "Delay on the network path between the capture point and the server "
-                      "(congestion, queueing, a slow link).",
-                      "%s. From one capture point the path's delay cannot be told from the "
-                      "server's: a capture on the server, or ping and a query from a host next "
-                      "to it, separates them.",
-                      mixed ? "Other answers crossed the same path fast in the same window, "
-                              "which speaks against the path"
-                            : "Every answer in the window was slow, as a slow path makes them");
+    if (!text_no_path(f)) /* a host asking itself has no path to delay on */
+        finding_add_cause(f, mixed ? CONF_LOW : CONF_MEDIUM,
+                          "Delay on the network path between the capture point and the server "
+                          "(congestion, queueing, a slow link).",
+                          "%s. From one capture point the path's delay cannot be told from the "
+                          "server's: a capture on the server, or ping and a query from a host next "
+                          "to it, separates them.",
+                          mixed ? "Other answers crossed the same path fast in the same window, "
+                                  "which speaks against the path"
+                                : "Every answer in the window was slow, as a slow path makes them");
     finding_rank_causes(f);
 
     const char *qname = text_first_query_name(f);

@@ -26,6 +26,9 @@ struct fn_acc {
     uint64_t size_fits; /* of those, no larger than the MTU quoted (bogus error) */
     uint64_t last_lookup_seq, last_attempt_seq;
     uint64_t dns_lookups; /* of f->lookups, DNS lookups (the rest: TCP attempts) */
+    /* Errors the sending host made itself (sent by the datagram's own source, or to itself, or
+     * over loopback): its own route or interface MTU, no router on a path. */
+    uint64_t local;
 };
 
 /* Size of the IP datagram a lookup's query was, from its DNS length: the IP and UDP headers
@@ -99,6 +102,13 @@ static void on_icmp(struct rule_ctx *rc, const struct icmp_event *e)
         if (ev->icmp_mtu && size <= ev->icmp_mtu)
             a->size_fits++;
     }
+    const struct nt_addr *sender = ev->q_src.family != NT_AF_NONE ? &ev->q_src
+                                   : l                            ? &l->client
+                                   : t                            ? &t->client
+                                                                  : NULL;
+    if (nt_addr_eq(&ev->src, &ev->dst) || (sender && nt_addr_eq(&ev->src, sender)) ||
+        text_addr_loopback(&ev->src))
+        a->local++;
     finding_add_evidence(f, ev);
     f->packets = f->query_packets + f->error_packets;
 }
@@ -154,15 +164,26 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
         snprintf(size, sizeof size, " The datagrams that did not fit were %u to %u bytes.",
                  a->size_min, a->size_max);
     uint64_t n_err = f->error_packets;
-    finding_set_summary(f,
-                        "Datagrams to %s%s were too large for a link on the path. The router %s "
-                        "sent %" PRIu64 " %s %s, quoting %s: it could not forward them %s.%s "
-                        "The sender must send smaller datagrams to %s; where such errors are "
-                        "filtered, large datagrams vanish without a trace.",
-                        dst, what, router, n_err, msg, n_err == 1 ? "message" : "messages", mtu,
-                        v6 ? "(IPv6 routers never fragment)"
-                           : "without fragmenting them, and the sender forbade that (DF set)",
-                        size, dst);
+    bool local = a->local && a->local == n_err;
+    if (local)
+        finding_set_summary(f,
+                            "Datagrams to %s%s were larger than the sending host's own route or "
+                            "interface allows. The host %s sent %" PRIu64 " %s %s to itself, "
+                            "quoting %s: the error was made on the host, not by a router on a "
+                            "path.%s",
+                            dst, what, router, n_err, msg, n_err == 1 ? "message" : "messages", mtu,
+                            size);
+    else
+        finding_set_summary(
+            f,
+            "Datagrams to %s%s were too large for a link on the path. The router %s "
+            "sent %" PRIu64 " %s %s, quoting %s: it could not forward them %s.%s "
+            "The sender must send smaller datagrams to %s; where such errors are "
+            "filtered, large datagrams vanish without a trace.",
+            dst, what, router, n_err, msg, n_err == 1 ? "message" : "messages", mtu,
+            v6 ? "(IPv6 routers never fragment)"
+               : "without fragmenting them, and the sender forbade that (DF set)",
+            size, dst);
 
     char t1[NT_TIME_FMT_MAX], t2[NT_TIME_FMT_MAX], when[2 * NT_TIME_FMT_MAX + 16];
     text_time(&a->h.first_error, t1, sizeof t1);
@@ -210,23 +231,36 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
         snprintf(hint_text, sizeof hint_text, " %u is the MTU of %s.", a->mtu_min, hint);
     bool bogus = a->sized && a->size_fits == a->sized;
     bool tiny = a->mtu_min && a->mtu_min < (v6 ? V6_MIN_MTU : V4_MIN_PMTU);
-    finding_add_cause(f,
-                      bogus  ? CONF_LOW
-                      : tiny ? CONF_MEDIUM
-                             : CONF_HIGH,
-                      "The path MTU is lower than the sender assumed: a tunnel, VPN, PPPoE or "
-                      "other encapsulating link on the path carries less than the sender's own "
-                      "link.",
-                      "%s reports %s.%s%s", router, mtu, hint_text,
-                      a->sized && a->size_fits == 0 ? " The datagrams were larger than that." : "");
-    finding_add_cause(f, CONF_MEDIUM,
-                      "Black-hole risk: wherever these ICMP messages are filtered (a firewall "
-                      "dropping all ICMP), senders keep sending datagrams that vanish, so large "
-                      "DNS answers or TCP transfers stall after the handshake.",
-                      "Path MTU discovery depends on this message reaching the sender; here "
-                      "%" PRIu64 " did reach the capture point%s.",
-                      n_err,
-                      answered_after ? ", and later lookups to the same server were answered" : "");
+    if (local)
+        finding_add_cause(f, bogus ? CONF_LOW : CONF_HIGH,
+                          "The sending host's own MTU toward the destination is smaller than "
+                          "the datagrams: an interface MTU, or a route with an mtu setting, on "
+                          "the host itself.",
+                          "The error came from %s, the host that sent the datagrams, which "
+                          "reports %s.%s",
+                          router, mtu,
+                          a->sized && a->size_fits == 0 ? " The datagrams were larger than that."
+                                                        : "");
+    else
+        finding_add_cause(f,
+                          bogus  ? CONF_LOW
+                          : tiny ? CONF_MEDIUM
+                                 : CONF_HIGH,
+                          "The path MTU is lower than the sender assumed: a tunnel, VPN, PPPoE or "
+                          "other encapsulating link on the path carries less than the sender's own "
+                          "link.",
+                          "%s reports %s.%s%s", router, mtu, hint_text,
+                          a->sized && a->size_fits == 0 ? " The datagrams were larger than that."
+                                                        : "");
+    if (!local) /* no firewall lies between a host and itself */
+        finding_add_cause(
+            f, CONF_MEDIUM,
+            "Black-hole risk: wherever these ICMP messages are filtered (a firewall "
+            "dropping all ICMP), senders keep sending datagrams that vanish, so large "
+            "DNS answers or TCP transfers stall after the handshake.",
+            "Path MTU discovery depends on this message reaching the sender; here "
+            "%" PRIu64 " did reach the capture point%s.",
+            n_err, answered_after ? ", and later lookups to the same server were answered" : "");
     if (f->service)
         finding_add_cause(f, CONF_MEDIUM,
                           "DNS messages larger than the path allows: large EDNS buffer sizes, "
@@ -247,16 +281,25 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                      "the hop where the MTU drops) or `ping -M do -s %u %s` (%s).",
                      dst_cmd, a->mtu_min > (v6 ? 48u : 28u) ? a->mtu_min - (v6 ? 48u : 28u) : 1372u,
                      dst_cmd, v6 ? "ping -6 sends IPv6" : "the largest payload that should fit");
-    finding_add_step(f,
-                     "On the router %s, check the MTU of the link toward %s: `ip route get %s` "
-                     "and `ip link show` (mtu), and whether a tunnel or VPN carries that route.",
-                     router, dst, dst_cmd);
-    finding_add_step(f,
-                     "Make sure ICMP %s is allowed through every firewall between the router "
-                     "and the senders (`nft list ruleset`, `iptables -S`), or clamp TCP MSS on "
-                     "the tunnel (`iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN "
-                     "-j TCPMSS --clamp-mss-to-pmtu`).",
-                     v6 ? "type 2 (packet too big)" : "type 3 code 4 (fragmentation needed)");
+    if (local)
+        finding_add_step(f,
+                         "On the host %s itself, check the MTU toward %s: `ip route get %s` "
+                         "(an mtu on the route) and `ip link show` (the interface's mtu).",
+                         router, dst, dst_cmd);
+    else
+        finding_add_step(
+            f,
+            "On the router %s, check the MTU of the link toward %s: `ip route get %s` "
+            "and `ip link show` (mtu), and whether a tunnel or VPN carries that route.",
+            router, dst, dst_cmd);
+    if (!local)
+        finding_add_step(
+            f,
+            "Make sure ICMP %s is allowed through every firewall between the router "
+            "and the senders (`nft list ruleset`, `iptables -S`), or clamp TCP MSS on "
+            "the tunnel (`iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN "
+            "-j TCPMSS --clamp-mss-to-pmtu`).",
+            v6 ? "type 2 (packet too big)" : "type 3 code 4 (fragmentation needed)");
     if (f->service)
         finding_add_step(f, "For DNS, limit the EDNS UDP size to 1232 bytes on the clients and "
                             "servers (`edns-buffer-size: 1232` in unbound, `edns-udp-size 1232;` "

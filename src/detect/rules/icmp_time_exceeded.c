@@ -34,7 +34,28 @@ struct te_acc {
     uint64_t quotes_response; /* errors about responses sent to the client */
     uint64_t last_lookup_seq, last_attempt_seq;
     uint64_t dns_lookups; /* of f->lookups, DNS lookups (the rest: TCP attempts) */
+    /* Why a TTL is unknown: the lookup or attempt is in a tcpdump text printed without -v (no
+     * TTLs), or the error shows no datagram it is about (tcpdump prints the quote of a time
+     * exceeded only with -v), or it quotes one that is not in the capture. */
+    uint64_t ttl_not_printed, no_quote, not_captured;
+    /* Lookups and attempts this router's errors answered (the first PROBES_KEPT), to find a
+     * query that drew time exceeded from several routers: copies sent with growing TTLs, as a
+     * traceroute sends them. */
+    uint64_t probe_seq[16];
+    uint8_t n_probe_seq;
+    uint64_t routers_same_query; /* other routers that answered one of those queries */
 };
+
+#define PROBES_KEPT 16
+
+static void note_probe(struct te_acc *a, uint64_t seq)
+{
+    for (uint8_t i = 0; i < a->n_probe_seq; i++)
+        if (a->probe_seq[i] == seq)
+            return;
+    if (a->n_probe_seq < PROBES_KEPT)
+        a->probe_seq[a->n_probe_seq++] = seq;
+}
 
 static bool traceroute_like(const struct evidence *ev)
 {
@@ -44,10 +65,12 @@ static bool traceroute_like(const struct evidence *ev)
            ev->q_dport <= TRACEROUTE_PORT_HI;
 }
 
-static void note_ttl(struct te_acc *a, uint8_t ttl)
+static void note_ttl(struct te_acc *a, uint8_t ttl, bool from_text)
 {
-    if (!ttl)
+    if (!ttl) {
+        a->ttl_not_printed += from_text;
         return;
+    }
     if (!a->ttl_known || ttl < a->ttl_min)
         a->ttl_min = ttl;
     if (!a->ttl_known || ttl > a->ttl_max)
@@ -83,6 +106,7 @@ static void on_icmp(struct rule_ctx *rc, const struct icmp_event *e)
     const struct tcp_attempt *t = e->attempt;
     if (l) {
         a->dns++;
+        note_probe(a, l->seq * 2);
         if (l->seq != a->last_lookup_seq && l->n_errors <= 1) {
             /* The lookup's first error: count it and its query once. */
             a->last_lookup_seq = l->seq;
@@ -96,7 +120,7 @@ static void on_icmp(struct rule_ctx *rc, const struct icmp_event *e)
             finding_add_evidence(f, &l->query);
             finding_see_time(f, &l->first_tx);
             if (!e->quotes_response) {
-                note_ttl(a, l->first_ttl ? l->first_ttl : l->query.ttl);
+                note_ttl(a, l->first_ttl ? l->first_ttl : l->query.ttl, l->query.from_text);
                 if (l->first_ttl && l->min_ttl && l->min_ttl < l->first_ttl) {
                     if (!a->looped || l->first_ttl - l->min_ttl > a->loop_first - a->loop_min) {
                         a->loop_first = l->first_ttl;
@@ -110,6 +134,7 @@ static void on_icmp(struct rule_ctx *rc, const struct icmp_event *e)
         }
     } else if (t) {
         a->tcp++;
+        note_probe(a, t->seq * 2 + 1);
         if (t->seq != a->last_attempt_seq) {
             a->last_attempt_seq = t->seq;
             f->lookups++;
@@ -117,10 +142,14 @@ static void on_icmp(struct rule_ctx *rc, const struct icmp_event *e)
             finding_add_client(f, &t->client);
             finding_add_evidence(f, &t->syn);
             finding_see_time(f, &t->first_syn);
-            note_ttl(a, t->first_ttl ? t->first_ttl : t->syn.ttl);
+            note_ttl(a, t->first_ttl ? t->first_ttl : t->syn.ttl, t->syn.from_text);
         }
     } else {
         a->other++;
+        if (ev->q_dst.family == NT_AF_NONE)
+            a->no_quote++;
+        else
+            a->not_captured++;
         if (ev->q_src.family != NT_AF_NONE)
             finding_add_client(f, &ev->q_src);
         else
@@ -154,7 +183,34 @@ static void explain_finding(struct finding *f)
     bool seen_loop = a->looped > 0;
     bool big = a->ttl_known && a->ttl_min >= LOOP_TTL;
     bool small = a->ttl_known && a->ttl_max <= SHORT_TTL;
-    bool sweep = a->ttl_known && distinct_ttls(a) >= 3 && a->ttl_max < LOOP_TTL;
+    /* Growing TTLs: several small TTLs here, or the same query answered by other routers too
+     * (each copy ran out one hop further), with no copy seen coming back round. */
+    bool probe = !seen_loop && a->routers_same_query > 0 && (!a->ttl_known || !big);
+    bool sweep = (a->ttl_known && distinct_ttls(a) >= 3 && a->ttl_max < LOOP_TTL) || probe;
+    /* Why the TTL is unknown, from what this input lacked. */
+    char why_unknown[320];
+    size_t wo = 0;
+    why_unknown[0] = '\0';
+    if (a->ttl_not_printed)
+        wo += (size_t)snprintf(why_unknown + wo, sizeof why_unknown - wo,
+                               "%s%" PRIu64 " of the queries %s in tcpdump text printed without "
+                               "-v, which shows no %s",
+                               wo ? "; " : "", a->ttl_not_printed,
+                               a->ttl_not_printed == 1 ? "is" : "are", ttl_word);
+    if (a->no_quote && wo < sizeof why_unknown)
+        wo += (size_t)snprintf(why_unknown + wo, sizeof why_unknown - wo,
+                               "%s%" PRIu64 " of the errors %s not show the datagram %s about "
+                               "(tcpdump prints it only with -v), so %s cannot be tied to a "
+                               "query",
+                               wo ? "; " : "", a->no_quote, a->no_quote == 1 ? "does" : "do",
+                               a->no_quote == 1 ? "it is" : "they are",
+                               a->no_quote == 1 ? "it" : "they");
+    if (a->not_captured && wo < sizeof why_unknown)
+        snprintf(why_unknown + wo, sizeof why_unknown - wo,
+                 "%s%" PRIu64 " of the errors quote%s a datagram that is not in the capture",
+                 wo ? "; " : "", a->not_captured, a->not_captured == 1 ? "s" : "");
+    if (!why_unknown[0])
+        snprintf(why_unknown, sizeof why_unknown, "the input does not show it");
     char ttls[96] = "";
     if (a->ttl_known) {
         if (a->ttl_min == a->ttl_max)
@@ -168,6 +224,13 @@ static void explain_finding(struct finding *f)
                  "The same datagram passed the capture point %u times, its %s falling from %u to "
                  "%u: it went round a routing loop until the %s ran out.",
                  a->max_copies, ttl_word, a->loop_first, a->loop_min, ttl_word);
+    else if (probe)
+        snprintf(judgement, sizeof judgement,
+                 "The same %s also drew time exceeded from %" PRIu64 " other %s: its copies "
+                 "were sent with growing %ss, each running out one hop further, as a traceroute "
+                 "sends its probes.",
+                 f->lookups == 1 ? "query" : "queries", a->routers_same_query,
+                 a->routers_same_query == 1 ? "router" : "routers", ttl_word);
     else if (sweep)
         snprintf(judgement, sizeof judgement,
                  "The datagrams left with %u different small %ss (%s): a traceroute-style probe "
@@ -190,10 +253,9 @@ static void explain_finding(struct finding *f)
                  ttl_word, ttls, ttl_word);
     else
         snprintf(judgement, sizeof judgement,
-                 "The %s the datagram had is not known (it is not in the capture, or tcpdump "
-                 "text was printed without -v), so a routing loop cannot be told from a %s "
-                 "that was too small.",
-                 ttl_word, ttl_word);
+                 "The %s the datagram had is not known: %s. A routing loop cannot be told from "
+                 "a %s that was too small.",
+                 ttl_word, why_unknown, ttl_word);
     if (seen_loop || (big && !sweep))
         f->severity = SEV_HIGH;
     else if (sweep)
@@ -228,7 +290,7 @@ static void explain_finding(struct finding *f)
                          " of the lookups or attempts).",
                          a->h.ip_version == 6 ? "Hop limit" : "TTL", ttls, a->ttl_known);
     else
-        finding_add_fact(f, "The %s the datagrams had is not shown by this input.", ttl_word);
+        finding_add_fact(f, "The %s the datagrams had is unknown: %s.", ttl_word, why_unknown);
     if (seen_loop)
         finding_add_fact(f,
                          "%" PRIu64 " %s seen again at the capture point with a lower %s (up to "
@@ -241,7 +303,15 @@ static void explain_finding(struct finding *f)
                          "loop, if any, lies beyond it.",
                          ttl_word);
 
-    if (sweep)
+    if (probe)
+        finding_add_cause(f, CONF_HIGH,
+                          "A traceroute or similar path probe: time exceeded is its expected "
+                          "answer, not a fault.",
+                          "The same %s drew time exceeded from this router and %" PRIu64
+                          " other %s, and no copy was seen coming back with a lower %s.",
+                          f->lookups == 1 ? "query" : "queries", a->routers_same_query,
+                          a->routers_same_query == 1 ? "router" : "routers", ttl_word);
+    else if (sweep)
         finding_add_cause(f, CONF_HIGH,
                           "A traceroute or similar path probe: time exceeded is its expected "
                           "answer, not a fault.",
@@ -302,6 +372,25 @@ static void on_finish(struct rule_ctx *rc)
 {
     size_t it = 0;
     struct finding *f;
+    /* Other routers that answered a query this router's errors answered too. */
+    while ((f = rule_next_finding(rc, &it)) != NULL) {
+        struct te_acc *a = f->priv;
+        size_t it2 = 0;
+        struct finding *g;
+        while (a && (g = rule_next_finding(rc, &it2)) != NULL) {
+            const struct te_acc *b = g->priv;
+            if (g == f || !b || !a->n_probe_seq || !b->n_probe_seq ||
+                nt_addr_eq(&a->h.router, &b->h.router) || a->h.has_dst != b->h.has_dst ||
+                (a->h.has_dst && !nt_addr_eq(&a->h.dst, &b->h.dst)))
+                continue;
+            bool shared = false;
+            for (uint8_t i = 0; i < a->n_probe_seq && !shared; i++)
+                for (uint8_t k = 0; k < b->n_probe_seq && !shared; k++)
+                    shared = a->probe_seq[i] == b->probe_seq[k];
+            a->routers_same_query += shared;
+        }
+    }
+    it = 0;
     while ((f = rule_next_finding(rc, &it)) != NULL)
         explain_finding(f);
 }
