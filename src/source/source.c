@@ -454,11 +454,48 @@ int source_open(const char *path, struct source **out, char *err)
     return NT_OK;
 }
 
+bool source_frame_unread(const struct packet *pkt)
+{
+    for (uint8_t i = 0; i < pkt->n_anomalies && i < PKT_MAX_ANOMALIES; i++) {
+        switch ((enum nt_anomaly)pkt->anomalies[i]) {
+        case ANOM_LINK_UNKNOWN_IP_VERSION:
+        case ANOM_LINK_IP_VERSION_MISMATCH:
+        case ANOM_TUNNEL_TRUNCATED:
+        case ANOM_GRE_TRUNCATED:
+        case ANOM_VXLAN_TRUNCATED:
+        case ANOM_GENEVE_TRUNCATED:
+        case ANOM_IPV4_TRUNCATED:
+        case ANOM_IPV4_BAD_VERSION:
+        case ANOM_IPV4_BAD_HEADER_LENGTH:
+        case ANOM_IPV6_TRUNCATED:
+        case ANOM_IPV6_BAD_VERSION:
+        case ANOM_IPV6_EXT_HEADER_TRUNCATED:
+        case ANOM_ICMP_TRUNCATED:
+        case ANOM_ICMP6_TRUNCATED:
+        case ANOM_UDP_TRUNCATED:
+        case ANOM_TCP_TRUNCATED:
+        case ANOM_TCP_BAD_DATA_OFFSET:
+        case ANOM_DNS_TRUNCATED:
+        case ANOM_DNS_QUESTION_TRUNCATED:
+            return true;
+        default:
+            break;
+        }
+    }
+    return false;
+}
+
 int source_next(struct source *s, struct packet *pkt)
 {
     int rc = s->ops->next(s, pkt);
-    if (rc == 1)
+    if (rc == 1) {
         s->stats.packets++;
+        if (s->kind != SOURCE_TEXT && source_frame_unread(pkt)) {
+            if (s->stats.unread < SOURCE_BAD_LINES_KEPT)
+                s->stats.first_unread[s->stats.unread] = pkt->num;
+            s->stats.unread++;
+        }
+    }
     else if (rc < 0 && s->gz && s->gz->err[0]) {
         /* The backend saw only a failed read; the gzip layer knows what went wrong. */
         snprintf(s->error, sizeof s->error, "%s after packet %llu", s->gz->err,
