@@ -1,6 +1,7 @@
 /* report.c: `nettriage report`: reads every capture through the pipeline (source -> decode ->
  * correlate -> detect) and renders the report. */
 #include <errno.h>
+#include <inttypes.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -161,6 +162,24 @@ static bool read_input(struct pipeline *p, const struct analysis *a, const char 
     return false;
 }
 
+/* The exit status: 1 for findings, 0 for none; but "no problem" is given only when everything
+ * that looked like traffic was read. When lines or frames that looked like traffic were not
+ * read and nothing was found in the rest, the status is 2 (the partial report is written). */
+static int verdict_status(const struct analysis *a)
+{
+    int st = analysis_exit_status(a);
+    uint64_t unread = analysis_unread(a);
+    if (st == EXIT_CLEAN && unread > 0) {
+        fprintf(stderr,
+                "nettriage: %" PRIu64 " %s that looked like traffic %s not read; no problem was "
+                "found in the rest, which is not a clean bill (see the top of the report)\n",
+                unread, unread == 1 ? "line or frame" : "lines or frames",
+                unread == 1 ? "was" : "were");
+        return EXIT_ERROR;
+    }
+    return st;
+}
+
 int cmd_report(int argc, char **argv)
 {
     struct report_opts o = {.format = "md"};
@@ -284,7 +303,7 @@ int cmd_report(int argc, char **argv)
         }
         sink_open(&nd); /* an empty stream still creates the -o file */
         if (sink_close(&nd))
-            status = input_error ? EXIT_ERROR : analysis_exit_status(&a);
+            status = input_error ? EXIT_ERROR : verdict_status(&a);
         goto done;
     }
 
@@ -313,7 +332,7 @@ int cmd_report(int argc, char **argv)
         report_error(o.output ? o.output : "standard output", nt_strerror(NT_ERR_WRITE));
         goto done;
     }
-    status = input_error ? EXIT_ERROR : analysis_exit_status(&a);
+    status = input_error ? EXIT_ERROR : verdict_status(&a);
 done:
     /* Closes the ndjson output when the run stopped early (a no-op after sink_close). */
     sink_close(&nd);

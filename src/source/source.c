@@ -80,6 +80,85 @@ int source_sniff(const uint8_t *head, size_t n, const char **why)
     return SOURCE_TEXT;
 }
 
+
+/* Text that is not tcpdump's but is often pasted as if it were, named so the user knows what
+ * to give instead: Zeek logs (TSV with its "#separator" header, or JSON lines with Zeek's
+ * field names) and tshark's default one-line summary ("    1 0.000000 192.0.2.1 → 192.0.2.2
+ * DNS 74 Standard query 0x1234 A example.com"), whose columns carry no ports, DNS ids or ICMP
+ * quotes, so its lookups cannot be followed. Looks at the first line that is not blank. NULL
+ * when the text is none of these. */
+static bool tshark_line(const char *p, size_t ll)
+{
+    size_t j = 0;
+    while (j < ll && p[j] == ' ')
+        j++;
+    size_t d = j;
+    while (j < ll && p[j] >= '0' && p[j] <= '9')
+        j++;
+    if (j == d || j >= ll || p[j] != ' ')
+        return false;
+    while (j < ll && p[j] == ' ')
+        j++;
+    d = j;
+    bool dot = false;
+    while (j < ll && ((p[j] >= '0' && p[j] <= '9') || p[j] == '.'))
+        dot |= p[j++] == '.';
+    if (j == d || !dot || j >= ll || p[j] != ' ')
+        return false;
+    for (; j < ll && j < 200; j++) {
+        if (ll - j >= 5 && memcmp(p + j, " \xe2\x86\x92 ", 5) == 0)
+            return true;
+        if (ll - j >= 4 && memcmp(p + j, " -> ", 4) == 0)
+            return true;
+    }
+    return false;
+}
+
+static const char *foreign_text(const uint8_t *head, size_t n)
+{
+    size_t i = 0;
+    if (n >= 3 && head[0] == 0xef && head[1] == 0xbb && head[2] == 0xbf)
+        i = 3;
+    while (i < n && (head[i] == ' ' || head[i] == '\t' || head[i] == '\r' || head[i] == '\n'))
+        i++;
+    const char *p = (const char *)head + i;
+    size_t len = n - i;
+    const char *nl = memchr(p, '\n', len);
+    size_t ll = nl ? (size_t)(nl - p) : len;
+    if (ll >= 11 && memcmp(p, "#separator ", 11) == 0)
+        return "a Zeek log (tab-separated, e.g. dns.log), not a capture: nettriage reads pcap, "
+               "pcapng or tcpdump's text; give it the capture Zeek read";
+    if (ll && p[0] == '{') {
+        bool zeek = false;
+        static const char *const keys[] = {"\"id.orig_h\"", "\"uid\"", "\"rcode_name\"",
+                                           "\"qtype_name\""};
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+            size_t kl = strlen(keys[k]);
+            for (size_t j = 0; j + kl <= ll && !zeek; j++)
+                zeek = memcmp(p + j, keys[k], kl) == 0;
+        }
+        if (zeek)
+            return "a Zeek log in JSON (e.g. dns.log), not a capture: nettriage reads pcap, "
+                   "pcapng or tcpdump's text; give it the capture Zeek read";
+        return "JSON, not a capture: nettriage reads pcap, pcapng or tcpdump's text";
+    }
+    /* tshark, on any of the first 16 lines (a prompt or a heading may come first): a packet
+     * number, seconds with a fraction, the source, an arrow, the destination */
+    for (int line = 0; line < 16 && len; line++) {
+        nl = memchr(p, '\n', len);
+        ll = nl ? (size_t)(nl - p) : len;
+        if (tshark_line(p, ll))
+            return "tshark's one-line summary, not tcpdump's text (its columns carry no ports, "
+                   "DNS ids or ICMP quotes): give nettriage the capture file, or tcpdump's "
+                   "output (tcpdump -nn -r FILE)";
+        if (!nl)
+            break;
+        len -= ll + 1;
+        p = nl + 1;
+    }
+    return NULL;
+}
+
 /* A FILE that first returns the bytes we peeked at to recognise the input, then the rest of the
  * underlying stream: standard input cannot be rewound, and libpcap must see the file from its
  * first byte. When the underlying stream can seek (a regular file, or the gzip layer over one),
@@ -431,6 +510,13 @@ int source_open(const char *path, struct source **out, char *err)
         free(gz);
         return code;
     }
+    const char *foreign = kind == SOURCE_TEXT ? foreign_text(r->head, r->n) : NULL;
+    if (foreign) {
+        replay_close(r);
+        free(gz);
+        snprintf(err, SOURCE_ERROR_MAX, "%s", foreign);
+        return NT_ERR_NOT_CAPTURE;
+    }
     FILE *rf = replay_file(r);
     if (!rf) {
         replay_close(r);
@@ -456,28 +542,34 @@ int source_open(const char *path, struct source **out, char *err)
 
 bool source_frame_unread(const struct packet *pkt)
 {
+    /* A header cut short counts when the capture cut it (snap length): the packet on the wire
+     * was longer, and what it carried was lost. A packet that was short on the wire (a hostile
+     * or broken sender) was read whole: its anomaly is the finding, not a gap. A link header
+     * that names IP over bytes that are not IP counts always. */
+    bool cut = pkt->caplen < pkt->wirelen;
     for (uint8_t i = 0; i < pkt->n_anomalies && i < PKT_MAX_ANOMALIES; i++) {
         switch ((enum nt_anomaly)pkt->anomalies[i]) {
         case ANOM_LINK_UNKNOWN_IP_VERSION:
         case ANOM_LINK_IP_VERSION_MISMATCH:
+        case ANOM_IPV4_BAD_VERSION:
+        case ANOM_IPV6_BAD_VERSION:
+            return true;
         case ANOM_TUNNEL_TRUNCATED:
         case ANOM_GRE_TRUNCATED:
         case ANOM_VXLAN_TRUNCATED:
         case ANOM_GENEVE_TRUNCATED:
         case ANOM_IPV4_TRUNCATED:
-        case ANOM_IPV4_BAD_VERSION:
-        case ANOM_IPV4_BAD_HEADER_LENGTH:
         case ANOM_IPV6_TRUNCATED:
-        case ANOM_IPV6_BAD_VERSION:
         case ANOM_IPV6_EXT_HEADER_TRUNCATED:
         case ANOM_ICMP_TRUNCATED:
         case ANOM_ICMP6_TRUNCATED:
         case ANOM_UDP_TRUNCATED:
         case ANOM_TCP_TRUNCATED:
-        case ANOM_TCP_BAD_DATA_OFFSET:
         case ANOM_DNS_TRUNCATED:
         case ANOM_DNS_QUESTION_TRUNCATED:
-            return true;
+            if (cut)
+                return true;
+            break;
         default:
             break;
         }

@@ -80,9 +80,10 @@ enum source_kind source_kind(const struct source *s);
 const char *source_kind_name(enum source_kind k); /* "pcap", "pcapng", "tcpdump text" */
 const struct source_stats *source_stats(const struct source *s);
 const char *source_error(const struct source *s); /* "" when none */
-/* Whether a decoded frame (pcap, pcapng) looked like IP traffic that was not read: its IP,
- * transport, tunnel or DNS header was cut short or malformed so that what it carries was lost
- * (an ICMP error's short quote or bytes past the end are not that). */
+/* Whether a decoded frame (pcap, pcapng) looked like IP traffic that was not read: the capture
+ * (snap length) cut its IP, tunnel, transport or DNS header short, or its link header names IP
+ * over bytes that are not IP (an ICMP error's short quote, or a packet short on the wire, are
+ * not that). */
 bool source_frame_unread(const struct packet *pkt);
 void source_close(struct source *s);
 
