@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "source/source.h"
 #include "util/err.h"
@@ -755,6 +756,249 @@ static void test_record_cap(void **state)
     free(buf);
 }
 
+
+/* Issue 8: pastes from public threads, shaped as they are posted. */
+
+/* tcpdump 4.99 -i any: "IFNAME DIR IP ..." after the timestamp, for every direction. */
+static void test_any_interface_direction(void **state)
+{
+    (void)state;
+    struct run *r = read_text(
+        "12:34:56.789012 eth0  Out IP 192.0.2.10.45678 > 192.0.2.53.53: 12345+ A? example.com. "
+        "(29)\n"
+        "12:34:56.790100 eth0  In  IP 192.0.2.53.53 > 192.0.2.10.45678: 12345 NXDomain 0/1/0 "
+        "(102)\n"
+        "12:34:57.100000 wlan0 M   IP 192.0.2.7.5353 > 224.0.0.251.5353: 0 A? printer.local. (31)\n"
+        "12:34:57.200000 eth0  B   ARP, Request who-has 192.0.2.1 tell 192.0.2.10, length 28\n"
+        "12:34:57.300000 eth0  P   IP 192.0.2.99.1234 > 192.0.2.98.80: Flags [S], seq 1, win "
+        "64240, length 0\n"
+        "12:34:57.400000 lo    In  IP6 ::1.40000 > ::1.53: 7+ AAAA? a.example. (27)\n");
+    assert_int_equal(r->n, 6);
+    assert_int_equal(r->stats.unread, 0);
+    assert_int_equal(r->stats.bad_lines, 0);
+    assert_true(r->p[0].layers & PKT_L_DNS);
+    assert_int_equal(r->p[0].dns.id, 12345);
+    assert_addr(&r->p[0].src, "192.0.2.10");
+    assert_int_equal(r->p[0].dport, 53);
+    assert_int_equal(r->p[1].dns.rcode, 3);
+    assert_true(r->p[2].layers & PKT_L_DNS);
+    assert_true(r->p[3].layers & PKT_L_ARP);
+    assert_int_equal(r->p[4].tcp_flags, 0x02);
+    assert_int_equal(r->p[5].ip_version, 6);
+    assert_string_equal(r->p[5].dns.q.name.text, "a.example.");
+    run_free(r);
+    /* a column that is not a direction is not taken for one: unread, and counted */
+    r = read_text("12:34:56.789012 eth0  Sideways IP 192.0.2.10.45678 > 192.0.2.53.53: 1+ A? a. "
+                  "(29)\n"
+                  "12:34:56.789013 IP 192.0.2.10.45678 > 192.0.2.53.53: 2+ A? b. (29)\n");
+    assert_int_equal(r->n, 1);
+    assert_int_equal(r->stats.unread, 1);
+    assert_int_equal(r->stats.first_unread[0], 1);
+    assert_non_null(strstr(r->stats.unread_sample[0], "Sideways"));
+    run_free(r);
+}
+
+/* Two spaces after '>', a paste indented as a whole (Markdown code block, 4 spaces or a tab),
+ * no-break spaces (U+00A0) in place of spaces. */
+static void test_pasted_spacing(void **state)
+{
+    (void)state;
+    struct run *r = read_text(
+        "13:24:32.192571 IP 192.51.100.15.52444 >  203.0.113.2.53: 35084+ A? "
+        "yummyrecipesforme.com. (24)\n"
+        "    13:24:36.098564 IP 203.0.113.2 > 192.51.100.15: ICMP 203.0.113.2 udp port 53 "
+        "unreachable, length 150\n"
+        "\t13:24:37.000000\xc2\xa0IP\xc2\xa0"
+        "192.51.100.15.52445\xc2\xa0>\xc2\xa0"
+        "203.0.113.2.53: 35085+ A? yummyrecipesforme.com. (24)\n");
+    assert_int_equal(r->n, 3);
+    assert_int_equal(r->stats.unread, 0);
+    assert_int_equal(r->p[0].dns.id, 35084);
+    assert_addr(&r->p[0].dst, "203.0.113.2");
+    assert_int_equal(r->p[1].icmp_type, 3);
+    assert_int_equal(r->p[1].line_no, 2);
+    assert_int_equal(r->p[2].dns.id, 35085);
+    assert_int_equal(r->p[2].sport, 52445);
+    /* the evidence text has plain spaces */
+    assert_null(strstr(r->p[2].line, "\xc2\xa0"));
+    run_free(r);
+    /* a -v record's indented continuation stays a continuation */
+    r = read_text("13:24:32.192571 IP (tos 0x0, ttl 64, id 1, offset 0, flags [none], proto UDP "
+                  "(17), length 57)\n"
+                  "    192.51.100.15.52444 > 203.0.113.2.53: 35084+ A? a.example. (29)\n");
+    assert_int_equal(r->n, 1);
+    assert_int_equal(r->p[0].dns.id, 35084);
+    run_free(r);
+}
+
+/* What a terminal session pasted whole carries: the prompt and command, tcpdump's banners, the
+ * ^C echoed before a record or after the last, the counts, the next prompt, Markdown fences.
+ * None of it may end up in a record's text. */
+static void test_paste_trailers(void **state)
+{
+    (void)state;
+    struct run *r = read_text(
+        "```\n"
+        "$ sudo tcpdump -nn -i eth0 port 53\n"
+        "tcpdump: verbose output suppressed, use -v[v]... for full protocol decode\n"
+        "listening on eth0, link-type EN10MB (Ethernet), snapshot length 262144 bytes\n"
+        "^C13:24:32.192571 IP 192.51.100.15.52444 > 203.0.113.2.53: 35084+ A? "
+        "yummyrecipesforme.com. (24)\n"
+        "13:24:36.098564 IP 203.0.113.2 > 192.51.100.15: ICMP 203.0.113.2 udp port 53 "
+        "unreachable, length 150 ^C\n"
+        "root@host:~# \n"
+        "13:25:36.098564 IP 203.0.113.2 > 192.51.100.15: ICMP 203.0.113.2 udp port 53 "
+        "unreachable, length 150^C3 packets captured\n"
+        "3 packets received by filter\n"
+        "0 packets dropped by kernel\n"
+        "[admin@fw01 ~]$ exit\n"
+        "```\n");
+    assert_int_equal(r->n, 3);
+    assert_int_equal(r->stats.unread, 0);
+    assert_int_equal(r->stats.bad_lines, 0);
+    assert_int_equal(r->stats.ignored_lines, 9);
+    assert_int_equal(r->p[0].dns.id, 35084);
+    assert_int_equal(r->p[0].line_no, 5);
+    assert_string_equal(r->p[1].line, "13:24:36.098564 IP 203.0.113.2 > 192.51.100.15: ICMP "
+                                      "203.0.113.2 udp port 53 unreachable, length 150");
+    assert_null(strstr(r->p[2].line, "^C"));
+    assert_null(strstr(r->p[2].line, "packets"));
+    for (int i = 0; i < r->n; i++) {
+        assert_null(strstr(r->p[i].line, "root@"));
+        assert_null(strstr(r->p[i].line, "```"));
+    }
+    run_free(r);
+}
+
+/* Mail and forum quoting ("> ", "> > "), and list numbers before records ("1. ", "**(2)**"). A
+ * line starting with '>' that continues an unquoted record (a wrapped "> dst:") stays one. */
+static void test_quoted_and_numbered(void **state)
+{
+    (void)state;
+    struct run *r = read_text(
+        "> 13:24:32.192571 IP 192.51.100.15.52444 > 203.0.113.2.53: 35084+ A? a.example. (24)\n"
+        ">\n"
+        "> > 13:24:36.098564 IP 203.0.113.2 > 192.51.100.15: ICMP 203.0.113.2 udp port 53 "
+        "unreachable, length 150\n"
+        "1. 13:24:37.000000 IP 192.51.100.15.52445 > 203.0.113.2.53: 35085+ A? b.example. (24)\n"
+        "**(2)** 13:24:38.000000 IP 192.51.100.15.52446 > 203.0.113.2.53: 35086+ A? c.example. "
+        "(24)\n"
+        "13:24:39.000000 IP 192.51.100.15.52447\n"
+        "> 203.0.113.2.53: 35087+ A? d.example. (24)\n");
+    assert_int_equal(r->n, 5);
+    assert_int_equal(r->stats.unread, 0);
+    assert_int_equal(r->p[0].dns.id, 35084);
+    assert_int_equal(r->p[1].icmp_type, 3);
+    assert_int_equal(r->p[2].dns.id, 35085);
+    assert_string_equal(r->p[2].line, "13:24:37.000000 IP 192.51.100.15.52445 > 203.0.113.2.53: "
+                                      "35085+ A? b.example. (24)");
+    assert_int_equal(r->p[3].dns.id, 35086);
+    assert_int_equal(r->p[4].dns.id, 35087);
+    assert_int_equal(r->p[4].dport, 53);
+    run_free(r);
+}
+
+/* A UTF-8 byte-order mark before the first record (Windows editors) cost that record. */
+static void test_utf8_bom(void **state)
+{
+    (void)state;
+    struct run *r = read_text("\xef\xbb\xbf"
+                              "13:24:32.192571 IP 192.51.100.15.52444 > 203.0.113.2.53: 35084+ "
+                              "A? a.example. (24)\n");
+    assert_int_equal(r->n, 1);
+    assert_int_equal(r->stats.bad_lines, 0);
+    assert_int_equal(r->p[0].dns.id, 35084);
+    run_free(r);
+}
+
+/* What is not read is told apart: traffic-like lines (a time with a fraction, an address with
+ * a port, a hex-dump offset) are unread traffic, with numbers and samples; prose is ignored. */
+static void test_unread_vs_ignored(void **state)
+{
+    (void)state;
+    struct run *r = read_text(
+        "Here is what I captured on the resolver at 13:24 (the server is 203.0.113.2):\n"
+        "13:24:32.192571 IP 192.51.100.15.52444 > 203.0.113.2.53: 35084+ A? a.example. (24)\n"
+        "\n"
+        "and then this, which looks odd:\n"
+        "192.51.100.15.52444 ??? 203.0.113.2.53 something\n"
+        "13:24:33.000000 FOO 1.2.3.4 bar\n"
+        "\t0x0000:  4500 003c 1c46 4000 4006 b1e6 ac10 0a63\n"
+        "13:24:34.000000 STP 802.1d, Config, Flags [none], bridge-id 8000.00:11:22:33:44:55.8001\n"
+        "Thanks!\n");
+    /* the STP record is read as a packet without IP, as before: not a gap in what we read;
+     * the indented hex dump continues the unread record of line 6, counted once with it */
+    assert_int_equal(r->n, 2);
+    assert_int_equal(r->stats.unread, 2);
+    assert_int_equal(r->stats.first_unread[0], 5);
+    assert_int_equal(r->stats.first_unread[1], 6);
+    assert_string_equal(r->stats.unread_sample[0], "192.51.100.15.52444 ??? 203.0.113.2.53 something");
+    assert_int_equal(r->stats.ignored_lines, 3);
+    run_free(r);
+}
+
+/* -vvv: an ICMP error's quoted datagram over two indented lines, with the quoted UDP or TCP
+ * header, stays in its record and is read as the quote. */
+static void test_icmp_vvv_quote(void **state)
+{
+    (void)state;
+    struct run *r = read_text(
+        "13:24:36.098564 IP (tos 0xc0, ttl 64, id 1234, offset 0, flags [none], proto ICMP (1), "
+        "length 85)\n"
+        "    203.0.113.2 > 192.51.100.15: ICMP 203.0.113.2 udp port 53 unreachable, length 65\n"
+        "\tIP (tos 0x0, ttl 64, id 40001, offset 0, flags [none], proto UDP (17), length 57)\n"
+        "    192.51.100.15.52444 > 203.0.113.2.53: [udp sum ok] 35084+ A? a.example. (29)\n"
+        "13:24:40.001000 IP (tos 0xc0, ttl 64, id 3, offset 0, flags [none], proto ICMP (1), "
+        "length 88)\n"
+        "    203.0.113.2 > 192.51.100.15: ICMP 203.0.113.2 tcp port 443 unreachable, length 68\n"
+        "\tIP (tos 0x0, ttl 64, id 2, offset 0, flags [DF], proto TCP (6), length 60)\n"
+        "    192.51.100.15.40000 > 203.0.113.2.443: Flags [S], cksum 0x1234 (correct), seq 1000, "
+        "win 64240, options [mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7], length 0\n");
+    assert_int_equal(r->n, 2);
+    assert_int_equal(r->stats.unread, 0);
+    assert_int_equal(r->stats.bad_lines, 0);
+    assert_int_equal(r->p[0].icmp_type, 3);
+    assert_int_equal(r->p[0].icmp_code, 3);
+    assert_int_equal(r->p[1].icmp_type, 3);
+    assert_int_equal(r->p[1].line_no, 5);
+    run_free(r);
+}
+
+/* Text that is not tcpdump's is refused naming its format (exit status 2 in the CLI). */
+static void test_foreign_text_refused(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *want;
+    } cases[] = {
+        {"    1 0.000000    192.0.2.1 \xe2\x86\x92 192.0.2.2    DNS 74 Standard query 0x1234 A "
+         "example.com\n",
+         "tshark"},
+        {"$ tshark -r x.pcap\n    1   0.000000 192.0.2.1 -> 192.0.2.2 DNS 74 Standard query "
+         "0x1234 A example.com\n",
+         "tshark"},
+        {"#separator \\x09\n#set_separator\t,\n#path\tdns\n", "Zeek log"},
+        {"{\"ts\":1704067200.0,\"uid\":\"Cabc\",\"id.orig_h\":\"192.0.2.1\",\"query\":\"example."
+         "com\",\"rcode_name\":\"NXDOMAIN\"}\n",
+         "Zeek log in JSON"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char path[] = "/tmp/nt_foreignXXXXXX";
+        int fd = mkstemp(path);
+        assert_true(fd >= 0);
+        FILE *f = fdopen(fd, "wb");
+        assert_non_null(f);
+        fputs(cases[i].text, f);
+        fclose(f);
+        struct source *s = NULL;
+        char err[SOURCE_ERROR_MAX];
+        assert_int_equal(source_open(path, &s, err), NT_ERR_NOT_CAPTURE);
+        assert_null(s);
+        assert_non_null(strstr(err, cases[i].want));
+        unlink(path);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -770,6 +1014,14 @@ int main(void)
         cmocka_unit_test(test_no_records),
         cmocka_unit_test(test_hostile_input),
         cmocka_unit_test(test_record_cap),
+        cmocka_unit_test(test_any_interface_direction),
+        cmocka_unit_test(test_pasted_spacing),
+        cmocka_unit_test(test_paste_trailers),
+        cmocka_unit_test(test_quoted_and_numbered),
+        cmocka_unit_test(test_utf8_bom),
+        cmocka_unit_test(test_unread_vs_ignored),
+        cmocka_unit_test(test_icmp_vvv_quote),
+        cmocka_unit_test(test_foreign_text_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

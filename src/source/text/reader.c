@@ -356,13 +356,29 @@ static bool is_document_line(const char *p, size_t n)
     return false;
 }
 
-/* Whether a record that was parsed without any layer names IP traffic (so something we should
- * have read was not), rather than a protocol the tool does not read (STP, LLDP, ...). */
-static bool record_names_ip(const char *p, size_t n)
+/* Whether a record that was parsed without any layer is traffic we should have read: it
+ * names IP or an address with a port, or it is none of the link-layer protocols tcpdump prints
+ * that carry no IP (those are not what a report about DNS, ICMP and TCP reads). */
+static bool record_is_unread(const char *p, size_t n, int mode)
 {
+    struct sc body;
+    struct tsval v;
     const char *e = p + n;
-    return find(p, e, " IP ") || find(p, e, " IP6 ") || find(p, e, "ethertype IPv") ||
-           find(p, e, "ethertype ARP") || text_looks_like_traffic(p, n);
+    if (text_record_start(p, e, mode, &body, &v))
+        p = body.p;
+    n = (size_t)(e - p);
+    if (find(p, e, "IP ") || find(p, e, "IP6 ") || find(p, e, "ethertype IPv") ||
+        text_looks_like_traffic(p, n))
+        return true;
+    static const char *const non_ip[] = {"STP", "LLDP", "CDP", "LLC", "802.1d", "802.3",
+                                         "EAPOL", "IPX", "aarp", "AARP", "IS-IS", "CLNS",
+                                         "loopback", "LOOP", "ethertype Unknown", "NetBeui",
+                                         "PPPoE", "Q.933", "lacp", "LACPv", "Marker"};
+    for (size_t k = 0; k < sizeof non_ip / sizeof non_ip[0]; k++) {
+        if (find(p, e, non_ip[k]))
+            return false;
+    }
+    return true;
 }
 
 /* Closes the open record: parses it into pkt. Returns 1 for a packet, 0 when it was not a
@@ -373,7 +389,7 @@ static int finish_record(struct source *s, struct text_src *t, struct packet *pk
     t->rec[t->rec_len] = '\0';
     packet_reset(pkt);
     bool ok = text_parse_record(&t->st, t->rec, t->rec_len, pkt);
-    if (!ok || (!pkt->layers && record_names_ip(t->rec, t->rec_len))) {
+    if (!ok || (!pkt->layers && record_is_unread(t->rec, t->rec_len, t->st.ts_mode))) {
         for (uint64_t i = 0; i < t->rec_lines; i++)
             bad_line(s, t->rec_line_no + i);
         unread_line(s, t->rec_line_no, t->rec, t->rec_len);

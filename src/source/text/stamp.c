@@ -157,20 +157,22 @@ bool text_record_start(const char *p, const char *e, int mode, struct sc *out, s
     const char *q = p;
     while (q < e && q - p < 4 && *q == ' ')
         q++;
-    if (q < e && (*q == '\t' || (q - p >= 4 && *q == ' '))) {
+    bool deep = q < e && (*q == '\t' || (q - p >= 4 && *q == ' '));
+    if (deep || q - p >= 4) {
         /* Deeper indentation is a -v continuation, unless a timestamp of the style already
          * seen (or, before the first record, of any style) begins it: a paste indented as a
-         * whole (a Markdown code block, a quote). */
-        if (mode == TEXT_TS_NONE)
-            return false;
-        while (q < e && is_space(*q) && q - p < 64)
-            q++;
-        struct sc t = {q, e};
-        if (q < e && is_digit(*q) && parse_stamp(&t, mode, v)) {
+         * whole (a Markdown code block, a quote). Four spaces and a number may also be -#'s
+         * column, below. */
+        const char *r = q;
+        while (r < e && is_space(*r) && r - p < 64)
+            r++;
+        struct sc t = {r, e};
+        if (mode != TEXT_TS_NONE && r < e && is_digit(*r) && parse_stamp(&t, mode, v)) {
             *out = t;
             return true;
         }
-        return false;
+        if (deep)
+            return false;
     }
     struct sc num = s;
     skip_number_column(&num);
