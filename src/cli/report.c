@@ -144,8 +144,7 @@ static bool parse_count(const char *s, uint32_t *out)
 
 /* Reads one input through the pipeline and says on standard error why it stopped early, if it
  * did. Returns true when it was read to its end without error. */
-static bool read_input(struct pipeline *p, const struct analysis *a, const char *path,
-                       uint32_t idx)
+static bool read_input(struct pipeline *p, const struct analysis *a, const char *path, uint32_t idx)
 {
     if (pipeline_read(p, path, idx))
         return true;

@@ -500,8 +500,7 @@ void analysis_input_unread(struct analysis_input *in, const struct source_stats 
     for (size_t i = 0; i < SOURCE_SAMPLES_KEPT && i < st->unread; i++) {
         if (!st->unread_sample[i][0])
             continue;
-        memcpy(in->unread_sample[in->n_unread_samples++], st->unread_sample[i],
-               SOURCE_SAMPLE_MAX);
+        memcpy(in->unread_sample[in->n_unread_samples++], st->unread_sample[i], SOURCE_SAMPLE_MAX);
     }
 }
 

@@ -40,7 +40,7 @@ struct analysis_input {
     char unread_sample[SOURCE_SAMPLES_KEPT][SOURCE_SAMPLE_MAX];
     size_t n_unread_samples;
     uint64_t ignored_lines;
-    char *error;                     /* why reading stopped early (partial results), or NULL */
+    char *error; /* why reading stopped early (partial results), or NULL */
 };
 
 struct analysis_summary {

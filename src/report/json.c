@@ -71,7 +71,6 @@ static void evidence_object(struct jsonw *w, const struct evidence *ev)
     jsonw_obj_end(w);
 }
 
-
 /* What looked like traffic and was not read, and the text ignored (docs/json-schema.md). */
 static void unread_members(struct jsonw *w, const struct analysis_input *in)
 {

@@ -80,7 +80,6 @@ int source_sniff(const uint8_t *head, size_t n, const char **why)
     return SOURCE_TEXT;
 }
 
-
 /* Text that is not tcpdump's but is often pasted as if it were, named so the user knows what
  * to give instead: Zeek logs (TSV with its "#separator" header, or JSON lines with Zeek's
  * field names) and tshark's default one-line summary ("    1 0.000000 192.0.2.1 → 192.0.2.2
@@ -587,8 +586,7 @@ int source_next(struct source *s, struct packet *pkt)
                 s->stats.first_unread[s->stats.unread] = pkt->num;
             s->stats.unread++;
         }
-    }
-    else if (rc < 0 && s->gz && s->gz->err[0]) {
+    } else if (rc < 0 && s->gz && s->gz->err[0]) {
         /* The backend saw only a failed read; the gzip layer knows what went wrong. */
         snprintf(s->error, sizeof s->error, "%s after packet %llu", s->gz->err,
                  (unsigned long long)s->stats.packets);

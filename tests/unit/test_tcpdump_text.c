@@ -756,7 +756,6 @@ static void test_record_cap(void **state)
     free(buf);
 }
 
-
 /* Issue 8: pastes from public threads, shaped as they are posted. */
 
 /* tcpdump 4.99 -i any: "IFNAME DIR IP ..." after the timestamp, for every direction. */
@@ -837,22 +836,22 @@ static void test_pasted_spacing(void **state)
 static void test_paste_trailers(void **state)
 {
     (void)state;
-    struct run *r = read_text(
-        "```\n"
-        "$ sudo tcpdump -nn -i eth0 port 53\n"
-        "tcpdump: verbose output suppressed, use -v[v]... for full protocol decode\n"
-        "listening on eth0, link-type EN10MB (Ethernet), snapshot length 262144 bytes\n"
-        "^C13:24:32.192571 IP 192.51.100.15.52444 > 203.0.113.2.53: 35084+ A? "
-        "yummyrecipesforme.com. (24)\n"
-        "13:24:36.098564 IP 203.0.113.2 > 192.51.100.15: ICMP 203.0.113.2 udp port 53 "
-        "unreachable, length 150 ^C\n"
-        "root@host:~# \n"
-        "13:25:36.098564 IP 203.0.113.2 > 192.51.100.15: ICMP 203.0.113.2 udp port 53 "
-        "unreachable, length 150^C3 packets captured\n"
-        "3 packets received by filter\n"
-        "0 packets dropped by kernel\n"
-        "[admin@fw01 ~]$ exit\n"
-        "```\n");
+    struct run *r =
+        read_text("```\n"
+                  "$ sudo tcpdump -nn -i eth0 port 53\n"
+                  "tcpdump: verbose output suppressed, use -v[v]... for full protocol decode\n"
+                  "listening on eth0, link-type EN10MB (Ethernet), snapshot length 262144 bytes\n"
+                  "^C13:24:32.192571 IP 192.51.100.15.52444 > 203.0.113.2.53: 35084+ A? "
+                  "yummyrecipesforme.com. (24)\n"
+                  "13:24:36.098564 IP 203.0.113.2 > 192.51.100.15: ICMP 203.0.113.2 udp port 53 "
+                  "unreachable, length 150 ^C\n"
+                  "root@host:~# \n"
+                  "13:25:36.098564 IP 203.0.113.2 > 192.51.100.15: ICMP 203.0.113.2 udp port 53 "
+                  "unreachable, length 150^C3 packets captured\n"
+                  "3 packets received by filter\n"
+                  "0 packets dropped by kernel\n"
+                  "[admin@fw01 ~]$ exit\n"
+                  "```\n");
     assert_int_equal(r->n, 3);
     assert_int_equal(r->stats.unread, 0);
     assert_int_equal(r->stats.bad_lines, 0);
@@ -932,8 +931,10 @@ static void test_unread_vs_ignored(void **state)
     assert_int_equal(r->stats.unread, 2);
     assert_int_equal(r->stats.first_unread[0], 5);
     assert_int_equal(r->stats.first_unread[1], 6);
-    assert_string_equal(r->stats.unread_sample[0], "192.51.100.15.52444 ??? 203.0.113.2.53 something");
-    assert_int_equal(r->stats.ignored_lines, 3);
+    assert_string_equal(r->stats.unread_sample[0],
+                        "192.51.100.15.52444 ??? 203.0.113.2.53 something");
+    assert_int_equal(r->stats.ignored_lines,
+                     2); /* "Thanks!" continues the STP record (a wrapped line) */
     run_free(r);
 }
 

@@ -324,8 +324,7 @@ static bool is_document_line(const char *p, size_t n)
     const char *e = p + n;
     while (p < e && is_space(*p))
         p++;
-    if (starts(p, e, "```") || starts(p, e, "~~~") || starts(p, e, "PS C:") ||
-        starts(p, e, "PS>"))
+    if (starts(p, e, "```") || starts(p, e, "~~~") || starts(p, e, "PS C:") || starts(p, e, "PS>"))
         return true;
     if (p < e && (*p == '$' || *p == '#') && (p + 1 == e || is_space(p[1])))
         return true;
@@ -370,10 +369,12 @@ static bool record_is_unread(const char *p, size_t n, int mode)
     if (find(p, e, "IP ") || find(p, e, "IP6 ") || find(p, e, "ethertype IPv") ||
         text_looks_like_traffic(p, n))
         return true;
-    static const char *const non_ip[] = {"STP", "LLDP", "CDP", "LLC", "802.1d", "802.3",
-                                         "EAPOL", "IPX", "aarp", "AARP", "IS-IS", "CLNS",
-                                         "loopback", "LOOP", "ethertype Unknown", "NetBeui",
-                                         "PPPoE", "Q.933", "lacp", "LACPv", "Marker"};
+    static const char *const non_ip[] = {
+        "STP",     "LLDP",  "CDP",      "LLC",  "802.1d",
+        "802.3",   "EAPOL", "IPX",      "aarp", "AARP",
+        "IS-IS",   "CLNS",  "loopback", "LOOP", "ethertype Unknown",
+        "NetBeui", "PPPoE", "Q.933",    "lacp", "LACPv",
+        "Marker"};
     for (size_t k = 0; k < sizeof non_ip / sizeof non_ip[0]; k++) {
         if (find(p, e, non_ip[k]))
             return false;
