@@ -167,16 +167,22 @@ static bool read_input(struct pipeline *p, const struct analysis *a, const char 
 static int verdict_status(const struct analysis *a)
 {
     int st = analysis_exit_status(a);
-    uint64_t unread = analysis_unread(a);
-    if (st == EXIT_CLEAN && unread > 0) {
+    if (st != EXIT_CLEAN || analysis_unread(a) == 0)
+        return st;
+    for (size_t i = 0; i < a->n_inputs; i++) {
+        const struct analysis_input *in = &a->inputs[i];
+        if (!in->unread)
+            continue;
+        bool text = in->kind && strcmp(in->kind, "tcpdump text") == 0;
         fprintf(stderr,
-                "nettriage: %" PRIu64 " %s that looked like traffic %s not read; no problem was "
-                "found in the rest, which is not a clean bill (see the top of the report)\n",
-                unread, unread == 1 ? "line or frame" : "lines or frames",
-                unread == 1 ? "was" : "were");
-        return EXIT_ERROR;
+                "nettriage: %s: %" PRIu64 " %s that looked like traffic %s not read; no problem "
+                "was found in the rest, which is not a clean bill (see the top of the report)\n",
+                in->path ? in->path : "?", in->unread,
+                text ? (in->unread == 1 ? "line" : "lines")
+                     : (in->unread == 1 ? "frame" : "frames"),
+                in->unread == 1 ? "was" : "were");
     }
-    return st;
+    return EXIT_ERROR;
 }
 
 int cmd_report(int argc, char **argv)

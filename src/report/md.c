@@ -147,8 +147,10 @@ static void render_unread(const struct analysis *a, struct strbuf *o)
             strbuf_printf(o, "; %s like this:\n",
                           plural(in->n_unread_samples, "it looked", "they looked"));
             for (size_t k = 0; k < in->n_unread_samples; k++) {
-                strbuf_puts(o, ">\n> - ");
-                md_code(o, in->unread_sample[k]);
+                strbuf_puts(o, ">\n> - `");
+                /* running text, not a table cell: '|' stays as it was printed */
+                esc_md_cmd(o, in->unread_sample[k], strlen(in->unread_sample[k]));
+                strbuf_putc(o, '`');
                 strbuf_putc(o, '\n');
             }
             strbuf_puts(o, ">\n> ");

@@ -17,7 +17,7 @@ enum source_kind { SOURCE_PCAP = 1, SOURCE_PCAPNG = 2, SOURCE_TEXT = 3 };
 #define SOURCE_BAD_LINES_KEPT 5
 #define SOURCE_ERROR_MAX      512
 #define SOURCE_SAMPLES_KEPT   3
-#define SOURCE_SAMPLE_MAX     72 /* bytes of a sample, with its NUL */
+#define SOURCE_SAMPLE_MAX     120 /* bytes of a sample, with its NUL */
 
 /* What a source measured about its input, for the report. */
 struct source_stats {

@@ -1000,6 +1000,39 @@ static void test_foreign_text_refused(void **state)
     }
 }
 
+/* A record the snap length cut ("[|domain]") is read, and counted as unread traffic; an ICMP
+ * error whose quote was cut is not. Frames of a capture: the same rule on the decoder's
+ * anomalies (source_frame_unread). */
+static void test_cut_records_and_frames(void **state)
+{
+    (void)state;
+    struct run *r =
+        read_text("13:29:01.000001 IP 192.51.100.15.52450 > 203.0.113.2.53: [|domain]\n"
+                  "13:29:02.000000 IP 203.0.113.2 > 192.51.100.15: ICMP 203.0.113.2 udp port 53 "
+                  "unreachable, length 36 [|domain]\n");
+    assert_int_equal(r->n, 2);
+    assert_int_equal(r->stats.unread, 1);
+    assert_int_equal(r->stats.first_unread[0], 1);
+    run_free(r);
+
+    struct packet *p = calloc(1, sizeof *p);
+    assert_non_null(p);
+    packet_reset(p);
+    p->caplen = 60;
+    p->wirelen = 60;
+    packet_add_anomaly(p, ANOM_DNS_TRUNCATED); /* short on the wire: read whole */
+    assert_false(source_frame_unread(p));
+    p->wirelen = 90; /* the capture cut it */
+    assert_true(source_frame_unread(p));
+    packet_reset(p);
+    p->caplen = p->wirelen = 60;
+    packet_add_anomaly(p, ANOM_ICMP_QUOTE_TRUNCATED);
+    assert_false(source_frame_unread(p));
+    packet_add_anomaly(p, ANOM_IPV4_BAD_VERSION); /* the link names IP, the bytes are not */
+    assert_true(source_frame_unread(p));
+    free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1023,6 +1056,7 @@ int main(void)
         cmocka_unit_test(test_unread_vs_ignored),
         cmocka_unit_test(test_icmp_vvv_quote),
         cmocka_unit_test(test_foreign_text_refused),
+        cmocka_unit_test(test_cut_records_and_frames),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -400,6 +400,11 @@ static int finish_record(struct source *s, struct text_src *t, struct packet *pk
     pkt->num = ++t->nrec;
     pkt->line_no = t->rec_line_no;
     pkt->linktype = -1;
+    /* "[|domain]", "[|tcp]": tcpdump's mark for a packet the snap length cut; what it carried
+     * past the mark was not read (as a pcap frame cut short: source_frame_unread). An ICMP
+     * error's quote cut short is not that. */
+    if (!(pkt->layers & PKT_L_ICMP) && find(t->rec, t->rec + t->rec_len, "[|"))
+        unread_line(s, t->rec_line_no, t->rec, t->rec_len);
     return 1;
 }
 
