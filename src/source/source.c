@@ -419,6 +419,145 @@ static int gz_code(const struct gz_layer *g)
     return strstr(g->err, "truncated") ? NT_ERR_TRUNCATED : NT_ERR_CORRUPT;
 }
 
+/* UTF-16 text with a byte-order mark (what Windows PowerShell's ">" and Notepad's "Unicode"
+ * write), decoded to UTF-8 on the fly as a FILE the text reader reads like any other. Memory
+ * is constant (one input block and at most 3 bytes of a character waiting); a lone surrogate
+ * becomes U+FFFD, so hostile input is never more than valid text. The layer frees itself when
+ * its FILE is closed. */
+#define U16_IN_CHUNK 16384
+
+struct u16_layer {
+    FILE *under; /* the UTF-16 bytes, the mark first (owned; a replay stream) */
+    bool be;     /* big-endian (FE FF) */
+    bool started;
+    bool eof;
+    uint8_t in[U16_IN_CHUNK];
+    size_t in_pos, in_len;
+    uint8_t pend[4];
+    size_t pend_pos, pend_len;
+};
+
+/* The next 16-bit unit, or -1 at the end (an odd last byte is dropped). */
+static int32_t u16_unit(struct u16_layer *u)
+{
+    if (u->in_len - u->in_pos < 2) {
+        size_t keep = u->in_len - u->in_pos;
+        if (keep)
+            u->in[0] = u->in[u->in_pos];
+        u->in_pos = 0;
+        u->in_len = keep;
+        if (!u->eof) {
+            size_t got = fread(u->in + keep, 1, sizeof u->in - keep, u->under);
+            if (got == 0)
+                u->eof = true;
+            u->in_len += got;
+        }
+        if (u->in_len < 2)
+            return -1;
+    }
+    const uint8_t *b = u->in + u->in_pos;
+    u->in_pos += 2;
+    return u->be ? (int32_t)(b[0] << 8 | b[1]) : (int32_t)(b[1] << 8 | b[0]);
+}
+
+static size_t utf8_put(uint32_t c, uint8_t *o)
+{
+    if (c < 0x80) {
+        o[0] = (uint8_t)c;
+        return 1;
+    }
+    if (c < 0x800) {
+        o[0] = (uint8_t)(0xc0 | c >> 6);
+        o[1] = (uint8_t)(0x80 | (c & 0x3f));
+        return 2;
+    }
+    if (c < 0x10000) {
+        o[0] = (uint8_t)(0xe0 | c >> 12);
+        o[1] = (uint8_t)(0x80 | ((c >> 6) & 0x3f));
+        o[2] = (uint8_t)(0x80 | (c & 0x3f));
+        return 3;
+    }
+    o[0] = (uint8_t)(0xf0 | c >> 18);
+    o[1] = (uint8_t)(0x80 | ((c >> 12) & 0x3f));
+    o[2] = (uint8_t)(0x80 | ((c >> 6) & 0x3f));
+    o[3] = (uint8_t)(0x80 | (c & 0x3f));
+    return 4;
+}
+
+static ssize_t u16_read(void *cookie, char *buf, size_t size)
+{
+    struct u16_layer *u = cookie;
+    size_t n = 0;
+    while (n < size) {
+        if (u->pend_pos < u->pend_len) {
+            buf[n++] = (char)u->pend[u->pend_pos++];
+            continue;
+        }
+        int32_t c = u16_unit(u);
+        if (c < 0)
+            break;
+        if (!u->started) {
+            u->started = true;
+            if (c == 0xfeff)
+                continue; /* the byte-order mark */
+        }
+        uint32_t cp = (uint32_t)c;
+        if (cp >= 0xd800 && cp <= 0xdbff) {
+            int32_t lo = u16_unit(u);
+            if (lo >= 0xdc00 && lo <= 0xdfff) {
+                cp = 0x10000 + ((cp - 0xd800) << 10) + ((uint32_t)lo - 0xdc00);
+            } else {
+                cp = 0xfffd;
+                if (lo >= 0)
+                    u->in_pos -= 2; /* just read (after a refill too): read it again alone */
+            }
+        } else if (cp >= 0xdc00 && cp <= 0xdfff) {
+            cp = 0xfffd;
+        }
+        u->pend_len = utf8_put(cp, u->pend);
+        u->pend_pos = 0;
+    }
+    if (n == 0 && ferror(u->under)) {
+        errno = EIO;
+        return -1;
+    }
+    return (ssize_t)n;
+}
+
+static int u16_close(void *cookie)
+{
+    struct u16_layer *u = cookie;
+    int rc = fclose(u->under);
+    free(u);
+    return rc;
+}
+
+/* Wraps the replay r (UTF-16 with a mark) in a decoding layer and peeks again. NULL on failure
+ * with *code and err set (r is closed then). */
+static struct replay *utf16_wrap(struct replay *r, int *code, char *err)
+{
+    struct u16_layer *u = calloc(1, sizeof *u);
+    FILE *rf = u ? replay_file(r) : NULL;
+    if (!rf) {
+        free(u);
+        replay_close(r);
+        *code = NT_ERR_NOMEM;
+        snprintf(err, SOURCE_ERROR_MAX, "%s", nt_strerror(NT_ERR_NOMEM));
+        return NULL;
+    }
+    u->under = rf;
+    u->be = r->head[0] == 0xfe;
+    cookie_io_functions_t io = {.read = u16_read, .close = u16_close};
+    FILE *uf = fopencookie(u, "rb", io);
+    if (!uf) {
+        u16_close(u);
+        *code = NT_ERR_NOMEM;
+        snprintf(err, SOURCE_ERROR_MAX, "%s", nt_strerror(NT_ERR_NOMEM));
+        return NULL;
+    }
+    return replay_new(uf, true, code, err);
+}
+
 int source_open(const char *path, struct source **out, char *err)
 {
     FILE *f;
@@ -489,6 +628,15 @@ int source_open(const char *path, struct source **out, char *err)
                 snprintf(err, SOURCE_ERROR_MAX, "%s", gz->err);
                 code = gz_code(gz);
             }
+            free(gz);
+            return code;
+        }
+    }
+    if (r->n >= 4 && ((r->head[0] == 0xff && r->head[1] == 0xfe && r->head[2] != 0) ||
+                      (r->head[0] == 0xfe && r->head[1] == 0xff && r->head[2] == 0))) {
+        /* UTF-16 text with its mark (FF FE 00 00 would be UTF-32, not read) */
+        r = utf16_wrap(r, &code, err);
+        if (!r) {
             free(gz);
             return code;
         }

@@ -1033,6 +1033,83 @@ static void test_cut_records_and_frames(void **state)
     free(p);
 }
 
+/* Writes n bytes to a new temporary file; path receives its name. */
+static void write_tmp(char *path, const void *data, size_t n)
+{
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, n, f), n);
+    fclose(f);
+}
+
+/* Reads a file through source_open; returns the packets read, or a negative error. */
+static int read_path(const char *path, struct packet *first, struct source_stats *st)
+{
+    struct source *s = NULL;
+    char err[SOURCE_ERROR_MAX];
+    int rc = source_open(path, &s, err);
+    if (rc < 0)
+        return rc;
+    static struct packet tmp;
+    int n = 0;
+    while ((rc = source_next(s, &tmp)) == 1) {
+        if (n == 0) {
+            *first = tmp;
+            first->line = NULL;
+        }
+        n++;
+    }
+    *st = *source_stats(s);
+    source_close(s);
+    return n;
+}
+
+/* UTF-16 with a byte-order mark, as Windows redirection writes it (CRLF), little and big
+ * endian: decoded to UTF-8 and read; a character outside the BMP (a surrogate pair) and a lone
+ * surrogate in a comment line cost nothing else. */
+static void test_utf16_text(void **state)
+{
+    (void)state;
+    static const char *const lines =
+        "13:24:32.192571 IP 192.51.100.15.52444 > 203.0.113.2.53: 35084+ A? a.example. (24)\r\n"
+        "13:24:36.098564 IP 203.0.113.2 > 192.51.100.15: ICMP 203.0.113.2 udp port 53 "
+        "unreachable, length 150\r\n"
+        "note: X\r\n";
+    for (int be = 0; be < 2; be++) {
+        uint8_t buf[1024];
+        size_t n = 0;
+        buf[n++] = be ? 0xfe : 0xff;
+        buf[n++] = be ? 0xff : 0xfe;
+        for (const char *c = lines; *c; c++) {
+            uint16_t u = (uint8_t)*c;
+            if (*c == 'X') {
+                /* U+1F600 as a pair, then a lone high surrogate before "!" */
+                static const uint16_t extra[] = {0xd83d, 0xde00, 0xd800, '!'};
+                for (size_t k = 0; k < 4; k++) {
+                    buf[n++] = (uint8_t)(be ? extra[k] >> 8 : extra[k] & 0xff);
+                    buf[n++] = (uint8_t)(be ? extra[k] & 0xff : extra[k] >> 8);
+                }
+                continue;
+            }
+            buf[n++] = (uint8_t)(be ? u >> 8 : u & 0xff);
+            buf[n++] = (uint8_t)(be ? u & 0xff : u >> 8);
+        }
+        char path[] = "/tmp/nt_utf16XXXXXX";
+        write_tmp(path, buf, n);
+        struct packet *p = calloc(1, sizeof *p);
+        assert_non_null(p);
+        struct source_stats st;
+        assert_int_equal(read_path(path, p, &st), 2);
+        assert_int_equal(p->dns.id, 35084);
+        assert_int_equal(st.unread, 0);
+        assert_int_equal(st.lines, 3);
+        free(p);
+        unlink(path);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1057,6 +1134,7 @@ int main(void)
         cmocka_unit_test(test_icmp_vvv_quote),
         cmocka_unit_test(test_foreign_text_refused),
         cmocka_unit_test(test_cut_records_and_frames),
+        cmocka_unit_test(test_utf16_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
