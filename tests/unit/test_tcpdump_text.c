@@ -1110,6 +1110,79 @@ static void test_utf16_text(void **state)
     }
 }
 
+/* -x, -X and -XX (tcpdump 4.99 on examples/port-unreachable.pcap): the hex dump is decoded by
+ * the capture decoder, so the ICMP error's quote holds what tcpdump's text leaves out without
+ * -v (the client's port and the DNS id and question). A dump whose offsets skip is not used. */
+static const char icmp_hex_x[] = "21:54:23.788703 IP 198.51.100.2 > 198.51.100.15: ICMP "
+                                 "198.51.100.2 udp port 53 unreachable, length 98\n"
+                                 "\t0x0000:  45c0 0076 2cf5 0000 4001 f859 c633 6402\n"
+                                 "\t0x0010:  c633 640f 0303 f4c0 0000 0000 4500 005a\n"
+                                 "\t0x0020:  5bd5 0000 4011 ca45 c633 640f c633 6402\n"
+                                 "\t0x0030:  9fbf 0035 0046 54d0 f6cd 0120 0001 0000\n"
+                                 "\t0x0040:  0000 0001 1179 756d 6d79 7265 6369 7065\n"
+                                 "\t0x0050:  7366 6f72 6d65 0363 6f6d 0000 0100 0100\n"
+                                 "\t0x0060:  0029 04d0 0000 0000 000c 000a 0008 8766\n"
+                                 "\t0x0070:  d712 9ed9 1934\n";
+static const char icmp_hex_X[] =
+    "21:54:23.788703 IP 198.51.100.2 > 198.51.100.15: ICMP 198.51.100.2 udp port 53 unreachable, "
+    "length 98\n"
+    "\t0x0000:  45c0 0076 2cf5 0000 4001 f859 c633 6402  E..v,...@..Y.3d.\n"
+    "\t0x0010:  c633 640f 0303 f4c0 0000 0000 4500 005a  .3d.........E..Z\n"
+    "\t0x0020:  5bd5 0000 4011 ca45 c633 640f c633 6402  [...@..E.3d..3d.\n"
+    "\t0x0030:  9fbf 0035 0046 54d0 f6cd 0120 0001 0000  ...5.FT.........\n"
+    "\t0x0040:  0000 0001 1179 756d 6d79 7265 6369 7065  .....yummyrecipe\n"
+    "\t0x0050:  7366 6f72 6d65 0363 6f6d 0000 0100 0100  sforme.com......\n"
+    "\t0x0060:  0029 04d0 0000 0000 000c 000a 0008 8766  .).............f\n"
+    "\t0x0070:  d712 9ed9 1934                           .....4\n";
+static const char icmp_hex_XX[] =
+    "21:54:23.788703 IP 198.51.100.2 > 198.51.100.15: ICMP 198.51.100.2 udp port 53 unreachable, "
+    "length 98\n"
+    "\t0x0000:  1266 ecd7 b85a 2225 9114 44c3 0800 45c0  .f...Z\"%..D...E.\n"
+    "\t0x0010:  0076 2cf5 0000 4001 f859 c633 6402 c633  .v,...@..Y.3d..3\n"
+    "\t0x0020:  640f 0303 f4c0 0000 0000 4500 005a 5bd5  d.........E..Z[.\n"
+    "\t0x0030:  0000 4011 ca45 c633 640f c633 6402 9fbf  ..@..E.3d..3d...\n"
+    "\t0x0040:  0035 0046 54d0 f6cd 0120 0001 0000 0000  .5.FT...........\n"
+    "\t0x0050:  0001 1179 756d 6d79 7265 6369 7065 7366  ...yummyrecipesf\n"
+    "\t0x0060:  6f72 6d65 0363 6f6d 0000 0100 0100 0029  orme.com.......)\n"
+    "\t0x0070:  04d0 0000 0000 000c 000a 0008 8766 d712  .............f..\n"
+    "\t0x0080:  9ed9 1934                                ...4\n";
+
+static void test_hex_dumps(void **state)
+{
+    (void)state;
+    const char *const dumps[] = {icmp_hex_x, icmp_hex_X, icmp_hex_XX};
+    for (size_t i = 0; i < 3; i++) {
+        struct run *r = read_text(dumps[i]);
+        assert_int_equal(r->n, 1);
+        assert_int_equal(r->stats.unread, 0);
+        assert_int_equal(r->stats.bad_lines, 0);
+        const struct packet *p = &r->p[0];
+        assert_int_equal(p->icmp_type, 3);
+        assert_int_equal(p->icmp_code, 3);
+        assert_true(p->quote.has_ports);
+        assert_int_equal(p->quote.sport, 40895);
+        assert_int_equal(p->quote.dport, 53);
+        assert_true(p->quote.has_dns);
+        assert_int_equal(p->quote.dns_id, 63181);
+        assert_string_equal(p->quote.q.name.text, "yummyrecipesforme.com.");
+        /* the evidence is the record as printed, without the dump */
+        assert_null(strstr(p->line, "0x0000"));
+        assert_int_equal(p->ts.sec, 21 * 3600 + 54 * 60 + 23);
+        run_free(r);
+    }
+    /* an offset out of sequence: the text is read, the dump is not used */
+    char bad[2048];
+    snprintf(bad, sizeof bad, "%s", icmp_hex_x);
+    char *o = strstr(bad, "0x0030");
+    assert_non_null(o);
+    o[4] = '4';
+    struct run *r = read_text(bad);
+    assert_int_equal(r->n, 1);
+    assert_int_equal(r->p[0].icmp_type, 3);
+    assert_false(r->p[0].quote.has_dns);
+    run_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1135,6 +1208,7 @@ int main(void)
         cmocka_unit_test(test_foreign_text_refused),
         cmocka_unit_test(test_cut_records_and_frames),
         cmocka_unit_test(test_utf16_text),
+        cmocka_unit_test(test_hex_dumps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

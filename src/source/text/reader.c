@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decode/decode.h"
 #include "source/source_impl.h"
 #include "source/text/text_internal.h"
 #include "util/err.h"
@@ -15,6 +16,9 @@
 #define TEXT_RECORD_MAX (64 * 1024)
 #define TEXT_LINE_MAX   (64 * 1024)
 #define TEXT_IO_CHUNK   (64 * 1024)
+/* The bytes of a -x/-X/-XX hex dump kept for one record: a whole IP datagram and its link
+ * header. */
+#define TEXT_HEX_MAX (65535 + 64)
 
 struct text_src {
     FILE *f;
@@ -33,7 +37,12 @@ struct text_src {
     bool rec_open;
     bool after_blank; /* blank lines followed the open record */
     bool quoted;      /* the last line that was not blank was quoted with '>' */
-    int first_mode;   /* timestamp style of the first record's line, before it is parsed */
+    /* the open record's -x/-X/-XX hex dump, and the packet it decodes to */
+    uint8_t *hex;
+    size_t hex_len;
+    bool hex_bad; /* an offset out of sequence or a line we could not read: not used */
+    struct packet *hex_pkt;
+    int first_mode; /* timestamp style of the first record's line, before it is parsed */
     struct text_state st;
     uint64_t nrec;
     bool saw_header;
@@ -355,6 +364,121 @@ static bool is_document_line(const char *p, size_t n)
     return false;
 }
 
+/* A line of tcpdump's hex dump (-x, -X, -XX): "\t0x0010:  4500 003c 1c46 4000  E..<.F@."
+ * (the offset, two spaces, groups of two bytes with one space between them, and with -X two
+ * spaces or more before the ASCII column). Returns false when the line is not one; otherwise
+ * appends its bytes to the record's, or marks the dump unusable when its offset is not the
+ * next one or it does not fit. */
+static bool hex_line(struct text_src *t, const char *p, size_t n)
+{
+    struct sc s = {p, p + n};
+    sc_ws(&s);
+    uint32_t off;
+    if (!sc_lit(&s, "0x") || sc_left(&s) < 5)
+        return false;
+    for (int i = 0; i < 4; i++) {
+        if (!is_hex(s.p[i]))
+            return false;
+    }
+    if (!sc_hex(&s, &off) || !sc_lit(&s, ":"))
+        return false;
+    if (t->hex_bad)
+        return true;
+    if (off != t->hex_len) {
+        t->hex_bad = true;
+        return true;
+    }
+    size_t got = 0;
+    while (s.p < s.e && *s.p == ' ') {
+        /* one space before a group; two or more before the ASCII column (or at the end) */
+        if (got > 0 && sc_left(&s) >= 2 && s.p[1] == ' ')
+            break;
+        if (got == 0) {
+            sc_ws(&s);
+        } else {
+            s.p++;
+        }
+        size_t k = 0;
+        while (k < 4 && s.p + k < s.e && is_hex(s.p[k]))
+            k++;
+        if ((k != 2 && k != 4) || (s.p + k < s.e && !is_space(s.p[k])))
+            break;
+        for (size_t j = 0; j < k; j += 2) {
+            if (t->hex_len >= TEXT_HEX_MAX) {
+                t->hex_bad = true;
+                return true;
+            }
+            t->hex[t->hex_len++] = (uint8_t)(hex_val(s.p[j]) << 4 | hex_val(s.p[j + 1]));
+        }
+        s.p += k;
+        got += k / 2;
+        if (k == 2)
+            break; /* an odd last byte ends the dump */
+    }
+    if (got == 0 || got > 16)
+        t->hex_bad = true;
+    return true;
+}
+
+static uint16_t hx16(const uint8_t *b)
+{
+    return (uint16_t)(b[0] << 8 | b[1]);
+}
+
+static bool ethertype_ip(uint16_t et)
+{
+    return et == 0x0800 || et == 0x86dd || et == 0x8100 || et == 0x88a8 || et == 0x0806;
+}
+
+/* Whether b holds an IPv4 header whose checksum is right. */
+static bool ipv4_header_ok(const uint8_t *b, size_t n)
+{
+    if (n < 20 || b[0] >> 4 != 4 || (b[0] & 15) < 5 || (size_t)(b[0] & 15) * 4 > n)
+        return false;
+    uint32_t sum = 0;
+    for (size_t i = 0; i < (size_t)(b[0] & 15) * 4; i += 2)
+        sum += hx16(b + i);
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return sum == 0xffff;
+}
+
+/* Where the dump begins: -x and -X print from the IP header, -XX from the link header, which
+ * on Linux is Ethernet or, with "-i any", Linux cooked v2 (v1 before libpcap 1.10). Returns
+ * the link type to decode with, or -1 when none fits. */
+static int hex_linktype(const uint8_t *b, size_t n)
+{
+    if (ipv4_header_ok(b, n))
+        return NT_DLT_RAW;
+    if (n >= 14 && ethertype_ip(hx16(b + 12)))
+        return NT_DLT_EN10MB;
+    if (n >= 40 && b[0] >> 4 == 6)
+        return NT_DLT_RAW;
+    if (n >= 20 && ethertype_ip(hx16(b)) && hx16(b + 2) == 0)
+        return NT_DLT_LINUX_SLL2;
+    if (n >= 16 && ethertype_ip(hx16(b + 14)))
+        return NT_DLT_LINUX_SLL;
+    return -1;
+}
+
+/* Decodes the record's hex dump with the capture decoder into t->hex_pkt. Returns true when it
+ * gave an IP or ARP packet (which then replaces what the text said). */
+static bool decode_hex(struct text_src *t, const struct nt_time *ts)
+{
+    if (t->hex_bad || t->hex_len < 20 || !t->hex_pkt)
+        return false;
+    int lt = hex_linktype(t->hex, t->hex_len);
+    if (lt < 0)
+        return false;
+    struct packet *h = t->hex_pkt;
+    packet_reset(h);
+    h->ts = *ts;
+    h->caplen = (uint32_t)t->hex_len;
+    h->wirelen = (uint32_t)t->hex_len;
+    decode_packet(h, lt, t->hex, t->hex_len);
+    return (h->layers & (PKT_L_IP | PKT_L_ARP)) != 0;
+}
+
 /* Whether a record that was parsed without any layer is traffic we should have read: it
  * names IP or an address with a port, or it is none of the link-layer protocols tcpdump prints
  * that carry no IP (those are not what a report about DNS, ICMP and TCP reads). */
@@ -390,6 +514,17 @@ static int finish_record(struct source *s, struct text_src *t, struct packet *pk
     t->rec[t->rec_len] = '\0';
     packet_reset(pkt);
     bool ok = text_parse_record(&t->st, t->rec, t->rec_len, pkt);
+    if (ok && decode_hex(t, &pkt->ts)) {
+        /* the dump holds the whole packet: decoded as a captured frame, with the record's
+         * time and text */
+        struct nt_time ts = pkt->ts;
+        *pkt = *t->hex_pkt;
+        pkt->ts = ts;
+        pkt->line = t->rec;
+        pkt->line_len = t->rec_len;
+        pkt->frame = NULL;
+        pkt->frame_len = 0;
+    }
     if (!ok || (!pkt->layers && record_is_unread(t->rec, t->rec_len, t->st.ts_mode))) {
         for (uint64_t i = 0; i < t->rec_lines; i++)
             bad_line(s, t->rec_line_no + i);
@@ -522,6 +657,8 @@ static int text_next(struct source *s, struct packet *pkt)
             memcpy(t->rec, p, n);
             t->rec_len = n;
             t->rec_open = true;
+            t->hex_len = 0;
+            t->hex_bad = false;
             t->rec_line_no = t->line_no;
             t->rec_lines = 1;
             continue;
@@ -536,6 +673,11 @@ static int text_next(struct source *s, struct packet *pkt)
         t->after_blank = false;
         if (!t->rec_open) {
             skip_line(s, t, p, n);
+            continue;
+        }
+        /* a -x/-X/-XX hex dump line: its bytes, not its text, belong to the record */
+        if (hex_line(t, p, n)) {
+            t->rec_lines++;
             continue;
         }
         /* a continuation: -v's indented lines, or a line wrapped by a document */
@@ -566,6 +708,8 @@ static void text_close(struct source *s)
     free(t->io);
     free(t->line);
     free(t->rec);
+    free(t->hex);
+    free(t->hex_pkt);
     free(t);
     s->impl = NULL;
 }
@@ -581,7 +725,9 @@ int source_text_open(FILE *f, struct source **out, char *err)
     t->io = malloc(TEXT_IO_CHUNK);
     t->line = malloc(TEXT_LINE_MAX + 1);
     t->rec = malloc(TEXT_RECORD_MAX + 1);
-    if (!t->io || !t->line || !t->rec)
+    t->hex = malloc(TEXT_HEX_MAX);
+    t->hex_pkt = calloc(1, sizeof *t->hex_pkt);
+    if (!t->io || !t->line || !t->rec || !t->hex || !t->hex_pkt)
         goto fail;
     struct source *s = source_alloc(&text_ops, SOURCE_TEXT, t);
     if (!s)
@@ -595,6 +741,8 @@ fail:
         free(t->io);
         free(t->line);
         free(t->rec);
+        free(t->hex);
+        free(t->hex_pkt);
         free(t);
     }
     if (f)
