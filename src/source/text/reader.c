@@ -352,7 +352,7 @@ static bool is_document_line(const char *p, size_t n)
         q++;
     if (q == h || q - p > 128)
         return false;
-    const char *end = q + 160 < e ? q + 160 : e;
+    const char *end = (size_t)(e - q) > 160 ? q + 160 : e;
     for (; q < end; q++) {
         if ((*q == '$' || *q == '#') && (q + 1 == e || is_space(q[1])) &&
             (q[-1] == ']' || q[-1] == '~' || q[-1] == ':' || q[-1] == '/' || is_alpha(q[-1]) ||
