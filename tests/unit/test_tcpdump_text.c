@@ -1183,6 +1183,35 @@ static void test_hex_dumps(void **state)
     run_free(r);
 }
 
+/* A pull request's diff ('+' on every added line) and stamps that lost their fraction
+ * ("14:18:28 IP ..."); a sentence that begins with a time stays prose. */
+static void test_diff_and_whole_seconds(void **state)
+{
+    (void)state;
+    struct run *r = read_text(
+        "+21:11:07.566389 IP 1.2.0.100.24580 > 101.0.1.100.53: 15555% [1au] A? org. (32)\n"
+        "+21:11:07.566861 IP 101.0.1.100.53 > 1.2.0.100.24580: 15555- 0/1/2 (78)\n"
+        "+```\n"
+        "+\n"
+        "+Now that the resolver knows where the root servers are, it asks the TLDs.\n");
+    assert_int_equal(r->n, 2);
+    assert_int_equal(r->stats.unread, 0);
+    assert_int_equal(r->p[0].dns.id, 15555);
+    assert_int_equal(r->p[1].sport, 53);
+    assert_int_equal(r->stats.ignored_lines, 2);
+    run_free(r);
+    r = read_text("14:18:28 the server restarted and then:\n"
+                  "14:18:29 IP 192.168.34.170 > 9.9.9.9: ICMP 192.168.34.170 udp port 46103 "
+                  "unreachable, length 130\n");
+    assert_int_equal(r->n, 1);
+    assert_int_equal(r->p[0].icmp_type, 3);
+    assert_int_equal(r->p[0].ts.sec, 14 * 3600 + 18 * 60 + 29);
+    assert_int_equal(r->p[0].ts.nsec, 0);
+    assert_int_equal(r->stats.unread, 0);
+    assert_int_equal(r->stats.ignored_lines, 1);
+    run_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1209,6 +1238,7 @@ int main(void)
         cmocka_unit_test(test_cut_records_and_frames),
         cmocka_unit_test(test_utf16_text),
         cmocka_unit_test(test_hex_dumps),
+        cmocka_unit_test(test_diff_and_whole_seconds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -543,13 +543,19 @@ static int finish_record(struct source *s, struct text_src *t, struct packet *pk
     return 1;
 }
 
-/* Takes the e-mail or forum quoting off the line when the line is quoted: when what is
- * quoted begins a record, is blank, or the lines before were quoted too. A line beginning with
+/* Takes the e-mail or forum quoting ('>') or a diff's '+' off the line when the line is
+ * quoted: when what is quoted begins a record, is blank, or the lines before were quoted too. A
+ * line beginning with
  * '>' that continues an unquoted record (a document that wrapped before "> dst:") is left. */
 static void unquote(struct text_src *t, int mode)
 {
     size_t skip;
     int d = quote_depth(t->line, t->line_len, &skip);
+    if (!d && t->line_len && t->line[0] == '+' && (t->line_len == 1 || t->line[1] != '+')) {
+        /* a unified diff's added lines ("+13:24:32.1 IP ..."), as in a pull request */
+        d = 1;
+        skip = 1;
+    }
     if (!d) {
         if (!is_blank(t->line, t->line_len))
             t->quoted = false;
