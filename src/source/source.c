@@ -99,12 +99,14 @@ static bool tshark_line(const char *p, size_t ll)
     while (j < ll && p[j] == ' ')
         j++;
     d = j;
-    bool dot = false;
     while (j < ll && ((p[j] >= '0' && p[j] <= '9') || p[j] == '.'))
-        dot |= p[j++] == '.';
-    if (j == d || !dot || j >= ll || p[j] != ' ')
+        j++;
+    /* seconds since the first packet, with a fraction or (-t r with a coarse format) without */
+    if (j == d || j >= ll || p[j] != ' ')
         return false;
     for (; j < ll && j < 200; j++) {
+        if (ll - j >= 3 && memcmp(p + j, " > ", 3) == 0)
+            return false; /* tcpdump's "src > dst" came first (-v's "cksum 0x1 -> 0x2" later) */
         if (ll - j >= 5 && memcmp(p + j, " \xe2\x86\x92 ", 5) == 0)
             return true;
         if (ll - j >= 4 && memcmp(p + j, " -> ", 4) == 0)
