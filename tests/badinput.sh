@@ -266,6 +266,56 @@ if nt stdin_empty 30 report -; then
     fi
 fi
 
+# --- text that is not tcpdump's, named (issue 8) ----------------------------------------
+printf '    1 0.000000    192.0.2.1 \xe2\x86\x92 192.0.2.2    DNS 74 Standard query 0x1234 A example.com\n' >tshark.txt
+expect_error tshark_summary tshark.txt
+if grep -q tshark "$case.err"; then :; else fail "the message does not name tshark"; fi
+printf '#separator \\x09\n#path\tdns\n#fields\tts\tuid\tquery\trcode_name\n1.0\tC1\texample.com\tNXDOMAIN\n' >zeek-dns.log
+expect_error zeek_tsv zeek-dns.log
+if grep -q Zeek "$case.err"; then :; else fail "the message does not name Zeek"; fi
+printf '{"ts":1.0,"uid":"C1","id.orig_h":"192.0.2.1","query":"example.com","rcode_name":"NXDOMAIN"}\n' >zeek-dns.json
+expect_error zeek_json zeek-dns.json
+if grep -q Zeek "$case.err"; then :; else fail "the message does not name Zeek"; fi
+
+# --- partial reads: "no problem" only when all that looked like traffic was read ----------
+# An answered lookup and a line that looks like traffic but is not read: the report is written,
+# its top says so, and the status is 2 (one line naming the file); JSON says the verdict does
+# not cover everything.
+printf '%s\n' \
+    '13:24:33.192571 IP 192.51.100.15.52444 > 203.0.113.2.53: 35085+ A? example.com. (29)' \
+    '13:24:33.192671 IP 203.0.113.2.53 > 192.51.100.15.52444: 35085 1/0/0 A 192.0.2.80 (45)' \
+    '13:24:34.000000 eth0 Sideways IP 192.51.100.15.52446 > 203.0.113.2.53: 35086+ A? x. (19)' \
+    '' 'Any idea what is wrong?' >partial.txt
+nt partial_md 30 report partial.txt || true
+if [ "$status" -ne 2 ]; then
+    fail "partial read with no finding: exit status $status, expected 2"
+elif ! head -n 3 "$case.out" | grep -q 'Not everything was read'; then
+    fail "partial read: the report does not say so at its top"
+elif ! grep -q 'line 3' "$case.out"; then
+    fail "partial read: the report does not give the line number"
+else
+    one_line_naming partial.txt && echo "ok   partial_md: exit 2, report written, $(cut -c 1-80 "$case.err")"
+fi
+nt partial_json 30 report --format json partial.txt || true
+if [ "$status" -ne 2 ] || [ "$(jq -r '.summary.verdict_covers_all' "$case.out")" != false ] ||
+    [ "$(jq -r '.inputs[0].unread_traffic' "$case.out")" != 1 ] ||
+    [ "$(jq -r '.inputs[0].first_unread[0]' "$case.out")" != 3 ] ||
+    [ "$(jq -r '.inputs[0].ignored_lines' "$case.out")" != 1 ]; then
+    fail "partial read (JSON): status $status, $(jq -c '[.summary.verdict_covers_all, .inputs[0].unread_traffic, .inputs[0].first_unread, .inputs[0].ignored_lines]' "$case.out" 2>&1)"
+else
+    echo "ok   partial_json: exit 2, verdict_covers_all false, unread_traffic 1"
+fi
+# With a finding, the status stays 1 and the top still says what was not read.
+{ cat "$example_txt"; echo '21:54:30.000000 eth0 Sideways IP 198.51.100.15.40000 > 198.51.100.2.53: 1+ A? x. (19)'; } >finding-partial.txt
+nt partial_finding 30 report finding-partial.txt || true
+if [ "$status" -ne 1 ]; then
+    fail "partial read with findings: exit status $status, expected 1"
+elif ! grep -q 'Not everything was read' "$case.out"; then
+    fail "partial read with findings: the report does not say so"
+else
+    echo "ok   partial_finding: exit 1, the top says what was not read"
+fi
+
 # --- usage errors: status 2, something on stderr, no crash -----------------------------
 usage_error() {
     local c=$1

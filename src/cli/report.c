@@ -1,6 +1,7 @@
 /* report.c: `nettriage report`: reads every capture through the pipeline (source -> decode ->
  * correlate -> detect) and renders the report. */
 #include <errno.h>
+#include <inttypes.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -143,8 +144,7 @@ static bool parse_count(const char *s, uint32_t *out)
 
 /* Reads one input through the pipeline and says on standard error why it stopped early, if it
  * did. Returns true when it was read to its end without error. */
-static bool read_input(struct pipeline *p, const struct analysis *a, const char *path,
-                       uint32_t idx)
+static bool read_input(struct pipeline *p, const struct analysis *a, const char *path, uint32_t idx)
 {
     if (pipeline_read(p, path, idx))
         return true;
@@ -159,6 +159,30 @@ static bool read_input(struct pipeline *p, const struct analysis *a, const char 
         report_error(path, why);
     }
     return false;
+}
+
+/* The exit status: 1 for findings, 0 for none; but "no problem" is given only when everything
+ * that looked like traffic was read. When lines or frames that looked like traffic were not
+ * read and nothing was found in the rest, the status is 2 (the partial report is written). */
+static int verdict_status(const struct analysis *a)
+{
+    int st = analysis_exit_status(a);
+    if (st != EXIT_CLEAN || analysis_unread(a) == 0)
+        return st;
+    for (size_t i = 0; i < a->n_inputs; i++) {
+        const struct analysis_input *in = &a->inputs[i];
+        if (!in->unread)
+            continue;
+        bool text = in->kind && strcmp(in->kind, "tcpdump text") == 0;
+        fprintf(stderr,
+                "nettriage: %s: %" PRIu64 " %s that looked like traffic %s not read; no problem "
+                "was found in the rest, which is not a clean bill (see the top of the report)\n",
+                in->path ? in->path : "?", in->unread,
+                text ? (in->unread == 1 ? "line" : "lines")
+                     : (in->unread == 1 ? "frame" : "frames"),
+                in->unread == 1 ? "was" : "were");
+    }
+    return EXIT_ERROR;
 }
 
 int cmd_report(int argc, char **argv)
@@ -284,7 +308,7 @@ int cmd_report(int argc, char **argv)
         }
         sink_open(&nd); /* an empty stream still creates the -o file */
         if (sink_close(&nd))
-            status = input_error ? EXIT_ERROR : analysis_exit_status(&a);
+            status = input_error ? EXIT_ERROR : verdict_status(&a);
         goto done;
     }
 
@@ -313,7 +337,7 @@ int cmd_report(int argc, char **argv)
         report_error(o.output ? o.output : "standard output", nt_strerror(NT_ERR_WRITE));
         goto done;
     }
-    status = input_error ? EXIT_ERROR : analysis_exit_status(&a);
+    status = input_error ? EXIT_ERROR : verdict_status(&a);
 done:
     /* Closes the ndjson output when the run stopped early (a no-op after sink_close). */
     sink_close(&nd);

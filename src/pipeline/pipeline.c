@@ -146,6 +146,7 @@ bool pipeline_read(struct pipeline *p, const char *path, uint32_t idx)
     in->packets = st->packets;
     in->lines = st->lines;
     in->bad_lines = st->bad_lines;
+    analysis_input_unread(in, st);
     in->unsupported_link = st->unsupported_link;
     in->gzip = st->gzip;
     in->pcapng_fallback = st->pcapng_fallback;

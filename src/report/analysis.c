@@ -489,6 +489,29 @@ int analysis_exit_status(const struct analysis *a)
     return a->n_findings > 0 ? 1 : 0;
 }
 
+void analysis_input_unread(struct analysis_input *in, const struct source_stats *st)
+{
+    in->unread = st->unread;
+    in->ignored_lines = st->ignored_lines;
+    in->n_first_unread = 0;
+    for (size_t i = 0; i < SOURCE_BAD_LINES_KEPT && i < st->unread; i++)
+        in->first_unread[in->n_first_unread++] = st->first_unread[i];
+    in->n_unread_samples = 0;
+    for (size_t i = 0; i < SOURCE_SAMPLES_KEPT && i < st->unread; i++) {
+        if (!st->unread_sample[i][0])
+            continue;
+        memcpy(in->unread_sample[in->n_unread_samples++], st->unread_sample[i], SOURCE_SAMPLE_MAX);
+    }
+}
+
+uint64_t analysis_unread(const struct analysis *a)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < a->n_inputs; i++)
+        n += a->inputs[i].unread;
+    return n;
+}
+
 void analysis_fini(struct analysis *a)
 {
     for (size_t i = 0; i < a->n_inputs; i++) {

@@ -31,7 +31,16 @@ struct analysis_input {
     struct reasm_stats frag;
     uint64_t frag_unlocated;
     struct anomaly_counts anomalies; /* decoder anomalies of its packets */
-    char *error;                     /* why reading stopped early (partial results), or NULL */
+    /* What looked like traffic but was not read (source_stats.unread): lines of text, or
+     * frames of a capture; the first few line or packet numbers, and for text the start of
+     * the first few lines. ignored_lines: text that was not traffic (prose, banners). */
+    uint64_t unread;
+    uint64_t first_unread[SOURCE_BAD_LINES_KEPT];
+    size_t n_first_unread;
+    char unread_sample[SOURCE_SAMPLES_KEPT][SOURCE_SAMPLE_MAX];
+    size_t n_unread_samples;
+    uint64_t ignored_lines;
+    char *error; /* why reading stopped early (partial results), or NULL */
 };
 
 struct analysis_summary {
@@ -127,5 +136,10 @@ void report_render_ndjson(const struct analysis *a, struct strbuf *out);
 
 /* Exit status the analysis implies: 1 when there is at least one finding, else 0. */
 int analysis_exit_status(const struct analysis *a);
+/* Copies what the source counted as unread traffic and ignored text into the input. */
+void analysis_input_unread(struct analysis_input *in, const struct source_stats *st);
+/* Traffic that was not read, over all inputs (lines of text and frames): when it is not 0 the
+ * verdict covers only what was read, and "no problem" is not a clean bill (exit status 2). */
+uint64_t analysis_unread(const struct analysis *a);
 
 #endif

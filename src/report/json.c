@@ -71,6 +71,21 @@ static void evidence_object(struct jsonw *w, const struct evidence *ev)
     jsonw_obj_end(w);
 }
 
+/* What looked like traffic and was not read, and the text ignored (docs/json-schema.md). */
+static void unread_members(struct jsonw *w, const struct analysis_input *in)
+{
+    jsonw_kv_u64(w, "unread_traffic", in->unread);
+    jsonw_kv_arr(w, "first_unread");
+    for (size_t i = 0; i < in->n_first_unread && i < SOURCE_BAD_LINES_KEPT; i++)
+        jsonw_u64(w, in->first_unread[i]);
+    jsonw_arr_end(w);
+    jsonw_kv_arr(w, "unread_samples");
+    for (size_t i = 0; i < in->n_unread_samples && i < SOURCE_SAMPLES_KEPT; i++)
+        jsonw_str(w, in->unread_sample[i]);
+    jsonw_arr_end(w);
+    jsonw_kv_u64(w, "ignored_lines", in->ignored_lines);
+}
+
 static void input_object(struct jsonw *w, const struct analysis_input *in)
 {
     bool text = in->kind && strcmp(in->kind, "tcpdump text") == 0;
@@ -97,6 +112,7 @@ static void input_object(struct jsonw *w, const struct analysis_input *in)
         jsonw_u64(w, in->first_bad_lines[i]);
     jsonw_arr_end(w);
     jsonw_kv_u64(w, "unsupported_link_frames", in->unsupported_link);
+    unread_members(w, in);
     jsonw_kv_bool(w, "gzip", in->gzip);
     jsonw_kv_bool(w, "pcapng_fallback", in->pcapng_fallback);
     jsonw_kv_obj(w, "fragments");
@@ -122,6 +138,8 @@ static void summary_object(struct jsonw *w, const struct analysis *a)
     const struct analysis_summary *s = &a->summary;
 
     jsonw_kv_obj(w, "summary");
+    jsonw_kv_u64(w, "unread_traffic", analysis_unread(a));
+    jsonw_kv_bool(w, "verdict_covers_all", analysis_unread(a) == 0);
     jsonw_dns_counts(w, s);
     jsonw_other_counts(w, a);
     jsonw_kv_arr(w, "clock_steps_first");

@@ -474,12 +474,16 @@ void ndjson_summary(struct strbuf *out, const struct analysis *a)
         jsonw_kv_u64(&w, "packets", in->packets);
         jsonw_kv_u64(&w, "unreadable_lines", in->bad_lines);
         jsonw_kv_u64(&w, "unsupported_link_frames", in->unsupported_link);
+        jsonw_kv_u64(&w, "unread_traffic", in->unread);
+        jsonw_kv_u64(&w, "ignored_lines", in->ignored_lines);
         jsonw_anomalies(&w, &in->anomalies);
         jsonw_kv_str(&w, "error", in->error);
         jsonw_obj_end(&w);
     }
     jsonw_arr_end(&w);
     jsonw_kv_obj(&w, "summary");
+    jsonw_kv_u64(&w, "unread_traffic", analysis_unread(a));
+    jsonw_kv_bool(&w, "verdict_covers_all", analysis_unread(a) == 0);
     jsonw_dns_counts(&w, s);
     jsonw_kv_u64(&w, "unmatched_dns_icmp_errors", a->unmatched_icmp);
     jsonw_other_counts(&w, a);

@@ -80,6 +80,86 @@ int source_sniff(const uint8_t *head, size_t n, const char **why)
     return SOURCE_TEXT;
 }
 
+/* Text that is not tcpdump's but is often pasted as if it were, named so the user knows what
+ * to give instead: Zeek logs (TSV with its "#separator" header, or JSON lines with Zeek's
+ * field names) and tshark's default one-line summary ("    1 0.000000 192.0.2.1 → 192.0.2.2
+ * DNS 74 Standard query 0x1234 A example.com"), whose columns carry no ports, DNS ids or ICMP
+ * quotes, so its lookups cannot be followed. Looks at the first line that is not blank. NULL
+ * when the text is none of these. */
+static bool tshark_line(const char *p, size_t ll)
+{
+    size_t j = 0;
+    while (j < ll && p[j] == ' ')
+        j++;
+    size_t d = j;
+    while (j < ll && p[j] >= '0' && p[j] <= '9')
+        j++;
+    if (j == d || j >= ll || p[j] != ' ')
+        return false;
+    while (j < ll && p[j] == ' ')
+        j++;
+    d = j;
+    while (j < ll && ((p[j] >= '0' && p[j] <= '9') || p[j] == '.'))
+        j++;
+    /* seconds since the first packet, with a fraction or (-t r with a coarse format) without */
+    if (j == d || j >= ll || p[j] != ' ')
+        return false;
+    for (; j < ll && j < 200; j++) {
+        if (ll - j >= 3 && memcmp(p + j, " > ", 3) == 0)
+            return false; /* tcpdump's "src > dst" came first (-v's "cksum 0x1 -> 0x2" later) */
+        if (ll - j >= 5 && memcmp(p + j, " \xe2\x86\x92 ", 5) == 0)
+            return true;
+        if (ll - j >= 4 && memcmp(p + j, " -> ", 4) == 0)
+            return true;
+    }
+    return false;
+}
+
+static const char *foreign_text(const uint8_t *head, size_t n)
+{
+    size_t i = 0;
+    if (n >= 3 && head[0] == 0xef && head[1] == 0xbb && head[2] == 0xbf)
+        i = 3;
+    while (i < n && (head[i] == ' ' || head[i] == '\t' || head[i] == '\r' || head[i] == '\n'))
+        i++;
+    const char *p = (const char *)head + i;
+    size_t len = n - i;
+    const char *nl = memchr(p, '\n', len);
+    size_t ll = nl ? (size_t)(nl - p) : len;
+    if (ll >= 11 && memcmp(p, "#separator ", 11) == 0)
+        return "a Zeek log (tab-separated, e.g. dns.log), not a capture: nettriage reads pcap, "
+               "pcapng or tcpdump's text; give it the capture Zeek read";
+    if (ll && p[0] == '{') {
+        bool zeek = false;
+        static const char *const keys[] = {"\"id.orig_h\"", "\"uid\"", "\"rcode_name\"",
+                                           "\"qtype_name\""};
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+            size_t kl = strlen(keys[k]);
+            for (size_t j = 0; j + kl <= ll && !zeek; j++)
+                zeek = memcmp(p + j, keys[k], kl) == 0;
+        }
+        if (zeek)
+            return "a Zeek log in JSON (e.g. dns.log), not a capture: nettriage reads pcap, "
+                   "pcapng or tcpdump's text; give it the capture Zeek read";
+        return "JSON, not a capture: nettriage reads pcap, pcapng or tcpdump's text";
+    }
+    /* tshark, on any of the first 16 lines (a prompt or a heading may come first): a packet
+     * number, seconds with a fraction, the source, an arrow, the destination */
+    for (int line = 0; line < 16 && len; line++) {
+        nl = memchr(p, '\n', len);
+        ll = nl ? (size_t)(nl - p) : len;
+        if (tshark_line(p, ll))
+            return "tshark's one-line summary, not tcpdump's text (its columns carry no ports, "
+                   "DNS ids or ICMP quotes): give nettriage the capture file, or tcpdump's "
+                   "output (tcpdump -nn -r FILE)";
+        if (!nl)
+            break;
+        len -= ll + 1;
+        p = nl + 1;
+    }
+    return NULL;
+}
+
 /* A FILE that first returns the bytes we peeked at to recognise the input, then the rest of the
  * underlying stream: standard input cannot be rewound, and libpcap must see the file from its
  * first byte. When the underlying stream can seek (a regular file, or the gzip layer over one),
@@ -341,6 +421,145 @@ static int gz_code(const struct gz_layer *g)
     return strstr(g->err, "truncated") ? NT_ERR_TRUNCATED : NT_ERR_CORRUPT;
 }
 
+/* UTF-16 text with a byte-order mark (what Windows PowerShell's ">" and Notepad's "Unicode"
+ * write), decoded to UTF-8 on the fly as a FILE the text reader reads like any other. Memory
+ * is constant (one input block and at most 3 bytes of a character waiting); a lone surrogate
+ * becomes U+FFFD, so hostile input is never more than valid text. The layer frees itself when
+ * its FILE is closed. */
+#define U16_IN_CHUNK 16384
+
+struct u16_layer {
+    FILE *under; /* the UTF-16 bytes, the mark first (owned; a replay stream) */
+    bool be;     /* big-endian (FE FF) */
+    bool started;
+    bool eof;
+    uint8_t in[U16_IN_CHUNK];
+    size_t in_pos, in_len;
+    uint8_t pend[4];
+    size_t pend_pos, pend_len;
+};
+
+/* The next 16-bit unit, or -1 at the end (an odd last byte is dropped). */
+static int32_t u16_unit(struct u16_layer *u)
+{
+    if (u->in_len - u->in_pos < 2) {
+        size_t keep = u->in_len - u->in_pos;
+        if (keep)
+            u->in[0] = u->in[u->in_pos];
+        u->in_pos = 0;
+        u->in_len = keep;
+        if (!u->eof) {
+            size_t got = fread(u->in + keep, 1, sizeof u->in - keep, u->under);
+            if (got == 0)
+                u->eof = true;
+            u->in_len += got;
+        }
+        if (u->in_len < 2)
+            return -1;
+    }
+    const uint8_t *b = u->in + u->in_pos;
+    u->in_pos += 2;
+    return u->be ? (int32_t)(b[0] << 8 | b[1]) : (int32_t)(b[1] << 8 | b[0]);
+}
+
+static size_t utf8_put(uint32_t c, uint8_t *o)
+{
+    if (c < 0x80) {
+        o[0] = (uint8_t)c;
+        return 1;
+    }
+    if (c < 0x800) {
+        o[0] = (uint8_t)(0xc0 | c >> 6);
+        o[1] = (uint8_t)(0x80 | (c & 0x3f));
+        return 2;
+    }
+    if (c < 0x10000) {
+        o[0] = (uint8_t)(0xe0 | c >> 12);
+        o[1] = (uint8_t)(0x80 | ((c >> 6) & 0x3f));
+        o[2] = (uint8_t)(0x80 | (c & 0x3f));
+        return 3;
+    }
+    o[0] = (uint8_t)(0xf0 | c >> 18);
+    o[1] = (uint8_t)(0x80 | ((c >> 12) & 0x3f));
+    o[2] = (uint8_t)(0x80 | ((c >> 6) & 0x3f));
+    o[3] = (uint8_t)(0x80 | (c & 0x3f));
+    return 4;
+}
+
+static ssize_t u16_read(void *cookie, char *buf, size_t size)
+{
+    struct u16_layer *u = cookie;
+    size_t n = 0;
+    while (n < size) {
+        if (u->pend_pos < u->pend_len) {
+            buf[n++] = (char)u->pend[u->pend_pos++];
+            continue;
+        }
+        int32_t c = u16_unit(u);
+        if (c < 0)
+            break;
+        if (!u->started) {
+            u->started = true;
+            if (c == 0xfeff)
+                continue; /* the byte-order mark */
+        }
+        uint32_t cp = (uint32_t)c;
+        if (cp >= 0xd800 && cp <= 0xdbff) {
+            int32_t lo = u16_unit(u);
+            if (lo >= 0xdc00 && lo <= 0xdfff) {
+                cp = 0x10000 + ((cp - 0xd800) << 10) + ((uint32_t)lo - 0xdc00);
+            } else {
+                cp = 0xfffd;
+                if (lo >= 0)
+                    u->in_pos -= 2; /* just read (after a refill too): read it again alone */
+            }
+        } else if (cp >= 0xdc00 && cp <= 0xdfff) {
+            cp = 0xfffd;
+        }
+        u->pend_len = utf8_put(cp, u->pend);
+        u->pend_pos = 0;
+    }
+    if (n == 0 && ferror(u->under)) {
+        errno = EIO;
+        return -1;
+    }
+    return (ssize_t)n;
+}
+
+static int u16_close(void *cookie)
+{
+    struct u16_layer *u = cookie;
+    int rc = fclose(u->under);
+    free(u);
+    return rc;
+}
+
+/* Wraps the replay r (UTF-16 with a mark) in a decoding layer and peeks again. NULL on failure
+ * with *code and err set (r is closed then). */
+static struct replay *utf16_wrap(struct replay *r, int *code, char *err)
+{
+    struct u16_layer *u = calloc(1, sizeof *u);
+    FILE *rf = u ? replay_file(r) : NULL;
+    if (!rf) {
+        free(u);
+        replay_close(r);
+        *code = NT_ERR_NOMEM;
+        snprintf(err, SOURCE_ERROR_MAX, "%s", nt_strerror(NT_ERR_NOMEM));
+        return NULL;
+    }
+    u->under = rf;
+    u->be = r->head[0] == 0xfe;
+    cookie_io_functions_t io = {.read = u16_read, .close = u16_close};
+    FILE *uf = fopencookie(u, "rb", io);
+    if (!uf) {
+        u16_close(u);
+        *code = NT_ERR_NOMEM;
+        snprintf(err, SOURCE_ERROR_MAX, "%s", nt_strerror(NT_ERR_NOMEM));
+        return NULL;
+    }
+    return replay_new(uf, true, code, err);
+}
+
 int source_open(const char *path, struct source **out, char *err)
 {
     FILE *f;
@@ -415,6 +634,15 @@ int source_open(const char *path, struct source **out, char *err)
             return code;
         }
     }
+    if (r->n >= 4 && ((r->head[0] == 0xff && r->head[1] == 0xfe && r->head[2] != 0) ||
+                      (r->head[0] == 0xfe && r->head[1] == 0xff && r->head[2] == 0))) {
+        /* UTF-16 text with its mark (FF FE 00 00 would be UTF-32, not read) */
+        r = utf16_wrap(r, &code, err);
+        if (!r) {
+            free(gz);
+            return code;
+        }
+    }
     const char *why;
     int kind = source_sniff(r->head, r->n, &why);
     if (kind == 0) {
@@ -430,6 +658,13 @@ int source_open(const char *path, struct source **out, char *err)
             snprintf(err, SOURCE_ERROR_MAX, "%s%s", why, gz ? " (after gzip decompression)" : "");
         free(gz);
         return code;
+    }
+    const char *foreign = kind == SOURCE_TEXT ? foreign_text(r->head, r->n) : NULL;
+    if (foreign) {
+        replay_close(r);
+        free(gz);
+        snprintf(err, SOURCE_ERROR_MAX, "%s", foreign);
+        return NT_ERR_NOT_CAPTURE;
     }
     FILE *rf = replay_file(r);
     if (!rf) {
@@ -454,12 +689,54 @@ int source_open(const char *path, struct source **out, char *err)
     return NT_OK;
 }
 
+bool source_frame_unread(const struct packet *pkt)
+{
+    /* A header cut short counts when the capture cut it (snap length): the packet on the wire
+     * was longer, and what it carried was lost. A packet that was short on the wire (a hostile
+     * or broken sender) was read whole: its anomaly is the finding, not a gap. A link header
+     * that names IP over bytes that are not IP counts always. */
+    bool cut = pkt->caplen < pkt->wirelen;
+    for (uint8_t i = 0; i < pkt->n_anomalies && i < PKT_MAX_ANOMALIES; i++) {
+        switch ((enum nt_anomaly)pkt->anomalies[i]) {
+        case ANOM_LINK_UNKNOWN_IP_VERSION:
+        case ANOM_LINK_IP_VERSION_MISMATCH:
+        case ANOM_IPV4_BAD_VERSION:
+        case ANOM_IPV6_BAD_VERSION:
+            return true;
+        case ANOM_TUNNEL_TRUNCATED:
+        case ANOM_GRE_TRUNCATED:
+        case ANOM_VXLAN_TRUNCATED:
+        case ANOM_GENEVE_TRUNCATED:
+        case ANOM_IPV4_TRUNCATED:
+        case ANOM_IPV6_TRUNCATED:
+        case ANOM_IPV6_EXT_HEADER_TRUNCATED:
+        case ANOM_ICMP_TRUNCATED:
+        case ANOM_ICMP6_TRUNCATED:
+        case ANOM_UDP_TRUNCATED:
+        case ANOM_TCP_TRUNCATED:
+        case ANOM_DNS_TRUNCATED:
+        case ANOM_DNS_QUESTION_TRUNCATED:
+            if (cut)
+                return true;
+            break;
+        default:
+            break;
+        }
+    }
+    return false;
+}
+
 int source_next(struct source *s, struct packet *pkt)
 {
     int rc = s->ops->next(s, pkt);
-    if (rc == 1)
+    if (rc == 1) {
         s->stats.packets++;
-    else if (rc < 0 && s->gz && s->gz->err[0]) {
+        if (s->kind != SOURCE_TEXT && source_frame_unread(pkt)) {
+            if (s->stats.unread < SOURCE_BAD_LINES_KEPT)
+                s->stats.first_unread[s->stats.unread] = pkt->num;
+            s->stats.unread++;
+        }
+    } else if (rc < 0 && s->gz && s->gz->err[0]) {
         /* The backend saw only a failed read; the gzip layer knows what went wrong. */
         snprintf(s->error, sizeof s->error, "%s after packet %llu", s->gz->err,
                  (unsigned long long)s->stats.packets);

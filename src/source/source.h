@@ -16,6 +16,8 @@ enum source_kind { SOURCE_PCAP = 1, SOURCE_PCAPNG = 2, SOURCE_TEXT = 3 };
 
 #define SOURCE_BAD_LINES_KEPT 5
 #define SOURCE_ERROR_MAX      512
+#define SOURCE_SAMPLES_KEPT   3
+#define SOURCE_SAMPLE_MAX     120 /* bytes of a sample, with its NUL */
 
 /* What a source measured about its input, for the report. */
 struct source_stats {
@@ -26,6 +28,18 @@ struct source_stats {
     uint64_t bad_lines;
     uint64_t first_bad_lines[SOURCE_BAD_LINES_KEPT];
     uint64_t lines; /* text: lines read */
+    /* What looked like traffic but was not read (docs/json-schema.md, "unread_traffic"): text
+     * lines with a timestamp, an address.port pair or a hex-dump offset that no record we could
+     * read holds (or a record that names IP but whose network part was not understood); for
+     * pcap and pcapng, frames whose IP, transport or DNS header could not be decoded (the
+     * anomalies in source_frame_unread). The first few line or packet numbers are kept, and for
+     * text the start of the first few lines (printable ASCII, others as '?'). */
+    uint64_t unread;
+    uint64_t first_unread[SOURCE_BAD_LINES_KEPT];
+    char unread_sample[SOURCE_SAMPLES_KEPT][SOURCE_SAMPLE_MAX];
+    /* text: lines that are not traffic (prose, tcpdump's banners and counts, shell prompts,
+     * code fences, mail quoting markers alone) and were ignored */
+    uint64_t ignored_lines;
     bool truncated; /* the input ended inside a record or packet */
     bool gzip;      /* the input was gzip-compressed (decompressed on the fly) */
     /* pcap/pcapng: IP fragment reassembly (source/reasm.h). A fragment is delivered as an IP
@@ -66,6 +80,11 @@ enum source_kind source_kind(const struct source *s);
 const char *source_kind_name(enum source_kind k); /* "pcap", "pcapng", "tcpdump text" */
 const struct source_stats *source_stats(const struct source *s);
 const char *source_error(const struct source *s); /* "" when none */
+/* Whether a decoded frame (pcap, pcapng) looked like IP traffic that was not read: the capture
+ * (snap length) cut its IP, tunnel, transport or DNS header short, or its link header names IP
+ * over bytes that are not IP (an ICMP error's short quote, or a packet short on the wire, are
+ * not that). */
+bool source_frame_unread(const struct packet *pkt);
 void source_close(struct source *s);
 
 /* Backend entry points used by source_open (exposed for tests). Each takes ownership of f,

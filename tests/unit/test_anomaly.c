@@ -375,15 +375,17 @@ static void test_ndjson_summary(void **state)
     render(R_NDJSON_SUMMARY, &b);
     assert_int_equal(count_of(b.s, "\n"), 1);
     struct jcheck *c = json_check(b.s, b.len - 1);
+    assert_non_null(
+        strstr(b.s, "\"unsupported_link_frames\":0,\"unread_traffic\":0,\"ignored_lines\":0,"
+                    "\"anomalies\":[{\"id\":\"udp.bad_length\",\"count\":1},"
+                    "{\"id\":\"dns.truncated\",\"count\":3},"
+                    "{\"id\":\"text.unknown_service_name\",\"count\":2}],"
+                    "\"packets_with_anomalies\":4,\"anomalies_omitted\":2,\"error\":null},"));
     assert_non_null(strstr(
-        b.s, "\"unsupported_link_frames\":0,\"anomalies\":[{\"id\":\"udp.bad_length\",\"count\":1},"
-             "{\"id\":\"dns.truncated\",\"count\":3},"
-             "{\"id\":\"text.unknown_service_name\",\"count\":2}],"
-             "\"packets_with_anomalies\":4,\"anomalies_omitted\":2,\"error\":null},"));
-    assert_non_null(strstr(b.s,
-                           "\"path\":\"clean.pcap\",\"kind\":\"pcap\",\"linktype\":\"Ethernet\","
-                           "\"packets\":5,\"unreadable_lines\":0,"
-                           "\"unsupported_link_frames\":0,\"error\":null}"));
+        b.s,
+        "\"path\":\"clean.pcap\",\"kind\":\"pcap\",\"linktype\":\"Ethernet\","
+        "\"packets\":5,\"unreadable_lines\":0,"
+        "\"unsupported_link_frames\":0,\"unread_traffic\":0,\"ignored_lines\":0,\"error\":null}"));
     assert_true(has_string(c, hostile_path, strlen(hostile_path)));
     jcheck_fini(c);
     strbuf_fini(&b);

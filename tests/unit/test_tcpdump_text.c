@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "source/source.h"
 #include "util/err.h"
@@ -755,6 +756,462 @@ static void test_record_cap(void **state)
     free(buf);
 }
 
+/* Issue 8: pastes from public threads, shaped as they are posted. */
+
+/* tcpdump 4.99 -i any: "IFNAME DIR IP ..." after the timestamp, for every direction. */
+static void test_any_interface_direction(void **state)
+{
+    (void)state;
+    struct run *r = read_text(
+        "12:34:56.789012 eth0  Out IP 192.0.2.10.45678 > 192.0.2.53.53: 12345+ A? example.com. "
+        "(29)\n"
+        "12:34:56.790100 eth0  In  IP 192.0.2.53.53 > 192.0.2.10.45678: 12345 NXDomain 0/1/0 "
+        "(102)\n"
+        "12:34:57.100000 wlan0 M   IP 192.0.2.7.5353 > 224.0.0.251.5353: 0 A? printer.local. (31)\n"
+        "12:34:57.200000 eth0  B   ARP, Request who-has 192.0.2.1 tell 192.0.2.10, length 28\n"
+        "12:34:57.300000 eth0  P   IP 192.0.2.99.1234 > 192.0.2.98.80: Flags [S], seq 1, win "
+        "64240, length 0\n"
+        "12:34:57.400000 lo    In  IP6 ::1.40000 > ::1.53: 7+ AAAA? a.example. (27)\n");
+    assert_int_equal(r->n, 6);
+    assert_int_equal(r->stats.unread, 0);
+    assert_int_equal(r->stats.bad_lines, 0);
+    assert_true(r->p[0].layers & PKT_L_DNS);
+    assert_int_equal(r->p[0].dns.id, 12345);
+    assert_addr(&r->p[0].src, "192.0.2.10");
+    assert_int_equal(r->p[0].dport, 53);
+    assert_int_equal(r->p[1].dns.rcode, 3);
+    assert_true(r->p[2].layers & PKT_L_DNS);
+    assert_true(r->p[3].layers & PKT_L_ARP);
+    assert_int_equal(r->p[4].tcp_flags, 0x02);
+    assert_int_equal(r->p[5].ip_version, 6);
+    assert_string_equal(r->p[5].dns.q.name.text, "a.example.");
+    run_free(r);
+    /* a column that is not a direction is not taken for one: unread, and counted */
+    r = read_text("12:34:56.789012 eth0  Sideways IP 192.0.2.10.45678 > 192.0.2.53.53: 1+ A? a. "
+                  "(29)\n"
+                  "12:34:56.789013 IP 192.0.2.10.45678 > 192.0.2.53.53: 2+ A? b. (29)\n");
+    assert_int_equal(r->n, 1);
+    assert_int_equal(r->stats.unread, 1);
+    assert_int_equal(r->stats.first_unread[0], 1);
+    assert_non_null(strstr(r->stats.unread_sample[0], "Sideways"));
+    run_free(r);
+}
+
+/* Two spaces after '>', a paste indented as a whole (Markdown code block, 4 spaces or a tab),
+ * no-break spaces (U+00A0) in place of spaces. */
+static void test_pasted_spacing(void **state)
+{
+    (void)state;
+    struct run *r = read_text(
+        "13:24:32.192571 IP 192.51.100.15.52444 >  203.0.113.2.53: 35084+ A? "
+        "yummyrecipesforme.com. (24)\n"
+        "    13:24:36.098564 IP 203.0.113.2 > 192.51.100.15: ICMP 203.0.113.2 udp port 53 "
+        "unreachable, length 150\n"
+        "\t13:24:37.000000\xc2\xa0IP\xc2\xa0"
+        "192.51.100.15.52445\xc2\xa0>\xc2\xa0"
+        "203.0.113.2.53: 35085+ A? yummyrecipesforme.com. (24)\n");
+    assert_int_equal(r->n, 3);
+    assert_int_equal(r->stats.unread, 0);
+    assert_int_equal(r->p[0].dns.id, 35084);
+    assert_addr(&r->p[0].dst, "203.0.113.2");
+    assert_int_equal(r->p[1].icmp_type, 3);
+    assert_int_equal(r->p[1].line_no, 2);
+    assert_int_equal(r->p[2].dns.id, 35085);
+    assert_int_equal(r->p[2].sport, 52445);
+    /* the evidence text has plain spaces */
+    assert_null(strstr(r->p[2].line, "\xc2\xa0"));
+    run_free(r);
+    /* a -v record's indented continuation stays a continuation */
+    r = read_text("13:24:32.192571 IP (tos 0x0, ttl 64, id 1, offset 0, flags [none], proto UDP "
+                  "(17), length 57)\n"
+                  "    192.51.100.15.52444 > 203.0.113.2.53: 35084+ A? a.example. (29)\n");
+    assert_int_equal(r->n, 1);
+    assert_int_equal(r->p[0].dns.id, 35084);
+    run_free(r);
+}
+
+/* What a terminal session pasted whole carries: the prompt and command, tcpdump's banners, the
+ * ^C echoed before a record or after the last, the counts, the next prompt, Markdown fences.
+ * None of it may end up in a record's text. */
+static void test_paste_trailers(void **state)
+{
+    (void)state;
+    struct run *r =
+        read_text("```\n"
+                  "$ sudo tcpdump -nn -i eth0 port 53\n"
+                  "tcpdump: verbose output suppressed, use -v[v]... for full protocol decode\n"
+                  "listening on eth0, link-type EN10MB (Ethernet), snapshot length 262144 bytes\n"
+                  "^C13:24:32.192571 IP 192.51.100.15.52444 > 203.0.113.2.53: 35084+ A? "
+                  "yummyrecipesforme.com. (24)\n"
+                  "13:24:36.098564 IP 203.0.113.2 > 192.51.100.15: ICMP 203.0.113.2 udp port 53 "
+                  "unreachable, length 150 ^C\n"
+                  "root@host:~# \n"
+                  "13:25:36.098564 IP 203.0.113.2 > 192.51.100.15: ICMP 203.0.113.2 udp port 53 "
+                  "unreachable, length 150^C3 packets captured\n"
+                  "3 packets received by filter\n"
+                  "0 packets dropped by kernel\n"
+                  "[admin@fw01 ~]$ exit\n"
+                  "```\n");
+    assert_int_equal(r->n, 3);
+    assert_int_equal(r->stats.unread, 0);
+    assert_int_equal(r->stats.bad_lines, 0);
+    assert_int_equal(r->stats.ignored_lines, 9);
+    assert_int_equal(r->p[0].dns.id, 35084);
+    assert_int_equal(r->p[0].line_no, 5);
+    assert_string_equal(r->p[1].line, "13:24:36.098564 IP 203.0.113.2 > 192.51.100.15: ICMP "
+                                      "203.0.113.2 udp port 53 unreachable, length 150");
+    assert_null(strstr(r->p[2].line, "^C"));
+    assert_null(strstr(r->p[2].line, "packets"));
+    for (int i = 0; i < r->n; i++) {
+        assert_null(strstr(r->p[i].line, "root@"));
+        assert_null(strstr(r->p[i].line, "```"));
+    }
+    run_free(r);
+}
+
+/* Mail and forum quoting ("> ", "> > "), and list numbers before records ("1. ", "**(2)**"). A
+ * line starting with '>' that continues an unquoted record (a wrapped "> dst:") stays one. */
+static void test_quoted_and_numbered(void **state)
+{
+    (void)state;
+    struct run *r = read_text(
+        "> 13:24:32.192571 IP 192.51.100.15.52444 > 203.0.113.2.53: 35084+ A? a.example. (24)\n"
+        ">\n"
+        "> > 13:24:36.098564 IP 203.0.113.2 > 192.51.100.15: ICMP 203.0.113.2 udp port 53 "
+        "unreachable, length 150\n"
+        "1. 13:24:37.000000 IP 192.51.100.15.52445 > 203.0.113.2.53: 35085+ A? b.example. (24)\n"
+        "**(2)** 13:24:38.000000 IP 192.51.100.15.52446 > 203.0.113.2.53: 35086+ A? c.example. "
+        "(24)\n"
+        "13:24:39.000000 IP 192.51.100.15.52447\n"
+        "> 203.0.113.2.53: 35087+ A? d.example. (24)\n");
+    assert_int_equal(r->n, 5);
+    assert_int_equal(r->stats.unread, 0);
+    assert_int_equal(r->p[0].dns.id, 35084);
+    assert_int_equal(r->p[1].icmp_type, 3);
+    assert_int_equal(r->p[2].dns.id, 35085);
+    assert_string_equal(r->p[2].line, "13:24:37.000000 IP 192.51.100.15.52445 > 203.0.113.2.53: "
+                                      "35085+ A? b.example. (24)");
+    assert_int_equal(r->p[3].dns.id, 35086);
+    assert_int_equal(r->p[4].dns.id, 35087);
+    assert_int_equal(r->p[4].dport, 53);
+    run_free(r);
+}
+
+/* A UTF-8 byte-order mark before the first record (Windows editors) cost that record. */
+static void test_utf8_bom(void **state)
+{
+    (void)state;
+    struct run *r = read_text("\xef\xbb\xbf"
+                              "13:24:32.192571 IP 192.51.100.15.52444 > 203.0.113.2.53: 35084+ "
+                              "A? a.example. (24)\n");
+    assert_int_equal(r->n, 1);
+    assert_int_equal(r->stats.bad_lines, 0);
+    assert_int_equal(r->p[0].dns.id, 35084);
+    run_free(r);
+}
+
+/* What is not read is told apart: traffic-like lines (a time with a fraction, an address with
+ * a port, a hex-dump offset) are unread traffic, with numbers and samples; prose is ignored. */
+static void test_unread_vs_ignored(void **state)
+{
+    (void)state;
+    struct run *r = read_text(
+        "Here is what I captured on the resolver at 13:24 (the server is 203.0.113.2):\n"
+        "13:24:32.192571 IP 192.51.100.15.52444 > 203.0.113.2.53: 35084+ A? a.example. (24)\n"
+        "\n"
+        "and then this, which looks odd:\n"
+        "192.51.100.15.52444 ??? 203.0.113.2.53 something\n"
+        "13:24:33.000000 FOO 1.2.3.4 bar\n"
+        "\t0x0000:  4500 003c 1c46 4000 4006 b1e6 ac10 0a63\n"
+        "13:24:34.000000 STP 802.1d, Config, Flags [none], bridge-id 8000.00:11:22:33:44:55.8001\n"
+        "Thanks!\n");
+    /* the STP record is read as a packet without IP, as before: not a gap in what we read;
+     * the indented hex dump continues the unread record of line 6, counted once with it */
+    assert_int_equal(r->n, 2);
+    assert_int_equal(r->stats.unread, 2);
+    assert_int_equal(r->stats.first_unread[0], 5);
+    assert_int_equal(r->stats.first_unread[1], 6);
+    assert_string_equal(r->stats.unread_sample[0],
+                        "192.51.100.15.52444 ??? 203.0.113.2.53 something");
+    assert_int_equal(r->stats.ignored_lines,
+                     2); /* "Thanks!" continues the STP record (a wrapped line) */
+    run_free(r);
+}
+
+/* -vvv: an ICMP error's quoted datagram over two indented lines, with the quoted UDP or TCP
+ * header, stays in its record and is read as the quote. */
+static void test_icmp_vvv_quote(void **state)
+{
+    (void)state;
+    struct run *r = read_text(
+        "13:24:36.098564 IP (tos 0xc0, ttl 64, id 1234, offset 0, flags [none], proto ICMP (1), "
+        "length 85)\n"
+        "    203.0.113.2 > 192.51.100.15: ICMP 203.0.113.2 udp port 53 unreachable, length 65\n"
+        "\tIP (tos 0x0, ttl 64, id 40001, offset 0, flags [none], proto UDP (17), length 57)\n"
+        "    192.51.100.15.52444 > 203.0.113.2.53: [udp sum ok] 35084+ A? a.example. (29)\n"
+        "13:24:40.001000 IP (tos 0xc0, ttl 64, id 3, offset 0, flags [none], proto ICMP (1), "
+        "length 88)\n"
+        "    203.0.113.2 > 192.51.100.15: ICMP 203.0.113.2 tcp port 443 unreachable, length 68\n"
+        "\tIP (tos 0x0, ttl 64, id 2, offset 0, flags [DF], proto TCP (6), length 60)\n"
+        "    192.51.100.15.40000 > 203.0.113.2.443: Flags [S], cksum 0x1234 (correct), seq 1000, "
+        "win 64240, options [mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7], length 0\n");
+    assert_int_equal(r->n, 2);
+    assert_int_equal(r->stats.unread, 0);
+    assert_int_equal(r->stats.bad_lines, 0);
+    assert_int_equal(r->p[0].icmp_type, 3);
+    assert_int_equal(r->p[0].icmp_code, 3);
+    assert_int_equal(r->p[1].icmp_type, 3);
+    assert_int_equal(r->p[1].line_no, 5);
+    run_free(r);
+}
+
+/* Text that is not tcpdump's is refused naming its format (exit status 2 in the CLI). */
+static void test_foreign_text_refused(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *want;
+    } cases[] = {
+        {"    1 0.000000    192.0.2.1 \xe2\x86\x92 192.0.2.2    DNS 74 Standard query 0x1234 A "
+         "example.com\n",
+         "tshark"},
+        {"$ tshark -r x.pcap\n    1   0.000000 192.0.2.1 -> 192.0.2.2 DNS 74 Standard query "
+         "0x1234 A example.com\n",
+         "tshark"},
+        {"#separator \\x09\n#set_separator\t,\n#path\tdns\n", "Zeek log"},
+        {"{\"ts\":1704067200.0,\"uid\":\"Cabc\",\"id.orig_h\":\"192.0.2.1\",\"query\":\"example."
+         "com\",\"rcode_name\":\"NXDOMAIN\"}\n",
+         "Zeek log in JSON"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char path[] = "/tmp/nt_foreignXXXXXX";
+        int fd = mkstemp(path);
+        assert_true(fd >= 0);
+        FILE *f = fdopen(fd, "wb");
+        assert_non_null(f);
+        fputs(cases[i].text, f);
+        fclose(f);
+        struct source *s = NULL;
+        char err[SOURCE_ERROR_MAX];
+        assert_int_equal(source_open(path, &s, err), NT_ERR_NOT_CAPTURE);
+        assert_null(s);
+        assert_non_null(strstr(err, cases[i].want));
+        unlink(path);
+    }
+}
+
+/* A record the snap length cut ("[|domain]") is read, and counted as unread traffic; an ICMP
+ * error whose quote was cut is not. Frames of a capture: the same rule on the decoder's
+ * anomalies (source_frame_unread). */
+static void test_cut_records_and_frames(void **state)
+{
+    (void)state;
+    struct run *r =
+        read_text("13:29:01.000001 IP 192.51.100.15.52450 > 203.0.113.2.53: [|domain]\n"
+                  "13:29:02.000000 IP 203.0.113.2 > 192.51.100.15: ICMP 203.0.113.2 udp port 53 "
+                  "unreachable, length 36 [|domain]\n");
+    assert_int_equal(r->n, 2);
+    assert_int_equal(r->stats.unread, 1);
+    assert_int_equal(r->stats.first_unread[0], 1);
+    run_free(r);
+
+    struct packet *p = calloc(1, sizeof *p);
+    assert_non_null(p);
+    packet_reset(p);
+    p->caplen = 60;
+    p->wirelen = 60;
+    packet_add_anomaly(p, ANOM_DNS_TRUNCATED); /* short on the wire: read whole */
+    assert_false(source_frame_unread(p));
+    p->wirelen = 90; /* the capture cut it */
+    assert_true(source_frame_unread(p));
+    packet_reset(p);
+    p->caplen = p->wirelen = 60;
+    packet_add_anomaly(p, ANOM_ICMP_QUOTE_TRUNCATED);
+    assert_false(source_frame_unread(p));
+    packet_add_anomaly(p, ANOM_IPV4_BAD_VERSION); /* the link names IP, the bytes are not */
+    assert_true(source_frame_unread(p));
+    free(p);
+}
+
+/* Writes n bytes to a new temporary file; path receives its name. */
+static void write_tmp(char *path, const void *data, size_t n)
+{
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, n, f), n);
+    fclose(f);
+}
+
+/* Reads a file through source_open; returns the packets read, or a negative error. */
+static int read_path(const char *path, struct packet *first, struct source_stats *st)
+{
+    struct source *s = NULL;
+    char err[SOURCE_ERROR_MAX];
+    int rc = source_open(path, &s, err);
+    if (rc < 0)
+        return rc;
+    static struct packet tmp;
+    int n = 0;
+    while ((rc = source_next(s, &tmp)) == 1) {
+        if (n == 0) {
+            *first = tmp;
+            first->line = NULL;
+        }
+        n++;
+    }
+    *st = *source_stats(s);
+    source_close(s);
+    return n;
+}
+
+/* UTF-16 with a byte-order mark, as Windows redirection writes it (CRLF), little and big
+ * endian: decoded to UTF-8 and read; a character outside the BMP (a surrogate pair) and a lone
+ * surrogate in a comment line cost nothing else. */
+static void test_utf16_text(void **state)
+{
+    (void)state;
+    static const char *const lines =
+        "13:24:32.192571 IP 192.51.100.15.52444 > 203.0.113.2.53: 35084+ A? a.example. (24)\r\n"
+        "13:24:36.098564 IP 203.0.113.2 > 192.51.100.15: ICMP 203.0.113.2 udp port 53 "
+        "unreachable, length 150\r\n"
+        "note: X\r\n";
+    for (int be = 0; be < 2; be++) {
+        uint8_t buf[1024];
+        size_t n = 0;
+        buf[n++] = be ? 0xfe : 0xff;
+        buf[n++] = be ? 0xff : 0xfe;
+        for (const char *c = lines; *c; c++) {
+            uint16_t u = (uint8_t)*c;
+            if (*c == 'X') {
+                /* U+1F600 as a pair, then a lone high surrogate before "!" */
+                static const uint16_t extra[] = {0xd83d, 0xde00, 0xd800, '!'};
+                for (size_t k = 0; k < 4; k++) {
+                    buf[n++] = (uint8_t)(be ? extra[k] >> 8 : extra[k] & 0xff);
+                    buf[n++] = (uint8_t)(be ? extra[k] & 0xff : extra[k] >> 8);
+                }
+                continue;
+            }
+            buf[n++] = (uint8_t)(be ? u >> 8 : u & 0xff);
+            buf[n++] = (uint8_t)(be ? u & 0xff : u >> 8);
+        }
+        char path[] = "/tmp/nt_utf16XXXXXX";
+        write_tmp(path, buf, n);
+        struct packet *p = calloc(1, sizeof *p);
+        assert_non_null(p);
+        struct source_stats st;
+        assert_int_equal(read_path(path, p, &st), 2);
+        assert_int_equal(p->dns.id, 35084);
+        assert_int_equal(st.unread, 0);
+        assert_int_equal(st.lines, 3);
+        free(p);
+        unlink(path);
+    }
+}
+
+/* -x, -X and -XX (tcpdump 4.99 on examples/port-unreachable.pcap): the hex dump is decoded by
+ * the capture decoder, so the ICMP error's quote holds what tcpdump's text leaves out without
+ * -v (the client's port and the DNS id and question). A dump whose offsets skip is not used. */
+static const char icmp_hex_x[] = "21:54:23.788703 IP 198.51.100.2 > 198.51.100.15: ICMP "
+                                 "198.51.100.2 udp port 53 unreachable, length 98\n"
+                                 "\t0x0000:  45c0 0076 2cf5 0000 4001 f859 c633 6402\n"
+                                 "\t0x0010:  c633 640f 0303 f4c0 0000 0000 4500 005a\n"
+                                 "\t0x0020:  5bd5 0000 4011 ca45 c633 640f c633 6402\n"
+                                 "\t0x0030:  9fbf 0035 0046 54d0 f6cd 0120 0001 0000\n"
+                                 "\t0x0040:  0000 0001 1179 756d 6d79 7265 6369 7065\n"
+                                 "\t0x0050:  7366 6f72 6d65 0363 6f6d 0000 0100 0100\n"
+                                 "\t0x0060:  0029 04d0 0000 0000 000c 000a 0008 8766\n"
+                                 "\t0x0070:  d712 9ed9 1934\n";
+static const char icmp_hex_X[] =
+    "21:54:23.788703 IP 198.51.100.2 > 198.51.100.15: ICMP 198.51.100.2 udp port 53 unreachable, "
+    "length 98\n"
+    "\t0x0000:  45c0 0076 2cf5 0000 4001 f859 c633 6402  E..v,...@..Y.3d.\n"
+    "\t0x0010:  c633 640f 0303 f4c0 0000 0000 4500 005a  .3d.........E..Z\n"
+    "\t0x0020:  5bd5 0000 4011 ca45 c633 640f c633 6402  [...@..E.3d..3d.\n"
+    "\t0x0030:  9fbf 0035 0046 54d0 f6cd 0120 0001 0000  ...5.FT.........\n"
+    "\t0x0040:  0000 0001 1179 756d 6d79 7265 6369 7065  .....yummyrecipe\n"
+    "\t0x0050:  7366 6f72 6d65 0363 6f6d 0000 0100 0100  sforme.com......\n"
+    "\t0x0060:  0029 04d0 0000 0000 000c 000a 0008 8766  .).............f\n"
+    "\t0x0070:  d712 9ed9 1934                           .....4\n";
+static const char icmp_hex_XX[] =
+    "21:54:23.788703 IP 198.51.100.2 > 198.51.100.15: ICMP 198.51.100.2 udp port 53 unreachable, "
+    "length 98\n"
+    "\t0x0000:  1266 ecd7 b85a 2225 9114 44c3 0800 45c0  .f...Z\"%..D...E.\n"
+    "\t0x0010:  0076 2cf5 0000 4001 f859 c633 6402 c633  .v,...@..Y.3d..3\n"
+    "\t0x0020:  640f 0303 f4c0 0000 0000 4500 005a 5bd5  d.........E..Z[.\n"
+    "\t0x0030:  0000 4011 ca45 c633 640f c633 6402 9fbf  ..@..E.3d..3d...\n"
+    "\t0x0040:  0035 0046 54d0 f6cd 0120 0001 0000 0000  .5.FT...........\n"
+    "\t0x0050:  0001 1179 756d 6d79 7265 6369 7065 7366  ...yummyrecipesf\n"
+    "\t0x0060:  6f72 6d65 0363 6f6d 0000 0100 0100 0029  orme.com.......)\n"
+    "\t0x0070:  04d0 0000 0000 000c 000a 0008 8766 d712  .............f..\n"
+    "\t0x0080:  9ed9 1934                                ...4\n";
+
+static void test_hex_dumps(void **state)
+{
+    (void)state;
+    const char *const dumps[] = {icmp_hex_x, icmp_hex_X, icmp_hex_XX};
+    for (size_t i = 0; i < 3; i++) {
+        struct run *r = read_text(dumps[i]);
+        assert_int_equal(r->n, 1);
+        assert_int_equal(r->stats.unread, 0);
+        assert_int_equal(r->stats.bad_lines, 0);
+        const struct packet *p = &r->p[0];
+        assert_int_equal(p->icmp_type, 3);
+        assert_int_equal(p->icmp_code, 3);
+        assert_true(p->quote.has_ports);
+        assert_int_equal(p->quote.sport, 40895);
+        assert_int_equal(p->quote.dport, 53);
+        assert_true(p->quote.has_dns);
+        assert_int_equal(p->quote.dns_id, 63181);
+        assert_string_equal(p->quote.q.name.text, "yummyrecipesforme.com.");
+        /* the evidence is the record as printed, without the dump */
+        assert_null(strstr(p->line, "0x0000"));
+        assert_int_equal(p->ts.sec, 21 * 3600 + 54 * 60 + 23);
+        run_free(r);
+    }
+    /* an offset out of sequence: the text is read, the dump is not used */
+    char bad[2048];
+    snprintf(bad, sizeof bad, "%s", icmp_hex_x);
+    char *o = strstr(bad, "0x0030");
+    assert_non_null(o);
+    o[4] = '4';
+    struct run *r = read_text(bad);
+    assert_int_equal(r->n, 1);
+    assert_int_equal(r->p[0].icmp_type, 3);
+    assert_false(r->p[0].quote.has_dns);
+    run_free(r);
+}
+
+/* A pull request's diff ('+' on every added line) and stamps that lost their fraction
+ * ("14:18:28 IP ..."); a sentence that begins with a time stays prose. */
+static void test_diff_and_whole_seconds(void **state)
+{
+    (void)state;
+    struct run *r = read_text(
+        "+21:11:07.566389 IP 1.2.0.100.24580 > 101.0.1.100.53: 15555% [1au] A? org. (32)\n"
+        "+21:11:07.566861 IP 101.0.1.100.53 > 1.2.0.100.24580: 15555- 0/1/2 (78)\n"
+        "+```\n"
+        "+\n"
+        "+Now that the resolver knows where the root servers are, it asks the TLDs.\n");
+    assert_int_equal(r->n, 2);
+    assert_int_equal(r->stats.unread, 0);
+    assert_int_equal(r->p[0].dns.id, 15555);
+    assert_int_equal(r->p[1].sport, 53);
+    assert_int_equal(r->stats.ignored_lines, 2);
+    run_free(r);
+    r = read_text("14:18:28 the server restarted and then:\n"
+                  "14:18:29 IP 192.168.34.170 > 9.9.9.9: ICMP 192.168.34.170 udp port 46103 "
+                  "unreachable, length 130\n");
+    assert_int_equal(r->n, 1);
+    assert_int_equal(r->p[0].icmp_type, 3);
+    assert_int_equal(r->p[0].ts.sec, 14 * 3600 + 18 * 60 + 29);
+    assert_int_equal(r->p[0].ts.nsec, 0);
+    assert_int_equal(r->stats.unread, 0);
+    assert_int_equal(r->stats.ignored_lines, 1);
+    run_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -770,6 +1227,18 @@ int main(void)
         cmocka_unit_test(test_no_records),
         cmocka_unit_test(test_hostile_input),
         cmocka_unit_test(test_record_cap),
+        cmocka_unit_test(test_any_interface_direction),
+        cmocka_unit_test(test_pasted_spacing),
+        cmocka_unit_test(test_paste_trailers),
+        cmocka_unit_test(test_quoted_and_numbered),
+        cmocka_unit_test(test_utf8_bom),
+        cmocka_unit_test(test_unread_vs_ignored),
+        cmocka_unit_test(test_icmp_vvv_quote),
+        cmocka_unit_test(test_foreign_text_refused),
+        cmocka_unit_test(test_cut_records_and_frames),
+        cmocka_unit_test(test_utf16_text),
+        cmocka_unit_test(test_hex_dumps),
+        cmocka_unit_test(test_diff_and_whole_seconds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -94,8 +94,12 @@ void text_parse_network(struct netctx *cx, struct sc *s, struct packet *pkt, int
     if (!n1)
         return;
     struct sc t = {s->p + n1, s->e};
-    if (!sc_lit(&t, " > "))
+    /* " > ", or with more spaces (a pasted line re-spaced by an editor or forum) */
+    const char *gap = t.p;
+    sc_ws(&t);
+    if (t.p == gap || !sc_lit(&t, ">") || t.p >= t.e || !is_space(*t.p))
         return;
+    sc_ws(&t);
     size_t n2 = tok_len(&t);
     const char *a2 = t.p;
     if (n2 < 2 || a2[n2 - 1] != ':')

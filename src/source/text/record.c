@@ -97,6 +97,47 @@ static void parse_link(struct netctx *cx, struct sc *s, struct packet *pkt)
     *s = t;
 }
 
+/* The interface and direction columns tcpdump 4.99 prints for "-i any" (Linux cooked v2)
+ * and PKTAP before the protocol: "eth0  Out IP ...", "lo    In  IP ...", "wlan0 M   IP6 ...",
+ * "eth0  B   ARP, ...", "eth0  P   IP ..." (In, Out, broadcast, multicast, to another host);
+ * with -e the link part follows ("eth0  Out ifindex 2 00:11:22:33:44:55 ethertype IPv4 ...").
+ * Returns false (s unchanged) when the record does not begin with them. */
+static bool parse_if_dir(struct netctx *cx, struct sc *s, struct packet *pkt)
+{
+    struct sc f = *s;
+    size_t n = tok_len(&f);
+    if (n == 0 || n > 32)
+        return false;
+    f.p += n;
+    const char *gap = f.p;
+    sc_ws(&f);
+    if (f.p == gap)
+        return false;
+    static const char *const dirs[] = {"In", "Out", "M", "B", "P"};
+    size_t d = tok_len(&f), k;
+    for (k = 0; k < sizeof dirs / sizeof dirs[0]; k++) {
+        if (d == strlen(dirs[k]) && memcmp(f.p, dirs[k], d) == 0)
+            break;
+    }
+    if (k == sizeof dirs / sizeof dirs[0])
+        return false;
+    f.p += d;
+    gap = f.p;
+    sc_ws(&f);
+    if (f.p == gap)
+        return false;
+    if (sc_lit(&f, "IP6 "))
+        text_parse_network(cx, &f, pkt, 6);
+    else if (sc_lit(&f, "IP "))
+        text_parse_network(cx, &f, pkt, 4);
+    else if (starts(f.p, f.e, "ARP, ") || starts(f.p, f.e, "RARP, "))
+        parse_arp(&f, pkt);
+    else
+        parse_link(cx, &f, pkt);
+    *s = f;
+    return true;
+}
+
 bool text_parse_record(struct text_state *st, const char *rec, size_t len, struct packet *pkt)
 {
     struct sc s = {rec, rec + len};
@@ -118,20 +159,8 @@ bool text_parse_record(struct text_state *st, const char *rec, size_t len, struc
         text_parse_network(&cx, &s, pkt, 4);
     } else if (starts(s.p, s.e, "ARP, ") || starts(s.p, s.e, "RARP, ")) {
         parse_arp(&s, pkt);
-    } else {
+    } else if (!parse_if_dir(&cx, &s, pkt)) {
         parse_link(&cx, &s, pkt);
-        if (!pkt->layers) {
-            /* interface and direction columns (PKTAP, "-i any"): "lo    In  IP ..." */
-            struct sc f = s;
-            const char *ip = find(f.p, f.e - f.p > 48 ? f.p + 48 : f.e, "  IP");
-            if (ip) {
-                f.p = ip + 2;
-                if (sc_lit(&f, "IP6 "))
-                    text_parse_network(&cx, &f, pkt, 6);
-                else if (sc_lit(&f, "IP "))
-                    text_parse_network(&cx, &f, pkt, 4);
-            }
-        }
     }
     return true;
 }

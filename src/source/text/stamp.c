@@ -37,6 +37,8 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
+static bool looks_like_protocol(const char *p, const char *e);
+
 /* HH:MM:SS.frac (hours may exceed two digits for long relative times). */
 static bool parse_hms(struct sc *s, int64_t *sec, uint32_t *nsec)
 {
@@ -46,8 +48,19 @@ static bool parse_hms(struct sc *s, int64_t *sec, uint32_t *nsec)
         !is_digit(t.p[1]) || !sc_uint(&t, &m, 2) || !sc_lit(&t, ":") || !sc_uint(&t, &x, 2) ||
         m > 59 || x > 60)
         return false;
-    if (!sc_lit(&t, ".") || !parse_frac(&t, nsec))
+    if (!sc_lit(&t, ".")) {
+        /* whole seconds: a paste that lost the fraction ("14:18:28 IP ..."), taken only when
+         * a protocol follows, so that a sentence beginning with a time stays prose */
+        struct sc r = t;
+        if (r.p >= r.e || *r.p != ' ')
+            return false;
+        sc_ws(&r);
+        if (!looks_like_protocol(r.p, r.e))
+            return false;
+        *nsec = 0;
+    } else if (!parse_frac(&t, nsec)) {
         return false;
+    }
     *sec = (int64_t)(h * 3600 + m * 60 + x);
     *s = t;
     return true;
@@ -157,8 +170,23 @@ bool text_record_start(const char *p, const char *e, int mode, struct sc *out, s
     const char *q = p;
     while (q < e && q - p < 4 && *q == ' ')
         q++;
-    if (q < e && (*q == '\t' || (q - p >= 4 && *q == ' ')))
-        return false;
+    bool deep = q < e && (*q == '\t' || (q - p >= 4 && *q == ' '));
+    if (deep || q - p >= 4) {
+        /* Deeper indentation is a -v continuation, unless a timestamp of the style already
+         * seen (or, before the first record, of any style) begins it: a paste indented as a
+         * whole (a Markdown code block, a quote). Four spaces and a number may also be -#'s
+         * column, below. */
+        const char *r = q;
+        while (r < e && is_space(*r) && r - p < 64)
+            r++;
+        struct sc t = {r, e};
+        if (mode != TEXT_TS_NONE && r < e && is_digit(*r) && parse_stamp(&t, mode, v)) {
+            *out = t;
+            return true;
+        }
+        if (deep)
+            return false;
+    }
     struct sc num = s;
     skip_number_column(&num);
     if (num.p != s.p) {

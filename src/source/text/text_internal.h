@@ -201,6 +201,10 @@ bool text_record_start(const char *p, const char *e, int mode, struct sc *out, s
 /* Turns the stamp into the packet's time, advancing the state (day wraps, relative modes). */
 void text_apply_stamp(struct text_state *st, const struct tsval *v, struct nt_time *ts);
 
+/* reader.c: whether a line that is no record looks like traffic (a time with a fraction, an
+ * address with a port, a hex-dump offset) rather than prose. */
+bool text_looks_like_traffic(const char *p, size_t n);
+
 /* ---------------------------------------------------------------------------------------- */
 /* Addresses and ports (address.c) */
 
