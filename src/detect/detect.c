@@ -172,6 +172,19 @@ struct finding *rule_next_finding(struct rule_ctx *rc, size_t *iter)
     return NULL;
 }
 
+const struct finding *rule_other_finding(const struct rule_ctx *rc, const char *rule_id,
+                                         const char *key)
+{
+    /* Findings are indexed by their rule's id pointer: find the registered one. */
+    for (size_t i = 0; i < detect_n_rules; i++) {
+        if (strcmp(detect_rules[i]->id, rule_id) != 0)
+            continue;
+        struct finding_key fk = {detect_rules[i]->id, key};
+        return htab_get(&rc->d->finding_index, finding_hash(fk.id, key), finding_eq, &fk);
+    }
+    return NULL;
+}
+
 void **rule_state(struct rule_ctx *rc)
 {
     return &rc->d->states[rc->idx];

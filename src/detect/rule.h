@@ -45,6 +45,12 @@ void **rule_state(struct rule_ctx *rc);
  * (a static string such as "servers_ignored"). detect_limits lists the counters for the
  * report. */
 void rule_count_limit(struct rule_ctx *rc, const char *name, uint64_t n);
+/* Another rule's finding with this key (NULL when that rule raised none, or has no such id).
+ * Rules run their on_finish in the order of their file names, so a rule may read in on_finish
+ * only the findings of rules whose files sort before its own (dns.no_response reads dns.flood's);
+ * the finding may still be incomplete in on_dns_lookup. */
+const struct finding *rule_other_finding(const struct rule_ctx *rc, const char *rule_id,
+                                         const char *key);
 /* The whole capture's statistics, for rates and baselines. */
 const struct correlate_stats *rule_stats(const struct rule_ctx *rc);
 /* The configured timeout. */

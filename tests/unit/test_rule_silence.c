@@ -2,6 +2,7 @@
  * dns.late_answer (answers the client rejected because it had stopped waiting). */
 #include "testutil.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -247,6 +248,67 @@ static void test_no_response_intermittent_is_medium(void **state)
     free_all(ls, 5);
 }
 
+/* A busy server that answered 98.5 % of its lookups (200 per second from 150 clients) and
+ * left 1.5 % unanswered: a loss rate, not a flood; it used to be tagged T1498 "suggests a
+ * flood" from the rate and the client count alone. With a surge (dns.flood fires), T1498. */
+static void busy_server(struct dns_lookup **ls, size_t n, double t0, size_t surge)
+{
+    for (size_t i = 0; i < n; i++) {
+        double t = t0 + (double)i / 200.0;
+        if (surge && i >= n - surge)
+            t = t0 + (double)(n - surge) / 200.0 + 1.0 + (double)(i - (n - surge)) / 5000.0;
+        ls[i] = lk("198.51.100.2", (uint16_t)i, t, i % 200 < 3 ? LOOKUP_UNANSWERED : LOOKUP_ANSWERED);
+        char cli[32];
+        snprintf(cli, sizeof cli, "203.0.113.%zu", 1 + i % 150);
+        assert_true(nt_addr_parse(&ls[i]->client, cli, strlen(cli)));
+    }
+}
+
+static void test_no_response_loss_rate_is_not_a_flood(void **state)
+{
+    (void)state;
+    enum { N = 2000 };
+    struct dns_lookup **ls = calloc(N, sizeof *ls);
+    assert_non_null(ls);
+    busy_server(ls, N, 100.0, 0);
+    struct detector *d = run(ls, N);
+    const struct finding *f = find(d, "dns.no_response");
+    assert_non_null(f);
+    assert_int_equal(f->lookups, 30);
+    assert_null(f->attack_id);
+    assert_int_equal(f->severity, SEV_MEDIUM);
+    assert_true(any_fact(f, "Loss rate: 30 of the 2000 lookups to this server that were "
+                            "answered or timed out (1.5 %) got no response; 1970 (98.5 %) were "
+                            "answered."));
+    for (size_t i = 0; i < f->n_causes; i++) {
+        assert_null(strstr(f->causes[i].text, "flood"));
+        assert_null(strstr(f->causes[i].reason, "suggests a flood"));
+    }
+    assert_int_equal(count(d, "dns.flood"), 0);
+    detect_free(d);
+    free_all(ls, N);
+    /* The same with 2500 of the lookups in one second after the others at 200 per second: a
+     * flood (2,500 in a second against 200), and T1498 on the silence. */
+    free(ls);
+    ls = calloc(2 * N, sizeof *ls);
+    assert_non_null(ls);
+    busy_server(ls, 2 * N, 100.0, 2500);
+    d = run(ls, 2 * N);
+    f = find(d, "dns.no_response");
+    assert_non_null(f);
+    assert_int_equal(count(d, "dns.flood"), 1);
+    assert_non_null(f->attack_id);
+    assert_string_equal(f->attack_id, "T1498");
+    bool flood_cause = false;
+    for (size_t i = 0; i < f->n_causes; i++)
+        flood_cause |= strstr(f->causes[i].text, "query flood") != NULL &&
+                       f->causes[i].confidence == CONF_MEDIUM;
+    assert_true(flood_cause);
+    detect_free(d);
+    free_all(ls, 2 * N);
+    free(ls);
+}
+
 static void test_no_response_other_transport_answered(void **state)
 {
     (void)state;
@@ -437,6 +499,7 @@ int main(void)
         cmocka_unit_test(test_no_response_loopback_has_no_path),
         cmocka_unit_test(test_no_response_capture_ended_is_not_a_failure),
         cmocka_unit_test(test_no_response_after_answers_is_an_outage),
+        cmocka_unit_test(test_no_response_loss_rate_is_not_a_flood),
         cmocka_unit_test(test_no_response_intermittent_is_medium),
         cmocka_unit_test(test_no_response_other_transport_answered),
         cmocka_unit_test(test_no_response_hostile_name),

@@ -73,10 +73,6 @@ static enum shape shape_of(const struct server_stats *ss, const struct nr_acc *a
     return SHAPE_MIXED;
 }
 
-/* Rates and client counts past which the capture itself suggests a flood. */
-#define FLOOD_QPS     100.0
-#define FLOOD_CLIENTS 100
-
 static void explain_finding(struct rule_ctx *rc, struct finding *f)
 {
     const struct nr_acc *a = f->priv;
@@ -251,14 +247,17 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                          cut, cut == 1 ? "lookup" : "lookups", cut == 1 ? "was" : "were", to,
                          cut == 1 ? "it is" : "they are");
 
-    /* Load, measured over this server's traffic. */
+    /* Load, measured over this server's traffic. A flood is claimed (T1498) only on flood
+     * evidence: dns.flood's finding for the same server, a rise of the query rate far above
+     * the server's own rate before it. A high rate or many clients alone is the server's
+     * normal load, and unanswered lookups among many answered ones are a loss rate. */
     int64_t span_us = 0;
     if (ss && ss->first_query.kind != NT_TIME_NONE)
         span_us = nt_time_diff_us(&ss->first_query, &ss->last_query);
     size_t n_cl = ss ? ss->n_clients : f->n_clients;
     uint64_t n_q = ss ? ss->query_packets : f->query_packets;
     double qps = span_us >= 1000000 ? (double)n_q / ((double)span_us / 1e6) : 0;
-    bool flood = qps >= FLOOD_QPS || n_cl >= FLOOD_CLIENTS;
+    const struct finding *flood = rule_other_finding(rc, "dns.flood", f->key);
     char rate[96] = "", d1[32];
     nt_duration_format(span_us, d1, sizeof d1);
     if (span_us >= 1000000)
@@ -266,6 +265,16 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     if (flood) {
         f->attack_id = "T1498";
         f->attack_name = "Network Denial of Service";
+    }
+    if (answered && all > f->lookups) {
+        uint64_t judged = answered + icmp + f->lookups;
+        finding_add_fact(f,
+                         "Loss rate: %" PRIu64 " of the %" PRIu64 " lookups to this server "
+                         "that were answered or timed out (%.1f %%) got no response; %" PRIu64
+                         " (%.1f %%) were answered%s.",
+                         f->lookups, judged, 100.0 * (double)f->lookups / (double)judged, answered,
+                         100.0 * (double)answered / (double)judged,
+                         icmp ? ", the rest drew an ICMP error" : "");
     }
 
     /* Causes. What the capture cannot separate is said so, with what would. */
@@ -345,13 +354,23 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
             "effectively down rather than lossy.",
             lost);
     }
-    finding_add_cause(f, flood ? CONF_MEDIUM : CONF_LOW,
-                      "The server is overloaded or under a denial-of-service attack, or rate "
-                      "limits the clients, and drops queries.",
-                      "The capture shows %" PRIu64 " queries from %zu %s to this server%s: %s.",
-                      n_q, n_cl, n_cl == 1 ? "client" : "clients", rate,
-                      flood ? "a rate or spread of sources that suggests a flood"
-                            : "no sign of a flood");
+    if (flood)
+        finding_add_cause(f, CONF_MEDIUM,
+                          "The server is under a query flood (a denial-of-service attack or a "
+                          "surge) and drops queries it cannot serve.",
+                          "The capture shows %" PRIu64 " queries from %zu %s to this server%s, "
+                          "and dns.flood found its query rate rising far above the rate before "
+                          "(%" PRIu64 " lookups in its flood seconds).",
+                          n_q, n_cl, n_cl == 1 ? "client" : "clients", rate, flood->lookups);
+    else
+        finding_add_cause(f, CONF_LOW,
+                          "The server is overloaded, or rate limits the clients, and drops "
+                          "queries.",
+                          "The capture shows %" PRIu64 " queries from %zu %s to this server%s at "
+                          "a rate with no surge above its own earlier rate (no dns.flood "
+                          "finding): no evidence of a flood; its own statistics show whether "
+                          "this load is more than it serves.",
+                          n_q, n_cl, n_cl == 1 ? "client" : "clients", rate);
     finding_rank_causes(f);
 
     /* Next steps. */
