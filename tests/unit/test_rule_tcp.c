@@ -206,8 +206,8 @@ static void test_no_response(void **state)
     (void)state;
     struct tcp_attempt *as[3] = {
         att(CLI, SRV, 443, 10.0, 4, TCP_UNANSWERED, 1),
-        /* Cut off by the end of the capture: named, not counted. */
-        att(CLI, SRV, 443, 30.0, 2, TCP_CAPTURE_ENDED, 10),
+        /* Cut off by the end of the capture after one SYN: named, not counted. */
+        att(CLI, SRV, 443, 30.0, 1, TCP_CAPTURE_ENDED, 10),
         /* The host answers on another port: it is up. */
         att(CLI, SRV, 22, 5.0, 1, TCP_RESET, 20),
     };
@@ -222,7 +222,7 @@ static void test_no_response(void **state)
     assert_int_equal(f->n_evidence, 2);
     assert_true(any_fact(f, "(1 connection attempt, 3 retransmissions)"));
     assert_true(any_fact(f, "4 SYNs per attempt, the last 3.0 s after the first"));
-    assert_true(any_fact(f, "1 further attempt to the same port (2 SYN packets"));
+    assert_true(any_fact(f, "1 further attempt to the same port (1 SYN packet"));
     assert_true(any_fact(f, "is up"));
     assert_non_null(strstr(f->causes[0].text, "drops the SYNs"));
     assert_int_equal(f->causes[0].confidence, CONF_HIGH);
@@ -232,14 +232,55 @@ static void test_no_response(void **state)
         att_free(as[i]);
 }
 
+/* Short captures: a SYN retransmitted twice (10, 11, 12 s), the capture ending at 12.5 s,
+ * before the 5 s timeout: the client's own retransmissions are evidence of no answer. It used
+ * to be "cut off" and the report found no problem. */
+static void test_no_response_short_capture(void **state)
+{
+    (void)state;
+    struct tcp_attempt *as[2] = {
+        att(CLI, SRV, 443, 10.0, 3, TCP_CAPTURE_ENDED, 1),
+        att(CLI, SRV, 443, 12.3, 1, TCP_CAPTURE_ENDED, 9),
+    };
+    stats.last_ts = ts(12.5);
+    struct detector *d;
+    const struct finding *fs[2];
+    assert_int_equal(run(as, 2, NULL, 0, &d, "tcp.no_response", fs, 2), 1);
+    const struct finding *f = fs[0];
+    assert_int_equal(f->lookups, 1);
+    assert_int_equal(f->query_packets, 3);
+    assert_int_equal(f->severity, SEV_MEDIUM);
+    assert_non_null(strstr(f->summary, "no ICMP error, before the capture ended"));
+    assert_true(any_fact(f, "Short observation: 1 of these attempt had no answer yet") ||
+                any_fact(f, "Short observation: 1 of these attempts had no answer yet"));
+    assert_true(any_fact(f, "(observed 2.5 s after the first SYN); the client had "
+                            "retransmitted its SYN 2 times"));
+    /* The single SYN just before the end stays cut off. */
+    assert_true(any_fact(f, "1 further attempt to the same port (1 SYN packet"));
+    for (size_t i = 0; i < f->n_causes; i++)
+        assert_true(f->causes[i].confidence <= CONF_MEDIUM);
+    detect_free(d);
+    /* Retransmitted once, watched 1.5 s: low. */
+    att_free(as[0]);
+    as[0] = att(CLI, SRV, 443, 11.0, 2, TCP_CAPTURE_ENDED, 1);
+    assert_int_equal(run(as, 1, NULL, 0, &d, "tcp.no_response", fs, 2), 1);
+    for (size_t i = 0; i < fs[0]->n_causes; i++)
+        assert_int_equal(fs[0]->causes[i].confidence, CONF_LOW);
+    detect_free(d);
+    memset(&stats, 0, sizeof stats);
+    for (int i = 0; i < 2; i++)
+        att_free(as[i]);
+}
+
 static void test_quiet(void **state)
 {
     (void)state;
-    /* Handshakes, and attempts only cut off by the end of the capture: no finding. */
+    /* Handshakes, and an attempt with one SYN cut off by the end of the capture: no
+     * finding. */
     struct tcp_attempt *as[3] = {
         att(CLI, SRV, 443, 10.0, 1, TCP_ESTABLISHED, 1),
         att(CLI, SRV, 443, 11.0, 2, TCP_ESTABLISHED, 5),
-        att(CLI, SRV, 80, 12.0, 3, TCP_CAPTURE_ENDED, 10),
+        att(CLI, SRV, 80, 12.0, 1, TCP_CAPTURE_ENDED, 10),
     };
     struct detector *d;
     const struct finding *fs[2];
@@ -362,6 +403,7 @@ int main(void)
         cmocka_unit_test(test_refused_by_icmp_from_path),
         cmocka_unit_test(test_no_response),
         cmocka_unit_test(test_quiet),
+        cmocka_unit_test(test_no_response_short_capture),
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_truncated_quiet),
     };

@@ -28,6 +28,8 @@ struct tcp_seen_entry {
     uint16_t port;
     uint64_t established, resets, icmp, unanswered, cut;
     uint64_t cut_syns;                      /* SYNs of the attempts cut off */
+    uint64_t cut_retried; /* cut off too, but the client had retransmitted its SYN (no answer
+                             in its own time: tcp.no_response counts them); not in cut */
     struct nt_time first_ok, last_ok;       /* SYN-ACKs */
     struct nt_time first_reply, last_reply; /* any SYN-ACK or RST from the server */
     struct nt_time first_cut, last_cut;     /* first SYNs of the attempts cut off */
@@ -36,6 +38,7 @@ struct tcp_seen_entry {
 struct tcp_seen {
     struct htab tab; /* struct tcp_seen_entry by server and port */
     uint64_t dropped;
+    uint32_t max_input; /* the last input an attempt came from */
 };
 
 static inline uint64_t tcp_seen_hash(const struct nt_addr *server, uint16_t port)
@@ -93,6 +96,8 @@ static inline struct tcp_seen_entry *tcp_seen_make(struct tcp_seen *s, const str
 static inline void tcp_seen_add(struct rule_ctx *rc, struct tcp_seen *s,
                                 const struct tcp_attempt *t)
 {
+    if (t->input > s->max_input)
+        s->max_input = t->input;
     struct tcp_seen_entry *e = tcp_seen_make(s, &t->server, t->server_port);
     if (!e) {
         s->dropped++;
@@ -116,6 +121,10 @@ static inline void tcp_seen_add(struct rule_ctx *rc, struct tcp_seen *s,
         e->unanswered++;
         break;
     case TCP_CAPTURE_ENDED:
+        if (t->syns > 1) {
+            e->cut_retried++;
+            break;
+        }
         e->cut++;
         e->cut_syns += t->syns;
         nt_time_widen(&e->first_cut, &e->last_cut, &t->first_syn);
