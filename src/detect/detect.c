@@ -172,6 +172,26 @@ struct finding *rule_next_finding(struct rule_ctx *rc, size_t *iter)
     return NULL;
 }
 
+void rule_withdraw(struct rule_ctx *rc, struct finding *f, size_t *iter)
+{
+    struct detector *d = rc->d;
+    if (f->id != rc->rule->id)
+        return;
+    for (size_t i = 0; i < d->n_findings; i++) {
+        if (d->findings[i] != f)
+            continue;
+        htab_remove(&d->finding_index, finding_hash(f->id, f->key), f);
+        memmove(&d->findings[i], &d->findings[i + 1],
+                (d->n_findings - i - 1) * sizeof d->findings[0]);
+        d->n_findings--;
+        d->n_raised[rc->idx]--;
+        if (iter && *iter > i)
+            (*iter)--;
+        finding_free(f);
+        return;
+    }
+}
+
 const struct finding *rule_other_finding(const struct rule_ctx *rc, const char *rule_id,
                                          const char *key)
 {

@@ -45,6 +45,11 @@ void **rule_state(struct rule_ctx *rc);
  * (a static string such as "servers_ignored"). detect_limits lists the counters for the
  * report. */
 void rule_count_limit(struct rule_ctx *rc, const char *name, uint64_t n);
+/* Withdraws one of the calling rule's findings (freed; its key may be raised again), for a rule
+ * whose failures another rule reports together (tcp.no_response and tcp.refused leave a
+ * scanning source's attempts to tcp.scan). During a rule_next_finding loop pass the loop's
+ * iterator, which is moved back so the loop goes on with the next finding. */
+void rule_withdraw(struct rule_ctx *rc, struct finding *f, size_t *iter);
 /* Another rule's finding with this key (NULL when that rule raised none, or has no such id).
  * Rules run their on_finish in the order of their file names, so a rule may read in on_finish
  * only the findings of rules whose files sort before its own (dns.no_response reads dns.flood's);

@@ -44,6 +44,8 @@ static void on_attempt(struct rule_ctx *rc, const struct tcp_attempt *t)
     bool short_obs = t->outcome == TCP_CAPTURE_ENDED && t->syns > 1;
     if (t->outcome != TCP_UNANSWERED && !short_obs)
         return;
+    if (tcp_scan_known(rc, &t->client))
+        return; /* a scanning source: tcp.scan reports its attempts */
     bool created;
     struct finding *f = tcp_seen_finding(rc, t, sizeof(struct silent_acc), &created);
     if (!f || !f->priv)
@@ -364,6 +366,7 @@ static void on_finish(struct rule_ctx *rc)
 {
     /* Per-host sums once, not one pass over the whole table per finding (a port scan makes
      * one finding per port). */
+    tcp_scan_withdraw(rc);
     const struct tcp_seen *seen = tcp_seen_of(rc);
     struct tcp_seen_host_row *rows = NULL;
     size_t n_rows = seen ? tcp_seen_hosts(seen, &rows) : 0;

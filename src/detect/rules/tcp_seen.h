@@ -295,4 +295,36 @@ static inline struct finding *tcp_seen_finding(struct rule_ctx *rc, const struct
     return f;
 }
 
+/* Whether tcp.scan (tcp_scan.c) has found `client` scanning: its finding is keyed by the
+ * source's address. tcp.no_response and tcp.refused leave a scanning source's failed attempts
+ * to it. */
+static inline bool tcp_scan_known(const struct rule_ctx *rc, const struct nt_addr *client)
+{
+    char key[NT_ADDR_FMT_MAX];
+    nt_addr_format(client, key, sizeof key);
+    return rule_other_finding(rc, "tcp.scan", key) != NULL;
+}
+
+/* Whether every client of f is a scanning source (and none was left out of its list). */
+static inline bool tcp_scan_only(const struct rule_ctx *rc, const struct finding *f)
+{
+    if (!f->n_clients || f->clients_dropped)
+        return false;
+    for (size_t i = 0; i < f->n_clients; i++)
+        if (!tcp_scan_known(rc, &f->clients[i]))
+            return false;
+    return true;
+}
+
+/* At on_finish: withdraws the calling rule's findings that only scanning sources made (their
+ * attempts before the source crossed tcp.scan's threshold), before the rule explains the rest. */
+static inline void tcp_scan_withdraw(struct rule_ctx *rc)
+{
+    size_t it = 0;
+    struct finding *f;
+    while ((f = rule_next_finding(rc, &it)) != NULL)
+        if (tcp_scan_only(rc, f))
+            rule_withdraw(rc, f, &it);
+}
+
 #endif
