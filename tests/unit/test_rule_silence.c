@@ -406,6 +406,40 @@ static void test_no_response_loss_rate_is_not_a_flood(void **state)
     free(ls);
 }
 
+/* Queries without RD ignored by a server that answers others: RD clear named as a cause
+ * (medium), only when the query's header was seen. */
+static void test_no_response_without_rd(void **state)
+{
+    (void)state;
+    struct dns_lookup *ls[3];
+    ls[0] = lk("198.51.100.2", 1, 100.0, LOOKUP_ANSWERED);
+    ls[1] = lk("198.51.100.2", 2, 101.0, LOOKUP_UNANSWERED);
+    ls[2] = lk("198.51.100.2", 3, 102.0, LOOKUP_UNANSWERED);
+    ls[0]->query_flags = DNS_FLAG_RD;
+    for (int i = 0; i < 3; i++)
+        ls[i]->query.has_dns = true;
+    struct detector *d = run(ls, 3);
+    const struct finding *f = find(d, "dns.no_response");
+    assert_non_null(f);
+    bool named = false;
+    for (size_t i = 0; i < f->n_causes; i++)
+        named |= strstr(f->causes[i].text, "did not ask for recursion (RD clear") != NULL &&
+                 f->causes[i].confidence == CONF_MEDIUM;
+    assert_true(named);
+    assert_true(any_fact(f, "2 of these lookups did not ask for recursion"));
+    detect_free(d);
+    for (int i = 0; i < 3; i++)
+        ls[i]->query.has_dns = false; /* flags unknown */
+    d = run(ls, 3);
+    f = find(d, "dns.no_response");
+    assert_non_null(f);
+    for (size_t i = 0; i < f->n_causes; i++)
+        assert_null(strstr(f->causes[i].text, "RD clear"));
+    assert_false(any_fact(f, "recursion"));
+    detect_free(d);
+    free_all(ls, 3);
+}
+
 static void test_no_response_other_transport_answered(void **state)
 {
     (void)state;
@@ -599,6 +633,7 @@ int main(void)
         cmocka_unit_test(test_no_response_short_capture_retried),
         cmocka_unit_test(test_no_response_short_capture_gave_up),
         cmocka_unit_test(test_no_response_loss_rate_is_not_a_flood),
+        cmocka_unit_test(test_no_response_without_rd),
         cmocka_unit_test(test_no_response_intermittent_is_medium),
         cmocka_unit_test(test_no_response_other_transport_answered),
         cmocka_unit_test(test_no_response_hostile_name),

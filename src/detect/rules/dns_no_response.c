@@ -37,6 +37,8 @@ struct nr_acc {
     uint64_t ports;                         /* distinct source ports, summed over lookups */
     uint64_t new_port;                      /* lookups retried from more than one port */
     bool ports_overflow;                    /* some lookup used more ports than were kept */
+    uint64_t rd_clear;   /* lookups whose query header was seen with RD clear */
+    uint64_t rd_unknown; /* lookups whose query flags the input did not carry */
     /* Short observations: lookups cut off by the end of the capture that the client retried
      * or gave up on (see the top of the file). */
     uint64_t short_n, short_retried, short_gave_up;
@@ -162,6 +164,10 @@ static void count_silent(struct rule_ctx *rc, const struct dns_lookup *l, bool s
     if (l->n_client_ports > 1)
         a->new_port++;
     a->ports_overflow |= l->client_ports_overflow;
+    if (!l->query.has_dns)
+        a->rd_unknown++;
+    else if (!(l->query_flags & DNS_FLAG_RD))
+        a->rd_clear++;
     finding_add_evidence(f, &l->query);
     finding_see_time(f, &l->first_tx);
     finding_see_time(f, &l->last_tx);
@@ -421,6 +427,11 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                      f->lookups == 1 ? "lookup" : "lookups", retrans,
                      retrans == 1 ? "retransmission" : "retransmissions", clients, srv, PROTO,
                      f->port, when);
+    if (a->rd_clear)
+        finding_add_fact(f,
+                         "%" PRIu64 " of these lookups did not ask for recursion (RD clear in "
+                         "the query).",
+                         a->rd_clear);
     if (a->short_n) {
         char gave[NT_ADDR_FMT_MAX + 200] = "";
         if (a->short_gave_up) {
@@ -650,6 +661,19 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                           "finding): no evidence of a flood; its own statistics show whether "
                           "this load is more than it serves.",
                           n_q, n_cl, n_cl == 1 ? "client" : "clients", rate);
+    if (a->rd_clear) {
+        /* Only when the RD bit is known (the query header was seen). */
+        bool all_clear = a->rd_clear == f->lookups;
+        finding_add_cause(
+            f, all_clear && answered ? CONF_MEDIUM : CONF_LOW,
+            "The unanswered queries did not ask for recursion (RD clear, as `dig +norecurse` or "
+            "a monitoring check sends), and the server, or a DNS filter in front of it, ignores "
+            "non-recursive queries for names it does not serve itself.",
+            "%" PRIu64 " of the %" PRIu64 " silent lookups had RD clear%s%s. The same name asked "
+            "with RD set (`dig @%s NAME`, without +norecurse) tells it from the other causes.",
+            a->rd_clear, f->lookups, a->rd_unknown ? " (the others' flags are unknown)" : "",
+            answered ? "; the server answered other lookups in the capture" : "", srv);
+    }
     if (only_short)
         for (size_t i = 0; i < f->n_causes; i++)
             if (f->causes[i].confidence > short_cap)
