@@ -449,10 +449,12 @@ static void count_server(struct detector *d, const struct dns_lookup *l)
 
 void detect_lookup(struct detector *d, const struct dns_lookup *l)
 {
-    count_server(d, l);
+    bool query = DNS_OPCODE_OF(l->query_flags) == DNS_OPCODE_QUERY;
+    if (query)
+        count_server(d, l);
     for (size_t i = 0; i < detect_n_rules; i++) {
         struct rule_ctx rc = {d, detect_rules[i], i};
-        if (detect_rules[i]->on_dns_lookup)
+        if (detect_rules[i]->on_dns_lookup && (query || detect_rules[i]->all_opcodes))
             detect_rules[i]->on_dns_lookup(&rc, l);
     }
 }

@@ -9,6 +9,11 @@
 
 struct rule_ctx;
 
+#define DNS_OPCODE_OF(flags) ((unsigned)((flags) >> 11) & 0xfu)
+#define DNS_OPCODE_QUERY     0
+#define DNS_OPCODE_NOTIFY    4
+#define DNS_OPCODE_UPDATE    5
+
 struct rule {
     const char *id;
     uint8_t severity; /* enum severity */
@@ -16,7 +21,11 @@ struct rule {
     /* The MITRE ATT&CK technique the finding can be a sign of ("T1498", "Network Denial of
      * Service"), or NULL when none fits; copied into each finding, which may override it. */
     const char *attack_id, *attack_name;
+    /* DNS lookups with opcode QUERY; with all_opcodes, also NOTIFY and UPDATE exchanges (the
+     * opcode is in query_flags, DNS_OPCODE_OF), which the correlator follows as lookups. The
+     * detector's server statistics and incident windows count QUERY lookups only. */
     void (*on_dns_lookup)(struct rule_ctx *rc, const struct dns_lookup *l);
+    bool all_opcodes;
     void (*on_icmp_error)(struct rule_ctx *rc, const struct icmp_event *e);
     /* A TCP connection attempt with its final outcome. */
     void (*on_tcp_attempt)(struct rule_ctx *rc, const struct tcp_attempt *t);
