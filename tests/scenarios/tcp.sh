@@ -156,7 +156,6 @@ read -r port2 syns2 <<<"${per[1]}"
 [ "$syns1" -ge 2 ] || nt_die "filtered: the first attempt sent $syns1 SYN; no retransmission"
 nt_log "filtered: attempt 1 (port $port1) sent $syns1 SYNs, attempt 2 (port $port2) $syns2"
 a1_f="$syn_f and src port $port1"
-a2_f="$syn_f and src port $port2"
 if [ "$syns2" -ge 2 ]; then
     # The second attempt retransmitted its SYN before the capture ended: the client's own
     # timer ran out with no answer, so it is counted (a short observation), not cut off.

@@ -237,6 +237,15 @@ static void test_no_response_short_capture_retried(void **state)
     for (size_t i = 0; i < f->n_causes; i++)
         assert_int_equal(f->causes[i].confidence, CONF_LOW);
     detect_free(d);
+    /* The same query seen twice at once (tcpdump -i any: two interfaces), the capture ending
+     * 1 ms later: one transmission, not a retry; cut off, no finding (tests/real case 008). */
+    ls[0]->transmissions = 2;
+    ls[0]->last_tx = ls[0]->first_tx;
+    stats.last_ts = ls[0]->first_tx;
+    stats.last_ts.nsec += 1000000;
+    d = run(ls, 1);
+    assert_int_equal(count(d, "dns.no_response"), 0);
+    detect_free(d);
     /* Sent once just before the end: cut off, no finding. */
     ls[0]->transmissions = 1;
     ls[0]->last_tx.sec = 100;

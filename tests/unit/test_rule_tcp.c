@@ -261,6 +261,12 @@ static void test_no_response_short_capture(void **state)
     for (size_t i = 0; i < f->n_causes; i++)
         assert_true(f->causes[i].confidence <= CONF_MEDIUM);
     detect_free(d);
+    /* The same SYN seen twice at once (two interfaces): not a retry, cut off, no finding. */
+    att_free(as[0]);
+    as[0] = att(CLI, SRV, 443, 12.0, 2, TCP_CAPTURE_ENDED, 1);
+    as[0]->last_syn = as[0]->first_syn;
+    assert_int_equal(run(as, 1, NULL, 0, &d, "tcp.no_response", fs, 2), 0);
+    detect_free(d);
     /* Retransmitted once, watched 1.5 s: low. */
     att_free(as[0]);
     as[0] = att(CLI, SRV, 443, 11.0, 2, TCP_CAPTURE_ENDED, 1);

@@ -4,7 +4,9 @@
  * Short captures. A lookup cut off by the end of the capture (LOOKUP_CAPTURE_ENDED: silent for
  * less than the timeout when the capture stopped) is a failure here only when the client itself
  * showed that no answer came in its time:
- *   - it retransmitted the query (its own retry timer ran out with no answer), or
+ *   - it retransmitted the query at least RETRY_MIN_US (200 ms) after the first (its own retry
+ *     timer ran out with no answer; the same query seen twice at once on two interfaces is
+ *     not a retry), or
  *   - it gave up on it: the same client asked the same name and type again as a new lookup
  *     (another server, or a new id or port) after the lookup's last transmission.
  * Such lookups are counted as unanswered ("short observations"), and the finding says how long
@@ -129,6 +131,12 @@ static uint64_t question_key(const struct dns_lookup *l)
     return k ? k : 1;
 }
 
+/* A retransmission is evidence that the client's timer ran out only when it came this long
+ * after the first query: the same query seen twice at once (tcpdump -i any shows a packet on
+ * every interface it crosses) is one transmission, not a retry. Client retry timers start
+ * around 1 s (dig 1 s with +timeout=1, glibc 5 s by default). */
+#define RETRY_MIN_US 200000
+
 /* A new lookup of the same question counts as giving up on the earlier one only this long
  * after the earlier one's last transmission: a client that asks two servers at once (in
  * parallel) has not given up on either. */
@@ -220,7 +228,8 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     if (l->outcome == LOOKUP_UNANSWERED) {
         count_silent(rc, l, false, NULL);
     } else if (l->outcome == LOOKUP_CAPTURE_ENDED) {
-        if (l->transmissions > 1) {
+        if (l->transmissions > 1 &&
+            nt_time_diff_us(&l->first_tx, &l->last_tx) >= RETRY_MIN_US) {
             count_silent(rc, l, true, NULL);
         } else if (r && r->h == h && asked_again_after(l, r->seq, r->input, &r->first_tx)) {
             count_silent(rc, l, true, &r->server);

@@ -3,8 +3,9 @@
  * error.
  *
  * Short captures: an attempt cut off by the end of the capture before the timeout counts too
- * when the client had retransmitted its SYN (its own retransmission timer ran out with no
- * answer: a "short observation"). The finding says how long the capture watched and how many
+ * when the client had retransmitted its SYN at least TCP_RETRY_MIN_US (200 ms) after the first
+ * (its own retransmission timer ran out with no answer: a "short observation"; the same SYN
+ * seen twice at once on two interfaces is not a retry). The finding says how long the capture watched and how many
  * times the client retried; the confidence of every cause is capped (medium with 2 or more
  * retransmissions and 2 s watched, else low) and a finding made only of short observations is
  * of medium severity. An attempt with a single SYN right before the end stays cut off, counted
@@ -41,7 +42,7 @@ static void on_attempt(struct rule_ctx *rc, const struct tcp_attempt *t)
     struct tcp_seen *seen = tcp_seen_of(rc);
     if (seen)
         tcp_seen_add(rc, seen, t);
-    bool short_obs = t->outcome == TCP_CAPTURE_ENDED && t->syns > 1;
+    bool short_obs = tcp_retried_before_end(t);
     if (t->outcome != TCP_UNANSWERED && !short_obs)
         return;
     if (tcp_scan_known(rc, &t->client))

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "detect/rule.h"
+#include "detect/rules/tcp_seen.h"
 #include "detect/text.h"
 #include "util/addr_set.h"
 #include "util/htab.h"
@@ -231,7 +232,7 @@ static void on_attempt(struct rule_ctx *rc, const struct tcp_attempt *t)
 {
     bool failed = t->outcome == TCP_RESET || t->outcome == TCP_ICMP_ERROR ||
                   t->outcome == TCP_UNANSWERED ||
-                  (t->outcome == TCP_CAPTURE_ENDED && t->syns > 1);
+                  tcp_retried_before_end(t);
     struct state *st = state_get(rc);
     if (!st)
         return;

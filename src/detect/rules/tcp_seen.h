@@ -91,6 +91,20 @@ static inline struct tcp_seen_entry *tcp_seen_make(struct tcp_seen *s, const str
     return e;
 }
 
+/* A client's SYN retransmission is evidence that its own timer ran out with no answer only
+ * when it came this long after the first SYN: the same SYN seen twice at once (tcpdump -i any
+ * shows a packet on every interface it crosses) is one transmission, not a retry. Retransmission
+ * timers start at 1 s (Linux, RFC 6298) or more. */
+#define TCP_RETRY_MIN_US 200000
+
+/* Whether an attempt cut off by the end of the capture had retransmitted its SYN (in time, as
+ * above): tcp.no_response and tcp.scan count it as unanswered. */
+static inline bool tcp_retried_before_end(const struct tcp_attempt *t)
+{
+    return t->outcome == TCP_CAPTURE_ENDED && t->syns > 1 &&
+           nt_time_diff_us(&t->first_syn, &t->last_syn) >= TCP_RETRY_MIN_US;
+}
+
 /* Remembers a final attempt (rc: the rule keeping s, whose limit counter counts the attempts
  * left out). */
 static inline void tcp_seen_add(struct rule_ctx *rc, struct tcp_seen *s,
@@ -121,7 +135,7 @@ static inline void tcp_seen_add(struct rule_ctx *rc, struct tcp_seen *s,
         e->unanswered++;
         break;
     case TCP_CAPTURE_ENDED:
-        if (t->syns > 1) {
+        if (tcp_retried_before_end(t)) {
             e->cut_retried++;
             break;
         }
