@@ -434,7 +434,9 @@ static void explain(struct rule_ctx *rc, struct source *s, struct finding *f)
     char rate_w[64] = "";
     if (span_us >= 1000000)
         snprintf(rate_w, sizeof rate_w, " (%.1f per second)", rate);
-    finding_add_cause(f, vertical || fast ? CONF_HIGH : CONF_MEDIUM,
+    /* High for many ports of one host, a fast pace, or a wide sweep (5 x the host threshold). */
+    bool wide = hosts >= 5 * SCAN_MIN_HOSTS;
+    finding_add_cause(f, vertical || fast || wide ? CONF_HIGH : CONF_MEDIUM,
                       "A port scan or network sweep from this source: a scanner (nmap, masscan, "
                       "a vulnerability scanner) run on purpose, or a compromised host mapping "
                       "services (ATT&CK T1046).",
