@@ -9,8 +9,9 @@
  * authoritative for the zone: not its primary, or the signature was not accepted), NOTZONE,
  * SERVFAIL or FORMERR. The prerequisite answers of an update (YXDOMAIN, YXRRSET, NXRRSET,
  * NXDOMAIN) are not rejections: Windows and Samba clients send updates with prerequisites on
- * purpose and go on from the answer. Unanswered: no answer and no ICMP error before the
- * timeout (ICMP errors are reported by the ICMP rules).
+ * purpose and go on from the answer. An ICMP error quoting the message (port or host
+ * unreachable, administratively prohibited) counts as a rejection too: the ICMP rules see QUERY
+ * lookups only. Unanswered: no answer and no ICMP error before the timeout.
  *
  * One finding per server, transport, port and opcode (key "ADDR|TRANSPORT|PORT|OPCODE"): a
  * failed registration leaves hosts without records in the zone (names that do not resolve,
@@ -29,6 +30,7 @@ struct upd_acc {
     unsigned opcode;
     uint64_t by_rcode[RC_KEPT];
     uint64_t unanswered;
+    uint64_t icmp; /* rejected by an ICMP error quoting the message */
     uint64_t with_additional; /* queries with additional records (where TSIG/GSS-TSIG travel) */
     uint64_t header_seen;     /* queries whose header the input carried */
     struct nt_time first, last;
@@ -56,7 +58,8 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
         return;
     bool rejected = l->outcome == LOOKUP_ANSWERED && rejection(l->rcode);
     bool silent = l->outcome == LOOKUP_UNANSWERED;
-    if (!rejected && !silent)
+    bool icmp = l->outcome == LOOKUP_ICMP_ERROR;
+    if (!rejected && !silent && !icmp)
         return;
     char key[NT_ADDR_FMT_MAX + 40], addr[NT_ADDR_FMT_MAX];
     nt_addr_format(&l->server, addr, sizeof addr);
@@ -94,6 +97,9 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     if (rejected) {
         a->by_rcode[l->rcode < RC_KEPT ? l->rcode : 0]++;
         f->error_packets++;
+    } else if (icmp) {
+        a->icmp++;
+        f->error_packets += l->n_errors ? l->n_errors : 1;
     } else {
         a->unanswered++;
     }
@@ -105,6 +111,8 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     finding_add_evidence(f, &l->query);
     if (rejected)
         finding_add_evidence(f, &l->answer);
+    else if (icmp)
+        finding_add_evidence(f, &l->error);
     finding_see_time(f, &l->first_tx);
     finding_see_time(f, &l->last_tx);
     nt_time_widen(&a->first, &a->last, &l->first_tx);
@@ -136,6 +144,12 @@ static void explain(struct rule_ctx *rc, struct finding *f)
         const char *rn = dns_rcode_name((uint16_t)r, rb, sizeof rb);
         int w = snprintf(answers + len, sizeof answers - len, "%s%" PRIu64 " %s", len ? ", " : "",
                          a->by_rcode[r], rn);
+        if (w > 0)
+            len += (size_t)w;
+    }
+    if (a->icmp && len < sizeof answers) {
+        int w = snprintf(answers + len, sizeof answers - len, "%s%" PRIu64 " refused by an ICMP "
+                         "error", len ? ", " : "", a->icmp);
         if (w > 0)
             len += (size_t)w;
     }
@@ -212,6 +226,13 @@ static void explain(struct rule_ctx *rc, struct finding *f)
                           "it).",
                           "%" PRIu64 " of the %" PRIu64 " were answered SERVFAIL or FORMERR.",
                           other, f->lookups);
+    if (a->icmp)
+        finding_add_cause(f, a->icmp == f->lookups ? CONF_HIGH : CONF_MEDIUM,
+                          "The messages do not reach the DNS service: nothing listens on the "
+                          "port, or a filter or router rejects them (see the ICMP errors "
+                          "cited).",
+                          "%" PRIu64 " of the %" PRIu64 " drew an ICMP error quoting them.",
+                          a->icmp, f->lookups);
     if (a->unanswered)
         finding_add_cause(f, a->unanswered == f->lookups ? CONF_MEDIUM : CONF_LOW,
                           "A firewall drops the messages, or the server ignores them (some "
