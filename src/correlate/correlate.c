@@ -802,7 +802,9 @@ int correlate_packet(struct correlator *c, const struct packet *pkt, uint32_t in
             c->st.llmnr_messages++;
         return NT_OK;
     }
-    if (pkt->dns.opcode != 0)
+    /* QUERY, and NOTIFY (4) and UPDATE (5), whose refusals the rules report (the opcode
+     * travels in query_flags); other opcodes are not followed. */
+    if (pkt->dns.opcode != 0 && pkt->dns.opcode != 4 && pkt->dns.opcode != 5)
         return NT_OK;
     if (pkt->dns.flags & DNS_FLAG_QR)
         return on_response(c, pkt, input);

@@ -42,7 +42,7 @@ struct dns_lookup {
     bool client_ports_overflow;
     uint8_t transport; /* 17 UDP or 6 TCP */
     uint16_t id;
-    uint16_t query_flags;
+    uint16_t query_flags; /* the query's header flags word; opcode in bits 11-14 */
     bool has_question;
     char *qname; /* owned by the correlator; NULL when no question was seen */
     uint16_t qtype, qclass;

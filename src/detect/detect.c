@@ -172,6 +172,39 @@ struct finding *rule_next_finding(struct rule_ctx *rc, size_t *iter)
     return NULL;
 }
 
+void rule_withdraw(struct rule_ctx *rc, struct finding *f, size_t *iter)
+{
+    struct detector *d = rc->d;
+    if (f->id != rc->rule->id)
+        return;
+    for (size_t i = 0; i < d->n_findings; i++) {
+        if (d->findings[i] != f)
+            continue;
+        htab_remove(&d->finding_index, finding_hash(f->id, f->key), f);
+        memmove(&d->findings[i], &d->findings[i + 1],
+                (d->n_findings - i - 1) * sizeof d->findings[0]);
+        d->n_findings--;
+        d->n_raised[rc->idx]--;
+        if (iter && *iter > i)
+            (*iter)--;
+        finding_free(f);
+        return;
+    }
+}
+
+const struct finding *rule_other_finding(const struct rule_ctx *rc, const char *rule_id,
+                                         const char *key)
+{
+    /* Findings are indexed by their rule's id pointer: find the registered one. */
+    for (size_t i = 0; i < detect_n_rules; i++) {
+        if (strcmp(detect_rules[i]->id, rule_id) != 0)
+            continue;
+        struct finding_key fk = {detect_rules[i]->id, key};
+        return htab_get(&rc->d->finding_index, finding_hash(fk.id, key), finding_eq, &fk);
+    }
+    return NULL;
+}
+
 void **rule_state(struct rule_ctx *rc)
 {
     return &rc->d->states[rc->idx];
@@ -416,10 +449,12 @@ static void count_server(struct detector *d, const struct dns_lookup *l)
 
 void detect_lookup(struct detector *d, const struct dns_lookup *l)
 {
-    count_server(d, l);
+    bool query = DNS_OPCODE_OF(l->query_flags) == DNS_OPCODE_QUERY;
+    if (query)
+        count_server(d, l);
     for (size_t i = 0; i < detect_n_rules; i++) {
         struct rule_ctx rc = {d, detect_rules[i], i};
-        if (detect_rules[i]->on_dns_lookup)
+        if (detect_rules[i]->on_dns_lookup && (query || detect_rules[i]->all_opcodes))
             detect_rules[i]->on_dns_lookup(&rc, l);
     }
 }

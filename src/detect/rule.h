@@ -9,6 +9,11 @@
 
 struct rule_ctx;
 
+#define DNS_OPCODE_OF(flags) ((unsigned)((flags) >> 11) & 0xfu)
+#define DNS_OPCODE_QUERY     0
+#define DNS_OPCODE_NOTIFY    4
+#define DNS_OPCODE_UPDATE    5
+
 struct rule {
     const char *id;
     uint8_t severity; /* enum severity */
@@ -16,7 +21,11 @@ struct rule {
     /* The MITRE ATT&CK technique the finding can be a sign of ("T1498", "Network Denial of
      * Service"), or NULL when none fits; copied into each finding, which may override it. */
     const char *attack_id, *attack_name;
+    /* DNS lookups with opcode QUERY; with all_opcodes, also NOTIFY and UPDATE exchanges (the
+     * opcode is in query_flags, DNS_OPCODE_OF), which the correlator follows as lookups. The
+     * detector's server statistics and incident windows count QUERY lookups only. */
     void (*on_dns_lookup)(struct rule_ctx *rc, const struct dns_lookup *l);
+    bool all_opcodes;
     void (*on_icmp_error)(struct rule_ctx *rc, const struct icmp_event *e);
     /* A TCP connection attempt with its final outcome. */
     void (*on_tcp_attempt)(struct rule_ctx *rc, const struct tcp_attempt *t);
@@ -45,6 +54,17 @@ void **rule_state(struct rule_ctx *rc);
  * (a static string such as "servers_ignored"). detect_limits lists the counters for the
  * report. */
 void rule_count_limit(struct rule_ctx *rc, const char *name, uint64_t n);
+/* Withdraws one of the calling rule's findings (freed; its key may be raised again), for a rule
+ * whose failures another rule reports together (tcp.no_response and tcp.refused leave a
+ * scanning source's attempts to tcp.scan). During a rule_next_finding loop pass the loop's
+ * iterator, which is moved back so the loop goes on with the next finding. */
+void rule_withdraw(struct rule_ctx *rc, struct finding *f, size_t *iter);
+/* Another rule's finding with this key (NULL when that rule raised none, or has no such id).
+ * Rules run their on_finish in the order of their file names, so a rule may read in on_finish
+ * only the findings of rules whose files sort before its own (dns.no_response reads dns.flood's);
+ * the finding may still be incomplete in on_dns_lookup. */
+const struct finding *rule_other_finding(const struct rule_ctx *rc, const char *rule_id,
+                                         const char *key);
 /* The whole capture's statistics, for rates and baselines. */
 const struct correlate_stats *rule_stats(const struct rule_ctx *rc);
 /* The configured timeout. */

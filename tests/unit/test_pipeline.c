@@ -148,6 +148,153 @@ static bool rendered_has(const struct analysis *a, const char *format, const cha
     return found;
 }
 
+/* A UDP datagram between 192.0.2.10:port and 192.0.2.53:53 (to the server unless response)
+ * carrying the DNS message dns[0..d). */
+static void cap_udp(struct cap *c, double t, uint16_t client_port, const uint8_t *dns, size_t d,
+                    bool response)
+{
+    uint8_t f[512];
+    size_t n = 0;
+    static const uint8_t eth[14] = {0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 6, 0x08, 0x00};
+    memcpy(f, eth, 14);
+    n = 14;
+    uint16_t udp_len = (uint16_t)(8 + d), ip_len = (uint16_t)(20 + udp_len);
+    uint8_t cli[4] = {192, 0, 2, 10}, srv[4] = {192, 0, 2, 53};
+    uint8_t ip[20] = {0x45, 0, (uint8_t)(ip_len >> 8), (uint8_t)ip_len, 0, 1, 0, 0, 64, 17, 0, 0};
+    memcpy(ip + 12, response ? srv : cli, 4);
+    memcpy(ip + 16, response ? cli : srv, 4);
+    uint32_t sum = 0;
+    for (int i = 0; i < 20; i += 2)
+        sum += (uint32_t)(ip[i] << 8 | ip[i + 1]);
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    ip[10] = (uint8_t)(~sum >> 8);
+    ip[11] = (uint8_t)~sum;
+    memcpy(f + n, ip, 20);
+    n += 20;
+    uint16_t sp = response ? 53 : client_port, dp = response ? client_port : 53;
+    uint8_t udp[8] = {(uint8_t)(sp >> 8), (uint8_t)sp, (uint8_t)(dp >> 8), (uint8_t)dp,
+                      (uint8_t)(udp_len >> 8), (uint8_t)udp_len, 0, 0};
+    memcpy(f + n, udp, 8);
+    n += 8;
+    assert_true(n + d <= sizeof f);
+    memcpy(f + n, dns, d);
+    n += d;
+    uint32_t sec = (uint32_t)t, usec = (uint32_t)((t - (double)sec) * 1e6 + 0.5);
+    put32(c, sec);
+    put32(c, usec);
+    put32(c, (uint32_t)n);
+    put32(c, (uint32_t)n);
+    put(c, f, n);
+}
+
+/* An UPDATE (opcode 5) of zone corp.example adding "ws1.corp.example. A 192.0.2.10", or its
+ * answer with rcode; a NOTIFY (opcode 4, AA) for the zone's SOA, or its answer. */
+static size_t dns_update(uint8_t *m, uint16_t id, bool response, unsigned rcode)
+{
+    static const uint8_t zone[] = "\4corp\7example";
+    size_t d = 0;
+    m[d++] = (uint8_t)(id >> 8);
+    m[d++] = (uint8_t)id;
+    m[d++] = (uint8_t)((response ? 0x80 : 0) | 5 << 3);
+    m[d++] = (uint8_t)rcode;
+    static const uint8_t counts_q[8] = {0, 1, 0, 0, 0, 1, 0, 0};
+    static const uint8_t counts_r[8] = {0, 1, 0, 0, 0, 0, 0, 0};
+    memcpy(m + d, response ? counts_r : counts_q, 8);
+    d += 8;
+    memcpy(m + d, zone, sizeof zone);
+    d += sizeof zone;
+    static const uint8_t soa_in[4] = {0, 6, 0, 1};
+    memcpy(m + d, soa_in, 4);
+    d += 4;
+    if (!response) {
+        static const uint8_t rr[] = {3, 'w', 's', '1', 0xc0, 12, 0, 1, 0, 1, 0, 0, 4, 0xb0, 0, 4,
+                                     192, 0, 2, 10};
+        memcpy(m + d, rr, sizeof rr);
+        d += sizeof rr;
+    }
+    return d;
+}
+
+static size_t dns_notify(uint8_t *m, uint16_t id, bool response, unsigned rcode)
+{
+    static const uint8_t zone[] = "\4corp\7example";
+    size_t d = 0;
+    m[d++] = (uint8_t)(id >> 8);
+    m[d++] = (uint8_t)id;
+    m[d++] = (uint8_t)((response ? 0x80 : 0) | 4 << 3 | 0x04);
+    m[d++] = (uint8_t)rcode;
+    static const uint8_t counts[8] = {0, 1, 0, 0, 0, 0, 0, 0};
+    memcpy(m + d, counts, 8);
+    d += 8;
+    memcpy(m + d, zone, sizeof zone);
+    d += sizeof zone;
+    static const uint8_t soa_in[4] = {0, 6, 0, 1};
+    memcpy(m + d, soa_in, 4);
+    d += 4;
+    return d;
+}
+
+/* A Windows member's dynamic update refused by the domain's DNS server, and a NOTIFY answered
+ * NOTIMP: each a finding (they used to be dropped before correlation, and the report said no
+ * problem was found). An update answered YXRRSET (a prerequisite) is not a rejection, and no
+ * QUERY rule (dns.refused) reports the refused update. */
+static void test_update_and_notify_rejected(void **state)
+{
+    (void)state;
+    struct cap c;
+    cap_init(&c);
+    uint8_t m[256];
+    size_t d;
+    for (int i = 0; i < 2; i++) {
+        d = dns_update(m, (uint16_t)(0x100 + i), false, 0);
+        cap_udp(&c, 1000.0 + i, (uint16_t)(50000 + i), m, d, false);
+        d = dns_update(m, (uint16_t)(0x100 + i), true, 5 /* REFUSED */);
+        cap_udp(&c, 1000.002 + i, (uint16_t)(50000 + i), m, d, true);
+    }
+    d = dns_update(m, 0x200, false, 0);
+    cap_udp(&c, 1003.0, 50010, m, d, false);
+    d = dns_update(m, 0x200, true, 7 /* YXRRSET */);
+    cap_udp(&c, 1003.002, 50010, m, d, true);
+    d = dns_notify(m, 0x300, false, 0);
+    cap_udp(&c, 1004.0, 50020, m, d, false);
+    d = dns_notify(m, 0x300, true, 4 /* NOTIMP */);
+    cap_udp(&c, 1004.002, 50020, m, d, true);
+    char *path = write_cap(&c);
+    struct pipeline_config cfg;
+    pipeline_config_default(&cfg);
+    struct run r;
+    run_file(&r, path, &cfg);
+    assert_int_equal(r.a.n_findings, 2);
+    const struct finding *up = NULL, *no = NULL;
+    for (size_t i = 0; i < r.a.n_findings; i++) {
+        const struct finding *f = r.a.findings[i];
+        assert_string_equal(f->id, "dns.update_rejected");
+        size_t kl = strlen(f->key);
+        if (kl > 2 && strcmp(f->key + kl - 2, "|5") == 0)
+            up = f;
+        else if (kl > 2 && strcmp(f->key + kl - 2, "|4") == 0)
+            no = f;
+    }
+    assert_non_null(up);
+    assert_non_null(no);
+    assert_int_equal(up->severity, SEV_HIGH);
+    assert_int_equal(up->lookups, 2);
+    assert_non_null(strstr(up->summary, "rejected dynamic updates: 2 dynamic updates from 1 "
+                                        "client (192.0.2.10) for corp.example. SOA over UDP port "
+                                        "53 failed (2 REFUSED)"));
+    assert_non_null(strstr(up->causes[0].text, "does not accept updates from these clients"));
+    assert_int_equal(up->causes[0].confidence, CONF_HIGH);
+    assert_int_equal(no->severity, SEV_MEDIUM);
+    assert_non_null(strstr(no->summary, "(1 NOTIMP)"));
+    assert_non_null(strstr(no->causes[0].text, "does not implement NOTIFY"));
+    assert_true(rendered_has(&r.a, "md", "DNS dynamic updates or NOTIFY rejected"));
+    run_fini(&r);
+    unlink(path);
+    free(path);
+    free(c.buf);
+}
+
 /* Two captures merged by concatenation: the second starts 300 s before the first ended. Its
  * lookups, answered 10 ms later, pair; no false silence, no unsolicited answer; the step is
  * counted and shown. */
@@ -257,6 +404,7 @@ int main(void)
         cmocka_unit_test(test_clock_step_in_merged_capture),
         cmocka_unit_test(test_eviction_counted_everywhere),
         cmocka_unit_test(test_evidence_line_made_by_report),
+        cmocka_unit_test(test_update_and_notify_rejected),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -211,6 +211,82 @@ static void test_refused_question_unknown_in_text(void **state)
     detect_free(d);
 }
 
+/* Queries without RD (dig +norecurse) refused by a resolver that answers the same client's
+ * recursive queries: RD clear is named as a cause, high. When the input did not carry the
+ * query's flags (no DNS header seen), nothing is said about RD. */
+static bool has_cause(const struct finding *f, const char *s, enum confidence c)
+{
+    for (size_t i = 0; i < f->n_causes; i++)
+        if (strstr(f->causes[i].text, s) && f->causes[i].confidence == c)
+            return true;
+    return false;
+}
+
+static void rd_case(bool known, struct detector **out)
+{
+    struct dns_lookup *ls[3] = {
+        ans("198.51.100.16", "198.51.100.2", 1, "a.example.", 1.0, 50 * US, 0, RA),
+        ans("198.51.100.16", "198.51.100.2", 2, "b.example.", 2.0, 50 * US, DNS_RCODE_REFUSED,
+            RA),
+        ans("198.51.100.16", "198.51.100.2", 3, "c.example.", 3.0, 50 * US, DNS_RCODE_REFUSED,
+            RA),
+    };
+    for (int i = 0; i < 3; i++)
+        ls[i]->query.has_dns = known;
+    ls[1]->query_flags = ls[2]->query_flags = 0; /* +norecurse */
+    *out = run(ls, 3);
+}
+
+static void test_refused_without_rd(void **state)
+{
+    (void)state;
+    struct detector *d;
+    rd_case(true, &d);
+    size_t n;
+    const struct finding *f = only(d, "dns.refused", &n);
+    assert_int_equal(n, 1);
+    assert_true(has_cause(f, "did not ask for recursion (RD clear", CONF_HIGH));
+    assert_non_null(strstr(f->causes[0].text, "did not ask for recursion"));
+    assert_true(has_fact(f, "None of the queries asked for recursion (RD clear)"));
+    detect_free(d);
+    rd_case(false, &d);
+    f = only(d, "dns.refused", &n);
+    assert_int_equal(n, 1);
+    for (size_t i = 0; i < f->n_causes; i++)
+        assert_null(strstr(f->causes[i].text, "RD clear"));
+    assert_false(has_fact(f, "RD clear"));
+    detect_free(d);
+}
+
+/* An UPDATE refused by an ICMP error and one left unanswered: dns.update_rejected reports
+ * both (the ICMP rules see QUERY lookups only); no QUERY rule sees them. */
+static void test_update_icmp_and_silence(void **state)
+{
+    (void)state;
+    struct dns_lookup *ls[2] = {
+        ans("198.51.100.16", "198.51.100.2", 1, "corp.example.", 1.0, 50 * US, 0, 0),
+        ans("198.51.100.16", "198.51.100.2", 2, "corp.example.", 2.0, 50 * US, 0, 0),
+    };
+    for (int i = 0; i < 2; i++) {
+        ls[i]->query_flags = (uint16_t)(DNS_OPCODE_UPDATE << 11);
+        ls[i]->qtype = DNS_TYPE_SOA;
+        evidence_fini(&ls[i]->answer);
+        memset(&ls[i]->answer, 0, sizeof ls[i]->answer);
+    }
+    ls[0]->outcome = LOOKUP_ICMP_ERROR;
+    ls[0]->n_errors = 1;
+    ls[1]->outcome = LOOKUP_UNANSWERED;
+    struct detector *d = run(ls, 2);
+    size_t n;
+    const struct finding *f = only(d, "dns.update_rejected", &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(total(d), 1);
+    assert_int_equal(f->lookups, 2);
+    assert_non_null(strstr(f->summary, "(1 refused by an ICMP error, 1 unanswered)"));
+    assert_non_null(strstr(f->causes[0].text, "do not reach the DNS service"));
+    detect_free(d);
+}
+
 static void test_refused_everything_is_high(void **state)
 {
     (void)state;
@@ -449,6 +525,8 @@ int main(void)
         cmocka_unit_test(test_refused_no_upstream),
         cmocka_unit_test(test_refused_question_unknown_in_text),
         cmocka_unit_test(test_refused_everything_is_high),
+        cmocka_unit_test(test_refused_without_rd),
+        cmocka_unit_test(test_update_icmp_and_silence),
         cmocka_unit_test(test_one_finding_per_server),
         cmocka_unit_test(test_quiet),
         cmocka_unit_test(test_servfail_slow_all_fail),

@@ -2,6 +2,7 @@
  * dns.late_answer (answers the client rejected because it had stopped waiting). */
 #include "testutil.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -197,6 +198,112 @@ static void test_no_response_capture_ended_is_not_a_failure(void **state)
     free_all(ls, 3);
 }
 
+/* Short captures: dig sent its query three times (its 1 s timer) and the capture ended 2 s
+ * after the first: the client's own retries are evidence of no answer. It used to be "cut
+ * off", and the report said no problem was found. */
+static void test_no_response_short_capture_retried(void **state)
+{
+    (void)state;
+    struct dns_lookup *ls[1];
+    ls[0] = lk("198.51.100.2", 7, 100.0, LOOKUP_CAPTURE_ENDED);
+    ls[0]->transmissions = 3;
+    ls[0]->last_tx.sec = 102;
+    stats.last_ts = ls[0]->first_tx;
+    stats.last_ts.sec = 102;
+    stats.last_ts.nsec = 50000000;
+    struct detector *d = run(ls, 1);
+    const struct finding *f = find(d, "dns.no_response");
+    assert_non_null(f);
+    assert_int_equal(f->lookups, 1);
+    assert_int_equal(f->severity, SEV_MEDIUM);
+    assert_non_null(strstr(f->summary, "drew neither an answer nor an ICMP error before the "
+                                       "capture ended"));
+    assert_non_null(strstr(f->summary, "1 of these lookups was cut off by the end of the "
+                                       "capture before the timeout (observed 2.0 s after the "
+                                       "first query, the client retried 2 times)"));
+    assert_true(any_fact(f, "Short observation: 1 of these lookups had been silent for less "
+                            "than the 5.0 s timeout when the capture ended (observed 2.0 s)"));
+    assert_false(any_fact(f, "further lookup"));
+    for (size_t i = 0; i < f->n_causes; i++)
+        assert_true(f->causes[i].confidence <= CONF_MEDIUM);
+    detect_free(d);
+    /* Retried once, watched 1.05 s: low confidence only. */
+    ls[0]->transmissions = 2;
+    ls[0]->last_tx.sec = 101;
+    stats.last_ts.sec = 101;
+    d = run(ls, 1);
+    f = find(d, "dns.no_response");
+    assert_non_null(f);
+    for (size_t i = 0; i < f->n_causes; i++)
+        assert_int_equal(f->causes[i].confidence, CONF_LOW);
+    detect_free(d);
+    /* The same query seen twice at once (tcpdump -i any: two interfaces), the capture ending
+     * 1 ms later: one transmission, not a retry; cut off, no finding (tests/real case 008). */
+    ls[0]->transmissions = 2;
+    ls[0]->last_tx = ls[0]->first_tx;
+    stats.last_ts = ls[0]->first_tx;
+    stats.last_ts.nsec += 1000000;
+    d = run(ls, 1);
+    assert_int_equal(count(d, "dns.no_response"), 0);
+    detect_free(d);
+    /* Sent once just before the end: cut off, no finding. */
+    ls[0]->transmissions = 1;
+    ls[0]->last_tx.sec = 100;
+    stats.last_ts.sec = 100;
+    d = run(ls, 1);
+    assert_int_equal(count(d, "dns.no_response"), 0);
+    detect_free(d);
+    free_all(ls, 1);
+    memset(&stats, 0, sizeof stats);
+}
+
+/* A query sent once, then the same name asked of another server 1 s later (the client gave
+ * up on the first), whether the second lookup closed before (answered) or after (cut off too)
+ * the first. The second, sent once and cut off itself, stays cut off. */
+static void test_no_response_short_capture_gave_up(void **state)
+{
+    (void)state;
+    struct dns_lookup *ls[2];
+    ls[0] = lk("198.51.100.2", 7, 100.0, LOOKUP_CAPTURE_ENDED);
+    ls[0]->seq = 1;
+    ls[1] = lk("198.51.100.3", 8, 101.0, LOOKUP_CAPTURE_ENDED);
+    ls[1]->seq = 2;
+    stats.last_ts = ls[0]->first_tx;
+    stats.last_ts.sec = 101;
+    stats.last_ts.nsec = 500000000;
+    struct detector *d = run(ls, 2);
+    assert_int_equal(count(d, "dns.no_response"), 1);
+    const struct finding *f = find(d, "dns.no_response");
+    char srv[NT_ADDR_FMT_MAX];
+    nt_addr_format(&f->server, srv, sizeof srv);
+    assert_string_equal(srv, "198.51.100.2");
+    assert_true(any_fact(f, "the client gave up and asked the same name and type again as a "
+                            "new lookup (the first to 198.51.100.3)"));
+    for (size_t i = 0; i < f->n_causes; i++)
+        assert_int_equal(f->causes[i].confidence, CONF_LOW); /* sent once, 1.5 s */
+    detect_free(d);
+    /* The second one answered, so it reached the rules first. */
+    struct dns_lookup *rev[2];
+    lk_free(ls[1]);
+    ls[1] = lk("198.51.100.3", 8, 101.0, LOOKUP_ANSWERED);
+    ls[1]->seq = 2;
+    rev[0] = ls[1];
+    rev[1] = ls[0];
+    d = run(rev, 2);
+    f = find(d, "dns.no_response");
+    assert_non_null(f);
+    assert_int_equal(f->lookups, 1);
+    detect_free(d);
+    /* Asked of both servers at once (10 ms apart): nobody gave up. */
+    ls[1]->first_tx.nsec = ls[1]->last_tx.nsec = 10000000;
+    ls[1]->first_tx.sec = ls[1]->last_tx.sec = 100;
+    d = run(rev, 2);
+    assert_int_equal(count(d, "dns.no_response"), 0);
+    detect_free(d);
+    free_all(ls, 2);
+    memset(&stats, 0, sizeof stats);
+}
+
 static void test_no_response_after_answers_is_an_outage(void **state)
 {
     (void)state;
@@ -245,6 +352,101 @@ static void test_no_response_intermittent_is_medium(void **state)
     assert_int_equal(find(d, "dns.no_response")->severity, SEV_HIGH);
     detect_free(d);
     free_all(ls, 5);
+}
+
+/* A busy server that answered 98.5 % of its lookups (200 per second from 150 clients) and
+ * left 1.5 % unanswered: a loss rate, not a flood; it used to be tagged T1498 "suggests a
+ * flood" from the rate and the client count alone. With a surge (dns.flood fires), T1498. */
+static void busy_server(struct dns_lookup **ls, size_t n, double t0, size_t surge)
+{
+    for (size_t i = 0; i < n; i++) {
+        double t = t0 + (double)i / 200.0;
+        if (surge && i >= n - surge)
+            t = t0 + (double)(n - surge) / 200.0 + 1.0 + (double)(i - (n - surge)) / 5000.0;
+        ls[i] = lk("198.51.100.2", (uint16_t)i, t, i % 200 < 3 ? LOOKUP_UNANSWERED : LOOKUP_ANSWERED);
+        char cli[32];
+        snprintf(cli, sizeof cli, "203.0.113.%zu", 1 + i % 150);
+        assert_true(nt_addr_parse(&ls[i]->client, cli, strlen(cli)));
+    }
+}
+
+static void test_no_response_loss_rate_is_not_a_flood(void **state)
+{
+    (void)state;
+    enum { N = 2000 };
+    struct dns_lookup **ls = calloc(N, sizeof *ls);
+    assert_non_null(ls);
+    busy_server(ls, N, 100.0, 0);
+    struct detector *d = run(ls, N);
+    const struct finding *f = find(d, "dns.no_response");
+    assert_non_null(f);
+    assert_int_equal(f->lookups, 30);
+    assert_null(f->attack_id);
+    assert_int_equal(f->severity, SEV_MEDIUM);
+    assert_true(any_fact(f, "Loss rate: 30 of the 2000 lookups to this server that were "
+                            "answered or timed out (1.5 %) got no response; 1970 (98.5 %) were "
+                            "answered."));
+    for (size_t i = 0; i < f->n_causes; i++) {
+        assert_null(strstr(f->causes[i].text, "flood"));
+        assert_null(strstr(f->causes[i].reason, "suggests a flood"));
+    }
+    assert_int_equal(count(d, "dns.flood"), 0);
+    detect_free(d);
+    free_all(ls, N);
+    /* The same with 2500 of the lookups in one second after the others at 200 per second: a
+     * flood (2,500 in a second against 200), and T1498 on the silence. */
+    free(ls);
+    ls = calloc(2 * N, sizeof *ls);
+    assert_non_null(ls);
+    busy_server(ls, 2 * N, 100.0, 2500);
+    d = run(ls, 2 * N);
+    f = find(d, "dns.no_response");
+    assert_non_null(f);
+    assert_int_equal(count(d, "dns.flood"), 1);
+    assert_non_null(f->attack_id);
+    assert_string_equal(f->attack_id, "T1498");
+    bool flood_cause = false;
+    for (size_t i = 0; i < f->n_causes; i++)
+        flood_cause |= strstr(f->causes[i].text, "query flood") != NULL &&
+                       f->causes[i].confidence == CONF_MEDIUM;
+    assert_true(flood_cause);
+    detect_free(d);
+    free_all(ls, 2 * N);
+    free(ls);
+}
+
+/* Queries without RD ignored by a server that answers others: RD clear named as a cause
+ * (medium), only when the query's header was seen. */
+static void test_no_response_without_rd(void **state)
+{
+    (void)state;
+    struct dns_lookup *ls[3];
+    ls[0] = lk("198.51.100.2", 1, 100.0, LOOKUP_ANSWERED);
+    ls[1] = lk("198.51.100.2", 2, 101.0, LOOKUP_UNANSWERED);
+    ls[2] = lk("198.51.100.2", 3, 102.0, LOOKUP_UNANSWERED);
+    ls[0]->query_flags = DNS_FLAG_RD;
+    for (int i = 0; i < 3; i++)
+        ls[i]->query.has_dns = true;
+    struct detector *d = run(ls, 3);
+    const struct finding *f = find(d, "dns.no_response");
+    assert_non_null(f);
+    bool named = false;
+    for (size_t i = 0; i < f->n_causes; i++)
+        named |= strstr(f->causes[i].text, "did not ask for recursion (RD clear") != NULL &&
+                 f->causes[i].confidence == CONF_MEDIUM;
+    assert_true(named);
+    assert_true(any_fact(f, "2 of these lookups did not ask for recursion"));
+    detect_free(d);
+    for (int i = 0; i < 3; i++)
+        ls[i]->query.has_dns = false; /* flags unknown */
+    d = run(ls, 3);
+    f = find(d, "dns.no_response");
+    assert_non_null(f);
+    for (size_t i = 0; i < f->n_causes; i++)
+        assert_null(strstr(f->causes[i].text, "RD clear"));
+    assert_false(any_fact(f, "recursion"));
+    detect_free(d);
+    free_all(ls, 3);
 }
 
 static void test_no_response_other_transport_answered(void **state)
@@ -437,6 +639,10 @@ int main(void)
         cmocka_unit_test(test_no_response_loopback_has_no_path),
         cmocka_unit_test(test_no_response_capture_ended_is_not_a_failure),
         cmocka_unit_test(test_no_response_after_answers_is_an_outage),
+        cmocka_unit_test(test_no_response_short_capture_retried),
+        cmocka_unit_test(test_no_response_short_capture_gave_up),
+        cmocka_unit_test(test_no_response_loss_rate_is_not_a_flood),
+        cmocka_unit_test(test_no_response_without_rd),
         cmocka_unit_test(test_no_response_intermittent_is_medium),
         cmocka_unit_test(test_no_response_other_transport_answered),
         cmocka_unit_test(test_no_response_hostile_name),

@@ -3,6 +3,7 @@
  * stay quiet, and what their causes say. */
 #include "testutil.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -206,8 +207,8 @@ static void test_no_response(void **state)
     (void)state;
     struct tcp_attempt *as[3] = {
         att(CLI, SRV, 443, 10.0, 4, TCP_UNANSWERED, 1),
-        /* Cut off by the end of the capture: named, not counted. */
-        att(CLI, SRV, 443, 30.0, 2, TCP_CAPTURE_ENDED, 10),
+        /* Cut off by the end of the capture after one SYN: named, not counted. */
+        att(CLI, SRV, 443, 30.0, 1, TCP_CAPTURE_ENDED, 10),
         /* The host answers on another port: it is up. */
         att(CLI, SRV, 22, 5.0, 1, TCP_RESET, 20),
     };
@@ -222,7 +223,7 @@ static void test_no_response(void **state)
     assert_int_equal(f->n_evidence, 2);
     assert_true(any_fact(f, "(1 connection attempt, 3 retransmissions)"));
     assert_true(any_fact(f, "4 SYNs per attempt, the last 3.0 s after the first"));
-    assert_true(any_fact(f, "1 further attempt to the same port (2 SYN packets"));
+    assert_true(any_fact(f, "1 further attempt to the same port (1 SYN packet"));
     assert_true(any_fact(f, "is up"));
     assert_non_null(strstr(f->causes[0].text, "drops the SYNs"));
     assert_int_equal(f->causes[0].confidence, CONF_HIGH);
@@ -232,14 +233,139 @@ static void test_no_response(void **state)
         att_free(as[i]);
 }
 
+/* Short captures: a SYN retransmitted twice (10, 11, 12 s), the capture ending at 12.5 s,
+ * before the 5 s timeout: the client's own retransmissions are evidence of no answer. It used
+ * to be "cut off" and the report found no problem. */
+static void test_no_response_short_capture(void **state)
+{
+    (void)state;
+    struct tcp_attempt *as[2] = {
+        att(CLI, SRV, 443, 10.0, 3, TCP_CAPTURE_ENDED, 1),
+        att(CLI, SRV, 443, 12.3, 1, TCP_CAPTURE_ENDED, 9),
+    };
+    stats.last_ts = ts(12.5);
+    struct detector *d;
+    const struct finding *fs[2];
+    assert_int_equal(run(as, 2, NULL, 0, &d, "tcp.no_response", fs, 2), 1);
+    const struct finding *f = fs[0];
+    assert_int_equal(f->lookups, 1);
+    assert_int_equal(f->query_packets, 3);
+    assert_int_equal(f->severity, SEV_MEDIUM);
+    assert_non_null(strstr(f->summary, "no ICMP error, before the capture ended"));
+    assert_true(any_fact(f, "Short observation: 1 of these attempt had no answer yet") ||
+                any_fact(f, "Short observation: 1 of these attempts had no answer yet"));
+    assert_true(any_fact(f, "(observed 2.5 s after the first SYN); the client had "
+                            "retransmitted its SYN 2 times"));
+    /* The single SYN just before the end stays cut off. */
+    assert_true(any_fact(f, "1 further attempt to the same port (1 SYN packet"));
+    for (size_t i = 0; i < f->n_causes; i++)
+        assert_true(f->causes[i].confidence <= CONF_MEDIUM);
+    detect_free(d);
+    /* The same SYN seen twice at once (two interfaces): not a retry, cut off, no finding. */
+    att_free(as[0]);
+    as[0] = att(CLI, SRV, 443, 12.0, 2, TCP_CAPTURE_ENDED, 1);
+    as[0]->last_syn = as[0]->first_syn;
+    assert_int_equal(run(as, 1, NULL, 0, &d, "tcp.no_response", fs, 2), 0);
+    detect_free(d);
+    /* Retransmitted once, watched 1.5 s: low. */
+    att_free(as[0]);
+    as[0] = att(CLI, SRV, 443, 11.0, 2, TCP_CAPTURE_ENDED, 1);
+    assert_int_equal(run(as, 1, NULL, 0, &d, "tcp.no_response", fs, 2), 1);
+    for (size_t i = 0; i < fs[0]->n_causes; i++)
+        assert_int_equal(fs[0]->causes[i].confidence, CONF_LOW);
+    detect_free(d);
+    memset(&stats, 0, sizeof stats);
+    for (int i = 0; i < 2; i++)
+        att_free(as[i]);
+}
+
+/* Port scans and sweeps: one finding per scanning source instead of one per target (a
+ * scan used to make a tcp.refused or tcp.no_response finding for each of its targets). */
+static void test_scan_one_finding_per_source(void **state)
+{
+    (void)state;
+    enum { N = 1 + 98 + 2 + 30 + 1 + 1 };
+    struct tcp_attempt *as[N];
+    size_t n = 0;
+    uint64_t pkt = 1;
+    /* A real client's attempt to SRV:443, unanswered: its own finding stays. */
+    as[n++] = att(CLI, SRV, 443, 5.0, 3, TCP_UNANSWERED, pkt);
+    pkt += 10;
+    /* 198.51.100.66 scans ports 1..100 of SRV: 1..60 reset, 61..99 silent, 443 among them
+     * (the same target as the real client), 22 open. */
+    for (int p = 1; p <= 98; p++, pkt += 4)
+        as[n++] = att("198.51.100.66", SRV, (uint16_t)p, 10.0 + p * 0.01, 1,
+                      p <= 60 ? TCP_RESET : TCP_UNANSWERED, pkt);
+    as[n++] = att("198.51.100.66", SRV, 443, 11.0, 1, TCP_UNANSWERED, pkt += 4);
+    as[n++] = att("198.51.100.66", SRV, 22, 11.1, 1, TCP_ESTABLISHED, pkt += 4);
+    /* 198.51.100.77 sweeps port 445 over 30 hosts, all silent. */
+    for (int h = 0; h < 30; h++, pkt += 4) {
+        char host[32];
+        snprintf(host, sizeof host, "192.0.2.%d", 10 + h);
+        as[n++] = att("198.51.100.77", host, 445, 20.0 + h * 0.05, 2, TCP_UNANSWERED, pkt);
+    }
+    /* The sweeper's attempt to one more host, refused by an ICMP error from a filter. */
+    as[n++] = att("198.51.100.77", "192.0.2.200", 445, 19.0, 1, TCP_ICMP_ERROR, pkt += 4);
+    as[n - 1]->icmp_kind = ICMP_K_ADMIN_PROHIBITED;
+    as[n - 1]->icmp_sender = ICMP_SENDER_PATH;
+    /* A client failing on two ports only: ordinary tcp.refused findings. */
+    as[n++] = att("198.51.100.88", SRV, 8443, 30.0, 1, TCP_RESET, pkt += 4);
+    assert_int_equal(n, N);
+    struct detector *d;
+    const struct finding *fs[8];
+    assert_int_equal(run(as, n, NULL, 0, &d, "tcp.scan", fs, 8), 2);
+    const struct finding *v = NULL, *sw = NULL;
+    for (int i = 0; i < 2; i++) {
+        char c[NT_ADDR_FMT_MAX];
+        nt_addr_format(&fs[i]->clients[0], c, sizeof c);
+        if (strcmp(c, "198.51.100.66") == 0)
+            v = fs[i];
+        else if (strcmp(c, "198.51.100.77") == 0)
+            sw = fs[i];
+    }
+    assert_non_null(v);
+    assert_non_null(sw);
+    assert_string_equal(v->attack_id, "T1046");
+    assert_int_equal(v->lookups, 99);
+    assert_int_equal(v->error_packets, 60);
+    assert_true(v->has_server);
+    assert_non_null(strstr(v->summary, "failed on 99 ports across 1 host: 99 failed attempts "
+                                       "(60 refused by a reset, 0 by an ICMP error, 39 "
+                                       "unanswered)"));
+    assert_non_null(strstr(v->summary, "a port scan of one host"));
+    assert_true(any_fact(v, "Ports that failed (99): 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, "
+                            "14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24 and 75 more."));
+    assert_true(any_fact(v, "1 of the source's attempts to these or other targets completed"));
+    assert_true(v->n_evidence <= 64);
+    assert_int_equal(sw->lookups, 31);
+    assert_false(sw->has_server);
+    assert_int_equal(sw->port, 445);
+    assert_non_null(strstr(sw->summary, "failed on 1 port across 31 hosts"));
+    assert_true(any_fact(sw, "and 21 more."));
+    detect_free(d);
+    /* No per-target finding for the scanners' attempts: tcp.refused only for the ordinary
+     * client, tcp.no_response only for SRV:443 (the real client's, scanner included). */
+    assert_int_equal(run(as, n, NULL, 0, &d, "tcp.refused", fs, 8), 1);
+    char c[NT_ADDR_FMT_MAX];
+    nt_addr_format(&fs[0]->clients[0], c, sizeof c);
+    assert_string_equal(c, "198.51.100.88");
+    detect_free(d);
+    assert_int_equal(run(as, n, NULL, 0, &d, "tcp.no_response", fs, 8), 1);
+    assert_int_equal(fs[0]->port, 443);
+    detect_free(d);
+    for (size_t i = 0; i < n; i++)
+        att_free(as[i]);
+}
+
 static void test_quiet(void **state)
 {
     (void)state;
-    /* Handshakes, and attempts only cut off by the end of the capture: no finding. */
+    /* Handshakes, and an attempt with one SYN cut off by the end of the capture: no
+     * finding. */
     struct tcp_attempt *as[3] = {
         att(CLI, SRV, 443, 10.0, 1, TCP_ESTABLISHED, 1),
         att(CLI, SRV, 443, 11.0, 2, TCP_ESTABLISHED, 5),
-        att(CLI, SRV, 80, 12.0, 3, TCP_CAPTURE_ENDED, 10),
+        att(CLI, SRV, 80, 12.0, 1, TCP_CAPTURE_ENDED, 10),
     };
     struct detector *d;
     const struct finding *fs[2];
@@ -362,6 +488,8 @@ int main(void)
         cmocka_unit_test(test_refused_by_icmp_from_path),
         cmocka_unit_test(test_no_response),
         cmocka_unit_test(test_quiet),
+        cmocka_unit_test(test_scan_one_finding_per_source),
+        cmocka_unit_test(test_no_response_short_capture),
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_truncated_quiet),
     };

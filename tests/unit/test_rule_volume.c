@@ -272,7 +272,7 @@ static void test_flood_fires(void **state)
     /* Failures rose with the flood: high. */
     assert_int_equal(f[0]->severity, SEV_HIGH);
     assert_int_equal(f[0]->first_seen.sec, 105);
-    assert_non_null(strstr(f[0]->summary, "150 lookups in its busiest second"));
+    assert_non_null(strstr(f[0]->summary, "150 lookups in its busiest flood second"));
     assert_int_equal(f[0]->causes[0].confidence, CONF_HIGH);
     detect_free(r.d);
 }
@@ -309,6 +309,86 @@ static void test_flood_ring_survives_long_and_disordered_captures(void **state)
     const struct finding *f[4];
     assert_int_equal(finish(&r, "dns.flood", f, 4), 1);
     assert_int_equal(f[0]->lookups, 300);
+    detect_free(r.d);
+}
+
+/* `per_sec` lookups per second to srv from `from` for `seconds` seconds, spread evenly, from
+ * `sources` clients (203.0.x.y), all answered. */
+static void load(struct run *r, const char *srv, double from, int seconds, int per_sec,
+                 int sources)
+{
+    for (int s = 0; s < seconds; s++)
+        for (int k = 0; k < per_sec; k++) {
+            char cli[32];
+            int c = (s * per_sec + k) % sources;
+            snprintf(cli, sizeof cli, "203.0.%d.%d", 100 + c / 250, 1 + c % 250);
+            struct dns_lookup *l =
+                lk(cli, srv, "www.example.", from + s + (double)k / (double)per_sec);
+            answer(l, 0, 1000);
+            feed(r, l);
+        }
+}
+
+/* The bench's busy resolvers: a steady 1,200 lookups per second at each of 4 resolvers from
+ * 400 clients, the capture starting late in a second (its first second holds 40). Busy is not a
+ * flood: it used to fire for every resolver (peak >= 1000 from >= 100 sources, "threshold" =
+ * the peak itself). */
+static void test_flood_steady_busy_load_is_no_flood(void **state)
+{
+    (void)state;
+    struct run r = {0};
+    static const char *srv[4] = {"203.0.113.53", "203.0.113.54", "203.0.113.55",
+                                 "203.0.113.56"};
+    for (int i = 0; i < 4; i++) {
+        for (int k = 0; k < 40; k++) {
+            struct dns_lookup *l = lk("203.0.100.1", srv[i], "www.example.", 99.97 + k * 0.0007);
+            answer(l, 0, 1000);
+            feed(&r, l);
+        }
+        load(&r, srv[i], 100.0, 12, 1200, 400);
+    }
+    const struct finding *f[8];
+    assert_int_equal(finish(&r, "dns.flood", f, 8), 0);
+    detect_free(r.d);
+}
+
+/* A surge that fills most of the capture: 8 s at 20 per second, then 20 s at 400 per second
+ * from 300 sources. The median of all seconds is the surge itself (it used to hide it); the
+ * baseline is the calm rate before it. */
+static void test_flood_long_surge_against_the_rate_before(void **state)
+{
+    (void)state;
+    struct run r = {0};
+    load(&r, "198.51.100.2", 100.0, 8, 20, 10);
+    load(&r, "198.51.100.2", 108.0, 20, 400, 300);
+    const struct finding *f[4];
+    assert_int_equal(finish(&r, "dns.flood", f, 4), 1);
+    assert_int_equal(f[0]->lookups, 20 * 400);
+    assert_int_equal(f[0]->first_seen.sec, 108);
+    assert_non_null(strstr(f[0]->summary, "against a baseline of 20 per second"));
+    bool thr = false;
+    for (size_t i = 0; i < f[0]->n_facts; i++)
+        thr |= strstr(f[0]->facts[i], "baseline 20 (the median") != NULL &&
+               strstr(f[0]->facts[i], "flood threshold 200 (max(100, 10 x baseline)); 20 of 28 "
+                                      "active seconds") != NULL;
+    assert_true(thr);
+    detect_free(r.d);
+}
+
+/* A surge over a busy baseline: 1,000 per second, then one second of 12,000: fires, and the
+ * busy seconds after the surge stay calm. */
+static void test_flood_surge_over_busy_baseline(void **state)
+{
+    (void)state;
+    struct run r = {0};
+    load(&r, "198.51.100.2", 100.0, 5, 1000, 200);
+    load(&r, "198.51.100.2", 105.0, 1, 12000, 500);
+    load(&r, "198.51.100.2", 106.0, 5, 1000, 200);
+    const struct finding *f[4];
+    assert_int_equal(finish(&r, "dns.flood", f, 4), 1);
+    assert_int_equal(f[0]->lookups, 12000);
+    assert_non_null(strstr(f[0]->summary, "12000 lookups in its busiest flood second"));
+    assert_non_null(strstr(f[0]->summary, "baseline of 1000 per second"));
     detect_free(r.d);
 }
 
@@ -503,6 +583,9 @@ int main(void)
         cmocka_unit_test(test_slow_counts_ignored_servers),
         cmocka_unit_test(test_flood_fires),
         cmocka_unit_test(test_flood_quiet),
+        cmocka_unit_test(test_flood_steady_busy_load_is_no_flood),
+        cmocka_unit_test(test_flood_long_surge_against_the_rate_before),
+        cmocka_unit_test(test_flood_surge_over_busy_baseline),
         cmocka_unit_test(test_flood_ring_survives_long_and_disordered_captures),
         cmocka_unit_test(test_flood_sees_the_300th_server),
         cmocka_unit_test(test_flood_counts_ignored_servers),

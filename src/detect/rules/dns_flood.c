@@ -1,5 +1,5 @@
-/* dns_flood.c: a DNS query rate far above the capture's own baseline at one server, measured
- * in one-second bins of queries, with the failures seen during the flood seconds and outside
+/* dns_flood.c: a DNS query rate far above the rate before it at one server, measured in
+ * one-second bins of queries, with the failures seen during the flood seconds and outside
  * them. */
 #include <inttypes.h>
 #include <math.h>
@@ -11,15 +11,24 @@
 #include "detect/text.h"
 #include "util/htab.h"
 
-/* Fires when the busiest second of a server holds at least MIN_PEAK new lookups and at least
- * FACTOR times the baseline, the median of its active seconds (seconds with at least one
- * lookup). Without a calm baseline (a capture taken entirely during a flood) it fires when the
- * peak reaches ABS_PEAK from at least MANY_SOURCES sources. A second counts as a flood second
- * when it reaches the same threshold, max(MIN_PEAK, FACTOR x baseline). */
-#define MIN_PEAK     100
-#define FACTOR       10
-#define ABS_PEAK     1000
-#define MANY_SOURCES 100
+/* A second is a flood second when it holds at least max(MIN_PEAK, FACTOR x baseline) new
+ * lookups, where the baseline is the median (the upper one for an even count) of the server's
+ * last CALM_W calm active seconds before it: seconds with at least one lookup that were not
+ * flood seconds themselves. Flood seconds never enter the window, so during a long surge the
+ * baseline stays the rate before the surge, not the surge. The rule fires for a server with at
+ * least one flood second.
+ *
+ * No baseline, no flood: a second is judged only once MIN_BASE_BINS calm seconds came before
+ * it. A capture taken entirely during a surge, and a server busy at the same rate from its first
+ * second to its last (a busy resolver at 5,000 queries per second is busy, not flooded), give no
+ * finding: only a rise against the server's own earlier rate is evidence of a flood. The
+ * median, not the minimum, of the window is the baseline, so the partial first second of a
+ * capture (which holds a fraction of a busy second) does not make a floor that the next full
+ * second would exceed ten times. */
+#define MIN_PEAK      100
+#define FACTOR        10
+#define CALM_W        60
+#define MIN_BASE_BINS 2
 /* An answer slower than this in a flood second counts as a failure to keep up. */
 #define SLOW_US 1000000
 /* Servers measured. The lookups to servers past it are left out and counted: the distinct
@@ -53,31 +62,11 @@ struct bin {
     bool has_ev[2];
 };
 
-/* Per-second statistics folded by the second's lookup count: exact below 256, then 16
- * buckets per power of two (within 6.25 %). */
-#define BK_EXACT 256
-#define BK_N     (BK_EXACT + 24 * 16)
-struct bucket {
+/* Sums over seconds (flood seconds, or the others). */
+struct sums {
     uint64_t bins, lookups, tx, failed, errors, slow, answered;
     struct nt_time first, last;
 };
-
-static size_t bk_index(uint64_t c)
-{
-    if (c < BK_EXACT)
-        return (size_t)c;
-    unsigned e = 63u - (unsigned)__builtin_clzll(c); /* >= 8 */
-    size_t i = BK_EXACT + (size_t)(e - 8) * 16 + (size_t)((c >> (e - 4)) - 16);
-    return i < BK_N ? i : BK_N - 1;
-}
-
-static uint64_t bk_lower(size_t i)
-{
-    if (i < BK_EXACT)
-        return i;
-    unsigned e = (unsigned)((i - BK_EXACT) / 16) + 8;
-    return (16 + (i - BK_EXACT) % 16) << (e - 4);
-}
 
 struct top {
     char *name;    /* "example.com. A" */
@@ -94,9 +83,11 @@ struct srv {
     int64_t head;           /* newest second in the ring */
     uint8_t head_kind;
     bool any;
-    struct bucket *bk; /* bk[0..n_bk): up to the busiest second's bucket */
-    size_t n_bk;
-    struct bin peak;           /* the busiest closed second */
+    uint32_t calm[CALM_W]; /* lookups of the last calm seconds (a ring) */
+    size_t n_calm, calm_at;
+    struct sums in, out; /* flood seconds, other seconds */
+    struct bin peak;     /* the busiest flood second */
+    uint64_t peak_base;  /* the baseline it was judged against */
     struct top top[TOP_NAMES]; /* Misra-Gries counters over the server's lookups */
 };
 
@@ -135,7 +126,6 @@ static void srv_free(struct srv *s)
         }
     }
     bin_clear(&s->peak);
-    free(s->bk);
     for (size_t i = 0; i < TOP_NAMES; i++)
         free(s->top[i].name);
     free(s);
@@ -249,42 +239,67 @@ static uint64_t bin_sources(const struct bin *b)
     return e < b->n_cl ? b->n_cl : e;
 }
 
-/* Folds a closed second into the buckets and the peak, and frees it. */
+static void sum_bin(struct sums *x, const struct bin *b)
+{
+    x->bins++;
+    x->lookups += b->lookups;
+    x->tx += b->tx;
+    x->failed += b->failed;
+    x->errors += b->errors;
+    x->slow += b->slow;
+    x->answered += b->answered;
+    nt_time_widen(&x->first, &x->last, &b->first);
+    nt_time_widen(&x->first, &x->last, &b->last);
+}
+
+static int u32_order(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The baseline: the upper median of the calm window (0 with *known false when too few calm
+ * seconds came before). */
+static uint64_t calm_baseline(const struct srv *s, bool *known)
+{
+    *known = s->n_calm >= MIN_BASE_BINS;
+    if (!*known)
+        return 0;
+    uint32_t v[CALM_W];
+    memcpy(v, s->calm, s->n_calm * sizeof v[0]);
+    qsort(v, s->n_calm, sizeof v[0], u32_order);
+    return v[s->n_calm / 2];
+}
+
+static uint64_t threshold_of(uint64_t base)
+{
+    uint64_t thr = (uint64_t)FACTOR * base;
+    return thr < MIN_PEAK ? MIN_PEAK : thr;
+}
+
+/* Judges a closed second against the calm seconds before it, sums it into the flood or the
+ * other seconds, and frees it. Seconds close in time order (ring_flush included). */
 static void bin_close(struct srv *s, struct bin *b)
 {
-    size_t ki = bk_index(b->lookups);
-    if (ki >= s->n_bk) {
-        size_t nn = s->n_bk ? s->n_bk : 16;
-        while (nn <= ki)
-            nn *= 2;
-        if (nn > BK_N)
-            nn = BK_N;
-        struct bucket *nb = realloc(s->bk, nn * sizeof *nb);
-        if (!nb) {
-            bin_clear(b); /* out of memory: the second is lost */
+    bool known;
+    uint64_t base = calm_baseline(s, &known);
+    if (known && b->lookups >= threshold_of(base)) {
+        sum_bin(&s->in, b);
+        if (b->lookups > s->peak.lookups) {
+            bin_clear(&s->peak);
+            s->peak = *b; /* takes the evidence over */
+            s->peak_base = base;
             free(b);
             return;
         }
-        memset(nb + s->n_bk, 0, (nn - s->n_bk) * sizeof *nb);
-        s->bk = nb;
-        s->n_bk = nn;
-    }
-    struct bucket *k = &s->bk[ki];
-    k->bins++;
-    k->lookups += b->lookups;
-    k->tx += b->tx;
-    k->failed += b->failed;
-    k->errors += b->errors;
-    k->slow += b->slow;
-    k->answered += b->answered;
-    nt_time_widen(&k->first, &k->last, &b->first);
-    nt_time_widen(&k->first, &k->last, &b->last);
-    if (b->lookups > s->peak.lookups) {
-        bin_clear(&s->peak);
-        s->peak = *b; /* takes the evidence over */
     } else {
-        bin_clear(b);
+        sum_bin(&s->out, b);
+        s->calm[s->calm_at] = b->lookups;
+        s->calm_at = (s->calm_at + 1) % CALM_W;
+        if (s->n_calm < CALM_W)
+            s->n_calm++;
     }
+    bin_clear(b);
     free(b);
 }
 
@@ -297,10 +312,12 @@ static void slot_close(struct srv *s, size_t i)
     }
 }
 
+/* Closes every open second, oldest first. */
 static void ring_flush(struct srv *s)
 {
-    for (size_t i = 0; i < RING; i++)
-        slot_close(s, i);
+    if (s->any)
+        for (int64_t sec = s->head - RING + 1; sec <= s->head; sec++)
+            slot_close(s, (size_t)((uint64_t)sec % RING));
     s->any = false;
 }
 
@@ -416,41 +433,6 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     top_add(s, l);
 }
 
-/* The median lookups per active second, from the buckets. */
-static uint64_t baseline(const struct srv *s)
-{
-    uint64_t bins = 0;
-    for (size_t i = 1; i < s->n_bk; i++)
-        bins += s->bk[i].bins;
-    if (!bins)
-        return 0;
-    uint64_t half = (bins + 1) / 2, seen = 0;
-    for (size_t i = 1; i < s->n_bk; i++) {
-        seen += s->bk[i].bins;
-        if (seen >= half)
-            return bk_lower(i);
-    }
-    return 0;
-}
-
-struct sums {
-    uint64_t bins, lookups, tx, failed, errors, slow, answered;
-    struct nt_time first, last;
-};
-
-static void sum_into(struct sums *x, const struct bucket *k)
-{
-    x->bins += k->bins;
-    x->lookups += k->lookups;
-    x->tx += k->tx;
-    x->failed += k->failed;
-    x->errors += k->errors;
-    x->slow += k->slow;
-    x->answered += k->answered;
-    nt_time_widen(&x->first, &x->last, &k->first);
-    nt_time_widen(&x->first, &x->last, &k->last);
-}
-
 static double pct(uint64_t part, uint64_t whole)
 {
     return whole ? 100.0 * (double)part / (double)whole : 0.0;
@@ -490,24 +472,24 @@ static void explain(struct rule_ctx *rc, struct srv *s, struct finding *f, uint6
     finding_set_summary(
         f,
         "The DNS server %s received a flood of queries on %s port %u: %" PRIu64
-        " lookups in its busiest second (%s) from %s%" PRIu64 " %s, against a baseline of %" PRIu64
-        " per second (the median of its %" PRIu64 " active seconds)%s. %" PRIu64 " %s in %" PRIu64
-        " flood %s between %s and %s. %s",
+        " lookups in its busiest flood second (%s) from %s%" PRIu64 " %s, against a baseline of "
+        "%" PRIu64 " per second (the median of its calm seconds before it)%s. %" PRIu64 " %s in "
+        "%" PRIu64 " flood %s between %s and %s. %s",
         srv, PROTO, s->port, (uint64_t)s->peak.lookups, tp,
         s->peak.n_cl < BIN_CLIENTS ? "" : "about ", sources, sources == 1 ? "source" : "sources",
-        base, in->bins + out->bins, ratio, in->lookups, in->lookups == 1 ? "lookup" : "lookups",
+        base, ratio, in->lookups, in->lookups == 1 ? "lookup" : "lookups",
         in->bins, in->bins == 1 ? "second" : "seconds", t1, t2,
         overload  ? "The server failed far more often during the flood than outside it."
         : in_fail ? "Failures during the flood were not much more frequent than outside it."
                   : "Every lookup during the flood was answered in time.");
 
     finding_add_fact(f,
-                     "Lookups per second to %s: peak %" PRIu64 " at %s, baseline (median of "
-                     "active seconds) %" PRIu64 ", flood threshold %" PRIu64
-                     " (max(%d, %d x baseline)); %" PRIu64 " of %" PRIu64
-                     " active seconds reached it.",
-                     srv, (uint64_t)s->peak.lookups, tp, base, thr, MIN_PEAK, FACTOR, in->bins,
-                     in->bins + out->bins);
+                     "Lookups per second to %s: peak %" PRIu64 " at %s, baseline %" PRIu64
+                     " (the median of up to %d calm active seconds before it), flood threshold "
+                     "%" PRIu64 " (max(%d, %d x baseline)); %" PRIu64 " of %" PRIu64
+                     " active seconds reached the threshold of the calm seconds before them.",
+                     srv, (uint64_t)s->peak.lookups, tp, base, CALM_W, thr, MIN_PEAK, FACTOR,
+                     in->bins, in->bins + out->bins);
     finding_add_fact(
         f,
         "Sources in the busiest second: %" PRIu64 "%s (%s); the server had %zu%s "
@@ -587,22 +569,11 @@ static void on_finish(struct rule_ctx *rc)
     for (size_t i = 0; i < st->n_srv; i++) {
         struct srv *s = st->srv[i];
         ring_flush(s);
-        uint64_t base = baseline(s);
-        uint64_t thr = (uint64_t)FACTOR * base;
-        if (thr < MIN_PEAK)
-            thr = MIN_PEAK;
-        uint64_t peak = s->peak.lookups, sources = bin_sources(&s->peak);
-        bool fire = peak >= thr || (peak >= ABS_PEAK && sources >= MANY_SOURCES);
-        if (!fire)
-            continue;
-        if (peak < thr)
-            thr = peak; /* the many-sources case: the peak's own level marks the flood */
-        struct sums in = {0}, out = {0};
-        for (size_t k = 1; k < s->n_bk; k++) {
-            if (!s->bk[k].bins)
-                continue;
-            sum_into(bk_lower(k) >= thr || (k == bk_index(peak)) ? &in : &out, &s->bk[k]);
-        }
+        if (!s->in.bins)
+            continue; /* no second rose above its own baseline's threshold */
+        uint64_t base = s->peak_base, thr = threshold_of(base);
+        uint64_t sources = bin_sources(&s->peak);
+        struct sums in = s->in, out = s->out;
         char key[NT_ADDR_FMT_MAX + 32], addr[NT_ADDR_FMT_MAX];
         nt_addr_format(&s->server, addr, sizeof addr);
         snprintf(key, sizeof key, "%s|%u|%u", addr, s->transport, s->port);

@@ -1,7 +1,25 @@
 /* dns_no_response.c: DNS lookups that drew neither an answer nor an ICMP error before the
- * timeout (outcome LOOKUP_UNANSWERED), grouped per server, port and transport. Lookups cut off by
- * the end of the capture (LOOKUP_CAPTURE_ENDED) are never failures here: they are only counted
- * as a fact on a finding raised for real silences. */
+ * timeout (outcome LOOKUP_UNANSWERED), grouped per server, port and transport.
+ *
+ * Short captures. A lookup cut off by the end of the capture (LOOKUP_CAPTURE_ENDED: silent for
+ * less than the timeout when the capture stopped) is a failure here only when the client itself
+ * showed that no answer came in its time:
+ *   - it retransmitted the query at least RETRY_MIN_US (200 ms) after the first (its own retry
+ *     timer ran out with no answer; the same query seen twice at once on two interfaces is
+ *     not a retry), or
+ *   - it gave up on it: the same client asked the same name and type again as a new lookup
+ *     (another server, or a new id or port) after the lookup's last transmission.
+ * Such lookups are counted as unanswered ("short observations"), and the finding says how long
+ * the capture watched them and how often the client retried; the confidence of every cause is
+ * capped (medium when the client retried at least twice or asked elsewhere and the capture
+ * watched for at least 2 s, else low), and a finding made only of short observations is of
+ * medium severity. A query sent once just before the capture ended, with no new lookup after
+ * it, stays "cut off": it is counted as a fact, never as a failure. (A client's ICMP error about
+ * an answer also shows that it had given up, but that lookup was answered: dns.late_answer
+ * reports it.)
+ *
+ * A flood is claimed (T1498) only when dns.flood raised a finding for the same server; without
+ * it the unanswered share is reported as a loss rate with its figures. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +28,7 @@
 #include "detect/dns_finding.h"
 #include "detect/rule.h"
 #include "detect/text.h"
+#include "util/htab.h"
 
 /* Measured per finding while its lookups arrive (finding->priv). */
 struct nr_acc {
@@ -20,17 +39,130 @@ struct nr_acc {
     uint64_t ports;                         /* distinct source ports, summed over lookups */
     uint64_t new_port;                      /* lookups retried from more than one port */
     bool ports_overflow;                    /* some lookup used more ports than were kept */
+    uint64_t rd_clear;   /* lookups whose query header was seen with RD clear */
+    uint64_t rd_unknown; /* lookups whose query flags the input did not carry */
+    /* Short observations: lookups cut off by the end of the capture that the client retried
+     * or gave up on (see the top of the file). */
+    uint64_t short_n, short_retried, short_gave_up;
+    uint32_t short_max_retx, short_min_retx; /* retransmissions of one of them */
+    struct nt_time short_first, short_last;  /* their first transmissions */
+    uint32_t short_min_input, short_max_input;
+    struct nt_addr gave_up_to; /* the server of the first new lookup after giving up */
+    bool has_gave_up_to;
 };
 
-static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
+/* What the rule remembers across lookups to tell a client that gave up: the newest lookup of
+ * each (client, name, type) in a direct-mapped table (a collision forgets the older one, which
+ * can only leave a lookup "cut off"), and the cut-off lookups sent once, waiting for a later
+ * lookup of the same question (lookups cut off by the end reach the rules in creation order,
+ * after the ones that closed earlier). Both bounded. */
+#define RECENT_SLOTS  65536
+#define PENDING_SLOTS 4096
+
+struct recent {
+    uint64_t h; /* 0: empty */
+    uint64_t seq;
+    uint32_t input;
+    struct nt_time first_tx;
+    struct nt_addr server;
+};
+
+struct pending {
+    uint64_t h;
+    struct dns_lookup l; /* qname and query evidence owned */
+};
+
+struct nr_state {
+    struct recent *recent;
+    struct pending **pend;
+    uint32_t max_input;
+};
+
+static void pending_free(struct pending *p)
 {
-    if (l->outcome != LOOKUP_UNANSWERED)
+    if (!p)
         return;
+    free(p->l.qname);
+    evidence_fini(&p->l.query);
+    free(p);
+}
+
+static void state_free(void *v)
+{
+    struct nr_state *st = v;
+    if (!st)
+        return;
+    if (st->pend)
+        for (size_t i = 0; i < PENDING_SLOTS; i++)
+            pending_free(st->pend[i]);
+    free(st->pend);
+    free(st->recent);
+    free(st);
+}
+
+static struct nr_state *state_get(struct rule_ctx *rc)
+{
+    void **slot = rule_state(rc);
+    if (!*slot) {
+        struct nr_state *st = calloc(1, sizeof *st);
+        if (!st)
+            return NULL;
+        st->recent = calloc(RECENT_SLOTS, sizeof *st->recent);
+        st->pend = calloc(PENDING_SLOTS, sizeof *st->pend);
+        if (!st->recent || !st->pend) {
+            state_free(st);
+            return NULL;
+        }
+        *slot = st;
+    }
+    return *slot;
+}
+
+/* The question's identity for one client (never 0). */
+static uint64_t question_key(const struct dns_lookup *l)
+{
+    struct htab_hasher h;
+    htab_hasher_init(&h);
+    htab_hasher_addr(&h, &l->client);
+    htab_hasher_u16(&h, l->qtype);
+    htab_hasher_u16(&h, l->qclass);
+    htab_hasher_name(&h, l->qname);
+    uint64_t k = htab_hasher_end(&h);
+    return k ? k : 1;
+}
+
+/* A retransmission is evidence that the client's timer ran out only when it came this long
+ * after the first query: the same query seen twice at once (tcpdump -i any shows a packet on
+ * every interface it crosses) is one transmission, not a retry. Client retry timers start
+ * around 1 s (dig 1 s with +timeout=1, glibc 5 s by default). */
+#define RETRY_MIN_US 200000
+
+/* A new lookup of the same question counts as giving up on the earlier one only this long
+ * after the earlier one's last transmission: a client that asks two servers at once (in
+ * parallel) has not given up on either. */
+#define GAVE_UP_GAP_US 200000
+
+/* Whether `later` is a new lookup of the same question sent after l's last transmission. */
+static bool asked_again_after(const struct dns_lookup *l, uint64_t later_seq, uint32_t later_input,
+                              const struct nt_time *later_first)
+{
+    return later_seq != l->seq && later_input == l->input &&
+           later_first->kind != NT_TIME_NONE && later_first->kind == l->last_tx.kind &&
+           nt_time_diff_us(&l->last_tx, later_first) >= GAVE_UP_GAP_US;
+}
+
+/* Counts a silent lookup into its server's finding. short_obs: cut off by the end of the
+ * capture, but retried or given up on (gave_up_to: the server asked next, or NULL). */
+static void count_silent(struct rule_ctx *rc, const struct dns_lookup *l, bool short_obs,
+                         const struct nt_addr *gave_up_to)
+{
     bool created;
     struct finding *f = dns_server_finding(rc, l, sizeof(struct nr_acc), &created);
     if (!f || !f->priv)
         return;
     struct nr_acc *a = f->priv;
+    if (created)
+        a->short_min_retx = UINT32_MAX;
     dns_finding_count(f, l, 0);
     if (l->transmissions > 1)
         a->retried++;
@@ -40,6 +172,10 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     if (l->n_client_ports > 1)
         a->new_port++;
     a->ports_overflow |= l->client_ports_overflow;
+    if (!l->query.has_dns)
+        a->rd_unknown++;
+    else if (!(l->query_flags & DNS_FLAG_RD))
+        a->rd_clear++;
     finding_add_evidence(f, &l->query);
     finding_see_time(f, &l->first_tx);
     finding_see_time(f, &l->last_tx);
@@ -47,6 +183,86 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     if (l->last_tx.kind != NT_TIME_NONE &&
         (a->last_tx.kind == NT_TIME_NONE || nt_time_cmp(&l->last_tx, &a->last_tx) > 0))
         a->last_tx = l->last_tx;
+    if (short_obs) {
+        uint32_t retx = l->transmissions ? l->transmissions - 1 : 0;
+        if (a->short_n == 0 || l->input < a->short_min_input)
+            a->short_min_input = l->input;
+        if (l->input > a->short_max_input)
+            a->short_max_input = l->input;
+        a->short_n++;
+        if (retx)
+            a->short_retried++;
+        if (retx > a->short_max_retx)
+            a->short_max_retx = retx;
+        if (retx < a->short_min_retx)
+            a->short_min_retx = retx;
+        nt_time_widen(&a->short_first, &a->short_last, &l->first_tx);
+        if (gave_up_to) {
+            a->short_gave_up++;
+            if (!a->has_gave_up_to) {
+                a->gave_up_to = *gave_up_to;
+                a->has_gave_up_to = true;
+            }
+        }
+    }
+}
+
+static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
+{
+    struct nr_state *st = state_get(rc);
+    if (st && l->input > st->max_input)
+        st->max_input = l->input;
+    uint64_t h = st && l->has_question && l->qname ? question_key(l) : 0;
+    struct recent *r = h ? &st->recent[h % RECENT_SLOTS] : NULL;
+    struct pending **pp = h ? &st->pend[h % PENDING_SLOTS] : NULL;
+
+    /* A lookup sent once and cut off, waiting: this later lookup of the same question shows
+     * that its client gave up on it. */
+    if (pp && *pp && (*pp)->h == h &&
+        asked_again_after(&(*pp)->l, l->seq, l->input, &l->first_tx)) {
+        count_silent(rc, &(*pp)->l, true, &l->server);
+        pending_free(*pp);
+        *pp = NULL;
+    }
+
+    if (l->outcome == LOOKUP_UNANSWERED) {
+        count_silent(rc, l, false, NULL);
+    } else if (l->outcome == LOOKUP_CAPTURE_ENDED) {
+        if (l->transmissions > 1 &&
+            nt_time_diff_us(&l->first_tx, &l->last_tx) >= RETRY_MIN_US) {
+            count_silent(rc, l, true, NULL);
+        } else if (r && r->h == h && asked_again_after(l, r->seq, r->input, &r->first_tx)) {
+            count_silent(rc, l, true, &r->server);
+        } else if (pp) {
+            /* Sent once: cut off unless a later lookup of the same question follows. */
+            struct pending *p = calloc(1, sizeof *p);
+            if (p) {
+                p->h = h;
+                p->l = *l;
+                memset(&p->l.query, 0, sizeof p->l.query);
+                memset(&p->l.answer, 0, sizeof p->l.answer);
+                memset(&p->l.error, 0, sizeof p->l.error);
+                p->l.qname = strdup(l->qname);
+                if (!p->l.qname || !evidence_copy(&p->l.query, &l->query)) {
+                    pending_free(p);
+                } else {
+                    if (*pp)
+                        rule_count_limit(rc, "cut_off_lookups_forgotten", 1);
+                    pending_free(*pp);
+                    *pp = p;
+                }
+            }
+        }
+    }
+
+    if (r && (r->h != h || r->first_tx.kind != l->first_tx.kind || r->input != l->input ||
+              nt_time_cmp(&l->first_tx, &r->first_tx) >= 0)) {
+        r->h = h;
+        r->seq = l->seq;
+        r->input = l->input;
+        r->first_tx = l->first_tx;
+        r->server = l->server;
+    }
 }
 
 /* How the server's answers sit around the silences, from the detector's statistics (answers of
@@ -73,10 +289,6 @@ static enum shape shape_of(const struct server_stats *ss, const struct nr_acc *a
     return SHAPE_MIXED;
 }
 
-/* Rates and client counts past which the capture itself suggests a flood. */
-#define FLOOD_QPS     100.0
-#define FLOOD_CLIENTS 100
-
 static void explain_finding(struct rule_ctx *rc, struct finding *f)
 {
     const struct nr_acc *a = f->priv;
@@ -93,6 +305,7 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     uint64_t n_clients = f->n_clients + f->clients_dropped;
     uint64_t answered = ss ? ss->answered : 0, all = ss ? ss->lookups : f->lookups;
     uint64_t icmp = ss ? ss->icmp_errors : 0, cut = ss ? ss->capture_ended : 0;
+    cut = cut > a->short_n ? cut - a->short_n : 0; /* the short observations are counted */
     uint64_t retrans = f->query_packets - f->lookups;
     enum shape shape = shape_of(ss, a);
     /* The same server on the other transport: answers there show the host and service up. */
@@ -106,6 +319,60 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     f->severity = SEV_HIGH;
     if ((shape == SHAPE_MIXED || shape == SHAPE_STARTED) && answered * 2 > all)
         f->severity = SEV_MEDIUM;
+    /* Only short observations: the client's own timers say no answer came, but the capture
+     * watched for less than the timeout. */
+    bool only_short = a->short_n == f->lookups;
+    if (only_short && f->severity > SEV_MEDIUM)
+        f->severity = SEV_MEDIUM;
+
+    /* How long the capture watched the short observations: from their first transmission to
+     * the capture's last packet, when they come from the last input (whose end is the
+     * capture's last packet); else unknown. */
+    char observed[200] = "", short_words[400] = "";
+    enum confidence short_cap = CONF_HIGH;
+    if (a->short_n) {
+        const struct nr_state *st = *rule_state(rc);
+        const struct correlate_stats *cs = rule_stats(rc);
+        int64_t obs_min = -1, obs_max = -1;
+        if (st && cs && a->short_min_input == st->max_input &&
+            a->short_max_input == st->max_input && cs->last_ts.kind == a->short_first.kind &&
+            a->short_first.kind != NT_TIME_NONE) {
+            obs_min = nt_time_diff_us(&a->short_last, &cs->last_ts);
+            obs_max = nt_time_diff_us(&a->short_first, &cs->last_ts);
+        }
+        char o1[32], o2[32];
+        if (obs_min >= 0) {
+            nt_duration_format(obs_min, o1, sizeof o1);
+            nt_duration_format(obs_max, o2, sizeof o2);
+            if (strcmp(o1, o2) == 0)
+                snprintf(observed, sizeof observed, "observed %s", o1);
+            else
+                snprintf(observed, sizeof observed, "observed %s to %s", o1, o2);
+        } else {
+            snprintf(observed, sizeof observed, "observed for an unknown time");
+        }
+        char retries[48];
+        if (a->short_min_retx == a->short_max_retx)
+            snprintf(retries, sizeof retries, "%u %s", a->short_max_retx,
+                     a->short_max_retx == 1 ? "time" : "times");
+        else
+            snprintf(retries, sizeof retries, "%u to %u times", a->short_min_retx,
+                     a->short_max_retx);
+        snprintf(short_words, sizeof short_words,
+                 " %" PRIu64 " of %s lookups %s cut off by the end of the capture before the "
+                 "timeout (%s after the first query, the client retried %s%s); the client's "
+                 "own %s that no answer came in its time.",
+                 a->short_n, f->lookups == a->short_n ? "these" : "the", 
+                 a->short_n == 1 ? "was" : "were", observed, retries,
+                 a->short_gave_up ? " or asked the same name again as a new lookup" : "",
+                 a->short_n == 1 ? "retry or new lookup shows" : "retries or new lookups show");
+        /* The shorter the watch, the weaker any cause: medium when the client retried at
+         * least twice or asked elsewhere and the capture watched for at least 2 s, else low. */
+        short_cap = (a->short_min_retx >= 2 || a->short_gave_up == a->short_n) &&
+                            obs_min >= 2000000
+                        ? CONF_MEDIUM
+                        : CONF_LOW;
+    }
 
     text_time(&a->first_query, t1, sizeof t1);
     text_time(&a->last_query, t2, sizeof t2);
@@ -142,18 +409,23 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
         shape_words = " The server answered other lookups.";
         break;
     }
+    char within[64];
+    if (only_short)
+        snprintf(within, sizeof within, "before the capture ended");
+    else
+        snprintf(within, sizeof within, "within the %s timeout", to);
     finding_set_summary(
         f,
         "DNS over %s port %u got no response. %" PRIu64 " %s to the DNS server %s (%s) from "
         "%" PRIu64
-        " %s (%s) drew neither an answer nor an ICMP error within the %s timeout (%" PRIu64
-        " %s, %s).%s Silence alone does not say where the queries were lost: a firewall "
+        " %s (%s) drew neither an answer nor an ICMP error %s (%" PRIu64
+        " %s, %s).%s%s Silence alone does not say where the queries were lost: a firewall "
         "that drops them, a server that is down or hung, the path, or overload look the same "
         "from the client's side.",
         PROTO, f->port, f->lookups, f->lookups == 1 ? "lookup" : "lookups", srv, names, n_clients,
-        n_clients == 1 ? "client" : "clients", clients, to, f->query_packets,
+        n_clients == 1 ? "client" : "clients", clients, within, f->query_packets,
         f->query_packets == 1 ? "query" : "queries",
-        retrans ? "retransmissions included" : "none of them a retry", shape_words);
+        retrans ? "retransmissions included" : "none of them a retry", short_words, shape_words);
 
     /* Key findings. */
     finding_add_fact(f,
@@ -164,6 +436,29 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                      f->lookups == 1 ? "lookup" : "lookups", retrans,
                      retrans == 1 ? "retransmission" : "retransmissions", clients, srv, PROTO,
                      f->port, when);
+    if (a->rd_clear)
+        finding_add_fact(f,
+                         "%" PRIu64 " of these lookups did not ask for recursion (RD clear in "
+                         "the query).",
+                         a->rd_clear);
+    if (a->short_n) {
+        char gave[NT_ADDR_FMT_MAX + 200] = "";
+        if (a->short_gave_up) {
+            char to_srv[NT_ADDR_FMT_MAX];
+            text_addr(&a->gave_up_to, to_srv, sizeof to_srv);
+            snprintf(gave, sizeof gave,
+                     "; for %" PRIu64 " of them the client gave up and asked the same name and "
+                     "type again as a new lookup (the first to %s)",
+                     a->short_gave_up, to_srv);
+        }
+        finding_add_fact(f,
+                         "Short observation: %" PRIu64 " of these lookups had been silent for "
+                         "less than the %s timeout when the capture ended (%s); %" PRIu64
+                         " of them were retransmitted by the client%s. A client retries or asks "
+                         "elsewhere only when its own timer ran out with no answer, so they are "
+                         "counted as unanswered; a query sent once right before the end is not.",
+                         a->short_n, to, observed, a->short_retried, gave);
+    }
     if (a->retried) {
         char ports[96] = "";
         if (a->new_port)
@@ -251,14 +546,17 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                          cut, cut == 1 ? "lookup" : "lookups", cut == 1 ? "was" : "were", to,
                          cut == 1 ? "it is" : "they are");
 
-    /* Load, measured over this server's traffic. */
+    /* Load, measured over this server's traffic. A flood is claimed (T1498) only on flood
+     * evidence: dns.flood's finding for the same server, a rise of the query rate far above
+     * the server's own rate before it. A high rate or many clients alone is the server's
+     * normal load, and unanswered lookups among many answered ones are a loss rate. */
     int64_t span_us = 0;
     if (ss && ss->first_query.kind != NT_TIME_NONE)
         span_us = nt_time_diff_us(&ss->first_query, &ss->last_query);
     size_t n_cl = ss ? ss->n_clients : f->n_clients;
     uint64_t n_q = ss ? ss->query_packets : f->query_packets;
     double qps = span_us >= 1000000 ? (double)n_q / ((double)span_us / 1e6) : 0;
-    bool flood = qps >= FLOOD_QPS || n_cl >= FLOOD_CLIENTS;
+    const struct finding *flood = rule_other_finding(rc, "dns.flood", f->key);
     char rate[96] = "", d1[32];
     nt_duration_format(span_us, d1, sizeof d1);
     if (span_us >= 1000000)
@@ -266,6 +564,16 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     if (flood) {
         f->attack_id = "T1498";
         f->attack_name = "Network Denial of Service";
+    }
+    if (answered && all > f->lookups) {
+        uint64_t judged = answered + icmp + f->lookups;
+        finding_add_fact(f,
+                         "Loss rate: %" PRIu64 " of the %" PRIu64 " lookups to this server "
+                         "that were answered or timed out (%.1f %%) got no response; %" PRIu64
+                         " (%.1f %%) were answered%s.",
+                         f->lookups, judged, 100.0 * (double)f->lookups / (double)judged, answered,
+                         100.0 * (double)answered / (double)judged,
+                         icmp ? ", the rest drew an ICMP error" : "");
     }
 
     /* Causes. What the capture cannot separate is said so, with what would. */
@@ -345,13 +653,40 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
             "effectively down rather than lossy.",
             lost);
     }
-    finding_add_cause(f, flood ? CONF_MEDIUM : CONF_LOW,
-                      "The server is overloaded or under a denial-of-service attack, or rate "
-                      "limits the clients, and drops queries.",
-                      "The capture shows %" PRIu64 " queries from %zu %s to this server%s: %s.",
-                      n_q, n_cl, n_cl == 1 ? "client" : "clients", rate,
-                      flood ? "a rate or spread of sources that suggests a flood"
-                            : "no sign of a flood");
+    if (flood)
+        finding_add_cause(f, CONF_MEDIUM,
+                          "The server is under a query flood (a denial-of-service attack or a "
+                          "surge) and drops queries it cannot serve.",
+                          "The capture shows %" PRIu64 " queries from %zu %s to this server%s, "
+                          "and dns.flood found its query rate rising far above the rate before "
+                          "(%" PRIu64 " lookups in its flood seconds).",
+                          n_q, n_cl, n_cl == 1 ? "client" : "clients", rate, flood->lookups);
+    else
+        finding_add_cause(f, CONF_LOW,
+                          "The server is overloaded, or rate limits the clients, and drops "
+                          "queries.",
+                          "The capture shows %" PRIu64 " queries from %zu %s to this server%s at "
+                          "a rate with no surge above its own earlier rate (no dns.flood "
+                          "finding): no evidence of a flood; its own statistics show whether "
+                          "this load is more than it serves.",
+                          n_q, n_cl, n_cl == 1 ? "client" : "clients", rate);
+    if (a->rd_clear) {
+        /* Only when the RD bit is known (the query header was seen). */
+        bool all_clear = a->rd_clear == f->lookups;
+        finding_add_cause(
+            f, all_clear && answered ? CONF_MEDIUM : CONF_LOW,
+            "The unanswered queries did not ask for recursion (RD clear, as `dig +norecurse` or "
+            "a monitoring check sends), and the server, or a DNS filter in front of it, ignores "
+            "non-recursive queries for names it does not serve itself.",
+            "%" PRIu64 " of the %" PRIu64 " silent lookups had RD clear%s%s. The same name asked "
+            "with RD set (`dig @%s NAME`, without +norecurse) tells it from the other causes.",
+            a->rd_clear, f->lookups, a->rd_unknown ? " (the others' flags are unknown)" : "",
+            answered ? "; the server answered other lookups in the capture" : "", srv);
+    }
+    if (only_short)
+        for (size_t i = 0; i < f->n_causes; i++)
+            if (f->causes[i].confidence > short_cap)
+                f->causes[i].confidence = (uint8_t)short_cap;
     finding_rank_causes(f);
 
     /* Next steps. */
@@ -409,4 +744,5 @@ const struct rule rule_dns_no_response = {
     .title = "DNS server does not respond",
     .on_dns_lookup = on_lookup,
     .on_finish = on_finish,
+    .free_state = state_free,
 };

@@ -18,6 +18,8 @@ struct refused_acc {
     int64_t min_rtt_us, max_rtt_us;
     uint64_t n_rtt;
     uint64_t rd;          /* queries that asked for recursion (RD set) */
+    uint64_t rd_clear;    /* queries whose header was seen with RD clear (RD known) */
+    uint64_t rd_unknown;  /* queries whose header flags the input did not carry */
     uint64_t rd_ra_clear; /* of those, answered with RA clear */
     uint64_t ra;          /* answers with RA set */
     uint64_t aa;          /* answers with AA set */
@@ -48,6 +50,10 @@ static struct finding *refused_add(struct rule_ctx *rc, const struct dns_lookup 
     dns_finding_count(f, l, 1);
     bool rd = (l->query_flags & DNS_FLAG_RD) != 0, ra = (l->answer.dns_flags & DNS_FLAG_RA) != 0;
     a->rd += rd;
+    if (l->query.has_dns)
+        a->rd_clear += !rd;
+    else
+        a->rd_unknown++;
     a->rd_ra_clear += rd && !ra;
     a->ra += ra;
     a->aa += (l->answer.dns_flags & DNS_FLAG_AA) != 0;
@@ -168,7 +174,9 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     bool client_split = a->n_ok_clients > 0 && a->pure_clients > 0;
     bool name_split = a->mixed_clients > 0;
     bool ra_clear_all = a->rd > 0 && a->rd_ra_clear == a->rd;
-    bool ra_set_all = a->ra == f->lookups;
+    /* RA in an answer to a query that did not ask for recursion says nothing about recursion:
+     * the forwarder cause needs queries with RD set. */
+    bool ra_set_all = a->ra == f->lookups && (a->rd > 0 || a->rd_unknown == f->lookups);
 
     finding_set_summary(
         f,
@@ -220,9 +228,14 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
             ra_clear_all          ? "The server does not offer recursion to these clients."
             : a->rd_ra_clear == 0 ? "The server offers recursion, yet refused these names."
                                   : "The server offered recursion to some of them only.");
-    else
+    else if (!a->rd_unknown)
         finding_add_fact(f, "None of the queries asked for recursion (RD clear), so RA in the "
                             "answers says nothing about recursion being refused.");
+    if (a->rd && a->rd_clear)
+        finding_add_fact(f,
+                         "%" PRIu64 " of the refused queries did not ask for recursion (RD "
+                         "clear).",
+                         a->rd_clear);
     if (a->aa)
         finding_add_fact(f,
                          "%" PRIu64 " of the REFUSED answers had AA set: the server claimed "
@@ -331,6 +344,23 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
         name_split     ? ", and it answered other names for the same clients"
         : client_split ? ", but it answered other clients, which points to an access list instead"
                        : "");
+    if (a->rd_clear) {
+        /* Only when the queries' RD bit is known (the header was seen: in tcpdump text a query
+         * prints `+` when RD is set). */
+        bool all_clear = a->rd_clear == f->lookups;
+        finding_add_cause(
+            f, all_clear ? (ok ? CONF_HIGH : CONF_MEDIUM) : CONF_LOW,
+            "The refused queries did not ask for recursion (RD clear, as `dig +norecurse`, a "
+            "monitoring check or another server's non-recursive queries send), and the server "
+            "refuses non-recursive queries for names it does not serve itself: unbound refuses "
+            "them unless `access-control` grants `allow_snoop` (cache snooping), BIND answers "
+            "them only from its zones or `allow-query-cache`.",
+            "%" PRIu64 " of the %" PRIu64 " refused queries had RD clear%s%s. The same name "
+            "asked with RD set (`dig @%s NAME`, without +norecurse) tells it from the other "
+            "causes.",
+            a->rd_clear, f->lookups, a->rd_unknown ? " (the others' flags are unknown)" : "",
+            ok ? "; the server gave usable answers to other lookups in the capture" : "", srv);
+    }
     finding_rank_causes(f);
 
     /* Next steps. */

@@ -1,6 +1,15 @@
 /* tcp_no_response.c: TCP connection attempts that got no answer at all: the SYN (and its
  * retransmissions) met silence for longer than the timeout: no SYN-ACK, no reset, no ICMP
- * error. Attempts cut off by the end of the capture are counted apart, never as failures. */
+ * error.
+ *
+ * Short captures: an attempt cut off by the end of the capture before the timeout counts too
+ * when the client had retransmitted its SYN at least TCP_RETRY_MIN_US (200 ms) after the first
+ * (its own retransmission timer ran out with no answer: a "short observation"; the same SYN
+ * seen twice at once on two interfaces is not a retry). The finding says how long the capture watched and how many
+ * times the client retried; the confidence of every cause is capped (medium with 2 or more
+ * retransmissions and 2 s watched, else low) and a finding made only of short observations is
+ * of medium severity. An attempt with a single SYN right before the end stays cut off, counted
+ * apart, never as a failure. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +27,11 @@ struct silent_acc {
     int64_t min_gap_us, max_gap_us;     /* average gap between the SYNs of an attempt */
     struct nt_time first_syn, last_syn; /* first SYNs of the attempts */
     uint8_t ip_version;
+    /* Short observations (see the top of the file). */
+    uint64_t short_n;
+    uint32_t short_min_retx, short_max_retx;
+    struct nt_time short_first, short_last; /* their first SYNs */
+    uint32_t short_min_input, short_max_input;
 };
 
 /* Every attempt, for the causes (was the host alive? did the port ever answer?) and the
@@ -28,8 +42,11 @@ static void on_attempt(struct rule_ctx *rc, const struct tcp_attempt *t)
     struct tcp_seen *seen = tcp_seen_of(rc);
     if (seen)
         tcp_seen_add(rc, seen, t);
-    if (t->outcome != TCP_UNANSWERED)
+    bool short_obs = tcp_retried_before_end(t);
+    if (t->outcome != TCP_UNANSWERED && !short_obs)
         return;
+    if (tcp_scan_known(rc, &t->client))
+        return; /* a scanning source: tcp.scan reports its attempts */
     bool created;
     struct finding *f = tcp_seen_finding(rc, t, sizeof(struct silent_acc), &created);
     if (!f || !f->priv)
@@ -39,6 +56,20 @@ static void on_attempt(struct rule_ctx *rc, const struct tcp_attempt *t)
         a->min_syns = UINT32_MAX;
         a->min_span_us = a->min_gap_us = INT64_MAX;
         a->ip_version = t->syn.ip_version;
+        a->short_min_retx = UINT32_MAX;
+    }
+    if (short_obs) {
+        uint32_t retx = t->syns - 1;
+        if (a->short_n == 0 || t->input < a->short_min_input)
+            a->short_min_input = t->input;
+        if (t->input > a->short_max_input)
+            a->short_max_input = t->input;
+        a->short_n++;
+        if (retx < a->short_min_retx)
+            a->short_min_retx = retx;
+        if (retx > a->short_max_retx)
+            a->short_max_retx = retx;
+        nt_time_widen(&a->short_first, &a->short_last, &t->first_syn);
     }
     finding_add_client(f, &t->client);
     f->lookups++;
@@ -129,17 +160,49 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f,
     uint64_t retrans = f->query_packets - f->lookups;
     char span[2 * NT_TIME_FMT_MAX + 16], t1[NT_TIME_FMT_MAX], t2[NT_TIME_FMT_MAX];
 
+    bool only_short = a->short_n == f->lookups;
+    if (only_short && f->severity > SEV_MEDIUM)
+        f->severity = SEV_MEDIUM;
+    char observed[160] = "", within[64];
+    enum confidence short_cap = CONF_HIGH;
+    if (a->short_n) {
+        const struct correlate_stats *cs = rule_stats(rc);
+        int64_t obs_min = -1, obs_max = -1;
+        if (seen && cs && a->short_min_input == seen->max_input &&
+            a->short_max_input == seen->max_input && a->short_first.kind != NT_TIME_NONE &&
+            cs->last_ts.kind == a->short_first.kind) {
+            obs_min = nt_time_diff_us(&a->short_last, &cs->last_ts);
+            obs_max = nt_time_diff_us(&a->short_first, &cs->last_ts);
+        }
+        char o1[32], o2[32];
+        if (obs_min >= 0) {
+            nt_duration_format(obs_min, o1, sizeof o1);
+            nt_duration_format(obs_max, o2, sizeof o2);
+            if (strcmp(o1, o2) == 0)
+                snprintf(observed, sizeof observed, "observed %s after the first SYN", o1);
+            else
+                snprintf(observed, sizeof observed, "observed %s to %s after the first SYN", o1,
+                         o2);
+        } else {
+            snprintf(observed, sizeof observed, "observed for an unknown time");
+        }
+        short_cap = a->short_min_retx >= 2 && obs_min >= 2000000 ? CONF_MEDIUM : CONF_LOW;
+    }
+    if (only_short)
+        snprintf(within, sizeof within, "before the capture ended");
+    else
+        snprintf(within, sizeof within, "for longer than the %s timeout", to);
     finding_set_summary(
         f,
         "Connections to %s on %s got no answer. %" PRIu64 " connection %s from %" PRIu64
         " %s (%s) sent %" PRIu64 " SYN %s (%" PRIu64 " %s) and heard nothing back: no SYN-ACK, "
-        "no reset, no ICMP error, for longer than the %s timeout. Something drops the SYNs (a "
+        "no reset, no ICMP error, %s. Something drops the SYNs (a "
         "firewall with a drop rule) or nothing is there to answer (the host is down or absent); "
         "%s.",
         what, srv, f->lookups, f->lookups == 1 ? "attempt" : "attempts", n_clients,
         n_clients == 1 ? "client" : "clients", clients, f->query_packets,
         f->query_packets == 1 ? "packet" : "packets", retrans,
-        retrans == 1 ? "retransmission" : "retransmissions", to,
+        retrans == 1 ? "retransmission" : "retransmissions", within,
         alive ? "the host answered other traffic in the capture, which points to a filter"
               : "the capture alone cannot tell which");
 
@@ -151,6 +214,25 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f,
                      f->lookups == 1 ? "attempt" : "attempts", retrans,
                      retrans == 1 ? "retransmission" : "retransmissions", clients, srv, f->port,
                      f->lookups == 1 ? "attempt" : "attempts", span);
+    if (a->short_n) {
+        char retries[48];
+        if (a->short_min_retx == a->short_max_retx)
+            snprintf(retries, sizeof retries, "%u %s", a->short_max_retx,
+                     a->short_max_retx == 1 ? "time" : "times");
+        else
+            snprintf(retries, sizeof retries, "%u to %u times", a->short_min_retx,
+                     a->short_max_retx);
+        finding_add_fact(f,
+                         "Short observation: %" PRIu64 " of these %s had no answer yet when the "
+                         "capture ended, less than the %s timeout after %s last SYN (%s); the "
+                         "client had retransmitted %s SYN %s. A client retransmits only when its "
+                         "own timer ran out with no answer, so %s counted as unanswered; an "
+                         "attempt with a single SYN right before the end is not.",
+                         a->short_n, f->lookups == 1 ? "attempt" : "attempts", to,
+                         a->short_n == 1 ? "its" : "their", observed,
+                         a->short_n == 1 ? "its" : "their", retries,
+                         a->short_n == 1 ? "it is" : "they are");
+    }
     if (a->retried) {
         char syns[48], spans[96], gaps[96];
         if (a->min_syns == a->max_syns)
@@ -249,6 +331,10 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f,
         " %s from %" PRIu64 " %s, which says little about the load on %s.",
         f->lookups, f->lookups == 1 ? "attempt" : "attempts", n_clients,
         n_clients == 1 ? "client" : "clients", srv);
+    if (only_short)
+        for (size_t i = 0; i < f->n_causes; i++)
+            if (f->causes[i].confidence > short_cap)
+                f->causes[i].confidence = (uint8_t)short_cap;
     finding_rank_causes(f);
 
     finding_add_step(f,
@@ -281,6 +367,7 @@ static void on_finish(struct rule_ctx *rc)
 {
     /* Per-host sums once, not one pass over the whole table per finding (a port scan makes
      * one finding per port). */
+    tcp_scan_withdraw(rc);
     const struct tcp_seen *seen = tcp_seen_of(rc);
     struct tcp_seen_host_row *rows = NULL;
     size_t n_rows = seen ? tcp_seen_hosts(seen, &rows) : 0;

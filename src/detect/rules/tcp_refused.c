@@ -1,6 +1,7 @@
 /* tcp_refused.c: TCP connection attempts refused: the SYN answered by a reset (RST) from the
  * server, or by an ICMP port unreachable / administratively prohibited quoting it (a filter's
- * rejection: a host's own stack answers a closed TCP port with a reset, never with ICMP). */
+ * rejection: a host's own stack answers a closed TCP port with a reset, never with ICMP). The
+ * attempts of a source that tcp.scan found scanning are left to it (tcp_scan.c). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,8 @@ static void on_attempt(struct rule_ctx *rc, const struct tcp_attempt *t)
                 (t->icmp_kind == ICMP_K_PORT_UNREACH || t->icmp_kind == ICMP_K_ADMIN_PROHIBITED);
     if (t->outcome != TCP_RESET && !icmp)
         return;
+    if (tcp_scan_known(rc, &t->client))
+        return; /* a scanning source: tcp.scan reports its attempts */
     bool created;
     struct finding *f = tcp_seen_finding(rc, t, sizeof(struct refused_acc), &created);
     if (!f || !f->priv)
@@ -319,6 +322,7 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
 
 static void on_finish(struct rule_ctx *rc)
 {
+    tcp_scan_withdraw(rc);
     size_t it = 0;
     struct finding *f;
     while ((f = rule_next_finding(rc, &it)) != NULL)

@@ -28,6 +28,8 @@ struct tcp_seen_entry {
     uint16_t port;
     uint64_t established, resets, icmp, unanswered, cut;
     uint64_t cut_syns;                      /* SYNs of the attempts cut off */
+    uint64_t cut_retried; /* cut off too, but the client had retransmitted its SYN (no answer
+                             in its own time: tcp.no_response counts them); not in cut */
     struct nt_time first_ok, last_ok;       /* SYN-ACKs */
     struct nt_time first_reply, last_reply; /* any SYN-ACK or RST from the server */
     struct nt_time first_cut, last_cut;     /* first SYNs of the attempts cut off */
@@ -36,6 +38,7 @@ struct tcp_seen_entry {
 struct tcp_seen {
     struct htab tab; /* struct tcp_seen_entry by server and port */
     uint64_t dropped;
+    uint32_t max_input; /* the last input an attempt came from */
 };
 
 static inline uint64_t tcp_seen_hash(const struct nt_addr *server, uint16_t port)
@@ -88,11 +91,27 @@ static inline struct tcp_seen_entry *tcp_seen_make(struct tcp_seen *s, const str
     return e;
 }
 
+/* A client's SYN retransmission is evidence that its own timer ran out with no answer only
+ * when it came this long after the first SYN: the same SYN seen twice at once (tcpdump -i any
+ * shows a packet on every interface it crosses) is one transmission, not a retry. Retransmission
+ * timers start at 1 s (Linux, RFC 6298) or more. */
+#define TCP_RETRY_MIN_US 200000
+
+/* Whether an attempt cut off by the end of the capture had retransmitted its SYN (in time, as
+ * above): tcp.no_response and tcp.scan count it as unanswered. */
+static inline bool tcp_retried_before_end(const struct tcp_attempt *t)
+{
+    return t->outcome == TCP_CAPTURE_ENDED && t->syns > 1 &&
+           nt_time_diff_us(&t->first_syn, &t->last_syn) >= TCP_RETRY_MIN_US;
+}
+
 /* Remembers a final attempt (rc: the rule keeping s, whose limit counter counts the attempts
  * left out). */
 static inline void tcp_seen_add(struct rule_ctx *rc, struct tcp_seen *s,
                                 const struct tcp_attempt *t)
 {
+    if (t->input > s->max_input)
+        s->max_input = t->input;
     struct tcp_seen_entry *e = tcp_seen_make(s, &t->server, t->server_port);
     if (!e) {
         s->dropped++;
@@ -116,6 +135,10 @@ static inline void tcp_seen_add(struct rule_ctx *rc, struct tcp_seen *s,
         e->unanswered++;
         break;
     case TCP_CAPTURE_ENDED:
+        if (tcp_retried_before_end(t)) {
+            e->cut_retried++;
+            break;
+        }
         e->cut++;
         e->cut_syns += t->syns;
         nt_time_widen(&e->first_cut, &e->last_cut, &t->first_syn);
@@ -284,6 +307,38 @@ static inline struct finding *tcp_seen_finding(struct rule_ctx *rc, const struct
     f->sent_many = "SYNs";
     *created = true;
     return f;
+}
+
+/* Whether tcp.scan (tcp_scan.c) has found `client` scanning: its finding is keyed by the
+ * source's address. tcp.no_response and tcp.refused leave a scanning source's failed attempts
+ * to it. */
+static inline bool tcp_scan_known(const struct rule_ctx *rc, const struct nt_addr *client)
+{
+    char key[NT_ADDR_FMT_MAX];
+    nt_addr_format(client, key, sizeof key);
+    return rule_other_finding(rc, "tcp.scan", key) != NULL;
+}
+
+/* Whether every client of f is a scanning source (and none was left out of its list). */
+static inline bool tcp_scan_only(const struct rule_ctx *rc, const struct finding *f)
+{
+    if (!f->n_clients || f->clients_dropped)
+        return false;
+    for (size_t i = 0; i < f->n_clients; i++)
+        if (!tcp_scan_known(rc, &f->clients[i]))
+            return false;
+    return true;
+}
+
+/* At on_finish: withdraws the calling rule's findings that only scanning sources made (their
+ * attempts before the source crossed tcp.scan's threshold), before the rule explains the rest. */
+static inline void tcp_scan_withdraw(struct rule_ctx *rc)
+{
+    size_t it = 0;
+    struct finding *f;
+    while ((f = rule_next_finding(rc, &it)) != NULL)
+        if (tcp_scan_only(rc, f))
+            rule_withdraw(rc, f, &it);
 }
 
 #endif
