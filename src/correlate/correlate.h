@@ -72,6 +72,14 @@ struct dns_lookup {
     uint8_t icmp_sender;     /* enum icmp_sender of the first error */
     bool matched_by_id;      /* the quote held the DNS id (else addresses and ports only) */
     uint32_t client_rejects; /* ICMP errors from the client about responses to it */
+
+    /* The query is not in the capture (a capture filtered to ICMP, or a capture point that saw
+     * only the errors): the lookup was made from the copy of the query an ICMP error quotes.
+     * Then `query` is empty, the transmission times and TTLs are unknown (NT_TIME_NONE, 0),
+     * transmissions is 0, and the DNS id, flags and question are known only when the quote
+     * showed them (else id_unknown; has_question false). */
+    bool from_quote;
+    bool id_unknown; /* the id and flags were not shown (never for a captured query) */
 };
 
 enum tcp_outcome {
@@ -140,6 +148,8 @@ struct correlate_stats {
     uint64_t dns_queries; /* query packets, retransmissions included */
     uint64_t dns_responses;
     uint64_t dns_lookups;
+    uint64_t lookups_from_quotes; /* lookups known only from the query an ICMP error quotes
+                                     (not in dns_lookups) */
     uint64_t answered;
     uint64_t icmp_errors;  /* ICMP error packets of any kind */
     uint64_t icmp_matched; /* tied to a lookup */

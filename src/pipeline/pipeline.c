@@ -196,6 +196,7 @@ bool pipeline_finish(struct pipeline *p)
     s->dns_queries = cs->dns_queries;
     s->dns_responses = cs->dns_responses;
     s->dns_lookups = cs->dns_lookups;
+    s->lookups_from_quotes = cs->lookups_from_quotes;
     s->answered = cs->answered;
     s->icmp_errors = cs->icmp_errors;
     s->icmp_matched = cs->icmp_matched;

@@ -46,6 +46,7 @@ struct analysis_input {
 struct analysis_summary {
     uint64_t packets;
     uint64_t dns_queries, dns_responses, dns_lookups;
+    uint64_t lookups_from_quotes; /* see correlate_stats */
     uint64_t answered, icmp_errors, icmp_matched, unanswered, capture_ended;
     uint64_t unsolicited_responses;
     /* TCP connection attempts (SYNs) and their outcomes */

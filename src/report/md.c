@@ -516,6 +516,13 @@ static void render_done(const struct analysis *a, struct strbuf *o)
                   " cut off by the end of the capture.\n",
                   s->answered, s->dns_lookups - s->answered - s->unanswered - s->capture_ended,
                   s->unanswered, to, s->capture_ended);
+    if (s->lookups_from_quotes)
+        strbuf_printf(o,
+                      "- %" PRIu64 " further %s refused by an ICMP error %s not in the input: "
+                      "%s known only from the copy of the query that the error quotes.\n",
+                      s->lookups_from_quotes, plural(s->lookups_from_quotes, "lookup", "lookups"),
+                      plural(s->lookups_from_quotes, "whose query is", "whose queries are"),
+                      plural(s->lookups_from_quotes, "it is", "they are"));
     if (s->tcp_attempts)
         strbuf_printf(o,
                       "- TCP: %" PRIu64 " connection %s (%" PRIu64 " SYN %s): %" PRIu64
@@ -792,6 +799,9 @@ static void render_counts(const struct analysis *a, struct strbuf *o)
     strbuf_printf(o, "| DNS queries (packets) | %" PRIu64 " |\n", s->dns_queries);
     strbuf_printf(o, "| DNS responses (packets) | %" PRIu64 " |\n", s->dns_responses);
     strbuf_printf(o, "| DNS lookups | %" PRIu64 " |\n", s->dns_lookups);
+    if (s->lookups_from_quotes)
+        strbuf_printf(o, "| DNS lookups known only from ICMP quotes | %" PRIu64 " |\n",
+                      s->lookups_from_quotes);
     strbuf_printf(o, "| Answered | %" PRIu64 " |\n", s->answered);
     strbuf_printf(o, "| ICMP errors | %" PRIu64 " |\n", s->icmp_errors);
     strbuf_printf(o, "| ICMP errors matched to a query | %" PRIu64 " |\n", s->icmp_matched);

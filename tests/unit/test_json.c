@@ -266,6 +266,7 @@ static const char golden_small[] =
     "    \"dns_queries\": 1,\n"
     "    \"dns_responses\": 0,\n"
     "    \"dns_lookups\": 1,\n"
+    "    \"lookups_from_quotes\": 0,\n"
     "    \"answered\": 0,\n"
     "    \"icmp_errors\": 1,\n"
     "    \"icmp_errors_matched\": 1,\n"
