@@ -348,8 +348,12 @@ struct tcp_attempt *tcp_track_icmp(struct tcp_tracker *t, const struct packet *p
                                    enum icmp_sender *sender, int *err)
 {
     *err = NT_OK;
-    if (!k->dst || (k->proto && pkt->quote.proto != 6) || (!k->proto && !k->dport))
+    if (!k->dst || (k->proto && pkt->quote.proto != 6))
         return NULL;
+    /* tcpdump text without -v prints only the quoted destination host for a host, net or
+     * admin-prohibited unreachable ("ICMP host 203.0.113.80 unreachable - admin prohibited
+     * filter"): such an error is tied to the newest attempt from the host it went to, to that
+     * destination, as a port-less quote is. */
     struct ta *pending = NULL, *any = NULL;
     size_t scanned = 0;
     for (struct ta *e = t->newest; e && scanned < TCP_SCAN_LIMIT; e = e->older, scanned++) {

@@ -42,9 +42,17 @@ static void on_lookup(void *ctx, const struct dns_lookup *l)
 static void on_icmp(void *ctx, const struct icmp_event *e)
 {
     struct pipeline *p = ctx;
-    detect_icmp_error(p->det, e);
+    bool taken = detect_icmp_error(p->det, e);
     if (p->sink.on_icmp_error)
         p->sink.on_icmp_error(p->sink.ctx, e);
+    if (!taken) {
+        struct analysis *a = p->a;
+        a->icmp_not_taken++;
+        if (a->n_not_taken_examples <
+                sizeof a->not_taken_examples / sizeof a->not_taken_examples[0] &&
+            !evidence_copy(&a->not_taken_examples[a->n_not_taken_examples++], e->ev))
+            p->oom = true;
+    }
     /* Errors about DNS that match no lookup: traffic the capture did not see. */
     if (!e->lookup && e->about_dns) {
         struct analysis *a = p->a;

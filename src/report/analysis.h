@@ -103,6 +103,11 @@ struct analysis {
     uint64_t unmatched_icmp;
     struct evidence unmatched_examples[4];
     size_t n_unmatched_examples;
+    /* ICMP errors of any kind tied to no lookup or connection attempt and taken by no rule into
+     * a finding (detect_icmp_error), the first few kept. */
+    uint64_t icmp_not_taken;
+    struct evidence not_taken_examples[8];
+    size_t n_not_taken_examples;
     struct explain_line *explain;
     size_t n_explain;
 };

@@ -259,6 +259,14 @@ static void render_summary(const struct analysis *a, struct strbuf *o)
                       plural(s->dns_queries, "query", "queries"), s->dns_lookups,
                       plural(s->dns_lookups, "lookup", "lookups"), s->answered, s->icmp_errors,
                       plural(s->icmp_errors, "error", "errors"), s->unanswered);
+        if (a->icmp_not_taken)
+            strbuf_printf(o,
+                          "No DNS lookup or TCP connection failed, but %" PRIu64 " ICMP %s "
+                          "about other traffic %s listed under \"ICMP errors not part of any "
+                          "finding\" below: read them before concluding that the network is "
+                          "healthy.\n\n",
+                          a->icmp_not_taken, plural(a->icmp_not_taken, "error", "errors"),
+                          plural(a->icmp_not_taken, "is", "are"));
         return;
     }
     if (a->n_findings > 1)
@@ -768,6 +776,32 @@ static void render_unmatched(const struct analysis *a, struct strbuf *o)
     strbuf_putc(o, '\n');
 }
 
+/* Every ICMP error the findings do not account for is counted and shown, never dropped. */
+static void render_not_taken(const struct analysis *a, struct strbuf *o)
+{
+    if (!a->icmp_not_taken)
+        return;
+    strbuf_printf(o,
+                  "### ICMP errors not part of any finding\n\n"
+                  "%" PRIu64 " ICMP %s %s tied to no DNS lookup or TCP connection attempt in the "
+                  "capture, and no rule took %s as evidence of a fault (for example traceroute's "
+                  "probes, or errors about traffic the capture did not see)%s:\n\n",
+                  a->icmp_not_taken, plural(a->icmp_not_taken, "error", "errors"),
+                  plural(a->icmp_not_taken, "is", "are"), plural(a->icmp_not_taken, "it", "them"),
+                  a->icmp_not_taken > a->n_not_taken_examples ? "; the first ones" : "");
+    for (size_t i = 0; i < a->n_not_taken_examples; i++) {
+        const struct evidence *e = &a->not_taken_examples[i];
+        strbuf_puts(o, "- ");
+        md_packet_ref(o, a, e);
+        strbuf_puts(o, ", ");
+        md_time(o, &e->ts);
+        strbuf_puts(o, ": ");
+        md_code(o, e->text ? e->text : "");
+        strbuf_putc(o, '\n');
+    }
+    strbuf_putc(o, '\n');
+}
+
 static void render_appendix(const struct analysis *a, struct strbuf *o)
 {
     if (a->n_explain == 0)
@@ -834,6 +868,7 @@ void report_render_md(const struct analysis *a, struct strbuf *o)
         render_steps(a, o);
     }
     render_unmatched(a, o);
+    render_not_taken(a, o);
     render_appendix(a, o);
     render_counts(a, o);
 }

@@ -492,6 +492,7 @@ void ndjson_summary(struct strbuf *out, const struct analysis *a)
     jsonw_kv_bool(&w, "verdict_covers_all", analysis_unread(a) == 0);
     jsonw_dns_counts(&w, s);
     jsonw_kv_u64(&w, "unmatched_dns_icmp_errors", a->unmatched_icmp);
+    jsonw_kv_u64(&w, "icmp_errors_not_taken", a->icmp_not_taken);
     jsonw_other_counts(&w, a);
     jsonw_limits(&w, &a->limits);
     jsonw_obj_end(&w);

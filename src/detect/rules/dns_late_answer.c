@@ -40,6 +40,7 @@ static void on_icmp(struct rule_ctx *rc, const struct icmp_event *e)
     struct finding *f = rule_raise(rc, key);
     if (!f)
         return;
+    rule_take_icmp(rc);
     struct la_acc *a = f->priv;
     if (!a) {
         a = calloc(1, sizeof *a);
