@@ -537,6 +537,35 @@ static int on_response(struct correlator *c, const struct packet *pkt, uint32_t 
         return NT_OK;
     }
     c->st.unsolicited_responses++;
+    if (!c->cb.on_stray_response)
+        return NT_OK;
+    /* An answer from another address than the one queried: a waiting lookup of the same client
+     * port, id and question to another server (newest first, bounded scan). */
+    struct stray_response sr = {0};
+    size_t scanned = 0;
+    for (struct lk *e = c->pending; e && scanned < SCAN_LIMIT; e = e->pnext, scanned++) {
+        const struct dns_lookup *l = &e->l;
+        if (l->id == m->id && !l->id_unknown && l->transport == pkt->proto &&
+            nt_addr_eq(&l->client, &pkt->dst) && !nt_addr_eq(&l->server, &pkt->src) &&
+            has_port(l, pkt->dport) && (!m->has_question || same_question(l, m))) {
+            sr.queried = l;
+            break;
+        }
+    }
+    struct evidence ev;
+    if (!evidence_from_packet(&ev, pkt, input, EV_ANSWER)) {
+        evidence_fini(&ev);
+        return NT_ERR_NOMEM;
+    }
+    if (sr.queried) {
+        struct dns_lookup *q = (struct dns_lookup *)sr.queried; /* one of ours */
+        if (q->foreign_answers++ == 0)
+            q->foreign_from = pkt->src;
+        ev.order_pkt = q->query.pkt;
+    }
+    sr.ev = &ev;
+    c->cb.on_stray_response(c->cb.ctx, &sr);
+    evidence_fini(&ev);
     return NT_OK;
 }
 
@@ -595,9 +624,12 @@ static bool quote_is_response_of(const struct packet *pkt, const struct quote_vi
 {
     const struct icmp_quote *q = &pkt->quote;
     /* Without the quoted source (tcpdump text of ICMPv6 errors prints only the quoted
-     * destination, protocol and port), the error went back to the host that sent the response. */
-    if (!v->dst || !nt_addr_eq(v->src ? &q->src : &pkt->dst, &l->server) ||
-        !nt_addr_eq(&q->dst, &l->client))
+     * destination, protocol and port), the error went back to the host that sent the response:
+     * the lookup's server, or the other address an answer to it came from. */
+    const struct nt_addr *from = v->src ? &q->src : &pkt->dst;
+    if (!v->dst || !nt_addr_eq(&q->dst, &l->client) ||
+        !(nt_addr_eq(from, &l->server) ||
+          (l->foreign_answers && nt_addr_eq(from, &l->foreign_from))))
         return false;
     if (v->proto && q->proto != l->transport)
         return false;
@@ -636,7 +668,15 @@ static struct lk *find_for_icmp(struct correlator *c, const struct packet *pkt,
             if (!any || any->l.seq < e->l.seq)
                 any = e;
         }
-        return pending ? pending : any;
+        if (pending || any || !response)
+            return pending ? pending : any;
+        /* A response from another address than the lookup's server (foreign_answers) is
+         * hashed under the server queried: look among the waiting lookups. */
+        size_t scanned = 0;
+        for (struct lk *e = c->pending; e && scanned < SCAN_LIMIT; e = e->pnext, scanned++)
+            if (e->l.foreign_answers && quote_is_response_of(pkt, v, &e->l))
+                return e;
+        return NULL;
     }
     /* Without the id: the newest waiting lookup the quote matches (an error follows its query
      * closely), else the newest matching lookup of any outcome (a repeated error). */
@@ -810,7 +850,12 @@ static int on_icmp_error(struct correlator *c, const struct packet *pkt, uint32_
         ev.quotes_response = true;
         evd.order_pkt = l->query.pkt;
         ev.sender = nt_addr_eq(&pkt->src, &l->client) ? ICMP_SENDER_CLIENT : ICMP_SENDER_PATH;
-        l->client_rejects++;
+        ev.foreign_answer = l->foreign_answers &&
+                            !nt_addr_eq(v.src ? &q->src : &pkt->dst, &l->server);
+        if (ev.foreign_answer)
+            l->foreign_rejects++;
+        else
+            l->client_rejects++;
         ev.lookup = l;
         ev.about_dns = true;
         c->st.icmp_matched++;

@@ -476,6 +476,15 @@ void rule_take_icmp(struct rule_ctx *rc)
     rc->d->icmp_taken = true;
 }
 
+void detect_stray_response(struct detector *d, const struct stray_response *r)
+{
+    for (size_t i = 0; i < detect_n_rules; i++) {
+        struct rule_ctx rc = {d, detect_rules[i], i};
+        if (detect_rules[i]->on_stray_response)
+            detect_rules[i]->on_stray_response(&rc, r);
+    }
+}
+
 void detect_tcp_attempt(struct detector *d, const struct tcp_attempt *t)
 {
     if (t->outcome == TCP_ESTABLISHED)

@@ -64,6 +64,12 @@ static void on_icmp(void *ctx, const struct icmp_event *e)
     }
 }
 
+static void on_stray(void *ctx, const struct stray_response *r)
+{
+    struct pipeline *p = ctx;
+    detect_stray_response(p->det, r);
+}
+
 static void on_tcp(void *ctx, const struct tcp_attempt *t)
 {
     struct pipeline *p = ctx;
@@ -87,7 +93,8 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, const struct pi
     cc.max_tcp_open = cfg->limits.max_tcp_attempts;
     cc.answer_guard_us = cfg->limits.answer_guard_us;
     struct correlate_callbacks cb = {
-        .ctx = p, .on_lookup = on_lookup, .on_icmp_error = on_icmp, .on_tcp_attempt = on_tcp};
+        .ctx = p, .on_lookup = on_lookup, .on_icmp_error = on_icmp, .on_tcp_attempt = on_tcp,
+        .on_stray_response = on_stray};
     p->pkt = calloc(1, sizeof *p->pkt);
     p->det = detect_new(cfg->timeout_us);
     p->cor = correlate_new(&cc, &cb);

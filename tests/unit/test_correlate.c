@@ -857,6 +857,86 @@ static void test_quote_of_captured_query_makes_no_lookup(void **state)
     free(e);
 }
 
+
+/* An answer from another address than the server queried (NAT, a multi-homed server): it is a
+ * stray response tied to the waiting lookup of the same client port, id and question; the
+ * client's ICMP error about it is tied to that lookup as a foreign answer, not a late one. */
+static struct stray_response stray_seen[4];
+static uint64_t stray_queried_seq[4];
+static size_t n_stray;
+static void on_stray(void *ctx, const struct stray_response *r)
+{
+    (void)ctx;
+    assert_true(n_stray < 4);
+    stray_seen[n_stray] = *r;
+    stray_queried_seq[n_stray] = r->queried ? r->queried->seq : 0;
+    n_stray++;
+}
+
+static void test_answer_from_other_address(void **state)
+{
+    (void)state;
+    struct seen s;
+    memset(&s, 0, sizeof s);
+    struct correlate_config cfg;
+    correlate_config_default(&cfg, 5000000);
+    struct correlate_callbacks cb = {
+        .ctx = &s, .on_lookup = on_lookup, .on_icmp_error = on_icmp, .on_stray_response = on_stray};
+    n_stray = 0;
+    struct correlator *c = correlate_new(&cfg, &cb);
+    assert_non_null(c);
+    struct packet *q = pkt_new(), *r = pkt_new(), *e = pkt_new();
+    query(q, 1, 10.0, "172.20.0.3", 34616, "192.0.2.53", 13241, "google.com.");
+    correlate_packet(c, q, 0);
+    response(r, 2, 10.001, q, 0);
+    addr(&r->src, "172.20.0.1"); /* not the server queried */
+    correlate_packet(c, r, 0);
+    /* The client's port unreachable quoting that answer. */
+    memset(e, 0, sizeof *e);
+    at(e, 3, 10.0011, NT_TIME_OF_DAY);
+    e->layers = PKT_L_IP | PKT_L_ICMP;
+    e->ip_version = 4;
+    e->src = q->src;
+    e->dst = r->src;
+    e->icmp_type = 3;
+    e->icmp_code = 3;
+    e->icmp_kind = ICMP_K_PORT_UNREACH;
+    e->icmp_is_error = true;
+    e->quote.present = e->quote.has_ports = e->quote.has_dns = true;
+    e->quote.src = r->src;
+    e->quote.dst = r->dst;
+    e->quote.proto = 17;
+    e->quote.sport = 53;
+    e->quote.dport = 34616;
+    e->quote.dns_id = 13241;
+    e->quote.dns_flags = DNS_FLAG_QR;
+    correlate_packet(c, e, 0);
+    /* A response from yet another host with another id: stray, tied to nothing. */
+    response(r, 4, 10.002, q, 0);
+    addr(&r->src, "203.0.113.66");
+    r->dns.id = 999;
+    correlate_packet(c, r, 0);
+    correlate_finish(c);
+    assert_int_equal(correlate_stats(c)->unsolicited_responses, 2);
+    assert_int_equal(n_stray, 2);
+    assert_int_equal(stray_queried_seq[0], 1);
+    assert_int_equal(stray_queried_seq[1], 0);
+    assert_int_equal(s.ne, 1);
+    assert_true(s.e[0].foreign_answer);
+    assert_true(s.e[0].quotes_response);
+    assert_int_equal(s.e[0].sender, ICMP_SENDER_CLIENT);
+    assert_int_equal(s.e_lookup_seq[0], 1);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.l[0].foreign_answers, 1);
+    assert_int_equal(s.l[0].foreign_rejects, 1);
+    assert_int_equal(s.l[0].client_rejects, 0);
+    assert_int_not_equal(s.l[0].outcome, LOOKUP_ANSWERED);
+    correlate_free(c);
+    free(q);
+    free(r);
+    free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -881,6 +961,7 @@ int main(void)
         cmocka_unit_test(test_kind_change_extremes),
         cmocka_unit_test(test_icmp_only_capture),
         cmocka_unit_test(test_quote_of_captured_query_makes_no_lookup),
+        cmocka_unit_test(test_answer_from_other_address),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
