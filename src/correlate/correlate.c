@@ -396,6 +396,31 @@ static bool qseen_has(const struct correlator *c, const struct nt_addr *client,
     return (c->qseen[b[0] / 64] >> (b[0] % 64) & 1) && (c->qseen[b[1] / 64] >> (b[1] % 64) & 1);
 }
 
+/* Puts a new lookup (waiting, already in the deadline heap) into the hash chain of h, the
+ * waiting list and the creation order, and counts it open. */
+static void link_lookup(struct correlator *c, struct lk *e, uint32_t h)
+{
+    e->h = h;
+    size_t i = h & (c->nbuckets - 1);
+    e->hnext = c->buckets[i];
+    if (e->hnext)
+        e->hnext->hprev = e;
+    c->buckets[i] = e;
+    e->pnext = c->pending;
+    if (c->pending)
+        c->pending->pprev = e;
+    c->pending = e;
+    e->older = c->newest;
+    if (c->newest)
+        c->newest->newer = e;
+    else
+        c->oldest = e;
+    c->newest = e;
+    c->open++;
+    if (c->open > c->st.open_peak)
+        c->st.open_peak = c->open;
+}
+
 static int on_query(struct correlator *c, const struct packet *pkt, uint32_t input)
 {
     const struct dns_msg *m = &pkt->dns;
@@ -465,25 +490,7 @@ static int on_query(struct correlator *c, const struct packet *pkt, uint32_t inp
         free_lookup(c, e);
         return NT_ERR_NOMEM;
     }
-    e->h = h;
-    size_t i = h & (c->nbuckets - 1);
-    e->hnext = c->buckets[i];
-    if (e->hnext)
-        e->hnext->hprev = e;
-    c->buckets[i] = e;
-    e->pnext = c->pending;
-    if (c->pending)
-        c->pending->pprev = e;
-    c->pending = e;
-    e->older = c->newest;
-    if (c->newest)
-        c->newest->newer = e;
-    else
-        c->oldest = e;
-    c->newest = e;
-    c->open++;
-    if (c->open > c->st.open_peak)
-        c->st.open_peak = c->open;
+    link_lookup(c, e, h);
     c->st.dns_lookups++;
     return NT_OK;
 }
@@ -772,25 +779,7 @@ static struct lk *lookup_from_quote(struct correlator *c, const struct packet *p
         free_lookup(c, e);
         return NULL;
     }
-    e->h = key_hash(&l->client, &l->server, l->id);
-    size_t i = e->h & (c->nbuckets - 1);
-    e->hnext = c->buckets[i];
-    if (e->hnext)
-        e->hnext->hprev = e;
-    c->buckets[i] = e;
-    e->pnext = c->pending;
-    if (c->pending)
-        c->pending->pprev = e;
-    c->pending = e;
-    e->older = c->newest;
-    if (c->newest)
-        c->newest->newer = e;
-    else
-        c->oldest = e;
-    c->newest = e;
-    c->open++;
-    if (c->open > c->st.open_peak)
-        c->st.open_peak = c->open;
+    link_lookup(c, e, key_hash(&l->client, &l->server, l->id));
     c->st.lookups_from_quotes++;
     return e;
 }
