@@ -116,6 +116,10 @@ struct tcp_attempt {
     int64_t elapsed_us;    /* reply time minus the first SYN */
     uint8_t icmp_kind;     /* TCP_ICMP_ERROR: enum icmp_kind */
     uint8_t icmp_sender;   /* TCP_ICMP_ERROR: enum icmp_sender */
+    /* TCP_ESTABLISHED without the server's SYN-ACK in the capture: the client acknowledged it
+     * (an ACK or data on the same connection after its SYN, reply holds that packet), so the
+     * handshake completed on a path or direction the capture did not see. */
+    bool synack_unseen;
 };
 
 /* An ICMP error, matched or not. lookup is the lookup it was tied to, valid only during the

@@ -491,6 +491,33 @@ static void test_icmp_error_host_only(void **state)
     correlate_free(c);
 }
 
+
+/* A one-sided capture: the client's SYN, then its ACK and data on the same connection, and no
+ * SYN-ACK in the capture. The handshake completed out of sight: established (synack_unseen),
+ * not unanswered; a bare ACK on another connection changes nothing. */
+static void test_client_goes_on_without_synack(void **state)
+{
+    (void)state;
+    struct seen s;
+    struct correlator *c = mk(&s);
+    struct packet q, a;
+    syn(&q, 1, 10.0, 40000, 5555);
+    feed(c, &q);
+    seg(&a, 2, 10.05, CLI, 40001, SRV, 443, F_ACK, 9999, 1); /* another connection */
+    feed(c, &a);
+    assert_int_equal(s.n, 0);
+    seg(&a, 3, 10.1, CLI, 40000, SRV, 443, F_ACK, 5556, 1);
+    feed(c, &a);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.a[0].outcome, TCP_ESTABLISHED);
+    assert_true(s.a[0].synack_unseen);
+    assert_int_equal(s.reply_pkt[0], 3);
+    correlate_finish(c);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(correlate_stats(c)->tcp_unanswered, 0);
+    correlate_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -499,6 +526,7 @@ int main(void)
         cmocka_unit_test(test_unrelated_reset),
         cmocka_unit_test(test_icmp_error),
         cmocka_unit_test(test_icmp_error_host_only),
+        cmocka_unit_test(test_client_goes_on_without_synack),
         cmocka_unit_test(test_timeout_vs_capture_end),
         cmocka_unit_test(test_late_answer),
         cmocka_unit_test(test_new_isn_same_tuple),
