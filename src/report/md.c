@@ -232,16 +232,31 @@ static void render_scope(const struct analysis *a, struct strbuf *o)
                           "decode.\n\n",
                           in->unsupported_link);
         uint64_t lost = in->frag.timed_out + in->frag.evicted + in->frag.incomplete;
-        if (in->frag.fragments)
-            strbuf_printf(
-                o,
-                "> **Note:** %" PRIu64 " IP %s reassembled into %" PRIu64 " %s; %" PRIu64
-                " %s stayed incomplete (%" PRIu64
-                " %s lost), so their contents were not analysed.\n\n",
-                in->frag.fragments, plural(in->frag.fragments, "fragment was", "fragments were"),
-                in->frag.reassembled, plural(in->frag.reassembled, "datagram", "datagrams"), lost,
-                plural(lost, "datagram", "datagrams"), in->frag.lost_fragments,
-                plural(in->frag.lost_fragments, "fragment", "fragments"));
+        if (in->frag.fragments) {
+            /* Every way a fragment can fail to become part of a datagram is said, so that the
+             * counts add up (fragments cut by the snapshot length, invalid ones, datagrams
+             * left incomplete). */
+            strbuf_printf(o, "> **Note:** %" PRIu64 " IP %s seen: %" PRIu64 " %s reassembled",
+                          in->frag.fragments, plural(in->frag.fragments, "fragment", "fragments"),
+                          in->frag.reassembled,
+                          plural(in->frag.reassembled, "datagram was", "datagrams were"));
+            if (lost)
+                strbuf_printf(o, "; %" PRIu64 " %s incomplete (%" PRIu64 " %s)", lost,
+                              plural(lost, "datagram stayed", "datagrams stayed"),
+                              in->frag.lost_fragments,
+                              plural(in->frag.lost_fragments, "fragment", "fragments"));
+            if (in->frag.uncaptured)
+                strbuf_printf(o, "; %" PRIu64 " %s cut short by the capture's snapshot length",
+                              in->frag.uncaptured,
+                              plural(in->frag.uncaptured, "fragment was", "fragments were"));
+            if (in->frag.invalid)
+                strbuf_printf(o, "; %" PRIu64 " %s invalid (bad length or offset)",
+                              in->frag.invalid,
+                              plural(in->frag.invalid, "fragment was", "fragments were"));
+            if (lost || in->frag.uncaptured || in->frag.invalid)
+                strbuf_puts(o, ". What those fragments carried was not analysed");
+            strbuf_puts(o, ".\n\n");
+        }
         render_anomalies(in, o);
     }
 }
