@@ -766,6 +766,22 @@ static void render_steps(const struct analysis *a, struct strbuf *o)
     strbuf_putc(o, '\n');
 }
 
+/* A list of example packets: "- packet N, TIME: `LINE`", then a blank line. */
+static void md_example_list(const struct analysis *a, const struct evidence *ev, size_t n,
+                            struct strbuf *o)
+{
+    for (size_t i = 0; i < n; i++) {
+        strbuf_puts(o, "- ");
+        md_packet_ref(o, a, &ev[i]);
+        strbuf_puts(o, ", ");
+        md_time(o, &ev[i].ts);
+        strbuf_puts(o, ": ");
+        md_code(o, ev[i].text ? ev[i].text : "");
+        strbuf_putc(o, '\n');
+    }
+    strbuf_putc(o, '\n');
+}
+
 static void render_unmatched(const struct analysis *a, struct strbuf *o)
 {
     if (!a->unmatched_icmp)
@@ -778,17 +794,7 @@ static void render_unmatched(const struct analysis *a, struct strbuf *o)
                   a->unmatched_icmp, plural(a->unmatched_icmp, "error", "errors"),
                   plural(a->unmatched_icmp, "matches", "match"),
                   plural(a->unmatched_icmp, "it", "they"));
-    for (size_t i = 0; i < a->n_unmatched_examples; i++) {
-        const struct evidence *e = &a->unmatched_examples[i];
-        strbuf_puts(o, "- ");
-        md_packet_ref(o, a, e);
-        strbuf_puts(o, ", ");
-        md_time(o, &e->ts);
-        strbuf_puts(o, ": ");
-        md_code(o, e->text ? e->text : "");
-        strbuf_putc(o, '\n');
-    }
-    strbuf_putc(o, '\n');
+    md_example_list(a, a->unmatched_examples, a->n_unmatched_examples, o);
 }
 
 /* Every ICMP error the findings do not account for is counted and shown, never dropped. */
@@ -804,17 +810,7 @@ static void render_not_taken(const struct analysis *a, struct strbuf *o)
                   a->icmp_not_taken, plural(a->icmp_not_taken, "error", "errors"),
                   plural(a->icmp_not_taken, "is", "are"), plural(a->icmp_not_taken, "it", "them"),
                   a->icmp_not_taken > a->n_not_taken_examples ? "; the first ones" : "");
-    for (size_t i = 0; i < a->n_not_taken_examples; i++) {
-        const struct evidence *e = &a->not_taken_examples[i];
-        strbuf_puts(o, "- ");
-        md_packet_ref(o, a, e);
-        strbuf_puts(o, ", ");
-        md_time(o, &e->ts);
-        strbuf_puts(o, ": ");
-        md_code(o, e->text ? e->text : "");
-        strbuf_putc(o, '\n');
-    }
-    strbuf_putc(o, '\n');
+    md_example_list(a, a->not_taken_examples, a->n_not_taken_examples, o);
 }
 
 static void render_appendix(const struct analysis *a, struct strbuf *o)
