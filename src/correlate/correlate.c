@@ -64,9 +64,15 @@ struct lk {
  * reuse (at most LK_FREE_MAX), which spares malloc and free a large block per lookup. */
 #define LK_NAME_INLINE 128
 #define LK_FREE_MAX    512
+/* Which (client, server) pairs sent a query in the capture, as a Bloom filter (two bits per
+ * pair): an ICMP error quoting a query of a pair that did is about a lookup already closed
+ * (or evicted), not a query the capture missed, so no lookup is made from its quote. A false
+ * "seen" only keeps the old, cautious reading (the error is listed as unmatched). */
+#define QSEEN_BITS (1u << 19) /* 64 KiB */
 
 struct correlator {
     struct correlate_config cfg;
+    uint64_t *qseen; /* QSEEN_BITS bits */
     struct correlate_callbacks cb;
     struct correlate_stats st;
     struct lk **buckets;
@@ -118,10 +124,12 @@ struct correlator *correlate_new(const struct correlate_config *cfg,
     c->cb = *cb;
     c->nbuckets = 1024;
     c->buckets = calloc(c->nbuckets, sizeof *c->buckets);
+    c->qseen = calloc(QSEEN_BITS / 64, sizeof *c->qseen);
     theap_init(&c->due);
     c->tcp = tcp_tracker_new(&c->cfg, &c->cb, &c->st);
-    if (!c->buckets || !c->tcp) {
+    if (!c->buckets || !c->tcp || !c->qseen) {
         tcp_tracker_free(c->tcp);
+        free(c->qseen);
         free(c->buckets);
         free(c);
         return NULL;
@@ -363,6 +371,56 @@ static bool is_local_name_protocol(const struct packet *pkt)
     return server_port == MDNS_PORT || server_port == LLMNR_PORT;
 }
 
+/* The two bits of a (client, server) pair in the filter. */
+static void qseen_bits(const struct nt_addr *client, const struct nt_addr *server, uint32_t b[2])
+{
+    uint32_t h = key_hash(client, server, 0x5eed);
+    b[0] = h & (QSEEN_BITS - 1);
+    b[1] = ((h >> 13) ^ (h * 0x9e3779b1U)) & (QSEEN_BITS - 1);
+}
+
+static void qseen_add(struct correlator *c, const struct nt_addr *client,
+                      const struct nt_addr *server)
+{
+    uint32_t b[2];
+    qseen_bits(client, server, b);
+    c->qseen[b[0] / 64] |= 1ULL << (b[0] % 64);
+    c->qseen[b[1] / 64] |= 1ULL << (b[1] % 64);
+}
+
+static bool qseen_has(const struct correlator *c, const struct nt_addr *client,
+                      const struct nt_addr *server)
+{
+    uint32_t b[2];
+    qseen_bits(client, server, b);
+    return (c->qseen[b[0] / 64] >> (b[0] % 64) & 1) && (c->qseen[b[1] / 64] >> (b[1] % 64) & 1);
+}
+
+/* Puts a new lookup (waiting, already in the deadline heap) into the hash chain of h, the
+ * waiting list and the creation order, and counts it open. */
+static void link_lookup(struct correlator *c, struct lk *e, uint32_t h)
+{
+    e->h = h;
+    size_t i = h & (c->nbuckets - 1);
+    e->hnext = c->buckets[i];
+    if (e->hnext)
+        e->hnext->hprev = e;
+    c->buckets[i] = e;
+    e->pnext = c->pending;
+    if (c->pending)
+        c->pending->pprev = e;
+    c->pending = e;
+    e->older = c->newest;
+    if (c->newest)
+        c->newest->newer = e;
+    else
+        c->oldest = e;
+    c->newest = e;
+    c->open++;
+    if (c->open > c->st.open_peak)
+        c->st.open_peak = c->open;
+}
+
 static int on_query(struct correlator *c, const struct packet *pkt, uint32_t input)
 {
     const struct dns_msg *m = &pkt->dns;
@@ -399,6 +457,7 @@ static int on_query(struct correlator *c, const struct packet *pkt, uint32_t inp
     struct lk *e = alloc_lookup(c, qlen);
     if (!e)
         return NT_ERR_NOMEM;
+    qseen_add(c, &pkt->src, &pkt->dst);
     struct dns_lookup *l = &e->l;
     l->seq = ++c->seq;
     l->input = input;
@@ -431,25 +490,7 @@ static int on_query(struct correlator *c, const struct packet *pkt, uint32_t inp
         free_lookup(c, e);
         return NT_ERR_NOMEM;
     }
-    e->h = h;
-    size_t i = h & (c->nbuckets - 1);
-    e->hnext = c->buckets[i];
-    if (e->hnext)
-        e->hnext->hprev = e;
-    c->buckets[i] = e;
-    e->pnext = c->pending;
-    if (c->pending)
-        c->pending->pprev = e;
-    c->pending = e;
-    e->older = c->newest;
-    if (c->newest)
-        c->newest->newer = e;
-    else
-        c->oldest = e;
-    c->newest = e;
-    c->open++;
-    if (c->open > c->st.open_peak)
-        c->st.open_peak = c->open;
+    link_lookup(c, e, h);
     c->st.dns_lookups++;
     return NT_OK;
 }
@@ -503,6 +544,35 @@ static int on_response(struct correlator *c, const struct packet *pkt, uint32_t 
         return NT_OK;
     }
     c->st.unsolicited_responses++;
+    if (!c->cb.on_stray_response)
+        return NT_OK;
+    /* An answer from another address than the one queried: a waiting lookup of the same client
+     * port, id and question to another server (newest first, bounded scan). */
+    struct stray_response sr = {0};
+    size_t scanned = 0;
+    for (struct lk *e = c->pending; e && scanned < SCAN_LIMIT; e = e->pnext, scanned++) {
+        const struct dns_lookup *l = &e->l;
+        if (l->id == m->id && !l->id_unknown && l->transport == pkt->proto &&
+            nt_addr_eq(&l->client, &pkt->dst) && !nt_addr_eq(&l->server, &pkt->src) &&
+            has_port(l, pkt->dport) && (!m->has_question || same_question(l, m))) {
+            sr.queried = l;
+            break;
+        }
+    }
+    struct evidence ev;
+    if (!evidence_from_packet(&ev, pkt, input, EV_ANSWER)) {
+        evidence_fini(&ev);
+        return NT_ERR_NOMEM;
+    }
+    if (sr.queried) {
+        struct dns_lookup *q = (struct dns_lookup *)sr.queried; /* one of ours */
+        if (q->foreign_answers++ == 0)
+            q->foreign_from = pkt->src;
+        ev.order_pkt = q->query.pkt;
+    }
+    sr.ev = &ev;
+    c->cb.on_stray_response(c->cb.ctx, &sr);
+    evidence_fini(&ev);
     return NT_OK;
 }
 
@@ -561,9 +631,12 @@ static bool quote_is_response_of(const struct packet *pkt, const struct quote_vi
 {
     const struct icmp_quote *q = &pkt->quote;
     /* Without the quoted source (tcpdump text of ICMPv6 errors prints only the quoted
-     * destination, protocol and port), the error went back to the host that sent the response. */
-    if (!v->dst || !nt_addr_eq(v->src ? &q->src : &pkt->dst, &l->server) ||
-        !nt_addr_eq(&q->dst, &l->client))
+     * destination, protocol and port), the error went back to the host that sent the response:
+     * the lookup's server, or the other address an answer to it came from. */
+    const struct nt_addr *from = v->src ? &q->src : &pkt->dst;
+    if (!v->dst || !nt_addr_eq(&q->dst, &l->client) ||
+        !(nt_addr_eq(from, &l->server) ||
+          (l->foreign_answers && nt_addr_eq(from, &l->foreign_from))))
         return false;
     if (v->proto && q->proto != l->transport)
         return false;
@@ -602,7 +675,15 @@ static struct lk *find_for_icmp(struct correlator *c, const struct packet *pkt,
             if (!any || any->l.seq < e->l.seq)
                 any = e;
         }
-        return pending ? pending : any;
+        if (pending || any || !response)
+            return pending ? pending : any;
+        /* A response from another address than the lookup's server (foreign_answers) is
+         * hashed under the server queried: look among the waiting lookups. */
+        size_t scanned = 0;
+        for (struct lk *e = c->pending; e && scanned < SCAN_LIMIT; e = e->pnext, scanned++)
+            if (e->l.foreign_answers && quote_is_response_of(pkt, v, &e->l))
+                return e;
+        return NULL;
     }
     /* Without the id: the newest waiting lookup the quote matches (an error follows its query
      * closely), else the newest matching lookup of any outcome (a repeated error). */
@@ -634,6 +715,75 @@ static struct tcp_attempt *match_tcp(struct correlator *c, const struct packet *
     return a;
 }
 
+/* Does the quote show a DNS query to a server (not a response, not other traffic)? Its
+ * destination, protocol and destination port must be known, the port a DNS port. */
+static bool quote_shows_query(const struct icmp_quote *q, const struct quote_view *v)
+{
+    if (!v->dst || !v->proto || !v->dport || !is_dns_port(q->dport))
+        return false;
+    /* A quoted TCP segment to port 53 is a connection attempt (the TCP tracker's) unless the
+     * quote reaches into a DNS header. */
+    if (q->proto != 17 && !(q->proto == 6 && v->id))
+        return false;
+    if (v->sport && is_dns_port(q->sport) && !v->id)
+        return false; /* port 53 to port 53 without the DNS header: direction unknown */
+    return !(v->id && (q->dns_flags & DNS_FLAG_QR));
+}
+
+/* An ICMP error quoting a DNS query that is not in the capture: the quote is the query's own
+ * header, so it is evidence of a lookup that failed. Makes that lookup, with what the quote
+ * shows (see struct dns_lookup's from_quote), already refused by this error. NULL on out of
+ * memory. */
+static struct lk *lookup_from_quote(struct correlator *c, const struct packet *pkt,
+                                    const struct quote_view *v, uint32_t input)
+{
+    const struct icmp_quote *q = &pkt->quote;
+    if (c->open >= c->cfg.max_open && theap_top(&c->due)) {
+        c->st.evicted++;
+        close_lookup(c, LK_OF(theap_top(&c->due)), false);
+    }
+    if (c->open >= c->nbuckets * 2 && !grow(c))
+        return NULL;
+    size_t qlen = q->has_question ? strlen(q->q.name.text) : 0;
+    struct lk *e = alloc_lookup(c, qlen);
+    if (!e)
+        return NULL;
+    struct dns_lookup *l = &e->l;
+    l->seq = ++c->seq;
+    l->input = input;
+    l->from_quote = true;
+    /* Without the quoted source, the error went back to the host that sent the query. */
+    l->client = v->src ? q->src : pkt->dst;
+    l->server = q->dst;
+    l->server_port = q->dport;
+    l->transport = q->proto;
+    if (v->id) {
+        l->id = q->dns_id;
+        l->query_flags = q->dns_flags;
+    } else {
+        l->id_unknown = true;
+    }
+    if (q->has_question) {
+        l->has_question = true;
+        memcpy(e->qname, q->q.name.text, qlen + 1);
+        l->qname = e->qname;
+        l->qtype = q->q.qtype;
+        l->qclass = q->q.qclass;
+    }
+    if (v->sport)
+        add_port(l, q->sport);
+    e->first_vt = e->last_vt = c->now;
+    e->due.tie = l->seq;
+    e->due.at = deadline(c, e);
+    if (!theap_push(&c->due, &e->due)) {
+        free_lookup(c, e);
+        return NULL;
+    }
+    link_lookup(c, e, key_hash(&l->client, &l->server, l->id));
+    c->st.lookups_from_quotes++;
+    return e;
+}
+
 static int on_icmp_error(struct correlator *c, const struct packet *pkt, uint32_t input)
 {
     const struct icmp_quote *q = &pkt->quote;
@@ -653,6 +803,14 @@ static int on_icmp_error(struct correlator *c, const struct packet *pkt, uint32_
     ev.about_dns = q->has_dns || dns_ports;
 
     struct lk *e = find_for_icmp(c, pkt, &v, false);
+    if (!e && quote_shows_query(q, &v) && !find_for_icmp(c, pkt, &v, true) &&
+        !qseen_has(c, v.src ? &q->src : &pkt->dst, &q->dst)) {
+        /* The query is not in the capture. */
+        if ((e = lookup_from_quote(c, pkt, &v, input)) == NULL) {
+            evidence_fini(&evd);
+            return NT_ERR_NOMEM;
+        }
+    }
     if (e) {
         struct dns_lookup *l = &e->l;
         /* The error came from the quoted destination (the server) or from another host. */
@@ -681,7 +839,12 @@ static int on_icmp_error(struct correlator *c, const struct packet *pkt, uint32_
         ev.quotes_response = true;
         evd.order_pkt = l->query.pkt;
         ev.sender = nt_addr_eq(&pkt->src, &l->client) ? ICMP_SENDER_CLIENT : ICMP_SENDER_PATH;
-        l->client_rejects++;
+        ev.foreign_answer = l->foreign_answers &&
+                            !nt_addr_eq(v.src ? &q->src : &pkt->dst, &l->server);
+        if (ev.foreign_answer)
+            l->foreign_rejects++;
+        else
+            l->client_rejects++;
         ev.lookup = l;
         ev.about_dns = true;
         c->st.icmp_matched++;
@@ -845,6 +1008,7 @@ void correlate_free(struct correlator *c)
     tcp_tracker_free(c->tcp);
     theap_fini(&c->due);
     free(c->buckets);
+    free(c->qseen);
     free(c);
 }
 

@@ -72,6 +72,19 @@ struct dns_lookup {
     uint8_t icmp_sender;     /* enum icmp_sender of the first error */
     bool matched_by_id;      /* the quote held the DNS id (else addresses and ports only) */
     uint32_t client_rejects; /* ICMP errors from the client about responses to it */
+    /* Responses from another address than the server queried (same client port, id and
+     * question) while the lookup waited, the first one's source, and the client's ICMP errors
+     * about them (not in client_rejects). */
+    uint32_t foreign_answers, foreign_rejects;
+    struct nt_addr foreign_from;
+
+    /* The query is not in the capture (a capture filtered to ICMP, or a capture point that saw
+     * only the errors): the lookup was made from the copy of the query an ICMP error quotes.
+     * Then `query` is empty, the transmission times and TTLs are unknown (NT_TIME_NONE, 0),
+     * transmissions is 0, and the DNS id, flags and question are known only when the quote
+     * showed them (else id_unknown; has_question false). */
+    bool from_quote;
+    bool id_unknown; /* the id and flags were not shown (never for a captured query) */
 };
 
 enum tcp_outcome {
@@ -103,6 +116,10 @@ struct tcp_attempt {
     int64_t elapsed_us;    /* reply time minus the first SYN */
     uint8_t icmp_kind;     /* TCP_ICMP_ERROR: enum icmp_kind */
     uint8_t icmp_sender;   /* TCP_ICMP_ERROR: enum icmp_sender */
+    /* TCP_ESTABLISHED without the server's SYN-ACK in the capture: the client acknowledged it
+     * (an ACK or data on the same connection after its SYN, reply holds that packet), so the
+     * handshake completed on a path or direction the capture did not see. */
+    bool synack_unseen;
 };
 
 /* An ICMP error, matched or not. lookup is the lookup it was tied to, valid only during the
@@ -113,9 +130,20 @@ struct icmp_event {
     uint8_t sender;       /* enum icmp_sender */
     bool about_dns;       /* the quoted datagram was DNS (port 53 or a quoted DNS header) */
     bool quotes_response; /* the quoted datagram was a response (server to client) */
+    bool foreign_answer;  /* ... from another address than the lookup's server (see
+                             dns_lookup.foreign_answers) */
     const struct dns_lookup *lookup;
     /* The TCP connection attempt it quotes, when not a DNS lookup (valid during the callback). */
     const struct tcp_attempt *attempt;
+};
+
+/* A DNS response that answers no lookup in the capture (counted in unsolicited_responses). */
+struct stray_response {
+    const struct evidence *ev; /* the response (role EV_ANSWER) */
+    /* A lookup still waiting, from the same client and port with the same DNS id (and question,
+     * when the response shows one), sent to another server address: the answer came back from
+     * an address other than the one queried (NAT, a multi-homed server). NULL otherwise. */
+    const struct dns_lookup *queried;
 };
 
 struct correlate_config {
@@ -140,6 +168,8 @@ struct correlate_stats {
     uint64_t dns_queries; /* query packets, retransmissions included */
     uint64_t dns_responses;
     uint64_t dns_lookups;
+    uint64_t lookups_from_quotes; /* lookups known only from the query an ICMP error quotes
+                                     (not in dns_lookups) */
     uint64_t answered;
     uint64_t icmp_errors;  /* ICMP error packets of any kind */
     uint64_t icmp_matched; /* tied to a lookup */
@@ -179,6 +209,8 @@ struct correlate_callbacks {
     void (*on_lookup)(void *ctx, const struct dns_lookup *l);
     /* Called for every ICMP error packet, after it was matched. */
     void (*on_icmp_error)(void *ctx, const struct icmp_event *e);
+    /* Called for every DNS response that answers no lookup (valid during the call). */
+    void (*on_stray_response)(void *ctx, const struct stray_response *r);
     /* Called once per TCP connection attempt when its outcome is final (at once for an answer,
      * after the late window or at correlate_finish otherwise). Freed after the call. */
     void (*on_tcp_attempt)(void *ctx, const struct tcp_attempt *t);

@@ -314,8 +314,17 @@ int tcp_track_packet(struct tcp_tracker *t, const struct packet *pkt, uint32_t i
     uint8_t f = pkt->tcp_flags;
     if ((f & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN)
         return on_syn(t, pkt, input);
-    if (!(f & (TCP_SYN | TCP_RST)))
-        return NT_OK;
+    if (!(f & (TCP_SYN | TCP_RST))) {
+        /* The client going on with an ACK (or data) after its SYN: it got a SYN-ACK, which the
+         * capture did not see (a one-sided capture, asymmetric routing). Not "unanswered". */
+        if (!(f & TCP_ACK))
+            return NT_OK;
+        struct ta *c = find(t, &pkt->src, &pkt->dst, pkt->sport, pkt->dport);
+        if (!c || c->a.outcome != TCP_PENDING)
+            return NT_OK;
+        c->a.synack_unseen = true;
+        return answer(t, c, pkt, input, TCP_ESTABLISHED, EV_PACKET);
+    }
     /* A SYN-ACK or a RST from the server side of an attempt. */
     struct ta *e = find(t, &pkt->dst, &pkt->src, pkt->dport, pkt->sport);
     if (!e || e->a.outcome != TCP_PENDING)
@@ -348,8 +357,12 @@ struct tcp_attempt *tcp_track_icmp(struct tcp_tracker *t, const struct packet *p
                                    enum icmp_sender *sender, int *err)
 {
     *err = NT_OK;
-    if (!k->dst || (k->proto && pkt->quote.proto != 6) || (!k->proto && !k->dport))
+    if (!k->dst || (k->proto && pkt->quote.proto != 6))
         return NULL;
+    /* tcpdump text without -v prints only the quoted destination host for a host, net or
+     * admin-prohibited unreachable ("ICMP host 203.0.113.80 unreachable - admin prohibited
+     * filter"): such an error is tied to the newest attempt from the host it went to, to that
+     * destination, as a port-less quote is. */
     struct ta *pending = NULL, *any = NULL;
     size_t scanned = 0;
     for (struct ta *e = t->newest; e && scanned < TCP_SCAN_LIMIT; e = e->older, scanned++) {

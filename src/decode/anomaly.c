@@ -56,6 +56,8 @@ static const struct {
                                "The packet ended inside its Geneve header or options."},
     [ANOM_GENEVE_BAD_VERSION] = {"geneve.bad_version",
                                  "A Geneve header with a version other than 0."},
+    [ANOM_GTPU_TRUNCATED] = {"gtpu.truncated",
+                             "The packet ended inside its GTP-U header or extension headers."},
     [ANOM_IPV4_TRUNCATED] = {"ipv4.truncated",
                              "An IPv4 datagram cut short: inside its header, or by the capture's "
                              "snap length."},

@@ -627,7 +627,8 @@ static void out_ip6_ext(struct fw *w, const struct packet *pkt)
  * UDP is not decoded by tcpdump (it prints "UDP, length N"); it is shown like GRE. */
 static void out_tunnel(struct fw *w, const struct pkt_tunnel *t)
 {
-    bool udp = t->kind == PKT_TUN_VXLAN || t->kind == PKT_TUN_GENEVE || t->kind == PKT_TUN_GRE_UDP;
+    bool udp = t->kind == PKT_TUN_VXLAN || t->kind == PKT_TUN_GENEVE || t->kind == PKT_TUN_GRE_UDP ||
+               t->kind == PKT_TUN_GTPU;
     out(w, "%s ", t->ip_version == 6 ? "IP6" : "IP");
     out_addr(w, &t->src);
     if (udp)
@@ -671,6 +672,11 @@ static void out_tunnel(struct fw *w, const struct pkt_tunnel *t)
         out(w, ": ");
         break;
     }
+    case PKT_TUN_GTPU:
+        /* tcpdump -nn prints only "UDP, length N" for port 2152 unless told -T gtp; this is the
+         * gtp printer's first words, shortened. */
+        out(w, "GTPv1-U, teid %lu, length %lu: ", (unsigned long)t->vni, (unsigned long)t->udp_len);
+        break;
     default: /* IP in IP: the inner header follows at once */
         break;
     }

@@ -491,6 +491,8 @@ const char *packet_tunnel_name(uint8_t kind)
         return "VXLAN";
     case PKT_TUN_GENEVE:
         return "Geneve";
+    case PKT_TUN_GTPU:
+        return "GTP-U";
     default:
         return "none";
     }

@@ -166,6 +166,7 @@ enum pkt_tunnel_kind {
     PKT_TUN_GRE_UDP, /* GRE in UDP, port 4754 (RFC 8086) */
     PKT_TUN_VXLAN,   /* UDP port 4789 (RFC 7348) */
     PKT_TUN_GENEVE,  /* UDP port 6081 (RFC 8926) */
+    PKT_TUN_GTPU,    /* GTP-U version 1 G-PDU, UDP port 2152 (3GPP TS 29.281): mobile core */
 };
 
 /* Hostile nesting is cut here (anomaly ANOM_TUNNEL_TOO_DEEP); real networks nest two or three. */
@@ -186,7 +187,7 @@ struct pkt_tunnel {
     bool has_key, has_seq, has_ack; /* GRE */
     uint32_t key;                   /* GRE key (PPTP: payload length << 16 | call id) */
     uint32_t seq, ack;              /* GRE sequence and acknowledgment numbers */
-    uint32_t vni;                   /* VXLAN, Geneve */
+    uint32_t vni;                   /* VXLAN, Geneve; GTP-U: the TEID */
     uint8_t opt_len;                /* Geneve option bytes */
     uint32_t inner_len;             /* captured bytes after the tunnel header */
 };

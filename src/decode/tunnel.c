@@ -1,6 +1,6 @@
 /* tunnel.c: encapsulations whose payload is another packet: GRE (RFC 2784, keys and sequence
  * numbers RFC 2890, RFC 1701 routing, PPTP's version 1 RFC 2637), GRE in UDP (RFC 8086), IP in
- * IP (RFC 2003, RFC 2473), VXLAN (RFC 7348) and Geneve (RFC 8926).
+ * IP (RFC 2003, RFC 2473), VXLAN (RFC 7348), Geneve (RFC 8926) and GTP-U (3GPP TS 29.281).
  *
  * The decoded packet then describes the innermost packet (that is what DNS and ICMP analysis
  * is about); each removed layer is listed in pkt->tunnels. Nesting is bounded by
@@ -22,6 +22,9 @@
 #define PORT_GRE_UDP 4754
 #define PORT_VXLAN   4789
 #define PORT_GENEVE  6081
+#define PORT_GTPU    2152
+
+#define GTP_G_PDU 0xff /* message type of a user data packet */
 
 /* RFC 1701 source route entries end with a null entry; a longer list is garbage. */
 #define MAX_GRE_SRE 16
@@ -208,6 +211,53 @@ static enum inner geneve_header(struct packet *pkt, struct cursor *c, struct pkt
     return by_ethertype(proto);
 }
 
+/* GTP-U (3GPP TS 29.281 5.1): version 1, protocol type 1, flags E (extension header), S
+ * (sequence number), PN (N-PDU number); a G-PDU carries an IP packet. Returns false when the
+ * bytes are not a GTP-U header at all (the datagram is then plain UDP: a DNS query sent from
+ * port 2152 is not GTP); anything else than a G-PDU (echo, error indication, end marker) is
+ * GTP without a packet to follow. */
+static bool gtpu_header(struct packet *pkt, struct cursor *c, struct pkt_tunnel *t,
+                        enum inner *in)
+{
+    *in = IN_NONE;
+    struct cursor p = *c;
+    uint8_t flags = cur_u8(&p);
+    uint8_t type = cur_u8(&p);
+    uint16_t len = cur_be16(&p);
+    uint32_t teid = cur_be32(&p);
+    if (p.short_read || flags >> 5 != 1 || !(flags & 0x10) || (size_t)len > cur_left(&p) + 4096)
+        return false;
+    t->flags = flags;
+    t->proto = type;
+    t->vni = teid;
+    *c = p;
+    if (type != GTP_G_PDU)
+        return true;
+    if (flags & 0x07) {
+        cur_skip(c, 3); /* sequence number, N-PDU number */
+        uint8_t next = cur_u8(c);
+        /* Extension headers: a length in 4-byte units (the next-type byte included). */
+        for (unsigned n = 0; next && n < 16; n++) {
+            uint8_t units = cur_u8(c);
+            if (c->short_read || units == 0) {
+                packet_add_anomaly(pkt, ANOM_GTPU_TRUNCATED);
+                return true;
+            }
+            cur_skip(c, (size_t)units * 4 - 2);
+            next = cur_u8(c);
+        }
+    }
+    if (c->short_read) {
+        packet_add_anomaly(pkt, ANOM_GTPU_TRUNCATED);
+        return true;
+    }
+    struct cursor peek = *c;
+    uint8_t v = cur_u8(&peek) >> 4;
+    if (!peek.short_read)
+        *in = v == 4 ? IN_IPV4 : v == 6 ? IN_IPV6 : IN_NONE;
+    return true;
+}
+
 bool decode_udp_tunnel(struct packet *pkt, struct cursor *c)
 {
     struct pkt_tunnel t = {0};
@@ -224,6 +274,10 @@ bool decode_udp_tunnel(struct packet *pkt, struct cursor *c)
         in = gre_header(pkt, c, &t);
         if (in == IN_PPP)
             in = IN_NONE; /* RFC 8086 carries GRE version 0 only */
+    } else if (dp == PORT_GTPU || (sp == PORT_GTPU && dp > 1023)) {
+        t.kind = PKT_TUN_GTPU;
+        if (!gtpu_header(pkt, c, &t, &in))
+            return false;
     } else {
         return false;
     }

@@ -44,6 +44,7 @@ struct detector {
     size_t n_servers, cap_servers;
     struct htab server_index; /* by server, port, transport */
     bool sorted;
+    bool icmp_taken; /* the ICMP error being dispatched was taken by a rule */
     void **states;     /* per rule (rule_state) */
     size_t *n_raised;  /* findings per rule, for the cap */
     uint64_t *refused; /* findings per rule not made because of the cap */
@@ -459,12 +460,28 @@ void detect_lookup(struct detector *d, const struct dns_lookup *l)
     }
 }
 
-void detect_icmp_error(struct detector *d, const struct icmp_event *e)
+bool detect_icmp_error(struct detector *d, const struct icmp_event *e)
 {
+    d->icmp_taken = false;
     for (size_t i = 0; i < detect_n_rules; i++) {
         struct rule_ctx rc = {d, detect_rules[i], i};
         if (detect_rules[i]->on_icmp_error)
             detect_rules[i]->on_icmp_error(&rc, e);
+    }
+    return d->icmp_taken || e->lookup || e->attempt;
+}
+
+void rule_take_icmp(struct rule_ctx *rc)
+{
+    rc->d->icmp_taken = true;
+}
+
+void detect_stray_response(struct detector *d, const struct stray_response *r)
+{
+    for (size_t i = 0; i < detect_n_rules; i++) {
+        struct rule_ctx rc = {d, detect_rules[i], i};
+        if (detect_rules[i]->on_stray_response)
+            detect_rules[i]->on_stray_response(&rc, r);
     }
 }
 

@@ -23,7 +23,11 @@ struct finding *dns_icmp_add(struct rule_ctx *rc, const struct dns_lookup *l)
         a->min_delay_us = INT64_MAX;
     }
     dns_finding_count(f, l, l->n_errors);
-    if (l->matched_by_id)
+    if (l->from_quote) {
+        a->from_quote++;
+        a->from_quote_errors += l->n_errors;
+    }
+    else if (l->matched_by_id)
         a->by_id++;
     if (l->error.quote_present)
         a->with_quote++;
@@ -95,14 +99,38 @@ void dns_icmp_add_facts(struct rule_ctx *rc, struct finding *f, const struct dns
         snprintf(when, sizeof when, "at %s", t1);
     else
         snprintf(when, sizeof when, "between %s and %s", t1, t2);
-    uint64_t retrans = f->query_packets - f->lookups;
-    finding_add_fact(f,
-                     "%" PRIu64 " DNS %s (%" PRIu64 " %s, %" PRIu64 " %s) went from %s to %s %s "
-                     "port %u %s.",
-                     f->query_packets, f->query_packets == 1 ? "query" : "queries", f->lookups,
-                     f->lookups == 1 ? "lookup" : "lookups", retrans,
-                     retrans == 1 ? "retransmission" : "retransmissions", w->clients, w->srv,
-                     w->PROTO, f->port, when);
+    uint64_t captured = f->lookups - a->from_quote; /* lookups whose queries are captured */
+    uint64_t retrans = f->query_packets > captured ? f->query_packets - captured : 0;
+    if (captured)
+        finding_add_fact(f,
+                         "%" PRIu64 " DNS %s (%" PRIu64 " %s, %" PRIu64 " %s) went from %s to %s "
+                         "%s port %u %s.",
+                         f->query_packets, f->query_packets == 1 ? "query" : "queries", captured,
+                         captured == 1 ? "lookup" : "lookups", retrans,
+                         retrans == 1 ? "retransmission" : "retransmissions", w->clients, w->srv,
+                         w->PROTO, f->port, when);
+    if (a->from_quote) {
+        /* Each error refused one datagram; without the quoted id and port, how many lookups
+         * (a query and its retransmissions) they were is not known. */
+        uint64_t nq = a->from_quote_errors;
+        bool one = nq == 1;
+        char how[192];
+        if (a->with_quote)
+            snprintf(how, sizeof how, "from the copy of the query that the ICMP %s",
+                     one ? "error quotes" : "errors quote");
+        else
+            snprintf(how, sizeof how,
+                     "from the ICMP %s, which name%s the destination, protocol and port of the "
+                     "datagram refused (tcpdump prints the quoted query itself with -v)",
+                     one ? "error" : "errors", one ? "s" : "");
+        finding_add_fact(f,
+                         "%s%" PRIu64 " %s to %s %s port %u %s not in the input; %s known only "
+                         "%s. The capture saw only the errors (a filter such as `icmp`, or a "
+                         "capture point on the errors' path); when %s sent is unknown.",
+                         captured ? "Further, " : "", nq, one ? "query" : "queries",
+                         w->srv, w->PROTO, f->port, one ? "is" : "are", one ? "it is" : "they are",
+                         how, one ? "it was" : "they were");
+    }
     text_time(&a->first_error, t1, sizeof t1);
     text_time(&a->last_error, t2, sizeof t2);
     if (strcmp(t1, t2) == 0)
@@ -112,7 +140,9 @@ void dns_icmp_add_facts(struct rule_ctx *rc, struct finding *f, const struct dns
     finding_add_fact(f, "%" PRIu64 " ICMP %s (%s) came back from %s %s%s.", f->error_packets,
                      f->error_packets == 1 ? "error" : "errors", w->icmp, w->senders, when,
                      w->delays);
-    if (a->by_id == f->lookups)
+    if (a->from_quote == f->lookups)
+        ; /* each lookup was made from its error's quote: nothing was matched */
+    else if (a->by_id == captured)
         finding_add_fact(f, "Each error quotes the query it answers; it was matched to that query "
                             "by the quoted addresses, ports and DNS id.");
     else if (a->with_quote == 0)
@@ -124,7 +154,7 @@ void dns_icmp_add_facts(struct rule_ctx *rc, struct finding *f, const struct dns
         finding_add_fact(f,
                          "%" PRIu64 " of the %" PRIu64 " errors quote the DNS id of their query; "
                          "the others were matched by addresses, protocol and ports.",
-                         a->by_id, f->lookups);
+                         a->by_id, captured);
     if (f->late) {
         char to[32];
         nt_duration_format(rule_timeout_us(rc), to, sizeof to);
@@ -140,9 +170,15 @@ void dns_icmp_add_facts(struct rule_ctx *rc, struct finding *f, const struct dns
                          "port %u in the capture (last answer at %s).",
                          w->answered, w->all_lookups, w->PROTO, f->port, t1);
     } else {
-        finding_add_fact(f,
-                         "None of the %" PRIu64 " lookups to %s on %s port %u got a DNS answer "
-                         "in the capture.",
-                         w->all_lookups, w->srv, w->PROTO, f->port);
+        if (w->all_lookups == 1)
+            finding_add_fact(f,
+                             "The one lookup to %s on %s port %u got no DNS answer in the "
+                             "capture.",
+                             w->srv, w->PROTO, f->port);
+        else
+            finding_add_fact(f,
+                             "None of the %" PRIu64 " lookups to %s on %s port %u got a DNS "
+                             "answer in the capture.",
+                             w->all_lookups, w->srv, w->PROTO, f->port);
     }
 }

@@ -14,6 +14,8 @@ struct dns_icmp_acc {
     uint64_t n_delay;
     uint64_t by_id;      /* errors matched through the quoted DNS id */
     uint64_t with_quote; /* errors whose quoted datagram was read (pcap or tcpdump -v) */
+    uint64_t from_quote; /* lookups whose query is not in the capture, known from the quote */
+    uint64_t from_quote_errors; /* their errors: each refused one query datagram */
     uint8_t ip_version;
     uint8_t icmp_type, icmp_code;                  /* of the first error */
     struct nt_addr senders[DNS_ICMP_SENDERS_KEPT]; /* hosts that sent the errors */

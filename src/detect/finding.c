@@ -62,6 +62,10 @@ static bool ev_keep_before(const struct evidence *a, const struct evidence *b)
 
 bool finding_add_evidence(struct finding *f, const struct evidence *ev)
 {
+    /* An empty evidence (the query of a lookup known only from an ICMP error's quote, see
+     * struct dns_lookup's from_quote) has no packet to cite. */
+    if (ev->role == 0)
+        return true;
     /* The packets of the earliest exchanges are kept, whatever order lookups close in (an
      * answered lookup closes before a silent one created earlier). */
     if (f->n_evidence >= FINDING_MAX_EVIDENCE) {

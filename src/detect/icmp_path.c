@@ -52,6 +52,7 @@ struct finding *icmp_path_finding(struct rule_ctx *rc, const struct icmp_event *
     if (dport != h->dport || proto != h->proto)
         h->mixed_ports = true;
     f->error_packets++;
+    rule_take_icmp(rc);
     nt_time_widen(&h->first_error, &h->last_error, &ev->ts);
     finding_see_time(f, &ev->ts);
     return f;

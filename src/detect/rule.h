@@ -27,6 +27,8 @@ struct rule {
     void (*on_dns_lookup)(struct rule_ctx *rc, const struct dns_lookup *l);
     bool all_opcodes;
     void (*on_icmp_error)(struct rule_ctx *rc, const struct icmp_event *e);
+    /* A DNS response that answers no lookup in the capture. */
+    void (*on_stray_response)(struct rule_ctx *rc, const struct stray_response *r);
     /* A TCP connection attempt with its final outcome. */
     void (*on_tcp_attempt)(struct rule_ctx *rc, const struct tcp_attempt *t);
     /* Called once after every input was read: build summaries, causes and next steps. */
@@ -69,6 +71,10 @@ const struct finding *rule_other_finding(const struct rule_ctx *rc, const char *
 const struct correlate_stats *rule_stats(const struct rule_ctx *rc);
 /* The configured timeout. */
 int64_t rule_timeout_us(const struct rule_ctx *rc);
+/* In on_icmp_error: the error being handled became part of this rule's finding. An error that no
+ * rule takes and that is tied to no lookup or connection attempt is counted and listed by the
+ * report (never dropped silently). */
+void rule_take_icmp(struct rule_ctx *rc);
 
 /* What the detector measured about every DNS server seen (all lookups, failed or not), so rules
  * can say whether a server ever answered and how busy it was. */
@@ -94,8 +100,11 @@ const struct server_stats *rule_server_stats(const struct rule_ctx *rc,
 struct detector;
 struct detector *detect_new(int64_t timeout_us);
 void detect_lookup(struct detector *d, const struct dns_lookup *l);
-void detect_icmp_error(struct detector *d, const struct icmp_event *e);
+/* Returns whether the error is accounted for: tied to a lookup or connection attempt (whose
+ * outcome the rules judge), or taken by a rule into a finding (rule_take_icmp). */
+bool detect_icmp_error(struct detector *d, const struct icmp_event *e);
 void detect_tcp_attempt(struct detector *d, const struct tcp_attempt *t);
+void detect_stray_response(struct detector *d, const struct stray_response *r);
 /* Runs every rule's on_finish with the final statistics. */
 void detect_finish(struct detector *d, const struct correlate_stats *stats);
 /* The findings, ordered by severity (highest first) then first_seen. Owned by d. */

@@ -7,6 +7,9 @@
 #include <string.h>
 
 #define NO_QUESTION "(no question)"
+/* A lookup known only from an ICMP error whose quote did not show the question (tcpdump text
+ * without -v): the name is unknown, not absent. */
+#define NAME_UNKNOWN "(name not shown)"
 
 /* Copies src into buf, writing each backtick as `repl` (so a wire value cannot open or close
  * a command span in a sentence). */
@@ -34,7 +37,7 @@ void text_query_name(const struct dns_lookup *l, char *buf, size_t n)
 {
     char tb[16], name[DNS_NAME_TEXT_MAX * 2];
     if (!l->has_question) {
-        snprintf(buf, n, "%s", NO_QUESTION);
+        snprintf(buf, n, "%s", l->from_quote ? NAME_UNKNOWN : NO_QUESTION);
         return;
     }
     /* Presentation form escapes a backtick as "\`" and a bar as "\|"; "\096" and "\124" are
@@ -110,7 +113,7 @@ void text_shell_query(const char *name_and_type, char *buf, size_t n)
 const char *text_first_query_name(const struct finding *f)
 {
     for (size_t i = 0; i < f->n_names; i++)
-        if (strcmp(f->names[i], NO_QUESTION) != 0)
+        if (strcmp(f->names[i], NO_QUESTION) != 0 && strcmp(f->names[i], NAME_UNKNOWN) != 0)
             return f->names[i];
     return NULL;
 }

@@ -42,9 +42,17 @@ static void on_lookup(void *ctx, const struct dns_lookup *l)
 static void on_icmp(void *ctx, const struct icmp_event *e)
 {
     struct pipeline *p = ctx;
-    detect_icmp_error(p->det, e);
+    bool taken = detect_icmp_error(p->det, e);
     if (p->sink.on_icmp_error)
         p->sink.on_icmp_error(p->sink.ctx, e);
+    if (!taken) {
+        struct analysis *a = p->a;
+        a->icmp_not_taken++;
+        if (a->n_not_taken_examples <
+                sizeof a->not_taken_examples / sizeof a->not_taken_examples[0] &&
+            !evidence_copy(&a->not_taken_examples[a->n_not_taken_examples++], e->ev))
+            p->oom = true;
+    }
     /* Errors about DNS that match no lookup: traffic the capture did not see. */
     if (!e->lookup && e->about_dns) {
         struct analysis *a = p->a;
@@ -54,6 +62,12 @@ static void on_icmp(void *ctx, const struct icmp_event *e)
             !evidence_copy(&a->unmatched_examples[a->n_unmatched_examples++], e->ev))
             p->oom = true;
     }
+}
+
+static void on_stray(void *ctx, const struct stray_response *r)
+{
+    struct pipeline *p = ctx;
+    detect_stray_response(p->det, r);
 }
 
 static void on_tcp(void *ctx, const struct tcp_attempt *t)
@@ -79,7 +93,8 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, const struct pi
     cc.max_tcp_open = cfg->limits.max_tcp_attempts;
     cc.answer_guard_us = cfg->limits.answer_guard_us;
     struct correlate_callbacks cb = {
-        .ctx = p, .on_lookup = on_lookup, .on_icmp_error = on_icmp, .on_tcp_attempt = on_tcp};
+        .ctx = p, .on_lookup = on_lookup, .on_icmp_error = on_icmp, .on_tcp_attempt = on_tcp,
+        .on_stray_response = on_stray};
     p->pkt = calloc(1, sizeof *p->pkt);
     p->det = detect_new(cfg->timeout_us);
     p->cor = correlate_new(&cc, &cb);
@@ -196,6 +211,7 @@ bool pipeline_finish(struct pipeline *p)
     s->dns_queries = cs->dns_queries;
     s->dns_responses = cs->dns_responses;
     s->dns_lookups = cs->dns_lookups;
+    s->lookups_from_quotes = cs->lookups_from_quotes;
     s->answered = cs->answered;
     s->icmp_errors = cs->icmp_errors;
     s->icmp_matched = cs->icmp_matched;

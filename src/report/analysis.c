@@ -522,6 +522,8 @@ void analysis_fini(struct analysis *a)
     free(a->reported);
     for (size_t i = 0; i < a->n_unmatched_examples; i++)
         evidence_fini(&a->unmatched_examples[i]);
+    for (size_t i = 0; i < a->n_not_taken_examples; i++)
+        evidence_fini(&a->not_taken_examples[i]);
     for (size_t i = 0; i < a->n_explain; i++) {
         struct explain_line *l = &a->explain[i];
         free(l->heading);

@@ -46,6 +46,7 @@ struct analysis_input {
 struct analysis_summary {
     uint64_t packets;
     uint64_t dns_queries, dns_responses, dns_lookups;
+    uint64_t lookups_from_quotes; /* see correlate_stats */
     uint64_t answered, icmp_errors, icmp_matched, unanswered, capture_ended;
     uint64_t unsolicited_responses;
     /* TCP connection attempts (SYNs) and their outcomes */
@@ -102,6 +103,11 @@ struct analysis {
     uint64_t unmatched_icmp;
     struct evidence unmatched_examples[4];
     size_t n_unmatched_examples;
+    /* ICMP errors of any kind tied to no lookup or connection attempt and taken by no rule into
+     * a finding (detect_icmp_error), the first few kept. */
+    uint64_t icmp_not_taken;
+    struct evidence not_taken_examples[8];
+    size_t n_not_taken_examples;
     struct explain_line *explain;
     size_t n_explain;
 };

@@ -41,6 +41,8 @@ bool evline_fill_analysis(struct analysis *a)
     }
     for (size_t i = 0; i < a->n_unmatched_examples && ok; i++)
         ok = evline_fill(&a->unmatched_examples[i], scratch);
+    for (size_t i = 0; i < a->n_not_taken_examples && ok; i++)
+        ok = evline_fill(&a->not_taken_examples[i], scratch);
     free(scratch);
     return ok;
 }

@@ -276,6 +276,14 @@ void report_render_json(const struct analysis *a, struct strbuf *out)
     jsonw_arr_end(&w);
     jsonw_obj_end(&w);
 
+    jsonw_kv_obj(&w, "icmp_errors_not_taken");
+    jsonw_kv_u64(&w, "count", a->icmp_not_taken);
+    jsonw_kv_arr(&w, "examples");
+    for (size_t i = 0; i < a->n_not_taken_examples; i++)
+        evidence_object(&w, &a->not_taken_examples[i]);
+    jsonw_arr_end(&w);
+    jsonw_obj_end(&w);
+
     jsonw_kv_arr(&w, "explanations");
     for (size_t i = 0; i < a->n_explain; i++)
         explain_object(&w, &a->explain[i]);

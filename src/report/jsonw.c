@@ -390,6 +390,7 @@ void jsonw_dns_counts(struct jsonw *w, const struct analysis_summary *s)
     jsonw_kv_u64(w, "dns_queries", s->dns_queries);
     jsonw_kv_u64(w, "dns_responses", s->dns_responses);
     jsonw_kv_u64(w, "dns_lookups", s->dns_lookups);
+    jsonw_kv_u64(w, "lookups_from_quotes", s->lookups_from_quotes);
     jsonw_kv_u64(w, "answered", s->answered);
     jsonw_kv_u64(w, "icmp_errors", s->icmp_errors);
     jsonw_kv_u64(w, "icmp_errors_matched", s->icmp_matched);

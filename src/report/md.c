@@ -232,16 +232,31 @@ static void render_scope(const struct analysis *a, struct strbuf *o)
                           "decode.\n\n",
                           in->unsupported_link);
         uint64_t lost = in->frag.timed_out + in->frag.evicted + in->frag.incomplete;
-        if (in->frag.fragments)
-            strbuf_printf(
-                o,
-                "> **Note:** %" PRIu64 " IP %s reassembled into %" PRIu64 " %s; %" PRIu64
-                " %s stayed incomplete (%" PRIu64
-                " %s lost), so their contents were not analysed.\n\n",
-                in->frag.fragments, plural(in->frag.fragments, "fragment was", "fragments were"),
-                in->frag.reassembled, plural(in->frag.reassembled, "datagram", "datagrams"), lost,
-                plural(lost, "datagram", "datagrams"), in->frag.lost_fragments,
-                plural(in->frag.lost_fragments, "fragment", "fragments"));
+        if (in->frag.fragments) {
+            /* Every way a fragment can fail to become part of a datagram is said, so that the
+             * counts add up (fragments cut by the snapshot length, invalid ones, datagrams
+             * left incomplete). */
+            strbuf_printf(o, "> **Note:** %" PRIu64 " IP %s seen: %" PRIu64 " %s reassembled",
+                          in->frag.fragments, plural(in->frag.fragments, "fragment", "fragments"),
+                          in->frag.reassembled,
+                          plural(in->frag.reassembled, "datagram was", "datagrams were"));
+            if (lost)
+                strbuf_printf(o, "; %" PRIu64 " %s incomplete (%" PRIu64 " %s)", lost,
+                              plural(lost, "datagram stayed", "datagrams stayed"),
+                              in->frag.lost_fragments,
+                              plural(in->frag.lost_fragments, "fragment", "fragments"));
+            if (in->frag.uncaptured)
+                strbuf_printf(o, "; %" PRIu64 " %s cut short by the capture's snapshot length",
+                              in->frag.uncaptured,
+                              plural(in->frag.uncaptured, "fragment was", "fragments were"));
+            if (in->frag.invalid)
+                strbuf_printf(o, "; %" PRIu64 " %s invalid (bad length or offset)",
+                              in->frag.invalid,
+                              plural(in->frag.invalid, "fragment was", "fragments were"));
+            if (lost || in->frag.uncaptured || in->frag.invalid)
+                strbuf_puts(o, ". What those fragments carried was not analysed");
+            strbuf_puts(o, ".\n\n");
+        }
         render_anomalies(in, o);
     }
 }
@@ -259,6 +274,14 @@ static void render_summary(const struct analysis *a, struct strbuf *o)
                       plural(s->dns_queries, "query", "queries"), s->dns_lookups,
                       plural(s->dns_lookups, "lookup", "lookups"), s->answered, s->icmp_errors,
                       plural(s->icmp_errors, "error", "errors"), s->unanswered);
+        if (a->icmp_not_taken)
+            strbuf_printf(o,
+                          "No DNS lookup or TCP connection failed, but %" PRIu64 " ICMP %s "
+                          "about other traffic %s listed under \"ICMP errors not part of any "
+                          "finding\" below: read them before concluding that the network is "
+                          "healthy.\n\n",
+                          a->icmp_not_taken, plural(a->icmp_not_taken, "error", "errors"),
+                          plural(a->icmp_not_taken, "is", "are"));
         return;
     }
     if (a->n_findings > 1)
@@ -516,6 +539,13 @@ static void render_done(const struct analysis *a, struct strbuf *o)
                   " cut off by the end of the capture.\n",
                   s->answered, s->dns_lookups - s->answered - s->unanswered - s->capture_ended,
                   s->unanswered, to, s->capture_ended);
+    if (s->lookups_from_quotes)
+        strbuf_printf(o,
+                      "- %" PRIu64 " further %s refused by an ICMP error %s not in the input: "
+                      "%s known only from the copy of the query that the error quotes.\n",
+                      s->lookups_from_quotes, plural(s->lookups_from_quotes, "lookup", "lookups"),
+                      plural(s->lookups_from_quotes, "whose query is", "whose queries are"),
+                      plural(s->lookups_from_quotes, "it is", "they are"));
     if (s->tcp_attempts)
         strbuf_printf(o,
                       "- TCP: %" PRIu64 " connection %s (%" PRIu64 " SYN %s): %" PRIu64
@@ -736,6 +766,22 @@ static void render_steps(const struct analysis *a, struct strbuf *o)
     strbuf_putc(o, '\n');
 }
 
+/* A list of example packets: "- packet N, TIME: `LINE`", then a blank line. */
+static void md_example_list(const struct analysis *a, const struct evidence *ev, size_t n,
+                            struct strbuf *o)
+{
+    for (size_t i = 0; i < n; i++) {
+        strbuf_puts(o, "- ");
+        md_packet_ref(o, a, &ev[i]);
+        strbuf_puts(o, ", ");
+        md_time(o, &ev[i].ts);
+        strbuf_puts(o, ": ");
+        md_code(o, ev[i].text ? ev[i].text : "");
+        strbuf_putc(o, '\n');
+    }
+    strbuf_putc(o, '\n');
+}
+
 static void render_unmatched(const struct analysis *a, struct strbuf *o)
 {
     if (!a->unmatched_icmp)
@@ -748,17 +794,23 @@ static void render_unmatched(const struct analysis *a, struct strbuf *o)
                   a->unmatched_icmp, plural(a->unmatched_icmp, "error", "errors"),
                   plural(a->unmatched_icmp, "matches", "match"),
                   plural(a->unmatched_icmp, "it", "they"));
-    for (size_t i = 0; i < a->n_unmatched_examples; i++) {
-        const struct evidence *e = &a->unmatched_examples[i];
-        strbuf_puts(o, "- ");
-        md_packet_ref(o, a, e);
-        strbuf_puts(o, ", ");
-        md_time(o, &e->ts);
-        strbuf_puts(o, ": ");
-        md_code(o, e->text ? e->text : "");
-        strbuf_putc(o, '\n');
-    }
-    strbuf_putc(o, '\n');
+    md_example_list(a, a->unmatched_examples, a->n_unmatched_examples, o);
+}
+
+/* Every ICMP error the findings do not account for is counted and shown, never dropped. */
+static void render_not_taken(const struct analysis *a, struct strbuf *o)
+{
+    if (!a->icmp_not_taken)
+        return;
+    strbuf_printf(o,
+                  "### ICMP errors not part of any finding\n\n"
+                  "%" PRIu64 " ICMP %s %s tied to no DNS lookup or TCP connection attempt in the "
+                  "capture, and no rule took %s as evidence of a fault (for example traceroute's "
+                  "probes, or errors about traffic the capture did not see)%s:\n\n",
+                  a->icmp_not_taken, plural(a->icmp_not_taken, "error", "errors"),
+                  plural(a->icmp_not_taken, "is", "are"), plural(a->icmp_not_taken, "it", "them"),
+                  a->icmp_not_taken > a->n_not_taken_examples ? "; the first ones" : "");
+    md_example_list(a, a->not_taken_examples, a->n_not_taken_examples, o);
 }
 
 static void render_appendix(const struct analysis *a, struct strbuf *o)
@@ -792,6 +844,9 @@ static void render_counts(const struct analysis *a, struct strbuf *o)
     strbuf_printf(o, "| DNS queries (packets) | %" PRIu64 " |\n", s->dns_queries);
     strbuf_printf(o, "| DNS responses (packets) | %" PRIu64 " |\n", s->dns_responses);
     strbuf_printf(o, "| DNS lookups | %" PRIu64 " |\n", s->dns_lookups);
+    if (s->lookups_from_quotes)
+        strbuf_printf(o, "| DNS lookups known only from ICMP quotes | %" PRIu64 " |\n",
+                      s->lookups_from_quotes);
     strbuf_printf(o, "| Answered | %" PRIu64 " |\n", s->answered);
     strbuf_printf(o, "| ICMP errors | %" PRIu64 " |\n", s->icmp_errors);
     strbuf_printf(o, "| ICMP errors matched to a query | %" PRIu64 " |\n", s->icmp_matched);
@@ -824,6 +879,7 @@ void report_render_md(const struct analysis *a, struct strbuf *o)
         render_steps(a, o);
     }
     render_unmatched(a, o);
+    render_not_taken(a, o);
     render_appendix(a, o);
     render_counts(a, o);
 }

@@ -140,7 +140,7 @@ void ndjson_lookup(struct strbuf *out, const struct dns_lookup *l)
     kv_date(&w, "start", &l->first_tx);
     if (end)
         kv_date(&w, "end", end);
-    if (answered || icmp) {
+    if ((answered || icmp) && !l->from_quote) {
         /* ECS event.duration is in nanoseconds; elapsed_us is far below 2^63 / 1000. */
         jsonw_key(&w, "duration");
         jsonw_i64(&w, l->elapsed_us * 1000);
@@ -159,7 +159,8 @@ void ndjson_lookup(struct strbuf *out, const struct dns_lookup *l)
     jsonw_obj_end(&w);
 
     jsonw_kv_obj(&w, "dns");
-    jsonw_kv_u64(&w, "id", l->id);
+    if (!l->id_unknown || answered)
+        jsonw_kv_u64(&w, "id", l->id);
     jsonw_kv_str(&w, "type", answered ? "answer" : "query");
     if (l->has_question && l->qname) {
         jsonw_kv_obj(&w, "question");
@@ -172,7 +173,9 @@ void ndjson_lookup(struct strbuf *out, const struct dns_lookup *l)
     if (answered)
         jsonw_kv_str(&w, "response_code", dns_rcode_name(l->rcode, buf, sizeof buf));
     /* ECS dns.header_flags */
-    jsonw_dns_flags(&w, "header_flags", answered ? l->answer.dns_flags : l->query_flags, true);
+    if (answered || !l->id_unknown)
+        jsonw_dns_flags(&w, "header_flags", answered ? l->answer.dns_flags : l->query_flags,
+                        true);
     if (answered) {
         /* ECS dns.answers: the records the decoder kept (at most DNS_MAX_KEPT_RR; the
          * count of all is nettriage.answer_count), and dns.resolved_ip from A/AAAA. */
@@ -214,10 +217,12 @@ void ndjson_lookup(struct strbuf *out, const struct dns_lookup *l)
     jsonw_kv_u64(&w, "retransmissions", l->transmissions > 0 ? l->transmissions - 1 : 0);
     if (answered)
         jsonw_kv_decimal(&w, "rtt_ms", l->rtt_us, 3);
-    if (answered || icmp)
+    if ((answered || icmp) && !l->from_quote)
         jsonw_kv_decimal(&w, "elapsed_ms", l->elapsed_us, 3);
     jsonw_kv_bool(&w, "late", l->late);
-    jsonw_kv_u64(&w, "query_packet", l->query.pkt);
+    jsonw_kv_bool(&w, "query_in_capture", !l->from_quote);
+    if (!l->from_quote)
+        jsonw_kv_u64(&w, "query_packet", l->query.pkt);
     if (answered)
         jsonw_kv_u64(&w, "answer_packet", l->answer.pkt);
     if (l->n_errors > 0)
@@ -236,7 +241,8 @@ void ndjson_lookup(struct strbuf *out, const struct dns_lookup *l)
     if (l->n_errors > 0) {
         jsonw_kv_str(&w, "icmp_kind", icmp_kind_name((enum icmp_kind)l->icmp_kind));
         jsonw_kv_str(&w, "icmp_sender", icmp_sender_name((enum icmp_sender)l->icmp_sender));
-        jsonw_kv_bool(&w, "matched_by_id", l->matched_by_id);
+        if (!l->from_quote)
+            jsonw_kv_bool(&w, "matched_by_id", l->matched_by_id);
     }
     jsonw_kv_u64(&w, "client_rejects", l->client_rejects);
     jsonw_obj_end(&w);
@@ -486,6 +492,7 @@ void ndjson_summary(struct strbuf *out, const struct analysis *a)
     jsonw_kv_bool(&w, "verdict_covers_all", analysis_unread(a) == 0);
     jsonw_dns_counts(&w, s);
     jsonw_kv_u64(&w, "unmatched_dns_icmp_errors", a->unmatched_icmp);
+    jsonw_kv_u64(&w, "icmp_errors_not_taken", a->icmp_not_taken);
     jsonw_other_counts(&w, a);
     jsonw_limits(&w, &a->limits);
     jsonw_obj_end(&w);

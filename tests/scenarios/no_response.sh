@@ -8,6 +8,8 @@
 #   outage   dnsmasq answers a few lookups, then the drop rule is added and more lookups go
 #            unanswered: dns.no_response whose window's last_success_before and first_failure
 #            are the times of the last answer and of the first unanswered query in the capture.
+#   gaveup   the drop rule, dig +tries=3 +timeout=1, the capture stopped right after dig gave
+#            up: dns.no_response as a short observation (the client's retries are evidence).
 #   cutoff   one answered lookup, then the drop rule and one query right before the capture
 #            stops: no finding at all, summary.capture_ended counts the cut-off lookup.
 #   quiet    dnsmasq answering: no finding at all.
@@ -82,6 +84,14 @@ if nt_live; then
     ask 3
     over_tcp
     nt_capture_stop drop 3
+    drop_off
+
+    # gaveup: dig retries twice (its own 1 s timer) and gives up; the capture stops right
+    # after, with the last retry less than the timeout before its end.
+    drop_on
+    nt_capture_start gaveup
+    ask 3
+    nt_capture_stop gaveup 3
     drop_off
 
     nt_capture_start cutoff
@@ -193,6 +203,25 @@ nt_case_check "the summary calls it an outage after the last answer" \
 nt_case_check "the top cause is a change between the last answer and the first silence" \
     "$sel | .causes[0] | (.confidence == \"high\") and (.text | test(\"^Something changed\"))" \
     "${a[@]}"
+
+# ---------------------------------------------------------------------------------------
+# The analyst stopped the capture right after dig gave up (issue 8): the client's own retries
+# are the evidence of no answer, so dns.no_response fires, as a short observation.
+nt_case gaveup --timeout "$timeout_s"
+pcap=$(nt_case_pcap)
+g_queries=$(nt_pcap_select "$pcap" "($NT_BPF_DNS_QUERY) and $to_server" | wc -l)
+g_answers=$(nt_pcap_select "$pcap" "($NT_BPF_DNS_RESPONSE) and src host $server4" | wc -l)
+if [ "$g_queries" -lt 2 ] || [ "$g_answers" -ne 0 ]; then
+    nt_die "gaveup: $g_queries queries, $g_answers answers in the capture; scenario broken"
+fi
+nt_case_status 1
+nt_case_ids '["dns.no_response"]'
+nt_case_eq "the queries in the capture, retries included" '.findings[0].query_packets' "$g_queries"
+nt_case_check "a short observation, the client's retries counted" \
+    '.findings[0].facts | any(.[]; test("^Short observation: 1 of these lookups") and
+     test("1 of them (was|were) retransmitted by the client"))'
+nt_case_check "confidence reflects the short observation: no cause above medium" \
+    'all(.findings[0].causes[]; .confidence != "high")'
 
 # ---------------------------------------------------------------------------------------
 nt_case cutoff --timeout "$timeout_s"

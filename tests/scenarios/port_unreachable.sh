@@ -2,7 +2,8 @@
 # shellcheck disable=SC2016  # jq filters are single-quoted on purpose
 # scenario port_unreachable: DNS queries to a server with nothing on UDP 53 draw ICMP port
 # unreachable from its kernel; nettriage must raise dns.port_unreachable once per server
-# with the right counts, and stay quiet once a real DNS server (dnsmasq) answers.
+# with the right counts, also from a capture of the same traffic filtered to ICMP (icmp_only,
+# captured at the same time), and stay quiet once a real DNS server (dnsmasq) answers.
 #
 #   tests/scenarios/port_unreachable.sh [--record | --replay] NETTRIAGE
 #                                   (live and --record need root; exit 0 pass, 1 fail, 77 skip)
@@ -27,12 +28,15 @@ if nt_live; then
     # 1. Nothing listens on UDP 53: every query draws ICMP port unreachable.
     nt_assert_nothing_on_udp53
     nt_capture_start unreach
+    # The same traffic as an analyst filtering to ICMP sees it (`tcpdump icmp`): no query.
+    nt_capture_start icmp_only 'icmp or icmp6'
     nt_client dig @"$server4" yummyrecipesforme.com A +tries=3 +timeout=1 \
         >"$NT_WORK/dig-unreach-a.out" 2>&1 || true
     nt_client dig @"$server6" yummyrecipesforme.com AAAA +tries=2 +timeout=1 \
         >"$NT_WORK/dig-unreach-aaaa.out" 2>&1 || true
     # At least one query and its error per family.
     nt_capture_stop unreach 4
+    nt_capture_stop icmp_only 2
 
     # 2. A healthy DNS server on the same address.
     nt_start_dnsmasq "$server4" "$server6"
@@ -85,6 +89,39 @@ for path in pcap text; do
             dns.port_unreachable "$s" "$c" "yummyrecipesforme.com. $t"
     done
 done
+
+# ---------------------------------------------------------------------------------------
+# 1b. The same failure captured with an ICMP-only filter: the errors quote the queries, which
+# are evidence enough (issue 8): one dns.port_unreachable per server, each lookup made from a
+# quote, stated as not in the input. Read from the pcap, the -vv text, and the text without -v
+# (where the quote shows only the destination, protocol and port).
+nt_case icmp_only
+nt_case_status 1
+ipcap="$NT_WORK/icmp_only.pcap"
+i_errors=$(nt_pcap_select "$ipcap" "$NT_BPF_ICMP_ERROR" | wc -l)
+[ "$i_errors" -ge 2 ] || nt_die "the ICMP-only capture holds $i_errors errors; scenario broken"
+nt_case_eq "summary.dns_queries: none in the capture" '.summary.dns_queries' 0
+nt_case_eq "summary.icmp_errors (BPF count)" '.summary.icmp_errors' "$i_errors"
+nt_case_eq "summary.icmp_errors_matched: every error" '.summary.icmp_errors_matched' "$i_errors"
+nt_case_check "summary.lookups_from_quotes: at least one per server" \
+    '.summary.lookups_from_quotes >= 2'
+nt_case_ids '["dns.port_unreachable"]'
+nt_case_eq "dns.port_unreachable findings: one per server" \
+    '[.findings[] | select(.id == "dns.port_unreachable") | .server] | sort' \
+    "$(printf '%s\n' "$server4" "$server6" | jq -R . | jq -sc 'sort')"
+nt_case_check "every finding says its queries are not in the input" \
+    'all(.findings[]; any(.facts[]; test("not in the input")))'
+nt_case_eq "no error left unmatched or untaken" \
+    '[.unmatched_icmp_errors.count, .icmp_errors_not_taken.count]' '[0,0]'
+tcpdump -nn -r "$ipcap" >"$NT_WORK/icmp_only-nov.txt" 2>/dev/null ||
+    nt_die "tcpdump cannot read $ipcap"
+nt_nettriage "$NT_WORK/icmp_only-nov.json" "$nettriage" report --format json \
+    "$NT_WORK/icmp_only-nov.txt"
+nt_expect_eq "icmp_only (text without -v): exit status" "$NT_STATUS" 1
+nt_json_eq "icmp_only (text without -v): finding ids" "$NT_WORK/icmp_only-nov.json" \
+    '[.findings[].id] | unique' '["dns.port_unreachable"]'
+nt_json_check "icmp_only (text without -v): the name is not stated (the text lacks it)" \
+    'all(.findings[]; .query_names == ["(name not shown)"])' "$NT_WORK/icmp_only-nov.json"
 
 # ---------------------------------------------------------------------------------------
 # 2. A healthy DNS server on the same address: nettriage must stay quiet.

@@ -11,6 +11,8 @@
 #              short observation); with a single SYN it is named as cut off, not failed.
 #   dns_tcp    dig +tcp to a server with nothing on TCP 53: tcp.refused on port 53 (DNS over
 #              TCP).
+#   admin      nft `reject with icmp type admin-prohibited` on TCP 443: tcp.refused, also from
+#              the text without -v (only the rejected host is printed).
 #   quiet      dnsmasq listens on TCP 53 and dig +tcp is answered: no finding at all.
 #
 #   tests/scenarios/tcp.sh [--record | --replay] NETTRIAGE   (live/--record: root)
@@ -104,6 +106,20 @@ if nt_live; then
     nt_capture_stop filtered 5
     ip netns exec "$NT_SERVER_NS" nft delete table inet nt_tcp
 
+    # admin: a firewall rejects the SYNs with ICMP administratively prohibited.
+    nt_nft "$NT_SERVER_NS" "table inet nt_tcp_admin {
+        chain input {
+            type filter hook input priority filter; policy accept;
+            tcp dport 443 reject with icmp type admin-prohibited
+        }
+    }" || nt_skip "cannot load an nftables ruleset in a namespace"
+    nt_capture_start admin
+    for _ in 1 2; do
+        nt_client timeout 4 bash -c "exec 3<>/dev/tcp/$server4/443" 2>/dev/null || true
+    done
+    nt_capture_stop admin 4
+    ip netns exec "$NT_SERVER_NS" nft delete table inet nt_tcp_admin
+
     # dns_tcp: nothing on TCP 53.
     nt_capture_start dns_tcp
     nt_client dig @"$server4" yummyrecipesforme.com A +tcp +tries=1 +timeout=2 \
@@ -184,6 +200,36 @@ else
 fi
 nt_case_check "top cause: a filter dropping the SYNs, then a host down" \
     '.findings[0].causes | (.[0].text | test("drops the SYNs")) and any(.[]; .text | test("down or absent"))'
+
+# --- admin -------------------------------------------------------------------------------
+# The SYNs rejected by a firewall with ICMP admin prohibited (code 13): tcp.refused, read from
+# the pcap, from the -vv text (the quoted SYN shown) and from the text without -v, which prints
+# only "ICMP host 198.51.100.2 unreachable - admin prohibited filter" (issue 8: real pastes of
+# this were missed).
+nt_case admin
+pcap=$(nt_case_pcap)
+nt_case_status 1
+nt_case_ids '["tcp.refused"]'
+syn_f=$(bpf_syn "$server4" 443)
+adm_f="icmp[icmptype] == icmp-unreach and icmp[icmpcode] == 13"
+attempts=$(syns_by_port "$pcap" "$server4" 443 | wc -l)
+syns=$(nt_pcap_select "$pcap" "$syn_f" | wc -l)
+adms=$(nt_pcap_select "$pcap" "$adm_f" | wc -l)
+if [ "$attempts" -lt 2 ] || [ "$adms" -lt "$attempts" ]; then
+    nt_die "admin: $attempts attempts, $adms admin-prohibited errors in the capture; scenario broken"
+fi
+nt_case_eq "tcp_icmp_errors: every attempt refused by ICMP" '.summary.tcp_icmp_errors' "$attempts"
+nt_case_check "the refusal is named administratively prohibited" \
+    '.findings[0].facts | any(.[]; test("[0-9]+ administratively prohibited"))'
+tcpdump -nn -r "$pcap" >"$NT_WORK/admin-nov.txt" 2>/dev/null || nt_die "tcpdump cannot read $pcap"
+grep -q 'unreachable - admin prohibited' "$NT_WORK/admin-nov.txt" ||
+    nt_die "admin: tcpdump without -v does not print the admin-prohibited line"
+nt_nettriage "$NT_WORK/admin-nov.json" "$nettriage" report --format json "$NT_WORK/admin-nov.txt"
+nt_expect_eq "admin (text without -v): exit status" "$NT_STATUS" 1
+nt_json_eq "admin (text without -v): finding ids" "$NT_WORK/admin-nov.json" \
+    '[.findings[].id] | unique' '["tcp.refused"]'
+nt_json_eq "admin (text without -v): every attempt refused by ICMP" "$NT_WORK/admin-nov.json" \
+    '.summary.tcp_icmp_errors' "$attempts"
 
 # --- dns_tcp -----------------------------------------------------------------------------
 nt_case dns_tcp

@@ -41,6 +41,7 @@ static const struct {
     {ANOM_GRE_BAD_PPTP_HEADER, "gre.bad_pptp_header"},
     {ANOM_GRE_BAD_ROUTING, "gre.bad_routing"},
     {ANOM_GRE_BAD_VERSION, "gre.bad_version"},
+    {ANOM_GTPU_TRUNCATED, "gtpu.truncated"},
     {ANOM_GRE_TRUNCATED, "gre.truncated"},
     {ANOM_ICMP_ERROR_QUOTES_ERROR, "icmp.error_quotes_error"},
     {ANOM_ICMP_QUOTE_BAD_HEADER, "icmp.quote_bad_header"},

@@ -305,7 +305,7 @@ static void test_sender_roles(void **state)
     e->quote.dport = r->dport;
     e->quote.dns_id = 2;
     correlate_packet(c, e, 0);
-    /* An error about traffic not in the capture. */
+    /* An error about a query not in the capture: a lookup is made from its quote. */
     query(q, 6, 10.0, "198.51.100.99", 41000, "203.0.113.9", 9, "z.example.");
     icmp_for(e, 7, 10.0, q, "203.0.113.9", 3, true);
     correlate_packet(c, e, 0);
@@ -316,10 +316,11 @@ static void test_sender_roles(void **state)
     assert_int_equal(s.e[1].sender, ICMP_SENDER_CLIENT);
     assert_true(s.e[1].quotes_response);
     assert_int_equal(s.e_lookup_seq[1], 2);
-    assert_int_equal(s.e_lookup_seq[2], 0);
+    assert_int_equal(s.e_lookup_seq[2], 3);
     assert_int_equal(s.e[2].sender, ICMP_SENDER_SERVER);
     assert_true(s.e[2].about_dns);
-    assert_int_equal(s.n, 2);
+    assert_int_equal(s.n, 3);
+    assert_true(s.l[2].from_quote);
     assert_int_equal(s.l[0].icmp_sender, ICMP_SENDER_PATH);
     assert_int_equal(s.l[0].icmp_kind, ICMP_K_HOST_UNREACH);
     assert_int_equal(s.l[1].outcome, LOOKUP_ANSWERED);
@@ -400,6 +401,9 @@ static void test_late_window_and_bounds(void **state)
     icmp_for(e, 3, 131.0, keep, "198.51.100.2", 3, true);
     correlate_packet(c, e, 0);
     assert_int_equal(s.e_lookup_seq[0], 0);
+    /* Its client sent queries to this server in the capture: the error is about one already
+     * closed, so no lookup is made from the quote. */
+    assert_int_equal(correlate_stats(c)->lookups_from_quotes, 0);
     /* The bound: a third open lookup closes the oldest early. */
     query(q, 4, 131.0, "198.51.100.15", 40002, "198.51.100.2", 3, "c.example.");
     correlate_packet(c, q, 0);
@@ -755,6 +759,184 @@ static void test_kind_change_extremes(void **state)
     free(q);
 }
 
+
+/* A capture filtered to ICMP (`tcpdump icmp`): the errors quote queries that are not in it.
+ * Each error quoting a query makes a lookup refused by it (from_quote), with the id and
+ * question the quote shows; a second error for the same query within the lookup's life joins
+ * it; an error quoting a response, or a datagram to another port, makes none. */
+static void test_icmp_only_capture(void **state)
+{
+    (void)state;
+    struct seen s;
+    struct correlator *c = mk(&s, 5000000);
+    struct packet *q = pkt_new(), *e = pkt_new();
+    /* The query (never fed to the correlator) and two errors quoting it in full, 1 s apart. */
+    query(q, 0, 10.0, "192.0.2.15", 41000, "192.0.2.2", 0x1234, "www.example.");
+    icmp_for(e, 1, 10.0002, q, "192.0.2.2", 3, true);
+    e->quote.has_question = true;
+    e->quote.q = q->dns.q;
+    e->quote.dns_flags = q->dns.flags;
+    correlate_packet(c, e, 0);
+    e->num = 2;
+    at(e, 2, 11.0003, NT_TIME_OF_DAY);
+    correlate_packet(c, e, 0);
+    /* Text without -v: only "192.0.2.9 udp port 53 unreachable", 60 s later. */
+    struct packet *q2 = pkt_new();
+    query(q2, 0, 70.0, "192.0.2.15", 41001, "192.0.2.9", 0x4321, "www.example.");
+    icmp_for(e, 3, 70.0001, q2, "192.0.2.9", 3, false);
+    correlate_packet(c, e, 0);
+    /* A quoted response (QR set): the client refused an answer; no lookup is made. */
+    icmp_for(e, 4, 80.0, q, "192.0.2.2", 3, true);
+    e->quote.dns_flags = DNS_FLAG_QR;
+    correlate_packet(c, e, 0);
+    /* A datagram to another port: not DNS. */
+    icmp_for(e, 5, 81.0, q, "192.0.2.2", 3, false);
+    e->quote.dport = 123;
+    correlate_packet(c, e, 0);
+    correlate_finish(c);
+
+    const struct correlate_stats *st = correlate_stats(c);
+    assert_int_equal(st->lookups_from_quotes, 2);
+    assert_int_equal(st->dns_lookups, 0);
+    assert_int_equal(st->icmp_matched, 3);
+    assert_int_equal(s.n, 2);
+    const struct dns_lookup *a = &s.l[0], *b = &s.l[1];
+    assert_true(a->from_quote);
+    assert_int_equal(a->outcome, LOOKUP_ICMP_ERROR);
+    assert_int_equal(a->n_errors, 2);
+    assert_int_equal(a->transmissions, 0);
+    assert_false(a->id_unknown);
+    assert_int_equal(a->id, 0x1234);
+    assert_true(a->has_question);
+    assert_string_equal(a->qname, "www.example.");
+    assert_int_equal(a->first_tx.kind, NT_TIME_NONE);
+    assert_int_equal(a->icmp_sender, ICMP_SENDER_SERVER);
+    assert_int_equal(a->n_client_ports, 1);
+    assert_int_equal(a->client_ports[0], 41000);
+    assert_true(b->from_quote);
+    assert_true(b->id_unknown);
+    assert_false(b->has_question);
+    assert_int_equal(b->n_errors, 1);
+    assert_int_equal(b->n_client_ports, 0);
+    char cl[NT_ADDR_FMT_MAX];
+    nt_addr_format(&b->client, cl, sizeof cl);
+    assert_string_equal(cl, "192.0.2.15"); /* the error went back to the client */
+    /* The events: the first three tied to the lookups they made, the last two to none. */
+    assert_int_equal(s.ne, 5);
+    assert_int_equal(s.e_lookup_seq[0], a->seq);
+    assert_int_equal(s.e_lookup_seq[1], a->seq);
+    assert_int_equal(s.e_lookup_seq[2], b->seq);
+    assert_int_equal(s.e_lookup_seq[3], 0);
+    assert_int_equal(s.e_lookup_seq[4], 0);
+    correlate_free(c);
+    free(q);
+    free(q2);
+    free(e);
+}
+
+/* An error quoting a query that is in the capture is matched to it: no lookup is made from the
+ * quote. */
+static void test_quote_of_captured_query_makes_no_lookup(void **state)
+{
+    (void)state;
+    struct seen s;
+    struct correlator *c = mk(&s, 5000000);
+    struct packet *q = pkt_new(), *e = pkt_new();
+    query(q, 1, 10.0, "192.0.2.15", 41000, "192.0.2.2", 0x1234, "www.example.");
+    correlate_packet(c, q, 0);
+    icmp_for(e, 2, 10.0002, q, "192.0.2.2", 3, true);
+    correlate_packet(c, e, 0);
+    correlate_finish(c);
+    assert_int_equal(correlate_stats(c)->lookups_from_quotes, 0);
+    assert_int_equal(s.n, 1);
+    assert_false(s.l[0].from_quote);
+    assert_false(s.l[0].id_unknown);
+    assert_int_equal(s.l[0].n_errors, 1);
+    correlate_free(c);
+    free(q);
+    free(e);
+}
+
+
+/* An answer from another address than the server queried (NAT, a multi-homed server): it is a
+ * stray response tied to the waiting lookup of the same client port, id and question; the
+ * client's ICMP error about it is tied to that lookup as a foreign answer, not a late one. */
+static struct stray_response stray_seen[4];
+static uint64_t stray_queried_seq[4];
+static size_t n_stray;
+static void on_stray(void *ctx, const struct stray_response *r)
+{
+    (void)ctx;
+    assert_true(n_stray < 4);
+    stray_seen[n_stray] = *r;
+    stray_queried_seq[n_stray] = r->queried ? r->queried->seq : 0;
+    n_stray++;
+}
+
+static void test_answer_from_other_address(void **state)
+{
+    (void)state;
+    struct seen s;
+    memset(&s, 0, sizeof s);
+    struct correlate_config cfg;
+    correlate_config_default(&cfg, 5000000);
+    struct correlate_callbacks cb = {
+        .ctx = &s, .on_lookup = on_lookup, .on_icmp_error = on_icmp, .on_stray_response = on_stray};
+    n_stray = 0;
+    struct correlator *c = correlate_new(&cfg, &cb);
+    assert_non_null(c);
+    struct packet *q = pkt_new(), *r = pkt_new(), *e = pkt_new();
+    query(q, 1, 10.0, "172.20.0.3", 34616, "192.0.2.53", 13241, "google.com.");
+    correlate_packet(c, q, 0);
+    response(r, 2, 10.001, q, 0);
+    addr(&r->src, "172.20.0.1"); /* not the server queried */
+    correlate_packet(c, r, 0);
+    /* The client's port unreachable quoting that answer. */
+    memset(e, 0, sizeof *e);
+    at(e, 3, 10.0011, NT_TIME_OF_DAY);
+    e->layers = PKT_L_IP | PKT_L_ICMP;
+    e->ip_version = 4;
+    e->src = q->src;
+    e->dst = r->src;
+    e->icmp_type = 3;
+    e->icmp_code = 3;
+    e->icmp_kind = ICMP_K_PORT_UNREACH;
+    e->icmp_is_error = true;
+    e->quote.present = e->quote.has_ports = e->quote.has_dns = true;
+    e->quote.src = r->src;
+    e->quote.dst = r->dst;
+    e->quote.proto = 17;
+    e->quote.sport = 53;
+    e->quote.dport = 34616;
+    e->quote.dns_id = 13241;
+    e->quote.dns_flags = DNS_FLAG_QR;
+    correlate_packet(c, e, 0);
+    /* A response from yet another host with another id: stray, tied to nothing. */
+    response(r, 4, 10.002, q, 0);
+    addr(&r->src, "203.0.113.66");
+    r->dns.id = 999;
+    correlate_packet(c, r, 0);
+    correlate_finish(c);
+    assert_int_equal(correlate_stats(c)->unsolicited_responses, 2);
+    assert_int_equal(n_stray, 2);
+    assert_int_equal(stray_queried_seq[0], 1);
+    assert_int_equal(stray_queried_seq[1], 0);
+    assert_int_equal(s.ne, 1);
+    assert_true(s.e[0].foreign_answer);
+    assert_true(s.e[0].quotes_response);
+    assert_int_equal(s.e[0].sender, ICMP_SENDER_CLIENT);
+    assert_int_equal(s.e_lookup_seq[0], 1);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.l[0].foreign_answers, 1);
+    assert_int_equal(s.l[0].foreign_rejects, 1);
+    assert_int_equal(s.l[0].client_rejects, 0);
+    assert_int_not_equal(s.l[0].outcome, LOOKUP_ANSWERED);
+    correlate_free(c);
+    free(q);
+    free(r);
+    free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -777,6 +959,9 @@ int main(void)
         cmocka_unit_test(test_gap_then_query),
         cmocka_unit_test(test_untimed_then_timed),
         cmocka_unit_test(test_kind_change_extremes),
+        cmocka_unit_test(test_icmp_only_capture),
+        cmocka_unit_test(test_quote_of_captured_query_makes_no_lookup),
+        cmocka_unit_test(test_answer_from_other_address),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

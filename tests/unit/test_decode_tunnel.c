@@ -584,13 +584,71 @@ static void test_text_tunnels(void **state)
     assert_true(packet_has_anomaly(&p, ANOM_TUNNEL_TOO_DEEP));
 }
 
+
+/* GTP-U (port 2152): a G-PDU with the sequence flag and one extension header (PDU session
+ * container), inner IPv4; an echo request (no inner packet); a DNS query sent from port 2152,
+ * which is not GTP (the first byte is no GTPv1 header); every truncation is safe. */
+static void test_gtpu(void **state)
+{
+    (void)state;
+    uint8_t q[128];
+    size_t qn = query(q);
+    char line[1024];
+    /* flags 0x36: version 1, PT 1, E and S; type 0xff; length; TEID 0x01020304; seq, N-PDU,
+     * next 0x85; extension: 1 unit (4 bytes) "01 10 09 00" (length, content, next 0). */
+    size_t gl = 8 + 4 + 4;
+    len = 0;
+    put_hex(eth_v4);
+    put_ipv4(17, 8 + gl + qn);
+    put_udp(2152, 2152, gl + qn);
+    uint8_t g[16] = {0x36, 0xff, (uint8_t)((qn + 8) >> 8), (uint8_t)(qn + 8), 1, 2, 3, 4,
+                     0, 7, 0, 0x85, 1, 0x10, 9, 0};
+    put_bytes(g, sizeof g);
+    put_bytes(q, qn);
+    run(NT_DLT_EN10MB, 0);
+    assert_inner_query();
+    assert_int_equal(pkt.n_tunnels, 1);
+    assert_int_equal(pkt.tunnels[0].kind, PKT_TUN_GTPU);
+    assert_int_equal(pkt.tunnels[0].vni, 0x01020304);
+    packet_format_line(&pkt, line, sizeof line);
+    assert_non_null(strstr(line, "IP 10.0.0.1.2152 > 10.0.0.2.2152: GTPv1-U, teid 16909060, "));
+    assert_non_null(strstr(line, ": IP 198.51.100.15.53424 > 198.51.100.2.53: 17514+"));
+    size_t full = len;
+    run(NT_DLT_EN10MB, 14 + 20 + 8 + 14);
+    assert_int_equal(pkt.n_tunnels, 0);
+    assert_true(packet_has_anomaly(&pkt, ANOM_GTPU_TRUNCATED));
+    for (size_t n = 1; n <= full; n++)
+        run(NT_DLT_EN10MB, n);
+
+    /* An echo request: GTP, nothing inside. */
+    len = 0;
+    put_hex(eth_v4);
+    put_ipv4(17, 8 + 12);
+    put_udp(2152, 2152, 12);
+    put_hex("3201 0004 0000 0000 0001 0000");
+    run(NT_DLT_EN10MB, 0);
+    assert_int_equal(pkt.n_tunnels, 0);
+    assert_false(pkt.layers & PKT_L_DNS);
+    assert_int_equal(pkt.n_anomalies, 0);
+
+    /* A DNS query from port 2152 to port 53 is DNS, not GTP (Zeek's gtp3_false_gtp case). */
+    len = 0;
+    put_hex(eth_v4);
+    put_ipv4(17, 8 + qn - 28);
+    put_udp(2152, 53, qn - 28);
+    put_bytes(q + 28, qn - 28);
+    run(NT_DLT_EN10MB, 0);
+    assert_int_equal(pkt.n_tunnels, 0);
+    assert_true(pkt.layers & PKT_L_DNS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gre_v0),       cmocka_unit_test(test_gre_truncated),
         cmocka_unit_test(test_pptp),         cmocka_unit_test(test_ip_in_ip_and_depth),
         cmocka_unit_test(test_vxlan_geneve), cmocka_unit_test(test_ppp_links),
-        cmocka_unit_test(test_text_tunnels),
+        cmocka_unit_test(test_text_tunnels), cmocka_unit_test(test_gtpu),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

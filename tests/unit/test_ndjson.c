@@ -110,7 +110,7 @@ static const char want_answered[] =
     "\"header_flags\":[\"AA\",\"RD\",\"RA\"],\"answers\":[],\"resolved_ip\":[]},"
     "\"nettriage\":{\"lookup\":7,\"time\":\"2026-11-21T13:24:32.192571Z\",\"input\":1,"
     "\"outcome\":\"answered\",\"transmissions\":2,\"retransmissions\":1,\"rtt_ms\":0.441,"
-    "\"elapsed_ms\":1000.441,\"late\":false,\"query_packet\":3,\"answer_packet\":5,"
+    "\"elapsed_ms\":1000.441,\"late\":false,\"query_in_capture\":true,\"query_packet\":3,\"answer_packet\":5,"
     "\"client_ports\":[53424,53425],\"client_ports_omitted\":false,\"answer_count\":0,"
     "\"duplicate_responses\":1,\"icmp_errors\":0,\"client_rejects\":0}}\n";
 

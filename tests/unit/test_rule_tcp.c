@@ -480,12 +480,62 @@ static void test_truncated_quiet(void **state)
     memset(&stats, 0, sizeof stats);
 }
 
+
+/* SYNs answered by host or network unreachable (IPv6 "no route", a router's ARP failure):
+ * tcp.unreachable, one finding per server and port, with the router named; port unreachable and
+ * admin prohibited stay tcp.refused's; from the client's own address the first cause is the
+ * client's routing. */
+static void test_unreachable(void **state)
+{
+    (void)state;
+    struct tcp_attempt *a = att(CLI, SRV, 443, 10.0, 2, TCP_ICMP_ERROR, 1);
+    a->icmp_kind = ICMP_K_NET_UNREACH;
+    a->icmp_sender = ICMP_SENDER_PATH;
+    a->reply.icmp_type = 3;
+    a->reply.icmp_code = 0;
+    addr(&a->reply.src, "203.0.113.1");
+    struct tcp_attempt *b = att(CLI, SRV, 443, 12.0, 1, TCP_ICMP_ERROR, 5);
+    b->icmp_kind = ICMP_K_HOST_UNREACH;
+    b->icmp_sender = ICMP_SENDER_PATH;
+    addr(&b->reply.src, "203.0.113.1");
+    struct tcp_attempt *c = att(CLI, "198.51.100.9", 22, 13.0, 1, TCP_ICMP_ERROR, 7);
+    c->icmp_kind = ICMP_K_HOST_UNREACH;
+    c->icmp_sender = ICMP_SENDER_PATH;
+    addr(&c->reply.src, CLI); /* the client's own stack */
+    struct tcp_attempt *r = att(CLI, "198.51.100.4", 80, 14.0, 1, TCP_ICMP_ERROR, 9);
+    r->icmp_kind = ICMP_K_PORT_UNREACH;
+    struct tcp_attempt *as[4] = {a, b, c, r};
+    struct detector *d;
+    const struct finding *fs[4];
+    assert_int_equal(run(as, 4, NULL, 0, &d, "tcp.unreachable", fs, 4), 2);
+    const struct finding *f = strcmp(fs[0]->service, "HTTPS") == 0 ? fs[0] : fs[1];
+    const struct finding *g = f == fs[0] ? fs[1] : fs[0];
+    assert_int_equal(f->lookups, 2);
+    assert_int_equal(f->query_packets, 3);
+    assert_int_equal(f->error_packets, 2);
+    assert_non_null(strstr(f->summary, "203.0.113.1"));
+    assert_true(any_fact(f, "(1 host, 1 network, 0 other unreachable)"));
+    assert_true(any_cause(f, "has no route to the server's network", CONF_HIGH));
+    assert_true(any_cause(g, "The client has no route", CONF_HIGH));
+    assert_int_equal(g->causes[0].confidence, CONF_HIGH);
+    assert_non_null(strstr(g->causes[0].text, "The client has no route"));
+    detect_free(d);
+    const struct finding *fr[1];
+    assert_int_equal(run(as, 4, NULL, 0, &d, "tcp.refused", fr, 1), 1);
+    detect_free(d);
+    att_free(a);
+    att_free(b);
+    att_free(c);
+    att_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_refused_by_reset),
         cmocka_unit_test(test_refused_after_success_and_other_port),
         cmocka_unit_test(test_refused_by_icmp_from_path),
+        cmocka_unit_test(test_unreachable),
         cmocka_unit_test(test_no_response),
         cmocka_unit_test(test_quiet),
         cmocka_unit_test(test_scan_one_finding_per_source),

@@ -447,6 +447,77 @@ static void test_expiry_in_time_order(void **state)
     free(p);
 }
 
+
+/* tcpdump text without -v prints only the quoted destination host of a host or admin-prohibited
+ * unreachable ("ICMP host 203.0.113.80 unreachable - admin prohibited filter"): the error is
+ * tied to the waiting attempt from the host it went to, to that destination; one about
+ * another destination or another client is not. */
+static void test_icmp_error_host_only(void **state)
+{
+    (void)state;
+    struct seen s;
+    struct correlator *c = mk(&s);
+    struct packet q, e;
+    syn(&q, 1, 10.0, 40000, 5555);
+    feed(c, &q);
+    /* Another destination first: not this attempt. */
+    icmp_for(&e, 2, 10.0001, &q, "203.0.113.1", 13);
+    e.quote.present = e.quote.has_ports = false;
+    e.quote.known = QUOTE_K_DST;
+    addr(&e.quote.dst, "203.0.113.200");
+    feed(c, &e);
+    assert_int_equal(s.n, 0);
+    /* Another client: not this attempt either. */
+    icmp_for(&e, 3, 10.0002, &q, "203.0.113.1", 13);
+    e.quote.present = e.quote.has_ports = false;
+    e.quote.known = QUOTE_K_DST;
+    addr(&e.dst, "198.51.100.77");
+    feed(c, &e);
+    assert_int_equal(s.n, 0);
+    /* The destination host alone, sent to the client: refused. */
+    icmp_for(&e, 4, 10.0003, &q, "203.0.113.1", 13);
+    e.quote.present = e.quote.has_ports = false;
+    e.quote.known = QUOTE_K_DST;
+    feed(c, &e);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.a[0].outcome, TCP_ICMP_ERROR);
+    assert_int_equal(s.a[0].icmp_kind, ICMP_K_ADMIN_PROHIBITED);
+    assert_int_equal(s.a[0].icmp_sender, ICMP_SENDER_PATH);
+    assert_int_equal(s.icmp_attempt_seq[0], 0);
+    assert_int_equal(s.icmp_attempt_seq[1], 0);
+    assert_int_equal(s.icmp_attempt_seq[2], s.a[0].seq);
+    correlate_finish(c);
+    assert_int_equal(correlate_stats(c)->tcp_icmp, 1);
+    correlate_free(c);
+}
+
+
+/* A one-sided capture: the client's SYN, then its ACK and data on the same connection, and no
+ * SYN-ACK in the capture. The handshake completed out of sight: established (synack_unseen),
+ * not unanswered; a bare ACK on another connection changes nothing. */
+static void test_client_goes_on_without_synack(void **state)
+{
+    (void)state;
+    struct seen s;
+    struct correlator *c = mk(&s);
+    struct packet q, a;
+    syn(&q, 1, 10.0, 40000, 5555);
+    feed(c, &q);
+    seg(&a, 2, 10.05, CLI, 40001, SRV, 443, F_ACK, 9999, 1); /* another connection */
+    feed(c, &a);
+    assert_int_equal(s.n, 0);
+    seg(&a, 3, 10.1, CLI, 40000, SRV, 443, F_ACK, 5556, 1);
+    feed(c, &a);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.a[0].outcome, TCP_ESTABLISHED);
+    assert_true(s.a[0].synack_unseen);
+    assert_int_equal(s.reply_pkt[0], 3);
+    correlate_finish(c);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(correlate_stats(c)->tcp_unanswered, 0);
+    correlate_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -454,6 +525,8 @@ int main(void)
         cmocka_unit_test(test_retransmission_then_reset),
         cmocka_unit_test(test_unrelated_reset),
         cmocka_unit_test(test_icmp_error),
+        cmocka_unit_test(test_icmp_error_host_only),
+        cmocka_unit_test(test_client_goes_on_without_synack),
         cmocka_unit_test(test_timeout_vs_capture_end),
         cmocka_unit_test(test_late_answer),
         cmocka_unit_test(test_new_isn_same_tuple),

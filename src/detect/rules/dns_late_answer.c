@@ -26,7 +26,10 @@ struct la_acc {
 
 static void on_icmp(struct rule_ctx *rc, const struct icmp_event *e)
 {
-    if (e->sender != ICMP_SENDER_CLIENT || !e->quotes_response || e->kind != ICMP_K_PORT_UNREACH)
+    /* An answer from another address than the one queried is rejected for that reason, not for
+     * coming late (dns.answer_other_address). */
+    if (e->sender != ICMP_SENDER_CLIENT || !e->quotes_response || e->kind != ICMP_K_PORT_UNREACH ||
+        e->foreign_answer)
         return;
     const struct dns_lookup *l = e->lookup;
     const struct evidence *ev = e->ev;
@@ -40,6 +43,7 @@ static void on_icmp(struct rule_ctx *rc, const struct icmp_event *e)
     struct finding *f = rule_raise(rc, key);
     if (!f)
         return;
+    rule_take_icmp(rc);
     struct la_acc *a = f->priv;
     if (!a) {
         a = calloc(1, sizeof *a);
