@@ -299,7 +299,9 @@ static void close_lookup(struct correlator *c, struct lk *e, bool at_end)
             timed_out = span(c->vclock, e->last_vt) >= c->cfg.timeout_us;
         l->outcome = timed_out ? LOOKUP_UNANSWERED : LOOKUP_CAPTURE_ENDED;
     }
-    switch (l->outcome) {
+    /* A lookup made from an ICMP quote is counted in lookups_from_quotes only, so that the
+     * outcome counts stay parts of dns_lookups. */
+    switch (l->from_quote ? LOOKUP_PENDING : l->outcome) {
     case LOOKUP_ANSWERED:
         c->st.answered++;
         break;

@@ -281,7 +281,13 @@ static void on_lookup(void *ctx, const struct dns_lookup *l)
 {
     struct run *r = ctx;
     CHECK(l->outcome != LOOKUP_PENDING);
-    CHECK(l->transmissions >= 1);
+    /* A lookup made from an ICMP error's quote has no query packet and at least that error (an
+     * answer may still follow, as after any path error). */
+    if (l->from_quote)
+        CHECK(l->transmissions == 0 && l->n_errors >= 1 && l->query.role == 0 &&
+              (l->outcome == LOOKUP_ICMP_ERROR || l->outcome == LOOKUP_ANSWERED));
+    else
+        CHECK(l->transmissions >= 1 && !l->id_unknown);
     r->lookups++;
     ndjson_lookup(&r->nd, l);
     nd_flush(r);
@@ -399,7 +405,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* Every input was closed: everything the correlator counted has been handed on, once. */
     const struct analysis_summary *sm = &a.summary;
-    CHECK(run.lookups == sm->dns_lookups);
+    CHECK(run.lookups == sm->dns_lookups + sm->lookups_from_quotes);
     CHECK(run.icmp_errors == sm->icmp_errors);
     CHECK(sm->icmp_matched <= sm->icmp_errors);
     CHECK(sm->answered + sm->unanswered + sm->capture_ended <= sm->dns_lookups);
