@@ -267,10 +267,11 @@ static void render_summary(const struct analysis *a, struct strbuf *o)
     strbuf_puts(o, "## Part 1: Summary of the problem found in the DNS and ICMP traffic\n\n");
     if (a->n_findings == 0) {
         strbuf_printf(o,
-                      "No problem was found. The capture holds %" PRIu64 " %s: %" PRIu64
+                      "No problem was found%s. The capture holds %" PRIu64 " %s: %" PRIu64
                       " DNS %s (%" PRIu64 " %s), %" PRIu64 " answered, %" PRIu64
                       " ICMP %s, %" PRIu64 " unanswered.\n\n",
-                      s->packets, plural(s->packets, "packet", "packets"), s->dns_queries,
+                      analysis_unread(a) ? " in what was read" : "", s->packets,
+                      plural(s->packets, "packet", "packets"), s->dns_queries,
                       plural(s->dns_queries, "query", "queries"), s->dns_lookups,
                       plural(s->dns_lookups, "lookup", "lookups"), s->answered, s->icmp_errors,
                       plural(s->icmp_errors, "error", "errors"), s->unanswered);
@@ -862,6 +863,10 @@ void report_render_md(const struct analysis *a, struct strbuf *o)
         strbuf_puts(o, "# Incident report: ");
         md_raw(o, a->findings[0]->title);
         strbuf_puts(o, "\n\n");
+    } else if (analysis_unread(a)) {
+        /* The verdict covers only what was read (the block below says what was not). */
+        strbuf_puts(o, "# Incident report: no problem found in what was read (part of the input "
+                       "was not read)\n\n");
     } else {
         strbuf_puts(o, "# Incident report: no problem found\n\n");
     }
