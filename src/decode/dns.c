@@ -367,7 +367,11 @@ static void rdata_text(struct dns_rr *rr, struct cursor rd, const struct cursor 
 {
     struct tw w;
     tw_init(&w, rr->rdata, sizeof rr->rdata);
-    if (known_rdata_type(rr->type)) {
+    /* Empty RDATA is how a dynamic update (RFC 2136, 2.4 and 2.5) deletes records or states a
+     * prerequisite: class ANY or NONE with RDLENGTH 0. It is well formed whatever the type. */
+    bool update_empty =
+        rd.len == 0 && (rr->rclass == DNS_CLASS_ANY || rr->rclass == DNS_CLASS_NONE);
+    if (known_rdata_type(rr->type) && !update_empty) {
         struct cursor work = rd;
         if (put_rdata(&w, rr->type, &work, msg, pkt)) {
             tw_finish(&w);

@@ -72,6 +72,10 @@ struct dns_rr {
 #define DNS_TYPE_SRV   33
 #define DNS_TYPE_OPT   41
 
+/* Classes a dynamic update uses to delete records and state prerequisites (RFC 2136). */
+#define DNS_CLASS_NONE 254
+#define DNS_CLASS_ANY  255
+
 struct dns_msg {
     uint16_t id;
     uint16_t flags; /* raw header flags word; see DNS_FLAG_* */

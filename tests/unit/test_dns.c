@@ -426,6 +426,31 @@ static void test_bad_rdata_falls_back(void **state)
     assert_true(packet_has_anomaly(&pkt, ANOM_DNS_RDATA_TRUNCATED));
 }
 
+/* A dynamic update (RFC 2136) states prerequisites and deletes records with class NONE or ANY
+ * and no RDATA, whatever the type (zeek's dns/dynamic-update.pcap, Windows clients): well
+ * formed, so no anomaly; the same empty RDATA in class IN is still bad. */
+static void test_update_empty_rdata(void **state)
+{
+    (void)state;
+    struct mb *m = &(struct mb){0};
+    header(m, 9, 0x2800, 1, 1, 2, 0); /* UPDATE: zone, 1 prerequisite, 2 updates */
+    putname(m, "example.org");
+    put16(m, 6);
+    put16(m, 1);
+    rr_head(m, "www.example.org", 5, 254, 0, 0);  /* CNAME, class NONE: must not exist */
+    rr_head(m, "www.example.org", 28, 255, 0, 0); /* AAAA, class ANY: delete the RRset */
+    rr_head(m, "www.example.org", 1, 255, 0, 0);  /* A, class ANY */
+    assert_true(parse(m->b, m->n));
+    assert_true(msg.complete);
+    assert_int_equal(pkt.n_anomalies, 0);
+    assert_string_equal(msg.rr[0].rdata, "\\# 0");
+
+    header(m, 9, 0x8180, 0, 1, 0, 0);
+    rr_head(m, "a", 5, 1, 1, 0); /* CNAME in class IN with no name */
+    assert_true(parse(m->b, m->n));
+    assert_true(packet_has_anomaly(&pkt, ANOM_DNS_BAD_RDATA));
+}
+
 static void test_kept_records_are_bounded(void **state)
 {
     (void)state;
@@ -578,6 +603,7 @@ int main(void)
         cmocka_unit_test(test_counts_larger_than_packet),
         cmocka_unit_test(test_every_record_type),
         cmocka_unit_test(test_bad_rdata_falls_back),
+        cmocka_unit_test(test_update_empty_rdata),
         cmocka_unit_test(test_kept_records_are_bounded),
         cmocka_unit_test(test_long_rdata_is_cut),
         cmocka_unit_test(test_hostile_names_are_escaped),
