@@ -927,6 +927,39 @@ static void advance_vclock(struct correlator *c, const struct packet *pkt, uint3
     c->prev_ts = *t;
 }
 
+/* Reports a malformed DNS message (struct dns_malformed); see there for what counts. */
+static int check_malformed(struct correlator *c, const struct packet *pkt, uint32_t input)
+{
+    if (!(pkt->layers & PKT_L_UDP) || !pkt->n_anomalies || pkt->more_fragments ||
+        pkt->caplen < pkt->wirelen || pkt->line)
+        return NT_OK;
+    bool to_server = pkt->dport == DNS_PORT;
+    if (!to_server && pkt->sport != DNS_PORT)
+        return NT_OK;
+    uint8_t found[PKT_MAX_ANOMALIES];
+    uint8_t n = 0;
+    for (uint8_t i = 0; i < pkt->n_anomalies; i++) {
+        uint8_t a = pkt->anomalies[i];
+        if (a >= ANOM_DNS_TRUNCATED && a < ANOM_DNS_TRAILING_BYTES)
+            found[n++] = a;
+    }
+    if (!n)
+        return NT_OK;
+    c->st.dns_malformed++;
+    if (!c->cb.on_dns_malformed)
+        return NT_OK;
+    struct evidence ev;
+    if (!evidence_from_packet(&ev, pkt, input, EV_PACKET)) {
+        evidence_fini(&ev);
+        return NT_ERR_NOMEM;
+    }
+    struct dns_malformed m = {
+        .ev = &ev, .to_server = to_server, .n_anomalies = n, .anomalies = found};
+    c->cb.on_dns_malformed(c->cb.ctx, &m);
+    evidence_fini(&ev);
+    return NT_OK;
+}
+
 int correlate_packet(struct correlator *c, const struct packet *pkt, uint32_t input)
 {
     c->st.packets++;
@@ -957,6 +990,9 @@ int correlate_packet(struct correlator *c, const struct packet *pkt, uint32_t in
         if (rc < 0)
             return rc;
     }
+    int mrc = check_malformed(c, pkt, input);
+    if (mrc < 0)
+        return mrc;
     if (!(pkt->layers & PKT_L_DNS) || !(pkt->layers & (PKT_L_UDP | PKT_L_TCP)))
         return NT_OK;
     if (is_local_name_protocol(pkt)) {

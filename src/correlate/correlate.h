@@ -146,6 +146,18 @@ struct stray_response {
     const struct dns_lookup *queried;
 };
 
+/* A DNS message over UDP to or from port 53, captured whole, in which the decoder found the
+ * DNS layer malformed (DNS anomalies other than bytes after the last record). Messages cut by
+ * the capture's snapshot length, and first fragments, are not reported: what is missing there
+ * was never captured, so it proves nothing about the message. */
+struct dns_malformed {
+    const struct evidence *ev; /* the packet (role EV_PACKET); has_dns is false when even the
+                                  12-byte header did not fit */
+    bool to_server;            /* sent to port 53 (else sent from it) */
+    uint8_t n_anomalies;
+    const uint8_t *anomalies; /* enum nt_anomaly, DNS layer only, in the order found */
+};
+
 struct correlate_config {
     int64_t timeout_us;     /* silence longer than this makes a lookup unanswered */
     int64_t late_window_us; /* how long after its last query a lookup still takes a late answer or
@@ -176,6 +188,7 @@ struct correlate_stats {
     uint64_t unanswered;
     uint64_t capture_ended;
     uint64_t unsolicited_responses; /* responses that match no query seen */
+    uint64_t dns_malformed;         /* struct dns_malformed messages */
     uint64_t evicted;               /* lookups closed early because max_open was reached */
     uint64_t tcp_attempts;          /* TCP connection attempts (first SYNs) */
     uint64_t tcp_syn_packets;       /* SYN packets, retransmissions included */
@@ -211,6 +224,9 @@ struct correlate_callbacks {
     void (*on_icmp_error)(void *ctx, const struct icmp_event *e);
     /* Called for every DNS response that answers no lookup (valid during the call). */
     void (*on_stray_response)(void *ctx, const struct stray_response *r);
+    /* Called for every malformed DNS message (valid during the call); also counted in
+     * correlate_stats.dns_malformed. */
+    void (*on_dns_malformed)(void *ctx, const struct dns_malformed *m);
     /* Called once per TCP connection attempt when its outcome is final (at once for an answer,
      * after the late window or at correlate_finish otherwise). Freed after the call. */
     void (*on_tcp_attempt)(void *ctx, const struct tcp_attempt *t);

@@ -485,6 +485,15 @@ void detect_stray_response(struct detector *d, const struct stray_response *r)
     }
 }
 
+void detect_dns_malformed(struct detector *d, const struct dns_malformed *m)
+{
+    for (size_t i = 0; i < detect_n_rules; i++) {
+        struct rule_ctx rc = {d, detect_rules[i], i};
+        if (detect_rules[i]->on_dns_malformed)
+            detect_rules[i]->on_dns_malformed(&rc, m);
+    }
+}
+
 void detect_tcp_attempt(struct detector *d, const struct tcp_attempt *t)
 {
     if (t->outcome == TCP_ESTABLISHED)

@@ -29,6 +29,8 @@ struct rule {
     void (*on_icmp_error)(struct rule_ctx *rc, const struct icmp_event *e);
     /* A DNS response that answers no lookup in the capture. */
     void (*on_stray_response)(struct rule_ctx *rc, const struct stray_response *r);
+    /* A malformed DNS message to or from port 53 (decoder anomalies feeding a rule). */
+    void (*on_dns_malformed)(struct rule_ctx *rc, const struct dns_malformed *m);
     /* A TCP connection attempt with its final outcome. */
     void (*on_tcp_attempt)(struct rule_ctx *rc, const struct tcp_attempt *t);
     /* Called once after every input was read: build summaries, causes and next steps. */
@@ -105,6 +107,7 @@ void detect_lookup(struct detector *d, const struct dns_lookup *l);
 bool detect_icmp_error(struct detector *d, const struct icmp_event *e);
 void detect_tcp_attempt(struct detector *d, const struct tcp_attempt *t);
 void detect_stray_response(struct detector *d, const struct stray_response *r);
+void detect_dns_malformed(struct detector *d, const struct dns_malformed *m);
 /* Runs every rule's on_finish with the final statistics. */
 void detect_finish(struct detector *d, const struct correlate_stats *stats);
 /* The findings, ordered by severity (highest first) then first_seen. Owned by d. */

@@ -70,6 +70,12 @@ static void on_stray(void *ctx, const struct stray_response *r)
     detect_stray_response(p->det, r);
 }
 
+static void on_malformed(void *ctx, const struct dns_malformed *m)
+{
+    struct pipeline *p = ctx;
+    detect_dns_malformed(p->det, m);
+}
+
 static void on_tcp(void *ctx, const struct tcp_attempt *t)
 {
     struct pipeline *p = ctx;
@@ -94,7 +100,7 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, const struct pi
     cc.answer_guard_us = cfg->limits.answer_guard_us;
     struct correlate_callbacks cb = {
         .ctx = p, .on_lookup = on_lookup, .on_icmp_error = on_icmp, .on_tcp_attempt = on_tcp,
-        .on_stray_response = on_stray};
+        .on_stray_response = on_stray, .on_dns_malformed = on_malformed};
     p->pkt = calloc(1, sizeof *p->pkt);
     p->det = detect_new(cfg->timeout_us);
     p->cor = correlate_new(&cc, &cb);

@@ -70,7 +70,8 @@ static void cap_dns(struct cap *c, double t, uint16_t client_port, uint16_t id, 
     memcpy(dns + d, qtail, 4);
     d += 4;
     if (response) {
-        static const uint8_t rr[16] = {0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0x0e, 0x10, 0, 4, 192, 0, 2, 80};
+        static const uint8_t rr[16] = {0xc0, 0x0c, 0, 1, 0,   1, 0, 0,
+                                       0x0e, 0x10, 0, 4, 192, 0, 2, 80};
         memcpy(dns + d, rr, 16);
         d += 16;
     }
@@ -89,8 +90,14 @@ static void cap_dns(struct cap *c, double t, uint16_t client_port, uint16_t id, 
     memcpy(f + n, ip, 20);
     n += 20;
     uint16_t sp = response ? 53 : client_port, dp = response ? client_port : 53;
-    uint8_t udp[8] = {(uint8_t)(sp >> 8), (uint8_t)sp, (uint8_t)(dp >> 8), (uint8_t)dp,
-                      (uint8_t)(udp_len >> 8), (uint8_t)udp_len, 0, 0};
+    uint8_t udp[8] = {(uint8_t)(sp >> 8),
+                      (uint8_t)sp,
+                      (uint8_t)(dp >> 8),
+                      (uint8_t)dp,
+                      (uint8_t)(udp_len >> 8),
+                      (uint8_t)udp_len,
+                      0,
+                      0};
     memcpy(f + n, udp, 8);
     n += 8;
     memcpy(f + n, dns, d);
@@ -173,8 +180,14 @@ static void cap_udp(struct cap *c, double t, uint16_t client_port, const uint8_t
     memcpy(f + n, ip, 20);
     n += 20;
     uint16_t sp = response ? 53 : client_port, dp = response ? client_port : 53;
-    uint8_t udp[8] = {(uint8_t)(sp >> 8), (uint8_t)sp, (uint8_t)(dp >> 8), (uint8_t)dp,
-                      (uint8_t)(udp_len >> 8), (uint8_t)udp_len, 0, 0};
+    uint8_t udp[8] = {(uint8_t)(sp >> 8),
+                      (uint8_t)sp,
+                      (uint8_t)(dp >> 8),
+                      (uint8_t)dp,
+                      (uint8_t)(udp_len >> 8),
+                      (uint8_t)udp_len,
+                      0,
+                      0};
     memcpy(f + n, udp, 8);
     n += 8;
     assert_true(n + d <= sizeof f);
@@ -208,8 +221,8 @@ static size_t dns_update(uint8_t *m, uint16_t id, bool response, unsigned rcode)
     memcpy(m + d, soa_in, 4);
     d += 4;
     if (!response) {
-        static const uint8_t rr[] = {3, 'w', 's', '1', 0xc0, 12, 0, 1, 0, 1, 0, 0, 4, 0xb0, 0, 4,
-                                     192, 0, 2, 10};
+        static const uint8_t rr[] = {3, 'w', 's', '1',  0xc0, 12, 0,   1, 0, 1,
+                                     0, 0,   4,   0xb0, 0,    4,  192, 0, 2, 10};
         memcpy(m + d, rr, sizeof rr);
         d += sizeof rr;
     }
@@ -293,6 +306,91 @@ static void test_update_and_notify_rejected(void **state)
     unlink(path);
     free(path);
     free(c.buf);
+}
+
+/* A query for "www.example.com. A" whose name starts with a reserved label type (0x81), or,
+ * with trailing, a well-formed one followed by 3 padding bytes. */
+static size_t dns_bad_query(uint8_t *m, uint16_t id, bool trailing)
+{
+    static const uint8_t q[] = "\7example\3com";
+    size_t d = 0;
+    m[d++] = (uint8_t)(id >> 8);
+    m[d++] = (uint8_t)id;
+    m[d++] = 0x01;
+    m[d++] = 0;
+    m[d++] = 0;
+    m[d++] = 1;
+    memset(m + d, 0, 6);
+    d += 6;
+    m[d++] = trailing ? 3 : 0x81;
+    memcpy(m + d, "www", 3);
+    d += 3;
+    memcpy(m + d, q, sizeof q); /* with the root label (the string's NUL) */
+    d += sizeof q;
+    m[d++] = 0;
+    m[d++] = 1;
+    m[d++] = 0;
+    m[d++] = 1;
+    if (trailing) {
+        memcpy(m + d, "pad", 3);
+        d += 3;
+    }
+    return d;
+}
+
+/* Decoder anomalies feed dns.malformed: 10 malformed queries to one server make a finding;
+ * messages the snapshot length cut (caplen < length on the wire) and padding after the last
+ * record (dns.trailing_bytes) never count, though both stay in the anomaly table. */
+static void test_malformed_dns_feeds_a_finding(void **state)
+{
+    (void)state;
+    uint8_t m[256];
+    for (int round = 0; round < 3; round++) {
+        struct cap c;
+        cap_init(&c);
+        for (int i = 0; i < 12; i++) {
+            size_t d = dns_bad_query(m, (uint16_t)(0x400 + i), round == 2);
+            cap_udp(&c, 2000.0 + i * 0.1, (uint16_t)(40000 + i), m, d, false);
+            if (round == 1 && i >= 2) {
+                /* Cut by the capture: the wire carried 20 more bytes than were kept. */
+                uint32_t wire;
+                size_t at = c.len - (14 + 20 + 8 + d) - 4;
+                memcpy(&wire, c.buf + at, 4);
+                wire += 20;
+                memcpy(c.buf + at, &wire, 4);
+            }
+        }
+        char *path = write_cap(&c);
+        struct pipeline_config cfg;
+        pipeline_config_default(&cfg);
+        struct run r;
+        run_file(&r, path, &cfg);
+        const struct finding *f = NULL;
+        for (size_t i = 0; i < r.a.n_findings; i++)
+            if (strcmp(r.a.findings[i]->id, "dns.malformed") == 0)
+                f = r.a.findings[i];
+        const struct anomaly_counts *ac = &r.a.inputs[0].anomalies;
+        if (round == 0) {
+            assert_non_null(f);
+            assert_int_equal(f->lookups, 12);
+            assert_int_equal(f->query_packets, 12);
+            assert_int_equal(f->n_clients, 1);
+            assert_non_null(strstr(f->summary, "12 malformed DNS messages were sent to the DNS "
+                                               "server 192.0.2.53 (UDP port 53) from 1 source "
+                                               "(192.0.2.10)"));
+            assert_non_null(strstr(f->facts[0], "12 dns.bad_label_type"));
+            assert_null(f->attack_id); /* fewer than 100 crafted messages */
+            assert_true(rendered_has(&r.a, "json", "\"dns.malformed\""));
+            assert_true(rendered_has(&r.a, "ndjson", "dns.malformed"));
+        } else {
+            assert_null(f); /* 2 whole malformed messages; or padding only */
+        }
+        assert_int_equal(ac->n[round == 2 ? ANOM_DNS_TRAILING_BYTES : ANOM_DNS_BAD_LABEL_TYPE], 12);
+        run_fini(&r);
+        unlink(path);
+        free(path);
+        free(c.buf);
+    }
 }
 
 /* Two captures merged by concatenation: the second starts 300 s before the first ended. Its
@@ -405,6 +503,7 @@ int main(void)
         cmocka_unit_test(test_eviction_counted_everywhere),
         cmocka_unit_test(test_evidence_line_made_by_report),
         cmocka_unit_test(test_update_and_notify_rejected),
+        cmocka_unit_test(test_malformed_dns_feeds_a_finding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
