@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "detect/history.h"
 #include "util/htab.h"
 
 struct rule_ctx {
@@ -14,20 +15,14 @@ struct rule_ctx {
 };
 
 /* The times a service (server, port, transport) worked: DNS answers other than SERVFAIL,
- * REFUSED, NOTIMP and FORMERR; completed TCP handshakes. Sorted once at the end for the incident
- * windows. */
+ * REFUSED, NOTIMP and FORMERR; completed TCP handshakes; in a history of bounded size
+ * (detect/history.h) for the incident windows. */
 struct service {
     struct nt_addr server;
     uint16_t port;
     uint8_t transport;
-    struct nt_time *ok;
-    size_t n_ok, cap_ok;
-    bool sorted;
+    struct history ok;
 };
-
-/* Successes kept per service; past this the timeline keeps every 2nd, 4th, ... one, so the
- * window stays right to within the gaps between kept successes (counted in ok_total). */
-#define SERVICE_OK_KEPT 1000000
 
 struct detector {
     int64_t timeout_us;
@@ -317,6 +312,7 @@ static struct service *service_get(struct detector *d, const struct nt_addr *ser
     s->server = *server;
     s->port = port;
     s->transport = transport;
+    history_init(&s->ok);
     if (htab_insert(&d->service_index, h, s) < 0) {
         free(s);
         return NULL;
@@ -332,47 +328,8 @@ static void service_ok(struct detector *d, const struct nt_addr *server, uint16_
     if (t->kind == NT_TIME_NONE)
         return;
     struct service *s = service_get(d, server, port, transport, true);
-    if (!s)
-        return;
-    if (s->n_ok == s->cap_ok) {
-        if (s->n_ok >= SERVICE_OK_KEPT) {
-            /* Thin out: keep every other success (the first and last stay). */
-            size_t j = 0;
-            for (size_t i = 0; i < s->n_ok; i += 2)
-                s->ok[j++] = s->ok[i];
-            s->ok[j - 1] = s->ok[s->n_ok - 1];
-            s->n_ok = j;
-        } else {
-            size_t nc = s->cap_ok ? s->cap_ok * 2 : 16;
-            struct nt_time *n = realloc(s->ok, nc * sizeof *n);
-            if (!n)
-                return;
-            s->ok = n;
-            s->cap_ok = nc;
-        }
-    }
-    s->ok[s->n_ok++] = *t;
-    s->sorted = false;
-}
-
-static int time_order(const void *a, const void *b)
-{
-    return nt_time_cmp(a, b);
-}
-
-/* Index of the first kept success not before t (n_ok when none). */
-static size_t service_lower_bound(const struct service *s, const struct nt_time *t, bool strict)
-{
-    size_t lo = 0, hi = s->n_ok;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = nt_time_cmp(&s->ok[mid], t);
-        if (c < 0 || (strict && c == 0))
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    if (s)
+        (void)history_add(&s->ok, t);
 }
 
 /* Fills a finding's incident window from its service's successes. */
@@ -382,30 +339,20 @@ static void fill_window(struct detector *d, struct finding *f, uint8_t transport
     if (w->window_set || !f->has_server || f->first_seen.kind == NT_TIME_NONE)
         return;
     struct service *s = service_get(d, &f->server, f->port, transport, false);
-    if (!s || !s->n_ok)
+    if (!s || !s->ok.total)
         return;
-    if (!s->sorted) {
-        qsort(s->ok, s->n_ok, sizeof *s->ok, time_order);
-        s->sorted = true;
-    }
-    w->ok_total = s->n_ok;
-    size_t first = service_lower_bound(s, &f->first_seen, false); /* >= first failure */
-    size_t after = service_lower_bound(s, &f->last_seen, true);   /* > last failure */
-    for (size_t i = first; i > 0; i--) {
-        if (s->ok[i - 1].kind == f->first_seen.kind) {
-            w->has_ok_before = true;
-            w->ok_before = s->ok[i - 1];
-            break;
-        }
-    }
-    for (size_t i = after; i < s->n_ok; i++) {
-        if (s->ok[i].kind == f->last_seen.kind) {
-            w->has_ok_after = true;
-            w->ok_after = s->ok[i];
-            break;
-        }
-    }
-    w->ok_during = after > first ? after - first : 0;
+    struct history_window hw;
+    history_window(&s->ok, &f->first_seen, &f->last_seen, &hw);
+    w->ok_total = hw.total;
+    w->has_ok_before = hw.has_before;
+    w->ok_before = hw.before;
+    w->ok_before_bound = !hw.before_exact;
+    w->has_ok_after = hw.has_after;
+    w->ok_after = hw.after;
+    w->ok_after_bound = !hw.after_exact;
+    w->ok_during = hw.during_min;
+    w->ok_during_max = hw.during_max;
+    w->bound_width_s = hw.width;
 }
 
 const struct server_stats *rule_server_stats(const struct rule_ctx *rc,
@@ -574,7 +521,7 @@ void detect_free(struct detector *d)
     }
     free(d->servers);
     for (size_t i = 0; i < d->n_services; i++) {
-        free(d->services[i]->ok);
+        history_fini(&d->services[i]->ok);
         free(d->services[i]);
     }
     free(d->services);

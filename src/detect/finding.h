@@ -73,6 +73,15 @@ struct finding {
         struct nt_time ok_before, ok_after;
         uint64_t ok_during;
         uint64_t ok_total; /* successes of that service in the whole capture */
+        /* When the service's history summarised the successes around the failures (more than
+         * a few per bucket of bound_width_s seconds, detect/history.h): ok_before is then the
+         * earliest success of the bucket holding the first failure (others followed it up to
+         * the failure), ok_after the latest of the bucket holding the last failure (the first
+         * after the failure came no later), and ok_during..ok_during_max the successes that
+         * may lie in between. Exact otherwise (ok_during_max == ok_during, bound_width_s 0). */
+        bool ok_before_bound, ok_after_bound;
+        uint64_t ok_during_max;
+        int64_t bound_width_s;
     } window;
 
     struct evidence evidence[FINDING_MAX_EVIDENCE]; /* in capture order */

@@ -364,6 +364,16 @@ void jsonw_window(struct jsonw *w, const struct finding *f)
     jsonw_kv_time(w, "first_success_after", win->has_ok_after ? &win->ok_after : &none);
     jsonw_kv_u64(w, "successes_during", win->ok_during);
     jsonw_kv_u64(w, "successes_total", win->ok_total);
+    /* Present only when the service's history summarised the times around the failures
+     * (docs/json-schema.md): the values above are then bounds. */
+    if (win->ok_before_bound)
+        jsonw_kv_bool(w, "last_success_before_exact", false);
+    if (win->ok_after_bound)
+        jsonw_kv_bool(w, "first_success_after_exact", false);
+    if (win->ok_during_max > win->ok_during)
+        jsonw_kv_u64(w, "successes_during_max", win->ok_during_max);
+    if (win->bound_width_s)
+        jsonw_kv_u64(w, "history_bucket_seconds", (uint64_t)win->bound_width_s);
     jsonw_obj_end(w);
 }
 

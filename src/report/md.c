@@ -416,7 +416,14 @@ static void render_when(const struct analysis *a, struct strbuf *o)
             md_finding_label(o, f);
             strbuf_puts(o, ":\n\n");
         }
-        if (w->has_ok_before) {
+        if (w->has_ok_before && w->ok_before_bound) {
+            strbuf_puts(o, "- Successes before the failures: from ");
+            md_time(o, &w->ok_before);
+            strbuf_printf(o,
+                          " until the first failure, in the same %" PRId64 " s (at this rate "
+                          "the service's history keeps counts, not each success's time)\n",
+                          w->bound_width_s);
+        } else if (w->has_ok_before) {
             strbuf_puts(o, "- Last success before the failures: ");
             md_time(o, &w->ok_before);
             strbuf_puts(o, " (the service worked until then)\n");
@@ -441,12 +448,26 @@ static void render_when(const struct analysis *a, struct strbuf *o)
             strbuf_puts(o, "- The input carries no timestamps, so the failures cannot be placed "
                            "in time.\n");
         }
-        if (w->ok_during)
+        if (w->ok_during_max > w->ok_during)
+            strbuf_printf(o,
+                          "- Between %" PRIu64 " and %" PRIu64 " successes of the same service "
+                          "fell between the first and the last failure%s (the history keeps "
+                          "counts per %" PRId64 " s at this rate).\n",
+                          w->ok_during, w->ok_during_max,
+                          w->ok_during ? ": the fault was intermittent, not a full outage" : "",
+                          w->bound_width_s);
+        else if (w->ok_during)
             strbuf_printf(o,
                           "- %" PRIu64 " %s of the same service fell between the first and the "
                           "last failure: the fault was intermittent, not a full outage.\n",
                           w->ok_during, plural(w->ok_during, "success", "successes"));
-        if (w->has_ok_after) {
+        if (w->has_ok_after && w->ok_after_bound) {
+            strbuf_puts(o, "- First success after the failures: no later than ");
+            md_time(o, &w->ok_after);
+            strbuf_printf(o, ", in the same %" PRId64 " s as the last failure (the service "
+                             "recovered)\n",
+                          w->bound_width_s);
+        } else if (w->has_ok_after) {
             strbuf_puts(o, "- First success after the failures: ");
             md_time(o, &w->ok_after);
             strbuf_puts(o, " (the service recovered)\n");

@@ -1,0 +1,228 @@
+/* history.c: a service's successes in bounded buckets (see history.h). */
+#include "detect/history.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void history_init(struct history *h)
+{
+    memset(h, 0, sizeof *h);
+    h->width = 1;
+}
+
+void history_fini(struct history *h)
+{
+    free(h->b);
+    memset(h, 0, sizeof *h);
+}
+
+static int64_t floor_to(int64_t sec, int64_t width)
+{
+    int64_t q = sec / width;
+    if (sec % width != 0 && sec < 0)
+        q--;
+    return q * width;
+}
+
+static int bucket_cmp(uint8_t kind, int64_t start, const struct history_bucket *b)
+{
+    if (kind != b->kind)
+        return kind < b->kind ? -1 : 1;
+    if (start != b->start)
+        return start < b->start ? -1 : 1;
+    return 0;
+}
+
+/* Index of the first bucket not before (kind, start). */
+static size_t lower_bound(const struct history *h, uint8_t kind, int64_t start)
+{
+    size_t lo = 0, hi = h->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (bucket_cmp(kind, start, &h->b[mid]) > 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Merges b into a (same kind, a before b in time). */
+static void merge_into(struct history_bucket *a, const struct history_bucket *b)
+{
+    if (a->n_exact && b->n_exact && a->count + b->count <= HISTORY_EXACT) {
+        /* Both sorted and a's times come first (a's bucket is earlier). */
+        memcpy(a->exact + a->n_exact, b->exact, b->n_exact * sizeof b->exact[0]);
+        a->n_exact = (uint8_t)(a->n_exact + b->n_exact);
+    } else {
+        a->n_exact = 0;
+    }
+    if (nt_time_cmp(&b->min, &a->min) < 0)
+        a->min = b->min;
+    if (nt_time_cmp(&b->max, &a->max) > 0)
+        a->max = b->max;
+    a->count += b->count;
+}
+
+/* Doubles the width and merges neighbours that now share a bucket. */
+static void coarsen(struct history *h)
+{
+    h->width *= 2;
+    size_t j = 0;
+    for (size_t i = 0; i < h->n; i++) {
+        struct history_bucket b = h->b[i];
+        b.start = floor_to(b.start, h->width);
+        if (j && h->b[j - 1].kind == b.kind && h->b[j - 1].start == b.start)
+            merge_into(&h->b[j - 1], &b);
+        else
+            h->b[j++] = b;
+    }
+    h->n = j;
+}
+
+bool history_add(struct history *h, const struct nt_time *t)
+{
+    if (t->kind == NT_TIME_NONE)
+        return true;
+    h->total++;
+    int64_t start = floor_to(t->sec, h->width);
+    size_t i;
+    /* Successes arrive nearly in time order: try the last bucket first. */
+    if (h->n && bucket_cmp(t->kind, start, &h->b[h->n - 1]) == 0)
+        i = h->n - 1;
+    else
+        i = lower_bound(h, t->kind, start);
+    if (i == h->n || bucket_cmp(t->kind, start, &h->b[i]) != 0) {
+        if (h->n == HISTORY_BUCKETS_MAX) {
+            coarsen(h);
+            h->total--;
+            return history_add(h, t);
+        }
+        if (h->n == h->cap) {
+            size_t nc = h->cap ? h->cap * 2 : 4;
+            if (nc > HISTORY_BUCKETS_MAX)
+                nc = HISTORY_BUCKETS_MAX;
+            struct history_bucket *nb = realloc(h->b, nc * sizeof *nb);
+            if (!nb)
+                return false;
+            h->b = nb;
+            h->cap = nc;
+        }
+        memmove(&h->b[i + 1], &h->b[i], (h->n - i) * sizeof h->b[0]);
+        h->n++;
+        struct history_bucket *b = &h->b[i];
+        memset(b, 0, sizeof *b);
+        b->start = start;
+        b->kind = t->kind;
+        b->min = b->max = *t;
+    }
+    struct history_bucket *b = &h->b[i];
+    if (b->count < HISTORY_EXACT && b->n_exact == b->count) {
+        size_t k = b->n_exact;
+        while (k > 0 && nt_time_cmp(&b->exact[k - 1], t) > 0) {
+            b->exact[k] = b->exact[k - 1];
+            k--;
+        }
+        b->exact[k] = *t;
+        b->n_exact++;
+    } else {
+        b->n_exact = 0;
+    }
+    b->count++;
+    if (nt_time_cmp(t, &b->min) < 0)
+        b->min = *t;
+    if (nt_time_cmp(t, &b->max) > 0)
+        b->max = *t;
+    return true;
+}
+
+static bool exact(const struct history_bucket *b)
+{
+    return b->n_exact == b->count;
+}
+
+void history_window(const struct history *h, const struct nt_time *first,
+                    const struct nt_time *last, struct history_window *out)
+{
+    memset(out, 0, sizeof *out);
+    out->total = h->total;
+    out->before_exact = out->after_exact = true;
+    if (first->kind == NT_TIME_NONE || !h->n)
+        return;
+    uint8_t kind = first->kind;
+    bool bound = false;
+
+    /* The last success before first: from the bucket holding first, backwards. */
+    size_t i = lower_bound(h, kind, floor_to(first->sec, h->width) + 1);
+    while (i > 0 && h->b[i - 1].kind == kind) {
+        const struct history_bucket *b = &h->b[--i];
+        if (nt_time_cmp(&b->min, first) >= 0)
+            continue;
+        out->has_before = true;
+        if (nt_time_cmp(&b->max, first) < 0) {
+            out->before = b->max;
+        } else if (exact(b)) {
+            size_t k = b->n_exact;
+            while (nt_time_cmp(&b->exact[k - 1], first) >= 0)
+                k--; /* stops: exact[0] == min < first */
+            out->before = b->exact[k - 1];
+        } else {
+            out->before = b->min;
+            out->before_exact = false;
+            bound = true;
+        }
+        break;
+    }
+
+    /* The first success after last: from the bucket holding last, forwards. */
+    for (i = lower_bound(h, kind, floor_to(last->sec, h->width)); i < h->n && h->b[i].kind == kind;
+         i++) {
+        const struct history_bucket *b = &h->b[i];
+        if (nt_time_cmp(&b->max, last) <= 0)
+            continue;
+        out->has_after = true;
+        if (nt_time_cmp(&b->min, last) > 0) {
+            out->after = b->min;
+        } else if (exact(b)) {
+            size_t k = 0;
+            while (nt_time_cmp(&b->exact[k], last) <= 0)
+                k++; /* stops: the last exact time == max > last */
+            out->after = b->exact[k];
+        } else {
+            out->after = b->max;
+            out->after_exact = false;
+            bound = true;
+        }
+        break;
+    }
+
+    /* Successes in [first, last]. */
+    for (i = lower_bound(h, kind, floor_to(first->sec, h->width));
+         i < h->n && h->b[i].kind == kind && h->b[i].start <= last->sec; i++) {
+        const struct history_bucket *b = &h->b[i];
+        if (nt_time_cmp(&b->max, first) < 0 || nt_time_cmp(&b->min, last) > 0)
+            continue;
+        if (nt_time_cmp(&b->min, first) >= 0 && nt_time_cmp(&b->max, last) <= 0) {
+            out->during_min += b->count;
+            out->during_max += b->count;
+        } else if (exact(b)) {
+            for (size_t k = 0; k < b->n_exact; k++)
+                if (nt_time_cmp(&b->exact[k], first) >= 0 && nt_time_cmp(&b->exact[k], last) <= 0) {
+                    out->during_min++;
+                    out->during_max++;
+                }
+        } else {
+            /* Only the earliest and latest are known; the others may fall either side. */
+            uint64_t sure = 0;
+            if (nt_time_cmp(&b->min, first) >= 0)
+                sure++;
+            if (nt_time_cmp(&b->max, last) <= 0)
+                sure++;
+            out->during_min += sure;
+            out->during_max += b->count - (2 - sure);
+            bound = true;
+        }
+    }
+    if (bound)
+        out->width = h->width;
+}

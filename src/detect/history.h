@@ -1,0 +1,65 @@
+/* history.h: one service's successes over time (DNS answers, completed TCP handshakes), in
+ * bounded memory, for the incident windows: when the service last worked before a failure,
+ * when it worked again after, and how often it worked in between.
+ *
+ * The history is a sorted run of buckets of `width` seconds (1 s to start with). Each bucket
+ * keeps its count and its earliest and latest success, and the exact time of every success
+ * while it holds at most HISTORY_EXACT; past that it summarises. When HISTORY_BUCKETS_MAX
+ * buckets are in use, the width doubles and neighbours merge, so memory stays flat however
+ * long the capture or the watch: at most HISTORY_BUCKETS_MAX buckets per service.
+ *
+ * Answers are therefore exact when the successes around the asked times were few (at most
+ * HISTORY_EXACT in their bucket), which is every small capture; otherwise they are bounds,
+ * said so in the result (struct history_window), never a guessed figure. */
+#ifndef NT_DETECT_HISTORY_H
+#define NT_DETECT_HISTORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/ntime.h"
+
+#define HISTORY_EXACT       8
+#define HISTORY_BUCKETS_MAX 4096
+
+struct history_bucket {
+    int64_t start; /* first second covered: [start, start + width) */
+    uint8_t kind;  /* enum nt_time_kind: clocks of different kinds never share a bucket */
+    uint8_t n_exact; /* == count while count <= HISTORY_EXACT, else 0 */
+    uint64_t count;
+    struct nt_time min, max;
+    struct nt_time exact[HISTORY_EXACT]; /* sorted */
+};
+
+struct history {
+    struct history_bucket *b; /* sorted by (kind, start) */
+    size_t n, cap;
+    int64_t width; /* seconds per bucket, a power of two */
+    uint64_t total;
+};
+
+void history_init(struct history *h);
+void history_fini(struct history *h);
+/* Records a success at t (ignored when t has no time). Returns false only when out of memory
+ * (the success is then counted in total but not placed). */
+bool history_add(struct history *h, const struct nt_time *t);
+
+/* The successes around a failure window [first, last] (both of first's clock kind). */
+struct history_window {
+    bool has_before;   /* a success before first */
+    bool before_exact; /* before is the last one; else a bound: successes came from before
+                        * until the failure, within the same bucket */
+    struct nt_time before;
+    bool has_after;   /* a success after last */
+    bool after_exact; /* after is the first one; else a bound: a success came after last and
+                       * no later than after */
+    struct nt_time after;
+    uint64_t during_min, during_max; /* successes in [first, last]; equal when exact */
+    uint64_t total;                  /* every success recorded, all kinds */
+    int64_t width;                   /* the bucket width in seconds when anything is a bound */
+};
+void history_window(const struct history *h, const struct nt_time *first,
+                    const struct nt_time *last, struct history_window *out);
+
+#endif

@@ -1,0 +1,184 @@
+/* test_history.c: a service's success history (detect/history.h) against a brute-force model
+ * that keeps every time: where the history says its answer is exact it equals the model's;
+ * where it gives bounds, the model's answer lies within them; memory stays at most
+ * HISTORY_BUCKETS_MAX buckets however long the run; out-of-order times (clock steps) and
+ * clocks of different kinds are handled. */
+#include "testutil.h"
+
+#include <stdlib.h>
+
+#include "detect/history.h"
+
+static uint64_t rng = 0x2545f4914f6cdd1dull;
+static uint64_t rnd(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+static struct nt_time at(int64_t usec, uint8_t kind)
+{
+    struct nt_time t = {.sec = usec / 1000000, .nsec = (uint32_t)(usec % 1000000) * 1000,
+                        .kind = kind};
+    return t;
+}
+
+/* The model: every success, answering the same questions exactly. */
+struct model {
+    struct nt_time *t;
+    size_t n;
+};
+
+static void model_check(const struct model *m, const struct history *h, const struct nt_time *f,
+                        const struct nt_time *l)
+{
+    bool has_before = false, has_after = false;
+    struct nt_time before = {0}, after = {0};
+    uint64_t during = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        const struct nt_time *t = &m->t[i];
+        if (t->kind != f->kind)
+            continue;
+        if (nt_time_cmp(t, f) < 0 && (!has_before || nt_time_cmp(t, &before) > 0)) {
+            has_before = true;
+            before = *t;
+        }
+        if (nt_time_cmp(t, l) > 0 && (!has_after || nt_time_cmp(t, &after) < 0)) {
+            has_after = true;
+            after = *t;
+        }
+        if (nt_time_cmp(t, f) >= 0 && nt_time_cmp(t, l) <= 0)
+            during++;
+    }
+    struct history_window w;
+    history_window(h, f, l, &w);
+    assert_int_equal(w.total, m->n);
+    assert_int_equal(w.has_before, has_before);
+    if (has_before) {
+        if (w.before_exact) {
+            assert_int_equal(nt_time_cmp(&w.before, &before), 0);
+        } else {
+            /* A real success no later than the last one before the failure, in its bucket. */
+            assert_true(nt_time_cmp(&w.before, &before) <= 0);
+            assert_true(before.sec - w.before.sec < w.width);
+            assert_true(w.width > 0);
+        }
+    }
+    assert_int_equal(w.has_after, has_after);
+    if (has_after) {
+        if (w.after_exact) {
+            assert_int_equal(nt_time_cmp(&w.after, &after), 0);
+        } else {
+            assert_true(nt_time_cmp(&w.after, &after) >= 0);
+            assert_true(w.after.sec - after.sec < w.width);
+        }
+    }
+    assert_true(w.during_min <= during);
+    assert_true(during <= w.during_max);
+    if (w.width == 0) {
+        assert_true(w.before_exact && w.after_exact);
+        assert_int_equal(w.during_min, w.during_max);
+    }
+}
+
+static void run(int n, int64_t span_us, bool shuffled, bool two_kinds, size_t *max_buckets,
+                bool *any_bound)
+{
+    struct history h;
+    history_init(&h);
+    struct model m = {calloc((size_t)n, sizeof(struct nt_time)), 0};
+    assert_non_null(m.t);
+    int64_t base = 1700000000LL * 1000000;
+    for (int i = 0; i < n; i++) {
+        int64_t off = shuffled ? (int64_t)(rnd() % (uint64_t)span_us)
+                               : (int64_t)i * span_us / n + (int64_t)(rnd() % 1000);
+        uint8_t kind = two_kinds && (rnd() & 1) ? NT_TIME_OF_DAY : NT_TIME_ABSOLUTE;
+        struct nt_time t = at(kind == NT_TIME_OF_DAY ? off : base + off, kind);
+        assert_true(history_add(&h, &t));
+        m.t[m.n++] = t;
+        if (h.n > *max_buckets)
+            *max_buckets = h.n;
+    }
+    for (int q = 0; q < 300; q++) {
+        int64_t a = (int64_t)(rnd() % (uint64_t)span_us), b = (int64_t)(rnd() % (uint64_t)span_us);
+        if (a > b) {
+            int64_t x = a;
+            a = b;
+            b = x;
+        }
+        uint8_t kind = two_kinds && (q & 1) ? NT_TIME_OF_DAY : NT_TIME_ABSOLUTE;
+        struct nt_time f = at(kind == NT_TIME_OF_DAY ? a : base + a, kind);
+        struct nt_time l = at(kind == NT_TIME_OF_DAY ? b : base + b, kind);
+        if (q % 5 == 0) { /* failures exactly at a success's time */
+            const struct nt_time *s = &m.t[rnd() % m.n];
+            if (s->kind == kind)
+                f = l = *s;
+        }
+        model_check(&m, &h, &f, &l);
+        struct history_window w;
+        history_window(&h, &f, &l, &w);
+        if (w.width)
+            *any_bound = true;
+    }
+    free(m.t);
+    history_fini(&h);
+}
+
+/* Few successes a second: every answer exact. */
+static void test_sparse_is_exact(void **state)
+{
+    (void)state;
+    size_t maxb = 0;
+    bool bound = false;
+    run(2000, 2000LL * 1000000, false, false, &maxb, &bound);
+    assert_false(bound);
+    run(500, 600LL * 1000000, true, true, &maxb, &bound);
+    assert_false(bound);
+}
+
+/* Thousands a second for a long time: bounds that hold, and flat memory. */
+static void test_busy_is_bounded_and_flat(void **state)
+{
+    (void)state;
+    size_t maxb = 0;
+    bool bound = false;
+    run(200000, 20000LL * 1000000, false, false, &maxb, &bound);
+    assert_true(bound);
+    assert_true(maxb <= HISTORY_BUCKETS_MAX);
+    maxb = 0;
+    run(100000, 50LL * 1000000, true, true, &maxb, &bound); /* out of order, two clocks */
+    assert_true(maxb <= HISTORY_BUCKETS_MAX);
+}
+
+/* A week of one success a second stays within HISTORY_BUCKETS_MAX buckets. */
+static void test_week_stays_flat(void **state)
+{
+    (void)state;
+    struct history h;
+    history_init(&h);
+    for (int64_t s = 0; s < 7 * 86400; s++) {
+        struct nt_time t = at((1700000000LL + s) * 1000000, NT_TIME_ABSOLUTE);
+        assert_true(history_add(&h, &t));
+        assert_true(h.n <= HISTORY_BUCKETS_MAX);
+    }
+    assert_true(h.width >= 128);
+    struct nt_time f = at((1700000000LL + 3600) * 1000000 + 500000, NT_TIME_ABSOLUTE);
+    struct history_window w;
+    history_window(&h, &f, &f, &w);
+    assert_int_equal(w.total, 7 * 86400);
+    assert_true(w.has_before && w.has_after);
+    assert_int_equal(w.during_min, 0);
+    history_fini(&h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sparse_is_exact),
+        cmocka_unit_test(test_busy_is_bounded_and_flat),
+        cmocka_unit_test(test_week_stays_flat),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
