@@ -111,6 +111,12 @@ for pcap in "${pcaps[@]}"; do
         status=0
         timeout 60 "$nettriage" report --format json "$in" >"$work/$base.$kind.json" \
             2>"$work/$base.$kind.err" || status=$?
+        # Status 2 with a report is a partial read (lines tcpdump could not decode, such as
+        # "[|domain]", are counted as not read): its sentences are checked like any other.
+        if [ "$status" -eq 2 ] && [ "$kind" = txt ] &&
+            jq -e '.summary.unread_traffic > 0' "$work/$base.$kind.json" >/dev/null 2>&1; then
+            status=0
+        fi
         if [ "$status" -ge 2 ]; then
             echo "FAIL $base ($kind): nettriage exit $status: $(head -c 300 "$work/$base.$kind.err")" >&2
             fails=$((fails + 1))
