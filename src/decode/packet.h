@@ -265,7 +265,7 @@ struct packet {
     struct icmp_quote quote;
 
     /* DNS over UDP, or over TCP: decode fills it when one segment starts with the 2-byte
-     * length and holds the message; src/source/tcpdns.c when the message spans segments */
+     * length and holds the message; src/flow/tcpdns.c when the message spans segments */
     struct dns_msg dns;
 
     /* Decoder anomalies (enum nt_anomaly, decode/anomaly.h), each at most once, in the order

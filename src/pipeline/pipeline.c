@@ -210,7 +210,7 @@ bool pipeline_finish(struct pipeline *p)
     a->n_findings = detect_findings(p->det, &a->findings);
     a->findings_omitted = detect_findings_omitted(p->det);
     a->n_rule_limits = detect_limits(p->det, &a->rule_limits);
-    /* Records read: the extra DNS messages one TCP segment completes (source/tcpdns.h) reach
+    /* Records read: the extra DNS messages one TCP segment completes (flow/tcpdns.h) reach
      * the correlator as packets of their own but are not packets of the input. */
     struct analysis_summary *s = &a->summary;
     s->packets = packets;

@@ -12,8 +12,8 @@
 #include "decode/decode.h"
 #include "decode/ports.h"
 #include "source/pcapfile.h"
-#include "source/reasm.h"
-#include "source/tcpdns.h"
+#include "flow/reasm.h"
+#include "flow/tcpdns.h"
 #include "util/err.h"
 
 /* The pcapng fallback reader. It reads what libpcap refuses (interfaces of different link

@@ -9,8 +9,8 @@
 #include <stdio.h>
 
 #include "decode/packet.h"
-#include "source/reasm.h"
-#include "source/tcpdns.h"
+#include "flow/reasm.h"
+#include "flow/tcpdns.h"
 
 enum source_kind { SOURCE_PCAP = 1, SOURCE_PCAPNG = 2, SOURCE_TEXT = 3 };
 
@@ -42,13 +42,13 @@ struct source_stats {
     uint64_t ignored_lines;
     bool truncated; /* the input ended inside a record or packet */
     bool gzip;      /* the input was gzip-compressed (decompressed on the fly) */
-    /* pcap/pcapng: IP fragment reassembly (source/reasm.h). A fragment is delivered as an IP
+    /* pcap/pcapng: IP fragment reassembly (flow/reasm.h). A fragment is delivered as an IP
      * packet without its transport layers (a partial datagram never counts as DNS, TCP or
      * ICMP); the fragment that completes a datagram is delivered as the whole datagram,
      * decoded as raw IP, with its own number and time. */
     struct reasm_stats frag;
     uint64_t frag_unlocated; /* fragments whose IP header could not be found (tunnels) */
-    /* pcap/pcapng: DNS over TCP reassembly (source/tcpdns.h). A message completed by a segment
+    /* pcap/pcapng: DNS over TCP reassembly (flow/tcpdns.h). A message completed by a segment
      * is carried by that segment's packet; when one segment completes several, the others come
      * as extra packets with the same number and time, which do not count in packets. */
     struct tcpdns_stats tcpdns;

@@ -9,7 +9,7 @@
 
 #include "decode/decode.h"
 #include "source/source.h"
-#include "source/tcpdns.h"
+#include "flow/tcpdns.h"
 
 #define CLIENT_ISN 1000u
 

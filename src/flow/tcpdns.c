@@ -1,5 +1,5 @@
 /* tcpdns.c: DNS over TCP reassembly (RFC 7766, RFC 1035 section 4.2.2); policy in tcpdns.h. */
-#include "source/tcpdns.h"
+#include "flow/tcpdns.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -28,8 +28,8 @@
  * decode (decode/tcp.c): that parse is kept, not repeated. Where the flow shows decode's parse
  * was of a segment in the middle of a message (bytes that only looked like a length), it is
  * removed. Tunnelled packets are left as decode saw them. */
-#ifndef NT_SOURCE_TCPDNS_H
-#define NT_SOURCE_TCPDNS_H
+#ifndef NT_FLOW_TCPDNS_H
+#define NT_FLOW_TCPDNS_H
 
 #include <stdbool.h>
 #include <stddef.h>
