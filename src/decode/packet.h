@@ -280,10 +280,17 @@ struct packet {
     size_t line_len;
     uint64_t line_no; /* first line number of the record in its file */
 
-    /* For captured packets: the bytes decode_packet read this packet from, and their link
-     * type, borrowed until the next packet; set only when decoding them again gives this very
-     * packet (not for reassembled datagrams nor DNS-over-TCP segments, whose view the flow
-     * stage changed). Evidence keeps a copy so that report can print the packet's line only
+    /* The bytes decode_packet read this packet from (data_len = the caplen it was given),
+     * borrowed until the next packet: what the flow stage (src/flow/) works on. NULL for
+     * tcpdump text records, even those decoded from a hex dump (the flow stage does not
+     * reassemble text), and for frames of link types decode does not read. */
+    const uint8_t *data;
+    uint32_t data_len;
+
+    /* For captured packets: the bytes of the frame as read, and their link type, borrowed until
+     * the next packet; set only when decoding them again gives this very packet (not for
+     * fragments, reassembled datagrams nor DNS-over-TCP segments, whose view the flow stage
+     * changes: it clears them). Evidence keeps a copy so that report can print the packet's line only
      * when it is printed (src/report/evline.c). */
     const uint8_t *frame;
     uint32_t frame_len;
