@@ -411,6 +411,7 @@ void decode_packet(struct packet *pkt, int linktype, const uint8_t *data, size_t
 
 void decode_transport(struct packet *pkt, struct cursor *c, uint8_t ip_version)
 {
+    pkt->l4_off = decode_offset(pkt, c);
     switch (pkt->proto) {
     case 17:
         decode_udp(pkt, c);

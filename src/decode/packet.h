@@ -243,6 +243,13 @@ struct packet {
     uint8_t ip6_ext[4];
     uint8_t n_ip6_ext;
 
+    /* Layer offsets in data, which starts with the link header (l2_len bytes, VLAN tags
+     * included): the IP header the network fields describe (valid with PKT_L_IP), the transport
+     * header after its options and extension headers (with PKT_L_UDP, PKT_L_TCP or PKT_L_ICMP)
+     * and the UDP or TCP payload (with PKT_L_UDP or PKT_L_TCP). Behind a tunnel they are the
+     * inner packet's, as the fields are. decode_packet sets them; 0 when data is NULL. */
+    uint32_t net_off, l4_off, payload_off;
+
     /* transport */
     uint16_t sport, dport;
     /* FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 URG 0x20 ECE 0x40 CWR 0x80; tcpdump's letter
@@ -290,8 +297,8 @@ struct packet {
     /* For captured packets: the bytes of the frame as read, and their link type, borrowed until
      * the next packet; set only when decoding them again gives this very packet (not for
      * fragments, reassembled datagrams nor DNS-over-TCP segments, whose view the flow stage
-     * changes: it clears them). Evidence keeps a copy so that report can print the packet's line only
-     * when it is printed (src/report/evline.c). */
+     * changes: it clears them). Evidence keeps a copy so that report can print the packet's line
+     * only when it is printed (src/report/evline.c). */
     const uint8_t *frame;
     uint32_t frame_len;
     int frame_linktype;

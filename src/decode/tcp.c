@@ -34,6 +34,7 @@ void decode_tcp(struct packet *pkt, struct cursor *c)
     }
     cur_bytes(c, pkt->tcp_opts, optlen);
     pkt->tcp_opts_len = (uint8_t)optlen;
+    pkt->payload_off = decode_offset(pkt, c);
     pkt->layers |= PKT_L_TCP;
 
     if (pkt->ip_payload_len >= hlen) {

@@ -4,7 +4,6 @@
 
 #include <stdlib.h>
 
-#include "decode/cursor.h"
 #include "decode/decode.h"
 #include "decode/ports.h"
 
@@ -49,46 +48,22 @@ static void strip_transport(struct packet *pkt)
  * VLAN tags). */
 static void reassemble(struct flow *f, struct packet *pkt)
 {
-    const uint8_t *data = pkt->data;
-    size_t caplen = pkt->data_len;
     if (!pkt->fragment || !(pkt->layers & PKT_L_IP)) {
         reasm_expire(f->reasm, &pkt->ts);
         return;
     }
     strip_transport(pkt);
-    /* The IP header follows the link header. Behind a tunnel the decoded addresses belong to
-     * an inner header at an offset we do not know: check before trusting the offset. */
-    size_t off = pkt->l2_len;
-    bool found = false;
-    if (off < caplen) {
-        struct cursor c = cur_make(data + off, caplen - off);
-        uint8_t v = cur_u8(&c);
-        uint8_t a[16], b[16];
-        struct nt_addr src, dst;
-        if (v >> 4 == 4 && pkt->ip_version == 4) {
-            cur_skip(&c, 11);
-            cur_bytes(&c, a, 4);
-            cur_bytes(&c, b, 4);
-            nt_addr_set_v4(&src, a);
-            nt_addr_set_v4(&dst, b);
-            found = !c.short_read;
-        } else if (v >> 4 == 6 && pkt->ip_version == 6) {
-            cur_skip(&c, 7);
-            cur_bytes(&c, a, 16);
-            cur_bytes(&c, b, 16);
-            nt_addr_set_v6(&src, a);
-            nt_addr_set_v6(&dst, b);
-            found = !c.short_read;
-        }
-        found = found && nt_addr_eq(&src, &pkt->src) && nt_addr_eq(&dst, &pkt->dst);
-    }
-    if (!found) {
+    /* Only a fragment whose IP header follows the link header (decode's offsets say where it
+     * read it) is reassembled: behind a tunnel or MPLS labels, the datagram decoded as raw IP
+     * would lose what carried it. */
+    if (pkt->n_tunnels || pkt->net_off != pkt->l2_len || pkt->net_off >= pkt->data_len) {
         f->st.frag_unlocated++;
         return;
     }
     const uint8_t *dg;
     size_t dg_len;
-    if (reasm_add(f->reasm, &pkt->ts, data + off, caplen - off, &dg, &dg_len) != 1)
+    if (reasm_add(f->reasm, &pkt->ts, pkt->data + pkt->net_off, pkt->data_len - pkt->net_off, &dg,
+                  &dg_len) != 1)
         return;
     uint64_t num = pkt->num;
     struct nt_time ts = pkt->ts;
@@ -112,8 +87,8 @@ void flow_packet(struct flow *f, struct packet *pkt)
     reassemble(f, pkt);
     /* Decoding the frame again gives this packet only when neither IP reassembly nor DNS-over-
      * TCP reassembly may change its view. */
-    bool tcp_dns = (pkt->layers & PKT_L_TCP) &&
-                   (nt_port_dns_tcp(pkt->sport) || nt_port_dns_tcp(pkt->dport));
+    bool tcp_dns =
+        (pkt->layers & PKT_L_TCP) && (nt_port_dns_tcp(pkt->sport) || nt_port_dns_tcp(pkt->dport));
     if (pkt->data != read || pkt->fragment || tcp_dns) {
         pkt->frame = NULL;
         pkt->frame_len = 0;
@@ -122,7 +97,7 @@ void flow_packet(struct flow *f, struct packet *pkt)
     /* DNS over TCP: the packet may gain (or lose) its DNS message; extra messages the segment
      * completed wait in the reassembler for flow_next. Out of memory drops one flow's state
      * only, which the stats show. */
-    (void)tcpdns_add(f->tcpdns, pkt, pkt->data, pkt->data_len);
+    (void)tcpdns_add(f->tcpdns, pkt);
 }
 
 bool flow_next(struct flow *f, struct packet *pkt)

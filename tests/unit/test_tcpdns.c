@@ -104,7 +104,7 @@ static bool offer(struct rig *r, uint16_t sport, uint32_t seq, uint8_t flags, co
     r->pkt->num = ++r->num;
     r->pkt->caplen = r->pkt->wirelen = (uint32_t)len;
     decode_packet(r->pkt, NT_LINKTYPE_RAW, r->frame, len);
-    assert_int_equal(tcpdns_add(r->t, r->pkt, r->frame, len), 0);
+    assert_int_equal(tcpdns_add(r->t, r->pkt), 0);
     return (r->pkt->layers & PKT_L_DNS) != 0;
 }
 
