@@ -27,8 +27,21 @@ bool decode_linktype_supported(int linktype);
 const char *decode_linktype_name(int linktype);
 
 /* Decodes one frame. pkt must have been packet_reset(); num, ts, caplen and wirelen are set by
- * the caller. data holds caplen bytes. */
+ * the caller. data holds caplen bytes; pkt->data points to them afterwards, and the layer
+ * offsets (pkt->net_off, l4_off, payload_off) say where each layer read starts in them. */
 void decode_packet(struct packet *pkt, int linktype, const uint8_t *data, size_t caplen);
+
+/* The offset of c's position in the bytes decode_packet is reading (pkt->data); 0 when c does
+ * not point into them (a layer decoder called on its own, as tests do). Computed on integers:
+ * no pointer arithmetic across objects. */
+static inline uint32_t decode_offset(const struct packet *pkt, const struct cursor *c)
+{
+    if (!pkt->data || !c->p)
+        return 0;
+    uintptr_t base = (uintptr_t)pkt->data;
+    uintptr_t at = (uintptr_t)c->p + c->off;
+    return at >= base && at - base <= pkt->data_len ? (uint32_t)(at - base) : 0;
+}
 
 /* Layer entry points, exposed for tests and for the ICMP quote (each reads through c). */
 void decode_ipv4(struct packet *pkt, struct cursor *c);

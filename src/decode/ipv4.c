@@ -4,6 +4,7 @@
 void decode_ipv4(struct packet *pkt, struct cursor *c)
 {
     size_t start_left = cur_left(c);
+    uint32_t at = decode_offset(pkt, c);
     uint8_t vihl = cur_u8(c);
     cur_skip(c, 1); /* DSCP/ECN */
     uint16_t total = cur_be16(c);
@@ -29,6 +30,7 @@ void decode_ipv4(struct packet *pkt, struct cursor *c)
         return;
     }
     pkt->ip_version = 4;
+    pkt->net_off = at;
     nt_addr_set_v4(&pkt->src, src);
     nt_addr_set_v4(&pkt->dst, dst);
     pkt->ttl = ttl;

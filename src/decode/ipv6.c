@@ -52,6 +52,7 @@ static bool walk_ext_headers(struct packet *pkt, struct cursor *c, uint8_t *nh)
 void decode_ipv6(struct packet *pkt, struct cursor *c)
 {
     size_t start_left = cur_left(c);
+    uint32_t at = decode_offset(pkt, c);
     uint32_t vtcfl = cur_be32(c);
     uint16_t plen = cur_be16(c);
     uint8_t nh = cur_u8(c);
@@ -68,6 +69,7 @@ void decode_ipv6(struct packet *pkt, struct cursor *c)
         return;
     }
     pkt->ip_version = 6;
+    pkt->net_off = at;
     nt_addr_set_v6(&pkt->src, src);
     nt_addr_set_v6(&pkt->dst, dst);
     pkt->ttl = hlim;

@@ -315,6 +315,8 @@ void decode_packet(struct packet *pkt, int linktype, const uint8_t *data, size_t
 {
     struct cursor c = cur_make(data, data ? caplen : 0);
     pkt->linktype = linktype;
+    pkt->data = data;
+    pkt->data_len = data ? (uint32_t)caplen : 0;
     switch (linktype) {
     case NT_DLT_EN10MB: {
         cur_skip(&c, 12);
@@ -409,6 +411,7 @@ void decode_packet(struct packet *pkt, int linktype, const uint8_t *data, size_t
 
 void decode_transport(struct packet *pkt, struct cursor *c, uint8_t ip_version)
 {
+    pkt->l4_off = decode_offset(pkt, c);
     switch (pkt->proto) {
     case 17:
         decode_udp(pkt, c);

@@ -243,6 +243,13 @@ struct packet {
     uint8_t ip6_ext[4];
     uint8_t n_ip6_ext;
 
+    /* Layer offsets in data, which starts with the link header (l2_len bytes, VLAN tags
+     * included): the IP header the network fields describe (valid with PKT_L_IP), the transport
+     * header after its options and extension headers (with PKT_L_UDP, PKT_L_TCP or PKT_L_ICMP)
+     * and the UDP or TCP payload (with PKT_L_UDP or PKT_L_TCP). Behind a tunnel they are the
+     * inner packet's, as the fields are. decode_packet sets them; 0 when data is NULL. */
+    uint32_t net_off, l4_off, payload_off;
+
     /* transport */
     uint16_t sport, dport;
     /* FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 URG 0x20 ECE 0x40 CWR 0x80; tcpdump's letter
@@ -265,7 +272,7 @@ struct packet {
     struct icmp_quote quote;
 
     /* DNS over UDP, or over TCP: decode fills it when one segment starts with the 2-byte
-     * length and holds the message; src/source/tcpdns.c when the message spans segments */
+     * length and holds the message; src/flow/tcpdns.c when the message spans segments */
     struct dns_msg dns;
 
     /* Decoder anomalies (enum nt_anomaly, decode/anomaly.h), each at most once, in the order
@@ -280,11 +287,18 @@ struct packet {
     size_t line_len;
     uint64_t line_no; /* first line number of the record in its file */
 
-    /* For captured packets: the bytes decode_packet read this packet from, and their link
-     * type, borrowed until the next packet; set only when decoding them again gives this very
-     * packet (not for reassembled datagrams nor DNS-over-TCP segments, whose view the flow
-     * stage changed). Evidence keeps a copy so that report can print the packet's line only
-     * when it is printed (src/report/evline.c). */
+    /* The bytes decode_packet read this packet from (data_len = the caplen it was given),
+     * borrowed until the next packet: what the flow stage (src/flow/) works on. NULL for
+     * tcpdump text records, even those decoded from a hex dump (the flow stage does not
+     * reassemble text), and for frames of link types decode does not read. */
+    const uint8_t *data;
+    uint32_t data_len;
+
+    /* For captured packets: the bytes of the frame as read, and their link type, borrowed until
+     * the next packet; set only when decoding them again gives this very packet (not for
+     * fragments, reassembled datagrams nor DNS-over-TCP segments, whose view the flow stage
+     * changes: it clears them). Evidence keeps a copy so that report can print the packet's line
+     * only when it is printed (src/report/evline.c). */
     const uint8_t *frame;
     uint32_t frame_len;
     int frame_linktype;

@@ -34,6 +34,7 @@ void decode_tcp(struct packet *pkt, struct cursor *c)
     }
     cur_bytes(c, pkt->tcp_opts, optlen);
     pkt->tcp_opts_len = (uint8_t)optlen;
+    pkt->payload_off = decode_offset(pkt, c);
     pkt->layers |= PKT_L_TCP;
 
     if (pkt->ip_payload_len >= hlen) {
@@ -48,7 +49,7 @@ void decode_tcp(struct packet *pkt, struct cursor *c)
         return;
     /* DNS over TCP: a 2-byte length, then the message. This pure stage reads a message that
      * one segment holds whole; messages split over segments (or several in one) are put
-     * together by the stream reassembler in src/source/tcpdns.c, which keeps per-flow state. */
+     * together by the stream reassembler in src/flow/tcpdns.c, which keeps per-flow state. */
     struct cursor seg = cur_sub(c, pkt->l4_payload_len);
     uint16_t mlen = cur_be16(&seg);
     if (seg.short_read || mlen < 12 || !cur_has(&seg, mlen))

@@ -19,6 +19,7 @@ void decode_udp(struct packet *pkt, struct cursor *c)
     }
     pkt->sport = sport;
     pkt->dport = dport;
+    pkt->payload_off = decode_offset(pkt, c);
     pkt->layers |= PKT_L_UDP;
 
     size_t payload;

@@ -1,5 +1,5 @@
-/* pipeline.c: source -> decode -> correlate -> detect over the inputs, filling the report model
- * (see pipeline.h). */
+/* pipeline.c: source -> decode -> flow -> correlate -> detect over the inputs, filling the
+ * report model (see pipeline.h). */
 #include "pipeline/pipeline.h"
 
 #include <stdio.h>
@@ -8,6 +8,7 @@
 
 #include "decode/decode.h"
 #include "detect/rule.h"
+#include "flow/flow.h"
 #include "source/source.h"
 #include "util/err.h"
 
@@ -18,6 +19,7 @@ struct pipeline {
     size_t n_inputs;
     struct detector *det;
     struct correlator *cor;
+    struct flow *flow;  /* of the input being read */
     struct packet *pkt; /* reused for every packet */
     bool oom;
 };
@@ -155,14 +157,36 @@ bool pipeline_read(struct pipeline *p, const char *path, uint32_t idx)
         return false;
     }
     in->kind = source_kind_name(source_kind(src));
+    p->flow = flow_new();
+    if (!p->flow) {
+        source_close(src);
+        in->error = strdup(nt_strerror(NT_ERR_NOMEM));
+        p->oom = true;
+        return false;
+    }
     while ((rc = source_next(src, p->pkt)) == 1) {
-        if (pipeline_packet(p, p->pkt, idx) < 0) {
+        /* Each packet the flow stage hands on: the one read, then the extra DNS messages its
+         * segment completed (same number and time, not packets of the input). */
+        flow_packet(p->flow, p->pkt);
+        bool more = true;
+        while (more && (rc = pipeline_packet(p, p->pkt, idx)) >= 0)
+            more = flow_next(p->flow, p->pkt);
+        if (rc < 0) {
             rc = NT_ERR_NOMEM;
             snprintf(err, sizeof err, "%s", nt_strerror(NT_ERR_NOMEM));
             break;
         }
     }
+    /* Datagrams and messages still incomplete count as such when the input ended cleanly; a
+     * damaged input leaves them uncounted, as the reader stopped inside the capture. */
+    if (rc == 0)
+        flow_finish(p->flow);
     pipeline_end_input(p);
+    const struct flow_stats *fs = flow_stats(p->flow);
+    in->frag = fs->frag;
+    in->frag_unlocated = fs->frag_unlocated;
+    flow_free(p->flow);
+    p->flow = NULL;
     const struct source_stats *st = source_stats(src);
     in->packets = st->packets;
     in->lines = st->lines;
@@ -171,8 +195,6 @@ bool pipeline_read(struct pipeline *p, const char *path, uint32_t idx)
     in->unsupported_link = st->unsupported_link;
     in->gzip = st->gzip;
     in->pcapng_fallback = st->pcapng_fallback;
-    in->frag = st->frag;
-    in->frag_unlocated = st->frag_unlocated;
     for (size_t i = 0; i < SOURCE_BAD_LINES_KEPT && i < st->bad_lines; i++)
         in->first_bad_lines[in->n_first_bad_lines++] = st->first_bad_lines[i];
     if (source_kind(src) != SOURCE_TEXT)
@@ -210,8 +232,8 @@ bool pipeline_finish(struct pipeline *p)
     a->n_findings = detect_findings(p->det, &a->findings);
     a->findings_omitted = detect_findings_omitted(p->det);
     a->n_rule_limits = detect_limits(p->det, &a->rule_limits);
-    /* Records read: the extra DNS messages one TCP segment completes (source/tcpdns.h) reach
-     * the correlator as packets of their own but are not packets of the input. */
+    /* Records read: the extra DNS messages one TCP segment completes (flow/flow.h) reach the
+     * correlator as packets of their own but are not packets of the input. */
     struct analysis_summary *s = &a->summary;
     s->packets = packets;
     s->dns_queries = cs->dns_queries;
@@ -249,6 +271,7 @@ void pipeline_free(struct pipeline *p)
 {
     if (!p)
         return;
+    flow_free(p->flow);
     correlate_free(p->cor);
     detect_free(p->det);
     free(p->pkt);

@@ -1,13 +1,15 @@
 /* pipeline.h: the analysis engine as a library. One pipeline runs
  *
- *     source -> decode -> (flow) -> correlate -> detect
+ *     source -> decode -> flow -> correlate -> detect
  *
  * over one or more inputs and hands the format-neutral model (struct analysis) to report. The
  * CLI parses options and calls it; tests (and later live capture and explain) use it directly.
  * Each stage knows only the one before it: the pipeline is the only place that joins them.
  *
- * Flow (IP defragmentation, DNS-over-TCP reassembly) still runs inside the capture source
- * (src/source/pcap.c) and is listed in docs/architecture.md as the remaining departure. */
+ * The source hands on decoded packets (the capture source calls decode; the text reader parses
+ * into the same struct packet). Flow (src/flow/: IP defragmentation, DNS-over-TCP reassembly)
+ * runs here, per input, on the bytes and layer offsets decode recorded; its counts go to the
+ * input's fragment figures. */
 #ifndef NT_PIPELINE_PIPELINE_H
 #define NT_PIPELINE_PIPELINE_H
 
@@ -55,8 +57,9 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, const struct pi
  * the packets read before the damage still analysed. */
 bool pipeline_read(struct pipeline *p, const char *path, uint32_t idx);
 
-/* Feeds one decoded packet of input idx (live capture, tests); pipeline_end_input closes that
- * input (every open lookup and attempt becomes final). Return NT_OK or NT_ERR_NOMEM. */
+/* Feeds one packet of input idx to correlate, as the flow stage hands it on (live capture,
+ * tests; pipeline_read runs flow itself); pipeline_end_input closes that input (every open
+ * lookup and attempt becomes final). Return NT_OK or NT_ERR_NOMEM. */
 int pipeline_packet(struct pipeline *p, const struct packet *pkt, uint32_t idx);
 void pipeline_end_input(struct pipeline *p);
 

@@ -12,6 +12,7 @@
 #include "decode/anomaly.h"
 #include "detect/finding.h"
 #include "detect/rule.h"
+#include "flow/reasm.h"
 #include "source/source.h"
 #include "util/strbuf.h"
 

@@ -1,7 +1,7 @@
 /* pcap.c: pcap and pcapng input, from a regular file through nettriage's own reader
  * (pcapfile.c), otherwise through libpcap (the only file that includes <pcap.h>) with a
- * minimal pcapng reader (draft-ietf-opsawg-pcapng) for the files libpcap refuses; then IP
- * fragment and DNS over TCP reassembly over the decoded packets, whichever reader read them. */
+ * minimal pcapng reader (draft-ietf-opsawg-pcapng) for the files libpcap refuses. Each record,
+ * whichever reader read it, is handed on decoded; reassembly is the flow stage's (src/flow/). */
 #include "source/source_impl.h"
 
 #include <pcap/pcap.h>
@@ -10,10 +10,7 @@
 
 #include "decode/cursor.h"
 #include "decode/decode.h"
-#include "decode/ports.h"
 #include "source/pcapfile.h"
-#include "source/reasm.h"
-#include "source/tcpdns.h"
 #include "util/err.h"
 
 /* The pcapng fallback reader. It reads what libpcap refuses (interfaces of different link
@@ -45,8 +42,6 @@ struct pcap_impl {
     pcap_t *p;
     FILE *f; /* owned by libpcap once opened */
     int linktype;
-    struct reasm *reasm;
-    struct tcpdns *tcpdns;
     struct ng *ng;
     struct pf_reader *pf; /* nettriage's own reader (then p is NULL) */
     source_tap_fn tap;    /* tests: sees every record before decoding */
@@ -262,81 +257,6 @@ static int ng_next(struct source *s, struct ng *g, const struct ng_if **ifc, str
     }
 }
 
-/* A partial datagram never counts as DNS, TCP or ICMP: its transport header (in the first
- * fragment) describes bytes that are not here. */
-static void strip_transport(struct packet *pkt)
-{
-    pkt->layers &= ~(uint32_t)(PKT_L_UDP | PKT_L_TCP | PKT_L_ICMP | PKT_L_DNS);
-}
-
-/* Feeds an IP fragment to reassembly; when it completes a datagram, pkt becomes that datagram
- * (decoded as raw IP, keeping the fragment's number, time and VLAN tags) and *data and *caplen
- * are set to the datagram's bytes (owned by the reassembler). */
-static void reassemble(struct source *s, struct pcap_impl *pi, struct packet *pkt,
-                       const uint8_t **datap, size_t *caplenp)
-{
-    const uint8_t *data = *datap;
-    size_t caplen = *caplenp;
-    if (!pi->reasm)
-        return;
-    if (!pkt->fragment || !(pkt->layers & PKT_L_IP)) {
-        reasm_expire(pi->reasm, &pkt->ts);
-        s->stats.frag = *reasm_stats(pi->reasm);
-        return;
-    }
-    strip_transport(pkt);
-    /* The IP header follows the link header. Behind a tunnel the decoded addresses belong to
-     * an inner header at an offset we do not know: check before trusting the offset. */
-    size_t off = pkt->l2_len;
-    bool found = false;
-    if (off < caplen) {
-        struct cursor c = cur_make(data + off, caplen - off);
-        uint8_t v = cur_u8(&c);
-        uint8_t a[16], b[16];
-        struct nt_addr src, dst;
-        if (v >> 4 == 4 && pkt->ip_version == 4) {
-            cur_skip(&c, 11);
-            cur_bytes(&c, a, 4);
-            cur_bytes(&c, b, 4);
-            nt_addr_set_v4(&src, a);
-            nt_addr_set_v4(&dst, b);
-            found = !c.short_read;
-        } else if (v >> 4 == 6 && pkt->ip_version == 6) {
-            cur_skip(&c, 7);
-            cur_bytes(&c, a, 16);
-            cur_bytes(&c, b, 16);
-            nt_addr_set_v6(&src, a);
-            nt_addr_set_v6(&dst, b);
-            found = !c.short_read;
-        }
-        found = found && nt_addr_eq(&src, &pkt->src) && nt_addr_eq(&dst, &pkt->dst);
-    }
-    if (!found) {
-        s->stats.frag_unlocated++;
-        return;
-    }
-    const uint8_t *dg;
-    size_t dg_len;
-    int rc = reasm_add(pi->reasm, &pkt->ts, data + off, caplen - off, &dg, &dg_len);
-    s->stats.frag = *reasm_stats(pi->reasm);
-    if (rc != 1)
-        return;
-    uint64_t num = pkt->num;
-    struct nt_time ts = pkt->ts;
-    uint16_t vlan[2] = {pkt->vlan[0], pkt->vlan[1]};
-    uint8_t n_vlan = pkt->n_vlan;
-    packet_reset(pkt);
-    pkt->num = num;
-    pkt->ts = ts;
-    pkt->caplen = pkt->wirelen = (uint32_t)dg_len;
-    decode_packet(pkt, NT_LINKTYPE_RAW, dg, dg_len);
-    *datap = dg;
-    *caplenp = dg_len;
-    pkt->vlan[0] = vlan[0];
-    pkt->vlan[1] = vlan[1];
-    pkt->n_vlan = n_vlan;
-}
-
 /* Decodes one record into pkt (numbered after the packets delivered so far), whichever reader
  * read it. */
 static void deliver(struct source *s, struct pcap_impl *pi, struct packet *pkt,
@@ -358,37 +278,15 @@ static void deliver(struct source *s, struct pcap_impl *pi, struct packet *pkt,
         return;
     }
     decode_packet(pkt, linktype, data, caplen);
-    const uint8_t *dec = data;
-    size_t dec_len = caplen;
-    reassemble(s, pi, pkt, &dec, &dec_len);
-    /* The frame may be decoded again later (evidence lines): only when nothing after decode
-     * changes the packet's view, i.e. neither IP reassembly nor DNS-over-TCP reassembly. */
-    bool tcp_dns = (pkt->layers & PKT_L_TCP) &&
-                   (nt_port_dns_tcp(pkt->sport) || nt_port_dns_tcp(pkt->dport));
-    if (dec == data && !pkt->fragment && !tcp_dns) {
-        pkt->frame = data;
-        pkt->frame_len = caplen;
-        pkt->frame_linktype = linktype;
-    }
-    /* DNS over TCP: the packet may gain (or lose) its DNS message; extra messages the segment
-     * completed wait in the reassembler for the next calls. Out of memory drops one flow's
-     * state only, which the stats show. */
-    if (pi->tcpdns) {
-        (void)tcpdns_add(pi->tcpdns, pkt, dec, dec_len);
-        s->stats.tcpdns = *tcpdns_stats(pi->tcpdns);
-    }
+    /* The frame may be decoded again later (evidence lines); the flow stage takes it away
+     * from the packets whose view it changes. */
+    pkt->frame = data;
+    pkt->frame_len = caplen;
+    pkt->frame_linktype = linktype;
 }
 
-static int at_end(struct source *s, struct pcap_impl *pi)
+static int at_end(struct source *s)
 {
-    if (pi->reasm) {
-        reasm_finish(pi->reasm);
-        s->stats.frag = *reasm_stats(pi->reasm);
-    }
-    if (pi->tcpdns) {
-        tcpdns_finish(pi->tcpdns);
-        s->stats.tcpdns = *tcpdns_stats(pi->tcpdns);
-    }
     if (s->stats.packets == 0) {
         snprintf(s->error, sizeof s->error, "%s", nt_strerror(NT_ERR_NO_PACKETS));
         return NT_ERR_NO_PACKETS;
@@ -428,18 +326,12 @@ static int try_fallback(struct source *s, struct pcap_impl *pi, const char *msg)
 static int pcap_next_packet(struct source *s, struct packet *pkt)
 {
     struct pcap_impl *pi = s->impl;
-    if (tcpdns_next(pi->tcpdns, pkt)) {
-        /* Another DNS message of the segment just delivered: the same record, so it does not
-         * count as a packet (source_next counts every packet returned). */
-        s->stats.packets--;
-        return 1;
-    }
     struct pf_record rec;
     if (pi->pf) {
         int rc = pf_next(pi->pf, &rec);
         s->stats.pcapng_fallback = pf_mixed(pi->pf);
         if (rc == 0)
-            return at_end(s, pi);
+            return at_end(s);
         if (rc < 0) {
             snprintf(s->error, sizeof s->error, "%s after packet %llu", pf_error(pi->pf),
                      (unsigned long long)s->stats.packets);
@@ -454,7 +346,7 @@ static int pcap_next_packet(struct source *s, struct packet *pkt)
         uint32_t caplen, wirelen;
         int rc = ng_next(s, pi->ng, &ifc, &rec.ts, &rec.data, &caplen, &wirelen);
         if (rc == 0)
-            return at_end(s, pi);
+            return at_end(s);
         if (rc < 0)
             return rc;
         rec.caplen = caplen;
@@ -467,7 +359,7 @@ static int pcap_next_packet(struct source *s, struct packet *pkt)
     const u_char *data;
     int rc = pcap_next_ex(pi->p, &hdr, &data);
     if (rc == PCAP_ERROR_BREAK)
-        return at_end(s, pi);
+        return at_end(s);
     if (rc != 1) {
         /* libpcap says what was wrong ("truncated dump file; tried to read 98 captured bytes,
          * only got 40"); packets already delivered stand. */
@@ -515,8 +407,6 @@ static void pcap_close_source(struct source *s)
         free(pi->ng->buf);
         free(pi->ng);
     }
-    reasm_free(pi->reasm);
-    tcpdns_free(pi->tcpdns);
     free(pi);
     s->impl = NULL;
 }
@@ -542,14 +432,10 @@ int source_pcap_open(FILE *f, struct source **out, char *err)
         return strstr(errbuf, "truncated") ? NT_ERR_TRUNCATED : NT_ERR_CORRUPT;
     }
     pi->linktype = pcap_datalink(pi->p);
-    pi->reasm = reasm_new();
-    pi->tcpdns = tcpdns_new();
     /* source_open sets the kind (pcap or pcapng) from the magic it saw. */
-    struct source *s = pi->reasm && pi->tcpdns ? source_alloc(&pcap_ops, SOURCE_PCAP, pi) : NULL;
+    struct source *s = source_alloc(&pcap_ops, SOURCE_PCAP, pi);
     if (!s) {
         pcap_close(pi->p);
-        reasm_free(pi->reasm);
-        tcpdns_free(pi->tcpdns);
         free(pi);
         snprintf(err, SOURCE_ERROR_MAX, "%s", nt_strerror(NT_ERR_NOMEM));
         return NT_ERR_NOMEM;
@@ -564,20 +450,10 @@ int source_pcapfile_open(FILE *f, struct source **out, char *err)
     /* Everything that can fail before the reader takes f, so that f stays the caller's on
      * every failure. */
     struct pcap_impl *pi = calloc(1, sizeof *pi);
-    struct source *s = NULL;
-    if (pi) {
-        pi->reasm = reasm_new();
-        pi->tcpdns = tcpdns_new();
-        if (pi->reasm && pi->tcpdns)
-            s = source_alloc(&pcap_ops, SOURCE_PCAP, pi);
-    }
+    struct source *s = pi ? source_alloc(&pcap_ops, SOURCE_PCAP, pi) : NULL;
     int rc = s ? pf_open(f, &pi->pf, err) : NT_ERR_NOMEM;
     if (rc != NT_OK) {
-        if (pi) {
-            reasm_free(pi->reasm);
-            tcpdns_free(pi->tcpdns);
-            free(pi);
-        }
+        free(pi);
         free(s);
         if (rc == NT_ERR_NOMEM)
             snprintf(err, SOURCE_ERROR_MAX, "%s", nt_strerror(NT_ERR_NOMEM));

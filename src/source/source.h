@@ -1,6 +1,7 @@
 /* source.h: the reader interface. A source turns one input (pcap, pcapng or tcpdump text, from a
- * file or standard input) into a sequence of decoded packets. Only source/pcap.c includes
- * <pcap.h>. */
+ * file or standard input) into a sequence of decoded packets, one per frame or text record as
+ * read (IP fragments and TCP segments are put together later, by the flow stage, src/flow/).
+ * Only source/pcap.c includes <pcap.h>. */
 #ifndef NT_SOURCE_SOURCE_H
 #define NT_SOURCE_SOURCE_H
 
@@ -9,8 +10,6 @@
 #include <stdio.h>
 
 #include "decode/packet.h"
-#include "source/reasm.h"
-#include "source/tcpdns.h"
 
 enum source_kind { SOURCE_PCAP = 1, SOURCE_PCAPNG = 2, SOURCE_TEXT = 3 };
 
@@ -42,16 +41,6 @@ struct source_stats {
     uint64_t ignored_lines;
     bool truncated; /* the input ended inside a record or packet */
     bool gzip;      /* the input was gzip-compressed (decompressed on the fly) */
-    /* pcap/pcapng: IP fragment reassembly (source/reasm.h). A fragment is delivered as an IP
-     * packet without its transport layers (a partial datagram never counts as DNS, TCP or
-     * ICMP); the fragment that completes a datagram is delivered as the whole datagram,
-     * decoded as raw IP, with its own number and time. */
-    struct reasm_stats frag;
-    uint64_t frag_unlocated; /* fragments whose IP header could not be found (tunnels) */
-    /* pcap/pcapng: DNS over TCP reassembly (source/tcpdns.h). A message completed by a segment
-     * is carried by that segment's packet; when one segment completes several, the others come
-     * as extra packets with the same number and time, which do not count in packets. */
-    struct tcpdns_stats tcpdns;
     /* pcapng: the file was read by nettriage's own pcapng reader because libpcap refuses it
      * (interfaces of different link types or snap lengths, sections of different byte orders);
      * each packet is then decoded with its own interface's link type. */

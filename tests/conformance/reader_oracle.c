@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "decode/packet.h"
+#include "flow/flow.h"
 #include "source/pcapfile.h"
 #include "source/source.h"
 #include "util/err.h"
@@ -56,6 +57,7 @@ struct run {
     bool native, fallback;
     enum source_kind kind;
     struct source_stats st;
+    struct flow_stats fl; /* the flow stage over the packets read, as the pipeline runs it */
     char err[SOURCE_ERROR_MAX];
     struct rec *recs;
     size_t n_recs, cap_recs;
@@ -120,20 +122,32 @@ static void read_capture(const char *path, bool libpcap, struct run *run)
     source_pcap_set_tap(s, tap, run);
     static struct packet pkt;
     char line[1024];
-    while ((run->rc = source_next(s, &pkt)) == 1) {
-        run->pkts = grow(run->pkts, &run->cap_pkts, run->n_pkts, sizeof *run->pkts);
-        struct pkt *x = &run->pkts[run->n_pkts++];
-        memset(x, 0, sizeof *x);
-        x->num = pkt.num;
-        x->sec = pkt.ts.sec;
-        x->nsec = pkt.ts.nsec;
-        x->kind = pkt.ts.kind;
-        x->layers = pkt.layers;
-        x->caplen = pkt.caplen;
-        x->wirelen = pkt.wirelen;
-        size_t n = packet_format_line(&pkt, line, sizeof line);
-        x->line = fnv((const uint8_t *)line, n);
+    struct flow *fl = flow_new();
+    if (!fl) {
+        fprintf(stderr, "reader_oracle: out of memory\n");
+        exit(2);
     }
+    while ((run->rc = source_next(s, &pkt)) == 1) {
+        flow_packet(fl, &pkt);
+        do {
+            run->pkts = grow(run->pkts, &run->cap_pkts, run->n_pkts, sizeof *run->pkts);
+            struct pkt *x = &run->pkts[run->n_pkts++];
+            memset(x, 0, sizeof *x);
+            x->num = pkt.num;
+            x->sec = pkt.ts.sec;
+            x->nsec = pkt.ts.nsec;
+            x->kind = pkt.ts.kind;
+            x->layers = pkt.layers;
+            x->caplen = pkt.caplen;
+            x->wirelen = pkt.wirelen;
+            size_t n = packet_format_line(&pkt, line, sizeof line);
+            x->line = fnv((const uint8_t *)line, n);
+        } while (flow_next(fl, &pkt));
+    }
+    if (run->rc == 0)
+        flow_finish(fl);
+    run->fl = *flow_stats(fl);
+    flow_free(fl);
     run->st = *source_stats(s);
     run->fallback = run->st.pcapng_fallback;
     run->kind = source_kind(s);
@@ -193,8 +207,7 @@ static bool compare(const char *path, const struct run *a, const struct run *b)
                         a->st.pcapng_fallback != b->st.pcapng_fallback ||
                         pf_linktype_to_dlt((uint32_t)a->st.linktype) !=
                             pf_linktype_to_dlt((uint32_t)b->st.linktype) ||
-                        memcmp(&a->st.frag, &b->st.frag, sizeof a->st.frag) != 0 ||
-                        memcmp(&a->st.tcpdns, &b->st.tcpdns, sizeof a->st.tcpdns) != 0))
+                        memcmp(&a->fl, &b->fl, sizeof a->fl) != 0))
             snprintf(why, sizeof why,
                      "statistics differ: kind %d/%d packets %llu/%llu unsupported %llu/%llu "
                      "fallback %d/%d linktype %d/%d fragments %llu/%llu dns-tcp %llu/%llu",
@@ -202,10 +215,10 @@ static bool compare(const char *path, const struct run *a, const struct run *b)
                      (unsigned long long)b->st.packets, (unsigned long long)a->st.unsupported_link,
                      (unsigned long long)b->st.unsupported_link, a->st.pcapng_fallback,
                      b->st.pcapng_fallback, a->st.linktype, b->st.linktype,
-                     (unsigned long long)a->st.frag.fragments,
-                     (unsigned long long)b->st.frag.fragments,
-                     (unsigned long long)a->st.tcpdns.messages,
-                     (unsigned long long)b->st.tcpdns.messages);
+                     (unsigned long long)a->fl.frag.fragments,
+                     (unsigned long long)b->fl.frag.fragments,
+                     (unsigned long long)a->fl.tcpdns.messages,
+                     (unsigned long long)b->fl.tcpdns.messages);
     }
     if (why[0]) {
         printf("DIFF %s: %s\n", path, why);

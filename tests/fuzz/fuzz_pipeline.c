@@ -1,8 +1,8 @@
 /* fuzz_pipeline.c: libFuzzer target for the state kept across packets: a sequence of frames, with
  * times that may go backwards, goes through the whole engine as `nettriage report` runs it
  * (src/cli/report.c, src/pipeline/): each input written as a pcap file and read by
- * pipeline_read (source with IP fragment and DNS over TCP reassembly -> decode -> correlate ->
- * detect -> report model), then the Markdown, JSON and NDJSON renderers.
+ * pipeline_read (source -> decode -> flow, with IP fragment and DNS over TCP reassembly ->
+ * correlate -> detect -> report model), then the Markdown, JSON and NDJSON renderers.
  *
  * Input format (tests/fuzz/make-pipeline-seeds writes it from real captures):
  *   byte 0      link type of every input: LINK_TYPES[byte % n]

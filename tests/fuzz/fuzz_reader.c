@@ -4,7 +4,9 @@
  * and gzip-compressed (libpcap behind the gzip layer). The first two must agree on every record
  * (time, lengths, link type, bytes), the number of packets and how the file ends, except where
  * they are known to differ on purpose (pcapfile.h): a later section in the other byte order,
- * and a pcapng time beyond the reader's bound that libpcap's unsigned arithmetic wraps. */
+ * and a pcapng time beyond the reader's bound that libpcap's unsigned arithmetic wraps. Each
+ * packet read then goes through the flow stage (IP fragment and DNS over TCP reassembly), as
+ * the pipeline runs it. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -17,6 +19,7 @@
 #include <zlib.h>
 
 #include "decode/packet.h"
+#include "flow/flow.h"
 #include "source/pcapfile.h"
 #include "source/source.h"
 
@@ -64,8 +67,17 @@ static void read_all(const char *path, bool libpcap, struct result *res)
     source_pcap_set_tap(s, tap, res);
     static struct packet pkt;
     char line[512];
-    while ((res->rc = source_next(s, &pkt)) == 1)
-        packet_format_line(&pkt, line, sizeof line);
+    struct flow *fl = flow_new();
+    while ((res->rc = source_next(s, &pkt)) == 1) {
+        if (fl)
+            flow_packet(fl, &pkt);
+        do
+            packet_format_line(&pkt, line, sizeof line);
+        while (fl && flow_next(fl, &pkt));
+    }
+    if (fl && res->rc == 0)
+        flow_finish(fl);
+    flow_free(fl);
     res->packets = source_stats(s)->packets;
     res->fallback = source_stats(s)->pcapng_fallback;
     if (res->rc < 0)

@@ -44,6 +44,18 @@ static void test_v4_udp_dns(void **state)
     assert_true(pkt.dns.complete);
     assert_int_equal(pkt.dns.length, 62);
     assert_int_equal(pkt.n_anomalies, 0);
+    /* Where decode read each layer, in the bytes it was given. */
+    assert_ptr_equal(pkt.data, b);
+    assert_int_equal(pkt.data_len, n);
+    assert_int_equal(pkt.net_off, 0);
+    assert_int_equal(pkt.l4_off, 20);
+    assert_int_equal(pkt.payload_off, 28);
+    /* A layer decoder called on bytes that are not pkt.data records no offset. */
+    uint8_t other[128];
+    memcpy(other, b, n);
+    struct cursor c = cur_make(other + 20, n - 20);
+    decode_udp(&pkt, &c);
+    assert_int_equal(pkt.payload_off, 0);
 }
 
 static void test_v4_options(void **state)
@@ -62,6 +74,8 @@ static void test_v4_options(void **state)
     assert_true(pkt.layers & PKT_L_DNS);
     assert_int_equal(pkt.dport, 53);
     assert_int_equal(pkt.ip_payload_len, 70);
+    assert_int_equal(pkt.l4_off, 28);
+    assert_int_equal(pkt.payload_off, 36);
     /* IHL beyond the capture. */
     o[0] = 0x4f;
     decode_raw(o, 40, 40);
@@ -211,6 +225,10 @@ static void test_v6_ext_chain(void **state)
     assert_true(pkt.layers & PKT_L_DNS);
     assert_true(pkt.dns.complete);
     assert_int_equal(pkt.ip_payload_len, 70);
+    /* The transport header after the 40 bytes of extension headers. */
+    assert_int_equal(pkt.net_off, 0);
+    assert_int_equal(pkt.l4_off, 80);
+    assert_int_equal(pkt.payload_off, 88);
     /* Truncated extension header. */
     decode_raw(f.b, 40 + 12, n);
     assert_true(packet_has_anomaly(&pkt, ANOM_IPV6_EXT_HEADER_TRUNCATED));
@@ -287,6 +305,9 @@ static void test_tcp_and_dns_over_tcp(void **state)
     assert_int_equal(pkt.tcp_win, 64240);
     assert_int_equal(pkt.tcp_opts_len, 20);
     assert_int_equal(pkt.l4_payload_len, 0);
+    /* The payload starts after the options. */
+    assert_int_equal(pkt.l4_off, 20);
+    assert_int_equal(pkt.payload_off, 60);
     char line[300];
     packet_format_line(&pkt, line, sizeof line);
     assert_string_equal(line, "IP 192.168.1.11.33779 > 209.87.249.18.53: Flags [S], seq 603899916, "

@@ -131,6 +131,12 @@ static void test_gre_v0(void **state)
     assert_outer(&pkt.tunnels[0], PKT_TUN_GRE);
     assert_int_equal(pkt.tunnels[0].ip_payload_len, 4 + qn);
     assert_int_equal(pkt.l2_len, 14);
+    /* The layer offsets are the inner packet's: Ethernet 14, outer IPv4 20, GRE 4. */
+    assert_ptr_equal(pkt.data, buf);
+    assert_int_equal(pkt.data_len, len);
+    assert_int_equal(pkt.net_off, 38);
+    assert_int_equal(pkt.l4_off, 58);
+    assert_int_equal(pkt.payload_off, 66);
     packet_format_line(&pkt, line, sizeof line);
     assert_string_equal(line, "IP 10.0.0.1 > 10.0.0.2: GREv0, length 94: IP 198.51.100.15.53424 > "
                               "198.51.100.2.53: 17514+ [1au] A? yummyrecipesforme.com. (62)");
@@ -206,6 +212,9 @@ static void test_gre_truncated(void **state)
     assert_int_equal(pkt.proto, 47);
     assert_int_equal(pkt.n_tunnels, 0);
     assert_true(packet_has_anomaly(&pkt, ANOM_IPV4_TRUNCATED));
+    /* with the outer packet's layer offsets back */
+    assert_int_equal(pkt.net_off, 14);
+    assert_int_equal(pkt.l4_off, 34);
     /* cut inside the inner DNS message: the inner packet, its DNS header read */
     run(NT_DLT_EN10MB, full - 20);
     assert_int_equal(pkt.n_tunnels, 1);

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "decode/decode.h"
-#include "source/reasm.h"
+#include "flow/reasm.h"
 
 static const uint8_t SRC4[4] = {198, 51, 100, 7}, DST4[4] = {203, 0, 113, 2};
 

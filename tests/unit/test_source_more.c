@@ -1,6 +1,7 @@
 /* test_source_more.c: reading real captures: gzip-compressed inputs, nanosecond pcaps, pcapng
  * files with several interfaces (of one and of different link types), and IP fragments
- * reassembled into whole DNS messages. Tests that use the shared corpora skip when absent. */
+ * reassembled into whole DNS messages (source then the flow stage, as the pipeline runs them).
+ * Tests that use the shared corpora skip when absent. */
 #include "testutil.h"
 
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "flow/flow.h"
 #include "source/source.h"
 #include "util/err.h"
 
@@ -48,11 +50,13 @@ struct run {
     int rc;
     uint64_t packets;
     struct source_stats st;
+    struct flow_stats flow;
     enum source_kind kind;
     char err[SOURCE_ERROR_MAX];
 };
 
-/* Reads path to its end; calls each (if set) for every packet. */
+/* Reads path to its end through the source and the flow stage; calls each (if set) for every
+ * packet the flow stage hands on. */
 static struct run read_all(const char *path, void (*each)(const struct packet *, void *), void *arg)
 {
     struct run r;
@@ -62,10 +66,20 @@ static struct run read_all(const char *path, void (*each)(const struct packet *,
     if (r.rc < 0)
         return r;
     struct packet *pkt = calloc(1, sizeof *pkt);
+    struct flow *fl = flow_new();
     assert_non_null(pkt);
-    while ((r.rc = source_next(s, pkt)) == 1)
-        if (each)
-            each(pkt, arg);
+    assert_non_null(fl);
+    while ((r.rc = source_next(s, pkt)) == 1) {
+        flow_packet(fl, pkt);
+        do {
+            if (each)
+                each(pkt, arg);
+        } while (flow_next(fl, pkt));
+    }
+    if (r.rc == 0)
+        flow_finish(fl);
+    r.flow = *flow_stats(fl);
+    flow_free(fl);
     r.st = *source_stats(s);
     r.packets = r.st.packets;
     r.kind = source_kind(s);
@@ -454,8 +468,8 @@ static void test_fragments(void **state)
     assert_int_equal(f.num_dns, 3);
     assert_int_equal(f.sec_dns, 102);
     assert_int_equal(f.n_rr, 1);
-    assert_int_equal(r.st.frag.fragments, 3);
-    assert_int_equal(r.st.frag.reassembled, 1);
+    assert_int_equal(r.flow.frag.fragments, 3);
+    assert_int_equal(r.flow.frag.reassembled, 1);
     unlink(p);
     /* Without its last fragment the datagram never becomes DNS, and is counted. */
     memset(&f, 0, sizeof f);
@@ -465,8 +479,8 @@ static void test_fragments(void **state)
     assert_int_equal(r.rc, 0);
     assert_int_equal(r.packets, 2);
     assert_int_equal(f.num_dns, 0);
-    assert_int_equal(r.st.frag.incomplete, 1);
-    assert_int_equal(r.st.frag.lost_fragments, 2);
+    assert_int_equal(r.flow.frag.incomplete, 1);
+    assert_int_equal(r.flow.frag.lost_fragments, 2);
     unlink(p);
 }
 
@@ -508,15 +522,15 @@ static void test_corpus_fragments(void **state)
     assert_int_equal(v.rcode, 0);
     assert_int_equal(v.n_rr, 3);
     assert_true(v.complete);
-    assert_int_equal(r.st.frag.reassembled, 1);
-    assert_int_equal(r.st.frag.incomplete, 1);
+    assert_int_equal(r.flow.frag.reassembled, 1);
+    assert_int_equal(r.flow.frag.incomplete, 1);
     /* dnscap's frags.pcap: dns.pcap's 41 queries and 41 responses, every one fragmented. */
     memset(&v, 0, sizeof v);
     r = read_all(v4, collect_v6, &v);
     assert_int_equal(r.rc, 0);
     assert_int_equal(v.responses, 41);
-    assert_int_equal(r.st.frag.reassembled, 82);
-    assert_int_equal(r.st.frag.incomplete, 0);
+    assert_int_equal(r.flow.frag.reassembled, 82);
+    assert_int_equal(r.flow.frag.incomplete, 0);
 }
 
 int main(void)

@@ -8,8 +8,9 @@
 #include <string.h>
 
 #include "decode/decode.h"
+#include "flow/flow.h"
+#include "flow/tcpdns.h"
 #include "source/source.h"
-#include "source/tcpdns.h"
 
 #define CLIENT_ISN 1000u
 
@@ -103,7 +104,7 @@ static bool offer(struct rig *r, uint16_t sport, uint32_t seq, uint8_t flags, co
     r->pkt->num = ++r->num;
     r->pkt->caplen = r->pkt->wirelen = (uint32_t)len;
     decode_packet(r->pkt, NT_LINKTYPE_RAW, r->frame, len);
-    assert_int_equal(tcpdns_add(r->t, r->pkt, r->frame, len), 0);
+    assert_int_equal(tcpdns_add(r->t, r->pkt), 0);
     return (r->pkt->layers & PKT_L_DNS) != 0;
 }
 
@@ -338,7 +339,8 @@ static void test_decode_misread_removed(void **state)
     rig_fini(&r);
 }
 
-/* Counts queries and responses a capture yields through the source (with reassembly). */
+/* Counts queries and responses a capture yields through the source and the flow stage (with
+ * reassembly), as the pipeline reads it. */
 static bool count_capture(const char *path, unsigned *queries, unsigned *responses,
                           struct tcpdns_stats *st, uint64_t *packets)
 {
@@ -350,18 +352,25 @@ static bool count_capture(const char *path, unsigned *queries, unsigned *respons
     struct source *s = NULL;
     assert_int_equal(source_open(path, &s, err), 0);
     struct packet *pkt = malloc(sizeof *pkt);
+    struct flow *fl = flow_new();
     assert_non_null(pkt);
+    assert_non_null(fl);
     *queries = *responses = 0;
     while (source_next(s, pkt) == 1) {
-        if (!(pkt->layers & PKT_L_DNS))
-            continue;
-        if (pkt->dns.flags & DNS_FLAG_QR)
-            (*responses)++;
-        else
-            (*queries)++;
+        flow_packet(fl, pkt);
+        do {
+            if (!(pkt->layers & PKT_L_DNS))
+                continue;
+            if (pkt->dns.flags & DNS_FLAG_QR)
+                (*responses)++;
+            else
+                (*queries)++;
+        } while (flow_next(fl, pkt));
     }
-    *st = source_stats(s)->tcpdns;
+    flow_finish(fl);
+    *st = flow_stats(fl)->tcpdns;
     *packets = source_stats(s)->packets;
+    flow_free(fl);
     free(pkt);
     source_close(s);
     return true;

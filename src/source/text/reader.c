@@ -524,6 +524,10 @@ static int finish_record(struct source *s, struct text_src *t, struct packet *pk
         pkt->line_len = t->rec_len;
         pkt->frame = NULL;
         pkt->frame_len = 0;
+        /* tcpdump printed each fragment and segment as it saw it: the flow stage leaves text
+         * records alone (it reassembles bytes of captures only). */
+        pkt->data = NULL;
+        pkt->data_len = 0;
     }
     if (!ok || (!pkt->layers && record_is_unread(t->rec, t->rec_len, t->st.ts_mode))) {
         for (uint64_t i = 0; i < t->rec_lines; i++)

@@ -1,5 +1,5 @@
 /* tcpdns.c: DNS over TCP reassembly (RFC 7766, RFC 1035 section 4.2.2); policy in tcpdns.h. */
-#include "source/tcpdns.h"
+#include "flow/tcpdns.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -164,48 +164,15 @@ static int32_t new_flow(struct tcpdns *t, const struct packet *pkt, uint64_t h)
     return i;
 }
 
-/* Finds where the TCP payload of pkt starts in data, checking that the headers found there are
- * the ones decode read. False for tunnelled packets and anything that does not check out. */
-static bool locate_payload(const struct packet *pkt, const uint8_t *data, size_t caplen,
-                           struct cursor *payload, bool *cut)
+/* Where the TCP payload of pkt starts in the bytes it was decoded from: at the offset decode
+ * recorded, for segments whose IP header follows the link header (not tunnelled packets, nor
+ * those behind MPLS labels). *cut tells whether the capture holds less than the payload. */
+static bool locate_payload(const struct packet *pkt, struct cursor *payload, bool *cut)
 {
-    if (pkt->n_tunnels || pkt->l2_len > caplen)
+    if (pkt->n_tunnels || !pkt->data || pkt->net_off != pkt->l2_len ||
+        pkt->payload_off > pkt->data_len)
         return false;
-    struct cursor c = cur_make(data + pkt->l2_len, caplen - pkt->l2_len);
-    struct cursor probe = c;
-    uint8_t v = cur_u8(&probe) >> 4;
-    if (v == 4 && pkt->ip_version == 4) {
-        size_t ihl = (size_t)(cur_u8(&c) & 0x0f) * 4;
-        cur_skip(&c, ihl - 1);
-    } else if (v == 6 && pkt->ip_version == 6) {
-        cur_skip(&c, 6);
-        uint8_t nh = cur_u8(&c);
-        cur_skip(&c, 33);
-        /* The extension headers decode walked (it bounds their number). */
-        for (unsigned n = 0; n < 8 && (nh == 0 || nh == 43 || nh == 44 || nh == 60 || nh == 51);
-             n++) {
-            uint8_t next = cur_u8(&c);
-            uint8_t len = cur_u8(&c);
-            size_t total = nh == 44 ? 8 : nh == 51 ? ((size_t)len + 2) * 4 : ((size_t)len + 1) * 8;
-            cur_skip(&c, total - 2);
-            nh = next;
-        }
-        if (nh != 6)
-            return false;
-    } else {
-        return false;
-    }
-    uint16_t sport = cur_be16(&c);
-    uint16_t dport = cur_be16(&c);
-    uint32_t seq = cur_be32(&c);
-    cur_skip(&c, 4);
-    size_t hlen = (size_t)(cur_u8(&c) >> 4) * 4;
-    if (c.short_read || hlen < 20 || sport != pkt->sport || dport != pkt->dport ||
-        seq != pkt->tcp_seq)
-        return false;
-    cur_skip(&c, hlen - 13);
-    if (c.short_read)
-        return false;
+    struct cursor c = cur_make(pkt->data + pkt->payload_off, pkt->data_len - pkt->payload_off);
     size_t n = pkt->l4_payload_len;
     *cut = n > cur_left(&c);
     *payload = cur_sub(&c, *cut ? cur_left(&c) : n);
@@ -377,7 +344,7 @@ static void consume(struct tcpdns *t, int32_t fi, struct seg *s, const uint8_t *
     }
 }
 
-int tcpdns_add(struct tcpdns *t, struct packet *pkt, const uint8_t *data, size_t caplen)
+int tcpdns_add(struct tcpdns *t, struct packet *pkt)
 {
     t->n_extra = t->next_extra = 0;
     t->pend_len = 0;
@@ -387,7 +354,7 @@ int tcpdns_add(struct tcpdns *t, struct packet *pkt, const uint8_t *data, size_t
         return 0;
     struct cursor pc;
     bool cut = false;
-    if (!locate_payload(pkt, data, caplen, &pc, &cut))
+    if (!locate_payload(pkt, &pc, &cut))
         return 0;
     const uint8_t *p = pc.p + pc.off;
     size_t n = cur_left(&pc);

@@ -16,8 +16,8 @@
  * A complete datagram comes out as one IP packet: the first fragment's header (IPv4: with the
  * total length set and the fragment fields cleared; IPv6: the unfragmentable part with the
  * fragment header removed and the payload length set) followed by the reassembled payload. */
-#ifndef NT_SOURCE_REASM_H
-#define NT_SOURCE_REASM_H
+#ifndef NT_FLOW_REASM_H
+#define NT_FLOW_REASM_H
 
 #include <stddef.h>
 #include <stdint.h>

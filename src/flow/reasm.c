@@ -1,6 +1,6 @@
 /* reasm.c: IPv4 (RFC 791) and IPv6 (RFC 8200 section 4.5) fragment reassembly; the policy and
  * its bounds are in reasm.h. Headers are read through the bounds-checked cursor. */
-#include "source/reasm.h"
+#include "flow/reasm.h"
 
 #include <stdbool.h>
 #include <stdlib.h>

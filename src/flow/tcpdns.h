@@ -28,8 +28,8 @@
  * decode (decode/tcp.c): that parse is kept, not repeated. Where the flow shows decode's parse
  * was of a segment in the middle of a message (bytes that only looked like a length), it is
  * removed. Tunnelled packets are left as decode saw them. */
-#ifndef NT_SOURCE_TCPDNS_H
-#define NT_SOURCE_TCPDNS_H
+#ifndef NT_FLOW_TCPDNS_H
+#define NT_FLOW_TCPDNS_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -64,12 +64,12 @@ struct tcpdns;
 struct tcpdns *tcpdns_new(void);
 void tcpdns_free(struct tcpdns *t);
 
-/* Offers a decoded packet and the caplen bytes it was decoded from (as given to
- * decode_packet). Packets that are not TCP segments to or from a DNS port are ignored cheaply.
- * May change pkt's DNS message and PKT_L_DNS bit as described above. Extra messages the
- * segment completed wait for tcpdns_next. Returns -1 when out of memory (the flow is dropped),
- * else 0. */
-int tcpdns_add(struct tcpdns *t, struct packet *pkt, const uint8_t *data, size_t caplen);
+/* Offers a decoded packet; its payload is found in the bytes it was decoded from (pkt->data) at
+ * the offset decode recorded (pkt->payload_off). Packets that are not TCP segments to or from a
+ * DNS port are ignored cheaply. May change pkt's DNS message and PKT_L_DNS bit as described
+ * above. Extra messages the segment completed wait for tcpdns_next. Returns -1 when out of
+ * memory (the flow is dropped), else 0. */
+int tcpdns_add(struct tcpdns *t, struct packet *pkt);
 
 /* When the last segment offered completed more than one message, fills pkt with the next
  * (a copy of that segment's packet, without its SYN, FIN and RST flags, carrying that message)
