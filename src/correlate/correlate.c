@@ -27,6 +27,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "correlate/dnsconn.h"
 #include "correlate/tcp_track.h"
 #include "decode/ports.h"
 #include "util/err.h"
@@ -82,6 +83,7 @@ struct correlator {
     struct lk *pending; /* newest lookup without an outcome */
     struct theap due;   /* every open lookup by deadline */
     struct tcp_tracker *tcp;
+    struct dnsconn_table *conns; /* DNS-over-TCP connections after the handshake */
     struct lk *free_lk; /* closed entries of the common size, for reuse (linked by hnext) */
     size_t n_free_lk;
     uint64_t seq;
@@ -127,7 +129,9 @@ struct correlator *correlate_new(const struct correlate_config *cfg,
     c->qseen = calloc(QSEEN_BITS / 64, sizeof *c->qseen);
     theap_init(&c->due);
     c->tcp = tcp_tracker_new(&c->cfg, &c->cb, &c->st);
-    if (!c->buckets || !c->tcp || !c->qseen) {
+    c->conns = dnsconn_new();
+    if (!c->buckets || !c->tcp || !c->qseen || !c->conns) {
+        dnsconn_free(c->conns);
         tcp_tracker_free(c->tcp);
         free(c->qseen);
         free(c->buckets);
@@ -314,6 +318,8 @@ static void close_lookup(struct correlator *c, struct lk *e, bool at_end)
     default:
         break;
     }
+    if (l->transport == 6)
+        dnsconn_fill(c->conns, l);
     if (c->cb.on_lookup)
         c->cb.on_lookup(c->cb.ctx, l);
     free_lookup(c, e);
@@ -987,6 +993,8 @@ int correlate_packet(struct correlator *c, const struct packet *pkt, uint32_t in
         c->st.nbns_packets++;
     if (pkt->layers & PKT_L_TCP) {
         int rc = tcp_track_packet(c->tcp, pkt, input);
+        if (rc >= 0)
+            rc = dnsconn_packet(c->conns, pkt, input, c->now);
         if (rc < 0)
             return rc;
     }
@@ -1018,6 +1026,7 @@ void correlate_finish(struct correlator *c)
         close_lookup(c, c->oldest, true);
     tcp_track_clock(c->tcp, c->vclock);
     tcp_track_finish(c->tcp, c->input_has_time);
+    dnsconn_clear(c->conns);
     c->input_has_time = false;
     c->have_vclock = c->vjump_held = false;
     c->vclock = c->offset = c->now = 0;
@@ -1044,6 +1053,7 @@ void correlate_free(struct correlator *c)
         free(e);
     }
     tcp_tracker_free(c->tcp);
+    dnsconn_free(c->conns);
     theap_fini(&c->due);
     free(c->buckets);
     free(c->qseen);

@@ -27,6 +27,31 @@ enum icmp_sender {
     ICMP_SENDER_CLIENT, /* the client, about a response sent to it */
 };
 
+/* How the server ended a DNS-over-TCP connection before answering (dns_tcp_conn). */
+enum tcp_close_kind {
+    TCP_CLOSE_NONE = 0,
+    TCP_CLOSE_FIN, /* an orderly close */
+    TCP_CLOSE_RST, /* an abort */
+};
+
+/* What the capture shows of the TCP connection a lookup over TCP went on, after the handshake
+ * (correlate/dnsconn.h). All zero for UDP, and when none of the connection's segments was
+ * followed. */
+struct dns_tcp_conn {
+    bool seen;              /* the connection was followed (from the client's SYN or data) */
+    bool synack_seen;       /* the server's SYN-ACK is in the capture */
+    bool query_acked;       /* the server had acknowledged every byte the client sent (the query)
+                               when it closed, or by the end when it did not close */
+    uint8_t server_close;   /* enum tcp_close_kind: the server's FIN or RST after the query */
+    bool client_fin_first;  /* the client had sent its own FIN before the server closed */
+    uint8_t closed_conns;   /* connections of the lookup (its kept client ports) the server
+                               closed after the query */
+    int64_t close_after_us; /* from the client's last data segment (the query) to the close */
+    /* The server's FIN or RST (role EV_PACKET, order_pkt the lookup's first query); owned by
+     * the correlator, valid only during the on_lookup callback (NULL when none). */
+    const struct evidence *close;
+};
+
 #define LOOKUP_PORTS_KEPT    8
 #define CORRELATE_STEPS_KEPT 8
 /* A packet stamped this much earlier than the one before it is a clock step, not reordering. */
@@ -85,6 +110,9 @@ struct dns_lookup {
      * showed them (else id_unknown; has_question false). */
     bool from_quote;
     bool id_unknown; /* the id and flags were not shown (never for a captured query) */
+
+    /* Transport TCP: the connection after its handshake (see struct dns_tcp_conn). */
+    struct dns_tcp_conn tcp;
 };
 
 enum tcp_outcome {

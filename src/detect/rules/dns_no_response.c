@@ -49,6 +49,9 @@ struct nr_acc {
     uint32_t short_min_input, short_max_input;
     struct nt_addr gave_up_to; /* the server of the first new lookup after giving up */
     bool has_gave_up_to;
+    /* Over TCP: lookups whose connection the server accepted (its SYN-ACK is in the capture),
+     * and of those, whose query it acknowledged (dns_lookup.tcp). */
+    uint64_t tcp_accepted, tcp_acked;
 };
 
 /* What the rule remembers across lookups to tell a client that gave up: the newest lookup of
@@ -172,6 +175,10 @@ static void count_silent(struct rule_ctx *rc, const struct dns_lookup *l, bool s
     if (l->n_client_ports > 1)
         a->new_port++;
     a->ports_overflow |= l->client_ports_overflow;
+    if (l->tcp.synack_seen) {
+        a->tcp_accepted++;
+        a->tcp_acked += l->tcp.query_acked;
+    }
     if (!l->query.has_dns)
         a->rd_unknown++;
     else if (!(l->query_flags & DNS_FLAG_RD))
@@ -209,6 +216,9 @@ static void count_silent(struct rule_ctx *rc, const struct dns_lookup *l, bool s
 
 static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
 {
+    /* A connection the server closed after the query is dns.tcp_closed's: it is reachable. */
+    if (l->tcp.server_close)
+        return;
     struct nr_state *st = state_get(rc);
     if (st && l->input > st->max_input)
         st->max_input = l->input;
@@ -242,6 +252,7 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
                 memset(&p->l.query, 0, sizeof p->l.query);
                 memset(&p->l.answer, 0, sizeof p->l.answer);
                 memset(&p->l.error, 0, sizeof p->l.error);
+                p->l.tcp.close = NULL; /* not kept (and none: closed ones return above) */
                 p->l.qname = strdup(l->qname);
                 if (!p->l.qname || !evidence_copy(&p->l.query, &l->query)) {
                     pending_free(p);
@@ -308,6 +319,8 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     cut = cut > a->short_n ? cut - a->short_n : 0; /* the short observations are counted */
     uint64_t retrans = f->query_packets - f->lookups;
     enum shape shape = shape_of(ss, a);
+    /* Over TCP, every connection accepted by the server: it is reachable on the port. */
+    bool accepted = a->tcp_accepted && a->tcp_accepted == f->lookups;
     /* The same server on the other transport: answers there show the host and service up. */
     const struct server_stats *os =
         rule_server_stats(rc, &f->server, f->port, f->protocol[0] == 't' ? 17 : 6);
@@ -389,9 +402,13 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     }
     switch (shape) {
     case SHAPE_NEVER:
-        shape_words = icmp ? " The server answered no DNS lookup in the capture."
-                           : " The server answered no DNS lookup in the capture and sent no "
-                             "ICMP error: the capture never shows it reachable on this port.";
+        shape_words = accepted
+                          ? " The server answered no DNS lookup in the capture, but it accepted "
+                            "the TCP connections (their SYN-ACKs are in the capture): it is "
+                            "reachable on this port and left the queries unanswered."
+                      : icmp ? " The server answered no DNS lookup in the capture."
+                             : " The server answered no DNS lookup in the capture and sent no "
+                               "ICMP error: the capture never shows it reachable on this port.";
         break;
     case SHAPE_STOPPED:
         shape_words = " The server had answered earlier lookups, then went silent: an outage "
@@ -527,6 +544,13 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                          answered, all, PROTO, f->port, first_ans, last_ans);
         break;
     }
+    if (a->tcp_accepted)
+        finding_add_fact(f,
+                         "The server accepted the TCP connection of %" PRIu64 " of these lookups "
+                         "(its SYN-ACK is in the capture) and acknowledged the query on %" PRIu64
+                         "; it neither answered nor closed the connection before the capture "
+                         "ended.",
+                         a->tcp_accepted, a->tcp_acked);
     if (other_ok)
         finding_add_fact(f,
                          "The same server answered %" PRIu64 " of its %" PRIu64 " lookups over %s "
@@ -602,9 +626,10 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                  "DNS service are up and only %s is discarded, as a filter on %s port %u does. ",
                  other_ok, other_ok == 1 ? "lookup" : "lookups", OTHER, PROTO, PROTO, f->port);
     finding_add_cause(f,
-                      other_ok ? CONF_HIGH
-                      : mixed  ? CONF_LOW
-                               : CONF_MEDIUM,
+                      accepted   ? CONF_LOW
+                      : other_ok ? CONF_HIGH
+                      : mixed    ? CONF_LOW
+                                 : CONF_MEDIUM,
                       "A firewall on the server or on the path silently drops DNS queries to it "
                       "(an nftables or iptables drop rule, a security group, an access list).",
                       "A drop rule discards a query without any reply, which is exactly what the "
@@ -614,7 +639,7 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                               "to some clients, names or times, which is less likely. "
                             : "",
                       separate);
-    finding_add_cause(f, other_ok || mixed ? CONF_LOW : CONF_MEDIUM,
+    finding_add_cause(f, accepted || other_ok || mixed ? CONF_LOW : CONF_MEDIUM,
                       "The server host is down, or the address is wrong, and a filter or router "
                       "on the way discards the queries without reporting it.",
                       "A host that is down or absent usually draws an ICMP host unreachable from "
@@ -622,7 +647,10 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                       "the router does not send ICMP errors. %s",
                       other_ok ? "It answered over the other transport meanwhile, so it was up."
                                : separate);
-    finding_add_cause(f, shape == SHAPE_STOPPED && !other_ok ? CONF_MEDIUM : CONF_LOW,
+    finding_add_cause(f,
+                      accepted                              ? CONF_HIGH
+                      : shape == SHAPE_STOPPED && !other_ok ? CONF_MEDIUM
+                                                            : CONF_LOW,
                       "The DNS service is hung: its process still holds the port (so the kernel "
                       "sends no port unreachable) but no longer reads or answers queries.",
                       "A stopped service on a reachable host would draw ICMP port unreachable "
