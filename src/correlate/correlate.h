@@ -52,8 +52,9 @@ struct dns_tcp_conn {
     const struct evidence *close;
 };
 
-#define LOOKUP_PORTS_KEPT    8
-#define CORRELATE_STEPS_KEPT 8
+#define LOOKUP_PORTS_KEPT        8
+#define CORRELATE_STEPS_KEPT     8
+#define CORRELATE_ONE_SIDED_KEPT 8
 /* A packet stamped this much earlier than the one before it is a clock step, not reordering. */
 #define CORRELATE_STEP_BACK_US 1000000
 
@@ -238,6 +239,18 @@ struct correlate_stats {
         struct nt_time from, to; /* stamp of the packet before the step, and of this one */
     } clock_steps_kept[CORRELATE_STEPS_KEPT];
     uint64_t open_peak; /* most lookups open at once */
+    /* Hosts the capture holds one direction of (correlate/sides.h): no packet addressed to the
+     * host, yet at least one of its TCP connections went on after its SYN without the SYN-ACK in
+     * the capture (synack_unseen), which proves packets reached it uncaptured. Judged over every
+     * input read so far, at each correlate_finish; the first few kept, most packets sent
+     * first. */
+    uint64_t one_sided_hosts;
+    uint8_t n_one_sided_kept;
+    struct one_sided_host {
+        struct nt_addr host;
+        uint64_t sent;          /* packets from it in the capture */
+        uint64_t synack_unseen; /* its TCP connections established without a captured SYN-ACK */
+    } one_sided[CORRELATE_ONE_SIDED_KEPT];
 };
 
 struct correlate_callbacks {

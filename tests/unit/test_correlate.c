@@ -362,6 +362,55 @@ static void test_tcp_connection_facts(void **state)
     free(p);
 }
 
+/* A host the capture holds one direction of: its connection went on after the SYN (ACK, data)
+ * without a captured SYN-ACK, and no packet is addressed to it. One packet to it (here a DNS
+ * answer to another lookup) and it is no longer judged one-sided; a host whose SYN-ACKs are all
+ * in the capture never is. */
+static void test_one_sided_hosts(void **state)
+{
+    (void)state;
+    struct seen s;
+    struct correlator *c = mk(&s, 5000000);
+    struct packet *p = pkt_new();
+    /* 198.51.100.15 (seg's client): SYN, ACK, data to 198.51.100.2:53; a query to .9. */
+    seg(p, 1, 10.0, true, 40001, 0x02, 1000, 0, 0);
+    correlate_packet(c, p, 0);
+    seg(p, 2, 10.1, true, 40001, 0x10, 1001, 9001, 0);
+    correlate_packet(c, p, 0);
+    seg(p, 3, 10.2, true, 40001, 0x18, 1001, 9001, 40);
+    correlate_packet(c, p, 0);
+    query(p, 4, 11.0, "198.51.100.15", 40100, "198.51.100.9", 1, "a.example.");
+    correlate_packet(c, p, 0);
+    /* 198.51.100.20: a full handshake, both directions captured. */
+    struct packet *q = pkt_new();
+    seg(q, 5, 12.0, true, 40002, 0x02, 5000, 0, 0);
+    addr(&q->src, "198.51.100.20");
+    correlate_packet(c, q, 0);
+    seg(q, 6, 12.1, false, 40002, 0x12, 7000, 5001, 0);
+    addr(&q->dst, "198.51.100.20");
+    correlate_packet(c, q, 0);
+    correlate_finish(c);
+    const struct correlate_stats *st = correlate_stats(c);
+    assert_int_equal(st->one_sided_hosts, 1);
+    assert_int_equal(st->n_one_sided_kept, 1);
+    struct nt_addr cli;
+    addr(&cli, "198.51.100.15");
+    assert_true(nt_addr_eq(&st->one_sided[0].host, &cli));
+    assert_int_equal(st->one_sided[0].sent, 4);
+    assert_int_equal(st->one_sided[0].synack_unseen, 1);
+    /* An answer reaches it (next input): judged over everything read, it is two-sided now. */
+    query(p, 1, 20.0, "198.51.100.15", 40200, "198.51.100.9", 2, "b.example.");
+    correlate_packet(c, p, 1);
+    response(q, 2, 20.1, p, 0);
+    correlate_packet(c, q, 1);
+    correlate_finish(c);
+    assert_int_equal(st->one_sided_hosts, 0);
+    assert_int_equal(st->n_one_sided_kept, 0);
+    correlate_free(c);
+    free(p);
+    free(q);
+}
+
 static void test_quote_picks_lookup_by_id(void **state)
 {
     (void)state;
@@ -1079,6 +1128,7 @@ int main(void)
         cmocka_unit_test(test_quote_of_captured_query_makes_no_lookup),
         cmocka_unit_test(test_answer_from_other_address),
         cmocka_unit_test(test_tcp_connection_facts),
+        cmocka_unit_test(test_one_sided_hosts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -530,6 +530,52 @@ static void test_dns_tcp_closed(void **state)
     memset(&stats, 0, sizeof stats);
 }
 
+/* dns.no_response for a client the capture holds one direction of (correlate_stats.one_sided):
+ * low, the capture's blind side the first cause, every other cause low; for another client, as
+ * before. */
+static void test_no_response_one_sided(void **state)
+{
+    (void)state;
+    stats.last_ts = ts(100.0);
+    struct dns_lookup *ls[2] = {
+        lk(17, 10.0, LOOKUP_UNANSWERED, false, 1),
+        lk(17, 20.0, LOOKUP_UNANSWERED, false, 2),
+    };
+    struct detector *d;
+    const struct finding *fs[2];
+    assert_int_equal(run(NULL, 0, ls, 2, &d, "dns.no_response", fs, 2), 1);
+    assert_int_equal(fs[0]->severity, SEV_HIGH);
+    assert_null(strstr(fs[0]->causes[0].text, "one direction"));
+    detect_free(d);
+    /* Another host one-sided: nothing changes. */
+    stats.one_sided_hosts = 1;
+    stats.n_one_sided_kept = 1;
+    addr(&stats.one_sided[0].host, "198.51.100.99");
+    stats.one_sided[0].sent = 946;
+    stats.one_sided[0].synack_unseen = 10;
+    assert_int_equal(run(NULL, 0, ls, 2, &d, "dns.no_response", fs, 2), 1);
+    assert_int_equal(fs[0]->severity, SEV_HIGH);
+    detect_free(d);
+    addr(&stats.one_sided[0].host, CLI);
+    assert_int_equal(run(NULL, 0, ls, 2, &d, "dns.no_response", fs, 2), 1);
+    const struct finding *f = fs[0];
+    assert_int_equal(f->severity, SEV_LOW);
+    assert_non_null(strstr(f->causes[0].text, "The capture holds one direction only"));
+    assert_int_equal(f->causes[0].confidence, CONF_MEDIUM);
+    for (size_t i = 1; i < f->n_causes; i++)
+        assert_int_equal(f->causes[i].confidence, CONF_LOW);
+    assert_non_null(strstr(f->summary, "may be missing from the capture rather than from the "
+                                       "network"));
+    assert_non_null(strstr(f->summary, "it holds 946 packets from it and none addressed to it"));
+    assert_null(strstr(f->summary, "never shows it reachable"));
+    assert_true(any_fact(f, "One direction only"));
+    assert_non_null(strstr(f->next_steps[0], "Capture both directions"));
+    detect_free(d);
+    for (int i = 0; i < 2; i++)
+        lk_free(ls[i]);
+    memset(&stats, 0, sizeof stats);
+}
+
 static void test_truncated_quiet(void **state)
 {
     (void)state;
@@ -612,6 +658,7 @@ int main(void)
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_truncated_quiet),
         cmocka_unit_test(test_dns_tcp_closed),
+        cmocka_unit_test(test_no_response_one_sided),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

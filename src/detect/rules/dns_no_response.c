@@ -300,6 +300,29 @@ static enum shape shape_of(const struct server_stats *ss, const struct nr_acc *a
     return SHAPE_MIXED;
 }
 
+/* Whether every client of f is a host the capture holds one direction of (correlate_stats
+ * one_sided: no packet addressed to it, yet TCP shows packets reached it); their packets sent and
+ * TCP connections established without a captured SYN-ACK, summed. Only the hosts the statistics
+ * kept are known: a client past them leaves the finding as it was. */
+static bool clients_one_sided(const struct rule_ctx *rc, const struct finding *f, uint64_t *sent,
+                              uint64_t *unseen)
+{
+    const struct correlate_stats *cs = rule_stats(rc);
+    *sent = *unseen = 0;
+    if (!cs || !f->n_clients || f->clients_dropped)
+        return false;
+    for (size_t i = 0; i < f->n_clients; i++) {
+        size_t k = 0;
+        while (k < cs->n_one_sided_kept && !nt_addr_eq(&cs->one_sided[k].host, &f->clients[i]))
+            k++;
+        if (k == cs->n_one_sided_kept)
+            return false;
+        *sent += cs->one_sided[k].sent;
+        *unseen += cs->one_sided[k].synack_unseen;
+    }
+    return true;
+}
+
 static void explain_finding(struct rule_ctx *rc, struct finding *f)
 {
     const struct nr_acc *a = f->priv;
@@ -321,6 +344,10 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     enum shape shape = shape_of(ss, a);
     /* Over TCP, every connection accepted by the server: it is reachable on the port. */
     bool accepted = a->tcp_accepted && a->tcp_accepted == f->lookups;
+    /* The capture holds one direction of every client's traffic: what came back to them is
+     * missing from the capture, so silence is no evidence that nothing came. */
+    uint64_t os_sent, os_unseen;
+    bool one_sided = clients_one_sided(rc, f, &os_sent, &os_unseen);
     /* The same server on the other transport: answers there show the host and service up. */
     const struct server_stats *os =
         rule_server_stats(rc, &f->server, f->port, f->protocol[0] == 't' ? 17 : 6);
@@ -337,6 +364,8 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     bool only_short = a->short_n == f->lookups;
     if (only_short && f->severity > SEV_MEDIUM)
         f->severity = SEV_MEDIUM;
+    if (one_sided)
+        f->severity = SEV_LOW;
 
     /* How long the capture watched the short observations: from their first transmission to
      * the capture's last packet, when they come from the last input (whose end is the
@@ -402,7 +431,9 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     }
     switch (shape) {
     case SHAPE_NEVER:
-        shape_words = accepted
+        shape_words = one_sided ? " The capture shows no answer from the server, and no packet "
+                                  "addressed to the client at all."
+                      : accepted
                           ? " The server answered no DNS lookup in the capture, but it accepted "
                             "the TCP connections (their SYN-ACKs are in the capture): it is "
                             "reachable on this port and left the queries unanswered."
@@ -431,18 +462,40 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
         snprintf(within, sizeof within, "before the capture ended");
     else
         snprintf(within, sizeof within, "within the %s timeout", to);
-    finding_set_summary(
-        f,
-        "DNS over %s port %u got no response. %" PRIu64 " %s to the DNS server %s (%s) from "
-        "%" PRIu64
-        " %s (%s) drew neither an answer nor an ICMP error %s (%" PRIu64
-        " %s, %s).%s%s Silence alone does not say where the queries were lost: a firewall "
-        "that drops them, a server that is down or hung, the path, or overload look the same "
-        "from the client's side.",
-        PROTO, f->port, f->lookups, f->lookups == 1 ? "lookup" : "lookups", srv, names, n_clients,
-        n_clients == 1 ? "client" : "clients", clients, within, f->query_packets,
-        f->query_packets == 1 ? "query" : "queries",
-        retrans ? "retransmissions included" : "none of them a retry", short_words, shape_words);
+    char tail[600];
+    if (one_sided)
+        snprintf(tail, sizeof tail,
+                 " The capture holds only one direction of %s traffic: it holds %" PRIu64
+                 " packets from %s and none addressed to %s, yet %" PRIu64
+                 " of %s TCP connections went on after the SYN (ACKs, data), which proves that "
+                 "packets reached %s without being captured. The answers may be missing from the "
+                 "capture rather than from the network.",
+                 n_clients == 1 ? "the client's" : "these clients'", os_sent,
+                 n_clients == 1 ? "it" : "them", n_clients == 1 ? "it" : "them", os_unseen,
+                 n_clients == 1 ? "its" : "their", n_clients == 1 ? "it" : "them");
+    else
+        snprintf(tail, sizeof tail,
+                 " Silence alone does not say where the queries were lost: a firewall that drops "
+                 "them, a server that is down or hung, the path, or overload look the same from "
+                 "the client's side.");
+    finding_set_summary(f,
+                        "DNS over %s port %u got no response. %" PRIu64 " %s to the DNS server "
+                        "%s (%s) from %" PRIu64 " %s (%s) drew neither an answer nor an ICMP "
+                        "error %s (%" PRIu64 " %s, %s).%s%s%s",
+                        PROTO, f->port, f->lookups, f->lookups == 1 ? "lookup" : "lookups", srv,
+                        names, n_clients, n_clients == 1 ? "client" : "clients", clients, within,
+                        f->query_packets, f->query_packets == 1 ? "query" : "queries",
+                        retrans ? "retransmissions included" : "none of them a retry", short_words,
+                        shape_words, tail);
+    if (one_sided)
+        finding_add_fact(f,
+                         "One direction only: the capture holds no packet addressed to %s (it "
+                         "holds %" PRIu64 " from %s), and %" PRIu64 " of %s TCP connections "
+                         "went on after the SYN with ACKs or data, which a client sends only "
+                         "after receiving the server's SYN-ACK; none of those SYN-ACKs is in the "
+                         "capture.",
+                         clients, os_sent, n_clients == 1 ? "it" : "them", os_unseen,
+                         n_clients == 1 ? "its" : "their");
 
     /* Key findings. */
     finding_add_fact(f,
@@ -715,6 +768,22 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
         for (size_t i = 0; i < f->n_causes; i++)
             if (f->causes[i].confidence > short_cap)
                 f->causes[i].confidence = (uint8_t)short_cap;
+    if (one_sided) {
+        /* Every cause of real silence rests on the absence of answers, which this capture
+         * cannot show: low at most, and the capture's own blind side first. */
+        for (size_t i = 0; i < f->n_causes; i++)
+            f->causes[i].confidence = CONF_LOW;
+        finding_add_cause(f, CONF_MEDIUM,
+                          "The capture holds one direction only (a tap or mirror port of one "
+                          "direction, asymmetric routing past the capture point, or a capture "
+                          "filter such as `src host`): the answers may have reached the client "
+                          "without being captured.",
+                          "No packet addressed to %s is in the capture, yet %" PRIu64 " of %s "
+                          "TCP connections went on after the SYN as only a client that received "
+                          "the SYN-ACK does. Silence in such a capture is no evidence that the "
+                          "server did not answer.",
+                          clients, os_unseen, n_clients == 1 ? "its" : "their");
+    }
     finding_rank_causes(f);
 
     /* Next steps. */
@@ -723,6 +792,16 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     if (qname)
         text_shell_query(qname, qcmd, sizeof qcmd);
     const char *tcp = f->protocol[0] == 't' ? " +tcp" : "";
+    if (one_sided) {
+        char c0[NT_ADDR_FMT_MAX], c0_cmd[NT_ADDR_FMT_MAX * 2 + 8];
+        text_addr(&f->clients[0], c0, sizeof c0);
+        text_shell_word(c0, c0_cmd, sizeof c0_cmd);
+        finding_add_step(f,
+                         "Capture both directions before concluding anything: on the client "
+                         "itself, `tcpdump -ni any host %s and port %u`, or at a point both "
+                         "directions cross (check that the mirror port or tap copies both).",
+                         c0_cmd, f->port);
+    }
     finding_add_step(f,
                      "From a host inside the server's network, and on %s itself, query it: "
                      "`dig @%s %s%s +tries=1 +timeout=2`. An answer there while the clients get "
