@@ -8,6 +8,10 @@
 #include "util/htab.h"
 
 #define RX_BITS (1u << 20) /* 128 KiB */
+/* Sources found recently, by a cheap hash of the address: most packets skip the keyed hash and
+ * the table (a resolver's capture alternates between a few addresses). Only a cache: every hit
+ * is checked against the address. */
+#define RECENT_SLOTS 1024
 
 struct host {
     struct nt_addr addr;
@@ -20,7 +24,7 @@ struct sides {
     struct htab tab;
     struct host *hosts; /* SIDES_MAX_HOSTS, in order of first packet */
     size_t n;
-    struct host *last; /* the last source looked up: runs of one source skip the hash */
+    struct host *recent[RECENT_SLOTS];
     uint64_t last_num; /* number of the last packet counted (0: none) */
     uint64_t *rx;      /* RX_BITS bits */
 };
@@ -50,12 +54,21 @@ void sides_free(struct sides *s)
     free(s);
 }
 
-/* The two bits of an address in the receive filter. */
+/* A cheap hash of an address (not keyed: used only where a collision costs nothing but a
+ * miss, never for the table). */
+static uint32_t cheap_hash(const struct nt_addr *a)
+{
+    return nt_addr_hash(a, 0x9e3779b9u);
+}
+
+/* The two bits of an address in the receive filter, from its cheap hash. A crafted collision can
+ * only make an address look received, which leaves its host unjudged. */
 static void rx_bits(const struct nt_addr *a, uint32_t *b1, uint32_t *b2)
 {
-    uint32_t h1 = nt_addr_hash(a, 0x9e3779b9u), h2 = nt_addr_hash(a, 0x85ebca6bu);
-    *b1 = h1 & (RX_BITS - 1);
-    *b2 = h2 & (RX_BITS - 1);
+    uint32_t h = cheap_hash(a);
+    uint64_t m = (uint64_t)h * 0x9e3779b97f4a7c15ull;
+    *b1 = h & (RX_BITS - 1);
+    *b2 = (uint32_t)(m >> 40) & (RX_BITS - 1);
 }
 
 static bool rx_seen(const struct sides *s, const struct nt_addr *a)
@@ -92,8 +105,9 @@ int sides_packet(struct sides *s, const struct packet *pkt)
     rx_bits(&pkt->dst, &b1, &b2);
     s->rx[b1 / 64] |= (uint64_t)1 << (b1 % 64);
     s->rx[b2 / 64] |= (uint64_t)1 << (b2 % 64);
-    if (s->last && nt_addr_eq(&s->last->addr, &pkt->src)) {
-        s->last->sent++;
+    struct host **slot = &s->recent[cheap_hash(&pkt->src) & (RECENT_SLOTS - 1)];
+    if (*slot && nt_addr_eq(&(*slot)->addr, &pkt->src)) {
+        (*slot)->sent++;
         return NT_OK;
     }
     uint64_t h = addr_hash(&pkt->src);
@@ -110,7 +124,7 @@ int sides_packet(struct sides *s, const struct packet *pkt)
         s->n++;
     }
     x->sent++;
-    s->last = x;
+    *slot = x;
     return NT_OK;
 }
 
