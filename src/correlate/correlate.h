@@ -54,7 +54,7 @@ struct dns_tcp_conn {
 
 #define LOOKUP_PORTS_KEPT        8
 #define CORRELATE_STEPS_KEPT     8
-#define CORRELATE_ONE_SIDED_KEPT 8
+#define CORRELATE_ONE_SIDED_KEPT 32
 /* A packet stamped this much earlier than the one before it is a clock step, not reordering. */
 #define CORRELATE_STEP_BACK_US 1000000
 

@@ -174,7 +174,8 @@ static void render_one_sided(const struct analysis *a, struct strbuf *o)
     if (!s->one_sided_hosts)
         return;
     strbuf_puts(o, "> **One direction only:** the capture holds no packet addressed to ");
-    for (uint8_t i = 0; i < s->n_one_sided_kept; i++) {
+    uint8_t shown = s->n_one_sided_kept < MD_LIST ? s->n_one_sided_kept : MD_LIST;
+    for (uint8_t i = 0; i < shown; i++) {
         const struct one_sided_host *h = &s->one_sided[i];
         if (i)
             strbuf_puts(o, ", ");
@@ -185,7 +186,7 @@ static void render_one_sided(const struct analysis *a, struct strbuf *o)
                       h->sent, plural(h->sent, "packet", "packets"), h->synack_unseen,
                       plural(h->synack_unseen, "connection went", "connections went"));
     }
-    md_more(o, s->one_sided_hosts - s->n_one_sided_kept);
+    md_more(o, s->one_sided_hosts - shown);
     strbuf_printf(o,
                   ". A client goes on after its SYN only once it received the SYN-ACK, so packets "
                   "did reach %s without being captured (a tap or mirror of one direction, "

@@ -571,9 +571,25 @@ static void test_no_response_one_sided(void **state)
     assert_true(any_fact(f, "One direction only"));
     assert_non_null(strstr(f->next_steps[0], "Capture both directions"));
     detect_free(d);
+    /* tcp.no_response for the same client: low, the capture's blind side first. */
+    struct tcp_attempt *as[1] = {att(CLI, SRV, 5122, 10.0, 3, TCP_UNANSWERED, 1)};
+    assert_int_equal(run(as, 1, NULL, 0, &d, "tcp.no_response", fs, 2), 1);
+    f = fs[0];
+    assert_int_equal(f->severity, SEV_LOW);
+    assert_non_null(strstr(f->causes[0].text, "The capture holds one direction only"));
+    for (size_t i = 1; i < f->n_causes; i++)
+        assert_int_equal(f->causes[i].confidence, CONF_LOW);
+    assert_non_null(strstr(f->summary, "may be missing from the capture"));
+    assert_true(any_fact(f, "One direction only"));
+    detect_free(d);
+    memset(&stats, 0, sizeof stats);
+    assert_int_equal(run(as, 1, NULL, 0, &d, "tcp.no_response", fs, 2), 1);
+    assert_int_equal(fs[0]->severity, SEV_HIGH);
+    assert_null(strstr(fs[0]->summary, "one direction"));
+    detect_free(d);
+    att_free(as[0]);
     for (int i = 0; i < 2; i++)
         lk_free(ls[i]);
-    memset(&stats, 0, sizeof stats);
 }
 
 static void test_truncated_quiet(void **state)

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "detect/dns_finding.h"
+#include "detect/one_sided.h"
 #include "detect/rule.h"
 #include "detect/text.h"
 #include "util/htab.h"
@@ -300,29 +301,6 @@ static enum shape shape_of(const struct server_stats *ss, const struct nr_acc *a
     return SHAPE_MIXED;
 }
 
-/* Whether every client of f is a host the capture holds one direction of (correlate_stats
- * one_sided: no packet addressed to it, yet TCP shows packets reached it); their packets sent and
- * TCP connections established without a captured SYN-ACK, summed. Only the hosts the statistics
- * kept are known: a client past them leaves the finding as it was. */
-static bool clients_one_sided(const struct rule_ctx *rc, const struct finding *f, uint64_t *sent,
-                              uint64_t *unseen)
-{
-    const struct correlate_stats *cs = rule_stats(rc);
-    *sent = *unseen = 0;
-    if (!cs || !f->n_clients || f->clients_dropped)
-        return false;
-    for (size_t i = 0; i < f->n_clients; i++) {
-        size_t k = 0;
-        while (k < cs->n_one_sided_kept && !nt_addr_eq(&cs->one_sided[k].host, &f->clients[i]))
-            k++;
-        if (k == cs->n_one_sided_kept)
-            return false;
-        *sent += cs->one_sided[k].sent;
-        *unseen += cs->one_sided[k].synack_unseen;
-    }
-    return true;
-}
-
 static void explain_finding(struct rule_ctx *rc, struct finding *f)
 {
     const struct nr_acc *a = f->priv;
@@ -347,7 +325,7 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     /* The capture holds one direction of every client's traffic: what came back to them is
      * missing from the capture, so silence is no evidence that nothing came. */
     uint64_t os_sent, os_unseen;
-    bool one_sided = clients_one_sided(rc, f, &os_sent, &os_unseen);
+    bool one_sided = finding_clients_one_sided(rc, f, &os_sent, &os_unseen);
     /* The same server on the other transport: answers there show the host and service up. */
     const struct server_stats *os =
         rule_server_stats(rc, &f->server, f->port, f->protocol[0] == 't' ? 17 : 6);
