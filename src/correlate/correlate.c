@@ -27,6 +27,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "correlate/dnsconn.h"
+#include "correlate/sides.h"
 #include "correlate/tcp_track.h"
 #include "decode/ports.h"
 #include "util/err.h"
@@ -82,6 +84,9 @@ struct correlator {
     struct lk *pending; /* newest lookup without an outcome */
     struct theap due;   /* every open lookup by deadline */
     struct tcp_tracker *tcp;
+    struct dnsconn_table *conns;       /* DNS-over-TCP connections after the handshake */
+    struct sides *sides;               /* hosts seen in one direction only */
+    struct correlate_callbacks tcp_cb; /* the tracker's: notes one-sided attempts, then cb */
     struct lk *free_lk; /* closed entries of the common size, for reuse (linked by hnext) */
     size_t n_free_lk;
     uint64_t seq;
@@ -114,6 +119,17 @@ static uint32_t key_hash(const struct nt_addr *client, const struct nt_addr *ser
     return h;
 }
 
+/* Every TCP attempt passes here on its way to the caller's callback: one established without
+ * its SYN-ACK in the capture is the proof sides.c needs that packets reached the client. */
+static void tcp_attempt_seen(void *ctx, const struct tcp_attempt *t)
+{
+    struct correlator *c = ctx;
+    if (t->synack_unseen)
+        sides_synack_unseen(c->sides, &t->client);
+    if (c->cb.on_tcp_attempt)
+        c->cb.on_tcp_attempt(c->cb.ctx, t);
+}
+
 struct correlator *correlate_new(const struct correlate_config *cfg,
                                  const struct correlate_callbacks *cb)
 {
@@ -126,8 +142,15 @@ struct correlator *correlate_new(const struct correlate_config *cfg,
     c->buckets = calloc(c->nbuckets, sizeof *c->buckets);
     c->qseen = calloc(QSEEN_BITS / 64, sizeof *c->qseen);
     theap_init(&c->due);
-    c->tcp = tcp_tracker_new(&c->cfg, &c->cb, &c->st);
-    if (!c->buckets || !c->tcp || !c->qseen) {
+    c->tcp_cb = c->cb;
+    c->tcp_cb.ctx = c;
+    c->tcp_cb.on_tcp_attempt = tcp_attempt_seen;
+    c->tcp = tcp_tracker_new(&c->cfg, &c->tcp_cb, &c->st);
+    c->conns = dnsconn_new();
+    c->sides = sides_new();
+    if (!c->buckets || !c->tcp || !c->qseen || !c->conns || !c->sides) {
+        sides_free(c->sides);
+        dnsconn_free(c->conns);
         tcp_tracker_free(c->tcp);
         free(c->qseen);
         free(c->buckets);
@@ -314,6 +337,8 @@ static void close_lookup(struct correlator *c, struct lk *e, bool at_end)
     default:
         break;
     }
+    if (l->transport == 6)
+        dnsconn_fill(c->conns, l);
     if (c->cb.on_lookup)
         c->cb.on_lookup(c->cb.ctx, l);
     free_lookup(c, e);
@@ -964,6 +989,9 @@ int correlate_packet(struct correlator *c, const struct packet *pkt, uint32_t in
 {
     c->st.packets++;
     c->input = input;
+    int src = sides_packet(c->sides, pkt);
+    if (src < 0)
+        return src;
     if (pkt->ts.kind != NT_TIME_NONE) {
         if (!c->st.first_ts.kind || nt_time_cmp(&pkt->ts, &c->st.first_ts) < 0)
             c->st.first_ts = pkt->ts;
@@ -987,6 +1015,8 @@ int correlate_packet(struct correlator *c, const struct packet *pkt, uint32_t in
         c->st.nbns_packets++;
     if (pkt->layers & PKT_L_TCP) {
         int rc = tcp_track_packet(c->tcp, pkt, input);
+        if (rc >= 0)
+            rc = dnsconn_packet(c->conns, pkt, input, c->now);
         if (rc < 0)
             return rc;
     }
@@ -1018,6 +1048,8 @@ void correlate_finish(struct correlator *c)
         close_lookup(c, c->oldest, true);
     tcp_track_clock(c->tcp, c->vclock);
     tcp_track_finish(c->tcp, c->input_has_time);
+    dnsconn_clear(c->conns);
+    sides_judge(c->sides, &c->st);
     c->input_has_time = false;
     c->have_vclock = c->vjump_held = false;
     c->vclock = c->offset = c->now = 0;
@@ -1044,6 +1076,8 @@ void correlate_free(struct correlator *c)
         free(e);
     }
     tcp_tracker_free(c->tcp);
+    dnsconn_free(c->conns);
+    sides_free(c->sides);
     theap_fini(&c->due);
     free(c->buckets);
     free(c->qseen);

@@ -27,8 +27,34 @@ enum icmp_sender {
     ICMP_SENDER_CLIENT, /* the client, about a response sent to it */
 };
 
-#define LOOKUP_PORTS_KEPT    8
-#define CORRELATE_STEPS_KEPT 8
+/* How the server ended a DNS-over-TCP connection before answering (dns_tcp_conn). */
+enum tcp_close_kind {
+    TCP_CLOSE_NONE = 0,
+    TCP_CLOSE_FIN, /* an orderly close */
+    TCP_CLOSE_RST, /* an abort */
+};
+
+/* What the capture shows of the TCP connection a lookup over TCP went on, after the handshake
+ * (correlate/dnsconn.h). All zero for UDP, and when none of the connection's segments was
+ * followed. */
+struct dns_tcp_conn {
+    bool seen;              /* the connection was followed (from the client's SYN or data) */
+    bool synack_seen;       /* the server's SYN-ACK is in the capture */
+    bool query_acked;       /* the server had acknowledged every byte the client sent (the query)
+                               when it closed, or by the end when it did not close */
+    uint8_t server_close;   /* enum tcp_close_kind: the server's FIN or RST after the query */
+    bool client_fin_first;  /* the client had sent its own FIN before the server closed */
+    uint8_t closed_conns;   /* connections of the lookup (its kept client ports) the server
+                               closed after the query */
+    int64_t close_after_us; /* from the client's last data segment (the query) to the close */
+    /* The server's FIN or RST (role EV_PACKET, order_pkt the lookup's first query); owned by
+     * the correlator, valid only during the on_lookup callback (NULL when none). */
+    const struct evidence *close;
+};
+
+#define LOOKUP_PORTS_KEPT        8
+#define CORRELATE_STEPS_KEPT     8
+#define CORRELATE_ONE_SIDED_KEPT 32
 /* A packet stamped this much earlier than the one before it is a clock step, not reordering. */
 #define CORRELATE_STEP_BACK_US 1000000
 
@@ -85,6 +111,9 @@ struct dns_lookup {
      * showed them (else id_unknown; has_question false). */
     bool from_quote;
     bool id_unknown; /* the id and flags were not shown (never for a captured query) */
+
+    /* Transport TCP: the connection after its handshake (see struct dns_tcp_conn). */
+    struct dns_tcp_conn tcp;
 };
 
 enum tcp_outcome {
@@ -210,6 +239,18 @@ struct correlate_stats {
         struct nt_time from, to; /* stamp of the packet before the step, and of this one */
     } clock_steps_kept[CORRELATE_STEPS_KEPT];
     uint64_t open_peak; /* most lookups open at once */
+    /* Hosts the capture holds one direction of (correlate/sides.h): no packet addressed to the
+     * host, yet at least one of its TCP connections went on after its SYN without the SYN-ACK in
+     * the capture (synack_unseen), which proves packets reached it uncaptured. Judged over every
+     * input read so far, at each correlate_finish; the first few kept, most packets sent
+     * first. */
+    uint64_t one_sided_hosts;
+    uint8_t n_one_sided_kept;
+    struct one_sided_host {
+        struct nt_addr host;
+        uint64_t sent;          /* packets from it in the capture */
+        uint64_t synack_unseen; /* its TCP connections established without a captured SYN-ACK */
+    } one_sided[CORRELATE_ONE_SIDED_KEPT];
 };
 
 struct correlate_callbacks {

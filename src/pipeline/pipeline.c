@@ -262,6 +262,9 @@ bool pipeline_finish(struct pipeline *p)
     s->clock_steps = cs->clock_steps;
     s->n_clock_steps_kept = cs->n_clock_steps_kept;
     memcpy(s->clock_steps_kept, cs->clock_steps_kept, sizeof s->clock_steps_kept);
+    s->one_sided_hosts = cs->one_sided_hosts;
+    s->n_one_sided_kept = cs->n_one_sided_kept;
+    memcpy(s->one_sided, cs->one_sided, sizeof s->one_sided);
     if (!analysis_build_explain(a))
         p->oom = true;
     return !p->oom;

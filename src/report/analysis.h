@@ -62,6 +62,11 @@ struct analysis_summary {
     uint64_t clock_steps;
     uint8_t n_clock_steps_kept;
     struct clock_step clock_steps_kept[CORRELATE_STEPS_KEPT];
+    /* Hosts the capture holds one direction of (correlate_stats.one_sided): the count and the
+     * first few, most packets sent first. */
+    uint64_t one_sided_hosts;
+    uint8_t n_one_sided_kept;
+    struct one_sided_host one_sided[CORRELATE_ONE_SIDED_KEPT];
 };
 
 /* The bounds the run used (pipeline_limits), for the report. */

@@ -17,6 +17,7 @@ struct seen {
     const struct dns_lookup *e_lookup_seq_holder[MAXL];
     uint64_t e_lookup_seq[MAXL];
     size_t ne;
+    uint64_t close_pkt[MAXL]; /* packet of dns_lookup.tcp.close, 0 when none */
 };
 
 static void on_lookup(void *ctx, const struct dns_lookup *l)
@@ -30,6 +31,9 @@ static void on_lookup(void *ctx, const struct dns_lookup *l)
     memset(&s->l[s->n].query, 0, sizeof s->l[s->n].query);
     memset(&s->l[s->n].answer, 0, sizeof s->l[s->n].answer);
     memset(&s->l[s->n].error, 0, sizeof s->l[s->n].error);
+    /* The close evidence too; whether there was one stays readable as its packet number. */
+    s->close_pkt[s->n] = l->tcp.close ? l->tcp.close->pkt : 0;
+    s->l[s->n].tcp.close = NULL;
     snprintf(s->names[s->n], sizeof s->names[0], "%s", l->qname ? l->qname : "");
     s->l[s->n].qname = s->names[s->n];
     s->n++;
@@ -243,6 +247,167 @@ static void test_unanswered_and_capture_end(void **state)
     assert_int_equal(st->capture_ended, 1);
     assert_int_equal(st->unsolicited_responses, 1);
     correlate_free(c);
+    free(q);
+}
+
+/* A TCP segment between cli:cport and srv:53 (to_server: from the client), with flags, sequence
+ * and acknowledgement numbers and len payload bytes. */
+static void seg(struct packet *p, uint64_t num, double t, bool to_server, uint16_t cport,
+                uint8_t flags, uint32_t seq, uint32_t ack, uint32_t len)
+{
+    memset(p, 0, sizeof *p);
+    at(p, num, t, NT_TIME_OF_DAY);
+    p->layers = PKT_L_IP | PKT_L_TCP;
+    p->ip_version = 4;
+    p->proto = 6;
+    addr(to_server ? &p->src : &p->dst, "198.51.100.15");
+    addr(to_server ? &p->dst : &p->src, "198.51.100.2");
+    p->sport = to_server ? cport : 53;
+    p->dport = to_server ? 53 : cport;
+    p->tcp_flags = flags;
+    p->tcp_seq = seq;
+    p->tcp_ack = ack;
+    p->l4_payload_len = len;
+}
+
+/* The query of a DNS-over-TCP lookup as the reassembler delivers it: the segment carrying it. */
+static void tcp_query(struct packet *p, uint64_t num, double t, uint16_t cport, uint32_t seq,
+                      uint16_t id, const char *name)
+{
+    query(p, num, t, "198.51.100.15", cport, "198.51.100.2", id, name);
+    p->layers = PKT_L_IP | PKT_L_TCP | PKT_L_DNS;
+    p->proto = 6;
+    p->tcp_flags = 0x18; /* PSH ACK */
+    p->tcp_seq = seq;
+    p->tcp_ack = 9001;
+    p->l4_payload_len = 2 + 29;
+}
+
+/* DNS over TCP: what the connection showed after the handshake reaches the lookup
+ * (dns_lookup.tcp): the server's SYN-ACK, its acknowledgement of the query, and its FIN or RST
+ * with the time since the query; a connection the server left open carries no close. */
+static void test_tcp_connection_facts(void **state)
+{
+    (void)state;
+    struct seen s;
+    struct correlator *c = mk(&s, 5000000);
+    struct packet *p = pkt_new();
+    /* Port 40001: handshake, query (seq 1001..1032), server ACK, client FIN, server FIN. */
+    seg(p, 1, 10.00, true, 40001, 0x02, 1000, 0, 0);
+    correlate_packet(c, p, 0);
+    seg(p, 2, 10.01, false, 40001, 0x12, 9000, 1001, 0);
+    correlate_packet(c, p, 0);
+    tcp_query(p, 3, 10.02, 40001, 1001, 7, "a.example.");
+    correlate_packet(c, p, 0);
+    seg(p, 4, 10.03, false, 40001, 0x10, 9001, 1032, 0);
+    correlate_packet(c, p, 0);
+    seg(p, 5, 10.04, true, 40001, 0x11, 1032, 9001, 0);
+    correlate_packet(c, p, 0);
+    seg(p, 6, 10.05, false, 40001, 0x11, 9001, 1033, 0);
+    correlate_packet(c, p, 0);
+    /* Port 40002: no handshake in the capture; the query, then a RST 2.5 s later with no ACK
+     * of the query before it. */
+    tcp_query(p, 7, 11.00, 40002, 5001, 8, "b.example.");
+    correlate_packet(c, p, 0);
+    seg(p, 8, 13.50, false, 40002, 0x04, 9001, 0, 0);
+    correlate_packet(c, p, 0);
+    /* Port 40003: handshake and query acknowledged, then nothing (no close). */
+    seg(p, 9, 14.00, true, 40003, 0x02, 3000, 0, 0);
+    correlate_packet(c, p, 0);
+    seg(p, 10, 14.01, false, 40003, 0x12, 7000, 3001, 0);
+    correlate_packet(c, p, 0);
+    tcp_query(p, 11, 14.02, 40003, 3001, 9, "c.example.");
+    correlate_packet(c, p, 0);
+    seg(p, 12, 14.03, false, 40003, 0x10, 7001, 3032, 0);
+    correlate_packet(c, p, 0);
+    /* A server FIN on a connection nobody queried on is not followed. */
+    seg(p, 13, 30.00, false, 40009, 0x11, 1, 1, 0);
+    correlate_packet(c, p, 0);
+    correlate_finish(c);
+    assert_int_equal(s.n, 3);
+    for (size_t i = 0; i < 3; i++) {
+        const struct dns_lookup *l = &s.l[i];
+        assert_int_equal(l->transport, 6);
+        assert_true(l->tcp.seen);
+        if (l->id == 7) {
+            assert_true(l->tcp.synack_seen);
+            assert_true(l->tcp.query_acked);
+            assert_int_equal(l->tcp.server_close, TCP_CLOSE_FIN);
+            assert_true(l->tcp.client_fin_first);
+            assert_int_equal(l->tcp.closed_conns, 1);
+            assert_true(l->tcp.close_after_us > 29000 && l->tcp.close_after_us < 31000);
+            assert_int_equal(s.close_pkt[i], 6);
+        } else if (l->id == 8) {
+            assert_false(l->tcp.synack_seen);
+            assert_false(l->tcp.query_acked);
+            assert_int_equal(l->tcp.server_close, TCP_CLOSE_RST);
+            assert_false(l->tcp.client_fin_first);
+            assert_true(l->tcp.close_after_us > 2499000 && l->tcp.close_after_us < 2501000);
+            assert_int_equal(s.close_pkt[i], 8);
+        } else {
+            assert_int_equal(l->id, 9);
+            assert_true(l->tcp.synack_seen);
+            assert_true(l->tcp.query_acked);
+            assert_int_equal(l->tcp.server_close, TCP_CLOSE_NONE);
+            assert_int_equal(s.close_pkt[i], 0);
+        }
+    }
+    /* UDP lookups carry nothing. */
+    query(p, 20, 40.0, "198.51.100.15", 40100, "198.51.100.2", 10, "d.example.");
+    correlate_packet(c, p, 0);
+    correlate_finish(c);
+    assert_int_equal(s.n, 4);
+    assert_false(s.l[3].tcp.seen);
+    correlate_free(c);
+    free(p);
+}
+
+/* A host the capture holds one direction of: its connection went on after the SYN (ACK, data)
+ * without a captured SYN-ACK, and no packet is addressed to it. One packet to it (here a DNS
+ * answer to another lookup) and it is no longer judged one-sided; a host whose SYN-ACKs are all
+ * in the capture never is. */
+static void test_one_sided_hosts(void **state)
+{
+    (void)state;
+    struct seen s;
+    struct correlator *c = mk(&s, 5000000);
+    struct packet *p = pkt_new();
+    /* 198.51.100.15 (seg's client): SYN, ACK, data to 198.51.100.2:53; a query to .9. */
+    seg(p, 1, 10.0, true, 40001, 0x02, 1000, 0, 0);
+    correlate_packet(c, p, 0);
+    seg(p, 2, 10.1, true, 40001, 0x10, 1001, 9001, 0);
+    correlate_packet(c, p, 0);
+    seg(p, 3, 10.2, true, 40001, 0x18, 1001, 9001, 40);
+    correlate_packet(c, p, 0);
+    query(p, 4, 11.0, "198.51.100.15", 40100, "198.51.100.9", 1, "a.example.");
+    correlate_packet(c, p, 0);
+    /* 198.51.100.20: a full handshake, both directions captured. */
+    struct packet *q = pkt_new();
+    seg(q, 5, 12.0, true, 40002, 0x02, 5000, 0, 0);
+    addr(&q->src, "198.51.100.20");
+    correlate_packet(c, q, 0);
+    seg(q, 6, 12.1, false, 40002, 0x12, 7000, 5001, 0);
+    addr(&q->dst, "198.51.100.20");
+    correlate_packet(c, q, 0);
+    correlate_finish(c);
+    const struct correlate_stats *st = correlate_stats(c);
+    assert_int_equal(st->one_sided_hosts, 1);
+    assert_int_equal(st->n_one_sided_kept, 1);
+    struct nt_addr cli;
+    addr(&cli, "198.51.100.15");
+    assert_true(nt_addr_eq(&st->one_sided[0].host, &cli));
+    assert_int_equal(st->one_sided[0].sent, 4);
+    assert_int_equal(st->one_sided[0].synack_unseen, 1);
+    /* An answer reaches it (next input): judged over everything read, it is two-sided now. */
+    query(p, 1, 20.0, "198.51.100.15", 40200, "198.51.100.9", 2, "b.example.");
+    correlate_packet(c, p, 1);
+    response(q, 2, 20.1, p, 0);
+    correlate_packet(c, q, 1);
+    correlate_finish(c);
+    assert_int_equal(st->one_sided_hosts, 0);
+    assert_int_equal(st->n_one_sided_kept, 0);
+    correlate_free(c);
+    free(p);
     free(q);
 }
 
@@ -962,6 +1127,8 @@ int main(void)
         cmocka_unit_test(test_icmp_only_capture),
         cmocka_unit_test(test_quote_of_captured_query_makes_no_lookup),
         cmocka_unit_test(test_answer_from_other_address),
+        cmocka_unit_test(test_tcp_connection_facts),
+        cmocka_unit_test(test_one_sided_hosts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -461,6 +461,137 @@ static void test_truncated(void **state)
     memset(&stats, 0, sizeof stats);
 }
 
+/* DNS over TCP closed by the server after the query (dns_lookup.tcp): dns.tcp_closed reports
+ * a reachable server that did not answer, not dns.no_response's silence; a zone transfer closed
+ * with a RST ranks the refused transfer first. A connection accepted and left silent stays
+ * dns.no_response's, with the hung service first and no "never reachable". */
+static void test_dns_tcp_closed(void **state)
+{
+    (void)state;
+    stats.last_ts = ts(100.0);
+    struct dns_lookup *ls[3] = {
+        lk(6, 10.0, LOOKUP_UNANSWERED, false, 1),
+        lk(6, 20.0, LOOKUP_CAPTURE_ENDED, false, 10),
+        lk(17, 30.0, LOOKUP_ANSWERED, false, 20),
+    };
+    struct evidence close[2];
+    for (int i = 0; i < 2; i++) {
+        ev(&close[i], EV_PACKET, (uint64_t)(5 + 10 * i), 10.5 + 10 * i);
+        ls[i]->tcp.seen = ls[i]->tcp.synack_seen = ls[i]->tcp.query_acked = true;
+        ls[i]->tcp.server_close = TCP_CLOSE_RST;
+        ls[i]->tcp.closed_conns = 1;
+        ls[i]->tcp.close_after_us = 500000;
+        ls[i]->tcp.close = &close[i];
+        ls[i]->qtype = 252; /* AXFR */
+    }
+    struct detector *d;
+    const struct finding *fs[2];
+    assert_int_equal(run(NULL, 0, ls, 3, &d, "dns.no_response", fs, 2), 0);
+    detect_free(d);
+    assert_int_equal(run(NULL, 0, ls, 3, &d, "dns.tcp_closed", fs, 2), 1);
+    const struct finding *f = fs[0];
+    assert_string_equal(f->protocol, "tcp");
+    assert_int_equal(f->lookups, 2);
+    assert_int_equal(f->error_packets, 2);
+    assert_int_equal(f->n_evidence, 4);
+    assert_int_equal(f->severity, SEV_HIGH);
+    assert_non_null(strstr(f->summary, "closed the connection with a RST (an abort) 500.0 ms "
+                                       "after the query"));
+    assert_non_null(strstr(f->summary, "reachable"));
+    assert_null(strstr(f->summary, "never"));
+    assert_true(any_fact(f, "SYN-ACK is in the capture (all 2 lookups)"));
+    assert_true(any_fact(f, "over UDP port 53, so its DNS service runs; only TCP fails"));
+    assert_non_null(strstr(f->causes[0].text, "zone transfers"));
+    assert_int_equal(f->causes[0].confidence, CONF_HIGH);
+    for (size_t i = 0; i < f->n_causes; i++)
+        assert_null(strstr(f->causes[i].text, "Packet loss"));
+    detect_free(d);
+
+    /* Accepted, acknowledged, then silent: dns.no_response, the hung service first. */
+    for (int i = 0; i < 2; i++) {
+        ls[i]->tcp.server_close = TCP_CLOSE_NONE;
+        ls[i]->tcp.closed_conns = 0;
+        ls[i]->tcp.close = NULL;
+        ls[i]->outcome = LOOKUP_UNANSWERED;
+    }
+    assert_int_equal(run(NULL, 0, ls, 3, &d, "dns.tcp_closed", fs, 2), 0);
+    detect_free(d);
+    assert_int_equal(run(NULL, 0, ls, 3, &d, "dns.no_response", fs, 2), 1);
+    f = fs[0];
+    assert_non_null(strstr(f->summary, "it accepted the TCP connections"));
+    assert_null(strstr(f->summary, "never shows it reachable"));
+    assert_non_null(strstr(f->causes[0].text, "The DNS service is hung"));
+    assert_true(any_fact(f, "The server accepted the TCP connection of 2 of these lookups"));
+    detect_free(d);
+    for (int i = 0; i < 3; i++)
+        lk_free(ls[i]);
+    for (int i = 0; i < 2; i++)
+        evidence_fini(&close[i]);
+    memset(&stats, 0, sizeof stats);
+}
+
+/* dns.no_response for a client the capture holds one direction of (correlate_stats.one_sided):
+ * low, the capture's blind side the first cause, every other cause low; for another client, as
+ * before. */
+static void test_no_response_one_sided(void **state)
+{
+    (void)state;
+    stats.last_ts = ts(100.0);
+    struct dns_lookup *ls[2] = {
+        lk(17, 10.0, LOOKUP_UNANSWERED, false, 1),
+        lk(17, 20.0, LOOKUP_UNANSWERED, false, 2),
+    };
+    struct detector *d;
+    const struct finding *fs[2];
+    assert_int_equal(run(NULL, 0, ls, 2, &d, "dns.no_response", fs, 2), 1);
+    assert_int_equal(fs[0]->severity, SEV_HIGH);
+    assert_null(strstr(fs[0]->causes[0].text, "one direction"));
+    detect_free(d);
+    /* Another host one-sided: nothing changes. */
+    stats.one_sided_hosts = 1;
+    stats.n_one_sided_kept = 1;
+    addr(&stats.one_sided[0].host, "198.51.100.99");
+    stats.one_sided[0].sent = 946;
+    stats.one_sided[0].synack_unseen = 10;
+    assert_int_equal(run(NULL, 0, ls, 2, &d, "dns.no_response", fs, 2), 1);
+    assert_int_equal(fs[0]->severity, SEV_HIGH);
+    detect_free(d);
+    addr(&stats.one_sided[0].host, CLI);
+    assert_int_equal(run(NULL, 0, ls, 2, &d, "dns.no_response", fs, 2), 1);
+    const struct finding *f = fs[0];
+    assert_int_equal(f->severity, SEV_LOW);
+    assert_non_null(strstr(f->causes[0].text, "The capture holds one direction only"));
+    assert_int_equal(f->causes[0].confidence, CONF_MEDIUM);
+    for (size_t i = 1; i < f->n_causes; i++)
+        assert_int_equal(f->causes[i].confidence, CONF_LOW);
+    assert_non_null(strstr(f->summary, "may be missing from the capture rather than from the "
+                                       "network"));
+    assert_non_null(strstr(f->summary, "it holds 946 packets from it and none addressed to it"));
+    assert_null(strstr(f->summary, "never shows it reachable"));
+    assert_true(any_fact(f, "One direction only"));
+    assert_non_null(strstr(f->next_steps[0], "Capture both directions"));
+    detect_free(d);
+    /* tcp.no_response for the same client: low, the capture's blind side first. */
+    struct tcp_attempt *as[1] = {att(CLI, SRV, 5122, 10.0, 3, TCP_UNANSWERED, 1)};
+    assert_int_equal(run(as, 1, NULL, 0, &d, "tcp.no_response", fs, 2), 1);
+    f = fs[0];
+    assert_int_equal(f->severity, SEV_LOW);
+    assert_non_null(strstr(f->causes[0].text, "The capture holds one direction only"));
+    for (size_t i = 1; i < f->n_causes; i++)
+        assert_int_equal(f->causes[i].confidence, CONF_LOW);
+    assert_non_null(strstr(f->summary, "may be missing from the capture"));
+    assert_true(any_fact(f, "One direction only"));
+    detect_free(d);
+    memset(&stats, 0, sizeof stats);
+    assert_int_equal(run(as, 1, NULL, 0, &d, "tcp.no_response", fs, 2), 1);
+    assert_int_equal(fs[0]->severity, SEV_HIGH);
+    assert_null(strstr(fs[0]->summary, "one direction"));
+    detect_free(d);
+    att_free(as[0]);
+    for (int i = 0; i < 2; i++)
+        lk_free(ls[i]);
+}
+
 static void test_truncated_quiet(void **state)
 {
     (void)state;
@@ -542,6 +673,8 @@ int main(void)
         cmocka_unit_test(test_no_response_short_capture),
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_truncated_quiet),
+        cmocka_unit_test(test_dns_tcp_closed),
+        cmocka_unit_test(test_no_response_one_sided),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "detect/dns_finding.h"
+#include "detect/one_sided.h"
 #include "detect/rule.h"
 #include "detect/text.h"
 #include "util/htab.h"
@@ -49,6 +50,9 @@ struct nr_acc {
     uint32_t short_min_input, short_max_input;
     struct nt_addr gave_up_to; /* the server of the first new lookup after giving up */
     bool has_gave_up_to;
+    /* Over TCP: lookups whose connection the server accepted (its SYN-ACK is in the capture),
+     * and of those, whose query it acknowledged (dns_lookup.tcp). */
+    uint64_t tcp_accepted, tcp_acked;
 };
 
 /* What the rule remembers across lookups to tell a client that gave up: the newest lookup of
@@ -172,6 +176,10 @@ static void count_silent(struct rule_ctx *rc, const struct dns_lookup *l, bool s
     if (l->n_client_ports > 1)
         a->new_port++;
     a->ports_overflow |= l->client_ports_overflow;
+    if (l->tcp.synack_seen) {
+        a->tcp_accepted++;
+        a->tcp_acked += l->tcp.query_acked;
+    }
     if (!l->query.has_dns)
         a->rd_unknown++;
     else if (!(l->query_flags & DNS_FLAG_RD))
@@ -209,6 +217,9 @@ static void count_silent(struct rule_ctx *rc, const struct dns_lookup *l, bool s
 
 static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
 {
+    /* A connection the server closed after the query is dns.tcp_closed's: it is reachable. */
+    if (l->tcp.server_close)
+        return;
     struct nr_state *st = state_get(rc);
     if (st && l->input > st->max_input)
         st->max_input = l->input;
@@ -242,6 +253,7 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
                 memset(&p->l.query, 0, sizeof p->l.query);
                 memset(&p->l.answer, 0, sizeof p->l.answer);
                 memset(&p->l.error, 0, sizeof p->l.error);
+                p->l.tcp.close = NULL; /* not kept (and none: closed ones return above) */
                 p->l.qname = strdup(l->qname);
                 if (!p->l.qname || !evidence_copy(&p->l.query, &l->query)) {
                     pending_free(p);
@@ -308,6 +320,12 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     cut = cut > a->short_n ? cut - a->short_n : 0; /* the short observations are counted */
     uint64_t retrans = f->query_packets - f->lookups;
     enum shape shape = shape_of(ss, a);
+    /* Over TCP, every connection accepted by the server: it is reachable on the port. */
+    bool accepted = a->tcp_accepted && a->tcp_accepted == f->lookups;
+    /* The capture holds one direction of every client's traffic: what came back to them is
+     * missing from the capture, so silence is no evidence that nothing came. */
+    uint64_t os_sent, os_unseen;
+    bool one_sided = finding_clients_one_sided(rc, f, &os_sent, &os_unseen);
     /* The same server on the other transport: answers there show the host and service up. */
     const struct server_stats *os =
         rule_server_stats(rc, &f->server, f->port, f->protocol[0] == 't' ? 17 : 6);
@@ -324,6 +342,8 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     bool only_short = a->short_n == f->lookups;
     if (only_short && f->severity > SEV_MEDIUM)
         f->severity = SEV_MEDIUM;
+    if (one_sided)
+        f->severity = SEV_LOW;
 
     /* How long the capture watched the short observations: from their first transmission to
      * the capture's last packet, when they come from the last input (whose end is the
@@ -389,9 +409,15 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     }
     switch (shape) {
     case SHAPE_NEVER:
-        shape_words = icmp ? " The server answered no DNS lookup in the capture."
-                           : " The server answered no DNS lookup in the capture and sent no "
-                             "ICMP error: the capture never shows it reachable on this port.";
+        shape_words = one_sided ? " The capture shows no answer from the server, and no packet "
+                                  "addressed to the client at all."
+                      : accepted
+                          ? " The server answered no DNS lookup in the capture, but it accepted "
+                            "the TCP connections (their SYN-ACKs are in the capture): it is "
+                            "reachable on this port and left the queries unanswered."
+                      : icmp ? " The server answered no DNS lookup in the capture."
+                             : " The server answered no DNS lookup in the capture and sent no "
+                               "ICMP error: the capture never shows it reachable on this port.";
         break;
     case SHAPE_STOPPED:
         shape_words = " The server had answered earlier lookups, then went silent: an outage "
@@ -414,18 +440,40 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
         snprintf(within, sizeof within, "before the capture ended");
     else
         snprintf(within, sizeof within, "within the %s timeout", to);
-    finding_set_summary(
-        f,
-        "DNS over %s port %u got no response. %" PRIu64 " %s to the DNS server %s (%s) from "
-        "%" PRIu64
-        " %s (%s) drew neither an answer nor an ICMP error %s (%" PRIu64
-        " %s, %s).%s%s Silence alone does not say where the queries were lost: a firewall "
-        "that drops them, a server that is down or hung, the path, or overload look the same "
-        "from the client's side.",
-        PROTO, f->port, f->lookups, f->lookups == 1 ? "lookup" : "lookups", srv, names, n_clients,
-        n_clients == 1 ? "client" : "clients", clients, within, f->query_packets,
-        f->query_packets == 1 ? "query" : "queries",
-        retrans ? "retransmissions included" : "none of them a retry", short_words, shape_words);
+    char tail[600];
+    if (one_sided)
+        snprintf(tail, sizeof tail,
+                 " The capture holds only one direction of %s traffic: it holds %" PRIu64
+                 " packets from %s and none addressed to %s, yet %" PRIu64
+                 " of %s TCP connections went on after the SYN (ACKs, data), which proves that "
+                 "packets reached %s without being captured. The answers may be missing from the "
+                 "capture rather than from the network.",
+                 n_clients == 1 ? "the client's" : "these clients'", os_sent,
+                 n_clients == 1 ? "it" : "them", n_clients == 1 ? "it" : "them", os_unseen,
+                 n_clients == 1 ? "its" : "their", n_clients == 1 ? "it" : "them");
+    else
+        snprintf(tail, sizeof tail,
+                 " Silence alone does not say where the queries were lost: a firewall that drops "
+                 "them, a server that is down or hung, the path, or overload look the same from "
+                 "the client's side.");
+    finding_set_summary(f,
+                        "DNS over %s port %u got no response. %" PRIu64 " %s to the DNS server "
+                        "%s (%s) from %" PRIu64 " %s (%s) drew neither an answer nor an ICMP "
+                        "error %s (%" PRIu64 " %s, %s).%s%s%s",
+                        PROTO, f->port, f->lookups, f->lookups == 1 ? "lookup" : "lookups", srv,
+                        names, n_clients, n_clients == 1 ? "client" : "clients", clients, within,
+                        f->query_packets, f->query_packets == 1 ? "query" : "queries",
+                        retrans ? "retransmissions included" : "none of them a retry", short_words,
+                        shape_words, tail);
+    if (one_sided)
+        finding_add_fact(f,
+                         "One direction only: the capture holds no packet addressed to %s (it "
+                         "holds %" PRIu64 " from %s), and %" PRIu64 " of %s TCP connections "
+                         "went on after the SYN with ACKs or data, which a client sends only "
+                         "after receiving the server's SYN-ACK; none of those SYN-ACKs is in the "
+                         "capture.",
+                         clients, os_sent, n_clients == 1 ? "it" : "them", os_unseen,
+                         n_clients == 1 ? "its" : "their");
 
     /* Key findings. */
     finding_add_fact(f,
@@ -527,6 +575,13 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                          answered, all, PROTO, f->port, first_ans, last_ans);
         break;
     }
+    if (a->tcp_accepted)
+        finding_add_fact(f,
+                         "The server accepted the TCP connection of %" PRIu64 " of these lookups "
+                         "(its SYN-ACK is in the capture) and acknowledged the query on %" PRIu64
+                         "; it neither answered nor closed the connection before the capture "
+                         "ended.",
+                         a->tcp_accepted, a->tcp_acked);
     if (other_ok)
         finding_add_fact(f,
                          "The same server answered %" PRIu64 " of its %" PRIu64 " lookups over %s "
@@ -602,9 +657,10 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                  "DNS service are up and only %s is discarded, as a filter on %s port %u does. ",
                  other_ok, other_ok == 1 ? "lookup" : "lookups", OTHER, PROTO, PROTO, f->port);
     finding_add_cause(f,
-                      other_ok ? CONF_HIGH
-                      : mixed  ? CONF_LOW
-                               : CONF_MEDIUM,
+                      accepted   ? CONF_LOW
+                      : other_ok ? CONF_HIGH
+                      : mixed    ? CONF_LOW
+                                 : CONF_MEDIUM,
                       "A firewall on the server or on the path silently drops DNS queries to it "
                       "(an nftables or iptables drop rule, a security group, an access list).",
                       "A drop rule discards a query without any reply, which is exactly what the "
@@ -614,7 +670,7 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                               "to some clients, names or times, which is less likely. "
                             : "",
                       separate);
-    finding_add_cause(f, other_ok || mixed ? CONF_LOW : CONF_MEDIUM,
+    finding_add_cause(f, accepted || other_ok || mixed ? CONF_LOW : CONF_MEDIUM,
                       "The server host is down, or the address is wrong, and a filter or router "
                       "on the way discards the queries without reporting it.",
                       "A host that is down or absent usually draws an ICMP host unreachable from "
@@ -622,7 +678,10 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                       "the router does not send ICMP errors. %s",
                       other_ok ? "It answered over the other transport meanwhile, so it was up."
                                : separate);
-    finding_add_cause(f, shape == SHAPE_STOPPED && !other_ok ? CONF_MEDIUM : CONF_LOW,
+    finding_add_cause(f,
+                      accepted                              ? CONF_HIGH
+                      : shape == SHAPE_STOPPED && !other_ok ? CONF_MEDIUM
+                                                            : CONF_LOW,
                       "The DNS service is hung: its process still holds the port (so the kernel "
                       "sends no port unreachable) but no longer reads or answers queries.",
                       "A stopped service on a reachable host would draw ICMP port unreachable "
@@ -687,6 +746,22 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
         for (size_t i = 0; i < f->n_causes; i++)
             if (f->causes[i].confidence > short_cap)
                 f->causes[i].confidence = (uint8_t)short_cap;
+    if (one_sided) {
+        /* Every cause of real silence rests on the absence of answers, which this capture
+         * cannot show: low at most, and the capture's own blind side first. */
+        for (size_t i = 0; i < f->n_causes; i++)
+            f->causes[i].confidence = CONF_LOW;
+        finding_add_cause(f, CONF_MEDIUM,
+                          "The capture holds one direction only (a tap or mirror port of one "
+                          "direction, asymmetric routing past the capture point, or a capture "
+                          "filter such as `src host`): the answers may have reached the client "
+                          "without being captured.",
+                          "No packet addressed to %s is in the capture, yet %" PRIu64 " of %s "
+                          "TCP connections went on after the SYN as only a client that received "
+                          "the SYN-ACK does. Silence in such a capture is no evidence that the "
+                          "server did not answer.",
+                          clients, os_unseen, n_clients == 1 ? "its" : "their");
+    }
     finding_rank_causes(f);
 
     /* Next steps. */
@@ -695,6 +770,16 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     if (qname)
         text_shell_query(qname, qcmd, sizeof qcmd);
     const char *tcp = f->protocol[0] == 't' ? " +tcp" : "";
+    if (one_sided) {
+        char c0[NT_ADDR_FMT_MAX], c0_cmd[NT_ADDR_FMT_MAX * 2 + 8];
+        text_addr(&f->clients[0], c0, sizeof c0);
+        text_shell_word(c0, c0_cmd, sizeof c0_cmd);
+        finding_add_step(f,
+                         "Capture both directions before concluding anything: on the client "
+                         "itself, `tcpdump -ni any host %s and port %u`, or at a point both "
+                         "directions cross (check that the mirror port or tap copies both).",
+                         c0_cmd, f->port);
+    }
     finding_add_step(f,
                      "From a host inside the server's network, and on %s itself, query it: "
                      "`dig @%s %s%s +tries=1 +timeout=2`. An answer there while the clients get "

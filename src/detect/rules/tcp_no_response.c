@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "detect/one_sided.h"
 #include "detect/rule.h"
 #include "detect/rules/tcp_seen.h"
 #include "detect/text.h"
@@ -163,6 +164,12 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f,
     bool only_short = a->short_n == f->lookups;
     if (only_short && f->severity > SEV_MEDIUM)
         f->severity = SEV_MEDIUM;
+    /* The capture holds one direction of every client's traffic (detect/one_sided.h): the
+     * SYN-ACKs may be missing from the capture rather than from the network. */
+    uint64_t os_sent, os_unseen;
+    bool one_sided = finding_clients_one_sided(rc, f, &os_sent, &os_unseen);
+    if (one_sided)
+        f->severity = SEV_LOW;
     char observed[160] = "", within[64];
     enum confidence short_cap = CONF_HIGH;
     if (a->short_n) {
@@ -198,14 +205,33 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f,
         " %s (%s) sent %" PRIu64 " SYN %s (%" PRIu64 " %s) and heard nothing back: no SYN-ACK, "
         "no reset, no ICMP error, %s. Something drops the SYNs (a "
         "firewall with a drop rule) or nothing is there to answer (the host is down or absent); "
-        "%s.",
+        "%s.%s",
         what, srv, f->lookups, f->lookups == 1 ? "attempt" : "attempts", n_clients,
         n_clients == 1 ? "client" : "clients", clients, f->query_packets,
         f->query_packets == 1 ? "packet" : "packets", retrans,
         retrans == 1 ? "retransmission" : "retransmissions", within,
         alive ? "the host answered other traffic in the capture, which points to a filter"
-              : "the capture alone cannot tell which");
+              : "the capture alone cannot tell which",
+        !one_sided       ? ""
+        : n_clients == 1 ? " But the capture holds only one direction of the client's traffic "
+                           "(no packet addressed to it, while its other connections went on "
+                           "after their SYN-ACKs): the answers may be missing from the capture "
+                           "rather than from the network."
+                         : " But the capture holds only one direction of these clients' traffic "
+                           "(no packet addressed to them, while their other connections went on "
+                           "after their SYN-ACKs): the answers may be missing from the capture "
+                           "rather than from the network.");
 
+    if (one_sided)
+        finding_add_fact(f,
+                         "One direction only: the capture holds no packet addressed to %s (it "
+                         "holds %" PRIu64 " from %s), and %" PRIu64 " other TCP %s of %s went on "
+                         "after the SYN with ACKs or data, which a client sends only after "
+                         "receiving the SYN-ACK: answers to these SYNs may be missing from the "
+                         "capture rather than from the network.",
+                         clients, os_sent, n_clients == 1 ? "it" : "them", os_unseen,
+                         os_unseen == 1 ? "connection" : "connections",
+                         n_clients == 1 ? "it" : "them");
     when(&a->first_syn, &a->last_syn, span, sizeof span);
     finding_add_fact(f,
                      "%" PRIu64 " SYN %s (%" PRIu64 " connection %s, %" PRIu64 " %s) went from %s "
@@ -335,6 +361,19 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f,
         for (size_t i = 0; i < f->n_causes; i++)
             if (f->causes[i].confidence > short_cap)
                 f->causes[i].confidence = (uint8_t)short_cap;
+    if (one_sided) {
+        for (size_t i = 0; i < f->n_causes; i++)
+            f->causes[i].confidence = CONF_LOW;
+        finding_add_cause(f, CONF_MEDIUM,
+                          "The capture holds one direction only (a tap or mirror port of one "
+                          "direction, asymmetric routing past the capture point, or a capture "
+                          "filter): the SYN-ACKs may have reached the client without being "
+                          "captured.",
+                          "No packet addressed to %s is in the capture, yet %" PRIu64 " of %s "
+                          "other TCP connections went on after the SYN as only a client that "
+                          "received the SYN-ACK does.",
+                          clients, os_unseen, n_clients == 1 ? "its" : "their");
+    }
     finding_rank_causes(f);
 
     finding_add_step(f,
