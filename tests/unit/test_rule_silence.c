@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "detect/rule.h"
+#include "util/htab.h"
 
 static struct dns_lookup *lk(const char *srv, uint16_t id, double t, enum lookup_outcome o)
 {
@@ -304,6 +305,51 @@ static void test_no_response_short_capture_gave_up(void **state)
     memset(&stats, 0, sizeof stats);
 }
 
+/* The rule's tables of waiting and recent lookups are bounded rings: past PENDING_MAX waiting
+ * lookups the oldest is forgotten (counted), whatever the hash seed; a direct-mapped table
+ * forgot a seed-dependent set, so two runs of one input differed. 5,000 cut-off lookups of
+ * distinct names, each asked again later: the first 904 are forgotten, 4,096 judged. */
+static void test_no_response_tables_do_not_depend_on_seed(void **state)
+{
+    (void)state;
+    enum { N = 5000 };
+    struct dns_lookup **ls = calloc(2 * N, sizeof *ls);
+    assert_non_null(ls);
+    for (int i = 0; i < 2 * N; i++) {
+        bool again = i >= N;
+        ls[i] = lk("198.51.100.2", (uint16_t)i, 100.0 + (again ? 10.0 : 0.0) + (i % N) * 0.0001,
+                   again ? LOOKUP_ANSWERED : LOOKUP_CAPTURE_ENDED);
+        ls[i]->seq = (uint64_t)i + 1;
+        char name[64];
+        snprintf(name, sizeof name, "host%d.example.", i % N);
+        free(ls[i]->qname);
+        ls[i]->qname = strdup(name);
+    }
+    stats.last_ts = ls[2 * N - 1]->first_tx;
+    uint64_t lookups[2], forgotten[2];
+    for (int run_no = 0; run_no < 2; run_no++) {
+        htab_seed_set(0x1234 + (uint64_t)run_no * 7919, 0x5678 + (uint64_t)run_no * 104729);
+        struct detector *d = run(ls, 2 * N);
+        const struct finding *f = find(d, "dns.no_response");
+        assert_non_null(f);
+        lookups[run_no] = f->lookups;
+        const struct detect_limit *lim;
+        size_t nl = detect_limits(d, &lim);
+        forgotten[run_no] = 0;
+        for (size_t k = 0; k < nl; k++)
+            if (strcmp(lim[k].name, "cut_off_lookups_forgotten") == 0)
+                forgotten[run_no] = lim[k].count;
+        detect_free(d);
+    }
+    assert_int_equal(lookups[0], 4096);
+    assert_int_equal(lookups[1], 4096);
+    assert_int_equal(forgotten[0], N - 4096);
+    assert_int_equal(forgotten[1], N - 4096);
+    free_all(ls, 2 * N);
+    free(ls);
+    memset(&stats, 0, sizeof stats);
+}
+
 static void test_no_response_after_answers_is_an_outage(void **state)
 {
     (void)state;
@@ -363,7 +409,8 @@ static void busy_server(struct dns_lookup **ls, size_t n, double t0, size_t surg
         double t = t0 + (double)i / 200.0;
         if (surge && i >= n - surge)
             t = t0 + (double)(n - surge) / 200.0 + 1.0 + (double)(i - (n - surge)) / 5000.0;
-        ls[i] = lk("198.51.100.2", (uint16_t)i, t, i % 200 < 3 ? LOOKUP_UNANSWERED : LOOKUP_ANSWERED);
+        ls[i] =
+            lk("198.51.100.2", (uint16_t)i, t, i % 200 < 3 ? LOOKUP_UNANSWERED : LOOKUP_ANSWERED);
         char cli[32];
         snprintf(cli, sizeof cli, "203.0.113.%zu", 1 + i % 150);
         assert_true(nt_addr_parse(&ls[i]->client, cli, strlen(cli)));
@@ -641,6 +688,7 @@ int main(void)
         cmocka_unit_test(test_no_response_after_answers_is_an_outage),
         cmocka_unit_test(test_no_response_short_capture_retried),
         cmocka_unit_test(test_no_response_short_capture_gave_up),
+        cmocka_unit_test(test_no_response_tables_do_not_depend_on_seed),
         cmocka_unit_test(test_no_response_loss_rate_is_not_a_flood),
         cmocka_unit_test(test_no_response_without_rd),
         cmocka_unit_test(test_no_response_intermittent_is_medium),

@@ -40,8 +40,8 @@ struct nr_acc {
     uint64_t ports;                         /* distinct source ports, summed over lookups */
     uint64_t new_port;                      /* lookups retried from more than one port */
     bool ports_overflow;                    /* some lookup used more ports than were kept */
-    uint64_t rd_clear;   /* lookups whose query header was seen with RD clear */
-    uint64_t rd_unknown; /* lookups whose query flags the input did not carry */
+    uint64_t rd_clear;                      /* lookups whose query header was seen with RD clear */
+    uint64_t rd_unknown;                    /* lookups whose query flags the input did not carry */
     /* Short observations: lookups cut off by the end of the capture that the client retried
      * or gave up on (see the top of the file). */
     uint64_t short_n, short_retried, short_gave_up;
@@ -56,12 +56,14 @@ struct nr_acc {
 };
 
 /* What the rule remembers across lookups to tell a client that gave up: the newest lookup of
- * each (client, name, type) in a direct-mapped table (a collision forgets the older one, which
- * can only leave a lookup "cut off"), and the cut-off lookups sent once, waiting for a later
- * lookup of the same question (lookups cut off by the end reach the rules in creation order,
- * after the ones that closed earlier). Both bounded. */
-#define RECENT_SLOTS  65536
-#define PENDING_SLOTS 4096
+ * each (client, name, type), and the cut-off lookups sent once, waiting for a later lookup of
+ * the same question (lookups cut off by the end reach the rules in creation order, after the
+ * ones that closed earlier). Both are bounded rings indexed by the question's keyed hash: past
+ * the bound the question entered first is forgotten (which can only leave a lookup "cut off";
+ * a forgotten waiting lookup is counted). Which entry goes depends only on the order of the
+ * lookups, never on the hash seed, so every run of the same input gives the same report. */
+#define RECENT_MAX  65536
+#define PENDING_MAX 4096
 
 struct recent {
     uint64_t h; /* 0: empty */
@@ -77,8 +79,12 @@ struct pending {
 };
 
 struct nr_state {
-    struct recent *recent;
-    struct pending **pend;
+    struct recent *recent; /* ring of RECENT_MAX; the next to reuse at recent_next */
+    size_t n_recent, recent_next;
+    struct htab recent_index; /* h -> struct recent */
+    struct pending **pend;    /* ring of PENDING_MAX; NULL where matched or empty */
+    size_t pend_next;
+    struct htab pend_index; /* h -> struct pending */
     uint32_t max_input;
 };
 
@@ -97,10 +103,12 @@ static void state_free(void *v)
     if (!st)
         return;
     if (st->pend)
-        for (size_t i = 0; i < PENDING_SLOTS; i++)
+        for (size_t i = 0; i < PENDING_MAX; i++)
             pending_free(st->pend[i]);
     free(st->pend);
     free(st->recent);
+    htab_fini(&st->recent_index);
+    htab_fini(&st->pend_index);
     free(st);
 }
 
@@ -111,8 +119,10 @@ static struct nr_state *state_get(struct rule_ctx *rc)
         struct nr_state *st = calloc(1, sizeof *st);
         if (!st)
             return NULL;
-        st->recent = calloc(RECENT_SLOTS, sizeof *st->recent);
-        st->pend = calloc(PENDING_SLOTS, sizeof *st->pend);
+        htab_init(&st->recent_index);
+        htab_init(&st->pend_index);
+        st->recent = calloc(RECENT_MAX, sizeof *st->recent);
+        st->pend = calloc(PENDING_MAX, sizeof *st->pend);
         if (!st->recent || !st->pend) {
             state_free(st);
             return NULL;
@@ -135,6 +145,81 @@ static uint64_t question_key(const struct dns_lookup *l)
     return k ? k : 1;
 }
 
+static struct recent *recent_find(const struct nr_state *st, uint64_t h)
+{
+    struct htab_iter it;
+    for (struct recent *r = htab_find(&st->recent_index, h, &it); r;
+         r = htab_find_next(&st->recent_index, &it))
+        if (r->h == h)
+            return r;
+    return NULL;
+}
+
+/* The entry of question h, made (reusing the oldest past RECENT_MAX) when there is none; NULL
+ * when out of memory. */
+static struct recent *recent_get(struct nr_state *st, uint64_t h)
+{
+    struct recent *r = recent_find(st, h);
+    if (r)
+        return r;
+    bool fresh = st->n_recent < RECENT_MAX;
+    r = fresh ? &st->recent[st->n_recent] : &st->recent[st->recent_next];
+    if (!fresh && r->h)
+        htab_remove(&st->recent_index, r->h, r);
+    memset(r, 0, sizeof *r); /* h 0: not in the index */
+    if (htab_insert(&st->recent_index, h, r) < 0)
+        return NULL;
+    if (fresh)
+        st->n_recent++;
+    else
+        st->recent_next = (st->recent_next + 1) % RECENT_MAX;
+    r->h = h;
+    return r;
+}
+
+/* The waiting lookup of question h and its ring slot, or NULL. */
+static struct pending **pending_find(const struct nr_state *st, uint64_t h)
+{
+    struct htab_iter it;
+    for (struct pending **pp = htab_find(&st->pend_index, h, &it); pp;
+         pp = htab_find_next(&st->pend_index, &it))
+        if (*pp && (*pp)->h == h)
+            return pp;
+    return NULL;
+}
+
+static void pending_drop(struct nr_state *st, struct pending **pp)
+{
+    htab_remove(&st->pend_index, (*pp)->h, pp);
+    pending_free(*pp);
+    *pp = NULL;
+}
+
+/* Keeps p waiting: replaces the waiting lookup of the same question, else takes the next ring
+ * slot, forgetting the one entered PENDING_MAX lookups ago if it still waits (both counted).
+ * Takes p (freed on failure). */
+static void pending_keep(struct rule_ctx *rc, struct nr_state *st, struct pending *p)
+{
+    struct pending **pp = pending_find(st, p->h);
+    if (pp) {
+        rule_count_limit(rc, "cut_off_lookups_forgotten", 1);
+        pending_free(*pp);
+        *pp = p;
+        return;
+    }
+    pp = &st->pend[st->pend_next];
+    st->pend_next = (st->pend_next + 1) % PENDING_MAX;
+    if (*pp) {
+        rule_count_limit(rc, "cut_off_lookups_forgotten", 1);
+        pending_drop(st, pp);
+    }
+    if (htab_insert(&st->pend_index, p->h, pp) < 0) {
+        pending_free(p);
+        return;
+    }
+    *pp = p;
+}
+
 /* A retransmission is evidence that the client's timer ran out only when it came this long
  * after the first query: the same query seen twice at once (tcpdump -i any shows a packet on
  * every interface it crosses) is one transmission, not a retry. Client retry timers start
@@ -150,8 +235,8 @@ static uint64_t question_key(const struct dns_lookup *l)
 static bool asked_again_after(const struct dns_lookup *l, uint64_t later_seq, uint32_t later_input,
                               const struct nt_time *later_first)
 {
-    return later_seq != l->seq && later_input == l->input &&
-           later_first->kind != NT_TIME_NONE && later_first->kind == l->last_tx.kind &&
+    return later_seq != l->seq && later_input == l->input && later_first->kind != NT_TIME_NONE &&
+           later_first->kind == l->last_tx.kind &&
            nt_time_diff_us(&l->last_tx, later_first) >= GAVE_UP_GAP_US;
 }
 
@@ -224,27 +309,24 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     if (st && l->input > st->max_input)
         st->max_input = l->input;
     uint64_t h = st && l->has_question && l->qname ? question_key(l) : 0;
-    struct recent *r = h ? &st->recent[h % RECENT_SLOTS] : NULL;
-    struct pending **pp = h ? &st->pend[h % PENDING_SLOTS] : NULL;
+    struct recent *r = h ? recent_find(st, h) : NULL;
+    struct pending **pp = h ? pending_find(st, h) : NULL;
 
     /* A lookup sent once and cut off, waiting: this later lookup of the same question shows
      * that its client gave up on it. */
-    if (pp && *pp && (*pp)->h == h &&
-        asked_again_after(&(*pp)->l, l->seq, l->input, &l->first_tx)) {
+    if (pp && asked_again_after(&(*pp)->l, l->seq, l->input, &l->first_tx)) {
         count_silent(rc, &(*pp)->l, true, &l->server);
-        pending_free(*pp);
-        *pp = NULL;
+        pending_drop(st, pp);
     }
 
     if (l->outcome == LOOKUP_UNANSWERED) {
         count_silent(rc, l, false, NULL);
     } else if (l->outcome == LOOKUP_CAPTURE_ENDED) {
-        if (l->transmissions > 1 &&
-            nt_time_diff_us(&l->first_tx, &l->last_tx) >= RETRY_MIN_US) {
+        if (l->transmissions > 1 && nt_time_diff_us(&l->first_tx, &l->last_tx) >= RETRY_MIN_US) {
             count_silent(rc, l, true, NULL);
-        } else if (r && r->h == h && asked_again_after(l, r->seq, r->input, &r->first_tx)) {
+        } else if (r && asked_again_after(l, r->seq, r->input, &r->first_tx)) {
             count_silent(rc, l, true, &r->server);
-        } else if (pp) {
+        } else if (h) {
             /* Sent once: cut off unless a later lookup of the same question follows. */
             struct pending *p = calloc(1, sizeof *p);
             if (p) {
@@ -255,21 +337,20 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
                 memset(&p->l.error, 0, sizeof p->l.error);
                 p->l.tcp.close = NULL; /* not kept (and none: closed ones return above) */
                 p->l.qname = strdup(l->qname);
-                if (!p->l.qname || !evidence_copy(&p->l.query, &l->query)) {
+                if (!p->l.qname || !evidence_copy(&p->l.query, &l->query))
                     pending_free(p);
-                } else {
-                    if (*pp)
-                        rule_count_limit(rc, "cut_off_lookups_forgotten", 1);
-                    pending_free(*pp);
-                    *pp = p;
-                }
+                else
+                    pending_keep(rc, st, p);
             }
         }
     }
 
-    if (r && (r->h != h || r->first_tx.kind != l->first_tx.kind || r->input != l->input ||
-              nt_time_cmp(&l->first_tx, &r->first_tx) >= 0)) {
-        r->h = h;
+    if (h && !r)
+        r = recent_get(st, h); /* new: its fields are filled below */
+    else if (r && r->first_tx.kind == l->first_tx.kind && r->input == l->input &&
+             nt_time_cmp(&l->first_tx, &r->first_tx) < 0)
+        r = NULL; /* an older lookup of the question than the one kept */
+    if (r) {
         r->seq = l->seq;
         r->input = l->input;
         r->first_tx = l->first_tx;
@@ -382,14 +463,13 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                  " %" PRIu64 " of %s lookups %s cut off by the end of the capture before the "
                  "timeout (%s after the first query, the client retried %s%s); the client's "
                  "own %s that no answer came in its time.",
-                 a->short_n, f->lookups == a->short_n ? "these" : "the", 
+                 a->short_n, f->lookups == a->short_n ? "these" : "the",
                  a->short_n == 1 ? "was" : "were", observed, retries,
                  a->short_gave_up ? " or asked the same name again as a new lookup" : "",
                  a->short_n == 1 ? "retry or new lookup shows" : "retries or new lookups show");
         /* The shorter the watch, the weaker any cause: medium when the client retried at
          * least twice or asked elsewhere and the capture watched for at least 2 s, else low. */
-        short_cap = (a->short_min_retx >= 2 || a->short_gave_up == a->short_n) &&
-                            obs_min >= 2000000
+        short_cap = (a->short_min_retx >= 2 || a->short_gave_up == a->short_n) && obs_min >= 2000000
                         ? CONF_MEDIUM
                         : CONF_LOW;
     }
