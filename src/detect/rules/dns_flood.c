@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "detect/rule.h"
+#include "detect/server_table.h"
 #include "detect/text.h"
 #include "util/htab.h"
 
@@ -75,9 +76,7 @@ struct top {
 };
 
 struct srv {
-    struct nt_addr server;
-    uint16_t port;
-    uint8_t transport;
+    struct server_key k; /* first: the table's item head */
     uint64_t lookups;
     struct bin *ring[RING]; /* NULL: no lookup in that second */
     int64_t head;           /* newest second in the ring */
@@ -91,19 +90,8 @@ struct srv {
     struct top top[TOP_NAMES]; /* Misra-Gries counters over the server's lookups */
 };
 
-/* A server seen: measured (s) or ignored past DNS_FLOOD_MAX_SERVERS (s NULL). */
-struct srv_id {
-    struct nt_addr server;
-    uint16_t port;
-    uint8_t transport;
-    struct srv *s;
-};
-
 struct state {
-    struct htab index; /* struct srv_id by server, port and transport */
-    struct srv **srv;  /* measured servers, in the order of their first lookup */
-    size_t n_srv, cap_srv;
-    uint64_t servers_ignored, lookups_ignored;
+    struct server_table servers; /* struct srv, in the order of their first lookup */
 };
 
 /* Rules have no per-detector state of their own (rule.h); this one keeps its table here, tied
@@ -117,8 +105,9 @@ static void bin_clear(struct bin *b)
     memset(b, 0, sizeof *b);
 }
 
-static void srv_free(struct srv *s)
+static void srv_free(void *item)
 {
+    struct srv *s = item;
     for (size_t i = 0; i < RING; i++) {
         if (s->ring[i]) {
             bin_clear(s->ring[i]);
@@ -128,7 +117,6 @@ static void srv_free(struct srv *s)
     bin_clear(&s->peak);
     for (size_t i = 0; i < TOP_NAMES; i++)
         free(s->top[i].name);
-    free(s);
 }
 
 static void state_free(void *p)
@@ -136,14 +124,7 @@ static void state_free(void *p)
     struct state *g_state = p;
     if (!g_state)
         return;
-    for (size_t i = 0; i < g_state->n_srv; i++)
-        srv_free(g_state->srv[i]);
-    free(g_state->srv);
-    struct htab_iter it;
-    for (struct srv_id *id = htab_first(&g_state->index, &it); id;
-         id = htab_next(&g_state->index, &it))
-        free(id);
-    htab_fini(&g_state->index);
+    server_table_fini(&g_state->servers, srv_free);
     free(g_state);
 }
 
@@ -151,72 +132,14 @@ static void state_free(void *p)
 static struct state *state_get(struct rule_ctx *rc)
 {
     void **slot = rule_state(rc);
-    if (!*slot)
-        *slot = calloc(1, sizeof(struct state));
+    if (!*slot) {
+        struct state *st = calloc(1, sizeof *st);
+        if (st)
+            server_table_init(&st->servers, sizeof(struct srv), DNS_FLOOD_MAX_SERVERS,
+                              "servers_ignored", "lookups_ignored");
+        *slot = st;
+    }
     return *slot;
-}
-
-static uint64_t srv_hash(const struct dns_lookup *l)
-{
-    struct htab_hasher h;
-    htab_hasher_init(&h);
-    htab_hasher_addr(&h, &l->server);
-    htab_hasher_u16(&h, l->server_port);
-    htab_hasher_u8(&h, l->transport);
-    return htab_hasher_end(&h);
-}
-
-static bool srv_eq(const void *item, const void *key)
-{
-    const struct srv_id *id = item;
-    const struct dns_lookup *l = key;
-    return id->port == l->server_port && id->transport == l->transport &&
-           nt_addr_eq(&id->server, &l->server);
-}
-
-/* The lookup's server, made on first use; NULL when it is ignored (counted) or out of memory. */
-static struct srv *srv_get(struct rule_ctx *rc, struct state *st, const struct dns_lookup *l)
-{
-    uint64_t h = srv_hash(l);
-    struct srv_id *id = htab_get(&st->index, h, srv_eq, l);
-    if (!id) {
-        id = calloc(1, sizeof *id);
-        if (!id)
-            return NULL;
-        id->server = l->server;
-        id->port = l->server_port;
-        id->transport = l->transport;
-        if (htab_insert(&st->index, h, id) < 0) {
-            free(id);
-            return NULL;
-        }
-        if (st->n_srv < DNS_FLOOD_MAX_SERVERS) {
-            if (st->n_srv == st->cap_srv) {
-                size_t nc = st->cap_srv ? st->cap_srv * 2 : 16;
-                struct srv **ns = realloc(st->srv, nc * sizeof *ns);
-                if (!ns)
-                    return NULL; /* tried again at its next lookup */
-                st->srv = ns;
-                st->cap_srv = nc;
-            }
-            struct srv *s = calloc(1, sizeof *s);
-            if (!s)
-                return NULL;
-            s->server = l->server;
-            s->port = l->server_port;
-            s->transport = l->transport;
-            st->srv[st->n_srv++] = s;
-            id->s = s;
-        } else {
-            st->servers_ignored++;
-            rule_count_limit(rc, "servers_ignored", 1);
-        }
-    }
-    if (!id->s) {
-        st->lookups_ignored++;
-        rule_count_limit(rc, "lookups_ignored", 1);
-    }
-    return id->s;
 }
 
 static unsigned sketch_zeros(const uint64_t *sk)
@@ -399,7 +322,7 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     struct state *st = state_get(rc);
     if (!st)
         return;
-    struct srv *s = srv_get(rc, st, l);
+    struct srv *s = server_table_get(rc, &st->servers, &l->server, l->server_port, l->transport);
     if (!s)
         return;
     struct bin *b = bin_for(s, &l->first_tx);
@@ -450,9 +373,9 @@ static void explain(struct rule_ctx *rc, struct srv *s, struct finding *f, uint6
                     uint64_t thr, const struct sums *in, const struct sums *out, uint64_t sources)
 {
     char srv[NT_ADDR_FMT_MAX], srv_cmd[NT_ADDR_FMT_MAX * 2 + 8];
-    text_addr(&s->server, srv, sizeof srv);
+    text_addr(&s->k.server, srv, sizeof srv);
     text_shell_word(srv, srv_cmd, sizeof srv_cmd);
-    const char *PROTO = s->transport == 6 ? "TCP" : "UDP";
+    const char *PROTO = s->k.transport == 6 ? "TCP" : "UDP";
     char t1[NT_TIME_FMT_MAX], t2[NT_TIME_FMT_MAX], tp[NT_TIME_FMT_MAX], clients[512], names[512];
     text_time(&in->first, t1, sizeof t1);
     text_time(&in->last, t2, sizeof t2);
@@ -475,7 +398,7 @@ static void explain(struct rule_ctx *rc, struct srv *s, struct finding *f, uint6
         " lookups in its busiest flood second (%s) from %s%" PRIu64 " %s, against a baseline of "
         "%" PRIu64 " per second (the median of its calm seconds before it)%s. %" PRIu64 " %s in "
         "%" PRIu64 " flood %s between %s and %s. %s",
-        srv, PROTO, s->port, (uint64_t)s->peak.lookups, tp,
+        srv, PROTO, s->k.port, (uint64_t)s->peak.lookups, tp,
         s->peak.n_cl < BIN_CLIENTS ? "" : "about ", sources, sources == 1 ? "source" : "sources",
         base, ratio, in->lookups, in->lookups == 1 ? "lookup" : "lookups",
         in->bins, in->bins == 1 ? "second" : "seconds", t1, t2,
@@ -495,11 +418,11 @@ static void explain(struct rule_ctx *rc, struct srv *s, struct finding *f, uint6
         "Sources in the busiest second: %" PRIu64 "%s (%s); the server had %zu%s "
         "distinct clients in the whole capture.",
         sources, s->peak.n_cl < BIN_CLIENTS ? "" : " (estimated)", clients,
-        rule_server_stats(rc, &s->server, s->port, s->transport)
-            ? rule_server_stats(rc, &s->server, s->port, s->transport)->n_clients
+        rule_server_stats(rc, &s->k.server, s->k.port, s->k.transport)
+            ? rule_server_stats(rc, &s->k.server, s->k.port, s->k.transport)->n_clients
             : (size_t)0,
-        rule_server_stats(rc, &s->server, s->port, s->transport) &&
-                rule_server_stats(rc, &s->server, s->port, s->transport)->clients_overflow
+        rule_server_stats(rc, &s->k.server, s->k.port, s->k.transport) &&
+                rule_server_stats(rc, &s->k.server, s->k.port, s->k.transport)->clients_overflow
             ? "+"
             : "");
     finding_add_fact(f, "Names asked most often at this server (approximate counts): %s.", names);
@@ -555,7 +478,7 @@ static void explain(struct rule_ctx *rc, struct srv *s, struct finding *f, uint6
                      "List the top sources and names in the capture: `tcpdump -nn -r CAPTURE "
                      "%s dst port %u and dst host %s | awk '{print $3}' | sort | uniq -c | "
                      "sort -rn | head`.",
-                     s->transport == 6 ? "tcp" : "udp", s->port, srv_cmd);
+                     s->k.transport == 6 ? "tcp" : "udp", s->k.port, srv_cmd);
     finding_add_step(f, "If it is an attack, rate-limit per source at the server (response rate "
                         "limiting, `ratelimit` in unbound, RRL in BIND) or upstream, and block "
                         "sources that are not clients of this server.");
@@ -566,8 +489,8 @@ static void on_finish(struct rule_ctx *rc)
     struct state *st = state_get(rc);
     if (!st)
         return;
-    for (size_t i = 0; i < st->n_srv; i++) {
-        struct srv *s = st->srv[i];
+    for (size_t i = 0; i < server_table_count(&st->servers); i++) {
+        struct srv *s = server_table_at(&st->servers, i);
         ring_flush(s);
         if (!s->in.bins)
             continue; /* no second rose above its own baseline's threshold */
@@ -575,16 +498,16 @@ static void on_finish(struct rule_ctx *rc)
         uint64_t sources = bin_sources(&s->peak);
         struct sums in = s->in, out = s->out;
         char key[NT_ADDR_FMT_MAX + 32], addr[NT_ADDR_FMT_MAX];
-        nt_addr_format(&s->server, addr, sizeof addr);
-        snprintf(key, sizeof key, "%s|%u|%u", addr, s->transport, s->port);
+        nt_addr_format(&s->k.server, addr, sizeof addr);
+        snprintf(key, sizeof key, "%s|%u|%u", addr, s->k.transport, s->k.port);
         struct finding *f = rule_raise(rc, key);
         if (!f)
             continue;
-        f->protocol = s->transport == 6 ? "tcp" : "udp";
-        f->port = s->port;
+        f->protocol = s->k.transport == 6 ? "tcp" : "udp";
+        f->port = s->k.port;
         f->service = "DNS";
         f->has_server = true;
-        f->server = s->server;
+        f->server = s->k.server;
         for (uint8_t c = 0; c < s->peak.n_cl; c++)
             finding_add_client(f, &s->peak.cl[c]);
         if (sources > s->peak.n_cl)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "detect/rule.h"
+#include "detect/server_table.h"
 #include "detect/text.h"
 
 #include "util/htab.h"
@@ -88,9 +89,7 @@ static int64_t hist_quantile(const struct hist *h, double q)
 }
 
 struct srv {
-    struct nt_addr server;
-    uint16_t port;
-    uint8_t transport;
+    struct server_key k; /* first: the table's item head */
     uint64_t answered, slow, retransmitted_slow, late;
     int64_t max_rtt_us;
     struct hist all, slow_h;
@@ -105,40 +104,26 @@ struct srv {
     struct finding *shadow;
 };
 
-/* A server seen: measured (s) or ignored past DNS_SLOW_MAX_SERVERS (s NULL). */
-struct srv_id {
-    struct nt_addr server;
-    uint16_t port;
-    uint8_t transport;
-    struct srv *s;
-};
-
 struct state {
-    struct htab index; /* struct srv_id by server, port and transport */
-    struct srv **srv;  /* measured servers, in the order of their first answer */
-    size_t n_srv, cap_srv;
-    uint64_t servers_ignored, answers_ignored;
+    struct server_table servers; /* struct srv, in the order of their first answer */
 };
 
 /* Rules have no per-detector state of their own (rule.h); this one keeps its table here, tied
  * to the detector it belongs to, and frees it in on_finish. */
+
+static void srv_free(void *item)
+{
+    struct srv *s = item;
+    free(s->fast);
+    finding_free(s->shadow);
+}
 
 static void state_free(void *p)
 {
     struct state *g_state = p;
     if (!g_state)
         return;
-    for (size_t i = 0; i < g_state->n_srv; i++) {
-        free(g_state->srv[i]->fast);
-        finding_free(g_state->srv[i]->shadow);
-        free(g_state->srv[i]);
-    }
-    free(g_state->srv);
-    struct htab_iter it;
-    for (struct srv_id *id = htab_first(&g_state->index, &it); id;
-         id = htab_next(&g_state->index, &it))
-        free(id);
-    htab_fini(&g_state->index);
+    server_table_fini(&g_state->servers, srv_free);
     free(g_state);
 }
 
@@ -146,72 +131,14 @@ static void state_free(void *p)
 static struct state *state_get(struct rule_ctx *rc)
 {
     void **slot = rule_state(rc);
-    if (!*slot)
-        *slot = calloc(1, sizeof(struct state));
+    if (!*slot) {
+        struct state *st = calloc(1, sizeof *st);
+        if (st)
+            server_table_init(&st->servers, sizeof(struct srv), DNS_SLOW_MAX_SERVERS,
+                              "servers_ignored", "answers_ignored");
+        *slot = st;
+    }
     return *slot;
-}
-
-static uint64_t srv_hash(const struct dns_lookup *l)
-{
-    struct htab_hasher h;
-    htab_hasher_init(&h);
-    htab_hasher_addr(&h, &l->server);
-    htab_hasher_u16(&h, l->server_port);
-    htab_hasher_u8(&h, l->transport);
-    return htab_hasher_end(&h);
-}
-
-static bool srv_eq(const void *item, const void *key)
-{
-    const struct srv_id *id = item;
-    const struct dns_lookup *l = key;
-    return id->port == l->server_port && id->transport == l->transport &&
-           nt_addr_eq(&id->server, &l->server);
-}
-
-/* The lookup's server, made on first use; NULL when it is ignored (counted) or out of memory. */
-static struct srv *srv_get(struct rule_ctx *rc, struct state *st, const struct dns_lookup *l)
-{
-    uint64_t h = srv_hash(l);
-    struct srv_id *id = htab_get(&st->index, h, srv_eq, l);
-    if (!id) {
-        id = calloc(1, sizeof *id);
-        if (!id)
-            return NULL;
-        id->server = l->server;
-        id->port = l->server_port;
-        id->transport = l->transport;
-        if (htab_insert(&st->index, h, id) < 0) {
-            free(id);
-            return NULL;
-        }
-        if (st->n_srv < DNS_SLOW_MAX_SERVERS) {
-            if (st->n_srv == st->cap_srv) {
-                size_t nc = st->cap_srv ? st->cap_srv * 2 : 16;
-                struct srv **ns = realloc(st->srv, nc * sizeof *ns);
-                if (!ns)
-                    return NULL; /* tried again at its next answer */
-                st->srv = ns;
-                st->cap_srv = nc;
-            }
-            struct srv *s = calloc(1, sizeof *s);
-            if (!s)
-                return NULL;
-            s->server = l->server;
-            s->port = l->server_port;
-            s->transport = l->transport;
-            st->srv[st->n_srv++] = s;
-            id->s = s;
-        } else {
-            st->servers_ignored++;
-            rule_count_limit(rc, "servers_ignored", 1);
-        }
-    }
-    if (!id->s) {
-        st->answers_ignored++;
-        rule_count_limit(rc, "answers_ignored", 1);
-    }
-    return id->s;
 }
 
 static void keep_fast(struct srv *s, const struct nt_time *t)
@@ -244,7 +171,7 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     struct state *st = state_get(rc);
     if (!st)
         return;
-    struct srv *s = srv_get(rc, st, l);
+    struct srv *s = server_table_get(rc, &st->servers, &l->server, l->server_port, l->transport);
     if (!s)
         return;
     uint64_t rtt = (uint64_t)l->rtt_us;
@@ -348,9 +275,9 @@ static void dur(int64_t us, char *buf, size_t n)
 static void explain(struct rule_ctx *rc, struct srv *s, struct finding *f)
 {
     char srv[NT_ADDR_FMT_MAX], srv_cmd[NT_ADDR_FMT_MAX * 2 + 8];
-    text_addr(&s->server, srv, sizeof srv);
+    text_addr(&s->k.server, srv, sizeof srv);
     text_shell_word(srv, srv_cmd, sizeof srv_cmd);
-    const char *PROTO = s->transport == 6 ? "TCP" : "UDP";
+    const char *PROTO = s->k.transport == 6 ? "TCP" : "UDP";
     char p50[32], p95[32], p99[32], pmax[32], sp10[32], sp50[32], sp90[32];
     dur(clamp(s, hist_quantile(&s->all, 0.50)), p50, sizeof p50);
     dur(clamp(s, hist_quantile(&s->all, 0.95)), p95, sizeof p95);
@@ -374,7 +301,7 @@ static void explain(struct rule_ctx *rc, struct srv *s, struct finding *f)
                         " answers, the median took %s, the 95th percentile %s and the 99th "
                         "%s (the slowest %s). %" PRIu64 " %s took longer than 200 ms, for %s "
                         "from %" PRIu64 " %s (%s), between %s and %s.",
-                        srv, PROTO, s->port, s->answered, p50, p95, p99, pmax, s->slow,
+                        srv, PROTO, s->k.port, s->answered, p50, p95, p99, pmax, s->slow,
                         s->slow == 1 ? "answer" : "answers", names, n_clients,
                         n_clients == 1 ? "client" : "clients", clients, t1, t2);
 
@@ -414,7 +341,7 @@ static void explain(struct rule_ctx *rc, struct srv *s, struct finding *f)
                          "%" PRIu64 " of the slow lookups were retransmitted by their clients "
                          "before the answer came.",
                          s->retransmitted_slow);
-    const struct server_stats *ss = rule_server_stats(rc, &s->server, s->port, s->transport);
+    const struct server_stats *ss = rule_server_stats(rc, &s->k.server, s->k.port, s->k.transport);
     uint64_t lost = ss ? ss->unanswered : 0;
     if (lost)
         finding_add_fact(f, "%" PRIu64 " further %s to %s got no answer within the timeout.", lost,
@@ -502,23 +429,23 @@ static void on_finish(struct rule_ctx *rc)
     struct state *st = state_get(rc);
     if (!st)
         return;
-    for (size_t i = 0; i < st->n_srv; i++) {
-        struct srv *s = st->srv[i];
+    for (size_t i = 0; i < server_table_count(&st->servers); i++) {
+        struct srv *s = server_table_at(&st->servers, i);
         if (!qualifies(s))
             continue;
         char key[NT_ADDR_FMT_MAX + 32], addr[NT_ADDR_FMT_MAX];
-        nt_addr_format(&s->server, addr, sizeof addr);
-        snprintf(key, sizeof key, "%s|%u|%u", addr, s->transport, s->port);
+        nt_addr_format(&s->k.server, addr, sizeof addr);
+        snprintf(key, sizeof key, "%s|%u|%u", addr, s->k.transport, s->k.port);
         struct finding *f = rule_raise(rc, key);
         if (!f)
             continue;
         adopt(f, s->shadow);
         s->shadow = NULL;
-        f->protocol = s->transport == 6 ? "tcp" : "udp";
-        f->port = s->port;
+        f->protocol = s->k.transport == 6 ? "tcp" : "udp";
+        f->port = s->k.port;
         f->service = "DNS";
         f->has_server = true;
-        f->server = s->server;
+        f->server = s->k.server;
         /* The window: from the first slow lookup's query to the last slow answer. */
         f->first_seen = s->first_slow_q;
         f->last_seen = s->last_slow_a;

@@ -1,0 +1,62 @@
+/* server_table.h: a bounded table of per-server items for rules that measure each DNS server
+ * (dns.flood, dns.slow): found by the binary key (address, port, transport) through the seeded
+ * hash table (util/htab.h), kept in the order of their first use (what rules iterate, so no
+ * output depends on the hash seed).
+ *
+ * At most `max` servers are measured. A server past the bound is still remembered (one small
+ * index entry, so that it is counted once) and never silently ignored: each such server adds 1
+ * to the rule's limit counter `servers_counter`, and each use of one (a lookup, an answer) 1 to
+ * `uses_counter` (rule_count_limit; the table's own counters hold the same numbers). */
+#ifndef NT_DETECT_SERVER_TABLE_H
+#define NT_DETECT_SERVER_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/addr.h"
+#include "util/htab.h"
+
+struct rule_ctx;
+
+/* The head of every item: the server it measures. Items are zeroed when made, then get this. */
+struct server_key {
+    struct nt_addr server;
+    uint16_t port;
+    uint8_t transport;
+};
+
+struct server_table {
+    struct htab index;  /* struct server_id (internal) by key */
+    void **items;       /* measured servers, in the order of their first use */
+    size_t n, cap, max; /* items held, allocated, at most */
+    size_t item_size;   /* bytes of an item, its struct server_key first */
+    const char *servers_counter, *uses_counter; /* rule_count_limit names (static strings) */
+    uint64_t servers_ignored, uses_ignored;     /* past max: distinct servers, their uses */
+};
+
+/* An empty table of items of item_size bytes (at least sizeof(struct server_key)), at most max
+ * of them. */
+void server_table_init(struct server_table *t, size_t item_size, size_t max,
+                       const char *servers_counter, const char *uses_counter);
+
+/* The item of this server, made (zeroed, its key set) on first use. NULL when the server is past
+ * the bound (counted, through rc when rc is not NULL) or out of memory (tried again at its next
+ * use). */
+void *server_table_get(struct rule_ctx *rc, struct server_table *t, const struct nt_addr *server,
+                       uint16_t port, uint8_t transport);
+
+static inline size_t server_table_count(const struct server_table *t)
+{
+    return t->n;
+}
+/* The i-th item made (i < server_table_count). */
+static inline void *server_table_at(const struct server_table *t, size_t i)
+{
+    return t->items[i];
+}
+
+/* Frees every item (item_free, when not NULL, first releases what an item owns; the item itself
+ * is freed here) and the index; the table is empty and can be initialised again. */
+void server_table_fini(struct server_table *t, void (*item_free)(void *item));
+
+#endif
