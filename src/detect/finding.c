@@ -2,6 +2,7 @@
 #include "detect/finding.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -337,4 +338,51 @@ void finding_free(struct finding *f)
     if (f->priv_free)
         f->priv_free(f->priv);
     free(f);
+}
+
+/* Zeroes the members of f from member a (included) to member b (excluded). */
+#define ZERO_FROM_TO(f, a, b)                                                                      \
+    memset((char *)(f) + offsetof(struct finding, a), 0,                                           \
+           offsetof(struct finding, b) - offsetof(struct finding, a))
+/* Zeroes the members after array a up to member b (excluded). */
+#define ZERO_AFTER_TO(f, a, b)                                                                     \
+    memset((char *)(f) + offsetof(struct finding, a) + sizeof(f)->a, 0,                           \
+           offsetof(struct finding, b) - offsetof(struct finding, a) - sizeof(f)->a)
+
+void finding_reset(struct finding *f)
+{
+    free(f->key);
+    for (size_t i = 0; i < f->n_names; i++)
+        free(f->names[i]);
+    for (size_t i = 0; i < f->n_evidence; i++)
+        evidence_fini(&f->evidence[i]);
+    free(f->summary);
+    for (size_t i = 0; i < f->n_facts; i++)
+        free(f->facts[i]);
+    for (size_t i = 0; i < f->n_causes; i++) {
+        free(f->causes[i].text);
+        free(f->causes[i].reason);
+    }
+    for (size_t i = 0; i < f->n_next_steps; i++)
+        free(f->next_steps[i]);
+    if (f->priv_free)
+        f->priv_free(f->priv);
+    /* Array elements past their counts were never written (every writer appends within the
+     * count), so they are still zero; but for the evidence one more: a full list that dropped
+     * its worst packet and then failed to copy the new one leaves a moved-out element there. */
+    size_t n_ev = f->n_evidence < FINDING_MAX_EVIDENCE ? f->n_evidence + 1 : f->n_evidence;
+    memset(f->clients, 0, f->n_clients * sizeof f->clients[0]);
+    memset(f->names, 0, f->n_names * sizeof f->names[0]);
+    memset(f->evidence, 0, n_ev * sizeof f->evidence[0]);
+    memset(f->facts, 0, f->n_facts * sizeof f->facts[0]);
+    memset(f->causes, 0, f->n_causes * sizeof f->causes[0]);
+    memset(f->next_steps, 0, f->n_next_steps * sizeof f->next_steps[0]);
+    ZERO_FROM_TO(f, id, clients);
+    ZERO_AFTER_TO(f, clients, names);
+    ZERO_AFTER_TO(f, names, evidence);
+    ZERO_AFTER_TO(f, evidence, facts);
+    ZERO_AFTER_TO(f, facts, causes);
+    ZERO_AFTER_TO(f, causes, next_steps);
+    memset((char *)f + offsetof(struct finding, next_steps) + sizeof f->next_steps, 0,
+           sizeof *f - offsetof(struct finding, next_steps) - sizeof f->next_steps);
 }

@@ -351,6 +351,43 @@ static void test_singular_counts(void **state)
     }
 }
 
+/* finding_reset: a finding filled past its evidence cap, with sentences, is all zero again (as
+ * calloc makes it) and can be filled again. */
+static void test_finding_reset(void **state)
+{
+    (void)state;
+    struct finding *f = calloc(1, sizeof *f);
+    unsigned char *zero = calloc(1, sizeof *f);
+    assert_non_null(f);
+    assert_non_null(zero);
+    for (int round = 0; round < 2; round++) {
+        f->key = strdup("k");
+        f->lookups = 7;
+        char name[32];
+        for (int i = 0; i < 300; i++) {
+            struct dns_lookup *l = lk("192.0.2.9", "198.51.100.1", (uint16_t)i, "a.example.",
+                                      100.0 - i * 0.1);
+            l->client.a[3] = (uint8_t)i; /* up to 256 distinct clients, then dropped */
+            finding_add_client(f, &l->client);
+            snprintf(name, sizeof name, "n%d.example. A", i % 20);
+            finding_add_name(f, name);
+            finding_add_evidence(f, &l->query);
+            finding_see_time(f, &l->first_tx);
+            lk_free(l);
+        }
+        assert_int_equal(f->n_evidence, FINDING_MAX_EVIDENCE);
+        assert_true(f->evidence_dropped > 0);
+        finding_set_summary(f, "summary %d", round);
+        finding_add_fact(f, "fact");
+        finding_add_cause(f, CONF_HIGH, "cause", "reason");
+        finding_add_step(f, "step");
+        finding_reset(f);
+        assert_memory_equal(f, zero, sizeof *f);
+    }
+    finding_free(f);
+    free(zero);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -363,6 +400,7 @@ int main(void)
         cmocka_unit_test(test_one_finding_per_server_and_no_backticks_from_wire),
         cmocka_unit_test(test_admin_prohibited_names_the_filtering_host),
         cmocka_unit_test(test_shell_words),
+        cmocka_unit_test(test_finding_reset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
