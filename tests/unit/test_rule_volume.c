@@ -573,6 +573,41 @@ static void test_nxdomain_bounded(void **state)
     detect_free(r.d);
 }
 
+/* The names asked most at a flooded server: a name longer than the counters' inline room is
+ * kept whole, and spellings that differ only in case count as one, under the first spelling. */
+static void test_flood_top_names(void **state)
+{
+    (void)state;
+    struct run r = {0};
+    const char *lng = "a-very-long-label-that-goes-on-and-on.another-long-label-too.example.";
+    assert_true(strlen(lng) >= 64);
+    for (int k = 0; k < 2; k++) {
+        struct dns_lookup *l = lk("198.51.100.15", "198.51.100.2", "calm.example.", 8.0 + k);
+        answer(l, 0, 1000);
+        feed(&r, l);
+    }
+    for (int i = 0; i < 150; i++) {
+        const char *name = i < 100 ? lng : i < 130 ? "Mixed.Example." : "mixed.example.";
+        struct dns_lookup *l = lk("198.51.100.15", "198.51.100.2", name, 10.0 + i * 0.005);
+        answer(l, 0, 1000);
+        feed(&r, l);
+    }
+    const struct finding *f[4];
+    assert_int_equal(finish(&r, "dns.flood", f, 4), 1);
+    char want[128];
+    snprintf(want, sizeof want, "%s A", lng);
+    bool has_long = false, has_mixed = false, has_lower = false;
+    for (size_t i = 0; i < f[0]->n_names; i++) {
+        has_long |= strcmp(f[0]->names[i], want) == 0;
+        has_mixed |= strcmp(f[0]->names[i], "Mixed.Example. A") == 0;
+        has_lower |= strcmp(f[0]->names[i], "mixed.example. A") == 0;
+    }
+    assert_true(has_long);
+    assert_true(has_mixed);
+    assert_false(has_lower);
+    detect_free(r.d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -586,6 +621,7 @@ int main(void)
         cmocka_unit_test(test_flood_steady_busy_load_is_no_flood),
         cmocka_unit_test(test_flood_long_surge_against_the_rate_before),
         cmocka_unit_test(test_flood_surge_over_busy_baseline),
+        cmocka_unit_test(test_flood_top_names),
         cmocka_unit_test(test_flood_ring_survives_long_and_disordered_captures),
         cmocka_unit_test(test_flood_sees_the_300th_server),
         cmocka_unit_test(test_flood_counts_ignored_servers),

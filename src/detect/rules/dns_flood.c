@@ -69,9 +69,18 @@ struct sums {
     struct nt_time first, last;
 };
 
+/* A counted question, kept as the first lookup of it had it (name, type, whether it had one)
+ * and formatted ("example.com. A") only for a server that is reported: counters are replaced
+ * for most lookups of a busy server, so formatting each would cost more than all the rest. */
+#define TOP_INLINE 64
 struct top {
-    char *name;    /* "example.com. A" */
-    uint64_t hash; /* of the question, compared first so most lookups format nothing */
+    bool used;
+    bool has_question, from_quote;
+    uint16_t qtype;
+    char *heap_qname;              /* a name longer than the inline room (owned), or NULL */
+    char inline_qname[TOP_INLINE]; /* the name otherwise ("" for no name) */
+    char *name;    /* the formatted question, made in on_finish for a reported server (owned) */
+    uint64_t hash; /* of the question, compared first so most lookups copy nothing */
     uint64_t count;
 };
 
@@ -84,9 +93,9 @@ struct srv {
     bool any;
     uint32_t calm[CALM_W]; /* lookups of the last calm seconds (a ring) */
     size_t n_calm, calm_at;
-    struct sums in, out; /* flood seconds, other seconds */
-    struct bin peak;     /* the busiest flood second */
-    uint64_t peak_base;  /* the baseline it was judged against */
+    struct sums in, out;       /* flood seconds, other seconds */
+    struct bin peak;           /* the busiest flood second */
+    uint64_t peak_base;        /* the baseline it was judged against */
     struct top top[TOP_NAMES]; /* Misra-Gries counters over the server's lookups */
 };
 
@@ -115,8 +124,10 @@ static void srv_free(void *item)
         }
     }
     bin_clear(&s->peak);
-    for (size_t i = 0; i < TOP_NAMES; i++)
+    for (size_t i = 0; i < TOP_NAMES; i++) {
+        free(s->top[i].heap_qname);
         free(s->top[i].name);
+    }
 }
 
 static void state_free(void *p)
@@ -285,33 +296,69 @@ static uint64_t question_hash(const struct dns_lookup *l)
     return htab_hasher_end(&h);
 }
 
+/* Keeps the question of l in the free counter t; false out of memory. */
+static bool top_set(struct top *t, const struct dns_lookup *l, uint64_t h)
+{
+    const char *q = l->qname ? l->qname : "";
+    size_t n = strlen(q);
+    if (n < TOP_INLINE) {
+        memcpy(t->inline_qname, q, n + 1);
+    } else if (!(t->heap_qname = strdup(q))) {
+        return false;
+    }
+    t->used = true;
+    t->has_question = l->has_question;
+    t->from_quote = l->from_quote;
+    t->qtype = l->qtype;
+    t->hash = h;
+    t->count = 1;
+    return true;
+}
+
+static void top_drop(struct top *t)
+{
+    free(t->heap_qname);
+    t->heap_qname = NULL;
+    t->used = false;
+}
+
 static void top_add(struct srv *s, const struct dns_lookup *l)
 {
     uint64_t h = question_hash(l);
     size_t empty = TOP_NAMES;
     for (size_t i = 0; i < TOP_NAMES; i++) {
-        if (s->top[i].name && s->top[i].hash == h) {
+        if (s->top[i].used && s->top[i].hash == h) {
             s->top[i].count++;
             return;
         }
-        if (!s->top[i].name && empty == TOP_NAMES)
+        if (!s->top[i].used && empty == TOP_NAMES)
             empty = i;
     }
     if (empty < TOP_NAMES) {
-        char name[DNS_NAME_TEXT_MAX + 32];
-        text_query_name(l, name, sizeof name);
-        s->top[empty].name = strdup(name);
-        if (s->top[empty].name) {
-            s->top[empty].hash = h;
-            s->top[empty].count = 1;
-        }
+        top_set(&s->top[empty], l, h);
         return;
     }
+    for (size_t i = 0; i < TOP_NAMES; i++)
+        if (--s->top[i].count == 0)
+            top_drop(&s->top[i]);
+}
+
+/* Formats the kept questions of a reported server (name NULL when out of memory). */
+static void top_format(struct srv *s)
+{
     for (size_t i = 0; i < TOP_NAMES; i++) {
-        if (--s->top[i].count == 0) {
-            free(s->top[i].name);
-            s->top[i].name = NULL;
-        }
+        struct top *t = &s->top[i];
+        if (!t->used || t->name)
+            continue;
+        struct dns_lookup q;
+        memset(&q, 0, sizeof q);
+        q.has_question = t->has_question;
+        q.from_quote = t->from_quote;
+        q.qtype = t->qtype;
+        q.qname = t->heap_qname ? t->heap_qname : t->inline_qname;
+        char name[DNS_NAME_TEXT_MAX + 32];
+        text_query_name(&q, name, sizeof name);
+        t->name = strdup(name);
     }
 }
 
@@ -400,8 +447,8 @@ static void explain(struct rule_ctx *rc, struct srv *s, struct finding *f, uint6
         "%" PRIu64 " flood %s between %s and %s. %s",
         srv, PROTO, s->k.port, (uint64_t)s->peak.lookups, tp,
         s->peak.n_cl < BIN_CLIENTS ? "" : "about ", sources, sources == 1 ? "source" : "sources",
-        base, ratio, in->lookups, in->lookups == 1 ? "lookup" : "lookups",
-        in->bins, in->bins == 1 ? "second" : "seconds", t1, t2,
+        base, ratio, in->lookups, in->lookups == 1 ? "lookup" : "lookups", in->bins,
+        in->bins == 1 ? "second" : "seconds", t1, t2,
         overload  ? "The server failed far more often during the flood than outside it."
         : in_fail ? "Failures during the flood were not much more frequent than outside it."
                   : "Every lookup during the flood was answered in time.");
@@ -512,6 +559,7 @@ static void on_finish(struct rule_ctx *rc)
             finding_add_client(f, &s->peak.cl[c]);
         if (sources > s->peak.n_cl)
             f->clients_dropped = sources - s->peak.n_cl;
+        top_format(s);
         qsort(s->top, TOP_NAMES, sizeof s->top[0], top_order);
         for (size_t k = 0; k < TOP_NAMES && s->top[k].name; k++)
             finding_add_name(f, s->top[k].name);
