@@ -33,7 +33,7 @@ struct rct_entry {
     /* RCT_NAME: the question (qname NULL without one; owned) */
     bool has_question;
     uint16_t qtype;
-    char *qname;
+    char *qname;           /* in the table's name blocks */
     uint64_t hash;         /* of the key, in the index */
     uint64_t ok;           /* lookups with a usable answer (not SERVFAIL/REFUSED/NOTIMP/FORMERR) */
     uint64_t ok_aa;        /* of those, with AA set: the server's own data, no upstream needed */
@@ -43,11 +43,23 @@ struct rct_entry {
     struct nt_time first_ok, last_ok;
 };
 
+/* Entries and the questions' names are carved from blocks that live as long as the table
+ * (entries are never removed): one allocation per RCT_SLAB entries or RCT_NAME_BLOCK bytes of
+ * names instead of a zeroed allocation per entry and a strdup per name. */
+#define RCT_SLAB       1024
+#define RCT_NAME_BLOCK 65536
+
 struct rct {
     struct rct_entry **entries; /* in creation order */
     size_t n, cap;
     struct htab index;
     uint64_t dropped; /* lookups of keys not kept because the table was full */
+    void **blocks;    /* every slab and name block, freed with the table */
+    size_t n_blocks, cap_blocks;
+    struct rct_entry *slab; /* the current slab, slab_used of its RCT_SLAB entries used */
+    size_t slab_used;
+    char *names; /* the current name block, names_used of its bytes used */
+    size_t names_used, names_size;
 };
 
 /* A key: kind, service, and the client (RCT_CLIENT) or the question (RCT_NAME). */
@@ -62,14 +74,21 @@ struct rct_key {
     const char *qname;
 };
 
-static inline uint64_t rct_hash(const struct rct_key *k)
+/* The hash of a key's service (server, port, transport): the start of every key's hash, so that
+ * the three keys of one lookup hash the service once. */
+static inline void rct_hash_service(struct htab_hasher *s, const struct rct_key *k)
 {
-    struct htab_hasher s;
-    htab_hasher_init(&s);
+    htab_hasher_init(s);
+    htab_hasher_addr(s, k->server);
+    htab_hasher_u16(s, k->port);
+    htab_hasher_u8(s, k->transport);
+}
+
+/* The hash of key k given the hash of its service (rct_hash_service). */
+static inline uint64_t rct_hash_from(const struct htab_hasher *service, const struct rct_key *k)
+{
+    struct htab_hasher s = *service;
     htab_hasher_u8(&s, k->kind);
-    htab_hasher_addr(&s, k->server);
-    htab_hasher_u16(&s, k->port);
-    htab_hasher_u8(&s, k->transport);
     if (k->kind == RCT_CLIENT)
         htab_hasher_addr(&s, k->client);
     if (k->kind == RCT_NAME) {
@@ -78,6 +97,13 @@ static inline uint64_t rct_hash(const struct rct_key *k)
         htab_hasher_str(&s, k->qname);
     }
     return htab_hasher_end(&s);
+}
+
+static inline uint64_t rct_hash(const struct rct_key *k)
+{
+    struct htab_hasher s;
+    rct_hash_service(&s, k);
+    return rct_hash_from(&s, k);
 }
 
 static inline bool rct_eq(const void *item, const void *key)
@@ -95,12 +121,62 @@ static inline bool rct_eq(const void *item, const void *key)
     return true;
 }
 
-/* The entry for a key, created when `create` (NULL when absent, full or out of memory; a key
- * not kept because the table is full is counted). */
-static inline struct rct_entry *rct_get(struct rule_ctx *rc, struct rct *t, const struct rct_key *k,
-                                        bool create)
+/* Keeps block p to be freed with the table; false (p freed) out of memory. */
+static inline bool rct_keep_block(struct rct *t, void *p)
 {
-    uint64_t h = rct_hash(k);
+    if (t->n_blocks == t->cap_blocks) {
+        size_t nc = t->cap_blocks ? t->cap_blocks * 2 : 16;
+        void **nb = realloc(t->blocks, nc * sizeof *nb);
+        if (!nb) {
+            free(p);
+            return false;
+        }
+        t->blocks = nb;
+        t->cap_blocks = nc;
+    }
+    t->blocks[t->n_blocks++] = p;
+    return true;
+}
+
+/* A new zeroed entry from the current slab; NULL out of memory. */
+static inline struct rct_entry *rct_entry_new(struct rct *t)
+{
+    if (!t->slab || t->slab_used == RCT_SLAB) {
+        struct rct_entry *slab = malloc(RCT_SLAB * sizeof *slab);
+        if (!slab || !rct_keep_block(t, slab))
+            return NULL;
+        t->slab = slab;
+        t->slab_used = 0;
+    }
+    struct rct_entry *e = &t->slab[t->slab_used++];
+    memset(e, 0, sizeof *e);
+    return e;
+}
+
+/* A copy of name in the name blocks; NULL out of memory. */
+static inline char *rct_name_copy(struct rct *t, const char *name)
+{
+    size_t n = strlen(name) + 1;
+    if (!t->names || t->names_size - t->names_used < n) {
+        size_t size = n > RCT_NAME_BLOCK ? n : RCT_NAME_BLOCK;
+        char *b = malloc(size);
+        if (!b || !rct_keep_block(t, b))
+            return NULL;
+        t->names = b;
+        t->names_used = 0;
+        t->names_size = size;
+    }
+    char *d = t->names + t->names_used;
+    memcpy(d, name, n);
+    t->names_used += n;
+    return d;
+}
+
+/* The entry for a key whose hash is h, created when `create` (NULL when absent, full or out of
+ * memory; a key not kept because the table is full is counted). */
+static inline struct rct_entry *rct_get_h(struct rule_ctx *rc, struct rct *t,
+                                          const struct rct_key *k, uint64_t h, bool create)
+{
     struct rct_entry *e = htab_get(&t->index, h, rct_eq, k);
     if (e || !create)
         return e;
@@ -118,9 +194,12 @@ static inline struct rct_entry *rct_get(struct rule_ctx *rc, struct rct *t, cons
         t->entries = ne;
         t->cap = nc;
     }
-    e = calloc(1, sizeof *e);
-    if (!e)
+    char *qname = NULL;
+    if (k->kind == RCT_NAME && k->qname && !(qname = rct_name_copy(t, k->qname)))
         return NULL;
+    e = rct_entry_new(t);
+    if (!e)
+        return NULL; /* the name's bytes stay unused in their block */
     e->kind = k->kind;
     e->server = *k->server;
     e->port = k->port;
@@ -130,20 +209,23 @@ static inline struct rct_entry *rct_get(struct rule_ctx *rc, struct rct *t, cons
     if (k->kind == RCT_NAME) {
         e->has_question = k->has_question;
         e->qtype = k->qtype;
-        if (k->qname && !(e->qname = strdup(k->qname))) {
-            free(e);
-            return NULL;
-        }
+        e->qname = qname;
     }
     e->hash = h;
     e->ok_min_rtt_us = -1;
     if (htab_insert(&t->index, h, e) < 0) {
-        free(e->qname);
-        free(e);
+        t->slab_used--; /* the last entry given out: handed out again next time */
         return NULL;
     }
     t->entries[t->n++] = e;
     return e;
+}
+
+/* The entry for a key, created when `create` (as rct_get_h). */
+static inline struct rct_entry *rct_get(struct rule_ctx *rc, struct rct *t, const struct rct_key *k,
+                                        bool create)
+{
+    return rct_get_h(rc, t, k, rct_hash(k), create);
 }
 
 /* The i-th entry made (i < t->n). */
@@ -184,16 +266,18 @@ static inline void rct_note(struct rule_ctx *rc, struct rct *t, const struct dns
     if (l->outcome != LOOKUP_ANSWERED || (!bad && !rct_usable_rcode(l->rcode)))
         return;
     struct rct_key k = {RCT_SERVER, &l->server, l->server_port, l->transport, NULL, false, 0, NULL};
-    rct_count(rct_get(rc, t, &k, true), l, bad);
+    struct htab_hasher service;
+    rct_hash_service(&service, &k);
+    rct_count(rct_get_h(rc, t, &k, rct_hash_from(&service, &k), true), l, bad);
     k.kind = RCT_CLIENT;
     k.client = &l->client;
-    rct_count(rct_get(rc, t, &k, true), l, bad);
+    rct_count(rct_get_h(rc, t, &k, rct_hash_from(&service, &k), true), l, bad);
     k.kind = RCT_NAME;
     k.client = NULL;
     k.has_question = l->has_question;
     k.qtype = l->qtype;
     k.qname = l->has_question ? l->qname : NULL;
-    rct_count(rct_get(rc, t, &k, true), l, bad);
+    rct_count(rct_get_h(rc, t, &k, rct_hash_from(&service, &k), true), l, bad);
 }
 
 static inline const struct rct_entry *rct_server(struct rct *t, const struct nt_addr *server,
@@ -205,10 +289,9 @@ static inline const struct rct_entry *rct_server(struct rct *t, const struct nt_
 
 static inline void rct_free(struct rct *t)
 {
-    for (size_t i = 0; i < t->n; i++) {
-        free(t->entries[i]->qname);
-        free(t->entries[i]);
-    }
+    for (size_t i = 0; i < t->n_blocks; i++)
+        free(t->blocks[i]);
+    free(t->blocks);
     free(t->entries);
     htab_fini(&t->index);
     memset(t, 0, sizeof *t);
