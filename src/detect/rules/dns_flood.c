@@ -391,11 +391,13 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     nt_time_widen(&b->first, &b->last, &l->first_tx);
     uint32_t h = nt_addr_hash(&l->client, 0x5bd1e995u);
     b->sketch[(h >> 6) % SKETCH_WORDS] |= 1ull << (h & 63);
-    bool known = false;
-    for (uint8_t i = 0; i < b->n_cl && !known; i++)
-        known = nt_addr_eq(&b->cl[i], &l->client);
-    if (!known && b->n_cl < BIN_CLIENTS)
-        b->cl[b->n_cl++] = l->client;
+    if (b->n_cl < BIN_CLIENTS) { /* once the list is full, the sketch alone counts */
+        bool known = false;
+        for (uint8_t i = 0; i < b->n_cl && !known; i++)
+            known = nt_addr_eq(&b->cl[i], &l->client);
+        if (!known)
+            b->cl[b->n_cl++] = l->client;
+    }
     if (!b->has_ev[0])
         b->has_ev[0] = evidence_copy(&b->ev[0], &l->query);
     if (failed && !b->has_ev[1])
