@@ -219,6 +219,47 @@ static void test_incident_window(void **state)
         lk_free(ls[i]);
 }
 
+/* The incident window does not depend on the order successes reach the detector: in order,
+ * nearly in order (neighbours swapped) and reversed (far out of order: the sort's fallback). */
+static void test_incident_window_any_order(void **state)
+{
+    (void)state;
+    enum { N = 1000 };
+    for (int order = 0; order < 3; order++) {
+        struct dns_lookup *ls[N + 2];
+        for (int i = 0; i < N; i++) {
+            int k = order == 0 ? i : order == 1 ? (i ^ 1) : N - 1 - i;
+            double at = 2.0 * k + 1; /* odd seconds */
+            ls[i] = lk("198.51.100.15", "198.51.100.2", (uint16_t)i, "a.example.", at - 0.5);
+            ls[i]->outcome = LOOKUP_ANSWERED;
+            ls[i]->answer.ts.kind = NT_TIME_ABSOLUTE;
+            ls[i]->answer.ts.sec = (int64_t)at;
+        }
+        ls[N] = lk("198.51.100.15", "198.51.100.2", 7, "b.example.", 500.0);
+        fail_with(ls[N], ICMP_SENDER_SERVER, ICMP_K_PORT_UNREACH, 500.0);
+        ls[N + 1] = lk("198.51.100.15", "198.51.100.2", 8, "b.example.", 600.0);
+        fail_with(ls[N + 1], ICMP_SENDER_SERVER, ICMP_K_PORT_UNREACH, 600.0);
+        struct detector *d;
+        run(ls, N + 2, &d);
+        struct finding *const *fs;
+        size_t nf = detect_findings(d, &fs);
+        const struct finding *f = NULL;
+        for (size_t i = 0; i < nf; i++)
+            if (strcmp(fs[i]->id, "dns.port_unreachable") == 0)
+                f = fs[i];
+        assert_non_null(f);
+        assert_true(f->window.has_ok_before);
+        assert_int_equal(f->window.ok_before.sec, 499);
+        assert_true(f->window.has_ok_after);
+        assert_int_equal(f->window.ok_after.sec, 601);
+        assert_int_equal(f->window.ok_during, 50); /* 501, 503, ..., 599 */
+        assert_int_equal(f->window.ok_total, N);
+        detect_free(d);
+        for (int i = 0; i < N + 2; i++)
+            lk_free(ls[i]);
+    }
+}
+
 /* A rule makes at most DETECT_MAX_FINDINGS_PER_RULE findings; the rest are counted. */
 static void test_findings_are_capped(void **state)
 {
@@ -396,6 +437,7 @@ int main(void)
         cmocka_unit_test(test_quiet_cases),
         cmocka_unit_test(test_service_that_stopped),
         cmocka_unit_test(test_incident_window),
+        cmocka_unit_test(test_incident_window_any_order),
         cmocka_unit_test(test_findings_are_capped),
         cmocka_unit_test(test_one_finding_per_server_and_no_backticks_from_wire),
         cmocka_unit_test(test_admin_prohibited_names_the_filtering_host),
