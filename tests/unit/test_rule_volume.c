@@ -573,6 +573,55 @@ static void test_nxdomain_bounded(void **state)
     detect_free(r.d);
 }
 
+/* The window of a domain whose entry stays while thousands of others replace each other in the
+ * table: successes after the surge still find it (the tables' presence counts follow every
+ * replacement). */
+static void test_nxdomain_window_after_churn(void **state)
+{
+    (void)state;
+    struct run r = {0};
+    unsigned seed = 11;
+    struct dns_lookup *l = lk("198.51.100.15", "198.51.100.2", "www.victim.example.", 9.0);
+    answer(l, 0, 1000);
+    feed(&r, l);
+    for (int i = 0; i < 60; i++) {
+        char lab[16], name[64];
+        random_label(lab, 12, &seed);
+        snprintf(name, sizeof name, "%s.victim.example.", lab);
+        l = lk("198.51.100.15", "198.51.100.2", name, 10.0 + i * 0.01);
+        answer(l, DNS_RCODE_NXDOMAIN, 1000);
+        feed(&r, l);
+    }
+    for (int i = 0; i < 3000; i++) {
+        char name[64], cli[32];
+        snprintf(name, sizeof name, "x.d%d.example.", i);
+        snprintf(cli, sizeof cli, "203.0.%d.%d", 1 + i / 250, i % 250);
+        l = lk(cli, "198.51.100.2", name, 11.0 + i * 0.001);
+        answer(l, DNS_RCODE_NXDOMAIN, 1000);
+        feed(&r, l);
+        /* Successes for parents and clients just replaced, and for ones never seen. */
+        l = lk(cli, "198.51.100.2", i % 2 ? name : "www.other.example.", 11.0 + i * 0.001);
+        answer(l, 0, 1000);
+        feed(&r, l);
+    }
+    l = lk("198.51.100.15", "198.51.100.2", "www.victim.example.", 30.0);
+    answer(l, 0, 1000);
+    feed(&r, l);
+    const struct finding *f[8];
+    size_t n = finish(&r, "dns.nxdomain_surge", f, 8);
+    const struct finding *v = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (strstr(f[i]->summary, "under victim.example."))
+            v = f[i];
+    assert_non_null(v);
+    assert_int_equal(v->lookups, 60);
+    assert_true(v->window.has_ok_before);
+    assert_int_equal(v->window.ok_before.sec, 9);
+    assert_true(v->window.has_ok_after);
+    assert_int_equal(v->window.ok_after.sec, 30);
+    detect_free(r.d);
+}
+
 /* The names asked most at a flooded server: a name longer than the counters' inline room is
  * kept whole, and spellings that differ only in case count as one, under the first spelling. */
 static void test_flood_top_names(void **state)
@@ -629,6 +678,7 @@ int main(void)
         cmocka_unit_test(test_nxdomain_typos_quiet_and_repeats_low),
         cmocka_unit_test(test_nxdomain_dga_client),
         cmocka_unit_test(test_nxdomain_bounded),
+        cmocka_unit_test(test_nxdomain_window_after_churn),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

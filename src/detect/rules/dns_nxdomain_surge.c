@@ -44,6 +44,9 @@
 #define PARENTS_KEPT 256
 #define SKETCH_ROWS  4
 #define SKETCH_COLS  4096
+/* Buckets of the tables' presence counts, and slots of the service prefix cache. */
+#define PRESENT_BUCKETS 4096
+#define PREFIX_SLOTS    64
 
 /* A bounded set of 64-bit keyed hashes: the table holds the hash alone (every item is the same
  * marker). */
@@ -196,6 +199,18 @@ struct state {
      * newest NOERROR answer per hashed parent and client (for the window's start). */
     uint32_t cms_dom[SKETCH_ROWS][SKETCH_COLS], cms_cli[SKETCH_ROWS][SKETCH_COLS];
     struct nt_time ok_dom[SKETCH_COLS], ok_cli[SKETCH_COLS];
+    /* How many entries of each table have a sketch hash in each bucket: a lookup whose bucket
+     * is empty has no entry, and most successes are looked up no further. */
+    uint16_t dom_present[PRESENT_BUCKETS], cli_present[PRESENT_BUCKETS];
+    /* The sketch hash of the text "<server>|<port>|<transport>|" of recent services, so that
+     * the address is not formatted for every lookup (a cache: any slot may be overwritten). */
+    struct svc_prefix {
+        bool used;
+        struct nt_addr server;
+        uint16_t port;
+        uint8_t transport;
+        uint64_t fnv;
+    } prefix[PREFIX_SLOTS];
 };
 
 static void entry_clear(struct nx_entry *e)
@@ -293,8 +308,11 @@ static bool nx_eq(const void *item, const void *key)
 /* Finds the entry for key, or takes a free one, or replaces the one with the fewest
  * NXDOMAIN answers (create only). A new entry holds its key; the rest is for the caller. */
 static struct nx_entry *entry_find(struct nx_entry *tab, struct htab *ix, size_t n,
-                                   const struct nx_key *key, bool create, uint64_t *replaced)
+                                   uint16_t *present, const struct nx_key *key, bool create,
+                                   uint64_t *replaced)
 {
+    if (!create && !present[key->sketch % PRESENT_BUCKETS])
+        return NULL; /* no entry has this sketch hash, so none has this key */
     uint64_t h = nx_hash(key);
     struct nx_entry *known = htab_get(ix, h, nx_eq, key);
     if (known || !create)
@@ -315,6 +333,7 @@ static struct nx_entry *entry_find(struct nx_entry *tab, struct htab *ix, size_t
          * busy resolver's clients replace each other here thousands of times. */
         reuse = tab[i].shadow;
         tab[i].shadow = NULL;
+        present[tab[i].key % PRESENT_BUCKETS]--;
         entry_clear(&tab[i]);
         if (reuse)
             finding_reset(reuse);
@@ -333,6 +352,7 @@ static struct nx_entry *entry_find(struct nx_entry *tab, struct htab *ix, size_t
     e->used = true;
     e->key = key->sketch;
     e->hash = h;
+    present[e->key % PRESENT_BUCKETS]++;
     if (key->domain) {
         e->server = *key->server;
         e->port = key->port;
@@ -411,9 +431,8 @@ static char *put_bar_uint(char *p, unsigned v)
     return p;
 }
 
-/* The sketch hash of the text "<server>|<port>|<transport>|<parent>" (without printf: this
- * runs for every lookup). */
-static uint64_t dom_key(const struct dns_lookup *l, const char *parent)
+/* The sketch hash of the text "<server>|<port>|<transport>|" (without printf). */
+static uint64_t service_fnv(const struct dns_lookup *l)
 {
     char a[NT_ADDR_FMT_MAX + 16], tail[32];
     size_t n = nt_addr_format(&l->server, a, sizeof a);
@@ -424,7 +443,25 @@ static uint64_t dom_key(const struct dns_lookup *l, const char *parent)
     size_t t = (size_t)(p - tail), room = sizeof a - n - 1;
     memcpy(a + n, tail, t < room ? t : room);
     a[n + (t < room ? t : room)] = '\0';
-    return fnv64(parent, fnv64(a, FNV_SEED));
+    return fnv64(a, FNV_SEED);
+}
+
+/* The sketch hash of the text "<server>|<port>|<transport>|<parent>", its first part from the
+ * cache of services when there. */
+static uint64_t dom_key(struct state *st, const struct dns_lookup *l, const char *parent)
+{
+    struct svc_prefix *p =
+        &st->prefix[nt_addr_hash(&l->server, (uint32_t)l->server_port << 8 | l->transport) %
+                    PREFIX_SLOTS];
+    if (!p->used || p->port != l->server_port || p->transport != l->transport ||
+        !nt_addr_eq(&p->server, &l->server)) {
+        p->used = true;
+        p->server = l->server;
+        p->port = l->server_port;
+        p->transport = l->transport;
+        p->fnv = service_fnv(l);
+    }
+    return fnv64(parent, p->fnv);
 }
 
 static uint64_t cli_key(const struct dns_lookup *l)
@@ -461,7 +498,7 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
         parent[o++] = '.';
     }
     parent[o] = '\0';
-    uint64_t dk = dom_key(l, parent), ck = cli_key(l);
+    uint64_t dk = dom_key(st, l, parent), ck = cli_key(l);
     struct nx_key dkey = {true, &l->server, l->server_port, l->transport, parent, NULL, dk};
     struct nx_key ckey = {false, NULL, 0, 0, NULL, &l->client, ck};
     cms_add(st->cms_dom, dk);
@@ -476,10 +513,11 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
             *od = *t;
         if (oc->kind == NT_TIME_NONE || nt_time_cmp(t, oc) > 0)
             *oc = *t;
-        struct nx_entry *e = entry_find(st->dom, &st->dom_ix, MAX_DOMAINS, &dkey, false, NULL);
+        struct nx_entry *e =
+            entry_find(st->dom, &st->dom_ix, MAX_DOMAINS, st->dom_present, &dkey, false, NULL);
         if (e)
             entry_ok(e, t);
-        e = entry_find(st->cli, &st->cli_ix, MAX_CLIENTS, &ckey, false, NULL);
+        e = entry_find(st->cli, &st->cli_ix, MAX_CLIENTS, st->cli_present, &ckey, false, NULL);
         if (e)
             entry_ok(e, t);
         return;
@@ -490,8 +528,8 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     text_query_name(l, name, sizeof name);
     uint64_t nk = name_hash(l->qname);
 
-    struct nx_entry *d =
-        entry_find(st->dom, &st->dom_ix, MAX_DOMAINS, &dkey, true, &st->dom_replaced);
+    struct nx_entry *d = entry_find(st->dom, &st->dom_ix, MAX_DOMAINS, st->dom_present, &dkey, true,
+                                    &st->dom_replaced);
     if (d) {
         if (d->nx == 0) {
             const struct nt_time *ok = &st->ok_dom[dk % SKETCH_COLS];
@@ -508,8 +546,8 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
         }
         entry_nx(d, l, name, t);
     }
-    struct nx_entry *c =
-        entry_find(st->cli, &st->cli_ix, MAX_CLIENTS, &ckey, true, &st->cli_replaced);
+    struct nx_entry *c = entry_find(st->cli, &st->cli_ix, MAX_CLIENTS, st->cli_present, &ckey, true,
+                                    &st->cli_replaced);
     if (c) {
         if (c->nx == 0) {
             c->server = l->server;
