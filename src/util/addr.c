@@ -27,11 +27,6 @@ static size_t addr_len(const struct nt_addr *x)
     }
 }
 
-bool nt_addr_eq(const struct nt_addr *x, const struct nt_addr *y)
-{
-    return x->family == y->family && memcmp(x->a, y->a, addr_len(x)) == 0;
-}
-
 int nt_addr_cmp(const struct nt_addr *x, const struct nt_addr *y)
 {
     if (x->family != y->family)

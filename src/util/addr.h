@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 enum nt_addr_family {
     NT_AF_NONE = 0,
@@ -24,7 +25,29 @@ struct nt_addr {
 /* Enough for any IPv6 text form or an interned host name (which is cut at 255 bytes). */
 #define NT_ADDR_FMT_MAX 256
 
-bool nt_addr_eq(const struct nt_addr *x, const struct nt_addr *y);
+/* Equal family and address bytes (4 for IPv4 and interned names, 16 for IPv6; none for
+ * NT_AF_NONE). Inline: the rules compare addresses for every lookup. */
+static inline bool nt_addr_eq(const struct nt_addr *x, const struct nt_addr *y)
+{
+    if (x->family != y->family)
+        return false;
+    uint32_t a, b;
+    switch (x->family) {
+    case NT_AF_INET:
+    case NT_AF_NAME:
+        memcpy(&a, x->a, 4);
+        memcpy(&b, y->a, 4);
+        return a == b;
+    case NT_AF_INET6: {
+        uint64_t p[2], q[2];
+        memcpy(p, x->a, 16);
+        memcpy(q, y->a, 16);
+        return p[0] == q[0] && p[1] == q[1];
+    }
+    default:
+        return true;
+    }
+}
 /* Orders addresses: family first, then bytes. */
 int nt_addr_cmp(const struct nt_addr *x, const struct nt_addr *y);
 uint32_t nt_addr_hash(const struct nt_addr *x, uint32_t seed);
