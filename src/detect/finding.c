@@ -346,7 +346,7 @@ void finding_free(struct finding *f)
            offsetof(struct finding, b) - offsetof(struct finding, a))
 /* Zeroes the members after array a up to member b (excluded). */
 #define ZERO_AFTER_TO(f, a, b)                                                                     \
-    memset((char *)(f) + offsetof(struct finding, a) + sizeof(f)->a, 0,                           \
+    memset((char *)(f) + offsetof(struct finding, a) + sizeof(f)->a, 0,                            \
            offsetof(struct finding, b) - offsetof(struct finding, a) - sizeof(f)->a)
 
 void finding_reset(struct finding *f)
