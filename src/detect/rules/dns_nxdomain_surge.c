@@ -47,6 +47,7 @@
 /* Buckets of the tables' presence counts, and slots of the service prefix cache. */
 #define PRESENT_BUCKETS 4096
 #define PREFIX_SLOTS    64
+#define CLI_MEMO_SLOTS  16384
 
 /* A bounded set of 64-bit keyed hashes: the table holds the hash alone (every item is the same
  * marker). */
@@ -72,13 +73,20 @@ static bool hset_add(struct hset *s, uint64_t h)
     return true;
 }
 
+/* ASCII lower case, as tolower() in the C locale (nettriage never sets another), inline: it
+ * runs for every byte of every name. */
+static inline unsigned char lower(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z' ? (unsigned char)(c + ('a' - 'A')) : c;
+}
+
 /* The keyed hash of a name, case-folded (0x20-randomised names are one name). */
 static uint64_t name_hash(const char *name)
 {
     char low[DNS_NAME_TEXT_MAX];
     size_t n = 0;
     for (; name[n] && n < sizeof low; n++)
-        low[n] = (char)tolower((unsigned char)name[n]);
+        low[n] = (char)lower((unsigned char)name[n]);
     struct htab_hasher s;
     htab_hasher_init(&s);
     htab_hasher_add(&s, low, n);
@@ -90,7 +98,7 @@ static uint64_t name_hash(const char *name)
 static uint64_t fnv64(const char *s, uint64_t h)
 {
     for (; *s; s++)
-        h = (h ^ (uint8_t)tolower((unsigned char)*s)) * 1099511628211ull;
+        h = (h ^ lower((unsigned char)*s)) * 1099511628211ull;
     return h;
 }
 
@@ -128,7 +136,7 @@ static size_t split_labels(const char *name, char lab[][64], size_t max)
             continue;
         open = true;
         if (o < 63)
-            lab[n][o++] = (char)tolower(c);
+            lab[n][o++] = (char)lower(c);
     }
     if (open && n < max) {
         lab[n][o] = '\0';
@@ -211,6 +219,11 @@ struct state {
         uint8_t transport;
         uint64_t fnv;
     } prefix[PREFIX_SLOTS];
+    struct cli_memo {
+        bool used;
+        struct nt_addr client;
+        uint64_t fnv;
+    } cli_memo[CLI_MEMO_SLOTS]; /* the same for clients' sketch hashes (cli_key) */
 };
 
 static void entry_clear(struct nx_entry *e)
@@ -464,11 +477,25 @@ static uint64_t dom_key(struct state *st, const struct dns_lookup *l, const char
     return fnv64(parent, p->fnv);
 }
 
-static uint64_t cli_key(const struct dns_lookup *l)
+/* The sketch hash of the client's address text, from the cache of clients when there (a
+ * client asks many names: formatting an IPv6 address costs more than the rest of the hash). */
+static uint64_t cli_key(struct state *st, const struct dns_lookup *l)
 {
+    const struct nt_addr *c = &l->client;
+    uint64_t w0 = 0, w1 = 0;
+    memcpy(&w0, c->a, 8);
+    memcpy(&w1, c->a + 8, 8);
+    /* Only the slot depends on this mix: a crafted collision costs a formatting, no more. */
+    uint64_t mix = (w0 ^ (w1 * 0x9e3779b97f4a7c15ull) ^ c->family) * 0xff51afd7ed558ccdull;
+    struct cli_memo *m = &st->cli_memo[(mix >> 40) % CLI_MEMO_SLOTS];
+    if (m->used && nt_addr_eq(&m->client, c))
+        return m->fnv;
     char a[NT_ADDR_FMT_MAX];
-    nt_addr_format(&l->client, a, sizeof a);
-    return fnv64(a, FNV_SEED ^ 0x9e3779b97f4a7c15ull);
+    nt_addr_format(c, a, sizeof a);
+    m->used = true;
+    m->client = *c;
+    m->fnv = fnv64(a, FNV_SEED ^ 0x9e3779b97f4a7c15ull);
+    return m->fnv;
 }
 
 static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
@@ -498,7 +525,7 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
         parent[o++] = '.';
     }
     parent[o] = '\0';
-    uint64_t dk = dom_key(st, l, parent), ck = cli_key(l);
+    uint64_t dk = dom_key(st, l, parent), ck = cli_key(st, l);
     struct nx_key dkey = {true, &l->server, l->server_port, l->transport, parent, NULL, dk};
     struct nx_key ckey = {false, NULL, 0, 0, NULL, &l->client, ck};
     cms_add(st->cms_dom, dk);
