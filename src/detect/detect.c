@@ -39,13 +39,18 @@ struct detector {
     size_t n_servers, cap_servers;
     struct htab server_index; /* by server, port, transport */
     bool sorted;
-    bool icmp_taken; /* the ICMP error being dispatched was taken by a rule */
+    bool icmp_taken;   /* the ICMP error being dispatched was taken by a rule */
     void **states;     /* per rule (rule_state) */
     size_t *n_raised;  /* findings per rule, for the cap */
     uint64_t *refused; /* findings per rule not made because of the cap */
     uint64_t refused_total;
     struct detect_limit *limits; /* rule_count_limit's counters */
     size_t n_limits, cap_limits;
+    /* The lookup being dispatched (NULL outside detect_lookup) and the keyed hash of its
+     * service, computed once for the detector and every rule (rule_service_hash). */
+    const struct dns_lookup *svc_of;
+    struct htab_hasher svc_state; /* after server, port and transport */
+    uint64_t svc_hash;            /* its end */
 };
 
 static uint64_t finding_hash(const char *id, const char *key)
@@ -68,14 +73,43 @@ static bool finding_eq(const void *item, const void *key)
     return f->id == k->id && strcmp(f->key, k->key) == 0;
 }
 
-static uint64_t server_hash(const struct nt_addr *a, uint16_t port, uint8_t transport)
+static void service_hasher(struct htab_hasher *s, const struct nt_addr *a, uint16_t port,
+                           uint8_t transport)
 {
+    htab_hasher_init(s);
+    htab_hasher_addr(s, a);
+    htab_hasher_u16(s, port);
+    htab_hasher_u8(s, transport);
+}
+
+/* The keyed hash of a service: the one of the lookup being dispatched when it is that one. */
+static uint64_t server_hash(const struct detector *d, const struct nt_addr *a, uint16_t port,
+                            uint8_t transport)
+{
+    const struct dns_lookup *l = d->svc_of;
+    if (l && l->server_port == port && l->transport == transport && nt_addr_eq(&l->server, a))
+        return d->svc_hash;
     struct htab_hasher s;
-    htab_hasher_init(&s);
-    htab_hasher_addr(&s, a);
-    htab_hasher_u16(&s, port);
-    htab_hasher_u8(&s, transport);
+    service_hasher(&s, a, port, transport);
     return htab_hasher_end(&s);
+}
+
+uint64_t rule_service_hash(const struct rule_ctx *rc, const struct dns_lookup *l)
+{
+    if (rc->d->svc_of == l)
+        return rc->d->svc_hash;
+    struct htab_hasher s;
+    service_hasher(&s, &l->server, l->server_port, l->transport);
+    return htab_hasher_end(&s);
+}
+
+void rule_service_hasher(const struct rule_ctx *rc, const struct dns_lookup *l,
+                         struct htab_hasher *out)
+{
+    if (rc->d->svc_of == l)
+        *out = rc->d->svc_state;
+    else
+        service_hasher(out, &l->server, l->server_port, l->transport);
 }
 
 struct server_key {
@@ -255,7 +289,7 @@ int64_t rule_timeout_us(const struct rule_ctx *rc)
 static struct server_stats *server_get(struct detector *d, const struct nt_addr *server,
                                        uint16_t port, uint8_t transport, bool create)
 {
-    uint64_t h = server_hash(server, port, transport);
+    uint64_t h = server_hash(d, server, port, transport);
     struct server_key sk = {server, port, transport};
     struct server_stats *known = htab_get(&d->server_index, h, server_eq, &sk);
     if (known || !create)
@@ -293,7 +327,7 @@ static bool service_eq(const void *item, const void *key)
 static struct service *service_get(struct detector *d, const struct nt_addr *server, uint16_t port,
                                    uint8_t transport, bool create)
 {
-    uint64_t h = server_hash(server, port, transport);
+    uint64_t h = server_hash(d, server, port, transport);
     struct server_key sk = {server, port, transport};
     struct service *known = htab_get(&d->service_index, h, service_eq, &sk);
     if (known || !create)
@@ -398,6 +432,9 @@ static void count_server(struct detector *d, const struct dns_lookup *l)
 void detect_lookup(struct detector *d, const struct dns_lookup *l)
 {
     bool query = DNS_OPCODE_OF(l->query_flags) == DNS_OPCODE_QUERY;
+    service_hasher(&d->svc_state, &l->server, l->server_port, l->transport);
+    d->svc_hash = htab_hasher_end(&d->svc_state);
+    d->svc_of = l;
     if (query)
         count_server(d, l);
     for (size_t i = 0; i < detect_n_rules; i++) {
@@ -405,6 +442,7 @@ void detect_lookup(struct detector *d, const struct dns_lookup *l)
         if (detect_rules[i]->on_dns_lookup && (query || detect_rules[i]->all_opcodes))
             detect_rules[i]->on_dns_lookup(&rc, l);
     }
+    d->svc_of = NULL;
 }
 
 bool detect_icmp_error(struct detector *d, const struct icmp_event *e)

@@ -6,6 +6,7 @@
 #include "correlate/correlate.h"
 #include "detect/finding.h"
 #include "util/addr_set.h"
+#include "util/htab.h"
 
 struct rule_ctx;
 
@@ -69,6 +70,13 @@ void rule_withdraw(struct rule_ctx *rc, struct finding *f, size_t *iter);
  * the finding may still be incomplete in on_dns_lookup. */
 const struct finding *rule_other_finding(const struct rule_ctx *rc, const char *rule_id,
                                          const char *key);
+/* The keyed hash (util/htab.h) of a lookup's service: htab_hasher_addr of the server, then
+ * htab_hasher_u16 of its port and htab_hasher_u8 of the transport; as a value, or as the
+ * hasher's state to add a key's further fields to. The detector computes it once per lookup
+ * for itself and every rule (any other lookup is hashed on the spot, to the same value). */
+uint64_t rule_service_hash(const struct rule_ctx *rc, const struct dns_lookup *l);
+void rule_service_hasher(const struct rule_ctx *rc, const struct dns_lookup *l,
+                         struct htab_hasher *out);
 /* The whole capture's statistics, for rates and baselines. */
 const struct correlate_stats *rule_stats(const struct rule_ctx *rc);
 /* The configured timeout. */

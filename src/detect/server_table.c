@@ -68,7 +68,17 @@ void *server_table_get(struct rule_ctx *rc, struct server_table *t, const struct
     k.server = *server;
     k.port = port;
     k.transport = transport;
-    uint64_t h = key_hash(&k);
+    return server_table_get_h(rc, t, server, port, transport, key_hash(&k));
+}
+
+void *server_table_get_h(struct rule_ctx *rc, struct server_table *t, const struct nt_addr *server,
+                         uint16_t port, uint8_t transport, uint64_t h)
+{
+    struct server_key k;
+    memset(&k, 0, sizeof k);
+    k.server = *server;
+    k.port = port;
+    k.transport = transport;
     struct server_id *id = htab_get(&t->index, h, key_eq, &k);
     if (!id) {
         id = calloc(1, sizeof *id);

@@ -44,6 +44,10 @@ void server_table_init(struct server_table *t, size_t item_size, size_t max,
  * use). */
 void *server_table_get(struct rule_ctx *rc, struct server_table *t, const struct nt_addr *server,
                        uint16_t port, uint8_t transport);
+/* The same with the key's hash given: h must be the keyed hash of htab_hasher_addr(server),
+ * htab_hasher_u16(port), htab_hasher_u8(transport), which is rule_service_hash of a lookup. */
+void *server_table_get_h(struct rule_ctx *rc, struct server_table *t, const struct nt_addr *server,
+                         uint16_t port, uint8_t transport, uint64_t h);
 
 static inline size_t server_table_count(const struct server_table *t)
 {

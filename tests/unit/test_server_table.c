@@ -141,12 +141,39 @@ static void test_many_servers(void **state)
     server_table_fini(&t, NULL);
 }
 
+/* server_table_get_h with the service's hash (as rule_service_hash makes it) finds the items
+ * server_table_get made, and the reverse. */
+static void test_hash_given(void **state)
+{
+    (void)state;
+    struct server_table t;
+    server_table_init(&t, sizeof(struct item), 16, "servers_ignored", "uses_ignored");
+    const char *srv[] = {"192.0.2.1", "2001:db8::53", "192.0.2.2"};
+    for (int i = 0; i < 3; i++) {
+        struct nt_addr a = addr(srv[i]);
+        struct htab_hasher h;
+        htab_hasher_init(&h);
+        htab_hasher_addr(&h, &a);
+        htab_hasher_u16(&h, 53);
+        htab_hasher_u8(&h, 17);
+        uint64_t v = htab_hasher_end(&h);
+        void *x = i % 2 ? server_table_get(NULL, &t, &a, 53, 17)
+                        : server_table_get_h(NULL, &t, &a, 53, 17, v);
+        assert_non_null(x);
+        assert_ptr_equal(server_table_get_h(NULL, &t, &a, 53, 17, v), x);
+        assert_ptr_equal(server_table_get(NULL, &t, &a, 53, 17), x);
+    }
+    assert_int_equal(server_table_count(&t), 3);
+    server_table_fini(&t, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_item_per_key),
         cmocka_unit_test(test_bound_is_counted),
         cmocka_unit_test(test_many_servers),
+        cmocka_unit_test(test_hash_given),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

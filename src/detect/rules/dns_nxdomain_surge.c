@@ -291,11 +291,18 @@ struct nx_key {
     const char *parent;
     const struct nt_addr *client; /* clients */
     uint64_t sketch;              /* dom_key or cli_key */
+    /* Domains: the hasher state after the service's fields (rule_service_hasher), or NULL. */
+    const struct htab_hasher *service;
 };
 
 static uint64_t nx_hash(const struct nx_key *k)
 {
     struct htab_hasher s;
+    if (k->domain && k->service) {
+        s = *k->service;
+        htab_hasher_str(&s, k->parent);
+        return htab_hasher_end(&s);
+    }
     htab_hasher_init(&s);
     if (k->domain) {
         htab_hasher_addr(&s, k->server);
@@ -526,8 +533,11 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     }
     parent[o] = '\0';
     uint64_t dk = dom_key(st, l, parent), ck = cli_key(st, l);
-    struct nx_key dkey = {true, &l->server, l->server_port, l->transport, parent, NULL, dk};
-    struct nx_key ckey = {false, NULL, 0, 0, NULL, &l->client, ck};
+    struct htab_hasher service;
+    rule_service_hasher(rc, l, &service);
+    struct nx_key dkey = {true, &l->server, l->server_port, l->transport, parent,
+                          NULL, dk,         &service};
+    struct nx_key ckey = {false, NULL, 0, 0, NULL, &l->client, ck, NULL};
     cms_add(st->cms_dom, dk);
     cms_add(st->cms_cli, ck);
     bool answered = l->outcome == LOOKUP_ANSWERED && l->answer.ts.kind != NT_TIME_NONE;

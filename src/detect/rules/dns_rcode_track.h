@@ -266,8 +266,8 @@ static inline void rct_note(struct rule_ctx *rc, struct rct *t, const struct dns
     if (l->outcome != LOOKUP_ANSWERED || (!bad && !rct_usable_rcode(l->rcode)))
         return;
     struct rct_key k = {RCT_SERVER, &l->server, l->server_port, l->transport, NULL, false, 0, NULL};
-    struct htab_hasher service;
-    rct_hash_service(&service, &k);
+    struct htab_hasher service; /* the same state as rct_hash_service's */
+    rule_service_hasher(rc, l, &service);
     rct_count(rct_get_h(rc, t, &k, rct_hash_from(&service, &k), true), l, bad);
     k.kind = RCT_CLIENT;
     k.client = &l->client;

@@ -171,7 +171,8 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     struct state *st = state_get(rc);
     if (!st)
         return;
-    struct srv *s = server_table_get(rc, &st->servers, &l->server, l->server_port, l->transport);
+    struct srv *s = server_table_get_h(rc, &st->servers, &l->server, l->server_port, l->transport,
+                                       rule_service_hash(rc, l));
     if (!s)
         return;
     uint64_t rtt = (uint64_t)l->rtt_us;
