@@ -317,10 +317,9 @@ void finding_rank_causes(struct finding *f)
     }
 }
 
-void finding_free(struct finding *f)
+/* Frees what f owns (not f). */
+static void release(struct finding *f)
 {
-    if (!f)
-        return;
     free(f->key);
     for (size_t i = 0; i < f->n_names; i++)
         free(f->names[i]);
@@ -337,6 +336,13 @@ void finding_free(struct finding *f)
         free(f->next_steps[i]);
     if (f->priv_free)
         f->priv_free(f->priv);
+}
+
+void finding_free(struct finding *f)
+{
+    if (!f)
+        return;
+    release(f);
     free(f);
 }
 
@@ -351,22 +357,7 @@ void finding_free(struct finding *f)
 
 void finding_reset(struct finding *f)
 {
-    free(f->key);
-    for (size_t i = 0; i < f->n_names; i++)
-        free(f->names[i]);
-    for (size_t i = 0; i < f->n_evidence; i++)
-        evidence_fini(&f->evidence[i]);
-    free(f->summary);
-    for (size_t i = 0; i < f->n_facts; i++)
-        free(f->facts[i]);
-    for (size_t i = 0; i < f->n_causes; i++) {
-        free(f->causes[i].text);
-        free(f->causes[i].reason);
-    }
-    for (size_t i = 0; i < f->n_next_steps; i++)
-        free(f->next_steps[i]);
-    if (f->priv_free)
-        f->priv_free(f->priv);
+    release(f);
     /* Array elements past their counts were never written (every writer appends within the
      * count), so they are still zero; but for the evidence one more: a full list that dropped
      * its worst packet and then failed to copy the new one leaves a moved-out element there. */
