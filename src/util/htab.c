@@ -427,6 +427,22 @@ bool htab_remove(struct htab *t, uint64_t h, const void *item)
     return false;
 }
 
+bool htab_replace(struct htab *t, uint64_t h, const void *item, void *by)
+{
+    if (!t->n || !by)
+        return false;
+    for (size_t pos = (size_t)h & t->mask, d = 0; d <= t->mask; pos = (pos + 1) & t->mask, d++) {
+        struct htab_slot *s = &t->slots[pos];
+        if (!s->item || dist(t, pos, s->h) < d)
+            return false;
+        if (s->item == item && s->h == h) {
+            s->item = by;
+            return true;
+        }
+    }
+    return false;
+}
+
 void htab_iter_remove(struct htab *t, struct htab_iter *it)
 {
     if (it->removed || !t->n || !t->slots[it->pos].item)

@@ -190,6 +190,10 @@ static inline void *htab_find_next(const struct htab *t, struct htab_iter *it);
 
 /* Removes item (inserted under h); false when it is not there. Never resizes. */
 bool htab_remove(struct htab *t, uint64_t h, const void *item);
+/* Puts item `by` (not NULL) in the place of item (inserted under h), under the same hash; false
+ * when item is not there. Never resizes nor fails otherwise: for a table whose item stands for
+ * a group of the caller's, when the group's representative changes. */
+bool htab_replace(struct htab *t, uint64_t h, const void *item, void *by);
 /* Removes the item the iterator returned last (htab_find/_next or htab_first/_next); the
  * iteration then goes on with the following items as if nothing had moved. */
 void htab_iter_remove(struct htab *t, struct htab_iter *it);

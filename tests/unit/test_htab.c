@@ -419,6 +419,43 @@ static void test_duplicate_keys_all_found(void **state)
     assert_null(htab_find(&t, h, &(struct htab_iter){0}));
 }
 
+/* htab_replace swaps one item for another under its hash, in place, and nothing else. */
+static void test_replace(void **state)
+{
+    (void)state;
+    htab_seed_set(5, 6);
+    struct it items[300], other = {.key = 1};
+    struct htab t = HTAB_INIT;
+    for (uint32_t i = 0; i < 300; i++) {
+        items[i] = (struct it){.key = i % 7, .id = i, .in = true};
+        assert_int_equal(htab_insert(&t, hash_of(items[i].key, 0), &items[i]), 0);
+    }
+    size_t slots = htab_bytes(&t);
+    uint64_t h = hash_of(items[8].key, 0);
+    assert_false(htab_replace(&t, h, &other, &items[8])); /* not there */
+    assert_false(htab_replace(&t, hash_of(99, 0), &items[8], &other)); /* under another hash */
+    assert_false(htab_replace(&t, h, &items[8], NULL));
+    assert_true(htab_replace(&t, h, &items[8], &other));
+    assert_int_equal(htab_count(&t), 300);
+    assert_int_equal(htab_bytes(&t), slots);
+    /* Under h: the other item once, items[8] no more, the rest as before. */
+    size_t seen_other = 0, seen = 0;
+    struct htab_iter it;
+    for (struct it *x = htab_find(&t, h, &it); x; x = htab_find_next(&t, &it)) {
+        assert_ptr_not_equal(x, &items[8]);
+        if (x == &other)
+            seen_other++;
+        else
+            seen++;
+    }
+    assert_int_equal(seen_other, 1);
+    assert_int_equal(seen, 300 / 7 + (8 % 7 < 300 % 7) - 1);
+    assert_true(htab_remove(&t, h, &other));
+    assert_false(htab_remove(&t, h, &items[8]));
+    htab_fini(&t);
+    assert_false(htab_replace(&t, h, &other, &items[0]));
+}
+
 static void test_remove_while_walking(void **state)
 {
     (void)state;
@@ -579,6 +616,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_random_against_reference),
         cmocka_unit_test(test_crafted_collisions),
         cmocka_unit_test(test_duplicate_keys_all_found),
+        cmocka_unit_test(test_replace),
         cmocka_unit_test(test_remove_while_walking),
         cmocka_unit_test(test_growth_and_shrink),
         cmocka_unit_test(test_unique_key_map),
