@@ -32,6 +32,7 @@
 #include "correlate/tcp_track.h"
 #include "decode/ports.h"
 #include "util/err.h"
+#include "util/htab.h"
 #include "util/theap.h"
 
 #define DNS_PORT   NT_PORT_DNS
@@ -42,17 +43,18 @@
  * UDP header) scans the lookups still waiting for an outcome, newest first; this bounds the
  * scan. */
 #define SCAN_LIMIT 4096
-/* Lookups sharing client, server and DNS id share a hash chain; a flood that reuses one id
- * would make every packet walk it, so a walk stops after this many (newest first). */
-#define CHAIN_SCAN_LIMIT 256
 /* A forward jump of the capture clock larger than this is taken only when the next packet
  * confirms it: one stray timestamp must not close every open lookup as unanswered. */
 #define CLOCK_JUMP_US 3600000000LL
 
+/* The open lookups of one key (client, server, server port, transport, DNS id) form a ring
+ * (kolder, knewer); its oldest lookup, the anchor, is the correlator's index item under the key's
+ * hash (h), and a walk goes from the anchor's kolder, the newest, back to the anchor. */
 struct lk {
-    /* First, so that a step along a hash chain reads one cache line of an entry, not two. */
-    uint32_t h;
-    struct lk *hnext, *hprev; /* chain in the (client, server, id) hash, newest first */
+    /* First, so that a step along a key's ring reads one cache line of an entry, not two. */
+    struct lk *kolder, *knewer;
+    uint64_t h;
+    bool anchor;
     struct dns_lookup l;
     struct lk *older, *newer; /* creation order */
     struct lk *pnext, *pprev; /* the lookups still without an outcome, newest first */
@@ -77,8 +79,7 @@ struct correlator {
     uint64_t *qseen; /* QSEEN_BITS bits */
     struct correlate_callbacks cb;
     struct correlate_stats st;
-    struct lk **buckets;
-    size_t nbuckets; /* power of two */
+    struct htab index; /* the anchor of each key's ring by the hash of the key (lk_hash) */
     size_t open;
     struct lk *oldest, *newest;
     struct lk *pending; /* newest lookup without an outcome */
@@ -87,7 +88,7 @@ struct correlator {
     struct dnsconn_table *conns;       /* DNS-over-TCP connections after the handshake */
     struct sides *sides;               /* hosts seen in one direction only */
     struct correlate_callbacks tcp_cb; /* the tracker's: notes one-sided attempts, then cb */
-    struct lk *free_lk; /* closed entries of the common size, for reuse (linked by hnext) */
+    struct lk *free_lk; /* closed entries of the common size, for reuse (linked by kolder) */
     size_t n_free_lk;
     uint64_t seq;
     bool input_has_time; /* the current input has shown a timestamp */
@@ -109,9 +110,74 @@ void correlate_config_default(struct correlate_config *cfg, int64_t timeout_us)
     cfg->max_tcp_open = 1000000;
 }
 
-static uint32_t key_hash(const struct nt_addr *client, const struct nt_addr *server, uint16_t id)
+/* The key of a lookup: what a query, its retransmissions (from any source port) and its answers
+ * share. Hashed under the run's key (util/htab), so packets cannot be crafted to collide. The
+ * client port is not in it: a retransmission may come from a new one. */
+struct lk_key {
+    const struct nt_addr *client, *server;
+    uint16_t server_port, id;
+    uint8_t transport;
+};
+
+/* Bytes of an address that nt_addr_eq compares. */
+static size_t addr_len(const struct nt_addr *a)
 {
-    uint32_t h = nt_addr_hash(client, id);
+    return a->family == NT_AF_INET6                             ? 16
+           : a->family == NT_AF_INET || a->family == NT_AF_NAME ? 4
+                                                                : 0;
+}
+
+/* One htab_hash over the key's bytes (both families, ports, id, transport, then the addresses):
+ * on every packet, so not the incremental hasher. */
+static uint64_t lk_hash(const struct lk_key *k)
+{
+    uint8_t b[8 + 32];
+    size_t nc = addr_len(k->client), ns = addr_len(k->server);
+    b[0] = k->client->family;
+    b[1] = k->server->family;
+    b[2] = (uint8_t)(k->server_port >> 8);
+    b[3] = (uint8_t)k->server_port;
+    b[4] = (uint8_t)(k->id >> 8);
+    b[5] = (uint8_t)k->id;
+    b[6] = k->transport;
+    memcpy(b + 7, k->client->a, nc);
+    memcpy(b + 7 + nc, k->server->a, ns);
+    return htab_hash(b, 7 + nc + ns);
+}
+
+static bool lk_key_is(const struct dns_lookup *l, const struct lk_key *k)
+{
+    return l->id == k->id && l->server_port == k->server_port && l->transport == k->transport &&
+           nt_addr_eq(&l->client, k->client) && nt_addr_eq(&l->server, k->server);
+}
+
+/* The anchor (oldest open lookup) of key k (hash h), or NULL when it has none. */
+static struct lk *key_find(const struct correlator *c, uint64_t h, const struct lk_key *k)
+{
+    struct htab_iter it;
+    for (struct lk *a = htab_find(&c->index, h, &it); a; a = htab_find_next(&c->index, &it))
+        if (lk_key_is(&a->l, k))
+            return a;
+    return NULL;
+}
+
+/* A walk over the open lookups of one key, newest first: from key_newest(anchor) (NULL when
+ * anchor is), then key_next until NULL. */
+static struct lk *key_newest(const struct lk *anchor)
+{
+    return anchor ? anchor->kolder : NULL;
+}
+
+static struct lk *key_next(const struct lk *anchor, const struct lk *e)
+{
+    return e == anchor ? NULL : e->kolder;
+}
+
+/* A stable hash of a (client, server) pair, for the filter below: not the run's key, since what
+ * the filter answers reaches the report (no output may depend on the seed). */
+static uint32_t pair_hash(const struct nt_addr *client, const struct nt_addr *server)
+{
+    uint32_t h = nt_addr_hash(client, 0x5eed);
     h = nt_addr_hash(server, h);
     h ^= h >> 15;
     h *= 0x2c1b3c6dU;
@@ -138,8 +204,7 @@ struct correlator *correlate_new(const struct correlate_config *cfg,
         return NULL;
     c->cfg = *cfg;
     c->cb = *cb;
-    c->nbuckets = 1024;
-    c->buckets = calloc(c->nbuckets, sizeof *c->buckets);
+    htab_init(&c->index);
     c->qseen = calloc(QSEEN_BITS / 64, sizeof *c->qseen);
     theap_init(&c->due);
     c->tcp_cb = c->cb;
@@ -148,36 +213,15 @@ struct correlator *correlate_new(const struct correlate_config *cfg,
     c->tcp = tcp_tracker_new(&c->cfg, &c->tcp_cb, &c->st);
     c->conns = dnsconn_new();
     c->sides = sides_new();
-    if (!c->buckets || !c->tcp || !c->qseen || !c->conns || !c->sides) {
+    if (!c->tcp || !c->qseen || !c->conns || !c->sides) {
         sides_free(c->sides);
         dnsconn_free(c->conns);
         tcp_tracker_free(c->tcp);
         free(c->qseen);
-        free(c->buckets);
         free(c);
         return NULL;
     }
     return c;
-}
-
-static bool grow(struct correlator *c)
-{
-    size_t nb = c->nbuckets * 2;
-    struct lk **b = calloc(nb, sizeof *b);
-    if (!b)
-        return false;
-    for (struct lk *e = c->oldest; e; e = e->newer) {
-        size_t i = e->h & (nb - 1);
-        e->hprev = NULL;
-        e->hnext = b[i];
-        if (b[i])
-            b[i]->hprev = e;
-        b[i] = e;
-    }
-    free(c->buckets);
-    c->buckets = b;
-    c->nbuckets = nb;
-    return true;
 }
 
 static void pending_remove(struct correlator *c, struct lk *e)
@@ -250,16 +294,48 @@ static void set_outcome(struct correlator *c, struct lk *e, enum lookup_outcome 
     reschedule(c, e);
 }
 
+/* Puts lookup e (its key fields set) into the index under hash h as the newest of its key;
+ * anchor is the key's anchor, NULL when it has no other open lookup. False out of memory. */
+static bool key_link(struct correlator *c, struct lk *e, struct lk *anchor, uint64_t h)
+{
+    e->h = h;
+    if (!anchor) {
+        if (htab_insert(&c->index, h, e) < 0)
+            return false;
+        e->anchor = true;
+        e->kolder = e->knewer = e;
+        return true;
+    }
+    e->anchor = false;
+    e->kolder = anchor->kolder;
+    e->knewer = anchor;
+    anchor->kolder->knewer = e;
+    anchor->kolder = e;
+    return true;
+}
+
+static void key_unlink(struct correlator *c, struct lk *e)
+{
+    if (!e->kolder)
+        return; /* never linked */
+    if (e->anchor) {
+        if (e->knewer == e)
+            htab_remove(&c->index, e->h, e);
+        else
+            htab_replace(&c->index, e->h, e, e->knewer); /* the next oldest */
+        e->knewer->anchor = true;
+    }
+    e->kolder->knewer = e->knewer;
+    e->knewer->kolder = e->kolder;
+    e->kolder = e->knewer = NULL;
+    e->anchor = false;
+}
+
 static void unlink_lookup(struct correlator *c, struct lk *e)
 {
     pending_remove(c, e);
     theap_remove(&c->due, &e->due);
-    if (e->hprev)
-        e->hprev->hnext = e->hnext;
-    else
-        c->buckets[e->h & (c->nbuckets - 1)] = e->hnext;
-    if (e->hnext)
-        e->hnext->hprev = e->hprev;
+    key_unlink(c, e);
     if (e->older)
         e->older->newer = e->newer;
     else
@@ -277,7 +353,7 @@ static struct lk *alloc_lookup(struct correlator *c, size_t qlen)
     if (qlen < LK_NAME_INLINE) {
         struct lk *e = c->free_lk;
         if (e) {
-            c->free_lk = e->hnext;
+            c->free_lk = e->kolder;
             c->n_free_lk--;
         } else if (!(e = malloc(sizeof *e + LK_NAME_INLINE))) {
             return NULL;
@@ -298,7 +374,7 @@ static void free_lookup(struct correlator *c, struct lk *e)
     evidence_fini(&e->l.answer);
     evidence_fini(&e->l.error);
     if (e->qcap == LK_NAME_INLINE && c->n_free_lk < LK_FREE_MAX) {
-        e->hnext = c->free_lk;
+        e->kolder = c->free_lk;
         c->free_lk = e;
         c->n_free_lk++;
         return;
@@ -401,7 +477,7 @@ static bool is_local_name_protocol(const struct packet *pkt)
 /* The two bits of a (client, server) pair in the filter. */
 static void qseen_bits(const struct nt_addr *client, const struct nt_addr *server, uint32_t b[2])
 {
-    uint32_t h = key_hash(client, server, 0x5eed);
+    uint32_t h = pair_hash(client, server);
     b[0] = h & (QSEEN_BITS - 1);
     b[1] = ((h >> 13) ^ (h * 0x9e3779b1U)) & (QSEEN_BITS - 1);
 }
@@ -423,16 +499,14 @@ static bool qseen_has(const struct correlator *c, const struct nt_addr *client,
     return (c->qseen[b[0] / 64] >> (b[0] % 64) & 1) && (c->qseen[b[1] / 64] >> (b[1] % 64) & 1);
 }
 
-/* Puts a new lookup (waiting, already in the deadline heap) into the hash chain of h, the
- * waiting list and the creation order, and counts it open. */
-static void link_lookup(struct correlator *c, struct lk *e, uint32_t h)
+/* Puts a new lookup (waiting, already in the deadline heap, its key fields set) into the index
+ * (anchor: its key's anchor, NULL when the key has no other open lookup; h: the key's hash), the
+ * waiting list and the creation order, and counts it open. False out of memory (nothing
+ * linked). */
+static bool link_lookup(struct correlator *c, struct lk *e, struct lk *anchor, uint64_t h)
 {
-    e->h = h;
-    size_t i = h & (c->nbuckets - 1);
-    e->hnext = c->buckets[i];
-    if (e->hnext)
-        e->hnext->hprev = e;
-    c->buckets[i] = e;
+    if (!key_link(c, e, anchor, h))
+        return false;
     e->pnext = c->pending;
     if (c->pending)
         c->pending->pprev = e;
@@ -446,21 +520,47 @@ static void link_lookup(struct correlator *c, struct lk *e, uint32_t h)
     c->open++;
     if (c->open > c->st.open_peak)
         c->st.open_peak = c->open;
+    return true;
+}
+
+/* Makes room for a new lookup of key k (hash h; anchor: the key's anchor as found before, n: how
+ * many open lookups it has then): past max_open the lookup due first is closed early (evicted),
+ * past CORRELATE_KEY_MAX open lookups of the key its oldest one (key_evicted). Returns the key's
+ * anchor now, NULL when the key has no open lookup left. */
+static struct lk *make_room(struct correlator *c, uint64_t h, const struct lk_key *k,
+                            struct lk *anchor, size_t n)
+{
+    if (c->open >= c->cfg.max_open && theap_top(&c->due)) {
+        c->st.evicted++;
+        close_lookup(c, LK_OF(theap_top(&c->due)), false);
+        /* It may have been one of this key's. */
+        anchor = key_find(c, h, k);
+        n = 0;
+        for (struct lk *e = key_newest(anchor); e; e = key_next(anchor, e))
+            n++;
+    }
+    if (n >= CORRELATE_KEY_MAX) {
+        c->st.key_evicted++;
+        close_lookup(c, anchor, false);
+        anchor = key_find(c, h, k); /* the next oldest (CORRELATE_KEY_MAX > 1) */
+    }
+    return anchor;
 }
 
 static int on_query(struct correlator *c, const struct packet *pkt, uint32_t input)
 {
     const struct dns_msg *m = &pkt->dns;
     c->st.dns_queries++;
-    uint32_t h = key_hash(&pkt->src, &pkt->dst, m->id);
-    unsigned walked = 0;
-    for (struct lk *e = c->buckets[h & (c->nbuckets - 1)]; e && walked < CHAIN_SCAN_LIMIT;
-         e = e->hnext, walked++) {
+    const struct lk_key k = {&pkt->src, &pkt->dst, pkt->dport, m->id, pkt->proto};
+    uint64_t h = lk_hash(&k);
+    struct lk *anchor = key_find(c, h, &k);
+    size_t n = 0;
+    /* The lookups of its key, newest first: the newest one still waiting for the same question
+     * takes it as a retransmission. */
+    for (struct lk *e = key_newest(anchor); e; e = key_next(anchor, e)) {
+        n++;
         struct dns_lookup *l = &e->l;
-        if (e->h != h || l->outcome != LOOKUP_PENDING || l->id != m->id ||
-            l->transport != pkt->proto || l->server_port != pkt->dport ||
-            !nt_addr_eq(&l->client, &pkt->src) || !nt_addr_eq(&l->server, &pkt->dst) ||
-            !same_question(l, m))
+        if (l->outcome != LOOKUP_PENDING || !same_question(l, m))
             continue;
         if (span(c->now, e->last_vt) > c->cfg.retransmit_window_us)
             continue;
@@ -474,12 +574,7 @@ static int on_query(struct correlator *c, const struct packet *pkt, uint32_t inp
         add_port(l, pkt->sport);
         return NT_OK;
     }
-    if (c->open >= c->cfg.max_open && theap_top(&c->due)) {
-        c->st.evicted++;
-        close_lookup(c, LK_OF(theap_top(&c->due)), false);
-    }
-    if (c->open >= c->nbuckets * 2 && !grow(c))
-        return NT_ERR_NOMEM;
+    anchor = make_room(c, h, &k, anchor, n);
     size_t qlen = m->has_question ? strlen(m->q.name.text) : 0;
     struct lk *e = alloc_lookup(c, qlen);
     if (!e)
@@ -512,12 +607,11 @@ static int on_query(struct correlator *c, const struct packet *pkt, uint32_t inp
     }
     l->transmissions = 1;
     l->first_ttl = l->min_ttl = pkt->ttl;
-    if (!evidence_from_packet(&l->query, pkt, input, EV_QUERY)) {
+    if (!evidence_from_packet(&l->query, pkt, input, EV_QUERY) || !link_lookup(c, e, anchor, h)) {
         theap_remove(&c->due, &e->due);
         free_lookup(c, e);
         return NT_ERR_NOMEM;
     }
-    link_lookup(c, e, h);
     c->st.dns_lookups++;
     return NT_OK;
 }
@@ -533,26 +627,24 @@ static int on_response(struct correlator *c, const struct packet *pkt, uint32_t 
 {
     const struct dns_msg *m = &pkt->dns;
     c->st.dns_responses++;
-    uint32_t h = key_hash(&pkt->dst, &pkt->src, m->id);
+    const struct lk_key k = {&pkt->dst, &pkt->src, pkt->sport, m->id, pkt->proto};
     struct lk *pending = NULL, *done = NULL;
-    unsigned walked = 0;
-    for (struct lk *e = c->buckets[h & (c->nbuckets - 1)]; e && walked < CHAIN_SCAN_LIMIT;
-         e = e->hnext, walked++) {
+    struct lk *anchor = key_find(c, lk_hash(&k), &k);
+    /* The newest lookup of its key still without an answer, else the newest answered one (a
+     * duplicate answer). */
+    for (struct lk *e = key_newest(anchor); e; e = key_next(anchor, e)) {
         struct dns_lookup *l = &e->l;
-        if (e->h != h || l->id != m->id || l->transport != pkt->proto ||
-            l->server_port != pkt->sport || !nt_addr_eq(&l->client, &pkt->dst) ||
-            !nt_addr_eq(&l->server, &pkt->src) || !has_port(l, pkt->dport))
+        if (!has_port(l, pkt->dport))
             continue;
         /* Text without -v does not print the question of a response. */
         if (m->has_question && !same_question(l, m))
             continue;
-        /* The newest lookup wins: chains hold the newest first. */
         if (l->outcome != LOOKUP_ANSWERED) {
-            if (!pending || pending->l.seq < l->seq)
-                pending = e;
-        } else if (!done || done->l.seq < l->seq) {
-            done = e;
+            pending = e;
+            break;
         }
+        if (!done)
+            done = e;
     }
     if (pending) {
         struct dns_lookup *l = &pending->l;
@@ -685,22 +777,24 @@ static struct lk *find_for_icmp(struct correlator *c, const struct packet *pkt,
 {
     const struct icmp_quote *q = &pkt->quote;
     struct lk *pending = NULL, *any = NULL;
-    if (v->id && v->src && v->dst) {
-        uint32_t h = response ? key_hash(&q->dst, &q->src, q->dns_id)
-                              : key_hash(&q->src, &q->dst, q->dns_id);
-        unsigned walked = 0;
-        for (struct lk *e = c->buckets[h & (c->nbuckets - 1)]; e && walked < CHAIN_SCAN_LIMIT;
-             e = e->hnext, walked++) {
-            if (e->h != h)
-                continue;
+    /* A quote that shows the DNS id shows the ports and protocol too (the decoders read the DNS
+     * header only behind a UDP or TCP header): its lookup's key is known. */
+    if (v->id && v->src && v->dst && v->proto && (response ? v->sport : v->dport)) {
+        const struct lk_key k =
+            response ? (struct lk_key){&q->dst, &q->src, q->sport, q->dns_id, q->proto}
+                     : (struct lk_key){&q->src, &q->dst, q->dport, q->dns_id, q->proto};
+        struct lk *anchor = key_find(c, lk_hash(&k), &k);
+        for (struct lk *e = key_newest(anchor); e; e = key_next(anchor, e)) {
             bool ok =
                 response ? quote_is_response_of(pkt, v, &e->l) : quote_is_query_of(pkt, v, &e->l);
             if (!ok)
                 continue;
-            if (e->l.outcome == LOOKUP_PENDING && (!pending || pending->l.seq < e->l.seq))
-                pending = e;
-            if (!any || any->l.seq < e->l.seq)
+            if (!any)
                 any = e;
+            if (e->l.outcome == LOOKUP_PENDING) {
+                pending = e;
+                break;
+            }
         }
         if (pending || any || !response)
             return pending ? pending : any;
@@ -765,12 +859,15 @@ static struct lk *lookup_from_quote(struct correlator *c, const struct packet *p
                                     const struct quote_view *v, uint32_t input)
 {
     const struct icmp_quote *q = &pkt->quote;
-    if (c->open >= c->cfg.max_open && theap_top(&c->due)) {
-        c->st.evicted++;
-        close_lookup(c, LK_OF(theap_top(&c->due)), false);
-    }
-    if (c->open >= c->nbuckets * 2 && !grow(c))
-        return NULL;
+    /* Without the quoted source, the error went back to the host that sent the query. */
+    const struct nt_addr *client = v->src ? &q->src : &pkt->dst;
+    const struct lk_key k = {client, &q->dst, q->dport, v->id ? q->dns_id : 0, q->proto};
+    uint64_t h = lk_hash(&k);
+    struct lk *anchor = key_find(c, h, &k);
+    size_t n = 0;
+    for (struct lk *o = key_newest(anchor); o; o = key_next(anchor, o))
+        n++;
+    anchor = make_room(c, h, &k, anchor, n);
     size_t qlen = q->has_question ? strlen(q->q.name.text) : 0;
     struct lk *e = alloc_lookup(c, qlen);
     if (!e)
@@ -779,8 +876,7 @@ static struct lk *lookup_from_quote(struct correlator *c, const struct packet *p
     l->seq = ++c->seq;
     l->input = input;
     l->from_quote = true;
-    /* Without the quoted source, the error went back to the host that sent the query. */
-    l->client = v->src ? q->src : pkt->dst;
+    l->client = *client;
     l->server = q->dst;
     l->server_port = q->dport;
     l->transport = q->proto;
@@ -806,7 +902,11 @@ static struct lk *lookup_from_quote(struct correlator *c, const struct packet *p
         free_lookup(c, e);
         return NULL;
     }
-    link_lookup(c, e, key_hash(&l->client, &l->server, l->id));
+    if (!link_lookup(c, e, anchor, h)) {
+        theap_remove(&c->due, &e->due);
+        free_lookup(c, e);
+        return NULL;
+    }
     c->st.lookups_from_quotes++;
     return e;
 }
@@ -1072,14 +1172,14 @@ void correlate_free(struct correlator *c)
     }
     while (c->free_lk) {
         struct lk *e = c->free_lk;
-        c->free_lk = e->hnext;
+        c->free_lk = e->kolder;
         free(e);
     }
     tcp_tracker_free(c->tcp);
     dnsconn_free(c->conns);
     sides_free(c->sides);
     theap_fini(&c->due);
-    free(c->buckets);
+    htab_fini(&c->index);
     free(c->qseen);
     free(c);
 }

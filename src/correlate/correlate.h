@@ -55,6 +55,10 @@ struct dns_tcp_conn {
 #define LOOKUP_PORTS_KEPT        8
 #define CORRELATE_STEPS_KEPT     8
 #define CORRELATE_ONE_SIDED_KEPT 32
+/* Open lookups of one key (client, server, server port, transport, DNS id) at most: past it the
+ * oldest of the key is closed early (key_evicted). A packet walks only the lookups of its own
+ * key, so this bounds what a flood reusing one key costs each packet. */
+#define CORRELATE_KEY_MAX 1024
 /* A packet stamped this much earlier than the one before it is a clock step, not reordering. */
 #define CORRELATE_STEP_BACK_US 1000000
 
@@ -223,6 +227,9 @@ struct correlate_stats {
     uint64_t tcp_syn_packets;       /* SYN packets, retransmissions included */
     uint64_t tcp_established, tcp_reset, tcp_icmp, tcp_unanswered, tcp_capture_ended;
     uint64_t tcp_evicted;
+    /* Lookups closed early because CORRELATE_KEY_MAX lookups of one key (client, server, server
+     * port, transport, DNS id) were open: the oldest of the key goes. */
+    uint64_t key_evicted;
     /* Local name protocols, recognised and never taken for DNS lookups to a server: mDNS (5353)
      * and LLMNR (5355) messages, NetBIOS name service (UDP 137) packets. */
     uint64_t mdns_messages, llmnr_messages, nbns_packets;
