@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "util/err.h"
+#include "util/htab.h"
 #include "util/theap.h"
 
 #define TCP_SYN 0x02
@@ -14,13 +15,16 @@
 /* ICMP errors whose quote lacks a port are matched by scanning the newest attempts. */
 #define TCP_SCAN_LIMIT 4096
 
+/* The open attempts of one 4-tuple are a list, newest first (kolder); its newest is the
+ * tracker's index item under the 4-tuple's hash (h), so finding an attempt costs one probe of
+ * the index however many attempts share the tuple. */
 struct ta {
     struct tcp_attempt a;
-    struct ta *hnext, *hprev; /* hash chain */
-    struct ta *older, *newer; /* creation order */
-    struct theap_node due;    /* deadline on the correlator's clock */
+    struct ta *kolder, *knewer; /* attempts of the same 4-tuple */
+    struct ta *older, *newer;   /* creation order */
+    struct theap_node due;      /* deadline on the correlator's clock */
     int64_t first_vt, last_vt, outcome_vt;
-    uint32_t h;
+    uint64_t h;
     bool reported; /* handed to the callback */
 };
 
@@ -30,8 +34,7 @@ struct tcp_tracker {
     const struct correlate_config *cfg;
     const struct correlate_callbacks *cb;
     struct correlate_stats *st;
-    struct ta **buckets;
-    size_t nbuckets; /* power of two */
+    struct htab index; /* the newest attempt of each 4-tuple by the tuple's hash (tuple_hash) */
     size_t open;
     struct ta *oldest, *newest;
     struct theap due; /* every open attempt by deadline */
@@ -68,15 +71,28 @@ void tcp_track_clock(struct tcp_tracker *t, int64_t now)
     t->now = now;
 }
 
-static uint32_t tuple_hash(const struct nt_addr *client, const struct nt_addr *server,
+static size_t addr_len(const struct nt_addr *a)
+{
+    return a->family == NT_AF_INET6                             ? 16
+           : a->family == NT_AF_INET || a->family == NT_AF_NAME ? 4
+                                                                : 0;
+}
+
+/* The 4-tuple's hash under the run's key (util/htab): packets cannot be crafted to collide. */
+static uint64_t tuple_hash(const struct nt_addr *client, const struct nt_addr *server,
                            uint16_t cport, uint16_t sport)
 {
-    uint32_t h = nt_addr_hash(client, (uint32_t)cport << 16 | sport);
-    h = nt_addr_hash(server, h);
-    h ^= h >> 16;
-    h *= 0x7feb352dU;
-    h ^= h >> 15;
-    return h;
+    uint8_t b[6 + 32];
+    size_t nc = addr_len(client), ns = addr_len(server);
+    b[0] = client->family;
+    b[1] = server->family;
+    b[2] = (uint8_t)(cport >> 8);
+    b[3] = (uint8_t)cport;
+    b[4] = (uint8_t)(sport >> 8);
+    b[5] = (uint8_t)sport;
+    memcpy(b + 6, client->a, nc);
+    memcpy(b + 6 + nc, server->a, ns);
+    return htab_hash(b, 6 + nc + ns);
 }
 
 struct tcp_tracker *tcp_tracker_new(const struct correlate_config *cfg,
@@ -89,34 +105,9 @@ struct tcp_tracker *tcp_tracker_new(const struct correlate_config *cfg,
     t->cfg = cfg;
     t->cb = cb;
     t->st = st;
-    t->nbuckets = 256;
-    t->buckets = calloc(t->nbuckets, sizeof *t->buckets);
+    htab_init(&t->index);
     theap_init(&t->due);
-    if (!t->buckets) {
-        free(t);
-        return NULL;
-    }
     return t;
-}
-
-static bool grow(struct tcp_tracker *t)
-{
-    size_t nb = t->nbuckets * 2;
-    struct ta **b = calloc(nb, sizeof *b);
-    if (!b)
-        return false;
-    for (struct ta *e = t->oldest; e; e = e->newer) {
-        size_t i = e->h & (nb - 1);
-        e->hprev = NULL;
-        e->hnext = b[i];
-        if (b[i])
-            b[i]->hprev = e;
-        b[i] = e;
-    }
-    free(t->buckets);
-    t->buckets = b;
-    t->nbuckets = nb;
-    return true;
 }
 
 static void free_entry(struct ta *e)
@@ -130,12 +121,14 @@ static void free_entry(struct ta *e)
 static void unlink_entry(struct tcp_tracker *t, struct ta *e)
 {
     theap_remove(&t->due, &e->due);
-    if (e->hprev)
-        e->hprev->hnext = e->hnext;
+    if (e->knewer)
+        e->knewer->kolder = e->kolder;
+    else if (e->kolder)
+        htab_replace(&t->index, e->h, e, e->kolder); /* the newest left */
     else
-        t->buckets[e->h & (t->nbuckets - 1)] = e->hnext;
-    if (e->hnext)
-        e->hnext->hprev = e->hprev;
+        htab_remove(&t->index, e->h, e);
+    if (e->kolder)
+        e->kolder->knewer = e->knewer;
     if (e->older)
         e->older->newer = e->newer;
     else
@@ -191,20 +184,24 @@ static void close_entry(struct tcp_tracker *t, struct ta *e, bool at_end, bool h
     free_entry(e);
 }
 
-static struct ta *find(struct tcp_tracker *t, const struct nt_addr *client,
+/* The newest attempt of a 4-tuple (hash h), or NULL. */
+static struct ta *find_h(const struct tcp_tracker *t, uint64_t h, const struct nt_addr *client,
+                         const struct nt_addr *server, uint16_t cport, uint16_t sport)
+{
+    struct htab_iter it;
+    for (struct ta *e = htab_find(&t->index, h, &it); e; e = htab_find_next(&t->index, &it)) {
+        const struct tcp_attempt *a = &e->a;
+        if (a->client_port == cport && a->server_port == sport &&
+            nt_addr_eq(&a->client, client) && nt_addr_eq(&a->server, server))
+            return e;
+    }
+    return NULL;
+}
+
+static struct ta *find(const struct tcp_tracker *t, const struct nt_addr *client,
                        const struct nt_addr *server, uint16_t cport, uint16_t sport)
 {
-    uint32_t h = tuple_hash(client, server, cport, sport);
-    struct ta *best = NULL;
-    for (struct ta *e = t->buckets[h & (t->nbuckets - 1)]; e; e = e->hnext) {
-        const struct tcp_attempt *a = &e->a;
-        if (e->h != h || a->client_port != cport || a->server_port != sport ||
-            !nt_addr_eq(&a->client, client) || !nt_addr_eq(&a->server, server))
-            continue;
-        if (!best || best->a.seq < a->seq)
-            best = e;
-    }
-    return best;
+    return find_h(t, tuple_hash(client, server, cport, sport), client, server, cport, sport);
 }
 
 static bool is_late(const struct tcp_tracker *t, const struct ta *e)
@@ -227,7 +224,8 @@ static void set_outcome(struct tcp_tracker *t, struct ta *e, enum tcp_outcome o)
 static int on_syn(struct tcp_tracker *t, const struct packet *pkt, uint32_t input)
 {
     t->st->tcp_syn_packets++;
-    struct ta *e = find(t, &pkt->src, &pkt->dst, pkt->sport, pkt->dport);
+    uint64_t h = tuple_hash(&pkt->src, &pkt->dst, pkt->sport, pkt->dport);
+    struct ta *e = find_h(t, h, &pkt->src, &pkt->dst, pkt->sport, pkt->dport);
     if (e && e->a.isn == pkt->tcp_seq) {
         /* The same SYN again: a retransmission (also after an answer that crossed it). */
         struct tcp_attempt *a = &e->a;
@@ -252,8 +250,8 @@ static int on_syn(struct tcp_tracker *t, const struct packet *pkt, uint32_t inpu
         t->st->tcp_evicted++;
         close_entry(t, TA_OF(theap_top(&t->due)), false, true);
     }
-    if (t->open >= t->nbuckets * 2 && !grow(t))
-        return NT_ERR_NOMEM;
+    /* The closings above may have taken the tuple's newest attempt. */
+    struct ta *newest = find_h(t, h, &pkt->src, &pkt->dst, pkt->sport, pkt->dport);
     e = calloc(1, sizeof *e);
     if (!e)
         return NT_ERR_NOMEM;
@@ -275,16 +273,19 @@ static int on_syn(struct tcp_tracker *t, const struct packet *pkt, uint32_t inpu
     }
     e->due.tie = a->seq;
     e->due.at = deadline(t, e);
+    e->h = h;
     if (!theap_push(&t->due, &e->due)) {
         free_entry(e);
         return NT_ERR_NOMEM;
     }
-    e->h = tuple_hash(&a->client, &a->server, a->client_port, a->server_port);
-    size_t i = e->h & (t->nbuckets - 1);
-    e->hnext = t->buckets[i];
-    if (e->hnext)
-        e->hnext->hprev = e;
-    t->buckets[i] = e;
+    if (newest ? !htab_replace(&t->index, h, newest, e) : htab_insert(&t->index, h, e) < 0) {
+        theap_remove(&t->due, &e->due);
+        free_entry(e);
+        return NT_ERR_NOMEM;
+    }
+    e->kolder = newest;
+    if (newest)
+        newest->knewer = e;
     e->older = t->newest;
     if (t->newest)
         t->newest->newer = e;
@@ -422,6 +423,6 @@ void tcp_tracker_free(struct tcp_tracker *t)
         free_entry(e);
     }
     theap_fini(&t->due);
-    free(t->buckets);
+    htab_fini(&t->index);
     free(t);
 }
