@@ -257,6 +257,7 @@ bool pipeline_finish(struct pipeline *p)
     s->llmnr_messages = cs->llmnr_messages;
     s->nbns_packets = cs->nbns_packets;
     s->lookups_evicted = cs->evicted;
+    s->lookups_key_evicted = cs->key_evicted;
     s->tcp_evicted = cs->tcp_evicted;
     s->lookups_open_peak = cs->open_peak;
     s->clock_steps = cs->clock_steps;

@@ -57,6 +57,9 @@ struct analysis_summary {
     /* What the engine's bounds cost (struct analysis_limits): open lookups and TCP attempts
      * closed early because the table was full, and the most lookups open at once. */
     uint64_t lookups_evicted, tcp_evicted, lookups_open_peak;
+    /* Lookups closed early because CORRELATE_KEY_MAX of one key (client, server, port,
+     * transport, DNS id) were open (correlate_stats.key_evicted). */
+    uint64_t lookups_key_evicted;
     /* Where the capture clock stepped (merged or concatenated captures): the count and the
      * first few (correlate_stats.clock_steps_kept). */
     uint64_t clock_steps;

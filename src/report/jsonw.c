@@ -425,6 +425,8 @@ void jsonw_other_counts(struct jsonw *w, const struct analysis *a)
     jsonw_kv_u64(w, "findings", a->n_findings);
     jsonw_kv_u64(w, "findings_omitted", a->findings_omitted);
     jsonw_kv_u64(w, "lookups_evicted", s->lookups_evicted);
+    if (s->lookups_key_evicted) /* only when the bound was reached (added within /1) */
+        jsonw_kv_u64(w, "lookups_key_evicted", s->lookups_key_evicted);
     jsonw_kv_u64(w, "tcp_evicted", s->tcp_evicted);
     jsonw_kv_u64(w, "lookups_open_peak", s->lookups_open_peak);
     jsonw_kv_u64(w, "clock_steps", s->clock_steps);

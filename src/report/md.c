@@ -624,6 +624,15 @@ static void render_done(const struct analysis *a, struct strbuf *o)
                       "seen of it by then.\n",
                       s->lookups_evicted, plural(s->lookups_evicted, "lookup was", "lookups were"),
                       a->limits.max_lookups);
+    if (s->lookups_key_evicted)
+        strbuf_printf(o,
+                      "- **Bound reached:** %" PRIu64 " DNS %s closed early because %d "
+                      "lookups with the same client, server, port and DNS id were open at once "
+                      "(a flood reusing one id); each was judged on what had been seen of it by "
+                      "then.\n",
+                      s->lookups_key_evicted,
+                      plural(s->lookups_key_evicted, "lookup was", "lookups were"),
+                      CORRELATE_KEY_MAX);
     if (s->tcp_evicted)
         strbuf_printf(o,
                       "- **Bound reached:** %" PRIu64 " TCP connection %s closed early because "
