@@ -713,7 +713,6 @@ static void test_same_id_many_names(void **state)
     free(r);
 }
 
-
 /* Expiry follows deadlines, not creation order: a lookup retransmitted every 3 s (each
  * transmission pushes its deadline on) must not keep the lookups created after it open. */
 static void test_expiry_in_time_order(void **state)
@@ -833,8 +832,8 @@ static void test_extreme_stamps(void **state)
     struct packet *q = pkt_new();
     int64_t secs[] = {INT64_MAX, INT64_MIN, 0, INT64_MAX, INT64_MIN + 1, 5};
     for (size_t i = 0; i < sizeof secs / sizeof secs[0]; i++) {
-        query(q, i + 1, 0.0, "198.51.100.15", (uint16_t)(40000 + i), "198.51.100.2",
-              (uint16_t)i, "a.example.");
+        query(q, i + 1, 0.0, "198.51.100.15", (uint16_t)(40000 + i), "198.51.100.2", (uint16_t)i,
+              "a.example.");
         q->ts.sec = secs[i];
         q->ts.kind = NT_TIME_ABSOLUTE;
         correlate_packet(c, q, 0);
@@ -844,7 +843,6 @@ static void test_extreme_stamps(void **state)
     correlate_free(c);
     free(q);
 }
-
 
 /* A gap of hours in the capture (confirmed by the next packet): the query after the gap still
  * meets its answer 20 ms later (review finding: it was closed as unanswered). */
@@ -912,8 +910,8 @@ static void test_kind_change_extremes(void **state)
               {INT64_MIN, NT_TIME_OF_DAY},   {INT64_MAX, NT_TIME_RELATIVE},
               {INT64_MIN, NT_TIME_ABSOLUTE}, {0, NT_TIME_ABSOLUTE}};
     for (size_t i = 0; i < sizeof st / sizeof st[0]; i++) {
-        query(q, i + 1, 0.0, "198.51.100.15", (uint16_t)(40000 + i), "198.51.100.2",
-              (uint16_t)i, "a.example.");
+        query(q, i + 1, 0.0, "198.51.100.15", (uint16_t)(40000 + i), "198.51.100.2", (uint16_t)i,
+              "a.example.");
         q->ts.sec = st[i].sec;
         q->ts.kind = st[i].kind;
         correlate_packet(c, q, 0);
@@ -923,7 +921,6 @@ static void test_kind_change_extremes(void **state)
     correlate_free(c);
     free(q);
 }
-
 
 /* A capture filtered to ICMP (`tcpdump icmp`): the errors quote queries that are not in it.
  * Each error quoting a query makes a lookup refused by it (from_quote), with the id and
@@ -1022,7 +1019,6 @@ static void test_quote_of_captured_query_makes_no_lookup(void **state)
     free(e);
 }
 
-
 /* An answer from another address than the server queried (NAT, a multi-homed server): it is a
  * stray response tied to the waiting lookup of the same client port, id and question; the
  * client's ICMP error about it is tied to that lookup as a foreign answer, not a late one. */
@@ -1102,10 +1098,171 @@ static void test_answer_from_other_address(void **state)
     free(e);
 }
 
+/* ---- Many lookups of one key (client, server, port, transport, DNS id) ----
+ * They used to share one hash chain cut at 256 entries, newest first: the answer to an older
+ * lookup then missed it (a false "no response" and an "unsolicited" answer). Every lookup is
+ * recorded by its query packet number, with the packet number of its answer and of its error. */
+#define MANY 700
+
+struct paired {
+    uint64_t answer_of[2 * MANY + 8]; /* by query packet number: the answer's packet number */
+    uint64_t error_of[2 * MANY + 8];  /* ... the ICMP error's */
+    uint8_t outcome_of[2 * MANY + 8];
+    size_t n;
+};
+
+static void on_paired(void *ctx, const struct dns_lookup *l)
+{
+    struct paired *p = ctx;
+    p->n++;
+    assert_true(l->query.pkt < 2 * MANY + 8);
+    p->answer_of[l->query.pkt] = l->outcome == LOOKUP_ANSWERED ? l->answer.pkt : 0;
+    p->error_of[l->query.pkt] = l->n_errors ? l->error.pkt : 0;
+    p->outcome_of[l->query.pkt] = l->outcome;
+}
+
+static struct correlator *mk_paired(struct paired *p)
+{
+    struct correlate_config cfg;
+    correlate_config_default(&cfg, 5000000);
+    struct correlate_callbacks cb = {.ctx = p, .on_lookup = on_paired};
+    memset(p, 0, sizeof *p);
+    struct correlator *c = correlate_new(&cfg, &cb);
+    assert_non_null(c);
+    return c;
+}
+
+/* MANY lookups open at once from one client to one server with one DNS id, each from its own
+ * source port (or all from one port, same_port) and for its own name; then the answers, oldest
+ * lookup first, with the question (or without it, as text without -v prints them, when the
+ * ports tell the lookups apart). Every answer pairs with its own query. */
+static void many_one_key(bool same_port, bool answer_question)
+{
+    struct paired p;
+    struct correlator *c = mk_paired(&p);
+    struct packet *q = calloc(MANY, sizeof *q), *r = pkt_new();
+    assert_non_null(q);
+    char name[64];
+    for (int i = 0; i < MANY; i++) {
+        snprintf(name, sizeof name, "n%d.example.", i);
+        query(&q[i], (uint64_t)(1 + i), 100.0 + i * 0.001, "192.0.2.10",
+              (uint16_t)(same_port ? 40000 : 20000 + i), "192.0.2.53", 4242, name);
+        assert_int_equal(correlate_packet(c, &q[i], 0), 0);
+    }
+    const struct correlate_stats *st = correlate_stats(c);
+    assert_int_equal(st->dns_lookups, MANY);
+    for (int i = 0; i < MANY; i++) {
+        response(r, (uint64_t)(MANY + 1 + i), 101.0 + i * 0.001, &q[i], 0);
+        r->dns.has_question = answer_question;
+        assert_int_equal(correlate_packet(c, r, 0), 0);
+    }
+    assert_int_equal(st->unsolicited_responses, 0);
+    correlate_finish(c);
+    assert_int_equal(p.n, MANY);
+    assert_int_equal(st->answered, MANY);
+    assert_int_equal(st->key_evicted, 0);
+    for (int i = 0; i < MANY; i++)
+        assert_int_equal(p.answer_of[1 + i], MANY + 1 + i);
+    correlate_free(c);
+    free(q);
+    free(r);
+}
+
+static void test_many_lookups_one_key_ports(void **state)
+{
+    (void)state;
+    many_one_key(false, true);
+    many_one_key(false, false);
+}
+
+static void test_many_lookups_one_tuple(void **state)
+{
+    (void)state;
+    many_one_key(true, true);
+}
+
+/* ICMP errors quoting the queries whole (with the id) of MANY lookups of one key open at once,
+ * oldest first: each is tied to the lookup whose query it quotes (by its source port), not to a
+ * newer one. */
+static void test_many_lookups_one_key_icmp(void **state)
+{
+    (void)state;
+    struct paired p;
+    struct correlator *c = mk_paired(&p);
+    struct packet *q = calloc(MANY, sizeof *q), *e = pkt_new();
+    assert_non_null(q);
+    char name[64];
+    for (int i = 0; i < MANY; i++) {
+        snprintf(name, sizeof name, "e%d.example.", i);
+        query(&q[i], (uint64_t)(1 + i), 100.0 + i * 0.001, "192.0.2.10", (uint16_t)(20000 + i),
+              "192.0.2.53", 7, name);
+        assert_int_equal(correlate_packet(c, &q[i], 0), 0);
+    }
+    for (int i = 0; i < MANY; i++) {
+        icmp_for(e, (uint64_t)(MANY + 1 + i), 101.0 + i * 0.001, &q[i], "192.0.2.53", 3, true);
+        assert_int_equal(correlate_packet(c, e, 0), 0);
+    }
+    const struct correlate_stats *st = correlate_stats(c);
+    assert_int_equal(st->icmp_matched, MANY);
+    assert_int_equal(st->lookups_from_quotes, 0);
+    correlate_finish(c);
+    assert_int_equal(p.n, MANY);
+    for (int i = 0; i < MANY; i++) {
+        assert_int_equal(p.outcome_of[1 + i], LOOKUP_ICMP_ERROR);
+        assert_int_equal(p.error_of[1 + i], MANY + 1 + i);
+    }
+    correlate_free(c);
+    free(q);
+    free(e);
+}
+
+/* Past CORRELATE_KEY_MAX open lookups of one key the oldest is closed early, and counted: the
+ * answers to those lookups are then unsolicited, every other one pairs. */
+static void test_key_bound_counted(void **state)
+{
+    (void)state;
+    enum { N = CORRELATE_KEY_MAX + 40 };
+    struct correlate_config cfg;
+    correlate_config_default(&cfg, 5000000);
+    struct seen s;
+    struct correlate_callbacks cb = {.ctx = &s, .on_lookup = on_lookup};
+    memset(&s, 0, sizeof s);
+    struct correlator *c = correlate_new(&cfg, &cb);
+    assert_non_null(c);
+    struct packet *q = calloc(N, sizeof *q), *r = pkt_new();
+    assert_non_null(q);
+    char name[64];
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof name, "k%d.example.", i);
+        query(&q[i], (uint64_t)(1 + i), 100.0 + i * 0.0001, "192.0.2.10", 40000, "192.0.2.53", 99,
+              name);
+        assert_int_equal(correlate_packet(c, &q[i], 0), 0);
+    }
+    const struct correlate_stats *st = correlate_stats(c);
+    assert_int_equal(st->key_evicted, 40);
+    assert_int_equal(st->evicted, 0);
+    assert_int_equal(s.total, 40); /* closed at once, as unanswered */
+    assert_int_equal(st->unanswered, 40);
+    for (int i = 0; i < N; i++) {
+        response(r, (uint64_t)(N + 1 + i), 101.0, &q[i], 0);
+        assert_int_equal(correlate_packet(c, r, 0), 0);
+    }
+    assert_int_equal(st->unsolicited_responses, 40);
+    correlate_finish(c);
+    assert_int_equal(st->answered, CORRELATE_KEY_MAX);
+    correlate_free(c);
+    free(q);
+    free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_seed_pattern),
+        cmocka_unit_test(test_many_lookups_one_key_ports),
+        cmocka_unit_test(test_many_lookups_one_tuple),
+        cmocka_unit_test(test_many_lookups_one_key_icmp),
+        cmocka_unit_test(test_key_bound_counted),
         cmocka_unit_test(test_retransmission_then_answer),
         cmocka_unit_test(test_unanswered_and_capture_end),
         cmocka_unit_test(test_quote_picks_lookup_by_id),
