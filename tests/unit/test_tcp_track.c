@@ -411,7 +411,6 @@ static void test_ipv6_and_no_times(void **state)
     correlate_free(c);
 }
 
-
 /* Attempts close in deadline order: one SYN retransmitted every 3 s (same ISN) does not keep
  * the silent attempts made after it open past their own late window. */
 static void test_expiry_in_time_order(void **state)
@@ -446,7 +445,6 @@ static void test_expiry_in_time_order(void **state)
     correlate_free(c);
     free(p);
 }
-
 
 /* tcpdump text without -v prints only the quoted destination host of a host or admin-prohibited
  * unreachable ("ICMP host 203.0.113.80 unreachable - admin prohibited filter"): the error is
@@ -491,7 +489,6 @@ static void test_icmp_error_host_only(void **state)
     correlate_free(c);
 }
 
-
 /* A one-sided capture: the client's SYN, then its ACK and data on the same connection, and no
  * SYN-ACK in the capture. The handshake completed out of sight: established (synack_unseen),
  * not unanswered; a bare ACK on another connection changes nothing. */
@@ -518,6 +515,74 @@ static void test_client_goes_on_without_synack(void **state)
     correlate_free(c);
 }
 
+/* ---- Many attempts in the tracker's index ---- */
+struct counted {
+    size_t n, reset, established;
+    uint32_t bad; /* attempts whose reply did not acknowledge their own SYN */
+};
+
+static void on_counted(void *ctx, const struct tcp_attempt *t)
+{
+    struct counted *k = ctx;
+    k->n++;
+    if (t->outcome == TCP_RESET)
+        k->reset++;
+    if (t->outcome == TCP_ESTABLISHED)
+        k->established++;
+    /* Each test's reply is packet (its SYN's packet + 1). */
+    if (t->reply.pkt != t->syn.pkt + 1)
+        k->bad++;
+}
+
+/* 600 attempts on one 4-tuple, each a new initial sequence number reset at once, all within the
+ * answer guard (so all stay in the index); then 3000 attempts on their own tuples, answered in
+ * the reverse order. Every reply pairs with the newest attempt of its tuple, and the SYN of the
+ * newest attempt again is its retransmission. */
+static void test_many_attempts(void **state)
+{
+    (void)state;
+    struct correlate_config cfg;
+    correlate_config_default(&cfg, 5000000);
+    struct counted k = {0};
+    struct correlate_callbacks cb = {.ctx = &k, .on_tcp_attempt = on_counted};
+    struct correlator *c = correlate_new(&cfg, &cb);
+    assert_non_null(c);
+    struct packet p;
+    uint64_t num = 1;
+    for (uint32_t i = 0; i < 600; i++) {
+        syn(&p, num++, 10.0 + i * 0.001, 40000, 1000 + i);
+        feed(c, &p);
+        seg(&p, num++, 10.0 + i * 0.001 + 0.0001, SRV, 443, CLI, 40000, F_RST | F_ACK, 0, 1001 + i);
+        feed(c, &p);
+    }
+    const struct correlate_stats *st = correlate_stats(c);
+    assert_int_equal(k.reset, 600);
+    assert_int_equal(k.bad, 0);
+    syn(&p, num++, 10.7, 40000, 1599);
+    feed(c, &p);
+    assert_int_equal(st->tcp_attempts, 600);
+    assert_int_equal(st->tcp_syn_packets, 601);
+    num++;
+    uint64_t base = num;
+    for (uint32_t i = 0; i < 3000; i++) {
+        seg(&p, base + 2 * i, 11.0 + i * 0.0001, CLI, (uint16_t)(10000 + i), SRV, 443, F_SYN, 7 * i,
+            0);
+        feed(c, &p);
+    }
+    for (uint32_t i = 3000; i-- > 0;) {
+        seg(&p, base + 2 * i + 1, 12.0 + (3000 - i) * 0.0001, SRV, 443, CLI, (uint16_t)(10000 + i),
+            F_SYN | F_ACK, 5, 7 * i + 1);
+        feed(c, &p);
+    }
+    assert_int_equal(k.established, 3000);
+    assert_int_equal(k.bad, 0);
+    correlate_finish(c);
+    assert_int_equal(st->tcp_attempts, 3600);
+    assert_int_equal(k.n, 3600);
+    assert_int_equal(st->tcp_evicted, 0);
+    correlate_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -532,6 +597,7 @@ int main(void)
         cmocka_unit_test(test_new_isn_same_tuple),
         cmocka_unit_test(test_ipv6_and_no_times),
         cmocka_unit_test(test_expiry_in_time_order),
+        cmocka_unit_test(test_many_attempts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
