@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -116,6 +117,15 @@ uint64_t htab_siphash24(uint64_t k0, uint64_t k1, const void *p, size_t n)
 static uint64_t run_k0, run_k1;
 static bool key_given; /* htab_seed_set was called */
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+/* Set (release) once the key is in place: every hash reads it instead of calling pthread_once. */
+static atomic_bool key_ready;
+static void key_init_once(void);
+
+static inline void key_ensure(void)
+{
+    if (!atomic_load_explicit(&key_ready, memory_order_acquire))
+        pthread_once(&key_once, key_init_once);
+}
 
 static uint64_t splitmix64(uint64_t *x)
 {
@@ -190,23 +200,29 @@ static void key_init(void)
     run_k1 = splitmix64(&x);
 }
 
+static void key_init_once(void)
+{
+    key_init();
+    atomic_store_explicit(&key_ready, true, memory_order_release);
+}
+
 void htab_seed_set(uint64_t k0, uint64_t k1)
 {
     key_given = true;
-    pthread_once(&key_once, key_init);
+    pthread_once(&key_once, key_init_once);
     run_k0 = k0;
     run_k1 = k1;
 }
 
 uint64_t htab_hash(const void *p, size_t n)
 {
-    pthread_once(&key_once, key_init);
+    key_ensure();
     return siphash(run_k0, run_k1, p, n, 1, 3);
 }
 
 void htab_hasher_init(struct htab_hasher *s)
 {
-    pthread_once(&key_once, key_init);
+    key_ensure();
     struct sip v;
     sip_init(&v, run_k0, run_k1);
     s->v0 = v.v0;
@@ -273,13 +289,39 @@ void htab_hasher_name(struct htab_hasher *s, const char *name)
     }
 }
 
+/* Adds the n (1 to 8) bytes held little-endian in v (its other bytes 0), without a loop: at most
+ * one compression. */
+static inline void hasher_word(struct htab_hasher *s, uint64_t v, unsigned n)
+{
+    unsigned have = (unsigned)(s->len % 8);
+    s->len += n;
+    if (have + n < 8) {
+        s->tail |= v << (8 * have);
+        return;
+    }
+    struct sip w = {s->v0, s->v1, s->v2, s->v3};
+    sip_compress(&w, have ? s->tail | v << (8 * have) : v, 1);
+    unsigned used = 8 - have; /* bytes of v in that word */
+    s->tail = used < n ? v >> (8 * used) : 0;
+    s->v0 = w.v0;
+    s->v1 = w.v1;
+    s->v2 = w.v2;
+    s->v3 = w.v3;
+}
+
 void htab_hasher_addr(struct htab_hasher *s, const struct nt_addr *a)
 {
-    size_t n = a->family == NT_AF_INET6                             ? 16
-               : a->family == NT_AF_INET || a->family == NT_AF_NAME ? 4
-                                                                    : 0;
-    htab_hasher_u8(s, a->family);
-    htab_hasher_add(s, a->a, n);
+    /* The family, then the bytes nt_addr_eq compares (the same stream as htab_hasher_add of
+     * them, in whole words). */
+    if (a->family == NT_AF_INET || a->family == NT_AF_NAME) {
+        hasher_word(s, a->family | load_le32(a->a) << 8, 5);
+    } else if (a->family == NT_AF_INET6) {
+        hasher_word(s, a->family | load_le64(a->a) << 8, 8); /* bytes 0-6 */
+        hasher_word(s, load_le64(a->a + 7), 8);               /* bytes 7-14 */
+        hasher_word(s, a->a[15], 1);
+    } else {
+        hasher_word(s, a->family, 1);
+    }
 }
 
 /* ---- The table ---- */

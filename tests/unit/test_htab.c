@@ -419,6 +419,34 @@ static void test_duplicate_keys_all_found(void **state)
     assert_null(htab_find(&t, h, &(struct htab_iter){0}));
 }
 
+/* htab_hasher_addr adds the same bytes as the family and the address bytes added one by one,
+ * at every offset within the pending word. */
+static void test_hasher_addr_stream(void **state)
+{
+    (void)state;
+    htab_seed_set(11, 12);
+    const char *texts[] = {"192.0.2.77", "2001:db8::fe:1:2:3:4", "ff02::1:ff00:2"};
+    uint8_t pre[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    for (size_t t = 0; t < 3; t++) {
+        struct nt_addr x;
+        assert_true(nt_addr_parse(&x, texts[t], strlen(texts[t])));
+        size_t n = x.family == NT_AF_INET6 ? 16 : 4;
+        for (size_t k = 0; k <= 9; k++) {
+            struct htab_hasher a, b;
+            htab_hasher_init(&a);
+            htab_hasher_init(&b);
+            htab_hasher_add(&a, pre, k);
+            htab_hasher_add(&b, pre, k);
+            htab_hasher_addr(&a, &x);
+            htab_hasher_u16(&a, 0x3412);
+            htab_hasher_add(&b, &x.family, 1);
+            htab_hasher_add(&b, x.a, n);
+            htab_hasher_add(&b, (const uint8_t[]){0x12, 0x34}, 2);
+            assert_true(htab_hasher_end(&a) == htab_hasher_end(&b));
+        }
+    }
+}
+
 /* htab_replace swaps one item for another under its hash, in place, and nothing else. */
 static void test_replace(void **state)
 {
@@ -617,6 +645,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_crafted_collisions),
         cmocka_unit_test(test_duplicate_keys_all_found),
         cmocka_unit_test(test_replace),
+        cmocka_unit_test(test_hasher_addr_stream),
         cmocka_unit_test(test_remove_while_walking),
         cmocka_unit_test(test_growth_and_shrink),
         cmocka_unit_test(test_unique_key_map),
