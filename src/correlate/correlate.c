@@ -140,8 +140,15 @@ static uint64_t lk_hash(const struct lk_key *k)
     b[4] = (uint8_t)(k->id >> 8);
     b[5] = (uint8_t)k->id;
     b[6] = k->transport;
-    memcpy(b + 7, k->client->a, nc);
-    memcpy(b + 7 + nc, k->server->a, ns);
+    /* Fixed sizes, so that the copies are inline moves. */
+    if (nc == 4)
+        memcpy(b + 7, k->client->a, 4);
+    else if (nc == 16)
+        memcpy(b + 7, k->client->a, 16);
+    if (ns == 4)
+        memcpy(b + 7 + nc, k->server->a, 4);
+    else if (ns == 16)
+        memcpy(b + 7 + nc, k->server->a, 16);
     return htab_hash(b, 7 + nc + ns);
 }
 
