@@ -317,7 +317,7 @@ void htab_hasher_addr(struct htab_hasher *s, const struct nt_addr *a)
         hasher_word(s, a->family | load_le32(a->a) << 8, 5);
     } else if (a->family == NT_AF_INET6) {
         hasher_word(s, a->family | load_le64(a->a) << 8, 8); /* bytes 0-6 */
-        hasher_word(s, load_le64(a->a + 7), 8);               /* bytes 7-14 */
+        hasher_word(s, load_le64(a->a + 7), 8);              /* bytes 7-14 */
         hasher_word(s, a->a[15], 1);
     } else {
         hasher_word(s, a->family, 1);
