@@ -152,10 +152,26 @@ static uint64_t lk_hash(const struct lk_key *k)
     return htab_hash(b, 7 + nc + ns);
 }
 
+/* nt_addr_eq, inline with fixed sizes: on every packet's index probe. */
+static inline bool addr_same(const struct nt_addr *x, const struct nt_addr *y)
+{
+    if (x->family != y->family)
+        return false;
+    switch (x->family) {
+    case NT_AF_INET:
+    case NT_AF_NAME:
+        return memcmp(x->a, y->a, 4) == 0;
+    case NT_AF_INET6:
+        return memcmp(x->a, y->a, 16) == 0;
+    default:
+        return true;
+    }
+}
+
 static bool lk_key_is(const struct dns_lookup *l, const struct lk_key *k)
 {
     return l->id == k->id && l->server_port == k->server_port && l->transport == k->transport &&
-           nt_addr_eq(&l->client, k->client) && nt_addr_eq(&l->server, k->server);
+           addr_same(&l->client, k->client) && addr_same(&l->server, k->server);
 }
 
 /* The anchor (oldest open lookup) of key k (hash h), or NULL when it has none. */

@@ -184,6 +184,22 @@ static void close_entry(struct tcp_tracker *t, struct ta *e, bool at_end, bool h
     free_entry(e);
 }
 
+/* nt_addr_eq, inline with fixed sizes: on every packet's index probe. */
+static inline bool addr_same(const struct nt_addr *x, const struct nt_addr *y)
+{
+    if (x->family != y->family)
+        return false;
+    switch (x->family) {
+    case NT_AF_INET:
+    case NT_AF_NAME:
+        return memcmp(x->a, y->a, 4) == 0;
+    case NT_AF_INET6:
+        return memcmp(x->a, y->a, 16) == 0;
+    default:
+        return true;
+    }
+}
+
 /* The newest attempt of a 4-tuple (hash h), or NULL. */
 static struct ta *find_h(const struct tcp_tracker *t, uint64_t h, const struct nt_addr *client,
                          const struct nt_addr *server, uint16_t cport, uint16_t sport)
@@ -191,8 +207,8 @@ static struct ta *find_h(const struct tcp_tracker *t, uint64_t h, const struct n
     struct htab_iter it;
     for (struct ta *e = htab_find(&t->index, h, &it); e; e = htab_find_next(&t->index, &it)) {
         const struct tcp_attempt *a = &e->a;
-        if (a->client_port == cport && a->server_port == sport &&
-            nt_addr_eq(&a->client, client) && nt_addr_eq(&a->server, server))
+        if (a->client_port == cport && a->server_port == sport && addr_same(&a->client, client) &&
+            addr_same(&a->server, server))
             return e;
     }
     return NULL;
