@@ -469,6 +469,41 @@ static void test_eviction_counted_everywhere(void **state)
     free(c.buf);
 }
 
+/* The per-key bound: 1,100 lookups of one client, port, server and id, each answered at once,
+ * all within the answer guard (1 s, so all are open at once): past CORRELATE_KEY_MAX the oldest
+ * of the key is closed early (already answered), and the outputs say how many. Every answer
+ * still pairs. */
+static void test_key_bound_counted_everywhere(void **state)
+{
+    (void)state;
+    struct cap c;
+    cap_init(&c);
+    for (int i = 0; i < 1100; i++) {
+        cap_dns(&c, 3000.0 + i * 0.0004, 42000, 77, false);
+        cap_dns(&c, 3000.0002 + i * 0.0004, 42000, 77, true);
+    }
+    char *path = write_cap(&c);
+    struct pipeline_config cfg;
+    pipeline_config_default(&cfg);
+    struct run r;
+    run_file(&r, path, &cfg);
+    const struct analysis_summary *s = &r.a.summary;
+    assert_int_equal(s->dns_lookups, 1100);
+    assert_int_equal(s->answered, 1100);
+    assert_int_equal(s->unsolicited_responses, 0);
+    assert_int_equal(s->lookups_evicted, 0);
+    assert_int_equal(s->lookups_key_evicted, 1100 - CORRELATE_KEY_MAX);
+    assert_true(rendered_has(&r.a, "md",
+                             "76 DNS lookups were closed early because 1024 lookups "
+                             "with the same client, server, port and DNS id"));
+    assert_true(rendered_has(&r.a, "json", "\"lookups_key_evicted\": 76"));
+    assert_true(rendered_has(&r.a, "ndjson", "\"lookups_key_evicted\":76"));
+    run_fini(&r);
+    unlink(path);
+    free(path);
+    free(c.buf);
+}
+
 /* Evidence lines of captured packets are made by report, from the frame the evidence kept. */
 static void test_evidence_line_made_by_report(void **state)
 {
@@ -501,6 +536,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clock_step_in_merged_capture),
         cmocka_unit_test(test_eviction_counted_everywhere),
+        cmocka_unit_test(test_key_bound_counted_everywhere),
         cmocka_unit_test(test_evidence_line_made_by_report),
         cmocka_unit_test(test_update_and_notify_rejected),
         cmocka_unit_test(test_malformed_dns_feeds_a_finding),
