@@ -119,20 +119,11 @@ struct lk_key {
     uint8_t transport;
 };
 
-/* Bytes of an address that nt_addr_eq compares. */
-static size_t addr_len(const struct nt_addr *a)
-{
-    return a->family == NT_AF_INET6                             ? 16
-           : a->family == NT_AF_INET || a->family == NT_AF_NAME ? 4
-                                                                : 0;
-}
-
 /* One htab_hash over the key's bytes (both families, ports, id, transport, then the addresses):
  * on every packet, so not the incremental hasher. */
 static uint64_t lk_hash(const struct lk_key *k)
 {
-    uint8_t b[8 + 32];
-    size_t nc = addr_len(k->client), ns = addr_len(k->server);
+    uint8_t b[7 + 32];
     b[0] = k->client->family;
     b[1] = k->server->family;
     b[2] = (uint8_t)(k->server_port >> 8);
@@ -140,38 +131,15 @@ static uint64_t lk_hash(const struct lk_key *k)
     b[4] = (uint8_t)(k->id >> 8);
     b[5] = (uint8_t)k->id;
     b[6] = k->transport;
-    /* Fixed sizes, so that the copies are inline moves. */
-    if (nc == 4)
-        memcpy(b + 7, k->client->a, 4);
-    else if (nc == 16)
-        memcpy(b + 7, k->client->a, 16);
-    if (ns == 4)
-        memcpy(b + 7 + nc, k->server->a, 4);
-    else if (ns == 16)
-        memcpy(b + 7 + nc, k->server->a, 16);
-    return htab_hash(b, 7 + nc + ns);
-}
-
-/* nt_addr_eq, inline with fixed sizes: on every packet's index probe. */
-static inline bool addr_same(const struct nt_addr *x, const struct nt_addr *y)
-{
-    if (x->family != y->family)
-        return false;
-    switch (x->family) {
-    case NT_AF_INET:
-    case NT_AF_NAME:
-        return memcmp(x->a, y->a, 4) == 0;
-    case NT_AF_INET6:
-        return memcmp(x->a, y->a, 16) == 0;
-    default:
-        return true;
-    }
+    size_t n = 7 + nt_addr_put(b + 7, k->client);
+    n += nt_addr_put(b + n, k->server);
+    return htab_hash(b, n);
 }
 
 static bool lk_key_is(const struct dns_lookup *l, const struct lk_key *k)
 {
     return l->id == k->id && l->server_port == k->server_port && l->transport == k->transport &&
-           addr_same(&l->client, k->client) && addr_same(&l->server, k->server);
+           nt_addr_eq(&l->client, k->client) && nt_addr_eq(&l->server, k->server);
 }
 
 /* The anchor (oldest open lookup) of key k (hash h), or NULL when it has none. */

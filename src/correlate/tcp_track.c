@@ -71,28 +71,20 @@ void tcp_track_clock(struct tcp_tracker *t, int64_t now)
     t->now = now;
 }
 
-static size_t addr_len(const struct nt_addr *a)
-{
-    return a->family == NT_AF_INET6                             ? 16
-           : a->family == NT_AF_INET || a->family == NT_AF_NAME ? 4
-                                                                : 0;
-}
-
 /* The 4-tuple's hash under the run's key (util/htab): packets cannot be crafted to collide. */
 static uint64_t tuple_hash(const struct nt_addr *client, const struct nt_addr *server,
                            uint16_t cport, uint16_t sport)
 {
     uint8_t b[6 + 32];
-    size_t nc = addr_len(client), ns = addr_len(server);
     b[0] = client->family;
     b[1] = server->family;
     b[2] = (uint8_t)(cport >> 8);
     b[3] = (uint8_t)cport;
     b[4] = (uint8_t)(sport >> 8);
     b[5] = (uint8_t)sport;
-    memcpy(b + 6, client->a, nc);
-    memcpy(b + 6 + nc, server->a, ns);
-    return htab_hash(b, 6 + nc + ns);
+    size_t n = 6 + nt_addr_put(b + 6, client);
+    n += nt_addr_put(b + n, server);
+    return htab_hash(b, n);
 }
 
 struct tcp_tracker *tcp_tracker_new(const struct correlate_config *cfg,
@@ -184,22 +176,6 @@ static void close_entry(struct tcp_tracker *t, struct ta *e, bool at_end, bool h
     free_entry(e);
 }
 
-/* nt_addr_eq, inline with fixed sizes: on every packet's index probe. */
-static inline bool addr_same(const struct nt_addr *x, const struct nt_addr *y)
-{
-    if (x->family != y->family)
-        return false;
-    switch (x->family) {
-    case NT_AF_INET:
-    case NT_AF_NAME:
-        return memcmp(x->a, y->a, 4) == 0;
-    case NT_AF_INET6:
-        return memcmp(x->a, y->a, 16) == 0;
-    default:
-        return true;
-    }
-}
-
 /* The newest attempt of a 4-tuple (hash h), or NULL. */
 static struct ta *find_h(const struct tcp_tracker *t, uint64_t h, const struct nt_addr *client,
                          const struct nt_addr *server, uint16_t cport, uint16_t sport)
@@ -207,8 +183,8 @@ static struct ta *find_h(const struct tcp_tracker *t, uint64_t h, const struct n
     struct htab_iter it;
     for (struct ta *e = htab_find(&t->index, h, &it); e; e = htab_find_next(&t->index, &it)) {
         const struct tcp_attempt *a = &e->a;
-        if (a->client_port == cport && a->server_port == sport && addr_same(&a->client, client) &&
-            addr_same(&a->server, server))
+        if (a->client_port == cport && a->server_port == sport &&
+            nt_addr_eq(&a->client, client) && nt_addr_eq(&a->server, server))
             return e;
     }
     return NULL;

@@ -48,6 +48,33 @@ static inline bool nt_addr_eq(const struct nt_addr *x, const struct nt_addr *y)
         return true;
     }
 }
+
+/* The bytes of x that nt_addr_eq compares: 4, 16, or 0 (no address). */
+static inline size_t nt_addr_len(const struct nt_addr *x)
+{
+    switch (x->family) {
+    case NT_AF_INET:
+    case NT_AF_NAME:
+        return 4;
+    case NT_AF_INET6:
+        return 16;
+    default:
+        return 0;
+    }
+}
+
+/* Copies the bytes nt_addr_eq compares to out (room for 16), with fixed sizes; returns how many
+ * (for building a hash key). */
+static inline size_t nt_addr_put(uint8_t *out, const struct nt_addr *x)
+{
+    size_t n = nt_addr_len(x);
+    if (n == 4)
+        memcpy(out, x->a, 4);
+    else if (n == 16)
+        memcpy(out, x->a, 16);
+    return n;
+}
+
 /* Orders addresses: family first, then bytes. */
 int nt_addr_cmp(const struct nt_addr *x, const struct nt_addr *y);
 uint32_t nt_addr_hash(const struct nt_addr *x, uint32_t seed);
