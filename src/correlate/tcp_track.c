@@ -183,8 +183,8 @@ static struct ta *find_h(const struct tcp_tracker *t, uint64_t h, const struct n
     struct htab_iter it;
     for (struct ta *e = htab_find(&t->index, h, &it); e; e = htab_find_next(&t->index, &it)) {
         const struct tcp_attempt *a = &e->a;
-        if (a->client_port == cport && a->server_port == sport &&
-            nt_addr_eq(&a->client, client) && nt_addr_eq(&a->server, server))
+        if (a->client_port == cport && a->server_port == sport && nt_addr_eq(&a->client, client) &&
+            nt_addr_eq(&a->server, server))
             return e;
     }
     return NULL;
