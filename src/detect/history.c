@@ -84,6 +84,8 @@ bool history_add(struct history *h, const struct nt_time *t)
 {
     if (t->kind == NT_TIME_NONE)
         return true;
+    if (!h->width)
+        h->width = 1; /* zeroed memory is an empty history too */
     h->total++;
     int64_t start = floor_to(t->sec, h->width);
     size_t i;
@@ -148,7 +150,7 @@ void history_window(const struct history *h, const struct nt_time *first,
     out->total = h->total;
     out->before_exact = out->after_exact = true;
     if (first->kind == NT_TIME_NONE || !h->n)
-        return;
+        return; /* (an empty history may be zeroed memory: width 0) */
     uint8_t kind = first->kind;
     bool bound = false;
 

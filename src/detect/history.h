@@ -24,8 +24,8 @@
 #define HISTORY_BUCKETS_MAX 4096
 
 struct history_bucket {
-    int64_t start; /* first second covered: [start, start + width) */
-    uint8_t kind;  /* enum nt_time_kind: clocks of different kinds never share a bucket */
+    int64_t start;   /* first second covered: [start, start + width) */
+    uint8_t kind;    /* enum nt_time_kind: clocks of different kinds never share a bucket */
     uint8_t n_exact; /* == count while count <= HISTORY_EXACT, else 0 */
     uint64_t count;
     struct nt_time min, max;
@@ -39,6 +39,7 @@ struct history {
     uint64_t total;
 };
 
+/* Zeroed memory is an empty history as well (history_init is then optional). */
 void history_init(struct history *h);
 void history_fini(struct history *h);
 /* Records a success at t (ignored when t has no time). Returns false only when out of memory

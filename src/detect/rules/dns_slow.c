@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "detect/history.h"
 #include "detect/rule.h"
 #include "detect/server_table.h"
 #include "detect/text.h"
@@ -24,13 +25,10 @@
 /* Servers measured. The answers of servers past it are left out and counted: the distinct
  * servers in the limit counter "servers_ignored", their answers in "answers_ignored"
  * (rule_count_limit; each ignored server costs one small index entry, so that it is counted
- * once). A measured server costs about 12 KiB (its two histograms), its fast answers' times
- * (up to FAST_KEPT x 16 bytes) and, once it answered slowly, a shadow finding (about 21 KiB
- * with up to 64 evidence copies): under 80 MiB with every server slow. */
+ * once). A measured server costs about 12 KiB (its two histograms), its fast answers' history
+ * (detect/history.h, at most about 750 KiB however long the capture) and, once it answered
+ * slowly, a shadow finding (about 21 KiB with up to 64 evidence copies). */
 #define DNS_SLOW_MAX_SERVERS 1024
-/* Times of fast answers kept per server for the window; past this every other one is dropped
- * (the first and last stay), so the window edges are then exact to within the kept gaps. */
-#define FAST_KEPT 2048
 /* A query rate past which overload is a likely cause. */
 #define BUSY_QPS 100.0
 
@@ -95,9 +93,7 @@ struct srv {
     struct hist all, slow_h;
     struct nt_time first_slow_q, last_slow_q; /* queries of the slow answers */
     struct nt_time first_slow_a, last_slow_a; /* the slow answers */
-    struct nt_time *fast;                     /* answer times of fast answers */
-    size_t n_fast, cap_fast;
-    uint64_t fast_total;
+    struct history fast;                      /* answer times of fast answers, for the window */
     /* The slow lookups' clients, names and evidence, gathered before it is known whether the
      * server qualifies; handed to the real finding at the end (never rendered by itself).
      * Made at the first slow answer. */
@@ -114,7 +110,7 @@ struct state {
 static void srv_free(void *item)
 {
     struct srv *s = item;
-    free(s->fast);
+    history_fini(&s->fast);
     finding_free(s->shadow);
 }
 
@@ -143,24 +139,7 @@ static struct state *state_get(struct rule_ctx *rc)
 
 static void keep_fast(struct srv *s, const struct nt_time *t)
 {
-    s->fast_total++;
-    if (s->n_fast == s->cap_fast) {
-        if (s->n_fast >= FAST_KEPT) {
-            size_t j = 0;
-            for (size_t i = 0; i < s->n_fast; i += 2)
-                s->fast[j++] = s->fast[i];
-            s->fast[j - 1] = s->fast[s->n_fast - 1];
-            s->n_fast = j;
-        } else {
-            size_t nc = s->cap_fast ? s->cap_fast * 2 : 32;
-            struct nt_time *n = realloc(s->fast, nc * sizeof *n);
-            if (!n)
-                return;
-            s->fast = n;
-            s->cap_fast = nc;
-        }
-    }
-    s->fast[s->n_fast++] = *t;
+    (void)history_add(&s->fast, t);
 }
 
 static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
@@ -231,35 +210,23 @@ static bool qualifies(const struct srv *s)
     return hist_quantile(&s->all, 0.95) > P95_US || hist_quantile(&s->all, 0.50) > P50_US;
 }
 
-static int time_order(const void *a, const void *b)
-{
-    return nt_time_cmp(a, b);
-}
-
 /* The window from the fast answers around the slow ones. */
 static void set_window(struct srv *s, struct finding *f)
 {
     struct incident_window *w = &f->window;
     w->window_set = true;
-    w->ok_total = s->fast_total;
-    if (s->n_fast)
-        qsort(s->fast, s->n_fast, sizeof *s->fast, time_order);
-    for (size_t i = 0; i < s->n_fast; i++) {
-        const struct nt_time *t = &s->fast[i];
-        if (t->kind != f->first_seen.kind)
-            continue;
-        if (nt_time_cmp(t, &f->first_seen) < 0) {
-            w->has_ok_before = true;
-            w->ok_before = *t;
-        } else if (nt_time_cmp(t, &f->last_seen) > 0) {
-            if (!w->has_ok_after) {
-                w->has_ok_after = true;
-                w->ok_after = *t;
-            }
-        } else {
-            w->ok_during++;
-        }
-    }
+    struct history_window hw;
+    history_window(&s->fast, &f->first_seen, &f->last_seen, &hw);
+    w->ok_total = hw.total;
+    w->has_ok_before = hw.has_before;
+    w->ok_before = hw.before;
+    w->ok_before_bound = !hw.before_exact;
+    w->has_ok_after = hw.has_after;
+    w->ok_after = hw.after;
+    w->ok_after_bound = !hw.after_exact;
+    w->ok_during = hw.during_min;
+    w->ok_during_max = hw.during_max;
+    w->bound_width_s = hw.width;
 }
 
 /* A bucket's middle can pass the largest value measured; no percentile is above it. */
@@ -321,22 +288,36 @@ static void explain(struct rule_ctx *rc, struct srv *s, struct finding *f)
     char ob[NT_TIME_FMT_MAX], oa[NT_TIME_FMT_MAX];
     text_time(&w->ok_before, ob, sizeof ob);
     text_time(&w->ok_after, oa, sizeof oa);
-    if (w->has_ok_before)
+    if (w->has_ok_before && w->ok_before_bound)
+        finding_add_fact(f,
+                         "Fast answers came from %s until the first slow one, in the same %" PRId64
+                         " s (at this rate the history keeps counts, not each answer's time).",
+                         ob, w->bound_width_s);
+    else if (w->has_ok_before)
         finding_add_fact(f, "The last fast answer before the slow ones came at %s.", ob);
     else
         finding_add_fact(f, "No fast answer came before the first slow one: the server was "
                             "slow from the start of the capture.");
-    if (w->has_ok_after)
+    if (w->has_ok_after && w->ok_after_bound)
+        finding_add_fact(f,
+                         "A fast answer came after the last slow one, no later than %s (in the "
+                         "same %" PRId64 " s).",
+                         oa, w->bound_width_s);
+    else if (w->has_ok_after)
         finding_add_fact(f, "The first fast answer after the last slow one came at %s.", oa);
     else
         finding_add_fact(f, "No fast answer came after the last slow one: the capture ends "
                             "while the server is still slow.");
-    if (w->ok_during)
+    if (w->ok_during_max > w->ok_during)
         finding_add_fact(f,
-                         "%s%" PRIu64 " fast %s came in between: the server answered other "
+                         "Between %" PRIu64 " and %" PRIu64 " fast answers came in between: the "
+                         "server answered other queries quickly while these were slow.",
+                         w->ok_during, w->ok_during_max);
+    else if (w->ok_during)
+        finding_add_fact(f,
+                         "%" PRIu64 " fast %s came in between: the server answered other "
                          "queries quickly while these were slow.",
-                         s->fast_total > s->n_fast ? "At least " : "", w->ok_during,
-                         w->ok_during == 1 ? "answer" : "answers");
+                         w->ok_during, w->ok_during == 1 ? "answer" : "answers");
     if (s->retransmitted_slow)
         finding_add_fact(f,
                          "%" PRIu64 " of the slow lookups were retransmitted by their clients "
