@@ -179,8 +179,7 @@ struct finding *rule_raise(struct rule_ctx *rc, const char *key)
     f->id = rc->rule->id;
     f->title = rc->rule->title;
     f->severity = rc->rule->severity;
-    f->attack_id = rc->rule->attack_id;
-    f->attack_name = rc->rule->attack_name;
+    f->attack = rc->rule->attack;
     if (htab_insert(&d->finding_index, h, f) < 0) {
         finding_free(f);
         return NULL;

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "correlate/evidence.h"
+#include "detect/attack.h"
 #include "util/addr.h"
 #include "util/ntime.h"
 
@@ -32,7 +33,7 @@ struct finding {
     const char *id;                      /* stable rule id, e.g. "dns.port_unreachable" */
     const char *title;                   /* static */
     uint8_t severity;                    /* enum severity */
-    const char *attack_id, *attack_name; /* MITRE ATT&CK technique, or NULL (static) */
+    uint8_t attack; /* enum nt_attack (detect/attack.h): the MITRE ATT&CK technique, or none */
     char *key; /* de-duplication key within the rule (e.g. the server and port) */
 
     const char *protocol; /* "udp" or "tcp" (static) */

@@ -19,9 +19,9 @@ struct rule {
     const char *id;
     uint8_t severity; /* enum severity */
     const char *title;
-    /* The MITRE ATT&CK technique the finding can be a sign of ("T1498", "Network Denial of
-     * Service"), or NULL when none fits; copied into each finding, which may override it. */
-    const char *attack_id, *attack_name;
+    /* The MITRE ATT&CK technique the finding can be a sign of (enum nt_attack, detect/attack.h;
+     * ATTACK_NONE when none fits); copied into each finding, which may override it. */
+    uint8_t attack;
     /* DNS lookups with opcode QUERY; with all_opcodes, also NOTIFY and UPDATE exchanges (the
      * opcode is in query_flags, DNS_OPCODE_OF), which the correlator follows as lookups. The
      * detector's server statistics and incident windows count QUERY lookups only. */

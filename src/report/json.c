@@ -181,10 +181,10 @@ static void finding_object(struct jsonw *w, const struct finding *f)
     jsonw_kv_str(w, "id", f->id);
     jsonw_kv_str(w, "severity", severity_name((enum severity)f->severity));
     jsonw_key(w, "attack");
-    if (f->attack_id) {
+    if (attack_technique_id(f->attack)) {
         jsonw_obj_begin(w);
-        jsonw_kv_str(w, "id", f->attack_id);
-        jsonw_kv_str(w, "name", f->attack_name);
+        jsonw_kv_str(w, "id", attack_technique_id(f->attack));
+        jsonw_kv_str(w, "name", attack_technique_name(f->attack));
         jsonw_obj_end(w);
     } else {
         jsonw_null(w);

@@ -709,11 +709,11 @@ static void render_findings(const struct analysis *a, struct strbuf *o)
         strbuf_puts(o, "\n\n");
         strbuf_printf(o, "Rule `%s`, severity %s. ", f->id,
                       severity_name((enum severity)f->severity));
-        if (f->attack_id) {
+        if (attack_technique_id(f->attack)) {
             strbuf_puts(o, "MITRE ATT&CK: ");
-            md_raw(o, f->attack_id);
+            md_raw(o, attack_technique_id(f->attack));
             strbuf_puts(o, " (");
-            md_raw(o, f->attack_name ? f->attack_name : "");
+            md_raw(o, attack_technique_name(f->attack));
             strbuf_puts(o, "). ");
         }
         strbuf_printf(o, "%" PRIu64 " %s, %" PRIu64 " %s (%" PRIu64 " %s, %" PRIu64 " %s).\n\n",

@@ -391,8 +391,8 @@ void ndjson_finding(struct strbuf *out, const struct finding *f)
     jsonw_kv_str(&w, "ruleset", "nettriage");
     jsonw_obj_end(&w);
 
-    if (f->attack_id)
-        threat_object(&w, f->attack_id, f->attack_name);
+    if (attack_technique_id(f->attack))
+        threat_object(&w, attack_technique_id(f->attack), attack_technique_name(f->attack));
 
     if (f->has_server)
         endpoint(&w, "destination", &f->server, f->port != 0, f->port);

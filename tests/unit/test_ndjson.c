@@ -390,8 +390,7 @@ static struct finding *finding_new(void)
     f->id = "dns.flood";
     f->title = "DNS flood";
     f->severity = SEV_HIGH;
-    f->attack_id = "T1499.002";
-    f->attack_name = "Endpoint Denial of Service: Service Exhaustion Flood";
+    f->attack = ATTACK_T1499_002;
     f->protocol = "udp";
     f->port = 53;
     f->service = "DNS over TCP";
@@ -424,8 +423,7 @@ static void test_findings_and_summary(void **state)
 {
     (void)state;
     struct finding *f1 = finding_new(), *f2 = finding_new();
-    f2->attack_id = "T1498";
-    f2->attack_name = "Network Denial of Service";
+    f2->attack = ATTACK_T1498;
     f2->first_seen.kind = NT_TIME_OF_DAY;
     struct finding *const list[] = {f1, f2};
     struct analysis_input in = {.path = a_path, .kind = "pcap", .packets = 5};

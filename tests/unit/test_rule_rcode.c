@@ -122,7 +122,7 @@ static void test_refused_acl_split(void **state)
     assert_int_equal(n, 1);
     assert_int_equal(total(d), 1);
     assert_int_equal(f->severity, SEV_MEDIUM);
-    assert_null(f->attack_id);
+    assert_int_equal(f->attack, ATTACK_NONE);
     assert_int_equal(f->lookups, 2);
     assert_int_equal(f->query_packets, 2);
     assert_int_equal(f->error_packets, 2);

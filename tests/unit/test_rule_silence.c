@@ -114,7 +114,7 @@ static void test_no_response_never_answered(void **state)
     assert_int_equal(count(d, "dns.no_response"), 1);
     const struct finding *f = find(d, "dns.no_response");
     assert_int_equal(f->severity, SEV_HIGH);
-    assert_null(f->attack_id);
+    assert_int_equal(f->attack, ATTACK_NONE);
     assert_int_equal(f->lookups, 2);
     assert_int_equal(f->query_packets, 4);
     assert_int_equal(f->error_packets, 0);
@@ -428,7 +428,7 @@ static void test_no_response_loss_rate_is_not_a_flood(void **state)
     const struct finding *f = find(d, "dns.no_response");
     assert_non_null(f);
     assert_int_equal(f->lookups, 30);
-    assert_null(f->attack_id);
+    assert_int_equal(f->attack, ATTACK_NONE);
     assert_int_equal(f->severity, SEV_MEDIUM);
     assert_true(any_fact(f, "Loss rate: 30 of the 2000 lookups to this server that were "
                             "answered or timed out (1.5 %) got no response; 1970 (98.5 %) were "
@@ -450,8 +450,7 @@ static void test_no_response_loss_rate_is_not_a_flood(void **state)
     f = find(d, "dns.no_response");
     assert_non_null(f);
     assert_int_equal(count(d, "dns.flood"), 1);
-    assert_non_null(f->attack_id);
-    assert_string_equal(f->attack_id, "T1498");
+        assert_int_equal(f->attack, ATTACK_T1498);
     bool flood_cause = false;
     for (size_t i = 0; i < f->n_causes; i++)
         flood_cause |= strstr(f->causes[i].text, "query flood") != NULL &&

@@ -129,7 +129,7 @@ static void test_refused_by_reset(void **state)
     const struct finding *f = fs[0];
     assert_string_equal(f->id, "tcp.refused");
     assert_int_equal(f->severity, SEV_HIGH);
-    assert_null(f->attack_id);
+    assert_int_equal(f->attack, ATTACK_NONE);
     assert_string_equal(f->protocol, "tcp");
     assert_int_equal(f->port, 443);
     assert_string_equal(f->service, "HTTPS");
@@ -325,7 +325,7 @@ static void test_scan_one_finding_per_source(void **state)
     }
     assert_non_null(v);
     assert_non_null(sw);
-    assert_string_equal(v->attack_id, "T1046");
+    assert_int_equal(v->attack, ATTACK_T1046);
     assert_int_equal(v->lookups, 99);
     assert_int_equal(v->error_packets, 60);
     assert_true(v->has_server);

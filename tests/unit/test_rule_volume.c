@@ -119,7 +119,7 @@ static void test_slow_fires_with_window(void **state)
     assert_int_equal(finish(&r, "dns.slow", f, 4), 1);
     assert_int_equal(f[0]->lookups, 12);
     assert_int_equal(f[0]->severity, SEV_MEDIUM);
-    assert_null(f[0]->attack_id);
+    assert_int_equal(f[0]->attack, ATTACK_NONE);
     assert_true(f[0]->window.window_set);
     assert_true(f[0]->window.has_ok_before);
     assert_true(f[0]->window.has_ok_after);
@@ -266,7 +266,7 @@ static void test_flood_fires(void **state)
     steady(&r, 106.0, 3);
     const struct finding *f[4];
     assert_int_equal(finish(&r, "dns.flood", f, 4), 1);
-    assert_string_equal(f[0]->attack_id, "T1499.002");
+    assert_int_equal(f[0]->attack, ATTACK_T1499_002);
     assert_int_equal(f[0]->lookups, 150);
     assert_int_equal(f[0]->n_clients, 16);
     /* Failures rose with the flood: high. */
@@ -479,7 +479,7 @@ static void test_nxdomain_random_subdomains(void **state)
     feed(&r, l);
     const struct finding *f[4];
     assert_int_equal(finish(&r, "dns.nxdomain_surge", f, 4), 1);
-    assert_string_equal(f[0]->attack_id, "T1499.002");
+    assert_int_equal(f[0]->attack, ATTACK_T1499_002);
     assert_int_equal(f[0]->severity, SEV_MEDIUM);
     assert_int_equal(f[0]->lookups, 60);
     assert_non_null(strstr(f[0]->summary, "random-looking"));
@@ -517,7 +517,7 @@ static void test_nxdomain_typos_quiet_and_repeats_low(void **state)
     }
     assert_int_equal(finish(&r2, "dns.nxdomain_surge", f, 4), 1);
     assert_int_equal(f[0]->severity, SEV_LOW);
-    assert_null(f[0]->attack_id);
+    assert_int_equal(f[0]->attack, ATTACK_NONE);
     /* co.uk: the parent keeps three labels. */
     assert_non_null(strstr(f[0]->summary, "under corp.co.uk."));
     assert_non_null(strstr(f[0]->causes[0].text, "misconfiguration"));
@@ -540,7 +540,7 @@ static void test_nxdomain_dga_client(void **state)
     }
     const struct finding *f[4];
     assert_int_equal(finish(&r, "dns.nxdomain_surge", f, 4), 1);
-    assert_string_equal(f[0]->attack_id, "T1568.002");
+    assert_int_equal(f[0]->attack, ATTACK_T1568_002);
     assert_int_equal(f[0]->severity, SEV_HIGH);
     assert_non_null(strstr(f[0]->summary, "198.51.100.66"));
     detect_free(r.d);

@@ -202,8 +202,7 @@ static void explain(struct rule_ctx *rc, struct finding *f)
      * repeats one or two kinds from the same few. */
     bool scattered = n_kinds >= 4 && n_peers >= 3;
     if (many_crafted) {
-        f->attack_id = "T1499.004";
-        f->attack_name = "Endpoint Denial of Service: Application or System Exploitation";
+        f->attack = ATTACK_T1499_004;
     }
     if (a->to_server)
         finding_add_cause(f, many_crafted ? CONF_MEDIUM : CONF_LOW,

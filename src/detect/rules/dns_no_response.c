@@ -697,8 +697,7 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     if (span_us >= 1000000)
         snprintf(rate, sizeof rate, " over %s (%.2f queries per second)", d1, qps);
     if (flood) {
-        f->attack_id = "T1498";
-        f->attack_name = "Network Denial of Service";
+        f->attack = ATTACK_T1498;
     }
     if (answered && all > f->lookups) {
         uint64_t judged = answered + icmp + f->lookups;

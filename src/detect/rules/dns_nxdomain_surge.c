@@ -612,14 +612,14 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
 static void adopt(struct finding *dst, struct nx_entry *e)
 {
     struct finding *src = e->shadow;
-    const char *id = dst->id, *title = dst->title, *aid = dst->attack_id, *aname = dst->attack_name;
+    const char *id = dst->id, *title = dst->title;
+    uint8_t attack = dst->attack;
     uint8_t sev = dst->severity;
     char *key = dst->key;
     *dst = *src;
     dst->id = id;
     dst->title = title;
-    dst->attack_id = aid;
-    dst->attack_name = aname;
+    dst->attack = attack;
     dst->severity = sev;
     dst->key = key;
     free(src);
@@ -879,12 +879,10 @@ static void on_finish(struct rule_ctx *rc)
         f->server = e->server;
         if (pat == PAT_RANDOM) {
             f->severity = SEV_MEDIUM;
-            f->attack_id = "T1499.002";
-            f->attack_name = "Endpoint Denial of Service: Service Exhaustion Flood";
+            f->attack = ATTACK_T1499_002;
         } else {
             f->severity = SEV_LOW;
-            f->attack_id = NULL;
-            f->attack_name = NULL;
+            f->attack = ATTACK_NONE;
         }
         explain_domain(rc, st, e, f, pat, total);
     }
@@ -913,8 +911,7 @@ static void on_finish(struct rule_ctx *rc)
         f->has_server = true;
         f->server = e->server;
         f->severity = SEV_HIGH;
-        f->attack_id = "T1568.002";
-        f->attack_name = "Dynamic Resolution: Domain Generation Algorithms";
+        f->attack = ATTACK_T1568_002;
         explain_client(e, f, total);
     }
 }

@@ -190,14 +190,14 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
 /* Moves what the shadow gathered into the registered finding dst (fresh from rule_raise). */
 static void adopt(struct finding *dst, struct finding *src)
 {
-    const char *id = dst->id, *title = dst->title, *aid = dst->attack_id, *aname = dst->attack_name;
+    const char *id = dst->id, *title = dst->title;
+    uint8_t attack = dst->attack;
     uint8_t sev = dst->severity;
     char *key = dst->key;
     *dst = *src;
     dst->id = id;
     dst->title = title;
-    dst->attack_id = aid;
-    dst->attack_name = aname;
+    dst->attack = attack;
     dst->severity = sev;
     dst->key = key;
     free(src);

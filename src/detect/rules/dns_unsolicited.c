@@ -140,8 +140,7 @@ static void explain(struct rule_ctx *rc, struct finding *f)
                             "server.");
 
     if (many) {
-        f->attack_id = "T1498.002";
-        f->attack_name = "Network Denial of Service: Reflection Amplification";
+        f->attack = ATTACK_T1498_002;
         f->severity = SEV_HIGH;
     }
     finding_add_cause(f, many && spread ? CONF_HIGH : many ? CONF_MEDIUM : CONF_LOW,
