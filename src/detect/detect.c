@@ -503,7 +503,7 @@ void detect_finish(struct detector *d, const struct correlate_stats *stats)
     }
     for (size_t i = 0; i < d->n_findings; i++) {
         struct finding *f = d->findings[i];
-        const char *p = f->protocol ? f->protocol : "";
+        const char *p = f->transport ? finding_transport_name(f) : "";
         uint8_t transport = strcmp(p, "tcp") == 0 ? 6 : strcmp(p, "udp") == 0 ? 17 : 0;
         if (transport)
             fill_window(d, f, transport);

@@ -20,7 +20,7 @@ struct finding *dns_server_finding(struct rule_ctx *rc, const struct dns_lookup 
     if (!f->priv)
         return NULL;
     f->priv_free = free;
-    f->protocol = l->transport == 6 ? "tcp" : "udp";
+    f->transport = l->transport == 6 ? 6 : 17;
     f->port = l->server_port;
     f->service = "DNS";
     f->has_server = true;

@@ -67,8 +67,8 @@ void dns_icmp_words(struct rule_ctx *rc, const struct finding *f, struct dns_icm
     memset(w, 0, sizeof *w);
     text_addr(&f->server, w->srv, sizeof w->srv);
     text_shell_word(w->srv, w->srv_cmd, sizeof w->srv_cmd);
-    w->proto = f->protocol;
-    w->PROTO = f->protocol[0] == 't' ? "TCP" : "UDP";
+    w->proto = finding_transport_name(f);
+    w->PROTO = f->transport == 6 ? "TCP" : "UDP";
     text_addr_list(f->clients, f->n_clients, f->clients_dropped, w->clients, sizeof w->clients);
     text_name_list(f->names, f->n_names, f->names_dropped, w->names, sizeof w->names);
     text_addr_list(a->senders, a->n_senders, 0, w->senders, sizeof w->senders);
@@ -84,7 +84,7 @@ void dns_icmp_words(struct rule_ctx *rc, const struct finding *f, struct dns_icm
         else
             snprintf(w->delays, sizeof w->delays, ", %s to %s after the queries", d1, d2);
     }
-    w->ss = rule_server_stats(rc, &f->server, f->port, f->protocol[0] == 't' ? 6 : 17);
+    w->ss = rule_server_stats(rc, &f->server, f->port, f->transport == 6 ? 6 : 17);
     w->answered = w->ss ? w->ss->answered : 0;
     w->all_lookups = w->ss ? w->ss->lookups : f->lookups;
 }

@@ -30,13 +30,13 @@ struct cause {
 /* Every string below is plain text (no markup) built from measured facts; renderers escape it
  * for their medium. All owned by the finding. */
 struct finding {
-    const char *id;                      /* stable rule id, e.g. "dns.port_unreachable" */
-    const char *title;                   /* static */
-    uint8_t severity;                    /* enum severity */
-    uint8_t attack; /* enum nt_attack (detect/attack.h): the MITRE ATT&CK technique, or none */
-    char *key; /* de-duplication key within the rule (e.g. the server and port) */
+    const char *id;    /* stable rule id, e.g. "dns.port_unreachable" */
+    const char *title; /* static */
+    uint8_t severity;  /* enum severity */
+    uint8_t attack;    /* enum nt_attack (detect/attack.h): the MITRE ATT&CK technique, or none */
+    char *key;         /* de-duplication key within the rule (e.g. the server and port) */
 
-    const char *protocol; /* "udp" or "tcp" (static) */
+    uint8_t transport; /* IP protocol number: 17 UDP, 6 TCP; 0 when none */
     uint16_t port;
     const char *service; /* "DNS" (static) */
     bool has_server;
@@ -131,6 +131,12 @@ void finding_singularise(char *s);
 /* Sorts causes by confidence, highest first, keeping the order given among equals. */
 void finding_rank_causes(struct finding *f);
 void finding_free(struct finding *f);
+
+/* "udp", "tcp" for a finding's transport; NULL when it has none. */
+static inline const char *finding_transport_name(const struct finding *f)
+{
+    return f->transport == 6 ? "tcp" : f->transport == 17 ? "udp" : NULL;
+}
 /* Releases what f owns and makes it all zero again, as calloc would, for a rule that reuses one
  * finding for its next key: only the used parts of its arrays are written (a finding is about
  * 23 KiB, mostly arrays a short-lived shadow never fills). */

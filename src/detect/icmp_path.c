@@ -43,7 +43,7 @@ struct finding *icmp_path_finding(struct rule_ctx *rc, const struct icmp_event *
             f->server = ev->q_dst;
         }
         if (proto == 17 || proto == 6) {
-            f->protocol = proto == 6 ? "tcp" : "udp";
+            f->transport = proto == 6 ? 6 : 17;
             f->port = dport;
         }
         if (e->lookup && !e->quotes_response)

@@ -190,7 +190,7 @@ static void finding_object(struct jsonw *w, const struct finding *f)
         jsonw_null(w);
     }
     jsonw_kv_str(w, "title", f->title);
-    jsonw_kv_str(w, "protocol", f->protocol);
+    jsonw_kv_str(w, "protocol", finding_transport_name(f));
     jsonw_kv_u64(w, "port", f->port);
     jsonw_kv_str(w, "service", f->service);
     jsonw_key(w, "server");

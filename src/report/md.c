@@ -361,23 +361,23 @@ static void render_summary(const struct analysis *a, struct strbuf *o)
      * distinct service, transport and port with the servers it failed on. */
     for (size_t i = 0; i < a->n_findings; i++) {
         const struct finding *f = a->findings[i];
-        if (!f->service || !f->protocol)
+        if (!f->service || !f->transport)
             continue; /* not about one service (e.g. ICMP about any traffic) */
         bool seen = false;
         for (size_t k = 0; k < i && !seen; k++) {
             const struct finding *g = a->findings[k];
-            seen = g->port == f->port && g->protocol == f->protocol && g->service == f->service;
+            seen = g->port == f->port && g->transport == f->transport && g->service == f->service;
         }
         if (seen)
             continue;
         strbuf_printf(o, "Affected protocol: **%s** (%s port %u)", f->service ? f->service : "?",
-                      f->protocol ? f->protocol : "?", f->port);
+                      f->transport ? finding_transport_name(f) : "?", f->port);
         size_t shown = 0;
         uint64_t more = 0;
         uint8_t worst = 0;
         for (size_t k = i; k < a->n_findings; k++) {
             const struct finding *g = a->findings[k];
-            if (g->port != f->port || g->protocol != f->protocol || g->service != f->service)
+            if (g->port != f->port || g->transport != f->transport || g->service != f->service)
                 continue;
             if (g->severity > worst)
                 worst = g->severity;
@@ -387,7 +387,7 @@ static void render_summary(const struct analysis *a, struct strbuf *o)
             bool dup = false;
             for (size_t m = i; m < k && !dup; m++) {
                 const struct finding *h = a->findings[m];
-                dup = h->has_server && h->port == f->port && h->protocol == f->protocol &&
+                dup = h->has_server && h->port == f->port && h->transport == f->transport &&
                       h->service == f->service && nt_addr_eq(&h->server, &g->server);
             }
             if (dup)
@@ -411,7 +411,7 @@ static void md_finding_label(struct strbuf *o, const struct finding *f)
     if (f->has_server) {
         strbuf_puts(o, ": ");
         md_addr(o, &f->server);
-        strbuf_printf(o, " %s/%u", f->protocol ? f->protocol : "?", f->port);
+        strbuf_printf(o, " %s/%u", f->transport ? finding_transport_name(f) : "?", f->port);
     }
 }
 
@@ -496,8 +496,9 @@ static void render_when(const struct analysis *a, struct strbuf *o)
         if (w->has_ok_after && w->ok_after_bound) {
             strbuf_puts(o, "- First success after the failures: no later than ");
             md_time(o, &w->ok_after);
-            strbuf_printf(o, ", in the same %" PRId64 " s as the last failure (the service "
-                             "recovered)\n",
+            strbuf_printf(o,
+                          ", in the same %" PRId64 " s as the last failure (the service "
+                          "recovered)\n",
                           w->bound_width_s);
         } else if (w->has_ok_after) {
             strbuf_puts(o, "- First success after the failures: ");

@@ -397,12 +397,12 @@ void ndjson_finding(struct strbuf *out, const struct finding *f)
     if (f->has_server)
         endpoint(&w, "destination", &f->server, f->port != 0, f->port);
     bool has_proto = service_protocol(f->service, proto, sizeof proto);
-    if (f->protocol || has_proto) {
+    if (f->transport || has_proto) {
         jsonw_kv_obj(&w, "network");
         if (f->has_server && ip_type(&f->server))
             jsonw_kv_str(&w, "type", ip_type(&f->server));
-        if (f->protocol)
-            jsonw_kv_str(&w, "transport", f->protocol);
+        if (f->transport)
+            jsonw_kv_str(&w, "transport", finding_transport_name(f));
         if (has_proto)
             jsonw_kv_str(&w, "protocol", proto);
         jsonw_obj_end(&w);

@@ -95,7 +95,7 @@ static void test_fires_on_server_port_unreachable(void **state)
     assert_string_equal(f->names[0], "yummyrecipesforme.com. A");
     assert_int_equal(f->n_evidence, 6);
     assert_int_equal(f->port, 53);
-    assert_string_equal(f->protocol, "udp");
+    assert_int_equal(f->transport, 17);
     assert_non_null(f->summary);
     assert_non_null(strstr(f->summary, "198.51.100.2"));
     /* Never answered: "nothing listening" ranks first with high confidence, the firewall

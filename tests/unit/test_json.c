@@ -143,7 +143,7 @@ static struct fixture *fixture_small(void)
     f->id = "dns.port_unreachable";
     f->title = "DNS server unreachable on its port";
     f->severity = SEV_HIGH;
-    f->protocol = "udp";
+    f->transport = 17;
     f->port = 53;
     f->service = "DNS";
     f->has_server = true;
@@ -635,7 +635,7 @@ static void test_times_and_optional(void **state)
     f->evidence[0].ts.kind = NT_TIME_NONE;
     f->has_server = false;
     f->port = 0;
-    f->protocol = NULL;
+    f->transport = 0;
     f->summary = NULL;
     /* A response with more flags and an opcode, a non-DNS ICMP quote, unknown roles. */
     f->evidence[0].dns_flags = DNS_FLAG_QR | (uint16_t)(5u << 11) | DNS_FLAG_AA | DNS_FLAG_TC |

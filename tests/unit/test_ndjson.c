@@ -391,7 +391,7 @@ static struct finding *finding_new(void)
     f->title = "DNS flood";
     f->severity = SEV_HIGH;
     f->attack = ATTACK_T1499_002;
-    f->protocol = "udp";
+    f->transport = 17;
     f->port = 53;
     f->service = "DNS over TCP";
     f->has_server = true;

@@ -260,7 +260,7 @@ static void test_time_exceeded_loop_seen(void **state)
     assert_int_equal(count(d, "icmp.time_exceeded"), 1);
     const struct finding *f = find(d, "icmp.time_exceeded", 0);
     assert_int_equal(f->severity, SEV_HIGH);
-    assert_string_equal(f->protocol, "udp");
+    assert_int_equal(f->transport, 17);
     assert_int_equal(f->port, 53);
     assert_int_equal(f->lookups, 1);
     assert_int_equal(f->query_packets, 63);
@@ -440,7 +440,7 @@ static void test_frag_needed(void **state)
     assert_int_equal(count(d, "dns.host_unreachable"), 0);
     const struct finding *f = find(d, "icmp.frag_needed", 0);
     assert_int_equal(f->severity, SEV_MEDIUM);
-    assert_string_equal(f->protocol, "udp");
+    assert_int_equal(f->transport, 17);
     assert_int_equal(f->port, 53);
     assert_non_null(strstr(f->summary, "The router 198.51.100.2 sent 1 ICMP fragmentation needed"));
     assert_non_null(strstr(f->summary, "a next-hop MTU of 1280 bytes"));

@@ -118,7 +118,7 @@ static void test_no_response_never_answered(void **state)
     assert_int_equal(f->lookups, 2);
     assert_int_equal(f->query_packets, 4);
     assert_int_equal(f->error_packets, 0);
-    assert_string_equal(f->protocol, "udp");
+    assert_int_equal(f->transport, 17);
     assert_int_equal(f->port, 53);
     assert_int_equal(f->first_seen.sec, 100);
     assert_int_equal(f->last_seen.sec, 110);

@@ -130,7 +130,7 @@ static void test_refused_by_reset(void **state)
     assert_string_equal(f->id, "tcp.refused");
     assert_int_equal(f->severity, SEV_HIGH);
     assert_int_equal(f->attack, ATTACK_NONE);
-    assert_string_equal(f->protocol, "tcp");
+    assert_int_equal(f->transport, 6);
     assert_int_equal(f->port, 443);
     assert_string_equal(f->service, "HTTPS");
     assert_int_equal(f->lookups, 2);
@@ -431,7 +431,7 @@ static void test_truncated(void **state)
     assert_int_equal(run(as, 2, ls, 5, &d, "dns.truncated_no_tcp", fs, 2), 1);
     const struct finding *f = fs[0];
     assert_int_equal(f->severity, SEV_MEDIUM);
-    assert_string_equal(f->protocol, "udp");
+    assert_int_equal(f->transport, 17);
     assert_int_equal(f->port, 53);
     assert_int_equal(f->lookups, 2);
     assert_int_equal(f->n_names, 1);
@@ -490,7 +490,7 @@ static void test_dns_tcp_closed(void **state)
     detect_free(d);
     assert_int_equal(run(NULL, 0, ls, 3, &d, "dns.tcp_closed", fs, 2), 1);
     const struct finding *f = fs[0];
-    assert_string_equal(f->protocol, "tcp");
+    assert_int_equal(f->transport, 6);
     assert_int_equal(f->lookups, 2);
     assert_int_equal(f->error_packets, 2);
     assert_int_equal(f->n_evidence, 4);

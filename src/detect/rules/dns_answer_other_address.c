@@ -38,7 +38,7 @@ static struct finding *get(struct rule_ctx *rc, const struct dns_lookup *l,
         f->priv = acc;
         f->priv_free = free;
         acc->from = *from;
-        f->protocol = l->transport == 6 ? "tcp" : "udp";
+        f->transport = l->transport == 6 ? 6 : 17;
         f->port = l->server_port;
         f->service = "DNS";
         f->has_server = true;
@@ -109,7 +109,7 @@ static void explain(struct rule_ctx *rc, struct finding *f)
     text_name_list(f->names, f->n_names, f->names_dropped, names, sizeof names);
     text_time(&a->first, t1, sizeof t1);
     text_time(&a->last, t2, sizeof t2);
-    const char *P = f->protocol[0] == 't' ? "TCP" : "UDP";
+    const char *P = f->transport == 6 ? "TCP" : "UDP";
     uint64_t n_cl = f->n_clients + f->clients_dropped;
 
     finding_set_summary(
@@ -167,7 +167,7 @@ static void explain(struct rule_ctx *rc, struct finding *f)
                      "On the host or router between the clients and %s, list the NAT rules and "
                      "the tracked DNS flows: `nft list ruleset`, `iptables -t nat -S` and "
                      "`conntrack -L -p %s --dport %u`.",
-                     srv, f->protocol, f->port);
+                     srv, finding_transport_name(f), f->port);
     finding_add_step(f,
                      "On the DNS server, make it answer from the address it was asked on (bind "
                      "each address: BIND `listen-on`, unbound `interface-automatic: yes`, "

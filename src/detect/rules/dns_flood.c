@@ -553,7 +553,7 @@ static void on_finish(struct rule_ctx *rc)
         struct finding *f = rule_raise(rc, key);
         if (!f)
             continue;
-        f->protocol = s->k.transport == 6 ? "tcp" : "udp";
+        f->transport = s->k.transport == 6 ? 6 : 17;
         f->port = s->k.port;
         f->service = "DNS";
         f->has_server = true;

@@ -51,7 +51,7 @@ static void on_icmp(struct rule_ctx *rc, const struct icmp_event *e)
             return;
         f->priv = a;
         f->priv_free = free;
-        f->protocol = transport == 6 ? "tcp" : "udp";
+        f->transport = transport == 6 ? 6 : 17;
         f->port = port;
         f->service = "DNS";
         f->has_server = true;
@@ -119,9 +119,9 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     text_addr_list(f->clients, f->n_clients, f->clients_dropped, clients, sizeof clients);
     text_name_list(f->names, f->n_names, f->names_dropped, names, sizeof names);
     nt_duration_format(rule_timeout_us(rc), to, sizeof to);
-    const char *PROTO = f->protocol[0] == 't' ? "TCP" : "UDP";
+    const char *PROTO = f->transport == 6 ? "TCP" : "UDP";
     const struct server_stats *ss =
-        rule_server_stats(rc, &f->server, f->port, f->protocol[0] == 't' ? 6 : 17);
+        rule_server_stats(rc, &f->server, f->port, f->transport == 6 ? 6 : 17);
     uint64_t answered = ss ? ss->answered : 0, all = ss ? ss->lookups : f->lookups;
     uint64_t n_clients = f->n_clients + f->clients_dropped;
     uint64_t timed = a->in_time + a->late;
@@ -264,7 +264,7 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
         finding_add_step(f,
                          "Measure how long the server takes: `dig @%s %s%s` (the Query time "
                          "line), and compare it with the client's timeout.",
-                         srv_cmd, qcmd, f->protocol[0] == 't' ? " +tcp" : "");
+                         srv_cmd, qcmd, f->transport == 6 ? " +tcp" : "");
     }
     finding_add_step(f,
                      "If the client should have accepted the answers, check its firewall for a "

@@ -70,7 +70,7 @@ static void on_malformed(struct rule_ctx *rc, const struct dns_malformed *m)
         addr_set_init(&a->peers, SOURCES_KEPT);
         f->priv = a;
         f->priv_free = acc_free;
-        f->protocol = "udp";
+        f->transport = 17;
         f->port = 53;
         f->service = "DNS";
         f->has_server = true;

@@ -386,10 +386,10 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
 {
     const struct nr_acc *a = f->priv;
     const struct server_stats *ss =
-        rule_server_stats(rc, &f->server, f->port, f->protocol[0] == 't' ? 6 : 17);
+        rule_server_stats(rc, &f->server, f->port, f->transport == 6 ? 6 : 17);
     char srv[NT_ADDR_FMT_MAX], srv_cmd[NT_ADDR_FMT_MAX * 2 + 8], clients[512], names[512];
     char to[32], t1[NT_TIME_FMT_MAX], t2[NT_TIME_FMT_MAX], when[2 * NT_TIME_FMT_MAX + 16];
-    const char *PROTO = f->protocol[0] == 't' ? "TCP" : "UDP";
+    const char *PROTO = f->transport == 6 ? "TCP" : "UDP";
     text_addr(&f->server, srv, sizeof srv);
     text_shell_word(srv, srv_cmd, sizeof srv_cmd);
     text_addr_list(f->clients, f->n_clients, f->clients_dropped, clients, sizeof clients);
@@ -409,9 +409,9 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     bool one_sided = finding_clients_one_sided(rc, f, &os_sent, &os_unseen);
     /* The same server on the other transport: answers there show the host and service up. */
     const struct server_stats *os =
-        rule_server_stats(rc, &f->server, f->port, f->protocol[0] == 't' ? 17 : 6);
+        rule_server_stats(rc, &f->server, f->port, f->transport == 6 ? 17 : 6);
     uint64_t other_ok = os ? os->answered : 0;
-    const char *OTHER = f->protocol[0] == 't' ? "UDP" : "TCP";
+    const char *OTHER = f->transport == 6 ? "UDP" : "TCP";
 
     /* Severity: an outage (never answered, or silent since a moment) is high; a server that
      * answered most of its lookups and kept answering after the silences began is medium. */
@@ -848,7 +848,7 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     char qcmd[DNS_NAME_TEXT_MAX * 3] = "example.com";
     if (qname)
         text_shell_query(qname, qcmd, sizeof qcmd);
-    const char *tcp = f->protocol[0] == 't' ? " +tcp" : "";
+    const char *tcp = f->transport == 6 ? " +tcp" : "";
     if (one_sided) {
         char c0[NT_ADDR_FMT_MAX], c0_cmd[NT_ADDR_FMT_MAX * 2 + 8];
         text_addr(&f->clients[0], c0, sizeof c0);
@@ -874,7 +874,7 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                      "On %s, check that the DNS service runs and reads its socket: `ss -%slpn "
                      "'sport = :%u'` (a Recv-Q that keeps growing means a hung service) and its "
                      "logs around %s.",
-                     srv, f->protocol[0] == 't' ? "t" : "u", f->port,
+                     srv, f->transport == 6 ? "t" : "u", f->port,
                      shape == SHAPE_STOPPED ? last_ans : t1);
     char cl[NT_ADDR_FMT_MAX], cl_cmd[NT_ADDR_FMT_MAX * 2 + 8];
     text_addr(&f->clients[0], cl, sizeof cl);
@@ -883,11 +883,11 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                      "Capture on the server while a client queries: `tcpdump -ni any %s port %u "
                      "and host %s`. Queries that arrive without answers put the fault on the "
                      "server; queries that never arrive put it on the path.",
-                     f->protocol, f->port, cl_cmd);
+                     finding_transport_name(f), f->port, cl_cmd);
     finding_add_step(f,
                      "Trace the path from a client: `traceroute -n %s-p %u %s` shows the last "
                      "hop that still answers.",
-                     f->protocol[0] == 't' ? "-T " : "-U ", f->port, srv_cmd);
+                     f->transport == 6 ? "-T " : "-U ", f->port, srv_cmd);
     finding_add_step(f,
                      "Until the server answers again, give the affected clients (%s) a second, "
                      "working DNS server so their lookups can fail over.",

@@ -872,7 +872,7 @@ static void on_finish(struct rule_ctx *rc)
         if (!f)
             continue;
         adopt(f, e);
-        f->protocol = e->transport == 6 ? "tcp" : "udp";
+        f->transport = e->transport == 6 ? 6 : 17;
         f->port = e->port;
         f->service = "DNS";
         f->has_server = true;
@@ -905,7 +905,7 @@ static void on_finish(struct rule_ctx *rc)
         if (!f)
             continue;
         adopt(f, e);
-        f->protocol = e->transport == 6 ? "tcp" : "udp";
+        f->transport = e->transport == 6 ? 6 : 17;
         f->port = e->port;
         f->service = "DNS";
         f->has_server = true;

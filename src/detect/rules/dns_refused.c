@@ -161,8 +161,8 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     if (a->n_ok_clients)
         text_addr_list(a->ok_clients, a->n_ok_clients_kept, a->n_ok_clients - a->n_ok_clients_kept,
                        ok_clients, sizeof ok_clients);
-    const char *PROTO = f->protocol[0] == 't' ? "TCP" : "UDP";
-    uint8_t transport = f->protocol[0] == 't' ? 6 : 17;
+    const char *PROTO = f->transport == 6 ? "TCP" : "UDP";
+    uint8_t transport = f->transport == 6 ? 6 : 17;
     const struct server_stats *ss = rule_server_stats(rc, &f->server, f->port, transport);
     const struct rct_entry *se = track ? rct_server(track, &f->server, f->port, transport) : NULL;
     uint64_t ok = se ? se->ok : 0, all = ss ? ss->lookups : f->lookups;
@@ -373,7 +373,7 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
         srv);
     const char *qname = text_first_query_name(f);
     char qcmd[DNS_NAME_TEXT_MAX * 3];
-    const char *tcp = f->protocol[0] == 't' ? " +tcp" : "";
+    const char *tcp = f->transport == 6 ? " +tcp" : "";
     if (qname) {
         text_shell_query(qname, qcmd, sizeof qcmd);
         if (a->n_ok_clients) {

@@ -119,8 +119,8 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     text_shell_word(srv, srv_cmd, sizeof srv_cmd);
     text_addr_list(f->clients, f->n_clients, f->clients_dropped, clients, sizeof clients);
     text_name_list(f->names, f->n_names, f->names_dropped, names, sizeof names);
-    const char *PROTO = f->protocol[0] == 't' ? "TCP" : "UDP";
-    uint8_t transport = f->protocol[0] == 't' ? 6 : 17;
+    const char *PROTO = f->transport == 6 ? "TCP" : "UDP";
+    uint8_t transport = f->transport == 6 ? 6 : 17;
     const struct server_stats *ss = rule_server_stats(rc, &f->server, f->port, transport);
     const struct rct_entry *se = track ? rct_server(track, &f->server, f->port, transport) : NULL;
     uint64_t ok = se ? se->ok : 0, ok_aa = se ? se->ok_aa : 0, ok_ad = se ? se->ok_ad : 0;
@@ -282,7 +282,7 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     /* Next steps. */
     const char *qname = text_first_query_name(f);
     char qcmd[DNS_NAME_TEXT_MAX * 3];
-    const char *tcp = f->protocol[0] == 't' ? " +tcp" : "";
+    const char *tcp = f->transport == 6 ? " +tcp" : "";
     if (qname) {
         text_shell_query(qname, qcmd, sizeof qcmd);
         finding_add_step(f,

@@ -423,7 +423,7 @@ static void on_finish(struct rule_ctx *rc)
             continue;
         adopt(f, s->shadow);
         s->shadow = NULL;
-        f->protocol = s->k.transport == 6 ? "tcp" : "udp";
+        f->transport = s->k.transport == 6 ? 6 : 17;
         f->port = s->k.port;
         f->service = "DNS";
         f->has_server = true;

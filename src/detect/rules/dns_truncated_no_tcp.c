@@ -312,7 +312,7 @@ static struct finding *raise_for(struct rule_ctx *rc, const struct tc_item *t)
         a->min_len = UINT32_MAX;
         f->priv = a;
         f->priv_free = acc_free;
-        f->protocol = "udp";
+        f->transport = 17;
         f->port = t->port;
         f->service = "DNS";
         f->has_server = true;

@@ -61,7 +61,7 @@ static void on_stray(struct rule_ctx *rc, const struct stray_response *r)
         addr_set_init(&a->sources, SOURCES_KEPT);
         f->priv = a;
         f->priv_free = acc_free;
-        f->protocol = ev->proto == 6 ? "tcp" : "udp";
+        f->transport = ev->proto == 6 ? 6 : 17;
         f->port = ev->sport; /* the DNS servers' port the answers came from */
         f->service = "DNS";
         finding_add_client(f, &ev->dst);

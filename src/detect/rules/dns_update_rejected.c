@@ -72,7 +72,7 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
         if (!f->priv)
             return;
         f->priv_free = free;
-        f->protocol = l->transport == 6 ? "tcp" : "udp";
+        f->transport = l->transport == 6 ? 6 : 17;
         f->port = l->server_port;
         f->service = "DNS";
         f->has_server = true;
@@ -130,7 +130,7 @@ static void explain(struct rule_ctx *rc, struct finding *f)
     text_addr_list(f->clients, f->n_clients, f->clients_dropped, clients, sizeof clients);
     text_name_list(f->names, f->n_names, f->names_dropped, zones, sizeof zones);
     uint64_t n_clients = f->n_clients + f->clients_dropped;
-    const char *PROTO = f->protocol[0] == 't' ? "TCP" : "UDP";
+    const char *PROTO = f->transport == 6 ? "TCP" : "UDP";
     uint64_t refused = a->by_rcode[DNS_RCODE_REFUSED], notimp = a->by_rcode[DNS_RCODE_NOTIMP];
     uint64_t notauth = a->by_rcode[9] + a->by_rcode[10];
     uint64_t other = a->by_rcode[DNS_RCODE_SERVFAIL] + a->by_rcode[DNS_RCODE_FORMERR];

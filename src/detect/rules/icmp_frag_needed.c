@@ -147,8 +147,8 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     char clients[512], names[512], what[96] = "";
     text_addr_list(f->clients, f->n_clients, f->clients_dropped, clients, sizeof clients);
     text_name_list(f->names, f->n_names, f->names_dropped, names, sizeof names);
-    if (f->protocol && f->port && !a->h.mixed_ports)
-        snprintf(what, sizeof what, " (%s port %u%s)", f->protocol[0] == 't' ? "TCP" : "UDP",
+    if (f->transport && f->port && !a->h.mixed_ports)
+        snprintf(what, sizeof what, " (%s port %u%s)", f->transport == 6 ? "TCP" : "UDP",
                  f->port, f->service ? ", DNS" : "");
     const char *msg = v6 ? "ICMPv6 packet too big (type 2)"
                          : "ICMP fragmentation needed and DF set (type 3, code 4)";
@@ -210,8 +210,8 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     if (f->n_names)
         finding_add_fact(f, "DNS lookups affected: %" PRIu64 " (%s).", a->dns_lookups, names);
     const struct server_stats *ss =
-        a->h.has_dst && f->protocol
-            ? rule_server_stats(rc, &a->h.dst, f->port, f->protocol[0] == 't' ? 6 : 17)
+        a->h.has_dst && f->transport
+            ? rule_server_stats(rc, &a->h.dst, f->port, f->transport == 6 ? 6 : 17)
             : NULL;
     bool answered_after =
         ss && ss->answered && nt_time_cmp(&ss->last_answer, &a->h.first_error) > 0;

@@ -173,8 +173,8 @@ static void explain_finding(struct finding *f)
     text_name_list(f->names, f->n_names, f->names_dropped, names, sizeof names);
     const char *v = a->h.ip_version == 6 ? "ICMPv6 type 3 code 0" : "ICMP type 11 code 0";
     const char *ttl_word = a->h.ip_version == 6 ? "hop limit" : "TTL";
-    if (f->protocol && f->port && !a->h.mixed_ports)
-        snprintf(what, sizeof what, " (%s port %u%s)", f->protocol[0] == 't' ? "TCP" : "UDP",
+    if (f->transport && f->port && !a->h.mixed_ports)
+        snprintf(what, sizeof what, " (%s port %u%s)", f->transport == 6 ? "TCP" : "UDP",
                  f->port, f->service ? ", DNS" : "");
     uint64_t n_err = f->error_packets;
 

@@ -212,7 +212,7 @@ static void raise_finding(struct rule_ctx *rc, struct source *s)
     if (!f)
         return;
     s->f = f;
-    f->protocol = "tcp";
+    f->transport = 6;
     f->unit_one = "connection attempt";
     f->unit_many = "connection attempts";
     f->sent_one = "SYN";

@@ -292,7 +292,7 @@ static inline struct finding *tcp_seen_finding(struct rule_ctx *rc, const struct
         return NULL;
     f->priv = h;
     f->priv_free = free;
-    f->protocol = "tcp";
+    f->transport = 6;
     f->port = t->server_port;
     f->service = tcp_seen_service(t->server_port);
     if (!f->service) {
