@@ -21,6 +21,10 @@ struct pipeline {
     struct correlator *cor;
     struct flow *flow;  /* of the input being read */
     struct packet *pkt; /* reused for every packet */
+    /* Host names read from text inputs (tcpdump printed them instead of addresses), interned
+     * for this run: every address, finding and model the run makes may point into it, so it
+     * lives as long as the pipeline (whose detector the model borrows its findings from). */
+    struct nt_names *names;
     bool oom;
 };
 
@@ -100,15 +104,19 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, const struct pi
     cc.max_open = cfg->limits.max_lookups;
     cc.max_tcp_open = cfg->limits.max_tcp_attempts;
     cc.answer_guard_us = cfg->limits.answer_guard_us;
-    struct correlate_callbacks cb = {
-        .ctx = p, .on_lookup = on_lookup, .on_icmp_error = on_icmp, .on_tcp_attempt = on_tcp,
-        .on_stray_response = on_stray, .on_dns_malformed = on_malformed};
+    struct correlate_callbacks cb = {.ctx = p,
+                                     .on_lookup = on_lookup,
+                                     .on_icmp_error = on_icmp,
+                                     .on_tcp_attempt = on_tcp,
+                                     .on_stray_response = on_stray,
+                                     .on_dns_malformed = on_malformed};
     p->pkt = calloc(1, sizeof *p->pkt);
+    p->names = nt_names_new();
     p->det = detect_new(cfg->timeout_us);
     p->cor = correlate_new(&cc, &cb);
     if (!a->inputs && n_inputs)
         a->inputs = calloc(n_inputs, sizeof *a->inputs);
-    if (!p->pkt || !p->det || !p->cor || (n_inputs && !a->inputs)) {
+    if (!p->pkt || !p->names || !p->det || !p->cor || (n_inputs && !a->inputs)) {
         pipeline_free(p);
         return NULL;
     }
@@ -156,6 +164,7 @@ bool pipeline_read(struct pipeline *p, const char *path, uint32_t idx)
         in->error = strdup(err[0] ? err : nt_strerror(rc));
         return false;
     }
+    source_set_names(src, p->names);
     in->kind = source_kind_name(source_kind(src));
     p->flow = flow_new();
     if (!p->flow) {
@@ -279,5 +288,6 @@ void pipeline_free(struct pipeline *p)
     correlate_free(p->cor);
     detect_free(p->det);
     free(p->pkt);
+    nt_names_free(p->names);
     free(p);
 }

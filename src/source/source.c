@@ -773,6 +773,12 @@ const char *source_error(const struct source *s)
     return s->error;
 }
 
+void source_set_names(struct source *s, struct nt_names *names)
+{
+    if (s && s->kind == SOURCE_TEXT && names)
+        source_text_set_names(s, names);
+}
+
 void source_close(struct source *s)
 {
     if (!s)

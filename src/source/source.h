@@ -75,11 +75,16 @@ const char *source_error(const struct source *s); /* "" when none */
  * not that). */
 bool source_frame_unread(const struct packet *pkt);
 void source_close(struct source *s);
+/* Host names a text input's lines print are interned in names (the run's table, which must
+ * outlive every address read) instead of the source's own table, freed at source_close. Call
+ * before the first source_next; no effect on captures. */
+void source_set_names(struct source *s, struct nt_names *names);
 
 /* Backend entry points used by source_open (exposed for tests). Each takes ownership of f,
  * whose first bytes have not been consumed. */
 int source_pcap_open(FILE *f, struct source **out, char *err);
 int source_text_open(FILE *f, struct source **out, char *err);
+void source_text_set_names(struct source *s, struct nt_names *names);
 
 /* The tcpdump text parser on one record (continuation lines already joined with single
  * spaces). Fills pkt with what the text carries; returns false when the record is not a
@@ -89,6 +94,9 @@ struct text_state {
     int ts_mode;         /* detected timestamp style (TEXT_TS_*), 0 until the first record */
     struct nt_time last; /* timestamp of the previous record */
     int64_t day_offset;  /* seconds added to times of day after a midnight wrap */
+    /* Where host names tcpdump printed are interned (the run's table); with NULL, a record
+     * whose addresses are names is not read. */
+    struct nt_names *names;
 };
 #define TEXT_TS_UNKNOWN     0
 #define TEXT_TS_NONE        1 /* -t */

@@ -5,13 +5,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Interned host names read from tcpdump text. Process-lifetime storage: the set of names in a
- * capture is small, and bounded by NT_ADDR_NAMES_MAX. An open-addressing index (twice the
- * bound, so it never fills) finds a name without scanning them all. */
-static char **names;
-static uint32_t n_names, cap_names;
+/* A run's interned host names read from tcpdump text (struct nt_names, owned by the run's
+ * model and freed with it): the set of names in a capture is small, and bounded by
+ * NT_ADDR_NAMES_MAX. An open-addressing index (twice the bound, so it never fills) finds a name
+ * without scanning them all. */
 #define NAME_SLOTS (2 * NT_ADDR_NAMES_MAX)
-static uint32_t *slots; /* index + 1 into names; 0 is empty */
+struct nt_names {
+    char **names;
+    uint32_t n, cap;
+    uint32_t *slots; /* index + 1 into names; 0 is empty */
+};
+
+struct nt_names *nt_names_new(void)
+{
+    return calloc(1, sizeof(struct nt_names));
+}
+
+void nt_names_free(struct nt_names *t)
+{
+    if (!t)
+        return;
+    for (uint32_t i = 0; i < t->n; i++)
+        free(t->names[i]);
+    free(t->names);
+    free(t->slots);
+    free(t);
+}
 
 static size_t addr_len(const struct nt_addr *x)
 {
@@ -85,7 +104,9 @@ bool nt_addr_parse(struct nt_addr *x, const char *s, size_t len)
     return true;
 }
 
-static void set_name_index(struct nt_addr *x, uint32_t i)
+/* A name address: the index (big-endian) in a[0..3], which is what compares and hashes, and
+ * the interned text's address in a[4..], so that formatting needs no table. */
+static void set_name(struct nt_addr *x, uint32_t i, const char *text)
 {
     memset(x, 0, sizeof *x);
     x->family = NT_AF_NAME;
@@ -93,44 +114,47 @@ static void set_name_index(struct nt_addr *x, uint32_t i)
     x->a[1] = (uint8_t)(i >> 16);
     x->a[2] = (uint8_t)(i >> 8);
     x->a[3] = (uint8_t)i;
+    memcpy(x->a + 4, &text, sizeof text);
 }
 
-bool nt_addr_set_name(struct nt_addr *x, const char *s, size_t len)
+bool nt_addr_set_name(struct nt_names *t, struct nt_addr *x, const char *s, size_t len)
 {
+    if (!t)
+        return false;
     if (len > 255)
         len = 255;
-    if (!slots && !(slots = calloc(NAME_SLOTS, sizeof *slots)))
+    if (!t->slots && !(t->slots = calloc(NAME_SLOTS, sizeof *t->slots)))
         return false;
     uint32_t h = 2166136261u;
     for (size_t i = 0; i < len; i++)
         h = (h ^ (uint8_t)s[i]) * 16777619u;
     uint32_t slot = h % NAME_SLOTS;
-    while (slots[slot]) {
-        const char *n = names[slots[slot] - 1];
+    while (t->slots[slot]) {
+        const char *n = t->names[t->slots[slot] - 1];
         if (strlen(n) == len && memcmp(n, s, len) == 0) {
-            set_name_index(x, slots[slot] - 1);
+            set_name(x, t->slots[slot] - 1, n);
             return true;
         }
         slot = (slot + 1) % NAME_SLOTS;
     }
-    if (n_names >= NT_ADDR_NAMES_MAX)
+    if (t->n >= NT_ADDR_NAMES_MAX)
         return false;
-    if (n_names == cap_names) {
-        uint32_t nc = cap_names ? cap_names * 2 : 64;
-        char **nn = realloc(names, nc * sizeof *nn);
+    if (t->n == t->cap) {
+        uint32_t nc = t->cap ? t->cap * 2 : 64;
+        char **nn = realloc(t->names, nc * sizeof *nn);
         if (!nn)
             return false;
-        names = nn;
-        cap_names = nc;
+        t->names = nn;
+        t->cap = nc;
     }
     char *copy = malloc(len + 1);
     if (!copy)
         return false;
     memcpy(copy, s, len);
     copy[len] = '\0';
-    names[n_names] = copy;
-    slots[slot] = n_names + 1;
-    set_name_index(x, n_names++);
+    t->names[t->n] = copy;
+    t->slots[slot] = t->n + 1;
+    set_name(x, t->n++, copy);
     return true;
 }
 
@@ -228,13 +252,13 @@ size_t nt_addr_format(const struct nt_addr *x, char *buf, size_t n)
             o = put_v6(buf, x->a);
         break;
     case NT_AF_NAME: {
-        uint32_t i =
-            (uint32_t)x->a[0] << 24 | (uint32_t)x->a[1] << 16 | (uint32_t)x->a[2] << 8 | x->a[3];
-        if (i < n_names) {
-            o = strlen(names[i]);
+        const char *text;
+        memcpy(&text, x->a + 4, sizeof text);
+        if (text) {
+            o = strlen(text);
             if (o >= n)
                 o = n - 1;
-            memcpy(buf, names[i], o);
+            memcpy(buf, text, o);
         }
         break;
     }

@@ -12,8 +12,9 @@ enum nt_addr_family {
     NT_AF_INET = 4,
     NT_AF_INET6 = 6,
     /* A host name read from tcpdump text (tcpdump resolved the address). The name is interned
-     * once per process and a[0..3] holds its index (big-endian); it compares equal only to the
-     * same name. */
+     * in the run's table (struct nt_names): a[0..3] holds its index (big-endian), which is what
+     * compares and hashes, so it equals only the same name of the same run; a[4..] holds the
+     * interned text's address, valid while the table lives. */
     NT_AF_NAME = 0x4e,
 };
 
@@ -83,9 +84,14 @@ void nt_addr_set_v6(struct nt_addr *x, const uint8_t b[16]);
 /* Parses a numeric IPv4 or IPv6 address (len bytes of s, not NUL-terminated). Returns true on
  * success. */
 bool nt_addr_parse(struct nt_addr *x, const char *s, size_t len);
-/* Makes a name address for a host name of len bytes (interned; cut at 255 bytes). Returns
- * false when the intern table is full (NT_ADDR_NAMES_MAX names). */
-bool nt_addr_set_name(struct nt_addr *x, const char *s, size_t len);
+/* A run's table of interned host names (owned by the run's model, struct analysis; freed with
+ * it). nt_names_new returns NULL when out of memory; nt_names_free(NULL) does nothing. */
+struct nt_names;
+struct nt_names *nt_names_new(void);
+void nt_names_free(struct nt_names *t);
+/* Makes a name address for a host name of len bytes, interned in t (cut at 255 bytes). Returns
+ * false when t is NULL or full (NT_ADDR_NAMES_MAX names), or out of memory. */
+bool nt_addr_set_name(struct nt_names *t, struct nt_addr *x, const char *s, size_t len);
 /* Formats into buf ("198.51.100.2", "2001:db8::1", or the host name as read). Returns the
  * length. An interned name may hold any byte: callers escape it for their medium. */
 size_t nt_addr_format(const struct nt_addr *x, char *buf, size_t n);

@@ -13,16 +13,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct packet pkt;
     struct text_state st;
+    /* Host names are interned per input, as a run does, so memory does not grow across runs. */
+    struct nt_names *names = nt_names_new();
+    if (!names)
+        return 0;
 
     /* One record, in each timestamp style the state can be in. */
     for (int mode = TEXT_TS_UNKNOWN; mode <= TEXT_TS_SINCE_FIRST; mode++) {
         memset(&st, 0, sizeof st);
         st.ts_mode = mode;
+        st.names = names;
         packet_reset(&pkt);
         text_parse_record(&st, (const char *)data, size, &pkt);
     }
 
-    /* The reader: lines, joining, bad-line accounting. */
+    nt_names_free(names);
+
+    /* The reader: lines, joining, bad-line accounting (its own table of names). */
     if (size == 0)
         return 0;
     FILE *f = fmemopen((void *)data, size, "rb");

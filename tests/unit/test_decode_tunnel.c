@@ -494,6 +494,7 @@ static bool parse1(const char *rec, struct packet *p)
 {
     struct text_state st;
     memset(&st, 0, sizeof st);
+    st.names = tu_names();
     packet_reset(p);
     return text_parse_record(&st, rec, strlen(rec), p);
 }

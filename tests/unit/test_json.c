@@ -526,7 +526,7 @@ static void test_hostile(void **state)
     f->causes[0].reason = h_term;
     f->next_steps[f->n_next_steps++] = h_newline;
     /* A host name read from tcpdump text can be anything. */
-    assert_true(nt_addr_set_name(&f->clients[f->n_clients++], h_script, strlen(h_script)));
+    assert_true(nt_addr_set_name(tu_names(), &f->clients[f->n_clients++], h_script, strlen(h_script)));
     f->clients_dropped = 3;
     f->evidence[0].text = h_term;
     f->evidence[0].qname = h_quote;

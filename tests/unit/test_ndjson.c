@@ -364,7 +364,7 @@ static void test_icmp(void **state)
     /* ICMPv6 and a host name for an address (tcpdump text without -n). */
     strbuf_reset(&out);
     ev.ip_version = 6;
-    assert_true(nt_addr_set_name(&ev.src, "router\"1\n", 9));
+    assert_true(nt_addr_set_name(tu_names(), &ev.src, "router\"1\n", 9));
     ndjson_icmp_error(&out, &e);
     jcheck_fini(check_lines(&out, 1));
     s = strbuf_str(&out);

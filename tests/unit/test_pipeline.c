@@ -393,6 +393,56 @@ static void test_malformed_dns_feeds_a_finding(void **state)
     }
 }
 
+/* Host names tcpdump printed instead of addresses are interned per run (the pipeline owns the
+ * table): two runs in one process, one after the other and then at once, each render their own
+ * names; every table is freed with its pipeline (the sanitizer pass checks there is no leak or
+ * use after free). */
+static char *write_text(const char *text)
+{
+    char *path = strdup("/tmp/nt-test-pipeline-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    return path;
+}
+
+static void test_host_names_belong_to_the_run(void **state)
+{
+    (void)state;
+    static const char t1[] =
+        "13:24:32.192571 IP client-one.corp.example.52444 > dns-one.corp.example.domain: 35084+ "
+        "A? www.example.com. (33)\n"
+        "13:24:32.192900 IP dns-one.corp.example > client-one.corp.example: ICMP "
+        "dns-one.corp.example udp port domain unreachable, length 69\n";
+    static const char t2[] =
+        "13:24:32.192571 IP client-two.corp.example.52444 > dns-two.corp.example.domain: 35084+ "
+        "A? www.example.com. (33)\n"
+        "13:24:32.192900 IP dns-two.corp.example > client-two.corp.example: ICMP "
+        "dns-two.corp.example udp port domain unreachable, length 69\n";
+    char *p1 = write_text(t1), *p2 = write_text(t2);
+    struct pipeline_config cfg;
+    pipeline_config_default(&cfg);
+    struct run a, b;
+    run_file(&a, p1, &cfg);
+    assert_true(rendered_has(&a.a, "md", "dns-one.corp.example"));
+    run_fini(&a);
+    run_file(&a, p1, &cfg);
+    run_file(&b, p2, &cfg);
+    assert_true(a.a.n_findings >= 1 && b.a.n_findings >= 1);
+    assert_true(rendered_has(&a.a, "md", "dns-one.corp.example"));
+    assert_false(rendered_has(&a.a, "md", "dns-two"));
+    assert_true(rendered_has(&b.a, "json", "dns-two.corp.example"));
+    assert_false(rendered_has(&b.a, "json", "dns-one"));
+    run_fini(&b);
+    assert_true(rendered_has(&a.a, "ndjson", "client-one.corp.example"));
+    run_fini(&a);
+    unlink(p1);
+    unlink(p2);
+    free(p1);
+    free(p2);
+}
+
 /* Two captures merged by concatenation: the second starts 300 s before the first ended. Its
  * lookups, answered 10 ms later, pair; no false silence, no unsolicited answer; the step is
  * counted and shown. */
@@ -540,6 +590,7 @@ int main(void)
         cmocka_unit_test(test_evidence_line_made_by_report),
         cmocka_unit_test(test_update_and_notify_rejected),
         cmocka_unit_test(test_malformed_dns_feeds_a_finding),
+        cmocka_unit_test(test_host_names_belong_to_the_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -75,6 +75,7 @@ static bool parse1(const char *rec, struct packet *pkt)
 {
     struct text_state st;
     memset(&st, 0, sizeof st);
+    st.names = tu_names();
     packet_reset(pkt);
     return text_parse_record(&st, rec, strlen(rec), pkt);
 }

@@ -150,9 +150,9 @@ static void test_interned_names(void **state)
     (void)state;
     struct nt_addr x, y, z;
     char s[NT_ADDR_FMT_MAX];
-    assert_true(nt_addr_set_name(&x, "dns.example.net", 15));
-    assert_true(nt_addr_set_name(&y, "dns.example.net", 15));
-    assert_true(nt_addr_set_name(&z, "dns.example.ne", 14));
+    assert_true(nt_addr_set_name(tu_names(), &x, "dns.example.net", 15));
+    assert_true(nt_addr_set_name(tu_names(), &y, "dns.example.net", 15));
+    assert_true(nt_addr_set_name(tu_names(), &z, "dns.example.ne", 14));
     assert_true(nt_addr_eq(&x, &y));
     assert_false(nt_addr_eq(&x, &z));
     nt_addr_format(&x, s, sizeof s);
@@ -162,8 +162,8 @@ static void test_interned_names(void **state)
     for (int i = 0; i < 5000; i++) {
         char n[32];
         int l = snprintf(n, sizeof n, "host%d.example", i);
-        assert_true(nt_addr_set_name(&x, n, (size_t)l));
-        assert_true(nt_addr_set_name(&y, n, (size_t)l));
+        assert_true(nt_addr_set_name(tu_names(), &x, n, (size_t)l));
+        assert_true(nt_addr_set_name(tu_names(), &y, n, (size_t)l));
         assert_true(nt_addr_eq(&x, &y));
         nt_addr_format(&x, s, sizeof s);
         assert_string_equal(s, n);

@@ -1,6 +1,8 @@
 /* testutil.c: small helpers shared by the unit tests. */
 #include "testutil.h"
 
+#include "util/addr.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -435,4 +437,13 @@ bool json_valid(const char *doc, size_t n)
         ok = false;
     jcheck_fini(c);
     return ok;
+}
+
+struct nt_names *tu_names(void)
+{
+    static struct nt_names *t;
+    if (!t)
+        t = nt_names_new();
+    assert_non_null(t);
+    return t;
 }

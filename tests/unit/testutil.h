@@ -15,6 +15,8 @@
 /* Parses hex digits (spaces, newlines and '#'-to-end-of-line comments ignored) into out.
  * Returns the number of bytes, or aborts the test on bad input or overflow. */
 size_t tu_hex(const char *hex, uint8_t *out, size_t cap);
+/* The test program's table of interned host names (lives until exit). */
+struct nt_names *tu_names(void);
 /* Reads a whole file relative to the source tree (NT_SOURCE_DIR); malloc'd, *len set. Aborts
  * the test when missing. */
 uint8_t *tu_read_file(const char *relpath, size_t *len);

@@ -172,7 +172,8 @@ static bool is_host_name(const char *s, size_t n)
 }
 
 /* Parses "addr", "addr.port" or "host.name.port". */
-bool text_parse_endpoint(const char *s, size_t n, int mode, struct endpoint *ep)
+bool text_parse_endpoint(struct nt_names *names, const char *s, size_t n, int mode,
+                         struct endpoint *ep)
 {
     bool want_port = mode == EP_WANT;
     memset(ep, 0, sizeof *ep);
@@ -216,7 +217,7 @@ bool text_parse_endpoint(const char *s, size_t n, int mode, struct endpoint *ep)
         if (numeric || known || want_port) {
             if (numeric)
                 ep->addr = a;
-            else if (!is_host_name(s, last_dot) || !nt_addr_set_name(&ep->addr, s, last_dot))
+            else if (!is_host_name(s, last_dot) || !nt_addr_set_name(names, &ep->addr, s, last_dot))
                 return false;
             ep->has_port = true;
             ep->port = known ? port : 0;
@@ -227,7 +228,7 @@ bool text_parse_endpoint(const char *s, size_t n, int mode, struct endpoint *ep)
     /* a host name tcpdump resolved */
     if (!is_host_name(s, n))
         return false;
-    return nt_addr_set_name(&ep->addr, s, n);
+    return nt_addr_set_name(names, &ep->addr, s, n);
 }
 
 bool text_is_mac(const char *p, const char *e)

@@ -32,10 +32,11 @@ static const struct icmp_form icmp_unreach_forms[] = {
 };
 
 /* Reads an address token ending at a space; fills the quote's destination. */
-static bool quote_dst(const char *p, const char *e, struct packet *pkt, uint8_t version)
+static bool quote_dst(struct nt_names *names, const char *p, const char *e, struct packet *pkt,
+                      uint8_t version)
 {
     struct endpoint ep;
-    if (!text_parse_endpoint(p, (size_t)(e - p), EP_NOPORT, &ep))
+    if (!text_parse_endpoint(names, p, (size_t)(e - p), EP_NOPORT, &ep))
         return false;
     pkt->quote.dst = ep.addr;
     pkt->quote.known |= QUOTE_K_DST;
@@ -49,7 +50,8 @@ static bool quote_dst(const char *p, const char *e, struct packet *pkt, uint8_t 
 }
 
 /* "<addr> udp port <p> unreachable" and relatives. Returns true when matched. */
-static bool icmp_port_unreach(struct sc *s, struct packet *pkt, uint8_t version, bool v6)
+static bool icmp_port_unreach(struct nt_names *names, struct sc *s, struct packet *pkt,
+                              uint8_t version, bool v6)
 {
     struct sc t = *s;
     size_t n = tok_len(&t);
@@ -80,7 +82,7 @@ static bool icmp_port_unreach(struct sc *s, struct packet *pkt, uint8_t version,
         if (v6 || !sc_lit(&t, " unreachable"))
             return false;
         /* protocol unreachable */
-        if (!quote_dst(a, ae, pkt, version))
+        if (!quote_dst(names, a, ae, pkt, version))
             return false;
         pkt->quote.proto = proto;
         pkt->quote.known |= QUOTE_K_PROTO;
@@ -103,7 +105,7 @@ static bool icmp_port_unreach(struct sc *s, struct packet *pkt, uint8_t version,
     if (!v6 && !sc_lit(&t, " unreachable"))
         return false;
 matched:
-    if (!quote_dst(a, ae, pkt, version))
+    if (!quote_dst(names, a, ae, pkt, version))
         return false;
     pkt->quote.proto = proto;
     pkt->quote.dport = port;
@@ -293,7 +295,7 @@ void text_parse_icmp4(struct netctx *cx, struct sc *s, struct packet *pkt)
         }
         sc_ws(&t);
         size_t n = tok_len(&t);
-        if (n && quote_dst(t.p, t.p + n, pkt, 4))
+        if (n && quote_dst(cx->st->names, t.p, t.p + n, pkt, 4))
             t.p += n;
         if (sc_lit(&t, " to host "))
             pkt->icmp_code = tos ? 3 : 1;
@@ -303,7 +305,7 @@ void text_parse_icmp4(struct netctx *cx, struct sc *s, struct packet *pkt)
         while (n && t.p[n - 1] == ',')
             n--;
         struct endpoint gw;
-        if (n && text_parse_endpoint(t.p, n, EP_NOPORT, &gw)) {
+        if (n && text_parse_endpoint(cx->st->names, t.p, n, EP_NOPORT, &gw)) {
             pkt->icmp_addr = gw.addr;
             t.p += n;
         }
@@ -312,7 +314,7 @@ void text_parse_icmp4(struct netctx *cx, struct sc *s, struct packet *pkt)
         /* "#N A unreachable": destination unreachable, code N */
         if (sc_uint(&t, &v, 3) && v <= 255 && sc_lit(&t, " ")) {
             size_t n = tok_len(&t);
-            if (n && quote_dst(t.p, t.p + n, pkt, 4)) {
+            if (n && quote_dst(cx->st->names, t.p, t.p + n, pkt, 4)) {
                 pkt->icmp_type = 3;
                 pkt->icmp_code = (uint8_t)v;
                 t.p += n;
@@ -320,7 +322,7 @@ void text_parse_icmp4(struct netctx *cx, struct sc *s, struct packet *pkt)
             }
         }
     }
-    if (!ok && icmp_port_unreach(&t, pkt, 4, false))
+    if (!ok && icmp_port_unreach(cx->st->names, &t, pkt, 4, false))
         ok = true;
     if (!ok) {
         for (size_t i = 0; i < sizeof icmp_unreach_forms / sizeof icmp_unreach_forms[0]; i++) {
@@ -344,7 +346,7 @@ void text_parse_icmp4(struct netctx *cx, struct sc *s, struct packet *pkt)
                     pkt->icmp_mtu = mtu;
                 sc_lit(&u, ")");
             }
-            if (!quote_dst(a, a + n, pkt, 4))
+            if (!quote_dst(cx->st->names, a, a + n, pkt, 4))
                 continue;
             pkt->icmp_type = 3;
             pkt->icmp_code = f->code;
@@ -363,7 +365,7 @@ void text_parse_icmp4(struct netctx *cx, struct sc *s, struct packet *pkt)
 }
 
 /* ICMPv6: s is just past "ICMP6, ". */
-void text_parse_icmp6(struct sc *s, struct packet *pkt)
+void text_parse_icmp6(struct netctx *cx, struct sc *s, struct packet *pkt)
 {
     static const struct {
         const char *name;
@@ -458,7 +460,7 @@ void text_parse_icmp6(struct sc *s, struct packet *pkt)
         if (pkt->icmp_code == 4) {
             sc_lit(&t, ",");
             sc_ws(&t);
-            icmp_port_unreach(&t, pkt, 6, true);
+            icmp_port_unreach(cx->st->names, &t, pkt, 6, true);
             pkt->icmp_type = 1;
             pkt->icmp_code = 4;
         } else {
@@ -466,14 +468,14 @@ void text_parse_icmp6(struct sc *s, struct packet *pkt)
             size_t n = tok_len(&t);
             while (n && t.p[n - 1] == ',')
                 n--;
-            if (n && quote_dst(t.p, t.p + n, pkt, 6))
+            if (n && quote_dst(cx->st->names, t.p, t.p + n, pkt, 6))
                 t.p += n;
             if (pkt->icmp_code == 2 && sc_lit(&t, ", source address ")) {
                 size_t m = tok_len(&t);
                 while (m && t.p[m - 1] == ',')
                     m--;
                 struct endpoint ep;
-                if (m && text_parse_endpoint(t.p, m, EP_NOPORT, &ep)) {
+                if (m && text_parse_endpoint(cx->st->names, t.p, m, EP_NOPORT, &ep)) {
                     pkt->quote.src = ep.addr;
                     pkt->quote.known |= QUOTE_K_SRC;
                     t.p += m;
@@ -491,13 +493,13 @@ void text_parse_icmp6(struct sc *s, struct packet *pkt)
         sc_lit(&t, ",");
         sc_ws(&t);
         size_t n = tok_len(&t);
-        if (n && quote_dst(t.p, t.p + n, pkt, 6)) {
+        if (n && quote_dst(cx->st->names, t.p, t.p + n, pkt, 6)) {
             t.p += n;
             struct endpoint ep;
             if (sc_lit(&t, " to ") && (n = tok_len(&t)) > 0) {
                 while (n && t.p[n - 1] == ',')
                     n--;
-                if (text_parse_endpoint(t.p, n, EP_NOPORT, &ep))
+                if (text_parse_endpoint(cx->st->names, t.p, n, EP_NOPORT, &ep))
                     pkt->icmp_addr = ep.addr;
             }
         }
@@ -515,7 +517,7 @@ void text_parse_icmp6(struct sc *s, struct packet *pkt)
             while (n && u.p[n - 1] == ',')
                 n--;
             struct endpoint ep;
-            if (n && text_parse_endpoint(u.p, n, EP_NOPORT, &ep))
+            if (n && text_parse_endpoint(cx->st->names, u.p, n, EP_NOPORT, &ep))
                 pkt->icmp_addr = ep.addr;
         }
         break;
@@ -532,7 +534,7 @@ void text_parse_icmp6(struct sc *s, struct packet *pkt)
             size_t n = tok_len(&t);
             while (n && t.p[n - 1] == ',')
                 n--;
-            if (n && quote_dst(t.p, t.p + n, pkt, 6))
+            if (n && quote_dst(cx->st->names, t.p, t.p + n, pkt, 6))
                 t.p += n;
         } else if (sc_lit(&t, " (reassembly)")) {
             pkt->icmp_code = 1;

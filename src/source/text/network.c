@@ -108,7 +108,8 @@ void text_parse_network(struct netctx *cx, struct sc *s, struct packet *pkt, int
     t.p += n2 + 1;
     sc_ws(&t);
     struct endpoint src, dst;
-    if (!text_parse_endpoint(a1, n1, EP_AUTO, &src) || !text_parse_endpoint(a2, n2, EP_AUTO, &dst))
+    if (!text_parse_endpoint(cx->st->names, a1, n1, EP_AUTO, &src) ||
+        !text_parse_endpoint(cx->st->names, a2, n2, EP_AUTO, &dst))
         return;
     /* -Q or mixed families cannot be one IP packet */
     if (src.addr.family != dst.addr.family && src.addr.family != NT_AF_NAME &&
@@ -171,8 +172,9 @@ void text_parse_network(struct netctx *cx, struct sc *s, struct packet *pkt, int
     if ((pkt->layers & (PKT_L_UDP | PKT_L_TCP)) && !ports) {
         /* host names with a service name we do not know: the last label was the port */
         struct endpoint s2, d2;
-        if (text_parse_endpoint(a1, n1, EP_WANT, &s2) &&
-            text_parse_endpoint(a2, n2, EP_WANT, &d2) && s2.has_port && d2.has_port) {
+        if (text_parse_endpoint(cx->st->names, a1, n1, EP_WANT, &s2) &&
+            text_parse_endpoint(cx->st->names, a2, n2, EP_WANT, &d2) && s2.has_port &&
+            d2.has_port) {
             src = s2;
             dst = d2;
             pkt->src = src.addr;

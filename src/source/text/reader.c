@@ -44,6 +44,7 @@ struct text_src {
     struct packet *hex_pkt;
     int first_mode; /* timestamp style of the first record's line, before it is parsed */
     struct text_state st;
+    struct nt_names *own_names; /* st.names until source_set_names gives the run's */
     uint64_t nrec;
     bool saw_header;
     bool reported; /* NT_ERR_NO_RECORDS was returned once */
@@ -720,8 +721,15 @@ static void text_close(struct source *s)
     free(t->rec);
     free(t->hex);
     free(t->hex_pkt);
+    nt_names_free(t->own_names);
     free(t);
     s->impl = NULL;
+}
+
+void source_text_set_names(struct source *s, struct nt_names *names)
+{
+    struct text_src *t = s->impl;
+    t->st.names = names;
 }
 
 static const struct source_ops text_ops = {.next = text_next, .close = text_close};
@@ -737,8 +745,10 @@ int source_text_open(FILE *f, struct source **out, char *err)
     t->rec = malloc(TEXT_RECORD_MAX + 1);
     t->hex = malloc(TEXT_HEX_MAX);
     t->hex_pkt = calloc(1, sizeof *t->hex_pkt);
-    if (!t->io || !t->line || !t->rec || !t->hex || !t->hex_pkt)
+    t->own_names = nt_names_new();
+    if (!t->io || !t->line || !t->rec || !t->hex || !t->hex_pkt || !t->own_names)
         goto fail;
+    t->st.names = t->own_names;
     struct source *s = source_alloc(&text_ops, SOURCE_TEXT, t);
     if (!s)
         goto fail;
@@ -753,6 +763,7 @@ fail:
         free(t->rec);
         free(t->hex);
         free(t->hex_pkt);
+        nt_names_free(t->own_names);
         free(t);
     }
     if (f)

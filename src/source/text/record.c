@@ -6,7 +6,7 @@
 /* "Request who-has T tell S", "Reply S is-at MAC" (optionally after "Ethernet (len 6), IPv4
  * (len 4), "): the sender and target protocol addresses go to src and dst, as the decoder
  * puts them. */
-static void parse_arp(struct sc *s, struct packet *pkt)
+static void parse_arp(struct nt_names *names, struct sc *s, struct packet *pkt)
 {
     struct endpoint a, b;
     const char *q = find(s->p, s->e, "Request who-has ");
@@ -15,7 +15,7 @@ static void parse_arp(struct sc *s, struct packet *pkt)
     if (q && (!r || q < r)) {
         struct sc t = {q + 16, s->e};
         size_t n = tok_len(&t);
-        if (!n || !text_parse_endpoint(t.p, n, EP_NOPORT, &b))
+        if (!n || !text_parse_endpoint(names, t.p, n, EP_NOPORT, &b))
             return;
         t.p += n;
         pkt->arp_op = 1;
@@ -27,12 +27,12 @@ static void parse_arp(struct sc *s, struct packet *pkt)
         n = tok_len(&t);
         while (n && t.p[n - 1] == ',')
             n--;
-        if (n && text_parse_endpoint(t.p, n, EP_NOPORT, &a))
+        if (n && text_parse_endpoint(names, t.p, n, EP_NOPORT, &a))
             pkt->src = a.addr;
     } else if (r) {
         struct sc t = {r + 6, s->e};
         size_t n = tok_len(&t);
-        if (!n || !text_parse_endpoint(t.p, n, EP_NOPORT, &a))
+        if (!n || !text_parse_endpoint(names, t.p, n, EP_NOPORT, &a))
             return;
         pkt->arp_op = 2;
         pkt->src = a.addr;
@@ -89,7 +89,7 @@ static void parse_link(struct netctx *cx, struct sc *s, struct packet *pkt)
         break;
     case 0x0806:
     case 0x8035:
-        parse_arp(&t, pkt);
+        parse_arp(cx->st->names, &t, pkt);
         break;
     default:
         break;
@@ -131,7 +131,7 @@ static bool parse_if_dir(struct netctx *cx, struct sc *s, struct packet *pkt)
     else if (sc_lit(&f, "IP "))
         text_parse_network(cx, &f, pkt, 4);
     else if (starts(f.p, f.e, "ARP, ") || starts(f.p, f.e, "RARP, "))
-        parse_arp(&f, pkt);
+        parse_arp(cx->st->names, &f, pkt);
     else
         parse_link(cx, &f, pkt);
     *s = f;
@@ -158,7 +158,7 @@ bool text_parse_record(struct text_state *st, const char *rec, size_t len, struc
     } else if (sc_lit(&s, "ip: ")) { /* 4.99 -e on raw IP links */
         text_parse_network(&cx, &s, pkt, 4);
     } else if (starts(s.p, s.e, "ARP, ") || starts(s.p, s.e, "RARP, ")) {
-        parse_arp(&s, pkt);
+        parse_arp(st->names, &s, pkt);
     } else if (!parse_if_dir(&cx, &s, pkt)) {
         parse_link(&cx, &s, pkt);
     }

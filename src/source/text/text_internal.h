@@ -221,7 +221,8 @@ struct endpoint {
 #define EP_NOPORT 2 /* an address alone (the quoted destination in ICMP messages) */
 
 /* Parses "addr", "addr.port" or "host.name.port" (mode: EP_*). */
-bool text_parse_endpoint(const char *s, size_t n, int mode, struct endpoint *ep);
+bool text_parse_endpoint(struct nt_names *names, const char *s, size_t n, int mode,
+                         struct endpoint *ep);
 /* A port printed as a number or as a service name tcpdump knows. */
 bool text_port_from_text(const char *s, size_t n, uint16_t *port);
 /* A MAC address "00:11:22:33:44:55" at p, ending at e, a space or ','. */
@@ -249,7 +250,7 @@ void text_parse_payload(struct netctx *cx, struct sc *s, struct packet *pkt, int
 void text_skip_cksum_notes(struct sc *s);
 /* icmp.c: ICMP after "ICMP ", with the quoted datagram of an error; ICMPv6 after "ICMP6, ". */
 void text_parse_icmp4(struct netctx *cx, struct sc *s, struct packet *pkt);
-void text_parse_icmp6(struct sc *s, struct packet *pkt);
+void text_parse_icmp6(struct netctx *cx, struct sc *s, struct packet *pkt);
 
 /* ---------------------------------------------------------------------------------------- */
 /* DNS, as print-domain.c writes it */

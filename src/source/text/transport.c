@@ -85,7 +85,7 @@ void text_parse_payload(struct netctx *cx, struct sc *s, struct packet *pkt, int
         /* ICMP6 after extension headers ("HBH ", "frag (...) ") and checksum notes */
         if (ic && (ic - s->p) < 512 && !ports) {
             s->p = ic + 7;
-            text_parse_icmp6(s, pkt);
+            text_parse_icmp6(cx, s, pkt);
             return;
         }
     }

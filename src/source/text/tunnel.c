@@ -83,7 +83,7 @@ bool text_parse_tunnel(struct netctx *cx, struct sc *s, struct packet *pkt, int 
         inner = s->p;
         pkt->proto = iv == 6 ? 41 : 4;
     } else if (!ports && in1 && starts(s->p + in1, s->e, " > ") &&
-               text_parse_endpoint(s->p, in1, EP_AUTO, &ie) &&
+               text_parse_endpoint(cx->st->names, s->p, in1, EP_AUTO, &ie) &&
                (ie.addr.family == NT_AF_INET || ie.addr.family == NT_AF_INET6)) {
         /* -e prints IP in IP without the inner "IP " */
         tun.kind = PKT_TUN_IPIP;
