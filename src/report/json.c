@@ -153,20 +153,7 @@ static void summary_object(struct jsonw *w, const struct analysis *a)
         jsonw_obj_end(w);
     }
     jsonw_arr_end(w);
-    /* Only when there are some (docs/json-schema.md). */
-    if (s->one_sided_hosts) {
-        jsonw_kv_u64(w, "one_sided_hosts", s->one_sided_hosts);
-        jsonw_kv_arr(w, "one_sided_first");
-        for (uint8_t i = 0; i < s->n_one_sided_kept; i++) {
-            const struct one_sided_host *h = &s->one_sided[i];
-            jsonw_obj_begin(w);
-            jsonw_kv_addr(w, "host", &h->host);
-            jsonw_kv_u64(w, "packets_sent", h->sent);
-            jsonw_kv_u64(w, "tcp_synack_unseen", h->synack_unseen);
-            jsonw_obj_end(w);
-        }
-        jsonw_arr_end(w);
-    }
+    jsonw_one_sided(w, s);
     jsonw_kv_obj(w, "limits");
     jsonw_limits(w, &a->limits);
     jsonw_obj_end(w);

@@ -448,3 +448,21 @@ void jsonw_limits(struct jsonw *w, const struct analysis_limits *l)
     jsonw_kv_u64(w, "max_tcp_attempts", l->max_tcp_attempts);
     jsonw_kv_u64(w, "answer_guard_us", (uint64_t)l->answer_guard_us);
 }
+
+void jsonw_one_sided(struct jsonw *w, const struct analysis_summary *s)
+{
+    /* Only when there are some (docs/json-schema.md). */
+    if (!s->one_sided_hosts)
+        return;
+    jsonw_kv_u64(w, "one_sided_hosts", s->one_sided_hosts);
+    jsonw_kv_arr(w, "one_sided_first");
+    for (uint8_t i = 0; i < s->n_one_sided_kept; i++) {
+        const struct one_sided_host *h = &s->one_sided[i];
+        jsonw_obj_begin(w);
+        jsonw_kv_addr(w, "host", &h->host);
+        jsonw_kv_u64(w, "packets_sent", h->sent);
+        jsonw_kv_u64(w, "tcp_synack_unseen", h->synack_unseen);
+        jsonw_obj_end(w);
+    }
+    jsonw_arr_end(w);
+}

@@ -112,6 +112,9 @@ void jsonw_dns_counts(struct jsonw *w, const struct analysis_summary *s);
 /* The summary's TCP and local-name counts, the finding counts and what the engine's bounds
  * cost, "tcp_attempts" to "clock_steps". */
 void jsonw_other_counts(struct jsonw *w, const struct analysis *a);
+/* One-directional hosts (summary.one_sided_hosts and one_sided_first), only when there are some;
+ * in the JSON and NDJSON summaries. */
+void jsonw_one_sided(struct jsonw *w, const struct analysis_summary *s);
 /* The bounds the run used: "max_lookups", "max_tcp_attempts", "answer_guard_us". */
 void jsonw_limits(struct jsonw *w, const struct analysis_limits *l);
 

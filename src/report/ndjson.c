@@ -174,8 +174,7 @@ void ndjson_lookup(struct strbuf *out, const struct dns_lookup *l)
         jsonw_kv_str(&w, "response_code", dns_rcode_name(l->rcode, buf, sizeof buf));
     /* ECS dns.header_flags */
     if (answered || !l->id_unknown)
-        jsonw_dns_flags(&w, "header_flags", answered ? l->answer.dns_flags : l->query_flags,
-                        true);
+        jsonw_dns_flags(&w, "header_flags", answered ? l->answer.dns_flags : l->query_flags, true);
     if (answered) {
         /* ECS dns.answers: the records the decoder kept (at most DNS_MAX_KEPT_RR; the
          * count of all is nettriage.answer_count), and dns.resolved_ip from A/AAAA. */
@@ -494,6 +493,7 @@ void ndjson_summary(struct strbuf *out, const struct analysis *a)
     jsonw_kv_u64(&w, "unmatched_dns_icmp_errors", a->unmatched_icmp);
     jsonw_kv_u64(&w, "icmp_errors_not_taken", a->icmp_not_taken);
     jsonw_other_counts(&w, a);
+    jsonw_one_sided(&w, s);
     jsonw_limits(&w, &a->limits);
     jsonw_obj_end(&w);
     jsonw_obj_end(&w);
