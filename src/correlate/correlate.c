@@ -20,6 +20,7 @@
  * its answer stamped earlier than a preceding packet still pair, and nothing expires because
  * the stamps went back. */
 #include "correlate/correlate.h"
+#include "correlate/correlate_internal.h"
 
 #include <ctype.h>
 #include <stddef.h>
@@ -43,62 +44,6 @@
  * UDP header) scans the lookups still waiting for an outcome, newest first; this bounds the
  * scan. */
 #define SCAN_LIMIT 4096
-/* A forward jump of the capture clock larger than this is taken only when the next packet
- * confirms it: one stray timestamp must not close every open lookup as unanswered. */
-#define CLOCK_JUMP_US 3600000000LL
-
-/* The open lookups of one key (client, server, server port, transport, DNS id) form a ring
- * (kolder, knewer); its oldest lookup, the anchor, is the correlator's index item under the key's
- * hash (h), and a walk goes from the anchor's kolder, the newest, back to the anchor. */
-struct lk {
-    /* First, so that a step along a key's ring reads one cache line of an entry, not two. */
-    struct lk *kolder, *knewer;
-    uint64_t h;
-    bool anchor;
-    struct dns_lookup l;
-    struct lk *older, *newer; /* creation order */
-    struct lk *pnext, *pprev; /* the lookups still without an outcome, newest first */
-    struct theap_node due;    /* deadline in the correlator's heap (clock microseconds) */
-    int64_t first_vt, last_vt, outcome_vt; /* on the correlator's clock */
-    size_t qcap;                           /* bytes of qname */
-    char qname[];                          /* l.qname points here: one allocation per lookup */
-};
-
-/* Entries whose name fits LK_NAME_INLINE bytes all have one size, and closed ones are kept for
- * reuse (at most LK_FREE_MAX), which spares malloc and free a large block per lookup. */
-#define LK_NAME_INLINE 128
-#define LK_FREE_MAX    512
-/* Which (client, server) pairs sent a query in the capture, as a Bloom filter (two bits per
- * pair): an ICMP error quoting a query of a pair that did is about a lookup already closed
- * (or evicted), not a query the capture missed, so no lookup is made from its quote. A false
- * "seen" only keeps the old, cautious reading (the error is listed as unmatched). */
-#define QSEEN_BITS (1u << 19) /* 64 KiB */
-
-struct correlator {
-    struct correlate_config cfg;
-    uint64_t *qseen; /* QSEEN_BITS bits */
-    struct correlate_callbacks cb;
-    struct correlate_stats st;
-    struct htab index; /* the anchor of each key's ring by the hash of the key (lk_hash) */
-    size_t open;
-    struct lk *oldest, *newest;
-    struct lk *pending; /* newest lookup without an outcome */
-    struct theap due;   /* every open lookup by deadline */
-    struct tcp_tracker *tcp;
-    struct dnsconn_table *conns;       /* DNS-over-TCP connections after the handshake */
-    struct sides *sides;               /* hosts seen in one direction only */
-    struct correlate_callbacks tcp_cb; /* the tracker's: notes one-sided attempts, then cb */
-    struct lk *free_lk; /* closed entries of the common size, for reuse (linked by kolder) */
-    size_t n_free_lk;
-    uint64_t seq;
-    bool input_has_time; /* the current input has shown a timestamp */
-    /* The monotonic clock (microseconds) correlation runs on: stamp + offset, never backwards
-     * (see the top of this file). now is the current packet's place on it. */
-    bool have_vclock, vjump_held;
-    int64_t vclock, offset, now;
-    struct nt_time prev_ts; /* stamp of the previous timed packet of this input */
-    uint32_t input;
-};
 
 void correlate_config_default(struct correlate_config *cfg, int64_t timeout_us)
 {
@@ -226,22 +171,6 @@ static void pending_remove(struct correlator *c, struct lk *e)
     if (e->pnext)
         e->pnext->pprev = e->pprev;
     e->pnext = e->pprev = NULL;
-}
-
-static int64_t sat_add(int64_t a, int64_t b)
-{
-    if (b > 0 && a > INT64_MAX - b)
-        return INT64_MAX;
-    if (b < 0 && a < INT64_MIN - b)
-        return INT64_MIN;
-    return a + b;
-}
-
-static int64_t sat_sub(int64_t a, int64_t b)
-{
-    if (b == INT64_MIN)
-        return a >= 0 ? INT64_MAX : a - INT64_MIN;
-    return sat_add(a, -b);
 }
 
 /* Time from `from` to `to` on the clock, never negative (a packet held by an unconfirmed jump
@@ -957,8 +886,8 @@ static int on_icmp_error(struct correlator *c, const struct packet *pkt, uint32_
         ev.quotes_response = true;
         evd.order_pkt = l->query.pkt;
         ev.sender = nt_addr_eq(&pkt->src, &l->client) ? ICMP_SENDER_CLIENT : ICMP_SENDER_PATH;
-        ev.foreign_answer = l->foreign_answers &&
-                            !nt_addr_eq(v.src ? &q->src : &pkt->dst, &l->server);
+        ev.foreign_answer =
+            l->foreign_answers && !nt_addr_eq(v.src ? &q->src : &pkt->dst, &l->server);
         if (ev.foreign_answer)
             l->foreign_rejects++;
         else
@@ -983,64 +912,6 @@ static int on_icmp_error(struct correlator *c, const struct packet *pkt, uint32_
         tcp_track_settle(c->tcp, (struct tcp_attempt *)ev.attempt);
     evidence_fini(&evd);
     return err;
-}
-
-/* A stamp in microseconds, the seconds bounded so that nothing below overflows. */
-static int64_t raw_us(const struct nt_time *t)
-{
-    const int64_t lim = 4000000000000LL; /* about 127,000 years */
-    int64_t sec = t->sec > lim ? lim : t->sec < -lim ? -lim : t->sec;
-    return sec * 1000000 + (int64_t)(t->nsec / 1000);
-}
-
-static void record_step(struct correlator *c, const struct packet *pkt, uint32_t input)
-{
-    c->st.clock_steps++;
-    if (c->st.n_clock_steps_kept < CORRELATE_STEPS_KEPT) {
-        struct clock_step *s = &c->st.clock_steps_kept[c->st.n_clock_steps_kept++];
-        s->input = input;
-        s->pkt = pkt->num;
-        s->from = c->prev_ts;
-        s->to = pkt->ts;
-    }
-}
-
-/* Places a timed packet on the correlator's clock (c->now) and moves the clock. */
-static void advance_vclock(struct correlator *c, const struct packet *pkt, uint32_t input)
-{
-    const struct nt_time *t = &pkt->ts;
-    int64_t raw = raw_us(t);
-    if (!c->have_vclock || t->kind != c->prev_ts.kind) {
-        /* The first stamp of the input, or another kind of clock: go on from here (the clock
-         * starts at 0 for each input, where lookups made before any stamp also stand). */
-        c->offset = sat_sub(c->vclock, raw);
-        c->vclock = c->now = sat_add(raw, c->offset);
-        c->have_vclock = true;
-        c->prev_ts = *t;
-        return;
-    }
-    int64_t vt = sat_add(raw, c->offset);
-    if (vt < c->vclock) {
-        if (sat_sub(c->vclock, vt) > CORRELATE_STEP_BACK_US) {
-            record_step(c, pkt, input);
-            c->offset = sat_add(c->offset, sat_sub(c->vclock, vt));
-        }
-        vt = c->vclock;
-    } else if (vt > sat_add(c->vclock, CLOCK_JUMP_US)) {
-        /* One stray stamp far ahead must not close every open lookup: the jump is taken when
-         * the next packet confirms it. Meanwhile the packet keeps its own time (a query in it
-         * must not look older than it is once the jump is confirmed), but the clock that
-         * expires state does not move. */
-        if (!c->vjump_held) {
-            c->vjump_held = true;
-            c->now = vt;
-            return;
-        }
-        record_step(c, pkt, input);
-    }
-    c->vjump_held = false;
-    c->vclock = c->now = vt;
-    c->prev_ts = *t;
 }
 
 /* Reports a malformed DNS message (struct dns_malformed); see there for what counts. */
@@ -1089,7 +960,7 @@ int correlate_packet(struct correlator *c, const struct packet *pkt, uint32_t in
         if (!c->st.last_ts.kind || nt_time_cmp(&pkt->ts, &c->st.last_ts) > 0)
             c->st.last_ts = pkt->ts;
         c->input_has_time = true;
-        advance_vclock(c, pkt, input);
+        correlate_advance_clock(c, pkt, input);
         tcp_track_clock(c->tcp, c->now);
         expire(c);
         tcp_track_expire(c->tcp);

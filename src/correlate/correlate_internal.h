@@ -1,0 +1,93 @@
+/* correlate_internal.h: the correlator's state, shared by correlate.c (lookups, answers, ICMP
+ * errors) and clock.c (the clock correlation runs on). Not for use outside src/correlate/. */
+#ifndef NT_CORRELATE_CORRELATE_INTERNAL_H
+#define NT_CORRELATE_CORRELATE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "correlate/correlate.h"
+#include "correlate/dnsconn.h"
+#include "correlate/sides.h"
+#include "correlate/tcp_track.h"
+#include "util/htab.h"
+#include "util/theap.h"
+
+/* A forward jump of the capture clock larger than this is taken only when the next packet
+ * confirms it: one stray timestamp must not close every open lookup as unanswered. */
+#define CLOCK_JUMP_US 3600000000LL
+
+/* The open lookups of one key (client, server, server port, transport, DNS id) form a ring
+ * (kolder, knewer); its oldest lookup, the anchor, is the correlator's index item under the key's
+ * hash (h), and a walk goes from the anchor's kolder, the newest, back to the anchor. */
+struct lk {
+    /* First, so that a step along a key's ring reads one cache line of an entry, not two. */
+    struct lk *kolder, *knewer;
+    uint64_t h;
+    bool anchor;
+    struct dns_lookup l;
+    struct lk *older, *newer; /* creation order */
+    struct lk *pnext, *pprev; /* the lookups still without an outcome, newest first */
+    struct theap_node due;    /* deadline in the correlator's heap (clock microseconds) */
+    int64_t first_vt, last_vt, outcome_vt; /* on the correlator's clock */
+    size_t qcap;                           /* bytes of qname */
+    char qname[];                          /* l.qname points here: one allocation per lookup */
+};
+
+/* Entries whose name fits LK_NAME_INLINE bytes all have one size, and closed ones are kept for
+ * reuse (at most LK_FREE_MAX), which spares malloc and free a large block per lookup. */
+#define LK_NAME_INLINE 128
+#define LK_FREE_MAX    512
+/* Which (client, server) pairs sent a query in the capture, as a Bloom filter (two bits per
+ * pair): an ICMP error quoting a query of a pair that did is about a lookup already closed
+ * (or evicted), not a query the capture missed, so no lookup is made from its quote. A false
+ * "seen" only keeps the old, cautious reading (the error is listed as unmatched). */
+#define QSEEN_BITS (1u << 19) /* 64 KiB */
+
+struct correlator {
+    struct correlate_config cfg;
+    uint64_t *qseen; /* QSEEN_BITS bits */
+    struct correlate_callbacks cb;
+    struct correlate_stats st;
+    struct htab index; /* the anchor of each key's ring by the hash of the key (lk_hash) */
+    size_t open;
+    struct lk *oldest, *newest;
+    struct lk *pending; /* newest lookup without an outcome */
+    struct theap due;   /* every open lookup by deadline */
+    struct tcp_tracker *tcp;
+    struct dnsconn_table *conns;       /* DNS-over-TCP connections after the handshake */
+    struct sides *sides;               /* hosts seen in one direction only */
+    struct correlate_callbacks tcp_cb; /* the tracker's: notes one-sided attempts, then cb */
+    struct lk *free_lk; /* closed entries of the common size, for reuse (linked by kolder) */
+    size_t n_free_lk;
+    uint64_t seq;
+    bool input_has_time; /* the current input has shown a timestamp */
+    /* The monotonic clock (microseconds) correlation runs on: stamp + offset, never backwards
+     * (see the top of this file). now is the current packet's place on it. */
+    bool have_vclock, vjump_held;
+    int64_t vclock, offset, now;
+    struct nt_time prev_ts; /* stamp of the previous timed packet of this input */
+    uint32_t input;
+};
+
+static inline int64_t sat_add(int64_t a, int64_t b)
+{
+    if (b > 0 && a > INT64_MAX - b)
+        return INT64_MAX;
+    if (b < 0 && a < INT64_MIN - b)
+        return INT64_MIN;
+    return a + b;
+}
+
+static inline int64_t sat_sub(int64_t a, int64_t b)
+{
+    if (b == INT64_MIN)
+        return a >= 0 ? INT64_MAX : a - INT64_MIN;
+    return sat_add(a, -b);
+}
+
+/* Places a timed packet on the correlator's clock (c->now) and moves the clock (clock.c). */
+void correlate_advance_clock(struct correlator *c, const struct packet *pkt, uint32_t input);
+
+#endif
