@@ -374,18 +374,7 @@ static void fill_window(struct detector *d, struct finding *f, uint8_t transport
     struct service *s = service_get(d, &f->server, f->port, transport, false);
     if (!s || !s->ok.total)
         return;
-    struct history_window hw;
-    history_window(&s->ok, &f->first_seen, &f->last_seen, &hw);
-    w->ok_total = hw.total;
-    w->has_ok_before = hw.has_before;
-    w->ok_before = hw.before;
-    w->ok_before_bound = !hw.before_exact;
-    w->has_ok_after = hw.has_after;
-    w->ok_after = hw.after;
-    w->ok_after_bound = !hw.after_exact;
-    w->ok_during = hw.during_min;
-    w->ok_during_max = hw.during_max;
-    w->bound_width_s = hw.width;
+    history_fill_window(&s->ok, &f->first_seen, &f->last_seen, w);
 }
 
 const struct server_stats *rule_server_stats(const struct rule_ctx *rc,

@@ -377,3 +377,10 @@ void finding_reset(struct finding *f)
     memset((char *)f + offsetof(struct finding, next_steps) + sizeof f->next_steps, 0,
            sizeof *f - offsetof(struct finding, next_steps) - sizeof f->next_steps);
 }
+
+void finding_cap_causes(struct finding *f, enum confidence most)
+{
+    for (size_t i = 0; i < f->n_causes; i++)
+        if (f->causes[i].confidence > most)
+            f->causes[i].confidence = (uint8_t)most;
+}

@@ -128,6 +128,8 @@ void finding_set_summary(struct finding *f, const char *fmt, ...)
  * "the 1 lookups were") takes the singular and its verb agrees. Every sentence added through
  * the functions above passes through it. */
 void finding_singularise(char *s);
+/* Lowers every cause whose confidence is above most to most. */
+void finding_cap_causes(struct finding *f, enum confidence most);
 /* Sorts causes by confidence, highest first, keeping the order given among equals. */
 void finding_rank_causes(struct finding *f);
 void finding_free(struct finding *f);

@@ -1,6 +1,8 @@
 /* history.c: a service's successes in bounded buckets (see history.h). */
 #include "detect/history.h"
 
+#include "detect/finding.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -227,4 +229,21 @@ void history_window(const struct history *h, const struct nt_time *first,
     }
     if (bound)
         out->width = h->width;
+}
+
+void history_fill_window(const struct history *h, const struct nt_time *first,
+                         const struct nt_time *last, struct incident_window *w)
+{
+    struct history_window hw;
+    history_window(h, first, last, &hw);
+    w->ok_total = hw.total;
+    w->has_ok_before = hw.has_before;
+    w->ok_before = hw.before;
+    w->ok_before_bound = !hw.before_exact;
+    w->has_ok_after = hw.has_after;
+    w->ok_after = hw.after;
+    w->ok_after_bound = !hw.after_exact;
+    w->ok_during = hw.during_min;
+    w->ok_during_max = hw.during_max;
+    w->bound_width_s = hw.width;
 }

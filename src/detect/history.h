@@ -63,4 +63,10 @@ struct history_window {
 void history_window(const struct history *h, const struct nt_time *first,
                     const struct nt_time *last, struct history_window *out);
 
+/* history_window for [first, last], written into a finding's incident window (every member
+ * but window_set). */
+struct incident_window;
+void history_fill_window(const struct history *h, const struct nt_time *first,
+                         const struct nt_time *last, struct incident_window *w);
+
 #endif

@@ -822,14 +822,11 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
             answered ? "; the server answered other lookups in the capture" : "", srv);
     }
     if (only_short)
-        for (size_t i = 0; i < f->n_causes; i++)
-            if (f->causes[i].confidence > short_cap)
-                f->causes[i].confidence = (uint8_t)short_cap;
+        finding_cap_causes(f, short_cap);
     if (one_sided) {
         /* Every cause of real silence rests on the absence of answers, which this capture
          * cannot show: low at most, and the capture's own blind side first. */
-        for (size_t i = 0; i < f->n_causes; i++)
-            f->causes[i].confidence = CONF_LOW;
+        finding_cap_causes(f, CONF_LOW);
         finding_add_cause(f, CONF_MEDIUM,
                           "The capture holds one direction only (a tap or mirror port of one "
                           "direction, asymmetric routing past the capture point, or a capture "

@@ -215,18 +215,7 @@ static void set_window(struct srv *s, struct finding *f)
 {
     struct incident_window *w = &f->window;
     w->window_set = true;
-    struct history_window hw;
-    history_window(&s->fast, &f->first_seen, &f->last_seen, &hw);
-    w->ok_total = hw.total;
-    w->has_ok_before = hw.has_before;
-    w->ok_before = hw.before;
-    w->ok_before_bound = !hw.before_exact;
-    w->has_ok_after = hw.has_after;
-    w->ok_after = hw.after;
-    w->ok_after_bound = !hw.after_exact;
-    w->ok_during = hw.during_min;
-    w->ok_during_max = hw.during_max;
-    w->bound_width_s = hw.width;
+    history_fill_window(&s->fast, &f->first_seen, &f->last_seen, w);
 }
 
 /* A bucket's middle can pass the largest value measured; no percentile is above it. */

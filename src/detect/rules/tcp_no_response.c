@@ -5,11 +5,11 @@
  * Short captures: an attempt cut off by the end of the capture before the timeout counts too
  * when the client had retransmitted its SYN at least TCP_RETRY_MIN_US (200 ms) after the first
  * (its own retransmission timer ran out with no answer: a "short observation"; the same SYN
- * seen twice at once on two interfaces is not a retry). The finding says how long the capture watched and how many
- * times the client retried; the confidence of every cause is capped (medium with 2 or more
- * retransmissions and 2 s watched, else low) and a finding made only of short observations is
- * of medium severity. An attempt with a single SYN right before the end stays cut off, counted
- * apart, never as a failure. */
+ * seen twice at once on two interfaces is not a retry). The finding says how long the capture
+ * watched and how many times the client retried; the confidence of every cause is capped (medium
+ * with 2 or more retransmissions and 2 s watched, else low) and a finding made only of short
+ * observations is of medium severity. An attempt with a single SYN right before the end stays cut
+ * off, counted apart, never as a failure. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -358,12 +358,9 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f,
         f->lookups, f->lookups == 1 ? "attempt" : "attempts", n_clients,
         n_clients == 1 ? "client" : "clients", srv);
     if (only_short)
-        for (size_t i = 0; i < f->n_causes; i++)
-            if (f->causes[i].confidence > short_cap)
-                f->causes[i].confidence = (uint8_t)short_cap;
+        finding_cap_causes(f, short_cap);
     if (one_sided) {
-        for (size_t i = 0; i < f->n_causes; i++)
-            f->causes[i].confidence = CONF_LOW;
+        finding_cap_causes(f, CONF_LOW);
         finding_add_cause(f, CONF_MEDIUM,
                           "The capture holds one direction only (a tap or mirror port of one "
                           "direction, asymmetric routing past the capture point, or a capture "
