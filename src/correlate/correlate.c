@@ -253,6 +253,8 @@ static void key_unlink(struct correlator *c, struct lk *e)
 
 static void unlink_lookup(struct correlator *c, struct lk *e)
 {
+    if (c->compact_next == e)
+        c->compact_next = e->newer;
     pending_remove(c, e);
     theap_remove(&c->due, &e->due);
     key_unlink(c, e);
@@ -288,9 +290,25 @@ static struct lk *alloc_lookup(struct correlator *c, size_t qlen)
     return e;
 }
 
+/* Releases an entry's block (its evidence already freed or moved elsewhere). */
+static void release_block(struct correlator *c, struct lk *e)
+{
+    if (!e->compact && e->qcap == LK_NAME_INLINE && c->n_free_lk < LK_FREE_MAX) {
+        e->kolder = c->free_lk;
+        c->free_lk = e;
+        c->n_free_lk++;
+        return;
+    }
+    free(e);
+}
+
 static void free_lookup(struct correlator *c, struct lk *e)
 {
     evidence_fini(&e->l.query);
+    if (e->compact) {
+        free(e);
+        return;
+    }
     evidence_fini(&e->l.answer);
     evidence_fini(&e->l.error);
     if (e->qcap == LK_NAME_INLINE && c->n_free_lk < LK_FREE_MAX) {
@@ -302,12 +320,110 @@ static void free_lookup(struct correlator *c, struct lk *e)
     free(e);
 }
 
+/* Entry `to` now holds what `from` held (the first LK_COMPACT_SIZE bytes copied, the name not
+ * yet): every reference to `from` (its key's ring and the index, the creation order, the
+ * waiting list, the heap, the compaction cursor) is moved to `to`. */
+static void relocate(struct correlator *c, struct lk *from, struct lk *to)
+{
+    if (from->kolder == from) {
+        to->kolder = to->knewer = to;
+    } else {
+        to->kolder->knewer = to;
+        to->knewer->kolder = to;
+    }
+    if (from->anchor)
+        htab_replace(&c->index, from->h, from, to);
+    if (to->older)
+        to->older->newer = to;
+    else
+        c->oldest = to;
+    if (to->newer)
+        to->newer->older = to;
+    else
+        c->newest = to;
+    if (from->l.outcome == LOOKUP_PENDING) {
+        if (to->pprev)
+            to->pprev->pnext = to;
+        else
+            c->pending = to;
+        if (to->pnext)
+            to->pnext->pprev = to;
+    }
+    theap_move(&c->due, &from->due, &to->due);
+    if (c->compact_next == from)
+        c->compact_next = to;
+}
+
+/* Moves a lookup still without an answer or error into a compact block (see struct lk). Out of
+ * memory it stays whole, which is only larger. */
+static void compact_lookup(struct correlator *c, struct lk *e)
+{
+    const struct dns_lookup *l = &e->l;
+    if (e->compact || l->outcome != LOOKUP_PENDING || l->answer.role || l->error.role)
+        return;
+    size_t qlen = l->qname ? strlen(l->qname) : 0;
+    struct lk *k = malloc(LK_COMPACT_SIZE + qlen + 1);
+    if (!k)
+        return;
+    memcpy(k, e, LK_COMPACT_SIZE);
+    k->compact = true;
+    k->qcap = qlen + 1;
+    char *name = (char *)k + LK_COMPACT_SIZE;
+    memcpy(name, l->qname ? l->qname : "", qlen + 1);
+    if (k->l.qname)
+        k->l.qname = name;
+    relocate(c, e, k);
+    release_block(c, e);
+    c->st.lookups_compacted++;
+}
+
+/* The whole entry of lookup e, moving a compact one back into a whole block; NULL out of memory
+ * (e is then unchanged). */
+static struct lk *lk_full(struct correlator *c, struct lk *e)
+{
+    if (!e->compact)
+        return e;
+    size_t qlen = e->l.qname ? strlen(e->l.qname) : 0;
+    struct lk *w = alloc_lookup(c, qlen);
+    if (!w)
+        return NULL;
+    size_t qcap = w->qcap;
+    memcpy(w, e, LK_COMPACT_SIZE);
+    w->compact = false;
+    w->qcap = qcap;
+    if (e->l.qname) {
+        memcpy(w->qname, e->l.qname, qlen + 1);
+        w->l.qname = w->qname;
+    }
+    relocate(c, e, w);
+    free(e);
+    return w;
+}
+
+/* Makes compact the lookups without an outcome a timeout after their first query, oldest
+ * first (creation order is the order of first_vt on the clock). */
+static void compact_due(struct correlator *c)
+{
+    struct lk *e;
+    while ((e = c->compact_next) != NULL && span(c->vclock, e->first_vt) >= c->cfg.timeout_us) {
+        c->compact_next = e->newer;
+        compact_lookup(c, e);
+    }
+}
+
 /* Gives a lookup its final outcome and hands it on. at_end: the input ended (silence shorter
  * than the timeout then means the capture cut it off). */
 static void close_lookup(struct correlator *c, struct lk *e, bool at_end)
 {
-    struct dns_lookup *l = &e->l;
+    struct dns_lookup *l = &e->l, whole;
     unlink_lookup(c, e);
+    if (e->compact) {
+        /* Handed on whole: no answer, no error. */
+        memcpy(&whole, &e->l, offsetof(struct dns_lookup, answer));
+        memset(&whole.answer, 0, sizeof whole.answer);
+        memset(&whole.error, 0, sizeof whole.error);
+        l = &whole;
+    }
     if (l->outcome == LOOKUP_PENDING) {
         bool timed_out;
         if (!at_end)
@@ -437,6 +553,8 @@ static bool link_lookup(struct correlator *c, struct lk *e, struct lk *anchor, u
     else
         c->oldest = e;
     c->newest = e;
+    if (!c->compact_next)
+        c->compact_next = e;
     c->open++;
     if (c->open > c->st.open_peak)
         c->st.open_peak = c->open;
@@ -567,6 +685,8 @@ static int on_response(struct correlator *c, const struct packet *pkt, uint32_t 
             done = e;
     }
     if (pending) {
+        if (!(pending = lk_full(c, pending)))
+            return NT_ERR_NOMEM;
         struct dns_lookup *l = &pending->l;
         l->late = is_late(c, pending);
         set_outcome(c, pending, LOOKUP_ANSWERED);
@@ -594,7 +714,10 @@ static int on_response(struct correlator *c, const struct packet *pkt, uint32_t 
         if (l->id == m->id && !l->id_unknown && l->transport == pkt->proto &&
             nt_addr_eq(&l->client, &pkt->dst) && !nt_addr_eq(&l->server, &pkt->src) &&
             has_port(l, pkt->dport) && (!m->has_question || same_question(l, m))) {
-            sr.queried = l;
+            /* The rules read the whole lookup. */
+            if (!(e = lk_full(c, e)))
+                return NT_ERR_NOMEM;
+            sr.queried = &e->l;
             break;
         }
     }
@@ -858,6 +981,10 @@ static int on_icmp_error(struct correlator *c, const struct packet *pkt, uint32_
             return NT_ERR_NOMEM;
         }
     }
+    if (e && !(e = lk_full(c, e))) {
+        evidence_fini(&evd);
+        return NT_ERR_NOMEM;
+    }
     if (e) {
         struct dns_lookup *l = &e->l;
         /* The error came from the quoted destination (the server) or from another host. */
@@ -882,6 +1009,10 @@ static int on_icmp_error(struct correlator *c, const struct packet *pkt, uint32_
         ev.about_dns = true;
         c->st.icmp_matched++;
     } else if ((e = find_for_icmp(c, pkt, &v, true)) != NULL) {
+        if (!(e = lk_full(c, e))) {
+            evidence_fini(&evd);
+            return NT_ERR_NOMEM;
+        }
         struct dns_lookup *l = &e->l;
         ev.quotes_response = true;
         evd.order_pkt = l->query.pkt;
@@ -963,6 +1094,7 @@ int correlate_packet(struct correlator *c, const struct packet *pkt, uint32_t in
         correlate_advance_clock(c, pkt, input);
         tcp_track_clock(c->tcp, c->now);
         expire(c);
+        compact_due(c);
         tcp_track_expire(c->tcp);
     } else {
         c->now = c->vclock;

@@ -88,15 +88,13 @@ struct dns_lookup {
     uint8_t outcome; /* enum lookup_outcome */
     bool late;       /* the answer or error came after the timeout had passed */
 
-    /* LOOKUP_ANSWERED */
-    struct evidence answer; /* the first response (role EV_ANSWER) */
-    int64_t rtt_us;         /* answer time minus the latest transmission before it */
-    int64_t elapsed_us;     /* answer or error time minus the first transmission */
+    /* LOOKUP_ANSWERED (the first response is `answer`, below) */
+    int64_t rtt_us;     /* answer time minus the latest transmission before it */
+    int64_t elapsed_us; /* answer or error time minus the first transmission */
     uint16_t rcode;
     uint32_t extra_responses; /* responses after the first */
 
-    /* ICMP errors quoting its queries (the first kept) */
-    struct evidence error;
+    /* ICMP errors quoting its queries (the first is `error`, below) */
     uint32_t n_errors;
     uint8_t icmp_kind;       /* enum icmp_kind of the first error */
     uint8_t icmp_sender;     /* enum icmp_sender of the first error */
@@ -118,6 +116,11 @@ struct dns_lookup {
 
     /* Transport TCP: the connection after its handshake (see struct dns_tcp_conn). */
     struct dns_tcp_conn tcp;
+
+    /* Last, so that the correlator can keep a lookup silent past its timeout without them
+     * (about half its size) while it waits for a late answer (correlate_internal.h). */
+    struct evidence answer; /* LOOKUP_ANSWERED: the first response (role EV_ANSWER) */
+    struct evidence error;  /* the first ICMP error quoting its queries */
 };
 
 enum tcp_outcome {
@@ -246,6 +249,9 @@ struct correlate_stats {
         struct nt_time from, to; /* stamp of the packet before the step, and of this one */
     } clock_steps_kept[CORRELATE_STEPS_KEPT];
     uint64_t open_peak; /* most lookups open at once */
+    /* lookups made compact while they waited past their timeout (storage only; see
+     * correlate_internal.h) */
+    uint64_t lookups_compacted;
     /* Hosts the capture holds one direction of (correlate/sides.h): no packet addressed to the
      * host, yet at least one of its TCP connections went on after its SYN without the SYN-ACK in
      * the capture (synack_unseen), which proves packets reached it uncaptured. Judged over every

@@ -20,20 +20,32 @@
 
 /* The open lookups of one key (client, server, server port, transport, DNS id) form a ring
  * (kolder, knewer); its oldest lookup, the anchor, is the correlator's index item under the key's
- * hash (h), and a walk goes from the anchor's kolder, the newest, back to the anchor. */
+ * hash (h), and a walk goes from the anchor's kolder, the newest, back to the anchor.
+ *
+ * Compact entries: a lookup still without an outcome a timeout after its first query has
+ * likely gone unanswered, and may wait the whole late window (2 minutes) for a late answer or
+ * error. It is then moved into a block that ends before l.answer (struct dns_lookup keeps its
+ * answer and error evidence last) with its name right after: about half the size. Nothing
+ * reads or writes l.answer or l.error of a compact entry: lk_full moves it back into a whole
+ * entry first (a late answer or ICMP error), and close_lookup hands on a whole copy. The
+ * deadlines, the heap and eviction do not change: compaction is storage only. */
 struct lk {
     /* First, so that a step along a key's ring reads one cache line of an entry, not two. */
     struct lk *kolder, *knewer;
     uint64_t h;
     bool anchor;
-    struct dns_lookup l;
+    bool compact;             /* the block ends at LK_COMPACT_SIZE (+ the name) */
     struct lk *older, *newer; /* creation order */
     struct lk *pnext, *pprev; /* the lookups still without an outcome, newest first */
     struct theap_node due;    /* deadline in the correlator's heap (clock microseconds) */
     int64_t first_vt, last_vt, outcome_vt; /* on the correlator's clock */
-    size_t qcap;                           /* bytes of qname */
+    size_t qcap;                           /* bytes of qname (whole entries) */
+    struct dns_lookup l;                   /* last but the name: see compact entries */
     char qname[];                          /* l.qname points here: one allocation per lookup */
 };
+
+/* A compact entry's size without its name, which follows at this offset. */
+#define LK_COMPACT_SIZE (offsetof(struct lk, l) + offsetof(struct dns_lookup, answer))
 
 /* Entries whose name fits LK_NAME_INLINE bytes all have one size, and closed ones are kept for
  * reuse (at most LK_FREE_MAX), which spares malloc and free a large block per lookup. */
@@ -53,6 +65,9 @@ struct correlator {
     struct htab index; /* the anchor of each key's ring by the hash of the key (lk_hash) */
     size_t open;
     struct lk *oldest, *newest;
+    /* The oldest open lookup not yet considered for compaction (creation order is the order of
+     * first_vt: the clock never runs backwards). */
+    struct lk *compact_next;
     struct lk *pending; /* newest lookup without an outcome */
     struct theap due;   /* every open lookup by deadline */
     struct tcp_tracker *tcp;

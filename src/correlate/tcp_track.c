@@ -28,7 +28,7 @@ struct ta {
     bool reported; /* handed to the callback */
 };
 
-#define TA_OF(node) ((struct ta *)((char *)(node) - offsetof(struct ta, due)))
+#define TA_OF(node) ((struct ta *)((char *)(node)-offsetof(struct ta, due)))
 
 struct tcp_tracker {
     const struct correlate_config *cfg;

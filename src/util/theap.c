@@ -92,6 +92,13 @@ void theap_update(struct theap *h, struct theap_node *node)
     sift_up(h, i);
 }
 
+void theap_move(struct theap *h, const struct theap_node *from, struct theap_node *to)
+{
+    size_t i = to->idx;
+    if (i != THEAP_NONE && i < h->n && h->v[i].node == from)
+        h->v[i].node = to;
+}
+
 void theap_remove(struct theap *h, struct theap_node *node)
 {
     size_t i = node->idx;

@@ -44,6 +44,9 @@ bool theap_push(struct theap *h, struct theap_node *node);
 void theap_update(struct theap *h, struct theap_node *node);
 /* Takes node out (a no-op when it is not in the heap). */
 void theap_remove(struct theap *h, struct theap_node *node);
+/* The node's entry moved in memory (its bytes copied from `from` to `to`): the heap points at
+ * `to` from now on. */
+void theap_move(struct theap *h, const struct theap_node *from, struct theap_node *to);
 /* The node with the earliest deadline (ties by tie), or NULL when empty. */
 struct theap_node *theap_top(struct theap *h);
 

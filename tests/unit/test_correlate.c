@@ -11,13 +11,15 @@
 
 struct seen {
     struct dns_lookup l[MAXL];
-    char names[MAXL][64];
+    char names[MAXL][256];
     size_t n, total;
     struct icmp_event e[MAXL];
     const struct dns_lookup *e_lookup_seq_holder[MAXL];
     uint64_t e_lookup_seq[MAXL];
     size_t ne;
-    uint64_t close_pkt[MAXL]; /* packet of dns_lookup.tcp.close, 0 when none */
+    uint64_t close_pkt[MAXL];                    /* packet of dns_lookup.tcp.close, 0 when none */
+    uint8_t answer_role[MAXL], error_role[MAXL]; /* the evidence's roles, 0 when empty */
+    uint64_t answer_pkt[MAXL];
 };
 
 static void on_lookup(void *ctx, const struct dns_lookup *l)
@@ -27,6 +29,9 @@ static void on_lookup(void *ctx, const struct dns_lookup *l)
     if (s->n >= MAXL)
         return; /* big tests only count */
     s->l[s->n] = *l;
+    s->answer_role[s->n] = l->answer.role;
+    s->error_role[s->n] = l->error.role;
+    s->answer_pkt[s->n] = l->answer.pkt;
     /* The lookup is freed after the callback: keep only what the tests read. */
     memset(&s->l[s->n].query, 0, sizeof s->l[s->n].query);
     memset(&s->l[s->n].answer, 0, sizeof s->l[s->n].answer);
@@ -1255,6 +1260,96 @@ static void test_key_bound_counted(void **state)
     free(r);
 }
 
+/* Lookups silent past their timeout are kept compact while they wait for late answers
+ * (correlate_internal.h): storage only. Several lookups share one key (same client port and id,
+ * other questions), one is retransmitted after it was made compact, and late answers and errors
+ * still find their lookups, with their evidence, in any order. */
+static void test_compact_silent_lookups(void **state)
+{
+    (void)state;
+    struct seen s;
+    struct correlator *c = mk(&s, 5000000);
+    struct packet *q[6], *p = pkt_new();
+    static const char *const names[6] = {"a.example.",
+                                         "b.example.",
+                                         "c.example.",
+                                         "d.example.",
+                                         "e.example.",
+                                         "a-very-long-name-beyond-"
+                                         "the-inline-room-of-an-entry-"
+                                         "xxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                                         "xxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                                         "xxxxxxxxxxxxxxxxxxxxx."};
+    for (int i = 0; i < 6; i++) {
+        q[i] = pkt_new();
+        /* 0 to 3 share one key (client port 5000, id 7); 4 and 5 have their own. */
+        query(q[i], (uint64_t)i + 1, 0.1 * i, "10.0.0.1", i < 4 ? 5000 : (uint16_t)(5000 + i),
+              "10.0.0.53", i < 4 ? 7 : (uint16_t)(7 + i), names[i]);
+        assert_int_equal(correlate_packet(c, q[i], 0), 0);
+    }
+    /* Another client's query 6 s later moves the clock past every timeout. */
+    query(p, 7, 6.0, "10.0.0.2", 6000, "10.0.0.53", 99, "other.example.");
+    assert_int_equal(correlate_packet(c, p, 0), 0);
+    assert_int_equal(correlate_stats(c)->lookups_compacted, 6);
+    /* Lookup 2 is retransmitted (a compact entry takes it), then answered 1 s later. */
+    at(q[2], 8, 8.0, NT_TIME_OF_DAY);
+    assert_int_equal(correlate_packet(c, q[2], 0), 0);
+    response(p, 9, 9.0, q[2], 0);
+    assert_int_equal(correlate_packet(c, p, 0), 0);
+    /* Late: an answer to 1, the server's port unreachable quoting 3 (whole quote), one quoting
+     * 5 with only what text without -v shows, and an answer to the long name 5... */
+    response(p, 10, 20.0, q[1], 0);
+    assert_int_equal(correlate_packet(c, p, 0), 0);
+    icmp_for(p, 11, 21.0, q[3], "10.0.0.53", 3, true);
+    assert_int_equal(correlate_packet(c, p, 0), 0);
+    response(p, 12, 22.0, q[5], 3);
+    assert_int_equal(correlate_packet(c, p, 0), 0);
+    /* ...and 0 and 4 never: they close at the end of the late window (2 minutes), whole. */
+    query(p, 13, 200.0, "10.0.0.2", 6001, "10.0.0.53", 100, "late.example.");
+    assert_int_equal(correlate_packet(c, p, 0), 0);
+    correlate_finish(c);
+
+    int found = 0;
+    for (size_t i = 0; i < s.n; i++) {
+        const struct dns_lookup *l = &s.l[i];
+        if (strcmp(l->qname, names[0]) == 0 || strcmp(l->qname, names[4]) == 0) {
+            assert_int_equal(l->outcome, LOOKUP_UNANSWERED);
+            assert_int_equal(s.answer_role[i], 0);
+            assert_int_equal(s.error_role[i], 0);
+            found++;
+        } else if (strcmp(l->qname, names[1]) == 0) {
+            assert_int_equal(l->outcome, LOOKUP_ANSWERED);
+            assert_true(l->late);
+            assert_int_equal(s.answer_role[i], EV_ANSWER);
+            assert_int_equal(s.answer_pkt[i], 10);
+            found++;
+        } else if (strcmp(l->qname, names[2]) == 0) {
+            assert_int_equal(l->outcome, LOOKUP_ANSWERED);
+            assert_false(l->late); /* 1 s after its retransmission */
+            assert_int_equal(l->transmissions, 2);
+            assert_int_equal(s.answer_pkt[i], 9);
+            found++;
+        } else if (strcmp(l->qname, names[3]) == 0) {
+            assert_int_equal(l->outcome, LOOKUP_ICMP_ERROR);
+            assert_true(l->late);
+            assert_int_equal(s.error_role[i], EV_ICMP_ERROR);
+            found++;
+        } else if (strcmp(l->qname, names[5]) == 0) {
+            assert_int_equal(l->outcome, LOOKUP_ANSWERED);
+            assert_int_equal(l->rcode, 3);
+            assert_int_equal(s.answer_pkt[i], 12);
+            found++;
+        }
+    }
+    assert_int_equal(found, 6);
+    assert_int_equal(s.ne, 1);
+    assert_int_equal(s.e_lookup_seq[0], 4);
+    for (int i = 0; i < 6; i++)
+        free(q[i]);
+    free(p);
+    correlate_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1286,6 +1381,7 @@ int main(void)
         cmocka_unit_test(test_answer_from_other_address),
         cmocka_unit_test(test_tcp_connection_facts),
         cmocka_unit_test(test_one_sided_hosts),
+        cmocka_unit_test(test_compact_silent_lookups),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
