@@ -7,14 +7,19 @@ MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 EXAMPLE ?= examples/port-unreachable.pcap
 
-.PHONY: all build run test deps install bench fuzz clean format
+.PHONY: all build run test deps deps-build install bench fuzz clean format
 
 all: build
 
 # Installs what is missing when we may (root, or NT_INSTALL_DEPS=1 with sudo), otherwise
-# scripts/install-deps prints the exact command and the build stops there.
+# scripts/install-deps prints the exact command and the build stops there. `make run` needs only
+# the build's packages; `make test` also the tests' (tcpdump, servers, firewalls), whose
+# services install-deps never leaves enabled.
 deps:
 	@scripts/install-deps --check >/dev/null 2>&1 || scripts/install-deps
+
+deps-build:
+	@scripts/install-deps --build --check >/dev/null 2>&1 || scripts/install-deps --build
 
 # Configures once; configures again whenever CMAKE_FLAGS is given, so that flags such as
 # CMAKE_FLAGS=-DNT_WERROR=ON reach an existing build directory too.
@@ -23,14 +28,23 @@ $(BUILD)/CMakeCache.txt: $(if $(strip $(CMAKE_FLAGS)),FORCE)
 
 FORCE:
 
-build: deps $(BUILD)/CMakeCache.txt
+build: deps-build $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
-run: build
+# The quick start's first command shows the report, not the build: the build's output goes to
+# $(BUILD)/build.log, whose end is printed if the build fails.
+run: deps-build
+	@mkdir -p $(BUILD); \
+	  echo "nettriage: building in $(BUILD)/ (log: $(BUILD)/build.log)" >&2; \
+	  { { [ -f $(BUILD)/CMakeCache.txt ] && [ -z "$(strip $(CMAKE_FLAGS))" ] || \
+	      cmake -S . -B $(BUILD) $(CMAKE_FLAGS); } && \
+	    cmake --build $(BUILD) -j $(JOBS); } > $(BUILD)/build.log 2>&1 || \
+	  { tail -n 30 $(BUILD)/build.log >&2; \
+	    echo "nettriage: the build failed; the whole log is $(BUILD)/build.log" >&2; exit 2; }
 	@$(BUILD)/nettriage report --reported "customers reported 'destination port unreachable' when loading www.yummyrecipesforme.com" $(EXAMPLE); \
 	  status=$$?; [ $$status -le 1 ] || exit $$status
 
-test: build
+test: deps build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 install: build
