@@ -32,6 +32,8 @@ void cli_usage(FILE *out)
           "      --max-tcp N        TCP connection attempts kept open at once (default 1000000)\n"
           "      --answer-guard S   seconds an answered lookup waits for duplicate answers and\n"
           "                         the client's ICMP errors about it (default 1)\n"
+          "      --bound RULE.NAME=N  one of the rules' bounds (servers measured, sources\n"
+          "                         followed, ...); --bounds lists them with their defaults\n"
           "  -h, --help             this help\n"
           "  -V, --version          the version\n"
           "\n"

@@ -9,17 +9,22 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "detect/rule.h"
 #include "pipeline/pipeline.h"
 #include "report/analysis.h"
 #include "report/escape.h"
 #include "source/source.h"
 #include "util/err.h"
 
+#define BOUNDS_SET_MAX 64
+
 struct report_opts {
     const char *format;
     const char *output;
     const char *reported;
     struct pipeline_config cfg;
+    struct pipeline_bound bounds[BOUNDS_SET_MAX]; /* --bound, in cfg.bounds */
+    char bound_rule[BOUNDS_SET_MAX][64], bound_name[BOUNDS_SET_MAX][64];
 };
 
 /* --format ndjson streams its lines as the analysis runs (a line per lookup and ICMP error as
@@ -142,6 +147,73 @@ static bool parse_count(const char *s, uint32_t *out)
     return true;
 }
 
+/* Parses --bound RULE.NAME=N into o->bounds (a later one for the same bound replaces it). Says
+ * what is wrong and returns false on an unknown bound or a value out of its range. */
+static bool parse_bound(struct report_opts *o, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    const char *dot = NULL;
+    for (const char *c = arg; eq && c < eq; c++)
+        if (*c == '.')
+            dot = c;
+    if (!eq || !dot || dot == arg || dot + 1 == eq || (size_t)(dot - arg) >= 64 ||
+        (size_t)(eq - dot - 1) >= 64) {
+        fprintf(stderr,
+                "nettriage: --bound wants RULE.NAME=N (e.g. dns.no_response.recent=131072), not "
+                "'%s'; --bounds lists them\n",
+                arg);
+        return false;
+    }
+    char rule[64], name[64];
+    snprintf(rule, sizeof rule, "%.*s", (int)(dot - arg), arg);
+    snprintf(name, sizeof name, "%.*s", (int)(eq - dot - 1), dot + 1);
+    const struct rule_bound_def *def = detect_find_bound(rule, name, NULL);
+    if (!def) {
+        fprintf(stderr, "nettriage: --bound: no bound '%s.%s' (--bounds lists them)\n", rule, name);
+        return false;
+    }
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(eq + 1, &end, 10);
+    if (errno || end == eq + 1 || *end || eq[1] == '-' || v < def->min || v > def->max) {
+        fprintf(stderr, "nettriage: --bound %s.%s wants a count from %llu to %llu, not '%s'\n",
+                rule, name, (unsigned long long)def->min, (unsigned long long)def->max, eq + 1);
+        return false;
+    }
+    size_t i = 0;
+    while (i < o->cfg.n_bounds &&
+           !(strcmp(o->bound_rule[i], rule) == 0 && strcmp(o->bound_name[i], name) == 0))
+        i++;
+    if (i == BOUNDS_SET_MAX) {
+        fprintf(stderr, "nettriage: --bound: at most %d bounds can be set\n", BOUNDS_SET_MAX);
+        return false;
+    }
+    memcpy(o->bound_rule[i], rule, sizeof rule);
+    memcpy(o->bound_name[i], name, sizeof name);
+    o->bounds[i] = (struct pipeline_bound){o->bound_rule[i], o->bound_name[i], v};
+    if (i == o->cfg.n_bounds)
+        o->cfg.n_bounds++;
+    o->cfg.bounds = o->bounds;
+    return true;
+}
+
+/* --bounds: every rule's bounds with their defaults and ranges. */
+static void list_bounds(void)
+{
+    printf("Bounds of the rules' state (set with --bound RULE.NAME=N; what a bound leaves out is\n"
+           "counted in every output, under rule_limits):\n\n");
+    for (size_t i = 0; i < detect_n_rules; i++) {
+        const struct rule *r = detect_rules[i];
+        for (const struct rule_bound_def *b = r->bounds; b && b->name; b++) {
+            char full[128];
+            snprintf(full, sizeof full, "%s.%s", r->id, b->name);
+            printf("  %-36s default %llu (%llu to %llu)\n      %s\n", full,
+                   (unsigned long long)b->def, (unsigned long long)b->min,
+                   (unsigned long long)b->max, b->what);
+        }
+    }
+}
+
 /* Reads one input through the pipeline and says on standard error why it stopped early, if it
  * did. Returns true when it was read to its end without error. */
 static bool read_input(struct pipeline *p, const struct analysis *a, const char *path, uint32_t idx)
@@ -189,7 +261,7 @@ int cmd_report(int argc, char **argv)
 {
     struct report_opts o = {.format = "md"};
     pipeline_config_default(&o.cfg);
-    enum { OPT_MAX_LOOKUPS = 256, OPT_MAX_TCP, OPT_ANSWER_GUARD };
+    enum { OPT_MAX_LOOKUPS = 256, OPT_MAX_TCP, OPT_ANSWER_GUARD, OPT_BOUND, OPT_BOUNDS };
     static const struct option longopts[] = {
         {"format", required_argument, NULL, 'f'},
         {"output", required_argument, NULL, 'o'},
@@ -198,6 +270,8 @@ int cmd_report(int argc, char **argv)
         {"max-lookups", required_argument, NULL, OPT_MAX_LOOKUPS},
         {"max-tcp", required_argument, NULL, OPT_MAX_TCP},
         {"answer-guard", required_argument, NULL, OPT_ANSWER_GUARD},
+        {"bound", required_argument, NULL, OPT_BOUND},
+        {"bounds", no_argument, NULL, OPT_BOUNDS},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -241,6 +315,13 @@ int cmd_report(int argc, char **argv)
                 return EXIT_ERROR;
             }
             break;
+        case OPT_BOUND:
+            if (!parse_bound(&o, optarg))
+                return EXIT_ERROR;
+            break;
+        case OPT_BOUNDS:
+            list_bounds();
+            return EXIT_CLEAN;
         case 'h':
             cli_usage(stdout);
             return EXIT_CLEAN;

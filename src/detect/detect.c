@@ -2,6 +2,7 @@
  * their findings, and keeps per-server statistics for them. */
 #include "detect/rule.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +45,7 @@ struct detector {
     size_t *n_raised;  /* findings per rule, for the cap */
     uint64_t *refused; /* findings per rule not made because of the cap */
     uint64_t refused_total;
+    uint64_t **bounds;           /* per rule, its bounds' values (rule->bounds order) */
     struct detect_limit *limits; /* rule_count_limit's counters */
     size_t n_limits, cap_limits;
     /* The lookup being dispatched (NULL outside detect_lookup) and the keyed hash of its
@@ -135,14 +137,75 @@ struct detector *detect_new(int64_t timeout_us)
     d->states = calloc(n, sizeof *d->states);
     d->n_raised = calloc(n, sizeof *d->n_raised);
     d->refused = calloc(n, sizeof *d->refused);
-    if (!d->states || !d->n_raised || !d->refused) {
-        free(d->states);
-        free(d->n_raised);
-        free(d->refused);
-        free(d);
+    d->bounds = calloc(n, sizeof *d->bounds);
+    if (!d->states || !d->n_raised || !d->refused || !d->bounds) {
+        detect_free(d);
         return NULL;
     }
+    for (size_t i = 0; i < detect_n_rules; i++) {
+        const struct rule_bound_def *b = detect_rules[i]->bounds;
+        size_t nb = 0;
+        while (b && b[nb].name)
+            nb++;
+        if (!nb)
+            continue;
+        if (!(d->bounds[i] = malloc(nb * sizeof **d->bounds))) {
+            detect_free(d);
+            return NULL;
+        }
+        for (size_t j = 0; j < nb; j++)
+            d->bounds[i][j] = b[j].def;
+    }
     return d;
+}
+
+/* Position of bound `name` in rule r's list, or -1. */
+static ptrdiff_t bound_index(const struct rule *r, const char *name)
+{
+    for (ptrdiff_t j = 0; r->bounds && r->bounds[j].name; j++)
+        if (strcmp(r->bounds[j].name, name) == 0)
+            return j;
+    return -1;
+}
+
+const struct rule_bound_def *detect_find_bound(const char *rule_id, const char *name,
+                                               const struct rule **rule_out)
+{
+    for (size_t i = 0; i < detect_n_rules; i++) {
+        const struct rule *r = detect_rules[i];
+        if (strcmp(r->id, rule_id) != 0)
+            continue;
+        ptrdiff_t j = bound_index(r, name);
+        if (j < 0)
+            return NULL;
+        if (rule_out)
+            *rule_out = r;
+        return &r->bounds[j];
+    }
+    return NULL;
+}
+
+int detect_set_bound(struct detector *d, const char *rule_id, const char *name, uint64_t value)
+{
+    for (size_t i = 0; i < detect_n_rules; i++) {
+        const struct rule *r = detect_rules[i];
+        if (strcmp(r->id, rule_id) != 0)
+            continue;
+        ptrdiff_t j = bound_index(r, name);
+        if (j < 0)
+            return -1;
+        if (value < r->bounds[j].min || value > r->bounds[j].max)
+            return -2;
+        d->bounds[i][j] = value;
+        return 0;
+    }
+    return -1;
+}
+
+uint64_t rule_bound(const struct rule_ctx *rc, const char *name)
+{
+    ptrdiff_t j = bound_index(rc->rule, name);
+    return j < 0 ? 0 : rc->d->bounds[rc->idx][j];
 }
 
 struct finding *rule_raise(struct rule_ctx *rc, const char *key)
@@ -531,12 +594,15 @@ void detect_free(struct detector *d)
 {
     if (!d)
         return;
-    for (size_t i = 0; i < detect_n_rules; i++)
+    for (size_t i = 0; d->states && i < detect_n_rules; i++)
         if (d->states[i] && detect_rules[i]->free_state)
             detect_rules[i]->free_state(d->states[i]);
     free(d->states);
     free(d->n_raised);
     free(d->refused);
+    for (size_t i = 0; d->bounds && i < detect_n_rules; i++)
+        free(d->bounds[i]);
+    free(d->bounds);
     free(d->limits);
     for (size_t i = 0; i < d->n_findings; i++)
         finding_free(d->findings[i]);

@@ -26,8 +26,7 @@ struct finding *dns_icmp_add(struct rule_ctx *rc, const struct dns_lookup *l)
     if (l->from_quote) {
         a->from_quote++;
         a->from_quote_errors += l->n_errors;
-    }
-    else if (l->matched_by_id)
+    } else if (l->matched_by_id)
         a->by_id++;
     if (l->error.quote_present)
         a->with_quote++;
@@ -127,9 +126,9 @@ void dns_icmp_add_facts(struct rule_ctx *rc, struct finding *f, const struct dns
                          "%s%" PRIu64 " %s to %s %s port %u %s not in the input; %s known only "
                          "%s. The capture saw only the errors (a filter such as `icmp`, or a "
                          "capture point on the errors' path); when %s sent is unknown.",
-                         captured ? "Further, " : "", nq, one ? "query" : "queries",
-                         w->srv, w->PROTO, f->port, one ? "is" : "are", one ? "it is" : "they are",
-                         how, one ? "it was" : "they were");
+                         captured ? "Further, " : "", nq, one ? "query" : "queries", w->srv,
+                         w->PROTO, f->port, one ? "is" : "are", one ? "it is" : "they are", how,
+                         one ? "it was" : "they were");
     }
     text_time(&a->first_error, t1, sizeof t1);
     text_time(&a->last_error, t2, sizeof t2);

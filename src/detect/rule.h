@@ -15,6 +15,16 @@ struct rule_ctx;
 #define DNS_OPCODE_NOTIFY    4
 #define DNS_OPCODE_UPDATE    5
 
+/* A bound a rule keeps its state under: how many servers, sources, names... it follows. What it
+ * leaves out past the bound is counted (rule_count_limit). Each bound is an option of
+ * `nettriage report` (--bound RULE.NAME=N; --bounds lists them with their defaults), read by
+ * the rule with rule_bound() when it makes its state. */
+struct rule_bound_def {
+    const char *name; /* e.g. "tcp_kept"; NULL ends a rule's list */
+    uint64_t def, min, max;
+    const char *what; /* one line for --bounds */
+};
+
 struct rule {
     const char *id;
     uint8_t severity; /* enum severity */
@@ -38,6 +48,8 @@ struct rule {
     void (*on_finish)(struct rule_ctx *rc);
     /* Frees the rule's state (rule_state) when the detector is freed; NULL when it keeps none. */
     void (*free_state)(void *state);
+    /* Its bounds (ended by a NULL name), or NULL. */
+    const struct rule_bound_def *bounds;
 };
 
 /* Returns the finding of the calling rule with this key, creating it on first use. One finding
@@ -54,6 +66,9 @@ struct finding *rule_next_finding(struct rule_ctx *rc, size_t *iter);
  * there, and free_state releases it with the detector. Rules keep no static state, so two
  * detectors never share any. */
 void **rule_state(struct rule_ctx *rc);
+/* The value in force of one of the calling rule's bounds (its default unless the run set it);
+ * name must be one of its rule_bound_def names (else 0). Read it when the state is made. */
+uint64_t rule_bound(const struct rule_ctx *rc, const char *name);
 /* What a rule leaves out because of one of its limits (servers past its table's bound, keys past
  * a cap) is counted here, never dropped silently: adds n to the calling rule's counter `name`
  * (a static string such as "servers_ignored"). detect_limits lists the counters for the
@@ -109,6 +124,13 @@ const struct server_stats *rule_server_stats(const struct rule_ctx *rc,
 
 struct detector;
 struct detector *detect_new(int64_t timeout_us);
+/* The definition of bound `name` of rule `rule_id` (NULL when there is none; *rule_out, when
+ * given, is the rule). */
+const struct rule_bound_def *detect_find_bound(const char *rule_id, const char *name,
+                                               const struct rule **rule_out);
+/* Sets a bound for this detector's rules; call before the first lookup. Returns 0, -1 when the
+ * rule or bound does not exist, -2 when value is outside [min, max]. */
+int detect_set_bound(struct detector *d, const char *rule_id, const char *name, uint64_t value);
 void detect_lookup(struct detector *d, const struct dns_lookup *l);
 /* Returns whether the error is accounted for: tied to a lookup or connection attempt (whose
  * outcome the rules judge), or taken by a rule into a finding (rule_take_icmp). */

@@ -113,6 +113,12 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, const struct pi
     p->pkt = calloc(1, sizeof *p->pkt);
     p->names = nt_names_new();
     p->det = detect_new(cfg->timeout_us);
+    for (size_t i = 0; p->det && i < cfg->n_bounds; i++)
+        if (detect_set_bound(p->det, cfg->bounds[i].rule, cfg->bounds[i].name,
+                             cfg->bounds[i].value) != 0) {
+            detect_free(p->det);
+            p->det = NULL;
+        }
     p->cor = correlate_new(&cc, &cb);
     if (!a->inputs && n_inputs)
         a->inputs = calloc(n_inputs, sizeof *a->inputs);

@@ -28,9 +28,19 @@ struct pipeline_limits {
     int64_t answer_guard_us;   /* how long an answered lookup waits for duplicates */
 };
 
+/* One rule's bound set by the run (--bound RULE.NAME=N; see struct rule_bound_def). */
+struct pipeline_bound {
+    const char *rule, *name; /* "dns.no_response", "recent" */
+    uint64_t value;
+};
+
 struct pipeline_config {
     int64_t timeout_us; /* --timeout */
     struct pipeline_limits limits;
+    /* Rules' bounds other than their defaults (checked by the caller with detect_find_bound;
+     * pipeline_new fails on one that does not exist or is out of range). */
+    const struct pipeline_bound *bounds;
+    size_t n_bounds;
 };
 
 /* Defaults: timeout 5 s, 1,000,000 open lookups and attempts, 1 s answer guard. */

@@ -215,7 +215,8 @@ static void test_slow_sees_the_300th_server(void **state)
     detect_free(r.d);
 }
 
-/* Past DNS_SLOW_MAX_SERVERS (1024) servers, the others are left out and counted. */
+/* Past the default bound of 1,024 servers (dns.slow.servers), the others are left out and counted.
+ */
 static void test_slow_counts_ignored_servers(void **state)
 {
     (void)state;
@@ -233,6 +234,36 @@ static void test_slow_counts_ignored_servers(void **state)
     assert_int_equal(finish(&r, "dns.slow", f, 4), 0);
     assert_int_equal(limit(&r, "dns.slow", "servers_ignored"), 5);
     assert_int_equal(limit(&r, "dns.slow", "answers_ignored"), 5 * 12);
+    detect_free(r.d);
+}
+
+/* The bound is an option (--bound dns.slow.servers=N): with 10, the servers past the tenth are
+ * left out and counted the same way; bounds that do not exist or are out of range are refused. */
+static void test_slow_servers_bound_is_an_option(void **state)
+{
+    (void)state;
+    struct run r = {0};
+    r.d = detect_new(5000000);
+    assert_non_null(r.d);
+    assert_int_equal(detect_set_bound(r.d, "dns.slow", "servers", 10), 0);
+    assert_int_equal(detect_set_bound(r.d, "dns.slow", "servers", 0), -2);
+    assert_int_equal(detect_set_bound(r.d, "dns.slow", "nothing", 10), -1);
+    assert_int_equal(detect_set_bound(r.d, "dns.nothing", "servers", 10), -1);
+    assert_non_null(detect_find_bound("tcp.scan", "targets", NULL));
+    assert_null(detect_find_bound("tcp.scan", "servers", NULL));
+    char srv[32];
+    for (int i = 0; i < 10 + 3; i++) {
+        for (int k = 0; k < (i < 10 ? 1 : 12); k++) {
+            struct dns_lookup *l =
+                lk("198.51.100.15", nth_server(srv, sizeof srv, i), "a.example.", 10.0 + k);
+            answer(l, 0, i < 10 ? 2000 : 900000);
+            feed(&r, l);
+        }
+    }
+    const struct finding *f[4];
+    assert_int_equal(finish(&r, "dns.slow", f, 4), 0);
+    assert_int_equal(limit(&r, "dns.slow", "servers_ignored"), 3);
+    assert_int_equal(limit(&r, "dns.slow", "answers_ignored"), 3 * 12);
     detect_free(r.d);
 }
 
@@ -314,8 +345,7 @@ static void test_flood_ring_survives_long_and_disordered_captures(void **state)
 
 /* `per_sec` lookups per second to srv from `from` for `seconds` seconds, spread evenly, from
  * `sources` clients (203.0.x.y), all answered. */
-static void load(struct run *r, const char *srv, double from, int seconds, int per_sec,
-                 int sources)
+static void load(struct run *r, const char *srv, double from, int seconds, int per_sec, int sources)
 {
     for (int s = 0; s < seconds; s++)
         for (int k = 0; k < per_sec; k++) {
@@ -337,8 +367,7 @@ static void test_flood_steady_busy_load_is_no_flood(void **state)
 {
     (void)state;
     struct run r = {0};
-    static const char *srv[4] = {"203.0.113.53", "203.0.113.54", "203.0.113.55",
-                                 "203.0.113.56"};
+    static const char *srv[4] = {"203.0.113.53", "203.0.113.54", "203.0.113.55", "203.0.113.56"};
     for (int i = 0; i < 4; i++) {
         for (int k = 0; k < 40; k++) {
             struct dns_lookup *l = lk("203.0.100.1", srv[i], "www.example.", 99.97 + k * 0.0007);
@@ -665,6 +694,7 @@ int main(void)
         cmocka_unit_test(test_slow_quiet),
         cmocka_unit_test(test_slow_sees_the_300th_server),
         cmocka_unit_test(test_slow_counts_ignored_servers),
+        cmocka_unit_test(test_slow_servers_bound_is_an_option),
         cmocka_unit_test(test_flood_fires),
         cmocka_unit_test(test_flood_quiet),
         cmocka_unit_test(test_flood_steady_busy_load_is_no_flood),

@@ -14,10 +14,10 @@
 #include "detect/text.h"
 
 struct ao_acc {
-    struct nt_addr from;     /* the address the answers came from */
-    uint64_t answers;        /* answers from it to lookups sent to the server */
-    uint64_t rejects;        /* the clients' ICMP errors about those answers */
-    uint64_t last_seq;       /* the last lookup counted (lookups are counted once) */
+    struct nt_addr from; /* the address the answers came from */
+    uint64_t answers;    /* answers from it to lookups sent to the server */
+    uint64_t rejects;    /* the clients' ICMP errors about those answers */
+    uint64_t last_seq;   /* the last lookup counted (lookups are counted once) */
     struct nt_time first, last;
 };
 
@@ -155,8 +155,7 @@ static void explain(struct rule_ctx *rc, struct finding *f)
                       "its routing table unless it binds each address (BIND's listen-on, "
                       "unbound's interface-automatic: yes or interface:, dnsmasq's "
                       "--bind-interfaces).");
-    finding_add_cause(f, CONF_LOW,
-                      "A third party forged the answers (spoofing).",
+    finding_add_cause(f, CONF_LOW, "A third party forged the answers (spoofing).",
                       "A forged answer must guess the client port and DNS id; these matched, "
                       "which a host on the path or a NAT device gets right, so this is the less "
                       "likely reading unless %s is unknown on the network.",
@@ -168,10 +167,9 @@ static void explain(struct rule_ctx *rc, struct finding *f)
                      "the tracked DNS flows: `nft list ruleset`, `iptables -t nat -S` and "
                      "`conntrack -L -p %s --dport %u`.",
                      srv, finding_transport_name(f), f->port);
-    finding_add_step(f,
-                     "On the DNS server, make it answer from the address it was asked on (bind "
-                     "each address: BIND `listen-on`, unbound `interface-automatic: yes`, "
-                     "dnsmasq `--bind-interfaces`).");
+    finding_add_step(f, "On the DNS server, make it answer from the address it was asked on (bind "
+                        "each address: BIND `listen-on`, unbound `interface-automatic: yes`, "
+                        "dnsmasq `--bind-interfaces`).");
     const char *qname = text_first_query_name(f);
     if (qname) {
         char qcmd[DNS_NAME_TEXT_MAX * 3];

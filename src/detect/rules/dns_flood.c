@@ -38,7 +38,6 @@
  * once). A measured server costs about 3 KiB, plus about 1 KiB per second with lookups among
  * its last RING seconds, plus its histogram of busy seconds (up to 40 KiB for a flooded
  * server): about 300 MiB at worst with every server busy every second, a few MiB otherwise. */
-#define DNS_FLOOD_MAX_SERVERS 1024
 /* Open one-second bins per server: lookups reach the rules up to the late window (120 s)
  * after their query, roughly in order; a lookup older than the ring closes it and starts
  * again (another input, another clock). Bins are allocated for the seconds that have
@@ -146,7 +145,7 @@ static struct state *state_get(struct rule_ctx *rc)
     if (!*slot) {
         struct state *st = calloc(1, sizeof *st);
         if (st)
-            server_table_init(&st->servers, sizeof(struct srv), DNS_FLOOD_MAX_SERVERS,
+            server_table_init(&st->servers, sizeof(struct srv), (size_t)rule_bound(rc, "servers"),
                               "servers_ignored", "lookups_ignored");
         *slot = st;
     }
@@ -582,6 +581,11 @@ static void on_finish(struct rule_ctx *rc)
     }
 }
 
+static const struct rule_bound_def bounds[] = {
+    {"servers", 1024, 1, 1048576, "DNS servers measured"},
+    {NULL, 0, 0, 0, NULL},
+};
+
 const struct rule rule_dns_flood = {
     .id = "dns.flood",
     .severity = SEV_MEDIUM,
@@ -590,4 +594,5 @@ const struct rule rule_dns_flood = {
     .on_dns_lookup = on_lookup,
     .on_finish = on_finish,
     .free_state = state_free,
+    .bounds = bounds,
 };

@@ -24,7 +24,6 @@
 
 #define MALFORMED_MIN  10
 #define MALFORMED_MANY 100
-#define SOURCES_KEPT   1024
 #define SOURCES_LISTED 8
 #define KINDS_LISTED   6
 
@@ -67,7 +66,7 @@ static void on_malformed(struct rule_ctx *rc, const struct dns_malformed *m)
         a = calloc(1, sizeof *a);
         if (!a)
             return;
-        addr_set_init(&a->peers, SOURCES_KEPT);
+        addr_set_init(&a->peers, (size_t)rule_bound(rc, "peers"));
         f->priv = a;
         f->priv_free = acc_free;
         f->transport = 17;
@@ -258,10 +257,16 @@ static void on_finish(struct rule_ctx *rc)
     }
 }
 
+static const struct rule_bound_def bounds[] = {
+    {"peers", 1024, 16, 1048576, "distinct peers of malformed messages counted exactly per server"},
+    {NULL, 0, 0, 0, NULL},
+};
+
 const struct rule rule_dns_malformed = {
     .id = "dns.malformed",
     .severity = SEV_MEDIUM,
     .title = "Malformed DNS messages",
     .on_dns_malformed = on_malformed,
     .on_finish = on_finish,
+    .bounds = bounds,
 };

@@ -61,9 +61,14 @@ struct nr_acc {
  * ones that closed earlier). Both are bounded rings indexed by the question's keyed hash: past
  * the bound the question entered first is forgotten (which can only leave a lookup "cut off";
  * a forgotten waiting lookup is counted). Which entry goes depends only on the order of the
- * lookups, never on the hash seed, so every run of the same input gives the same report. */
-#define RECENT_MAX  65536
-#define PENDING_MAX 4096
+ * lookups, never on the hash seed, so every run of the same input gives the same report. The
+ * rings' sizes are bounds (--bound dns.no_response.NAME=N). */
+static const struct rule_bound_def bounds[] = {
+    {"recent", 65536, 16, 16777216, "questions (client, name, type) whose newest lookup is kept"},
+    {"cut_off_waiting", 4096, 16, 1048576,
+     "lookups cut off by the end of the capture kept waiting for a later lookup"},
+    {NULL, 0, 0, 0, NULL},
+};
 
 struct recent {
     uint64_t h; /* 0: empty */
@@ -79,12 +84,13 @@ struct pending {
 };
 
 struct nr_state {
-    struct recent *recent; /* ring of RECENT_MAX; the next to reuse at recent_next */
+    struct recent *recent; /* ring of recent_max; the next to reuse at recent_next */
     size_t n_recent, recent_next;
     struct htab recent_index; /* h -> struct recent */
-    struct pending **pend;    /* ring of PENDING_MAX; NULL where matched or empty */
+    struct pending **pend;    /* ring of pend_max; NULL where matched or empty */
     size_t pend_next;
-    struct htab pend_index; /* h -> struct pending */
+    size_t recent_max, pend_max; /* the bounds */
+    struct htab pend_index;      /* h -> struct pending */
     uint32_t max_input;
 };
 
@@ -103,7 +109,7 @@ static void state_free(void *v)
     if (!st)
         return;
     if (st->pend)
-        for (size_t i = 0; i < PENDING_MAX; i++)
+        for (size_t i = 0; i < st->pend_max; i++)
             pending_free(st->pend[i]);
     free(st->pend);
     free(st->recent);
@@ -121,8 +127,10 @@ static struct nr_state *state_get(struct rule_ctx *rc)
             return NULL;
         htab_init(&st->recent_index);
         htab_init(&st->pend_index);
-        st->recent = calloc(RECENT_MAX, sizeof *st->recent);
-        st->pend = calloc(PENDING_MAX, sizeof *st->pend);
+        st->recent_max = (size_t)rule_bound(rc, "recent");
+        st->pend_max = (size_t)rule_bound(rc, "cut_off_waiting");
+        st->recent = calloc(st->recent_max, sizeof *st->recent);
+        st->pend = calloc(st->pend_max, sizeof *st->pend);
         if (!st->recent || !st->pend) {
             state_free(st);
             return NULL;
@@ -155,14 +163,14 @@ static struct recent *recent_find(const struct nr_state *st, uint64_t h)
     return NULL;
 }
 
-/* The entry of question h, made (reusing the oldest past RECENT_MAX) when there is none; NULL
+/* The entry of question h, made (reusing the oldest past recent_max) when there is none; NULL
  * when out of memory. */
 static struct recent *recent_get(struct nr_state *st, uint64_t h)
 {
     struct recent *r = recent_find(st, h);
     if (r)
         return r;
-    bool fresh = st->n_recent < RECENT_MAX;
+    bool fresh = st->n_recent < st->recent_max;
     r = fresh ? &st->recent[st->n_recent] : &st->recent[st->recent_next];
     if (!fresh && r->h)
         htab_remove(&st->recent_index, r->h, r);
@@ -172,7 +180,7 @@ static struct recent *recent_get(struct nr_state *st, uint64_t h)
     if (fresh)
         st->n_recent++;
     else
-        st->recent_next = (st->recent_next + 1) % RECENT_MAX;
+        st->recent_next = (st->recent_next + 1) % st->recent_max;
     r->h = h;
     return r;
 }
@@ -196,7 +204,7 @@ static void pending_drop(struct nr_state *st, struct pending **pp)
 }
 
 /* Keeps p waiting: replaces the waiting lookup of the same question, else takes the next ring
- * slot, forgetting the one entered PENDING_MAX lookups ago if it still waits (both counted).
+ * slot, forgetting the one entered pend_max lookups ago if it still waits (both counted).
  * Takes p (freed on failure). */
 static void pending_keep(struct rule_ctx *rc, struct nr_state *st, struct pending *p)
 {
@@ -208,7 +216,7 @@ static void pending_keep(struct rule_ctx *rc, struct nr_state *st, struct pendin
         return;
     }
     pp = &st->pend[st->pend_next];
-    st->pend_next = (st->pend_next + 1) % PENDING_MAX;
+    st->pend_next = (st->pend_next + 1) % st->pend_max;
     if (*pp) {
         rule_count_limit(rc, "cut_off_lookups_forgotten", 1);
         pending_drop(st, pp);
@@ -906,4 +914,5 @@ const struct rule rule_dns_no_response = {
     .on_dns_lookup = on_lookup,
     .on_finish = on_finish,
     .free_state = state_free,
+    .bounds = bounds,
 };

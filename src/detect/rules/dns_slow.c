@@ -28,7 +28,6 @@
  * once). A measured server costs about 12 KiB (its two histograms), its fast answers' history
  * (detect/history.h, at most about 750 KiB however long the capture) and, once it answered
  * slowly, a shadow finding (about 21 KiB with up to 64 evidence copies). */
-#define DNS_SLOW_MAX_SERVERS 1024
 /* A query rate past which overload is a likely cause. */
 #define BUSY_QPS 100.0
 
@@ -130,7 +129,7 @@ static struct state *state_get(struct rule_ctx *rc)
     if (!*slot) {
         struct state *st = calloc(1, sizeof *st);
         if (st)
-            server_table_init(&st->servers, sizeof(struct srv), DNS_SLOW_MAX_SERVERS,
+            server_table_init(&st->servers, sizeof(struct srv), (size_t)rule_bound(rc, "servers"),
                               "servers_ignored", "answers_ignored");
         *slot = st;
     }
@@ -425,6 +424,11 @@ static void on_finish(struct rule_ctx *rc)
     }
 }
 
+static const struct rule_bound_def bounds[] = {
+    {"servers", 1024, 1, 1048576, "DNS servers measured"},
+    {NULL, 0, 0, 0, NULL},
+};
+
 const struct rule rule_dns_slow = {
     .id = "dns.slow",
     .severity = SEV_MEDIUM,
@@ -432,4 +436,5 @@ const struct rule rule_dns_slow = {
     .on_dns_lookup = on_lookup,
     .on_finish = on_finish,
     .free_state = state_free,
+    .bounds = bounds,
 };

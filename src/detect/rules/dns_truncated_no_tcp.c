@@ -23,8 +23,12 @@
 /* A truncated answer closer than this to the end of the capture cannot be judged: the retry
  * may simply not be in the capture. */
 #define MIN_TAIL_US INT64_C(1000000)
-#define TC_KEPT     4096
-#define TCP_KEPT    65536
+/* Bounds (--bound dns.truncated_no_tcp.NAME=N): truncated answers and TCP retries kept. */
+static const struct rule_bound_def bounds[] = {
+    {"truncated_kept", 4096, 16, 16777216, "truncated UDP answers kept for judging"},
+    {"tcp_kept", 65536, 16, 16777216, "TCP lookups and connection attempts to port 53 kept"},
+    {NULL, 0, 0, 0, NULL},
+};
 
 enum retry { R_NONE = 0, R_OK, R_FAILED, R_UNKNOWN };
 
@@ -59,15 +63,19 @@ struct state {
     struct tcp_item *tcp;
     size_t n_tcp, cap_tcp;
     uint64_t tcp_dropped;
-    struct htab tcp_ix; /* tcp items by client, server and port, built in on_finish */
+    struct htab tcp_ix;     /* tcp items by client, server and port, built in on_finish */
+    size_t tc_max, tcp_max; /* the bounds */
 };
 
 /* The rule's per-detector state (rule_state), made on first use. */
 static struct state *state_of(struct rule_ctx *rc)
 {
     void **slot = rule_state(rc);
-    if (!*slot)
-        *slot = calloc(1, sizeof(struct state));
+    if (!*slot && (*slot = calloc(1, sizeof(struct state))) != NULL) {
+        struct state *st = *slot;
+        st->tc_max = (size_t)rule_bound(rc, "truncated_kept");
+        st->tcp_max = (size_t)rule_bound(rc, "tcp_kept");
+    }
     return *slot;
 }
 
@@ -119,7 +127,7 @@ static void keep_tcp(struct rule_ctx *rc, struct state *st, const struct nt_addr
                      const struct nt_time *start, uint8_t outcome, uint32_t syns, bool failed,
                      const struct evidence *ev, const struct evidence *reply)
 {
-    if (!grow((void **)&st->tcp, &st->cap_tcp, st->n_tcp, TCP_KEPT, sizeof *st->tcp)) {
+    if (!grow((void **)&st->tcp, &st->cap_tcp, st->n_tcp, st->tcp_max, sizeof *st->tcp)) {
         st->tcp_dropped++;
         rule_count_limit(rc, "tcp_retries_dropped", 1);
         return;
@@ -159,7 +167,7 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     }
     if (l->transport != 17 || l->outcome != LOOKUP_ANSWERED || !(l->answer.dns_flags & DNS_FLAG_TC))
         return;
-    if (!grow((void **)&st->tc, &st->cap_tc, st->n_tc, TC_KEPT, sizeof *st->tc)) {
+    if (!grow((void **)&st->tc, &st->cap_tc, st->n_tc, st->tc_max, sizeof *st->tc)) {
         st->tc_dropped++;
         rule_count_limit(rc, "truncated_dropped", 1);
         return;
@@ -325,7 +333,8 @@ static void add_ok(struct tc_acc *a, const struct nt_time *ts)
 {
     if (ts->kind == NT_TIME_NONE)
         return;
-    if (!grow((void **)&a->ok, &a->cap_ok, a->n_ok, TC_KEPT, sizeof *a->ok))
+    /* At most one per truncated answer kept. */
+    if (!grow((void **)&a->ok, &a->cap_ok, a->n_ok, SIZE_MAX, sizeof *a->ok))
         return;
     a->ok[a->n_ok++] = *ts;
 }
@@ -651,4 +660,5 @@ const struct rule rule_dns_truncated_no_tcp = {
     .on_tcp_attempt = on_attempt,
     .on_finish = on_finish,
     .free_state = free_state,
+    .bounds = bounds,
 };

@@ -18,18 +18,17 @@
 #include "detect/text.h"
 #include "util/addr_set.h"
 
-#define UNSOLICITED_MIN  10
-#define REFLECT_MIN      100
-#define REFLECT_SOURCES  10
-#define SOURCES_KEPT     1024
-#define SOURCES_LISTED   8
+#define UNSOLICITED_MIN 10
+#define REFLECT_MIN     100
+#define REFLECT_SOURCES 10
+#define SOURCES_LISTED  8
 
 struct us_acc {
     uint64_t answers;
     uint64_t servfail, refused, nxdomain, noerror, other_rcode;
-    uint64_t large;         /* DNS messages over 512 bytes */
-    uint64_t bytes;         /* DNS message bytes of the counted answers */
-    uint64_t from_known;    /* answers from an address the capture shows queried by someone */
+    uint64_t large;      /* DNS messages over 512 bytes */
+    uint64_t bytes;      /* DNS message bytes of the counted answers */
+    uint64_t from_known; /* answers from an address the capture shows queried by someone */
     struct addr_set sources;
     struct nt_addr listed[SOURCES_LISTED];
     size_t n_listed;
@@ -58,7 +57,7 @@ static void on_stray(struct rule_ctx *rc, const struct stray_response *r)
         a = calloc(1, sizeof *a);
         if (!a)
             return;
-        addr_set_init(&a->sources, SOURCES_KEPT);
+        addr_set_init(&a->sources, (size_t)rule_bound(rc, "sources"));
         f->priv = a;
         f->priv_free = acc_free;
         f->transport = ev->proto == 6 ? 6 : 17;
@@ -76,11 +75,21 @@ static void on_stray(struct rule_ctx *rc, const struct stray_response *r)
     f->error_packets++;
     f->packets++;
     switch (ev->rcode) {
-    case 0: a->noerror++; break;
-    case 2: a->servfail++; break;
-    case 3: a->nxdomain++; break;
-    case 5: a->refused++; break;
-    default: a->other_rcode++; break;
+    case 0:
+        a->noerror++;
+        break;
+    case 2:
+        a->servfail++;
+        break;
+    case 3:
+        a->nxdomain++;
+        break;
+    case 5:
+        a->refused++;
+        break;
+    default:
+        a->other_rcode++;
+        break;
     }
     if (ev->dns_len > 512)
         a->large++;
@@ -109,8 +118,8 @@ static void explain(struct rule_ctx *rc, struct finding *f)
     text_addr(&f->clients[0], victim, sizeof victim);
     text_shell_word(victim, victim_cmd, sizeof victim_cmd);
     uint64_t n_src = a->sources.n + (a->sources.overflow ? 1 : 0);
-    text_addr_list(a->listed, a->n_listed, a->sources.n > a->n_listed ? a->sources.n - a->n_listed : 0,
-                   srcs, sizeof srcs);
+    text_addr_list(a->listed, a->n_listed,
+                   a->sources.n > a->n_listed ? a->sources.n - a->n_listed : 0, srcs, sizeof srcs);
     text_time(&a->first, t1, sizeof t1);
     text_time(&a->last, t2, sizeof t2);
     bool many = a->answers >= REFLECT_MIN;
@@ -143,7 +152,10 @@ static void explain(struct rule_ctx *rc, struct finding *f)
         f->attack = ATTACK_T1498_002;
         f->severity = SEV_HIGH;
     }
-    finding_add_cause(f, many && spread ? CONF_HIGH : many ? CONF_MEDIUM : CONF_LOW,
+    finding_add_cause(f,
+                      many && spread ? CONF_HIGH
+                      : many         ? CONF_MEDIUM
+                                     : CONF_LOW,
                       "A DNS reflection (amplification) attack: queries with the address of "
                       "this host forged as their source are sent to many DNS servers, whose "
                       "answers flood it.",
@@ -189,8 +201,8 @@ static void on_finish(struct rule_ctx *rc)
     while ((f = rule_next_finding(rc, &it)) != NULL) {
         const struct us_acc *a = f->priv;
         const struct correlate_stats *cs = rule_stats(rc);
-        bool all_at_start = cs && cs->first_ts.kind != NT_TIME_NONE &&
-                            a && a->last.kind != NT_TIME_NONE &&
+        bool all_at_start = cs && cs->first_ts.kind != NT_TIME_NONE && a &&
+                            a->last.kind != NT_TIME_NONE &&
                             nt_time_diff_us(&cs->first_ts, &a->last) <= rule_timeout_us(rc);
         if (!a || a->answers < UNSOLICITED_MIN || (all_at_start && a->answers < REFLECT_MIN)) {
             rule_withdraw(rc, f, &it);
@@ -200,10 +212,17 @@ static void on_finish(struct rule_ctx *rc)
     }
 }
 
+static const struct rule_bound_def bounds[] = {
+    {"sources", 1024, 16, 1048576,
+     "distinct sources of unsolicited answers counted exactly per target"},
+    {NULL, 0, 0, 0, NULL},
+};
+
 const struct rule rule_dns_unsolicited = {
     .id = "dns.unsolicited",
     .severity = SEV_MEDIUM,
     .title = "DNS answers nobody asked for",
     .on_stray_response = on_stray,
     .on_finish = on_finish,
+    .bounds = bounds,
 };

@@ -30,7 +30,7 @@ struct upd_acc {
     unsigned opcode;
     uint64_t by_rcode[RC_KEPT];
     uint64_t unanswered;
-    uint64_t icmp; /* rejected by an ICMP error quoting the message */
+    uint64_t icmp;            /* rejected by an ICMP error quoting the message */
     uint64_t with_additional; /* queries with additional records (where TSIG/GSS-TSIG travel) */
     uint64_t header_seen;     /* queries whose header the input carried */
     struct nt_time first, last;
@@ -148,8 +148,10 @@ static void explain(struct rule_ctx *rc, struct finding *f)
             len += (size_t)w;
     }
     if (a->icmp && len < sizeof answers) {
-        int w = snprintf(answers + len, sizeof answers - len, "%s%" PRIu64 " refused by an ICMP "
-                         "error", len ? ", " : "", a->icmp);
+        int w = snprintf(answers + len, sizeof answers - len,
+                         "%s%" PRIu64 " refused by an ICMP "
+                         "error",
+                         len ? ", " : "", a->icmp);
         if (w > 0)
             len += (size_t)w;
     }
@@ -171,8 +173,9 @@ static void explain(struct rule_ctx *rc, struct finding *f)
                  "zone: their names stop resolving, or resolve to old addresses."
                : "A rejected NOTIFY leaves the secondary serving its old copy of the zone "
                  "until its own refresh timer runs out.");
-    finding_add_fact(f, "Answers: %s (of %" PRIu64 " %s; no answer within %s counts as "
-                        "unanswered).",
+    finding_add_fact(f,
+                     "Answers: %s (of %" PRIu64 " %s; no answer within %s counts as "
+                     "unanswered).",
                      answers, f->lookups, f->lookups == 1 ? what : whats, to);
     if (a->header_seen)
         finding_add_fact(f,

@@ -148,8 +148,8 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     text_addr_list(f->clients, f->n_clients, f->clients_dropped, clients, sizeof clients);
     text_name_list(f->names, f->n_names, f->names_dropped, names, sizeof names);
     if (f->transport && f->port && !a->h.mixed_ports)
-        snprintf(what, sizeof what, " (%s port %u%s)", f->transport == 6 ? "TCP" : "UDP",
-                 f->port, f->service ? ", DNS" : "");
+        snprintf(what, sizeof what, " (%s port %u%s)", f->transport == 6 ? "TCP" : "UDP", f->port,
+                 f->service ? ", DNS" : "");
     const char *msg = v6 ? "ICMPv6 packet too big (type 2)"
                          : "ICMP fragmentation needed and DF set (type 3, code 4)";
     char mtu[64] = "no MTU (an old router that predates RFC 1191)";

@@ -174,8 +174,8 @@ static void explain_finding(struct finding *f)
     const char *v = a->h.ip_version == 6 ? "ICMPv6 type 3 code 0" : "ICMP type 11 code 0";
     const char *ttl_word = a->h.ip_version == 6 ? "hop limit" : "TTL";
     if (f->transport && f->port && !a->h.mixed_ports)
-        snprintf(what, sizeof what, " (%s port %u%s)", f->transport == 6 ? "TCP" : "UDP",
-                 f->port, f->service ? ", DNS" : "");
+        snprintf(what, sizeof what, " (%s port %u%s)", f->transport == 6 ? "TCP" : "UDP", f->port,
+                 f->service ? ", DNS" : "");
     uint64_t n_err = f->error_packets;
 
     /* Judge: a loop seen at the capture point, a TTL too large to run out on a real path, a

@@ -414,6 +414,8 @@ static void on_finish(struct rule_ctx *rc)
     free(rows);
 }
 
+static const struct rule_bound_def seen_bounds[] = {TCP_SEEN_BOUND, {NULL, 0, 0, 0, NULL}};
+
 const struct rule rule_tcp_no_response = {
     .id = "tcp.no_response",
     .severity = SEV_HIGH,
@@ -421,4 +423,5 @@ const struct rule rule_tcp_no_response = {
     .on_tcp_attempt = on_attempt,
     .on_finish = on_finish,
     .free_state = tcp_seen_free_state,
+    .bounds = seen_bounds,
 };

@@ -329,6 +329,8 @@ static void on_finish(struct rule_ctx *rc)
         explain_finding(rc, f);
 }
 
+static const struct rule_bound_def seen_bounds[] = {TCP_SEEN_BOUND, {NULL, 0, 0, 0, NULL}};
+
 const struct rule rule_tcp_refused = {
     .id = "tcp.refused",
     .severity = SEV_HIGH,
@@ -336,4 +338,5 @@ const struct rule rule_tcp_refused = {
     .on_tcp_attempt = on_attempt,
     .on_finish = on_finish,
     .free_state = tcp_seen_free_state,
+    .bounds = seen_bounds,
 };

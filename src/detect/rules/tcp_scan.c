@@ -19,8 +19,9 @@
  * as well keeps its finding). Lists in the finding are capped (SCAN_LIST_PORTS ports and
  * SCAN_LIST_HOSTS hosts named, the rest counted).
  *
- * Bounds: SCAN_MAX_SOURCES sources with failed attempts are followed (the rest counted in
- * "sources_ignored"); per source SCAN_MAX_TARGETS distinct targets are kept (attempts to
+ * Bounds (options: --bound tcp.scan.NAME=N): `sources` sources with failed attempts are
+ * followed (the rest counted in "sources_ignored"); per source `targets` distinct targets and
+ * `hosts` distinct hosts are kept (attempts to
  * further targets counted in "targets_not_kept", and the host count marked as a lower bound);
  * every source's failed ports are exact (a 8 KiB bitmap, made at its second distinct port). */
 #include <inttypes.h>
@@ -35,14 +36,18 @@
 #include "util/addr_set.h"
 #include "util/htab.h"
 
-#define SCAN_MIN_PORTS   10
-#define SCAN_MIN_HOSTS   10
-#define SCAN_LIST_PORTS  24
-#define SCAN_LIST_HOSTS  10
-#define SCAN_MAX_SOURCES 65536
-#define SCAN_MAX_TARGETS 4096
-#define SCAN_MAX_HOSTS   4096
-#define SCAN_EV_KEPT     8 /* SYNs kept before the source crosses the threshold */
+#define SCAN_MIN_PORTS  10
+#define SCAN_MIN_HOSTS  10
+#define SCAN_LIST_PORTS 24
+#define SCAN_LIST_HOSTS 10
+#define SCAN_EV_KEPT    8 /* SYNs kept before the source crosses the threshold */
+
+static const struct rule_bound_def bounds[] = {
+    {"sources", 65536, 1, 16777216, "sources with failed attempts followed"},
+    {"targets", 4096, 16, 1048576, "distinct targets (host and port) kept per source"},
+    {"hosts", 4096, 16, 1048576, "distinct hosts counted exactly per source"},
+    {NULL, 0, 0, 0, NULL},
+};
 
 struct target {
     struct nt_addr server;
@@ -69,6 +74,7 @@ struct state {
     struct htab index;   /* struct source by address */
     struct source **all; /* in the order of their first failure */
     size_t n, cap;
+    size_t max_sources, max_targets, max_hosts; /* the bounds */
 };
 
 static uint64_t addr_hash(const struct nt_addr *a)
@@ -133,8 +139,12 @@ static void state_free(void *p)
 static struct state *state_get(struct rule_ctx *rc)
 {
     void **slot = rule_state(rc);
-    if (!*slot)
-        *slot = calloc(1, sizeof(struct state));
+    if (!*slot && (*slot = calloc(1, sizeof(struct state))) != NULL) {
+        struct state *st = *slot;
+        st->max_sources = (size_t)rule_bound(rc, "sources");
+        st->max_targets = (size_t)rule_bound(rc, "targets");
+        st->max_hosts = (size_t)rule_bound(rc, "hosts");
+    }
     return *slot;
 }
 
@@ -145,7 +155,7 @@ static struct source *source_get(struct rule_ctx *rc, struct state *st, const st
     struct source *s = htab_get(&st->index, h, source_eq, a);
     if (s || !create)
         return s;
-    if (st->n >= SCAN_MAX_SOURCES) {
+    if (st->n >= st->max_sources) {
         rule_count_limit(rc, "sources_ignored", 1);
         return NULL;
     }
@@ -161,7 +171,7 @@ static struct source *source_get(struct rule_ctx *rc, struct state *st, const st
     if (!s)
         return NULL;
     s->src = *a;
-    addr_set_init(&s->hosts, SCAN_MAX_HOSTS);
+    addr_set_init(&s->hosts, st->max_hosts);
     if (htab_insert(&st->index, h, s) < 0) {
         addr_set_fini(&s->hosts);
         free(s);
@@ -231,8 +241,7 @@ static void raise_finding(struct rule_ctx *rc, struct source *s)
 static void on_attempt(struct rule_ctx *rc, const struct tcp_attempt *t)
 {
     bool failed = t->outcome == TCP_RESET || t->outcome == TCP_ICMP_ERROR ||
-                  t->outcome == TCP_UNANSWERED ||
-                  tcp_retried_before_end(t);
+                  t->outcome == TCP_UNANSWERED || tcp_retried_before_end(t);
     struct state *st = state_get(rc);
     if (!st)
         return;
@@ -260,7 +269,7 @@ static void on_attempt(struct rule_ctx *rc, const struct tcp_attempt *t)
     struct target_key k = {&t->server, t->server_port};
     uint64_t h = target_hash(&t->server, t->server_port);
     struct target *tg = htab_get(&s->targets, h, target_eq, &k);
-    if (!tg && htab_count(&s->targets) < SCAN_MAX_TARGETS) {
+    if (!tg && htab_count(&s->targets) < st->max_targets) {
         tg = calloc(1, sizeof *tg);
         if (tg) {
             tg->server = t->server;
@@ -425,9 +434,9 @@ static void explain(struct rule_ctx *rc, struct source *s, struct finding *f)
                      s->syns, s->syns == 1 ? "packet" : "packets", span, s->established);
     if (s->targets_not_kept)
         finding_add_fact(f,
-                         "%" PRIu64 " failed attempts went to targets past the %d kept; the "
+                         "%" PRIu64 " failed attempts went to targets past the %zu kept; the "
                          "host count is a lower bound.",
-                         s->targets_not_kept, SCAN_MAX_TARGETS);
+                         s->targets_not_kept, state_get(rc)->max_targets);
 
     double rate = span_us >= 1000000 ? (double)s->failed / ((double)span_us / 1e6) : 0;
     bool fast = span_us < 1000000 || rate >= 5.0;
@@ -496,4 +505,5 @@ const struct rule rule_tcp_scan = {
     .on_tcp_attempt = on_attempt,
     .on_finish = on_finish,
     .free_state = state_free,
+    .bounds = bounds,
 };

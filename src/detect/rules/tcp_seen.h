@@ -7,7 +7,8 @@
  *
  * Each rule keeps its own table as its per-detector state (rule_state): it adds every attempt
  * in on_tcp_attempt and reads in on_finish; the detector frees it. Bounded: at most
- * TCP_SEEN_MAX services; the attempts of services past it are counted in `dropped` and in the
+ * `services` services (the bound TCP_SEEN_BOUND each such rule declares: --bound
+ * RULE.services=N); the attempts of services past it are counted in `dropped` and in the
  * rule's limit counter "tcp_services_dropped" (rule_count_limit). */
 #ifndef NT_DETECT_RULES_TCP_SEEN_H
 #define NT_DETECT_RULES_TCP_SEEN_H
@@ -21,13 +22,16 @@
 #include "detect/rule.h"
 #include "util/htab.h"
 
-#define TCP_SEEN_MAX (1u << 18)
+#define TCP_SEEN_BOUND                                                                             \
+    {                                                                                              \
+        "services", 262144, 16, 16777216, "servers and ports whose TCP outcomes are remembered"    \
+    }
 
 struct tcp_seen_entry {
     struct nt_addr server;
     uint16_t port;
     uint64_t established, resets, icmp, unanswered, cut;
-    uint64_t cut_syns;                      /* SYNs of the attempts cut off */
+    uint64_t cut_syns;    /* SYNs of the attempts cut off */
     uint64_t cut_retried; /* cut off too, but the client had retransmitted its SYN (no answer
                              in its own time: tcp.no_response counts them); not in cut */
     struct nt_time first_ok, last_ok;       /* SYN-ACKs */
@@ -39,6 +43,7 @@ struct tcp_seen {
     struct htab tab; /* struct tcp_seen_entry by server and port */
     uint64_t dropped;
     uint32_t max_input; /* the last input an attempt came from */
+    size_t max;         /* the bound, read at the first attempt */
 };
 
 static inline uint64_t tcp_seen_hash(const struct nt_addr *server, uint16_t port)
@@ -77,7 +82,7 @@ static inline struct tcp_seen_entry *tcp_seen_make(struct tcp_seen *s, const str
     uint64_t h = tcp_seen_hash(server, port);
     struct tcp_seen_key k = {server, port};
     struct tcp_seen_entry *e = htab_get(&s->tab, h, tcp_seen_eq, &k);
-    if (e || htab_count(&s->tab) >= TCP_SEEN_MAX)
+    if (e || htab_count(&s->tab) >= s->max)
         return e;
     e = calloc(1, sizeof *e);
     if (!e)
@@ -110,6 +115,8 @@ static inline bool tcp_retried_before_end(const struct tcp_attempt *t)
 static inline void tcp_seen_add(struct rule_ctx *rc, struct tcp_seen *s,
                                 const struct tcp_attempt *t)
 {
+    if (!s->max)
+        s->max = (size_t)rule_bound(rc, "services");
     if (t->input > s->max_input)
         s->max_input = t->input;
     struct tcp_seen_entry *e = tcp_seen_make(s, &t->server, t->server_port);

@@ -89,8 +89,8 @@ static void explain(struct rule_ctx *rc, struct finding *f)
     text_time(&a->first_reply, t1, sizeof t1);
     text_time(&a->last_reply, t2, sizeof t2);
     uint8_t v = a->ip_version == 6 ? 6 : 4;
-    snprintf(icmp, sizeof icmp, "%s type %u, code %u: %s", v == 6 ? "ICMPv6" : "ICMP",
-             a->icmp_type, a->icmp_code, icmp_code_description(v, a->icmp_type, a->icmp_code));
+    snprintf(icmp, sizeof icmp, "%s type %u, code %u: %s", v == 6 ? "ICMPv6" : "ICMP", a->icmp_type,
+             a->icmp_code, icmp_code_description(v, a->icmp_type, a->icmp_code));
     if (tcp_seen_service(f->port))
         snprintf(what, sizeof what, "%s (TCP port %u)", f->service, f->port);
     else
@@ -103,8 +103,8 @@ static void explain(struct rule_ctx *rc, struct finding *f)
                         " connection %s from %" PRIu64 " %s (%s) %s answered by \"%s\" from %s: "
                         "the SYNs did not reach the server.",
                         what, srv, f->lookups, f->lookups == 1 ? "attempt" : "attempts", n_cl,
-                        n_cl == 1 ? "client" : "clients", clients,
-                        f->lookups == 1 ? "was" : "were", icmp, senders);
+                        n_cl == 1 ? "client" : "clients", clients, f->lookups == 1 ? "was" : "were",
+                        icmp, senders);
     finding_add_fact(f,
                      "%" PRIu64 " SYN %s, %" PRIu64 " ICMP %s (%" PRIu64 " host, %" PRIu64
                      " network, %" PRIu64 " other unreachable) from %s, %s%s%s%s.",
@@ -174,6 +174,8 @@ static void on_finish(struct rule_ctx *rc)
         explain(rc, f);
 }
 
+static const struct rule_bound_def seen_bounds[] = {TCP_SEEN_BOUND, {NULL, 0, 0, 0, NULL}};
+
 const struct rule rule_tcp_unreachable = {
     .id = "tcp.unreachable",
     .severity = SEV_HIGH,
@@ -181,4 +183,5 @@ const struct rule rule_tcp_unreachable = {
     .on_tcp_attempt = on_attempt,
     .on_finish = on_finish,
     .free_state = tcp_seen_free_state,
+    .bounds = seen_bounds,
 };
