@@ -72,6 +72,11 @@ add_test(NAME badinput COMMAND ${NT_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/badinput.s
                                $<TARGET_FILE:nettriage>)
 set_tests_properties(badinput PROPERTIES LABELS badinput SKIP_RETURN_CODE 77 TIMEOUT 300)
 
+# Every bound is an option and what it leaves out is counted (--bound, --bounds).
+add_test(NAME bounds COMMAND ${NT_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/bounds.sh
+                             $<TARGET_FILE:nettriage>)
+set_tests_properties(bounds PROPERTIES LABELS golden TIMEOUT 120)
+
 # --- lint ------------------------------------------------------------------------------
 # The test scripts stay shellcheck-clean when shellcheck is installed (it is optional).
 find_program(NT_SHELLCHECK shellcheck)
@@ -83,6 +88,7 @@ if(NT_SHELLCHECK)
                    ${CMAKE_CURRENT_SOURCE_DIR}/golden/text_facts.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/golden/claims.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/badinput.sh
+                   ${CMAKE_CURRENT_SOURCE_DIR}/bounds.sh
                    ${CMAKE_SOURCE_DIR}/scripts/capture-example
            WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
   set_tests_properties(lint.shellcheck PROPERTIES LABELS lint TIMEOUT 300)

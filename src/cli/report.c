@@ -165,6 +165,23 @@ static bool parse_bound(struct report_opts *o, const char *arg)
         return false;
     }
     char rule[64], name[64];
+    /* The stages' own bounds first (correlate.*, flow.*). */
+    char full[160];
+    snprintf(full, sizeof full, "%.*s", (int)(eq - arg), arg);
+    for (const struct pipeline_stage_bound *b = pipeline_stage_bounds; b->name; b++) {
+        if (strcmp(b->name, full) != 0)
+            continue;
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(eq + 1, &end, 10);
+        if (errno || end == eq + 1 || *end || eq[1] == '-' ||
+            pipeline_set_stage_bound(&o->cfg, full, v) != 0) {
+            fprintf(stderr, "nettriage: --bound %s wants a count from %llu to %llu, not '%s'\n",
+                    full, (unsigned long long)b->min, (unsigned long long)b->max, eq + 1);
+            return false;
+        }
+        return true;
+    }
     snprintf(rule, sizeof rule, "%.*s", (int)(dot - arg), arg);
     snprintf(name, sizeof name, "%.*s", (int)(eq - dot - 1), dot + 1);
     const struct rule_bound_def *def = detect_find_bound(rule, name, NULL);
@@ -200,8 +217,14 @@ static bool parse_bound(struct report_opts *o, const char *arg)
 /* --bounds: every rule's bounds with their defaults and ranges. */
 static void list_bounds(void)
 {
-    printf("Bounds of the rules' state (set with --bound RULE.NAME=N; what a bound leaves out is\n"
-           "counted in every output, under rule_limits):\n\n");
+    printf(
+        "Bounds of the engine's state, set with --bound NAME=N (besides --max-lookups, --max-tcp\n"
+        "and --answer-guard). What a bound leaves out is counted in every output (the stages'\n"
+        "in the summary, the rules' under rule_limits).\n\n");
+    for (const struct pipeline_stage_bound *b = pipeline_stage_bounds; b->name; b++)
+        printf("  %-36s default %llu (%llu to %llu)\n      %s\n", b->name,
+               (unsigned long long)b->def, (unsigned long long)b->min, (unsigned long long)b->max,
+               b->what);
     for (size_t i = 0; i < detect_n_rules; i++) {
         const struct rule *r = detect_rules[i];
         for (const struct rule_bound_def *b = r->bounds; b && b->name; b++) {

@@ -53,6 +53,9 @@ void correlate_config_default(struct correlate_config *cfg, int64_t timeout_us)
     cfg->max_open = 1000000;
     cfg->answer_guard_us = 1000000;
     cfg->max_tcp_open = 1000000;
+    cfg->max_per_key = CORRELATE_KEY_MAX;
+    cfg->max_dns_conns = DNSCONN_MAX;
+    cfg->max_hosts_seen = SIDES_MAX_HOSTS;
 }
 
 /* The key of a lookup: what a query, its retransmissions (from any source port) and its answers
@@ -139,6 +142,15 @@ struct correlator *correlate_new(const struct correlate_config *cfg,
     if (!c)
         return NULL;
     c->cfg = *cfg;
+    /* Bounds left 0 take their defaults; a key keeps at least two lookups (make_room). */
+    if (!c->cfg.max_per_key)
+        c->cfg.max_per_key = CORRELATE_KEY_MAX;
+    if (c->cfg.max_per_key < 2)
+        c->cfg.max_per_key = 2;
+    if (!c->cfg.max_dns_conns)
+        c->cfg.max_dns_conns = DNSCONN_MAX;
+    if (!c->cfg.max_hosts_seen)
+        c->cfg.max_hosts_seen = SIDES_MAX_HOSTS;
     c->cb = *cb;
     htab_init(&c->index);
     c->qseen = calloc(QSEEN_BITS / 64, sizeof *c->qseen);
@@ -147,8 +159,8 @@ struct correlator *correlate_new(const struct correlate_config *cfg,
     c->tcp_cb.ctx = c;
     c->tcp_cb.on_tcp_attempt = tcp_attempt_seen;
     c->tcp = tcp_tracker_new(&c->cfg, &c->tcp_cb, &c->st);
-    c->conns = dnsconn_new();
-    c->sides = sides_new();
+    c->conns = dnsconn_new(c->cfg.max_dns_conns);
+    c->sides = sides_new(c->cfg.max_hosts_seen);
     if (!c->tcp || !c->qseen || !c->conns || !c->sides) {
         sides_free(c->sides);
         dnsconn_free(c->conns);
@@ -563,7 +575,7 @@ static bool link_lookup(struct correlator *c, struct lk *e, struct lk *anchor, u
 
 /* Makes room for a new lookup of key k (hash h; anchor: the key's anchor as found before, n: how
  * many open lookups it has then): past max_open the lookup due first is closed early (evicted),
- * past CORRELATE_KEY_MAX open lookups of the key its oldest one (key_evicted). Returns the key's
+ * past max_per_key open lookups of the key its oldest one (key_evicted). Returns the key's
  * anchor now, NULL when the key has no open lookup left. */
 static struct lk *make_room(struct correlator *c, uint64_t h, const struct lk_key *k,
                             struct lk *anchor, size_t n)
@@ -577,10 +589,10 @@ static struct lk *make_room(struct correlator *c, uint64_t h, const struct lk_ke
         for (struct lk *e = key_newest(anchor); e; e = key_next(anchor, e))
             n++;
     }
-    if (n >= CORRELATE_KEY_MAX) {
+    if (n >= c->cfg.max_per_key) {
         c->st.key_evicted++;
         close_lookup(c, anchor, false);
-        anchor = key_find(c, h, k); /* the next oldest (CORRELATE_KEY_MAX > 1) */
+        anchor = key_find(c, h, k); /* the next oldest (max_per_key > 1) */
     }
     return anchor;
 }
@@ -1143,6 +1155,7 @@ void correlate_finish(struct correlator *c)
     tcp_track_clock(c->tcp, c->vclock);
     tcp_track_finish(c->tcp, c->input_has_time);
     dnsconn_clear(c->conns);
+    c->st.dns_conns_forgotten = dnsconn_forgotten(c->conns);
     sides_judge(c->sides, &c->st);
     c->input_has_time = false;
     c->have_vclock = c->vjump_held = false;

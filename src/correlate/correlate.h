@@ -205,6 +205,9 @@ struct correlate_config {
     int64_t answer_guard_us;      /* how long an answered lookup stays to catch duplicate answers
                                      and the client's ICMP errors about the answer */
     uint32_t max_tcp_open;        /* bound on open TCP connection attempts (tcp_evicted) */
+    uint32_t max_per_key;         /* open lookups of one key (CORRELATE_KEY_MAX; key_evicted) */
+    uint32_t max_dns_conns;       /* DNS-over-TCP connections followed (DNSCONN_MAX) */
+    uint32_t max_hosts_seen;      /* hosts counted for one-sidedness (SIDES_MAX_HOSTS) */
 };
 
 /* Defaults: timeout 5 s, late window max(120 s, timeout), retransmit window 2 x timeout,
@@ -252,6 +255,10 @@ struct correlate_stats {
     /* lookups made compact while they waited past their timeout (storage only; see
      * correlate_internal.h) */
     uint64_t lookups_compacted;
+    /* The other bounds of the correlator (--bound correlate.*): DNS-over-TCP connections
+     * forgotten to make room, and packets of hosts past the bound of hosts counted for
+     * one-sidedness (those hosts are never judged one-sided). */
+    uint64_t dns_conns_forgotten, hosts_seen_not_counted;
     /* Hosts the capture holds one direction of (correlate/sides.h): no packet addressed to the
      * host, yet at least one of its TCP connections went on after its SYN without the SYN-ACK in
      * the capture (synack_unseen), which proves packets reached it uncaptured. Judged over every

@@ -30,6 +30,8 @@ struct dnsconn_table {
     struct htab tab;
     struct conn *oldest, *newest;
     size_t n;
+    size_t max;         /* the bound */
+    uint64_t forgotten; /* connections dropped to make room */
 };
 
 /* a after b in sequence space (RFC 9293 section 3.4). */
@@ -38,11 +40,13 @@ static bool seq_after(uint32_t a, uint32_t b)
     return (int32_t)(a - b) > 0;
 }
 
-struct dnsconn_table *dnsconn_new(void)
+struct dnsconn_table *dnsconn_new(uint32_t max_conns)
 {
     struct dnsconn_table *t = calloc(1, sizeof *t);
-    if (t)
+    if (t) {
         htab_init(&t->tab);
+        t->max = max_conns ? max_conns : 1;
+    }
     return t;
 }
 
@@ -98,8 +102,10 @@ static void reset(struct conn *c)
 
 static struct conn *add(struct dnsconn_table *t, uint64_t h, const struct packet *pkt)
 {
-    if (t->n >= DNSCONN_MAX && t->oldest)
+    if (t->n >= t->max && t->oldest) {
         drop(t, t->oldest);
+        t->forgotten++;
+    }
     struct conn *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
@@ -224,6 +230,11 @@ void dnsconn_fill(struct dnsconn_table *t, struct dns_lookup *l)
         d->query_acked = pick->client_data && pick->has_server_ack &&
                          !seq_after(pick->client_end, pick->server_ack);
     }
+}
+
+uint64_t dnsconn_forgotten(const struct dnsconn_table *t)
+{
+    return t->forgotten;
 }
 
 void dnsconn_clear(struct dnsconn_table *t)

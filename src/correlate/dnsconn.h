@@ -22,7 +22,7 @@
 
 struct dnsconn_table;
 
-struct dnsconn_table *dnsconn_new(void);
+struct dnsconn_table *dnsconn_new(uint32_t max_conns); /* default DNSCONN_MAX */
 void dnsconn_free(struct dnsconn_table *t);
 /* A TCP segment (PKT_L_TCP) at `now` on the correlator's clock. Segments that are not to or from
  * a DNS port are ignored cheaply. Returns NT_OK or NT_ERR_NOMEM (the connection is dropped). */
@@ -32,5 +32,7 @@ int dnsconn_packet(struct dnsconn_table *t, const struct packet *pkt, uint32_t i
 void dnsconn_fill(struct dnsconn_table *t, struct dns_lookup *l);
 /* End of an input: forgets every connection. */
 void dnsconn_clear(struct dnsconn_table *t);
+/* Connections forgotten to make room for new ones (the bound), over the table's life. */
+uint64_t dnsconn_forgotten(const struct dnsconn_table *t);
 
 #endif

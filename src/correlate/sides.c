@@ -22,21 +22,24 @@ struct host {
 
 struct sides {
     struct htab tab;
-    struct host *hosts; /* SIDES_MAX_HOSTS, in order of first packet */
+    struct host *hosts; /* max_hosts, in order of first packet */
+    uint32_t max_hosts;
     size_t n;
+    uint64_t not_counted; /* packets from hosts past max_hosts (never judged) */
     struct host *recent[RECENT_SLOTS];
     uint64_t last_num; /* number of the last packet counted (0: none) */
     uint64_t *rx;      /* RX_BITS bits */
 };
 
-struct sides *sides_new(void)
+struct sides *sides_new(uint32_t max_hosts)
 {
     struct sides *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
+    s->max_hosts = max_hosts ? max_hosts : 1;
     htab_init(&s->tab);
     s->rx = calloc(RX_BITS / 64, sizeof *s->rx);
-    s->hosts = malloc(SIDES_MAX_HOSTS * sizeof *s->hosts);
+    s->hosts = malloc(s->max_hosts * sizeof *s->hosts);
     if (!s->rx || !s->hosts) {
         sides_free(s);
         return NULL;
@@ -113,8 +116,10 @@ int sides_packet(struct sides *s, const struct packet *pkt)
     uint64_t h = addr_hash(&pkt->src);
     struct host *x = find(s, &pkt->src, h);
     if (!x) {
-        if (s->n >= SIDES_MAX_HOSTS)
-            return NT_OK; /* not judged */
+        if (s->n >= s->max_hosts) {
+            s->not_counted++; /* not judged */
+            return NT_OK;
+        }
         x = &s->hosts[s->n];
         memset(x, 0, sizeof *x);
         x->addr = pkt->src;
@@ -145,6 +150,7 @@ static bool before(const struct host *x, const struct one_sided_host *y)
 
 void sides_judge(const struct sides *s, struct correlate_stats *st)
 {
+    st->hosts_seen_not_counted = s->not_counted;
     st->one_sided_hosts = 0;
     st->n_one_sided_kept = 0;
     /* In order of first packet, so the result does not depend on the hash seed. */

@@ -22,7 +22,7 @@
 
 struct sides;
 
-struct sides *sides_new(void);
+struct sides *sides_new(uint32_t max_hosts); /* default SIDES_MAX_HOSTS */
 void sides_free(struct sides *s);
 /* A packet with addresses (PKT_L_IP). Returns NT_OK or NT_ERR_NOMEM (the source is then not
  * counted, and not judged). */

@@ -15,11 +15,18 @@ struct flow {
 
 struct flow *flow_new(void)
 {
+    const struct flow_bounds b = {REASM_MAX_DATAGRAMS, REASM_MAX_BYTES, TCPDNS_MAX_FLOWS,
+                                  TCPDNS_MAX_BYTES};
+    return flow_new_bounded(&b);
+}
+
+struct flow *flow_new_bounded(const struct flow_bounds *b)
+{
     struct flow *f = calloc(1, sizeof *f);
     if (!f)
         return NULL;
-    f->reasm = reasm_new();
-    f->tcpdns = tcpdns_new();
+    f->reasm = reasm_new(b->frag_datagrams, b->frag_bytes);
+    f->tcpdns = tcpdns_new(b->tcp_flows, b->tcp_bytes);
     if (!f->reasm || !f->tcpdns) {
         flow_free(f);
         return NULL;

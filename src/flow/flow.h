@@ -35,8 +35,18 @@ struct flow_stats {
 
 struct flow;
 
-/* A new stage for one input; NULL when out of memory. flow_free(NULL) is a no-op. */
+/* The stage's bounds (options of `report`: --bound flow.NAME=N). */
+struct flow_bounds {
+    uint32_t frag_datagrams; /* IP datagrams in reassembly at once (REASM_MAX_DATAGRAMS) */
+    size_t frag_bytes;       /* bytes they hold (REASM_MAX_BYTES) */
+    uint32_t tcp_flows;      /* DNS-over-TCP flows followed at once (TCPDNS_MAX_FLOWS) */
+    size_t tcp_bytes;        /* bytes they buffer (TCPDNS_MAX_BYTES) */
+};
+
+/* A new stage for one input, with the default bounds or with b; NULL when out of memory.
+ * flow_free(NULL) is a no-op. */
 struct flow *flow_new(void);
+struct flow *flow_new_bounded(const struct flow_bounds *b);
 void flow_free(struct flow *f);
 
 /* Offers the next decoded packet of the input; may change it as described above. Bytes it

@@ -40,6 +40,8 @@ struct reasm {
     struct dgram *oldest, *newest;
     unsigned n_used;
     size_t bytes; /* sum of every datagram's cap */
+    unsigned max_datagrams;
+    size_t max_bytes;
     uint8_t *out;
     struct reasm_stats st;
 };
@@ -59,11 +61,13 @@ struct frag {
     size_t payload_len;
 };
 
-struct reasm *reasm_new(void)
+struct reasm *reasm_new(unsigned max_datagrams, size_t max_bytes)
 {
     struct reasm *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
+    r->max_datagrams = max_datagrams ? max_datagrams : 1;
+    r->max_bytes = max_bytes;
     r->out = malloc(REASM_MAX_HEADER + MAX_PAYLOAD);
     if (!r->out) {
         free(r);
@@ -251,7 +255,7 @@ void reasm_finish(struct reasm *r)
 }
 
 /* Makes g's buffer hold at least need bytes, evicting older datagrams when the total would
- * pass REASM_MAX_BYTES. */
+ * pass max_bytes. */
 static bool reserve(struct reasm *r, struct dgram *g, size_t need)
 {
     if (need <= g->cap)
@@ -259,7 +263,7 @@ static bool reserve(struct reasm *r, struct dgram *g, size_t need)
     size_t cap = (need + 4095) & ~(size_t)4095;
     if (cap > MAX_PAYLOAD + 1)
         cap = MAX_PAYLOAD + 1;
-    while (r->bytes - g->cap + cap > REASM_MAX_BYTES) {
+    while (r->bytes - g->cap + cap > r->max_bytes) {
         struct dgram *o = oldest(r, g);
         if (!o)
             return false;
@@ -333,7 +337,7 @@ int reasm_add(struct reasm *r, const struct nt_time *ts, const uint8_t *ip, size
     uint64_t h = key_hash(&f);
     struct dgram *g = htab_get(&r->tab, h, same, &f);
     if (!g) {
-        if (r->n_used >= REASM_MAX_DATAGRAMS)
+        if (r->n_used >= r->max_datagrams)
             lose(r, r->oldest, &r->st.evicted);
         g = calloc(1, sizeof *g);
         if (!g)

@@ -45,8 +45,10 @@ struct reasm_stats {
 
 struct reasm;
 
-/* A new, empty table; NULL when out of memory. reasm_free(NULL) is a no-op. */
-struct reasm *reasm_new(void);
+/* A new, empty table that keeps at most max_datagrams datagrams and max_bytes bytes (the
+ * defaults are REASM_MAX_DATAGRAMS and REASM_MAX_BYTES); NULL when out of memory.
+ * reasm_free(NULL) is a no-op. */
+struct reasm *reasm_new(unsigned max_datagrams, size_t max_bytes);
 void reasm_free(struct reasm *r);
 
 /* Offers one fragment: ip holds len captured bytes from its IP header on (IPv4 with MF or an

@@ -36,7 +36,9 @@ struct extra {
 };
 
 struct tcpdns {
-    struct flow flows[TCPDNS_MAX_FLOWS];
+    struct flow *flows; /* max_flows slots */
+    int32_t max_flows;
+    size_t max_bytes;
     struct htab tab;   /* open flows by 5-tuple */
     int32_t free_head; /* free slots chained through next_free */
     int32_t oldest, newest;
@@ -51,15 +53,27 @@ struct tcpdns {
     struct tcpdns_stats st;
 };
 
-struct tcpdns *tcpdns_new(void)
+struct tcpdns *tcpdns_new(uint32_t max_flows, size_t max_bytes)
 {
     struct tcpdns *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
-    for (int32_t i = 0; i < TCPDNS_MAX_FLOWS; i++)
-        t->flows[i].next_free = i + 1 < TCPDNS_MAX_FLOWS ? i + 1 : NONE;
+    if (max_flows < 1)
+        max_flows = 1;
+    if (max_flows > INT32_MAX / 2)
+        max_flows = INT32_MAX / 2;
+    t->max_flows = (int32_t)max_flows;
+    t->max_bytes = max_bytes;
+    t->flows = calloc(max_flows, sizeof *t->flows);
+    if (!t->flows) {
+        free(t);
+        return NULL;
+    }
+    for (int32_t i = 0; i < t->max_flows; i++)
+        t->flows[i].next_free = i + 1 < t->max_flows ? i + 1 : NONE;
     /* Room for every flow at once: inserting a flow never allocates. */
-    if (htab_reserve(&t->tab, TCPDNS_MAX_FLOWS) < 0) {
+    if (htab_reserve(&t->tab, max_flows) < 0) {
+        free(t->flows);
         free(t);
         return NULL;
     }
@@ -278,7 +292,7 @@ static void deliver(struct tcpdns *t, struct seg *s, const uint8_t *msg, uint32_
         parse_into(s->pkt, msg, len);
 }
 
-/* Makes room for need bytes in f's buffer, evicting other flows past TCPDNS_MAX_BYTES. */
+/* Makes room for need bytes in f's buffer, evicting other flows past max_bytes. */
 static bool reserve(struct tcpdns *t, int32_t fi, uint32_t need)
 {
     struct flow *f = &t->flows[fi];
@@ -289,7 +303,7 @@ static bool reserve(struct tcpdns *t, int32_t fi, uint32_t need)
         ncap *= 2;
     if (ncap > TCPDNS_MSG_MAX)
         ncap = TCPDNS_MSG_MAX;
-    while (t->held - f->cap + ncap > TCPDNS_MAX_BYTES && t->oldest != NONE && t->oldest != fi) {
+    while (t->held - f->cap + ncap > t->max_bytes && t->oldest != NONE && t->oldest != fi) {
         t->st.evicted++;
         remove_flow(t, t->oldest);
     }
@@ -481,8 +495,9 @@ void tcpdns_free(struct tcpdns *t)
 {
     if (!t)
         return;
-    for (int32_t i = 0; i < TCPDNS_MAX_FLOWS; i++)
+    for (int32_t i = 0; t->flows && i < t->max_flows; i++)
         free(t->flows[i].buf);
+    free(t->flows);
     htab_fini(&t->tab);
     free(t->base);
     free(t->pend);

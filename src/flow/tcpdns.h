@@ -60,8 +60,10 @@ struct tcpdns_stats {
 
 struct tcpdns;
 
-/* A new, empty reassembler; NULL when out of memory. tcpdns_free(NULL) is a no-op. */
-struct tcpdns *tcpdns_new(void);
+/* A new, empty reassembler following at most max_flows flows and holding at most max_bytes
+ * (the defaults are TCPDNS_MAX_FLOWS and TCPDNS_MAX_BYTES); NULL when out of memory.
+ * tcpdns_free(NULL) is a no-op. */
+struct tcpdns *tcpdns_new(uint32_t max_flows, size_t max_bytes);
 void tcpdns_free(struct tcpdns *t);
 
 /* Offers a decoded packet; its payload is found in the bytes it was decoded from (pkt->data) at

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "decode/decode.h"
+#include "correlate/dnsconn.h"
+#include "correlate/sides.h"
 #include "detect/rule.h"
 #include "flow/flow.h"
 #include "source/source.h"
@@ -19,7 +21,10 @@ struct pipeline {
     size_t n_inputs;
     struct detector *det;
     struct correlator *cor;
-    struct flow *flow;  /* of the input being read */
+    struct flow *flow; /* of the input being read */
+    /* What the flow stage's bounds left out, over every input: DNS-over-TCP streams evicted
+     * and messages past the most one segment may complete. */
+    uint64_t tcp_dns_evicted, tcp_dns_dropped;
     struct packet *pkt; /* reused for every packet */
     /* Host names read from text inputs (tcpdump printed them instead of addresses), interned
      * for this run: every address, finding and model the run makes may point into it, so it
@@ -28,6 +33,46 @@ struct pipeline {
     bool oom;
 };
 
+const struct pipeline_stage_bound pipeline_stage_bounds[] = {
+    {"correlate.lookups_per_key", CORRELATE_KEY_MAX, 2, 1048576,
+     "open lookups of one client, server, port and DNS id (a flood reusing one id)"},
+    {"correlate.dns_tcp_connections", DNSCONN_MAX, 16, 16777216,
+     "DNS-over-TCP connections followed after their handshake"},
+    {"correlate.hosts_seen", SIDES_MAX_HOSTS, 16, 16777216,
+     "hosts whose packets are counted to tell one-direction captures"},
+    {"flow.frag_datagrams", REASM_MAX_DATAGRAMS, 1, 1048576, "IP datagrams in reassembly at once"},
+    {"flow.frag_bytes", REASM_MAX_BYTES, 65536, (uint64_t)1 << 32,
+     "bytes held by IP datagrams in reassembly"},
+    {"flow.tcp_dns_flows", TCPDNS_MAX_FLOWS, 1, 1048576,
+     "DNS-over-TCP streams reassembled at once"},
+    {"flow.tcp_dns_bytes", TCPDNS_MAX_BYTES, 65536, (uint64_t)1 << 32,
+     "bytes buffered by DNS-over-TCP streams"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+/* Where each stage bound's value lives (same order as pipeline_stage_bounds). */
+static uint64_t *stage_bound_slot(struct pipeline_limits *l, size_t i)
+{
+    uint64_t *slots[] = {&l->lookups_per_key, &l->dns_tcp_connections, &l->hosts_seen,
+                         &l->frag_datagrams,  &l->frag_bytes,          &l->tcp_dns_flows,
+                         &l->tcp_dns_bytes};
+    return i < sizeof slots / sizeof *slots ? slots[i] : NULL;
+}
+
+int pipeline_set_stage_bound(struct pipeline_config *cfg, const char *name, uint64_t value)
+{
+    for (size_t i = 0; pipeline_stage_bounds[i].name; i++) {
+        const struct pipeline_stage_bound *b = &pipeline_stage_bounds[i];
+        if (strcmp(b->name, name) != 0)
+            continue;
+        if (value < b->min || value > b->max)
+            return -2;
+        *stage_bound_slot(&cfg->limits, i) = value;
+        return 0;
+    }
+    return -1;
+}
+
 void pipeline_config_default(struct pipeline_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -35,6 +80,8 @@ void pipeline_config_default(struct pipeline_config *cfg)
     cfg->limits.max_lookups = 1000000;
     cfg->limits.max_tcp_attempts = 1000000;
     cfg->limits.answer_guard_us = 1000000;
+    for (size_t i = 0; pipeline_stage_bounds[i].name; i++)
+        *stage_bound_slot(&cfg->limits, i) = pipeline_stage_bounds[i].def;
 }
 
 static void on_lookup(void *ctx, const struct dns_lookup *l)
@@ -104,6 +151,9 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, const struct pi
     cc.max_open = cfg->limits.max_lookups;
     cc.max_tcp_open = cfg->limits.max_tcp_attempts;
     cc.answer_guard_us = cfg->limits.answer_guard_us;
+    cc.max_per_key = (uint32_t)cfg->limits.lookups_per_key;
+    cc.max_dns_conns = (uint32_t)cfg->limits.dns_tcp_connections;
+    cc.max_hosts_seen = (uint32_t)cfg->limits.hosts_seen;
     struct correlate_callbacks cb = {.ctx = p,
                                      .on_lookup = on_lookup,
                                      .on_icmp_error = on_icmp,
@@ -130,6 +180,7 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, const struct pi
     a->timeout_us = cfg->timeout_us;
     a->limits.max_lookups = cfg->limits.max_lookups;
     a->limits.max_tcp_attempts = cfg->limits.max_tcp_attempts;
+    a->limits.lookups_per_key = cc.max_per_key;
     a->limits.answer_guard_us = cfg->limits.answer_guard_us;
     return p;
 }
@@ -172,7 +223,10 @@ bool pipeline_read(struct pipeline *p, const char *path, uint32_t idx)
     }
     source_set_names(src, p->names);
     in->kind = source_kind_name(source_kind(src));
-    p->flow = flow_new();
+    const struct flow_bounds fb = {
+        (uint32_t)p->cfg.limits.frag_datagrams, (size_t)p->cfg.limits.frag_bytes,
+        (uint32_t)p->cfg.limits.tcp_dns_flows, (size_t)p->cfg.limits.tcp_dns_bytes};
+    p->flow = flow_new_bounded(&fb);
     if (!p->flow) {
         source_close(src);
         in->error = strdup(nt_strerror(NT_ERR_NOMEM));
@@ -199,6 +253,8 @@ bool pipeline_read(struct pipeline *p, const char *path, uint32_t idx)
     pipeline_end_input(p);
     const struct flow_stats *fs = flow_stats(p->flow);
     in->frag = fs->frag;
+    p->tcp_dns_evicted += fs->tcpdns.evicted;
+    p->tcp_dns_dropped += fs->tcpdns.dropped;
     in->frag_unlocated = fs->frag_unlocated;
     flow_free(p->flow);
     p->flow = NULL;
@@ -247,6 +303,17 @@ bool pipeline_finish(struct pipeline *p)
     a->n_findings = detect_findings(p->det, &a->findings);
     a->findings_omitted = detect_findings_omitted(p->det);
     a->n_rule_limits = detect_limits(p->det, &a->rule_limits);
+    /* The stages' bounds that left something out, in a fixed order. */
+    const struct detect_limit stage[] = {
+        {"correlate", "dns_tcp_connections_forgotten", cs->dns_conns_forgotten},
+        {"correlate", "hosts_seen_packets_not_counted", cs->hosts_seen_not_counted},
+        {"flow", "tcp_dns_streams_evicted", p->tcp_dns_evicted},
+        {"flow", "tcp_dns_messages_dropped", p->tcp_dns_dropped},
+    };
+    a->n_stage_limits = 0;
+    for (size_t i = 0; i < sizeof stage / sizeof *stage; i++)
+        if (stage[i].count)
+            a->stage_limits[a->n_stage_limits++] = stage[i];
     /* Records read: the extra DNS messages one TCP segment completes (flow/flow.h) reach the
      * correlator as packets of their own but are not packets of the input. */
     struct analysis_summary *s = &a->summary;

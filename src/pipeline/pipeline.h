@@ -26,6 +26,9 @@ struct pipeline_limits {
     uint32_t max_lookups;      /* DNS lookups open at once (--max-lookups) */
     uint32_t max_tcp_attempts; /* TCP connection attempts open at once (--max-tcp) */
     int64_t answer_guard_us;   /* how long an answered lookup waits for duplicates */
+    /* The stages' other bounds (--bound STAGE.NAME=N, pipeline_stage_bounds) */
+    uint64_t lookups_per_key, dns_tcp_connections, hosts_seen;
+    uint64_t frag_datagrams, frag_bytes, tcp_dns_flows, tcp_dns_bytes;
 };
 
 /* One rule's bound set by the run (--bound RULE.NAME=N; see struct rule_bound_def). */
@@ -42,6 +45,18 @@ struct pipeline_config {
     const struct pipeline_bound *bounds;
     size_t n_bounds;
 };
+
+/* A bound of the flow stage or the correlator settable by name (--bound flow.tcp_dns_flows=N):
+ * same shape as a rule's (struct rule_bound_def), the value in struct pipeline_limits. */
+struct pipeline_stage_bound {
+    const char *name; /* "flow.tcp_dns_flows" */
+    uint64_t def, min, max;
+    const char *what;
+};
+/* The list (ended by a NULL name). */
+extern const struct pipeline_stage_bound pipeline_stage_bounds[];
+/* Sets stage bound `name` in cfg; 0, -1 when there is none, -2 out of range. */
+int pipeline_set_stage_bound(struct pipeline_config *cfg, const char *name, uint64_t value);
 
 /* Defaults: timeout 5 s, 1,000,000 open lookups and attempts, 1 s answer guard. */
 void pipeline_config_default(struct pipeline_config *cfg);

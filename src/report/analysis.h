@@ -76,6 +76,7 @@ struct analysis_summary {
 struct analysis_limits {
     uint32_t max_lookups, max_tcp_attempts;
     int64_t answer_guard_us;
+    uint32_t lookups_per_key; /* open lookups of one key (Markdown's note; not in JSON) */
 };
 
 /* One evidence line explained field by field for the appendix. */
@@ -99,6 +100,10 @@ struct analysis {
      * from the pipeline's detector. */
     const struct detect_limit *rule_limits;
     size_t n_rule_limits;
+    /* What the stages' own bounds (--bound flow.* and correlate.*) left out, only those that
+     * did ("rule" is the stage: "flow", "correlate"). */
+    struct detect_limit stage_limits[4];
+    size_t n_stage_limits;
     struct analysis_input *inputs;
     size_t n_inputs;
     bool has_time;

@@ -440,6 +440,18 @@ void jsonw_other_counts(struct jsonw *w, const struct analysis *a)
         jsonw_obj_end(w);
     }
     jsonw_arr_end(w);
+    if (a->n_stage_limits) { /* only when a stage's bound left something out (added within /1) */
+        jsonw_key(w, "stage_limits");
+        jsonw_arr_begin(w);
+        for (size_t i = 0; i < a->n_stage_limits; i++) {
+            jsonw_obj_begin(w);
+            jsonw_kv_str(w, "stage", a->stage_limits[i].rule);
+            jsonw_kv_str(w, "counter", a->stage_limits[i].name);
+            jsonw_kv_u64(w, "count", a->stage_limits[i].count);
+            jsonw_obj_end(w);
+        }
+        jsonw_arr_end(w);
+    }
 }
 
 void jsonw_limits(struct jsonw *w, const struct analysis_limits *l)

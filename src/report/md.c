@@ -626,14 +626,14 @@ static void render_done(const struct analysis *a, struct strbuf *o)
                       s->lookups_evicted, plural(s->lookups_evicted, "lookup was", "lookups were"),
                       a->limits.max_lookups);
     if (s->lookups_key_evicted)
-        strbuf_printf(o,
-                      "- **Bound reached:** %" PRIu64 " DNS %s closed early because %d "
-                      "lookups with the same client, server, port and DNS id were open at once "
-                      "(a flood reusing one id); each was judged on what had been seen of it by "
-                      "then.\n",
-                      s->lookups_key_evicted,
-                      plural(s->lookups_key_evicted, "lookup was", "lookups were"),
-                      CORRELATE_KEY_MAX);
+        strbuf_printf(
+            o,
+            "- **Bound reached:** %" PRIu64 " DNS %s closed early because %d "
+            "lookups with the same client, server, port and DNS id were open at once "
+            "(a flood reusing one id); each was judged on what had been seen of it by "
+            "then.\n",
+            s->lookups_key_evicted, plural(s->lookups_key_evicted, "lookup was", "lookups were"),
+            a->limits.lookups_per_key ? (int)a->limits.lookups_per_key : CORRELATE_KEY_MAX);
     if (s->tcp_evicted)
         strbuf_printf(o,
                       "- **Bound reached:** %" PRIu64 " TCP connection %s closed early because "
@@ -648,6 +648,14 @@ static void render_done(const struct analysis *a, struct strbuf *o)
         strbuf_printf(o, "%" PRIu64 " (", l->count);
         md_raw(o, l->name);
         strbuf_puts(o, "); its finding covers only what it kept.\n");
+    }
+    for (size_t i = 0; i < a->n_stage_limits; i++) {
+        const struct detect_limit *l = &a->stage_limits[i];
+        strbuf_puts(o, "- **Bound reached:** the ");
+        md_raw(o, l->rule);
+        strbuf_printf(o, " stage left out %" PRIu64 " (", l->count);
+        md_raw(o, l->name);
+        strbuf_puts(o, "; `--bounds` lists its bounds); what it left out is not in the report.\n");
     }
     if (s->clock_steps) {
         const struct clock_step *cs = &s->clock_steps_kept[0];

@@ -96,7 +96,7 @@ static void udp_payload(uint8_t *p, size_t n)
 static void test_v4_in_order(void **state)
 {
     (void)state;
-    struct reasm *r = reasm_new();
+    struct reasm *r = reasm_new(REASM_MAX_DATAGRAMS, REASM_MAX_BYTES);
     uint8_t payload[37], buf[128];
     udp_payload(payload, sizeof payload);
     const uint8_t *out;
@@ -134,7 +134,7 @@ static void test_v4_in_order(void **state)
 static void test_v4_out_of_order_and_duplicate(void **state)
 {
     (void)state;
-    struct reasm *r = reasm_new();
+    struct reasm *r = reasm_new(REASM_MAX_DATAGRAMS, REASM_MAX_BYTES);
     uint8_t payload[40], buf[128];
     udp_payload(payload, sizeof payload);
     const uint8_t *out;
@@ -163,7 +163,7 @@ static void test_v4_out_of_order_and_duplicate(void **state)
 static void test_v4_overlap_first_wins(void **state)
 {
     (void)state;
-    struct reasm *r = reasm_new();
+    struct reasm *r = reasm_new(REASM_MAX_DATAGRAMS, REASM_MAX_BYTES);
     uint8_t a[16], b[16], c[6], buf[128];
     memset(a, 'A', sizeof a);
     memset(b, 'B', sizeof b);
@@ -190,7 +190,7 @@ static void test_v4_overlap_first_wins(void **state)
 static void test_missing_last_and_bad_lengths(void **state)
 {
     (void)state;
-    struct reasm *r = reasm_new();
+    struct reasm *r = reasm_new(REASM_MAX_DATAGRAMS, REASM_MAX_BYTES);
     uint8_t p[64] = {0}, buf[128];
     const uint8_t *out;
     size_t out_len;
@@ -226,7 +226,7 @@ static void test_missing_last_and_bad_lengths(void **state)
 static void test_too_many(void **state)
 {
     (void)state;
-    struct reasm *r = reasm_new();
+    struct reasm *r = reasm_new(REASM_MAX_DATAGRAMS, REASM_MAX_BYTES);
     uint8_t p[16] = {0}, buf[64];
     const uint8_t *out;
     size_t out_len;
@@ -244,7 +244,7 @@ static void test_too_many(void **state)
     reasm_free(r);
 
     /* Bytes: datagrams that each need a 64 KiB buffer are evicted before REASM_MAX_BYTES. */
-    r = reasm_new();
+    r = reasm_new(REASM_MAX_DATAGRAMS, REASM_MAX_BYTES);
     for (unsigned i = 0; i < 200; i++) {
         n = frag4(buf, (uint16_t)i, 65000, true, p, 16);
         assert_int_equal(reasm_add(r, &t, buf, n, &out, &out_len), 0);
@@ -256,7 +256,7 @@ static void test_too_many(void **state)
 static void test_timeout(void **state)
 {
     (void)state;
-    struct reasm *r = reasm_new();
+    struct reasm *r = reasm_new(REASM_MAX_DATAGRAMS, REASM_MAX_BYTES);
     uint8_t p[16] = {0}, buf[64];
     const uint8_t *out;
     size_t out_len;
@@ -279,7 +279,7 @@ static void test_timeout(void **state)
 static void test_v6(void **state)
 {
     (void)state;
-    struct reasm *r = reasm_new();
+    struct reasm *r = reasm_new(REASM_MAX_DATAGRAMS, REASM_MAX_BYTES);
     uint8_t payload[1500], buf[1600];
     udp_payload(payload, sizeof payload);
     const uint8_t *out;
@@ -319,7 +319,7 @@ static void test_random_covers(void **state)
 {
     (void)state;
     uint64_t seed = 12345;
-    struct reasm *r = reasm_new();
+    struct reasm *r = reasm_new(REASM_MAX_DATAGRAMS, REASM_MAX_BYTES);
     static uint8_t payload[4000], buf[4100];
     struct {
         uint32_t off, len;

@@ -81,7 +81,7 @@ struct rig {
 
 static void rig_init(struct rig *r)
 {
-    r->t = tcpdns_new();
+    r->t = tcpdns_new(TCPDNS_MAX_FLOWS, TCPDNS_MAX_BYTES);
     r->pkt = malloc(sizeof *r->pkt);
     assert_non_null(r->t);
     assert_non_null(r->pkt);
