@@ -10,6 +10,7 @@
 #define EXIT_ERROR    2 /* usage or input error */
 
 int cmd_report(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 void cli_usage(FILE *out);
 
 #endif

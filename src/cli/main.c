@@ -7,6 +7,7 @@
 void cli_usage(FILE *out)
 {
     fputs("usage: nettriage report [options] CAPTURE...\n"
+          "       nettriage watch [options] INPUT\n"
           "       nettriage --help | --version\n"
           "\n"
           "Turns network traffic into an incident report: which protocol and service failed,\n"
@@ -38,6 +39,24 @@ void cli_usage(FILE *out)
           "  -h, --help             this help\n"
           "  -V, --version          the version\n"
           "\n"
+          "watch: follows INPUT (a capture file, or - for a pcap stream on standard input, such\n"
+          "as `tcpdump -i IFACE -U -w - | nettriage watch -`) until it ends or SIGINT/SIGTERM,\n"
+          "and writes a line on standard output as each incident opens, goes on and closes (a\n"
+          "service whose DNS lookups or TCP connections keep failing); then the full report of\n"
+          "what was watched on standard error. SIGUSR1 writes the open incidents so far.\n"
+          "  -f, --format text|ndjson\n"
+          "                         alert lines (default text; ndjson: Elastic Common Schema)\n"
+          "      --report-format md|json|ndjson\n"
+          "                         the report at the end (default md)\n"
+          "  -o, --output FILE      write that report to FILE instead of standard error\n"
+          "      --min-failures N   failed lookups or attempts in a row, in packet time, that\n"
+          "                         open an incident (default 3)\n"
+          "      --interval S       an update at most every S seconds while it lasts (default 60)\n"
+          "      --quiet-close S    closed when no failure came for S seconds (default 300)\n"
+          "      --max-services N   services followed at once (default 10000; past it the least\n"
+          "                         recently seen is forgotten, counted)\n"
+          "  -t, --timeout S, --max-lookups N, --max-tcp N, --answer-guard S: as for report\n"
+          "\n"
           "exit status: 0 no problem found, 1 at least one problem found,\n"
           "             2 usage or input error (the report still shows what could be read)\n",
           out);
@@ -60,6 +79,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "report") == 0)
         return cmd_report(argc - 1, argv + 1);
+    if (strcmp(cmd, "watch") == 0)
+        return cmd_watch(argc - 1, argv + 1);
     fprintf(stderr, "nettriage: unknown command '%s'\n", cmd);
     cli_usage(stderr);
     return EXIT_ERROR;

@@ -30,6 +30,7 @@ struct pipeline {
      * for this run: every address, finding and model the run makes may point into it, so it
      * lives as long as the pipeline (whose detector the model borrows its findings from). */
     struct nt_names *names;
+    struct incident_tracker *inc; /* watch only */
     bool oom;
 };
 
@@ -88,6 +89,8 @@ static void on_lookup(void *ctx, const struct dns_lookup *l)
 {
     struct pipeline *p = ctx;
     detect_lookup(p->det, l);
+    if (p->inc)
+        incident_lookup(p->inc, l);
     if (p->sink.on_lookup)
         p->sink.on_lookup(p->sink.ctx, l);
 }
@@ -133,6 +136,17 @@ static void on_tcp(void *ctx, const struct tcp_attempt *t)
 {
     struct pipeline *p = ctx;
     detect_tcp_attempt(p->det, t);
+    if (p->inc)
+        incident_tcp_attempt(p->inc, t);
+    if (p->sink.on_tcp_attempt)
+        p->sink.on_tcp_attempt(p->sink.ctx, t);
+}
+
+static void on_incident(void *ctx, const struct incident_event *ev)
+{
+    struct pipeline *p = ctx;
+    if (p->sink.on_incident)
+        p->sink.on_incident(p->sink.ctx, ev);
 }
 
 struct pipeline *pipeline_new(const struct pipeline_config *cfg, const struct pipeline_sink *sink,
@@ -170,9 +184,12 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, const struct pi
             p->det = NULL;
         }
     p->cor = correlate_new(&cc, &cb);
+    if (cfg->incidents)
+        p->inc = incident_new(cfg->incidents, cfg->timeout_us, on_incident, p);
     if (!a->inputs && n_inputs)
         a->inputs = calloc(n_inputs, sizeof *a->inputs);
-    if (!p->pkt || !p->names || !p->det || !p->cor || (n_inputs && !a->inputs)) {
+    if (!p->pkt || !p->names || !p->det || !p->cor || (cfg->incidents && !p->inc) ||
+        (n_inputs && !a->inputs)) {
         pipeline_free(p);
         return NULL;
     }
@@ -200,6 +217,10 @@ int pipeline_packet(struct pipeline *p, const struct packet *pkt, uint32_t idx)
     int rc = correlate_packet(p->cor, pkt, idx);
     if (rc < 0)
         p->oom = true;
+    if (p->inc)
+        incident_tick(p->inc, &pkt->ts);
+    if (p->sink.on_packet)
+        p->sink.on_packet(p->sink.ctx, pkt);
     return rc;
 }
 
@@ -282,9 +303,16 @@ bool pipeline_read(struct pipeline *p, const char *path, uint32_t idx)
     return ok;
 }
 
+struct incident_tracker *pipeline_incidents(struct pipeline *p)
+{
+    return p->inc;
+}
+
 bool pipeline_finish(struct pipeline *p)
 {
     struct analysis *a = p->a;
+    if (p->inc)
+        incident_end(p->inc);
     uint64_t packets = 0;
     for (size_t i = 0; i < a->n_inputs; i++) {
         const struct analysis_input *in = &a->inputs[i];
@@ -359,6 +387,7 @@ void pipeline_free(struct pipeline *p)
         return;
     flow_free(p->flow);
     correlate_free(p->cor);
+    incident_free(p->inc);
     detect_free(p->det);
     free(p->pkt);
     nt_names_free(p->names);

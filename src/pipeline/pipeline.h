@@ -18,6 +18,7 @@
 
 #include "correlate/correlate.h"
 #include "decode/packet.h"
+#include "detect/incident.h"
 #include "report/analysis.h"
 
 /* Every bound the engine keeps state under; each is an option of `nettriage report`, and what
@@ -44,6 +45,10 @@ struct pipeline_config {
      * pipeline_new fails on one that does not exist or is out of range). */
     const struct pipeline_bound *bounds;
     size_t n_bounds;
+    /* `nettriage watch`: when not NULL, the pipeline runs an incident tracker
+     * (detect/incident.h) on the final outcomes of lookups and connection attempts and hands
+     * its events to the sink's on_incident; open incidents close at pipeline_finish. */
+    const struct incident_config *incidents;
 };
 
 /* A bound of the flow stage or the correlator settable by name (--bound flow.tcp_dns_flows=N):
@@ -61,12 +66,19 @@ int pipeline_set_stage_bound(struct pipeline_config *cfg, const char *name, uint
 /* Defaults: timeout 5 s, 1,000,000 open lookups and attempts, 1 s answer guard. */
 void pipeline_config_default(struct pipeline_config *cfg);
 
-/* What streams out while the pipeline runs (NDJSON): each callback may be NULL. The objects
- * passed are valid only during the call. */
+/* What streams out while the pipeline runs (NDJSON, watch's alerts): each callback may be
+ * NULL. The objects passed are valid only during the call. */
 struct pipeline_sink {
     void *ctx;
     void (*on_lookup)(void *ctx, const struct dns_lookup *l);
     void (*on_icmp_error)(void *ctx, const struct icmp_event *e);
+    /* A TCP connection attempt with its final outcome. */
+    void (*on_tcp_attempt)(void *ctx, const struct tcp_attempt *t);
+    /* An event of the incident tracker (only with pipeline_config.incidents). */
+    void (*on_incident)(void *ctx, const struct incident_event *ev);
+    /* After each packet went through correlate (and the tracker's clock): where a caller that
+     * runs until stopped looks at its signals. */
+    void (*on_packet)(void *ctx, const struct packet *pkt);
 };
 
 struct pipeline;
@@ -88,8 +100,13 @@ bool pipeline_read(struct pipeline *p, const char *path, uint32_t idx);
 int pipeline_packet(struct pipeline *p, const struct packet *pkt, uint32_t idx);
 void pipeline_end_input(struct pipeline *p);
 
-/* After the last input: runs the rules' end, fills the summary, the findings and the explained
- * lines of the model. Returns false when out of memory (at any point of the run). */
+/* The incident tracker (NULL unless pipeline_config.incidents was given): for its statistics
+ * and incident_report_state. */
+struct incident_tracker *pipeline_incidents(struct pipeline *p);
+
+/* After the last input: closes the tracker's open incidents, runs the rules' end, fills the
+ * summary, the findings and the explained lines of the model. Returns false when out of memory (at
+ * any point of the run). */
 bool pipeline_finish(struct pipeline *p);
 
 void pipeline_free(struct pipeline *p);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "correlate/correlate.h"
+#include "report/alert.h"
 #include "report/analysis.h"
 #include "report/jsonw.h"
 
@@ -507,4 +508,122 @@ void report_render_ndjson(const struct analysis *a, struct strbuf *out)
     for (size_t i = 0; i < a->n_findings; i++)
         ndjson_finding(out, a->findings[i]);
     ndjson_summary(out, a);
+}
+
+/* The catalogue's title of a rule id (NULL when no registered rule has it). */
+static const char *rule_title(const char *id)
+{
+    for (size_t i = 0; id && i < detect_n_rules; i++)
+        if (strcmp(detect_rules[i]->id, id) == 0)
+            return detect_rules[i]->title;
+    return NULL;
+}
+
+void alert_ndjson(struct strbuf *out, const struct incident_event *ev)
+{
+    struct jsonw w;
+    jsonw_init(&w, out, JSONW_COMPACT);
+    bool closed = ev->action == INCIDENT_CLOSED;
+    struct strbuf msg;
+    strbuf_init(&msg);
+    alert_text(&msg, ev);
+    size_t mlen = msg.len;
+    if (mlen && strbuf_str(&msg)[mlen - 1] == '\n')
+        mlen--;
+
+    jsonw_obj_begin(&w);
+    kv_date(&w, "@timestamp", &ev->now);
+    ecs_object(&w);
+    jsonw_key(&w, "message");
+    jsonw_strn(&w, strbuf_str(&msg), mlen);
+    strbuf_fini(&msg);
+
+    jsonw_kv_obj(&w, "event");
+    jsonw_kv_str(&w, "kind", "alert");
+    kv_str1(&w, "category", "network");
+    kv_str1(&w, "type", ev->action == INCIDENT_OPENED ? "start" : closed ? "end" : "info");
+    jsonw_kv_str(&w, "action", alert_action_name((enum incident_action)ev->action));
+    jsonw_kv_str(&w, "dataset", "nettriage.incident");
+    kv_date(&w, "start", &ev->first_failure);
+    if (closed) {
+        kv_date(&w, "end", &ev->end);
+        jsonw_key(&w, "duration");
+        jsonw_i64(&w, ev->duration_us * 1000);
+        jsonw_kv_str(&w, "reason", alert_close_reason_name((enum incident_close)ev->close_reason));
+    }
+    jsonw_obj_end(&w);
+
+    jsonw_kv_obj(&w, "rule");
+    jsonw_kv_str(&w, "id", ev->rule);
+    jsonw_kv_str(&w, "name", rule_title(ev->rule));
+    jsonw_kv_str(&w, "ruleset", "nettriage");
+    jsonw_obj_end(&w);
+
+    endpoint(&w, "destination", &ev->server, true, ev->port);
+    jsonw_kv_obj(&w, "network");
+    if (ip_type(&ev->server))
+        jsonw_kv_str(&w, "type", ip_type(&ev->server));
+    jsonw_kv_str(&w, "transport", transport_name(ev->transport));
+    if (ev->dns)
+        jsonw_kv_str(&w, "protocol", "dns");
+    jsonw_obj_end(&w);
+
+    jsonw_kv_obj(&w, "nettriage");
+    jsonw_kv_u64(&w, "incident", ev->incident);
+    jsonw_kv_time(&w, "time", &ev->now);
+    jsonw_kv_str(&w, "service", ev->dns ? "DNS" : "TCP");
+    jsonw_kv_time(&w, "first_failure", &ev->first_failure);
+    jsonw_kv_time(&w, "last_failure", &ev->last_failure);
+    jsonw_kv_u64(&w, "failures", ev->failures);
+    jsonw_kv_obj(&w, "failures_by_rule");
+    for (size_t i = 0; i < INCIDENT_N_RULES; i++)
+        if (ev->by_rule[i])
+            jsonw_kv_u64(&w, incident_rule_ids[i], ev->by_rule[i]);
+    jsonw_obj_end(&w);
+    jsonw_kv_u64(&w, "clients", ev->clients);
+    jsonw_kv_bool(&w, "clients_omitted", ev->clients_overflow);
+    if (closed) {
+        jsonw_kv_str(&w, "close_reason",
+                     alert_close_reason_name((enum incident_close)ev->close_reason));
+        jsonw_kv_time(&w, "end", &ev->end);
+        jsonw_kv_decimal(&w, "duration_ms", ev->duration_us, 3);
+    }
+    jsonw_obj_end(&w);
+
+    jsonw_obj_end(&w);
+    strbuf_putc(out, '\n');
+}
+
+void alert_stats_ndjson(struct strbuf *out, const struct incident_stats *st)
+{
+    struct jsonw w;
+    jsonw_init(&w, out, JSONW_COMPACT);
+    jsonw_obj_begin(&w);
+    kv_date(&w, "@timestamp", &st->now);
+    ecs_object(&w);
+    jsonw_kv_obj(&w, "event");
+    jsonw_kv_str(&w, "kind", "metric");
+    kv_str1(&w, "category", "network");
+    kv_str1(&w, "type", "info");
+    jsonw_kv_str(&w, "dataset", "nettriage.watch");
+    jsonw_obj_end(&w);
+    jsonw_kv_obj(&w, "nettriage");
+    jsonw_kv_time(&w, "time", &st->now);
+    jsonw_kv_obj(&w, "watch");
+    jsonw_kv_u64(&w, "incidents_opened", st->opened);
+    jsonw_kv_u64(&w, "incidents_closed", st->closed);
+    jsonw_kv_u64(&w, "incidents_open", st->open);
+    jsonw_kv_u64(&w, "updates", st->updates);
+    jsonw_kv_u64(&w, "services", st->services);
+    jsonw_kv_u64(&w, "services_peak", st->services_peak);
+    jsonw_kv_u64(&w, "services_expired", st->services_expired);
+    jsonw_kv_u64(&w, "services_evicted", st->services_evicted);
+    jsonw_kv_u64(&w, "incidents_evicted", st->incidents_evicted);
+    jsonw_kv_u64(&w, "failures", st->failures);
+    jsonw_kv_u64(&w, "successes", st->successes);
+    jsonw_kv_u64(&w, "stale_failures", st->stale);
+    jsonw_obj_end(&w);
+    jsonw_obj_end(&w);
+    jsonw_obj_end(&w);
+    strbuf_putc(out, '\n');
 }

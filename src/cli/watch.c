@@ -1,0 +1,376 @@
+/* watch.c: `nettriage watch`: runs the pipeline over one input until it ends or the user stops
+ * it, with the incident tracker (detect/incident.h) on: an alert line on standard output as
+ * each incident opens, goes on and closes, flushed at once; then the full report of what was
+ * watched on standard error (or -o FILE).
+ *
+ * Signals: SIGINT and SIGTERM stop the watch. The handler makes standard input read as ended
+ * (it puts /dev/null in its place; the read in progress is restarted on it and returns the end
+ * of file), so the input ends cleanly after the data already read, then the report is written.
+ * A regular file is read by its own descriptor and runs to its end (it ends by itself); a
+ * second SIGINT or SIGTERM exits at once without a report. SIGUSR1 writes the open incidents
+ * as they stand and the tracker's counters on standard output, at the next packet, and the
+ * watch goes on: not the full report, which runs every rule's end (on_finish: findings
+ * withdrawn, causes and windows settled) and would have to close every open lookup, so it
+ * can be made only once. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "pipeline/pipeline.h"
+#include "report/alert.h"
+#include "report/analysis.h"
+#include "report/escape.h"
+#include "util/err.h"
+
+struct watch_opts {
+    bool ndjson;               /* --format ndjson (else text) */
+    const char *report_format; /* md, json, ndjson */
+    const char *output;        /* -o FILE for the report, else standard error */
+    const char *input;
+    struct pipeline_config cfg;
+    struct incident_config inc;
+};
+
+struct watch {
+    const struct watch_opts *o;
+    struct pipeline *p;
+    struct strbuf line;
+    bool out_failed;
+};
+
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t state_requested;
+static int devnull_fd = -1;
+
+static void on_stop_signal(int sig)
+{
+    if (stop_requested) {
+        /* A second signal: no report, exit now. */
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    stop_requested = 1;
+    if (devnull_fd >= 0)
+        dup2(devnull_fd, STDIN_FILENO);
+}
+
+static void on_state_signal(int sig)
+{
+    (void)sig;
+    state_requested = 1;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    /* SA_RESTART: a read of standard input interrupted by the stop is restarted, on /dev/null
+     * by then, and sees the end of the input instead of an error. */
+    sa.sa_flags = SA_RESTART;
+    sa.sa_handler = on_stop_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_state_signal;
+    sigaction(SIGUSR1, &sa, NULL);
+}
+
+static void restore_signals(void)
+{
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGUSR1, SIG_DFL);
+}
+
+/* Writes the line built in w->line to standard output at once. */
+static void emit(struct watch *w)
+{
+    if (w->line.oom) {
+        if (!w->out_failed)
+            fputs("nettriage: out of memory writing an alert\n", stderr);
+        w->out_failed = true;
+    } else if (!w->out_failed && w->line.len > 0) {
+        if (fwrite(strbuf_str(&w->line), 1, w->line.len, stdout) != w->line.len ||
+            fflush(stdout) != 0) {
+            fprintf(stderr, "nettriage: standard output: %s\n", nt_strerror(NT_ERR_WRITE));
+            w->out_failed = true;
+        }
+    }
+    strbuf_reset(&w->line);
+}
+
+static void on_incident(void *ctx, const struct incident_event *ev)
+{
+    struct watch *w = ctx;
+    if (w->o->ndjson)
+        alert_ndjson(&w->line, ev);
+    else
+        alert_text(&w->line, ev);
+    emit(w);
+}
+
+static void write_stats(struct watch *w)
+{
+    struct incident_tracker *t = pipeline_incidents(w->p);
+    if (w->o->ndjson)
+        alert_stats_ndjson(&w->line, incident_stats(t));
+    else
+        alert_stats_text(&w->line, incident_stats(t));
+    emit(w);
+}
+
+static void on_packet(void *ctx, const struct packet *pkt)
+{
+    struct watch *w = ctx;
+    (void)pkt;
+    if (!state_requested)
+        return;
+    state_requested = 0;
+    incident_report_state(pipeline_incidents(w->p));
+    write_stats(w);
+}
+
+/* Reads the watched input through the pipeline to its end (or the stop). This is the one place
+ * that opens the input: `watch -i IFACE` is this function opening the live source instead
+ * (source_open_live, then pipeline_read_source) when that exists. */
+static bool watch_read_input(struct pipeline *p, struct analysis *a, const char *input)
+{
+    if (pipeline_read(p, input, 0))
+        return true;
+    const struct analysis_input *in = &a->inputs[0];
+    struct strbuf b;
+    strbuf_init(&b);
+    strbuf_puts(&b, "nettriage: ");
+    esc_term(&b, input, strlen(input));
+    strbuf_puts(&b, ": ");
+    const char *why = in->error ? in->error : nt_strerror(NT_ERR_NOMEM);
+    esc_term(&b, why, strlen(why));
+    if (in->packets > 0)
+        strbuf_printf(&b, " (the report covers the %llu packets read before it)",
+                      (unsigned long long)in->packets);
+    strbuf_putc(&b, '\n');
+    fputs(strbuf_str(&b), stderr);
+    strbuf_fini(&b);
+    return false;
+}
+
+static bool parse_seconds(const char *s, double min, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v) || v < min || v > 86400.0 * 365)
+        return false;
+    *out = (int64_t)(v * 1e6 + 0.5);
+    return true;
+}
+
+static bool parse_count(const char *s, uint32_t max, uint32_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-' || v < 1 || v > max)
+        return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+/* Renders the report in --report-format and writes it to -o FILE or standard error. */
+static bool write_report(const struct watch_opts *o, const struct analysis *a)
+{
+    struct strbuf out;
+    strbuf_init(&out);
+    if (strcmp(o->report_format, "json") == 0)
+        report_render_json(a, &out);
+    else if (strcmp(o->report_format, "ndjson") == 0)
+        report_render_ndjson(a, &out);
+    else
+        report_render_md(a, &out);
+    if (out.oom) {
+        strbuf_fini(&out);
+        fputs("nettriage: out of memory\n", stderr);
+        return false;
+    }
+    FILE *f = stderr;
+    if (o->output && !(f = fopen(o->output, "w"))) {
+        fprintf(stderr, "nettriage: %s: %s\n", o->output, strerror(errno));
+        strbuf_fini(&out);
+        return false;
+    }
+    size_t w = fwrite(strbuf_str(&out), 1, out.len, f);
+    int rc = f == stderr ? fflush(f) : fclose(f);
+    bool ok = w == out.len && rc == 0;
+    strbuf_fini(&out);
+    if (!ok)
+        fprintf(stderr, "nettriage: %s: %s\n", o->output ? o->output : "standard error",
+                nt_strerror(NT_ERR_WRITE));
+    return ok;
+}
+
+int cmd_watch(int argc, char **argv)
+{
+    struct watch_opts o = {.report_format = "md"};
+    pipeline_config_default(&o.cfg);
+    incident_config_default(&o.inc);
+    enum {
+        OPT_REPORT_FORMAT = 256,
+        OPT_INTERVAL,
+        OPT_QUIET_CLOSE,
+        OPT_MIN_FAILURES,
+        OPT_MAX_SERVICES,
+        OPT_MAX_LOOKUPS,
+        OPT_MAX_TCP,
+        OPT_ANSWER_GUARD,
+    };
+    static const struct option longopts[] = {
+        {"format", required_argument, NULL, 'f'},
+        {"report-format", required_argument, NULL, OPT_REPORT_FORMAT},
+        {"output", required_argument, NULL, 'o'},
+        {"timeout", required_argument, NULL, 't'},
+        {"interval", required_argument, NULL, OPT_INTERVAL},
+        {"quiet-close", required_argument, NULL, OPT_QUIET_CLOSE},
+        {"min-failures", required_argument, NULL, OPT_MIN_FAILURES},
+        {"max-services", required_argument, NULL, OPT_MAX_SERVICES},
+        {"max-lookups", required_argument, NULL, OPT_MAX_LOOKUPS},
+        {"max-tcp", required_argument, NULL, OPT_MAX_TCP},
+        {"answer-guard", required_argument, NULL, OPT_ANSWER_GUARD},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "f:o:t:h", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'f':
+            if (strcmp(optarg, "ndjson") != 0 && strcmp(optarg, "text") != 0) {
+                fprintf(stderr, "nettriage: watch: unknown --format '%s' (text or ndjson)\n",
+                        optarg);
+                return EXIT_ERROR;
+            }
+            o.ndjson = strcmp(optarg, "ndjson") == 0;
+            break;
+        case OPT_REPORT_FORMAT:
+            if (strcmp(optarg, "md") != 0 && strcmp(optarg, "json") != 0 &&
+                strcmp(optarg, "ndjson") != 0) {
+                fprintf(stderr,
+                        "nettriage: watch: unknown --report-format '%s' (md, json or ndjson)\n",
+                        optarg);
+                return EXIT_ERROR;
+            }
+            o.report_format = optarg;
+            break;
+        case 'o':
+            o.output = optarg;
+            break;
+        case 't':
+        case OPT_ANSWER_GUARD:
+            if (!parse_seconds(optarg, 0.000001,
+                               ch == 't' ? &o.cfg.timeout_us : &o.cfg.limits.answer_guard_us) ||
+                (ch == 't' ? o.cfg.timeout_us : o.cfg.limits.answer_guard_us) > 86400000000LL) {
+                fprintf(stderr, "nettriage: --%s wants seconds from 0.000001 to 86400, not '%s'\n",
+                        ch == 't' ? "timeout" : "answer-guard", optarg);
+                return EXIT_ERROR;
+            }
+            break;
+        case OPT_INTERVAL:
+        case OPT_QUIET_CLOSE:
+            if (!parse_seconds(optarg, 0.1,
+                               ch == OPT_INTERVAL ? &o.inc.interval_us : &o.inc.quiet_close_us)) {
+                fprintf(stderr,
+                        "nettriage: --%s wants seconds from 0.1 to 31536000 (a year), not '%s'\n",
+                        ch == OPT_INTERVAL ? "interval" : "quiet-close", optarg);
+                return EXIT_ERROR;
+            }
+            break;
+        case OPT_MIN_FAILURES:
+            if (!parse_count(optarg, 1000000, &o.inc.min_failures)) {
+                fprintf(stderr,
+                        "nettriage: --min-failures wants a count from 1 to 1000000, not '%s'\n",
+                        optarg);
+                return EXIT_ERROR;
+            }
+            break;
+        case OPT_MAX_SERVICES:
+        case OPT_MAX_LOOKUPS:
+        case OPT_MAX_TCP: {
+            uint32_t *dst = ch == OPT_MAX_SERVICES  ? &o.inc.max_services
+                            : ch == OPT_MAX_LOOKUPS ? &o.cfg.limits.max_lookups
+                                                    : &o.cfg.limits.max_tcp_attempts;
+            if (!parse_count(optarg, 100000000, dst)) {
+                fprintf(stderr, "nettriage: --%s wants a count from 1 to 100000000, not '%s'\n",
+                        ch == OPT_MAX_SERVICES  ? "max-services"
+                        : ch == OPT_MAX_LOOKUPS ? "max-lookups"
+                                                : "max-tcp",
+                        optarg);
+                return EXIT_ERROR;
+            }
+            break;
+        }
+        case 'h':
+            cli_usage(stdout);
+            return EXIT_CLEAN;
+        default:
+            cli_usage(stderr);
+            return EXIT_ERROR;
+        }
+    }
+    if (optind != argc - 1) {
+        fputs("nettriage: watch needs one INPUT (a capture file, or - for standard input)\n",
+              stderr);
+        cli_usage(stderr);
+        return EXIT_ERROR;
+    }
+    o.input = argv[optind];
+    o.cfg.incidents = &o.inc;
+
+    int status = EXIT_ERROR;
+    struct analysis a = {0};
+    struct watch w = {.o = &o};
+    strbuf_init(&w.line);
+    struct pipeline_sink sink = {.ctx = &w, .on_incident = on_incident, .on_packet = on_packet};
+    w.p = pipeline_new(&o.cfg, &sink, &a, 1);
+    if (!w.p) {
+        fputs("nettriage: out of memory\n", stderr);
+        goto done;
+    }
+    a.version = NT_VERSION;
+
+    stop_requested = 0;
+    state_requested = 0;
+    devnull_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    install_signals();
+    bool read_ok = watch_read_input(w.p, &a, o.input);
+    restore_signals();
+    if (stop_requested)
+        fputs("nettriage: watch stopped; writing the report of what was watched\n", stderr);
+    /* Closes the open incidents (reason input-ended), then runs the rules' end. */
+    bool finished = pipeline_finish(w.p);
+    write_stats(&w);
+    if (!finished) {
+        fputs("nettriage: out of memory\n", stderr);
+        goto done;
+    }
+    if (a.inputs[0].packets == 0 && !read_ok)
+        goto done;
+    if (!write_report(&o, &a))
+        goto done;
+    /* A record cut by the stop is not an input error of the user's. */
+    status = (!read_ok && !stop_requested) || w.out_failed ? EXIT_ERROR : analysis_exit_status(&a);
+done:
+    if (devnull_fd >= 0)
+        close(devnull_fd);
+    devnull_fd = -1;
+    strbuf_fini(&w.line);
+    analysis_fini(&a);
+    pipeline_free(w.p);
+    return status;
+}
