@@ -32,6 +32,14 @@ enum {
 #define CHECK_EVERY_US 100000
 /* Services looked at from the least recently seen for one without an open incident to evict. */
 #define EVICT_SCAN 32
+/* Seconds with a success remembered per service: more than the late window (120 s) holds. */
+#define OK_SECONDS 256
+
+/* One second (of packet time) in which the service answered: its first and last success. */
+struct ok_second {
+    int64_t sec;
+    uint32_t first_us, last_us; /* within the second */
+};
 
 struct svc {
     struct nt_addr server;
@@ -43,6 +51,16 @@ struct svc {
     int64_t seen_us;           /* tracker clock when last fed */
     bool has_ok;
     int64_t ok_us; /* latest success (packet time) */
+    /* The seconds with a success, most recent OK_SECONDS, sorted: to tell whether the service
+     * answered between two failures that became final late. ok_floor: seconds up to it are
+     * no longer known (INT64_MIN while nothing was dropped). */
+    struct ok_second *ok;
+    uint32_t n_ok, cap_ok;
+    int64_t ok_floor;
+    /* Failures up to this time belong to an incident already closed (its recovery, or its
+     * last failure when it closed otherwise). */
+    bool has_closed;
+    int64_t closed_end_us;
     /* The run: failures later than the latest success. */
     uint64_t failures;
     uint64_t by_rule[INCIDENT_N_RULES];
@@ -58,11 +76,16 @@ struct svc {
     int rule;
     int64_t alert_us;        /* tracker clock at the last alert */
     uint64_t alert_failures; /* failures at the last alert */
+    /* Opened on failures that became final after the service had answered again (silence is
+     * final only after the late window): recovered at recovered_us, closed once every lookup
+     * sent before that is final. */
+    bool retro;
+    int64_t recovered_us;
 };
 
 struct incident_tracker {
     struct incident_config cfg;
-    int64_t timeout_us;
+    int64_t late_us;
     int64_t idle_us;
     incident_fn fn;
     void *ctx;
@@ -114,7 +137,7 @@ static uint64_t svc_hash(const struct nt_addr *a, uint16_t port, uint8_t transpo
     return htab_hasher_end(&h);
 }
 
-struct incident_tracker *incident_new(const struct incident_config *cfg, int64_t timeout_us,
+struct incident_tracker *incident_new(const struct incident_config *cfg, int64_t late_window_us,
                                       incident_fn fn, void *ctx)
 {
     struct incident_tracker *t = calloc(1, sizeof *t);
@@ -125,7 +148,7 @@ struct incident_tracker *incident_new(const struct incident_config *cfg, int64_t
         t->cfg.min_failures = 1;
     if (t->cfg.max_services < 1)
         t->cfg.max_services = 1;
-    t->timeout_us = timeout_us;
+    t->late_us = late_window_us;
     t->idle_us =
         cfg->quiet_close_us > INCIDENT_IDLE_MIN_US ? cfg->quiet_close_us : INCIDENT_IDLE_MIN_US;
     t->fn = fn;
@@ -227,6 +250,9 @@ static void close_incident(struct incident_tracker *t, struct svc *s, enum incid
     if (ev.duration_us < 0)
         ev.duration_us = 0;
     s->open = false;
+    s->retro = false;
+    s->has_closed = true;
+    s->closed_end_us = time_us(end);
     open_unlink(t, s);
     t->st.open--;
     t->st.closed++;
@@ -240,6 +266,7 @@ static void svc_free(struct incident_tracker *t, struct svc *s)
     htab_remove(&t->index, s->hash, s);
     lru_unlink(t, s);
     run_reset(s);
+    free(s->ok);
     free(s);
     t->st.services--;
 }
@@ -288,6 +315,7 @@ static struct svc *svc_get(struct incident_tracker *t, const struct nt_addr *ser
     s->transport = transport;
     s->hash = h;
     s->rule = R_NONE;
+    s->ok_floor = INT64_MIN;
     s->seen_us = t->now_us;
     if (htab_insert(&t->index, h, s) < 0) {
         free(s);
@@ -325,6 +353,106 @@ static bool clock_take(struct incident_tracker *t, const struct nt_time *ts)
     return true;
 }
 
+static int64_t floor_sec(int64_t us)
+{
+    return us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
+}
+
+/* Records a success at us in the service's seconds. */
+static void ok_add(struct svc *s, int64_t us)
+{
+    int64_t sec = floor_sec(us);
+    uint32_t in = (uint32_t)(us - sec * 1000000);
+    if (sec <= s->ok_floor)
+        return;
+    uint32_t i = s->n_ok;
+    while (i > 0 && s->ok[i - 1].sec > sec)
+        i--;
+    if (i > 0 && s->ok[i - 1].sec == sec) {
+        struct ok_second *o = &s->ok[i - 1];
+        if (in < o->first_us)
+            o->first_us = in;
+        if (in > o->last_us)
+            o->last_us = in;
+        return;
+    }
+    if (s->n_ok == OK_SECONDS) {
+        /* Full: the oldest second is forgotten (what it knew is now unknown). */
+        if (i == 0) {
+            s->ok_floor = sec;
+            return;
+        }
+        s->ok_floor = s->ok[0].sec;
+        memmove(&s->ok[0], &s->ok[1], (s->n_ok - 1) * sizeof s->ok[0]);
+        s->n_ok--;
+        i--;
+    }
+    if (s->n_ok == s->cap_ok) {
+        uint32_t nc = s->cap_ok ? s->cap_ok * 2 : 4;
+        if (nc > OK_SECONDS)
+            nc = OK_SECONDS;
+        struct ok_second *n = realloc(s->ok, nc * sizeof *n);
+        if (!n) {
+            /* Out of memory: forget the past rather than invent it. */
+            s->ok_floor = sec;
+            s->n_ok = 0;
+            return;
+        }
+        s->ok = n;
+        s->cap_ok = nc;
+    }
+    memmove(&s->ok[i + 1], &s->ok[i], (s->n_ok - i) * sizeof s->ok[0]);
+    s->ok[i] = (struct ok_second){sec, in, in};
+    s->n_ok++;
+}
+
+/* Whether the service answered strictly between a and b (a < b); true when that part of the
+ * past is no longer known (the conservative answer: it keeps failures apart). */
+static bool ok_between(const struct svc *s, int64_t a, int64_t b)
+{
+    if (s->n_ok == 0 && s->ok_floor == INT64_MIN)
+        return false;
+    int64_t sa = floor_sec(a), sb = floor_sec(b);
+    if (sa <= s->ok_floor)
+        return true;
+    for (uint32_t i = 0; i < s->n_ok; i++) {
+        const struct ok_second *o = &s->ok[i];
+        if (o->sec < sa)
+            continue;
+        if (o->sec > sb)
+            break;
+        int64_t first = o->sec * 1000000 + o->first_us, last = o->sec * 1000000 + o->last_us;
+        if (o->sec > sa && o->sec < sb)
+            return true;
+        /* In a's or b's own second: a success after a (the last is), before b (the first is). */
+        if ((o->sec == sa && last > a && (sa < sb || first < b)) || (o->sec == sb && first < b))
+            return true;
+    }
+    return false;
+}
+
+/* The earliest success known after us (an upper bound within its second when successes of
+ * that second came on both sides of us), or INT64_MAX. */
+static int64_t ok_after(const struct svc *s, int64_t us)
+{
+    int64_t sec = floor_sec(us);
+    for (uint32_t i = 0; i < s->n_ok; i++) {
+        const struct ok_second *o = &s->ok[i];
+        int64_t first = o->sec * 1000000 + o->first_us, last = o->sec * 1000000 + o->last_us;
+        if (o->sec < sec || last <= us)
+            continue;
+        return first > us ? first : last;
+    }
+    return s->has_ok && s->ok_us > us ? s->ok_us : INT64_MAX;
+}
+
+static struct nt_time time_of(const struct incident_tracker *t, int64_t us)
+{
+    int64_t sec = floor_sec(us);
+    struct nt_time r = {.sec = sec, .nsec = (uint32_t)(us - sec * 1000000) * 1000, .kind = t->kind};
+    return r;
+}
+
 static void success(struct incident_tracker *t, const struct nt_addr *server, uint16_t port,
                     uint8_t transport, const struct nt_time *at)
 {
@@ -335,15 +463,27 @@ static void success(struct incident_tracker *t, const struct nt_addr *server, ui
     if (!s)
         return;
     int64_t us = time_us(at);
+    ok_add(s, us);
     if (!s->has_ok || us > s->ok_us) {
         s->has_ok = true;
         s->ok_us = us;
     }
     if (s->failures == 0 || us <= s->first_fail_us)
         return;
-    if (s->open)
+    if (s->open && !s->retro) {
         close_incident(t, s, INCIDENT_CLOSE_RECOVERED, at);
-    else
+        return;
+    }
+    int64_t last = time_us(&s->last_fail);
+    if (s->open) {
+        /* Retro: an earlier success after the last failure moves the recovery back. */
+        if (us > last && us < s->recovered_us)
+            s->recovered_us = us;
+        return;
+    }
+    /* A success inside the run splits it: what came before is over. A success after it leaves
+     * the run for the failures still to become final (silence is final late). */
+    if (us < last)
         run_reset(s);
 }
 
@@ -367,13 +507,31 @@ static void failure(struct incident_tracker *t, const struct nt_addr *server, ui
     if (!s)
         return;
     int64_t us = time_us(at);
-    if (s->has_ok && us <= s->ok_us) {
+    if (s->has_closed && us <= s->closed_end_us) {
         t->st.stale++;
         return;
     }
     /* A run that went quiet without opening is forgotten. */
     if (s->failures && !s->open && t->now_us - s->fail_seen_us >= t->cfg.quiet_close_us)
         run_reset(s);
+    if (s->failures) {
+        int64_t first = s->first_fail_us, last = time_us(&s->last_fail);
+        if (us < first && ok_between(s, us, first)) {
+            /* Older than the run, with an answer in between. */
+            t->st.stale++;
+            return;
+        }
+        if (us > last && ok_between(s, last, us)) {
+            /* The service answered since the run: it is over. */
+            if (s->open) {
+                int64_t r = s->retro ? s->recovered_us : ok_after(s, last);
+                struct nt_time end = time_of(t, r == INT64_MAX ? last : r);
+                close_incident(t, s, INCIDENT_CLOSE_RECOVERED, &end);
+            } else {
+                run_reset(s);
+            }
+        }
+    }
     if (!s->failures || us < s->first_fail_us) {
         s->first_fail = *at;
         s->first_fail_us = us;
@@ -397,6 +555,9 @@ static void failure(struct incident_tracker *t, const struct nt_addr *server, ui
     s->rule = most_frequent(s);
     s->alert_us = t->now_us;
     s->alert_failures = s->failures;
+    int64_t last = time_us(&s->last_fail);
+    s->retro = s->has_ok && s->ok_us > last;
+    s->recovered_us = s->retro ? ok_after(s, last) : 0;
     open_append(t, s);
     t->st.open++;
     t->st.opened++;
@@ -492,7 +653,13 @@ void incident_tick(struct incident_tracker *t, const struct nt_time *ts)
     t->next_check_us = t->now_us + CHECK_EVERY_US;
     for (struct svc *s = t->open_head, *next; s; s = next) {
         next = s->onext;
-        if (t->now_us - s->fail_seen_us >= t->cfg.quiet_close_us) {
+        if (s->retro && t->now_us - s->recovered_us > t->late_us) {
+            /* Every lookup sent before the recovery is final by now. */
+            struct nt_time end = time_of(t, s->recovered_us);
+            close_incident(t, s, INCIDENT_CLOSE_RECOVERED, &end);
+            continue;
+        }
+        if (!s->retro && t->now_us - s->fail_seen_us >= t->cfg.quiet_close_us) {
             struct nt_time end = s->last_fail;
             close_incident(t, s, INCIDENT_CLOSE_QUIET, &end);
             continue;
@@ -524,6 +691,12 @@ void incident_end(struct incident_tracker *t)
 {
     while (t->open_head) {
         struct svc *s = t->open_head;
+        if (s->retro) {
+            /* Already known to have recovered. */
+            struct nt_time end = time_of(t, s->recovered_us);
+            close_incident(t, s, INCIDENT_CLOSE_RECOVERED, &end);
+            continue;
+        }
         struct nt_time end = s->last_fail;
         close_incident(t, s, INCIDENT_CLOSE_ENDED, &end);
     }
@@ -552,6 +725,7 @@ void incident_free(struct incident_tracker *t)
         struct svc *s = t->lru_head;
         lru_unlink(t, s);
         run_reset(s);
+        free(s->ok);
         free(s);
     }
     htab_fini(&t->index);

@@ -116,8 +116,9 @@ typedef void (*incident_fn)(void *ctx, const struct incident_event *ev);
 
 struct incident_tracker;
 
-/* NULL when out of memory. fn receives every event (valid during the call). */
-struct incident_tracker *incident_new(const struct incident_config *cfg, int64_t timeout_us,
+/* NULL when out of memory. late_window_us: the correlator's late window (a silent lookup is
+ * final that long after its last query). fn receives every event (valid during the call). */
+struct incident_tracker *incident_new(const struct incident_config *cfg, int64_t late_window_us,
                                       incident_fn fn, void *ctx);
 /* A lookup or attempt with its final outcome (the correlator's on_lookup / on_tcp_attempt). */
 void incident_lookup(struct incident_tracker *t, const struct dns_lookup *l);

@@ -185,7 +185,7 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, const struct pi
         }
     p->cor = correlate_new(&cc, &cb);
     if (cfg->incidents)
-        p->inc = incident_new(cfg->incidents, cfg->timeout_us, on_incident, p);
+        p->inc = incident_new(cfg->incidents, cc.late_window_us, on_incident, p);
     if (!a->inputs && n_inputs)
         a->inputs = calloc(n_inputs, sizeof *a->inputs);
     if (!p->pkt || !p->names || !p->det || !p->cor || (cfg->incidents && !p->inc) ||

@@ -87,7 +87,7 @@ static struct incident_tracker *tracker(struct rec *r, uint32_t min_failures, do
     cfg.quiet_close_us = S(quiet);
     cfg.max_services = max_services;
     memset(r, 0, sizeof *r);
-    struct incident_tracker *t = incident_new(&cfg, S(5), record, r);
+    struct incident_tracker *t = incident_new(&cfg, S(120), record, r); /* late window */
     assert_non_null(t);
     return t;
 }
@@ -246,6 +246,54 @@ static void test_closes_on_quiet(void **state)
     incident_free(t);
 }
 
+/* A server silent from 100 s to 200 s, answering before and after: its silent lookups become
+ * final only after the late window (120 s), when it already answers again. The incident is still
+ * alerted (opened when the third becomes final, as already recovered), holds every silent
+ * lookup sent before the recovery, and closes, recovered at the first answer after the silence,
+ * once all of them are final; it is not opened twice. */
+static void test_silence_shorter_than_late_window(void **state)
+{
+    (void)state;
+    struct rec r;
+    struct incident_tracker *t = tracker(&r, 3, 30, 300, 100);
+    for (int k = 0; k < 500; k++) {
+        /* at k s: the answer of k - 1 s is final (guard), and the silent lookup sent at
+         * k - 120 s (the late window) */
+        if (k >= 1 && (k - 1 < 100 || k - 1 >= 200))
+            feed(t, 2, 0, LOOKUP_ANSWERED, S(k - 1));
+        if (k - 120 >= 100 && k - 120 < 200)
+            feed(t, 2, 1, LOOKUP_UNANSWERED, S(k - 120));
+        tick(t, S(k));
+    }
+    size_t opened = 0, closed = 0;
+    for (size_t i = 0; i < r.n; i++) {
+        const struct incident_event *e = &r.ev[i];
+        if (e->action == INCIDENT_OPENED) {
+            opened++;
+            assert_string_equal(e->rule, "dns.no_response");
+            struct nt_time now = at(S(221) + 1000); /* the answer of 221 s, fed first */
+            assert_int_equal(nt_time_cmp(&e->now, &now), 0);
+            assert_int_equal(e->failures, 3);
+        }
+        if (e->action == INCIDENT_CLOSED) {
+            closed++;
+            assert_int_equal(e->close_reason, INCIDENT_CLOSE_RECOVERED);
+            struct nt_time end = at(S(200) + 1000), first = at(S(100));
+            assert_int_equal(nt_time_cmp(&e->end, &end), 0);
+            assert_int_equal(nt_time_cmp(&e->first_failure, &first), 0);
+            assert_int_equal(e->failures, 100);
+            assert_int_equal(e->clients, 1);
+            /* closed once every lookup sent before the recovery was final */
+            assert_true(nt_time_diff_us(&end, &e->now) > S(120));
+            assert_true(nt_time_diff_us(&end, &e->now) <= S(122));
+        }
+    }
+    assert_int_equal(opened, 1);
+    assert_int_equal(closed, 1);
+    assert_int_equal(incident_stats(t)->open, 0);
+    incident_free(t);
+}
+
 /* A client that retransmits one query for ever: the correlator keeps it as one lookup and
  * hands it on once, when it ends; it neither opens an incident nor keeps one open. */
 static void test_retransmitted_forever_is_one_failure(void **state)
@@ -391,6 +439,7 @@ int main(void)
         cmocka_unit_test(test_one_update_per_interval),
         cmocka_unit_test(test_closes_on_recovery_and_late_failure_is_stale),
         cmocka_unit_test(test_closes_on_quiet),
+        cmocka_unit_test(test_silence_shorter_than_late_window),
         cmocka_unit_test(test_retransmitted_forever_is_one_failure),
         cmocka_unit_test(test_bounded_with_evictions_counted),
         cmocka_unit_test(test_week_is_flat),
