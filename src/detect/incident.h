@@ -13,18 +13,24 @@
  *     reset tcp.refused, ICMP error tcp.unreachable, silence tcp.no_response. Anything else
  *     (NOTIMP, FORMERR, a capture that ended first, other opcodes) is neither.
  *   - Each failure and success has its time in the capture (the answer, the error, the last
- *     query or SYN of a silent one). A failure not later than the service's latest success is
- *     stale (the service answered after it: outcomes become final late, silence after the
- *     late window) and counts for nothing but `stale`.
- *   - The failures after the latest success make the service's run. An incident opens when the
- *     run holds min_failures failed lookups or attempts (default 3): a lost packet among
- *     answers is never three failures in a row, and one lookup retransmitted forever is one
- *     lookup. It carries the rule id of the most frequent failure of the run (the first on a
- *     tie).
+ *     query or SYN of a silent one). Outcomes reach the tracker late and out of time order
+ *     (answers after the answer guard, ICMP errors after the timeout, silence after the late
+ *     window), so the tracker keeps the seconds in which each service answered (the most
+ *     recent OK_SECONDS, first and last success of each) to judge "no success between".
+ *   - The failures with no success between them make the service's run (a failure older than
+ *     the run with a success in between is stale). An incident opens when the run holds
+ *     min_failures failed lookups or attempts (default 3): a lost packet among answers is
+ *     never three failures in a row, and one lookup retransmitted forever is one lookup. It
+ *     carries the rule id of the most frequent failure of the run (the first on a tie).
+ *   - A run whose service already answered again when it opens (a silent outage shorter than
+ *     the late window) opens all the same ("retro") and closes, recovered at the first
+ *     answer after it, once the late window has passed since then: every lookup sent before
+ *     the recovery is final by then and counted.
+ *   - Failures up to the end of a closed incident are stale.
  *   - Update: at most every interval, and only when more failures came since the last alert.
  *   - Closed, recovered: a success later than the incident's first failure. Closed, quiet: no
- *     failure reached the tracker for quiet_close. A run that never opened is forgotten after
- *     quiet_close as well.
+ *     failure reached the tracker for quiet_close (the end is then the last failure). A run
+ *     that never opened is forgotten after quiet_close as well.
  *   - Bounded: at most max_services services; past that the least recently seen one without an
  *     open incident is forgotten (counted), else the least recently seen at all (its incident
  *     closes with reason evicted). A service without a run is forgotten once idle for
