@@ -349,7 +349,6 @@ int cmd_watch(int argc, char **argv)
     devnull_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     install_signals();
     bool read_ok = watch_read_input(w.p, &a, o.input);
-    restore_signals();
     if (stop_requested)
         fputs("nettriage: watch stopped; writing the report of what was watched\n", stderr);
     /* Closes the open incidents (reason input-ended), then runs the rules' end. */
@@ -366,6 +365,9 @@ int cmd_watch(int argc, char **argv)
     /* A record cut by the stop is not an input error of the user's. */
     status = (!read_ok && !stop_requested) || w.out_failed ? EXIT_ERROR : analysis_exit_status(&a);
 done:
+    /* The handlers stay until the report is written: a signal now is a second one only if a
+     * first one stopped the watch (and then exits at once). */
+    restore_signals();
     if (devnull_fd >= 0)
         close(devnull_fd);
     devnull_fd = -1;
