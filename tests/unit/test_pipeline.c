@@ -581,6 +581,106 @@ static void test_evidence_line_made_by_report(void **state)
     free(c.buf);
 }
 
+/* The incident tracker run by the pipeline (nettriage watch): answered for 10 s, silent for
+ * 60 s (queries every second), answered again; from the start of the silence to the end of the
+ * capture one client retransmits one query every second (same port and id: one lookup, never
+ * final before the end). The silent lookups are final only after the late window, when the
+ * server answers again: one incident, dns.no_response, opened then and closed recovered at the
+ * first answer after the silence with its 60 lookups, 120 s after the recovery, while the
+ * stuck lookup still goes on (it keeps nothing open); the sink sees every packet; without
+ * pipeline_config.incidents there is no tracker. */
+struct watched {
+    struct incident_event ev[16];
+    size_t n;
+    uint64_t packets;
+};
+
+static void watched_incident(void *ctx, const struct incident_event *ev)
+{
+    struct watched *w = ctx;
+    assert_true(w->n < 16);
+    w->ev[w->n++] = *ev;
+}
+
+static void watched_packet(void *ctx, const struct packet *pkt)
+{
+    struct watched *w = ctx;
+    (void)pkt;
+    w->packets++;
+}
+
+static void test_watch_incident_through_the_pipeline(void **state)
+{
+    (void)state;
+    struct cap c;
+    cap_init(&c);
+    uint64_t packets = 0;
+    double t0 = 1790000000.0;
+    for (int i = 0; i < 300; i++) {
+        double t = t0 + i;
+        bool silent = i >= 10 && i < 70;
+        cap_dns(&c, t, (uint16_t)(30000 + i), (uint16_t)(1000 + i), false);
+        packets++;
+        if (!silent) {
+            cap_dns(&c, t + 0.01, (uint16_t)(30000 + i), (uint16_t)(1000 + i), true);
+            packets++;
+        }
+        if (i >= 10) {
+            /* the stuck client: the same query again, every second */
+            cap_dns(&c, t + 0.5, 29999, 999, false);
+            packets++;
+        }
+    }
+    char *path = write_cap(&c);
+    struct pipeline_config cfg;
+    pipeline_config_default(&cfg);
+    struct incident_config ic;
+    incident_config_default(&ic);
+    cfg.incidents = &ic;
+    struct watched w = {0};
+    struct pipeline_sink sink = {
+        .ctx = &w, .on_incident = watched_incident, .on_packet = watched_packet};
+    struct analysis a = {0};
+    struct pipeline *p = pipeline_new(&cfg, &sink, &a, 1);
+    assert_non_null(p);
+    assert_true(pipeline_read(p, path, 0));
+    assert_non_null(pipeline_incidents(p));
+    assert_true(pipeline_finish(p));
+    assert_int_equal(w.packets, packets);
+    assert_int_equal(w.n, 2);
+    assert_int_equal(w.ev[0].action, INCIDENT_OPENED);
+    assert_string_equal(w.ev[0].rule, "dns.no_response");
+    assert_int_equal(w.ev[1].action, INCIDENT_CLOSED);
+    assert_int_equal(w.ev[1].close_reason, INCIDENT_CLOSE_RECOVERED);
+    assert_int_equal(w.ev[1].incident, 1);
+    /* the 60 silent lookups; closed 120 s after the recovery, long before the end */
+    assert_int_equal(w.ev[1].failures, 60);
+    assert_true(w.ev[1].now.sec >= 1790000070 + 120 && w.ev[1].now.sec <= 1790000070 + 121);
+    assert_int_equal(w.ev[1].clients, 1);
+    struct nt_time first = {.sec = 1790000010, .nsec = 0, .kind = NT_TIME_ABSOLUTE};
+    struct nt_time end = {.sec = 1790000070, .nsec = 10000000, .kind = NT_TIME_ABSOLUTE};
+    assert_int_equal(nt_time_cmp(&w.ev[1].first_failure, &first), 0);
+    assert_int_equal(nt_time_cmp(&w.ev[1].end, &end), 0);
+    assert_int_equal(w.ev[1].duration_us, 60010000);
+    const struct incident_stats *st = incident_stats(pipeline_incidents(p));
+    assert_int_equal(st->opened, 1);
+    assert_int_equal(st->closed, 1);
+    /* The report of the same run is the report's own: dns.no_response for the server. */
+    assert_true(a.n_findings >= 1);
+    analysis_fini(&a);
+    pipeline_free(p);
+
+    /* Without the tracker configured: no tracker. */
+    struct run r;
+    pipeline_config_default(&cfg);
+    run_file(&r, path, &cfg);
+    assert_null(pipeline_incidents(r.p));
+    run_fini(&r);
+    unlink(path);
+    free(path);
+    free(c.buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -591,6 +691,7 @@ int main(void)
         cmocka_unit_test(test_update_and_notify_rejected),
         cmocka_unit_test(test_malformed_dns_feeds_a_finding),
         cmocka_unit_test(test_host_names_belong_to_the_run),
+        cmocka_unit_test(test_watch_incident_through_the_pipeline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
