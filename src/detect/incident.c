@@ -422,11 +422,24 @@ static bool ok_between(const struct svc *s, int64_t a, int64_t b)
         if (o->sec > sb)
             break;
         int64_t first = o->sec * 1000000 + o->first_us, last = o->sec * 1000000 + o->last_us;
-        if (o->sec > sa && o->sec < sb)
+        if (o->sec == sa && o->sec == sb) {
+            /* Both in this second: none between when its successes all came before a or all
+             * after b; otherwise one did (or, first before a and last after b, may have). */
+            if (last <= a || first >= b)
+                continue;
             return true;
-        /* In a's or b's own second: a success after a (the last is), before b (the first is). */
-        if ((o->sec == sa && last > a && (sa < sb || first < b)) || (o->sec == sb && first < b))
-            return true;
+        }
+        if (o->sec == sa) {
+            if (last > a) /* a success after a in a's second */
+                return true;
+            continue;
+        }
+        if (o->sec == sb) {
+            if (first < b) /* a success before b in b's second */
+                return true;
+            continue;
+        }
+        return true; /* a second strictly between */
     }
     return false;
 }

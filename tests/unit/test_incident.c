@@ -120,6 +120,43 @@ static void test_opens_at_min_failures_not_before(void **state)
     incident_free(t);
 }
 
+/* Answers and failures within one second: the tracker keeps each second's first and last
+ * success, so answers earlier in the second than the failures do not split them (the scenario
+ * watch.sh met this: a stop 0.2 s after an answer), and an answer between two failures does. */
+static void test_same_second(void **state)
+{
+    (void)state;
+    struct rec r;
+    struct incident_tracker *t = tracker(&r, 3, 60, 300, 100);
+    feed(t, 2, 0, LOOKUP_ANSWERED, S(10) + 50000);
+    feed(t, 2, 0, LOOKUP_ANSWERED, S(10) + 100000);
+    feed(t, 2, 0, LOOKUP_ICMP_ERROR, S(10) + 400000);
+    feed(t, 2, 0, LOOKUP_ICMP_ERROR, S(10) + 600000);
+    assert_int_equal(r.n, 0);
+    feed(t, 2, 0, LOOKUP_ICMP_ERROR, S(10) + 800000);
+    assert_int_equal(r.n, 1);
+    struct nt_time first = at(S(10) + 400200);
+    assert_int_equal(nt_time_cmp(&r.ev[0].first_failure, &first), 0);
+    incident_free(t);
+
+    /* failure, answer, failure, failure in one second: the answer splits the run */
+    t = tracker(&r, 3, 60, 300, 100);
+    feed(t, 2, 0, LOOKUP_ICMP_ERROR, S(20) + 100000);
+    feed(t, 2, 0, LOOKUP_ANSWERED, S(20) + 300000);
+    feed(t, 2, 0, LOOKUP_ICMP_ERROR, S(20) + 500000);
+    feed(t, 2, 0, LOOKUP_ICMP_ERROR, S(20) + 700000);
+    assert_int_equal(r.n, 0);
+    /* the same, the answer becoming final after the failures (its guard) */
+    incident_free(t);
+    t = tracker(&r, 3, 60, 300, 100);
+    feed(t, 2, 0, LOOKUP_ICMP_ERROR, S(20) + 100000);
+    feed(t, 2, 0, LOOKUP_ICMP_ERROR, S(20) + 500000);
+    feed(t, 2, 0, LOOKUP_ANSWERED, S(20) + 300000);
+    feed(t, 2, 0, LOOKUP_ICMP_ERROR, S(20) + 700000);
+    assert_int_equal(r.n, 0);
+    incident_free(t);
+}
+
 /* A lost answer now and then among answers is never min_failures in a row. */
 static void test_failures_among_answers_never_open(void **state)
 {
@@ -436,6 +473,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_opens_at_min_failures_not_before),
         cmocka_unit_test(test_failures_among_answers_never_open),
+        cmocka_unit_test(test_same_second),
         cmocka_unit_test(test_one_update_per_interval),
         cmocka_unit_test(test_closes_on_recovery_and_late_failure_is_stale),
         cmocka_unit_test(test_closes_on_quiet),
