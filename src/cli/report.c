@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,7 @@ struct report_opts {
     const char *format;
     const char *output;
     const char *reported;
+    const char *color; /* --color always|never|auto (text format) */
     struct pipeline_config cfg;
     struct pipeline_bound bounds[BOUNDS_SET_MAX]; /* --bound, in cfg.bounds */
     char bound_rule[BOUNDS_SET_MAX][64], bound_name[BOUNDS_SET_MAX][64];
@@ -39,7 +41,8 @@ struct ndjson_sink {
 
 /* What the NDJSON output needs while the pipeline runs. */
 struct run {
-    struct ndjson_sink *nd; /* NULL unless --format ndjson */
+    struct ndjson_sink *nd;           /* NULL unless --format ndjson */
+    struct analysis_traffic *traffic; /* NULL unless --format html */
     bool oom;
 };
 
@@ -108,6 +111,28 @@ static void nd_icmp(void *ctx, const struct icmp_event *e)
     struct run *r = ctx;
     ndjson_icmp_error(&r->nd->line, e);
     sink_flush(r);
+}
+
+static void tr_lookup(void *ctx, const struct dns_lookup *l)
+{
+    analysis_traffic_lookup(((struct run *)ctx)->traffic, l);
+}
+
+static void tr_icmp(void *ctx, const struct icmp_event *e)
+{
+    analysis_traffic_icmp(((struct run *)ctx)->traffic, e);
+}
+
+/* --color for --format text: always, never, or auto (colour only when the report goes to a
+ * terminal, NO_COLOR is not set, whatever its value, and TERM is not "dumb"). */
+static bool want_color(const char *mode, const char *output)
+{
+    if (strcmp(mode, "always") == 0)
+        return true;
+    if (strcmp(mode, "never") == 0 || output || getenv("NO_COLOR"))
+        return false;
+    const char *term = getenv("TERM");
+    return isatty(STDOUT_FILENO) && !(term && strcmp(term, "dumb") == 0);
 }
 
 /* Prints one line naming the file and the problem, with terminal escaping (a file name may
@@ -282,9 +307,9 @@ static int verdict_status(const struct analysis *a)
 
 int cmd_report(int argc, char **argv)
 {
-    struct report_opts o = {.format = "md"};
+    struct report_opts o = {.format = "md", .color = "auto"};
     pipeline_config_default(&o.cfg);
-    enum { OPT_MAX_LOOKUPS = 256, OPT_MAX_TCP, OPT_ANSWER_GUARD, OPT_BOUND, OPT_BOUNDS };
+    enum { OPT_MAX_LOOKUPS = 256, OPT_MAX_TCP, OPT_ANSWER_GUARD, OPT_BOUND, OPT_BOUNDS, OPT_COLOR };
     static const struct option longopts[] = {
         {"format", required_argument, NULL, 'f'},
         {"output", required_argument, NULL, 'o'},
@@ -295,6 +320,7 @@ int cmd_report(int argc, char **argv)
         {"answer-guard", required_argument, NULL, OPT_ANSWER_GUARD},
         {"bound", required_argument, NULL, OPT_BOUND},
         {"bounds", no_argument, NULL, OPT_BOUNDS},
+        {"color", required_argument, NULL, OPT_COLOR},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -345,6 +371,15 @@ int cmd_report(int argc, char **argv)
         case OPT_BOUNDS:
             list_bounds();
             return EXIT_CLEAN;
+        case OPT_COLOR:
+            if (strcmp(optarg, "always") != 0 && strcmp(optarg, "never") != 0 &&
+                strcmp(optarg, "auto") != 0) {
+                fprintf(stderr, "nettriage: --color wants always, never or auto, not '%s'\n",
+                        optarg);
+                return EXIT_ERROR;
+            }
+            o.color = optarg;
+            break;
         case 'h':
             cli_usage(stdout);
             return EXIT_CLEAN;
@@ -357,8 +392,10 @@ int cmd_report(int argc, char **argv)
         }
     }
     if (strcmp(o.format, "md") != 0 && strcmp(o.format, "json") != 0 &&
-        strcmp(o.format, "ndjson") != 0) {
-        fprintf(stderr, "nettriage: unknown --format '%s' (md, json or ndjson)\n", o.format);
+        strcmp(o.format, "ndjson") != 0 && strcmp(o.format, "text") != 0 &&
+        strcmp(o.format, "html") != 0) {
+        fprintf(stderr, "nettriage: unknown --format '%s' (md, json, ndjson, text or html)\n",
+                o.format);
         return EXIT_ERROR;
     }
     if (optind >= argc) {
@@ -378,6 +415,11 @@ int cmd_report(int argc, char **argv)
     if (run.nd) {
         sink.on_lookup = nd_lookup;
         sink.on_icmp_error = nd_icmp;
+    } else if (strcmp(o.format, "html") == 0) {
+        run.oom = !analysis_traffic_start(&a); /* said after the run, as for NDJSON */
+        run.traffic = a.traffic;
+        sink.on_lookup = tr_lookup;
+        sink.on_icmp_error = tr_icmp;
     }
     struct pipeline *pl = pipeline_new(&o.cfg, &sink, &a, n_inputs);
     if (!pl) {
@@ -398,7 +440,7 @@ int cmd_report(int argc, char **argv)
     if (packets == 0 && input_error)
         goto done;
 
-    if (!pipeline_finish(pl) || run.oom) {
+    if (!pipeline_finish(pl) || run.oom || (a.traffic && a.traffic->oom)) {
         fputs("nettriage: out of memory\n", stderr);
         goto done;
     }
@@ -418,9 +460,14 @@ int cmd_report(int argc, char **argv)
 
     struct strbuf out;
     strbuf_init(&out);
-    if (strcmp(o.format, "json") == 0)
+    if (strcmp(o.format, "json") == 0) {
         report_render_json(&a, &out);
-    else
+    } else if (strcmp(o.format, "text") == 0) {
+        report_render_text(&a, &out, want_color(o.color, o.output));
+    } else if (strcmp(o.format, "html") == 0) {
+        analysis_traffic_finish(a.traffic);
+        report_render_html(&a, &out);
+    } else
         report_render_md(&a, &out);
     if (out.oom) {
         strbuf_fini(&out);

@@ -536,5 +536,6 @@ void analysis_fini(struct analysis *a)
     }
     free(a->explain);
     free(a->ranked);
+    analysis_traffic_free(a->traffic);
     memset(a, 0, sizeof *a);
 }

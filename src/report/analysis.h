@@ -91,6 +91,96 @@ struct explain_line {
     size_t n_parts;
 };
 
+/* Traffic over time and per server, for the HTML report (analysis_traffic_*): filled from the
+ * facts of every final lookup and every ICMP error while the pipeline runs, bounded whatever the
+ * capture's size (bins, capped samples and rows; what is left out is counted). */
+#define TRAFFIC_BINS          200 /* timeline bins at most; their width grows as needed */
+#define TRAFFIC_SERVERS       64  /* servers with their own answer times; the rest are counted */
+#define TRAFFIC_SAMPLES       65536 /* answer times kept per server (a fixed-seed reservoir past it) */
+#define TRAFFIC_FAILING_ROWS  100 /* failing lookups listed, the earliest (input, packet) */
+#define TRAFFIC_ANSWERED_ROWS 20  /* answered lookups listed as a sample, the earliest */
+#define TRAFFIC_ICMP_ROWS     100 /* ICMP errors listed, the first */
+
+enum traffic_event {
+    TE_QUERY = 0,  /* a lookup's first query (by the query packet's time) */
+    TE_ANSWER,     /* its first answer */
+    TE_ICMP,       /* an ICMP error packet, about DNS or not */
+    TE_UNANSWERED, /* a lookup that got no answer nor error within the timeout (at its query) */
+    TE_COUNT
+};
+
+/* Counts per kind of event in bins of width_us microseconds from origin_us (the packets' own
+ * stamps, in microseconds since the epoch or, for times of day, since midnight). Only times of
+ * the clock kind of the first event are binned; the others are counted in off_clock. */
+struct traffic_timeline {
+    bool any;
+    uint8_t clock; /* enum nt_time_kind of the binned times */
+    int64_t origin_us, width_us;
+    uint32_t used;                          /* bins from origin holding an event: [0, used) */
+    uint64_t n[TRAFFIC_BINS + 4][TE_COUNT]; /* room to realign the origin when widening */
+    uint64_t total[TE_COUNT];
+    uint64_t off_clock; /* on another clock than the first event's, or a damaged stamp */
+    uint64_t no_time;
+};
+
+/* Answer times (query to answer: dns_lookup.rtt_us) of one server, port and transport. */
+struct traffic_server {
+    struct nt_addr server;
+    uint16_t port;
+    uint8_t transport;
+    uint64_t lookups, answered, icmp_errors, unanswered;
+    uint64_t samples_seen; /* answer times offered; n_samples of them kept */
+    int64_t *samples;
+    uint32_t n_samples;
+    uint64_t rng; /* the reservoir's fixed-seed generator */
+};
+
+/* One lookup as the HTML table shows it (facts only; qname owned). */
+struct traffic_lookup {
+    uint32_t input;
+    uint64_t pkt; /* the first query packet, or the error's when the query is not in the input */
+    struct nt_time ts;
+    struct nt_addr client, server;
+    uint16_t server_port, id, qtype, rcode;
+    uint8_t transport, outcome; /* enum lookup_outcome */
+    bool id_unknown, from_quote, late;
+    char *qname; /* NULL when no question was seen */
+    uint32_t transmissions;
+    int64_t rtt_us;
+    uint8_t icmp_type, icmp_code, ip_version;
+};
+
+/* One ICMP error packet as the HTML table shows it. */
+struct traffic_icmp {
+    uint32_t input;
+    uint64_t pkt;
+    struct nt_time ts;
+    struct nt_addr src, dst;
+    uint8_t ip_version, type, code, sender; /* enum icmp_sender */
+    bool about_dns, tied;                   /* tied to a lookup or a connection attempt */
+    bool quote_present, quote_has_ports;
+    struct nt_addr q_dst;
+    uint8_t q_proto;
+    uint16_t q_dport;
+};
+
+struct analysis_traffic {
+    struct traffic_timeline timeline;
+    struct traffic_server servers[TRAFFIC_SERVERS];
+    size_t n_servers;
+    uint64_t other_server_lookups; /* lookups to servers past TRAFFIC_SERVERS */
+    struct traffic_lookup failing[TRAFFIC_FAILING_ROWS];
+    size_t n_failing;
+    uint64_t failing_total;
+    struct traffic_lookup answered[TRAFFIC_ANSWERED_ROWS];
+    size_t n_answered;
+    uint64_t answered_total;
+    struct traffic_icmp icmp[TRAFFIC_ICMP_ROWS];
+    size_t n_icmp;
+    uint64_t icmp_total;
+    bool oom;
+};
+
 struct analysis {
     const char *version;
     char *reported; /* --reported TEXT, or NULL */
@@ -124,6 +214,9 @@ struct analysis {
     size_t n_not_taken_examples;
     struct explain_line *explain;
     size_t n_explain;
+    /* Traffic over time and per server (HTML), or NULL when the renderer does not need it:
+     * owned, filled by analysis_traffic_lookup and analysis_traffic_icmp. */
+    struct analysis_traffic *traffic;
 };
 
 /* Orders the findings by impact: the lookups (or attempts) they affected, then their clients,
@@ -137,9 +230,31 @@ bool analysis_rank_findings(struct analysis *a);
 bool analysis_build_explain(struct analysis *a);
 void analysis_fini(struct analysis *a);
 
+/* Starts collecting a->traffic (before the pipeline runs); false when out of memory. */
+bool analysis_traffic_start(struct analysis *a);
+/* Adds one final lookup or one ICMP error (the pipeline sink's callbacks). A lookup's failure
+ * is its outcome: an ICMP error, no answer, or an answer with SERVFAIL, REFUSED, NOTIMP or
+ * FORMERR. Out of memory is remembered in traffic->oom. */
+void analysis_traffic_lookup(struct analysis_traffic *t, const struct dns_lookup *l);
+void analysis_traffic_icmp(struct analysis_traffic *t, const struct icmp_event *e);
+/* Sorts what was kept for output (rows by input and packet, servers by address and port, each
+ * server's samples): run once after the pipeline finished. */
+void analysis_traffic_finish(struct analysis_traffic *t);
+void analysis_traffic_free(struct analysis_traffic *t); /* by analysis_fini */
+/* The answer time at percentile p (1..100) of a server's kept samples, nearest rank, after
+ * analysis_traffic_finish; -1 when it has none. */
+int64_t traffic_percentile(const struct traffic_server *s, unsigned p);
+/* A lookup outcome that is a failure (traffic_lookup rows): see analysis_traffic_lookup. */
+bool traffic_lookup_failed(uint8_t outcome, uint16_t rcode);
+
 /* Renderers: append the whole report to out. Deterministic for the same analysis. */
 void report_render_md(const struct analysis *a, struct strbuf *out);
 void report_render_json(const struct analysis *a, struct strbuf *out);
+/* Terminal text (text.c): 80 columns, with ANSI colour and severity badges when color. */
+void report_render_text(const struct analysis *a, struct strbuf *out, bool color);
+/* One self-contained HTML file (html.c); its timeline, lookup and ICMP tables and answer-time
+ * percentiles need a->traffic (without it they say they were not collected). */
+void report_render_html(const struct analysis *a, struct strbuf *out);
 
 /* NDJSON events with Elastic Common Schema names (docs/json-schema.md, "NDJSON"). Each call
  * appends exactly one line: a compact JSON object and '\n'. The stream is written as the

@@ -59,6 +59,15 @@ static bool is_control(uint32_t cp)
     return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
 }
 
+/* The Unicode bidirectional formatting characters (LRM, RLM, ALM, the embeddings and overrides
+ * U+202A..202E, the isolates U+2066..2069): printed raw they reorder the text around them on a
+ * terminal or in a browser, so a name could show as something else ("Trojan Source"). */
+static bool is_bidi(uint32_t cp)
+{
+    return cp == 0x200e || cp == 0x200f || cp == 0x061c || (cp >= 0x202a && cp <= 0x202e) ||
+           (cp >= 0x2066 && cp <= 0x2069);
+}
+
 /* The punctuation that CommonMark, GFM ('|', '~') and math extensions ('$') give a meaning to
  * anywhere in a line, written with a backslash. '<', '>' and '&' become entities instead,
  * which also keeps raw HTML out of renderers that pass it through. Characters that only mean
@@ -145,11 +154,11 @@ static size_t replace(char *buf, enum medium m, const unsigned char *seq, size_t
             return bytes_hex(buf, seq, len);
         return 0;
     case M_TERM:
-        if (is_control(cp))
+        if (is_control(cp) || is_bidi(cp))
             return bytes_hex(buf, seq, len);
         return 0;
     case M_HTML:
-        if (is_control(cp))
+        if (is_control(cp) || is_bidi(cp))
             return bytes_hex(buf, seq, len);
         switch (cp) {
         case '&':

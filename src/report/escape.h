@@ -24,10 +24,13 @@ void esc_md_code(struct strbuf *out, const char *s, size_t n);
 /* The inside of a code span in running text, never in a table cell: like esc_md_code but a
  * '|' stays as it is (a command may pipe). */
 void esc_md_cmd(struct strbuf *out, const char *s, size_t n);
-/* Terminal: every control byte (C0, DEL, C1 in UTF-8) and invalid UTF-8 as \xNN, so no escape
- * sequence from the input reaches the terminal. */
+/* Terminal: every control byte (C0, DEL, C1 in UTF-8), the Unicode bidirectional controls and
+ * invalid UTF-8 as \xNN (each byte), so no escape sequence from the input reaches the terminal
+ * and nothing reorders the text around it; other valid UTF-8 is written as it is. A backslash
+ * stays a backslash (names in presentation form already write a literal one as "\\"). */
 void esc_term(struct strbuf *out, const char *s, size_t n);
-/* HTML text and attribute values: & < > " ' as entities, control bytes as U+FFFD-free \xNN. */
+/* HTML text and quoted attribute values: & < > " ' as entities; control bytes, the bidirectional
+ * controls and invalid UTF-8 as the text \xNN (so the page is valid UTF-8). */
 void esc_html(struct strbuf *out, const char *s, size_t n);
 
 #endif
