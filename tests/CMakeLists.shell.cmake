@@ -67,6 +67,14 @@ add_test(NAME golden.reports
          COMMAND ${NT_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/golden/run.sh $<TARGET_FILE:nettriage>)
 set_tests_properties(golden.reports PROPERTIES LABELS golden TIMEOUT 120 ENVIRONMENT TZ=UTC)
 
+# Hostile strings (query names, a path and --reported with markup, ESC sequences, quotes, bytes
+# above 0x7f) through every format: no control byte on a terminal, well-formed HTML with no
+# script or external reference, JSON that parses (issue 10).
+add_test(NAME golden.hostile
+         COMMAND ${NT_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/golden/hostile.sh $<TARGET_FILE:nettriage>)
+set_tests_properties(golden.hostile PROPERTIES LABELS golden SKIP_RETURN_CODE 77 TIMEOUT 120
+                     ENVIRONMENT TZ=UTC)
+
 # --- bad input -------------------------------------------------------------------------
 add_test(NAME badinput COMMAND ${NT_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/badinput.sh
                                $<TARGET_FILE:nettriage>)
@@ -87,6 +95,7 @@ if(NT_SHELLCHECK)
                    ${CMAKE_CURRENT_SOURCE_DIR}/golden/text_vs_pcap.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/golden/text_facts.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/golden/claims.sh
+                   ${CMAKE_CURRENT_SOURCE_DIR}/golden/hostile.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/badinput.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/bounds.sh
                    ${CMAKE_SOURCE_DIR}/scripts/capture-example

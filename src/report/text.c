@@ -415,7 +415,7 @@ static void render_notices(struct tx *t, const struct analysis *a)
         bool text = in->kind && strcmp(in->kind, "tcpdump text") == 0;
         if (in->unread) {
             sgr(t, "1;33");
-            strbuf_puts(t->o, "!");
+            strbuf_puts(t->o, "! ");
             sgr(t, "0");
             p_lit(t, "Not everything was read: ");
             p_token(t, in->path ? in->path : "?");
@@ -428,7 +428,7 @@ static void render_notices(struct tx *t, const struct analysis *a)
                 p_printf(t, "%s%" PRIu64, k ? ", " : "", in->first_unread[k]);
             p_lit(t, in->unread > in->n_first_unread ? ", ...)." : ").");
             p_lit(t, " The verdict covers only what was read.");
-            p_flush(t, 1, 2);
+            p_flush(t, 2, 2);
             for (size_t k = 0; k < in->n_unread_samples; k++) {
                 p_raw(t, in->unread_sample[k]);
                 p_item(t, 2, "|");
@@ -436,7 +436,7 @@ static void render_notices(struct tx *t, const struct analysis *a)
         }
         if (in->error) {
             sgr(t, "1;33");
-            strbuf_puts(t->o, "!");
+            strbuf_puts(t->o, "! ");
             sgr(t, "0");
             p_lit(t, "Warning: ");
             p_token(t, in->path ? in->path : "?");
@@ -444,13 +444,13 @@ static void render_notices(struct tx *t, const struct analysis *a)
             p_raw(t, in->error);
             p_printf(t, ". The report covers the %" PRIu64 " %s read before that.", in->packets,
                      plural(in->packets, "packet", "packets"));
-            p_flush(t, 1, 2);
+            p_flush(t, 2, 2);
         }
     }
     const struct analysis_summary *s = &a->summary;
     if (s->one_sided_hosts) {
         sgr(t, "1;33");
-        strbuf_puts(t->o, "!");
+        strbuf_puts(t->o, "! ");
         sgr(t, "0");
         p_lit(t, "One direction only: the capture holds no packet addressed to ");
         uint8_t shown = s->n_one_sided_kept < TX_LIST ? s->n_one_sided_kept : TX_LIST;
@@ -463,7 +463,7 @@ static void render_notices(struct tx *t, const struct analysis *a)
             p_printf(t, " and %" PRIu64 " more", s->one_sided_hosts - shown);
         p_lit(t, ", yet packets reached it uncaptured: answers missing from the capture are no "
                  "evidence that none were sent.");
-        p_flush(t, 1, 2);
+        p_flush(t, 2, 2);
     }
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # run.sh: golden tests. Renders every case in cases.txt as Markdown and JSON (TZ=UTC), and as
-# NDJSON for cases whose name ends in "+ndjson", and compares byte for byte with
+# NDJSON, terminal text (without colour) or HTML for cases whose name ends in "+ndjson", "+text"
+# or "+html" (in any order, any number), and compares byte for byte with
 # tests/golden/expected/. With --regenerate, rewrites the expected files instead (read the diff
 # before committing them). An NDJSON case is also checked against the JSON report with jq: one
 # line per DNS lookup (summary.dns_lookups), per ICMP error (summary.icmp_errors) and per
@@ -36,10 +37,11 @@ trap 'rm -rf "$tmp"' EXIT
 while read -r name input rest; do
     [[ -z "$name" || "$name" == \#* ]] && continue
     fmts=(md json)
-    if [[ "$name" == *+ndjson ]]; then
-        name=${name%+ndjson}
-        fmts+=(ndjson)
-    fi
+    # Suffixes add formats: +ndjson, +text (terminal text, --color never), +html.
+    while [[ "$name" =~ ^(.*)\+(ndjson|text|html)$ ]]; do
+        name=${BASH_REMATCH[1]}
+        fmts+=("${BASH_REMATCH[2]}")
+    done
     if [ ! -e "$input" ]; then
         echo "SKIP $name: $input is absent (../shared not present here)"
         skip=$((skip + 1))
@@ -49,7 +51,10 @@ while read -r name input rest; do
     for fmt in "${fmts[@]}"; do
         out="$tmp/$name.$fmt"
         status=0
-        "$bin" report --format "$fmt" "${extra[@]}" "$input" >"$out" 2>"$tmp/err" || status=$?
+        color=()
+        [ "$fmt" = text ] && color=(--color never)
+        "$bin" report --format "$fmt" "${color[@]}" "${extra[@]}" "$input" >"$out" 2>"$tmp/err" ||
+            status=$?
         if [ "$status" -ge 2 ]; then
             echo "FAIL $name.$fmt: exit status $status: $(cat "$tmp/err")"
             fail=$((fail + 1))

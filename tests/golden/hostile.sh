@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# hostile.sh: hostile strings through every format (issue 10). The capture
+# tests/captures/hostile/names.txt carries query names with <script>, a right-to-left override,
+# '|', backticks, quotes, bytes above 0x7f (valid UTF-8 and not) and an attribute breakout; the
+# input's path and --reported carry ESC sequences (ESC[31m, the title-setting ESC]0;...BEL), a
+# newline, '<script>' and quotes. Checks, independent of the wording:
+#   - text (--color never, and NO_COLOR with auto): no control byte but the newline; with
+#     --color always every ESC starts an SGR sequence written by nettriage, and the input's ESC
+#     bytes are shown as \x1b;
+#   - HTML: well-formed (python3's html.parser with every tag closed, and xmllint as XML), no
+#     <script, no src=/href= to anything but a fragment of the page, no url( or @import, valid
+#     UTF-8 with no control byte, the input's markup shown as entities;
+#   - Markdown: no control byte, no raw <script; JSON and NDJSON parse and give back --reported
+#     byte for byte.
+# Each check fails if the escaping it covers is removed.
+#   tests/golden/hostile.sh NETTRIAGE
+set -euo pipefail
+bin=$(realpath "$1")
+root=$(cd "$(dirname "$0")/../.." && pwd)
+export TZ=UTC LC_ALL=C
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+bad() {
+    echo "FAIL $*"
+    fail=$((fail + 1))
+}
+for t in python3 jq; do
+    command -v "$t" >/dev/null || { echo "SKIP: $t not installed (scripts/install-deps)"; exit 77; }
+done
+
+# A path with an ESC sequence, markup and a quote; --reported with ESC, BEL, a newline, markup.
+path="$tmp/in"$'\x1b'"[31m<b>\"q'.txt"
+cp "$root/tests/captures/hostile/names.txt" "$path"
+reported=$'ESC\x1b[31mRED\x1b]0;owned\x07 <script>alert(9)</script> "q" \'s\' |p| `c`\nline2 \xff\xfe caf\xc3\xa9'
+
+run() { # FORMAT OUT [options...]
+    local fmt=$1 out=$2
+    shift 2
+    local st=0
+    "$bin" report --format "$fmt" "$@" --reported "$reported" "$path" >"$out" 2>"$tmp/err" || st=$?
+    if [ "$st" -ge 2 ]; then
+        bad "$fmt: exit status $st: $(cat "$tmp/err")"
+        return 1
+    fi
+}
+
+# Control bytes (C0 but the newline, DEL), counted with python3 so that NUL counts too.
+controls() {
+    python3 -c 'import sys
+d = open(sys.argv[1], "rb").read()
+print(sum(1 for b in d if (b < 0x20 and b != 0x0a) or b == 0x7f))' "$1"
+}
+
+# --- text ---
+run text "$tmp/never.txt" --color never || true
+[ "$(controls "$tmp/never.txt")" = 0 ] || bad "text --color never: control bytes in the output"
+grep -qF '\x1b[31mRED\x1b]0;owned\x07' "$tmp/never.txt" ||
+    bad "text: the ESC sequences of --reported are not shown as \\x1b"
+grep -qF 'in\x1b[31m<b>"q'"'"'.txt' "$tmp/never.txt" || bad "text: the path's ESC is not shown as \\x1b"
+grep -qF '\xe2\x80\xae' "$tmp/never.txt" || bad "text: the right-to-left override is not escaped"
+grep -qF '\xff\xfe' "$tmp/never.txt" || bad "text: bytes that are not UTF-8 are not escaped"
+grep -qF 'café' "$tmp/never.txt" || bad "text: valid UTF-8 is not shown as it is"
+# Auto with NO_COLOR (any value, even empty) and piped: no colour either.
+NO_COLOR='' run text "$tmp/nocolor.txt" --color auto || true
+cmp -s "$tmp/never.txt" "$tmp/nocolor.txt" || bad "text: NO_COLOR or a pipe did not turn colour off"
+run text "$tmp/always.txt" --color always || true
+python3 - "$tmp/always.txt" <<'EOF' || bad "text --color always: an ESC that is not nettriage's SGR"
+import re, sys
+d = open(sys.argv[1], "rb").read()
+sgr = re.compile(rb"\x1b\[[0-9;]*m")
+rest = sgr.sub(b"", d)
+ok = b"\x1b" not in rest and not any((b < 0x20 and b != 0x0a) or b == 0x7f for b in rest)
+ok = ok and len(sgr.findall(d)) > 0 and b"\\x1b]0;owned" in d
+sys.exit(0 if ok else 1)
+EOF
+# 80 columns (code points), except where one token is longer than a line could hold.
+python3 - "$tmp/never.txt" <<'EOF' || bad "text: a line longer than 80 columns without a long token"
+import sys
+for line in open(sys.argv[1], encoding="utf-8"):
+    line = line.rstrip("\n")
+    if len(line) > 80 and max(len(w) for w in line.split(" ")) <= 40:
+        print("text: %d columns: %s" % (len(line), line))
+        sys.exit(1)
+EOF
+
+# --- HTML ---
+run html "$tmp/r.html" || true
+python3 - "$tmp/r.html" <<'EOF' || bad "html: not well-formed or unsafe (see above)"
+import re, sys
+from html.parser import HTMLParser
+raw = open(sys.argv[1], "rb").read()
+problems = []
+try:
+    text = raw.decode("utf-8")
+except UnicodeDecodeError as e:
+    problems.append("not UTF-8: %s" % e)
+    text = raw.decode("utf-8", "replace")
+if any((b < 0x20 and b not in (0x0a,)) or b == 0x7f for b in raw):
+    problems.append("control bytes")
+VOID = {"meta", "link", "br", "img", "hr", "input", "source", "wbr", "col", "area", "base",
+        "embed", "param", "track"}
+class P(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack = []
+        self.scripts = 0
+        self.external = []
+    def handle_starttag(self, tag, attrs):
+        if tag == "script":
+            self.scripts += 1
+        for k, v in attrs:
+            if k in ("src", "href", "xlink:href", "action", "formaction", "poster", "data") \
+                    and not (v or "").startswith("#"):
+                self.external.append("%s=%r" % (k, v))
+            if k.startswith("on"):
+                self.external.append("event handler %s" % k)
+        if tag not in VOID:
+            self.stack.append(tag)
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        if tag not in VOID:
+            self.stack.pop()
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            problems.append("</%s> closes <%s>" % (tag, self.stack[-1] if self.stack else ""))
+            return
+        self.stack.pop()
+p = P()
+p.feed(text)
+p.close()
+if p.stack:
+    problems.append("unclosed: %s" % p.stack)
+if p.scripts:
+    problems.append("%d <script> elements" % p.scripts)
+if p.external:
+    problems.append("external references or handlers: %s" % p.external[:5])
+if re.search(r"url\(|@import", text):
+    problems.append("url( or @import in CSS")
+for want in ("&lt;script&gt;alert(1)&lt;/script&gt;", "\\x1b[31mRED\\x1b]0;owned\\x07",
+             "\\xe2\\x80\\xae", "caf\u00e9", "\\xff\\xfe", "&quot;q&quot;", "amp\\&amp;lt",
+             "title=\"x\\&quot;\\&gt;\\&lt;img"):
+    if want not in text:
+        problems.append("missing (escaped): %s" % want)
+for p_ in problems:
+    print("html:", p_)
+sys.exit(1 if problems else 0)
+EOF
+if command -v xmllint >/dev/null; then
+    xmllint --noout "$tmp/r.html" 2>"$tmp/xml" || bad "html: not well-formed XML: $(head -3 "$tmp/xml")"
+else
+    echo "SKIP html xmllint: not installed (scripts/install-deps)"
+fi
+
+# --- Markdown, JSON, NDJSON ---
+run md "$tmp/r.md" || true
+[ "$(controls "$tmp/r.md")" = 0 ] || bad "md: control bytes in the output"
+# Outside code spans (whose content CommonMark shows as it is), no markup from the input.
+# shellcheck disable=SC2016 # backticks, not an expansion
+if sed 's/`[^`]*`//g' "$tmp/r.md" | grep -q '<script'; then bad "md: raw <script"; fi
+run json "$tmp/r.json" || true
+# --reported comes back whole: each byte that is not UTF-8 as the code point of its value.
+python3 - "$tmp/r.json" "$reported" <<'EOF' || bad "json: does not parse, or --reported does not come back"
+import json, os, sys
+got = json.load(open(sys.argv[1], encoding="utf-8"))["reported"]
+raw = os.fsencode(sys.argv[2])
+want = "".join(chr(ord(c) - 0xdc00) if 0xdc80 <= ord(c) <= 0xdcff else c
+               for c in raw.decode("utf-8", "surrogateescape"))
+sys.exit(0 if got == want else 1)
+EOF
+[ "$(controls "$tmp/r.json")" = 0 ] || bad "json: control bytes in the output"
+run ndjson "$tmp/r.ndjson" || true
+jq -c . "$tmp/r.ndjson" >/dev/null || bad "ndjson: a line does not parse"
+[ "$(controls "$tmp/r.ndjson")" = 0 ] || bad "ndjson: control bytes in the output"
+
+if [ "$fail" -eq 0 ]; then
+    echo "hostile: every format escaped what it had to"
+fi
+[ "$fail" -eq 0 ]
