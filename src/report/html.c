@@ -521,6 +521,7 @@ static void render_overview(const struct analysis *a, struct strbuf *o)
 #define AXIS_Y  (BOT_Y + PANEL_H)
 #define SVG_H   (AXIS_Y + 34)
 
+static const char *const ev_one[TE_COUNT] = {"query", "answer", "ICMP error", "unanswered lookup"};
 static const char *const ev_name[TE_COUNT] = {"queries", "answers", "ICMP errors",
                                               "unanswered lookups"};
 static const char *const ev_colour[TE_COUNT] = {"#8a96a3", "#2e7d32", "#c62828", "#ef8f00"};
@@ -571,7 +572,7 @@ static void bar(struct strbuf *o, const struct traffic_timeline *tl, uint32_t bi
     strbuf_printf(o, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" fill=\"%s\">",
                   SVG_L + bin * bw + slot * w, y0 + PANEL_H - hgt, w > 1.5 ? w - 0.3 : w, hgt,
                   ev_colour[k]);
-    strbuf_printf(o, "<title>%" PRIu64 " %s, ", v, ev_name[k]);
+    strbuf_printf(o, "<title>%" PRIu64 " %s, ", v, v == 1 ? ev_one[k] : ev_name[k]);
     h_time(o, &from);
     strbuf_puts(o, " to ");
     h_time(o, &to);
@@ -679,7 +680,7 @@ static void render_timeline(const struct analysis *a, struct strbuf *o)
     for (int k = 0; k < TE_COUNT; k++)
         strbuf_printf(
             o, "<span><span class=\"sw\" style=\"background:%s\"></span>%" PRIu64 " %s</span>",
-            ev_colour[k], tl->total[k], ev_name[k]);
+            ev_colour[k], tl->total[k], tl->total[k] == 1 ? ev_one[k] : ev_name[k]);
     strbuf_puts(o, "<span><span class=\"sw\" style=\"background:#f3d3d3\"></span>a finding's "
                    "failures (dashed: from the last success before to the first after)</span>"
                    "</div>\n");
