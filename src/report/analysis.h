@@ -157,7 +157,8 @@ struct traffic_icmp {
     struct nt_time ts;
     struct nt_addr src, dst;
     uint8_t ip_version, type, code, sender; /* enum icmp_sender */
-    bool about_dns, tied;                   /* tied to a lookup or a connection attempt */
+    bool about_dns;
+    uint8_t tied; /* 1 tied to a DNS lookup, 2 to a TCP connection attempt, 0 to nothing */
     bool quote_present, quote_has_ports;
     struct nt_addr q_dst;
     uint8_t q_proto;

@@ -1234,7 +1234,9 @@ static void render_icmp(const struct analysis *a, struct strbuf *o)
         strbuf_puts(o, "</td><td>");
         h(o, icmp_sender_name((enum icmp_sender)r->sender));
         strbuf_printf(o, "</td><td>%s</td></tr>\n",
-                      r->tied ? "a lookup or connection attempt" : "nothing in the capture");
+                      r->tied == 1   ? "a DNS lookup"
+                      : r->tied == 2 ? "a TCP connection attempt"
+                                     : "nothing in the capture");
     }
     strbuf_puts(o, "</table></div>\n</section>\n");
 }

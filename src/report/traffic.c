@@ -281,7 +281,7 @@ void analysis_traffic_icmp(struct analysis_traffic *t, const struct icmp_event *
     r->code = ev->icmp_code;
     r->sender = e->sender;
     r->about_dns = e->about_dns;
-    r->tied = e->lookup != NULL || e->attempt != NULL;
+    r->tied = e->lookup ? 1 : e->attempt ? 2 : 0;
     r->quote_present = ev->quote_present;
     r->quote_has_ports = ev->quote_has_ports;
     r->q_dst = ev->q_dst;
