@@ -94,9 +94,10 @@ struct explain_line {
 /* Traffic over time and per server, for the HTML report (analysis_traffic_*): filled from the
  * facts of every final lookup and every ICMP error while the pipeline runs, bounded whatever the
  * capture's size (bins, capped samples and rows; what is left out is counted). */
-#define TRAFFIC_BINS          200 /* timeline bins at most; their width grows as needed */
-#define TRAFFIC_SERVERS       64  /* servers with their own answer times; the rest are counted */
-#define TRAFFIC_SAMPLES       65536 /* answer times kept per server (a fixed-seed reservoir past it) */
+#define TRAFFIC_BINS    200 /* timeline bins at most; their width grows as needed */
+#define TRAFFIC_SERVERS 64  /* servers with their own answer times; the rest are counted */
+/* Answer times kept per server (a fixed-seed reservoir past it). */
+#define TRAFFIC_SAMPLES       65536
 #define TRAFFIC_FAILING_ROWS  100 /* failing lookups listed, the earliest (input, packet) */
 #define TRAFFIC_ANSWERED_ROWS 20  /* answered lookups listed as a sample, the earliest */
 #define TRAFFIC_ICMP_ROWS     100 /* ICMP errors listed, the first */
