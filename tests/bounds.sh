@@ -37,6 +37,10 @@ n=$(jq '[.summary.stage_limits[] | select(.stage == "correlate" and .counter == 
 check "hosts_seen=16 counts the packets of hosts past it ($n)" "$(yes_if [ "$n" -gt 0 ])"
 md=$("$bin" report --bound correlate.hosts_seen=16 "$caps/flood/flood.pcap" || true)
 check "Markdown names the stage bound reached" "$(yes_if grep -q 'Bound reached:\*\* the correlate stage left out' <<<"$md")"
+txt=$("$bin" report --format text --bound correlate.hosts_seen=16 "$caps/flood/flood.pcap" || true)
+check "text names the stage bound reached" "$(yes_if grep -q 'Bound reached: the correlate stage left out' <<<"$txt")"
+html=$("$bin" report --format html --bound correlate.hosts_seen=16 "$caps/flood/flood.pcap" || true)
+check "HTML names the stage bound reached" "$(yes_if grep -q 'Bound reached:</strong> the correlate stage left out' <<<"$html")"
 json=$("$bin" report --format json --bound flow.tcp_dns_flows=1 "$caps/tcp_closed/arkime-tcp53-fin.pcap" || true)
 n=$(jq '[.summary.stage_limits[]? | select(.counter == "tcp_dns_streams_evicted") | .count] | add // 0' <<<"$json")
 check "tcp_dns_flows=1 counts the streams evicted ($n)" "$(yes_if [ "$n" -gt 0 ])"

@@ -895,7 +895,8 @@ static void render_done(const struct analysis *a, struct strbuf *o)
                       " TCP attempts closed early (<code>--max-lookups</code>, "
                       "<code>--max-tcp</code>, or one DNS id reused past %d open lookups).</li>\n",
                       s->lookups_evicted + s->lookups_key_evicted, s->tcp_evicted,
-                      CORRELATE_KEY_MAX);
+                      a->limits.lookups_per_key ? (int)a->limits.lookups_per_key
+                                                : CORRELATE_KEY_MAX);
     for (size_t i = 0; i < a->n_rule_limits; i++) {
         const struct detect_limit *l = &a->rule_limits[i];
         strbuf_puts(o, "<li><strong>Bound reached:</strong> rule <code>");
@@ -903,6 +904,15 @@ static void render_done(const struct analysis *a, struct strbuf *o)
         strbuf_printf(o, "</code> left out %" PRIu64 " (", l->count);
         h(o, l->name);
         strbuf_puts(o, "); its finding covers only what it kept.</li>\n");
+    }
+    for (size_t i = 0; i < a->n_stage_limits; i++) {
+        const struct detect_limit *l = &a->stage_limits[i];
+        strbuf_puts(o, "<li><strong>Bound reached:</strong> the ");
+        h(o, l->rule);
+        strbuf_printf(o, " stage left out %" PRIu64 " (", l->count);
+        h(o, l->name);
+        strbuf_puts(o, "; <code>--bounds</code> lists its bounds); what it left out is not in "
+                       "the report.</li>\n");
     }
     if (s->clock_steps)
         strbuf_printf(o,

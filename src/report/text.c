@@ -714,7 +714,8 @@ static void render_done(struct tx *t, const struct analysis *a)
                  "Bound reached: %" PRIu64 " DNS lookups and %" PRIu64
                  " TCP attempts closed early (--max-lookups, --max-tcp, or one DNS id reused "
                  "past %d open lookups).",
-                 s->lookups_evicted + s->lookups_key_evicted, s->tcp_evicted, CORRELATE_KEY_MAX);
+                 s->lookups_evicted + s->lookups_key_evicted, s->tcp_evicted,
+                 a->limits.lookups_per_key ? (int)a->limits.lookups_per_key : CORRELATE_KEY_MAX);
         p_item(t, 2, "-");
     }
     for (size_t i = 0; i < a->n_rule_limits; i++) {
@@ -724,6 +725,15 @@ static void render_done(struct tx *t, const struct analysis *a)
         p_printf(t, " left out %" PRIu64 " (", l->count);
         p_raw(t, l->name);
         p_lit(t, "); its finding covers only what it kept.");
+        p_item(t, 2, "-");
+    }
+    for (size_t i = 0; i < a->n_stage_limits; i++) {
+        const struct detect_limit *l = &a->stage_limits[i];
+        p_lit(t, "Bound reached: the ");
+        p_raw(t, l->rule);
+        p_printf(t, " stage left out %" PRIu64 " (", l->count);
+        p_raw(t, l->name);
+        p_lit(t, "; --bounds lists its bounds); what it left out is not in the report.");
         p_item(t, 2, "-");
     }
     if (s->clock_steps) {
