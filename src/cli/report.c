@@ -298,10 +298,8 @@ static const char *filter_words(const struct report_opts *o, int argc, char **ar
 
 /* Reads one input through the pipeline and says on standard error why it stopped early, if it
  * did. Returns true when it was read to its end without error. */
-static bool read_input(struct pipeline *p, const struct analysis *a, const char *path, uint32_t idx)
+static void say_input_error(const struct analysis *a, const char *path, uint32_t idx)
 {
-    if (pipeline_read(p, path, idx))
-        return true;
     const struct analysis_input *in = &a->inputs[idx];
     const char *why = in->error ? in->error : nt_strerror(NT_ERR_NOMEM);
     if (in->packets > 0) {
@@ -312,6 +310,13 @@ static bool read_input(struct pipeline *p, const struct analysis *a, const char 
     } else {
         report_error(path, why);
     }
+}
+
+static bool read_input(struct pipeline *p, const struct analysis *a, const char *path, uint32_t idx)
+{
+    if (pipeline_read(p, path, idx))
+        return true;
+    say_input_error(a, path, idx);
     return false;
 }
 
@@ -686,8 +691,7 @@ int cmd_report(int argc, char **argv)
             nd.f = out_f;
         if (!pipeline_read_source(pl, live_src, label, 0)) {
             capture_progress_end(&progress);
-            const struct analysis_input *in = &a.inputs[0];
-            report_error(label, in->error ? in->error : nt_strerror(NT_ERR_NOMEM));
+            say_input_error(&a, label, 0);
             input_error = true;
         }
         capture_progress_end(&progress);

@@ -49,6 +49,7 @@ struct live_impl {
     uint64_t rotate_bytes;
     uint32_t rotate_files;
     uint32_t file_idx;
+    bool filtered; /* a filter was set */
     bool ended;
 };
 
@@ -236,8 +237,16 @@ static int live_next(struct source *s, struct packet *pkt)
         } else {
             rc = pcap_next_ex(li->p, &h, &data);
         }
-        if (rc == PCAP_ERROR_BREAK)
-            return finish(s, li); /* the end of a replayed file */
+        if (rc == PCAP_ERROR_BREAK) {
+            /* The end of a replayed file; one without any packet is refused, as the file
+             * itself is (unless a filter chose none of them). */
+            finish(s, li);
+            if (s->stats.packets == 0 && !li->filtered) {
+                snprintf(s->error, sizeof s->error, "%s", nt_strerror(NT_ERR_NO_PACKETS));
+                return NT_ERR_NO_PACKETS;
+            }
+            return 0;
+        }
         if (rc < 0) {
             snprintf(s->error, sizeof s->error, "%s after packet %llu", pcap_geterr(li->p),
                      (unsigned long long)s->stats.packets);
@@ -390,6 +399,7 @@ int source_open_live(const struct live_opts *o, struct source **out, char *err)
         struct bpf_program prog;
         if (pcap_compile(li->p, &prog, o->filter, 1, PCAP_NETMASK_UNKNOWN) < 0)
             return fail(li, err, NT_ERR_USAGE, "bad filter expression: ", pcap_geterr(li->p));
+        li->filtered = true;
         int rc = pcap_setfilter(li->p, &prog);
         pcap_freecode(&prog);
         if (rc < 0)
