@@ -196,6 +196,39 @@ EOF
 res=$(timeout 30 python3 "$work/ctrl_d.py" "$nt" "$text" 2>&1)
 if [ "$res" = $'status 1\nprompt\nfindings' ]; then ok; else bad "pasted log on a terminal: $res"; fi
 
+# --- a terminal: the progress line, rewritten in place, and the Ctrl-C hint -------------------
+cat >"$work/progress.py" <<'EOF'
+import os, pty, select, sys, time
+nt, cap, out_json = sys.argv[1], sys.argv[2], sys.argv[3]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(nt, [nt, 'report', '--format', 'json', '-o', out_json, '--read-live', cap,
+                  '--speed', '1', '--duration', '1.2'])
+out = b''
+end = time.time() + 10
+while time.time() < end:
+    r, _, _ = select.select([fd], [], [], 0.05)
+    if r:
+        try:
+            b = os.read(fd, 65536)
+        except OSError:
+            break
+        if not b:
+            break
+        out += b
+_, st = os.waitpid(pid, 0)
+text = out.decode(errors='replace')
+print("status", os.waitstatus_to_exitcode(st))
+print("hint" if "press Ctrl-C to stop" in text else "no hint")
+print("progress" if "\r\x1b[K" in text and " packets, " in text and "failures so far" in text
+      else "no progress: " + repr(text[-300:]))
+EOF
+res=$(timeout 30 python3 "$work/progress.py" "$nt" "$slow" "$work/progress.json" 2>&1)
+if grep -q '^hint$' <<<"$res" && grep -q '^progress$' <<<"$res" &&
+    jq -e '.summary.packets >= 1' "$work/progress.json" >/dev/null 2>&1; then ok; else
+    bad "progress on a terminal: $res"
+fi
+
 # --- no progress line when standard error is not a terminal --------------------------------
 "$nt" report --format json --read-live "$example" --speed 0 >/dev/null 2>"$work/err.txt"
 if grep -q $'\r' "$work/err.txt" || grep -q "Ctrl-C" "$work/err.txt"; then

@@ -56,13 +56,19 @@ void capture_progress_tick(void *ctx, const struct source_stats *st)
     struct pipeline_progress pr;
     pipeline_progress(cp->pl, &pr);
     uint64_t failures = pr.icmp_errors + pr.unanswered + pr.tcp_failed;
+    uint64_t dropped = st->has_capture_stats ? st->cap_dropped + st->cap_if_dropped : 0;
+    uint64_t now[5] = {st->packets, pr.dns_lookups, pr.answered, pr.tcp_attempts + failures,
+                       dropped};
+    if (cp->shown && memcmp(now, cp->last, sizeof now) == 0)
+        return;
+    memcpy(cp->last, now, sizeof now);
     /* \r and erase to the end of the line: one line, rewritten. */
     fprintf(cp->tty,
             "\r\033[K%" PRIu64 " packets, %" PRIu64 " DNS lookups (%" PRIu64 " answered), %" PRIu64
             " TCP attempts, %" PRIu64 " failures so far; Ctrl-C ends",
             st->packets, pr.dns_lookups, pr.answered, pr.tcp_attempts, failures);
-    if (st->has_capture_stats && (st->cap_dropped || st->cap_if_dropped))
-        fprintf(cp->tty, " [kernel dropped %" PRIu64 "]", st->cap_dropped + st->cap_if_dropped);
+    if (dropped)
+        fprintf(cp->tty, " [kernel dropped %" PRIu64 "]", dropped);
     fflush(cp->tty);
     cp->shown = true;
 }

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "source/source.h"
@@ -30,6 +31,7 @@ struct capture_progress {
     struct pipeline *pl;
     FILE *tty;
     bool shown;
+    uint64_t last[5]; /* what the line said last: it is rewritten only when that changed */
 };
 void capture_progress_tick(void *ctx, const struct source_stats *st);
 /* Ends the line (a newline) when one was shown. */

@@ -347,7 +347,7 @@ static int open_iface(struct live_impl *li, const char *iface, char *err)
     if (rc < 0) {
         const char *why = pcap_geterr(li->p);
         if (rc == PCAP_ERROR_NO_SUCH_DEVICE)
-            return fail(li, err, NT_ERR_IO, "no such interface: ", why);
+            return fail(li, err, NT_ERR_IO, "no such interface", "");
         if (rc == PCAP_ERROR_PERM_DENIED)
             return fail(li, err, NT_ERR_IO, why,
                         " (capturing needs root, or cap_net_raw and cap_net_admin on the "

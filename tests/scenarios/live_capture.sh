@@ -9,7 +9,9 @@
 #   - the live report carries the kernel's counts (capture_drops) and nothing was dropped;
 #   - while capturing, the process runs as nobody (uid, gid and groups read from
 #     /proc/PID/status), not root;
-#   - with neither --duration nor -c, SIGINT ends the capture and the report is written.
+#   - with neither --duration nor -c, SIGINT ends the capture and the report is written;
+#   - a copy given cap_net_raw,cap_net_admin (setcap) captures as nobody, without root, and
+#     keeps no capability once the interface is open.
 # Live only: what it checks is the live path itself, so it keeps no captures to replay.
 #
 #   tests/scenarios/live_capture.sh NETTRIAGE   (needs root; exit 0 pass, 1 fail, 77 skip)
@@ -20,7 +22,7 @@ source "$(dirname "$0")/lib.sh"
 
 nt_binary_arg "$0" "$@"
 nt_init live_capture
-nt_require_tools tcpdump dig jq ss timeout getent
+nt_require_tools tcpdump dig jq ss timeout getent setcap setpriv
 client4=198.51.100.15 server4=198.51.100.2
 client6=2001:db8::15 server6=2001:db8::2
 nobody_uid=$(getent passwd nobody | cut -d: -f3)
@@ -140,5 +142,36 @@ nt_expect_eq "SIGINT: exit status (findings)" "$LIVE_STATUS" 1
 nt_check "SIGINT: ended within 1 s (${took} ms)" test "$took" -lt 1000
 nt_json_eq "SIGINT: the report names the failure" "$NT_WORK/sigint.json" \
     '[.findings[] | {id, server}]' "[{\"id\":\"dns.port_unreachable\",\"server\":\"$server4\"}]"
+
+# ---------------------------------------------------------------------------------------
+# 3. Without root: a copy of nettriage given cap_net_raw and cap_net_admin (setcap), run as
+# nobody, captures the incident and gives up its capabilities once the interface is open.
+capdir=$NT_WORK/cap
+mkdir -m 777 "$capdir"
+cp "$nettriage" "$capdir/nettriage"
+chmod 755 "$capdir/nettriage"
+if setcap cap_net_raw,cap_net_admin=eip "$capdir/nettriage" 2>"$NT_WORK/setcap.err"; then
+    nt_bg "$NT_CLIENT_NS" "$NT_WORK/cap.err" setpriv --reuid="$nobody_uid" --regid="$nobody_gid" \
+        --clear-groups "$capdir/nettriage" report -i "$NT_CLIENT_IF" --duration 4 --format json \
+        -o "$capdir/cap.json"
+    LIVE_PID=$NT_LAST_PID
+    nt_wait_for "$NT_WAIT_TENTHS" "the unprivileged capture to start" \
+        grep -q 'capturing on' "$NT_WORK/cap.err"
+    status=$(cat "/proc/$LIVE_PID/status")
+    nt_expect_eq "setcap: uid while capturing" "$(awk '/^Uid:/ { print $2, $3 }' <<<"$status")" \
+        "$nobody_uid $nobody_uid"
+    nt_expect_eq "setcap: no capability left once the interface is open" \
+        "$(awk '/^CapEff:/ { print $2 }; /^CapPrm:/ { print $2 }' <<<"$status" | sort -u)" \
+        0000000000000000
+    nt_client dig @"$server4" yummyrecipesforme.com A +tries=1 +timeout=1 \
+        >"$NT_WORK/dig-cap.out" 2>&1 || true
+    nt_live_wait "$LIVE_PID" 100
+    nt_expect_eq "setcap: exit status (findings)" "$LIVE_STATUS" 1
+    nt_json_eq "setcap: the report names the failure" "$capdir/cap.json" \
+        '[.findings[] | {id, server}]' "[{\"id\":\"dns.port_unreachable\",\"server\":\"$server4\"}]"
+else
+    nt_log "setcap refused here ($(cat "$NT_WORK/setcap.err")): the capability case is not run"
+    [ "${CI:-}" != "true" ] || nt_die "setcap failed under CI"
+fi
 
 nt_finish
