@@ -75,6 +75,14 @@ add_test(NAME golden.hostile
 set_tests_properties(golden.hostile PROPERTIES LABELS golden SKIP_RETURN_CODE 77 TIMEOUT 120
                      ENVIRONMENT TZ=UTC)
 
+# --- live path without an interface ---------------------------------------------------
+# Options of a live capture, --read-live against the file path on every test capture, -w,
+# Ctrl-C on a replay and on a pipe, one Ctrl-D on a terminal (tests/live.sh).
+add_test(NAME live.cli COMMAND ${NT_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/live.sh
+                               $<TARGET_FILE:nettriage>)
+set_tests_properties(live.cli PROPERTIES LABELS live SKIP_RETURN_CODE 77 TIMEOUT 300
+                     ENVIRONMENT TZ=UTC)
+
 # --- bad input -------------------------------------------------------------------------
 add_test(NAME badinput COMMAND ${NT_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/badinput.sh
                                $<TARGET_FILE:nettriage>)
@@ -98,6 +106,7 @@ if(NT_SHELLCHECK)
                    ${CMAKE_CURRENT_SOURCE_DIR}/golden/hostile.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/badinput.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/bounds.sh
+                   ${CMAKE_CURRENT_SOURCE_DIR}/live.sh
                    ${CMAKE_SOURCE_DIR}/scripts/capture-example
            WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
   set_tests_properties(lint.shellcheck PROPERTIES LABELS lint TIMEOUT 300)

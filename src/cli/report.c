@@ -8,12 +8,15 @@
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "cli/capture.h"
 #include "cli/cli.h"
 #include "detect/rule.h"
 #include "pipeline/pipeline.h"
 #include "report/analysis.h"
 #include "report/escape.h"
+#include "source/live.h"
 #include "source/source.h"
 #include "util/err.h"
 
@@ -27,6 +30,12 @@ struct report_opts {
     struct pipeline_config cfg;
     struct pipeline_bound bounds[BOUNDS_SET_MAX]; /* --bound, in cfg.bounds */
     char bound_rule[BOUNDS_SET_MAX][64], bound_name[BOUNDS_SET_MAX][64];
+    bool quiet;
+    /* Live capture (-i) and its replay (--read-live); live.set says one was asked for. */
+    struct live_opts live;
+    const char *filter; /* -f EXPR */
+    const char *user;   /* -Z USER */
+    bool speed_set, count_set, duration_set;
 };
 
 /* --format ndjson streams its lines as the analysis runs (a line per lookup and ICMP error as
@@ -262,12 +271,60 @@ static void list_bounds(void)
     }
 }
 
+/* Seconds (a number with a fraction) from lo to hi. */
+static bool parse_seconds(const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* A whole number from lo to hi. */
+static bool parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-' || v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* The filter expression: -f EXPR, or the words after the options joined with spaces, as
+ * tcpdump joins them. NULL when none; *owned is what to free. */
+static const char *filter_words(const struct report_opts *o, int argc, char **argv, int first,
+                                char **owned)
+{
+    *owned = NULL;
+    if (o->filter)
+        return o->filter;
+    if (first >= argc)
+        return NULL;
+    size_t len = 1;
+    for (int i = first; i < argc; i++)
+        len += strlen(argv[i]) + 1;
+    char *e = malloc(len);
+    if (!e)
+        return NULL;
+    e[0] = '\0';
+    for (int i = first; i < argc; i++) {
+        if (i > first)
+            strcat(e, " ");
+        strcat(e, argv[i]);
+    }
+    *owned = e;
+    return e;
+}
+
 /* Reads one input through the pipeline and says on standard error why it stopped early, if it
  * did. Returns true when it was read to its end without error. */
-static bool read_input(struct pipeline *p, const struct analysis *a, const char *path, uint32_t idx)
+static void say_input_error(const struct analysis *a, const char *path, uint32_t idx)
 {
-    if (pipeline_read(p, path, idx))
-        return true;
     const struct analysis_input *in = &a->inputs[idx];
     const char *why = in->error ? in->error : nt_strerror(NT_ERR_NOMEM);
     if (in->packets > 0) {
@@ -278,6 +335,13 @@ static bool read_input(struct pipeline *p, const struct analysis *a, const char 
     } else {
         report_error(path, why);
     }
+}
+
+static bool read_input(struct pipeline *p, const struct analysis *a, const char *path, uint32_t idx)
+{
+    if (pipeline_read(p, path, idx))
+        return true;
+    say_input_error(a, path, idx);
     return false;
 }
 
@@ -305,13 +369,114 @@ static int verdict_status(const struct analysis *a)
     return EXIT_ERROR;
 }
 
+/* Opens the live source (an interface, or a file replayed at its pace), says on standard
+ * error what it captures, and drops root. The -o file is opened here too, before root is given
+ * up (*out_f). Returns the source, or NULL after saying why. */
+static struct source *open_live(struct report_opts *o, const char *label, FILE **out_f)
+{
+    char err[SOURCE_ERROR_MAX];
+    struct source *src = NULL;
+    int rc = source_open_live(&o->live, &src, err);
+    if (rc < 0) {
+        report_error(label, err);
+        return NULL;
+    }
+    if (o->output && !(*out_f = fopen(o->output, "w"))) {
+        report_error(o->output, strerror(errno));
+        source_close(src);
+        return NULL;
+    }
+    char first[4096];
+    const char *chown_path = NULL;
+    if (o->live.write &&
+        live_savefile_name(first, sizeof first, o->live.write, 0, o->live.rotate_files))
+        chown_path = first;
+    const char *dropped_to = NULL;
+    char perr[256];
+    if (!capture_drop_privileges(o->user, chown_path, perr, sizeof perr, &dropped_to)) {
+        fprintf(stderr, "nettriage: %s\n", perr);
+        source_close(src);
+        return NULL;
+    }
+    if (!o->quiet) {
+        struct strbuf b;
+        strbuf_init(&b);
+        strbuf_puts(&b, "nettriage: ");
+        strbuf_puts(&b, o->live.iface ? "capturing on " : "replaying ");
+        esc_term(&b, label, strlen(label));
+        if (o->live.read_file) {
+            if (o->live.speed > 0)
+                strbuf_printf(&b, " at %gx its recorded pace", o->live.speed);
+            else
+                strbuf_puts(&b, " as fast as it reads");
+        }
+        if (o->live.filter == capture_default_filter)
+            strbuf_puts(&b, " with the default filter (DNS on port 53 over UDP and TCP, ICMP and "
+                            "ICMPv6 errors, TCP SYN, SYN-ACK and RST, IP fragments; give a filter "
+                            "expression to change it)");
+        else if (!o->live.filter)
+            strbuf_puts(&b, " without a filter");
+        else
+            strbuf_puts(&b, " with the filter you gave");
+        if (dropped_to) {
+            strbuf_puts(&b, "; running as user ");
+            esc_term(&b, dropped_to, strlen(dropped_to));
+        }
+        strbuf_putc(&b, '\n');
+        if (o->live.filter) {
+            strbuf_puts(&b, "nettriage: filter: ");
+            esc_term(&b, o->live.filter, strlen(o->live.filter));
+            strbuf_putc(&b, '\n');
+        }
+        if (isatty(STDERR_FILENO))
+            strbuf_puts(&b, "nettriage: press Ctrl-C to stop and write the report\n");
+        fputs(strbuf_str(&b), stderr);
+        strbuf_fini(&b);
+    }
+    return src;
+}
+
+/* The options that only a live capture or its replay takes. */
+static const char *live_only_option(const struct report_opts *o)
+{
+    if (o->filter)
+        return "-f";
+    if (o->count_set)
+        return "-c";
+    if (o->duration_set)
+        return "--duration";
+    if (o->live.write)
+        return "-w";
+    if (o->live.rotate_bytes)
+        return "-C";
+    if (o->live.rotate_files)
+        return "-W";
+    if (o->user)
+        return "-Z";
+    if (o->speed_set)
+        return "--speed";
+    return NULL;
+}
+
 int cmd_report(int argc, char **argv)
 {
     struct report_opts o = {.format = "md", .color = "auto"};
+    o.live.speed = 1;
     pipeline_config_default(&o.cfg);
-    enum { OPT_MAX_LOOKUPS = 256, OPT_MAX_TCP, OPT_ANSWER_GUARD, OPT_BOUND, OPT_BOUNDS, OPT_COLOR };
+    enum {
+        OPT_MAX_LOOKUPS = 256,
+        OPT_MAX_TCP,
+        OPT_ANSWER_GUARD,
+        OPT_FORMAT,
+        OPT_DURATION,
+        OPT_READ_LIVE,
+        OPT_SPEED,
+        OPT_BOUND,
+        OPT_BOUNDS,
+        OPT_COLOR
+    };
     static const struct option longopts[] = {
-        {"format", required_argument, NULL, 'f'},
+        {"format", required_argument, NULL, OPT_FORMAT},
         {"output", required_argument, NULL, 'o'},
         {"reported", required_argument, NULL, 'r'},
         {"timeout", required_argument, NULL, 't'},
@@ -321,15 +486,26 @@ int cmd_report(int argc, char **argv)
         {"bound", required_argument, NULL, OPT_BOUND},
         {"bounds", no_argument, NULL, OPT_BOUNDS},
         {"color", required_argument, NULL, OPT_COLOR},
+        {"interface", required_argument, NULL, 'i'},
+        {"filter", required_argument, NULL, 'f'},
+        {"count", required_argument, NULL, 'c'},
+        {"duration", required_argument, NULL, OPT_DURATION},
+        {"write", required_argument, NULL, 'w'},
+        {"user", required_argument, NULL, 'Z'},
+        {"read-live", required_argument, NULL, OPT_READ_LIVE},
+        {"speed", required_argument, NULL, OPT_SPEED},
+        {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     int ch;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "f:o:r:t:hV", longopts, NULL)) != -1) {
+    uint64_t u;
+    double d;
+    while ((ch = getopt_long(argc, argv, "o:r:t:i:f:c:w:C:W:Z:qhV", longopts, NULL)) != -1) {
         switch (ch) {
-        case 'f':
+        case OPT_FORMAT:
             o.format = optarg;
             break;
         case 'o':
@@ -380,6 +556,73 @@ int cmd_report(int argc, char **argv)
             }
             o.color = optarg;
             break;
+        case 'i':
+            o.live.iface = optarg;
+            break;
+        case 'f':
+            o.filter = optarg;
+            break;
+        case 'c':
+            if (!parse_u64(optarg, 1, UINT64_C(1000000000000), &o.live.max_packets)) {
+                fprintf(stderr, "nettriage: -c wants a count of packets from 1, not '%s'\n",
+                        optarg);
+                return EXIT_ERROR;
+            }
+            o.count_set = true;
+            break;
+        case OPT_DURATION:
+            if (!parse_seconds(optarg, 0.001, 31622400, &d)) {
+                fprintf(stderr,
+                        "nettriage: --duration wants seconds from 0.001 to 31622400 (a year), "
+                        "not '%s'\n",
+                        optarg);
+                return EXIT_ERROR;
+            }
+            o.live.duration_us = (int64_t)(d * 1e6 + 0.5);
+            o.duration_set = true;
+            break;
+        case 'w':
+            o.live.write = optarg;
+            break;
+        case 'C':
+            if (!parse_u64(optarg, 1, 1000000, &u)) {
+                fprintf(stderr,
+                        "nettriage: -C wants a size in millions of bytes from 1 to 1000000, not "
+                        "'%s'\n",
+                        optarg);
+                return EXIT_ERROR;
+            }
+            o.live.rotate_bytes = u * 1000000;
+            break;
+        case 'W':
+            if (!parse_u64(optarg, 1, 1000000, &u)) {
+                fprintf(stderr,
+                        "nettriage: -W wants a number of files from 1 to 1000000, not "
+                        "'%s'\n",
+                        optarg);
+                return EXIT_ERROR;
+            }
+            o.live.rotate_files = (uint32_t)u;
+            break;
+        case 'Z':
+            o.user = optarg;
+            break;
+        case OPT_READ_LIVE:
+            o.live.read_file = optarg;
+            break;
+        case OPT_SPEED:
+            if (!parse_seconds(optarg, 0, 1000000, &o.live.speed)) {
+                fprintf(stderr,
+                        "nettriage: --speed wants a factor from 0 (no pauses) to 1000000, not "
+                        "'%s'\n",
+                        optarg);
+                return EXIT_ERROR;
+            }
+            o.speed_set = true;
+            break;
+        case 'q':
+            o.quiet = true;
+            break;
         case 'h':
             cli_usage(stdout);
             return EXIT_CLEAN;
@@ -398,20 +641,56 @@ int cmd_report(int argc, char **argv)
                 o.format);
         return EXIT_ERROR;
     }
-    if (optind >= argc) {
-        fputs("nettriage: report needs at least one CAPTURE (a file, or - for standard input)\n",
+    bool live = o.live.iface || o.live.read_file;
+    if (o.live.iface && o.live.read_file) {
+        fputs("nettriage: -i and --read-live cannot be used together\n", stderr);
+        return EXIT_ERROR;
+    }
+    if (!live && live_only_option(&o)) {
+        fprintf(stderr,
+                "nettriage: %s is an option of a live capture (-i IFACE or --read-live "
+                "FILE)\n",
+                live_only_option(&o));
+        return EXIT_ERROR;
+    }
+    if (o.speed_set && !o.live.read_file) {
+        fputs("nettriage: --speed paces --read-live; a live capture comes at its own pace\n",
+              stderr);
+        return EXIT_ERROR;
+    }
+    if ((o.live.rotate_bytes || o.live.rotate_files) && !o.live.write) {
+        fputs("nettriage: -C and -W rotate the files -w writes; give -w FILE\n", stderr);
+        return EXIT_ERROR;
+    }
+    if (o.live.rotate_files && !o.live.rotate_bytes) {
+        fputs("nettriage: -W counts the files -C rotates; give -C MB too\n", stderr);
+        return EXIT_ERROR;
+    }
+    if (live && o.filter && optind < argc) {
+        fputs("nettriage: give the filter either with -f or as words after the options, not "
+              "both\n",
+              stderr);
+        return EXIT_ERROR;
+    }
+    if (!live && optind >= argc) {
+        fputs("nettriage: report needs at least one CAPTURE (a file, or - for standard input), "
+              "or -i IFACE to capture\n",
               stderr);
         cli_usage(stderr);
         return EXIT_ERROR;
     }
 
     int status = EXIT_ERROR;
-    size_t n_inputs = (size_t)(argc - optind);
+    char *filter_owned = NULL;
+    size_t n_inputs = live ? 1 : (size_t)(argc - optind);
     struct analysis a = {0};
     struct ndjson_sink nd = {.path = o.output};
     strbuf_init(&nd.line);
     struct run run = {.nd = strcmp(o.format, "ndjson") == 0 ? &nd : NULL};
     struct pipeline_sink sink = {.ctx = &run};
+    struct capture_progress progress = {0};
+    struct source *live_src = NULL;
+    FILE *out_f = NULL; /* -o opened before root was given up (live) */
     if (run.nd) {
         sink.on_lookup = nd_lookup;
         sink.on_icmp_error = nd_icmp;
@@ -431,10 +710,53 @@ int cmd_report(int argc, char **argv)
 
     bool input_error = false;
     uint64_t packets = 0;
-    for (size_t i = 0; i < n_inputs; i++) {
-        if (!read_input(pl, &a, argv[optind + (int)i], (uint32_t)i))
+    if (live) {
+        o.live.filter = filter_words(&o, argc, argv, optind, &filter_owned);
+        if (!o.live.filter && optind < argc) {
+            fputs("nettriage: out of memory\n", stderr);
+            goto done;
+        }
+        /* The default filter on an interface; a replay reads the whole file, as a report of
+         * the file would. */
+        if (!o.live.filter && o.live.iface)
+            o.live.filter = capture_default_filter;
+        const char *label = o.live.iface ? o.live.iface : o.live.read_file;
+        capture_catch_stop_signals();
+        if (!o.quiet && isatty(STDERR_FILENO)) {
+            progress.pl = pl;
+            progress.tty = stderr;
+            o.live.tick = capture_progress_tick;
+            o.live.tick_ctx = &progress;
+        }
+        if (!(live_src = open_live(&o, label, &out_f)))
+            goto done;
+        if (run.nd)
+            nd.f = out_f;
+        if (!pipeline_read_source(pl, live_src, label, 0)) {
+            capture_progress_end(&progress);
+            say_input_error(&a, label, 0);
             input_error = true;
-        packets += a.inputs[i].packets;
+        }
+        capture_progress_end(&progress);
+        packets = a.inputs[0].packets;
+        source_close(live_src);
+        live_src = NULL;
+    } else {
+        for (size_t i = 0; i < n_inputs; i++) {
+            const char *path = argv[optind + (int)i];
+            if (strcmp(path, "-") == 0) {
+                /* Ctrl-C ends the reading of standard input and the report is still written
+                 * (`tcpdump -l ... | nettriage report -`). */
+                capture_catch_stop_signals();
+                if (!o.quiet && isatty(STDIN_FILENO))
+                    fputs("nettriage: paste tcpdump's output, then press Ctrl-D at the start of "
+                          "a line to end it (Ctrl-C also ends it)\n",
+                          stderr);
+            }
+            if (!read_input(pl, &a, path, (uint32_t)i))
+                input_error = true;
+            packets += a.inputs[i].packets;
+        }
     }
     /* Nothing was read at all: the errors above are the whole answer. */
     if (packets == 0 && input_error)
@@ -453,6 +775,7 @@ int cmd_report(int argc, char **argv)
             goto done;
         }
         sink_open(&nd); /* an empty stream still creates the -o file */
+        out_f = NULL;   /* closed by sink_close */
         if (sink_close(&nd))
             status = input_error ? EXIT_ERROR : verdict_status(&a);
         goto done;
@@ -475,7 +798,10 @@ int cmd_report(int argc, char **argv)
         goto done;
     }
     FILE *f = stdout;
-    if (o.output && !(f = fopen(o.output, "w"))) {
+    if (out_f) {
+        f = out_f;
+        out_f = NULL;
+    } else if (o.output && !(f = fopen(o.output, "w"))) {
         report_error(o.output, strerror(errno));
         strbuf_fini(&out);
         goto done;
@@ -490,10 +816,16 @@ int cmd_report(int argc, char **argv)
     }
     status = input_error ? EXIT_ERROR : verdict_status(&a);
 done:
+    source_close(live_src);
+    if (run.nd && nd.f == out_f)
+        out_f = NULL; /* the sink owns it */
+    if (out_f)
+        fclose(out_f);
     /* Closes the ndjson output when the run stopped early (a no-op after sink_close). */
     sink_close(&nd);
     /* The model borrows the findings from the pipeline's detector: free it first. */
     analysis_fini(&a);
     pipeline_free(pl);
+    free(filter_owned);
     return status;
 }

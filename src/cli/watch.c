@@ -230,9 +230,11 @@ int cmd_watch(int argc, char **argv)
         OPT_MAX_LOOKUPS,
         OPT_MAX_TCP,
         OPT_ANSWER_GUARD,
+        OPT_FORMAT,
     };
+    /* --format is long-only, as for report, where -f is a capture filter. */
     static const struct option longopts[] = {
-        {"format", required_argument, NULL, 'f'},
+        {"format", required_argument, NULL, OPT_FORMAT},
         {"report-format", required_argument, NULL, OPT_REPORT_FORMAT},
         {"output", required_argument, NULL, 'o'},
         {"timeout", required_argument, NULL, 't'},
@@ -248,9 +250,9 @@ int cmd_watch(int argc, char **argv)
     };
     int ch;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "f:o:t:h", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "o:t:h", longopts, NULL)) != -1) {
         switch (ch) {
-        case 'f':
+        case OPT_FORMAT:
             if (strcmp(optarg, "ndjson") != 0 && strcmp(optarg, "text") != 0) {
                 fprintf(stderr, "nettriage: watch: unknown --format '%s' (text or ndjson)\n",
                         optarg);

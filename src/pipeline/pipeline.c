@@ -242,6 +242,18 @@ bool pipeline_read(struct pipeline *p, const char *path, uint32_t idx)
         in->error = strdup(err[0] ? err : nt_strerror(rc));
         return false;
     }
+    bool ok = pipeline_read_source(p, src, path, idx);
+    source_close(src);
+    return ok;
+}
+
+bool pipeline_read_source(struct pipeline *p, struct source *src, const char *label, uint32_t idx)
+{
+    struct analysis_input *in = &p->a->inputs[idx];
+    char err[SOURCE_ERROR_MAX];
+    err[0] = '\0';
+    if (!in->path && label)
+        in->path = strdup(label);
     source_set_names(src, p->names);
     in->kind = source_kind_name(source_kind(src));
     const struct flow_bounds fb = {
@@ -249,11 +261,11 @@ bool pipeline_read(struct pipeline *p, const char *path, uint32_t idx)
         (uint32_t)p->cfg.limits.tcp_dns_flows, (size_t)p->cfg.limits.tcp_dns_bytes};
     p->flow = flow_new_bounded(&fb);
     if (!p->flow) {
-        source_close(src);
         in->error = strdup(nt_strerror(NT_ERR_NOMEM));
         p->oom = true;
         return false;
     }
+    int rc;
     while ((rc = source_next(src, p->pkt)) == 1) {
         /* Each packet the flow stage hands on: the one read, then the extra DNS messages its
          * segment completed (same number and time, not packets of the input). */
@@ -287,6 +299,10 @@ bool pipeline_read(struct pipeline *p, const char *path, uint32_t idx)
     in->unsupported_link = st->unsupported_link;
     in->gzip = st->gzip;
     in->pcapng_fallback = st->pcapng_fallback;
+    in->has_capture_stats = st->has_capture_stats;
+    in->cap_received = st->cap_received;
+    in->cap_dropped = st->cap_dropped;
+    in->cap_if_dropped = st->cap_if_dropped;
     for (size_t i = 0; i < SOURCE_BAD_LINES_KEPT && i < st->bad_lines; i++)
         in->first_bad_lines[in->n_first_bad_lines++] = st->first_bad_lines[i];
     if (source_kind(src) != SOURCE_TEXT)
@@ -299,13 +315,24 @@ bool pipeline_read(struct pipeline *p, const char *path, uint32_t idx)
         in->error = strdup(why);
         ok = false;
     }
-    source_close(src);
     return ok;
 }
 
 struct incident_tracker *pipeline_incidents(struct pipeline *p)
 {
     return p->inc;
+}
+
+void pipeline_progress(const struct pipeline *p, struct pipeline_progress *pr)
+{
+    const struct correlate_stats *cs = correlate_stats(p->cor);
+    memset(pr, 0, sizeof *pr);
+    pr->dns_lookups = cs->dns_lookups;
+    pr->answered = cs->answered;
+    pr->icmp_errors = cs->icmp_errors;
+    pr->unanswered = cs->unanswered;
+    pr->tcp_attempts = cs->tcp_attempts;
+    pr->tcp_failed = cs->tcp_reset + cs->tcp_icmp + cs->tcp_unanswered;
 }
 
 bool pipeline_finish(struct pipeline *p)
@@ -317,6 +344,12 @@ bool pipeline_finish(struct pipeline *p)
     for (size_t i = 0; i < a->n_inputs; i++) {
         const struct analysis_input *in = &a->inputs[i];
         packets += in->packets;
+        if (in->has_capture_stats) {
+            a->summary.has_capture_stats = true;
+            a->summary.cap_received += in->cap_received;
+            a->summary.cap_dropped += in->cap_dropped;
+            a->summary.cap_if_dropped += in->cap_if_dropped;
+        }
         /* The overall span only joins inputs whose times are of the same kind. */
         if (in->has_time && (!a->has_time || in->first_ts.kind == a->first_ts.kind)) {
             if (!a->has_time || nt_time_cmp(&in->first_ts, &a->first_ts) < 0)

@@ -94,6 +94,23 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, const struct pi
  * the packets read before the damage still analysed. */
 bool pipeline_read(struct pipeline *p, const char *path, uint32_t idx);
 
+/* The same for a source already opened (a live capture, source/live.h, or any other): runs it
+ * through flow -> correlate -> detect to its end exactly as pipeline_read runs a file, and
+ * fills a->inputs[idx] (path: label, when it has none yet). The caller keeps the source and
+ * closes it afterwards. Returns as pipeline_read. */
+struct source;
+bool pipeline_read_source(struct pipeline *p, struct source *s, const char *label, uint32_t idx);
+
+/* What the correlator counted so far (the live progress line): lookups made, answered, ICMP
+ * errors, lookups given up as unanswered, TCP attempts and those refused, unreachable or
+ * unanswered. Lookups become answered or unanswered as they close, so these lag the traffic
+ * by the timeout. */
+struct pipeline_progress {
+    uint64_t dns_lookups, answered, icmp_errors, unanswered;
+    uint64_t tcp_attempts, tcp_failed;
+};
+void pipeline_progress(const struct pipeline *p, struct pipeline_progress *pr);
+
 /* Feeds one packet of input idx to correlate, as the flow stage hands it on (live capture,
  * tests; pipeline_read runs flow itself); pipeline_end_input closes that input (every open
  * lookup and attempt becomes final). Return NT_OK or NT_ERR_NOMEM. */

@@ -41,6 +41,9 @@ struct analysis_input {
     char unread_sample[SOURCE_SAMPLES_KEPT][SOURCE_SAMPLE_MAX];
     size_t n_unread_samples;
     uint64_t ignored_lines;
+    /* A live capture: the kernel's counts when it ended (source_stats.has_capture_stats). */
+    bool has_capture_stats;
+    uint64_t cap_received, cap_dropped, cap_if_dropped;
     char *error; /* why reading stopped early (partial results), or NULL */
 };
 
@@ -70,6 +73,11 @@ struct analysis_summary {
     uint64_t one_sided_hosts;
     uint8_t n_one_sided_kept;
     struct one_sided_host one_sided[CORRELATE_ONE_SIDED_KEPT];
+    /* Live captures: the kernel's counts (pcap_stats) summed over the live inputs, so the
+     * reader knows whether the capture was complete: packets that passed the filter, dropped
+     * for lack of buffer space, dropped by the interface or its driver. */
+    bool has_capture_stats;
+    uint64_t cap_received, cap_dropped, cap_if_dropped;
 };
 
 /* The bounds the run used (pipeline_limits), for the report. */

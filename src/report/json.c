@@ -154,6 +154,7 @@ static void summary_object(struct jsonw *w, const struct analysis *a)
     }
     jsonw_arr_end(w);
     jsonw_one_sided(w, s);
+    jsonw_capture_drops(w, s);
     jsonw_kv_obj(w, "limits");
     jsonw_limits(w, &a->limits);
     jsonw_obj_end(w);

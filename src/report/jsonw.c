@@ -461,6 +461,18 @@ void jsonw_limits(struct jsonw *w, const struct analysis_limits *l)
     jsonw_kv_u64(w, "answer_guard_us", (uint64_t)l->answer_guard_us);
 }
 
+void jsonw_capture_drops(struct jsonw *w, const struct analysis_summary *s)
+{
+    /* Only for live captures (docs/json-schema.md). */
+    if (!s->has_capture_stats)
+        return;
+    jsonw_kv_obj(w, "capture_drops");
+    jsonw_kv_u64(w, "received", s->cap_received);
+    jsonw_kv_u64(w, "dropped", s->cap_dropped);
+    jsonw_kv_u64(w, "if_dropped", s->cap_if_dropped);
+    jsonw_obj_end(w);
+}
+
 void jsonw_one_sided(struct jsonw *w, const struct analysis_summary *s)
 {
     /* Only when there are some (docs/json-schema.md). */

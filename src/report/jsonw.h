@@ -115,6 +115,9 @@ void jsonw_other_counts(struct jsonw *w, const struct analysis *a);
 /* One-directional hosts (summary.one_sided_hosts and one_sided_first), only when there are some;
  * in the JSON and NDJSON summaries. */
 void jsonw_one_sided(struct jsonw *w, const struct analysis_summary *s);
+/* "capture_drops": {received, dropped, if_dropped}, the kernel's counts of a live capture
+ * (pcap_stats); nothing when no input was live. */
+void jsonw_capture_drops(struct jsonw *w, const struct analysis_summary *s);
 /* The bounds the run used: "max_lookups", "max_tcp_attempts", "answer_guard_us". */
 void jsonw_limits(struct jsonw *w, const struct analysis_limits *l);
 

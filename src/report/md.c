@@ -618,6 +618,17 @@ static void render_done(const struct analysis *a, struct strbuf *o)
                       s->mdns_messages, s->llmnr_messages,
                       plural(s->llmnr_messages, "message", "messages"), s->nbns_packets,
                       plural(s->nbns_packets, "packet", "packets"));
+    if (s->has_capture_stats)
+        strbuf_printf(o,
+                      "- **Live capture:** the kernel passed %" PRIu64 " %s through the filter, "
+                      "dropped %" PRIu64 " for lack of buffer space and the interface dropped "
+                      "%" PRIu64 "%s\n",
+                      s->cap_received, plural(s->cap_received, "packet", "packets"), s->cap_dropped,
+                      s->cap_if_dropped,
+                      s->cap_dropped || s->cap_if_dropped
+                          ? ": the capture is not complete, and the counts above miss what was "
+                            "dropped."
+                          : ": the capture is complete.");
     if (s->lookups_evicted)
         strbuf_printf(o,
                       "- **Bound reached:** %" PRIu64 " DNS %s closed early because %" PRIu32

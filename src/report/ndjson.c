@@ -495,6 +495,7 @@ void ndjson_summary(struct strbuf *out, const struct analysis *a)
     jsonw_kv_u64(&w, "icmp_errors_not_taken", a->icmp_not_taken);
     jsonw_other_counts(&w, a);
     jsonw_one_sided(&w, s);
+    jsonw_capture_drops(&w, s);
     jsonw_limits(&w, &a->limits);
     jsonw_obj_end(&w);
     jsonw_obj_end(&w);

@@ -4,6 +4,7 @@
 #include "source/source_impl.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,6 +20,24 @@
  * regular file is read by nettriage's own reader (pcapfile.c). For tests (the oracle that
  * compares both readers) and for measuring; any other value is the default. */
 #define READER_ENV "NETTRIAGE_READER"
+
+/* Set by source_live_request_stop (a signal handler): standard input and live sources stop. */
+static volatile sig_atomic_t stop_requested;
+
+void source_live_request_stop(void)
+{
+    stop_requested = 1;
+}
+
+bool source_live_stop_requested(void)
+{
+    return stop_requested != 0;
+}
+
+void source_stop_reset(void)
+{
+    stop_requested = 0;
+}
 
 static bool force_libpcap(void)
 {
@@ -185,9 +204,21 @@ static ssize_t replay_read(void *cookie, char *buf, size_t size)
         r->pos += (int64_t)k;
         return (ssize_t)k;
     }
+    /* Once the underlying stream ended, it is not read again: glibc's fread reads a terminal
+     * again even after it returned end-of-file, so each further call would wait for another
+     * Ctrl-D (three were needed to end a pasted log). */
+    if (feof(r->under))
+        return 0;
+    /* Standard input stopped by Ctrl-C (the signal interrupted the read): its end. */
+    bool is_stdin = r->under == stdin;
+    if (is_stdin && stop_requested)
+        return 0;
     size_t got = fread(buf, 1, size, r->under);
-    if (got == 0 && ferror(r->under))
+    if (got == 0 && ferror(r->under)) {
+        if (is_stdin && stop_requested)
+            return 0;
         return -1;
+    }
     r->pos += (int64_t)got;
     return (ssize_t)got;
 }
@@ -244,7 +275,7 @@ static struct replay *replay_new(FILE *f, bool own, int *code, char *err)
     r->base = ftell(f);
     if (r->base < 0)
         r->base = 0;
-    while (r->n < SNIFF_MAX) {
+    while (r->n < SNIFF_MAX && !feof(f) && !(f == stdin && stop_requested)) {
         size_t got = fread(r->head + r->n, 1, SNIFF_MAX - r->n, f);
         if (got == 0)
             break;
@@ -252,7 +283,7 @@ static struct replay *replay_new(FILE *f, bool own, int *code, char *err)
     }
     /* A read error after some bytes is left for the backend to meet where it happens (the
      * packets before it stand); only an input that yields nothing fails here. */
-    if (ferror(f) && r->n > 0)
+    if (ferror(f) && (r->n > 0 || (f == stdin && stop_requested)))
         clearerr(f);
     if (ferror(f)) {
         int e = errno;
@@ -686,6 +717,7 @@ int source_open(const char *path, struct source **out, char *err)
         (*out)->kind = (enum source_kind)kind;
     (*out)->gz = gz;
     (*out)->stats.gzip = gz != NULL;
+    (*out)->from_stdin = f == stdin;
     return NT_OK;
 }
 
@@ -728,7 +760,15 @@ bool source_frame_unread(const struct packet *pkt)
 
 int source_next(struct source *s, struct packet *pkt)
 {
+    /* Standard input stopped by Ctrl-C ends where it was (its reads return end-of-file, so
+     * the records already read are still handed on): a record or packet cut by the stop is
+     * not damage. */
     int rc = s->ops->next(s, pkt);
+    if (rc < 0 && s->from_stdin && stop_requested) {
+        s->error[0] = '\0';
+        s->stats.truncated = false;
+        return 0;
+    }
     if (rc == 1) {
         s->stats.packets++;
         if (s->kind != SOURCE_TEXT && source_frame_unread(pkt)) {
@@ -759,6 +799,8 @@ const char *source_kind_name(enum source_kind k)
         return "pcapng";
     case SOURCE_TEXT:
         return "tcpdump text";
+    case SOURCE_LIVE:
+        return "live capture";
     }
     return "unknown";
 }

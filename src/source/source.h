@@ -11,7 +11,7 @@
 
 #include "decode/packet.h"
 
-enum source_kind { SOURCE_PCAP = 1, SOURCE_PCAPNG = 2, SOURCE_TEXT = 3 };
+enum source_kind { SOURCE_PCAP = 1, SOURCE_PCAPNG = 2, SOURCE_TEXT = 3, SOURCE_LIVE = 4 };
 
 #define SOURCE_BAD_LINES_KEPT 5
 #define SOURCE_ERROR_MAX      512
@@ -45,6 +45,12 @@ struct source_stats {
      * (interfaces of different link types or snap lengths, sections of different byte orders);
      * each packet is then decoded with its own interface's link type. */
     bool pcapng_fallback;
+    /* A live capture (source/live.c): the kernel's counts from pcap_stats when it ended, so
+     * the report can say whether the capture was complete: packets the filter passed
+     * (ps_recv), dropped for lack of buffer space (ps_drop) and by the interface or its
+     * driver (ps_ifdrop). has_capture_stats is false for files and replays. */
+    bool has_capture_stats;
+    uint64_t cap_received, cap_dropped, cap_if_dropped;
 };
 
 struct source;
@@ -75,6 +81,16 @@ const char *source_error(const struct source *s); /* "" when none */
  * not that). */
 bool source_frame_unread(const struct packet *pkt);
 void source_close(struct source *s);
+
+/* Stops the reading of standard input and of live sources (source/live.h), from a signal
+ * handler (async-signal-safe: it sets a volatile sig_atomic_t). A live source's source_next
+ * returns 0 within about 0.1 s, also on a quiet link; standard input's reading ends as at its
+ * end (a read interrupted by the signal is not an error), so the report covers what was read.
+ * source_stop_reset clears the request (tests, or a program that starts reading again). */
+void source_live_request_stop(void);
+bool source_live_stop_requested(void);
+void source_stop_reset(void);
+
 /* Host names a text input's lines print are interned in names (the run's table, which must
  * outlive every address read) instead of the source's own table, freed at source_close. Call
  * before the first source_next; no effect on captures. */

@@ -20,6 +20,8 @@ struct source {
     /* The gzip layer under the backend's stream when the input was compressed (source.c owns
      * it; its error, if any, replaces the backend's vaguer read error). NULL otherwise. */
     struct gz_layer *gz;
+    /* Read from standard input: a stop request (source_live_request_stop) ends it cleanly. */
+    bool from_stdin;
 };
 
 /* Allocates a source with the given ops and kind (stats zeroed, linktype -1). NULL on out of

@@ -1,0 +1,143 @@
+/* capture.c: the default filter, Ctrl-C, the progress line and dropping root for the commands
+ * that capture (see capture.h). */
+#include "cli/capture.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <linux/capability.h>
+#include <pwd.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "pipeline/pipeline.h"
+#include "source/live.h"
+
+const char capture_default_filter[] =
+    "udp port 53 or tcp port 53"
+    " or (icmp and (icmp[icmptype] == icmp-unreach or icmp[icmptype] == icmp-sourcequench"
+    " or icmp[icmptype] == icmp-redirect or icmp[icmptype] == icmp-timxceed"
+    " or icmp[icmptype] == icmp-paramprob))"
+    " or (icmp6 and icmp6[icmp6type] < 128)"
+    " or (tcp[tcpflags] & (tcp-syn|tcp-rst) != 0)"
+    " or (ip6[6] == 6 and ip6[53] & 0x06 != 0)"
+    " or (ip[6:2] & 0x1fff != 0 and (ip[9] == 17 or ip[9] == 6))"
+    " or (ip6[6] == 44)";
+
+static void on_stop_signal(int sig)
+{
+    if (source_live_stop_requested()) {
+        /* The second one: the user wants out now. */
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    source_live_request_stop();
+}
+
+void capture_catch_stop_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: a blocked read of standard input returns at once */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+void capture_progress_tick(void *ctx, const struct source_stats *st)
+{
+    struct capture_progress *cp = ctx;
+    if (!cp->tty)
+        return;
+    struct pipeline_progress pr;
+    pipeline_progress(cp->pl, &pr);
+    uint64_t failures = pr.icmp_errors + pr.unanswered + pr.tcp_failed;
+    uint64_t dropped = st->has_capture_stats ? st->cap_dropped + st->cap_if_dropped : 0;
+    uint64_t now[5] = {st->packets, pr.dns_lookups, pr.answered, pr.tcp_attempts + failures,
+                       dropped};
+    if (cp->shown && memcmp(now, cp->last, sizeof now) == 0)
+        return;
+    memcpy(cp->last, now, sizeof now);
+    /* \r and erase to the end of the line: one line, rewritten. */
+    fprintf(cp->tty,
+            "\r\033[K%" PRIu64 " packets, %" PRIu64 " DNS lookups (%" PRIu64 " answered), %" PRIu64
+            " TCP attempts, %" PRIu64 " failures so far; Ctrl-C ends",
+            st->packets, pr.dns_lookups, pr.answered, pr.tcp_attempts, failures);
+    if (dropped)
+        fprintf(cp->tty, " [kernel dropped %" PRIu64 "]", dropped);
+    fflush(cp->tty);
+    cp->shown = true;
+}
+
+void capture_progress_end(struct capture_progress *cp)
+{
+    if (cp->tty && cp->shown) {
+        fputc('\n', cp->tty);
+        fflush(cp->tty);
+    }
+    cp->shown = false;
+}
+
+/* Gives up every capability (a binary given cap_net_raw runs as its user). */
+static bool drop_capabilities(void)
+{
+    struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+    memset(data, 0, sizeof data);
+    return syscall(SYS_capset, &hdr, data) == 0;
+}
+
+bool capture_drop_privileges(const char *user, const char *chown_path, char *err, size_t n,
+                             const char **dropped_to)
+{
+    *dropped_to = NULL;
+    if (geteuid() != 0) {
+        if (user && strcmp(user, "root") != 0) {
+            struct passwd *pw = getpwnam(user);
+            if (!pw || pw->pw_uid != geteuid()) {
+                snprintf(err, n, "-Z %s: only root can change to another user", user);
+                return false;
+            }
+        }
+        if (!drop_capabilities()) {
+            snprintf(err, n, "cannot give up capabilities: %s", strerror(errno));
+            return false;
+        }
+        return true;
+    }
+    const char *name = user ? user : "nobody";
+    if (strcmp(name, "root") == 0)
+        return true;
+    errno = 0;
+    struct passwd *pw = getpwnam(name);
+    if (!pw) {
+        snprintf(err, n, "-Z: no user '%s'%s%s", name, errno ? ": " : "",
+                 errno ? strerror(errno) : "");
+        return false;
+    }
+    uid_t uid = pw->pw_uid;
+    gid_t gid = pw->pw_gid;
+    if (chown_path && chown(chown_path, uid, gid) != 0) {
+        snprintf(err, n, "cannot give %s to user %s: %s", chown_path, name, strerror(errno));
+        return false;
+    }
+    if (setgroups(1, &gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
+        snprintf(err, n, "cannot change to user %s: %s", name, strerror(errno));
+        return false;
+    }
+    /* What the kernel says now, and root must not come back. */
+    gid_t groups[2];
+    int ng = getgroups(2, groups);
+    if (getuid() != uid || geteuid() != uid || getgid() != gid || getegid() != gid || ng != 1 ||
+        groups[0] != gid || (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))) {
+        snprintf(err, n, "changing to user %s did not take (uid %u, euid %u)", name,
+                 (unsigned)getuid(), (unsigned)geteuid());
+        return false;
+    }
+    *dropped_to = name;
+    return true;
+}

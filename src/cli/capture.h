@@ -1,0 +1,52 @@
+/* capture.h: what the commands that capture (report -i, report --read-live, and reading
+ * standard input) share: the default filter, Ctrl-C, the progress line, dropping root. */
+#ifndef NT_CLI_CAPTURE_H
+#define NT_CLI_CAPTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "source/source.h"
+
+struct pipeline;
+
+/* The BPF filter used on an interface when none is given: what the rules read. DNS on port 53
+ * (UDP and TCP, every packet of a DNS-over-TCP connection), ICMP errors (unreachable, source
+ * quench, redirect, time exceeded, parameter problem) and ICMPv6 errors (types below 128),
+ * TCP segments with SYN or RST (SYN, SYN-ACK, RST) over IPv4 and IPv6, and IP fragments
+ * after the first of UDP and TCP (IPv4) or with a fragment header first (IPv6), which the
+ * port tests cannot see. */
+extern const char capture_default_filter[];
+
+/* SIGINT and SIGTERM stop the reading of live sources and standard input
+ * (source_live_request_stop) instead of ending the process, so the report of what was read is
+ * written; a second signal ends the process as usual. */
+void capture_catch_stop_signals(void);
+
+/* The progress line on standard error (a terminal): packets, lookups and failures so far,
+ * refreshed in place at most every LIVE_TICK_US by the live source's tick. */
+struct capture_progress {
+    struct pipeline *pl;
+    FILE *tty;
+    bool shown;
+    uint64_t last[5]; /* what the line said last: it is rewritten only when that changed */
+};
+void capture_progress_tick(void *ctx, const struct source_stats *st);
+/* Ends the line (a newline) when one was shown. */
+void capture_progress_end(struct capture_progress *cp);
+
+/* Drops root after the capture and its files were opened, as tcpdump does: to user (-Z), or
+ * to "nobody" when started as root without -Z; "root" keeps root. The supplementary groups
+ * are set to the user's group alone, then the group, then the user (setgroups, setgid,
+ * setuid: in that order, since each needs the privilege the next one gives up), and the
+ * result is checked (ids, and that root cannot be taken back). A process that is not root
+ * (e.g. a binary with cap_net_raw) keeps its user and gives up every capability instead.
+ * chown_path (the -w file, or NULL) is given to the user first, so that rotation can
+ * overwrite it. Returns false with a message in err (n bytes). *dropped_to says who the
+ * process now runs as (NULL when nothing changed). */
+bool capture_drop_privileges(const char *user, const char *chown_path, char *err, size_t n,
+                             const char **dropped_to);
+
+#endif
