@@ -478,7 +478,7 @@ static void test_hostile_name_stays_one_shell_word(void **state)
     detect_free(d);
 }
 
-/* Past RCT_MAX_ENTRIES (65536) keys the tracker counts the lookups it cannot keep, in each
+/* Past RCODE_VIEW_MAX_ENTRIES (65536) keys a view of the rcode table counts the lookups it cannot keep, in each
  * rule's limit counter; the questions tracked are told apart exactly, not by a hash. */
 static void test_tracker_bound_counted(void **state)
 {
