@@ -117,8 +117,10 @@ static char *name_copy(struct rcode_table *t, const char *name)
     return d;
 }
 
-/* A new entry for key k (hash h), in no view yet; NULL out of memory. */
-static struct rcode_entry *entry_new(struct rcode_table *t, const struct key *k, uint64_t h)
+/* A new entry for key k (hash h) of service entry `service`, in no view yet; NULL out of
+ * memory. */
+static struct rcode_entry *entry_new(struct rcode_table *t, const struct key *k, uint64_t h,
+                                     const struct rcode_entry *service)
 {
     char *qname = NULL;
     if (k->kind == RCODE_KEY_NAME && k->qname && !(qname = name_copy(t, k->qname)))
@@ -143,6 +145,7 @@ static struct rcode_entry *entry_new(struct rcode_table *t, const struct key *k,
         e->qtype = k->qtype;
         e->qname = qname;
     }
+    e->service = service;
     e->hash = h;
     e->ok_min_rtt_us = -1;
     if (htab_insert(&t->index, h, e) < 0) {
@@ -168,13 +171,15 @@ static bool view_add(struct rcode_view_state *vs, struct rcode_entry *e, int v)
     return true;
 }
 
-/* The entry for key k in the views of mask `want`, made and added to those it is not in yet
- * while they have room (a view that is full counts the lookup as dropped). Returns the entry
- * with `*in` the views of `want` it is in, or NULL when it is in none of them. */
-static struct rcode_entry *entry_get(struct rcode_table *t, const struct key *k, uint64_t h,
-                                     unsigned want, unsigned *in)
+/* Puts entry e of key k (NULL when there is none yet: made with hash h and service entry
+ * `service`) in the views of mask `want` it is not in yet, while they have room (a view that is
+ * full counts the lookup as dropped). Returns the entry (NULL when none was made), with `*in` the
+ * views of `want` it is in. */
+static struct rcode_entry *entry_join(struct rcode_table *t, const struct key *k,
+                                      struct rcode_entry *e, uint64_t h,
+                                      const struct rcode_entry *service, unsigned want,
+                                      unsigned *in)
 {
-    struct rcode_entry *e = htab_get(&t->index, h, entry_eq, k);
     for (int v = 0; v < RCODE_VIEWS; v++) {
         unsigned bit = 1u << v;
         if (!(want & bit) || (e && (e->views & bit)))
@@ -184,17 +189,29 @@ static struct rcode_entry *entry_get(struct rcode_table *t, const struct key *k,
             vs->dropped++;
             continue;
         }
-        if (!e && !(e = entry_new(t, k, h)))
-            return NULL;
+        if (!e && !(e = entry_new(t, k, h, service)))
+            break;
         (void)view_add(vs, e, v);
     }
     *in = e ? e->views & want : 0;
-    return *in ? e : NULL;
+    return e;
+}
+
+/* The cache slot of a service. */
+static size_t service_slot(const struct nt_addr *server, uint16_t port, uint8_t transport)
+{
+    uint64_t w0, w1;
+    memcpy(&w0, server->a, 8);
+    memcpy(&w1, server->a + 8, 8);
+    uint64_t mix = (w0 ^ (w1 * 0x9e3779b97f4a7c15ull) ^ server->family ^ (uint64_t)port << 32 ^
+                    (uint64_t)transport << 48) *
+                   0xff51afd7ed558ccdull;
+    return (size_t)(mix >> 40) % RCODE_SERVICE_CACHE;
 }
 
 static void count(struct rcode_entry *e, unsigned in, const struct dns_lookup *l)
 {
-    if (!e)
+    if (!e || !in)
         return;
     if (!rcode_usable(l->rcode)) {
         for (int v = 0; v < RCODE_VIEWS; v++)
@@ -229,18 +246,33 @@ void rcode_table_note(struct rcode_table *t, const struct dns_lookup *l,
     struct key k = {
         RCODE_KEY_SERVER, &l->server, l->server_port, l->transport, NULL, false, 0, NULL};
     unsigned in;
-    struct rcode_entry *e = entry_get(t, &k, hash_from(service, &k), want, &in);
-    count(e, in, l);
+    /* The service's entry: from the cache, or through the index (and then cached). */
+    struct rcode_entry **slot =
+        &t->service_cache[service_slot(&l->server, l->server_port, l->transport)];
+    struct rcode_entry *s = *slot;
+    uint64_t h = 0;
+    if (!s || !entry_eq(s, &k)) {
+        h = hash_from(service, &k);
+        s = htab_get(&t->index, h, entry_eq, &k);
+    }
+    s = entry_join(t, &k, s, h, NULL, want, &in);
+    if (s)
+        *slot = s;
+    count(s, in, l);
     k.kind = RCODE_KEY_CLIENT;
     k.client = &l->client;
-    e = entry_get(t, &k, hash_from(service, &k), want, &in);
+    h = hash_from(service, &k);
+    struct rcode_entry *e = htab_get(&t->index, h, entry_eq, &k);
+    e = entry_join(t, &k, e, h, s, want, &in); /* before count reads `in` */
     count(e, in, l);
     k.kind = RCODE_KEY_NAME;
     k.client = NULL;
     k.has_question = l->has_question;
     k.qtype = l->qtype;
     k.qname = l->has_question ? l->qname : NULL;
-    e = entry_get(t, &k, hash_from(service, &k), want, &in);
+    h = hash_from(service, &k);
+    e = htab_get(&t->index, h, entry_eq, &k);
+    e = entry_join(t, &k, e, h, s, want, &in); /* before count reads `in` */
     count(e, in, l);
 }
 
@@ -253,4 +285,13 @@ const struct rcode_entry *rcode_view_server(const struct rcode_table *t, enum rc
     hash_service(&s, &k);
     const struct rcode_entry *e = htab_get(&t->index, hash_from(&s, &k), entry_eq, &k);
     return e && (e->views & (1u << v)) ? e : NULL;
+}
+
+const struct rcode_entry *rcode_view_service_of(const struct rcode_table *t, enum rcode_view v,
+                                                const struct rcode_entry *e)
+{
+    const struct rcode_entry *s = e->kind == RCODE_KEY_SERVER ? e : e->service;
+    if (!s)
+        return rcode_view_server(t, v, &e->server, e->port, e->transport);
+    return s->views & (1u << v) ? s : NULL;
 }

@@ -40,6 +40,9 @@ struct rcode_entry {
     struct nt_addr server;
     struct nt_addr client; /* RCODE_KEY_CLIENT */
     char *qname;
+    /* RCODE_KEY_CLIENT and RCODE_KEY_NAME: the entry of their service, when it existed as they
+     * were made (a lookup notes its service's key first); NULL otherwise */
+    const struct rcode_entry *service;
     uint64_t hash;  /* of the key, in the index */
     uint64_t ok;    /* lookups with a usable answer (not SERVFAIL/REFUSED/NOTIMP/FORMERR) */
     uint64_t ok_aa; /* of those, with AA set: the server's own data, no upstream needed */
@@ -55,8 +58,14 @@ struct rcode_view_state {
     uint64_t dropped; /* lookups of keys not kept because the view was full */
 };
 
+/* Slots of the cache of service entries (rcode_table.c). */
+#define RCODE_SERVICE_CACHE 64
+
 struct rcode_table {
     struct htab index;
+    /* Recent services' entries, by a mix of their key: most lookups go to a few services, and
+     * their entry is then found without hashing (a cache: any slot may be overwritten). */
+    struct rcode_entry *service_cache[RCODE_SERVICE_CACHE];
     struct rcode_view_state views[RCODE_VIEWS];
     void **blocks; /* every slab and name block, freed with the table */
     size_t n_blocks, cap_blocks;
@@ -103,5 +112,9 @@ static inline uint64_t rcode_view_dropped(const struct rcode_table *t, enum rcod
 const struct rcode_entry *rcode_view_server(const struct rcode_table *t, enum rcode_view v,
                                             const struct nt_addr *server, uint16_t port,
                                             uint8_t transport);
+/* The entry of e's service in view v (NULL when the view has none): e itself for a service's
+ * entry; as rcode_view_server, without hashing. */
+const struct rcode_entry *rcode_view_service_of(const struct rcode_table *t, enum rcode_view v,
+                                                const struct rcode_entry *e);
 
 #endif

@@ -104,8 +104,7 @@ static void gather(struct rule_ctx *rc)
         const struct rcode_entry *e = rcode_view_at(table, v, i);
         if (e->kind != RCODE_KEY_CLIENT && e->kind != RCODE_KEY_NAME)
             continue;
-        const struct rcode_entry *s =
-            rcode_view_server(table, v, &e->server, e->port, e->transport);
+        const struct rcode_entry *s = rcode_view_service_of(table, v, e);
         if (!s || !s->bad[v])
             continue; /* no REFUSED from that server: no finding */
         char key[NT_ADDR_FMT_MAX + 32];
