@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/dnstext.h"
+
 /* Each backward jump lands strictly before the previous part, so a name cannot loop; this
  * bound only caps the work a hostile message can ask for (a 255-octet name has at most 128
  * labels, hence at most that many useful jumps). */
@@ -92,18 +94,6 @@ static void put_label_byte(struct tw *w, uint8_t ch)
         tw_ddd(w, ch);
     }
 }
-
-/* The label bytes written as they are (letters, digits, '-' and '_'): 1 in this table. */
-static const uint8_t label_plain[256] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,
-    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1,
-    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-};
 
 /* put_label_byte writing into a buffer known to have room for 4 more characters. */
 static char *label_byte_fast(char *d, uint8_t ch)
@@ -205,7 +195,7 @@ static bool read_name(struct cursor *c, const struct cursor *msg, struct dns_nam
             const uint8_t *src = r->p + r->off;
             char *d = w.b + w.len;
             uint8_t i = 0;
-            for (; i < b && label_plain[src[i]]; i++)
+            for (; i < b && nt_label_plain[src[i]]; i++)
                 d[i] = (char)src[i];
             d += i;
             for (; i < b; i++)

@@ -10,6 +10,7 @@
 
 #include "detect/rule.h"
 #include "detect/text.h"
+#include "util/dnstext.h"
 #include "util/htab.h"
 
 /* Per parent domain at one server: fires with at least MIN_NX NXDOMAIN answers under it when
@@ -143,6 +144,46 @@ static size_t split_labels(const char *name, char lab[][64], size_t max)
         n++;
     }
     return n;
+}
+
+/* split_labels for the usual name, written only with letters, digits, '-', '_' and dots and
+ * with labels of at most 63 bytes: fills only the labels on_lookup reads (the leftmost and the
+ * last three), exactly as split_labels would. Returns false, filling nothing, for any other
+ * name (escapes, other bytes, longer labels, more than max labels). */
+static bool split_labels_plain(const char *name, char lab[][64], size_t max, size_t *n_out)
+{
+    size_t start[MAX_LABELS], len[MAX_LABELS], n = 0, at = 0;
+    bool open = false;
+    size_t i = 0;
+    for (;; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c == '.' || c == '\0') {
+            if (open) {
+                if (n >= max || i - at > 63)
+                    return false;
+                start[n] = at;
+                len[n] = i - at;
+                n++;
+                open = false;
+            }
+            if (c == '\0')
+                break;
+            continue;
+        }
+        if (!nt_label_plain[c])
+            return false;
+        if (!open) {
+            at = i;
+            open = true;
+        }
+    }
+    for (size_t k = 0; k < n; k = k == 0 && n > 4 ? n - 3 : k + 1) {
+        for (size_t j = 0; j < len[k]; j++)
+            lab[k][j] = (char)lower((unsigned char)name[start[k] + j]);
+        lab[k][len[k]] = '\0';
+    }
+    *n_out = n;
+    return true;
 }
 
 /* Shannon entropy of a label in bits per character. */
@@ -513,7 +554,9 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     if (!st)
         return;
     char lab[MAX_LABELS][64];
-    size_t n = split_labels(l->qname, lab, MAX_LABELS);
+    size_t n;
+    if (!split_labels_plain(l->qname, lab, MAX_LABELS, &n))
+        n = split_labels(l->qname, lab, MAX_LABELS);
     if (n == 0)
         return; /* the root */
     size_t pl = parent_labels(lab, n);
