@@ -244,6 +244,7 @@ struct state {
     struct nx_entry dom[MAX_DOMAINS], cli[MAX_CLIENTS];
     struct htab dom_ix, cli_ix;
     uint64_t dom_replaced, cli_replaced;
+    size_t dom_used, cli_used; /* entries in use in each table */
     /* Count-min sketches of all lookups per parent (with server) and per client, and the
      * newest NOERROR answer per hashed parent and client (for the window's start). */
     uint32_t cms_dom[SKETCH_ROWS][SKETCH_COLS], cms_cli[SKETCH_ROWS][SKETCH_COLS];
@@ -370,7 +371,7 @@ static bool nx_eq(const void *item, const void *key)
  * NXDOMAIN answers (create only). A new entry holds its key; the rest is for the caller. */
 static struct nx_entry *entry_find(struct nx_entry *tab, struct htab *ix, size_t n,
                                    uint16_t *present, const struct nx_key *key, bool create,
-                                   uint64_t *replaced)
+                                   uint64_t *replaced, size_t *used)
 {
     if (!create && !present[key->sketch % PRESENT_BUCKETS])
         return NULL; /* no entry has this sketch hash, so none has this key */
@@ -379,11 +380,19 @@ static struct nx_entry *entry_find(struct nx_entry *tab, struct htab *ix, size_t
     if (known || !create)
         return known;
     size_t free_i = n, min_i = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!tab[i].used && free_i == n)
-            free_i = i;
-        if (tab[i].used && tab[i].nx < tab[min_i].nx)
-            min_i = i;
+    if (*used < n) {
+        for (size_t i = 0; i < n; i++) {
+            if (!tab[i].used && free_i == n)
+                free_i = i;
+            if (tab[i].used && tab[i].nx < tab[min_i].nx)
+                min_i = i;
+        }
+    } else {
+        /* Full: the first entry with the fewest answers. Every entry has at least one (entry_nx
+         * follows its creation), so the first with one is that entry. */
+        for (size_t i = 0; i < n && tab[min_i].nx > 1; i++)
+            if (tab[i].nx < tab[min_i].nx)
+                min_i = i;
     }
     size_t i = free_i;
     struct finding *reuse = NULL;
@@ -396,6 +405,7 @@ static struct nx_entry *entry_find(struct nx_entry *tab, struct htab *ix, size_t
         tab[i].shadow = NULL;
         present[tab[i].key % PRESENT_BUCKETS]--;
         entry_clear(&tab[i]);
+        (*used)--;
         if (reuse)
             finding_reset(reuse);
         (*replaced)++;
@@ -411,6 +421,7 @@ static struct nx_entry *entry_find(struct nx_entry *tab, struct htab *ix, size_t
         return NULL;
     }
     e->used = true;
+    (*used)++;
     e->key = key->sketch;
     e->hash = h;
     present[e->key % PRESENT_BUCKETS]++;
@@ -593,11 +604,12 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
             *od = *t;
         if (oc->kind == NT_TIME_NONE || nt_time_cmp(t, oc) > 0)
             *oc = *t;
-        struct nx_entry *e =
-            entry_find(st->dom, &st->dom_ix, MAX_DOMAINS, st->dom_present, &dkey, false, NULL);
+        struct nx_entry *e = entry_find(st->dom, &st->dom_ix, MAX_DOMAINS, st->dom_present, &dkey,
+                                        false, NULL, NULL);
         if (e)
             entry_ok(e, t);
-        e = entry_find(st->cli, &st->cli_ix, MAX_CLIENTS, st->cli_present, &ckey, false, NULL);
+        e = entry_find(st->cli, &st->cli_ix, MAX_CLIENTS, st->cli_present, &ckey, false, NULL,
+                       NULL);
         if (e)
             entry_ok(e, t);
         return;
@@ -609,7 +621,7 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     uint64_t nk = name_hash(l->qname);
 
     struct nx_entry *d = entry_find(st->dom, &st->dom_ix, MAX_DOMAINS, st->dom_present, &dkey, true,
-                                    &st->dom_replaced);
+                                    &st->dom_replaced, &st->dom_used);
     if (d) {
         if (d->nx == 0) {
             const struct nt_time *ok = &st->ok_dom[dk % SKETCH_COLS];
@@ -627,7 +639,7 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
         entry_nx(d, l, name, t);
     }
     struct nx_entry *c = entry_find(st->cli, &st->cli_ix, MAX_CLIENTS, st->cli_present, &ckey, true,
-                                    &st->cli_replaced);
+                                    &st->cli_replaced, &st->cli_used);
     if (c) {
         if (c->nx == 0) {
             c->server = l->server;
