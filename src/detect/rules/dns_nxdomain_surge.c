@@ -103,6 +103,15 @@ static uint64_t fnv64(const char *s, uint64_t h)
     return h;
 }
 
+/* fnv64 of a text known to hold no upper-case letter (a parent as on_lookup writes it), where
+ * lower() changes nothing. */
+static uint64_t fnv64_lowered(const char *s, uint64_t h)
+{
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
 #define FNV_SEED 14695981039346656037ull
 
 /* Labels of a presentation-form name: decodes \DDD and \X escapes and lower-cases, so that
@@ -533,7 +542,7 @@ static uint64_t dom_key(struct state *st, const struct dns_lookup *l, const char
         p->transport = l->transport;
         p->fnv = service_fnv(l);
     }
-    return fnv64(parent, p->fnv);
+    return fnv64_lowered(parent, p->fnv); /* the labels are lower-cased */
 }
 
 /* The sketch hash of the client's address text, from the cache of clients when there (a
@@ -578,7 +587,7 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
          * in \DDD form, as presentation form writes them. */
         for (const char *p = lab[i]; *p && o + 6 < sizeof parent; p++) {
             unsigned char c = (unsigned char)*p;
-            if (isalnum(c) || c == '-' || c == '_')
+            if (nt_label_plain[c]) /* isalnum(c) || c == '-' || c == '_' in the C locale */
                 parent[o++] = (char)c;
             else
                 o += (size_t)snprintf(parent + o, sizeof parent - o, "\\%03u", c);
