@@ -226,10 +226,8 @@ static void rd_case(bool known, struct detector **out)
 {
     struct dns_lookup *ls[3] = {
         ans("198.51.100.16", "198.51.100.2", 1, "a.example.", 1.0, 50 * US, 0, RA),
-        ans("198.51.100.16", "198.51.100.2", 2, "b.example.", 2.0, 50 * US, DNS_RCODE_REFUSED,
-            RA),
-        ans("198.51.100.16", "198.51.100.2", 3, "c.example.", 3.0, 50 * US, DNS_RCODE_REFUSED,
-            RA),
+        ans("198.51.100.16", "198.51.100.2", 2, "b.example.", 2.0, 50 * US, DNS_RCODE_REFUSED, RA),
+        ans("198.51.100.16", "198.51.100.2", 3, "c.example.", 3.0, 50 * US, DNS_RCODE_REFUSED, RA),
     };
     for (int i = 0; i < 3; i++)
         ls[i]->query.has_dns = known;
@@ -478,8 +476,8 @@ static void test_hostile_name_stays_one_shell_word(void **state)
     detect_free(d);
 }
 
-/* Past RCODE_VIEW_MAX_ENTRIES (65536) keys a view of the rcode table counts the lookups it cannot keep, in each
- * rule's limit counter; the questions tracked are told apart exactly, not by a hash. */
+/* Past RCODE_VIEW_MAX_ENTRIES (65536) keys a view of the rcode table counts the lookups it cannot
+ * keep, in its rule's limit counter; questions are told apart exactly, not by a hash. */
 static void test_tracker_bound_counted(void **state)
 {
     (void)state;
