@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/dnstext.h"
+
 /* Each backward jump lands strictly before the previous part, so a name cannot loop; this
  * bound only caps the work a hostile message can ask for (a 255-octet name has at most 128
  * labels, hence at most that many useful jumps). */
@@ -122,8 +124,9 @@ static bool offset_in(const struct cursor *c, const struct cursor *msg, size_t *
     return true;
 }
 
-bool dns_read_name(struct cursor *c, const struct cursor *msg, struct dns_name *out,
-                   struct packet *pkt)
+/* dns_read_name, telling in *n_jumps how many compression pointers it followed. */
+static bool read_name(struct cursor *c, const struct cursor *msg, struct dns_name *out,
+                      struct packet *pkt, unsigned *n_jumps)
 {
     struct tw w;
     tw_init(&w, out->text, sizeof out->text);
@@ -191,7 +194,11 @@ bool dns_read_name(struct cursor *c, const struct cursor *msg, struct dns_name *
             /* Room for the worst case (every byte as \DDD): write without checks. */
             const uint8_t *src = r->p + r->off;
             char *d = w.b + w.len;
-            for (uint8_t i = 0; i < b; i++)
+            uint8_t i = 0;
+            for (; i < b && nt_label_plain[src[i]]; i++)
+                d[i] = (char)src[i];
+            d += i;
+            for (; i < b; i++)
                 d = label_byte_fast(d, src[i]);
             *d++ = '.';
             *d = '\0';
@@ -206,7 +213,15 @@ bool dns_read_name(struct cursor *c, const struct cursor *msg, struct dns_name *
     if (ok && w.len == 0)
         tw_putc(&w, '.');
     out->len = (uint16_t)w.len;
+    *n_jumps = jumps;
     return ok;
+}
+
+bool dns_read_name(struct cursor *c, const struct cursor *msg, struct dns_name *out,
+                   struct packet *pkt)
+{
+    unsigned n_jumps;
+    return read_name(c, msg, out, pkt, &n_jumps);
 }
 
 static void put_name_text(struct tw *w, const struct dns_name *n)
@@ -384,9 +399,15 @@ static void rdata_text(struct dns_rr *rr, struct cursor rd, const struct cursor 
     tw_finish(&w);
 }
 
-static bool read_question(struct cursor *m, struct dns_question *q, struct packet *pkt)
+/* Reads a question; *plain (when not NULL) tells whether its name was read whole from where it
+ * starts, without a compression pointer. */
+static bool read_question(struct cursor *m, struct dns_question *q, struct packet *pkt, bool *plain)
 {
-    if (!dns_read_name(m, m, &q->name, pkt))
+    unsigned n_jumps;
+    bool ok = read_name(m, m, &q->name, pkt, &n_jumps);
+    if (plain)
+        *plain = ok && n_jumps == 0;
+    if (!ok)
         return false;
     q->qtype = cur_be16(m);
     q->qclass = cur_be16(m);
@@ -412,6 +433,16 @@ static void read_opt(struct dns_msg *msg, const struct dns_name *owner, uint16_t
     msg->edns_version = (uint8_t)(ttl >> 16);
     msg->edns_do = (ttl & 0x8000) != 0;
     msg->rcode = (uint16_t)((ttl >> 24) << 4 | (msg->flags & 0x0f));
+}
+
+/* Whether the name at m's offset is only a compression pointer to offset q_off, which lies
+ * before it. */
+static bool question_name(const struct cursor *m, size_t q_off)
+{
+    if (!cur_has(m, 2))
+        return false;
+    const uint8_t *p = m->p + m->off;
+    return (p[0] & 0xc0) == 0xc0 && ((size_t)(p[0] & 0x3f) << 8 | p[1]) == q_off && q_off < m->off;
 }
 
 bool dns_parse_message(struct cursor *c, struct dns_msg *msg, struct packet *pkt)
@@ -442,13 +473,23 @@ bool dns_parse_message(struct cursor *c, struct dns_msg *msg, struct packet *pkt
     if (need > cur_left(&m))
         packet_add_anomaly(pkt, ANOM_DNS_COUNTS_EXCEED_MESSAGE);
 
+    /* Most records' names are a pointer to the first question's name (0xc00c). When that name
+     * was read without a pointer, reading it again through one gives the same text (one jump,
+     * the same labels, no anomaly), so the text is copied instead (question_name below). */
     struct dns_question scratch_q;
+    size_t q_off = 0;
+    bool q_plain = false;
     for (unsigned i = 0; i < msg->qdcount; i++) {
         struct dns_question *q = i == 0 ? &msg->q : &scratch_q;
-        if (!read_question(&m, q, pkt))
+        size_t at = m.off;
+        bool plain;
+        if (!read_question(&m, q, pkt, &plain))
             return true;
-        if (i == 0)
+        if (i == 0) {
             msg->has_question = true;
+            q_off = at;
+            q_plain = plain;
+        }
     }
 
     struct dns_rr scratch_rr;
@@ -457,8 +498,13 @@ bool dns_parse_message(struct cursor *c, struct dns_msg *msg, struct packet *pkt
                           : i < (size_t)msg->ancount + msg->nscount ? DNS_SEC_AUTHORITY
                                                                     : DNS_SEC_ADDITIONAL;
         struct dns_rr *rr = msg->n_rr < DNS_MAX_KEPT_RR ? &msg->rr[msg->n_rr] : &scratch_rr;
-        if (!dns_read_name(&m, &m, &rr->name, pkt))
+        if (q_plain && question_name(&m, q_off)) {
+            memcpy(rr->name.text, msg->q.name.text, (size_t)msg->q.name.len + 1);
+            rr->name.len = msg->q.name.len;
+            m.off += 2;
+        } else if (!dns_read_name(&m, &m, &rr->name, pkt)) {
             return true;
+        }
         uint16_t type = cur_be16(&m);
         uint16_t rclass = cur_be16(&m);
         uint32_t ttl = cur_be32(&m);
@@ -514,7 +560,7 @@ bool dns_parse_header_question(struct cursor *c, uint16_t *id, uint16_t *flags,
         return false;
     *id = i;
     *flags = f;
-    if (qd > 0 && read_question(&m, q, NULL))
+    if (qd > 0 && read_question(&m, q, NULL, NULL))
         *has_question = true;
     if (!*has_question) {
         q->name.text[0] = '\0';

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "detect/history.h"
+#include "detect/rcode_table.h"
 #include "util/htab.h"
 
 struct rule_ctx {
@@ -38,7 +39,8 @@ struct detector {
     struct htab service_index; /* by server, port, transport */
     struct server_stats **servers;
     size_t n_servers, cap_servers;
-    struct htab server_index; /* by server, port, transport */
+    struct htab server_index;  /* by server, port, transport */
+    struct rcode_table rcodes; /* usable and error answers, for dns.servfail and dns.refused */
     bool sorted;
     bool icmp_taken;   /* the ICMP error being dispatched was taken by a rule */
     void **states;     /* per rule (rule_state) */
@@ -133,6 +135,7 @@ struct detector *detect_new(int64_t timeout_us)
     if (!d)
         return NULL;
     d->timeout_us = timeout_us;
+    rcode_table_init(&d->rcodes);
     size_t n = detect_n_rules ? detect_n_rules : 1;
     d->states = calloc(n, sizeof *d->states);
     d->n_raised = calloc(n, sizeof *d->n_raised);
@@ -447,6 +450,11 @@ const struct server_stats *rule_server_stats(const struct rule_ctx *rc,
     return server_get(rc->d, server, port, transport, false);
 }
 
+const struct rcode_table *rule_rcode_table(const struct rule_ctx *rc)
+{
+    return &rc->d->rcodes;
+}
+
 static void count_server(struct detector *d, const struct dns_lookup *l)
 {
     struct server_stats *s = server_get(d, &l->server, l->server_port, l->transport, true);
@@ -459,8 +467,7 @@ static void count_server(struct detector *d, const struct dns_lookup *l)
     case LOOKUP_ANSWERED:
         s->answered++;
         nt_time_widen(&s->first_answer, &s->last_answer, &l->answer.ts);
-        if (l->rcode != DNS_RCODE_SERVFAIL && l->rcode != DNS_RCODE_REFUSED &&
-            l->rcode != DNS_RCODE_NOTIMP && l->rcode != DNS_RCODE_FORMERR)
+        if (rcode_usable(l->rcode))
             service_ok(d, &l->server, l->server_port, l->transport, &l->answer.ts);
         break;
     case LOOKUP_ICMP_ERROR:
@@ -486,8 +493,10 @@ void detect_lookup(struct detector *d, const struct dns_lookup *l)
     service_hasher(&d->svc_state, &l->server, l->server_port, l->transport);
     d->svc_hash = htab_hasher_end(&d->svc_state);
     d->svc_of = l;
-    if (query)
+    if (query) {
         count_server(d, l);
+        rcode_table_note(&d->rcodes, l, &d->svc_state);
+    }
     for (size_t i = 0; i < detect_n_rules; i++) {
         struct rule_ctx rc = {d, detect_rules[i], i};
         if (detect_rules[i]->on_dns_lookup && (query || detect_rules[i]->all_opcodes))
@@ -619,6 +628,7 @@ void detect_free(struct detector *d)
     free(d->services);
     htab_fini(&d->service_index);
     htab_fini(&d->server_index);
+    rcode_table_free(&d->rcodes);
     htab_fini(&d->finding_index);
     free(d);
 }

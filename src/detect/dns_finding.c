@@ -6,12 +6,32 @@
 
 #include "detect/text.h"
 
+/* Writes "|<v>" in decimal at p; returns the end. */
+static char *put_bar_uint(char *p, unsigned v)
+{
+    char d[10];
+    size_t n = 0;
+    do {
+        d[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    *p++ = '|';
+    while (n)
+        *p++ = d[--n];
+    return p;
+}
+
 struct finding *dns_server_finding(struct rule_ctx *rc, const struct dns_lookup *l, size_t acc_size,
                                    bool *created)
 {
-    char key[NT_ADDR_FMT_MAX + 32], addr[NT_ADDR_FMT_MAX];
-    nt_addr_format(&l->server, addr, sizeof addr);
-    snprintf(key, sizeof key, "%s|%u|%u", addr, l->transport, l->server_port);
+    /* The key "<server>|<transport>|<port>", written without printf (this runs for every
+     * lookup a DNS finding counts); the address text is at most NT_ADDR_FMT_MAX - 1 bytes, so
+     * the key always fits. */
+    char key[NT_ADDR_FMT_MAX + 32];
+    char *p = key + nt_addr_format(&l->server, key, NT_ADDR_FMT_MAX);
+    p = put_bar_uint(p, l->transport);
+    p = put_bar_uint(p, l->server_port);
+    *p = '\0';
     *created = false;
     struct finding *f = rule_raise(rc, key);
     if (!f || f->priv)

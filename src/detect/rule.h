@@ -122,6 +122,11 @@ const struct server_stats *rule_server_stats(const struct rule_ctx *rc,
                                              const struct nt_addr *server, uint16_t port,
                                              uint8_t transport);
 
+/* Usable and error answers per service, (service, client) and (service, question), noted once
+ * per QUERY lookup for the rules on DNS error answers (detect/rcode_table.h). */
+struct rcode_table;
+const struct rcode_table *rule_rcode_table(const struct rule_ctx *rc);
+
 struct detector;
 struct detector *detect_new(int64_t timeout_us);
 /* The definition of bound `name` of rule `rule_id` (NULL when there is none; *rule_out, when

@@ -62,7 +62,20 @@ void text_query_name(const struct dns_lookup *l, char *buf, size_t n)
     }
     tmp[o] = '\0';
     copy_safe(name, sizeof name, tmp, "\\096");
-    snprintf(buf, n, "%s %s", name, dns_type_name(l->qtype, tb, sizeof tb));
+    /* What snprintf(buf, n, "%s %s", name, type) writes, without printf: this runs for every
+     * lookup a finding counts. */
+    if (n == 0)
+        return;
+    const char *parts[3] = {name, " ", dns_type_name(l->qtype, tb, sizeof tb)};
+    size_t at = 0;
+    for (size_t i = 0; i < 3; i++) {
+        size_t k = strlen(parts[i]);
+        if (k > n - 1 - at)
+            k = n - 1 - at;
+        memcpy(buf + at, parts[i], k);
+        at += k;
+    }
+    buf[at] = '\0';
 }
 
 void text_shell_word(const char *s, char *buf, size_t n)

@@ -45,6 +45,11 @@ bool addr_set_add(struct addr_set *s, const struct nt_addr *a)
 {
     if (a->family == NT_AF_NONE)
         return false;
+    /* Full and already overflowed: whether a is in the set or not, nothing changes and the
+     * answer is false, so it is not looked up (a busy server's set is full after 1,024
+     * clients, and then every lookup from another client would probe it). */
+    if (s->n >= s->max && s->overflow)
+        return false;
     if (s->cap) {
         struct nt_addr *slot = find_slot(s->slots, s->cap, a);
         if (slot->family != NT_AF_NONE)

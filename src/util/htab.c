@@ -266,29 +266,6 @@ uint64_t htab_hasher_end(const struct htab_hasher *s)
     return sip_final(&v, s->tail, s->len, 1, 3);
 }
 
-void htab_hasher_str(struct htab_hasher *s, const char *str)
-{
-    size_t n = str ? strlen(str) : 0;
-    htab_hasher_u64(s, (uint64_t)n);
-    htab_hasher_add(s, str, n);
-}
-
-void htab_hasher_name(struct htab_hasher *s, const char *name)
-{
-    size_t n = name ? strlen(name) : 0;
-    htab_hasher_u64(s, (uint64_t)n);
-    char low[64];
-    for (size_t at = 0; at < n;) {
-        size_t k = n - at < sizeof low ? n - at : sizeof low;
-        for (size_t i = 0; i < k; i++) {
-            char c = name[at + i];
-            low[i] = c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
-        }
-        htab_hasher_add(s, low, k);
-        at += k;
-    }
-}
-
 /* Adds the n (1 to 8) bytes held little-endian in v (its other bytes 0), without a loop: at most
  * one compression. */
 static inline void hasher_word(struct htab_hasher *s, uint64_t v, unsigned n)
@@ -322,6 +299,37 @@ void htab_hasher_addr(struct htab_hasher *s, const struct nt_addr *a)
     } else {
         hasher_word(s, a->family, 1);
     }
+}
+
+void htab_hasher_str(struct htab_hasher *s, const char *str)
+{
+    size_t n = str ? strlen(str) : 0;
+    hasher_word(s, (uint64_t)n, 8); /* as htab_hasher_u64 */
+    htab_hasher_add(s, str, n);
+}
+
+/* The 8 bytes of w with ASCII upper-case letters turned to lower case, all at once: a byte is
+ * one when it is below 0x80, at least 'A' and not above 'Z'; its bit 0x20 is then set. */
+static inline uint64_t fold_word(uint64_t w)
+{
+    const uint64_t high = 0x8080808080808080ull;
+    uint64_t low7 = w & ~high;
+    uint64_t from_a = low7 + 0x3f3f3f3f3f3f3f3full; /* bit 7 set when the byte >= 'A' */
+    uint64_t past_z = low7 + 0x2525252525252525ull; /* bit 7 set when the byte > 'Z' */
+    uint64_t upper = from_a & ~past_z & ~w & high;
+    return w | upper >> 2;
+}
+
+void htab_hasher_name(struct htab_hasher *s, const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    hasher_word(s, (uint64_t)n, 8); /* as htab_hasher_u64 */
+    const uint8_t *p = (const uint8_t *)name;
+    size_t at = 0;
+    for (; n - at >= 8; at += 8)
+        hasher_word(s, fold_word(load_le64(p + at)), 8);
+    if (at < n)
+        hasher_word(s, fold_word(load_tail(p + at, n - at)), (unsigned)(n - at));
 }
 
 /* ---- The table ---- */

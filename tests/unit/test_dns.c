@@ -149,6 +149,62 @@ static void test_response_with_compression(void **state)
     assert_int_equal(pkt.n_anomalies, 0);
 }
 
+/* A record's name that is only a pointer to the question's name takes the question's text (the
+ * parser copies it when the question was read without pointers): the same text as reading it,
+ * also for escaped bytes, mixed case, a prefix before the pointer, and a question whose own
+ * name ends in a pointer. */
+static void test_record_names_pointing_at_the_question(void **state)
+{
+    (void)state;
+    struct mb *m = &(struct mb){0};
+    header(m, 0x4321, 0x8180, 1, 3, 0, 0);
+    put8(m, 4);
+    putmem(m, "W\001w.", 4); /* a label with a control byte and a dot in it */
+    putname(m, "Example.COM");
+    put16(m, 1);
+    put16(m, 1);
+    for (int i = 0; i < 2; i++) {
+        put16(m, 0xc00c);
+        put16(m, 1);
+        put16(m, 1);
+        put32(m, 60);
+        put16(m, 4);
+        putmem(m, "\xc6\x33\x64\x07", 4);
+    }
+    put8(m, 3); /* "foo" then the question's name */
+    putmem(m, "foo", 3);
+    put16(m, 0xc00c);
+    put16(m, 1);
+    put16(m, 1);
+    put32(m, 60);
+    put16(m, 4);
+    putmem(m, "\xc6\x33\x64\x08", 4);
+    assert_true(parse(m->b, m->n));
+    assert_true(msg.complete);
+    assert_string_equal(msg.q.name.text, "W\\001w\\..Example.COM.");
+    assert_int_equal(msg.n_rr, 3);
+    for (int i = 0; i < 2; i++) {
+        assert_string_equal(msg.rr[i].name.text, msg.q.name.text);
+        assert_int_equal(msg.rr[i].name.len, strlen(msg.q.name.text));
+    }
+    assert_string_equal(msg.rr[2].name.text, "foo.W\\001w\\..Example.COM.");
+    assert_int_equal(pkt.n_anomalies, 0);
+
+    /* The question's name "a" then a pointer into the header (offset 4: QDCOUNT's first byte,
+     * 0, the root): the record's pointer to it follows both pointers. */
+    uint8_t b[64];
+    size_t n = tu_hex("0001 8100 0001 0001 0000 0000"
+                      "01 61 c004 0001 0001"                   /* q at 12: "a" then -> 4 */
+                      "c00c 0001 0001 00000001 0004 01020304", /* rr name -> 12 */
+                      b, sizeof b);
+    assert_true(parse(b, n));
+    assert_true(msg.complete);
+    assert_string_equal(msg.q.name.text, "a.");
+    assert_int_equal(msg.n_rr, 1);
+    assert_string_equal(msg.rr[0].name.text, "a.");
+    assert_int_equal(pkt.n_anomalies, 0);
+}
+
 static void test_pointer_loops_and_forward_pointers(void **state)
 {
     (void)state;
@@ -610,6 +666,7 @@ int main(void)
         cmocka_unit_test(test_name_in_rdata_uses_message_offsets),
         cmocka_unit_test(test_header_question_of_cut_message),
         cmocka_unit_test(test_tables),
+        cmocka_unit_test(test_record_names_pointing_at_the_question),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -178,6 +178,31 @@ static void test_hasher_matches_one_shot(void **state)
     htab_hasher_init(&b);
     htab_hasher_str(&b, "\xc3\x89t\xc3\xa9.");
     assert_true(htab_hasher_end(&a) == htab_hasher_end(&b)); /* bytes past ASCII unchanged */
+    /* Every byte value at every position of names of 0 to 40 bytes (the folding works on 8
+     * bytes at a time): the same hash as the name lower-cased byte by byte. */
+    uint32_t rnd = 12345;
+    for (size_t len = 0; len <= 40; len++)
+        for (unsigned v = 1; v < 256; v++) {
+            char mixed[48], folded[48];
+            for (size_t i = 0; i < len; i++) {
+                rnd = rnd * 1103515245u + 12345u;
+                unsigned c = i == v % (len ? len : 1) ? v : 1 + (rnd >> 16) % 255;
+                mixed[i] = (char)c;
+                folded[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+            }
+            mixed[len] = folded[len] = '\0';
+            htab_hasher_init(&a);
+            htab_hasher_u8(&a, 7); /* a field before, so the name starts inside a word */
+            htab_hasher_name(&a, mixed);
+            /* The reference: htab_hash over the bytes the hasher is defined to take (the field,
+             * the length as 8 bytes little-endian, the folded name). */
+            uint8_t ref[64];
+            ref[0] = 7;
+            for (int i = 0; i < 8; i++)
+                ref[1 + i] = (uint8_t)((uint64_t)len >> (8 * i));
+            memcpy(ref + 9, folded, len);
+            assert_true(htab_hasher_end(&a) == htab_hash(ref, 9 + len));
+        }
     htab_hasher_init(&b);
     htab_hasher_str(&b, "www.example.");
     htab_hasher_init(&a);
@@ -460,7 +485,7 @@ static void test_replace(void **state)
     }
     size_t slots = htab_bytes(&t);
     uint64_t h = hash_of(items[8].key, 0);
-    assert_false(htab_replace(&t, h, &other, &items[8])); /* not there */
+    assert_false(htab_replace(&t, h, &other, &items[8]));              /* not there */
     assert_false(htab_replace(&t, hash_of(99, 0), &items[8], &other)); /* under another hash */
     assert_false(htab_replace(&t, h, &items[8], NULL));
     assert_true(htab_replace(&t, h, &items[8], &other));

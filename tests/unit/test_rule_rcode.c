@@ -226,10 +226,8 @@ static void rd_case(bool known, struct detector **out)
 {
     struct dns_lookup *ls[3] = {
         ans("198.51.100.16", "198.51.100.2", 1, "a.example.", 1.0, 50 * US, 0, RA),
-        ans("198.51.100.16", "198.51.100.2", 2, "b.example.", 2.0, 50 * US, DNS_RCODE_REFUSED,
-            RA),
-        ans("198.51.100.16", "198.51.100.2", 3, "c.example.", 3.0, 50 * US, DNS_RCODE_REFUSED,
-            RA),
+        ans("198.51.100.16", "198.51.100.2", 2, "b.example.", 2.0, 50 * US, DNS_RCODE_REFUSED, RA),
+        ans("198.51.100.16", "198.51.100.2", 3, "c.example.", 3.0, 50 * US, DNS_RCODE_REFUSED, RA),
     };
     for (int i = 0; i < 3; i++)
         ls[i]->query.has_dns = known;
@@ -478,8 +476,8 @@ static void test_hostile_name_stays_one_shell_word(void **state)
     detect_free(d);
 }
 
-/* Past RCT_MAX_ENTRIES (65536) keys the tracker counts the lookups it cannot keep, in each
- * rule's limit counter; the questions tracked are told apart exactly, not by a hash. */
+/* Past RCODE_VIEW_MAX_ENTRIES (65536) keys a view of the rcode table counts the lookups it cannot
+ * keep, in its rule's limit counter; questions are told apart exactly, not by a hash. */
 static void test_tracker_bound_counted(void **state)
 {
     (void)state;
@@ -517,6 +515,35 @@ static void test_tracker_bound_counted(void **state)
     detect_free(d);
 }
 
+/* With dns.servfail's view full, a SERVFAIL from a new client (its key dropped) still counts on
+ * the question's key already in the view: each key's count follows its own membership. */
+static void test_full_view_counts_each_key(void **state)
+{
+    (void)state;
+    struct detector *d = detect_new(5000000);
+    assert_non_null(d);
+    char name[64];
+    /* The server's key, the client's and 65534 questions fill the view (65536). */
+    for (int i = 0; i < 65534; i++) {
+        snprintf(name, sizeof name, "n%d.example.", i);
+        struct dns_lookup *l = ans("198.51.100.15", "198.51.100.2", (uint16_t)i, name,
+                                   10.0 + i * 0.001, 0.002, DNS_RCODE_NOERROR, 0);
+        detect_lookup(d, l);
+        lk_free(l);
+    }
+    struct dns_lookup *l =
+        ans("198.51.100.16", "198.51.100.2", 7, "n0.example.", 100.0, 0.002, DNS_RCODE_SERVFAIL, 0);
+    detect_lookup(d, l);
+    lk_free(l);
+    detect_finish(d, &stats);
+    size_t count = 0;
+    const struct finding *f = only(d, "dns.servfail", &count);
+    assert_non_null(f);
+    assert_true(has_fact(f, "1 of the 1 failed question was also answered usably"));
+    assert_true(has_fact(f, "1 key was not tracked"));
+    detect_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -535,6 +562,7 @@ int main(void)
         cmocka_unit_test(test_no_state_leaks_between_runs),
         cmocka_unit_test(test_hostile_name_stays_one_shell_word),
         cmocka_unit_test(test_tracker_bound_counted),
+        cmocka_unit_test(test_full_view_counts_each_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

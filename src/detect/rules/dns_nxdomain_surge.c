@@ -10,6 +10,7 @@
 
 #include "detect/rule.h"
 #include "detect/text.h"
+#include "util/dnstext.h"
 #include "util/htab.h"
 
 /* Per parent domain at one server: fires with at least MIN_NX NXDOMAIN answers under it when
@@ -102,6 +103,15 @@ static uint64_t fnv64(const char *s, uint64_t h)
     return h;
 }
 
+/* fnv64 of a text known to hold no upper-case letter (a parent as on_lookup writes it), where
+ * lower() changes nothing. */
+static uint64_t fnv64_lowered(const char *s, uint64_t h)
+{
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
 #define FNV_SEED 14695981039346656037ull
 
 /* Labels of a presentation-form name: decodes \DDD and \X escapes and lower-cases, so that
@@ -143,6 +153,46 @@ static size_t split_labels(const char *name, char lab[][64], size_t max)
         n++;
     }
     return n;
+}
+
+/* split_labels for the usual name, written only with letters, digits, '-', '_' and dots and
+ * with labels of at most 63 bytes: fills only the labels on_lookup reads (the leftmost and the
+ * last three), exactly as split_labels would. Returns false, filling nothing, for any other
+ * name (escapes, other bytes, longer labels, more than max labels). */
+static bool split_labels_plain(const char *name, char lab[][64], size_t max, size_t *n_out)
+{
+    size_t start[MAX_LABELS], len[MAX_LABELS], n = 0, at = 0;
+    bool open = false;
+    size_t i = 0;
+    for (;; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c == '.' || c == '\0') {
+            if (open) {
+                if (n >= max || i - at > 63)
+                    return false;
+                start[n] = at;
+                len[n] = i - at;
+                n++;
+                open = false;
+            }
+            if (c == '\0')
+                break;
+            continue;
+        }
+        if (!nt_label_plain[c])
+            return false;
+        if (!open) {
+            at = i;
+            open = true;
+        }
+    }
+    for (size_t k = 0; k < n; k = k == 0 && n > 4 ? n - 3 : k + 1) {
+        for (size_t j = 0; j < len[k]; j++)
+            lab[k][j] = (char)lower((unsigned char)name[start[k] + j]);
+        lab[k][len[k]] = '\0';
+    }
+    *n_out = n;
+    return true;
 }
 
 /* Shannon entropy of a label in bits per character. */
@@ -203,6 +253,7 @@ struct state {
     struct nx_entry dom[MAX_DOMAINS], cli[MAX_CLIENTS];
     struct htab dom_ix, cli_ix;
     uint64_t dom_replaced, cli_replaced;
+    size_t dom_used, cli_used; /* entries in use in each table */
     /* Count-min sketches of all lookups per parent (with server) and per client, and the
      * newest NOERROR answer per hashed parent and client (for the window's start). */
     uint32_t cms_dom[SKETCH_ROWS][SKETCH_COLS], cms_cli[SKETCH_ROWS][SKETCH_COLS];
@@ -329,7 +380,7 @@ static bool nx_eq(const void *item, const void *key)
  * NXDOMAIN answers (create only). A new entry holds its key; the rest is for the caller. */
 static struct nx_entry *entry_find(struct nx_entry *tab, struct htab *ix, size_t n,
                                    uint16_t *present, const struct nx_key *key, bool create,
-                                   uint64_t *replaced)
+                                   uint64_t *replaced, size_t *used)
 {
     if (!create && !present[key->sketch % PRESENT_BUCKETS])
         return NULL; /* no entry has this sketch hash, so none has this key */
@@ -338,11 +389,19 @@ static struct nx_entry *entry_find(struct nx_entry *tab, struct htab *ix, size_t
     if (known || !create)
         return known;
     size_t free_i = n, min_i = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!tab[i].used && free_i == n)
-            free_i = i;
-        if (tab[i].used && tab[i].nx < tab[min_i].nx)
-            min_i = i;
+    if (*used < n) {
+        for (size_t i = 0; i < n; i++) {
+            if (!tab[i].used && free_i == n)
+                free_i = i;
+            if (tab[i].used && tab[i].nx < tab[min_i].nx)
+                min_i = i;
+        }
+    } else {
+        /* Full: the first entry with the fewest answers. Every entry has at least one (entry_nx
+         * follows its creation), so the first with one is that entry. */
+        for (size_t i = 0; i < n && tab[min_i].nx > 1; i++)
+            if (tab[i].nx < tab[min_i].nx)
+                min_i = i;
     }
     size_t i = free_i;
     struct finding *reuse = NULL;
@@ -355,6 +414,7 @@ static struct nx_entry *entry_find(struct nx_entry *tab, struct htab *ix, size_t
         tab[i].shadow = NULL;
         present[tab[i].key % PRESENT_BUCKETS]--;
         entry_clear(&tab[i]);
+        (*used)--;
         if (reuse)
             finding_reset(reuse);
         (*replaced)++;
@@ -370,6 +430,7 @@ static struct nx_entry *entry_find(struct nx_entry *tab, struct htab *ix, size_t
         return NULL;
     }
     e->used = true;
+    (*used)++;
     e->key = key->sketch;
     e->hash = h;
     present[e->key % PRESENT_BUCKETS]++;
@@ -481,7 +542,7 @@ static uint64_t dom_key(struct state *st, const struct dns_lookup *l, const char
         p->transport = l->transport;
         p->fnv = service_fnv(l);
     }
-    return fnv64(parent, p->fnv);
+    return fnv64_lowered(parent, p->fnv); /* the labels are lower-cased */
 }
 
 /* The sketch hash of the client's address text, from the cache of clients when there (a
@@ -513,7 +574,9 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     if (!st)
         return;
     char lab[MAX_LABELS][64];
-    size_t n = split_labels(l->qname, lab, MAX_LABELS);
+    size_t n;
+    if (!split_labels_plain(l->qname, lab, MAX_LABELS, &n))
+        n = split_labels(l->qname, lab, MAX_LABELS);
     if (n == 0)
         return; /* the root */
     size_t pl = parent_labels(lab, n);
@@ -524,7 +587,7 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
          * in \DDD form, as presentation form writes them. */
         for (const char *p = lab[i]; *p && o + 6 < sizeof parent; p++) {
             unsigned char c = (unsigned char)*p;
-            if (isalnum(c) || c == '-' || c == '_')
+            if (nt_label_plain[c]) /* isalnum(c) || c == '-' || c == '_' in the C locale */
                 parent[o++] = (char)c;
             else
                 o += (size_t)snprintf(parent + o, sizeof parent - o, "\\%03u", c);
@@ -550,11 +613,12 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
             *od = *t;
         if (oc->kind == NT_TIME_NONE || nt_time_cmp(t, oc) > 0)
             *oc = *t;
-        struct nx_entry *e =
-            entry_find(st->dom, &st->dom_ix, MAX_DOMAINS, st->dom_present, &dkey, false, NULL);
+        struct nx_entry *e = entry_find(st->dom, &st->dom_ix, MAX_DOMAINS, st->dom_present, &dkey,
+                                        false, NULL, NULL);
         if (e)
             entry_ok(e, t);
-        e = entry_find(st->cli, &st->cli_ix, MAX_CLIENTS, st->cli_present, &ckey, false, NULL);
+        e = entry_find(st->cli, &st->cli_ix, MAX_CLIENTS, st->cli_present, &ckey, false, NULL,
+                       NULL);
         if (e)
             entry_ok(e, t);
         return;
@@ -566,7 +630,7 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     uint64_t nk = name_hash(l->qname);
 
     struct nx_entry *d = entry_find(st->dom, &st->dom_ix, MAX_DOMAINS, st->dom_present, &dkey, true,
-                                    &st->dom_replaced);
+                                    &st->dom_replaced, &st->dom_used);
     if (d) {
         if (d->nx == 0) {
             const struct nt_time *ok = &st->ok_dom[dk % SKETCH_COLS];
@@ -584,7 +648,7 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
         entry_nx(d, l, name, t);
     }
     struct nx_entry *c = entry_find(st->cli, &st->cli_ix, MAX_CLIENTS, st->cli_present, &ckey, true,
-                                    &st->cli_replaced);
+                                    &st->cli_replaced, &st->cli_used);
     if (c) {
         if (c->nx == 0) {
             c->server = l->server;

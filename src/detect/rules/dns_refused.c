@@ -7,7 +7,7 @@
 
 #include "detect/dns_finding.h"
 #include "detect/rule.h"
-#include "detect/rules/dns_rcode_track.h"
+#include "detect/rcode_table.h"
 #include "detect/text.h"
 
 /* Clients named in a sentence as "answered by the same server and never refused". */
@@ -25,7 +25,7 @@ struct refused_acc {
     uint64_t aa;          /* answers with AA set */
     uint64_t no_question; /* answers whose header counts no question (QDCOUNT 0) */
     uint64_t q_unknown;   /* answers whose question the input does not show (text below -vv) */
-    /* Filled in on_finish from the tracker. */
+    /* Filled in on_finish from the detector's rcode table. */
     struct nt_addr ok_clients[OK_CLIENTS_KEPT]; /* answered, never refused */
     size_t n_ok_clients_kept;
     uint64_t n_ok_clients;
@@ -78,17 +78,15 @@ static struct finding *refused_add(struct rule_ctx *rc, const struct dns_lookup 
     return f;
 }
 
+/* The detector counts every lookup's answer per server, client and question for this rule
+ * (rule_rcode_table, view RCODE_VIEW_REFUSED); the rule keeps the REFUSEDs' details. */
 static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
 {
-    struct rct *track = rct_of(rc);
-    bool refused = l->outcome == LOOKUP_ANSWERED && l->rcode == DNS_RCODE_REFUSED;
-    if (track)
-        rct_note(rc, track, l, refused);
-    if (refused)
+    if (l->outcome == LOOKUP_ANSWERED && l->rcode == DNS_RCODE_REFUSED)
         refused_add(rc, l);
 }
 
-static const char *key_of(char *key, size_t n, const struct rct_entry *e)
+static const char *key_of(char *key, size_t n, const struct rcode_entry *e)
 {
     char addr[NT_ADDR_FMT_MAX];
     nt_addr_format(&e->server, addr, sizeof addr);
@@ -96,34 +94,33 @@ static const char *key_of(char *key, size_t n, const struct rct_entry *e)
     return key;
 }
 
-/* One pass over the tracker: which clients the servers with a finding answered or refused,
- * and which refused questions they answered for someone. */
+/* One pass over the rcode table's view: which clients the servers with a finding answered or
+ * refused, and which refused questions they answered for someone. */
 static void gather(struct rule_ctx *rc)
 {
-    struct rct *track = rct_of(rc);
-    if (!track)
-        return;
-    for (size_t i = 0; i < track->n; i++) {
-        const struct rct_entry *e = rct_at(track, i);
-        if (e->kind != RCT_CLIENT && e->kind != RCT_NAME)
+    const struct rcode_table *table = rule_rcode_table(rc);
+    const enum rcode_view v = RCODE_VIEW_REFUSED;
+    for (size_t i = 0; i < rcode_view_count(table, v); i++) {
+        const struct rcode_entry *e = rcode_view_at(table, v, i);
+        if (e->kind != RCODE_KEY_CLIENT && e->kind != RCODE_KEY_NAME)
             continue;
-        const struct rct_entry *s = rct_server(track, &e->server, e->port, e->transport);
-        if (!s || !s->bad)
+        const struct rcode_entry *s = rcode_view_service_of(table, v, e);
+        if (!s || !s->bad[v])
             continue; /* no REFUSED from that server: no finding */
         char key[NT_ADDR_FMT_MAX + 32];
         struct finding *f = rule_raise(rc, key_of(key, sizeof key, e));
         struct refused_acc *a = f ? f->priv : NULL;
         if (!a)
             continue;
-        if (e->kind == RCT_NAME) {
-            if (e->bad) {
+        if (e->kind == RCODE_KEY_NAME) {
+            if (e->bad[v]) {
                 a->names_refused++;
                 a->names_answered += e->ok > 0;
             }
-        } else if (e->bad && e->ok) {
+        } else if (e->bad[v] && e->ok) {
             a->mixed_clients++;
             a->mixed_ok_lookups += e->ok;
-        } else if (e->bad) {
+        } else if (e->bad[v]) {
             a->pure_clients++;
         } else if (e->ok) {
             if (a->n_ok_clients_kept < OK_CLIENTS_KEPT)
@@ -132,7 +129,7 @@ static void gather(struct rule_ctx *rc)
             a->ok_clients_lookups += e->ok;
         }
     }
-    /* The clients kept are the first answered ones in the tracker's creation order; list them
+    /* The clients kept are the first answered ones in the view's creation order; list them
      * in address order. */
     size_t it = 0;
     struct finding *f;
@@ -150,7 +147,7 @@ static void gather(struct rule_ctx *rc)
 
 static void explain_finding(struct rule_ctx *rc, struct finding *f)
 {
-    struct rct *track = rct_of(rc);
+    const struct rcode_table *t = rule_rcode_table(rc);
     const struct refused_acc *a = f->priv;
     char srv[NT_ADDR_FMT_MAX], srv_cmd[NT_ADDR_FMT_MAX * 2 + 8], clients[512], names[512];
     char ok_clients[512] = "", t1[NT_TIME_FMT_MAX], t2[NT_TIME_FMT_MAX], when[128];
@@ -164,7 +161,8 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     const char *PROTO = f->transport == 6 ? "TCP" : "UDP";
     uint8_t transport = f->transport == 6 ? 6 : 17;
     const struct server_stats *ss = rule_server_stats(rc, &f->server, f->port, transport);
-    const struct rct_entry *se = track ? rct_server(track, &f->server, f->port, transport) : NULL;
+    const struct rcode_entry *se =
+        rcode_view_server(t, RCODE_VIEW_REFUSED, &f->server, f->port, transport);
     uint64_t ok = se ? se->ok : 0, all = ss ? ss->lookups : f->lookups;
     uint64_t n_clients = f->n_clients + f->clients_dropped;
 
@@ -282,11 +280,11 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                          "answer in the capture.",
                          all, srv, PROTO, f->port);
     }
-    if (track && track->dropped)
+    if (rcode_view_dropped(t, RCODE_VIEW_REFUSED))
         finding_add_fact(f,
                          "The per-client and per-name counts cover part of the capture only: "
                          "%" PRIu64 " keys were not tracked (table full).",
-                         track->dropped);
+                         rcode_view_dropped(t, RCODE_VIEW_REFUSED));
 
     /* Causes, from the evidence. */
     enum confidence acl = client_split && !name_split ? CONF_HIGH
@@ -409,6 +407,9 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
 
 static void on_finish(struct rule_ctx *rc)
 {
+    uint64_t dropped = rcode_view_dropped(rule_rcode_table(rc), RCODE_VIEW_REFUSED);
+    if (dropped)
+        rule_count_limit(rc, "rcode_keys_dropped", dropped);
     gather(rc);
     size_t it = 0;
     struct finding *f;
@@ -422,5 +423,4 @@ const struct rule rule_dns_refused = {
     .title = "DNS queries refused by the server",
     .on_dns_lookup = on_lookup,
     .on_finish = on_finish,
-    .free_state = rct_free_state,
 };

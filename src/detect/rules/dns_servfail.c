@@ -7,7 +7,7 @@
 
 #include "detect/dns_finding.h"
 #include "detect/rule.h"
-#include "detect/rules/dns_rcode_track.h"
+#include "detect/rcode_table.h"
 #include "detect/text.h"
 
 /* A SERVFAIL later than this after its query means the server spent the time on something:
@@ -27,7 +27,7 @@ struct servfail_acc {
     uint64_t retransmitted; /* lookups the client sent more than once before the SERVFAIL */
     uint64_t cd;            /* queries with CD set (validation disabled by the client) */
     uint64_t ra_clear;      /* SERVFAIL answers with RA clear */
-    /* Filled in on_finish from the tracker. */
+    /* Filled in on_finish from the detector's rcode table. */
     uint64_t names_failed, names_also_ok; /* distinct failed questions; answered usably too */
 };
 
@@ -72,13 +72,11 @@ static struct finding *servfail_add(struct rule_ctx *rc, const struct dns_lookup
     return f;
 }
 
+/* The detector counts every lookup's answer per server, client and question for this rule
+ * (rule_rcode_table, view RCODE_VIEW_SERVFAIL); the rule keeps the SERVFAILs' details. */
 static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
 {
-    struct rct *track = rct_of(rc);
-    bool servfail = l->outcome == LOOKUP_ANSWERED && l->rcode == DNS_RCODE_SERVFAIL;
-    if (track)
-        rct_note(rc, track, l, servfail);
-    if (servfail)
+    if (l->outcome == LOOKUP_ANSWERED && l->rcode == DNS_RCODE_SERVFAIL)
         servfail_add(rc, l);
 }
 
@@ -90,12 +88,10 @@ static int cmp_i64(const void *x, const void *y)
 
 static void gather(struct rule_ctx *rc)
 {
-    struct rct *track = rct_of(rc);
-    if (!track)
-        return;
-    for (size_t i = 0; i < track->n; i++) {
-        const struct rct_entry *e = rct_at(track, i);
-        if (e->kind != RCT_NAME || !e->bad)
+    const struct rcode_table *t = rule_rcode_table(rc);
+    for (size_t i = 0; i < rcode_view_count(t, RCODE_VIEW_SERVFAIL); i++) {
+        const struct rcode_entry *e = rcode_view_at(t, RCODE_VIEW_SERVFAIL, i);
+        if (e->kind != RCODE_KEY_NAME || !e->bad[RCODE_VIEW_SERVFAIL])
             continue;
         char key[NT_ADDR_FMT_MAX + 32], addr[NT_ADDR_FMT_MAX];
         nt_addr_format(&e->server, addr, sizeof addr);
@@ -111,7 +107,7 @@ static void gather(struct rule_ctx *rc)
 
 static void explain_finding(struct rule_ctx *rc, struct finding *f)
 {
-    struct rct *track = rct_of(rc);
+    const struct rcode_table *t = rule_rcode_table(rc);
     struct servfail_acc *a = f->priv;
     char srv[NT_ADDR_FMT_MAX], srv_cmd[NT_ADDR_FMT_MAX * 2 + 8], clients[512], names[512];
     char t1[NT_TIME_FMT_MAX], t2[NT_TIME_FMT_MAX], when[128];
@@ -122,7 +118,8 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     const char *PROTO = f->transport == 6 ? "TCP" : "UDP";
     uint8_t transport = f->transport == 6 ? 6 : 17;
     const struct server_stats *ss = rule_server_stats(rc, &f->server, f->port, transport);
-    const struct rct_entry *se = track ? rct_server(track, &f->server, f->port, transport) : NULL;
+    const struct rcode_entry *se =
+        rcode_view_server(t, RCODE_VIEW_SERVFAIL, &f->server, f->port, transport);
     uint64_t ok = se ? se->ok : 0, ok_aa = se ? se->ok_aa : 0, ok_ad = se ? se->ok_ad : 0;
     uint64_t resolved = ok - ok_aa; /* usable answers not from the server's own data */
     uint64_t all = ss ? ss->lookups : f->lookups;
@@ -226,11 +223,11 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     finding_add_fact(f, "The capture cannot show why a resolver failed: the answers carry no "
                         "reason that nettriage reads (an Extended DNS Error option, RFC 8914, "
                         "when the server sends one, is not decoded yet).");
-    if (track && track->dropped)
+    if (rcode_view_dropped(t, RCODE_VIEW_SERVFAIL))
         finding_add_fact(f,
                          "The per-name counts cover part of the capture only: %" PRIu64 " keys "
                          "were not tracked (table full).",
-                         track->dropped);
+                         rcode_view_dropped(t, RCODE_VIEW_SERVFAIL));
 
     /* Causes. */
     char thr[32];
@@ -311,6 +308,9 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
 
 static void on_finish(struct rule_ctx *rc)
 {
+    uint64_t dropped = rcode_view_dropped(rule_rcode_table(rc), RCODE_VIEW_SERVFAIL);
+    if (dropped)
+        rule_count_limit(rc, "rcode_keys_dropped", dropped);
     gather(rc);
     size_t it = 0;
     struct finding *f;
@@ -324,5 +324,4 @@ const struct rule rule_dns_servfail = {
     .title = "DNS server failing to resolve (SERVFAIL)",
     .on_dns_lookup = on_lookup,
     .on_finish = on_finish,
-    .free_state = rct_free_state,
 };

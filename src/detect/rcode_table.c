@@ -1,0 +1,297 @@
+/* rcode_table.c: per-service counts of usable and error answers for the rules on DNS error
+ * answers (rcode_table.h). */
+#include "detect/rcode_table.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The rcode of each view (enum rcode_view). */
+static const uint16_t view_rcode[RCODE_VIEWS] = {DNS_RCODE_SERVFAIL, DNS_RCODE_REFUSED};
+
+/* Entries and the questions' names are carved from blocks that live as long as the table
+ * (entries are never removed): one allocation per SLAB entries or NAME_BLOCK bytes of names
+ * instead of a zeroed allocation per entry and a strdup per name. */
+#define SLAB       1024
+#define NAME_BLOCK 65536
+
+/* A key: kind, service, and the client (RCODE_KEY_CLIENT) or the question (RCODE_KEY_NAME). */
+struct key {
+    uint8_t kind;
+    const struct nt_addr *server;
+    uint16_t port;
+    uint8_t transport;
+    const struct nt_addr *client;
+    bool has_question;
+    uint16_t qtype;
+    const char *qname;
+};
+
+void rcode_table_init(struct rcode_table *t)
+{
+    memset(t, 0, sizeof *t);
+    htab_init(&t->index);
+}
+
+void rcode_table_free(struct rcode_table *t)
+{
+    for (size_t i = 0; i < t->n_blocks; i++)
+        free(t->blocks[i]);
+    free(t->blocks);
+    for (int v = 0; v < RCODE_VIEWS; v++)
+        free(t->views[v].entries);
+    htab_fini(&t->index);
+    memset(t, 0, sizeof *t);
+}
+
+static void hash_service(struct htab_hasher *s, const struct key *k)
+{
+    htab_hasher_init(s);
+    htab_hasher_addr(s, k->server);
+    htab_hasher_u16(s, k->port);
+    htab_hasher_u8(s, k->transport);
+}
+
+/* The hash of key k given the hasher state after its service (hash_service). */
+static uint64_t hash_from(const struct htab_hasher *service, const struct key *k)
+{
+    struct htab_hasher s = *service;
+    htab_hasher_u8(&s, k->kind);
+    if (k->kind == RCODE_KEY_CLIENT)
+        htab_hasher_addr(&s, k->client);
+    if (k->kind == RCODE_KEY_NAME) {
+        htab_hasher_u8(&s, k->has_question);
+        htab_hasher_u16(&s, k->qtype);
+        htab_hasher_str(&s, k->qname);
+    }
+    return htab_hasher_end(&s);
+}
+
+static bool entry_eq(const void *item, const void *key)
+{
+    const struct rcode_entry *e = item;
+    const struct key *k = key;
+    if (e->kind != k->kind || e->port != k->port || e->transport != k->transport ||
+        !nt_addr_eq(&e->server, k->server))
+        return false;
+    if (k->kind == RCODE_KEY_CLIENT)
+        return nt_addr_eq(&e->client, k->client);
+    if (k->kind == RCODE_KEY_NAME)
+        return e->has_question == k->has_question && e->qtype == k->qtype &&
+               strcmp(e->qname ? e->qname : "", k->qname ? k->qname : "") == 0;
+    return true;
+}
+
+/* Keeps block p to be freed with the table; false (p freed) out of memory. */
+static bool keep_block(struct rcode_table *t, void *p)
+{
+    if (t->n_blocks == t->cap_blocks) {
+        size_t nc = t->cap_blocks ? t->cap_blocks * 2 : 16;
+        void **nb = realloc(t->blocks, nc * sizeof *nb);
+        if (!nb) {
+            free(p);
+            return false;
+        }
+        t->blocks = nb;
+        t->cap_blocks = nc;
+    }
+    t->blocks[t->n_blocks++] = p;
+    return true;
+}
+
+/* A copy of name in the name blocks; NULL out of memory. */
+static char *name_copy(struct rcode_table *t, const char *name)
+{
+    size_t n = strlen(name) + 1;
+    if (!t->names || t->names_size - t->names_used < n) {
+        size_t size = n > NAME_BLOCK ? n : NAME_BLOCK;
+        char *b = malloc(size);
+        if (!b || !keep_block(t, b))
+            return NULL;
+        t->names = b;
+        t->names_used = 0;
+        t->names_size = size;
+    }
+    char *d = t->names + t->names_used;
+    memcpy(d, name, n);
+    t->names_used += n;
+    return d;
+}
+
+/* A new entry for key k (hash h) of service entry `service`, in no view yet; NULL out of
+ * memory. */
+static struct rcode_entry *entry_new(struct rcode_table *t, const struct key *k, uint64_t h,
+                                     const struct rcode_entry *service)
+{
+    char *qname = NULL;
+    if (k->kind == RCODE_KEY_NAME && k->qname && !(qname = name_copy(t, k->qname)))
+        return NULL;
+    if (!t->slab || t->slab_used == SLAB) {
+        struct rcode_entry *slab = malloc(SLAB * sizeof *slab);
+        if (!slab || !keep_block(t, slab))
+            return NULL; /* the name's bytes stay unused in their block */
+        t->slab = slab;
+        t->slab_used = 0;
+    }
+    struct rcode_entry *e = &t->slab[t->slab_used++];
+    memset(e, 0, sizeof *e);
+    e->kind = k->kind;
+    e->server = *k->server;
+    e->port = k->port;
+    e->transport = k->transport;
+    if (k->kind == RCODE_KEY_CLIENT)
+        e->client = *k->client;
+    if (k->kind == RCODE_KEY_NAME) {
+        e->has_question = k->has_question;
+        e->qtype = k->qtype;
+        e->qname = qname;
+    }
+    e->service = service;
+    e->hash = h;
+    e->ok_min_rtt_us = -1;
+    if (htab_insert(&t->index, h, e) < 0) {
+        t->slab_used--; /* the last entry given out: handed out again next time */
+        return NULL;
+    }
+    return e;
+}
+
+/* Appends e to view v; false out of memory. */
+static bool view_add(struct rcode_view_state *vs, struct rcode_entry *e, int v)
+{
+    if (vs->n == vs->cap) {
+        size_t nc = vs->cap ? vs->cap * 2 : 256;
+        struct rcode_entry **ne = realloc(vs->entries, nc * sizeof *ne);
+        if (!ne)
+            return false;
+        vs->entries = ne;
+        vs->cap = nc;
+    }
+    vs->entries[vs->n++] = e;
+    e->views |= (uint8_t)(1u << v);
+    return true;
+}
+
+/* Puts entry e of key k (NULL when there is none yet: made with hash h and service entry
+ * `service`) in the views of mask `want` it is not in yet, while they have room (a view that is
+ * full counts the lookup as dropped). Returns the entry (NULL when none was made), with `*in` the
+ * views of `want` it is in. */
+static struct rcode_entry *entry_join(struct rcode_table *t, const struct key *k,
+                                      struct rcode_entry *e, uint64_t h,
+                                      const struct rcode_entry *service, unsigned want,
+                                      unsigned *in)
+{
+    for (int v = 0; v < RCODE_VIEWS; v++) {
+        unsigned bit = 1u << v;
+        if (!(want & bit) || (e && (e->views & bit)))
+            continue;
+        struct rcode_view_state *vs = &t->views[v];
+        if (vs->n >= RCODE_VIEW_MAX_ENTRIES) {
+            vs->dropped++;
+            continue;
+        }
+        if (!e && !(e = entry_new(t, k, h, service)))
+            break;
+        (void)view_add(vs, e, v);
+    }
+    *in = e ? e->views & want : 0;
+    return e;
+}
+
+/* The cache slot of a service. */
+static size_t service_slot(const struct nt_addr *server, uint16_t port, uint8_t transport)
+{
+    uint64_t w0, w1;
+    memcpy(&w0, server->a, 8);
+    memcpy(&w1, server->a + 8, 8);
+    uint64_t mix = (w0 ^ (w1 * 0x9e3779b97f4a7c15ull) ^ server->family ^ (uint64_t)port << 32 ^
+                    (uint64_t)transport << 48) *
+                   0xff51afd7ed558ccdull;
+    return (size_t)(mix >> 40) % RCODE_SERVICE_CACHE;
+}
+
+static void count(struct rcode_entry *e, unsigned in, const struct dns_lookup *l)
+{
+    if (!e || !in)
+        return;
+    if (!rcode_usable(l->rcode)) {
+        for (int v = 0; v < RCODE_VIEWS; v++)
+            if (in & (1u << v))
+                e->bad[v]++;
+        return;
+    }
+    e->ok++;
+    if (l->answer.dns_flags & DNS_FLAG_AA)
+        e->ok_aa++;
+    if (l->answer.dns_flags & DNS_FLAG_AD)
+        e->ok_ad++;
+    if (e->ok_min_rtt_us < 0 || l->rtt_us < e->ok_min_rtt_us)
+        e->ok_min_rtt_us = l->rtt_us;
+    nt_time_widen(&e->first_ok, &e->last_ok, &l->answer.ts);
+}
+
+void rcode_table_note(struct rcode_table *t, const struct dns_lookup *l,
+                      const struct htab_hasher *service)
+{
+    if (l->outcome != LOOKUP_ANSWERED)
+        return;
+    unsigned want = 0;
+    if (rcode_usable(l->rcode))
+        want = (1u << RCODE_VIEWS) - 1;
+    else
+        for (int v = 0; v < RCODE_VIEWS; v++)
+            if (l->rcode == view_rcode[v])
+                want |= 1u << v;
+    if (!want)
+        return;
+    struct key k = {
+        RCODE_KEY_SERVER, &l->server, l->server_port, l->transport, NULL, false, 0, NULL};
+    unsigned in;
+    /* The service's entry: from the cache, or through the index (and then cached). */
+    struct rcode_entry **slot =
+        &t->service_cache[service_slot(&l->server, l->server_port, l->transport)];
+    struct rcode_entry *s = *slot;
+    uint64_t h = 0;
+    if (!s || !entry_eq(s, &k)) {
+        h = hash_from(service, &k);
+        s = htab_get(&t->index, h, entry_eq, &k);
+    }
+    s = entry_join(t, &k, s, h, NULL, want, &in);
+    if (s)
+        *slot = s;
+    count(s, in, l);
+    k.kind = RCODE_KEY_CLIENT;
+    k.client = &l->client;
+    h = hash_from(service, &k);
+    struct rcode_entry *e = htab_get(&t->index, h, entry_eq, &k);
+    e = entry_join(t, &k, e, h, s, want, &in); /* before count reads `in` */
+    count(e, in, l);
+    k.kind = RCODE_KEY_NAME;
+    k.client = NULL;
+    k.has_question = l->has_question;
+    k.qtype = l->qtype;
+    k.qname = l->has_question ? l->qname : NULL;
+    h = hash_from(service, &k);
+    e = htab_get(&t->index, h, entry_eq, &k);
+    e = entry_join(t, &k, e, h, s, want, &in); /* before count reads `in` */
+    count(e, in, l);
+}
+
+const struct rcode_entry *rcode_view_server(const struct rcode_table *t, enum rcode_view v,
+                                            const struct nt_addr *server, uint16_t port,
+                                            uint8_t transport)
+{
+    struct key k = {RCODE_KEY_SERVER, server, port, transport, NULL, false, 0, NULL};
+    struct htab_hasher s;
+    hash_service(&s, &k);
+    const struct rcode_entry *e = htab_get(&t->index, hash_from(&s, &k), entry_eq, &k);
+    return e && (e->views & (1u << v)) ? e : NULL;
+}
+
+const struct rcode_entry *rcode_view_service_of(const struct rcode_table *t, enum rcode_view v,
+                                                const struct rcode_entry *e)
+{
+    const struct rcode_entry *s = e->kind == RCODE_KEY_SERVER ? e : e->service;
+    if (!s)
+        return rcode_view_server(t, v, &e->server, e->port, e->transport);
+    return s->views & (1u << v) ? s : NULL;
+}
