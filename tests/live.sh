@@ -236,5 +236,16 @@ if grep -q $'\r' "$work/err.txt" || grep -q "Ctrl-C" "$work/err.txt"; then
 else ok; fi
 if grep -q "without a filter" "$work/err.txt"; then ok; else bad "the filter used is not said: $(cat "$work/err.txt")"; fi
 
+# --- watch through the live path: the same alerts as watch on the file ----------------------
+"$nt" watch "$example" >"$work/watch-file.txt" 2>/dev/null || true
+"$nt" watch --read-live "$example" --speed 0 >"$work/watch-live.txt" 2>"$work/watch-err.txt" || true
+if [ -s "$work/watch-file.txt" ] && cmp -s "$work/watch-file.txt" "$work/watch-live.txt" &&
+    grep -q "incident 1 opened" "$work/watch-live.txt"; then ok; else
+    bad "watch --read-live alerts differ from watch FILE: $(diff "$work/watch-file.txt" "$work/watch-live.txt" | head -5)"
+fi
+if "$nt" watch -w "$work/x.pcap" "$example" >/dev/null 2>&1; then
+    bad "watch -w without -i or --read-live accepted"
+else ok; fi
+
 echo "live.sh: $checks checks, $fails failed"
 [ $fails -eq 0 ]

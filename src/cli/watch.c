@@ -22,7 +22,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/capture.h"
 #include "cli/cli.h"
+#include "source/live.h"
 #include "pipeline/pipeline.h"
 #include "report/alert.h"
 #include "report/analysis.h"
@@ -34,6 +36,11 @@ struct watch_opts {
     const char *report_format; /* md, json, ndjson */
     const char *output;        /* -o FILE for the report, else standard error */
     const char *input;
+    /* -i IFACE (or --read-live FILE): the live source instead of INPUT, with its filter
+     * (-f or the words after the options), -w/-C/-W and -Z as for report -i. */
+    struct live_opts live;
+    const char *filter, *user;
+    char *filter_owned;
     struct pipeline_config cfg;
     struct incident_config inc;
 };
@@ -58,6 +65,7 @@ static void on_stop_signal(int sig)
         return;
     }
     stop_requested = 1;
+    source_live_request_stop(); /* a live source ends at its next poll (async-signal-safe) */
     if (devnull_fd >= 0)
         dup2(devnull_fd, STDIN_FILENO);
 }
@@ -141,6 +149,54 @@ static void on_packet(void *ctx, const struct packet *pkt)
 /* Reads the watched input through the pipeline to its end (or the stop). This is the one place
  * that opens the input: `watch -i IFACE` is this function opening the live source instead
  * (source_open_live, then pipeline_read_source) when that exists. */
+/* Opens the live source (after the interface and the -w file are open, root is given up as for
+ * report -i) and reads it through the pipeline; NULL source: says why. */
+static bool watch_read_live(struct pipeline *p, struct analysis *a, struct watch_opts *o,
+                            const char *label)
+{
+    char err[SOURCE_ERROR_MAX];
+    struct source *src = NULL;
+    if (source_open_live(&o->live, &src, err) < 0) {
+        fprintf(stderr, "nettriage: %s\n", err);
+        return false;
+    }
+    char first[4096];
+    const char *chown_path = NULL;
+    if (o->live.write &&
+        live_savefile_name(first, sizeof first, o->live.write, 0, o->live.rotate_files))
+        chown_path = first;
+    const char *dropped_to = NULL;
+    char perr[256];
+    if (!capture_drop_privileges(o->user, chown_path, perr, sizeof perr, &dropped_to)) {
+        fprintf(stderr, "nettriage: %s\n", perr);
+        source_close(src);
+        return false;
+    }
+    struct strbuf b;
+    strbuf_init(&b);
+    strbuf_puts(&b, "nettriage: watching ");
+    esc_term(&b, label, strlen(label));
+    if (o->live.filter) {
+        strbuf_puts(&b, o->live.filter == capture_default_filter ? " with the default filter: "
+                                                                 : " with the filter: ");
+        esc_term(&b, o->live.filter, strlen(o->live.filter));
+    }
+    if (dropped_to) {
+        strbuf_puts(&b, "; running as user ");
+        esc_term(&b, dropped_to, strlen(dropped_to));
+    }
+    strbuf_putc(&b, '\n');
+    fputs(strbuf_str(&b), stderr);
+    strbuf_fini(&b);
+    bool ok = pipeline_read_source(p, src, label, 0);
+    if (!ok) {
+        const char *why = a->inputs[0].error ? a->inputs[0].error : nt_strerror(NT_ERR_NOMEM);
+        fprintf(stderr, "nettriage: %s\n", why);
+    }
+    source_close(src);
+    return ok;
+}
+
 static bool watch_read_input(struct pipeline *p, struct analysis *a, const char *input)
 {
     if (pipeline_read(p, input, 0))
@@ -231,6 +287,8 @@ int cmd_watch(int argc, char **argv)
         OPT_MAX_TCP,
         OPT_ANSWER_GUARD,
         OPT_FORMAT,
+        OPT_READ_LIVE,
+        OPT_SPEED,
     };
     /* --format is long-only, as for report, where -f is a capture filter. */
     static const struct option longopts[] = {
@@ -245,13 +303,63 @@ int cmd_watch(int argc, char **argv)
         {"max-lookups", required_argument, NULL, OPT_MAX_LOOKUPS},
         {"max-tcp", required_argument, NULL, OPT_MAX_TCP},
         {"answer-guard", required_argument, NULL, OPT_ANSWER_GUARD},
+        {"interface", required_argument, NULL, 'i'},
+        {"filter", required_argument, NULL, 'f'},
+        {"write", required_argument, NULL, 'w'},
+        {"user", required_argument, NULL, 'Z'},
+        {"read-live", required_argument, NULL, OPT_READ_LIVE},
+        {"speed", required_argument, NULL, OPT_SPEED},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int ch;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "o:t:h", longopts, NULL)) != -1) {
+    o.live.speed = 1;
+    while ((ch = getopt_long(argc, argv, "o:t:hi:f:w:C:W:Z:", longopts, NULL)) != -1) {
         switch (ch) {
+        case 'i':
+            o.live.iface = optarg;
+            break;
+        case 'f':
+            o.filter = optarg;
+            break;
+        case 'w':
+            o.live.write = optarg;
+            break;
+        case 'C':
+        case 'W': {
+            uint32_t v;
+            if (!parse_count(optarg, 1000000, &v)) {
+                fprintf(stderr, "nettriage: -%c wants a count from 1 to 1000000, not '%s'\n", ch,
+                        optarg);
+                return EXIT_ERROR;
+            }
+            if (ch == 'C')
+                o.live.rotate_bytes = (uint64_t)v * 1000000;
+            else
+                o.live.rotate_files = v;
+            break;
+        }
+        case 'Z':
+            o.user = optarg;
+            break;
+        case OPT_READ_LIVE:
+            o.live.read_file = optarg;
+            break;
+        case OPT_SPEED: {
+            char *end;
+            errno = 0;
+            double v = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !isfinite(v) || v < 0 || v > 1000000) {
+                fprintf(stderr,
+                        "nettriage: --speed wants a factor from 0 (no pauses) to 1000000, not "
+                        "'%s'\n",
+                        optarg);
+                return EXIT_ERROR;
+            }
+            o.live.speed = v;
+            break;
+        }
         case OPT_FORMAT:
             if (strcmp(optarg, "ndjson") != 0 && strcmp(optarg, "text") != 0) {
                 fprintf(stderr, "nettriage: watch: unknown --format '%s' (text or ndjson)\n",
@@ -325,13 +433,48 @@ int cmd_watch(int argc, char **argv)
             return EXIT_ERROR;
         }
     }
-    if (optind != argc - 1) {
-        fputs("nettriage: watch needs one INPUT (a capture file, or - for standard input)\n",
-              stderr);
-        cli_usage(stderr);
+    bool live = o.live.iface || o.live.read_file;
+    if (o.live.iface && o.live.read_file) {
+        fputs("nettriage: watch: -i and --read-live cannot be used together\n", stderr);
         return EXIT_ERROR;
     }
-    o.input = argv[optind];
+    if (live) {
+        /* The words after the options are the capture filter, as for tcpdump. */
+        if (o.filter && optind < argc) {
+            fputs("nettriage: watch: a filter with -f and words after the options; give one\n",
+                  stderr);
+            return EXIT_ERROR;
+        }
+        if (!o.filter && optind < argc) {
+            size_t len = 1;
+            for (int i = optind; i < argc; i++)
+                len += strlen(argv[i]) + 1;
+            if (!(o.filter_owned = malloc(len)))
+                return EXIT_ERROR;
+            o.filter_owned[0] = '\0';
+            for (int i = optind; i < argc; i++) {
+                if (i > optind)
+                    strcat(o.filter_owned, " ");
+                strcat(o.filter_owned, argv[i]);
+            }
+            o.filter = o.filter_owned;
+        }
+        o.live.filter = o.filter ? o.filter : o.live.iface ? capture_default_filter : NULL;
+        o.input = o.live.iface ? o.live.iface : o.live.read_file;
+    } else {
+        if (o.filter || o.live.write || o.user) {
+            fputs("nettriage: watch: -f, -w and -Z are options of -i IFACE or --read-live\n",
+                  stderr);
+            return EXIT_ERROR;
+        }
+        if (optind != argc - 1) {
+            fputs("nettriage: watch needs one INPUT (a capture file, or - for standard input), "
+                  "or -i IFACE\n",
+                  stderr);
+            return EXIT_ERROR;
+        }
+        o.input = argv[optind];
+    }
     o.cfg.incidents = &o.inc;
 
     int status = EXIT_ERROR;
@@ -350,7 +493,8 @@ int cmd_watch(int argc, char **argv)
     state_requested = 0;
     devnull_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     install_signals();
-    bool read_ok = watch_read_input(w.p, &a, o.input);
+    bool read_ok =
+        live ? watch_read_live(w.p, &a, &o, o.input) : watch_read_input(w.p, &a, o.input);
     if (stop_requested)
         fputs("nettriage: watch stopped; writing the report of what was watched\n", stderr);
     /* Closes the open incidents (reason input-ended), then runs the rules' end. */
@@ -373,6 +517,7 @@ done:
     if (devnull_fd >= 0)
         close(devnull_fd);
     devnull_fd = -1;
+    free(o.filter_owned);
     strbuf_fini(&w.line);
     analysis_fini(&a);
     pipeline_free(w.p);
