@@ -185,14 +185,6 @@ static void pending_remove(struct correlator *c, struct lk *e)
     e->pnext = e->pprev = NULL;
 }
 
-/* Time from `from` to `to` on the clock, never negative (a packet held by an unconfirmed jump
- * ahead keeps its own time). */
-static int64_t span(int64_t to, int64_t from)
-{
-    int64_t d = sat_sub(to, from);
-    return d > 0 ? d : 0;
-}
-
 /* When an open lookup is due to close: a silent one after the late window since its last
  * query, an answered one after the answer guard, one with an ICMP error once both its timeout
  * and the guard have passed. */
@@ -281,148 +273,6 @@ static void unlink_lookup(struct correlator *c, struct lk *e)
     c->open--;
 }
 
-/* A zeroed entry with room for a name of qlen bytes. */
-static struct lk *alloc_lookup(struct correlator *c, size_t qlen)
-{
-    if (qlen < LK_NAME_INLINE) {
-        struct lk *e = c->free_lk;
-        if (e) {
-            c->free_lk = e->kolder;
-            c->n_free_lk--;
-        } else if (!(e = malloc(sizeof *e + LK_NAME_INLINE))) {
-            return NULL;
-        }
-        memset(e, 0, sizeof *e);
-        e->qcap = LK_NAME_INLINE;
-        return e;
-    }
-    struct lk *e = calloc(1, sizeof *e + qlen + 1);
-    if (e)
-        e->qcap = qlen + 1;
-    return e;
-}
-
-/* Releases an entry's block (its evidence already freed or moved elsewhere). */
-static void release_block(struct correlator *c, struct lk *e)
-{
-    if (!e->compact && e->qcap == LK_NAME_INLINE && c->n_free_lk < LK_FREE_MAX) {
-        e->kolder = c->free_lk;
-        c->free_lk = e;
-        c->n_free_lk++;
-        return;
-    }
-    free(e);
-}
-
-static void free_lookup(struct correlator *c, struct lk *e)
-{
-    evidence_fini(&e->l.query);
-    if (e->compact) {
-        free(e);
-        return;
-    }
-    evidence_fini(&e->l.answer);
-    evidence_fini(&e->l.error);
-    if (e->qcap == LK_NAME_INLINE && c->n_free_lk < LK_FREE_MAX) {
-        e->kolder = c->free_lk;
-        c->free_lk = e;
-        c->n_free_lk++;
-        return;
-    }
-    free(e);
-}
-
-/* Entry `to` now holds what `from` held (the first LK_COMPACT_SIZE bytes copied, the name not
- * yet): every reference to `from` (its key's ring and the index, the creation order, the
- * waiting list, the heap, the compaction cursor) is moved to `to`. */
-static void relocate(struct correlator *c, struct lk *from, struct lk *to)
-{
-    if (from->kolder == from) {
-        to->kolder = to->knewer = to;
-    } else {
-        to->kolder->knewer = to;
-        to->knewer->kolder = to;
-    }
-    if (from->anchor)
-        htab_replace(&c->index, from->h, from, to);
-    if (to->older)
-        to->older->newer = to;
-    else
-        c->oldest = to;
-    if (to->newer)
-        to->newer->older = to;
-    else
-        c->newest = to;
-    if (from->l.outcome == LOOKUP_PENDING) {
-        if (to->pprev)
-            to->pprev->pnext = to;
-        else
-            c->pending = to;
-        if (to->pnext)
-            to->pnext->pprev = to;
-    }
-    theap_move(&c->due, &from->due, &to->due);
-    if (c->compact_next == from)
-        c->compact_next = to;
-}
-
-/* Moves a lookup still without an answer or error into a compact block (see struct lk). Out of
- * memory it stays whole, which is only larger. */
-static void compact_lookup(struct correlator *c, struct lk *e)
-{
-    const struct dns_lookup *l = &e->l;
-    if (e->compact || l->outcome != LOOKUP_PENDING || l->answer.role || l->error.role)
-        return;
-    size_t qlen = l->qname ? strlen(l->qname) : 0;
-    struct lk *k = malloc(LK_COMPACT_SIZE + qlen + 1);
-    if (!k)
-        return;
-    memcpy(k, e, LK_COMPACT_SIZE);
-    k->compact = true;
-    k->qcap = qlen + 1;
-    char *name = (char *)k + LK_COMPACT_SIZE;
-    memcpy(name, l->qname ? l->qname : "", qlen + 1);
-    if (k->l.qname)
-        k->l.qname = name;
-    relocate(c, e, k);
-    release_block(c, e);
-    c->st.lookups_compacted++;
-}
-
-/* The whole entry of lookup e, moving a compact one back into a whole block; NULL out of memory
- * (e is then unchanged). */
-static struct lk *lk_full(struct correlator *c, struct lk *e)
-{
-    if (!e->compact)
-        return e;
-    size_t qlen = e->l.qname ? strlen(e->l.qname) : 0;
-    struct lk *w = alloc_lookup(c, qlen);
-    if (!w)
-        return NULL;
-    size_t qcap = w->qcap;
-    memcpy(w, e, LK_COMPACT_SIZE);
-    w->compact = false;
-    w->qcap = qcap;
-    if (e->l.qname) {
-        memcpy(w->qname, e->l.qname, qlen + 1);
-        w->l.qname = w->qname;
-    }
-    relocate(c, e, w);
-    free(e);
-    return w;
-}
-
-/* Makes compact the lookups without an outcome a timeout after their first query, oldest
- * first (creation order is the order of first_vt on the clock). */
-static void compact_due(struct correlator *c)
-{
-    struct lk *e;
-    while ((e = c->compact_next) != NULL && span(c->vclock, e->first_vt) >= c->cfg.timeout_us) {
-        c->compact_next = e->newer;
-        compact_lookup(c, e);
-    }
-}
-
 /* Gives a lookup its final outcome and hands it on. at_end: the input ended (silence shorter
  * than the timeout then means the capture cut it off). */
 static void close_lookup(struct correlator *c, struct lk *e, bool at_end)
@@ -465,7 +315,7 @@ static void close_lookup(struct correlator *c, struct lk *e, bool at_end)
         dnsconn_fill(c->conns, l);
     if (c->cb.on_lookup)
         c->cb.on_lookup(c->cb.ctx, l);
-    free_lookup(c, e);
+    lk_free(c, e);
 }
 
 #define LK_OF(node) ((struct lk *)((char *)(node)-offsetof(struct lk, due)))
@@ -626,7 +476,7 @@ static int on_query(struct correlator *c, const struct packet *pkt, uint32_t inp
     }
     anchor = make_room(c, h, &k, anchor, n);
     size_t qlen = m->has_question ? strlen(m->q.name.text) : 0;
-    struct lk *e = alloc_lookup(c, qlen);
+    struct lk *e = lk_alloc(c, qlen);
     if (!e)
         return NT_ERR_NOMEM;
     qseen_add(c, &pkt->src, &pkt->dst);
@@ -652,14 +502,14 @@ static int on_query(struct correlator *c, const struct packet *pkt, uint32_t inp
     e->due.tie = l->seq;
     e->due.at = deadline(c, e);
     if (!theap_push(&c->due, &e->due)) {
-        free_lookup(c, e);
+        lk_free(c, e);
         return NT_ERR_NOMEM;
     }
     l->transmissions = 1;
     l->first_ttl = l->min_ttl = pkt->ttl;
     if (!evidence_from_packet(&l->query, pkt, input, EV_QUERY) || !link_lookup(c, e, anchor, h)) {
         theap_remove(&c->due, &e->due);
-        free_lookup(c, e);
+        lk_free(c, e);
         return NT_ERR_NOMEM;
     }
     c->st.dns_lookups++;
@@ -924,7 +774,7 @@ static struct lk *lookup_from_quote(struct correlator *c, const struct packet *p
         n++;
     anchor = make_room(c, h, &k, anchor, n);
     size_t qlen = q->has_question ? strlen(q->q.name.text) : 0;
-    struct lk *e = alloc_lookup(c, qlen);
+    struct lk *e = lk_alloc(c, qlen);
     if (!e)
         return NULL;
     struct dns_lookup *l = &e->l;
@@ -954,12 +804,12 @@ static struct lk *lookup_from_quote(struct correlator *c, const struct packet *p
     e->due.tie = l->seq;
     e->due.at = deadline(c, e);
     if (!theap_push(&c->due, &e->due)) {
-        free_lookup(c, e);
+        lk_free(c, e);
         return NULL;
     }
     if (!link_lookup(c, e, anchor, h)) {
         theap_remove(&c->due, &e->due);
-        free_lookup(c, e);
+        lk_free(c, e);
         return NULL;
     }
     c->st.lookups_from_quotes++;
@@ -1106,7 +956,7 @@ int correlate_packet(struct correlator *c, const struct packet *pkt, uint32_t in
         correlate_advance_clock(c, pkt, input);
         tcp_track_clock(c->tcp, c->now);
         expire(c);
-        compact_due(c);
+        lk_compact_due(c);
         tcp_track_expire(c->tcp);
     } else {
         c->now = c->vclock;
@@ -1175,7 +1025,7 @@ void correlate_free(struct correlator *c)
     while (c->oldest) {
         struct lk *e = c->oldest;
         unlink_lookup(c, e);
-        free_lookup(c, e);
+        lk_free(c, e);
     }
     while (c->free_lk) {
         struct lk *e = c->free_lk;

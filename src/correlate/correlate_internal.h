@@ -102,6 +102,23 @@ static inline int64_t sat_sub(int64_t a, int64_t b)
     return sat_add(a, -b);
 }
 
+/* Time from `from` to `to` on the clock, never negative (a packet held by an unconfirmed jump
+ * ahead keeps its own time). */
+static inline int64_t span(int64_t to, int64_t from)
+{
+    int64_t d = sat_sub(to, from);
+    return d > 0 ? d : 0;
+}
+
+/* Entries (entry.c). lk_alloc: a zeroed whole entry with room for a name of qlen bytes (NULL
+ * out of memory); lk_free: frees its evidence and releases it; lk_full: the whole entry of e,
+ * moving a compact one back (NULL out of memory, e unchanged); lk_compact_due: makes compact
+ * the lookups without an outcome a timeout after their first query, oldest first. */
+struct lk *lk_alloc(struct correlator *c, size_t qlen);
+void lk_free(struct correlator *c, struct lk *e);
+struct lk *lk_full(struct correlator *c, struct lk *e);
+void lk_compact_due(struct correlator *c);
+
 /* Places a timed packet on the correlator's clock (c->now) and moves the clock (clock.c). */
 void correlate_advance_clock(struct correlator *c, const struct packet *pkt, uint32_t input);
 

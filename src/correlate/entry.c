@@ -1,0 +1,146 @@
+/* entry.c: the storage of the correlator's open lookups (see struct lk in
+ * correlate_internal.h): whole entries of one common size kept for reuse, and compact entries
+ * for lookups waiting past their timeout, moved back whole when a late answer or error comes.
+ * Moving an entry moves every reference to it (key ring and index, creation order, waiting
+ * list, heap, compaction cursor). */
+#include "correlate/correlate_internal.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A zeroed entry with room for a name of qlen bytes. */
+struct lk *lk_alloc(struct correlator *c, size_t qlen)
+{
+    if (qlen < LK_NAME_INLINE) {
+        struct lk *e = c->free_lk;
+        if (e) {
+            c->free_lk = e->kolder;
+            c->n_free_lk--;
+        } else if (!(e = malloc(sizeof *e + LK_NAME_INLINE))) {
+            return NULL;
+        }
+        memset(e, 0, sizeof *e);
+        e->qcap = LK_NAME_INLINE;
+        return e;
+    }
+    struct lk *e = calloc(1, sizeof *e + qlen + 1);
+    if (e)
+        e->qcap = qlen + 1;
+    return e;
+}
+
+/* Releases an entry's block (its evidence already freed or moved elsewhere). */
+static void release_block(struct correlator *c, struct lk *e)
+{
+    if (!e->compact && e->qcap == LK_NAME_INLINE && c->n_free_lk < LK_FREE_MAX) {
+        e->kolder = c->free_lk;
+        c->free_lk = e;
+        c->n_free_lk++;
+        return;
+    }
+    free(e);
+}
+
+void lk_free(struct correlator *c, struct lk *e)
+{
+    evidence_fini(&e->l.query);
+    if (e->compact) {
+        free(e);
+        return;
+    }
+    evidence_fini(&e->l.answer);
+    evidence_fini(&e->l.error);
+    release_block(c, e);
+}
+
+/* Entry `to` now holds what `from` held (the first LK_COMPACT_SIZE bytes copied, the name not
+ * yet): every reference to `from` (its key's ring and the index, the creation order, the
+ * waiting list, the heap, the compaction cursor) is moved to `to`. */
+static void relocate(struct correlator *c, struct lk *from, struct lk *to)
+{
+    if (from->kolder == from) {
+        to->kolder = to->knewer = to;
+    } else {
+        to->kolder->knewer = to;
+        to->knewer->kolder = to;
+    }
+    if (from->anchor)
+        htab_replace(&c->index, from->h, from, to);
+    if (to->older)
+        to->older->newer = to;
+    else
+        c->oldest = to;
+    if (to->newer)
+        to->newer->older = to;
+    else
+        c->newest = to;
+    if (from->l.outcome == LOOKUP_PENDING) {
+        if (to->pprev)
+            to->pprev->pnext = to;
+        else
+            c->pending = to;
+        if (to->pnext)
+            to->pnext->pprev = to;
+    }
+    theap_move(&c->due, &from->due, &to->due);
+    if (c->compact_next == from)
+        c->compact_next = to;
+}
+
+/* Moves a lookup still without an answer or error into a compact block (see struct lk). Out of
+ * memory it stays whole, which is only larger. */
+static void lk_compact(struct correlator *c, struct lk *e)
+{
+    const struct dns_lookup *l = &e->l;
+    if (e->compact || l->outcome != LOOKUP_PENDING || l->answer.role || l->error.role)
+        return;
+    size_t qlen = l->qname ? strlen(l->qname) : 0;
+    struct lk *k = malloc(LK_COMPACT_SIZE + qlen + 1);
+    if (!k)
+        return;
+    memcpy(k, e, LK_COMPACT_SIZE);
+    k->compact = true;
+    k->qcap = qlen + 1;
+    char *name = (char *)k + LK_COMPACT_SIZE;
+    memcpy(name, l->qname ? l->qname : "", qlen + 1);
+    if (k->l.qname)
+        k->l.qname = name;
+    relocate(c, e, k);
+    release_block(c, e);
+    c->st.lookups_compacted++;
+}
+
+/* The whole entry of lookup e, moving a compact one back into a whole block; NULL out of memory
+ * (e is then unchanged). */
+struct lk *lk_full(struct correlator *c, struct lk *e)
+{
+    if (!e->compact)
+        return e;
+    size_t qlen = e->l.qname ? strlen(e->l.qname) : 0;
+    struct lk *w = lk_alloc(c, qlen);
+    if (!w)
+        return NULL;
+    size_t qcap = w->qcap;
+    memcpy(w, e, LK_COMPACT_SIZE);
+    w->compact = false;
+    w->qcap = qcap;
+    if (e->l.qname) {
+        memcpy(w->qname, e->l.qname, qlen + 1);
+        w->l.qname = w->qname;
+    }
+    relocate(c, e, w);
+    free(e);
+    return w;
+}
+
+/* Makes compact the lookups without an outcome a timeout after their first query, oldest
+ * first (creation order is the order of first_vt on the clock). */
+void lk_compact_due(struct correlator *c)
+{
+    struct lk *e;
+    while ((e = c->compact_next) != NULL && span(c->vclock, e->first_vt) >= c->cfg.timeout_us) {
+        c->compact_next = e->newer;
+        lk_compact(c, e);
+    }
+}
