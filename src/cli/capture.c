@@ -8,6 +8,7 @@
 #include <linux/capability.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -140,4 +141,27 @@ bool capture_drop_privileges(const char *user, const char *chown_path, char *err
     }
     *dropped_to = name;
     return true;
+}
+
+const char *capture_filter_words(const char *filter, int argc, char **argv, int first, char **owned)
+{
+    *owned = NULL;
+    if (filter)
+        return filter;
+    if (first >= argc)
+        return NULL;
+    size_t len = 1;
+    for (int i = first; i < argc; i++)
+        len += strlen(argv[i]) + 1;
+    char *e = malloc(len);
+    if (!e)
+        return NULL;
+    e[0] = '\0';
+    for (int i = first; i < argc; i++) {
+        if (i > first)
+            strcat(e, " ");
+        strcat(e, argv[i]);
+    }
+    *owned = e;
+    return e;
 }

@@ -20,6 +20,12 @@ struct pipeline;
  * port tests cannot see. */
 extern const char capture_default_filter[];
 
+/* The capture filter: filter (-f EXPR) when given, else the words argv[first..argc-1] joined
+ * with spaces, as tcpdump joins them. NULL when there are none, or out of memory when there
+ * are (first < argc); *owned is what to free. */
+const char *capture_filter_words(const char *filter, int argc, char **argv, int first,
+                                 char **owned);
+
 /* SIGINT and SIGTERM stop the reading of live sources and standard input
  * (source_live_request_stop) instead of ending the process, so the report of what was read is
  * written; a second signal ends the process as usual. */

@@ -295,32 +295,6 @@ static bool parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
     return true;
 }
 
-/* The filter expression: -f EXPR, or the words after the options joined with spaces, as
- * tcpdump joins them. NULL when none; *owned is what to free. */
-static const char *filter_words(const struct report_opts *o, int argc, char **argv, int first,
-                                char **owned)
-{
-    *owned = NULL;
-    if (o->filter)
-        return o->filter;
-    if (first >= argc)
-        return NULL;
-    size_t len = 1;
-    for (int i = first; i < argc; i++)
-        len += strlen(argv[i]) + 1;
-    char *e = malloc(len);
-    if (!e)
-        return NULL;
-    e[0] = '\0';
-    for (int i = first; i < argc; i++) {
-        if (i > first)
-            strcat(e, " ");
-        strcat(e, argv[i]);
-    }
-    *owned = e;
-    return e;
-}
-
 /* Reads one input through the pipeline and says on standard error why it stopped early, if it
  * did. Returns true when it was read to its end without error. */
 static void say_input_error(const struct analysis *a, const char *path, uint32_t idx)
@@ -711,7 +685,7 @@ int cmd_report(int argc, char **argv)
     bool input_error = false;
     uint64_t packets = 0;
     if (live) {
-        o.live.filter = filter_words(&o, argc, argv, optind, &filter_owned);
+        o.live.filter = capture_filter_words(o.filter, argc, argv, optind, &filter_owned);
         if (!o.live.filter && optind < argc) {
             fputs("nettriage: out of memory\n", stderr);
             goto done;

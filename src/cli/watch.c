@@ -41,6 +41,7 @@ struct watch_opts {
     struct live_opts live;
     const char *filter, *user;
     char *filter_owned;
+    FILE *out_f; /* -o opened before root is given up (live), else NULL */
     struct pipeline_config cfg;
     struct incident_config inc;
 };
@@ -160,6 +161,12 @@ static bool watch_read_live(struct pipeline *p, struct analysis *a, struct watch
         fprintf(stderr, "nettriage: %s\n", err);
         return false;
     }
+    /* The report's file too, before root is given up. */
+    if (o->output && !(o->out_f = fopen(o->output, "w"))) {
+        fprintf(stderr, "nettriage: %s: %s\n", o->output, strerror(errno));
+        source_close(src);
+        return false;
+    }
     char first[4096];
     const char *chown_path = NULL;
     if (o->live.write &&
@@ -241,7 +248,7 @@ static bool parse_count(const char *s, uint32_t max, uint32_t *out)
 }
 
 /* Renders the report in --report-format and writes it to -o FILE or standard error. */
-static bool write_report(const struct watch_opts *o, const struct analysis *a)
+static bool write_report(struct watch_opts *o, const struct analysis *a)
 {
     struct strbuf out;
     strbuf_init(&out);
@@ -256,14 +263,15 @@ static bool write_report(const struct watch_opts *o, const struct analysis *a)
         fputs("nettriage: out of memory\n", stderr);
         return false;
     }
-    FILE *f = stderr;
-    if (o->output && !(f = fopen(o->output, "w"))) {
+    FILE *f = o->out_f ? o->out_f : stderr;
+    if (o->output && !o->out_f && !(f = fopen(o->output, "w"))) {
         fprintf(stderr, "nettriage: %s: %s\n", o->output, strerror(errno));
         strbuf_fini(&out);
         return false;
     }
     size_t w = fwrite(strbuf_str(&out), 1, out.len, f);
     int rc = f == stderr ? fflush(f) : fclose(f);
+    o->out_f = NULL;
     bool ok = w == out.len && rc == 0;
     strbuf_fini(&out);
     if (!ok)
@@ -445,19 +453,10 @@ int cmd_watch(int argc, char **argv)
                   stderr);
             return EXIT_ERROR;
         }
+        o.filter = capture_filter_words(o.filter, argc, argv, optind, &o.filter_owned);
         if (!o.filter && optind < argc) {
-            size_t len = 1;
-            for (int i = optind; i < argc; i++)
-                len += strlen(argv[i]) + 1;
-            if (!(o.filter_owned = malloc(len)))
-                return EXIT_ERROR;
-            o.filter_owned[0] = '\0';
-            for (int i = optind; i < argc; i++) {
-                if (i > optind)
-                    strcat(o.filter_owned, " ");
-                strcat(o.filter_owned, argv[i]);
-            }
-            o.filter = o.filter_owned;
+            fputs("nettriage: out of memory\n", stderr);
+            return EXIT_ERROR;
         }
         o.live.filter = o.filter ? o.filter : o.live.iface ? capture_default_filter : NULL;
         o.input = o.live.iface ? o.live.iface : o.live.read_file;
@@ -517,6 +516,8 @@ done:
     if (devnull_fd >= 0)
         close(devnull_fd);
     devnull_fd = -1;
+    if (o.out_f) /* opened before a live capture, and no report written */
+        fclose(o.out_f);
     free(o.filter_owned);
     strbuf_fini(&w.line);
     analysis_fini(&a);
