@@ -84,20 +84,22 @@ for line in open(sys.argv[1], encoding="utf-8"):
         sys.exit(1)
 EOF
 
-# On a terminal (script(1) gives the report a pseudo-terminal) auto colours, and the input's
-# ESC bytes are still shown as \x1b; NO_COLOR (any value) turns colour off there too.
-if command -v script >/dev/null; then
-    # shellcheck disable=SC2016 # expanded by the inner shell
-    tty_cmd='"$0" report --format text --reported "$1" "$2"'
-    TERM=xterm script -qec "$(printf '%q ' bash -c "$tty_cmd" "$bin" "$reported" "$path")" \
-        /dev/null >"$tmp/tty.txt" </dev/null || true
-    grep -q $'\x1b\\[1;30;101m HIGH' "$tmp/tty.txt" || bad "text on a terminal: no colour badge"
-    grep -qF '\x1b]0;owned' "$tmp/tty.txt" || bad "text on a terminal: the input's ESC not escaped"
-    NO_COLOR=1 TERM=xterm script -qec "$(printf '%q ' bash -c "$tty_cmd" "$bin" "$reported" "$path")" \
-        /dev/null >"$tmp/tty-nc.txt" </dev/null || true
-    if grep -q $'\x1b' "$tmp/tty-nc.txt"; then bad "text on a terminal with NO_COLOR: an ESC byte"; fi
-else
-    echo "SKIP text on a terminal: script(1) is not installed"
+# On a terminal (a pseudo-terminal from Python's pty module, as tests/live.sh uses; script(1)
+# printed nothing on the CI machine) auto colours, and the input's ESC bytes are still shown
+# as \x1b; NO_COLOR (any value) turns colour off there too.
+on_tty=$(dirname "$0")/on_tty.py
+pty_cmd=("$bin" report --format text --reported "$reported" "$path")
+fail_before_tty=$fail
+env -u NO_COLOR python3 "$on_tty" "$tmp/tty.txt" "${pty_cmd[@]}" ||
+    bad "text on a terminal: the report did not end within 20 s"
+grep -q $'\x1b\\[1;30;101m HIGH' "$tmp/tty.txt" || bad "text on a terminal: no colour badge"
+grep -qF '\x1b]0;owned' "$tmp/tty.txt" || bad "text on a terminal: the input's ESC not escaped"
+NO_COLOR=1 python3 "$on_tty" "$tmp/tty-nc.txt" "${pty_cmd[@]}" ||
+    bad "text on a terminal with NO_COLOR: the report did not end within 20 s"
+if grep -q $'\x1b' "$tmp/tty-nc.txt"; then bad "text on a terminal with NO_COLOR: an ESC byte"; fi
+if [[ $fail -gt $fail_before_tty ]]; then
+    echo "what the terminal run printed (first 400 bytes):"
+    head -c 400 "$tmp/tty.txt" | od -c | head -20
 fi
 
 # --- HTML ---
