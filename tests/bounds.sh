@@ -16,6 +16,8 @@ yes_if() { if "$@"; then echo ok; else echo no; fi; }
 list=$("$bin" report --bounds)
 for b in correlate.lookups_per_key correlate.dns_tcp_connections correlate.hosts_seen \
     flow.frag_datagrams flow.frag_bytes flow.tcp_dns_flows flow.tcp_dns_bytes \
+    detect.rcode_keys detect.server_clients dns.nxdomain_surge.domains \
+    dns.nxdomain_surge.clients dns.nxdomain_surge.names dns.nxdomain_surge.parents \
     dns.flood.servers dns.slow.servers dns.no_response.recent tcp.scan.sources; do
     check "--bounds lists $b" "$(yes_if grep -q "^  $b " <<<"$list")"
 done
@@ -44,4 +46,39 @@ check "HTML names the stage bound reached" "$(yes_if grep -q 'Bound reached:</st
 json=$("$bin" report --format json --bound flow.tcp_dns_flows=1 "$caps/tcp_closed/arkime-tcp53-fin.pcap" || true)
 n=$(jq '[.summary.stage_limits[]? | select(.counter == "tcp_dns_streams_evicted") | .count] | add // 0' <<<"$json")
 check "tcp_dns_flows=1 counts the streams evicted ($n)" "$(yes_if [ "$n" -gt 0 ])"
+
+# The detector's and dns.nxdomain_surge's tables: 40 NXDOMAIN (then SERVFAIL) answers to 5
+# clients for names under 4 parents, as tcpdump prints them.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+for i in $(seq 0 39); do
+    c=$((i % 5 + 10)) us=$((i * 40000))
+    printf '13:24:%02d.%06d IP 192.0.2.%d.%d > 198.51.100.53.53: %d+ A? x%dq%d.dom%d.example. (40)\n' \
+        $((us / 1000000)) $((us % 1000000)) $c $((40000 + i)) $((1000 + i)) "$i" $c $((i % 4))
+    us=$((us + 20000))
+    printf '13:24:%02d.%06d IP 198.51.100.53.53 > 192.0.2.%d.%d: %d NXDomain 0/1/0 (100)\n' \
+        $((us / 1000000)) $((us % 1000000)) $c $((40000 + i)) $((1000 + i))
+done >"$tmp/nx.txt"
+sed 's/NXDomain/ServFail/' "$tmp/nx.txt" >"$tmp/sf.txt"
+limit() { # json rule counter
+    jq --arg r "$2" --arg c "$3" '[.summary.rule_limits[] | select(.rule == $r and .counter == $c) | .count] | add // 0' <<<"$1"
+}
+json=$("$bin" report --format json "$tmp/nx.txt" || true)
+check "nxdomain_surge: nothing replaced by default" "$(yes_if [ "$(jq '.summary.rule_limits | length' <<<"$json")" -eq 0 ])"
+json=$("$bin" report --format json --bound dns.nxdomain_surge.domains=2 \
+    --bound dns.nxdomain_surge.clients=2 --bound dns.nxdomain_surge.names=2 "$tmp/nx.txt" || true)
+n=$(limit "$json" dns.nxdomain_surge domains_replaced)
+check "nxdomain_surge.domains=2 counts parents replaced ($n)" "$(yes_if [ "$n" -gt 0 ])"
+n=$(limit "$json" dns.nxdomain_surge clients_replaced)
+check "nxdomain_surge.clients=2 counts clients replaced ($n)" "$(yes_if [ "$n" -gt 0 ])"
+n=$(limit "$json" dns.nxdomain_surge entries_counted_at_least)
+check "nxdomain_surge.names=2 counts entries past the exact count ($n)" "$(yes_if [ "$n" -gt 0 ])"
+json=$("$bin" report --format json "$tmp/sf.txt" || true)
+check "servfail: no rcode key dropped by default" "$(yes_if [ "$(limit "$json" dns.servfail rcode_keys_dropped)" -eq 0 ])"
+json=$("$bin" report --format json --bound detect.rcode_keys=16 "$tmp/sf.txt" || true)
+n=$(limit "$json" dns.servfail rcode_keys_dropped)
+check "detect.rcode_keys=16 counts the SERVFAIL lookups of keys not kept ($n)" "$(yes_if [ "$n" -gt 0 ])"
+md=$("$bin" report --bound detect.server_clients=1 "$caps/flood/flood.pcap" || true)
+check "detect.server_clients=1: the flood's client count is a lower bound" \
+    "$(yes_if grep -q 'the server had 1+ distinct clients' <<<"$md")"
 exit $fail

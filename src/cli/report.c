@@ -199,7 +199,7 @@ static bool parse_bound(struct report_opts *o, const char *arg)
         return false;
     }
     char rule[64], name[64];
-    /* The stages' own bounds first (correlate.*, flow.*). */
+    /* The stages' own bounds first (correlate.*, flow.*, detect.*). */
     char full[160];
     snprintf(full, sizeof full, "%.*s", (int)(eq - arg), arg);
     for (const struct pipeline_stage_bound *b = pipeline_stage_bounds; b->name; b++) {

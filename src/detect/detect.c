@@ -28,6 +28,7 @@ struct service {
 
 struct detector {
     int64_t timeout_us;
+    size_t server_clients; /* detect.server_clients; 0: SERVER_CLIENTS_KEPT */
     const struct correlate_stats *stats;
     /* Each kind is kept in an array in creation order (what is iterated) and indexed by a hash
      * table of the same pointers (what is looked up). */
@@ -186,6 +187,12 @@ const struct rule_bound_def *detect_find_bound(const char *rule_id, const char *
         return &r->bounds[j];
     }
     return NULL;
+}
+
+void detect_set_limits(struct detector *d, uint64_t rcode_keys, uint64_t server_clients)
+{
+    d->rcodes.view_max = (size_t)rcode_keys;
+    d->server_clients = (size_t)server_clients;
 }
 
 int detect_set_bound(struct detector *d, const char *rule_id, const char *name, uint64_t value)
@@ -373,7 +380,7 @@ static struct server_stats *server_get(struct detector *d, const struct nt_addr 
     s->server = *server;
     s->port = port;
     s->transport = transport;
-    addr_set_init(&s->clients, SERVER_CLIENTS_KEPT);
+    addr_set_init(&s->clients, d->server_clients ? d->server_clients : SERVER_CLIENTS_KEPT);
     if (htab_insert(&d->server_index, h, s) < 0) {
         free(s);
         return NULL;

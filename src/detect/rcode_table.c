@@ -185,7 +185,7 @@ static struct rcode_entry *entry_join(struct rcode_table *t, const struct key *k
         if (!(want & bit) || (e && (e->views & bit)))
             continue;
         struct rcode_view_state *vs = &t->views[v];
-        if (vs->n >= RCODE_VIEW_MAX_ENTRIES) {
+        if (vs->n >= (t->view_max ? t->view_max : RCODE_VIEW_MAX_ENTRIES)) {
             vs->dropped++;
             continue;
         }

@@ -22,6 +22,7 @@
 #include "correlate/correlate.h"
 #include "util/htab.h"
 
+/* The default bound of each view (--bound detect.rcode_keys=N). */
 #define RCODE_VIEW_MAX_ENTRIES 65536
 
 /* The error rcodes tracked, one view each. */
@@ -73,6 +74,7 @@ struct rcode_table {
     size_t slab_used;
     char *names; /* the current name block, names_used of its bytes used */
     size_t names_used, names_size;
+    size_t view_max; /* keys each view keeps; 0: RCODE_VIEW_MAX_ENTRIES */
 };
 
 /* An empty table (a zeroed one is empty too). */

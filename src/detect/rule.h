@@ -103,6 +103,7 @@ void rule_take_icmp(struct rule_ctx *rc);
 
 /* What the detector measured about every DNS server seen (all lookups, failed or not), so rules
  * can say whether a server ever answered and how busy it was. */
+/* The default of --bound detect.server_clients (distinct clients counted per server). */
 #define SERVER_CLIENTS_KEPT 1024
 struct server_stats {
     struct nt_addr server;
@@ -112,7 +113,7 @@ struct server_stats {
     uint64_t query_packets;
     struct nt_time first_query, last_query;   /* first transmissions of its lookups */
     struct nt_time first_answer, last_answer; /* of answered lookups */
-    struct addr_set clients;                  /* distinct clients, up to SERVER_CLIENTS_KEPT */
+    struct addr_set clients;                  /* distinct clients, up to detect.server_clients */
     size_t n_clients;                         /* clients.n */
     bool clients_overflow;                    /* more clients than were kept */
 };
@@ -136,6 +137,10 @@ const struct rule_bound_def *detect_find_bound(const char *rule_id, const char *
 /* Sets a bound for this detector's rules; call before the first lookup. Returns 0, -1 when the
  * rule or bound does not exist, -2 when value is outside [min, max]. */
 int detect_set_bound(struct detector *d, const char *rule_id, const char *name, uint64_t value);
+/* The detector's own bounds (--bound detect.rcode_keys, detect.server_clients): keys each view of
+ * the shared rcode table keeps, and distinct clients counted per server. Call before the first
+ * lookup; 0 keeps a default (RCODE_VIEW_MAX_ENTRIES, SERVER_CLIENTS_KEPT). */
+void detect_set_limits(struct detector *d, uint64_t rcode_keys, uint64_t server_clients);
 void detect_lookup(struct detector *d, const struct dns_lookup *l);
 /* Returns whether the error is accounted for: tied to a lookup or connection attempt (whose
  * outcome the rules judge), or taken by a rule into a finding (rule_take_icmp). */

@@ -9,6 +9,7 @@
 #include "decode/decode.h"
 #include "correlate/dnsconn.h"
 #include "correlate/sides.h"
+#include "detect/rcode_table.h"
 #include "detect/rule.h"
 #include "flow/flow.h"
 #include "source/source.h"
@@ -48,6 +49,10 @@ const struct pipeline_stage_bound pipeline_stage_bounds[] = {
      "DNS-over-TCP streams reassembled at once"},
     {"flow.tcp_dns_bytes", TCPDNS_MAX_BYTES, 65536, (uint64_t)1 << 32,
      "bytes buffered by DNS-over-TCP streams"},
+    {"detect.rcode_keys", RCODE_VIEW_MAX_ENTRIES, 16, 16777216,
+     "services, clients and questions whose SERVFAIL or REFUSED answers are counted (each)"},
+    {"detect.server_clients", SERVER_CLIENTS_KEPT, 1, 16777216,
+     "distinct clients counted exactly per DNS server (past it \"at least\")"},
     {NULL, 0, 0, 0, NULL},
 };
 
@@ -56,7 +61,7 @@ static uint64_t *stage_bound_slot(struct pipeline_limits *l, size_t i)
 {
     uint64_t *slots[] = {&l->lookups_per_key, &l->dns_tcp_connections, &l->hosts_seen,
                          &l->frag_datagrams,  &l->frag_bytes,          &l->tcp_dns_flows,
-                         &l->tcp_dns_bytes};
+                         &l->tcp_dns_bytes,   &l->rcode_keys,          &l->server_clients};
     return i < sizeof slots / sizeof *slots ? slots[i] : NULL;
 }
 
@@ -177,6 +182,8 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, const struct pi
     p->pkt = calloc(1, sizeof *p->pkt);
     p->names = nt_names_new();
     p->det = detect_new(cfg->timeout_us);
+    if (p->det)
+        detect_set_limits(p->det, cfg->limits.rcode_keys, cfg->limits.server_clients);
     for (size_t i = 0; p->det && i < cfg->n_bounds; i++)
         if (detect_set_bound(p->det, cfg->bounds[i].rule, cfg->bounds[i].name,
                              cfg->bounds[i].value) != 0) {

@@ -39,12 +39,10 @@
  * the run's key, and by chance is about n^2 / 2^65). The count-min sketches are approximate
  * by design and use a fixed hash (FNV-1a), so that their estimates, which reach the report,
  * are the same in every run. */
-#define MAX_DOMAINS  256
-#define MAX_CLIENTS  256
-#define NAMES_KEPT   1024
-#define PARENTS_KEPT 256
-#define SKETCH_ROWS  4
-#define SKETCH_COLS  4096
+/* The four table bounds are options (--bound dns.nxdomain_surge.NAME=N, struct bounds below):
+ * "domains" and "clients" entries, and per entry "names" and "parents" counted exactly. */
+#define SKETCH_ROWS 4
+#define SKETCH_COLS 4096
 /* Buckets of the tables' presence counts, and slots of the service prefix cache. */
 #define PRESENT_BUCKETS 4096
 #define PREFIX_SLOTS    64
@@ -250,7 +248,8 @@ struct nx_entry {
 /* Each table is indexed by a hash table (util/htab.h) over its entries, so the lookup of every
  * answered query does not scan the whole table; the arrays keep their order for on_finish. */
 struct state {
-    struct nx_entry dom[MAX_DOMAINS], cli[MAX_CLIENTS];
+    struct nx_entry *dom, *cli; /* dom_max and cli_max entries */
+    size_t dom_max, cli_max, names_kept, parents_kept;
     struct htab dom_ix, cli_ix;
     uint64_t dom_replaced, cli_replaced;
     size_t dom_used, cli_used; /* entries in use in each table */
@@ -291,10 +290,12 @@ static void state_free(void *p)
     struct state *g_state = p;
     if (!g_state)
         return;
-    for (size_t i = 0; i < MAX_DOMAINS; i++)
+    for (size_t i = 0; g_state->dom && i < g_state->dom_max; i++)
         entry_clear(&g_state->dom[i]);
-    for (size_t i = 0; i < MAX_CLIENTS; i++)
+    for (size_t i = 0; g_state->cli && i < g_state->cli_max; i++)
         entry_clear(&g_state->cli[i]);
+    free(g_state->dom);
+    free(g_state->cli);
     htab_fini(&g_state->dom_ix);
     htab_fini(&g_state->cli_ix);
     free(g_state);
@@ -304,9 +305,23 @@ static void state_free(void *p)
 static struct state *state_get(struct rule_ctx *rc)
 {
     void **slot = rule_state(rc);
-    if (!*slot)
-        *slot = calloc(1, sizeof(struct state));
-    return *slot;
+    if (*slot)
+        return *slot;
+    struct state *st = calloc(1, sizeof *st);
+    if (!st)
+        return NULL;
+    st->dom_max = (size_t)rule_bound(rc, "domains");
+    st->cli_max = (size_t)rule_bound(rc, "clients");
+    st->names_kept = (size_t)rule_bound(rc, "names");
+    st->parents_kept = (size_t)rule_bound(rc, "parents");
+    st->dom = calloc(st->dom_max, sizeof *st->dom);
+    st->cli = calloc(st->cli_max, sizeof *st->cli);
+    if (!st->dom || !st->cli) {
+        state_free(st);
+        return NULL;
+    }
+    *slot = st;
+    return st;
 }
 
 static uint32_t cms_add(uint32_t m[SKETCH_ROWS][SKETCH_COLS], uint64_t h)
@@ -441,8 +456,6 @@ static struct nx_entry *entry_find(struct nx_entry *tab, struct htab *ix, size_t
     } else {
         e->client = *key->client;
     }
-    e->names.max = NAMES_KEPT;
-    e->parents.max = PARENTS_KEPT;
     return e;
 }
 
@@ -613,11 +626,11 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
             *od = *t;
         if (oc->kind == NT_TIME_NONE || nt_time_cmp(t, oc) > 0)
             *oc = *t;
-        struct nx_entry *e = entry_find(st->dom, &st->dom_ix, MAX_DOMAINS, st->dom_present, &dkey,
+        struct nx_entry *e = entry_find(st->dom, &st->dom_ix, st->dom_max, st->dom_present, &dkey,
                                         false, NULL, NULL);
         if (e)
             entry_ok(e, t);
-        e = entry_find(st->cli, &st->cli_ix, MAX_CLIENTS, st->cli_present, &ckey, false, NULL,
+        e = entry_find(st->cli, &st->cli_ix, st->cli_max, st->cli_present, &ckey, false, NULL,
                        NULL);
         if (e)
             entry_ok(e, t);
@@ -629,10 +642,11 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     text_query_name(l, name, sizeof name);
     uint64_t nk = name_hash(l->qname);
 
-    struct nx_entry *d = entry_find(st->dom, &st->dom_ix, MAX_DOMAINS, st->dom_present, &dkey, true,
+    struct nx_entry *d = entry_find(st->dom, &st->dom_ix, st->dom_max, st->dom_present, &dkey, true,
                                     &st->dom_replaced, &st->dom_used);
     if (d) {
         if (d->nx == 0) {
+            d->names.max = st->names_kept;
             const struct nt_time *ok = &st->ok_dom[dk % SKETCH_COLS];
             if (ok->kind == t->kind && nt_time_cmp(ok, t) < 0) {
                 d->has_before = true;
@@ -647,10 +661,12 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
         }
         entry_nx(d, l, name, t);
     }
-    struct nx_entry *c = entry_find(st->cli, &st->cli_ix, MAX_CLIENTS, st->cli_present, &ckey, true,
+    struct nx_entry *c = entry_find(st->cli, &st->cli_ix, st->cli_max, st->cli_present, &ckey, true,
                                     &st->cli_replaced, &st->cli_used);
     if (c) {
         if (c->nx == 0) {
+            c->names.max = st->names_kept;
+            c->parents.max = st->parents_kept;
             c->server = l->server;
             c->port = l->server_port;
             c->transport = l->transport;
@@ -910,7 +926,20 @@ static void on_finish(struct rule_ctx *rc)
     struct state *st = state_get(rc);
     if (!st)
         return;
-    for (size_t i = 0; i < MAX_DOMAINS; i++) {
+    /* What the tables' bounds left out: entries replaced by newer ones (their answers are lost
+     * to the rule), and entries whose distinct names or parents went past the exact count. */
+    if (st->dom_replaced)
+        rule_count_limit(rc, "domains_replaced", st->dom_replaced);
+    if (st->cli_replaced)
+        rule_count_limit(rc, "clients_replaced", st->cli_replaced);
+    uint64_t capped = 0;
+    for (size_t i = 0; i < st->dom_max; i++)
+        capped += st->dom[i].used && st->dom[i].names.overflow;
+    for (size_t i = 0; i < st->cli_max; i++)
+        capped += st->cli[i].used && (st->cli[i].names.overflow || st->cli[i].parents.overflow);
+    if (capped)
+        rule_count_limit(rc, "entries_counted_at_least", capped);
+    for (size_t i = 0; i < st->dom_max; i++) {
         struct nx_entry *e = &st->dom[i];
         if (!e->used || e->nx < MIN_NX)
             continue;
@@ -950,7 +979,7 @@ static void on_finish(struct rule_ctx *rc)
         }
         explain_domain(rc, st, e, f, pat, total);
     }
-    for (size_t i = 0; i < MAX_CLIENTS; i++) {
+    for (size_t i = 0; i < st->cli_max; i++) {
         struct nx_entry *e = &st->cli[i];
         if (!e->used || e->nx < MIN_NX || e->parents.n < DGA_PARENTS)
             continue;
@@ -980,6 +1009,17 @@ static void on_finish(struct rule_ctx *rc)
     }
 }
 
+static const struct rule_bound_def bounds[] = {
+    {"domains", 256, 1, 16384,
+     "parent domains (per server) with NXDOMAIN answers followed; past it the one with the "
+     "fewest answers is replaced"},
+    {"clients", 256, 1, 16384,
+     "clients with NXDOMAIN answers followed; past it the one with the fewest is replaced"},
+    {"names", 1024, 1, 1048576, "distinct NXDOMAIN names counted exactly per parent or client"},
+    {"parents", 256, 1, 1048576, "distinct parents counted exactly per client"},
+    {NULL, 0, 0, 0, NULL},
+};
+
 const struct rule rule_dns_nxdomain_surge = {
     .id = "dns.nxdomain_surge",
     .severity = SEV_MEDIUM,
@@ -987,4 +1027,5 @@ const struct rule rule_dns_nxdomain_surge = {
     .on_dns_lookup = on_lookup,
     .on_finish = on_finish,
     .free_state = state_free,
+    .bounds = bounds,
 };
