@@ -83,6 +83,12 @@ add_test(NAME live.cli COMMAND ${NT_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/live.sh
 set_tests_properties(live.cli PROPERTIES LABELS live SKIP_RETURN_CODE 77 TIMEOUT 300
                      ENVIRONMENT TZ=UTC)
 
+# --- the command line ------------------------------------------------------------------
+# Usage errors are one line each (status 2), -r/-n/-i/-w/-c as in tcpdump, `nettriage FILE`,
+# --help per command, the man page's sections and groff's warnings (tests/cli.sh).
+add_test(NAME cli COMMAND ${NT_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/cli.sh $<TARGET_FILE:nettriage>)
+set_tests_properties(cli PROPERTIES LABELS cli SKIP_RETURN_CODE 77 TIMEOUT 300)
+
 # --- bad input -------------------------------------------------------------------------
 add_test(NAME badinput COMMAND ${NT_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/badinput.sh
                                $<TARGET_FILE:nettriage>)
@@ -107,6 +113,7 @@ if(NT_SHELLCHECK)
                    ${CMAKE_CURRENT_SOURCE_DIR}/badinput.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/bounds.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/live.sh
+                   ${CMAKE_CURRENT_SOURCE_DIR}/cli.sh
                    ${CMAKE_SOURCE_DIR}/scripts/capture-example
            WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
   set_tests_properties(lint.shellcheck PROPERTIES LABELS lint TIMEOUT 300)
