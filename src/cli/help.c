@@ -65,6 +65,8 @@ void cli_help_report(FILE *out)
           "                         unless NO_COLOR is set)\n"
           "  -o, --output FILE      write the report to FILE instead of standard output\n"
           "      --reported TEXT    how the incident came to light, quoted in the report\n"
+          "      --actions TEXT     what the team did, quoted in the report's \"What was done\"\n"
+          "                         beside what nettriage did\n"
           "  -n                     accepted for tcpdump's habit and ignored: nettriage never\n"
           "                         resolves names (addresses and ports are always numbers)\n"
           "  -q, --quiet            no progress line or notes on standard error\n"

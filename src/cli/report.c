@@ -27,6 +27,7 @@ struct report_opts {
     const char *format;
     const char *output;
     const char *reported;
+    const char *actions;          /* --actions TEXT */
     const char *reads[READS_MAX]; /* -r FILE, in order */
     size_t n_reads;
     const char *color; /* --color always|never|auto (text format) */
@@ -452,6 +453,7 @@ int cmd_report(int argc, char **argv)
         OPT_BOUNDS,
         OPT_COLOR,
         OPT_REPORTED,
+        OPT_ACTIONS,
         OPT_TIMEOUT,
         OPT_VERSION
     };
@@ -459,6 +461,7 @@ int cmd_report(int argc, char **argv)
         {"format", required_argument, NULL, OPT_FORMAT},
         {"output", required_argument, NULL, 'o'},
         {"reported", required_argument, NULL, OPT_REPORTED},
+        {"actions", required_argument, NULL, OPT_ACTIONS},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"max-lookups", required_argument, NULL, OPT_MAX_LOOKUPS},
         {"max-tcp", required_argument, NULL, OPT_MAX_TCP},
@@ -507,6 +510,9 @@ int cmd_report(int argc, char **argv)
             break;
         case OPT_REPORTED:
             o.reported = optarg;
+            break;
+        case OPT_ACTIONS:
+            o.actions = optarg;
             break;
         case OPT_TIMEOUT:
             if (!parse_timeout(optarg, &o.cfg.timeout_us)) {
@@ -709,6 +715,11 @@ int cmd_report(int argc, char **argv)
     }
     a.version = NT_VERSION;
     a.reported = o.reported ? strdup(o.reported) : NULL;
+    a.actions = o.actions ? strdup(o.actions) : NULL;
+    if ((o.reported && !a.reported) || (o.actions && !a.actions)) {
+        fputs("nettriage: out of memory\n", stderr);
+        goto done;
+    }
 
     bool input_error = false;
     uint64_t packets = 0;

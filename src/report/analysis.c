@@ -520,6 +520,7 @@ void analysis_fini(struct analysis *a)
     }
     free(a->inputs);
     free(a->reported);
+    free(a->actions);
     for (size_t i = 0; i < a->n_unmatched_examples; i++)
         evidence_fini(&a->unmatched_examples[i]);
     for (size_t i = 0; i < a->n_not_taken_examples; i++)

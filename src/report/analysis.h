@@ -194,6 +194,7 @@ struct analysis_traffic {
 struct analysis {
     const char *version;
     char *reported; /* --reported TEXT, or NULL */
+    char *actions;  /* --actions TEXT: what the team did, or NULL */
     int64_t timeout_us;
     struct analysis_limits limits;
     /* What the rules' own bounds left out (detect_limits: rule id, counter, count), borrowed

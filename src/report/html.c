@@ -612,6 +612,11 @@ static void render_done(const struct analysis *a, struct strbuf *o)
                        "<code>--reported</code>).");
     }
     strbuf_puts(o, "</p>\n<h3>What was done</h3>\n<ul>\n");
+    if (a->actions) {
+        strbuf_puts(o, "<li>By the team (as given with <code>--actions</code>): ");
+        h(o, a->actions);
+        strbuf_puts(o, "</li>\n");
+    }
     strbuf_printf(o,
                   "<li>nettriage decoded %" PRIu64 " %s and grouped %" PRIu64
                   " DNS %s into %" PRIu64 " %s (a query and its retransmissions).</li>\n",

@@ -242,6 +242,7 @@ void report_render_json(const struct analysis *a, struct strbuf *out)
     jsonw_kv_str(&w, "version", a->version);
     jsonw_obj_end(&w);
     jsonw_kv_str(&w, "reported", a->reported);
+    jsonw_kv_str(&w, "actions", a->actions);
     jsonw_kv_decimal(&w, "timeout_s", a->timeout_us, 6);
 
     jsonw_kv_arr(&w, "inputs");

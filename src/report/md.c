@@ -531,6 +531,11 @@ static void render_done(const struct analysis *a, struct strbuf *o)
     char to[32];
     nt_duration_format(a->timeout_us, to, sizeof to);
     strbuf_puts(o, "### What was done\n\n");
+    if (a->actions) {
+        strbuf_puts(o, "- By the team (as given with `--actions`): ");
+        md_raw(o, a->actions);
+        strbuf_puts(o, "\n");
+    }
     strbuf_printf(o, "- The traffic was captured: %" PRIu64 " %s in %zu %s (", s->packets,
                   plural(s->packets, "packet", "packets"), a->n_inputs,
                   plural(a->n_inputs, "input", "inputs"));

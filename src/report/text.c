@@ -681,6 +681,11 @@ static void render_done(struct tx *t, const struct analysis *a)
     p_flush(t, 0, 0);
     strbuf_putc(t->o, '\n');
     subheading(t, "What was done");
+    if (a->actions) {
+        p_lit(t, "By the team (as given with --actions): ");
+        p_raw(t, a->actions);
+        p_item(t, 2, "-");
+    }
     p_printf(t,
              "%" PRIu64 " %s decoded; %" PRIu64 " DNS %s grouped into %" PRIu64 " %s: %" PRIu64
              " answered, %" PRIu64 " refused by an ICMP error, %" PRIu64
