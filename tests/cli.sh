@@ -90,6 +90,10 @@ usage_error "report " "-r reads a file" report -r "$pcap" -i lo
 usage_error "report " "'port' after -r FILE" report -r "$pcap" port 53
 usage_error "report " "'port' after -r FILE" -r "$pcap" port 53
 usage_error "report " "-C wants" report --read-live "$pcap" -w x -C 0
+usage_error "report " "--date wants a date" report --date 2026-02-30 "$text"
+usage_error "report " "--date wants a date" report --date 21/11/2026 "$text"
+usage_error "report " "--timezone wants UTC, local" report --timezone CET "$pcap"
+usage_error "report " "--timezone wants UTC, local" report --timezone +15:00 "$pcap"
 usage_error "watch " "unknown option '--frob'" watch --frob "$pcap"
 usage_error "watch " "unknown option '-q'" watch -q "$pcap"
 usage_error "watch " "--timeout S" watch -t 5 "$pcap"
@@ -148,6 +152,21 @@ if [ "$(jq -r .reported "$work/rep.json")" = "users saw SERVFAIL" ]; then ok; el
 "$nt" report --format json -r "$pcap" >"$work/rep.json" 2>/dev/null
 if [ "$(jq -r .reported "$work/rep.json")" = null ] &&
     [ "$(jq -r '.inputs | length' "$work/rep.json")" = 1 ]; then ok; else bad "-r FILE: not one input and no reporter"; fi
+
+# --date and --timezone: a time of day has no date unless --date gives one (and then the input
+# says so); with it every NDJSON event carries an ISO 8601 @timestamp with the zone's offset.
+"$nt" report --format json "$repo/examples/pasted-log.txt" >"$work/nodate.json" 2>/dev/null
+if [ "$(jq -r '.inputs[0].date_from, .time_span.start' "$work/nodate.json" | tr '\n' ' ')" = "null 13:24:32.192571 " ]; then ok; else bad "text without --date: a date appeared"; fi
+"$nt" report --format ndjson --date 2026-11-21 --timezone +01:00 "$repo/examples/pasted-log.txt" >"$work/dated.ndjson" 2>/dev/null
+if jq -e -s 'length > 3 and all(.[]; (."@timestamp" // "") | test("^2026-11-21T13:2[0-9]:[0-9.]+\\+01:00$"))' "$work/dated.ndjson" >/dev/null &&
+    [ "$(jq -r 'select(.event.dataset == "nettriage.summary") | .nettriage.inputs[0].date_from' "$work/dated.ndjson")" = "--date" ]; then ok; else bad "--date/--timezone: an NDJSON event without the dated @timestamp"; fi
+"$nt" report --format json --timezone -05:30 "$pcap" >"$work/tz.json" 2>/dev/null
+if [ "$(jq -r '.time_span.start, .inputs[0].date_from' "$work/tz.json" | tr '\n' ' ')" = "2026-11-21T16:24:23.788387-05:30 input " ]; then ok; else bad "--timezone -05:30 on a pcap"; fi
+TZ=Europe/Paris "$nt" report --format json --timezone local "$pcap" >"$work/tzl.json" 2>/dev/null
+if [ "$(jq -r '.time_span.start' "$work/tzl.json")" = "2026-11-21T22:54:23.788387+01:00" ]; then ok; else bad "--timezone local (TZ=Europe/Paris)"; fi
+# A pcap has its own dates: --date changes nothing there.
+"$nt" report --format json --date 2020-01-01 "$pcap" >"$work/pd.json" 2>/dev/null
+if [ "$(jq -r '.time_span.start' "$work/pd.json")" = "2026-11-21T21:54:23.788387Z" ]; then ok; else bad "--date changed a pcap's dates"; fi
 
 # watch -r FILE follows FILE, as watch FILE does.
 "$nt" watch "$pcap" >"$work/w1" 2>/dev/null

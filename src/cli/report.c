@@ -28,6 +28,8 @@ struct report_opts {
     const char *output;
     const char *reported;
     const char *actions;          /* --actions TEXT */
+    const char *date;             /* --date YYYY-MM-DD */
+    struct nt_zone zone;          /* --timezone (UTC by default) */
     const char *reads[READS_MAX]; /* -r FILE, in order */
     size_t n_reads;
     const char *color; /* --color always|never|auto (text format) */
@@ -454,6 +456,8 @@ int cmd_report(int argc, char **argv)
         OPT_COLOR,
         OPT_REPORTED,
         OPT_ACTIONS,
+        OPT_DATE,
+        OPT_TIMEZONE,
         OPT_TIMEOUT,
         OPT_VERSION
     };
@@ -462,6 +466,8 @@ int cmd_report(int argc, char **argv)
         {"output", required_argument, NULL, 'o'},
         {"reported", required_argument, NULL, OPT_REPORTED},
         {"actions", required_argument, NULL, OPT_ACTIONS},
+        {"date", required_argument, NULL, OPT_DATE},
+        {"timezone", required_argument, NULL, OPT_TIMEZONE},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"max-lookups", required_argument, NULL, OPT_MAX_LOOKUPS},
         {"max-tcp", required_argument, NULL, OPT_MAX_TCP},
@@ -513,6 +519,24 @@ int cmd_report(int argc, char **argv)
             break;
         case OPT_ACTIONS:
             o.actions = optarg;
+            break;
+        case OPT_DATE:
+            if (!nt_date_parse(optarg, &o.cfg.date_y, &o.cfg.date_m, &o.cfg.date_d)) {
+                cli_usage_error("report", "--date wants a date YYYY-MM-DD (1970 to 9999), not '%s'",
+                                optarg);
+                return EXIT_ERROR;
+            }
+            o.cfg.date_set = true;
+            o.date = optarg;
+            break;
+        case OPT_TIMEZONE:
+            if (!nt_zone_parse(optarg, &o.zone)) {
+                cli_usage_error("report",
+                                "--timezone wants UTC, local or an offset +HH:MM / -HH:MM (up to "
+                                "14:00), not '%s'",
+                                optarg);
+                return EXIT_ERROR;
+            }
             break;
         case OPT_TIMEOUT:
             if (!parse_timeout(optarg, &o.cfg.timeout_us)) {
@@ -708,6 +732,7 @@ int cmd_report(int argc, char **argv)
         sink.on_lookup = tr_lookup;
         sink.on_icmp_error = tr_icmp;
     }
+    o.cfg.date_zone = o.zone; /* --date's times of day are wall-clock times there */
     struct pipeline *pl = pipeline_new(&o.cfg, &sink, &a, n_inputs);
     if (!pl) {
         fputs("nettriage: out of memory\n", stderr);
@@ -716,6 +741,11 @@ int cmd_report(int argc, char **argv)
     a.version = NT_VERSION;
     a.reported = o.reported ? strdup(o.reported) : NULL;
     a.actions = o.actions ? strdup(o.actions) : NULL;
+    /* Dated times are written in the --timezone zone; --date's times of day are read in it. */
+    nt_time_set_zone(&o.zone);
+    if (o.date)
+        snprintf(a.date, sizeof a.date, "%s", o.date);
+    a.date_zone = o.zone;
     if ((o.reported && !a.reported) || (o.actions && !a.actions)) {
         fputs("nettriage: out of memory\n", stderr);
         goto done;

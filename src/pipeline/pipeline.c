@@ -274,6 +274,15 @@ bool pipeline_read_source(struct pipeline *p, struct source *src, const char *la
     }
     int rc;
     while ((rc = source_next(src, p->pkt)) == 1) {
+        if (p->cfg.date_set && p->pkt->ts.kind == NT_TIME_OF_DAY) {
+            int64_t sec;
+            if (nt_zone_to_unix(&p->cfg.date_zone, p->cfg.date_y, p->cfg.date_m, p->cfg.date_d,
+                                p->pkt->ts.sec, &sec)) {
+                p->pkt->ts.sec = sec;
+                p->pkt->ts.kind = NT_TIME_ABSOLUTE;
+                in->dated_by_option = true;
+            }
+        }
         /* Each packet the flow stage hands on: the one read, then the extra DNS messages its
          * segment completed (same number and time, not packets of the input). */
         flow_packet(p->flow, p->pkt);

@@ -218,7 +218,14 @@ static void render_head(const struct analysis *a, struct strbuf *o)
         if (a->first_ts.kind == NT_TIME_OF_DAY)
             strbuf_puts(o, "; times of day without a date");
     }
-    strbuf_puts(o, ".</p>\n</header>\n");
+    strbuf_puts(o, ".</p>\n");
+    char note[512];
+    if (analysis_date_note(a, note, sizeof note)) {
+        strbuf_puts(o, "<p class=\"meta\">");
+        h(o, note);
+        strbuf_puts(o, "</p>\n");
+    }
+    strbuf_puts(o, "</header>\n");
     strbuf_puts(o, "<nav class=\"toc\"><a href=\"#scope\">Inputs</a>"
                    "<a href=\"#summary\">Summary</a><a href=\"#overview\">Findings overview</a>"
                    "<a href=\"#timeline\">Timeline</a><a href=\"#servers\">Answer times</a>"

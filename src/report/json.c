@@ -95,6 +95,7 @@ static void input_object(struct jsonw *w, const struct analysis_input *in)
     jsonw_kv_str(w, "kind", in->kind);
     jsonw_kv_str(w, "linktype", in->linktype);
     jsonw_kv_u64(w, "packets", in->packets);
+    jsonw_kv_str(w, "date_from", analysis_date_from(in));
     if (in->has_time) {
         jsonw_kv_time(w, "first_packet", &in->first_ts);
         jsonw_kv_time(w, "last_packet", &in->last_ts);

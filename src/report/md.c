@@ -236,6 +236,9 @@ static void render_scope(const struct analysis *a, struct strbuf *o)
             strbuf_puts(o, "; the input gives times of day without a date");
         strbuf_puts(o, ".\n\n");
     }
+    char note[512];
+    if (analysis_date_note(a, note, sizeof note))
+        strbuf_printf(o, "%s\n\n", note);
     for (size_t i = 0; i < a->n_inputs; i++) {
         const struct analysis_input *in = &a->inputs[i];
         if (in->error) {

@@ -34,7 +34,8 @@ static void kv_date(struct jsonw *w, const char *k, const struct nt_time *t)
     size_t n = nt_time_format(t, buf, sizeof buf);
     /* A year outside 0000-9999 (or one gmtime could not convert) is not ISO 8601's basic
      * form: only "YYYY-MM-DDTHH:MM:SS.UUUUUUZ" is written. */
-    if (n != 27 || buf[4] != '-' || buf[26] != 'Z')
+    if (buf[4] != '-' || !((n == 27 && buf[26] == 'Z') ||
+                           (n == 32 && (buf[26] == '+' || buf[26] == '-') && buf[29] == ':')))
         return;
     jsonw_kv_str(w, k, buf);
 }
@@ -479,6 +480,7 @@ void ndjson_summary(struct strbuf *out, const struct analysis *a)
         jsonw_kv_str(&w, "kind", in->kind);
         jsonw_kv_str(&w, "linktype", in->linktype);
         jsonw_kv_u64(&w, "packets", in->packets);
+        jsonw_kv_str(&w, "date_from", analysis_date_from(in));
         jsonw_kv_u64(&w, "unreadable_lines", in->bad_lines);
         jsonw_kv_u64(&w, "unsupported_link_frames", in->unsupported_link);
         jsonw_kv_u64(&w, "unread_traffic", in->unread);

@@ -857,6 +857,11 @@ void report_render_text(const struct analysis *a, struct strbuf *o, bool color)
         p_printf(&t, " (%s)", d);
     }
     p_lit(&t, ".");
+    char note[512];
+    if (analysis_date_note(a, note, sizeof note)) {
+        p_lit(&t, " ");
+        p_lit(&t, note);
+    }
     p_flush(&t, 0, 0);
     render_notices(&t, a);
     render_summary(&t, a);
