@@ -75,6 +75,13 @@ add_test(NAME golden.hostile
 set_tests_properties(golden.hostile PROPERTIES LABELS golden SKIP_RETURN_CODE 77 TIMEOUT 120
                      ENVIRONMENT TZ=UTC)
 
+# --redact on every golden input and test capture, in every format: no client address in any
+# text form, one pseudonym per client across formats, nothing else changed (issue 10).
+add_test(NAME golden.redact
+         COMMAND ${NT_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/golden/redact.sh $<TARGET_FILE:nettriage>)
+set_tests_properties(golden.redact PROPERTIES LABELS golden SKIP_RETURN_CODE 77 TIMEOUT 900
+                     ENVIRONMENT TZ=UTC)
+
 # --- live path without an interface ---------------------------------------------------
 # Options of a live capture, --read-live against the file path on every test capture, -w,
 # Ctrl-C on a replay and on a pipe, one Ctrl-D on a terminal (tests/live.sh).
@@ -110,6 +117,7 @@ if(NT_SHELLCHECK)
                    ${CMAKE_CURRENT_SOURCE_DIR}/golden/text_facts.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/golden/claims.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/golden/hostile.sh
+                   ${CMAKE_CURRENT_SOURCE_DIR}/golden/redact.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/badinput.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/bounds.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/live.sh

@@ -16,6 +16,7 @@
 #include "pipeline/pipeline.h"
 #include "report/analysis.h"
 #include "report/escape.h"
+#include "report/redact.h"
 #include "source/live.h"
 #include "source/source.h"
 #include "util/err.h"
@@ -30,6 +31,7 @@ struct report_opts {
     const char *actions;          /* --actions TEXT */
     const char *date;             /* --date YYYY-MM-DD */
     struct nt_zone zone;          /* --timezone (UTC by default) */
+    bool redact;                  /* --redact */
     const char *reads[READS_MAX]; /* -r FILE, in order */
     size_t n_reads;
     const char *color; /* --color always|never|auto (text format) */
@@ -58,6 +60,8 @@ struct ndjson_sink {
 struct run {
     struct ndjson_sink *nd;           /* NULL unless --format ndjson */
     struct analysis_traffic *traffic; /* NULL unless --format html */
+    /* --redact: the NDJSON lines are held until the end, when who is a client is known. */
+    struct redact *redact;
     bool oom;
 };
 
@@ -82,6 +86,8 @@ static bool sink_open(struct ndjson_sink *s)
 static void sink_flush(struct run *r)
 {
     struct ndjson_sink *s = r->nd;
+    if (r->redact)
+        return; /* held: written by the last flush, once rewritten */
     if (s->line.oom) {
         r->oom = true;
         strbuf_reset(&s->line);
@@ -458,6 +464,7 @@ int cmd_report(int argc, char **argv)
         OPT_ACTIONS,
         OPT_DATE,
         OPT_TIMEZONE,
+        OPT_REDACT,
         OPT_TIMEOUT,
         OPT_VERSION
     };
@@ -468,6 +475,7 @@ int cmd_report(int argc, char **argv)
         {"actions", required_argument, NULL, OPT_ACTIONS},
         {"date", required_argument, NULL, OPT_DATE},
         {"timezone", required_argument, NULL, OPT_TIMEZONE},
+        {"redact", no_argument, NULL, OPT_REDACT},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"max-lookups", required_argument, NULL, OPT_MAX_LOOKUPS},
         {"max-tcp", required_argument, NULL, OPT_MAX_TCP},
@@ -528,6 +536,9 @@ int cmd_report(int argc, char **argv)
             }
             o.cfg.date_set = true;
             o.date = optarg;
+            break;
+        case OPT_REDACT:
+            o.redact = true;
             break;
         case OPT_TIMEZONE:
             if (!nt_zone_parse(optarg, &o.zone)) {
@@ -733,7 +744,10 @@ int cmd_report(int argc, char **argv)
         sink.on_icmp_error = tr_icmp;
     }
     o.cfg.date_zone = o.zone; /* --date's times of day are wall-clock times there */
-    struct pipeline *pl = pipeline_new(&o.cfg, &sink, &a, n_inputs);
+    if (o.redact)
+        run.redact = o.cfg.redact = redact_new(); /* out of memory: no pipeline, said below */
+    struct pipeline *pl =
+        o.redact && !o.cfg.redact ? NULL : pipeline_new(&o.cfg, &sink, &a, n_inputs);
     if (!pl) {
         fputs("nettriage: out of memory\n", stderr);
         goto done;
@@ -746,6 +760,7 @@ int cmd_report(int argc, char **argv)
     if (o.date)
         snprintf(a.date, sizeof a.date, "%s", o.date);
     a.date_zone = o.zone;
+    a.redacted = o.redact;
     if ((o.reported && !a.reported) || (o.actions && !a.actions)) {
         fputs("nettriage: out of memory\n", stderr);
         goto done;
@@ -812,6 +827,9 @@ int cmd_report(int argc, char **argv)
 
     if (run.nd) {
         report_render_ndjson(&a, &nd.line);
+        if (run.redact && !redact_apply(run.redact, &nd.line, true))
+            run.oom = true;
+        run.redact = NULL; /* the held lines go out now */
         sink_flush(&run);
         if (run.oom) {
             fputs("nettriage: out of memory\n", stderr);
@@ -835,6 +853,8 @@ int cmd_report(int argc, char **argv)
         report_render_html(&a, &out);
     } else
         report_render_md(&a, &out);
+    if (o.redact && !redact_apply(o.cfg.redact, &out, strcmp(o.format, "json") == 0))
+        out.oom = true;
     if (out.oom) {
         strbuf_fini(&out);
         fputs("nettriage: out of memory\n", stderr);
@@ -870,5 +890,6 @@ done:
     analysis_fini(&a);
     pipeline_free(pl);
     free(filter_owned);
+    redact_free(o.cfg.redact);
     return status;
 }

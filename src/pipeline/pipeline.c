@@ -1,6 +1,7 @@
 /* pipeline.c: source -> decode -> flow -> correlate -> detect over the inputs, filling the
  * report model (see pipeline.h). */
 #include "pipeline/pipeline.h"
+#include "report/redact.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,6 +222,8 @@ int pipeline_packet(struct pipeline *p, const struct packet *pkt, uint32_t idx)
             in->last_ts = pkt->ts;
         in->has_time = true;
     }
+    if (p->cfg.redact && !redact_observe(p->cfg.redact, pkt))
+        p->oom = true;
     int rc = correlate_packet(p->cor, pkt, idx);
     if (rc < 0)
         p->oom = true;

@@ -56,6 +56,9 @@ struct pipeline_config {
     bool date_set;
     int date_y, date_m, date_d;
     struct nt_zone date_zone;
+    /* --redact: every packet's roles (who asked, who served) are noted there (report/redact.h);
+     * NULL without it. */
+    struct redact *redact;
 };
 
 /* A bound of the flow stage or the correlator settable by name (--bound flow.tcp_dns_flows=N):

@@ -548,6 +548,16 @@ bool analysis_date_note(const struct analysis *a, char *buf, size_t n)
     return true;
 }
 
+const char *analysis_redact_note(const struct analysis *a)
+{
+    if (!a->redacted)
+        return NULL;
+    return "Client addresses are hidden (--redact): each client, an address that started a DNS "
+           "lookup or a TCP connection and served none, is written client-1, client-2, ... in "
+           "the order it first did, the same in every format; servers, resolvers and the hosts "
+           "that sent ICMP errors are shown, and MAC addresses are hidden.";
+}
+
 const char *analysis_date_from(const struct analysis_input *in)
 {
     if (!in->has_time)

@@ -201,6 +201,7 @@ struct analysis {
      * (the --timezone zone): said wherever an input's dates came from it. */
     char date[11];
     struct nt_zone date_zone;
+    bool redacted; /* --redact: client addresses are written as pseudonyms (report/redact.h) */
     int64_t timeout_us;
     struct analysis_limits limits;
     /* What the rules' own bounds left out (detect_limits: rule id, counter, count), borrowed
@@ -301,5 +302,7 @@ bool analysis_date_note(const struct analysis *a, char *buf, size_t n);
 /* "input": the input's own dates; "--date": its times of day dated by the option; NULL: its
  * times carry no date (or it has none). */
 const char *analysis_date_from(const struct analysis_input *in);
+/* With --redact, what the pseudonyms stand for (plain ASCII, no markup); NULL without it. */
+const char *analysis_redact_note(const struct analysis *a);
 
 #endif

@@ -225,6 +225,11 @@ static void render_head(const struct analysis *a, struct strbuf *o)
         h(o, note);
         strbuf_puts(o, "</p>\n");
     }
+    if (analysis_redact_note(a)) {
+        strbuf_puts(o, "<p class=\"meta\">");
+        h(o, analysis_redact_note(a));
+        strbuf_puts(o, "</p>\n");
+    }
     strbuf_puts(o, "</header>\n");
     strbuf_puts(o, "<nav class=\"toc\"><a href=\"#scope\">Inputs</a>"
                    "<a href=\"#summary\">Summary</a><a href=\"#overview\">Findings overview</a>"

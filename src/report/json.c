@@ -244,6 +244,7 @@ void report_render_json(const struct analysis *a, struct strbuf *out)
     jsonw_obj_end(&w);
     jsonw_kv_str(&w, "reported", a->reported);
     jsonw_kv_str(&w, "actions", a->actions);
+    jsonw_kv_bool(&w, "redacted", a->redacted);
     jsonw_kv_decimal(&w, "timeout_s", a->timeout_us, 6);
 
     jsonw_kv_arr(&w, "inputs");

@@ -239,6 +239,8 @@ static void render_scope(const struct analysis *a, struct strbuf *o)
     char note[512];
     if (analysis_date_note(a, note, sizeof note))
         strbuf_printf(o, "%s\n\n", note);
+    if (analysis_redact_note(a))
+        strbuf_printf(o, "%s\n\n", analysis_redact_note(a));
     for (size_t i = 0; i < a->n_inputs; i++) {
         const struct analysis_input *in = &a->inputs[i];
         if (in->error) {

@@ -468,6 +468,7 @@ void ndjson_summary(struct strbuf *out, const struct analysis *a)
     jsonw_kv_str(&w, "version", a->version);
     jsonw_kv_str(&w, "reported", a->reported);
     jsonw_kv_str(&w, "actions", a->actions);
+    jsonw_kv_bool(&w, "redacted", a->redacted);
     jsonw_kv_decimal(&w, "timeout_ms", a->timeout_us, 3);
     jsonw_kv_time(&w, "time", a->has_time ? &a->first_ts : &none);
     jsonw_kv_time(&w, "last_time", a->has_time ? &a->last_ts : &none);

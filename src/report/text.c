@@ -862,6 +862,10 @@ void report_render_text(const struct analysis *a, struct strbuf *o, bool color)
         p_lit(&t, " ");
         p_lit(&t, note);
     }
+    if (analysis_redact_note(a)) {
+        p_lit(&t, " ");
+        p_lit(&t, analysis_redact_note(a));
+    }
     p_flush(&t, 0, 0);
     render_notices(&t, a);
     render_summary(&t, a);
