@@ -5,7 +5,7 @@
 #   - -r FILE reads FILE (report and watch), --reported TEXT is long only, -n is accepted and
 #     changes nothing, -t and -V are not options (tcpdump gives them other meanings);
 #   - `nettriage FILE`, `nettriage -` and `nettriage -r FILE` run the report;
-#   - --help per command on standard output, status 0, within 90 columns; every long option
+#   - --help per command on standard output, status 0, within 80 columns; every long option
 #     a command's help names is in the man page, which groff formats without a warning.
 #
 #   tests/cli.sh NETTRIAGE          exit 0 pass, 1 fail, 77 skip (jq missing)
@@ -63,6 +63,7 @@ usage_error() {
 usage_error "" "give a command"
 usage_error "" "'frob' is neither a command" frob
 usage_error "" "neither a command" "$work/no-such-file.pcap"
+usage_error "" "no help on 'frob'" help frob
 usage_error "" "neither a command" "$work" # a directory is not a capture
 usage_error "report " "unknown option '--frob'" --frob "$pcap"
 usage_error "report " "unknown option '--frob'" report --frob "$pcap"
@@ -177,7 +178,7 @@ if [ $rc1 -eq $rc2 ] && [ -s "$work/w1" ] && cmp -s "$work/w1" "$work/w2"; then 
 
 # --- help ----------------------------------------------------------------------------------
 # help_ok NAME PATTERN ARGS...: status 0, on standard output, nothing on standard error, no
-# line past 90 columns (the help's width), PATTERN in it.
+# line past 80 columns, PATTERN in it.
 help_ok() {
     local name=$1 pat=$2 rc
     shift 2
@@ -185,8 +186,8 @@ help_ok() {
     rc=$?
     if [ $rc -ne 0 ] || [ -s "$work/err" ]; then
         bad "nettriage $*: status $rc or standard error"
-    elif awk 'length($0) > 90 { bad = 1 } END { exit !bad }' "$work/$name.help"; then
-        bad "nettriage $*: a line past 90 columns"
+    elif awk 'length($0) > 80 { bad = 1 } END { exit !bad }' "$work/$name.help"; then
+        bad "nettriage $*: a line past 80 columns"
     elif ! grep -qF -- "$pat" "$work/$name.help"; then
         bad "nettriage $*: '$pat' not in the help"
     else

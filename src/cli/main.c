@@ -16,8 +16,11 @@ int main(int argc, char **argv)
             cli_help_report(stdout);
         else if (strcmp(topic, "watch") == 0)
             cli_help_watch(stdout);
-        else
+        else if (!*topic)
             cli_usage(stdout);
+        else
+            return cli_usage_error(NULL, "no help on '%s': the commands are report and watch",
+                                   topic);
         return EXIT_CLEAN;
     }
     if (strcmp(cmd, "--version") == 0) {
