@@ -75,6 +75,13 @@ add_test(NAME golden.hostile
 set_tests_properties(golden.hostile PROPERTIES LABELS golden SKIP_RETURN_CODE 77 TIMEOUT 120
                      ENVIRONMENT TZ=UTC)
 
+# --redact on every golden input and test capture, in every format: no client address in any
+# text form, one pseudonym per client across formats, nothing else changed (issue 10).
+add_test(NAME golden.redact
+         COMMAND ${NT_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/golden/redact.sh $<TARGET_FILE:nettriage>)
+set_tests_properties(golden.redact PROPERTIES LABELS golden SKIP_RETURN_CODE 77 TIMEOUT 900
+                     ENVIRONMENT TZ=UTC)
+
 # --- live path without an interface ---------------------------------------------------
 # Options of a live capture, --read-live against the file path on every test capture, -w,
 # Ctrl-C on a replay and on a pipe, one Ctrl-D on a terminal (tests/live.sh).
@@ -82,6 +89,12 @@ add_test(NAME live.cli COMMAND ${NT_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/live.sh
                                $<TARGET_FILE:nettriage>)
 set_tests_properties(live.cli PROPERTIES LABELS live SKIP_RETURN_CODE 77 TIMEOUT 300
                      ENVIRONMENT TZ=UTC)
+
+# --- the command line ------------------------------------------------------------------
+# Usage errors are one line each (status 2), -r/-n/-i/-w/-c as in tcpdump, `nettriage FILE`,
+# --help per command, the man page's sections and groff's warnings (tests/cli.sh).
+add_test(NAME cli COMMAND ${NT_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/cli.sh $<TARGET_FILE:nettriage>)
+set_tests_properties(cli PROPERTIES LABELS cli SKIP_RETURN_CODE 77 TIMEOUT 300)
 
 # --- bad input -------------------------------------------------------------------------
 add_test(NAME badinput COMMAND ${NT_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/badinput.sh
@@ -104,9 +117,11 @@ if(NT_SHELLCHECK)
                    ${CMAKE_CURRENT_SOURCE_DIR}/golden/text_facts.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/golden/claims.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/golden/hostile.sh
+                   ${CMAKE_CURRENT_SOURCE_DIR}/golden/redact.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/badinput.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/bounds.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/live.sh
+                   ${CMAKE_CURRENT_SOURCE_DIR}/cli.sh
                    ${CMAKE_SOURCE_DIR}/scripts/capture-example
            WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
   set_tests_properties(lint.shellcheck PROPERTIES LABELS lint TIMEOUT 300)

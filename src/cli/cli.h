@@ -9,8 +9,22 @@
 #define EXIT_FINDINGS 1 /* the analysis found at least one problem */
 #define EXIT_ERROR    2 /* usage or input error */
 
+struct option;
+
 int cmd_report(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
+
+/* The help: the overview (commands) and each command's options (help.c). */
 void cli_usage(FILE *out);
+void cli_help_report(FILE *out);
+void cli_help_watch(FILE *out);
+
+/* A usage error: one line on standard error, "nettriage: MESSAGE (see nettriage CMD --help)"
+ * (CMD NULL: "nettriage --help"), the message terminal-escaped. Returns EXIT_ERROR. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The usage error for getopt_long's '?' (an unknown option, an ambiguous prefix, a value given
+ * to an option that takes none) or ':' (a missing value; the option string starts with ':'),
+ * with opterr 0. Returns EXIT_ERROR. */
+int cli_bad_option(const char *cmd, int ch, const struct option *longopts, char **argv);
 
 #endif

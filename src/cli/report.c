@@ -16,16 +16,24 @@
 #include "pipeline/pipeline.h"
 #include "report/analysis.h"
 #include "report/escape.h"
+#include "report/redact.h"
 #include "source/live.h"
 #include "source/source.h"
 #include "util/err.h"
 
 #define BOUNDS_SET_MAX 64
+#define READS_MAX      64
 
 struct report_opts {
     const char *format;
     const char *output;
     const char *reported;
+    const char *actions;          /* --actions TEXT */
+    const char *date;             /* --date YYYY-MM-DD */
+    struct nt_zone zone;          /* --timezone (UTC by default) */
+    bool redact;                  /* --redact */
+    const char *reads[READS_MAX]; /* -r FILE, in order */
+    size_t n_reads;
     const char *color; /* --color always|never|auto (text format) */
     struct pipeline_config cfg;
     struct pipeline_bound bounds[BOUNDS_SET_MAX]; /* --bound, in cfg.bounds */
@@ -52,6 +60,8 @@ struct ndjson_sink {
 struct run {
     struct ndjson_sink *nd;           /* NULL unless --format ndjson */
     struct analysis_traffic *traffic; /* NULL unless --format html */
+    /* --redact: the NDJSON lines are held until the end, when who is a client is known. */
+    struct redact *redact;
     bool oom;
 };
 
@@ -76,6 +86,8 @@ static bool sink_open(struct ndjson_sink *s)
 static void sink_flush(struct run *r)
 {
     struct ndjson_sink *s = r->nd;
+    if (r->redact)
+        return; /* held: written by the last flush, once rewritten */
     if (s->line.oom) {
         r->oom = true;
         strbuf_reset(&s->line);
@@ -192,10 +204,10 @@ static bool parse_bound(struct report_opts *o, const char *arg)
             dot = c;
     if (!eq || !dot || dot == arg || dot + 1 == eq || (size_t)(dot - arg) >= 64 ||
         (size_t)(eq - dot - 1) >= 64) {
-        fprintf(stderr,
-                "nettriage: --bound wants RULE.NAME=N (e.g. dns.no_response.recent=131072), not "
-                "'%s'; --bounds lists them\n",
-                arg);
+        cli_usage_error("report",
+                        "--bound wants RULE.NAME=N (e.g. dns.no_response.recent=131072), not "
+                        "'%s'; --bounds lists them",
+                        arg);
         return false;
     }
     char rule[64], name[64];
@@ -210,8 +222,8 @@ static bool parse_bound(struct report_opts *o, const char *arg)
         unsigned long long v = strtoull(eq + 1, &end, 10);
         if (errno || end == eq + 1 || *end || eq[1] == '-' ||
             pipeline_set_stage_bound(&o->cfg, full, v) != 0) {
-            fprintf(stderr, "nettriage: --bound %s wants a count from %llu to %llu, not '%s'\n",
-                    full, (unsigned long long)b->min, (unsigned long long)b->max, eq + 1);
+            cli_usage_error("report", "--bound %s wants a count from %llu to %llu, not '%s'", full,
+                            (unsigned long long)b->min, (unsigned long long)b->max, eq + 1);
             return false;
         }
         return true;
@@ -220,15 +232,15 @@ static bool parse_bound(struct report_opts *o, const char *arg)
     snprintf(name, sizeof name, "%.*s", (int)(eq - dot - 1), dot + 1);
     const struct rule_bound_def *def = detect_find_bound(rule, name, NULL);
     if (!def) {
-        fprintf(stderr, "nettriage: --bound: no bound '%s.%s' (--bounds lists them)\n", rule, name);
+        cli_usage_error("report", "--bound: no bound '%s.%s' (--bounds lists them)", rule, name);
         return false;
     }
     char *end;
     errno = 0;
     unsigned long long v = strtoull(eq + 1, &end, 10);
     if (errno || end == eq + 1 || *end || eq[1] == '-' || v < def->min || v > def->max) {
-        fprintf(stderr, "nettriage: --bound %s.%s wants a count from %llu to %llu, not '%s'\n",
-                rule, name, (unsigned long long)def->min, (unsigned long long)def->max, eq + 1);
+        cli_usage_error("report", "--bound %s.%s wants a count from %llu to %llu, not '%s'", rule,
+                        name, (unsigned long long)def->min, (unsigned long long)def->max, eq + 1);
         return false;
     }
     size_t i = 0;
@@ -236,7 +248,7 @@ static bool parse_bound(struct report_opts *o, const char *arg)
            !(strcmp(o->bound_rule[i], rule) == 0 && strcmp(o->bound_name[i], name) == 0))
         i++;
     if (i == BOUNDS_SET_MAX) {
-        fprintf(stderr, "nettriage: --bound: at most %d bounds can be set\n", BOUNDS_SET_MAX);
+        cli_usage_error("report", "--bound: at most %d bounds can be set", BOUNDS_SET_MAX);
         return false;
     }
     memcpy(o->bound_rule[i], rule, sizeof rule);
@@ -447,13 +459,24 @@ int cmd_report(int argc, char **argv)
         OPT_SPEED,
         OPT_BOUND,
         OPT_BOUNDS,
-        OPT_COLOR
+        OPT_COLOR,
+        OPT_REPORTED,
+        OPT_ACTIONS,
+        OPT_DATE,
+        OPT_TIMEZONE,
+        OPT_REDACT,
+        OPT_TIMEOUT,
+        OPT_VERSION
     };
     static const struct option longopts[] = {
         {"format", required_argument, NULL, OPT_FORMAT},
         {"output", required_argument, NULL, 'o'},
-        {"reported", required_argument, NULL, 'r'},
-        {"timeout", required_argument, NULL, 't'},
+        {"reported", required_argument, NULL, OPT_REPORTED},
+        {"actions", required_argument, NULL, OPT_ACTIONS},
+        {"date", required_argument, NULL, OPT_DATE},
+        {"timezone", required_argument, NULL, OPT_TIMEZONE},
+        {"redact", no_argument, NULL, OPT_REDACT},
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"max-lookups", required_argument, NULL, OPT_MAX_LOOKUPS},
         {"max-tcp", required_argument, NULL, OPT_MAX_TCP},
         {"answer-guard", required_argument, NULL, OPT_ANSWER_GUARD},
@@ -470,29 +493,66 @@ int cmd_report(int argc, char **argv)
         {"speed", required_argument, NULL, OPT_SPEED},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
+        {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
     };
     int ch;
     optind = 1;
+    opterr = 0;
     uint64_t u;
     double d;
-    while ((ch = getopt_long(argc, argv, "o:r:t:i:f:c:w:C:W:Z:qhV", longopts, NULL)) != -1) {
+    /* Short options as tcpdump has them (-r -i -w -c -C -W -Z -n -q, -h) and -f as tshark's
+     * capture filter; everything else is long only (tcpdump's -t, -V and -o mean other things
+     * or nothing). */
+    while ((ch = getopt_long(argc, argv, ":o:r:i:f:c:w:C:W:Z:nqh", longopts, NULL)) != -1) {
         switch (ch) {
+        case 'r':
+            if (o.n_reads == READS_MAX)
+                return cli_usage_error("report",
+                                       "at most %d files can be given with -r (give "
+                                       "more as arguments)",
+                                       READS_MAX);
+            o.reads[o.n_reads++] = optarg;
+            break;
+        case 'n':
+            break; /* names are never resolved */
         case OPT_FORMAT:
             o.format = optarg;
             break;
         case 'o':
             o.output = optarg;
             break;
-        case 'r':
+        case OPT_REPORTED:
             o.reported = optarg;
             break;
-        case 't':
+        case OPT_ACTIONS:
+            o.actions = optarg;
+            break;
+        case OPT_DATE:
+            if (!nt_date_parse(optarg, &o.cfg.date_y, &o.cfg.date_m, &o.cfg.date_d)) {
+                cli_usage_error("report", "--date wants a date YYYY-MM-DD (1970 to 9999), not '%s'",
+                                optarg);
+                return EXIT_ERROR;
+            }
+            o.cfg.date_set = true;
+            o.date = optarg;
+            break;
+        case OPT_REDACT:
+            o.redact = true;
+            break;
+        case OPT_TIMEZONE:
+            if (!nt_zone_parse(optarg, &o.zone)) {
+                cli_usage_error("report",
+                                "--timezone wants UTC, local or an offset +HH:MM / -HH:MM (up to "
+                                "14:00), not '%s'",
+                                optarg);
+                return EXIT_ERROR;
+            }
+            break;
+        case OPT_TIMEOUT:
             if (!parse_timeout(optarg, &o.cfg.timeout_us)) {
-                fprintf(stderr,
-                        "nettriage: --timeout wants seconds from 0.000001 to 86400, not '%s'\n",
-                        optarg);
+                cli_usage_error("report",
+                                "--timeout wants seconds from 0.000001 to 86400, not '%s'", optarg);
                 return EXIT_ERROR;
             }
             break;
@@ -500,17 +560,17 @@ int cmd_report(int argc, char **argv)
         case OPT_MAX_TCP:
             if (!parse_count(optarg, ch == OPT_MAX_LOOKUPS ? &o.cfg.limits.max_lookups
                                                            : &o.cfg.limits.max_tcp_attempts)) {
-                fprintf(stderr, "nettriage: --%s wants a count from 1 to 100000000, not '%s'\n",
-                        ch == OPT_MAX_LOOKUPS ? "max-lookups" : "max-tcp", optarg);
+                cli_usage_error("report", "--%s wants a count from 1 to 100000000, not '%s'",
+                                ch == OPT_MAX_LOOKUPS ? "max-lookups" : "max-tcp", optarg);
                 return EXIT_ERROR;
             }
             break;
         case OPT_ANSWER_GUARD:
             if (!parse_timeout(optarg, &o.cfg.limits.answer_guard_us)) {
-                fprintf(stderr,
-                        "nettriage: --answer-guard wants seconds from 0.000001 to 86400, not "
-                        "'%s'\n",
-                        optarg);
+                cli_usage_error("report",
+                                "--answer-guard wants seconds from 0.000001 to 86400, not "
+                                "'%s'",
+                                optarg);
                 return EXIT_ERROR;
             }
             break;
@@ -524,8 +584,7 @@ int cmd_report(int argc, char **argv)
         case OPT_COLOR:
             if (strcmp(optarg, "always") != 0 && strcmp(optarg, "never") != 0 &&
                 strcmp(optarg, "auto") != 0) {
-                fprintf(stderr, "nettriage: --color wants always, never or auto, not '%s'\n",
-                        optarg);
+                cli_usage_error("report", "--color wants always, never or auto, not '%s'", optarg);
                 return EXIT_ERROR;
             }
             o.color = optarg;
@@ -538,18 +597,17 @@ int cmd_report(int argc, char **argv)
             break;
         case 'c':
             if (!parse_u64(optarg, 1, UINT64_C(1000000000000), &o.live.max_packets)) {
-                fprintf(stderr, "nettriage: -c wants a count of packets from 1, not '%s'\n",
-                        optarg);
+                cli_usage_error("report", "-c wants a count of packets from 1, not '%s'", optarg);
                 return EXIT_ERROR;
             }
             o.count_set = true;
             break;
         case OPT_DURATION:
             if (!parse_seconds(optarg, 0.001, 31622400, &d)) {
-                fprintf(stderr,
-                        "nettriage: --duration wants seconds from 0.001 to 31622400 (a year), "
-                        "not '%s'\n",
-                        optarg);
+                cli_usage_error("report",
+                                "--duration wants seconds from 0.001 to 31622400 (a year), "
+                                "not '%s'",
+                                optarg);
                 return EXIT_ERROR;
             }
             o.live.duration_us = (int64_t)(d * 1e6 + 0.5);
@@ -560,20 +618,20 @@ int cmd_report(int argc, char **argv)
             break;
         case 'C':
             if (!parse_u64(optarg, 1, 1000000, &u)) {
-                fprintf(stderr,
-                        "nettriage: -C wants a size in millions of bytes from 1 to 1000000, not "
-                        "'%s'\n",
-                        optarg);
+                cli_usage_error("report",
+                                "-C wants a size in millions of bytes from 1 to 1000000, not "
+                                "'%s'",
+                                optarg);
                 return EXIT_ERROR;
             }
             o.live.rotate_bytes = u * 1000000;
             break;
         case 'W':
             if (!parse_u64(optarg, 1, 1000000, &u)) {
-                fprintf(stderr,
-                        "nettriage: -W wants a number of files from 1 to 1000000, not "
-                        "'%s'\n",
-                        optarg);
+                cli_usage_error("report",
+                                "-W wants a number of files from 1 to 1000000, not "
+                                "'%s'",
+                                optarg);
                 return EXIT_ERROR;
             }
             o.live.rotate_files = (uint32_t)u;
@@ -586,10 +644,10 @@ int cmd_report(int argc, char **argv)
             break;
         case OPT_SPEED:
             if (!parse_seconds(optarg, 0, 1000000, &o.live.speed)) {
-                fprintf(stderr,
-                        "nettriage: --speed wants a factor from 0 (no pauses) to 1000000, not "
-                        "'%s'\n",
-                        optarg);
+                cli_usage_error("report",
+                                "--speed wants a factor from 0 (no pauses) to 1000000, not "
+                                "'%s'",
+                                optarg);
                 return EXIT_ERROR;
             }
             o.speed_set = true;
@@ -598,65 +656,76 @@ int cmd_report(int argc, char **argv)
             o.quiet = true;
             break;
         case 'h':
-            cli_usage(stdout);
+            cli_help_report(stdout);
             return EXIT_CLEAN;
-        case 'V':
+        case OPT_VERSION:
             printf("nettriage %s\n", NT_VERSION);
             return EXIT_CLEAN;
         default:
-            cli_usage(stderr);
-            return EXIT_ERROR;
+            return cli_bad_option("report", ch, longopts, argv);
         }
     }
     if (strcmp(o.format, "md") != 0 && strcmp(o.format, "json") != 0 &&
         strcmp(o.format, "ndjson") != 0 && strcmp(o.format, "text") != 0 &&
         strcmp(o.format, "html") != 0) {
-        fprintf(stderr, "nettriage: unknown --format '%s' (md, json, ndjson, text or html)\n",
-                o.format);
+        cli_usage_error("report", "unknown --format '%s' (md, json, ndjson, text or html)",
+                        o.format);
         return EXIT_ERROR;
     }
     bool live = o.live.iface || o.live.read_file;
     if (o.live.iface && o.live.read_file) {
-        fputs("nettriage: -i and --read-live cannot be used together\n", stderr);
+        cli_usage_error("report", "-i and --read-live cannot be used together");
         return EXIT_ERROR;
     }
     if (!live && live_only_option(&o)) {
-        fprintf(stderr,
-                "nettriage: %s is an option of a live capture (-i IFACE or --read-live "
-                "FILE)\n",
-                live_only_option(&o));
+        cli_usage_error("report",
+                        "%s is an option of a live capture (-i IFACE or --read-live "
+                        "FILE)",
+                        live_only_option(&o));
         return EXIT_ERROR;
     }
     if (o.speed_set && !o.live.read_file) {
-        fputs("nettriage: --speed paces --read-live; a live capture comes at its own pace\n",
-              stderr);
+        cli_usage_error("report",
+                        "--speed paces --read-live; a live capture comes at its own pace");
         return EXIT_ERROR;
     }
     if ((o.live.rotate_bytes || o.live.rotate_files) && !o.live.write) {
-        fputs("nettriage: -C and -W rotate the files -w writes; give -w FILE\n", stderr);
+        cli_usage_error("report", "-C and -W rotate the files -w writes; give -w FILE");
         return EXIT_ERROR;
     }
     if (o.live.rotate_files && !o.live.rotate_bytes) {
-        fputs("nettriage: -W counts the files -C rotates; give -C MB too\n", stderr);
+        cli_usage_error("report", "-W counts the files -C rotates; give -C MB too");
         return EXIT_ERROR;
     }
     if (live && o.filter && optind < argc) {
-        fputs("nettriage: give the filter either with -f or as words after the options, not "
-              "both\n",
-              stderr);
+        cli_usage_error("report",
+                        "give the filter either with -f or as words after the options, not "
+                        "both");
         return EXIT_ERROR;
     }
-    if (!live && optind >= argc) {
-        fputs("nettriage: report needs at least one CAPTURE (a file, or - for standard input), "
-              "or -i IFACE to capture\n",
-              stderr);
-        cli_usage(stderr);
+    if (o.n_reads > 0 && live) {
+        cli_usage_error("report", "-r reads a file; -i and --read-live capture: give one");
         return EXIT_ERROR;
     }
+    if (o.n_reads > 0 && optind < argc) {
+        /* tcpdump -r FILE EXPRESSION filters; a report reads whole captures. */
+        cli_usage_error("report",
+                        "'%s' after -r FILE: a report reads whole captures, it takes no filter "
+                        "expression (filter with tcpdump -r FILE -w - EXPRESSION | nettriage -r -)",
+                        argv[optind]);
+        return EXIT_ERROR;
+    }
+    if (!live && optind >= argc && o.n_reads == 0) {
+        cli_usage_error("report", "give at least one CAPTURE (a file, or - for standard "
+                                  "input), -r FILE, or -i IFACE to capture");
+        return EXIT_ERROR;
+    }
+    /* The captures to read: the -r files, else the arguments. */
+    const char *const *paths = o.n_reads > 0 ? o.reads : (const char *const *)argv + optind;
 
     int status = EXIT_ERROR;
     char *filter_owned = NULL;
-    size_t n_inputs = live ? 1 : (size_t)(argc - optind);
+    size_t n_inputs = live ? 1 : o.n_reads > 0 ? o.n_reads : (size_t)(argc - optind);
     struct analysis a = {0};
     struct ndjson_sink nd = {.path = o.output};
     strbuf_init(&nd.line);
@@ -674,13 +743,28 @@ int cmd_report(int argc, char **argv)
         sink.on_lookup = tr_lookup;
         sink.on_icmp_error = tr_icmp;
     }
-    struct pipeline *pl = pipeline_new(&o.cfg, &sink, &a, n_inputs);
+    o.cfg.date_zone = o.zone; /* --date's times of day are wall-clock times there */
+    if (o.redact)
+        run.redact = o.cfg.redact = redact_new(); /* out of memory: no pipeline, said below */
+    struct pipeline *pl =
+        o.redact && !o.cfg.redact ? NULL : pipeline_new(&o.cfg, &sink, &a, n_inputs);
     if (!pl) {
         fputs("nettriage: out of memory\n", stderr);
         goto done;
     }
     a.version = NT_VERSION;
     a.reported = o.reported ? strdup(o.reported) : NULL;
+    a.actions = o.actions ? strdup(o.actions) : NULL;
+    /* Dated times are written in the --timezone zone; --date's times of day are read in it. */
+    nt_time_set_zone(&o.zone);
+    if (o.date)
+        snprintf(a.date, sizeof a.date, "%s", o.date);
+    a.date_zone = o.zone;
+    a.redacted = o.redact;
+    if ((o.reported && !a.reported) || (o.actions && !a.actions)) {
+        fputs("nettriage: out of memory\n", stderr);
+        goto done;
+    }
 
     bool input_error = false;
     uint64_t packets = 0;
@@ -717,7 +801,7 @@ int cmd_report(int argc, char **argv)
         live_src = NULL;
     } else {
         for (size_t i = 0; i < n_inputs; i++) {
-            const char *path = argv[optind + (int)i];
+            const char *path = paths[i];
             if (strcmp(path, "-") == 0) {
                 /* Ctrl-C ends the reading of standard input and the report is still written
                  * (`tcpdump -l ... | nettriage report -`). */
@@ -743,6 +827,9 @@ int cmd_report(int argc, char **argv)
 
     if (run.nd) {
         report_render_ndjson(&a, &nd.line);
+        if (run.redact && !redact_apply(run.redact, &nd.line, true))
+            run.oom = true;
+        run.redact = NULL; /* the held lines go out now */
         sink_flush(&run);
         if (run.oom) {
             fputs("nettriage: out of memory\n", stderr);
@@ -766,6 +853,8 @@ int cmd_report(int argc, char **argv)
         report_render_html(&a, &out);
     } else
         report_render_md(&a, &out);
+    if (o.redact && !redact_apply(o.cfg.redact, &out, strcmp(o.format, "json") == 0))
+        out.oom = true;
     if (out.oom) {
         strbuf_fini(&out);
         fputs("nettriage: out of memory\n", stderr);
@@ -801,5 +890,6 @@ done:
     analysis_fini(&a);
     pipeline_free(pl);
     free(filter_owned);
+    redact_free(o.cfg.redact);
     return status;
 }

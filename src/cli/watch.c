@@ -297,13 +297,14 @@ int cmd_watch(int argc, char **argv)
         OPT_FORMAT,
         OPT_READ_LIVE,
         OPT_SPEED,
+        OPT_TIMEOUT,
     };
     /* --format is long-only, as for report, where -f is a capture filter. */
     static const struct option longopts[] = {
         {"format", required_argument, NULL, OPT_FORMAT},
         {"report-format", required_argument, NULL, OPT_REPORT_FORMAT},
         {"output", required_argument, NULL, 'o'},
-        {"timeout", required_argument, NULL, 't'},
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"interval", required_argument, NULL, OPT_INTERVAL},
         {"quiet-close", required_argument, NULL, OPT_QUIET_CLOSE},
         {"min-failures", required_argument, NULL, OPT_MIN_FAILURES},
@@ -322,9 +323,19 @@ int cmd_watch(int argc, char **argv)
     };
     int ch;
     optind = 1;
+    opterr = 0;
     o.live.speed = 1;
-    while ((ch = getopt_long(argc, argv, "o:t:hi:f:w:C:W:Z:", longopts, NULL)) != -1) {
+    const char *read_file = NULL; /* -r FILE, the INPUT */
+    /* The short options are tcpdump's (-f: tshark's capture filter); --timeout is long only. */
+    while ((ch = getopt_long(argc, argv, ":o:r:nhi:f:w:C:W:Z:", longopts, NULL)) != -1) {
         switch (ch) {
+        case 'r':
+            if (read_file)
+                return cli_usage_error("watch", "watch follows one INPUT: give -r once");
+            read_file = optarg;
+            break;
+        case 'n':
+            break; /* names are never resolved */
         case 'i':
             o.live.iface = optarg;
             break;
@@ -338,8 +349,8 @@ int cmd_watch(int argc, char **argv)
         case 'W': {
             uint32_t v;
             if (!parse_count(optarg, 1000000, &v)) {
-                fprintf(stderr, "nettriage: -%c wants a count from 1 to 1000000, not '%s'\n", ch,
-                        optarg);
+                cli_usage_error("watch", "-%c wants a count from 1 to 1000000, not '%s'", ch,
+                                optarg);
                 return EXIT_ERROR;
             }
             if (ch == 'C')
@@ -359,10 +370,10 @@ int cmd_watch(int argc, char **argv)
             errno = 0;
             double v = strtod(optarg, &end);
             if (errno || end == optarg || *end || !isfinite(v) || v < 0 || v > 1000000) {
-                fprintf(stderr,
-                        "nettriage: --speed wants a factor from 0 (no pauses) to 1000000, not "
-                        "'%s'\n",
-                        optarg);
+                cli_usage_error("watch",
+                                "--speed wants a factor from 0 (no pauses) to 1000000, not "
+                                "'%s'",
+                                optarg);
                 return EXIT_ERROR;
             }
             o.live.speed = v;
@@ -370,8 +381,7 @@ int cmd_watch(int argc, char **argv)
         }
         case OPT_FORMAT:
             if (strcmp(optarg, "ndjson") != 0 && strcmp(optarg, "text") != 0) {
-                fprintf(stderr, "nettriage: watch: unknown --format '%s' (text or ndjson)\n",
-                        optarg);
+                cli_usage_error("watch", "unknown --format '%s' (text or ndjson)", optarg);
                 return EXIT_ERROR;
             }
             o.ndjson = strcmp(optarg, "ndjson") == 0;
@@ -379,9 +389,8 @@ int cmd_watch(int argc, char **argv)
         case OPT_REPORT_FORMAT:
             if (strcmp(optarg, "md") != 0 && strcmp(optarg, "json") != 0 &&
                 strcmp(optarg, "ndjson") != 0) {
-                fprintf(stderr,
-                        "nettriage: watch: unknown --report-format '%s' (md, json or ndjson)\n",
-                        optarg);
+                cli_usage_error("watch", "unknown --report-format '%s' (md, json or ndjson)",
+                                optarg);
                 return EXIT_ERROR;
             }
             o.report_format = optarg;
@@ -389,13 +398,15 @@ int cmd_watch(int argc, char **argv)
         case 'o':
             o.output = optarg;
             break;
-        case 't':
+        case OPT_TIMEOUT:
         case OPT_ANSWER_GUARD:
             if (!parse_seconds(optarg, 0.000001,
-                               ch == 't' ? &o.cfg.timeout_us : &o.cfg.limits.answer_guard_us) ||
-                (ch == 't' ? o.cfg.timeout_us : o.cfg.limits.answer_guard_us) > 86400000000LL) {
-                fprintf(stderr, "nettriage: --%s wants seconds from 0.000001 to 86400, not '%s'\n",
-                        ch == 't' ? "timeout" : "answer-guard", optarg);
+                               ch == OPT_TIMEOUT ? &o.cfg.timeout_us
+                                                 : &o.cfg.limits.answer_guard_us) ||
+                (ch == OPT_TIMEOUT ? o.cfg.timeout_us : o.cfg.limits.answer_guard_us) >
+                    86400000000LL) {
+                cli_usage_error("watch", "--%s wants seconds from 0.000001 to 86400, not '%s'",
+                                ch == OPT_TIMEOUT ? "timeout" : "answer-guard", optarg);
                 return EXIT_ERROR;
             }
             break;
@@ -403,17 +414,16 @@ int cmd_watch(int argc, char **argv)
         case OPT_QUIET_CLOSE:
             if (!parse_seconds(optarg, 0.1,
                                ch == OPT_INTERVAL ? &o.inc.interval_us : &o.inc.quiet_close_us)) {
-                fprintf(stderr,
-                        "nettriage: --%s wants seconds from 0.1 to 31536000 (a year), not '%s'\n",
-                        ch == OPT_INTERVAL ? "interval" : "quiet-close", optarg);
+                cli_usage_error("watch",
+                                "--%s wants seconds from 0.1 to 31536000 (a year), not '%s'",
+                                ch == OPT_INTERVAL ? "interval" : "quiet-close", optarg);
                 return EXIT_ERROR;
             }
             break;
         case OPT_MIN_FAILURES:
             if (!parse_count(optarg, 1000000, &o.inc.min_failures)) {
-                fprintf(stderr,
-                        "nettriage: --min-failures wants a count from 1 to 1000000, not '%s'\n",
-                        optarg);
+                cli_usage_error("watch", "--min-failures wants a count from 1 to 1000000, not '%s'",
+                                optarg);
                 return EXIT_ERROR;
             }
             break;
@@ -424,33 +434,38 @@ int cmd_watch(int argc, char **argv)
                             : ch == OPT_MAX_LOOKUPS ? &o.cfg.limits.max_lookups
                                                     : &o.cfg.limits.max_tcp_attempts;
             if (!parse_count(optarg, 100000000, dst)) {
-                fprintf(stderr, "nettriage: --%s wants a count from 1 to 100000000, not '%s'\n",
-                        ch == OPT_MAX_SERVICES  ? "max-services"
-                        : ch == OPT_MAX_LOOKUPS ? "max-lookups"
-                                                : "max-tcp",
-                        optarg);
+                cli_usage_error("watch", "--%s wants a count from 1 to 100000000, not '%s'",
+                                ch == OPT_MAX_SERVICES  ? "max-services"
+                                : ch == OPT_MAX_LOOKUPS ? "max-lookups"
+                                                        : "max-tcp",
+                                optarg);
                 return EXIT_ERROR;
             }
             break;
         }
         case 'h':
-            cli_usage(stdout);
+            cli_help_watch(stdout);
             return EXIT_CLEAN;
         default:
-            cli_usage(stderr);
-            return EXIT_ERROR;
+            return cli_bad_option("watch", ch, longopts, argv);
         }
     }
     bool live = o.live.iface || o.live.read_file;
+    if (read_file && live)
+        return cli_usage_error("watch", "-r reads a file; -i and --read-live capture: give one");
+    if (read_file && optind < argc)
+        return cli_usage_error("watch",
+                               "'%s' after -r FILE: watch follows one INPUT and takes no "
+                               "filter expression for a file",
+                               argv[optind]);
     if (o.live.iface && o.live.read_file) {
-        fputs("nettriage: watch: -i and --read-live cannot be used together\n", stderr);
+        cli_usage_error("watch", "-i and --read-live cannot be used together");
         return EXIT_ERROR;
     }
     if (live) {
         /* The words after the options are the capture filter, as for tcpdump. */
         if (o.filter && optind < argc) {
-            fputs("nettriage: watch: a filter with -f and words after the options; give one\n",
-                  stderr);
+            cli_usage_error("watch", "a filter with -f and words after the options; give one");
             return EXIT_ERROR;
         }
         o.filter = capture_filter_words(o.filter, argc, argv, optind, &o.filter_owned);
@@ -462,17 +477,16 @@ int cmd_watch(int argc, char **argv)
         o.input = o.live.iface ? o.live.iface : o.live.read_file;
     } else {
         if (o.filter || o.live.write || o.user) {
-            fputs("nettriage: watch: -f, -w and -Z are options of -i IFACE or --read-live\n",
-                  stderr);
+            cli_usage_error("watch", "-f, -w and -Z are options of -i IFACE or --read-live");
             return EXIT_ERROR;
         }
-        if (optind != argc - 1) {
-            fputs("nettriage: watch needs one INPUT (a capture file, or - for standard input), "
-                  "or -i IFACE\n",
-                  stderr);
+        if (!read_file && optind != argc - 1) {
+            cli_usage_error("watch",
+                            "watch needs one INPUT (a capture file, or - for standard input), "
+                            "or -i IFACE");
             return EXIT_ERROR;
         }
-        o.input = argv[optind];
+        o.input = read_file ? read_file : argv[optind];
     }
     o.cfg.incidents = &o.inc;
 

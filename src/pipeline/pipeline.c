@@ -1,6 +1,7 @@
 /* pipeline.c: source -> decode -> flow -> correlate -> detect over the inputs, filling the
  * report model (see pipeline.h). */
 #include "pipeline/pipeline.h"
+#include "report/redact.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,6 +222,8 @@ int pipeline_packet(struct pipeline *p, const struct packet *pkt, uint32_t idx)
             in->last_ts = pkt->ts;
         in->has_time = true;
     }
+    if (p->cfg.redact && !redact_observe(p->cfg.redact, pkt))
+        p->oom = true;
     int rc = correlate_packet(p->cor, pkt, idx);
     if (rc < 0)
         p->oom = true;
@@ -274,6 +277,15 @@ bool pipeline_read_source(struct pipeline *p, struct source *src, const char *la
     }
     int rc;
     while ((rc = source_next(src, p->pkt)) == 1) {
+        if (p->cfg.date_set && p->pkt->ts.kind == NT_TIME_OF_DAY) {
+            int64_t sec;
+            if (nt_zone_to_unix(&p->cfg.date_zone, p->cfg.date_y, p->cfg.date_m, p->cfg.date_d,
+                                p->pkt->ts.sec, &sec)) {
+                p->pkt->ts.sec = sec;
+                p->pkt->ts.kind = NT_TIME_ABSOLUTE;
+                in->dated_by_option = true;
+            }
+        }
         /* Each packet the flow stage hands on: the one read, then the extra DNS messages its
          * segment completed (same number and time, not packets of the input). */
         flow_packet(p->flow, p->pkt);

@@ -50,6 +50,15 @@ struct pipeline_config {
      * (detect/incident.h) on the final outcomes of lookups and connection attempts and hands
      * its events to the sink's on_incident; open incidents close at pipeline_finish. */
     const struct incident_config *incidents;
+    /* --date: times of day without a date (tcpdump text printed without one) are taken as
+     * that date's wall-clock times in date_zone (the days after it past each midnight), so they
+     * become dated times; the input records that its dates came from the option. */
+    bool date_set;
+    int date_y, date_m, date_d;
+    struct nt_zone date_zone;
+    /* --redact: every packet's roles (who asked, who served) are noted there (report/redact.h);
+     * NULL without it. */
+    struct redact *redact;
 };
 
 /* A bound of the flow stage or the correlator settable by name (--bound flow.tcp_dns_flows=N):

@@ -206,7 +206,7 @@ static bool is_time(const char *t, size_t n)
     size_t dots = 0;
     for (size_t i = 0; i < n; i++) {
         if (!isdigit((unsigned char)t[i]) && t[i] != ':' && t[i] != '.' && t[i] != '-' &&
-            t[i] != 'T' && t[i] != 'Z')
+            t[i] != 'T' && t[i] != 'Z' && t[i] != '+')
             return false;
         dots += t[i] == '.';
     }
@@ -279,10 +279,15 @@ static void explain_tokens(struct xl *x, const struct evidence *ev, const char *
                          "clock."));
             seen_time = true;
         } else if (!seen_time && timed && is_time(tok, len)) {
-            if (ev->ts.kind == NT_TIME_ABSOLUTE && memchr(tok, 'T', len))
+            if (ev->ts.kind == NT_TIME_ABSOLUTE && memchr(tok, 'T', len) && tok[len - 1] == 'Z')
                 add_part(x, tok, len,
                          fmt("The date and time the packet was captured, in UTC, to the "
                              "microsecond."));
+            else if (ev->ts.kind == NT_TIME_ABSOLUTE && memchr(tok, 'T', len) && len > 6)
+                add_part(x, tok, len,
+                         fmt("The date and time the packet was captured, to the microsecond, "
+                             "as a wall-clock time %.6s hours from UTC (--timezone).",
+                             tok + len - 6));
             else
                 add_part(
                     x, tok, len,
@@ -504,6 +509,64 @@ void analysis_input_unread(struct analysis_input *in, const struct source_stats 
     }
 }
 
+bool analysis_date_note(const struct analysis *a, char *buf, size_t n)
+{
+    size_t dated = 0, w = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < a->n_inputs; i++)
+        dated += a->inputs[i].dated_by_option;
+    if (!dated || n < 64)
+        return false;
+    if (a->n_inputs == 1) {
+        w = (size_t)snprintf(buf, n, "The input's times of day carry no date");
+    } else {
+        w = (size_t)snprintf(buf, n, "The times of day of input%s", dated > 1 ? "s" : "");
+        for (size_t i = 0, k = 0; i < a->n_inputs && w < n; i++) {
+            if (!a->inputs[i].dated_by_option)
+                continue;
+            w += (size_t)snprintf(buf + w, n - w, "%s%zu",
+                                  k == 0           ? " "
+                                  : k + 1 == dated ? " and "
+                                                   : ", ",
+                                  i + 1);
+            k++;
+        }
+        if (w < n)
+            w += (size_t)snprintf(buf + w, n - w, " carry no date");
+    }
+    char zone[32];
+    if (a->date_zone.kind == NT_ZONE_LOCAL)
+        snprintf(zone, sizeof zone, "the local time of this machine");
+    else
+        nt_zone_offset_format(a->date_zone.kind == NT_ZONE_FIXED ? a->date_zone.offset_s : 0, zone,
+                              sizeof zone);
+    if (w < n)
+        snprintf(buf + w, n - w,
+                 ": they are dated %s (the days after it past each midnight), as given with "
+                 "--date, and read as %s wall-clock times.",
+                 a->date, zone);
+    return true;
+}
+
+const char *analysis_redact_note(const struct analysis *a)
+{
+    if (!a->redacted)
+        return NULL;
+    return "Client addresses are hidden (--redact): each client, an address that started a DNS "
+           "lookup or a TCP connection and served none, is written client-1, client-2, ... in "
+           "the order it first did, the same in every format; servers, resolvers and the hosts "
+           "that sent ICMP errors are shown, and MAC addresses are hidden.";
+}
+
+const char *analysis_date_from(const struct analysis_input *in)
+{
+    if (!in->has_time)
+        return NULL;
+    if (in->dated_by_option)
+        return "--date";
+    return in->first_ts.kind == NT_TIME_ABSOLUTE ? "input" : NULL;
+}
+
 uint64_t analysis_unread(const struct analysis *a)
 {
     uint64_t n = 0;
@@ -520,6 +583,7 @@ void analysis_fini(struct analysis *a)
     }
     free(a->inputs);
     free(a->reported);
+    free(a->actions);
     for (size_t i = 0; i < a->n_unmatched_examples; i++)
         evidence_fini(&a->unmatched_examples[i]);
     for (size_t i = 0; i < a->n_not_taken_examples; i++)

@@ -45,6 +45,8 @@ struct analysis_input {
     bool has_capture_stats;
     uint64_t cap_received, cap_dropped, cap_if_dropped;
     char *error; /* why reading stopped early (partial results), or NULL */
+    /* Its times of day were dated with --date (the input printed none): analysis.date. */
+    bool dated_by_option;
 };
 
 struct analysis_summary {
@@ -194,6 +196,12 @@ struct analysis_traffic {
 struct analysis {
     const char *version;
     char *reported; /* --reported TEXT, or NULL */
+    char *actions;  /* --actions TEXT: what the team did, or NULL */
+    /* --date YYYY-MM-DD as given ("" without it), and the zone its times of day were read in
+     * (the --timezone zone): said wherever an input's dates came from it. */
+    char date[11];
+    struct nt_zone date_zone;
+    bool redacted; /* --redact: client addresses are written as pseudonyms (report/redact.h) */
     int64_t timeout_us;
     struct analysis_limits limits;
     /* What the rules' own bounds left out (detect_limits: rule id, counter, count), borrowed
@@ -286,5 +294,15 @@ void analysis_input_unread(struct analysis_input *in, const struct source_stats 
 /* Traffic that was not read, over all inputs (lines of text and frames): when it is not 0 the
  * verdict covers only what was read, and "no problem" is not a clean bill (exit status 2). */
 uint64_t analysis_unread(const struct analysis *a);
+/* Where the dates of times of day came from, when --date gave them (plain ASCII, no markup:
+ * every format writes it as it is): "The times of day of input 1 carry no date: they are
+ * dated 2026-11-21 as given with --date, read as UTC+01:00 wall-clock times." Writes "" and
+ * returns false when no input was dated by --date. */
+bool analysis_date_note(const struct analysis *a, char *buf, size_t n);
+/* "input": the input's own dates; "--date": its times of day dated by the option; NULL: its
+ * times carry no date (or it has none). */
+const char *analysis_date_from(const struct analysis_input *in);
+/* With --redact, what the pseudonyms stand for (plain ASCII, no markup); NULL without it. */
+const char *analysis_redact_note(const struct analysis *a);
 
 #endif

@@ -218,7 +218,19 @@ static void render_head(const struct analysis *a, struct strbuf *o)
         if (a->first_ts.kind == NT_TIME_OF_DAY)
             strbuf_puts(o, "; times of day without a date");
     }
-    strbuf_puts(o, ".</p>\n</header>\n");
+    strbuf_puts(o, ".</p>\n");
+    char note[512];
+    if (analysis_date_note(a, note, sizeof note)) {
+        strbuf_puts(o, "<p class=\"meta\">");
+        h(o, note);
+        strbuf_puts(o, "</p>\n");
+    }
+    if (analysis_redact_note(a)) {
+        strbuf_puts(o, "<p class=\"meta\">");
+        h(o, analysis_redact_note(a));
+        strbuf_puts(o, "</p>\n");
+    }
+    strbuf_puts(o, "</header>\n");
     strbuf_puts(o, "<nav class=\"toc\"><a href=\"#scope\">Inputs</a>"
                    "<a href=\"#summary\">Summary</a><a href=\"#overview\">Findings overview</a>"
                    "<a href=\"#timeline\">Timeline</a><a href=\"#servers\">Answer times</a>"
@@ -612,6 +624,11 @@ static void render_done(const struct analysis *a, struct strbuf *o)
                        "<code>--reported</code>).");
     }
     strbuf_puts(o, "</p>\n<h3>What was done</h3>\n<ul>\n");
+    if (a->actions) {
+        strbuf_puts(o, "<li>By the team (as given with <code>--actions</code>): ");
+        h(o, a->actions);
+        strbuf_puts(o, "</li>\n");
+    }
     strbuf_printf(o,
                   "<li>nettriage decoded %" PRIu64 " %s and grouped %" PRIu64
                   " DNS %s into %" PRIu64 " %s (a query and its retransmissions).</li>\n",

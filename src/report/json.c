@@ -95,6 +95,7 @@ static void input_object(struct jsonw *w, const struct analysis_input *in)
     jsonw_kv_str(w, "kind", in->kind);
     jsonw_kv_str(w, "linktype", in->linktype);
     jsonw_kv_u64(w, "packets", in->packets);
+    jsonw_kv_str(w, "date_from", analysis_date_from(in));
     if (in->has_time) {
         jsonw_kv_time(w, "first_packet", &in->first_ts);
         jsonw_kv_time(w, "last_packet", &in->last_ts);
@@ -242,6 +243,8 @@ void report_render_json(const struct analysis *a, struct strbuf *out)
     jsonw_kv_str(&w, "version", a->version);
     jsonw_obj_end(&w);
     jsonw_kv_str(&w, "reported", a->reported);
+    jsonw_kv_str(&w, "actions", a->actions);
+    jsonw_kv_bool(&w, "redacted", a->redacted);
     jsonw_kv_decimal(&w, "timeout_s", a->timeout_us, 6);
 
     jsonw_kv_arr(&w, "inputs");

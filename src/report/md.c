@@ -236,6 +236,11 @@ static void render_scope(const struct analysis *a, struct strbuf *o)
             strbuf_puts(o, "; the input gives times of day without a date");
         strbuf_puts(o, ".\n\n");
     }
+    char note[512];
+    if (analysis_date_note(a, note, sizeof note))
+        strbuf_printf(o, "%s\n\n", note);
+    if (analysis_redact_note(a))
+        strbuf_printf(o, "%s\n\n", analysis_redact_note(a));
     for (size_t i = 0; i < a->n_inputs; i++) {
         const struct analysis_input *in = &a->inputs[i];
         if (in->error) {
@@ -531,6 +536,11 @@ static void render_done(const struct analysis *a, struct strbuf *o)
     char to[32];
     nt_duration_format(a->timeout_us, to, sizeof to);
     strbuf_puts(o, "### What was done\n\n");
+    if (a->actions) {
+        strbuf_puts(o, "- By the team (as given with `--actions`): ");
+        md_raw(o, a->actions);
+        strbuf_puts(o, "\n");
+    }
     strbuf_printf(o, "- The traffic was captured: %" PRIu64 " %s in %zu %s (", s->packets,
                   plural(s->packets, "packet", "packets"), a->n_inputs,
                   plural(a->n_inputs, "input", "inputs"));

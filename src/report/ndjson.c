@@ -34,7 +34,8 @@ static void kv_date(struct jsonw *w, const char *k, const struct nt_time *t)
     size_t n = nt_time_format(t, buf, sizeof buf);
     /* A year outside 0000-9999 (or one gmtime could not convert) is not ISO 8601's basic
      * form: only "YYYY-MM-DDTHH:MM:SS.UUUUUUZ" is written. */
-    if (n != 27 || buf[4] != '-' || buf[26] != 'Z')
+    if (buf[4] != '-' || !((n == 27 && buf[26] == 'Z') ||
+                           (n == 32 && (buf[26] == '+' || buf[26] == '-') && buf[29] == ':')))
         return;
     jsonw_kv_str(w, k, buf);
 }
@@ -466,6 +467,8 @@ void ndjson_summary(struct strbuf *out, const struct analysis *a)
     jsonw_kv_obj(&w, "nettriage");
     jsonw_kv_str(&w, "version", a->version);
     jsonw_kv_str(&w, "reported", a->reported);
+    jsonw_kv_str(&w, "actions", a->actions);
+    jsonw_kv_bool(&w, "redacted", a->redacted);
     jsonw_kv_decimal(&w, "timeout_ms", a->timeout_us, 3);
     jsonw_kv_time(&w, "time", a->has_time ? &a->first_ts : &none);
     jsonw_kv_time(&w, "last_time", a->has_time ? &a->last_ts : &none);
@@ -478,6 +481,7 @@ void ndjson_summary(struct strbuf *out, const struct analysis *a)
         jsonw_kv_str(&w, "kind", in->kind);
         jsonw_kv_str(&w, "linktype", in->linktype);
         jsonw_kv_u64(&w, "packets", in->packets);
+        jsonw_kv_str(&w, "date_from", analysis_date_from(in));
         jsonw_kv_u64(&w, "unreadable_lines", in->bad_lines);
         jsonw_kv_u64(&w, "unsupported_link_frames", in->unsupported_link);
         jsonw_kv_u64(&w, "unread_traffic", in->unread);

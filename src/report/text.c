@@ -681,6 +681,11 @@ static void render_done(struct tx *t, const struct analysis *a)
     p_flush(t, 0, 0);
     strbuf_putc(t->o, '\n');
     subheading(t, "What was done");
+    if (a->actions) {
+        p_lit(t, "By the team (as given with --actions): ");
+        p_raw(t, a->actions);
+        p_item(t, 2, "-");
+    }
     p_printf(t,
              "%" PRIu64 " %s decoded; %" PRIu64 " DNS %s grouped into %" PRIu64 " %s: %" PRIu64
              " answered, %" PRIu64 " refused by an ICMP error, %" PRIu64
@@ -852,6 +857,15 @@ void report_render_text(const struct analysis *a, struct strbuf *o, bool color)
         p_printf(&t, " (%s)", d);
     }
     p_lit(&t, ".");
+    char note[512];
+    if (analysis_date_note(a, note, sizeof note)) {
+        p_lit(&t, " ");
+        p_lit(&t, note);
+    }
+    if (analysis_redact_note(a)) {
+        p_lit(&t, " ");
+        p_lit(&t, analysis_redact_note(a));
+    }
     p_flush(&t, 0, 0);
     render_notices(&t, a);
     render_summary(&t, a);

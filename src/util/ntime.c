@@ -3,7 +3,126 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
+
+static struct nt_zone display_zone; /* UTC */
+
+void nt_time_set_zone(const struct nt_zone *z)
+{
+    display_zone = *z;
+}
+
+const struct nt_zone *nt_time_zone(void)
+{
+    return &display_zone;
+}
+
+static bool two_digits(const char *s, int *v)
+{
+    if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9')
+        return false;
+    *v = (s[0] - '0') * 10 + (s[1] - '0');
+    return true;
+}
+
+bool nt_zone_parse(const char *s, struct nt_zone *z)
+{
+    int h, m;
+    if (strcmp(s, "UTC") == 0 || strcmp(s, "utc") == 0) {
+        *z = (struct nt_zone){NT_ZONE_UTC, 0};
+        return true;
+    }
+    if (strcmp(s, "local") == 0) {
+        *z = (struct nt_zone){NT_ZONE_LOCAL, 0};
+        return true;
+    }
+    if ((s[0] != '+' && s[0] != '-') || strlen(s) != 6 || s[3] != ':' || !two_digits(s + 1, &h) ||
+        !two_digits(s + 4, &m) || m > 59 || h * 60 + m > 14 * 60)
+        return false;
+    *z = (struct nt_zone){NT_ZONE_FIXED, (s[0] == '-' ? -1 : 1) * (h * 3600 + m * 60)};
+    return true;
+}
+
+int32_t nt_zone_offset_at(const struct nt_zone *z, int64_t sec)
+{
+    if (z->kind == NT_ZONE_FIXED)
+        return z->offset_s;
+    if (z->kind != NT_ZONE_LOCAL)
+        return 0;
+    time_t t = (time_t)sec;
+    struct tm tm;
+    if (!localtime_r(&t, &tm))
+        return 0;
+    return (int32_t)tm.tm_gmtoff;
+}
+
+void nt_zone_offset_format(int32_t offset_s, char *buf, size_t n)
+{
+    if (offset_s == 0) {
+        snprintf(buf, n, "UTC");
+        return;
+    }
+    int32_t a = offset_s < 0 ? -offset_s : offset_s;
+    snprintf(buf, n, "UTC%c%02d:%02d", offset_s < 0 ? '-' : '+', (int)(a / 3600),
+             (int)(a / 60 % 60));
+}
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
+static int64_t days_from_civil(int y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+bool nt_date_parse(const char *s, int *y, int *m, int *d)
+{
+    int c, yy, mm, dd;
+    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' || !two_digits(s, &c) ||
+        !two_digits(s + 2, &yy) || !two_digits(s + 5, &mm) || !two_digits(s + 8, &dd))
+        return false;
+    int year = c * 100 + yy;
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    if (year < 1970 || mm < 1 || mm > 12 || dd < 1 ||
+        dd > mdays[mm - 1] + (mm == 2 && leap ? 1 : 0))
+        return false;
+    *y = year;
+    *m = mm;
+    *d = dd;
+    return true;
+}
+
+bool nt_zone_to_unix(const struct nt_zone *z, int y, int m, int d, int64_t sec_of_day, int64_t *out)
+{
+    if (y < 1970 || y > 9999 || sec_of_day < 0 || sec_of_day > 400LL * 86400)
+        return false;
+    if (z->kind != NT_ZONE_LOCAL) {
+        *out = days_from_civil(y, m, d) * 86400 + sec_of_day -
+               (z->kind == NT_ZONE_FIXED ? z->offset_s : 0);
+        return true;
+    }
+    /* The machine's zone: mktime finds whether daylight saving time was in force at that
+     * wall-clock time (from fields in their ranges: glibc judges it before normalising, an hour
+     * off for seconds past the day on the day the clocks change). */
+    struct tm tm = {0};
+    tm.tm_year = y - 1900;
+    tm.tm_mon = m - 1;
+    tm.tm_mday = d + (int)(sec_of_day / 86400);
+    tm.tm_hour = (int)(sec_of_day % 86400 / 3600);
+    tm.tm_min = (int)(sec_of_day % 3600 / 60);
+    tm.tm_sec = (int)(sec_of_day % 60);
+    tm.tm_isdst = -1;
+    time_t t = mktime(&tm);
+    if (t == (time_t)-1)
+        return false;
+    *out = (int64_t)t;
+    return true;
+}
 
 int64_t nt_time_diff_us(const struct nt_time *a, const struct nt_time *b)
 {
@@ -60,14 +179,22 @@ size_t nt_time_format(const struct nt_time *t, char *buf, size_t n)
         return 0;
     switch (t->kind) {
     case NT_TIME_ABSOLUTE: {
-        time_t s = (time_t)t->sec;
+        /* In the display zone: the wall clock there, and its offset ("Z" for UTC itself). */
+        int32_t off = nt_zone_offset_at(&display_zone, t->sec);
+        time_t s = (time_t)(t->sec + off);
         struct tm tm;
         if (!gmtime_r(&s, &tm)) {
             w = snprintf(buf, n, "%" PRId64 ".%06" PRIu32, t->sec, usec);
             break;
         }
-        w = snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%06" PRIu32 "Z", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, usec);
+        char zone[8] = "Z";
+        if (display_zone.kind != NT_ZONE_UTC) {
+            int32_t a = off < 0 ? -off : off;
+            snprintf(zone, sizeof zone, "%c%02d:%02d", off < 0 ? '-' : '+', (int)(a / 3600 % 100),
+                     (int)(a / 60 % 60));
+        }
+        w = snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%06" PRIu32 "%s", tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, usec, zone);
         break;
     }
     case NT_TIME_OF_DAY: {

@@ -21,6 +21,33 @@ struct nt_time {
 
 #define NT_TIME_FMT_MAX 48
 
+/* The zone dated times are written in (--timezone): UTC ("...Z", the default), the machine's
+ * local zone (TZ; its offset at each instant, daylight saving time included), or a fixed offset
+ * from UTC ("...+01:00"). Times of day without a date and relative times are written as they
+ * were read: their zone is not known. */
+enum nt_zone_kind { NT_ZONE_UTC = 0, NT_ZONE_LOCAL = 1, NT_ZONE_FIXED = 2 };
+struct nt_zone {
+    uint8_t kind;     /* enum nt_zone_kind */
+    int32_t offset_s; /* NT_ZONE_FIXED: seconds east of UTC */
+};
+/* Parses "UTC", "local" or "+HH:MM" / "-HH:MM" (up to 14:00 either way). */
+bool nt_zone_parse(const char *s, struct nt_zone *z);
+/* The zone nt_time_format writes dated times in (process-wide; UTC until set). */
+void nt_time_set_zone(const struct nt_zone *z);
+const struct nt_zone *nt_time_zone(void);
+/* Seconds east of UTC of zone z at the instant sec (Unix time). */
+int32_t nt_zone_offset_at(const struct nt_zone *z, int64_t sec);
+/* Writes the zone for people: "UTC", "UTC+01:00", "local time (UTC+01:00 at <instant>)" is the
+ * caller's; this writes "UTC" or "UTC+HH:MM" of the offset (n >= 16). */
+void nt_zone_offset_format(int32_t offset_s, char *buf, size_t n);
+/* The Unix time of the wall-clock instant sec_of_day seconds after midnight (may exceed a
+ * day: the days that follow) of the date y-m-d in zone z. False when the date is out of range
+ * or the local time cannot be converted. */
+bool nt_zone_to_unix(const struct nt_zone *z, int y, int m, int d, int64_t sec_of_day,
+                     int64_t *out);
+/* Parses "YYYY-MM-DD" (a real date, years 1970-9999). */
+bool nt_date_parse(const char *s, int *y, int *m, int *d);
+
 /* Microseconds from a to b (b - a); 0 if either has no time; saturates at +-INT64_MAX
  * for differences beyond 292 years. */
 int64_t nt_time_diff_us(const struct nt_time *a, const struct nt_time *b);

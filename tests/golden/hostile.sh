@@ -2,16 +2,17 @@
 # hostile.sh: hostile strings through every format (issue 10). The capture
 # tests/captures/hostile/names.txt carries query names with <script>, a right-to-left override,
 # '|', backticks, quotes, bytes above 0x7f (valid UTF-8 and not) and an attribute breakout; the
-# input's path and --reported carry ESC sequences (ESC[31m, the title-setting ESC]0;...BEL), a
-# newline, '<script>' and quotes. Checks, independent of the wording:
+# input's path, --reported and --actions carry ESC sequences (ESC[31m, the title-setting
+# ESC]0;...BEL), a newline, '<script>' or an <img onerror=...>, and quotes. Checks, independent
+# of the wording:
 #   - text (--color never, and NO_COLOR with auto): no control byte but the newline; with
 #     --color always every ESC starts an SGR sequence written by nettriage, and the input's ESC
 #     bytes are shown as \x1b;
 #   - HTML: well-formed (python3's html.parser with every tag closed, and xmllint as XML), no
 #     <script, no src=/href= to anything but a fragment of the page, no url( or @import, valid
 #     UTF-8 with no control byte, the input's markup shown as entities;
-#   - Markdown: no control byte, no raw <script; JSON and NDJSON parse and give back --reported
-#     byte for byte.
+#   - Markdown: no control byte, no raw <script or <img; JSON and NDJSON parse and give back
+#     --reported and --actions byte for byte.
 # Each check fails if the escaping it covers is removed.
 #   tests/golden/hostile.sh NETTRIAGE
 set -euo pipefail
@@ -33,12 +34,15 @@ done
 path="$tmp/in"$'\x1b'"[31m<b>\"q'.txt"
 cp "$root/tests/captures/hostile/names.txt" "$path"
 reported=$'ESC\x1b[31mRED\x1b]0;owned\x07 <script>alert(9)</script> "q" \'s\' |p| `c`\nline2 \xff\xfe caf\xc3\xa9'
+# --actions (what the team did): other ESC sequences and markup, so each check names its text.
+actions=$'ACT\x1b[32mGREEN\x1b]2;pwn\x07 <img src=x onerror=alert(7)> "a" \'b\' |t| `d` *e* [l](http://x)\nact2 \xfe\xff na\xc3\xafve'
 
 run() { # FORMAT OUT [options...]
     local fmt=$1 out=$2
     shift 2
     local st=0
-    "$bin" report --format "$fmt" "$@" --reported "$reported" "$path" >"$out" 2>"$tmp/err" || st=$?
+    "$bin" report --format "$fmt" "$@" --reported "$reported" --actions "$actions" "$path" \
+        >"$out" 2>"$tmp/err" || st=$?
     if [ "$st" -ge 2 ]; then
         bad "$fmt: exit status $st: $(cat "$tmp/err")"
         return 1
@@ -58,6 +62,9 @@ run text "$tmp/never.txt" --color never || true
 grep -qF '\x1b[31mRED\x1b]0;owned\x07' "$tmp/never.txt" ||
     bad "text: the ESC sequences of --reported are not shown as \\x1b"
 grep -qF 'in\x1b[31m<b>"q'"'"'.txt' "$tmp/never.txt" || bad "text: the path's ESC is not shown as \\x1b"
+grep -qF 'ACT\x1b[32mGREEN\x1b]2;pwn\x07' "$tmp/never.txt" ||
+    bad "text: the ESC sequences of --actions are not shown as \\x1b"
+grep -qF 'naïve' "$tmp/never.txt" || bad "text: --actions's valid UTF-8 is not shown as it is"
 grep -qF '\xe2\x80\xae' "$tmp/never.txt" || bad "text: the right-to-left override is not escaped"
 grep -qF '\xff\xfe' "$tmp/never.txt" || bad "text: bytes that are not UTF-8 are not escaped"
 grep -qF 'café' "$tmp/never.txt" || bad "text: valid UTF-8 is not shown as it is"
@@ -157,7 +164,8 @@ if re.search(r"url\(|@import", text):
     problems.append("url( or @import in CSS")
 for want in ("&lt;script&gt;alert(1)&lt;/script&gt;", "\\x1b[31mRED\\x1b]0;owned\\x07",
              "\\xe2\\x80\\xae", "caf\u00e9", "\\xff\\xfe", "&quot;q&quot;", "amp\\&amp;lt",
-             "title=\"x\\&quot;\\&gt;\\&lt;img"):
+             "title=\"x\\&quot;\\&gt;\\&lt;img", "&lt;img src=x onerror=alert(7)&gt;",
+             "ACT\\x1b[32mGREEN\\x1b]2;pwn\\x07", "\\xfe\\xff na\u00efve"):
     if want not in text:
         problems.append("missing (escaped): %s" % want)
 for p_ in problems:
@@ -176,19 +184,36 @@ run md "$tmp/r.md" || true
 # Outside code spans (whose content CommonMark shows as it is), no markup from the input.
 # shellcheck disable=SC2016 # backticks, not an expansion
 if sed 's/`[^`]*`//g' "$tmp/r.md" | grep -q '<script'; then bad "md: raw <script"; fi
+# shellcheck disable=SC2016 # backticks, not an expansion
+if sed 's/`[^`]*`//g' "$tmp/r.md" | grep -q '<img'; then bad "md: raw <img (--actions)"; fi
+grep -qF 'ACT\x1b\[32mGREEN' "$tmp/r.md" || bad "md: the ESC of --actions is not shown as \\x1b"
+# shellcheck disable=SC2016 # backticks, not an expansion
+grep -qF '\`d\` \*e\* \[l\](http://x)' "$tmp/r.md" || bad "md: the markup of --actions is not escaped"
 run json "$tmp/r.json" || true
-# --reported comes back whole: each byte that is not UTF-8 as the code point of its value.
-python3 - "$tmp/r.json" "$reported" <<'EOF' || bad "json: does not parse, or --reported does not come back"
+# --reported and --actions come back whole: each byte that is not UTF-8 as the code point of its
+# value (JSON: top-level keys; NDJSON: the summary line's nettriage.reported and .actions).
+back_whole() { # FILE FORMAT
+    python3 - "$1" "$2" "$reported" "$actions" <<'EOF'
 import json, os, sys
-got = json.load(open(sys.argv[1], encoding="utf-8"))["reported"]
-raw = os.fsencode(sys.argv[2])
-want = "".join(chr(ord(c) - 0xdc00) if 0xdc80 <= ord(c) <= 0xdcff else c
-               for c in raw.decode("utf-8", "surrogateescape"))
-sys.exit(0 if got == want else 1)
+path, fmt = sys.argv[1], sys.argv[2]
+if fmt == "json":
+    obj = json.load(open(path, encoding="utf-8"))
+else:
+    obj = [json.loads(l) for l in open(path, encoding="utf-8")
+           if '"nettriage.summary"' in l][0]["nettriage"]
+def want(arg):
+    raw = os.fsencode(arg)
+    return "".join(chr(ord(c) - 0xdc00) if 0xdc80 <= ord(c) <= 0xdcff else c
+                   for c in raw.decode("utf-8", "surrogateescape"))
+sys.exit(0 if obj["reported"] == want(sys.argv[3]) and obj["actions"] == want(sys.argv[4])
+         else 1)
 EOF
+}
+back_whole "$tmp/r.json" json || bad "json: does not parse, or --reported/--actions do not come back"
 [ "$(controls "$tmp/r.json")" = 0 ] || bad "json: control bytes in the output"
 run ndjson "$tmp/r.ndjson" || true
 jq -c . "$tmp/r.ndjson" >/dev/null || bad "ndjson: a line does not parse"
+back_whole "$tmp/r.ndjson" ndjson || bad "ndjson: --reported/--actions do not come back"
 [ "$(controls "$tmp/r.ndjson")" = 0 ] || bad "ndjson: control bytes in the output"
 
 if [ "$fail" -eq 0 ]; then

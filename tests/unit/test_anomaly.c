@@ -385,7 +385,7 @@ static void test_ndjson_summary(void **state)
     assert_non_null(strstr(
         b.s,
         "\"path\":\"clean.pcap\",\"kind\":\"pcap\",\"linktype\":\"Ethernet\","
-        "\"packets\":5,\"unreadable_lines\":0,"
+        "\"packets\":5,\"date_from\":null,\"unreadable_lines\":0,"
         "\"unsupported_link_frames\":0,\"unread_traffic\":0,\"ignored_lines\":0,\"error\":null}"));
     assert_true(has_string(c, hostile_path, strlen(hostile_path)));
     jcheck_fini(c);

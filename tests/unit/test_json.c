@@ -220,6 +220,8 @@ static const char golden_small[] =
     "    \"version\": \"0.1.0\"\n"
     "  },\n"
     "  \"reported\": null,\n"
+    "  \"actions\": null,\n"
+    "  \"redacted\": false,\n"
     "  \"timeout_s\": 2,\n"
     "  \"inputs\": [\n"
     "    {\n"
@@ -227,6 +229,7 @@ static const char golden_small[] =
     "      \"kind\": \"pcap\",\n"
     "      \"linktype\": \"Ethernet\",\n"
     "      \"packets\": 2,\n"
+    "      \"date_from\": \"input\",\n"
     "      \"first_packet\": \"2026-11-21T13:24:32.192571Z\",\n"
     "      \"last_packet\": \"2026-11-21T13:24:32.193012Z\",\n"
     "      \"unreadable_lines\": 0,\n"
@@ -526,7 +529,8 @@ static void test_hostile(void **state)
     f->causes[0].reason = h_term;
     f->next_steps[f->n_next_steps++] = h_newline;
     /* A host name read from tcpdump text can be anything. */
-    assert_true(nt_addr_set_name(tu_names(), &f->clients[f->n_clients++], h_script, strlen(h_script)));
+    assert_true(
+        nt_addr_set_name(tu_names(), &f->clients[f->n_clients++], h_script, strlen(h_script)));
     f->clients_dropped = 3;
     f->evidence[0].text = h_term;
     f->evidence[0].qname = h_quote;
@@ -584,6 +588,7 @@ static void test_hostile(void **state)
     /* Per-input fields: "lines" only for text, a null kind for an unopened input. */
     assert_non_null(strstr(doc,
                            "\"kind\": null,\n      \"linktype\": null,\n      \"packets\": 0,\n"
+                           "      \"date_from\": null,\n"
                            "      \"first_packet\": null,\n      \"last_packet\": null,\n"
                            "      \"unreadable_lines\": 0,\n"));
     assert_non_null(strstr(doc, "\"kind\": \"tcpdump text\",\n      \"linktype\": null,\n"));
