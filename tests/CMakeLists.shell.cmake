@@ -94,6 +94,14 @@ if(NT_PYTHON3)
                        ENVIRONMENT TZ=UTC)
 endif()
 
+# The progress line of report reading files, on a pseudo-terminal (Python's pty module): the
+# final line of each input with its packet count, erased before the report; nothing off a
+# terminal, with --quiet, or between NDJSON lines on the terminal.
+add_test(NAME golden.progress
+         COMMAND ${NT_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/golden/progress.sh $<TARGET_FILE:nettriage>)
+set_tests_properties(golden.progress PROPERTIES LABELS golden SKIP_RETURN_CODE 77 TIMEOUT 180
+                     ENVIRONMENT TZ=UTC)
+
 # --- live path without an interface ---------------------------------------------------
 # Options of a live capture, --read-live against the file path on every test capture, -w,
 # Ctrl-C on a replay and on a pipe, one Ctrl-D on a terminal (tests/live.sh).
@@ -130,6 +138,7 @@ if(NT_SHELLCHECK)
                    ${CMAKE_CURRENT_SOURCE_DIR}/golden/claims.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/golden/hostile.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/golden/redact.sh
+                   ${CMAKE_CURRENT_SOURCE_DIR}/golden/progress.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/badinput.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/bounds.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/live.sh
