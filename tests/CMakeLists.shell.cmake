@@ -82,6 +82,26 @@ add_test(NAME golden.redact
 set_tests_properties(golden.redact PROPERTIES LABELS golden SKIP_RETURN_CODE 77 TIMEOUT 900
                      ENVIRONMENT TZ=UTC)
 
+# The Elasticsearch/OpenSearch index template (docs/elasticsearch/) against the NDJSON of
+# report and watch on the examples, the test captures and the corpora's DNS and ICMP captures
+# (when present): every field mapped, every value of the mapped type (issue 10).
+find_program(NT_PYTHON3 python3)
+if(NT_PYTHON3)
+  add_test(NAME golden.elastic_template
+           COMMAND ${NT_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/elastic_template.py
+                   $<TARGET_FILE:nettriage> ${CMAKE_SOURCE_DIR} ${CMAKE_SOURCE_DIR}/../shared/corpora)
+  set_tests_properties(golden.elastic_template PROPERTIES LABELS golden TIMEOUT 300
+                       ENVIRONMENT TZ=UTC)
+endif()
+
+# The progress line of report reading files, on a pseudo-terminal (Python's pty module): the
+# final line of each input with its packet count, erased before the report; nothing off a
+# terminal, with --quiet, or between NDJSON lines on the terminal.
+add_test(NAME golden.progress
+         COMMAND ${NT_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/golden/progress.sh $<TARGET_FILE:nettriage>)
+set_tests_properties(golden.progress PROPERTIES LABELS golden SKIP_RETURN_CODE 77 TIMEOUT 180
+                     ENVIRONMENT TZ=UTC)
+
 # --- live path without an interface ---------------------------------------------------
 # Options of a live capture, --read-live against the file path on every test capture, -w,
 # Ctrl-C on a replay and on a pipe, one Ctrl-D on a terminal (tests/live.sh).
@@ -118,6 +138,7 @@ if(NT_SHELLCHECK)
                    ${CMAKE_CURRENT_SOURCE_DIR}/golden/claims.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/golden/hostile.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/golden/redact.sh
+                   ${CMAKE_CURRENT_SOURCE_DIR}/golden/progress.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/badinput.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/bounds.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/live.sh

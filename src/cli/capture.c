@@ -1,5 +1,5 @@
-/* capture.c: the default filter, Ctrl-C, the progress line and dropping root for the commands
- * that capture (see capture.h). */
+/* capture.c: the default filter, Ctrl-C and dropping root for the commands that capture (see
+ * capture.h; their progress line is cli/progress.c). */
 #include "cli/capture.h"
 
 #include <errno.h>
@@ -47,40 +47,6 @@ void capture_catch_stop_signals(void)
     sa.sa_flags = 0; /* no SA_RESTART: a blocked read of standard input returns at once */
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-}
-
-void capture_progress_tick(void *ctx, const struct source_stats *st)
-{
-    struct capture_progress *cp = ctx;
-    if (!cp->tty)
-        return;
-    struct pipeline_progress pr;
-    pipeline_progress(cp->pl, &pr);
-    uint64_t failures = pr.icmp_errors + pr.unanswered + pr.tcp_failed;
-    uint64_t dropped = st->has_capture_stats ? st->cap_dropped + st->cap_if_dropped : 0;
-    uint64_t now[5] = {st->packets, pr.dns_lookups, pr.answered, pr.tcp_attempts + failures,
-                       dropped};
-    if (cp->shown && memcmp(now, cp->last, sizeof now) == 0)
-        return;
-    memcpy(cp->last, now, sizeof now);
-    /* \r and erase to the end of the line: one line, rewritten. */
-    fprintf(cp->tty,
-            "\r\033[K%" PRIu64 " packets, %" PRIu64 " DNS lookups (%" PRIu64 " answered), %" PRIu64
-            " TCP attempts, %" PRIu64 " failures so far; Ctrl-C ends",
-            st->packets, pr.dns_lookups, pr.answered, pr.tcp_attempts, failures);
-    if (dropped)
-        fprintf(cp->tty, " [kernel dropped %" PRIu64 "]", dropped);
-    fflush(cp->tty);
-    cp->shown = true;
-}
-
-void capture_progress_end(struct capture_progress *cp)
-{
-    if (cp->tty && cp->shown) {
-        fputc('\n', cp->tty);
-        fflush(cp->tty);
-    }
-    cp->shown = false;
 }
 
 /* Gives up every capability (a binary given cap_net_raw runs as its user). */

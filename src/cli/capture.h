@@ -1,5 +1,6 @@
 /* capture.h: what the commands that capture (report -i, report --read-live, and reading
- * standard input) share: the default filter, Ctrl-C, the progress line, dropping root. */
+ * standard input) share: the default filter, Ctrl-C, dropping root (the progress line is
+ * cli/progress.h). */
 #ifndef NT_CLI_CAPTURE_H
 #define NT_CLI_CAPTURE_H
 
@@ -30,18 +31,6 @@ const char *capture_filter_words(const char *filter, int argc, char **argv, int 
  * (source_live_request_stop) instead of ending the process, so the report of what was read is
  * written; a second signal ends the process as usual. */
 void capture_catch_stop_signals(void);
-
-/* The progress line on standard error (a terminal): packets, lookups and failures so far,
- * refreshed in place at most every LIVE_TICK_US by the live source's tick. */
-struct capture_progress {
-    struct pipeline *pl;
-    FILE *tty;
-    bool shown;
-    uint64_t last[5]; /* what the line said last: it is rewritten only when that changed */
-};
-void capture_progress_tick(void *ctx, const struct source_stats *st);
-/* Ends the line (a newline) when one was shown. */
-void capture_progress_end(struct capture_progress *cp);
 
 /* Drops root after the capture and its files were opened, as tcpdump does: to user (-Z), or
  * to "nobody" when started as root without -Z; "root" keeps root. The supplementary groups

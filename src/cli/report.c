@@ -12,6 +12,7 @@
 
 #include "cli/capture.h"
 #include "cli/cli.h"
+#include "cli/progress.h"
 #include "detect/rule.h"
 #include "pipeline/pipeline.h"
 #include "report/analysis.h"
@@ -323,10 +324,12 @@ static void say_input_error(const struct analysis *a, const char *path, uint32_t
     }
 }
 
-static bool read_input(struct pipeline *p, const struct analysis *a, const char *path, uint32_t idx)
+static bool read_input(struct pipeline *p, const struct analysis *a, const char *path, uint32_t idx,
+                       struct progress *pg)
 {
     if (pipeline_read(p, path, idx))
         return true;
+    progress_erase(pg);
     say_input_error(a, path, idx);
     return false;
 }
@@ -731,7 +734,7 @@ int cmd_report(int argc, char **argv)
     strbuf_init(&nd.line);
     struct run run = {.nd = strcmp(o.format, "ndjson") == 0 ? &nd : NULL};
     struct pipeline_sink sink = {.ctx = &run};
-    struct capture_progress progress = {0};
+    struct progress progress = {0};
     struct source *live_src = NULL;
     FILE *out_f = NULL; /* -o opened before root was given up (live) */
     if (run.nd) {
@@ -781,9 +784,8 @@ int cmd_report(int argc, char **argv)
         const char *label = o.live.iface ? o.live.iface : o.live.read_file;
         capture_catch_stop_signals();
         if (!o.quiet && isatty(STDERR_FILENO)) {
-            progress.pl = pl;
-            progress.tty = stderr;
-            o.live.tick = capture_progress_tick;
+            progress_init(&progress, stderr, pl, 1);
+            o.live.tick = progress_live_tick;
             o.live.tick_ctx = &progress;
         }
         if (!(live_src = open_live(&o, label, &out_f)))
@@ -791,17 +793,24 @@ int cmd_report(int argc, char **argv)
         if (run.nd)
             nd.f = out_f;
         if (!pipeline_read_source(pl, live_src, label, 0)) {
-            capture_progress_end(&progress);
+            progress_end(&progress);
             say_input_error(&a, label, 0);
             input_error = true;
         }
-        capture_progress_end(&progress);
+        progress_end(&progress);
         packets = a.inputs[0].packets;
         source_close(live_src);
         live_src = NULL;
     } else {
+        /* How far the reading got, on a terminal; not while NDJSON lines go to the same
+         * terminal, nor while a log is pasted into it (below). */
+        if (!o.quiet && isatty(STDERR_FILENO) && !(run.nd && !o.output && isatty(STDOUT_FILENO)))
+            progress_init(&progress, stderr, pl, (uint32_t)n_inputs);
         for (size_t i = 0; i < n_inputs; i++) {
             const char *path = paths[i];
+            bool pasted = strcmp(path, "-") == 0 && isatty(STDIN_FILENO);
+            pipeline_set_read_progress(pl, progress.tty && !pasted ? progress_read_tick : NULL,
+                                       &progress);
             if (strcmp(path, "-") == 0) {
                 /* Ctrl-C ends the reading of standard input and the report is still written
                  * (`tcpdump -l ... | nettriage report -`). */
@@ -811,10 +820,11 @@ int cmd_report(int argc, char **argv)
                           "a line to end it (Ctrl-C also ends it)\n",
                           stderr);
             }
-            if (!read_input(pl, &a, path, (uint32_t)i))
+            if (!read_input(pl, &a, path, (uint32_t)i, &progress))
                 input_error = true;
             packets += a.inputs[i].packets;
         }
+        progress_erase(&progress);
     }
     /* Nothing was read at all: the errors above are the whole answer. */
     if (packets == 0 && input_error)

@@ -80,37 +80,14 @@ static void tw_ddd(struct tw *w, uint8_t ch)
     tw_putc(w, (char)('0' + ch % 10));
 }
 
-/* One byte of a label in presentation form, as packet.h documents: letters, digits, '-' and
- * '_' as they are, other printable characters behind a backslash, the rest as \DDD. */
+/* One byte of a label in presentation form (nt_label_byte, util/dnstext.h), through the
+ * bounded writer. */
 static void put_label_byte(struct tw *w, uint8_t ch)
 {
-    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-        ch == '-' || ch == '_') {
-        tw_putc(w, (char)ch);
-    } else if (ch > 0x20 && ch < 0x7f) {
-        tw_putc(w, '\\');
-        tw_putc(w, (char)ch);
-    } else {
-        tw_ddd(w, ch);
-    }
-}
-
-/* put_label_byte writing into a buffer known to have room for 4 more characters. */
-static char *label_byte_fast(char *d, uint8_t ch)
-{
-    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-        ch == '-' || ch == '_') {
-        *d++ = (char)ch;
-    } else if (ch > 0x20 && ch < 0x7f) {
-        *d++ = '\\';
-        *d++ = (char)ch;
-    } else {
-        *d++ = '\\';
-        *d++ = (char)('0' + ch / 100);
-        *d++ = (char)('0' + ch / 10 % 10);
-        *d++ = (char)('0' + ch % 10);
-    }
-    return d;
+    char tmp[4];
+    char *e = nt_label_byte(tmp, ch);
+    for (char *p = tmp; p < e; p++)
+        tw_putc(w, *p);
 }
 
 /* Where c's bytes start inside msg, when they lie inside it (a name in RDATA is read through a
@@ -199,7 +176,7 @@ static bool read_name(struct cursor *c, const struct cursor *msg, struct dns_nam
                 d[i] = (char)src[i];
             d += i;
             for (; i < b; i++)
-                d = label_byte_fast(d, src[i]);
+                d = nt_label_byte(d, src[i]);
             *d++ = '.';
             *d = '\0';
             w.len = (size_t)(d - w.b);

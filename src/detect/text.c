@@ -40,9 +40,10 @@ void text_query_name(const struct dns_lookup *l, char *buf, size_t n)
         snprintf(buf, n, "%s", l->from_quote ? NAME_UNKNOWN : NO_QUESTION);
         return;
     }
-    /* Presentation form escapes a backtick as "\`" and a bar as "\|"; "\096" and "\124" are
-     * the same octets, and unlike the characters no medium rewrites them, so a name in a
-     * command stays the name. */
+    /* A backtick and a bar are "\096" and "\124" in the presentation form the decoder and the
+     * text reader write (nt_label_byte): unlike the characters no medium rewrites them, so a
+     * name in a command stays the name. A name spelled otherwise ("\`", "\|" or a raw '|',
+     * as a caller may build one) is brought to that form here. */
     char tmp[DNS_NAME_TEXT_MAX * 2];
     size_t o = 0;
     for (const char *p = l->qname; *p && o + 5 < sizeof tmp; p++) {

@@ -34,6 +34,8 @@ struct pipeline {
     struct nt_names *names;
     struct incident_tracker *inc; /* watch only */
     bool oom;
+    pipeline_read_progress_fn progress; /* may be NULL */
+    void *progress_ctx;
 };
 
 const struct pipeline_stage_bound pipeline_stage_bounds[] = {
@@ -276,7 +278,15 @@ bool pipeline_read_source(struct pipeline *p, struct source *src, const char *la
         return false;
     }
     int rc;
+    struct pipeline_read_progress rp = {.input = idx, .total = source_bytes_total(src)};
+    uint32_t until_progress = PIPELINE_PROGRESS_PACKETS;
     while ((rc = source_next(src, p->pkt)) == 1) {
+        if (p->progress && --until_progress == 0) {
+            until_progress = PIPELINE_PROGRESS_PACKETS;
+            rp.packets = source_stats(src)->packets;
+            rp.bytes = source_bytes_read(src);
+            p->progress(p->progress_ctx, &rp);
+        }
         if (p->cfg.date_set && p->pkt->ts.kind == NT_TIME_OF_DAY) {
             int64_t sec;
             if (nt_zone_to_unix(&p->cfg.date_zone, p->cfg.date_y, p->cfg.date_m, p->cfg.date_d,
@@ -303,6 +313,12 @@ bool pipeline_read_source(struct pipeline *p, struct source *src, const char *la
     if (rc == 0)
         flow_finish(p->flow);
     pipeline_end_input(p);
+    if (p->progress) {
+        rp.packets = source_stats(src)->packets;
+        rp.bytes = source_bytes_read(src);
+        rp.done = true;
+        p->progress(p->progress_ctx, &rp);
+    }
     const struct flow_stats *fs = flow_stats(p->flow);
     in->frag = fs->frag;
     p->tcp_dns_evicted += fs->tcpdns.evicted;
@@ -335,6 +351,12 @@ bool pipeline_read_source(struct pipeline *p, struct source *src, const char *la
         ok = false;
     }
     return ok;
+}
+
+void pipeline_set_read_progress(struct pipeline *p, pipeline_read_progress_fn fn, void *ctx)
+{
+    p->progress = fn;
+    p->progress_ctx = ctx;
 }
 
 struct incident_tracker *pipeline_incidents(struct pipeline *p)

@@ -121,6 +121,22 @@ struct pipeline_progress {
 };
 void pipeline_progress(const struct pipeline *p, struct pipeline_progress *pr);
 
+/* How far the reading of an input got (report's progress line on a terminal): handed to the
+ * function set with pipeline_set_read_progress every PIPELINE_PROGRESS_PACKETS packets the
+ * source delivers (a counter, so the reading costs no clock call per packet; the function
+ * decides whether to show anything), and once at the end of each input with done set. */
+#define PIPELINE_PROGRESS_PACKETS 256
+struct pipeline_read_progress {
+    uint32_t input;   /* index of the input */
+    uint64_t packets; /* packets (records) read from it so far */
+    uint64_t bytes;   /* bytes of it read so far (source_bytes_read) */
+    int64_t total;    /* its size, -1 when unknown (a pipe, a terminal, a live capture) */
+    bool done;        /* its end */
+};
+typedef void (*pipeline_read_progress_fn)(void *ctx, const struct pipeline_read_progress *rp);
+/* fn may be NULL (none, the default). */
+void pipeline_set_read_progress(struct pipeline *p, pipeline_read_progress_fn fn, void *ctx);
+
 /* Feeds one packet of input idx to correlate, as the flow stage hands it on (live capture,
  * tests; pipeline_read runs flow itself); pipeline_end_input closes that input (every open
  * lookup and attempt becomes final). Return NT_OK or NT_ERR_NOMEM. */

@@ -26,7 +26,8 @@ static void dns_object(struct jsonw *w, const struct evidence *ev)
         jsonw_kv_u64(w, "opcode", opcode);
     jsonw_kv_str(w, "rcode", dns_rcode_name(ev->rcode, buf, sizeof buf));
     jsonw_dns_flags(w, "flags", ev->dns_flags, false);
-    jsonw_kv_str(w, "qname", ev->has_question ? ev->qname : NULL);
+    jsonw_key(w, "qname");
+    jsonw_dns_name(w, ev->has_question ? ev->qname : NULL);
     jsonw_kv_str(w, "qtype", ev->has_question ? dns_type_name(ev->qtype, buf, sizeof buf) : NULL);
     jsonw_kv_u64(w, "length", ev->dns_len);
     jsonw_obj_end(w);

@@ -11,6 +11,7 @@
 #include "detect/finding.h"
 #include "report/analysis.h"
 #include "report/escape.h"
+#include "util/dnstext.h"
 
 void jsonw_init(struct jsonw *w, struct strbuf *out, enum jsonw_layout layout)
 {
@@ -143,6 +144,28 @@ void jsonw_strn(struct jsonw *w, const char *s, size_t n)
 void jsonw_str(struct jsonw *w, const char *s)
 {
     jsonw_strn(w, s, s ? strlen(s) : 0);
+}
+
+void jsonw_dns_name(struct jsonw *w, const char *name)
+{
+    jsonw_strn(w, name, name ? nt_dns_name_len_nodot(name, strlen(name)) : 0);
+}
+
+void jsonw_query_name(struct jsonw *w, const char *qn)
+{
+    const char *sp = qn ? strrchr(qn, ' ') : NULL;
+    if (!sp) {
+        jsonw_dns_name(w, qn);
+        return;
+    }
+    /* A name in presentation form holds no raw space (it is \032): the last space is the one
+     * before the type. "(no question) A" has no trailing dot to take. */
+    size_t n = (size_t)(sp - qn);
+    pre_value(w);
+    strbuf_putc(w->out, '"');
+    esc_json(w->out, qn, nt_dns_name_len_nodot(qn, n));
+    esc_json(w->out, sp, strlen(sp));
+    strbuf_putc(w->out, '"');
 }
 
 void jsonw_decimal(struct jsonw *w, int64_t v, unsigned places)
@@ -321,8 +344,11 @@ void jsonw_clients_and_names(struct jsonw *w, const struct finding *f)
         jsonw_addr(w, &f->clients[i]);
     jsonw_arr_end(w);
     jsonw_kv_u64(w, "clients_omitted", f->clients_dropped);
-    jsonw_kv_str_array(w, "query_names", f->names,
-                       f->n_names < FINDING_MAX_NAMES ? f->n_names : FINDING_MAX_NAMES);
+    size_t nn = f->n_names < FINDING_MAX_NAMES ? f->n_names : FINDING_MAX_NAMES;
+    jsonw_kv_arr(w, "query_names");
+    for (size_t i = 0; i < nn; i++)
+        jsonw_query_name(w, f->names[i]);
+    jsonw_arr_end(w);
     jsonw_kv_u64(w, "query_names_omitted", f->names_dropped);
 }
 

@@ -51,6 +51,12 @@ void jsonw_i64(struct jsonw *w, int64_t v);
 void jsonw_strn(struct jsonw *w, const char *s, size_t n);
 /* A NUL-terminated string, or null for NULL. */
 void jsonw_str(struct jsonw *w, const char *s);
+/* A DNS name in presentation form as both reports write it: without the root's trailing dot
+ * ("www.example.com"; the root stays "."; nt_dns_name_len_nodot), or null for NULL. */
+void jsonw_dns_name(struct jsonw *w, const char *name);
+/* A finding's query name with its type ("www.example.com. A", finding.names) the same way:
+ * "www.example.com A". */
+void jsonw_query_name(struct jsonw *w, const char *qn);
 /* v / 10^places as a decimal number with the trailing zeros of its fraction trimmed ("2",
  * "0.25", "-1.000001"), by integer arithmetic so neither the locale nor rounding can change
  * it. places is 0 to 9: 6 writes microseconds as seconds, 3 as milliseconds. */

@@ -12,6 +12,7 @@
 #include "report/alert.h"
 #include "report/analysis.h"
 #include "report/jsonw.h"
+#include "util/dnstext.h"
 
 #define ECS_VERSION "8.11.0"
 
@@ -76,19 +77,98 @@ static void ecs_object(struct jsonw *w)
     jsonw_obj_end(w);
 }
 
-/* The question name as ECS and Zeek write it: without the trailing dot of the root, except for
- * the root itself ("."). A final '.' that is escaped ("\.", part of a label) stays. */
-static void val_qname(struct jsonw *w, const char *name)
+/* ECS related.ip (every IP address of the event, once, in the order first met) and
+ * related.hosts (the DNS names of the event, and host names tcpdump text showed in place of
+ * addresses), for "every event involving this address or name" searches. */
+#define RELATED_MAX_IP    (FINDING_MAX_CLIENTS + 2 * DNS_MAX_KEPT_RR + 8)
+#define RELATED_MAX_HOSTS (FINDING_MAX_NAMES + DNS_MAX_KEPT_RR + 8)
+struct related {
+    struct nt_addr ip[RELATED_MAX_IP]; /* NT_AF_INET, NT_AF_INET6 */
+    size_t n_ip;
+    const char *host[RELATED_MAX_HOSTS]; /* names in presentation form, or interned host names */
+    size_t host_len[RELATED_MAX_HOSTS];
+    size_t n_host;
+};
+
+static void related_host(struct related *r, const char *s, size_t n)
 {
-    size_t n = strlen(name);
-    if (n > 1 && name[n - 1] == '.') {
-        size_t bs = 0;
-        while (bs < n - 1 && name[n - 2 - bs] == '\\')
-            bs++;
-        if (bs % 2 == 0)
-            n--;
+    for (size_t i = 0; i < r->n_host; i++)
+        if (r->host_len[i] == n && memcmp(r->host[i], s, n) == 0)
+            return;
+    if (r->n_host < RELATED_MAX_HOSTS) {
+        r->host[r->n_host] = s;
+        r->host_len[r->n_host++] = n;
     }
-    jsonw_strn(w, name, n);
+}
+
+static void related_addr(struct related *r, const struct nt_addr *a)
+{
+    if (a->family == NT_AF_NAME) {
+        const char *name = nt_addr_name(a);
+        if (name)
+            related_host(r, name, strlen(name));
+        return;
+    }
+    if (a->family != NT_AF_INET && a->family != NT_AF_INET6)
+        return;
+    for (size_t i = 0; i < r->n_ip; i++)
+        if (nt_addr_eq(&r->ip[i], a))
+            return;
+    if (r->n_ip < RELATED_MAX_IP)
+        r->ip[r->n_ip++] = *a;
+}
+
+/* A DNS name without the root's trailing dot, as dns.question.name; not the root itself. */
+static void related_name(struct related *r, const char *name)
+{
+    if (!name || strcmp(name, ".") == 0)
+        return;
+    related_host(r, name, nt_dns_name_len_nodot(name, strlen(name)));
+}
+
+/* The address in A/AAAA record data ("198.51.100.7"): false when the data is no IP address. */
+static bool rr_ip(const struct evidence_rr *rr, struct nt_addr *a)
+{
+    return (rr->type == DNS_TYPE_A || rr->type == DNS_TYPE_AAAA) && rr->data &&
+           nt_addr_parse(a, rr->data, strlen(rr->data));
+}
+
+static void related_object(struct jsonw *w, const struct related *r)
+{
+    char buf[NT_ADDR_FMT_MAX];
+    if (r->n_ip == 0 && r->n_host == 0)
+        return;
+    jsonw_kv_obj(w, "related");
+    if (r->n_ip > 0) {
+        jsonw_kv_arr(w, "ip");
+        for (size_t i = 0; i < r->n_ip; i++) {
+            nt_addr_format(&r->ip[i], buf, sizeof buf);
+            jsonw_str(w, buf);
+        }
+        jsonw_arr_end(w);
+    }
+    if (r->n_host > 0) {
+        jsonw_kv_arr(w, "hosts");
+        for (size_t i = 0; i < r->n_host; i++)
+            jsonw_strn(w, r->host[i], r->host_len[i]);
+        jsonw_arr_end(w);
+    }
+    jsonw_obj_end(w);
+}
+
+/* Packetbeat's icmp fields (ECS has no icmp field set): an ICMP error answers the datagram it
+ * quotes, so it is the response ("icmp.response"); the request was UDP or TCP, not ICMP, and
+ * is described by nettriage.icmp.quote. */
+static void icmp_object(struct jsonw *w, uint8_t ip_version, uint8_t type, uint8_t code)
+{
+    jsonw_kv_obj(w, "icmp");
+    jsonw_kv_u64(w, "version", ip_version == 6 ? 6 : 4);
+    jsonw_kv_obj(w, "response");
+    jsonw_kv_u64(w, "type", type);
+    jsonw_kv_u64(w, "code", code);
+    jsonw_kv_str(w, "message", icmp_code_description(ip_version, type, code));
+    jsonw_obj_end(w);
+    jsonw_obj_end(w);
 }
 
 /* "success" for an answer other than SERVFAIL, REFUSED, NOTIMP and FORMERR (the detector's
@@ -167,7 +247,7 @@ void ndjson_lookup(struct strbuf *out, const struct dns_lookup *l)
     if (l->has_question && l->qname) {
         jsonw_kv_obj(&w, "question");
         jsonw_key(&w, "name");
-        val_qname(&w, l->qname);
+        jsonw_dns_name(&w, l->qname);
         jsonw_kv_str(&w, "type", dns_type_name(l->qtype, buf, sizeof buf));
         jsonw_kv_str(&w, "class", dns_class_name(l->qclass, buf, sizeof buf));
         jsonw_obj_end(&w);
@@ -185,7 +265,7 @@ void ndjson_lookup(struct strbuf *out, const struct dns_lookup *l)
             const struct evidence_rr *a = &l->answer.answers[i];
             jsonw_obj_begin(&w);
             jsonw_key(&w, "name");
-            val_qname(&w, a->name);
+            jsonw_dns_name(&w, a->name);
             jsonw_kv_str(&w, "type", dns_type_name(a->type, buf, sizeof buf));
             jsonw_kv_str(&w, "class", dns_class_name(a->rclass, buf, sizeof buf));
             jsonw_kv_u64(&w, "ttl", a->ttl);
@@ -193,21 +273,37 @@ void ndjson_lookup(struct strbuf *out, const struct dns_lookup *l)
             jsonw_obj_end(&w);
         }
         jsonw_arr_end(&w);
+        /* Only data that is an IP address: an ECS ip field rejects anything else. */
         jsonw_kv_arr(&w, "resolved_ip");
-        for (uint8_t i = 0; i < l->answer.n_answers; i++)
-            if (l->answer.answers[i].type == DNS_TYPE_A ||
-                l->answer.answers[i].type == DNS_TYPE_AAAA)
+        for (uint8_t i = 0; i < l->answer.n_answers; i++) {
+            struct nt_addr ip;
+            if (rr_ip(&l->answer.answers[i], &ip))
                 jsonw_str(&w, l->answer.answers[i].data);
+        }
         jsonw_arr_end(&w);
     }
     jsonw_obj_end(&w);
 
-    if (icmp) {
-        jsonw_kv_obj(&w, "icmp");
-        jsonw_kv_u64(&w, "type", l->error.icmp_type);
-        jsonw_kv_u64(&w, "code", l->error.icmp_code);
-        jsonw_obj_end(&w);
+    if (icmp)
+        icmp_object(&w, l->error.ip_version, l->error.icmp_type, l->error.icmp_code);
+
+    struct related rel;
+    rel.n_ip = rel.n_host = 0;
+    related_addr(&rel, &l->client);
+    related_addr(&rel, &l->server);
+    if (l->n_errors > 0)
+        related_addr(&rel, &l->error.src);
+    if (l->has_question)
+        related_name(&rel, l->qname);
+    if (answered) {
+        for (uint8_t i = 0; i < l->answer.n_answers; i++) {
+            struct nt_addr ip;
+            related_name(&rel, l->answer.answers[i].name);
+            if (rr_ip(&l->answer.answers[i], &ip))
+                related_addr(&rel, &ip);
+        }
     }
+    related_object(&w, &rel);
 
     jsonw_kv_obj(&w, "nettriage");
     jsonw_kv_u64(&w, "lookup", l->seq);
@@ -282,10 +378,15 @@ void ndjson_icmp_error(struct strbuf *out, const struct icmp_event *e)
     jsonw_kv_str(&w, "transport", ev->ip_version == 6 ? "ipv6-icmp" : "icmp");
     jsonw_obj_end(&w);
 
-    jsonw_kv_obj(&w, "icmp");
-    jsonw_kv_u64(&w, "type", ev->icmp_type);
-    jsonw_kv_u64(&w, "code", ev->icmp_code);
-    jsonw_obj_end(&w);
+    icmp_object(&w, ev->ip_version, ev->icmp_type, ev->icmp_code);
+
+    struct related rel;
+    rel.n_ip = rel.n_host = 0;
+    related_addr(&rel, &ev->src);
+    related_addr(&rel, &ev->dst);
+    related_addr(&rel, &ev->q_src);
+    related_addr(&rel, &ev->q_dst);
+    related_object(&w, &rel);
 
     jsonw_kv_obj(&w, "nettriage");
     jsonw_kv_time(&w, "time", &ev->ts);
@@ -408,6 +509,23 @@ void ndjson_finding(struct strbuf *out, const struct finding *f)
             jsonw_kv_str(&w, "protocol", proto);
         jsonw_obj_end(&w);
     }
+
+    struct related rel;
+    rel.n_ip = rel.n_host = 0;
+    if (f->has_server)
+        related_addr(&rel, &f->server);
+    n = f->n_clients < FINDING_MAX_CLIENTS ? f->n_clients : FINDING_MAX_CLIENTS;
+    for (size_t i = 0; i < n; i++)
+        related_addr(&rel, &f->clients[i]);
+    n = f->n_names < FINDING_MAX_NAMES ? f->n_names : FINDING_MAX_NAMES;
+    for (size_t i = 0; i < n; i++) {
+        /* "www.example.com. A": the name before the type; not "(no question)" and the like
+         * (a name in presentation form never starts with a raw '('). */
+        const char *qn = f->names[i], *sp = qn ? strrchr(qn, ' ') : NULL;
+        if (sp && sp > qn && qn[0] != '(' && !(sp - qn == 1 && qn[0] == '.'))
+            related_host(&rel, qn, nt_dns_name_len_nodot(qn, (size_t)(sp - qn)));
+    }
+    related_object(&w, &rel);
 
     jsonw_kv_obj(&w, "nettriage");
     jsonw_kv_time(&w, "time", &f->first_seen);
@@ -572,6 +690,11 @@ void alert_ndjson(struct strbuf *out, const struct incident_event *ev)
     if (ev->dns)
         jsonw_kv_str(&w, "protocol", "dns");
     jsonw_obj_end(&w);
+
+    struct related rel;
+    rel.n_ip = rel.n_host = 0;
+    related_addr(&rel, &ev->server);
+    related_object(&w, &rel);
 
     jsonw_kv_obj(&w, "nettriage");
     jsonw_kv_u64(&w, "incident", ev->incident);

@@ -380,6 +380,28 @@ static const struct form *match(const struct redact *r, const char *s, size_t n,
     return NULL;
 }
 
+/* JSON: whether the string that o ends with the opening quote of is an element of an array
+ * of IP addresses ("ip": [...] of ECS related.ip, "resolved_ip": [...]): back over the
+ * elements before it (addresses, quotes, commas) to the '[' and its key. */
+static bool in_ip_array(const struct strbuf *o)
+{
+    static const char *const keys[] = {"\"ip\":[", "\"resolved_ip\":["};
+    const char *s = strbuf_str(o);
+    size_t k = o->len;
+    if (k == 0 || s[k - 1] != '"')
+        return false;
+    k--;
+    while (k > 0 && (is_hex(s[k - 1]) || s[k - 1] == '.' || s[k - 1] == ':' || s[k - 1] == '"' ||
+                     s[k - 1] == ','))
+        k--;
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        size_t kl = strlen(keys[i]);
+        if (k >= kl && memcmp(s + k - kl, keys[i], kl) == 0)
+            return true;
+    }
+    return false;
+}
+
 bool redact_apply(struct redact *r, struct strbuf *b, bool json)
 {
     if (!r->built && !build(r))
@@ -420,6 +442,20 @@ bool redact_apply(struct redact *r, struct strbuf *b, bool json)
             o.len -= sizeof ipkey - 1;
             o.s[o.len] = '\0';
             i += len + 1;
+            copied = i;
+            continue;
+        }
+        /* JSON: nor does an array of IP addresses (ECS related.ip): a client's element is
+         * dropped, with the comma that joined it to the others. */
+        if (json && f && i + len < n && s[i + len] == '"' && in_ip_array(&o)) {
+            o.len--; /* its opening quote */
+            size_t next = i + len + 1;
+            if (o.len > 0 && o.s[o.len - 1] == ',')
+                o.len--;
+            else if (next < n && s[next] == ',')
+                next++; /* the first element: the comma after it goes */
+            o.s[o.len] = '\0';
+            i = next;
             copied = i;
             continue;
         }

@@ -33,8 +33,9 @@ void redact_free(struct redact *r);
  * missed). */
 bool redact_observe(struct redact *r, const struct packet *pkt);
 /* Rewrites b, replacing every client's text forms by its pseudonym and every MAC address.
- * json: b is JSON or NDJSON, where an endpoint's "ip" member of a client is dropped (ECS ip
- * fields take only IP addresses; "address" keeps the pseudonym). False when out of memory. */
+ * json: b is JSON or NDJSON, where an endpoint's "ip" member of a client is dropped, and so is
+ * a client's element of an array of IP addresses (related.ip, dns.resolved_ip): ECS ip fields
+ * take only IP addresses; "address" keeps the pseudonym. False when out of memory. */
 bool redact_apply(struct redact *r, struct strbuf *b, bool json);
 /* Clients found so far (after the first redact_apply). */
 size_t redact_clients(const struct redact *r);

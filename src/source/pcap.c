@@ -461,6 +461,7 @@ int source_pcapfile_open(FILE *f, struct source **out, char *err)
     }
     pi->linktype = pf_linktype(pi->pf);
     s->kind = pf_is_pcapng(pi->pf) ? SOURCE_PCAPNG : SOURCE_PCAP;
+    s->bytes_at = pf_position(pi->pf);
     s->stats.linktype = pi->linktype;
     *out = s;
     return NT_OK;

@@ -783,6 +783,11 @@ bool pf_mixed(const struct pf_reader *r)
     return r->mixed;
 }
 
+const uint64_t *pf_position(const struct pf_reader *r)
+{
+    return &r->at;
+}
+
 void pf_close(struct pf_reader *r)
 {
     if (!r)

@@ -55,6 +55,8 @@ int pf_linktype(const struct pf_reader *r);
 /* pcapng: an interface was seen that libpcap 1.10 refuses (a link type or snap length other
  * than the first interface's), or a section of the other byte order. */
 bool pf_mixed(const struct pf_reader *r);
+/* The file offset the reader has read up to (its next pread), kept as the reader goes. */
+const uint64_t *pf_position(const struct pf_reader *r);
 void pf_close(struct pf_reader *r);
 
 /* libpcap's limits: blocks of at most 16 MiB (more for the link types below), interfaces per

@@ -54,6 +54,7 @@ struct source *source_alloc(const struct source_ops *ops, enum source_kind kind,
     s->kind = kind;
     s->impl = impl;
     s->stats.linktype = -1;
+    s->bytes_total = -1;
     return s;
 }
 
@@ -190,7 +191,15 @@ struct replay {
     uint8_t head[SNIFF_MAX];
     size_t n, off;
     int64_t pos; /* bytes delivered so far = this stream's position */
+    uint64_t at; /* where the reading is in the underlying input: base + max(pos, n) */
 };
+
+/* Updates at after pos moved (the peeked head was read from the input at once). */
+static void replay_mark(struct replay *r)
+{
+    int64_t p = r->pos > (int64_t)r->n ? r->pos : (int64_t)r->n;
+    r->at = (uint64_t)(r->base + p);
+}
 
 static ssize_t replay_read(void *cookie, char *buf, size_t size)
 {
@@ -202,6 +211,7 @@ static ssize_t replay_read(void *cookie, char *buf, size_t size)
         memcpy(buf, r->head + r->off, k);
         r->off += k;
         r->pos += (int64_t)k;
+        replay_mark(r);
         return (ssize_t)k;
     }
     /* Once the underlying stream ended, it is not read again: glibc's fread reads a terminal
@@ -220,6 +230,7 @@ static ssize_t replay_read(void *cookie, char *buf, size_t size)
         return -1;
     }
     r->pos += (int64_t)got;
+    replay_mark(r);
     return (ssize_t)got;
 }
 
@@ -246,6 +257,7 @@ static int replay_seek(void *cookie, off64_t *offset, int whence)
         return -1;
     r->off = to < (int64_t)r->n ? (size_t)to : r->n;
     r->pos = to;
+    replay_mark(r);
     *offset = to;
     return 0;
 }
@@ -285,6 +297,7 @@ static struct replay *replay_new(FILE *f, bool own, int *code, char *err)
      * packets before it stand); only an input that yields nothing fails here. */
     if (ferror(f) && (r->n > 0 || (f == stdin && stop_requested)))
         clearerr(f);
+    replay_mark(r);
     if (ferror(f)) {
         int e = errno;
         replay_close(r);
@@ -596,8 +609,12 @@ int source_open(const char *path, struct source **out, char *err)
     FILE *f;
     *out = NULL;
     err[0] = '\0';
+    int64_t total = -1; /* the size of a regular file, for the progress line */
     if (strcmp(path, "-") == 0) {
         f = stdin;
+        struct stat st; /* standard input redirected from a file has a size too */
+        if (fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode))
+            total = (int64_t)st.st_size;
     } else {
         f = fopen(path, "rb");
         if (!f) {
@@ -614,10 +631,14 @@ int source_open(const char *path, struct source **out, char *err)
         /* A regular file holding pcap or pcapng (not compressed) is read by nettriage's own
          * reader, which reads it with pread and leaves f's position alone; it declines anything
          * else (text, gzip, and the few captures it leaves to libpcap), which goes on below. */
+        if (stat_ok && S_ISREG(st.st_mode))
+            total = (int64_t)st.st_size;
         if (stat_ok && S_ISREG(st.st_mode) && !force_libpcap()) {
             int rc = source_pcapfile_open(f, out, err);
-            if (rc == NT_OK)
+            if (rc == NT_OK) {
+                (*out)->bytes_total = total;
                 return NT_OK;
+            }
             if (rc < 0) {
                 fclose(f);
                 return rc;
@@ -628,6 +649,9 @@ int source_open(const char *path, struct source **out, char *err)
     struct replay *r = replay_new(f, f != stdin, &code, err);
     if (!r)
         return code;
+    /* The stream over the input as stored (under gzip or UTF-16 decoding): its position is
+     * how far the reading got, for the progress line. It lives as long as the source. */
+    const uint64_t *raw_at = &r->at;
     struct gz_layer *gz = NULL;
     if (r->n >= 2 && r->head[0] == 0x1f && r->head[1] == 0x8b) {
         /* Compressed: decompress on the fly and recognise what is inside. */
@@ -717,6 +741,8 @@ int source_open(const char *path, struct source **out, char *err)
         (*out)->kind = (enum source_kind)kind;
     (*out)->gz = gz;
     (*out)->stats.gzip = gz != NULL;
+    (*out)->bytes_at = raw_at;
+    (*out)->bytes_total = total;
     (*out)->from_stdin = f == stdin;
     return NT_OK;
 }
@@ -808,6 +834,16 @@ const char *source_kind_name(enum source_kind k)
 const struct source_stats *source_stats(const struct source *s)
 {
     return &s->stats;
+}
+
+uint64_t source_bytes_read(const struct source *s)
+{
+    return s->bytes_at ? *s->bytes_at : 0;
+}
+
+int64_t source_bytes_total(const struct source *s)
+{
+    return s->bytes_total;
 }
 
 const char *source_error(const struct source *s)

@@ -75,6 +75,13 @@ enum source_kind source_kind(const struct source *s);
 const char *source_kind_name(enum source_kind k); /* "pcap", "pcapng", "tcpdump text" */
 const struct source_stats *source_stats(const struct source *s);
 const char *source_error(const struct source *s); /* "" when none */
+/* How far the reading got, for a progress line: bytes of the input as stored (a gzip file's
+ * compressed bytes) read so far, which a counter gives without a system call (0 for a live
+ * capture); and the input's size when it is a regular file, else -1 (standard input from a
+ * pipe or a terminal). The reader reads ahead in large blocks, so the figure leads the
+ * packets delivered by up to one block; at the end it is the size. */
+uint64_t source_bytes_read(const struct source *s);
+int64_t source_bytes_total(const struct source *s);
 /* Whether a decoded frame (pcap, pcapng) looked like IP traffic that was not read: the capture
  * (snap length) cut its IP, tunnel, transport or DNS header short, or its link header names IP
  * over bytes that are not IP (an ICMP error's short quote, or a packet short on the wire, are

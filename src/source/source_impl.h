@@ -22,6 +22,10 @@ struct source {
     struct gz_layer *gz;
     /* Read from standard input: a stop request (source_live_request_stop) ends it cleanly. */
     bool from_stdin;
+    /* Bytes of the input as stored read so far (source_bytes_read): a counter the reader or
+     * the stream under it keeps, valid until source_close; NULL when none (live). */
+    const uint64_t *bytes_at;
+    int64_t bytes_total; /* the size of a regular file; -1 otherwise */
 };
 
 /* Allocates a source with the given ops and kind (stats zeroed, linktype -1). NULL on out of

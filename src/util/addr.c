@@ -117,6 +117,14 @@ static void set_name(struct nt_addr *x, uint32_t i, const char *text)
     memcpy(x->a + 4, &text, sizeof text);
 }
 
+const char *nt_addr_name(const struct nt_addr *x)
+{
+    const char *text = NULL;
+    if (x->family == NT_AF_NAME)
+        memcpy(&text, x->a + 4, sizeof text);
+    return text;
+}
+
 bool nt_addr_set_name(struct nt_names *t, struct nt_addr *x, const char *s, size_t len)
 {
     if (!t)

@@ -92,6 +92,8 @@ void nt_names_free(struct nt_names *t);
 /* Makes a name address for a host name of len bytes, interned in t (cut at 255 bytes). Returns
  * false when t is NULL or full (NT_ADDR_NAMES_MAX names), or out of memory. */
 bool nt_addr_set_name(struct nt_names *t, struct nt_addr *x, const char *s, size_t len);
+/* The interned text of a name address (NT_AF_NAME); NULL for any other address. */
+const char *nt_addr_name(const struct nt_addr *x);
 /* Formats into buf ("198.51.100.2", "2001:db8::1", or the host name as read). Returns the
  * length. An interned name may hold any byte: callers escape it for their medium. */
 size_t nt_addr_format(const struct nt_addr *x, char *buf, size_t n);

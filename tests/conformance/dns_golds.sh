@@ -116,7 +116,7 @@ while IFS=$'\t' read -r src gold tables why; do
             nt_run "$CORPORA/$cap" ndjson >"$WORK/pq.ndjson"
             jq -r -f "$CONF_DIR/packetq_messages.jq" "$WORK/pq.ndjson" >"$WORK/pq-msg-${cap//\//_}"
             jq -r 'select(.event.dataset == "nettriage.icmp")
-                   | [.icmp.type, .icmp.code, .source.ip, .destination.ip,
+                   | [.icmp.response.type, .icmp.response.code, .source.ip, .destination.ip,
                       (.nettriage.icmp.quote.src // ""), (.nettriage.icmp.quote.dst // "")]
                    | map(tostring) | join("|")' "$WORK/pq.ndjson" |
                 sort | uniq -c | awk '{print $2 "\t" $1}' >"$WORK/pq-icmp-${cap//\//_}"

@@ -101,7 +101,7 @@ nt_lookups_filter() {
 
 # nt_icmp FILE: ICMP errors with their quote, one row each:
 #   type code quoted-src quoted-dst quoted-proto quoted-sport quoted-dport
-# From ndjson when present (the nettriage.icmp lines: icmp.type/code and nettriage.icmp.quote
+# From ndjson when present (the nettriage.icmp lines: icmp.response.type/code and nettriage.icmp.quote
 # {src,dst,proto,sport,dport}; "-" where the quote or a member is absent), else from the JSON report's
 # evidence and unmatched examples (every ICMP error cited anywhere in the report, once).
 nt_icmp() {
@@ -109,8 +109,8 @@ nt_icmp() {
         nt_run "$1" ndjson | jq -r '
           select(.event.dataset == "nettriage.icmp")
           | (.nettriage.icmp.quote // null) as $q
-          | if $q == null then [.icmp.type, .icmp.code, "-", "-", "-", "-", "-"]
-            else [.icmp.type, .icmp.code, ($q.src // "-"), ($q.dst // "-"), ($q.proto // "-"),
+          | if $q == null then [.icmp.response.type, .icmp.response.code, "-", "-", "-", "-", "-"]
+            else [.icmp.response.type, .icmp.response.code, ($q.src // "-"), ($q.dst // "-"), ($q.proto // "-"),
                   ($q.sport // "-"), ($q.dport // "-")] end
           | map(tostring) | @tsv' 2>/dev/null
     else

@@ -5,8 +5,9 @@
 # plus one per duplicate response (addresses, ports, id and type only: nettriage keeps no other
 # fact of it). Unsolicited responses have no line in nettriage's output, so no event here.
 def nm: tostring | if . == "." then . else sub("(?<!\\\\)\\.$"; "") end;
-# presentation form -> the raw text Suricata writes: "\X" (X not a digit) is X; \DDD is kept
-def raw: gsub("\\\\(?<c>[^0-9])"; .c);
+# presentation form -> the raw text Suricata writes: "\X" (X not a digit) is X; \DDD is kept,
+# except "\124" and "\096", which nettriage writes for '|' and '`' (util/dnstext.h)
+def raw: gsub("\\\\(?<c>[^0-9])"; .c) | gsub("\\\\124"; "|") | gsub("\\\\096"; "`");
 # TXT: Suricata 8 writes one answer entry per character-string of the record
 def split_txt: if .type == "TXT" then
     ([.data | tostring | scan("\"((?:[^\"\\\\]|\\\\.)*)\"") | .[0]]) as $s

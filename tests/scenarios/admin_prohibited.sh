@@ -140,9 +140,9 @@ check_server() {
 # 1. nftables admin-prohibited: dns.admin_prohibited naming the server as the rejecting host.
 check_report nft dns.admin_prohibited dns.port_unreachable
 # ICMP 3/13 (nft's admin-prohibited), ICMPv6 1/1.
-check_server nft dns.admin_prohibited "$server4" "$client4" "yummyrecipesforme.com. A" \
+check_server nft dns.admin_prohibited "$server4" "$client4" "yummyrecipesforme.com A" \
     'icmp and icmp[0] == 3 and icmp[1] == 13'
-check_server nft dns.admin_prohibited "$server6" "$client6" "yummyrecipesforme.com. AAAA" \
+check_server nft dns.admin_prohibited "$server6" "$client6" "yummyrecipesforme.com AAAA" \
     'icmp6 and ip6[40] == 1 and ip6[41] == 1'
 for s in "$server4" "$server6"; do
     # The server is named as the host that rejected: in the summary ("sent by the server
@@ -162,9 +162,9 @@ done
 # This documents a limitation of what a capture can tell, on purpose.
 check_report ipt dns.port_unreachable dns.admin_prohibited
 # ICMP 3/3, ICMPv6 1/4.
-check_server ipt dns.port_unreachable "$server4" "$client4" "yummyrecipesforme.com. A" \
+check_server ipt dns.port_unreachable "$server4" "$client4" "yummyrecipesforme.com A" \
     'icmp and icmp[0] == 3 and icmp[1] == 3'
-check_server ipt dns.port_unreachable "$server6" "$client6" "yummyrecipesforme.com. AAAA" \
+check_server ipt dns.port_unreachable "$server6" "$client6" "yummyrecipesforme.com AAAA" \
     'icmp6 and ip6[40] == 1 and ip6[41] == 4'
 for s in "$server4" "$server6"; do
     nt_case_eq "$s: a cause names a firewall" \

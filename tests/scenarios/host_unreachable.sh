@@ -154,7 +154,7 @@ check_server() {
     nt_case_eq "$server: error_packets" "$one | .error_packets" "$ne" "${a[@]}"
     nt_case_eq "$server: clients" "$one | .clients" "[\"$client\"]" "${a[@]}"
     nt_case_eq "$server: query_names" "$one | .query_names" \
-        "[\"yummyrecipesforme.com. $qtype\"]" "${a[@]}"
+        "[\"yummyrecipesforme.com $qtype\"]" "${a[@]}"
     nt_case_eq "$server: first_seen" "$one | .first_seen" "\"$first\"" "${a[@]}"
     nt_case_eq "$server: last_seen" "$one | .last_seen" "\"$last\"" "${a[@]}"
     nt_case_eq "$server: evidence is exactly the queries and errors" \

@@ -138,7 +138,7 @@ nt_case_eq "lookups, query packets, error packets (from the capture)" \
     "$sel | [.lookups, .query_packets, .error_packets]" \
     "[$n_rejected_lookups,$n_rejected_queries,$n_rejects]" "${a[@]}"
 nt_case_eq "clients" "$sel | .clients" "[\"$client4\"]" "${a[@]}"
-nt_case_eq "query names" "$sel | .query_names" "[\"$qname. A\"]" "${a[@]}"
+nt_case_eq "query names" "$sel | .query_names" "[\"$qname A\"]" "${a[@]}"
 nt_case_eq "first_seen (first rejected lookup's query), last_seen (last error)" \
     "$sel | [.first_seen, .last_seen]" "[\"$first\",\"$last\"]" "${a[@]}"
 nt_case_eq "evidence: query, answer and error of each rejected lookup" \

@@ -715,7 +715,9 @@ nt_check_dns_finding() {
     queries=$(nt_pcap_select "$pcap" "($NT_BPF_DNS_QUERY) and $to")
     errors=$(nt_pcap_select "$pcap" "($NT_BPF_ICMP_ERROR) and $from")
     lookups=$(nt_dns_lookups "$pcap" "$to" | wc -l)
-    names=$(nt_dns_lookups "$pcap" "$to" | awk '{print $3 " " $4}' | sort -u |
+    # query_names are written without the root's trailing dot (docs/json-schema.md)
+    names=$(nt_dns_lookups "$pcap" "$to" |
+        awk '{ n = $3; if (n != ".") sub(/\.$/, "", n); print n " " $4 }' | sort -u |
         jq -R . | jq -sc 'sort')
     local nq ne nkind first last packets
     nq=$(printf '%s\n' "$queries" | grep -c . || true)

@@ -143,7 +143,7 @@ nt_case_eq "lookups, query packets (retries included), no error packets" \
 nt_case_eq "severity high, no ATT&CK technique" "$sel | [.severity, .attack]" '["high",null]' \
     "${a[@]}"
 nt_case_eq "clients, query names" "$sel | [.clients, .query_names]" \
-    "[[\"$client4\"],[\"$qname. A\"]]" "${a[@]}"
+    "[[\"$client4\"],[\"$qname A\"]]" "${a[@]}"
 nt_case_eq "first_seen, last_seen: the first and last query" "$sel | [.first_seen, .last_seen]" \
     "[\"$first\",\"$last\"]" "${a[@]}"
 nt_case_eq "window: no success before or after (UDP never answered)" \

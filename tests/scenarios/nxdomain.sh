@@ -123,7 +123,7 @@ nt_case_eq "window: last NOERROR before, first NOERROR after" \
     "$f | .window | [.last_success_before, .first_success_after]" \
     "[\"$ok_before\",\"$ok_after\"]"
 nt_case_check "query names: all under corp.example" \
-    "$f | .query_names | length > 0 and all(.[]; endswith(\".corp.example. A\"))"
+    "$f | .query_names | length > 0 and all(.[]; endswith(\".corp.example A\"))"
 
 # typos: two mistyped names among good lookups stay quiet.
 nt_case typos

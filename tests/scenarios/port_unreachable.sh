@@ -86,7 +86,7 @@ for path in pcap text; do
     for pair in "$server4 $client4 A" "$server6 $client6 AAAA"; do
         read -r s c t <<<"$pair"
         nt_check_dns_finding "unreach ($path)" "$pcap" "$NT_WORK/unreach.$path.json" \
-            dns.port_unreachable "$s" "$c" "yummyrecipesforme.com. $t"
+            dns.port_unreachable "$s" "$c" "yummyrecipesforme.com $t"
     done
 done
 

@@ -180,7 +180,9 @@ check_rcode_finding() {
     lookups=$(printf '%s\n' "$lk" | wc -l)
     queries=$(printf '%s\n' "$lk" | awk '{ s += $4 } END { print s }')
     clients=$(printf '%s\n' "$lk" | awk '!seen[$1]++ { print $1 }' | jq -R . | jq -sc .)
-    names=$(printf '%s\n' "$lk" | awk '{ print $7 " " $8 }' | sort -u | jq -R . | jq -sc 'sort')
+    # query_names are written without the root's trailing dot (docs/json-schema.md)
+    names=$(printf '%s\n' "$lk" | awk '{ n = $7; if (n != ".") sub(/\.$/, "", n); print n " " $8 }' |
+        sort -u | jq -R . | jq -sc 'sort')
     first=$(iso "$(printf '%s\n' "$lk" | awk 'NR == 1 { print $5 }')")
     last=$(iso "$(printf '%s\n' "$lk" | sort -k6,6n | awk 'END { print $6 }')")
     local f='[.findings[] | select(.id == $r and .server == $s)]'

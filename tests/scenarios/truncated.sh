@@ -89,7 +89,7 @@ check_trunc() {
         "{\"server\":\"$server4\",\"protocol\":\"udp\",\"port\":53,\"service\":\"DNS\",\"severity\":\"medium\",\"attack\":null}"
     nt_case_eq "lookups (truncated answers: $tc)" "$sel | .[0].lookups" "$tc"
     nt_case_eq "clients" "$sel | .[0].clients" "[\"$client4\"]"
-    nt_case_eq "query_names" "$sel | .[0].query_names" "[\"$qname. TXT\"]"
+    nt_case_eq "query_names" "$sel | .[0].query_names" "[\"$qname TXT\"]"
     nt_case_eq "query_packets" "$sel | .[0].query_packets" "$nq"
     nt_case_eq "error_packets" "$sel | .[0].error_packets" "$ne"
     nt_case_eq "first_seen (the query)" "$sel | .[0].first_seen" "\"$first\""

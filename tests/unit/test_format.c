@@ -156,7 +156,7 @@ static void test_hostile_names_are_escaped(void **state)
     char line[1024];
     packet_format_line(&pkt, line, sizeof line);
     assert_string_equal(line, "IP 198.51.100.2.53 > 198.51.100.15.53424: 4+ A? "
-                              "\\<script\\>\\|\\010\\000\\027\\.\\\\. (32)");
+                              "\\<script\\>\\124\\010\\000\\027\\.\\\\. (32)");
     for (const char *p = line; *p; p++)
         assert_true(*p >= 0x20 && *p < 0x7f);
 }

@@ -108,9 +108,11 @@ static const char want_answered[] =
     "\"dns\":{\"id\":17514,\"type\":\"answer\",\"question\":{\"name\":\"www.example.com\","
     "\"type\":\"AAAA\",\"class\":\"IN\"},\"response_code\":\"NXDOMAIN\","
     "\"header_flags\":[\"AA\",\"RD\",\"RA\"],\"answers\":[],\"resolved_ip\":[]},"
+    "\"related\":{\"ip\":[\"198.51.100.15\",\"198.51.100.2\"],\"hosts\":[\"www.example.com\"]},"
     "\"nettriage\":{\"lookup\":7,\"time\":\"2026-11-21T13:24:32.192571Z\",\"input\":1,"
     "\"outcome\":\"answered\",\"transmissions\":2,\"retransmissions\":1,\"rtt_ms\":0.441,"
-    "\"elapsed_ms\":1000.441,\"late\":false,\"query_in_capture\":true,\"query_packet\":3,\"answer_packet\":5,"
+    "\"elapsed_ms\":1000.441,\"late\":false,\"query_in_capture\":true,\"query_packet\":3,\"answer_"
+    "packet\":5,"
     "\"client_ports\":[53424,53425],\"client_ports_omitted\":false,\"answer_count\":0,"
     "\"duplicate_responses\":1,\"icmp_errors\":0,\"client_rejects\":0}}\n";
 
@@ -157,6 +159,8 @@ static void test_lookup_outcomes(void **state)
     l.error.ts = at(T0, 192600);
     l.error.icmp_type = 3;
     l.error.icmp_code = 3;
+    l.error.ip_version = 4;
+    l.error.src = v4(203, 0, 113, 1); /* a router on the path */
     l.icmp_kind = ICMP_K_PORT_UNREACH;
     l.icmp_sender = ICMP_SENDER_SERVER;
     l.matched_by_id = true;
@@ -168,7 +172,13 @@ static void test_lookup_outcomes(void **state)
     assert_non_null(strstr(s, "\"dns\":{\"id\":17514,\"type\":\"query\""));
     assert_null(strstr(s, "response_code"));
     assert_non_null(strstr(s, "\"header_flags\":[\"RD\"]"));
-    assert_non_null(strstr(s, "\"icmp\":{\"type\":3,\"code\":3}"));
+    /* Packetbeat's names (ECS has no icmp fields): the error is the response. */
+    assert_non_null(strstr(s, "\"icmp\":{\"version\":4,\"response\":{\"type\":3,\"code\":3,"
+                              "\"message\":\"Destination Unreachable: Port Unreachable\"}},"));
+    assert_null(strstr(s, "\"request\""));
+    /* related.ip: client, server, the error's sender. */
+    assert_non_null(strstr(s, "\"related\":{\"ip\":[\"198.51.100.15\",\"198.51.100.2\","
+                              "\"203.0.113.1\"],\"hosts\":[\"www.example.com\"]},"));
     assert_non_null(strstr(s, "\"duration\":29000"));
     assert_non_null(strstr(s, "\"elapsed_ms\":0.029"));
     assert_null(strstr(s, "rtt_ms"));
@@ -212,6 +222,43 @@ static void test_lookup_outcomes(void **state)
     strbuf_fini(&out);
 }
 
+/* related.ip holds each address once (client, server, A/AAAA data), related.hosts each name
+ * once; record data that is no IP address stays out of dns.resolved_ip and related.ip. */
+static void test_related(void **state)
+{
+    (void)state;
+    static char n1[] = "www.example.com.", n2[] = "web.example.net.";
+    static char d_cname[] = "web.example.net.", d_a[] = "192.0.2.1", d_aaaa[] = "2001:db8::1",
+                d_bad[] = "not-an-address", d_client[] = "198.51.100.15";
+    struct evidence_rr rr[] = {
+        {.name = n1, .type = DNS_TYPE_CNAME, .rclass = 1, .ttl = 60, .data = d_cname},
+        {.name = n2, .type = DNS_TYPE_A, .rclass = 1, .ttl = 60, .data = d_a},
+        {.name = n2, .type = DNS_TYPE_AAAA, .rclass = 1, .ttl = 60, .data = d_aaaa},
+        {.name = n2, .type = DNS_TYPE_A, .rclass = 1, .ttl = 60, .data = d_bad},
+        {.name = n2, .type = DNS_TYPE_A, .rclass = 1, .ttl = 60, .data = d_a},
+        {.name = n2, .type = DNS_TYPE_A, .rclass = 1, .ttl = 60, .data = d_client},
+    };
+    struct dns_lookup l;
+    struct strbuf out;
+    lookup_answered(&l);
+    l.rcode = l.answer.rcode = DNS_RCODE_NOERROR;
+    l.answer.answers = rr;
+    l.answer.n_answers = (uint8_t)(sizeof rr / sizeof rr[0]);
+    l.answer.ancount = l.answer.n_answers;
+    strbuf_init(&out);
+    ndjson_lookup(&out, &l);
+    jcheck_fini(check_lines(&out, 1));
+    const char *s = strbuf_str(&out);
+    assert_non_null(strstr(s, "\"resolved_ip\":[\"192.0.2.1\",\"2001:db8::1\",\"192.0.2.1\","
+                              "\"198.51.100.15\"]},"));
+    assert_non_null(strstr(s, "\"related\":{\"ip\":[\"198.51.100.15\",\"198.51.100.2\","
+                              "\"192.0.2.1\",\"2001:db8::1\"],"
+                              "\"hosts\":[\"www.example.com\",\"web.example.net\"]},"));
+    assert_non_null(strstr(s, "{\"name\":\"web.example.net\",\"type\":\"A\",\"class\":\"IN\","
+                              "\"ttl\":60,\"data\":\"not-an-address\"}"));
+    strbuf_fini(&out);
+}
+
 /* dns.question.name drops the root's trailing dot (ECS, Zeek) but never an escaped one. */
 static void test_qname_dot(void **state)
 {
@@ -225,6 +272,7 @@ static void test_qname_dot(void **state)
         {"a\\..", "\"name\":\"a\\\\.\""},            /* label "a." then the root */
         {"a\\\\.", "\"name\":\"a\\\\\\\\\""},        /* label "a\" then the root */
         {"example.com", "\"name\":\"example.com\""}, /* already without it */
+        {"a.examp...", "\"name\":\"a.examp...\""},   /* cut short by the decoder: kept */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct dns_lookup l;
@@ -336,7 +384,9 @@ static void test_icmp(void **state)
         "\"source\":{\"address\":\"198.51.100.2\",\"ip\":\"198.51.100.2\"},"
         "\"destination\":{\"address\":\"198.51.100.15\",\"ip\":\"198.51.100.15\"},"
         "\"network\":{\"type\":\"ipv4\",\"transport\":\"icmp\"},"
-        "\"icmp\":{\"type\":3,\"code\":3},"
+        "\"icmp\":{\"version\":4,\"response\":{\"type\":3,\"code\":3,"
+        "\"message\":\"Destination Unreachable: Port Unreachable\"}},"
+        "\"related\":{\"ip\":[\"198.51.100.2\",\"198.51.100.15\"]},"
         "\"nettriage\":{\"time\":\"2026-11-21T13:24:32.192600Z\",\"input\":0,\"packet\":4,"
         "\"icmp\":{\"kind\":\"port unreachable\","
         "\"description\":\"Destination Unreachable: Port Unreachable\",\"sender\":\"server\","
@@ -370,6 +420,10 @@ static void test_icmp(void **state)
     s = strbuf_str(&out);
     assert_non_null(strstr(s, "\"source\":{\"address\":\"router\\\"1\\u000a\"},"));
     assert_non_null(strstr(s, "\"transport\":\"ipv6-icmp\""));
+    /* The host name is no ip: related.hosts. */
+    assert_non_null(strstr(s, "\"icmp\":{\"version\":6,\"response\":{\"type\":3,"));
+    assert_non_null(strstr(s, "\"related\":{\"ip\":[\"198.51.100.15\",\"198.51.100.2\"],"
+                              "\"hosts\":[\"router\\\"1\\u000a\"]},"));
     strbuf_fini(&out);
 }
 
@@ -462,6 +516,10 @@ static void test_findings_and_summary(void **state)
                               "\"protocol\":\"dns\"}"));
     assert_non_null(strstr(s, "\"message\":\"Lookups failed for \\\"x\\\"\\u000a\\u001b[2J.\""));
     assert_non_null(strstr(s, "\"evidence\":[{\"input\":0,\"packet\":3,\"role\":\"query\"}]"));
+    /* Names without the root's dot, as dns.question.name; server and clients in related. */
+    assert_non_null(strstr(s, "\"query_names\":[\"bad\\\\010name A\"]"));
+    assert_non_null(strstr(s, "\"related\":{\"ip\":[\"198.51.100.2\",\"198.51.100.15\"],"
+                              "\"hosts\":[\"bad\\\\010name\"]},"));
     /* f2 has a time of day: no @timestamp, no event.start. */
     const char *l2 = strchr(s, '\n') + 1;
     assert_true(strncmp(l2, "{\"ecs\":", 7) == 0);
@@ -508,7 +566,7 @@ int main(void)
         cmocka_unit_test(test_lookup_exact), cmocka_unit_test(test_lookup_outcomes),
         cmocka_unit_test(test_qname_dot),    cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_icmp),         cmocka_unit_test(test_findings_and_summary),
-        cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_empty),        cmocka_unit_test(test_related),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

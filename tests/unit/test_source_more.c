@@ -533,6 +533,60 @@ static void test_corpus_fragments(void **state)
     assert_int_equal(r.flow.frag.incomplete, 0);
 }
 
+/* Reads path to its end; checks that the bytes read never go back, stay within the size, and
+ * end at the size (want_total, or -1 when no size is known). */
+static void check_position(const char *path, int64_t want_total, uint64_t want_end)
+{
+    char err[SOURCE_ERROR_MAX];
+    struct source *s;
+    assert_int_equal(source_open(path, &s, err), 0);
+    assert_true(source_bytes_total(s) == want_total);
+    struct packet *pkt = calloc(1, sizeof *pkt);
+    assert_non_null(pkt);
+    uint64_t last = 0;
+    int rc;
+    while ((rc = source_next(s, pkt)) == 1) {
+        uint64_t at = source_bytes_read(s);
+        assert_true(at >= last);
+        assert_true(at > 0);
+        assert_true(want_total < 0 || at <= (uint64_t)want_total);
+        last = at;
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(source_bytes_read(s), want_end);
+    source_close(s);
+    free(pkt);
+}
+
+/* How far the reading got (the progress line): the native pcap reader, libpcap's path, tcpdump
+ * text and gzip (compressed bytes against the compressed size) all end at the file's size. */
+static void test_bytes_read(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *pcap = tu_read_file("examples/port-unreachable.pcap", &len);
+    char *p = write_tmp(pcap, len);
+    check_position(p, (int64_t)len, len);
+    setenv("NETTRIAGE_READER", "libpcap", 1);
+    check_position(p, (int64_t)len, len);
+    unsetenv("NETTRIAGE_READER");
+    unlink(p);
+    uint8_t *text = tu_read_file("examples/port-unreachable.txt", &len);
+    p = write_tmp(text, len);
+    check_position(p, (int64_t)len, len);
+    unlink(p);
+    p = write_gz(text, len);
+    FILE *f = fopen(p, "rb");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    long gz_len = ftell(f);
+    fclose(f);
+    check_position(p, gz_len, (uint64_t)gz_len);
+    unlink(p);
+    free(pcap);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -541,6 +595,7 @@ int main(void)
         cmocka_unit_test(test_pcapng_interfaces),
         cmocka_unit_test(test_fragments),
         cmocka_unit_test(test_corpus_fragments),
+        cmocka_unit_test(test_bytes_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

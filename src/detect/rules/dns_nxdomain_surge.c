@@ -596,15 +596,9 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     char parent[DNS_NAME_TEXT_MAX];
     size_t o = 0;
     for (size_t i = n - pl; i < n && o + 66 < sizeof parent; i++) {
-        /* The label as the key and as text: bytes other than letters, digits, '-' and '_'
-         * in \DDD form, as presentation form writes them. */
-        for (const char *p = lab[i]; *p && o + 6 < sizeof parent; p++) {
-            unsigned char c = (unsigned char)*p;
-            if (nt_label_plain[c]) /* isalnum(c) || c == '-' || c == '_' in the C locale */
-                parent[o++] = (char)c;
-            else
-                o += (size_t)snprintf(parent + o, sizeof parent - o, "\\%03u", c);
-        }
+        /* The label as the key and as text, in presentation form (nt_label_byte). */
+        for (const char *p = lab[i]; *p && o + 6 < sizeof parent; p++)
+            o = (size_t)(nt_label_byte(parent + o, (uint8_t)*p) - parent);
         parent[o++] = '.';
     }
     parent[o] = '\0';

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "source/text/text_internal.h"
+#include "util/dnstext.h"
 
 /* ---------------------------------------------------------------------------------------- */
 /* DNS names and text into the decoder's presentation form */
@@ -14,21 +15,17 @@ static void text_put(char *out, size_t cap, size_t *n, char c)
         out[(*n)++] = c;
 }
 
-/* Appends one name octet in presentation form. */
+/* Appends one name octet in presentation form (nt_label_byte, util/dnstext.h). */
 static void name_put_octet(char *out, size_t cap, size_t *n, uint8_t b)
 {
-    if (is_alpha((char)b) || is_digit((char)b) || b == '-' || b == '_') {
-        text_put(out, cap, n, (char)b);
-    } else if (b > 0x20 && b < 0x7f) {
-        if (*n + 3 < cap) {
-            out[(*n)++] = '\\';
-            out[(*n)++] = (char)b;
-        }
-    } else if (*n + 5 < cap) {
-        out[(*n)++] = '\\';
-        out[(*n)++] = (char)('0' + b / 100);
-        out[(*n)++] = (char)('0' + b / 10 % 10);
-        out[(*n)++] = (char)('0' + b % 10);
+    char tmp[4];
+    char *e = nt_label_byte(tmp, b);
+    size_t k = (size_t)(e - tmp);
+    /* An octet whose escape does not fit whole (with room for the NUL and, after an escape,
+     * one more byte) is left out, never cut. */
+    if (*n + k + (k > 1) < cap) {
+        memcpy(out + *n, tmp, k);
+        *n += k;
     }
 }
 
