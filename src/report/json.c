@@ -6,7 +6,7 @@
 #include "report/analysis.h"
 #include "report/jsonw.h"
 
-#define SCHEMA_ID "nettriage.report/1"
+#define SCHEMA_ID "nettriage.report/2"
 
 static bool has_ports(uint8_t proto)
 {

@@ -110,7 +110,7 @@ check_report() {
     total_lookups=$(nt_dns_lookups "$pcap" "udp" | wc -l)
     total_errors=$(nt_pcap_select "$pcap" "$NT_BPF_ICMP_ERROR" | wc -l)
     [ "$total_queries" -ge 2 ] || nt_die "$name: dig sent $total_queries queries; scenario broken"
-    nt_case_eq "schema" '.schema' '"nettriage.report/1"'
+    nt_case_eq "schema" '.schema' '"nettriage.report/2"'
     nt_case_eq "summary.packets" '.summary.packets' "$total_packets"
     nt_case_eq "summary.dns_queries (BPF count)" '.summary.dns_queries' "$total_queries"
     nt_case_eq "summary.dns_lookups (distinct port+id)" '.summary.dns_lookups' "$total_lookups"

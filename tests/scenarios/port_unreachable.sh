@@ -63,7 +63,7 @@ total_lookups=$(nt_dns_lookups "$pcap" "udp" | wc -l)
 total_errors=$(nt_pcap_select "$pcap" "$NT_BPF_ICMP_ERROR" | wc -l)
 [ "$total_queries" -ge 2 ] || nt_die "dig sent $total_queries queries; the scenario is broken"
 
-nt_case_eq "schema" '.schema' '"nettriage.report/1"'
+nt_case_eq "schema" '.schema' '"nettriage.report/2"'
 nt_json_eq "unreach (pcap): inputs: one pcap, all packets read, no error" \
     "$NT_WORK/unreach.pcap.json" '[.inputs[] | {kind, packets, error}]' \
     "[{\"kind\":\"pcap\",\"packets\":$total_packets,\"error\":null}]"

@@ -214,7 +214,7 @@ static char *render(const struct analysis *a, size_t *len)
 
 static const char golden_small[] =
     "{\n"
-    "  \"schema\": \"nettriage.report/1\",\n"
+    "  \"schema\": \"nettriage.report/2\",\n"
     "  \"generator\": {\n"
     "    \"name\": \"nettriage\",\n"
     "    \"version\": \"0.1.0\"\n"
