@@ -22,6 +22,9 @@ struct source {
     struct gz_layer *gz;
     /* Read from standard input: a stop request (source_live_request_stop) ends it cleanly. */
     bool from_stdin;
+    /* source_set_unread_hook: each text line not understood, as it is met */
+    void (*on_unread)(void *ctx, uint64_t line_no, const char *line, size_t len);
+    void *unread_ctx;
 };
 
 /* Allocates a source with the given ops and kind (stats zeroed, linktype -1). NULL on out of

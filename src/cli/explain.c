@@ -1,0 +1,241 @@
+/* explain.c: `nettriage explain [options] INPUT`: every packet or tcpdump line of INPUT
+ * followed by a plain-language reading of its fields and of how it relates to the others
+ * (report/explain.h does the work; this file parses options and runs the pipeline). */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/capture.h"
+#include "cli/cli.h"
+#include "pipeline/pipeline.h"
+#include "report/escape.h"
+#include "report/explain.h"
+#include "util/err.h"
+
+static void explain_usage(FILE *out)
+{
+    fputs("usage: nettriage explain [options] INPUT\n"
+          "\n"
+          "Writes every packet (pcap, pcapng) or tcpdump line (text) of INPUT, or of standard\n"
+          "input for -, followed by a plain-language reading of each field: the time, who talks\n"
+          "to whom on which port and service, the DNS id and flags, the question, the length,\n"
+          "the answer or the error and what its ICMP type and code mean, and how the packet\n"
+          "relates to the others (\"retransmission 1 of the query on line 1\", \"the ICMP error\n"
+          "answering the query on line 3, 3.9 s later\"), with each query's outcome. What a\n"
+          "line does not show (a TTL without -v, a time with -t) is said to be not shown.\n"
+          "Text input is cited by line (a wrapped record by its first line), captures by\n"
+          "packet number. Lines that look like traffic but were not understood are shown too.\n"
+          "\n"
+          "options:\n"
+          "  --only-problems   only the evidence of failures: the queries that failed (ICMP\n"
+          "                    error, error rcode, no answer) and their retransmissions, the\n"
+          "                    ICMP errors, the answers with an error rcode; says how many\n"
+          "                    packets were left out\n"
+          "  --max-packets N   write the first N packets only (the rest are still read, for\n"
+          "                    the outcomes of those written, and counted)\n"
+          "  --hold N          packets held while waiting for their lookup's outcome, at most\n"
+          "                    (default 10000); past it the oldest is written with its outcome\n"
+          "                    marked not yet known, so memory stays bounded on any input\n"
+          "  -t, --timeout S   seconds of silence after which a query is unanswered (default 5)\n"
+          "  --format text     the only format so far\n"
+          "  -h, --help        this help\n"
+          "\n"
+          "A query is written once its outcome is known (its answer, its ICMP error, or the\n"
+          "timeout), so output follows the input with that delay; packets keep their order.\n"
+          "\n"
+          "exit status: 0 no packet is evidence of a failure, 1 some are, 2 usage or input\n"
+          "             error\n",
+          out);
+}
+
+static void say(const char *path, const char *what)
+{
+    struct strbuf b;
+    strbuf_init(&b);
+    strbuf_puts(&b, "nettriage: ");
+    if (path) {
+        esc_term(&b, path, strlen(path));
+        strbuf_puts(&b, ": ");
+    }
+    esc_term(&b, what, strlen(what));
+    strbuf_putc(&b, '\n');
+    fputs(strbuf_str(&b), stderr);
+    strbuf_fini(&b);
+}
+
+static bool parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-' || v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+static void x_packet(void *ctx, const struct packet *pkt, const struct pkt_relation *rel)
+{
+    explainer_packet(ctx, pkt, rel);
+}
+
+static void x_lookup(void *ctx, const struct dns_lookup *l)
+{
+    explainer_lookup(ctx, l);
+}
+
+static void x_unread(void *ctx, uint32_t input, uint64_t line_no, const char *line, size_t len)
+{
+    (void)input;
+    explainer_unread(ctx, line_no, line, len);
+}
+
+static void plural(FILE *f, uint64_t n, const char *one, const char *many)
+{
+    fprintf(f, "%" PRIu64 " %s", n, n == 1 ? one : many);
+}
+
+/* The closing lines: what was read, written, left out and why. */
+static void summary(FILE *f, const struct explain_counts *n, const struct analysis_input *in,
+                    const struct explain_config *cfg)
+{
+    fputs("In all: ", f);
+    plural(f, n->packets, "packet", "packets");
+    fputs(" read, ", f);
+    plural(f, n->shown, "shown", "shown");
+    fputs("; ", f);
+    plural(f, n->problems, "packet is", "packets are");
+    fputs(" evidence of a failure.\n", f);
+    if (cfg->only_problems) {
+        fputs("Left out (--only-problems): ", f);
+        plural(f, n->left_out, "packet", "packets");
+        fputs(" that are no evidence of a failure.\n", f);
+    }
+    if (n->past_max) {
+        fprintf(f, "Not shown (--max-packets %" PRIu64 "): ", cfg->max_packets);
+        plural(f, n->past_max, "packet", "packets");
+        fputs(", read for the outcomes only.\n", f);
+    }
+    if (n->outcome_unknown) {
+        plural(f, n->outcome_unknown, "query was", "queries were");
+        fprintf(f, " written before their outcome was known (--hold %" PRIu64 ").\n",
+                cfg->max_pending);
+    }
+    if (in && in->lines) {
+        fputs("Lines: ", f);
+        plural(f, in->lines, "line", "lines");
+        fputs(" read, ", f);
+        plural(f, n->not_understood, "line", "lines");
+        fputs(n->not_understood ? " not understood (shown above), " : " not understood, ", f);
+        plural(f, in->ignored_lines, "line", "lines");
+        fputs(" ignored as not traffic.\n", f);
+    }
+}
+
+int cmd_explain(int argc, char **argv)
+{
+    struct explain_config xc = {.max_pending = EXPLAIN_PENDING_DEFAULT};
+    struct pipeline_config pc;
+    pipeline_config_default(&pc);
+    static const struct option longs[] = {
+        {"only-problems", no_argument, NULL, 'P'},
+        {"max-packets", required_argument, NULL, 'M'},
+        {"hold", required_argument, NULL, 'H'},
+        {"timeout", required_argument, NULL, 't'},
+        {"format", required_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "ht:", longs, NULL)) != -1) {
+        switch (c) {
+        case 'P':
+            xc.only_problems = true;
+            break;
+        case 'M':
+            if (!parse_u64(optarg, 1, UINT64_MAX, &xc.max_packets)) {
+                say(NULL, "--max-packets wants a count of at least 1");
+                return EXIT_ERROR;
+            }
+            break;
+        case 'H':
+            if (!parse_u64(optarg, 1, 10000000, &xc.max_pending)) {
+                say(NULL, "--hold wants a count from 1 to 10000000");
+                return EXIT_ERROR;
+            }
+            break;
+        case 't': {
+            char *end;
+            errno = 0;
+            double v = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !isfinite(v) || v < 0.000001 || v > 86400) {
+                say(NULL, "--timeout wants seconds from 0.000001 to 86400");
+                return EXIT_ERROR;
+            }
+            pc.timeout_us = (int64_t)(v * 1e6 + 0.5);
+            break;
+        }
+        case 'f':
+            if (strcmp(optarg, "text") != 0) {
+                say(NULL, "explain writes --format text only (json is not done yet)");
+                return EXIT_ERROR;
+            }
+            break;
+        case 'h':
+            explain_usage(stdout);
+            return EXIT_CLEAN;
+        default:
+            explain_usage(stderr);
+            return EXIT_ERROR;
+        }
+    }
+    if (argc - optind != 1) {
+        say(NULL, "explain reads one INPUT (a file, or - for standard input)");
+        explain_usage(stderr);
+        return EXIT_ERROR;
+    }
+    const char *path = argv[optind];
+    xc.timeout_us = pc.timeout_us;
+    int status = EXIT_ERROR;
+    struct analysis a = {0};
+    struct explainer *x = explainer_new(&xc, stdout);
+    struct pipeline_sink sink = {
+        .ctx = x, .on_lookup = x_lookup, .on_relation = x_packet, .on_unread = x_unread};
+    struct pipeline *pl = x ? pipeline_new(&pc, &sink, &a, 1) : NULL;
+    if (!pl) {
+        say(NULL, "out of memory");
+        goto done;
+    }
+    if (strcmp(path, "-") == 0) {
+        capture_catch_stop_signals();
+        if (isatty(STDIN_FILENO))
+            fputs("nettriage: paste tcpdump's output, then press Ctrl-D at the start of a line "
+                  "to end it (Ctrl-C also ends it)\n",
+                  stderr);
+    }
+    bool read_ok = pipeline_read(pl, path, 0);
+    explainer_finish(x);
+    const struct explain_counts *n = explainer_counts(x);
+    summary(stdout, n, &a.inputs[0], &xc);
+    fflush(stdout);
+    if (explainer_oom(x)) {
+        say(NULL, "out of memory");
+        goto done;
+    }
+    if (!read_ok) {
+        const char *why = a.inputs[0].error ? a.inputs[0].error : nt_strerror(NT_ERR_NOMEM);
+        say(path, why);
+        goto done;
+    }
+    status = n->problems ? EXIT_FINDINGS : EXIT_CLEAN;
+done:
+    pipeline_free(pl);
+    analysis_fini(&a);
+    explainer_free(x);
+    return status;
+}
