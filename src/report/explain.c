@@ -198,7 +198,7 @@ static bool missing_parts(struct explain_line *l, const struct evidence *ev)
                       "nothing is known of it.")))
             return false;
     }
-    if (ev->icmp_kind && ev->quote_present && !ev->quote_has_dns && ev->q_dport == 53 &&
+    if (ev->role == EV_ICMP_ERROR && !ev->quote_has_dns && ev->q_dport == 53 &&
         !push(l, NULL,
               fmt("The DNS id and question of the quoted query: not shown in this line (tcpdump "
                   "prints the quoted datagram in full only with -v), so the error is tied to its "
@@ -648,9 +648,12 @@ void explainer_packet(struct explainer *x, const struct packet *pkt, const struc
                                                      "hardware address on the local link"
                       : (pkt->layers & PKT_L_ICMP) ? "an ICMP message that reports no error"
                       : (pkt->layers & PKT_L_TCP)  ? "a TCP segment"
-                      : (pkt->layers & PKT_L_UDP)  ? "a UDP datagram that is not DNS"
-                      : (pkt->layers & PKT_L_IP)   ? "an IP packet of another protocol"
-                                                   : "none of them"));
+                      : (pkt->layers & PKT_L_UDP) && (pkt->sport == 53 || pkt->dport == 53)
+                          ? "a datagram to or from the DNS port whose DNS message this line "
+                            "does not show"
+                      : (pkt->layers & PKT_L_UDP) ? "a UDP datagram that is not DNS"
+                      : (pkt->layers & PKT_L_IP)  ? "an IP packet of another protocol"
+                                                  : "none of them"));
     if (ok && !pkt->line && source_frame_unread(pkt))
         ok = push(&l, NULL,
                   fmt("Not understood: this frame's IP, transport or DNS header is cut short or "
