@@ -126,13 +126,10 @@ static void summary(FILE *f, const struct explain_counts *n, const struct analys
                 cfg->max_pending);
     }
     if (in && in->lines) {
-        fputs("Lines: ", f);
-        plural(f, in->lines, "line", "lines");
-        fputs(" read, ", f);
-        plural(f, n->not_understood, "line", "lines");
-        fputs(n->not_understood ? " not understood (shown above), " : " not understood, ", f);
-        plural(f, in->ignored_lines, "line", "lines");
-        fputs(" ignored as not traffic.\n", f);
+        fprintf(f, "Lines: %" PRIu64 " read, %" PRIu64 " not understood%s,\n", in->lines,
+                n->not_understood, n->not_understood ? " (shown above)" : "");
+        fprintf(f, "       %" PRIu64 " ignored as not traffic (prose, banners, prompts).\n",
+                in->ignored_lines);
     }
 }
 
