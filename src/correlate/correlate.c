@@ -467,6 +467,7 @@ static void relate(struct correlator *c, const struct lk *e, const struct packet
     r->first_line = l->query.line_no;
     r->last_pkt = l->last_pkt;
     r->last_line = l->last_line;
+    r->transmissions = l->transmissions;
     if (l->transport == 17 && l->query.dns_len)
         r->query_ip_len = l->query.dns_len + 8 + (l->query.ip_version == 6 ? 40u : 20u);
     r->has_time = pkt->ts.kind != NT_TIME_NONE && l->first_tx.kind != NT_TIME_NONE;

@@ -222,7 +222,8 @@ struct pkt_relation {
     uint64_t first_pkt, first_line;
     /* The lookup's latest transmission before this packet (as dns_lookup.last_pkt). */
     uint64_t last_pkt, last_line;
-    uint32_t transmission; /* REL_QUERY 1, REL_RETRANSMISSION 2, 3, ... */
+    uint32_t transmission;  /* REL_QUERY 1, REL_RETRANSMISSION 2, 3, ... */
+    uint32_t transmissions; /* the lookup's query packets so far */
     /* The size of the IP datagram of the lookup's first query over UDP (IP and UDP headers
      * without options plus the DNS message): what an ICMP error quoting it quotes from. 0 when
      * unknown. */

@@ -357,9 +357,24 @@ char *explain_readings(const struct evidence *ev, const struct pkt_relation *rel
     return strbuf_take(&b);
 }
 
+/* The outcome of an answered lookup: its first answer makes it final. */
+static char *answered_outcome(uint32_t transmissions, const char *w, bool timed, int64_t elapsed_us,
+                              uint16_t rcode)
+{
+    char d[32], tx[64] = "", kb[16];
+    explain_duration(elapsed_us, d, sizeof d);
+    if (transmissions > 1)
+        snprintf(tx, sizeof tx, " (sent %u times in all)", transmissions);
+    if (rcode)
+        return fmt("Outcome: this lookup%s failed: the answer on %s%s%s says %s.", tx, w,
+                   timed ? ", " : "", timed ? d : "", dns_rcode_name(rcode, kb, sizeof kb));
+    return fmt("Outcome: this lookup%s was answered on %s%s%s%s.", tx, w, timed ? ", " : "",
+               timed ? d : "", timed ? " after the first query" : "");
+}
+
 char *explain_outcome(const struct dns_lookup *l, bool text_input, int64_t timeout_us)
 {
-    char w[40], d[32], to[32], kb[16];
+    char w[40], d[32], to[32];
     explain_duration(l->elapsed_us, d, sizeof d);
     explain_duration(timeout_us, to, sizeof to);
     bool timed = l->first_tx.kind != NT_TIME_NONE;
@@ -371,11 +386,7 @@ char *explain_outcome(const struct dns_lookup *l, bool text_input, int64_t timeo
     switch ((enum lookup_outcome)l->outcome) {
     case LOOKUP_ANSWERED:
         where(w, sizeof w, text_input, l->answer.line_no, l->answer.pkt);
-        if (l->rcode)
-            return fmt("Outcome: this lookup%s failed: the answer on %s%s%s says %s.", tx, w,
-                       timed ? ", " : "", timed ? d : "", dns_rcode_name(l->rcode, kb, sizeof kb));
-        return fmt("Outcome: this lookup%s was answered on %s%s%s%s.", tx, w, timed ? ", " : "",
-                   timed ? d : "", timed ? " after the first query" : "");
+        return answered_outcome(l->transmissions, w, timed, l->elapsed_us, l->rcode);
     case LOOKUP_ICMP_ERROR: {
         where(w, sizeof w, text_input, l->error.line_no, l->error.pkt);
         char more[48] = "";
@@ -509,7 +520,7 @@ static void item_free(struct xitem *it)
 static void emit(struct explainer *x)
 {
     struct xitem *it = &x->q[x->h];
-    bool problem = it->problem;
+    bool problem = it->problem, unknown = false;
     struct strbuf o;
     strbuf_init(&o);
     if (it->lk) {
@@ -519,10 +530,11 @@ static void emit(struct explainer *x)
                 reading(&o, NULL, it->lk->outcome);
         } else {
             x->n.outcome_unknown++;
+            unknown = true;
             char m[200];
             snprintf(m, sizeof m,
                      "Outcome: not known yet when this was written (explain holds at most %" PRIu64
-                     " packets waiting for their lookup's outcome).",
+                     " packets while a query waits for its outcome: --hold).",
                      x->cfg.max_pending);
             reading(&o, NULL, m);
         }
@@ -530,7 +542,9 @@ static void emit(struct explainer *x)
     }
     if (it->kind == XI_PACKET && problem)
         x->n.problems++;
-    if (it->kind == XI_PACKET && x->cfg.only_problems && !problem) {
+    /* --only-problems shows a query whose outcome is not known rather than leave out what may
+     * be evidence. */
+    if (it->kind == XI_PACKET && x->cfg.only_problems && !problem && !unknown) {
         x->n.left_out++;
     } else {
         if (it->kind == XI_PACKET)
@@ -587,6 +601,24 @@ static struct xitem *hold(struct explainer *x, size_t pos)
     x->len++;
     memset(&base[pos], 0, sizeof base[pos]);
     return &base[pos];
+}
+
+/* An answered lookup is final at its first answer (the correlator hands it on only after the
+ * answer guard): the queries waiting for it need not wait longer. */
+static void settle_answer(struct explainer *x, const struct packet *pkt,
+                          const struct pkt_relation *rel)
+{
+    struct xlk *k = rel->kind == REL_ANSWER ? lk_find(x, rel->lookup_seq) : NULL;
+    if (!k || k->final)
+        return;
+    char w[40];
+    where(w, sizeof w, x->text_input, pkt->line_no, pkt->num);
+    k->final = true;
+    k->failed = rel->rcode != 0;
+    k->outcome =
+        answered_outcome(rel->transmissions, w, rel->has_time, rel->since_first_us, rel->rcode);
+    if (!k->outcome)
+        x->oom = true;
 }
 
 struct explainer *explainer_new(const struct explain_config *cfg, FILE *out)
@@ -670,6 +702,20 @@ void explainer_packet(struct explainer *x, const struct packet *pkt, const struc
     while (pos > 0 && x->q[x->h + pos - 1].kind == XI_UNREAD &&
            x->q[x->h + pos - 1].line_no > pkt->line_no && x->text_input)
         pos--;
+    bool problem = rel->kind == REL_ICMP_QUERY || rel->kind == REL_ICMP_NO_QUERY ||
+                   ((rel->kind == REL_ANSWER || rel->kind == REL_DUP_ANSWER) && rel->rcode) ||
+                   rel->kind == REL_ICMP_TCP || rel->kind == REL_ICMP_UNMATCHED ||
+                   rel->kind == REL_ICMP_RESPONSE;
+    bool waits = rel->kind == REL_QUERY || rel->kind == REL_RETRANSMISSION;
+    if (x->cfg.only_problems && !problem && !waits && head && !body.oom) {
+        /* Left out now: holding it would only take room from the queries that wait. */
+        x->n.left_out++;
+        free(head);
+        strbuf_fini(&body);
+        settle_answer(x, pkt, rel);
+        flush(x, false);
+        return;
+    }
     struct xitem *it = head && !body.oom ? hold(x, pos) : NULL;
     if (!it) {
         free(head);
@@ -681,11 +727,8 @@ void explainer_packet(struct explainer *x, const struct packet *pkt, const struc
     it->line_no = pkt->line_no;
     it->head = head;
     it->body = strbuf_take(&body);
-    it->problem = rel->kind == REL_ICMP_QUERY || rel->kind == REL_ICMP_NO_QUERY ||
-                  ((rel->kind == REL_ANSWER || rel->kind == REL_DUP_ANSWER) && rel->rcode) ||
-                  ((rel->kind == REL_ICMP_TCP || rel->kind == REL_ICMP_UNMATCHED ||
-                    rel->kind == REL_ICMP_RESPONSE));
-    if (rel->kind == REL_QUERY || rel->kind == REL_RETRANSMISSION) {
+    it->problem = problem;
+    if (waits) {
         it->is_query = rel->kind == REL_QUERY;
         struct xlk *k = lk_find(x, rel->lookup_seq);
         if (!k) {
@@ -702,13 +745,14 @@ void explainer_packet(struct explainer *x, const struct packet *pkt, const struc
     }
     if (!it->body)
         x->oom = true;
+    settle_answer(x, pkt, rel);
     flush(x, false);
 }
 
 void explainer_lookup(struct explainer *x, const struct dns_lookup *l)
 {
     struct xlk *k = lk_find(x, l->seq);
-    if (!k)
+    if (!k || k->final)
         return;
     k->final = true;
     k->failed = l->outcome == LOOKUP_ICMP_ERROR || l->outcome == LOOKUP_UNANSWERED ||
