@@ -48,6 +48,10 @@ struct explainer {
     struct htab lks; /* struct xlk by seq */
     struct packet *scratch;
     bool text_input, kind_known;
+    /* --only-problems: held packets that will be left out (their lookup was answered), dropped
+     * from the queue in one pass when they are many (compact) and not counted against
+     * max_pending */
+    size_t dead;
     bool oom;
 };
 
@@ -516,10 +520,19 @@ static void item_free(struct xitem *it)
     memset(it, 0, sizeof *it);
 }
 
+/* A held packet --only-problems will leave out: one of an answered lookup's queries. */
+static bool is_dead(const struct explainer *x, const struct xitem *it)
+{
+    return x->cfg.only_problems && it->kind == XI_PACKET && it->lk && it->lk->final &&
+           !it->lk->failed && !it->problem;
+}
+
 /* Writes (or leaves out) the oldest held item. */
 static void emit(struct explainer *x)
 {
     struct xitem *it = &x->q[x->h];
+    if (is_dead(x, it))
+        x->dead--;
     bool problem = it->problem, unknown = false;
     struct strbuf o;
     strbuf_init(&o);
@@ -563,17 +576,37 @@ static void emit(struct explainer *x)
         x->h = 0;
 }
 
+/* Drops the dead items (see struct explainer.dead), keeping the others in order. */
+static void compact(struct explainer *x)
+{
+    size_t w = x->h;
+    for (size_t i = x->h; i < x->h + x->len; i++) {
+        struct xitem *it = &x->q[i];
+        if (is_dead(x, it)) {
+            x->n.left_out++;
+            lk_release(x, it->lk);
+            item_free(it);
+        } else {
+            x->q[w++] = *it;
+        }
+    }
+    x->len = w - x->h;
+    x->dead = 0;
+}
+
 /* Writes the held items whose readings are settled, in order; all: every one (the input
  * ended). */
 static void flush(struct explainer *x, bool all)
 {
+    if (x->dead >= 64 && x->dead > x->len / 2)
+        compact(x);
     while (x->len) {
         const struct xitem *it = &x->q[x->h];
         /* A line not understood waits for the packet after it: the record before it may be
          * handed on after it (its end is known only at the next line). */
         if (!all && it->kind == XI_UNREAD && x->len == 1)
             break;
-        if (!all && it->lk && !it->lk->final && x->len <= x->cfg.max_pending)
+        if (!all && it->lk && !it->lk->final && x->len - x->dead <= x->cfg.max_pending)
             break;
         emit(x);
     }
@@ -615,6 +648,8 @@ static void settle_answer(struct explainer *x, const struct packet *pkt,
     where(w, sizeof w, x->text_input, pkt->line_no, pkt->num);
     k->final = true;
     k->failed = rel->rcode != 0;
+    if (x->cfg.only_problems && !k->failed)
+        x->dead += k->items;
     k->outcome =
         answered_outcome(rel->transmissions, w, rel->has_time, rel->since_first_us, rel->rcode);
     if (!k->outcome)
@@ -757,6 +792,8 @@ void explainer_lookup(struct explainer *x, const struct dns_lookup *l)
     k->final = true;
     k->failed = l->outcome == LOOKUP_ICMP_ERROR || l->outcome == LOOKUP_UNANSWERED ||
                 (l->outcome == LOOKUP_ANSWERED && l->rcode);
+    if (x->cfg.only_problems && !k->failed)
+        x->dead += k->items;
     k->outcome = explain_outcome(l, x->text_input, x->cfg.timeout_us);
     if (!k->outcome)
         x->oom = true;
