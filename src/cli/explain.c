@@ -20,32 +20,36 @@ static void explain_usage(FILE *out)
 {
     fputs("usage: nettriage explain [options] INPUT\n"
           "\n"
-          "Writes every packet (pcap, pcapng) or tcpdump line (text) of INPUT, or of standard\n"
-          "input for -, followed by a plain-language reading of each field: the time, who talks\n"
-          "to whom on which port and service, the DNS id and flags, the question, the length,\n"
-          "the answer or the error and what its ICMP type and code mean, and how the packet\n"
-          "relates to the others (\"retransmission 1 of the query on line 1\", \"the ICMP error\n"
-          "answering the query on line 3, 3.9 s later\"), with each query's outcome. What a\n"
-          "line does not show (a TTL without -v, a time with -t) is said to be not shown.\n"
-          "Text input is cited by line (a wrapped record by its first line), captures by\n"
-          "packet number. Lines that look like traffic but were not understood are shown too.\n"
+          "Writes every packet (pcap, pcapng) or tcpdump line (text) of INPUT, or of\n"
+          "standard input for -, followed by a plain-language reading of each field: the\n"
+          "time, who talks to whom on which port and service, the DNS id and flags, the\n"
+          "question, the length, the answer or the error and what its ICMP type and code\n"
+          "mean, and how the packet relates to the others (\"retransmission 1 of the query\n"
+          "on line 1\", \"the ICMP error answering the query on line 3, 3.9 s later\"), with\n"
+          "each query's outcome. What a line does not show (a TTL without -v, a time with\n"
+          "-t) is said to be not shown. Text input is cited by line (a wrapped record by\n"
+          "its first line), captures by packet number. Lines that look like traffic but\n"
+          "were not understood are shown too.\n"
           "\n"
           "options:\n"
           "  --only-problems   only the evidence of failures: the queries that failed (ICMP\n"
-          "                    error, error rcode, no answer) and their retransmissions, the\n"
-          "                    ICMP errors, the answers with an error rcode; says how many\n"
-          "                    packets were left out\n"
+          "                    error, error rcode, no answer) and their retransmissions,\n"
+          "                    the ICMP errors, the answers with an error rcode; says how\n"
+          "                    many packets were left out\n"
           "  --max-packets N   write the first N packets only (the rest are still read, for\n"
           "                    the outcomes of those written, and counted)\n"
-          "  --hold N          packets held while waiting for their lookup's outcome, at most\n"
-          "                    (default 10000); past it the oldest is written with its outcome\n"
-          "                    marked not yet known, so memory stays bounded on any input\n"
-          "  -t, --timeout S   seconds of silence after which a query is unanswered (default 5)\n"
+          "  --hold N          packets held while a query waits for its outcome, at most\n"
+          "                    (default 10000, about 2 KB each); past it the oldest query\n"
+          "                    is written with its outcome marked not yet known\n"
+          "  -t, --timeout S   seconds of silence after which a query is unanswered\n"
+          "                    (default 5)\n"
           "  --format text     the only format so far\n"
           "  -h, --help        this help\n"
           "\n"
-          "A query is written once its outcome is known (its answer, its ICMP error, or the\n"
-          "timeout), so output follows the input with that delay; packets keep their order.\n"
+          "Packets keep their order. A query is written once its outcome is known: at its\n"
+          "answer; after an ICMP error, when the timeout and 1 s have passed (an answer may\n"
+          "still come); after silence, when the correlator stops waiting for a late answer\n"
+          "(120 s). The packets after it wait with it.\n"
           "\n"
           "exit status: 0 no packet is evidence of a failure, 1 some are, 2 usage or input\n"
           "             error\n",
@@ -218,7 +222,9 @@ int cmd_explain(int argc, char **argv)
     bool read_ok = pipeline_read(pl, path, 0);
     explainer_finish(x);
     const struct explain_counts *n = explainer_counts(x);
-    summary(stdout, n, &a.inputs[0], &xc);
+    /* An input that could not be opened, or held nothing: the error is the whole answer. */
+    if (read_ok || a.inputs[0].packets || n->not_understood)
+        summary(stdout, n, &a.inputs[0], &xc);
     fflush(stdout);
     if (explainer_oom(x)) {
         say(NULL, "out of memory");

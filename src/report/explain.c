@@ -339,28 +339,6 @@ static bool build_readings(struct explain_line *l, const struct evidence *ev,
     return true;
 }
 
-char *explain_readings(const struct evidence *ev, const struct pkt_relation *rel, bool text_input,
-                       int64_t timeout_us)
-{
-    (void)timeout_us;
-    struct explain_line l = {0};
-    struct strbuf b;
-    strbuf_init(&b);
-    bool ok = build_readings(&l, ev, rel, text_input);
-    for (size_t i = 0; ok && i < l.n_parts; i++) {
-        if (l.parts[i].token)
-            strbuf_printf(&b, "- %s = %s\n", l.parts[i].token, l.parts[i].meaning);
-        else
-            strbuf_printf(&b, "- %s\n", l.parts[i].meaning);
-    }
-    analysis_explain_line_fini(&l);
-    if (!ok || b.oom) {
-        strbuf_fini(&b);
-        return NULL;
-    }
-    return strbuf_take(&b);
-}
-
 /* The outcome of an answered lookup: its first answer makes it final. */
 static char *answered_outcome(uint32_t transmissions, const char *w, bool timed, int64_t elapsed_us,
                               uint16_t rcode)
@@ -376,7 +354,8 @@ static char *answered_outcome(uint32_t transmissions, const char *w, bool timed,
                timed ? d : "", timed ? " after the first query" : "");
 }
 
-char *explain_outcome(const struct dns_lookup *l, bool text_input, int64_t timeout_us)
+/* The sentence on a lookup's final outcome (unescaped), NULL on out of memory. */
+static char *explain_outcome(const struct dns_lookup *l, bool text_input, int64_t timeout_us)
 {
     char w[40], d[32], to[32];
     explain_duration(l->elapsed_us, d, sizeof d);

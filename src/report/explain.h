@@ -55,14 +55,6 @@ const struct explain_counts *explainer_counts(const struct explainer *x);
 bool explainer_oom(const struct explainer *x);
 void explainer_free(struct explainer *x);
 
-/* The readings of one packet's fields and relation, as the explainer writes them (without the
- * outcome a query learns later): for tests. ev is the packet's evidence. Returns a heap string
- * of "- TOKEN = meaning" lines (unwrapped, unescaped), NULL on out of memory. */
-struct evidence;
-char *explain_readings(const struct evidence *ev, const struct pkt_relation *rel, bool text_input,
-                       int64_t timeout_us);
-/* The sentence on a lookup's final outcome (unescaped), NULL on out of memory. */
-char *explain_outcome(const struct dns_lookup *l, bool text_input, int64_t timeout_us);
 /* A duration for people: "0.4 ms", "23.0 ms", "3.9 s", "2 min 3 s". */
 void explain_duration(int64_t us, char *buf, size_t n);
 
