@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "pipeline/pipeline.h"
 #include "report/escape.h"
+#include "report/jsonw.h"
 #include "report/explain.h"
 #include "util/err.h"
 
@@ -43,7 +44,9 @@ static void explain_usage(FILE *out)
           "                    is written with its outcome marked not yet known\n"
           "  -t, --timeout S   seconds of silence after which a query is unanswered\n"
           "                    (default 5)\n"
-          "  --format text     the only format so far\n"
+          "  --format FORMAT   text (default), or json: one JSON object per line for each\n"
+          "                    packet (its line, facts, relation, readings, outcome) and a\n"
+          "                    last one with the counts (\"summary\")\n"
           "  -h, --help        this help\n"
           "\n"
           "Packets keep their order. A query is written once its outcome is known: at its\n"
@@ -137,6 +140,36 @@ static void summary(FILE *f, const struct explain_counts *n, const struct analys
     }
 }
 
+/* The same counts as one JSON object, the last line of --format json. */
+static void summary_json(FILE *f, const struct explain_counts *n, const struct analysis_input *in,
+                         const struct explain_config *cfg)
+{
+    struct strbuf b;
+    strbuf_init(&b);
+    struct jsonw w;
+    jsonw_init(&w, &b, JSONW_COMPACT);
+    jsonw_obj_begin(&w);
+    jsonw_kv_obj(&w, "summary");
+    jsonw_kv_u64(&w, "packets", n->packets);
+    jsonw_kv_u64(&w, "shown", n->shown);
+    jsonw_kv_u64(&w, "problems", n->problems);
+    jsonw_kv_bool(&w, "only_problems", cfg->only_problems);
+    jsonw_kv_u64(&w, "left_out", n->left_out);
+    jsonw_kv_u64(&w, "past_max_packets", n->past_max);
+    jsonw_kv_u64(&w, "outcome_unknown", n->outcome_unknown);
+    jsonw_kv_u64(&w, "hold", cfg->max_pending);
+    jsonw_kv_u64(&w, "not_understood", n->not_understood);
+    if (in && in->lines) {
+        jsonw_kv_u64(&w, "lines", in->lines);
+        jsonw_kv_u64(&w, "ignored_lines", in->ignored_lines);
+    }
+    jsonw_obj_end(&w);
+    jsonw_obj_end(&w);
+    strbuf_putc(&b, '\n');
+    fputs(strbuf_str(&b), f);
+    strbuf_fini(&b);
+}
+
 int cmd_explain(int argc, char **argv)
 {
     struct explain_config xc = {.max_pending = EXPLAIN_PENDING_DEFAULT};
@@ -182,8 +215,10 @@ int cmd_explain(int argc, char **argv)
             break;
         }
         case 'f':
-            if (strcmp(optarg, "text") != 0) {
-                say(NULL, "explain writes --format text only (json is not done yet)");
+            if (strcmp(optarg, "json") == 0) {
+                xc.json = true;
+            } else if (strcmp(optarg, "text") != 0) {
+                say(NULL, "explain's --format is text or json");
                 return EXIT_ERROR;
             }
             break;
@@ -224,7 +259,7 @@ int cmd_explain(int argc, char **argv)
     const struct explain_counts *n = explainer_counts(x);
     /* An input that could not be opened, or held nothing: the error is the whole answer. */
     if (read_ok || a.inputs[0].packets || n->not_understood)
-        summary(stdout, n, &a.inputs[0], &xc);
+        (xc.json ? summary_json : summary)(stdout, n, &a.inputs[0], &xc);
     fflush(stdout);
     if (explainer_oom(x)) {
         say(NULL, "out of memory");

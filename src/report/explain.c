@@ -15,6 +15,7 @@
 #include "report/analysis.h"
 #include "report/escape.h"
 #include "report/evline.h"
+#include "report/jsonw.h"
 #include "source/source.h"
 #include "util/htab.h"
 #include "util/strbuf.h"
@@ -34,9 +35,10 @@ struct xitem {
     bool problem;  /* evidence of a failure, known from the packet itself */
     bool is_query; /* its reading ends with the lookup's outcome */
     uint64_t line_no;
-    struct xlk *lk; /* the lookup it waits for, NULL when none */
-    char *head;     /* "line 3  <the line>" (escaped) */
-    char *body;     /* the readings, wrapped and escaped */
+    struct xlk *lk;   /* the lookup it waits for, NULL when none */
+    char *head;       /* "line 3  <the line>" (escaped) */
+    char *body;       /* the readings, wrapped and escaped (JSON: NULL, all in head) */
+    char *lk_outcome; /* emit's copy of the lookup's outcome */
 };
 
 struct explainer {
@@ -496,6 +498,7 @@ static void item_free(struct xitem *it)
 {
     free(it->head);
     free(it->body);
+    free(it->lk_outcome);
     memset(it, 0, sizeof *it);
 }
 
@@ -518,8 +521,11 @@ static void emit(struct explainer *x)
     if (it->lk) {
         if (it->lk->final) {
             problem |= it->lk->failed;
-            if (it->is_query && it->lk->outcome)
+            if (it->is_query && it->lk->outcome) {
                 reading(&o, NULL, it->lk->outcome);
+                it->lk_outcome = strdup(it->lk->outcome);
+                x->oom |= !it->lk_outcome;
+            }
         } else {
             x->n.outcome_unknown++;
             unknown = true;
@@ -542,9 +548,31 @@ static void emit(struct explainer *x)
         if (it->kind == XI_PACKET)
             x->n.shown++;
         fputs(it->head, x->out);
-        fputs(it->body, x->out);
-        fputs(strbuf_str(&o), x->out);
-        fputc('\n', x->out);
+        if (x->cfg.json) {
+            /* The object's last members: the outcome (a query's), whether it is evidence. */
+            struct strbuf j;
+            strbuf_init(&j);
+            struct jsonw w;
+            if (it->lk && it->is_query) {
+                strbuf_puts(&j, ",\"outcome\":");
+                jsonw_init(&w, &j, JSONW_COMPACT);
+                if (unknown)
+                    jsonw_null(&w);
+                else
+                    jsonw_str(&w, it->lk_outcome ? it->lk_outcome : "");
+            }
+            if (it->kind == XI_PACKET)
+                strbuf_printf(&j, ",\"outcome_known\":%s,\"problem\":%s",
+                              unknown ? "false" : "true", problem ? "true" : "false");
+            strbuf_puts(&j, "}\n");
+            fputs(strbuf_str(&j), x->out);
+            x->oom |= j.oom;
+            strbuf_fini(&j);
+        } else {
+            fputs(it->body, x->out);
+            fputs(strbuf_str(&o), x->out);
+            fputc('\n', x->out);
+        }
     }
     x->oom |= o.oom;
     strbuf_fini(&o);
@@ -653,6 +681,112 @@ struct explainer *explainer_new(const struct explain_config *cfg, FILE *out)
     return x;
 }
 
+static const char *const relation_ids[] = {
+    [REL_NONE] = "none",
+    [REL_QUERY] = "query",
+    [REL_RETRANSMISSION] = "retransmission",
+    [REL_ANSWER] = "answer",
+    [REL_DUP_ANSWER] = "duplicate_answer",
+    [REL_STRAY_ANSWER] = "stray_answer",
+    [REL_ICMP_QUERY] = "icmp_error_for_query",
+    [REL_ICMP_NO_QUERY] = "icmp_error_query_not_captured",
+    [REL_ICMP_RESPONSE] = "icmp_error_for_response",
+    [REL_ICMP_TCP] = "icmp_error_for_tcp",
+    [REL_ICMP_UNMATCHED] = "icmp_error_unmatched",
+    [REL_LOCAL_NAME] = "local_name",
+};
+
+/* JSON: the packet's object up to its readings, left open (emit closes it). */
+static char *json_head(const struct explainer *x, const struct packet *pkt,
+                       const struct evidence *ev, const struct pkt_relation *r,
+                       const struct explain_line *l)
+{
+    struct strbuf b;
+    strbuf_init(&b);
+    struct jsonw w;
+    jsonw_init(&w, &b, JSONW_COMPACT);
+    jsonw_obj_begin(&w);
+    if (x->text_input && pkt->line_no)
+        jsonw_kv_u64(&w, "line", pkt->line_no);
+    else
+        jsonw_kv_u64(&w, "packet", pkt->num);
+    jsonw_kv_str(&w, "text", l->text);
+    if (ev->ts.kind != NT_TIME_NONE)
+        jsonw_kv_time(&w, "time", &ev->ts);
+    if (ev->ip_version) {
+        jsonw_kv_addr(&w, "src", &ev->src);
+        jsonw_kv_addr(&w, "dst", &ev->dst);
+        if (ev->sport || ev->dport) {
+            jsonw_kv_u64(&w, "sport", ev->sport);
+            jsonw_kv_u64(&w, "dport", ev->dport);
+        }
+        jsonw_key(&w, "protocol");
+        jsonw_protocol(&w, ev->proto);
+        if (ev->ttl)
+            jsonw_kv_u64(&w, "ttl", ev->ttl);
+    }
+    if (ev->has_dns) {
+        char tb[16];
+        jsonw_kv_obj(&w, "dns");
+        jsonw_kv_u64(&w, "id", ev->dns_id);
+        jsonw_kv_bool(&w, "response", ev->dns_flags & DNS_FLAG_QR);
+        if (ev->dns_flags & DNS_FLAG_QR)
+            jsonw_kv_str(&w, "rcode", dns_rcode_name(ev->rcode, tb, sizeof tb));
+        if (ev->has_question) {
+            jsonw_kv_str(&w, "qname", ev->qname);
+            jsonw_kv_str(&w, "qtype", dns_type_name(ev->qtype, tb, sizeof tb));
+        }
+        jsonw_obj_end(&w);
+    }
+    if (ev->role == EV_ICMP_ERROR || (pkt->layers & PKT_L_ICMP)) {
+        jsonw_kv_obj(&w, "icmp");
+        jsonw_kv_u64(&w, "type", ev->icmp_type);
+        jsonw_kv_u64(&w, "code", ev->icmp_code);
+        jsonw_obj_end(&w);
+    }
+    jsonw_kv_obj(&w, "relation");
+    jsonw_kv_str(&w, "kind",
+                 r->kind < sizeof relation_ids / sizeof relation_ids[0] ? relation_ids[r->kind]
+                                                                        : "none");
+    if (r->lookup_seq) {
+        jsonw_kv_u64(&w, "lookup", r->lookup_seq);
+    }
+    if (r->first_pkt) {
+        {
+            jsonw_kv_u64(&w, x->text_input ? "first_line" : "first_packet",
+                         x->text_input ? r->first_line : r->first_pkt);
+            jsonw_kv_u64(&w, x->text_input ? "latest_line" : "latest_packet",
+                         x->text_input ? r->last_line : r->last_pkt);
+        }
+    }
+    if (r->lookup_seq) {
+        if (r->transmission)
+            jsonw_kv_u64(&w, "transmission", r->transmission);
+        if (r->error_no)
+            jsonw_kv_u64(&w, "error", r->error_no);
+        if (r->has_time && r->kind != REL_QUERY) {
+            jsonw_kv_decimal(&w, "since_first_s", r->since_first_us, 6);
+            jsonw_kv_decimal(&w, "since_latest_s", r->since_last_us, 6);
+        }
+        jsonw_kv_bool(&w, "late", r->late);
+    }
+    if (r->kind >= REL_ICMP_QUERY && r->kind <= REL_ICMP_UNMATCHED)
+        jsonw_kv_str(&w, "sender", icmp_sender_name((enum icmp_sender)r->sender));
+    jsonw_obj_end(&w);
+    jsonw_kv_arr(&w, "readings");
+    for (size_t i = 0; i < l->n_parts; i++) {
+        jsonw_obj_begin(&w);
+        if (l->parts[i].token)
+            jsonw_kv_str(&w, "field", l->parts[i].token);
+        else
+            jsonw_kv_null(&w, "field");
+        jsonw_kv_str(&w, "meaning", l->parts[i].meaning);
+        jsonw_obj_end(&w);
+    }
+    jsonw_arr_end(&w);
+    return b.oom ? (strbuf_fini(&b), NULL) : strbuf_take(&b);
+}
+
 static char *head_line(const char *label, const char *line)
 {
     struct strbuf b;
@@ -706,9 +840,15 @@ void explainer_packet(struct explainer *x, const struct packet *pkt, const struc
                       "is not what its link header says, so only the fields above were read."));
     struct strbuf body;
     strbuf_init(&body);
-    for (size_t i = 0; ok && i < l.n_parts; i++)
-        reading(&body, l.parts[i].token, l.parts[i].meaning);
-    char *head = ok && l.text ? head_line(label, l.text) : NULL;
+    char *head = NULL;
+    if (x->cfg.json) {
+        if (ok && l.text)
+            head = json_head(x, pkt, &ev, rel, &l);
+    } else {
+        for (size_t i = 0; ok && i < l.n_parts; i++)
+            reading(&body, l.parts[i].token, l.parts[i].meaning);
+        head = ok && l.text ? head_line(label, l.text) : NULL;
+    }
     analysis_explain_line_fini(&l);
     evidence_fini(&ev);
     /* Its place: before the lines not understood that were met after it was read. */
@@ -740,7 +880,7 @@ void explainer_packet(struct explainer *x, const struct packet *pkt, const struc
     it->kind = XI_PACKET;
     it->line_no = pkt->line_no;
     it->head = head;
-    it->body = strbuf_take(&body);
+    it->body = x->cfg.json ? (strbuf_fini(&body), strdup("")) : strbuf_take(&body);
     it->problem = problem;
     if (waits) {
         it->is_query = rel->kind == REL_QUERY;
@@ -794,9 +934,27 @@ void explainer_unread(struct explainer *x, uint64_t line_no, const char *line, s
     strbuf_putc(&b, '\n');
     struct strbuf body;
     strbuf_init(&body);
-    reading(&body, NULL,
-            "Not understood: this looks like traffic, but nettriage could not read it as a "
-            "tcpdump line, so nothing in it was used.");
+    static const char not_understood[] =
+        "Not understood: this looks like traffic, but nettriage could not read it as a tcpdump "
+        "line, so nothing in it was used.";
+    reading(&body, NULL, not_understood);
+    if (x->cfg.json) {
+        strbuf_reset(&b);
+        struct jsonw w;
+        jsonw_init(&w, &b, JSONW_COMPACT);
+        jsonw_obj_begin(&w);
+        jsonw_kv_u64(&w, "line", line_no);
+        jsonw_key(&w, "text");
+        jsonw_strn(&w, line, len);
+        jsonw_kv_bool(&w, "not_understood", true);
+        jsonw_kv_arr(&w, "readings");
+        jsonw_obj_begin(&w);
+        jsonw_kv_null(&w, "field");
+        jsonw_kv_str(&w, "meaning", not_understood);
+        jsonw_obj_end(&w);
+        jsonw_arr_end(&w);
+        /* closed by emit */
+    }
     struct xitem *it = !b.oom && !body.oom ? hold(x, x->len) : NULL;
     if (!it) {
         strbuf_fini(&b);

@@ -24,6 +24,7 @@
 
 struct explain_config {
     bool only_problems;   /* keep only the evidence of failures */
+    bool json;            /* one JSON object per line for each packet (else text) */
     uint64_t max_pending; /* packets held waiting for an outcome (EXPLAIN_PENDING_DEFAULT) */
     uint64_t max_packets; /* stop writing after this many packets (0: no limit); counted */
     int64_t timeout_us;   /* the correlator's timeout, for the readings */

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # run.sh: golden tests. Renders every case in cases.txt as Markdown and JSON (TZ=UTC), and as
 # NDJSON, terminal text (without colour) or HTML for cases whose name ends in "+ndjson", "+text"
-# or "+html" (in any order, any number), as `nettriage explain` for "+explain" and `explain
-# --only-problems` for "+explainp" (without the case's report options), and compares byte for byte with
-# tests/golden/expected/. With --regenerate, rewrites the expected files instead (read the diff
+# or "+html" (in any order, any number), as `nettriage explain` for "+explain", `explain
+# --only-problems` for "+explainp" and `explain --format json` for "+explainj" (without the
+# case's report options), and compares byte for byte with tests/golden/expected/. With --regenerate, rewrites the expected files instead (read the diff
 # before committing them). An NDJSON case is also checked against the JSON report with jq: one
 # line per DNS lookup (summary.dns_lookups), per ICMP error (summary.icmp_errors) and per
 # finding, then the summary line.
@@ -39,8 +39,8 @@ while read -r name input rest; do
     [[ -z "$name" || "$name" == \#* ]] && continue
     fmts=(md json)
     # Suffixes add formats: +ndjson, +text (terminal text, --color never), +html, +explain,
-    # +explainp.
-    while [[ "$name" =~ ^(.*)\+(ndjson|text|html|explainp|explain)$ ]]; do
+    # +explainp, +explainj.
+    while [[ "$name" =~ ^(.*)\+(ndjson|text|html|explainp|explainj|explain)$ ]]; do
         name=${BASH_REMATCH[1]}
         fmts+=("${BASH_REMATCH[2]}")
     done
@@ -60,6 +60,8 @@ while read -r name input rest; do
             "$bin" explain "$input" >"$out" 2>"$tmp/err" || status=$?
         elif [ "$fmt" = explainp ]; then
             "$bin" explain --only-problems "$input" >"$out" 2>"$tmp/err" || status=$?
+        elif [ "$fmt" = explainj ]; then
+            "$bin" explain --format json "$input" >"$out" 2>"$tmp/err" || status=$?
         else
             "$bin" report --format "$fmt" "${color[@]}" "${extra[@]}" "$input" >"$out" 2>"$tmp/err" ||
                 status=$?

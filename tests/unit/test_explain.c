@@ -291,6 +291,48 @@ static void test_icmp_quote_without_query(void **state)
     free(o.text);
 }
 
+static void test_json_lines(void **state)
+{
+    (void)state;
+    /* --format json: one valid object per line, the facts and relation typed, the input's
+     * bytes (a right-to-left override, bytes that are not UTF-8) escaped and given back */
+    struct explain_config xc = {.json = true};
+    struct out o;
+    explain_text("13:24:32.192571 IP 192.51.100.15.52444 > 203.0.113.2.domain: 35084+ A? "
+                 "x\xe2\x80\xaey.example. (24)\n"
+                 "13:24:33.192571 IP 192.51.100.15.52444 > 203.0.113.2.domain: 35084+ A? "
+                 "x\xe2\x80\xaey.example. (24)\n"
+                 "13:24:36.098564 IP 203.0.113.2 > 192.51.100.15: ICMP 203.0.113.2 udp port 53 "
+                 "unreachable, length 60\n"
+                 "13:24:37.000000 IP 192.51.100.15.52444 \xff> 203.0.113.2.domain\n",
+                 &xc, &o);
+    size_t lines = 0;
+    bool saw_name = false, saw_retx = false, saw_error = false, saw_unread = false;
+    for (char *p = o.text; *p;) {
+        char *e = strchr(p, '\n');
+        assert_non_null(e);
+        struct jcheck *c = json_check(p, (size_t)(e - p));
+        assert_non_null(c);
+        /* the name as the decoder presents it (\\DDD), the line as it was */
+        saw_name |= has_string(c, "x\\226\\128\\174y.example.", 23) &&
+                    strstr(p, "A? x\xe2\x80\xaey.example. (24)") != NULL;
+        saw_retx |= has_string(c, "retransmission", 14);
+        saw_error |= has_string(c, "icmp_error_for_query", 20);
+        saw_unread |=
+            strstr(p, "\"not_understood\":true") != NULL && strstr(p, "\"line\":4") != NULL;
+        jcheck_fini(c);
+        lines++;
+        p = e + 1;
+    }
+    assert_int_equal(lines, 4); /* 3 packets and the line not understood */
+    assert_true(saw_name);
+    assert_true(saw_retx);
+    assert_true(saw_error);
+    assert_true(saw_unread);
+    has(&o, "\"since_latest_s\":2.905993");
+    free(o.text);
+}
+
 static void test_duration(void **state)
 {
     (void)state;
@@ -314,6 +356,7 @@ int main(void)
         cmocka_unit_test(test_not_shown_and_not_understood),
         cmocka_unit_test(test_hold_bound),
         cmocka_unit_test(test_icmp_quote_without_query),
+        cmocka_unit_test(test_json_lines),
         cmocka_unit_test(test_duration),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
