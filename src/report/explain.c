@@ -8,6 +8,7 @@
 
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,19 +58,16 @@ struct explainer {
     bool oom;
 };
 
+/* A formatted heap string (NULL when out of memory). */
 static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
 static char *fmt(const char *f, ...)
 {
-    va_list ap, ap2;
+    va_list ap;
     va_start(ap, f);
-    va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, f, ap);
+    char *s = NULL;
+    int n = vasprintf(&s, f, ap);
     va_end(ap);
-    char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (s)
-        vsnprintf(s, (size_t)n + 1, f, ap2);
-    va_end(ap2);
-    return s;
+    return n < 0 ? NULL : s;
 }
 
 void explain_duration(int64_t us, char *buf, size_t n)
@@ -748,17 +746,15 @@ static char *json_head(const struct explainer *x, const struct packet *pkt,
     jsonw_kv_str(&w, "kind",
                  r->kind < sizeof relation_ids / sizeof relation_ids[0] ? relation_ids[r->kind]
                                                                         : "none");
-    if (r->lookup_seq) {
+    if (r->lookup_seq)
         jsonw_kv_u64(&w, "lookup", r->lookup_seq);
-    }
-    if (r->first_pkt) {
-        {
-            jsonw_kv_u64(&w, x->text_input ? "first_line" : "first_packet",
-                         x->text_input ? r->first_line : r->first_pkt);
-            jsonw_kv_u64(&w, x->text_input ? "latest_line" : "latest_packet",
-                         x->text_input ? r->last_line : r->last_pkt);
-        }
-    }
+    /* the lookup's (or TCP attempt's) first packet and its latest query */
+    if (r->first_pkt)
+        jsonw_kv_u64(&w, x->text_input ? "first_line" : "first_packet",
+                     x->text_input ? r->first_line : r->first_pkt);
+    if (r->last_pkt)
+        jsonw_kv_u64(&w, x->text_input ? "latest_line" : "latest_packet",
+                     x->text_input ? r->last_line : r->last_pkt);
     if (r->lookup_seq) {
         if (r->transmission)
             jsonw_kv_u64(&w, "transmission", r->transmission);
