@@ -33,10 +33,10 @@ static void explain_usage(FILE *out)
           "were not understood are shown too.\n"
           "\n"
           "options:\n"
-          "  --only-problems   only the evidence of failures: the queries that failed (ICMP\n"
-          "                    error, error rcode, no answer) and their retransmissions,\n"
-          "                    the ICMP errors, the answers with an error rcode; says how\n"
-          "                    many packets were left out\n"
+          "  --only-problems   only the evidence of failures: the queries and TCP attempts\n"
+          "                    that failed (ICMP error, error rcode, RST, no answer) and\n"
+          "                    their retransmissions, the ICMP errors, the answers with an\n"
+          "                    error rcode, the RSTs; says how many packets were left out\n"
           "  --max-packets N   write the first N packets only (the rest are still read, for\n"
           "                    the outcomes of those written, and counted)\n"
           "  --hold N          packets held while a query waits for its outcome, at most\n"
@@ -93,6 +93,11 @@ static void x_packet(void *ctx, const struct packet *pkt, const struct pkt_relat
 static void x_lookup(void *ctx, const struct dns_lookup *l)
 {
     explainer_lookup(ctx, l);
+}
+
+static void x_attempt(void *ctx, const struct tcp_attempt *t)
+{
+    explainer_tcp_attempt(ctx, t);
 }
 
 static void x_unread(void *ctx, uint32_t input, uint64_t line_no, const char *line, size_t len)
@@ -240,8 +245,11 @@ int cmd_explain(int argc, char **argv)
     int status = EXIT_ERROR;
     struct analysis a = {0};
     struct explainer *x = explainer_new(&xc, stdout);
-    struct pipeline_sink sink = {
-        .ctx = x, .on_lookup = x_lookup, .on_relation = x_packet, .on_unread = x_unread};
+    struct pipeline_sink sink = {.ctx = x,
+                                 .on_lookup = x_lookup,
+                                 .on_tcp_attempt = x_attempt,
+                                 .on_relation = x_packet,
+                                 .on_unread = x_unread};
     struct pipeline *pl = x ? pipeline_new(&pc, &sink, &a, 1) : NULL;
     if (!pl) {
         say(NULL, "out of memory");

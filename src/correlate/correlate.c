@@ -159,6 +159,8 @@ struct correlator *correlate_new(const struct correlate_config *cfg,
     c->tcp_cb.ctx = c;
     c->tcp_cb.on_tcp_attempt = tcp_attempt_seen;
     c->tcp = tcp_tracker_new(&c->cfg, &c->tcp_cb, &c->st);
+    if (c->tcp)
+        tcp_track_relation(c->tcp, &c->rel);
     c->conns = dnsconn_new(c->cfg.max_dns_conns);
     c->sides = sides_new(c->cfg.max_hosts_seen);
     if (!c->tcp || !c->qseen || !c->conns || !c->sides) {
@@ -934,6 +936,7 @@ static int on_icmp_error(struct correlator *c, const struct packet *pkt, uint32_
     } else if ((ev.attempt = match_tcp(c, pkt, &v, &evd, &ev.sender, &err)) != NULL) {
         c->st.icmp_matched++;
         c->rel.kind = REL_ICMP_TCP;
+        c->rel.attempt_seq = ev.attempt->seq;
         c->rel.sender = ev.sender;
         c->rel.first_pkt = ev.attempt->syn.pkt;
         c->rel.first_line = ev.attempt->syn.line_no;

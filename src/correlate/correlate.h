@@ -213,10 +213,17 @@ enum pkt_relation_kind {
     REL_ICMP_TCP,       /* an ICMP error quoting a TCP connection attempt */
     REL_ICMP_UNMATCHED, /* an ICMP error quoting traffic not in the capture */
     REL_LOCAL_NAME,     /* mDNS or LLMNR, not a lookup to a server */
+    /* TCP connection attempts (first_* is the attempt's first SYN, transmission its SYNs) */
+    REL_SYN,           /* the first SYN of an attempt */
+    REL_SYN_RETRY,     /* the same SYN again (same 4-tuple and initial sequence number) */
+    REL_SYNACK,        /* the server's SYN-ACK answering it */
+    REL_RST,           /* the server's RST answering it (refused) */
+    REL_ACK_NO_SYNACK, /* the client's ACK after its SYN, the SYN-ACK not captured */
 };
 struct pkt_relation {
-    uint8_t kind;        /* enum pkt_relation_kind */
-    uint64_t lookup_seq; /* the lookup's seq (dns_lookup.seq); 0 when none */
+    uint8_t kind;         /* enum pkt_relation_kind */
+    uint64_t lookup_seq;  /* the lookup's seq (dns_lookup.seq); 0 when none */
+    uint64_t attempt_seq; /* the TCP attempt's seq (tcp_attempt.seq); 0 when none */
     /* The lookup's first query: its packet number and, for text input, its first line (both 0
      * when the query is not in the capture). */
     uint64_t first_pkt, first_line;

@@ -23,6 +23,9 @@
 
 enum { XI_PACKET = 1, XI_UNREAD };
 
+/* The key of a TCP attempt among the lookups' seqs (struct xlk.seq). */
+#define ATTEMPT_KEY (UINT64_C(1) << 63)
+
 /* A lookup some held packet waits for. */
 struct xlk {
     uint64_t seq;
@@ -292,6 +295,39 @@ static char *relation_sentence(const struct pkt_relation *r, bool text_input)
     case REL_LOCAL_NAME:
         return fmt("Relation: a local name protocol (mDNS or LLMNR), which hosts on the link "
                    "answer among themselves; it is no lookup to a DNS server.");
+    case REL_SYN:
+        return fmt("Relation: the first SYN of a TCP connection attempt: the client asks to open "
+                   "a connection; the SYN-ACK, RST or ICMP error that answers it refers back to "
+                   "this %s.",
+                   text_input ? "line" : "packet");
+    case REL_SYN_RETRY:
+        if (!t)
+            return fmt("Relation: SYN retransmission %u of the connection attempt on %s (the "
+                       "same SYN again: no answer had come).",
+                       r->transmission - 1, first);
+        return fmt("Relation: SYN retransmission %u of the connection attempt on %s, %s after "
+                   "the previous SYN and %s after the first (the same SYN again: no answer had "
+                   "come).",
+                   r->transmission - 1, first, d2, d1);
+    case REL_SYNACK:
+        if (!t)
+            return fmt("Relation: the server's SYN-ACK accepting the connection attempt on %s%s.",
+                       first, late);
+        return fmt("Relation: the server's SYN-ACK accepting the connection attempt on %s, %s "
+                   "after its latest SYN%s.",
+                   first, d2, late);
+    case REL_RST:
+        if (!t)
+            return fmt("Relation: the RST refusing the connection attempt on %s: nothing listens "
+                       "on that port, or a firewall rejects it%s.",
+                       first, late);
+        return fmt("Relation: the RST refusing the connection attempt on %s, %s after its latest "
+                   "SYN: nothing listens on that port, or a firewall rejects it%s.",
+                   first, d2, late);
+    case REL_ACK_NO_SYNACK:
+        return fmt("Relation: the client goes on after its SYN on %s, so it got a SYN-ACK that "
+                   "this capture does not hold (one direction captured, or another path).",
+                   first);
     case REL_NONE:
     default:
         return NULL;
@@ -692,6 +728,11 @@ static const char *const relation_ids[] = {
     [REL_ICMP_TCP] = "icmp_error_for_tcp",
     [REL_ICMP_UNMATCHED] = "icmp_error_unmatched",
     [REL_LOCAL_NAME] = "local_name",
+    [REL_SYN] = "tcp_syn",
+    [REL_SYN_RETRY] = "tcp_syn_retransmission",
+    [REL_SYNACK] = "tcp_synack",
+    [REL_RST] = "tcp_reset",
+    [REL_ACK_NO_SYNACK] = "tcp_ack_synack_not_captured",
 };
 
 /* JSON: the packet's object up to its readings, left open (emit closes it). */
@@ -755,7 +796,7 @@ static char *json_head(const struct explainer *x, const struct packet *pkt,
     if (r->last_pkt)
         jsonw_kv_u64(&w, x->text_input ? "latest_line" : "latest_packet",
                      x->text_input ? r->last_line : r->last_pkt);
-    if (r->lookup_seq) {
+    if (r->lookup_seq || r->kind >= REL_SYN) {
         if (r->transmission)
             jsonw_kv_u64(&w, "transmission", r->transmission);
         if (r->error_no)
@@ -817,13 +858,14 @@ void explainer_packet(struct explainer *x, const struct packet *pkt, const struc
     bool ok = build_readings(&l, &ev, rel, x->text_input);
     if (ok && rel->kind == REL_NONE)
         ok = push(&l, NULL,
-                  fmt("Relation: none; nettriage relates DNS queries, their answers and ICMP "
-                      "errors%s, and this packet is %s.",
-                      (pkt->layers & PKT_L_TCP) ? " (and reports TCP handshakes in `report`)" : "",
+                  fmt("Relation: none; nettriage relates DNS queries and answers, TCP handshakes "
+                      "(SYN, SYN-ACK, RST) and ICMP errors, and this packet is %s.",
                       (pkt->layers & PKT_L_ARP)    ? "ARP, which maps an IPv4 address to a "
                                                      "hardware address on the local link"
                       : (pkt->layers & PKT_L_ICMP) ? "an ICMP message that reports no error"
-                      : (pkt->layers & PKT_L_TCP)  ? "a TCP segment"
+                      : (pkt->layers & PKT_L_TCP)
+                          ? "a TCP segment after the handshake, or of a connection whose SYN is "
+                            "not in this input"
                       : (pkt->layers & PKT_L_UDP) && (pkt->sport == 53 || pkt->dport == 53)
                           ? "a datagram to or from the DNS port whose DNS message this line "
                             "does not show"
@@ -855,8 +897,11 @@ void explainer_packet(struct explainer *x, const struct packet *pkt, const struc
     bool problem = rel->kind == REL_ICMP_QUERY || rel->kind == REL_ICMP_NO_QUERY ||
                    ((rel->kind == REL_ANSWER || rel->kind == REL_DUP_ANSWER) && rel->rcode) ||
                    rel->kind == REL_ICMP_TCP || rel->kind == REL_ICMP_UNMATCHED ||
-                   rel->kind == REL_ICMP_RESPONSE;
-    bool waits = rel->kind == REL_QUERY || rel->kind == REL_RETRANSMISSION;
+                   rel->kind == REL_ICMP_RESPONSE || rel->kind == REL_RST;
+    bool tcp = rel->kind == REL_SYN || rel->kind == REL_SYN_RETRY;
+    bool waits = rel->kind == REL_QUERY || rel->kind == REL_RETRANSMISSION || tcp;
+    /* lookups and TCP attempts number themselves apart: one table, two key spaces */
+    uint64_t key = tcp ? rel->attempt_seq | ATTEMPT_KEY : rel->lookup_seq;
     if (x->cfg.only_problems && !problem && !waits && head && !body.oom) {
         /* Left out now: holding it would only take room from the queries that wait. */
         x->n.left_out++;
@@ -879,16 +924,16 @@ void explainer_packet(struct explainer *x, const struct packet *pkt, const struc
     it->body = x->cfg.json ? (strbuf_fini(&body), strdup("")) : strbuf_take(&body);
     it->problem = problem;
     if (waits) {
-        it->is_query = rel->kind == REL_QUERY;
-        struct xlk *k = lk_find(x, rel->lookup_seq);
+        it->is_query = rel->kind == REL_QUERY || rel->kind == REL_SYN;
+        struct xlk *k = lk_find(x, key);
         if (!k) {
             k = calloc(1, sizeof *k);
-            if (!k || htab_insert(&x->lks, seq_hash(rel->lookup_seq), k) != 0) {
+            if (!k || htab_insert(&x->lks, seq_hash(key), k) != 0) {
                 free(k);
                 x->oom = true;
                 return;
             }
-            k->seq = rel->lookup_seq;
+            k->seq = key;
         }
         k->items++;
         it->lk = k;
@@ -910,6 +955,60 @@ void explainer_lookup(struct explainer *x, const struct dns_lookup *l)
     if (x->cfg.only_problems && !k->failed)
         x->dead += k->items;
     k->outcome = explain_outcome(l, x->text_input, x->cfg.timeout_us);
+    if (!k->outcome)
+        x->oom = true;
+    flush(x, false);
+}
+
+/* The sentence on a TCP connection attempt's final outcome. */
+static char *attempt_outcome(const struct tcp_attempt *a, bool text_input, int64_t timeout_us)
+{
+    char w[40], d[32], to[32], tx[64] = "";
+    where(w, sizeof w, text_input, a->reply.line_no, a->reply.pkt);
+    explain_duration(a->elapsed_us, d, sizeof d);
+    explain_duration(timeout_us, to, sizeof to);
+    bool timed = a->first_syn.kind != NT_TIME_NONE && a->reply.ts.kind != NT_TIME_NONE;
+    if (a->syns > 1)
+        snprintf(tx, sizeof tx, " (its SYN sent %u times)", a->syns);
+    switch ((enum tcp_outcome)a->outcome) {
+    case TCP_ESTABLISHED:
+        if (a->synack_unseen)
+            return fmt("Outcome: this attempt%s was established: the client's ACK on %s shows it "
+                       "got the SYN-ACK, which this capture does not hold.",
+                       tx, w);
+        return fmt("Outcome: this attempt%s was accepted by the SYN-ACK on %s%s%s%s.", tx, w,
+                   timed ? ", " : "", timed ? d : "", timed ? " after the first SYN" : "");
+    case TCP_RESET:
+        return fmt("Outcome: this attempt%s failed: refused by the RST on %s%s%s%s.", tx, w,
+                   timed ? ", " : "", timed ? d : "", timed ? " after the first SYN" : "");
+    case TCP_ICMP_ERROR:
+        return fmt("Outcome: this attempt%s failed: the ICMP error on %s (%s) refused it.", tx, w,
+                   icmp_kind_name(a->icmp_kind));
+    case TCP_UNANSWERED:
+        return fmt("Outcome: this attempt%s failed: no SYN-ACK, RST or ICMP error came within "
+                   "the timeout (%s) after its last SYN: unanswered (a filter dropping it, or "
+                   "a host that is down).",
+                   tx, to);
+    case TCP_CAPTURE_ENDED:
+        return fmt("Outcome: the input ended less than the timeout (%s) after this attempt's "
+                   "last SYN%s, before any answer: not counted as a failure.",
+                   to, tx);
+    default:
+        return fmt("Outcome: not known.");
+    }
+}
+
+void explainer_tcp_attempt(struct explainer *x, const struct tcp_attempt *a)
+{
+    struct xlk *k = lk_find(x, a->seq | ATTEMPT_KEY);
+    if (!k || k->final)
+        return;
+    k->final = true;
+    k->failed =
+        a->outcome == TCP_RESET || a->outcome == TCP_ICMP_ERROR || a->outcome == TCP_UNANSWERED;
+    if (x->cfg.only_problems && !k->failed)
+        x->dead += k->items;
+    k->outcome = attempt_outcome(a, x->text_input, x->cfg.timeout_us);
     if (!k->outcome)
         x->oom = true;
     flush(x, false);

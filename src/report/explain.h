@@ -48,6 +48,8 @@ struct explainer *explainer_new(const struct explain_config *cfg, FILE *out);
 void explainer_packet(struct explainer *x, const struct packet *pkt,
                       const struct pkt_relation *rel);
 void explainer_lookup(struct explainer *x, const struct dns_lookup *l);
+/* A TCP connection attempt with its final outcome (sink.on_tcp_attempt): its SYNs wait for it. */
+void explainer_tcp_attempt(struct explainer *x, const struct tcp_attempt *a);
 void explainer_unread(struct explainer *x, uint64_t line_no, const char *line, size_t len);
 /* Writes what is still held (call after the pipeline ended the input: every lookup is then
  * final). */

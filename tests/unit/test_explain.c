@@ -25,6 +25,10 @@ static void x_lookup(void *ctx, const struct dns_lookup *l)
 {
     explainer_lookup(ctx, l);
 }
+static void x_attempt(void *ctx, const struct tcp_attempt *t)
+{
+    explainer_tcp_attempt(ctx, t);
+}
 static void x_unread(void *ctx, uint32_t input, uint64_t line_no, const char *line, size_t len)
 {
     (void)input;
@@ -52,8 +56,11 @@ static void explain_text(const char *text, const struct explain_config *xc_in, s
     assert_non_null(f);
     struct explainer *x = explainer_new(&xc, f);
     assert_non_null(x);
-    struct pipeline_sink sink = {
-        .ctx = x, .on_lookup = x_lookup, .on_relation = x_packet, .on_unread = x_unread};
+    struct pipeline_sink sink = {.ctx = x,
+                                 .on_lookup = x_lookup,
+                                 .on_tcp_attempt = x_attempt,
+                                 .on_relation = x_packet,
+                                 .on_unread = x_unread};
     struct analysis a = {0};
     struct pipeline *p = pipeline_new(&pc, &sink, &a, 1);
     assert_non_null(p);
@@ -156,8 +163,8 @@ static void test_retransmissions_unanswered(void **state)
                     "example.com. (24)\n"
                     "13:24:35.192571 IP 192.51.100.15.52445 > 203.0.113.2.domain: 35084+ A? "
                     "example.com. (24)\n"
-                    "13:25:59.000000 IP 192.51.100.15.40000 > 198.51.100.9.80: Flags [S], seq 1, "
-                    "win 64240, length 0\n",
+                    "13:25:59.000000 IP 192.51.100.15.40000 > 198.51.100.9.80: Flags [P.], seq "
+                    "1:10, ack 1, win 502, length 9\n",
                  NULL, &o);
     sec_has(&o, "line 1", "Relation: the first query of a new lookup");
     sec_has(&o, "line 2",
@@ -174,7 +181,7 @@ static void test_retransmissions_unanswered(void **state)
     assert_null(strstr(s2, "Outcome"));
     free(s2);
     sec_has(&o, "line 4", "Relation: none");
-    sec_has(&o, "line 4", "a TCP segment");
+    sec_has(&o, "line 4", "a TCP segment after the handshake");
     free(o.text);
 }
 
@@ -257,10 +264,11 @@ static void test_hold_bound(void **state)
      * known (marked so and counted) instead of being held until the end. */
     struct explain_config xc = {.max_pending = 1};
     struct out o;
-    explain_text(Q1 "13:24:33.000000 IP 192.51.100.15.40000 > 198.51.100.9.80: Flags [S], seq 1, "
-                    "win 64240, length 0\n"
-                    "13:24:34.000000 IP 192.51.100.15.40001 > 198.51.100.9.80: Flags [S], seq 9, "
-                    "win 64240, length 0\n",
+    explain_text(Q1
+                 "13:24:33.000000 IP 192.51.100.15.40000 > 198.51.100.9.80: Flags [P.], seq 1:2, "
+                 "win 64240, length 0\n"
+                 "13:24:34.000000 IP 192.51.100.15.40001 > 198.51.100.9.80: Flags [P.], seq 9:10, "
+                 "win 64240, length 0\n",
                  &xc, &o);
     sec_has(&o, "line 1", "Outcome: not known yet when this was written (explain holds at most 1");
     assert_int_equal(o.n.outcome_unknown, 1);
@@ -288,6 +296,43 @@ static void test_icmp_quote_without_query(void **state)
                  NULL, &o);
     sec_has(&o, "line 1", "an ICMP error about a DNS query that is not in this input");
     assert_int_equal(o.n.problems, 1);
+    free(o.text);
+}
+
+static void test_tcp_relations(void **state)
+{
+    (void)state;
+    struct out o;
+    explain_text("13:00:00.000000 IP 192.0.2.1.40000 > 198.51.100.2.443: Flags [S], seq 100, win "
+                 "64240, length 0\n"
+                 "13:00:01.000000 IP 192.0.2.1.40000 > 198.51.100.2.443: Flags [S], seq 100, win "
+                 "64240, length 0\n"
+                 "13:00:01.000300 IP 198.51.100.2.443 > 192.0.2.1.40000: Flags [R.], seq 0, ack "
+                 "101, win 0, length 0\n"
+                 "13:00:02.000000 IP 192.0.2.1.40001 > 198.51.100.2.80: Flags [S], seq 7, win "
+                 "64240, length 0\n"
+                 "13:00:02.020000 IP 198.51.100.2.80 > 192.0.2.1.40001: Flags [S.], seq 9, ack 8, "
+                 "win 64240, length 0\n",
+                 NULL, &o);
+    sec_has(&o, "line 1", "Relation: the first SYN of a TCP connection attempt");
+    sec_has(&o, "line 2",
+            "SYN retransmission 1 of the connection attempt on line 1, 1.0 s after the previous "
+            "SYN and 1.0 s after the first");
+    sec_has(&o, "line 3",
+            "the RST refusing the connection attempt on line 1, 0.3 ms after its "
+            "latest SYN");
+    sec_has(&o, "line 5",
+            "the server's SYN-ACK accepting the connection attempt on line 4, 20.0 "
+            "ms after its latest SYN");
+    /* the SYNs wait for their attempt's outcome, as queries do */
+    sec_has(&o, "line 1",
+            "Outcome: this attempt (its SYN sent 2 times) failed: refused by the RST "
+            "on line 3, 1.0 s after the first SYN.");
+    sec_has(&o, "line 4",
+            "Outcome: this attempt was accepted by the SYN-ACK on line 5, 20.0 ms "
+            "after the first SYN.");
+    /* the refused attempt's two SYNs and its RST */
+    assert_int_equal(o.n.problems, 3);
     free(o.text);
 }
 
@@ -356,6 +401,7 @@ int main(void)
         cmocka_unit_test(test_not_shown_and_not_understood),
         cmocka_unit_test(test_hold_bound),
         cmocka_unit_test(test_icmp_quote_without_query),
+        cmocka_unit_test(test_tcp_relations),
         cmocka_unit_test(test_json_lines),
         cmocka_unit_test(test_duration),
     };
