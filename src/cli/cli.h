@@ -19,6 +19,7 @@ int cmd_explain(int argc, char **argv);
 void cli_usage(FILE *out);
 void cli_help_report(FILE *out);
 void cli_help_watch(FILE *out);
+void cli_help_explain(FILE *out); /* explain.c */
 
 /* A usage error: one line on standard error, "nettriage: MESSAGE (see nettriage CMD --help)"
  * (CMD NULL: "nettriage --help"), the message terminal-escaped. Returns EXIT_ERROR. */

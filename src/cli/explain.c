@@ -17,9 +17,10 @@
 #include "report/explain.h"
 #include "util/err.h"
 
-static void explain_usage(FILE *out)
+void cli_help_explain(FILE *out)
 {
     fputs("usage: nettriage explain [options] INPUT\n"
+          "       nettriage explain [options] -r FILE\n"
           "\n"
           "Writes every packet (pcap, pcapng) or tcpdump line (text) of INPUT, or of\n"
           "standard input for -, followed by a plain-language reading of each field: the\n"
@@ -42,7 +43,8 @@ static void explain_usage(FILE *out)
           "  --hold N          packets held while a query waits for its outcome, at most\n"
           "                    (default 10000, about 2 KB each); past it the oldest query\n"
           "                    is written with its outcome marked not yet known\n"
-          "  -t, --timeout S   seconds of silence after which a query is unanswered\n"
+          "  -r FILE           read FILE (the INPUT, as with tcpdump)\n"
+          "      --timeout S   seconds of silence after which a query is unanswered\n"
           "                    (default 5)\n"
           "  --format FORMAT   text (default), or json: one JSON object per line for each\n"
           "                    packet (its line, facts, relation, readings, outcome) and a\n"
@@ -184,38 +186,43 @@ int cmd_explain(int argc, char **argv)
         {"only-problems", no_argument, NULL, 'P'},
         {"max-packets", required_argument, NULL, 'M'},
         {"hold", required_argument, NULL, 'H'},
-        {"timeout", required_argument, NULL, 't'},
+        {"timeout", required_argument, NULL, 'T'},
         {"format", required_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "ht:", longs, NULL)) != -1) {
+    opterr = 0;
+    const char *read_file = NULL; /* -r FILE, the INPUT */
+    /* The short options are tcpdump's; --timeout is long only (tcpdump's -t drops the time). */
+    while ((c = getopt_long(argc, argv, ":hr:", longs, NULL)) != -1) {
         switch (c) {
+        case 'r':
+            if (read_file)
+                return cli_usage_error("explain", "explain reads one INPUT: give -r once");
+            read_file = optarg;
+            break;
         case 'P':
             xc.only_problems = true;
             break;
         case 'M':
-            if (!parse_u64(optarg, 1, UINT64_MAX, &xc.max_packets)) {
-                say(NULL, "--max-packets wants a count of at least 1");
-                return EXIT_ERROR;
-            }
+            if (!parse_u64(optarg, 1, UINT64_MAX, &xc.max_packets))
+                return cli_usage_error(
+                    "explain", "--max-packets wants a count of at least 1, not '%s'", optarg);
             break;
         case 'H':
-            if (!parse_u64(optarg, 1, 10000000, &xc.max_pending)) {
-                say(NULL, "--hold wants a count from 1 to 10000000");
-                return EXIT_ERROR;
-            }
+            if (!parse_u64(optarg, 1, 10000000, &xc.max_pending))
+                return cli_usage_error("explain",
+                                       "--hold wants a count from 1 to 10000000, not '%s'", optarg);
             break;
-        case 't': {
+        case 'T': {
             char *end;
             errno = 0;
             double v = strtod(optarg, &end);
-            if (errno || end == optarg || *end || !isfinite(v) || v < 0.000001 || v > 86400) {
-                say(NULL, "--timeout wants seconds from 0.000001 to 86400");
-                return EXIT_ERROR;
-            }
+            if (errno || end == optarg || *end || !isfinite(v) || v < 0.000001 || v > 86400)
+                return cli_usage_error(
+                    "explain", "--timeout wants seconds from 0.000001 to 86400, not '%s'", optarg);
             pc.timeout_us = (int64_t)(v * 1e6 + 0.5);
             break;
         }
@@ -223,24 +230,20 @@ int cmd_explain(int argc, char **argv)
             if (strcmp(optarg, "json") == 0) {
                 xc.json = true;
             } else if (strcmp(optarg, "text") != 0) {
-                say(NULL, "explain's --format is text or json");
-                return EXIT_ERROR;
+                return cli_usage_error("explain", "unknown --format '%s' (text or json)", optarg);
             }
             break;
         case 'h':
-            explain_usage(stdout);
+            cli_help_explain(stdout);
             return EXIT_CLEAN;
         default:
-            explain_usage(stderr);
-            return EXIT_ERROR;
+            return cli_bad_option("explain", c, longs, argv);
         }
     }
-    if (argc - optind != 1) {
-        say(NULL, "explain reads one INPUT (a file, or - for standard input)");
-        explain_usage(stderr);
-        return EXIT_ERROR;
-    }
-    const char *path = argv[optind];
+    if (argc - optind + (read_file != NULL) != 1)
+        return cli_usage_error("explain", "explain reads one INPUT (a file, or - for standard "
+                                          "input)");
+    const char *path = read_file ? read_file : argv[optind];
     xc.timeout_us = pc.timeout_us;
     int status = EXIT_ERROR;
     struct analysis a = {0};

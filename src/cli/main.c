@@ -16,6 +16,8 @@ int main(int argc, char **argv)
             cli_help_report(stdout);
         else if (strcmp(topic, "watch") == 0)
             cli_help_watch(stdout);
+        else if (strcmp(topic, "explain") == 0)
+            cli_help_explain(stdout);
         else if (!*topic)
             cli_usage(stdout);
         else
