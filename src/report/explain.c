@@ -467,7 +467,16 @@ static void wrap(struct strbuf *o, const char *s, size_t first, size_t indent)
         while (*e && *e != ' ')
             e++;
         size_t w = cols(s, (size_t)(e - s));
-        if (!line_start && col + 1 + w > EXPLAIN_WIDTH && !is_unit(s, (size_t)(e - s))) {
+        /* A number and its unit stay on one line: the unit's room counts with the number. */
+        const char *u = e;
+        while (*u == ' ')
+            u++;
+        const char *ue = u;
+        while (*ue && *ue != ' ')
+            ue++;
+        size_t need =
+            w + (ue > u && is_unit(u, (size_t)(ue - u)) ? 1 + cols(u, (size_t)(ue - u)) : 0);
+        if (!line_start && col + 1 + need > EXPLAIN_WIDTH && !is_unit(s, (size_t)(e - s))) {
             strbuf_putc(o, '\n');
             for (size_t i = 0; i < indent; i++)
                 strbuf_putc(o, ' ');

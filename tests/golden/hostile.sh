@@ -228,7 +228,7 @@ out = lines * 4
 out.append(b"13:25:30.100000 IP 192.0.2.10.40009 > 198.51.100.2.53: 1009+ A? a\x00b\x1b[31m.example. (40)")
 open(sys.argv[2], "wb").write(b"\n".join(out) + b"\n")
 EOF
-for f in "$path" "$tmp/nul.txt"; do
+for f in "$path" "$tmp/nul.txt" "$root/tests/captures/tcp/closed.pcap"; do
     st=0
     "$bin" explain "$f" >"$tmp/x.txt" 2>"$tmp/err" || st=$?
     [ "$st" -lt 2 ] || bad "explain: exit status $st: $(cat "$tmp/err")"
