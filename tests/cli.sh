@@ -79,6 +79,12 @@ usage_error "report " "--version" report -V
 usage_error "report " "--version" -V
 usage_error "report " "unknown --format 'yaml'" report --format yaml "$pcap"
 usage_error "report " "--timeout wants" report --timeout 0 "$pcap"
+usage_error "explain " "unknown option '--frob'" explain --frob "$pcap"
+usage_error "explain " "--timeout S" explain -t 5 "$pcap"
+usage_error "explain " "unknown --format 'yaml'" explain --format yaml "$pcap"
+usage_error "explain " "--hold wants" explain --hold 0 "$pcap"
+usage_error "explain " "explain reads one INPUT" explain "$pcap" "$pcap"
+usage_error "explain " "explain reads one INPUT" explain
 usage_error "report " "--color wants" report --color x "$pcap"
 usage_error "report " "--max-lookups wants" report --max-lookups 0 "$pcap"
 usage_error "report " "--bound" report --bound nonsense "$pcap"
@@ -201,6 +207,8 @@ help_ok report2 "--reported TEXT" help report
 help_ok report3 "-n " report -h
 help_ok watch "--min-failures" watch --help
 help_ok watch2 "--min-failures" help watch
+help_ok explain "--only-problems" explain --help
+help_ok explain2 "--only-problems" help explain
 if cmp -s "$work/report.help" "$work/report2.help" && cmp -s "$work/watch.help" "$work/watch2.help"; then ok; else bad "help CMD differs from CMD --help"; fi
 if grep -q -- "--min-failures" "$work/report.help"; then bad "report's help shows watch's options"; else ok; fi
 if grep -q -- "--reported" "$work/watch.help"; then bad "watch's help shows report's options"; else ok; fi
@@ -208,7 +216,7 @@ if "$nt" --version | grep -q '^nettriage [0-9]'; then ok; else bad "--version"; 
 
 # Every long option a command's help names is in the man page, in that command's section.
 man=$repo/docs/nettriage.1
-for cmd in report watch; do
+for cmd in report watch explain; do
     # The man page's section of the command: from ".SH <CMD>" to the next ".SH".
     section=$(awk -v c="${cmd^^}" '/^\.SH/ { on = ($0 ~ ("^\\.SH \"?NETTRIAGE " c)) } on' "$man")
     if [ -z "$section" ]; then

@@ -8,7 +8,7 @@
 int main(int argc, char **argv)
 {
     if (argc < 2)
-        return cli_usage_error(NULL, "give a command (report, watch) or a capture file");
+        return cli_usage_error(NULL, "give a command (report, watch, explain) or a capture file");
     const char *cmd = argv[1];
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
         const char *topic = strcmp(cmd, "help") == 0 && argc > 2 ? argv[2] : "";
@@ -16,11 +16,13 @@ int main(int argc, char **argv)
             cli_help_report(stdout);
         else if (strcmp(topic, "watch") == 0)
             cli_help_watch(stdout);
+        else if (strcmp(topic, "explain") == 0)
+            cli_help_explain(stdout);
         else if (!*topic)
             cli_usage(stdout);
         else
-            return cli_usage_error(NULL, "no help on '%s': the commands are report and watch",
-                                   topic);
+            return cli_usage_error(
+                NULL, "no help on '%s': the commands are report, watch and explain", topic);
         return EXIT_CLEAN;
     }
     if (strcmp(cmd, "--version") == 0) {
@@ -31,11 +33,13 @@ int main(int argc, char **argv)
         return cmd_report(argc - 1, argv + 1);
     if (strcmp(cmd, "watch") == 0)
         return cmd_watch(argc - 1, argv + 1);
+    if (strcmp(cmd, "explain") == 0)
+        return cmd_explain(argc - 1, argv + 1);
     /* `nettriage FILE`, `nettriage -` and `nettriage -r FILE` (an option first, as with tcpdump):
      * the report. The options are report's, and so are the errors. */
     struct stat st;
     if (cmd[0] == '-' || (stat(cmd, &st) == 0 && !S_ISDIR(st.st_mode)))
         return cmd_report(argc, argv);
-    return cli_usage_error(NULL, "'%s' is neither a command (report, watch) nor a capture file",
-                           cmd);
+    return cli_usage_error(
+        NULL, "'%s' is neither a command (report, watch, explain) nor a capture file", cmd);
 }

@@ -159,6 +159,8 @@ struct correlator *correlate_new(const struct correlate_config *cfg,
     c->tcp_cb.ctx = c;
     c->tcp_cb.on_tcp_attempt = tcp_attempt_seen;
     c->tcp = tcp_tracker_new(&c->cfg, &c->tcp_cb, &c->st);
+    if (c->tcp)
+        tcp_track_relation(c->tcp, &c->rel);
     c->conns = dnsconn_new(c->cfg.max_dns_conns);
     c->sides = sides_new(c->cfg.max_hosts_seen);
     if (!c->tcp || !c->qseen || !c->conns || !c->sides) {
@@ -447,6 +449,35 @@ static struct lk *make_room(struct correlator *c, uint64_t h, const struct lk_ke
     return anchor;
 }
 
+/* Is the silence since the lookup's last query, up to the current packet, longer than the
+ * timeout? */
+static bool is_late(const struct correlator *c, const struct lk *e)
+{
+    return span(c->now, e->last_vt) > c->cfg.timeout_us;
+}
+
+/* Notes how the current packet relates to lookup e (correlate_relation); call before the
+ * packet changes e's times. */
+static void relate(struct correlator *c, const struct lk *e, const struct packet *pkt,
+                   enum pkt_relation_kind kind)
+{
+    const struct dns_lookup *l = &e->l;
+    struct pkt_relation *r = &c->rel;
+    r->kind = (uint8_t)kind;
+    r->lookup_seq = l->seq;
+    r->first_pkt = l->query.pkt;
+    r->first_line = l->query.line_no;
+    r->last_pkt = l->last_pkt;
+    r->last_line = l->last_line;
+    r->transmissions = l->transmissions;
+    if (l->transport == 17 && l->query.dns_len)
+        r->query_ip_len = l->query.dns_len + 8 + (l->query.ip_version == 6 ? 40u : 20u);
+    r->has_time = pkt->ts.kind != NT_TIME_NONE && l->first_tx.kind != NT_TIME_NONE;
+    r->since_first_us = span(c->now, e->first_vt);
+    r->since_last_us = span(c->now, e->last_vt);
+    r->late = is_late(c, e);
+}
+
 static int on_query(struct correlator *c, const struct packet *pkt, uint32_t input)
 {
     const struct dns_msg *m = &pkt->dns;
@@ -464,7 +495,11 @@ static int on_query(struct correlator *c, const struct packet *pkt, uint32_t inp
             continue;
         if (span(c->now, e->last_vt) > c->cfg.retransmit_window_us)
             continue;
+        relate(c, e, pkt, REL_RETRANSMISSION);
         l->transmissions++;
+        c->rel.transmission = l->transmissions;
+        l->last_pkt = pkt->num;
+        l->last_line = pkt->line_no;
         if (pkt->ts.kind != NT_TIME_NONE)
             l->last_tx = pkt->ts;
         e->last_vt = c->now;
@@ -513,14 +548,11 @@ static int on_query(struct correlator *c, const struct packet *pkt, uint32_t inp
         return NT_ERR_NOMEM;
     }
     c->st.dns_lookups++;
+    l->last_pkt = pkt->num;
+    l->last_line = pkt->line_no;
+    relate(c, e, pkt, REL_QUERY);
+    c->rel.transmission = 1;
     return NT_OK;
-}
-
-/* Is the silence since the lookup's last query, up to the current packet, longer than the
- * timeout? */
-static bool is_late(const struct correlator *c, const struct lk *e)
-{
-    return span(c->now, e->last_vt) > c->cfg.timeout_us;
 }
 
 static int on_response(struct correlator *c, const struct packet *pkt, uint32_t input)
@@ -550,6 +582,8 @@ static int on_response(struct correlator *c, const struct packet *pkt, uint32_t 
         if (!(pending = lk_full(c, pending)))
             return NT_ERR_NOMEM;
         struct dns_lookup *l = &pending->l;
+        relate(c, pending, pkt, REL_ANSWER);
+        c->rel.rcode = m->rcode;
         l->late = is_late(c, pending);
         set_outcome(c, pending, LOOKUP_ANSWERED);
         l->rcode = m->rcode;
@@ -561,10 +595,14 @@ static int on_response(struct correlator *c, const struct packet *pkt, uint32_t 
         return NT_OK;
     }
     if (done) {
+        relate(c, done, pkt, REL_DUP_ANSWER);
+        c->rel.rcode = m->rcode;
         done->l.extra_responses++;
         return NT_OK;
     }
     c->st.unsolicited_responses++;
+    c->rel.kind = REL_STRAY_ANSWER;
+    c->rel.rcode = m->rcode;
     if (!c->cb.on_stray_response)
         return NT_OK;
     /* An answer from another address than the one queried: a waiting lookup of the same client
@@ -835,9 +873,11 @@ static int on_icmp_error(struct correlator *c, const struct packet *pkt, uint32_
     ev.about_dns = q->has_dns || dns_ports;
 
     struct lk *e = find_for_icmp(c, pkt, &v, false);
+    bool no_query = false;
     if (!e && quote_shows_query(q, &v) && !find_for_icmp(c, pkt, &v, true) &&
         !qseen_has(c, v.src ? &q->src : &pkt->dst, &q->dst)) {
         /* The query is not in the capture. */
+        no_query = true;
         if ((e = lookup_from_quote(c, pkt, &v, input)) == NULL) {
             evidence_fini(&evd);
             return NT_ERR_NOMEM;
@@ -851,6 +891,9 @@ static int on_icmp_error(struct correlator *c, const struct packet *pkt, uint32_
         struct dns_lookup *l = &e->l;
         /* The error came from the quoted destination (the server) or from another host. */
         ev.sender = nt_addr_eq(&pkt->src, &l->server) ? ICMP_SENDER_SERVER : ICMP_SENDER_PATH;
+        relate(c, e, pkt, no_query || l->from_quote ? REL_ICMP_NO_QUERY : REL_ICMP_QUERY);
+        c->rel.sender = ev.sender;
+        c->rel.error_no = l->n_errors + 1;
         l->n_errors++;
         evd.order_pkt = l->query.pkt;
         if (l->n_errors == 1) {
@@ -879,6 +922,8 @@ static int on_icmp_error(struct correlator *c, const struct packet *pkt, uint32_
         ev.quotes_response = true;
         evd.order_pkt = l->query.pkt;
         ev.sender = nt_addr_eq(&pkt->src, &l->client) ? ICMP_SENDER_CLIENT : ICMP_SENDER_PATH;
+        relate(c, e, pkt, REL_ICMP_RESPONSE);
+        c->rel.sender = ev.sender;
         ev.foreign_answer =
             l->foreign_answers && !nt_addr_eq(v.src ? &q->src : &pkt->dst, &l->server);
         if (ev.foreign_answer)
@@ -890,6 +935,11 @@ static int on_icmp_error(struct correlator *c, const struct packet *pkt, uint32_
         c->st.icmp_matched++;
     } else if ((ev.attempt = match_tcp(c, pkt, &v, &evd, &ev.sender, &err)) != NULL) {
         c->st.icmp_matched++;
+        c->rel.kind = REL_ICMP_TCP;
+        c->rel.attempt_seq = ev.attempt->seq;
+        c->rel.sender = ev.sender;
+        c->rel.first_pkt = ev.attempt->syn.pkt;
+        c->rel.first_line = ev.attempt->syn.line_no;
     } else if (v.dst) {
         /* Traffic not in the capture: judge the sender from the quote alone. */
         ev.sender = nt_addr_eq(&pkt->src, &q->dst) ? ICMP_SENDER_SERVER : ICMP_SENDER_PATH;
@@ -898,6 +948,10 @@ static int on_icmp_error(struct correlator *c, const struct packet *pkt, uint32_
             if (v.src && nt_addr_eq(&pkt->src, &q->dst))
                 ev.sender = ICMP_SENDER_CLIENT;
         }
+    }
+    if (!c->rel.kind) {
+        c->rel.kind = REL_ICMP_UNMATCHED;
+        c->rel.sender = ev.sender;
     }
     if (c->cb.on_icmp_error)
         c->cb.on_icmp_error(c->cb.ctx, &ev);
@@ -942,6 +996,7 @@ static int check_malformed(struct correlator *c, const struct packet *pkt, uint3
 
 int correlate_packet(struct correlator *c, const struct packet *pkt, uint32_t input)
 {
+    memset(&c->rel, 0, sizeof c->rel);
     c->st.packets++;
     c->input = input;
     int src = sides_packet(c->sides, pkt);
@@ -983,6 +1038,7 @@ int correlate_packet(struct correlator *c, const struct packet *pkt, uint32_t in
         return NT_OK;
     if (is_local_name_protocol(pkt)) {
         uint16_t server_port = (pkt->dns.flags & DNS_FLAG_QR) ? pkt->sport : pkt->dport;
+        c->rel.kind = REL_LOCAL_NAME;
         if (server_port == MDNS_PORT)
             c->st.mdns_messages++;
         else
@@ -1011,6 +1067,11 @@ void correlate_finish(struct correlator *c)
     c->have_vclock = c->vjump_held = false;
     c->vclock = c->offset = c->now = 0;
     memset(&c->prev_ts, 0, sizeof c->prev_ts);
+}
+
+const struct pkt_relation *correlate_relation(const struct correlator *c)
+{
+    return &c->rel;
 }
 
 const struct correlate_stats *correlate_stats(const struct correlator *c)

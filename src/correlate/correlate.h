@@ -84,6 +84,9 @@ struct dns_lookup {
      * point came back around a routing loop. */
     uint8_t first_ttl, min_ttl;
     struct evidence query; /* the first query packet */
+    /* The latest transmission: its packet number and, for text input, its first line (those of
+     * the first query until a retransmission; 0 when the query is not in the capture). */
+    uint64_t last_pkt, last_line;
 
     uint8_t outcome; /* enum lookup_outcome */
     bool late;       /* the answer or error came after the timeout had passed */
@@ -194,6 +197,53 @@ struct dns_malformed {
     const uint8_t *anomalies; /* enum nt_anomaly, DNS layer only, in the order found */
 };
 
+/* What the correlator made of the packet it was given last (correlate_relation): how it
+ * relates to the packets before it, as facts for `nettriage explain`. Packets the correlator
+ * does not follow (no DNS, no ICMP error) have kind REL_NONE. */
+enum pkt_relation_kind {
+    REL_NONE = 0,
+    REL_QUERY,          /* the first query of a new lookup */
+    REL_RETRANSMISSION, /* a repeat of a lookup's query (transmission > 1) */
+    REL_ANSWER,         /* the first response to a lookup */
+    REL_DUP_ANSWER,     /* a response to a lookup already answered */
+    REL_STRAY_ANSWER,   /* a response that answers no lookup in the capture */
+    REL_ICMP_QUERY,     /* an ICMP error quoting a lookup's query */
+    REL_ICMP_NO_QUERY,  /* ... quoting a DNS query that is not in the capture (from_quote) */
+    REL_ICMP_RESPONSE,  /* an ICMP error quoting a response to a lookup */
+    REL_ICMP_TCP,       /* an ICMP error quoting a TCP connection attempt */
+    REL_ICMP_UNMATCHED, /* an ICMP error quoting traffic not in the capture */
+    REL_LOCAL_NAME,     /* mDNS or LLMNR, not a lookup to a server */
+    /* TCP connection attempts (first_* is the attempt's first SYN, transmission its SYNs) */
+    REL_SYN,           /* the first SYN of an attempt */
+    REL_SYN_RETRY,     /* the same SYN again (same 4-tuple and initial sequence number) */
+    REL_SYNACK,        /* the server's SYN-ACK answering it */
+    REL_RST,           /* the server's RST answering it (refused) */
+    REL_ACK_NO_SYNACK, /* the client's ACK after its SYN, the SYN-ACK not captured */
+};
+struct pkt_relation {
+    uint8_t kind;         /* enum pkt_relation_kind */
+    uint64_t lookup_seq;  /* the lookup's seq (dns_lookup.seq); 0 when none */
+    uint64_t attempt_seq; /* the TCP attempt's seq (tcp_attempt.seq); 0 when none */
+    /* The lookup's first query: its packet number and, for text input, its first line (both 0
+     * when the query is not in the capture). */
+    uint64_t first_pkt, first_line;
+    /* The lookup's latest transmission before this packet (as dns_lookup.last_pkt). */
+    uint64_t last_pkt, last_line;
+    uint32_t transmission;  /* REL_QUERY 1, REL_RETRANSMISSION 2, 3, ... */
+    uint32_t transmissions; /* the lookup's query packets so far */
+    /* The size of the IP datagram of the lookup's first query over UDP (IP and UDP headers
+     * without options plus the DNS message): what an ICMP error quoting it quotes from. 0 when
+     * unknown. */
+    uint32_t query_ip_len;
+    uint32_t error_no;      /* ICMP errors: this is the lookup's error number error_no */
+    bool has_time;          /* the delays below are measured (both packets carry a time) */
+    int64_t since_first_us; /* from the lookup's first query */
+    int64_t since_last_us;  /* from the query transmission before this packet */
+    bool late;              /* an answer or error after the timeout had passed */
+    uint8_t sender;         /* ICMP: enum icmp_sender */
+    uint16_t rcode;         /* answers: the response's rcode */
+};
+
 struct correlate_config {
     int64_t timeout_us;     /* silence longer than this makes a lookup unanswered */
     int64_t late_window_us; /* how long after its last query a lookup still takes a late answer or
@@ -302,6 +352,9 @@ int correlate_packet(struct correlator *c, const struct packet *pkt, uint32_t in
 /* Closes every open lookup (end of an input): each becomes final. */
 void correlate_finish(struct correlator *c);
 const struct correlate_stats *correlate_stats(const struct correlator *c);
+/* How the packet last given to correlate_packet relates to the others (valid until the next
+ * call). */
+const struct pkt_relation *correlate_relation(const struct correlator *c);
 void correlate_free(struct correlator *c);
 
 const char *lookup_outcome_name(enum lookup_outcome o); /* "answered", "icmp_error", ... */

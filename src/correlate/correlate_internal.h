@@ -84,6 +84,7 @@ struct correlator {
     int64_t vclock, offset, now;
     struct nt_time prev_ts; /* stamp of the previous timed packet of this input */
     uint32_t input;
+    struct pkt_relation rel; /* the current packet's (correlate_relation) */
 };
 
 static inline int64_t sat_add(int64_t a, int64_t b)

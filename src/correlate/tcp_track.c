@@ -40,7 +40,32 @@ struct tcp_tracker {
     struct theap due; /* every open attempt by deadline */
     int64_t now;      /* the correlator's clock at the current packet (tcp_track_clock) */
     uint64_t seq;
+    struct pkt_relation *rel; /* tcp_track_relation */
 };
+
+void tcp_track_relation(struct tcp_tracker *t, struct pkt_relation *rel)
+{
+    t->rel = rel;
+}
+
+/* Notes how the current segment relates to attempt e (before it changes e's times). */
+static void relate(struct tcp_tracker *t, const struct ta *e, const struct packet *pkt,
+                   enum pkt_relation_kind kind)
+{
+    struct pkt_relation *r = t->rel;
+    if (!r)
+        return;
+    const struct tcp_attempt *a = &e->a;
+    r->kind = (uint8_t)kind;
+    r->attempt_seq = a->seq;
+    r->first_pkt = a->syn.pkt;
+    r->first_line = a->syn.line_no;
+    r->transmissions = a->syns;
+    r->has_time = pkt->ts.kind != NT_TIME_NONE && a->first_syn.kind != NT_TIME_NONE;
+    r->since_first_us = t->now > e->first_vt ? t->now - e->first_vt : 0;
+    r->since_last_us = t->now > e->last_vt ? t->now - e->last_vt : 0;
+    r->late = t->now > e->last_vt && t->now - e->last_vt > t->cfg->timeout_us;
+}
 
 static int64_t sat_add(int64_t a, int64_t b)
 {
@@ -221,7 +246,10 @@ static int on_syn(struct tcp_tracker *t, const struct packet *pkt, uint32_t inpu
     if (e && e->a.isn == pkt->tcp_seq) {
         /* The same SYN again: a retransmission (also after an answer that crossed it). */
         struct tcp_attempt *a = &e->a;
+        relate(t, e, pkt, REL_SYN_RETRY);
         a->syns++;
+        if (t->rel)
+            t->rel->transmission = a->syns;
         if (a->outcome == TCP_PENDING) {
             if (pkt->ts.kind != NT_TIME_NONE)
                 a->last_syn = pkt->ts;
@@ -286,6 +314,9 @@ static int on_syn(struct tcp_tracker *t, const struct packet *pkt, uint32_t inpu
     t->newest = e;
     t->open++;
     t->st->tcp_attempts++;
+    relate(t, e, pkt, REL_SYN);
+    if (t->rel)
+        t->rel->transmission = 1;
     return NT_OK;
 }
 
@@ -316,16 +347,21 @@ int tcp_track_packet(struct tcp_tracker *t, const struct packet *pkt, uint32_t i
         if (!c || c->a.outcome != TCP_PENDING)
             return NT_OK;
         c->a.synack_unseen = true;
+        relate(t, c, pkt, REL_ACK_NO_SYNACK);
         return answer(t, c, pkt, input, TCP_ESTABLISHED, EV_PACKET);
     }
     /* A SYN-ACK or a RST from the server side of an attempt. */
     struct ta *e = find(t, &pkt->dst, &pkt->src, pkt->dport, pkt->sport);
     if (!e || e->a.outcome != TCP_PENDING)
         return NT_OK;
-    if (f & TCP_RST)
+    if (f & TCP_RST) {
+        relate(t, e, pkt, REL_RST);
         return answer(t, e, pkt, input, TCP_RESET, EV_RESET);
-    if ((f & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK))
+    }
+    if ((f & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK)) {
+        relate(t, e, pkt, REL_SYNACK);
         return answer(t, e, pkt, input, TCP_ESTABLISHED, EV_SYNACK);
+    }
     return NT_OK;
 }
 

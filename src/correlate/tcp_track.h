@@ -17,6 +17,10 @@ struct tcp_tracker *tcp_tracker_new(const struct correlate_config *cfg,
                                     struct correlate_stats *st);
 void tcp_tracker_free(struct tcp_tracker *t);
 
+/* Where the tracker notes how the current segment relates to an attempt (the correlator's
+ * struct pkt_relation, which it clears for each packet); NULL: nowhere. */
+void tcp_track_relation(struct tcp_tracker *t, struct pkt_relation *rel);
+
 /* A TCP segment (PKT_L_TCP). Returns NT_OK or NT_ERR_NOMEM. */
 int tcp_track_packet(struct tcp_tracker *t, const struct packet *pkt, uint32_t input);
 

@@ -33,6 +33,7 @@ struct pipeline {
      * lives as long as the pipeline (whose detector the model borrows its findings from). */
     struct nt_names *names;
     struct incident_tracker *inc; /* watch only */
+    uint32_t unread_input;        /* the input whose unread lines go to sink.on_unread */
     bool oom;
     pipeline_read_progress_fn progress; /* may be NULL */
     void *progress_ctx;
@@ -231,6 +232,8 @@ int pipeline_packet(struct pipeline *p, const struct packet *pkt, uint32_t idx)
         p->oom = true;
     if (p->inc)
         incident_tick(p->inc, &pkt->ts);
+    if (p->sink.on_relation)
+        p->sink.on_relation(p->sink.ctx, pkt, correlate_relation(p->cor));
     if (p->sink.on_packet)
         p->sink.on_packet(p->sink.ctx, pkt);
     return rc;
@@ -259,6 +262,12 @@ bool pipeline_read(struct pipeline *p, const char *path, uint32_t idx)
     return ok;
 }
 
+static void unread_line(void *ctx, uint64_t line_no, const char *line, size_t len)
+{
+    struct pipeline *p = ctx;
+    p->sink.on_unread(p->sink.ctx, p->unread_input, line_no, line, len);
+}
+
 bool pipeline_read_source(struct pipeline *p, struct source *src, const char *label, uint32_t idx)
 {
     struct analysis_input *in = &p->a->inputs[idx];
@@ -267,6 +276,10 @@ bool pipeline_read_source(struct pipeline *p, struct source *src, const char *la
     if (!in->path && label)
         in->path = strdup(label);
     source_set_names(src, p->names);
+    if (p->sink.on_unread) {
+        p->unread_input = idx;
+        source_set_unread_hook(src, unread_line, p);
+    }
     in->kind = source_kind_name(source_kind(src));
     const struct flow_bounds fb = {
         (uint32_t)p->cfg.limits.frag_datagrams, (size_t)p->cfg.limits.frag_bytes,

@@ -89,6 +89,12 @@ struct pipeline_sink {
     /* After each packet went through correlate (and the tracker's clock): where a caller that
      * runs until stopped looks at its signals. */
     void (*on_packet)(void *ctx, const struct packet *pkt);
+    /* `nettriage explain`: after each packet went through correlate, the packet with what the
+     * correlator made of it (how it relates to the packets before it: correlate_relation). */
+    void (*on_relation)(void *ctx, const struct packet *pkt, const struct pkt_relation *rel);
+    /* Text inputs: each line that looked like traffic and was not understood, as it is met
+     * (source_set_unread_hook), with the input's index. */
+    void (*on_unread)(void *ctx, uint32_t input, uint64_t line_no, const char *line, size_t len);
 };
 
 struct pipeline;

@@ -367,13 +367,49 @@ static void explain_tokens(struct xl *x, const struct evidence *ev, const char *
                 size_t le = (size_t)(lp - s) + 7;
                 while (le < n && s[le] != ' ')
                     le++;
-                add_part(x, lp, le - (size_t)(lp - s), icmp_length_meaning(ev, quoted_size));
+                add_part(x, lp, le - (size_t)(lp - s),
+                         ev->role == EV_ICMP_ERROR
+                             ? icmp_length_meaning(ev, quoted_size)
+                             : fmt("The ICMP message is %u bytes long.", ev->icmp_len));
                 i = le;
             } else {
                 i = me;
             }
         }
     }
+}
+
+bool analysis_explain_fields(struct explain_line *l, const struct evidence *ev,
+                             const char *client_role, const char *server_role, uint32_t quoted_size)
+{
+    if (!l->text) {
+        if (!ev->text)
+            return true;
+        if (ev->from_text) {
+            l->text = strdup(ev->text);
+        } else {
+            char t[NT_TIME_FMT_MAX];
+            nt_time_format(&ev->ts, t, sizeof t);
+            l->text = ev->ts.kind != NT_TIME_NONE ? fmt("%s %s", t, ev->text) : strdup(ev->text);
+        }
+        if (!l->text)
+            return false;
+    }
+    struct xl x = {l, l->n_parts, false};
+    explain_tokens(&x, ev, client_role, server_role, quoted_size);
+    return !x.oom;
+}
+
+void analysis_explain_line_fini(struct explain_line *l)
+{
+    free(l->heading);
+    free(l->text);
+    for (size_t k = 0; k < l->n_parts; k++) {
+        free(l->parts[k].token);
+        free(l->parts[k].meaning);
+    }
+    free(l->parts);
+    memset(l, 0, sizeof *l);
 }
 
 static bool explain_one(struct analysis *a, const struct evidence *ev, const char *heading,
@@ -386,18 +422,9 @@ static bool explain_one(struct analysis *a, const struct evidence *ev, const cha
     struct explain_line *l = &a->explain[a->n_explain++];
     memset(l, 0, sizeof *l);
     l->heading = strdup(heading);
-    if (ev->from_text) {
-        l->text = strdup(ev->text);
-    } else {
-        char t[NT_TIME_FMT_MAX];
-        nt_time_format(&ev->ts, t, sizeof t);
-        l->text = fmt("%s %s", t, ev->text);
-    }
-    if (!l->heading || !l->text)
+    if (!l->heading)
         return false;
-    struct xl x = {l, 0, false};
-    explain_tokens(&x, ev, client_role, server_role, quoted_size);
-    return !x.oom;
+    return analysis_explain_fields(l, ev, client_role, server_role, quoted_size);
 }
 
 /* The size of the IP datagram an ICMP error quotes: its quoted IP header's total length when
@@ -588,16 +615,8 @@ void analysis_fini(struct analysis *a)
         evidence_fini(&a->unmatched_examples[i]);
     for (size_t i = 0; i < a->n_not_taken_examples; i++)
         evidence_fini(&a->not_taken_examples[i]);
-    for (size_t i = 0; i < a->n_explain; i++) {
-        struct explain_line *l = &a->explain[i];
-        free(l->heading);
-        free(l->text);
-        for (size_t k = 0; k < l->n_parts; k++) {
-            free(l->parts[k].token);
-            free(l->parts[k].meaning);
-        }
-        free(l->parts);
-    }
+    for (size_t i = 0; i < a->n_explain; i++)
+        analysis_explain_line_fini(&a->explain[i]);
     free(a->explain);
     free(a->ranked);
     analysis_traffic_free(a->traffic);

@@ -100,6 +100,18 @@ struct explain_line {
     struct explain_part *parts;
     size_t n_parts;
 };
+/* Explains the fields of a packet's line from the decoded values of its evidence, appending
+ * to l->parts: the appendix's explanations, and `nettriage explain`'s. l->text is the line
+ * shown; when NULL it is set from ev (its text, with the time in front for a captured
+ * packet). The source and destination are called client_role or server_role by the
+ * evidence's role (a query's source is the client; an answer's or an ICMP error's source is
+ * the server). quoted_size: the size of the datagram an ICMP error quotes, 0 when unknown.
+ * Returns false on out of memory. */
+struct evidence;
+bool analysis_explain_fields(struct explain_line *l, const struct evidence *ev,
+                             const char *client_role, const char *server_role,
+                             uint32_t quoted_size);
+void analysis_explain_line_fini(struct explain_line *l);
 
 /* Traffic over time and per server, for the HTML report (analysis_traffic_*): filled from the
  * facts of every final lookup and every ICMP error while the pipeline runs, bounded whatever the

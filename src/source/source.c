@@ -857,6 +857,16 @@ void source_set_names(struct source *s, struct nt_names *names)
         source_text_set_names(s, names);
 }
 
+void source_set_unread_hook(struct source *s,
+                            void (*fn)(void *ctx, uint64_t line_no, const char *line, size_t len),
+                            void *ctx)
+{
+    if (!s)
+        return;
+    s->on_unread = fn;
+    s->unread_ctx = ctx;
+}
+
 void source_close(struct source *s)
 {
     if (!s)

@@ -103,6 +103,15 @@ void source_stop_reset(void);
  * before the first source_next; no effect on captures. */
 void source_set_names(struct source *s, struct nt_names *names);
 
+/* Text inputs: fn is called with each line that looked like traffic but was not read (the
+ * lines counted in source_stats.unread; for a record of several lines, its first line and the
+ * whole record joined), as it is met, between the packets around it; the text is valid only
+ * during the call. No effect on captures (a frame not understood is still a packet:
+ * source_frame_unread). */
+void source_set_unread_hook(struct source *s,
+                            void (*fn)(void *ctx, uint64_t line_no, const char *line, size_t len),
+                            void *ctx);
+
 /* Backend entry points used by source_open (exposed for tests). Each takes ownership of f,
  * whose first bytes have not been consumed. */
 int source_pcap_open(FILE *f, struct source **out, char *err);

@@ -26,6 +26,9 @@ struct source {
      * the stream under it keeps, valid until source_close; NULL when none (live). */
     const uint64_t *bytes_at;
     int64_t bytes_total; /* the size of a regular file; -1 otherwise */
+    /* source_set_unread_hook: each text line not understood, as it is met */
+    void (*on_unread)(void *ctx, uint64_t line_no, const char *line, size_t len);
+    void *unread_ctx;
 };
 
 /* Allocates a source with the given ops and kind (stats zeroed, linktype -1). NULL on out of

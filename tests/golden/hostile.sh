@@ -216,6 +216,44 @@ jq -c . "$tmp/r.ndjson" >/dev/null || bad "ndjson: a line does not parse"
 back_whole "$tmp/r.ndjson" ndjson || bad "ndjson: --reported/--actions do not come back"
 [ "$(controls "$tmp/r.ndjson")" = 0 ] || bad "ndjson: control bytes in the output"
 
+# --- explain ---
+# The names through `nettriage explain`, and a line with a NUL and an ESC sequence past the
+# first 4 KiB (earlier, the input would be refused as binary): no control byte but the newline,
+# the same escapes as the text report, the line not understood shown and counted; readings fit
+# 80 columns (the input's own lines, after "line N", are shown whole).
+python3 - "$root/tests/captures/hostile/names.txt" "$tmp/nul.txt" <<'EOF'
+import sys
+lines = open(sys.argv[1], "rb").read().split(b"\n")[:16]
+out = lines * 4
+out.append(b"13:25:30.100000 IP 192.0.2.10.40009 > 198.51.100.2.53: 1009+ A? a\x00b\x1b[31m.example. (40)")
+open(sys.argv[2], "wb").write(b"\n".join(out) + b"\n")
+EOF
+for f in "$path" "$tmp/nul.txt" "$root/tests/captures/tcp/closed.pcap"; do
+    st=0
+    "$bin" explain "$f" >"$tmp/x.txt" 2>"$tmp/err" || st=$?
+    [ "$st" -lt 2 ] || bad "explain: exit status $st: $(cat "$tmp/err")"
+    [ "$(controls "$tmp/x.txt")" = 0 ] || bad "explain: control bytes in the output"
+    python3 - "$tmp/x.txt" <<'EOF' || bad "explain: a reading longer than 80 columns"
+import re, sys
+for line in open(sys.argv[1], encoding="utf-8"):
+    line = line.rstrip("\n")
+    if re.match(r"(line|packet) [0-9]+  ", line):
+        continue
+    if len(line) > 80 and max(len(w) for w in line.split(" ")) <= 40:
+        print("explain: %d columns: %s" % (len(line), line))
+        sys.exit(1)
+EOF
+done
+"$bin" explain "$path" >"$tmp/x.txt" 2>&1 || true
+grep -qF '\xe2\x80\xae' "$tmp/x.txt" || bad "explain: the right-to-left override is not escaped"
+grep -qF '\xff\xfe' "$tmp/x.txt" || bad "explain: bytes that are not UTF-8 are not escaped"
+grep -qF 'café' "$tmp/x.txt" || bad "explain: valid UTF-8 is not shown as it is"
+grep -qF '<script>alert(1)</script>.example.' "$tmp/x.txt" || bad "explain: the name is not shown"
+"$bin" explain "$tmp/nul.txt" >"$tmp/x.txt" 2>&1 || true
+grep -A1 '^line 65  ' "$tmp/x.txt" | grep -q 'Not understood' ||
+    bad "explain: the line with a NUL is not shown as not understood"
+grep -q ', 1 not understood' "$tmp/x.txt" || bad "explain: the line with a NUL is not counted"
+
 if [ "$fail" -eq 0 ]; then
     echo "hostile: every format escaped what it had to"
 fi

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # run.sh: golden tests. Renders every case in cases.txt as Markdown and JSON (TZ=UTC), and as
 # NDJSON, terminal text (without colour) or HTML for cases whose name ends in "+ndjson", "+text"
-# or "+html" (in any order, any number), and compares byte for byte with
-# tests/golden/expected/. With --regenerate, rewrites the expected files instead (read the diff
+# or "+html" (in any order, any number), as `nettriage explain` for "+explain", `explain
+# --only-problems` for "+explainp" and `explain --format json` for "+explainj" (without the
+# case's report options), and compares byte for byte with tests/golden/expected/. With --regenerate, rewrites the expected files instead (read the diff
 # before committing them). An NDJSON case is also checked against the JSON report with jq: one
 # line per DNS lookup (summary.dns_lookups), per ICMP error (summary.icmp_errors) and per
 # finding, then the summary line.
@@ -37,8 +38,9 @@ trap 'rm -rf "$tmp"' EXIT
 while read -r name input rest; do
     [[ -z "$name" || "$name" == \#* ]] && continue
     fmts=(md json)
-    # Suffixes add formats: +ndjson, +text (terminal text, --color never), +html.
-    while [[ "$name" =~ ^(.*)\+(ndjson|text|html)$ ]]; do
+    # Suffixes add formats: +ndjson, +text (terminal text, --color never), +html, +explain,
+    # +explainp, +explainj.
+    while [[ "$name" =~ ^(.*)\+(ndjson|text|html|explainp|explainj|explain)$ ]]; do
         name=${BASH_REMATCH[1]}
         fmts+=("${BASH_REMATCH[2]}")
     done
@@ -47,14 +49,23 @@ while read -r name input rest; do
         skip=$((skip + 1))
         continue
     fi
+    extra=()
     eval "extra=($rest)"
     for fmt in "${fmts[@]}"; do
         out="$tmp/$name.$fmt"
         status=0
         color=()
         [ "$fmt" = text ] && color=(--color never)
-        "$bin" report --format "$fmt" "${color[@]}" "${extra[@]}" "$input" >"$out" 2>"$tmp/err" ||
-            status=$?
+        if [ "$fmt" = explain ]; then
+            "$bin" explain "$input" >"$out" 2>"$tmp/err" || status=$?
+        elif [ "$fmt" = explainp ]; then
+            "$bin" explain --only-problems "$input" >"$out" 2>"$tmp/err" || status=$?
+        elif [ "$fmt" = explainj ]; then
+            "$bin" explain --format json "$input" >"$out" 2>"$tmp/err" || status=$?
+        else
+            "$bin" report --format "$fmt" "${color[@]}" "${extra[@]}" "$input" >"$out" 2>"$tmp/err" ||
+                status=$?
+        fi
         if [ "$status" -ge 2 ]; then
             echo "FAIL $name.$fmt: exit status $status: $(cat "$tmp/err")"
             fail=$((fail + 1))

@@ -112,6 +112,8 @@ static void bad_line(struct source *s, uint64_t line_no)
 static void unread_line(struct source *s, uint64_t line_no, const char *p, size_t n)
 {
     uint64_t k = s->stats.unread++;
+    if (s->on_unread)
+        s->on_unread(s->unread_ctx, line_no, p, n);
     if (k < SOURCE_BAD_LINES_KEPT)
         s->stats.first_unread[k] = line_no;
     if (k < SOURCE_SAMPLES_KEPT) {
