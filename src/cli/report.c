@@ -17,6 +17,7 @@
 #include "report/analysis.h"
 #include "report/escape.h"
 #include "report/redact.h"
+#include "report/observer.h"
 #include "source/live.h"
 #include "source/source.h"
 #include "util/err.h"
@@ -457,6 +458,7 @@ int cmd_report(int argc, char **argv)
         OPT_DURATION,
         OPT_READ_LIVE,
         OPT_SPEED,
+        OPT_SENSOR,
         OPT_BOUND,
         OPT_BOUNDS,
         OPT_COLOR,
@@ -491,6 +493,7 @@ int cmd_report(int argc, char **argv)
         {"user", required_argument, NULL, 'Z'},
         {"read-live", required_argument, NULL, OPT_READ_LIVE},
         {"speed", required_argument, NULL, OPT_SPEED},
+        {"sensor", required_argument, NULL, OPT_SENSOR},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
@@ -516,6 +519,15 @@ int cmd_report(int argc, char **argv)
             break;
         case 'n':
             break; /* names are never resolved */
+        case OPT_SENSOR:
+            if (!observer_set_name(optarg)) {
+                fprintf(stderr,
+                        "nettriage: --sensor: a name of at most %d bytes without control "
+                        "characters\n",
+                        OBSERVER_NAME_MAX);
+                return EXIT_ERROR;
+            }
+            break;
         case OPT_FORMAT:
             o.format = optarg;
             break;

@@ -29,6 +29,7 @@
 #include "report/alert.h"
 #include "report/analysis.h"
 #include "report/escape.h"
+#include "report/observer.h"
 #include "util/err.h"
 
 struct watch_opts {
@@ -298,6 +299,7 @@ int cmd_watch(int argc, char **argv)
         OPT_READ_LIVE,
         OPT_SPEED,
         OPT_TIMEOUT,
+        OPT_SENSOR,
     };
     /* --format is long-only, as for report, where -f is a capture filter. */
     static const struct option longopts[] = {
@@ -318,6 +320,7 @@ int cmd_watch(int argc, char **argv)
         {"user", required_argument, NULL, 'Z'},
         {"read-live", required_argument, NULL, OPT_READ_LIVE},
         {"speed", required_argument, NULL, OPT_SPEED},
+        {"sensor", required_argument, NULL, OPT_SENSOR},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -379,6 +382,15 @@ int cmd_watch(int argc, char **argv)
             o.live.speed = v;
             break;
         }
+        case OPT_SENSOR:
+            if (!observer_set_name(optarg)) {
+                fprintf(stderr,
+                        "nettriage: --sensor: a name of at most %d bytes without control "
+                        "characters\n",
+                        OBSERVER_NAME_MAX);
+                return EXIT_ERROR;
+            }
+            break;
         case OPT_FORMAT:
             if (strcmp(optarg, "ndjson") != 0 && strcmp(optarg, "text") != 0) {
                 cli_usage_error("watch", "unknown --format '%s' (text or ndjson)", optarg);

@@ -12,6 +12,7 @@
 #include "report/alert.h"
 #include "report/analysis.h"
 #include "report/jsonw.h"
+#include "report/observer.h"
 
 #define ECS_VERSION "8.11.0"
 
@@ -134,6 +135,7 @@ void ndjson_lookup(struct strbuf *out, const struct dns_lookup *l)
     ecs_object(&w);
 
     jsonw_kv_obj(&w, "event");
+    ndjson_event_id(&w);
     jsonw_kv_str(&w, "kind", "event");
     kv_str1(&w, "category", "network");
     kv_str1(&w, "type", "protocol");
@@ -248,6 +250,7 @@ void ndjson_lookup(struct strbuf *out, const struct dns_lookup *l)
     jsonw_kv_u64(&w, "client_rejects", l->client_rejects);
     jsonw_obj_end(&w);
 
+    ndjson_observer_end(&w, l->has_question ? l->qname : NULL);
     jsonw_obj_end(&w);
     strbuf_putc(out, '\n');
 }
@@ -265,6 +268,7 @@ void ndjson_icmp_error(struct strbuf *out, const struct icmp_event *e)
     ecs_object(&w);
 
     jsonw_kv_obj(&w, "event");
+    ndjson_event_id(&w);
     jsonw_kv_str(&w, "kind", "event");
     kv_str1(&w, "category", "network");
     kv_str1(&w, "type", "info");
@@ -311,6 +315,7 @@ void ndjson_icmp_error(struct strbuf *out, const struct icmp_event *e)
     jsonw_obj_end(&w);
     jsonw_obj_end(&w);
 
+    ndjson_observer_end(&w, NULL);
     jsonw_obj_end(&w);
     strbuf_putc(out, '\n');
 }
@@ -377,6 +382,7 @@ void ndjson_finding(struct strbuf *out, const struct finding *f)
     jsonw_kv_str(&w, "message", f->summary);
 
     jsonw_kv_obj(&w, "event");
+    ndjson_event_id(&w);
     jsonw_kv_str(&w, "kind", "alert");
     kv_str1(&w, "category", "network");
     kv_str1(&w, "type", "info");
@@ -437,6 +443,7 @@ void ndjson_finding(struct strbuf *out, const struct finding *f)
     jsonw_kv_u64(&w, "evidence_omitted", f->evidence_dropped);
     jsonw_obj_end(&w);
 
+    ndjson_observer_end(&w, NULL);
     jsonw_obj_end(&w);
     strbuf_putc(out, '\n');
 }
@@ -454,6 +461,7 @@ void ndjson_summary(struct strbuf *out, const struct analysis *a)
     ecs_object(&w);
 
     jsonw_kv_obj(&w, "event");
+    ndjson_event_id(&w);
     jsonw_kv_str(&w, "kind", "metric");
     kv_str1(&w, "category", "network");
     kv_str1(&w, "type", "info");
@@ -504,6 +512,7 @@ void ndjson_summary(struct strbuf *out, const struct analysis *a)
     jsonw_obj_end(&w);
     jsonw_obj_end(&w);
 
+    ndjson_observer_end(&w, NULL);
     jsonw_obj_end(&w);
     strbuf_putc(out, '\n');
 }
@@ -544,6 +553,7 @@ void alert_ndjson(struct strbuf *out, const struct incident_event *ev)
     strbuf_fini(&msg);
 
     jsonw_kv_obj(&w, "event");
+    ndjson_event_id(&w);
     jsonw_kv_str(&w, "kind", "alert");
     kv_str1(&w, "category", "network");
     kv_str1(&w, "type", ev->action == INCIDENT_OPENED ? "start" : closed ? "end" : "info");
@@ -595,6 +605,7 @@ void alert_ndjson(struct strbuf *out, const struct incident_event *ev)
     }
     jsonw_obj_end(&w);
 
+    ndjson_observer_end(&w, NULL);
     jsonw_obj_end(&w);
     strbuf_putc(out, '\n');
 }
@@ -607,6 +618,7 @@ void alert_stats_ndjson(struct strbuf *out, const struct incident_stats *st)
     kv_date(&w, "@timestamp", &st->now);
     ecs_object(&w);
     jsonw_kv_obj(&w, "event");
+    ndjson_event_id(&w);
     jsonw_kv_str(&w, "kind", "metric");
     kv_str1(&w, "category", "network");
     kv_str1(&w, "type", "info");
@@ -629,6 +641,7 @@ void alert_stats_ndjson(struct strbuf *out, const struct incident_stats *st)
     jsonw_kv_u64(&w, "stale_failures", st->stale);
     jsonw_obj_end(&w);
     jsonw_obj_end(&w);
+    ndjson_observer_end(&w, NULL);
     jsonw_obj_end(&w);
     strbuf_putc(out, '\n');
 }
