@@ -13,6 +13,7 @@ struct option;
 
 int cmd_report(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
+int cmd_fleet(int argc, char **argv);
 
 /* The help: the overview (commands) and each command's options (help.c). */
 void cli_usage(FILE *out);

@@ -31,6 +31,8 @@ int main(int argc, char **argv)
         return cmd_report(argc - 1, argv + 1);
     if (strcmp(cmd, "watch") == 0)
         return cmd_watch(argc - 1, argv + 1);
+    if (strcmp(cmd, "fleet") == 0)
+        return cmd_fleet(argc - 1, argv + 1);
     /* `nettriage FILE`, `nettriage -` and `nettriage -r FILE` (an option first, as with tcpdump):
      * the report. The options are report's, and so are the errors. */
     struct stat st;
