@@ -170,6 +170,13 @@ static void sh_icmp(void *ctx, const struct icmp_event *e)
     ship_flush(r);
 }
 
+/* Every packet: a batch older than a second is sealed and sent even when no event comes. */
+static void sh_packet(void *ctx, const struct packet *pkt)
+{
+    (void)pkt;
+    ship_tick(((struct run *)ctx)->ship);
+}
+
 /* Ships the findings and the summary, then the spool; says what was shipped. False when an
  * event could not be delivered (left spooled or overflowed). */
 static bool ship_end(struct run *r, const struct analysis *a, const char *spool, bool quiet)
@@ -842,6 +849,7 @@ int cmd_report(int argc, char **argv)
         run.inner = sink;
         sink.on_lookup = sh_lookup;
         sink.on_icmp_error = sh_icmp;
+        sink.on_packet = sh_packet;
     }
     o.cfg.date_zone = o.zone; /* --date's times of day are wall-clock times there */
     if (o.redact)

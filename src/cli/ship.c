@@ -40,6 +40,7 @@ struct ship {
     double next_try, backoff;
     bool failing; /* the last send failed (said once per streak) */
     struct ship_stats st;
+    char *spool_copy;
 };
 
 void ship_config_default(struct ship_config *cfg, const char *table)
@@ -242,6 +243,11 @@ struct ship *ship_open(const struct ship_config *cfg)
         return NULL;
     s->cfg = *cfg;
     s->lock_fd = -1;
+    if (!(s->spool_copy = strdup(cfg->spool_dir))) {
+        free(s);
+        return NULL;
+    }
+    s->cfg.spool_dir = s->spool_copy;
     s->backoff = BACKOFF_MIN_S;
     strbuf_init(&s->batch);
     char *user = NULL, *password = NULL;
@@ -490,6 +496,7 @@ bool ship_close(struct ship *s, struct ship_stats *st)
     free(s->insert_query);
     if (s->lock_fd >= 0)
         close(s->lock_fd);
+    free(s->spool_copy);
     free(s);
     return all;
 }
