@@ -27,6 +27,9 @@ CREATE DATABASE IF NOT EXISTS nettriage;
 -- report): the fields the views use, named as the JSON paths (one level of nesting, which is
 -- what input_format_import_nested_json=1 maps in 18.16). Insert with
 --   input_format_import_nested_json=1, input_format_skip_unknown_fields=1.
+-- ClickHouse takes Array columns named `p.a`, `p.b` as one Nested structure whose arrays must
+-- have the same length in every row: so at most one Array column per prefix here
+-- (nettriage.clients; a finding's query names are not kept).
 CREATE TABLE IF NOT EXISTS nettriage.events_local
 (
     `@timestamp` String,
@@ -60,7 +63,6 @@ CREATE TABLE IF NOT EXISTS nettriage.events_local
     `nettriage.service` String,
     `nettriage.lookups` UInt64,
     `nettriage.clients` Array(String),
-    `nettriage.query_names` Array(String),
     `nettriage.syns` UInt32
 ) ENGINE = Null;
 
@@ -226,8 +228,7 @@ CREATE TABLE IF NOT EXISTS nettriage.findings_local
     transport String,
     summary String,
     lookups UInt64,
-    clients Array(String),
-    names Array(String)
+    clients Array(String)
 ) ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMMDD(day)
 ORDER BY (rule_id, server, ts_us, id);
@@ -251,8 +252,7 @@ SELECT
     `network.transport` AS transport,
     `message` AS summary,
     `nettriage.lookups` AS lookups,
-    `nettriage.clients` AS clients,
-    `nettriage.query_names` AS names
+    `nettriage.clients` AS clients
 FROM nettriage.events_local
 WHERE `event.dataset` = 'nettriage.finding' AND `@timestamp` != '';
 

@@ -141,7 +141,12 @@ bool chttp_post(struct chttp *h, const char *query, enum chttp_kind kind, const 
         curl_easy_setopt(c, CURLOPT_USERNAME, h->user);
         curl_easy_setopt(c, CURLOPT_PASSWORD, h->password ? h->password : "");
     }
+    /* No "Expect: 100-continue" (libcurl sends it for bodies over 1 MiB and then waits a
+     * second for an answer ClickHouse 18.16 does not give). */
+    struct curl_slist *headers = curl_slist_append(NULL, "Expect:");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
     CURLcode rc = curl_easy_perform(c);
+    curl_slist_free_all(headers);
     strbuf_fini(&url);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
     if (rc != CURLE_OK) {
@@ -163,6 +168,15 @@ bool chttp_post(struct chttp *h, const char *query, enum chttp_kind kind, const 
         return false;
     }
     return true;
+}
+
+bool chttp_data_error(int ch_code)
+{
+    static const int codes[] = {6, 26, 27, 38, 41, 70, 72, 117, 190};
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        if (codes[i] == ch_code)
+            return true;
+    return false;
 }
 
 void chttp_result_fini(struct chttp_result *r)

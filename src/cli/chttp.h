@@ -16,7 +16,15 @@ struct chttp_result {
     long status;        /* HTTP status, 0 when no answer came */
     struct strbuf body; /* the answer (an INSERT keeps its first 4 KiB) */
     char error[512];    /* what went wrong, for a message, when the call returned false */
+    int ch_code;        /* ClickHouse's exception code in an error answer ("Code: 27."), or 0 */
 };
+
+/* True for ClickHouse's exception codes that say the data itself cannot be inserted (it would
+ * fail again on every retry): CANNOT_PARSE_TEXT (6), CANNOT_PARSE_QUOTED_STRING (26),
+ * CANNOT_PARSE_INPUT_ASSERTION_FAILED (27), CANNOT_PARSE_DATE (38), CANNOT_PARSE_DATETIME
+ * (41), CANNOT_CONVERT_TYPE (70), CANNOT_PARSE_NUMBER (72), INCORRECT_DATA (117),
+ * SIZES_OF_ARRAYS_DOESNT_MATCH (190). A missing table or a shard down is not one of them. */
+bool chttp_data_error(int ch_code);
 
 struct chttp;
 

@@ -390,6 +390,35 @@ static bool send_one(struct ship *s)
         if (s->failing && !s->cfg.quiet)
             fputs("nettriage: --clickhouse: the server answers again; sending the spool\n", stderr);
         s->failing = false;
+    } else if (chttp_data_error(r.ch_code)) {
+        /* The server read the batch and refused its data: it would refuse it again. Kept
+         * aside in SPOOL/rejected for a look, counted, and the queue goes on. */
+        char *dir = spool_path(s, "rejected");
+        size_t tn = (dir ? strlen(dir) : 0) + strlen(name) + 2;
+        char *to = dir ? malloc(tn) : NULL;
+        if (to) {
+            snprintf(to, tn, "%s/%s", dir, name);
+            if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+                to[0] = '\0';
+        }
+        uint64_t lines = 0;
+        for (size_t i = 0; i < body.len; i++)
+            lines += body.s[i] == '\n';
+        if (to && to[0] && rename(path, to) == 0) {
+            s->spool_bytes -= s->spool_bytes >= body.len ? body.len : s->spool_bytes;
+            s->st.rejected_lines += lines;
+            s->st.rejected_batches++;
+            fprintf(stderr,
+                    "nettriage: --clickhouse: %s; the batch (%" PRIu64 " events) is kept in %s\n",
+                    r.error, lines, dir);
+            free(s->queue[s->head]);
+            s->head++;
+            ok = true; /* the queue goes on */
+        } else {
+            s->st.failures++;
+        }
+        free(dir);
+        free(to);
     } else {
         s->st.failures++;
         if (!s->failing && !s->cfg.quiet)
@@ -484,7 +513,7 @@ bool ship_close(struct ship *s, struct ship_stats *st)
             }
         }
         s->st.left_batches = s->n_queue - s->head;
-        all = s->st.left_batches == 0 && s->st.overflow_lines == 0;
+        all = s->st.left_batches == 0 && s->st.overflow_lines == 0 && s->st.rejected_lines == 0;
     }
     if (st)
         *st = s->st;
@@ -510,6 +539,11 @@ void ship_report(const struct ship_stats *st, const char *spool_dir)
     if (st->left_batches)
         fprintf(stderr, "; %" PRIu64 " batches left in %s, sent by the next run", st->left_batches,
                 spool_dir);
+    if (st->rejected_lines)
+        fprintf(stderr,
+                "; %" PRIu64 " events in %" PRIu64
+                " batches refused by the server, kept in %s/rejected",
+                st->rejected_lines, st->rejected_batches, spool_dir);
     if (st->overflow_lines)
         fprintf(stderr,
                 "; %" PRIu64 " events in %" PRIu64 " batches overflowed the spool and are lost",

@@ -9,8 +9,9 @@
  * earlier run go first. A batch sent twice (the server stored it but the answer was lost) holds
  * the same event ids, which the ReplacingMergeTree tables keep once. The spool is bounded: a
  * batch that would take it past the bound is not written, and its lines are counted as
- * overflowed and reported. Credentials come from the environment or a file, never the
- * command line (ship_open). */
+ * overflowed and reported. A batch whose data the server refuses (a parse error: it would be
+ * refused again) is moved to SPOOL/rejected, counted and reported. Credentials come from the
+ * environment or a file, never the command line (ship_open). */
 #ifndef NT_CLI_SHIP_H
 #define NT_CLI_SHIP_H
 
@@ -38,6 +39,8 @@ struct ship_stats {
     uint64_t overflow_lines;   /* lines dropped because the spool was full */
     uint64_t overflow_batches; /* batches dropped because the spool was full */
     uint64_t left_batches;     /* batches still in the spool at the end */
+    uint64_t rejected_lines;   /* lines of batches whose data the server refused */
+    uint64_t rejected_batches; /* (kept in SPOOL/rejected, not retried) */
 };
 
 /* The command-line options of shipping, shared by report and watch. */
