@@ -157,10 +157,13 @@ bool chttp_post(struct chttp *h, const char *query, enum chttp_kind kind, const 
         return false;
     }
     if (r->status != 200) {
-        /* ClickHouse says why in the body ("Code: 60. DB::Exception: ..."): its first line. */
+        /* ClickHouse says why in the body ("Code: 27, e.displayText() = DB::Exception: ..."): its
+         * first line, and the exception code. */
         const char *b = strbuf_str(&r->body);
         int len = (int)strcspn(b, "\n");
         snprintf(r->error, sizeof r->error, "HTTP %ld: %.*s", r->status, len > 300 ? 300 : len, b);
+        const char *code = strncmp(b, "Code: ", 6) == 0 ? b : strstr(b, "Code: ");
+        r->ch_code = code ? (int)strtol(code + 6, NULL, 10) : 0;
         return false;
     }
     if (r->body.oom) {

@@ -170,6 +170,15 @@ static void sh_icmp(void *ctx, const struct icmp_event *e)
     ship_flush(r);
 }
 
+static void sh_tcp(void *ctx, const struct tcp_attempt *t)
+{
+    struct run *r = ctx;
+    if (r->inner.on_tcp_attempt)
+        r->inner.on_tcp_attempt(ctx, t);
+    ndjson_tcp_attempt(&r->ship_line, t);
+    ship_flush(r);
+}
+
 /* Every packet: a batch older than a second is sealed and sent even when no event comes. */
 static void sh_packet(void *ctx, const struct packet *pkt)
 {
@@ -189,6 +198,13 @@ static bool ship_end(struct run *r, const struct analysis *a, const char *spool,
     if (!quiet || !ok)
         ship_report(&st, spool);
     return ok;
+}
+
+static void nd_tcp(void *ctx, const struct tcp_attempt *t)
+{
+    struct run *r = ctx;
+    ndjson_tcp_attempt(&r->nd->line, t);
+    sink_flush(r);
 }
 
 static void tr_lookup(void *ctx, const struct dns_lookup *l)
@@ -832,6 +848,7 @@ int cmd_report(int argc, char **argv)
     if (run.nd) {
         sink.on_lookup = nd_lookup;
         sink.on_icmp_error = nd_icmp;
+        sink.on_tcp_attempt = nd_tcp;
     } else if (strcmp(o.format, "html") == 0) {
         run.oom = !analysis_traffic_start(&a); /* said after the run, as for NDJSON */
         run.traffic = a.traffic;
@@ -849,6 +866,7 @@ int cmd_report(int argc, char **argv)
         run.inner = sink;
         sink.on_lookup = sh_lookup;
         sink.on_icmp_error = sh_icmp;
+        sink.on_tcp_attempt = sh_tcp;
         sink.on_packet = sh_packet;
     }
     o.cfg.date_zone = o.zone; /* --date's times of day are wall-clock times there */

@@ -83,6 +83,13 @@ static void sh_icmp(void *ctx, const struct icmp_event *e)
     ship_to(w, w->events);
 }
 
+static void sh_tcp(void *ctx, const struct tcp_attempt *t)
+{
+    struct watch *w = ctx;
+    ndjson_tcp_attempt(&w->ship_line, t);
+    ship_to(w, w->events);
+}
+
 /* Opens SPOOL/NAME for one table; NULL with a message on failure. */
 static struct ship *open_shipper(const struct watch_opts *o, const char *table, const char *sub)
 {
@@ -609,6 +616,7 @@ int cmd_watch(int argc, char **argv)
             goto done;
         sink.on_lookup = sh_lookup;
         sink.on_icmp_error = sh_icmp;
+        sink.on_tcp_attempt = sh_tcp;
     }
     w.p = pipeline_new(&o.cfg, &sink, &a, 1);
     if (!w.p) {

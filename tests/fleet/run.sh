@@ -171,6 +171,25 @@ done
 raw=$(ch_query "$tmp/a" "SELECT count() FROM nettriage.lookups WHERE sensor = 'siteC'")
 check "... and one row once parts merge" "$raw" "$want"
 
+# --- TCP attempts, and a batch the server refuses -------------------------------------------
+tcpcap=$root/tests/captures/tcp/closed.pcap
+want=$("$bin" report --format ndjson --sensor siteE "$tcpcap" |
+    jq -s '[.[] | select(.event.dataset == "nettriage.tcp" and has("@timestamp"))] | length')
+mkdir -p "$tmp/spoolE"
+echo '{"@timestamp":"2026-11-21T00:00:00Z","event":{"dataset":"nettriage.dns","duration":"x"}}' \
+    >"$tmp/spoolE/00000000000000000001-0123456789abcdef0123456789abcdef.ndjson"
+"$bin" report -q --sensor siteE --clickhouse "$urlb" --spool "$tmp/spoolE" "$tcpcap" \
+    >/dev/null 2>"$tmp/e.err"
+check "a refused batch: exit status 2" "$?" 2
+if grep -q '1 events in 1 batches refused by the server' "$tmp/e.err" &&
+    [ -s "$tmp/spoolE/rejected/00000000000000000001-0123456789abcdef0123456789abcdef.ndjson" ]; then
+    ok "... kept in SPOOL/rejected, counted and reported"
+else
+    bad "refused batch: $(cat "$tmp/e.err")"
+fi
+got=$(ch_query "$tmp/a" "SELECT count() FROM nettriage.tcp_attempts FINAL WHERE sensor = 'siteE'")
+check "the queue went on: every TCP attempt stored ($want)" "$got" "$want"
+
 # --- a full spool ----------------------------------------------------------------------------
 mkdir -p "$tmp/spoolD"
 head -c 1048576 /dev/zero | tr '\0' 'x' \
