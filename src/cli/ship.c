@@ -18,8 +18,8 @@
 #include "report/observer.h"
 #include "util/strbuf.h"
 
-#define BATCH_BYTES   (1u << 20)
-#define BATCH_LINES   10000u
+#define BATCH_BYTES   (8u << 20)
+#define BATCH_LINES   50000u
 #define BATCH_AGE_S   1.0
 #define BACKOFF_MIN_S 0.5
 #define BACKOFF_MAX_S 10.0

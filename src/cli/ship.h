@@ -1,7 +1,7 @@
 /* ship.h: --clickhouse: NDJSON events shipped to ClickHouse's HTTP interface in batches
  * (docs/clickhouse.md, "Shipping").
  *
- * Lines are gathered into a batch; a full batch (1 MiB, 10,000 lines, or a second old) is
+ * Lines are gathered into a batch; a full batch (8 MiB, 50,000 lines, or a second old) is
  * written to the spool directory first (a file named by the time and the hash of its content,
  * written then renamed), then POSTed (libcurl) as `INSERT INTO <table> FORMAT JSONEachRow`; the
  * file is deleted only after an HTTP 200. A failed send is retried later, with a back-off of
