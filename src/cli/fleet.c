@@ -185,6 +185,7 @@ struct fleet_ctx {
 /* Runs a query (TabSeparated answer); false with a message on standard error. */
 static bool query(struct fleet_ctx *c, const char *sql, struct tsv *out)
 {
+    memset(out, 0, sizeof *out);
     struct chttp_result r;
     if (!chttp_post(c->http, sql, CHTTP_SELECT, NULL, 0, &r)) {
         fprintf(stderr, "nettriage: fleet: %s\n", r.error);
@@ -195,12 +196,13 @@ static bool query(struct fleet_ctx *c, const char *sql, struct tsv *out)
     chttp_result_fini(&r);
     if (!text)
         text = strdup("");
-    if (!text || !tsv_parse(out, text)) {
+    if (!text) {
         fputs("nettriage: out of memory\n", stderr);
-        if (text && out->text != text)
-            free(text);
-        else
-            tsv_fini(out);
+        return false;
+    }
+    if (!tsv_parse(out, text)) {
+        fputs("nettriage: out of memory\n", stderr);
+        tsv_fini(out); /* frees text too */
         return false;
     }
     return true;
