@@ -465,7 +465,9 @@ void ship_line(struct ship *s, const char *line, size_t n)
         strbuf_putc(&s->batch, '\n');
     s->batch_lines++;
     s->st.lines++;
-    if (s->batch.len >= BATCH_BYTES || s->batch_lines >= BATCH_LINES) {
+    /* A batch is at most a quarter of the spool's bound, so a small spool still holds some. */
+    uint64_t max_bytes = s->cfg.spool_max / 4 < BATCH_BYTES ? s->cfg.spool_max / 4 : BATCH_BYTES;
+    if (s->batch.len >= max_bytes || s->batch_lines >= BATCH_LINES) {
         seal(s);
         send_due(s);
     }
