@@ -14,12 +14,14 @@ struct option;
 int cmd_report(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
+int cmd_fleet(int argc, char **argv);
 
 /* The help: the overview (commands) and each command's options (help.c). */
 void cli_usage(FILE *out);
 void cli_help_report(FILE *out);
 void cli_help_watch(FILE *out);
 void cli_help_explain(FILE *out); /* explain.c */
+void cli_help_fleet(FILE *out);   /* fleet.c */
 
 /* A usage error: one line on standard error, "nettriage: MESSAGE (see nettriage CMD --help)"
  * (CMD NULL: "nettriage --help"), the message terminal-escaped. Returns EXIT_ERROR. */

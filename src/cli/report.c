@@ -13,11 +13,13 @@
 #include "cli/capture.h"
 #include "cli/cli.h"
 #include "cli/progress.h"
+#include "cli/ship.h"
 #include "detect/rule.h"
 #include "pipeline/pipeline.h"
 #include "report/analysis.h"
 #include "report/escape.h"
 #include "report/redact.h"
+#include "report/observer.h"
 #include "source/live.h"
 #include "source/source.h"
 #include "util/err.h"
@@ -42,8 +44,9 @@ struct report_opts {
     bool quiet;
     /* Live capture (-i) and its replay (--read-live); live.set says one was asked for. */
     struct live_opts live;
-    const char *filter; /* -f EXPR */
-    const char *user;   /* -Z USER */
+    const char *filter;      /* -f EXPR */
+    const char *user;        /* -Z USER */
+    struct ship_config ship; /* --clickhouse URL and its spool */
     bool speed_set, count_set, duration_set;
 };
 
@@ -64,6 +67,11 @@ struct run {
     /* --redact: the NDJSON lines are held until the end, when who is a client is known. */
     struct redact *redact;
     bool oom;
+    /* --clickhouse: every event also goes to the shipper, through the callbacks below, which
+     * then call the format's own (inner). */
+    struct ship *ship;
+    struct strbuf ship_line;
+    struct pipeline_sink inner;
 };
 
 static void report_error(const char *path, const char *what);
@@ -132,6 +140,71 @@ static void nd_icmp(void *ctx, const struct icmp_event *e)
 {
     struct run *r = ctx;
     ndjson_icmp_error(&r->nd->line, e);
+    sink_flush(r);
+}
+
+static void ship_flush(struct run *r)
+{
+    if (r->ship_line.oom)
+        r->oom = true;
+    else
+        ship_lines(r->ship, strbuf_str(&r->ship_line), r->ship_line.len);
+    strbuf_reset(&r->ship_line);
+    ship_tick(r->ship);
+}
+
+static void sh_lookup(void *ctx, const struct dns_lookup *l)
+{
+    struct run *r = ctx;
+    if (r->inner.on_lookup)
+        r->inner.on_lookup(ctx, l);
+    ndjson_lookup(&r->ship_line, l);
+    ship_flush(r);
+}
+
+static void sh_icmp(void *ctx, const struct icmp_event *e)
+{
+    struct run *r = ctx;
+    if (r->inner.on_icmp_error)
+        r->inner.on_icmp_error(ctx, e);
+    ndjson_icmp_error(&r->ship_line, e);
+    ship_flush(r);
+}
+
+static void sh_tcp(void *ctx, const struct tcp_attempt *t)
+{
+    struct run *r = ctx;
+    if (r->inner.on_tcp_attempt)
+        r->inner.on_tcp_attempt(ctx, t);
+    ndjson_tcp_attempt(&r->ship_line, t);
+    ship_flush(r);
+}
+
+/* Every packet: a batch older than a second is sealed and sent even when no event comes. */
+static void sh_packet(void *ctx, const struct packet *pkt)
+{
+    (void)pkt;
+    ship_tick(((struct run *)ctx)->ship);
+}
+
+/* Ships the findings and the summary, then the spool; says what was shipped. False when an
+ * event could not be delivered (left spooled or overflowed). */
+static bool ship_end(struct run *r, const struct analysis *a, const char *spool, bool quiet)
+{
+    report_render_ndjson(a, &r->ship_line);
+    ship_flush(r);
+    struct ship_stats st;
+    bool ok = ship_close(r->ship, &st);
+    r->ship = NULL;
+    if (!quiet || !ok)
+        ship_report(&st, spool);
+    return ok;
+}
+
+static void nd_tcp(void *ctx, const struct tcp_attempt *t)
+{
+    struct run *r = ctx;
+    ndjson_tcp_attempt(&r->nd->line, t);
     sink_flush(r);
 }
 
@@ -451,6 +524,7 @@ int cmd_report(int argc, char **argv)
 {
     struct report_opts o = {.format = "md", .color = "auto"};
     o.live.speed = 1;
+    ship_config_default(&o.ship, "nettriage.events");
     pipeline_config_default(&o.cfg);
     enum {
         OPT_MAX_LOOKUPS = 256,
@@ -460,6 +534,11 @@ int cmd_report(int argc, char **argv)
         OPT_DURATION,
         OPT_READ_LIVE,
         OPT_SPEED,
+        OPT_SENSOR,
+        OPT_CLICKHOUSE,
+        OPT_SPOOL,
+        OPT_SPOOL_MAX,
+        OPT_CLICKHOUSE_WAIT,
         OPT_BOUND,
         OPT_BOUNDS,
         OPT_COLOR,
@@ -494,6 +573,11 @@ int cmd_report(int argc, char **argv)
         {"user", required_argument, NULL, 'Z'},
         {"read-live", required_argument, NULL, OPT_READ_LIVE},
         {"speed", required_argument, NULL, OPT_SPEED},
+        {"sensor", required_argument, NULL, OPT_SENSOR},
+        {"clickhouse", required_argument, NULL, OPT_CLICKHOUSE},
+        {"spool", required_argument, NULL, OPT_SPOOL},
+        {"spool-max", required_argument, NULL, OPT_SPOOL_MAX},
+        {"clickhouse-wait", required_argument, NULL, OPT_CLICKHOUSE_WAIT},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
@@ -519,6 +603,22 @@ int cmd_report(int argc, char **argv)
             break;
         case 'n':
             break; /* names are never resolved */
+        case OPT_CLICKHOUSE:
+        case OPT_SPOOL:
+        case OPT_SPOOL_MAX:
+        case OPT_CLICKHOUSE_WAIT:
+            if (!ship_set_option(&o.ship, (enum ship_option)(ch - OPT_CLICKHOUSE), optarg))
+                return EXIT_ERROR;
+            break;
+        case OPT_SENSOR:
+            if (!observer_set_name(optarg)) {
+                fprintf(stderr,
+                        "nettriage: --sensor: a name of at most %d bytes without control "
+                        "characters\n",
+                        OBSERVER_NAME_MAX);
+                return EXIT_ERROR;
+            }
+            break;
         case OPT_FORMAT:
             o.format = optarg;
             break;
@@ -675,6 +775,17 @@ int cmd_report(int argc, char **argv)
                         o.format);
         return EXIT_ERROR;
     }
+    if (o.ship.url && o.redact) {
+        fputs("nettriage: --redact and --clickhouse cannot be used together yet (the events "
+              "are shipped as they come; redaction needs the whole capture)\n",
+              stderr);
+        return EXIT_ERROR;
+    }
+    if (ship_orphan_option(&o.ship)) {
+        fprintf(stderr, "nettriage: %s is an option of --clickhouse URL\n",
+                ship_orphan_option(&o.ship));
+        return EXIT_ERROR;
+    }
     bool live = o.live.iface || o.live.read_file;
     if (o.live.iface && o.live.read_file) {
         cli_usage_error("report", "-i and --read-live cannot be used together");
@@ -740,11 +851,26 @@ int cmd_report(int argc, char **argv)
     if (run.nd) {
         sink.on_lookup = nd_lookup;
         sink.on_icmp_error = nd_icmp;
+        sink.on_tcp_attempt = nd_tcp;
     } else if (strcmp(o.format, "html") == 0) {
         run.oom = !analysis_traffic_start(&a); /* said after the run, as for NDJSON */
         run.traffic = a.traffic;
         sink.on_lookup = tr_lookup;
         sink.on_icmp_error = tr_icmp;
+    }
+    strbuf_init(&run.ship_line);
+    if (o.ship.url) {
+        o.ship.quiet = o.quiet;
+        if (!(run.ship = ship_open(&o.ship))) {
+            strbuf_fini(&nd.line);
+            strbuf_fini(&run.ship_line);
+            return EXIT_ERROR;
+        }
+        run.inner = sink;
+        sink.on_lookup = sh_lookup;
+        sink.on_icmp_error = sh_icmp;
+        sink.on_tcp_attempt = sh_tcp;
+        sink.on_packet = sh_packet;
     }
     o.cfg.date_zone = o.zone; /* --date's times of day are wall-clock times there */
     if (o.redact)
@@ -834,6 +960,9 @@ int cmd_report(int argc, char **argv)
         fputs("nettriage: out of memory\n", stderr);
         goto done;
     }
+    bool shipped = !run.ship || ship_end(&run, &a, o.ship.spool_dir, o.quiet);
+    if (!shipped)
+        input_error = true; /* exit status 2: not every event reached the server */
 
     if (run.nd) {
         report_render_ndjson(&a, &nd.line);
@@ -896,6 +1025,12 @@ done:
         fclose(out_f);
     /* Closes the ndjson output when the run stopped early (a no-op after sink_close). */
     sink_close(&nd);
+    if (run.ship) {
+        struct ship_stats st;
+        ship_close(run.ship, &st);
+        ship_report(&st, o.ship.spool_dir);
+    }
+    strbuf_fini(&run.ship_line);
     /* The model borrows the findings from the pipeline's detector: free it first. */
     analysis_fini(&a);
     pipeline_free(pl);

@@ -17,6 +17,7 @@
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,11 +25,13 @@
 
 #include "cli/capture.h"
 #include "cli/cli.h"
+#include "cli/ship.h"
 #include "source/live.h"
 #include "pipeline/pipeline.h"
 #include "report/alert.h"
 #include "report/analysis.h"
 #include "report/escape.h"
+#include "report/observer.h"
 #include "util/err.h"
 
 struct watch_opts {
@@ -44,6 +47,9 @@ struct watch_opts {
     FILE *out_f; /* -o opened before root is given up (live), else NULL */
     struct pipeline_config cfg;
     struct incident_config inc;
+    /* --clickhouse: alerts to nettriage.alerts (spool SPOOL/alerts), lookups, ICMP errors,
+     * findings and the summary to nettriage.events (SPOOL/events). */
+    struct ship_config ship;
 };
 
 struct watch {
@@ -51,7 +57,75 @@ struct watch {
     struct pipeline *p;
     struct strbuf line;
     bool out_failed;
+    struct ship *alerts, *events;
+    struct strbuf ship_line;
 };
+
+/* Hands the line built in w->ship_line to a shipper. */
+static void ship_to(struct watch *w, struct ship *s)
+{
+    ship_lines(s, strbuf_str(&w->ship_line), w->ship_line.len);
+    strbuf_reset(&w->ship_line);
+    ship_tick(s);
+}
+
+static void sh_lookup(void *ctx, const struct dns_lookup *l)
+{
+    struct watch *w = ctx;
+    ndjson_lookup(&w->ship_line, l);
+    ship_to(w, w->events);
+}
+
+static void sh_icmp(void *ctx, const struct icmp_event *e)
+{
+    struct watch *w = ctx;
+    ndjson_icmp_error(&w->ship_line, e);
+    ship_to(w, w->events);
+}
+
+static void sh_tcp(void *ctx, const struct tcp_attempt *t)
+{
+    struct watch *w = ctx;
+    ndjson_tcp_attempt(&w->ship_line, t);
+    ship_to(w, w->events);
+}
+
+/* Opens SPOOL/NAME for one table; NULL with a message on failure. */
+static struct ship *open_shipper(const struct watch_opts *o, const char *table, const char *sub)
+{
+    struct ship_config c = o->ship;
+    size_t n = strlen(o->ship.spool_dir) + strlen(sub) + 2;
+    char *dir = malloc(n);
+    if (!dir)
+        return NULL;
+    snprintf(dir, n, "%s/%s", o->ship.spool_dir, sub);
+    if (mkdir(o->ship.spool_dir, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "nettriage: --spool %s: %s\n", o->ship.spool_dir, strerror(errno));
+        free(dir);
+        return NULL;
+    }
+    c.table = table;
+    c.spool_dir = dir;
+    struct ship *s = ship_open(&c);
+    free(dir); /* ship_open keeps its own copy */
+    return s;
+}
+
+/* Closes a shipper and says what it shipped; false when an event was not delivered. */
+static bool close_shipper(struct ship **s, const struct watch_opts *o, const char *sub)
+{
+    if (!*s)
+        return true;
+    struct ship_stats st;
+    bool ok = ship_close(*s, &st);
+    *s = NULL;
+    if (!o->ship.quiet || !ok) {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s/%s", o->ship.spool_dir, sub);
+        ship_report(&st, dir);
+    }
+    return ok;
+}
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t state_requested;
@@ -124,6 +198,10 @@ static void on_incident(void *ctx, const struct incident_event *ev)
     else
         alert_text(&w->line, ev);
     emit(w);
+    if (w->alerts) {
+        alert_ndjson(&w->ship_line, ev);
+        ship_to(w, w->alerts);
+    }
 }
 
 static void write_stats(struct watch *w)
@@ -140,6 +218,10 @@ static void on_packet(void *ctx, const struct packet *pkt)
 {
     struct watch *w = ctx;
     (void)pkt;
+    if (w->alerts) {
+        ship_tick(w->alerts);
+        ship_tick(w->events);
+    }
     if (!state_requested)
         return;
     state_requested = 0;
@@ -285,6 +367,7 @@ int cmd_watch(int argc, char **argv)
     struct watch_opts o = {.report_format = "md"};
     pipeline_config_default(&o.cfg);
     incident_config_default(&o.inc);
+    ship_config_default(&o.ship, "nettriage.alerts");
     enum {
         OPT_REPORT_FORMAT = 256,
         OPT_INTERVAL,
@@ -298,6 +381,11 @@ int cmd_watch(int argc, char **argv)
         OPT_READ_LIVE,
         OPT_SPEED,
         OPT_TIMEOUT,
+        OPT_SENSOR,
+        OPT_CLICKHOUSE,
+        OPT_SPOOL,
+        OPT_SPOOL_MAX,
+        OPT_CLICKHOUSE_WAIT,
     };
     /* --format is long-only, as for report, where -f is a capture filter. */
     static const struct option longopts[] = {
@@ -318,6 +406,11 @@ int cmd_watch(int argc, char **argv)
         {"user", required_argument, NULL, 'Z'},
         {"read-live", required_argument, NULL, OPT_READ_LIVE},
         {"speed", required_argument, NULL, OPT_SPEED},
+        {"sensor", required_argument, NULL, OPT_SENSOR},
+        {"clickhouse", required_argument, NULL, OPT_CLICKHOUSE},
+        {"spool", required_argument, NULL, OPT_SPOOL},
+        {"spool-max", required_argument, NULL, OPT_SPOOL_MAX},
+        {"clickhouse-wait", required_argument, NULL, OPT_CLICKHOUSE_WAIT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -379,6 +472,22 @@ int cmd_watch(int argc, char **argv)
             o.live.speed = v;
             break;
         }
+        case OPT_CLICKHOUSE:
+        case OPT_SPOOL:
+        case OPT_SPOOL_MAX:
+        case OPT_CLICKHOUSE_WAIT:
+            if (!ship_set_option(&o.ship, (enum ship_option)(ch - OPT_CLICKHOUSE), optarg))
+                return EXIT_ERROR;
+            break;
+        case OPT_SENSOR:
+            if (!observer_set_name(optarg)) {
+                fprintf(stderr,
+                        "nettriage: --sensor: a name of at most %d bytes without control "
+                        "characters\n",
+                        OBSERVER_NAME_MAX);
+                return EXIT_ERROR;
+            }
+            break;
         case OPT_FORMAT:
             if (strcmp(optarg, "ndjson") != 0 && strcmp(optarg, "text") != 0) {
                 cli_usage_error("watch", "unknown --format '%s' (text or ndjson)", optarg);
@@ -489,12 +598,26 @@ int cmd_watch(int argc, char **argv)
         o.input = read_file ? read_file : argv[optind];
     }
     o.cfg.incidents = &o.inc;
+    if (ship_orphan_option(&o.ship)) {
+        fprintf(stderr, "nettriage: watch: %s is an option of --clickhouse URL\n",
+                ship_orphan_option(&o.ship));
+        return EXIT_ERROR;
+    }
 
     int status = EXIT_ERROR;
     struct analysis a = {0};
     struct watch w = {.o = &o};
     strbuf_init(&w.line);
+    strbuf_init(&w.ship_line);
     struct pipeline_sink sink = {.ctx = &w, .on_incident = on_incident, .on_packet = on_packet};
+    if (o.ship.url) {
+        if (!(w.alerts = open_shipper(&o, "nettriage.alerts", "alerts")) ||
+            !(w.events = open_shipper(&o, "nettriage.events", "events")))
+            goto done;
+        sink.on_lookup = sh_lookup;
+        sink.on_icmp_error = sh_icmp;
+        sink.on_tcp_attempt = sh_tcp;
+    }
     w.p = pipeline_new(&o.cfg, &sink, &a, 1);
     if (!w.p) {
         fputs("nettriage: out of memory\n", stderr);
@@ -519,10 +642,20 @@ int cmd_watch(int argc, char **argv)
     }
     if (a.inputs[0].packets == 0 && !read_ok)
         goto done;
+    bool shipped = true;
+    if (w.events) {
+        report_render_ndjson(&a, &w.ship_line);
+        ship_to(&w, w.events);
+        shipped = close_shipper(&w.alerts, &o, "alerts");
+        shipped = close_shipper(&w.events, &o, "events") && shipped;
+    }
     if (!write_report(&o, &a))
         goto done;
+
     /* A record cut by the stop is not an input error of the user's. */
-    status = (!read_ok && !stop_requested) || w.out_failed ? EXIT_ERROR : analysis_exit_status(&a);
+    /* Exit status 2 also when an event did not reach the server (left spooled or lost). */
+    status = (!read_ok && !stop_requested) || w.out_failed || !shipped ? EXIT_ERROR
+                                                                       : analysis_exit_status(&a);
 done:
     /* The handlers stay until the report is written: a signal now is a second one only if a
      * first one stopped the watch (and then exits at once). */
@@ -533,6 +666,9 @@ done:
     if (o.out_f) /* opened before a live capture, and no report written */
         fclose(o.out_f);
     free(o.filter_owned);
+    close_shipper(&w.alerts, &o, "alerts");
+    close_shipper(&w.events, &o, "events");
+    strbuf_fini(&w.ship_line);
     strbuf_fini(&w.line);
     analysis_fini(&a);
     pipeline_free(w.p);

@@ -13,6 +13,7 @@
 #include "report/analysis.h"
 #include "report/jsonw.h"
 #include "util/dnstext.h"
+#include "report/observer.h"
 
 #define ECS_VERSION "8.11.0"
 
@@ -214,6 +215,7 @@ void ndjson_lookup(struct strbuf *out, const struct dns_lookup *l)
     ecs_object(&w);
 
     jsonw_kv_obj(&w, "event");
+    ndjson_event_id(&w);
     jsonw_kv_str(&w, "kind", "event");
     kv_str1(&w, "category", "network");
     kv_str1(&w, "type", "protocol");
@@ -289,12 +291,14 @@ void ndjson_lookup(struct strbuf *out, const struct dns_lookup *l)
 
     struct related rel;
     rel.n_ip = rel.n_host = 0;
+    /* The question name first: the fleet store (docs/clickhouse.sql), which reads one level of
+     * nesting only, takes it as related.hosts[1]. */
+    if (l->has_question)
+        related_name(&rel, l->qname);
     related_addr(&rel, &l->client);
     related_addr(&rel, &l->server);
     if (l->n_errors > 0)
         related_addr(&rel, &l->error.src);
-    if (l->has_question)
-        related_name(&rel, l->qname);
     if (answered) {
         for (uint8_t i = 0; i < l->answer.n_answers; i++) {
             struct nt_addr ip;
@@ -344,6 +348,7 @@ void ndjson_lookup(struct strbuf *out, const struct dns_lookup *l)
     jsonw_kv_u64(&w, "client_rejects", l->client_rejects);
     jsonw_obj_end(&w);
 
+    ndjson_observer_end(&w);
     jsonw_obj_end(&w);
     strbuf_putc(out, '\n');
 }
@@ -361,6 +366,7 @@ void ndjson_icmp_error(struct strbuf *out, const struct icmp_event *e)
     ecs_object(&w);
 
     jsonw_kv_obj(&w, "event");
+    ndjson_event_id(&w);
     jsonw_kv_str(&w, "kind", "event");
     kv_str1(&w, "category", "network");
     kv_str1(&w, "type", "info");
@@ -412,6 +418,7 @@ void ndjson_icmp_error(struct strbuf *out, const struct icmp_event *e)
     jsonw_obj_end(&w);
     jsonw_obj_end(&w);
 
+    ndjson_observer_end(&w);
     jsonw_obj_end(&w);
     strbuf_putc(out, '\n');
 }
@@ -478,6 +485,7 @@ void ndjson_finding(struct strbuf *out, const struct finding *f)
     jsonw_kv_str(&w, "message", f->summary);
 
     jsonw_kv_obj(&w, "event");
+    ndjson_event_id(&w);
     jsonw_kv_str(&w, "kind", "alert");
     kv_str1(&w, "category", "network");
     kv_str1(&w, "type", "info");
@@ -555,6 +563,7 @@ void ndjson_finding(struct strbuf *out, const struct finding *f)
     jsonw_kv_u64(&w, "evidence_omitted", f->evidence_dropped);
     jsonw_obj_end(&w);
 
+    ndjson_observer_end(&w);
     jsonw_obj_end(&w);
     strbuf_putc(out, '\n');
 }
@@ -572,6 +581,7 @@ void ndjson_summary(struct strbuf *out, const struct analysis *a)
     ecs_object(&w);
 
     jsonw_kv_obj(&w, "event");
+    ndjson_event_id(&w);
     jsonw_kv_str(&w, "kind", "metric");
     kv_str1(&w, "category", "network");
     kv_str1(&w, "type", "info");
@@ -622,6 +632,7 @@ void ndjson_summary(struct strbuf *out, const struct analysis *a)
     jsonw_obj_end(&w);
     jsonw_obj_end(&w);
 
+    ndjson_observer_end(&w);
     jsonw_obj_end(&w);
     strbuf_putc(out, '\n');
 }
@@ -662,6 +673,7 @@ void alert_ndjson(struct strbuf *out, const struct incident_event *ev)
     strbuf_fini(&msg);
 
     jsonw_kv_obj(&w, "event");
+    ndjson_event_id(&w);
     jsonw_kv_str(&w, "kind", "alert");
     kv_str1(&w, "category", "network");
     kv_str1(&w, "type", ev->action == INCIDENT_OPENED ? "start" : closed ? "end" : "info");
@@ -718,6 +730,7 @@ void alert_ndjson(struct strbuf *out, const struct incident_event *ev)
     }
     jsonw_obj_end(&w);
 
+    ndjson_observer_end(&w);
     jsonw_obj_end(&w);
     strbuf_putc(out, '\n');
 }
@@ -730,6 +743,7 @@ void alert_stats_ndjson(struct strbuf *out, const struct incident_stats *st)
     kv_date(&w, "@timestamp", &st->now);
     ecs_object(&w);
     jsonw_kv_obj(&w, "event");
+    ndjson_event_id(&w);
     jsonw_kv_str(&w, "kind", "metric");
     kv_str1(&w, "category", "network");
     kv_str1(&w, "type", "info");
@@ -752,6 +766,7 @@ void alert_stats_ndjson(struct strbuf *out, const struct incident_stats *st)
     jsonw_kv_u64(&w, "stale_failures", st->stale);
     jsonw_obj_end(&w);
     jsonw_obj_end(&w);
+    ndjson_observer_end(&w);
     jsonw_obj_end(&w);
     strbuf_putc(out, '\n');
 }

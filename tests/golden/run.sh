@@ -14,6 +14,9 @@ regen=${2:-}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 export TZ=UTC LC_ALL=C
+# NDJSON events name their sensor (observer.*, the host name by default) and carry an id derived
+# from their content: a fixed host name keeps them the same on every machine.
+export NETTRIAGE_HOSTNAME=golden-host
 pass=0 fail=0 skip=0
 # Prints what differs between a JSON report ($1) and the NDJSON stream of the same run ($2):
 # nothing when every line is one JSON object and the counts agree.

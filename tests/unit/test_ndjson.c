@@ -11,6 +11,7 @@
 
 #include "correlate/correlate.h"
 #include "report/analysis.h"
+#include "report/observer.h"
 
 /* ---- Lines ---- */
 
@@ -98,7 +99,9 @@ static void lookup_answered(struct dns_lookup *l)
 
 static const char want_answered[] =
     "{\"@timestamp\":\"2026-11-21T13:24:32.192571Z\",\"ecs\":{\"version\":\"8.11.0\"},"
-    "\"event\":{\"kind\":\"event\",\"category\":[\"network\"],\"type\":[\"protocol\"],"
+    "\"event\":{\"id\":\"5fcc1b63880c82f7864102f2fedef842\",\"kind\":\"event\",\"category\":["
+    "\"network\"],"
+    "\"type\":[\"protocol\"],"
     "\"outcome\":\"success\",\"dataset\":\"nettriage.dns\","
     "\"start\":\"2026-11-21T13:24:32.192571Z\",\"end\":\"2026-11-21T13:24:33.193012Z\","
     "\"duration\":1000441000},"
@@ -114,7 +117,8 @@ static const char want_answered[] =
     "\"elapsed_ms\":1000.441,\"late\":false,\"query_in_capture\":true,\"query_packet\":3,\"answer_"
     "packet\":5,"
     "\"client_ports\":[53424,53425],\"client_ports_omitted\":false,\"answer_count\":0,"
-    "\"duplicate_responses\":1,\"icmp_errors\":0,\"client_rejects\":0}}\n";
+    "\"duplicate_responses\":1,\"icmp_errors\":0,\"client_rejects\":0},"
+    "\"observer\":{\"name\":\"test-sensor\",\"hostname\":\"test-host\"}}\n";
 
 static void test_lookup_exact(void **state)
 {
@@ -379,7 +383,9 @@ static void test_icmp(void **state)
     jcheck_fini(check_lines(&out, 1));
     const char *want =
         "{\"@timestamp\":\"2026-11-21T13:24:32.192600Z\",\"ecs\":{\"version\":\"8.11.0\"},"
-        "\"event\":{\"kind\":\"event\",\"category\":[\"network\"],\"type\":[\"info\"],"
+        "\"event\":{\"id\":\"8674d7835d5a03fef3daa622a6ad6efe\",\"kind\":\"event\",\"category\":["
+        "\"network\"],"
+        "\"type\":[\"info\"],"
         "\"outcome\":\"failure\",\"dataset\":\"nettriage.icmp\"},"
         "\"source\":{\"address\":\"198.51.100.2\",\"ip\":\"198.51.100.2\"},"
         "\"destination\":{\"address\":\"198.51.100.15\",\"ip\":\"198.51.100.15\"},"
@@ -392,7 +398,8 @@ static void test_icmp(void **state)
         "\"description\":\"Destination Unreachable: Port Unreachable\",\"sender\":\"server\","
         "\"about_dns\":true,\"quotes_response\":false,\"matched\":true,\"lookup\":7,"
         "\"quote\":{\"src\":\"198.51.100.15\",\"dst\":\"198.51.100.2\",\"proto\":\"udp\","
-        "\"sport\":53424,\"dport\":53,\"dns_id\":17514}}}}\n";
+        "\"sport\":53424,\"dport\":53,\"dns_id\":17514}}},"
+        "\"observer\":{\"name\":\"test-sensor\",\"hostname\":\"test-host\"}}\n";
     if (strcmp(strbuf_str(&out), want) != 0)
         fail_msg("got:\n%s\nwant:\n%s", strbuf_str(&out), want);
 
@@ -501,7 +508,8 @@ static void test_findings_and_summary(void **state)
     const char *s = strbuf_str(&out);
     /* First line: f1, with the sub-technique split the ECS way. */
     assert_true(strncmp(s, "{\"@timestamp\":\"2026-11-21T13:24:32.000001Z\",", 44) == 0);
-    assert_non_null(strstr(s, "\"event\":{\"kind\":\"alert\",\"category\":[\"network\"],"
+    assert_non_null(strstr(s, "\"event\":{\"id\":\""));
+    assert_non_null(strstr(s, "\",\"kind\":\"alert\",\"category\":[\"network\"],"
                               "\"type\":[\"info\"],\"dataset\":\"nettriage.finding\","
                               "\"severity\":3,"));
     assert_non_null(strstr(s, "\"rule\":{\"id\":\"dns.flood\",\"name\":\"DNS flood\","
@@ -562,6 +570,9 @@ static void test_empty(void **state)
 
 int main(void)
 {
+    /* Every event names its sensor; fixed here so the ids below are too. */
+    setenv("NETTRIAGE_HOSTNAME", "test-host", 1);
+    observer_set_name("test-sensor");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lookup_exact), cmocka_unit_test(test_lookup_outcomes),
         cmocka_unit_test(test_qname_dot),    cmocka_unit_test(test_hostile),
