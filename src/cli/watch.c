@@ -147,54 +147,16 @@ static void on_packet(void *ctx, const struct packet *pkt)
     write_stats(w);
 }
 
-/* Reads the watched input through the pipeline to its end (or the stop). This is the one place
- * that opens the input: `watch -i IFACE` is this function opening the live source instead
- * (source_open_live, then pipeline_read_source) when that exists. */
-/* Opens the live source (after the interface and the -w file are open, root is given up as for
- * report -i) and reads it through the pipeline; NULL source: says why. */
+/* Opens the live source (root is given up after the interface, the -w file and the -o file
+ * are open, as for report -i) and reads it through the pipeline. */
 static bool watch_read_live(struct pipeline *p, struct analysis *a, struct watch_opts *o,
                             const char *label)
 {
-    char err[SOURCE_ERROR_MAX];
-    struct source *src = NULL;
-    if (source_open_live(&o->live, &src, err) < 0) {
-        fprintf(stderr, "nettriage: %s\n", err);
+    const struct capture_open co = {
+        .label = label, .verb = "watching", .user = o->user, .output = o->output};
+    struct source *src = capture_open_live(&o->live, &co, &o->out_f);
+    if (!src)
         return false;
-    }
-    /* The report's file too, before root is given up. */
-    if (o->output && !(o->out_f = fopen(o->output, "w"))) {
-        fprintf(stderr, "nettriage: %s: %s\n", o->output, strerror(errno));
-        source_close(src);
-        return false;
-    }
-    char first[4096];
-    const char *chown_path = NULL;
-    if (o->live.write &&
-        live_savefile_name(first, sizeof first, o->live.write, 0, o->live.rotate_files))
-        chown_path = first;
-    const char *dropped_to = NULL;
-    char perr[256];
-    if (!capture_drop_privileges(o->user, chown_path, perr, sizeof perr, &dropped_to)) {
-        fprintf(stderr, "nettriage: %s\n", perr);
-        source_close(src);
-        return false;
-    }
-    struct strbuf b;
-    strbuf_init(&b);
-    strbuf_puts(&b, "nettriage: watching ");
-    esc_term(&b, label, strlen(label));
-    if (o->live.filter) {
-        strbuf_puts(&b, o->live.filter == capture_default_filter ? " with the default filter: "
-                                                                 : " with the filter: ");
-        esc_term(&b, o->live.filter, strlen(o->live.filter));
-    }
-    if (dropped_to) {
-        strbuf_puts(&b, "; running as user ");
-        esc_term(&b, dropped_to, strlen(dropped_to));
-    }
-    strbuf_putc(&b, '\n');
-    fputs(strbuf_str(&b), stderr);
-    strbuf_fini(&b);
     bool ok = pipeline_read_source(p, src, label, 0);
     if (!ok) {
         const char *why = a->inputs[0].error ? a->inputs[0].error : nt_strerror(NT_ERR_NOMEM);
