@@ -247,5 +247,65 @@ if "$nt" watch -w "$work/x.pcap" "$example" >/dev/null 2>&1; then
     bad "watch -w without -i or --read-live accepted"
 else ok; fi
 
+# --- watch: SIGUSR1 writes the report so far, and the watch goes on --------------------------
+# A replay at its recorded pace (flood.pcap: 282 packets over 5.5 s); SIGUSR1 while it runs.
+# The report so far (-o, replaced) must be `nettriage report` of the packets read so far (the
+# first N of the file, N the count it gives), but for the input's path; the final report must be
+# the file's report, as if no snapshot had been taken. Bounded: poll for each report, at most a
+# few signals until one falls strictly inside the replay.
+flood=$repo/tests/captures/flood/flood.pcap
+total=$(tcpdump -r "$flood" 2>/dev/null | wc -l)
+snap_dir=$work/snap
+mkdir -m 1777 "$snap_dir"
+"$nt" watch --read-live "$flood" --speed 1 --report-format json -o "$snap_dir/watch.json" \
+    >"$snap_dir/alerts.txt" 2>"$snap_dir/err.txt" &
+wpid=$!
+taken=""
+for _try in 1 2 3 4 5; do
+    before=$(grep -c "the report so far" "$snap_dir/err.txt")
+    kill -USR1 "$wpid" 2>/dev/null || break
+    for _i in $(seq 200); do # 20 s at most
+        [ "$(grep -c "the report so far" "$snap_dir/err.txt")" -gt "$before" ] && break
+        sleep 0.1
+    done
+    n=$(grep -o 'the report so far ([0-9]* packets' "$snap_dir/err.txt" | tail -1 | grep -o '[0-9]*')
+    if [ -n "$n" ] && [ "$n" -gt 0 ] && [ "$n" -lt "$total" ]; then
+        cp "$snap_dir/watch.json" "$snap_dir/snap.json"
+        taken=$n
+        break
+    fi
+done
+timeout 30 tail --pid="$wpid" -f /dev/null
+wait "$wpid"
+if [ -z "$taken" ]; then
+    bad "SIGUSR1: no report so far inside the replay: $(cat "$snap_dir/err.txt")"
+else
+    tcpdump -r "$flood" -c "$taken" -w "$snap_dir/prefix.pcap" 2>/dev/null
+    "$nt" report --format json "$snap_dir/prefix.pcap" >"$snap_dir/prefix.json" 2>/dev/null || true
+    "$nt" report --format json "$flood" >"$snap_dir/full.json" 2>/dev/null || true
+    nopath='del(.inputs[].path)'
+    if cmp -s <(jq -S "$nopath" "$snap_dir/snap.json") <(jq -S "$nopath" "$snap_dir/prefix.json") &&
+        jq -e ".summary.packets == $taken" "$snap_dir/snap.json" >/dev/null; then ok; else
+        bad "SIGUSR1 after $taken packets: the report so far is not the report of those packets: $(diff <(jq -S "$nopath" "$snap_dir/snap.json") <(jq -S "$nopath" "$snap_dir/prefix.json") | head -8)"
+    fi
+    if cmp -s "$snap_dir/watch.json" "$snap_dir/full.json"; then ok; else
+        bad "SIGUSR1: the final report differs from the file's: $(diff "$snap_dir/watch.json" "$snap_dir/full.json" | head -8)"
+    fi
+    # The state lines on standard output (the counters), then the final ones: two at least.
+    if [ "$(grep -c ' watch: incidents opened' "$snap_dir/alerts.txt")" -ge 2 ]; then ok; else
+        bad "SIGUSR1: no state line on standard output: $(cat "$snap_dir/alerts.txt")"
+    fi
+fi
+
+# --- watch --report-format: every format of report, from the same renderers ------------------
+for fmt in md json text html; do
+    "$nt" watch --report-format "$fmt" -o "$work/w.$fmt" "$example" >/dev/null 2>&1 || true
+    "$nt" report --format "$fmt" --color never -o "$work/r.$fmt" "$example" >/dev/null 2>&1 || true
+    if [ -s "$work/w.$fmt" ] && cmp -s "$work/w.$fmt" "$work/r.$fmt"; then ok; else
+        bad "watch --report-format $fmt differs from report --format $fmt: $(diff "$work/w.$fmt" "$work/r.$fmt" | head -5)"
+    fi
+done
+expect_usage "watch --report-format checked" "unknown --report-format" watch --report-format yaml "$example"
+
 echo "live.sh: $checks checks, $fails failed"
 [ $fails -eq 0 ]

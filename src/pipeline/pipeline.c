@@ -23,7 +23,9 @@ struct pipeline {
     size_t n_inputs;
     struct detector *det;
     struct correlator *cor;
-    struct flow *flow; /* of the input being read */
+    struct flow *flow;  /* of the input being read */
+    struct source *src; /* the input being read (pipeline_read_source), else NULL */
+    uint32_t src_idx;
     /* What the flow stage's bounds left out, over every input: DNS-over-TCP streams evicted
      * and messages past the most one segment may complete. */
     uint64_t tcp_dns_evicted, tcp_dns_dropped;
@@ -241,6 +243,9 @@ void pipeline_end_input(struct pipeline *p)
     correlate_finish(p->cor);
 }
 
+static bool end_source(struct pipeline *p, struct source *src, uint32_t idx, int rc,
+                       const char *err);
+
 bool pipeline_read(struct pipeline *p, const char *path, uint32_t idx)
 {
     struct analysis_input *in = &p->a->inputs[idx];
@@ -277,6 +282,8 @@ bool pipeline_read_source(struct pipeline *p, struct source *src, const char *la
         p->oom = true;
         return false;
     }
+    p->src = src;
+    p->src_idx = idx;
     int rc;
     struct pipeline_read_progress rp = {.input = idx, .total = source_bytes_total(src)};
     uint32_t until_progress = PIPELINE_PROGRESS_PACKETS;
@@ -307,7 +314,29 @@ bool pipeline_read_source(struct pipeline *p, struct source *src, const char *la
             snprintf(err, sizeof err, "%s", nt_strerror(NT_ERR_NOMEM));
             break;
         }
+        if (p->sink.on_read)
+            p->sink.on_read(p->sink.ctx);
     }
+    p->src = NULL;
+    return end_source(p, src, idx, rc, err);
+}
+
+void pipeline_cut_input(struct pipeline *p)
+{
+    if (!p->src)
+        return;
+    struct source *src = p->src;
+    p->src = NULL;
+    end_source(p, src, p->src_idx, 0, "");
+}
+
+/* The end of input idx read from src: rc the last source_next (0 a clean end), err the reason
+ * of an error of the pipeline's own. Fills the input's figures; returns whether it was read
+ * without error. */
+static bool end_source(struct pipeline *p, struct source *src, uint32_t idx, int rc,
+                       const char *err)
+{
+    struct analysis_input *in = &p->a->inputs[idx];
     /* Datagrams and messages still incomplete count as such when the input ended cleanly; a
      * damaged input leaves them uncounted, as the reader stopped inside the capture. */
     if (rc == 0)

@@ -89,6 +89,10 @@ struct pipeline_sink {
     /* After each packet went through correlate (and the tracker's clock): where a caller that
      * runs until stopped looks at its signals. */
     void (*on_packet)(void *ctx, const struct packet *pkt);
+    /* After each packet read from the input being read went through every stage (the flow
+     * stage's extra messages too): a point between packets, where pipeline_cut_input may be
+     * called (in a copy of the process). */
+    void (*on_read)(void *ctx);
 };
 
 struct pipeline;
@@ -142,6 +146,17 @@ void pipeline_set_read_progress(struct pipeline *p, pipeline_read_progress_fn fn
  * lookup and attempt becomes final). Return NT_OK or NT_ERR_NOMEM. */
 int pipeline_packet(struct pipeline *p, const struct packet *pkt, uint32_t idx);
 void pipeline_end_input(struct pipeline *p);
+
+/* Ends the input being read by pipeline_read or pipeline_read_source now, exactly as it ends
+ * when its source ends cleanly (datagrams and messages still incomplete counted, every open
+ * lookup and attempt final, the input's figures from its source's counts so far), so that
+ * pipeline_finish then makes the report of the packets read so far: the report `nettriage
+ * report` makes of those packets. The reading cannot go on afterwards: this is for a copy of
+ * the process (fork) that writes the report so far while the original reads on (watch's
+ * SIGUSR1). Call it only between packets: from the sink's on_read, or from a live source's
+ * tick (source/live.h), which runs inside source_next. Does nothing when no input is being
+ * read. */
+void pipeline_cut_input(struct pipeline *p);
 
 /* The incident tracker (NULL unless pipeline_config.incidents was given): for its statistics
  * and incident_report_state. */
