@@ -260,6 +260,11 @@ mkdir -m 1777 "$snap_dir"
 "$nt" watch --read-live "$flood" --speed 1 --report-format json -o "$snap_dir/watch.json" \
     >"$snap_dir/alerts.txt" 2>"$snap_dir/err.txt" &
 wpid=$!
+# SIGUSR1 ends a process that has not set its handler yet: wait for the banner (said after).
+for _i in $(seq 200); do
+    grep -q "watching" "$snap_dir/err.txt" && break
+    sleep 0.1
+done
 taken=""
 for _try in 1 2 3 4 5; do
     before=$(grep -c "the report so far" "$snap_dir/err.txt")
@@ -296,6 +301,47 @@ else
         bad "SIGUSR1: no state line on standard output: $(cat "$snap_dir/alerts.txt")"
     fi
 fi
+
+# --- watch -: a pcap stream on a pipe is read as it comes, not a block at a time ---------------
+# unreach.pcap (2 KiB: less than a block) with its first packet again 10 s later, which makes the
+# failures final: written whole to the pipe, which stays open. The "opened" alert must come
+# while it is open (a reader waiting for a full block would wait for the end).
+python3 - "$repo/tests/captures/port_unreachable/unreach.pcap" "$work/stretched.pcap" <<'PY'
+import struct, sys
+data = open(sys.argv[1], 'rb').read()
+order = '<' if data[:4] in (b'\xd4\xc3\xb2\xa1', b'\x4d\x3c\xb2\xa1') else '>'
+incl = struct.unpack(order + 'I', data[24 + 8:24 + 12])[0]
+first = bytearray(data[24:24 + 16 + incl])
+last_sec = 0
+off = 24
+while off + 16 <= len(data):
+    sec, _, n, _ = struct.unpack(order + 'IIII', data[off:off + 16])
+    last_sec = max(last_sec, sec)
+    off += 16 + n
+first[0:4] = struct.pack(order + 'I', last_sec + 10)
+open(sys.argv[2], 'wb').write(data + bytes(first))
+PY
+cat >"$work/pipe.py" <<'PY'
+import select, subprocess, sys, time
+nt, cap = sys.argv[1], sys.argv[2]
+p = subprocess.Popen([nt, 'watch', '--timeout', '1', '-'], stdin=subprocess.PIPE,
+                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+p.stdin.write(open(cap, 'rb').read())
+p.stdin.flush()
+got, t = b'', time.time()
+while time.time() - t < 20 and b' opened' not in got:
+    r, _, _ = select.select([p.stdout], [], [], 0.2)
+    if r:
+        chunk = p.stdout.read1(4096)
+        if not chunk:
+            break
+        got += chunk
+print('opened while the pipe was open' if b' opened' in got else 'no alert while the pipe was open')
+p.stdin.close()
+p.wait(timeout=20)
+PY
+res=$(timeout 60 python3 "$work/pipe.py" "$nt" "$work/stretched.pcap" 2>&1)
+if [ "$res" = "opened while the pipe was open" ]; then ok; else bad "watch - on a pipe: $res"; fi
 
 # --- watch --report-format: every format of report, from the same renderers ------------------
 for fmt in md json text html; do

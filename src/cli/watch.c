@@ -564,6 +564,8 @@ int cmd_watch(int argc, char **argv)
         o.input = read_file ? read_file : argv[optind];
     }
     o.cfg.incidents = &o.inc;
+    /* -i: on a quiet link the clock moves on with the wall clock, so incidents close. */
+    o.cfg.idle_clock = true;
 
     int status = EXIT_ERROR;
     struct analysis a = {0};

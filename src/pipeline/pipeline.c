@@ -264,6 +264,18 @@ bool pipeline_read(struct pipeline *p, const char *path, uint32_t idx)
     return ok;
 }
 
+void pipeline_idle(struct pipeline *p, const struct nt_time *now)
+{
+    correlate_idle(p->cor, now);
+    if (p->inc)
+        incident_tick(p->inc, now);
+}
+
+static void idle_cb(void *ctx, const struct nt_time *now)
+{
+    pipeline_idle(ctx, now);
+}
+
 bool pipeline_read_source(struct pipeline *p, struct source *src, const char *label, uint32_t idx)
 {
     struct analysis_input *in = &p->a->inputs[idx];
@@ -284,6 +296,8 @@ bool pipeline_read_source(struct pipeline *p, struct source *src, const char *la
     }
     p->src = src;
     p->src_idx = idx;
+    if (p->cfg.idle_clock)
+        source_set_idle(src, idle_cb, p);
     int rc;
     struct pipeline_read_progress rp = {.input = idx, .total = source_bytes_total(src)};
     uint32_t until_progress = PIPELINE_PROGRESS_PACKETS;
@@ -343,9 +357,11 @@ static bool end_source(struct pipeline *p, struct source *src, uint32_t idx, int
         flow_finish(p->flow);
     pipeline_end_input(p);
     if (p->progress) {
-        rp.packets = source_stats(src)->packets;
-        rp.bytes = source_bytes_read(src);
-        rp.done = true;
+        struct pipeline_read_progress rp = {.input = idx,
+                                            .total = source_bytes_total(src),
+                                            .packets = source_stats(src)->packets,
+                                            .bytes = source_bytes_read(src),
+                                            .done = true};
         p->progress(p->progress_ctx, &rp);
     }
     const struct flow_stats *fs = flow_stats(p->flow);

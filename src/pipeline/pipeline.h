@@ -59,6 +59,12 @@ struct pipeline_config {
     /* --redact: every packet's roles (who asked, who served) are noted there (report/redact.h);
      * NULL without it. */
     struct redact *redact;
+    /* A live capture from an interface: while no packet comes, the clock moves on by the time
+     * waited since the last one (source_set_idle, pipeline_idle), so timeouts expire and
+     * incidents close on a quiet link too. Files and standard input never move it (their time
+     * is their packets'). Off by default: a report's lookups still open when the capture ends
+     * are then "cut off by the end" as in the file -w writes (`watch` turns it on). */
+    bool idle_clock;
 };
 
 /* A bound of the flow stage or the correlator settable by name (--bound flow.tcp_dns_flows=N):
@@ -157,6 +163,11 @@ void pipeline_end_input(struct pipeline *p);
  * tick (source/live.h), which runs inside source_next. Does nothing when no input is being
  * read. */
 void pipeline_cut_input(struct pipeline *p);
+
+/* No packet came, and the time is now `now` in the packets' clock: the correlator's clock moves
+ * on (correlate_idle: timeouts, the answer guard and the late window expire what is due), then
+ * the incident tracker's (updates, quiet closes). Between packets only. */
+void pipeline_idle(struct pipeline *p, const struct nt_time *now);
 
 /* The incident tracker (NULL unless pipeline_config.incidents was given): for its statistics
  * and incident_report_state. */

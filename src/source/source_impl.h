@@ -26,6 +26,9 @@ struct source {
      * the stream under it keeps, valid until source_close; NULL when none (live). */
     const uint64_t *bytes_at;
     int64_t bytes_total; /* the size of a regular file; -1 otherwise */
+    /* source_set_idle */
+    source_idle_fn idle;
+    void *idle_ctx;
 };
 
 /* Allocates a source with the given ops and kind (stats zeroed, linktype -1). NULL on out of
