@@ -74,18 +74,13 @@ watch_args=(--format ndjson --timeout 1 --interval 2 --quiet-close "$quiet_close
 # watch_start NAME ARGS...: watch -i on the client's veth in its namespace, alerts to
 # NAME.ndjson, messages to NAME.err; returns once it says it watches. Its pid in WATCH_PID.
 watch_start() {
-    local name=$1 i
+    local name=$1
     shift
     ip netns exec "$NT_CLIENT_NS" "$nettriage" watch -i "$NT_CLIENT_IF" "${watch_args[@]}" \
         "$@" >"$W/$name.ndjson" 2>"$W/$name.err" &
     WATCH_PID=$!
     NT_PIDS+=("$WATCH_PID")
-    for ((i = 0; i < NT_WAIT_TENTHS; i++)); do
-        grep -q 'watching' "$W/$name.err" 2>/dev/null && return 0
-        kill -0 "$WATCH_PID" 2>/dev/null || nt_die "watch $name exited: $(cat "$W/$name.err")"
-        sleep 0.1
-    done
-    nt_die "watch $name did not start within $((NT_WAIT_TENTHS / 10)) s"
+    nt_wait_said "$WATCH_PID" "$W/$name.err" 'watching' "watch $name"
 }
 watch_start a -w "$W/a.w.pcap" -o "$W/a.json"
 a_pid=$WATCH_PID
