@@ -106,7 +106,7 @@ usage_error "watch " "unknown option '-q'" watch -q "$pcap"
 usage_error "watch " "--timeout S" watch -t 5 "$pcap"
 usage_error "watch " "option '--format' needs a value" watch "$pcap" --format
 usage_error "watch " "unknown --format 'md'" watch --format md "$pcap"
-usage_error "watch " "unknown --report-format" watch --report-format html "$pcap"
+usage_error "watch " "unknown --report-format" watch --report-format yaml "$pcap"
 usage_error "watch " "--min-failures wants" watch --min-failures 0 "$pcap"
 usage_error "watch " "--interval wants" watch --interval 0 "$pcap"
 usage_error "watch " "needs one INPUT" watch

@@ -247,5 +247,111 @@ if "$nt" watch -w "$work/x.pcap" "$example" >/dev/null 2>&1; then
     bad "watch -w without -i or --read-live accepted"
 else ok; fi
 
+# --- watch: SIGUSR1 writes the report so far, and the watch goes on --------------------------
+# A replay at its recorded pace (flood.pcap: 282 packets over 5.5 s); SIGUSR1 while it runs.
+# The report so far (-o, replaced) must be `nettriage report` of the packets read so far (the
+# first N of the file, N the count it gives), but for the input's path; the final report must be
+# the file's report, as if no snapshot had been taken. Bounded: poll for each report, at most a
+# few signals until one falls strictly inside the replay.
+flood=$repo/tests/captures/flood/flood.pcap
+total=$(tcpdump -r "$flood" 2>/dev/null | wc -l)
+snap_dir=$work/snap
+mkdir -m 1777 "$snap_dir"
+"$nt" watch --read-live "$flood" --speed 1 --report-format json -o "$snap_dir/watch.json" \
+    >"$snap_dir/alerts.txt" 2>"$snap_dir/err.txt" &
+wpid=$!
+# SIGUSR1 ends a process that has not set its handler yet: wait for the banner (said after).
+for _i in $(seq 200); do
+    grep -q "watching" "$snap_dir/err.txt" && break
+    sleep 0.1
+done
+taken=""
+for _try in 1 2 3 4 5; do
+    before=$(grep -c "the report so far" "$snap_dir/err.txt")
+    kill -USR1 "$wpid" 2>/dev/null || break
+    for _i in $(seq 200); do # 20 s at most
+        [ "$(grep -c "the report so far" "$snap_dir/err.txt")" -gt "$before" ] && break
+        sleep 0.1
+    done
+    n=$(grep -o 'the report so far ([0-9]* packets' "$snap_dir/err.txt" | tail -1 | grep -o '[0-9]*')
+    if [ -n "$n" ] && [ "$n" -gt 0 ] && [ "$n" -lt "$total" ]; then
+        cp "$snap_dir/watch.json" "$snap_dir/snap.json"
+        taken=$n
+        break
+    fi
+done
+timeout 30 tail --pid="$wpid" -f /dev/null
+wait "$wpid"
+if [ -z "$taken" ]; then
+    bad "SIGUSR1: no report so far inside the replay: $(cat "$snap_dir/err.txt")"
+else
+    tcpdump -r "$flood" -c "$taken" -w "$snap_dir/prefix.pcap" 2>/dev/null
+    "$nt" report --format json "$snap_dir/prefix.pcap" >"$snap_dir/prefix.json" 2>/dev/null || true
+    "$nt" report --format json "$flood" >"$snap_dir/full.json" 2>/dev/null || true
+    nopath='del(.inputs[].path)'
+    if cmp -s <(jq -S "$nopath" "$snap_dir/snap.json") <(jq -S "$nopath" "$snap_dir/prefix.json") &&
+        jq -e ".summary.packets == $taken" "$snap_dir/snap.json" >/dev/null; then ok; else
+        bad "SIGUSR1 after $taken packets: the report so far is not the report of those packets: $(diff <(jq -S "$nopath" "$snap_dir/snap.json") <(jq -S "$nopath" "$snap_dir/prefix.json") | head -8)"
+    fi
+    if cmp -s "$snap_dir/watch.json" "$snap_dir/full.json"; then ok; else
+        bad "SIGUSR1: the final report differs from the file's: $(diff "$snap_dir/watch.json" "$snap_dir/full.json" | head -8)"
+    fi
+    # The state lines on standard output (the counters), then the final ones: two at least.
+    if [ "$(grep -c ' watch: incidents opened' "$snap_dir/alerts.txt")" -ge 2 ]; then ok; else
+        bad "SIGUSR1: no state line on standard output: $(cat "$snap_dir/alerts.txt")"
+    fi
+fi
+
+# --- watch -: a pcap stream on a pipe is read as it comes, not a block at a time ---------------
+# unreach.pcap (2 KiB: less than a block) with its first packet again 10 s later, which makes the
+# failures final: written whole to the pipe, which stays open. The "opened" alert must come
+# while it is open (a reader waiting for a full block would wait for the end).
+python3 - "$repo/tests/captures/port_unreachable/unreach.pcap" "$work/stretched.pcap" <<'PY'
+import struct, sys
+data = open(sys.argv[1], 'rb').read()
+order = '<' if data[:4] in (b'\xd4\xc3\xb2\xa1', b'\x4d\x3c\xb2\xa1') else '>'
+incl = struct.unpack(order + 'I', data[24 + 8:24 + 12])[0]
+first = bytearray(data[24:24 + 16 + incl])
+last_sec = 0
+off = 24
+while off + 16 <= len(data):
+    sec, _, n, _ = struct.unpack(order + 'IIII', data[off:off + 16])
+    last_sec = max(last_sec, sec)
+    off += 16 + n
+first[0:4] = struct.pack(order + 'I', last_sec + 10)
+open(sys.argv[2], 'wb').write(data + bytes(first))
+PY
+cat >"$work/pipe.py" <<'PY'
+import select, subprocess, sys, time
+nt, cap = sys.argv[1], sys.argv[2]
+p = subprocess.Popen([nt, 'watch', '--timeout', '1', '-'], stdin=subprocess.PIPE,
+                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+p.stdin.write(open(cap, 'rb').read())
+p.stdin.flush()
+got, t = b'', time.time()
+while time.time() - t < 20 and b' opened' not in got:
+    r, _, _ = select.select([p.stdout], [], [], 0.2)
+    if r:
+        chunk = p.stdout.read1(4096)
+        if not chunk:
+            break
+        got += chunk
+print('opened while the pipe was open' if b' opened' in got else 'no alert while the pipe was open')
+p.stdin.close()
+p.wait(timeout=20)
+PY
+res=$(timeout 60 python3 "$work/pipe.py" "$nt" "$work/stretched.pcap" 2>&1)
+if [ "$res" = "opened while the pipe was open" ]; then ok; else bad "watch - on a pipe: $res"; fi
+
+# --- watch --report-format: every format of report, from the same renderers ------------------
+for fmt in md json text html; do
+    "$nt" watch --report-format "$fmt" -o "$work/w.$fmt" "$example" >/dev/null 2>&1 || true
+    "$nt" report --format "$fmt" --color never -o "$work/r.$fmt" "$example" >/dev/null 2>&1 || true
+    if [ -s "$work/w.$fmt" ] && cmp -s "$work/w.$fmt" "$work/r.$fmt"; then ok; else
+        bad "watch --report-format $fmt differs from report --format $fmt: $(diff "$work/w.$fmt" "$work/r.$fmt" | head -5)"
+    fi
+done
+expect_usage "watch --report-format checked" "unknown --report-format" watch --report-format yaml "$example"
+
 echo "live.sh: $checks checks, $fails failed"
 [ $fails -eq 0 ]

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "pipeline/pipeline.h"
+#include "report/escape.h"
 #include "source/live.h"
 
 const char capture_default_filter[] =
@@ -130,4 +131,92 @@ const char *capture_filter_words(const char *filter, int argc, char **argv, int 
     }
     *owned = e;
     return e;
+}
+
+/* "nettriage: LABEL: WHY" on standard error, escaped for the terminal. */
+static void say_error(const char *label, const char *why)
+{
+    struct strbuf b;
+    strbuf_init(&b);
+    strbuf_puts(&b, "nettriage: ");
+    if (label) {
+        esc_term(&b, label, strlen(label));
+        strbuf_puts(&b, ": ");
+    }
+    esc_term(&b, why, strlen(why));
+    strbuf_putc(&b, '\n');
+    fputs(strbuf_str(&b), stderr);
+    strbuf_fini(&b);
+}
+
+static void say_banner(const struct live_opts *lo, const struct capture_open *co,
+                       const char *dropped_to)
+{
+    struct strbuf b;
+    strbuf_init(&b);
+    strbuf_puts(&b, "nettriage: ");
+    strbuf_puts(&b, co->verb ? co->verb : lo->iface ? "capturing on" : "replaying");
+    strbuf_putc(&b, ' ');
+    esc_term(&b, co->label, strlen(co->label));
+    if (lo->read_file) {
+        if (lo->speed > 0)
+            strbuf_printf(&b, " at %gx its recorded pace", lo->speed);
+        else
+            strbuf_puts(&b, " as fast as it reads");
+    }
+    if (lo->filter == capture_default_filter)
+        strbuf_puts(&b, " with the default filter (DNS on port 53 over UDP and TCP, ICMP and "
+                        "ICMPv6 errors, TCP SYN, SYN-ACK and RST, IP fragments; give a filter "
+                        "expression to change it)");
+    else if (!lo->filter)
+        strbuf_puts(&b, " without a filter");
+    else
+        strbuf_puts(&b, " with the filter you gave");
+    if (dropped_to) {
+        strbuf_puts(&b, "; running as user ");
+        esc_term(&b, dropped_to, strlen(dropped_to));
+    }
+    strbuf_putc(&b, '\n');
+    if (lo->filter) {
+        strbuf_puts(&b, "nettriage: filter: ");
+        esc_term(&b, lo->filter, strlen(lo->filter));
+        strbuf_putc(&b, '\n');
+    }
+    if (isatty(STDERR_FILENO))
+        strbuf_puts(&b, "nettriage: press Ctrl-C to stop and write the report\n");
+    fputs(strbuf_str(&b), stderr);
+    strbuf_fini(&b);
+}
+
+struct source *capture_open_live(const struct live_opts *lo, const struct capture_open *co,
+                                 FILE **out_f)
+{
+    *out_f = NULL;
+    char err[SOURCE_ERROR_MAX];
+    struct source *src = NULL;
+    if (source_open_live(lo, &src, err) < 0) {
+        say_error(co->label, err);
+        return NULL;
+    }
+    if (co->output && !(*out_f = fopen(co->output, "w"))) {
+        say_error(co->output, strerror(errno));
+        source_close(src);
+        return NULL;
+    }
+    char first[4096];
+    const char *chown_path = NULL;
+    if (lo->write && live_savefile_name(first, sizeof first, lo->write, 0, lo->rotate_files))
+        chown_path = first;
+    const char *dropped_to = NULL;
+    if (!capture_drop_privileges(co->user, chown_path, err, sizeof err, &dropped_to)) {
+        say_error(NULL, err);
+        if (*out_f)
+            fclose(*out_f);
+        *out_f = NULL;
+        source_close(src);
+        return NULL;
+    }
+    if (!co->quiet)
+        say_banner(lo, co, dropped_to);
+    return src;
 }

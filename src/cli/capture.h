@@ -12,6 +12,7 @@
 #include "source/source.h"
 
 struct pipeline;
+struct live_opts;
 
 /* The BPF filter used on an interface when none is given: what the rules read. DNS on port 53
  * (UDP and TCP, every packet of a DNS-over-TCP connection), ICMP errors (unreachable, source
@@ -43,5 +44,22 @@ void capture_catch_stop_signals(void);
  * process now runs as (NULL when nothing changed). */
 bool capture_drop_privileges(const char *user, const char *chown_path, char *err, size_t n,
                              const char **dropped_to);
+
+/* How report -i and watch -i (and their --read-live) open a live source. */
+struct capture_open {
+    const char *label;  /* the interface or the replayed file, for the messages */
+    const char *verb;   /* the banner's verb ("watching"), or NULL: "capturing on" / "replaying" */
+    const char *user;   /* -Z, or NULL */
+    const char *output; /* -o FILE, opened for writing before root is given up, or NULL */
+    bool quiet;         /* no banner */
+};
+
+/* Opens the live source (source_open_live), then the report file co->output (*out_f; NULL when
+ * none), gives the first -w file to the user and drops root (capture_drop_privileges), and says
+ * on standard error what it captures: the interface or file, the pace of a replay, the filter,
+ * the user it runs as, and on a terminal that Ctrl-C stops it. Returns the source, or NULL
+ * after saying why on standard error (nothing left open). */
+struct source *capture_open_live(const struct live_opts *lo, const struct capture_open *co,
+                                 FILE **out_f);
 
 #endif

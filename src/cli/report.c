@@ -431,73 +431,6 @@ static int verdict_status(const struct analysis *a)
     return EXIT_ERROR;
 }
 
-/* Opens the live source (an interface, or a file replayed at its pace), says on standard
- * error what it captures, and drops root. The -o file is opened here too, before root is given
- * up (*out_f). Returns the source, or NULL after saying why. */
-static struct source *open_live(struct report_opts *o, const char *label, FILE **out_f)
-{
-    char err[SOURCE_ERROR_MAX];
-    struct source *src = NULL;
-    int rc = source_open_live(&o->live, &src, err);
-    if (rc < 0) {
-        report_error(label, err);
-        return NULL;
-    }
-    if (o->output && !(*out_f = fopen(o->output, "w"))) {
-        report_error(o->output, strerror(errno));
-        source_close(src);
-        return NULL;
-    }
-    char first[4096];
-    const char *chown_path = NULL;
-    if (o->live.write &&
-        live_savefile_name(first, sizeof first, o->live.write, 0, o->live.rotate_files))
-        chown_path = first;
-    const char *dropped_to = NULL;
-    char perr[256];
-    if (!capture_drop_privileges(o->user, chown_path, perr, sizeof perr, &dropped_to)) {
-        fprintf(stderr, "nettriage: %s\n", perr);
-        source_close(src);
-        return NULL;
-    }
-    if (!o->quiet) {
-        struct strbuf b;
-        strbuf_init(&b);
-        strbuf_puts(&b, "nettriage: ");
-        strbuf_puts(&b, o->live.iface ? "capturing on " : "replaying ");
-        esc_term(&b, label, strlen(label));
-        if (o->live.read_file) {
-            if (o->live.speed > 0)
-                strbuf_printf(&b, " at %gx its recorded pace", o->live.speed);
-            else
-                strbuf_puts(&b, " as fast as it reads");
-        }
-        if (o->live.filter == capture_default_filter)
-            strbuf_puts(&b, " with the default filter (DNS on port 53 over UDP and TCP, ICMP and "
-                            "ICMPv6 errors, TCP SYN, SYN-ACK and RST, IP fragments; give a filter "
-                            "expression to change it)");
-        else if (!o->live.filter)
-            strbuf_puts(&b, " without a filter");
-        else
-            strbuf_puts(&b, " with the filter you gave");
-        if (dropped_to) {
-            strbuf_puts(&b, "; running as user ");
-            esc_term(&b, dropped_to, strlen(dropped_to));
-        }
-        strbuf_putc(&b, '\n');
-        if (o->live.filter) {
-            strbuf_puts(&b, "nettriage: filter: ");
-            esc_term(&b, o->live.filter, strlen(o->live.filter));
-            strbuf_putc(&b, '\n');
-        }
-        if (isatty(STDERR_FILENO))
-            strbuf_puts(&b, "nettriage: press Ctrl-C to stop and write the report\n");
-        fputs(strbuf_str(&b), stderr);
-        strbuf_fini(&b);
-    }
-    return src;
-}
-
 /* The options that only a live capture or its replay takes. */
 static const char *live_only_option(const struct report_opts *o)
 {
@@ -914,7 +847,9 @@ int cmd_report(int argc, char **argv)
             o.live.tick = progress_live_tick;
             o.live.tick_ctx = &progress;
         }
-        if (!(live_src = open_live(&o, label, &out_f)))
+        const struct capture_open co = {
+            .label = label, .user = o.user, .output = o.output, .quiet = o.quiet};
+        if (!(live_src = capture_open_live(&o.live, &co, &out_f)))
             goto done;
         if (run.nd)
             nd.f = out_f;

@@ -7,11 +7,18 @@
  * (it puts /dev/null in its place; the read in progress is restarted on it and returns the end
  * of file), so the input ends cleanly after the data already read, then the report is written.
  * A regular file is read by its own descriptor and runs to its end (it ends by itself); a
- * second SIGINT or SIGTERM exits at once without a report. SIGUSR1 writes the open incidents
- * as they stand and the tracker's counters on standard output, at the next packet, and the
- * watch goes on: not the full report, which runs every rule's end (on_finish: findings
- * withdrawn, causes and windows settled) and would have to close every open lookup, so it
- * can be made only once. */
+ * second SIGINT or SIGTERM exits at once without a report.
+ *
+ * SIGUSR1: the open incidents as they stand and the tracker's counters on standard output, and
+ * the report so far where the final report goes (standard error, or -o FILE, replaced), then
+ * the watch goes on. The report is made between two packets (the next one read, or the live
+ * source's next tick, at most LIVE_TICK_US apart even on a quiet link) by a copy of the process
+ * (fork): the copy ends its input there (pipeline_cut_input), runs every rule's end and writes
+ * the report, exactly as the final report is made when the input ends; the watch itself is
+ * not touched, so its final report is the one it would have made without the snapshot. The
+ * rules' ends (on_finish) consume their state and cannot run twice; running them in a copy
+ * needs nothing of the rules (docs/architecture.md, "The report so far"). One copy at a time:
+ * a SIGUSR1 while one is writing is served when it is done. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -21,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli/capture.h"
@@ -36,7 +44,7 @@
 
 struct watch_opts {
     bool ndjson;               /* --format ndjson (else text) */
-    const char *report_format; /* md, json, ndjson */
+    const char *report_format; /* md, json, ndjson, text, html */
     const char *output;        /* -o FILE for the report, else standard error */
     const char *input;
     /* -i IFACE (or --read-live FILE): the live source instead of INPUT, with its filter
@@ -53,12 +61,15 @@ struct watch_opts {
 };
 
 struct watch {
-    const struct watch_opts *o;
+    struct watch_opts *o;
     struct pipeline *p;
+    struct analysis *a;
     struct strbuf line;
     bool out_failed;
     struct ship *alerts, *events;
     struct strbuf ship_line;
+    bool muted;     /* the copy writing the report so far: no alerts */
+    pid_t snap_pid; /* that copy while it runs, else 0 */
 };
 
 /* Hands the line built in w->ship_line to a shipper. */
@@ -69,25 +80,38 @@ static void ship_to(struct watch *w, struct ship *s)
     ship_tick(s);
 }
 
-static void sh_lookup(void *ctx, const struct dns_lookup *l)
+/* What streams out of the pipeline: the traffic model of an HTML report (--report-format
+ * html), and the events shipped with --clickhouse; the copy writing the report so far (muted)
+ * ships nothing, its parent does. */
+static void sink_lookup(void *ctx, const struct dns_lookup *l)
 {
     struct watch *w = ctx;
-    ndjson_lookup(&w->ship_line, l);
-    ship_to(w, w->events);
+    if (w->a->traffic)
+        analysis_traffic_lookup(w->a->traffic, l);
+    if (w->events && !w->muted) {
+        ndjson_lookup(&w->ship_line, l);
+        ship_to(w, w->events);
+    }
 }
 
-static void sh_icmp(void *ctx, const struct icmp_event *e)
+static void sink_icmp(void *ctx, const struct icmp_event *e)
 {
     struct watch *w = ctx;
-    ndjson_icmp_error(&w->ship_line, e);
-    ship_to(w, w->events);
+    if (w->a->traffic)
+        analysis_traffic_icmp(w->a->traffic, e);
+    if (w->events && !w->muted) {
+        ndjson_icmp_error(&w->ship_line, e);
+        ship_to(w, w->events);
+    }
 }
 
-static void sh_tcp(void *ctx, const struct tcp_attempt *t)
+static void sink_tcp(void *ctx, const struct tcp_attempt *t)
 {
     struct watch *w = ctx;
-    ndjson_tcp_attempt(&w->ship_line, t);
-    ship_to(w, w->events);
+    if (w->events && !w->muted) {
+        ndjson_tcp_attempt(&w->ship_line, t);
+        ship_to(w, w->events);
+    }
 }
 
 /* Opens SPOOL/NAME for one table; NULL with a message on failure. */
@@ -193,6 +217,8 @@ static void emit(struct watch *w)
 static void on_incident(void *ctx, const struct incident_event *ev)
 {
     struct watch *w = ctx;
+    if (w->muted)
+        return;
     if (w->o->ndjson)
         alert_ndjson(&w->line, ev);
     else
@@ -214,69 +240,16 @@ static void write_stats(struct watch *w)
     emit(w);
 }
 
-static void on_packet(void *ctx, const struct packet *pkt)
-{
-    struct watch *w = ctx;
-    (void)pkt;
-    if (w->alerts) {
-        ship_tick(w->alerts);
-        ship_tick(w->events);
-    }
-    if (!state_requested)
-        return;
-    state_requested = 0;
-    incident_report_state(pipeline_incidents(w->p));
-    write_stats(w);
-}
-
-/* Reads the watched input through the pipeline to its end (or the stop). This is the one place
- * that opens the input: `watch -i IFACE` is this function opening the live source instead
- * (source_open_live, then pipeline_read_source) when that exists. */
-/* Opens the live source (after the interface and the -w file are open, root is given up as for
- * report -i) and reads it through the pipeline; NULL source: says why. */
+/* Opens the live source (root is given up after the interface, the -w file and the -o file
+ * are open, as for report -i) and reads it through the pipeline. */
 static bool watch_read_live(struct pipeline *p, struct analysis *a, struct watch_opts *o,
                             const char *label)
 {
-    char err[SOURCE_ERROR_MAX];
-    struct source *src = NULL;
-    if (source_open_live(&o->live, &src, err) < 0) {
-        fprintf(stderr, "nettriage: %s\n", err);
+    const struct capture_open co = {
+        .label = label, .verb = "watching", .user = o->user, .output = o->output};
+    struct source *src = capture_open_live(&o->live, &co, &o->out_f);
+    if (!src)
         return false;
-    }
-    /* The report's file too, before root is given up. */
-    if (o->output && !(o->out_f = fopen(o->output, "w"))) {
-        fprintf(stderr, "nettriage: %s: %s\n", o->output, strerror(errno));
-        source_close(src);
-        return false;
-    }
-    char first[4096];
-    const char *chown_path = NULL;
-    if (o->live.write &&
-        live_savefile_name(first, sizeof first, o->live.write, 0, o->live.rotate_files))
-        chown_path = first;
-    const char *dropped_to = NULL;
-    char perr[256];
-    if (!capture_drop_privileges(o->user, chown_path, perr, sizeof perr, &dropped_to)) {
-        fprintf(stderr, "nettriage: %s\n", perr);
-        source_close(src);
-        return false;
-    }
-    struct strbuf b;
-    strbuf_init(&b);
-    strbuf_puts(&b, "nettriage: watching ");
-    esc_term(&b, label, strlen(label));
-    if (o->live.filter) {
-        strbuf_puts(&b, o->live.filter == capture_default_filter ? " with the default filter: "
-                                                                 : " with the filter: ");
-        esc_term(&b, o->live.filter, strlen(o->live.filter));
-    }
-    if (dropped_to) {
-        strbuf_puts(&b, "; running as user ");
-        esc_term(&b, dropped_to, strlen(dropped_to));
-    }
-    strbuf_putc(&b, '\n');
-    fputs(strbuf_str(&b), stderr);
-    strbuf_fini(&b);
     bool ok = pipeline_read_source(p, src, label, 0);
     if (!ok) {
         const char *why = a->inputs[0].error ? a->inputs[0].error : nt_strerror(NT_ERR_NOMEM);
@@ -329,37 +302,139 @@ static bool parse_count(const char *s, uint32_t max, uint32_t *out)
     return true;
 }
 
-/* Renders the report in --report-format and writes it to -o FILE or standard error. */
-static bool write_report(struct watch_opts *o, const struct analysis *a)
+/* Writes all of buf at offset 0 of fd and cuts the file there: the report in the -o file
+ * opened before root was given up, replacing the one written before (the report so far). The
+ * descriptor's offset, shared with a copy of the process, does not move. */
+static bool replace_contents(int fd, const char *buf, size_t len)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = pwrite(fd, buf + done, len - done, (off_t)done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        done += (size_t)n;
+    }
+    return ftruncate(fd, (off_t)len) == 0;
+}
+
+/* Renders the report in --report-format and writes it to -o FILE (replacing what it held) or
+ * standard error. */
+static bool write_report(struct watch_opts *o, struct analysis *a)
 {
     struct strbuf out;
     strbuf_init(&out);
-    if (strcmp(o->report_format, "json") == 0)
+    if (strcmp(o->report_format, "json") == 0) {
         report_render_json(a, &out);
-    else if (strcmp(o->report_format, "ndjson") == 0)
+    } else if (strcmp(o->report_format, "ndjson") == 0) {
         report_render_ndjson(a, &out);
-    else
+    } else if (strcmp(o->report_format, "text") == 0) {
+        report_render_text(a, &out, false);
+    } else if (strcmp(o->report_format, "html") == 0) {
+        analysis_traffic_finish(a->traffic);
+        report_render_html(a, &out);
+    } else {
         report_render_md(a, &out);
-    if (out.oom) {
+    }
+    if (out.oom || (a->traffic && a->traffic->oom)) {
         strbuf_fini(&out);
         fputs("nettriage: out of memory\n", stderr);
         return false;
     }
-    FILE *f = o->out_f ? o->out_f : stderr;
-    if (o->output && !o->out_f && !(f = fopen(o->output, "w"))) {
-        fprintf(stderr, "nettriage: %s: %s\n", o->output, strerror(errno));
-        strbuf_fini(&out);
-        return false;
+    bool ok;
+    if (o->out_f) {
+        ok = replace_contents(fileno(o->out_f), strbuf_str(&out), out.len);
+    } else if (o->output) {
+        FILE *f = fopen(o->output, "w");
+        if (!f) {
+            fprintf(stderr, "nettriage: %s: %s\n", o->output, strerror(errno));
+            strbuf_fini(&out);
+            return false;
+        }
+        size_t n = fwrite(strbuf_str(&out), 1, out.len, f);
+        ok = fclose(f) == 0 && n == out.len;
+    } else {
+        ok = fwrite(strbuf_str(&out), 1, out.len, stderr) == out.len && fflush(stderr) == 0;
     }
-    size_t w = fwrite(strbuf_str(&out), 1, out.len, f);
-    int rc = f == stderr ? fflush(f) : fclose(f);
-    o->out_f = NULL;
-    bool ok = w == out.len && rc == 0;
     strbuf_fini(&out);
     if (!ok)
         fprintf(stderr, "nettriage: %s: %s\n", o->output ? o->output : "standard error",
                 nt_strerror(NT_ERR_WRITE));
     return ok;
+}
+
+/* The copy of the process made on SIGUSR1: ends the input here, runs the rules' end and writes
+ * the report so far, then exits (never returns). _exit: the copy flushes none of the watch's
+ * buffers (the -w file's among them). */
+static _Noreturn void snapshot_child(struct watch *w)
+{
+    restore_signals();
+    w->muted = true;
+    pipeline_cut_input(w->p);
+    if (!pipeline_finish(w->p)) {
+        fputs("nettriage: out of memory making the report so far\n", stderr);
+        _exit(1);
+    }
+    unsigned long long n = (unsigned long long)w->a->inputs[0].packets;
+    if (!w->o->output)
+        fprintf(stderr, "nettriage: the report so far (%llu packets read):\n", n);
+    if (!write_report(w->o, w->a))
+        _exit(1);
+    /* Said once the file is whole, for whoever waits for it. */
+    if (w->o->output)
+        fprintf(stderr, "nettriage: the report so far (%llu packets read) written to %s\n", n,
+                w->o->output);
+    _exit(0);
+}
+
+/* Waits for the copy writing the report so far (block: wait until it is done). */
+static void snapshot_reap(struct watch *w, bool block)
+{
+    if (w->snap_pid <= 0)
+        return;
+    int st;
+    pid_t r;
+    do
+        r = waitpid(w->snap_pid, &st, block ? 0 : WNOHANG);
+    while (r < 0 && errno == EINTR);
+    if (r == w->snap_pid || r < 0)
+        w->snap_pid = 0;
+}
+
+/* Between two packets: serves a SIGUSR1 (see the top of this file). */
+static void serve_state_request(struct watch *w)
+{
+    snapshot_reap(w, false);
+    if (!state_requested || w->snap_pid > 0 || stop_requested)
+        return;
+    state_requested = 0;
+    incident_report_state(pipeline_incidents(w->p));
+    write_stats(w);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0)
+        snapshot_child(w);
+    if (pid < 0)
+        fprintf(stderr, "nettriage: cannot make the report so far: %s\n", strerror(errno));
+    else
+        w->snap_pid = pid;
+}
+
+static void on_read(void *ctx)
+{
+    struct watch *w = ctx;
+    if (w->alerts && !w->muted) { /* a batch older than a second goes now */
+        ship_tick(w->alerts);
+        ship_tick(w->events);
+    }
+    serve_state_request(ctx);
+}
+
+static void on_live_tick(void *ctx, const struct source_stats *st)
+{
+    (void)st;
+    serve_state_request(ctx);
 }
 
 int cmd_watch(int argc, char **argv)
@@ -497,8 +572,10 @@ int cmd_watch(int argc, char **argv)
             break;
         case OPT_REPORT_FORMAT:
             if (strcmp(optarg, "md") != 0 && strcmp(optarg, "json") != 0 &&
-                strcmp(optarg, "ndjson") != 0) {
-                cli_usage_error("watch", "unknown --report-format '%s' (md, json or ndjson)",
+                strcmp(optarg, "ndjson") != 0 && strcmp(optarg, "text") != 0 &&
+                strcmp(optarg, "html") != 0) {
+                cli_usage_error("watch",
+                                "unknown --report-format '%s' (md, json, ndjson, text or html)",
                                 optarg);
                 return EXIT_ERROR;
             }
@@ -603,23 +680,34 @@ int cmd_watch(int argc, char **argv)
                 ship_orphan_option(&o.ship));
         return EXIT_ERROR;
     }
+    /* -i: on a quiet link the clock moves on with the wall clock, so incidents close. */
+    o.cfg.idle_clock = true;
 
     int status = EXIT_ERROR;
     struct analysis a = {0};
-    struct watch w = {.o = &o};
+    struct watch w = {.o = &o, .a = &a};
     strbuf_init(&w.line);
     strbuf_init(&w.ship_line);
-    struct pipeline_sink sink = {.ctx = &w, .on_incident = on_incident, .on_packet = on_packet};
+    struct pipeline_sink sink = {.ctx = &w, .on_incident = on_incident, .on_read = on_read};
     if (o.ship.url) {
         if (!(w.alerts = open_shipper(&o, "nettriage.alerts", "alerts")) ||
             !(w.events = open_shipper(&o, "nettriage.events", "events")))
             goto done;
-        sink.on_lookup = sh_lookup;
-        sink.on_icmp_error = sh_icmp;
-        sink.on_tcp_attempt = sh_tcp;
+        sink.on_lookup = sink_lookup;
+        sink.on_icmp_error = sink_icmp;
+        sink.on_tcp_attempt = sink_tcp;
     }
+    bool traffic_oom = false;
+    if (strcmp(o.report_format, "html") == 0) {
+        traffic_oom = !analysis_traffic_start(&a);
+        sink.on_lookup = sink_lookup;
+        sink.on_icmp_error = sink_icmp;
+    }
+    /* A SIGUSR1 on a quiet link is served at the live source's next tick. */
+    o.live.tick = on_live_tick;
+    o.live.tick_ctx = &w;
     w.p = pipeline_new(&o.cfg, &sink, &a, 1);
-    if (!w.p) {
+    if (!w.p || traffic_oom) {
         fputs("nettriage: out of memory\n", stderr);
         goto done;
     }
@@ -631,6 +719,7 @@ int cmd_watch(int argc, char **argv)
     install_signals();
     bool read_ok =
         live ? watch_read_live(w.p, &a, &o, o.input) : watch_read_input(w.p, &a, o.input);
+    snapshot_reap(&w, true); /* a report so far being written comes before the final one */
     if (stop_requested)
         fputs("nettriage: watch stopped; writing the report of what was watched\n", stderr);
     /* Closes the open incidents (reason input-ended), then runs the rules' end. */
@@ -663,7 +752,7 @@ done:
     if (devnull_fd >= 0)
         close(devnull_fd);
     devnull_fd = -1;
-    if (o.out_f) /* opened before a live capture, and no report written */
+    if (o.out_f) /* opened before a live capture */
         fclose(o.out_f);
     free(o.filter_owned);
     close_shipper(&w.alerts, &o, "alerts");

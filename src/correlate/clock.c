@@ -58,3 +58,18 @@ void correlate_advance_clock(struct correlator *c, const struct packet *pkt, uin
     c->vclock = c->now = vt;
     c->prev_ts = *t;
 }
+
+bool correlate_idle_clock(struct correlator *c, const struct nt_time *t)
+{
+    /* Before any stamp, or with a jump ahead waiting for its confirmation: the next packet
+     * decides. The packet stamps stay as they are (prev_ts): the next packet is placed as
+     * before, and one stamped up to CORRELATE_STEP_BACK_US before the moved clock joins it
+     * without a step. */
+    if (!c->have_vclock || c->vjump_held || t->kind != c->prev_ts.kind)
+        return false;
+    int64_t vt = sat_add(raw_us(t), c->offset);
+    if (vt <= c->vclock || vt > sat_add(c->vclock, CLOCK_JUMP_US))
+        return false;
+    c->vclock = c->now = vt;
+    return true;
+}

@@ -1054,6 +1054,16 @@ int correlate_packet(struct correlator *c, const struct packet *pkt, uint32_t in
     return on_query(c, pkt, input);
 }
 
+void correlate_idle(struct correlator *c, const struct nt_time *ts)
+{
+    if (!correlate_idle_clock(c, ts))
+        return;
+    tcp_track_clock(c->tcp, c->now);
+    expire(c);
+    lk_compact_due(c);
+    tcp_track_expire(c->tcp);
+}
+
 void correlate_finish(struct correlator *c)
 {
     while (c->oldest)

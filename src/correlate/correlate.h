@@ -349,6 +349,12 @@ struct correlator *correlate_new(const struct correlate_config *cfg,
                                  const struct correlate_callbacks *cb);
 /* Feeds one packet from input number `input`. Returns NT_OK or NT_ERR_NOMEM. */
 int correlate_packet(struct correlator *c, const struct packet *pkt, uint32_t input);
+/* No packet came, and the time is now ts (a live capture on a quiet link: the last packet's stamp
+ * plus the time waited since): the clock moves on as a packet stamped ts would move it, and what
+ * is due by then becomes final (timeouts, the answer guard, the late window), without a packet
+ * counted or a stamp widening the capture's span. Ignored when ts is not later than the clock,
+ * is an hour or more ahead (a jump waits for packets), or before the first stamp. */
+void correlate_idle(struct correlator *c, const struct nt_time *ts);
 /* Closes every open lookup (end of an input): each becomes final. */
 void correlate_finish(struct correlator *c);
 const struct correlate_stats *correlate_stats(const struct correlator *c);

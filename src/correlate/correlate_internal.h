@@ -122,5 +122,7 @@ void lk_compact_due(struct correlator *c);
 
 /* Places a timed packet on the correlator's clock (c->now) and moves the clock (clock.c). */
 void correlate_advance_clock(struct correlator *c, const struct packet *pkt, uint32_t input);
+/* correlate_idle's move of the clock to t: true when it moved (forward, by less than a jump). */
+bool correlate_idle_clock(struct correlator *c, const struct nt_time *t);
 
 #endif

@@ -23,7 +23,9 @@ struct pipeline {
     size_t n_inputs;
     struct detector *det;
     struct correlator *cor;
-    struct flow *flow; /* of the input being read */
+    struct flow *flow;  /* of the input being read */
+    struct source *src; /* the input being read (pipeline_read_source), else NULL */
+    uint32_t src_idx;
     /* What the flow stage's bounds left out, over every input: DNS-over-TCP streams evicted
      * and messages past the most one segment may complete. */
     uint64_t tcp_dns_evicted, tcp_dns_dropped;
@@ -244,6 +246,9 @@ void pipeline_end_input(struct pipeline *p)
     correlate_finish(p->cor);
 }
 
+static bool end_source(struct pipeline *p, struct source *src, uint32_t idx, int rc,
+                       const char *err);
+
 bool pipeline_read(struct pipeline *p, const char *path, uint32_t idx)
 {
     struct analysis_input *in = &p->a->inputs[idx];
@@ -268,6 +273,18 @@ static void unread_line(void *ctx, uint64_t line_no, const char *line, size_t le
     p->sink.on_unread(p->sink.ctx, p->unread_input, line_no, line, len);
 }
 
+void pipeline_idle(struct pipeline *p, const struct nt_time *now)
+{
+    correlate_idle(p->cor, now);
+    if (p->inc)
+        incident_tick(p->inc, now);
+}
+
+static void idle_cb(void *ctx, const struct nt_time *now)
+{
+    pipeline_idle(ctx, now);
+}
+
 bool pipeline_read_source(struct pipeline *p, struct source *src, const char *label, uint32_t idx)
 {
     struct analysis_input *in = &p->a->inputs[idx];
@@ -290,6 +307,10 @@ bool pipeline_read_source(struct pipeline *p, struct source *src, const char *la
         p->oom = true;
         return false;
     }
+    p->src = src;
+    p->src_idx = idx;
+    if (p->cfg.idle_clock)
+        source_set_idle(src, idle_cb, p);
     int rc;
     struct pipeline_read_progress rp = {.input = idx, .total = source_bytes_total(src)};
     uint32_t until_progress = PIPELINE_PROGRESS_PACKETS;
@@ -320,16 +341,40 @@ bool pipeline_read_source(struct pipeline *p, struct source *src, const char *la
             snprintf(err, sizeof err, "%s", nt_strerror(NT_ERR_NOMEM));
             break;
         }
+        if (p->sink.on_read)
+            p->sink.on_read(p->sink.ctx);
     }
+    p->src = NULL;
+    return end_source(p, src, idx, rc, err);
+}
+
+void pipeline_cut_input(struct pipeline *p)
+{
+    if (!p->src)
+        return;
+    struct source *src = p->src;
+    p->src = NULL;
+    end_source(p, src, p->src_idx, 0, "");
+}
+
+/* The end of input idx read from src: rc the last source_next (0 a clean end), err the reason
+ * of an error of the pipeline's own. Fills the input's figures; returns whether it was read
+ * without error. */
+static bool end_source(struct pipeline *p, struct source *src, uint32_t idx, int rc,
+                       const char *err)
+{
+    struct analysis_input *in = &p->a->inputs[idx];
     /* Datagrams and messages still incomplete count as such when the input ended cleanly; a
      * damaged input leaves them uncounted, as the reader stopped inside the capture. */
     if (rc == 0)
         flow_finish(p->flow);
     pipeline_end_input(p);
     if (p->progress) {
-        rp.packets = source_stats(src)->packets;
-        rp.bytes = source_bytes_read(src);
-        rp.done = true;
+        struct pipeline_read_progress rp = {.input = idx,
+                                            .total = source_bytes_total(src),
+                                            .packets = source_stats(src)->packets,
+                                            .bytes = source_bytes_read(src),
+                                            .done = true};
         p->progress(p->progress_ctx, &rp);
     }
     const struct flow_stats *fs = flow_stats(p->flow);

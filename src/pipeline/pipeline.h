@@ -59,6 +59,12 @@ struct pipeline_config {
     /* --redact: every packet's roles (who asked, who served) are noted there (report/redact.h);
      * NULL without it. */
     struct redact *redact;
+    /* A live capture from an interface: while no packet comes, the clock moves on by the time
+     * waited since the last one (source_set_idle, pipeline_idle), so timeouts expire and
+     * incidents close on a quiet link too. Files and standard input never move it (their time
+     * is their packets'). Off by default: a report's lookups still open when the capture ends
+     * are then "cut off by the end" as in the file -w writes (`watch` turns it on). */
+    bool idle_clock;
 };
 
 /* A bound of the flow stage or the correlator settable by name (--bound flow.tcp_dns_flows=N):
@@ -95,6 +101,10 @@ struct pipeline_sink {
     /* Text inputs: each line that looked like traffic and was not understood, as it is met
      * (source_set_unread_hook), with the input's index. */
     void (*on_unread)(void *ctx, uint32_t input, uint64_t line_no, const char *line, size_t len);
+    /* After each packet read from the input being read went through every stage (the flow
+     * stage's extra messages too): a point between packets, where pipeline_cut_input may be
+     * called (in a copy of the process). */
+    void (*on_read)(void *ctx);
 };
 
 struct pipeline;
@@ -148,6 +158,22 @@ void pipeline_set_read_progress(struct pipeline *p, pipeline_read_progress_fn fn
  * lookup and attempt becomes final). Return NT_OK or NT_ERR_NOMEM. */
 int pipeline_packet(struct pipeline *p, const struct packet *pkt, uint32_t idx);
 void pipeline_end_input(struct pipeline *p);
+
+/* Ends the input being read by pipeline_read or pipeline_read_source now, exactly as it ends
+ * when its source ends cleanly (datagrams and messages still incomplete counted, every open
+ * lookup and attempt final, the input's figures from its source's counts so far), so that
+ * pipeline_finish then makes the report of the packets read so far: the report `nettriage
+ * report` makes of those packets. The reading cannot go on afterwards: this is for a copy of
+ * the process (fork) that writes the report so far while the original reads on (watch's
+ * SIGUSR1). Call it only between packets: from the sink's on_read, or from a live source's
+ * tick (source/live.h), which runs inside source_next. Does nothing when no input is being
+ * read. */
+void pipeline_cut_input(struct pipeline *p);
+
+/* No packet came, and the time is now `now` in the packets' clock: the correlator's clock moves
+ * on (correlate_idle: timeouts, the answer guard and the late window expire what is due), then
+ * the incident tracker's (updates, quiet closes). Between packets only. */
+void pipeline_idle(struct pipeline *p, const struct nt_time *now);
 
 /* The incident tracker (NULL unless pipeline_config.incidents was given): for its statistics
  * and incident_report_state. */

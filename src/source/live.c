@@ -49,6 +49,10 @@ struct live_impl {
     uint64_t rotate_bytes;
     uint32_t rotate_files;
     uint32_t file_idx;
+    /* the last packet handed on (the latest stamp) and when (monotonic): the idle clock */
+    bool have_last;
+    struct nt_time last_ts;
+    int64_t last_mono_us;
     bool filtered; /* a filter was set */
     bool ended;
 };
@@ -181,6 +185,20 @@ static int finish(struct source *s, struct live_impl *li)
     return 0;
 }
 
+/* A quiet interface: the packets' clock moves on by the time waited since the last packet
+ * (source_set_idle), at most every LIVE_POLL_MS. Never for a replay: a file's time is its
+ * packets'. */
+static void idle(struct source *s, struct live_impl *li)
+{
+    if (li->replay || !s->idle || !li->have_last)
+        return;
+    int64_t waited = mono_us() - li->last_mono_us;
+    if (waited < LIVE_POLL_MS * 1000)
+        return;
+    struct nt_time now = nt_time_add_us(li->last_ts, waited);
+    s->idle(s->idle_ctx, &now);
+}
+
 /* Microseconds until a replayed packet stamped ts is due (0 or less: now). */
 static int64_t replay_wait(struct live_impl *li, const struct nt_time *ts)
 {
@@ -264,6 +282,7 @@ static int live_next(struct source *s, struct packet *pkt)
             } else {
                 sleep_us((int64_t)ms * 1000);
             }
+            idle(s, li);
             continue;
         }
         if (li->replay) {
@@ -293,6 +312,12 @@ static int live_next(struct source *s, struct packet *pkt)
             return wr;
         }
         deliver(s, li, pkt, h, data);
+        if (pkt->ts.kind != NT_TIME_NONE &&
+            (!li->have_last || nt_time_cmp(&pkt->ts, &li->last_ts) > 0)) {
+            li->last_ts = pkt->ts;
+            li->have_last = true;
+        }
+        li->last_mono_us = mono_us();
         return 1;
     }
 }

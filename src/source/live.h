@@ -6,7 +6,8 @@
  * The source stops (source_next returns 0) when source_live_request_stop() was called (a
  * signal handler: Ctrl-C, SIGTERM), after max_packets packets, or when duration_us has
  * passed; on a quiet link too, within about 0.1 s (it polls the capture descriptor with a
- * short timeout). Its stats carry the kernel's drop counts (pcap_stats) when it ends. */
+ * short timeout). Its stats carry the kernel's drop counts (pcap_stats) when it ends. On a
+ * quiet interface it moves the packets' clock on by the time waited (source_set_idle). */
 #ifndef NT_SOURCE_LIVE_H
 #define NT_SOURCE_LIVE_H
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "source/pcapfile.h"
@@ -187,7 +188,12 @@ static const char *foreign_text(const uint8_t *head, size_t n)
 struct replay {
     FILE *under;
     bool own_under; /* close under with this stream (not standard input) */
-    long base;      /* under's position when the peek began */
+    /* Standard input is read with read(2) on its descriptor, never through its FILE: what a
+     * read returns is handed on at once (a pipe from tcpdump -U, a quiet link), where fread
+     * would wait until its whole block is filled. */
+    int fd;
+    bool fd_eof;
+    long base; /* under's position when the peek began */
     uint8_t head[SNIFF_MAX];
     size_t n, off;
     int64_t pos; /* bytes delivered so far = this stream's position */
@@ -199,6 +205,37 @@ static void replay_mark(struct replay *r)
 {
     int64_t p = r->pos > (int64_t)r->n ? r->pos : (int64_t)r->n;
     r->at = (uint64_t)(r->base + p);
+}
+
+/* Reads what the underlying stream has, up to size bytes: from standard input what one read(2)
+ * returns (0 at its end, and after a stop request; a read interrupted by a signal is tried
+ * again unless a stop was requested), from any other stream what fread gives. Returns the
+ * count, or -1 on a read error. */
+static ssize_t under_read(struct replay *r, void *buf, size_t size)
+{
+    if (r->fd < 0) {
+        size_t got = fread(buf, 1, size, r->under);
+        return got == 0 && ferror(r->under) ? -1 : (ssize_t)got;
+    }
+    /* Once it ended it is not read again: a terminal would wait for another Ctrl-D. */
+    if (r->fd_eof)
+        return 0;
+    for (;;) {
+        if (stop_requested)
+            return 0;
+        ssize_t n = read(r->fd, buf, size);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n == 0)
+            r->fd_eof = true;
+        return n;
+    }
+}
+
+/* Whether the stream has ended for good (its end was read). */
+static bool under_ended(const struct replay *r)
+{
+    return r->fd < 0 ? feof(r->under) != 0 : r->fd_eof;
 }
 
 static ssize_t replay_read(void *cookie, char *buf, size_t size)
@@ -217,21 +254,15 @@ static ssize_t replay_read(void *cookie, char *buf, size_t size)
     /* Once the underlying stream ended, it is not read again: glibc's fread reads a terminal
      * again even after it returned end-of-file, so each further call would wait for another
      * Ctrl-D (three were needed to end a pasted log). */
-    if (feof(r->under))
+    if (under_ended(r))
         return 0;
     /* Standard input stopped by Ctrl-C (the signal interrupted the read): its end. */
-    bool is_stdin = r->under == stdin;
-    if (is_stdin && stop_requested)
-        return 0;
-    size_t got = fread(buf, 1, size, r->under);
-    if (got == 0 && ferror(r->under)) {
-        if (is_stdin && stop_requested)
-            return 0;
-        return -1;
-    }
+    ssize_t got = under_read(r, buf, size);
+    if (got < 0)
+        return r->fd >= 0 && stop_requested ? 0 : -1;
     r->pos += (int64_t)got;
     replay_mark(r);
-    return (ssize_t)got;
+    return got;
 }
 
 static int replay_seek(void *cookie, off64_t *offset, int whence)
@@ -284,22 +315,37 @@ static struct replay *replay_new(FILE *f, bool own, int *code, char *err)
     }
     r->under = f;
     r->own_under = own;
+    r->fd = f == stdin ? fileno(f) : -1;
     r->base = ftell(f);
     if (r->base < 0)
         r->base = 0;
-    while (r->n < SNIFF_MAX && !feof(f) && !(f == stdin && stop_requested)) {
-        size_t got = fread(r->head + r->n, 1, SNIFF_MAX - r->n, f);
+    bool failed = false;
+    int e = 0;
+    while (r->n < SNIFF_MAX && !under_ended(r)) {
+        ssize_t got = under_read(r, r->head + r->n, SNIFF_MAX - r->n);
+        if (got < 0) {
+            e = errno;
+            failed = true;
+            break;
+        }
         if (got == 0)
             break;
-        r->n += got;
+        r->n += (size_t)got;
+        /* A pipe: a capture's magic number is enough to know it; the rest comes as it is
+         * read (a quiet link must not hold the first packets back until a block is full). */
+        const char *why;
+        int kind = r->fd >= 0 && r->n >= 4 ? source_sniff(r->head, r->n, &why) : 0;
+        if (kind == SOURCE_PCAP || kind == SOURCE_PCAPNG)
+            break;
     }
     /* A read error after some bytes is left for the backend to meet where it happens (the
      * packets before it stand); only an input that yields nothing fails here. */
-    if (ferror(f) && (r->n > 0 || (f == stdin && stop_requested)))
+    if (failed && (r->n > 0 || (r->fd >= 0 && stop_requested))) {
+        failed = false;
         clearerr(f);
+    }
     replay_mark(r);
-    if (ferror(f)) {
-        int e = errno;
+    if (failed) {
         replay_close(r);
         *code = NT_ERR_IO;
         snprintf(err, SOURCE_ERROR_MAX, "%s", strerror(e ? e : EIO));
@@ -849,6 +895,12 @@ int64_t source_bytes_total(const struct source *s)
 const char *source_error(const struct source *s)
 {
     return s->error;
+}
+
+void source_set_idle(struct source *s, source_idle_fn fn, void *ctx)
+{
+    s->idle = fn;
+    s->idle_ctx = ctx;
 }
 
 void source_set_names(struct source *s, struct nt_names *names)

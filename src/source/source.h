@@ -111,6 +111,13 @@ void source_set_names(struct source *s, struct nt_names *names);
 void source_set_unread_hook(struct source *s,
                             void (*fn)(void *ctx, uint64_t line_no, const char *line, size_t len),
                             void *ctx);
+/* A live capture from an interface calls fn while it waits for packets on a quiet link (at
+ * most every 0.1 s, inside source_next, between two packets), with the time it is now in the
+ * packets' clock: the last packet's stamp plus the time waited since it (a monotonic clock).
+ * Other sources (files, standard input, a replay) never call it: their time is their
+ * packets'. */
+typedef void (*source_idle_fn)(void *ctx, const struct nt_time *now);
+void source_set_idle(struct source *s, source_idle_fn fn, void *ctx);
 
 /* Backend entry points used by source_open (exposed for tests). Each takes ownership of f,
  * whose first bytes have not been consumed. */

@@ -29,6 +29,9 @@ struct source {
     /* source_set_unread_hook: each text line not understood, as it is met */
     void (*on_unread)(void *ctx, uint64_t line_no, const char *line, size_t len);
     void *unread_ctx;
+    /* source_set_idle */
+    source_idle_fn idle;
+    void *idle_ctx;
 };
 
 /* Allocates a source with the given ops and kind (stats zeroed, linktype -1). NULL on out of

@@ -37,19 +37,14 @@ lost4=192.0.2.99 lost6=2001:db8:2::99
 # capture_on NAME NS IF: like nt_capture_start, on interface IF of namespace NS (then
 # nt_capture_stop NAME stops it and records it).
 capture_on() {
-    local name=$1 ns=$2 ifc=$3 i pid
+    local name=$1 ns=$2 ifc=$3 pid
     local pcap="$NT_WORK/$name.pcap" err="$NT_WORK/$name.tcpdump.log"
     ip netns exec "$ns" tcpdump -i "$ifc" -w "$pcap" -U --immediate-mode -s 65535 -B 65536 -Z root \
         2>"$err" &
     pid=$!
     NT_PIDS+=("$pid")
     NT_CAPTURE_PID[$name]=$pid
-    for ((i = 0; i < NT_WAIT_TENTHS; i++)); do
-        grep -q 'listening on' "$err" 2>/dev/null && return 0
-        kill -0 "$pid" 2>/dev/null || nt_die "tcpdump exited: $(cat "$err")"
-        sleep 0.1
-    done
-    nt_die "tcpdump did not start listening within $((NT_WAIT_TENTHS / 10)) s"
+    nt_wait_said "$pid" "$err" 'listening on' tcpdump
 }
 
 DIG_PIDS=()

@@ -277,6 +277,18 @@ nt_wait_for() {
     nt_die "timed out after $((tenths / 10)) s waiting for $what"
 }
 
+# nt_wait_said PID LOG PATTERN WHAT: polls LOG every 0.1 s until it holds PATTERN (a process
+# saying it has started); fails when PID exits first or after NT_WAIT_TENTHS tries.
+nt_wait_said() {
+    local pid=$1 log=$2 pat=$3 what=$4 i
+    for ((i = 0; i < NT_WAIT_TENTHS; i++)); do
+        grep -q "$pat" "$log" 2>/dev/null && return 0
+        kill -0 "$pid" 2>/dev/null || nt_die "$what exited: $(cat "$log")"
+        sleep 0.1
+    done
+    nt_die "$what did not start within $((NT_WAIT_TENTHS / 10)) s"
+}
+
 # nt_capture_start NAME [FILTER...]: tcpdump on the client veth writing $NT_WORK/NAME.pcap;
 # returns once tcpdump says "listening on". Packets are written as they arrive (-U,
 # --immediate-mode). -Z root: Debian's tcpdump otherwise drops to user tcpdump before it
@@ -296,13 +308,7 @@ nt_capture_start() {
     local pid=$!
     NT_PIDS+=("$pid")
     NT_CAPTURE_PID[$name]=$pid
-    local i
-    for ((i = 0; i < NT_WAIT_TENTHS; i++)); do
-        grep -q 'listening on' "$err" 2>/dev/null && return 0
-        kill -0 "$pid" 2>/dev/null || nt_die "tcpdump exited: $(cat "$err")"
-        sleep 0.1
-    done
-    nt_die "tcpdump did not start listening within $((NT_WAIT_TENTHS / 10)) s"
+    nt_wait_said "$pid" "$err" 'listening on' tcpdump
 }
 
 # nt_pcap_count FILE: number of packets in a capture (0 when unreadable).

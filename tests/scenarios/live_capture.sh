@@ -40,13 +40,7 @@ nt_live_start() {
     nt_bg "$NT_CLIENT_NS" "$NT_WORK/$name.err" "$nettriage" report -i "$NT_CLIENT_IF" \
         --format json -o "$NT_WORK/$name.json" -w "$NT_WORK/$name.w.pcap" "$@"
     LIVE_PID=$NT_LAST_PID
-    local i
-    for ((i = 0; i < NT_WAIT_TENTHS; i++)); do
-        grep -q 'capturing on' "$NT_WORK/$name.err" 2>/dev/null && return 0
-        kill -0 "$LIVE_PID" 2>/dev/null || nt_die "nettriage exited: $(cat "$NT_WORK/$name.err")"
-        sleep 0.1
-    done
-    nt_die "nettriage did not start capturing within $((NT_WAIT_TENTHS / 10)) s"
+    nt_wait_said "$LIVE_PID" "$NT_WORK/$name.err" 'capturing on' "nettriage report -i"
 }
 
 # nt_live_wait PID TENTHS: waits (bounded) for nettriage to end; its status in LIVE_STATUS.

@@ -828,6 +828,59 @@ static void test_clock_step_back(void **state)
     free(x);
 }
 
+/* A quiet live link: correlate_idle moves the clock as a packet would, without a packet. */
+static void test_idle_clock(void **state)
+{
+    (void)state;
+    struct seen s;
+    struct correlator *c = mk(&s, 5000000);
+    struct packet *q = pkt_new(), *r = pkt_new();
+    query(q, 1, 10.0, "198.51.100.15", 40000, "198.51.100.2", 1, "a.example.");
+    correlate_packet(c, q, 0);
+    query(r, 2, 10.5, "198.51.100.15", 40001, "198.51.100.2", 2, "b.example.");
+    correlate_packet(c, r, 0);
+    response(q, 3, 10.6, r, 0);
+    correlate_packet(c, q, 0);
+    struct nt_time t = r->ts;
+    /* Not yet: the answer guard (1 s) has not passed. */
+    t.sec = 11;
+    t.nsec = 500000000;
+    correlate_idle(c, &t);
+    assert_int_equal(s.n, 0);
+    /* 12 s: the answered one is final, the silent one waits for the late window (120 s). */
+    t.sec = 12;
+    t.nsec = 0;
+    correlate_idle(c, &t);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.l[0].outcome, LOOKUP_ANSWERED);
+    /* An earlier time, another kind of time, or one an hour ahead: ignored. */
+    t.sec = 11;
+    correlate_idle(c, &t);
+    struct nt_time abs = t;
+    abs.kind = NT_TIME_ABSOLUTE;
+    abs.sec = 200;
+    correlate_idle(c, &abs);
+    struct nt_time far = t;
+    far.sec = 12 + 3601;
+    correlate_idle(c, &far);
+    assert_int_equal(s.n, 1);
+    t.sec = 131;
+    correlate_idle(c, &t);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.l[1].outcome, LOOKUP_UNANSWERED);
+    /* No packet counted, the span is the packets'; a packet stamped just before the moved clock
+     * is no clock step. */
+    const struct correlate_stats *st = correlate_stats(c);
+    assert_int_equal(st->packets, 3);
+    assert_int_equal(st->last_ts.sec, 10);
+    query(r, 4, 130.5, "198.51.100.15", 40002, "198.51.100.2", 3, "c.example.");
+    correlate_packet(c, r, 0);
+    assert_int_equal(st->clock_steps, 0);
+    correlate_free(c);
+    free(q);
+    free(r);
+}
+
 /* Hostile stamps (seconds near the limits of int64) must not overflow the clock. */
 static void test_extreme_stamps(void **state)
 {
@@ -1372,6 +1425,7 @@ int main(void)
         cmocka_unit_test(test_expiry_in_time_order),
         cmocka_unit_test(test_answer_guard),
         cmocka_unit_test(test_clock_step_back),
+        cmocka_unit_test(test_idle_clock),
         cmocka_unit_test(test_extreme_stamps),
         cmocka_unit_test(test_gap_then_query),
         cmocka_unit_test(test_untimed_then_timed),
