@@ -211,7 +211,7 @@ enum pkt_relation_kind {
     REL_ICMP_NO_QUERY,  /* ... quoting a DNS query that is not in the capture (from_quote) */
     REL_ICMP_RESPONSE,  /* an ICMP error quoting a response to a lookup */
     REL_ICMP_TCP,       /* an ICMP error quoting a TCP connection attempt */
-    REL_ICMP_UNMATCHED, /* an ICMP error quoting traffic not in the capture */
+    REL_ICMP_UNMATCHED, /* an ICMP error tied to no lookup or TCP attempt followed */
     REL_LOCAL_NAME,     /* mDNS or LLMNR, not a lookup to a server */
     /* TCP connection attempts (first_* is the attempt's first SYN, transmission its SYNs) */
     REL_SYN,           /* the first SYN of an attempt */

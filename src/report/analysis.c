@@ -110,6 +110,12 @@ static char *addr_meaning(const struct evidence *ev, bool is_src, const char *po
         why = ", the well-known DNS port";
     else if (port >= 1024)
         why = ", a temporary port the sender picked for this exchange";
+    /* tcpdump prints port 0 as a number: a name read as 0 is one nettriage does not know. */
+    if (named && port == 0)
+        return fmt("%s: IP address %s (%s) and, after the last dot, a %s port that tcpdump "
+                   "writes by its service name \"%.*s\" (from the capturing host's "
+                   "/etc/services); nettriage does not know its number.",
+                   which, a, role, proto_name(ev->proto), (int)port_len, port_part);
     if (named)
         return fmt("%s: IP address %s (%s) and, after the last dot, %s port %u, which tcpdump "
                    "writes by its service name \"%.*s\"%s.",
@@ -294,6 +300,12 @@ static void explain_tokens(struct xl *x, const struct evidence *ev, const char *
                     fmt("The time the packet was captured: hours, minutes and seconds to the "
                         "microsecond, by the capturing host's clock. The line gives no date."));
             seen_time = true;
+        } else if (in_icmp && ((len == 2 && memcmp(tok, "IP", 2) == 0) ||
+                               (len == 3 && memcmp(tok, "IP6", 3) == 0))) {
+            add_part(x, tok, len,
+                     fmt("The datagram the ICMP error quotes starts here: its %s header, then "
+                         "its addresses and ports, as tcpdump -v prints them.",
+                         len == 2 ? "IPv4" : "IPv6"));
         } else if (len == 2 && memcmp(tok, "IP", 2) == 0) {
             add_part(x, tok, len, fmt("The packet is IPv4 (tcpdump writes IP6 for IPv6)."));
         } else if (len == 3 && memcmp(tok, "IP6", 3) == 0) {
@@ -348,12 +360,13 @@ static void explain_tokens(struct xl *x, const struct evidence *ev, const char *
                      fmt("ICMP, the Internet Control Message Protocol, which hosts and routers use "
                          "to report errors back to the sender of a packet."));
             in_icmp = true;
-            /* The message runs up to "length N" at the end. */
+            /* The message runs up to the first "length N" after it: with -v, the quoted
+             * datagram's IP header follows, with a "length" of its own. */
             while (i < n && s[i] == ' ')
                 i++;
             size_t ms = i, me = n;
             const char *lp = NULL;
-            for (size_t k = ms; k + 7 <= n; k++)
+            for (size_t k = ms; k + 7 <= n && !lp; k++)
                 if (memcmp(s + k, "length ", 7) == 0 && (k == ms || s[k - 1] == ' '))
                     lp = s + k;
             if (lp) {

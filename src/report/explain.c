@@ -291,7 +291,9 @@ static char *relation_sentence(const struct pkt_relation *r, bool text_input)
         return fmt("Relation: the ICMP error answering the TCP connection attempt (SYN) on %s.",
                    first);
     case REL_ICMP_UNMATCHED:
-        return fmt("Relation: an ICMP error about a datagram that is not in this input.");
+        return fmt("Relation: an ICMP error that answers no DNS lookup or TCP connection attempt "
+                   "in this input (nettriage follows only those: the datagram it quotes may be "
+                   "among the other packets).");
     case REL_LOCAL_NAME:
         return fmt("Relation: a local name protocol (mDNS or LLMNR), which hosts on the link "
                    "answer among themselves; it is no lookup to a DNS server.");
@@ -359,10 +361,17 @@ static bool build_readings(struct explain_line *l, const struct evidence *ev,
         client = r->sender == ICMP_SENDER_CLIENT ? "the DNS server that sent the answer"
                                                  : "the host that sent the datagram";
         server = sender_role(r->sender);
+        /* Tied to nothing followed and not about port 53: no DNS server is involved. */
+        if (r->kind == REL_ICMP_UNMATCHED && r->sender == ICMP_SENDER_SERVER && ev->q_dport != 53 &&
+            ev->q_sport != 53)
+            server = "the host the quoted datagram was sent to, reporting the error";
     } else if (ev->role == EV_PACKET) {
         client = server = ev->has_dns ? "a DNS host" : "a host";
     }
-    if (!analysis_explain_fields(l, ev, client, server, r->query_ip_len))
+    /* The quoted datagram's size: its quoted IP header's total length when the line shows it
+     * (-v), else that of the query the error answers. */
+    uint32_t quoted = ev->q_total_len ? ev->q_total_len : r->query_ip_len;
+    if (!analysis_explain_fields(l, ev, client, server, quoted))
         return false;
     if (ev->has_dns && (ev->dns_flags & DNS_FLAG_QR) && ev->role == EV_ANSWER &&
         !response_parts(l, ev))
