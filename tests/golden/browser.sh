@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # browser.sh: the HTML report in a real browser (issue 10). Headless Chromium (Debian's
 # `chromium`) opens the report from disk (file://, no network: background networking, QUIC,
-# component updates and sync off), for examples/port-unreachable.pcap and for a tcpdump text
-# input whose query names carry a <script> that sets data-pwned on the root element, an
-# <img/src=x/onerror=...> that would do the same, and the hostile names of
-# tests/captures/hostile/names.txt. For each report:
+# component updates and sync off; as root, in a network namespace of its own), for
+# examples/port-unreachable.pcap and for a tcpdump text input whose query names carry a
+# <script> that sets data-pwned on the root element, an <img/src=x/onerror=...> that would do
+# the same, and the hostile names of tests/captures/hostile/names.txt. For each report:
 #   - --dump-dom (the DOM after loading): the findings (<h3 id="findings">, an <article
 #     class="finding ..."> naming the rule dns.port_unreachable) and the timeline (<section
 #     id="timeline"> holding <svg class="timeline">); no <script> element at all; no data-pwned
@@ -49,12 +49,18 @@ skip() {
 command -v python3 >/dev/null || skip python3
 
 width=1024 height=2000
+# No network: as root (CI), the browser runs in a network namespace of its own, which has no
+# interface but a loopback that is down; elsewhere the flags below are all there is.
+netns=()
+if unshare -n true 2>/dev/null; then
+    netns=(unshare -n)
+fi
 # Runs the browser on a file with one more option (--dump-dom or --screenshot=FILE); its
 # stdout goes to $3, its log to $4. Bounded: 60 s.
 chrome() { # FILE OPTION OUT LOG
     local profile st=0
     profile=$(mktemp -d "$tmp/profile.XXXXXX")
-    timeout 60 "$browser" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+    timeout 60 "${netns[@]}" "$browser" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
         --disable-background-networking --disable-component-update --disable-sync \
         --disable-default-apps --disable-extensions --user-data-dir="$profile" \
         --window-size="$width,$height" --enable-logging=stderr --v=0 \
@@ -311,6 +317,7 @@ for c in example hostile; do
 done
 
 if [ "$fail" -eq 0 ]; then
-    echo "browser: the HTML report loads clean in $("$browser" --version 2>/dev/null | head -1)"
+    echo "browser: the HTML report loads clean in $("$browser" --version 2>/dev/null | head -1)" \
+        "(${netns[*]:-no network namespace})"
 fi
 [ "$fail" -eq 0 ]
