@@ -41,8 +41,11 @@ for b in chromium chromium-browser; do
 done
 # A missing tool skips (77), except with CI=true, where it fails: CI installs both.
 skip() {
+    if [ "${CI:-}" = true ]; then
+        echo "FAIL (CI=true, no skipping): $* not installed (scripts/install-deps installs it)"
+        exit 1
+    fi
     echo "SKIP: $* not installed (scripts/install-deps installs it)"
-    [ "${CI:-}" != true ] || exit 1
     exit 77
 }
 [ -n "$browser" ] || skip "chromium (Debian's package)"
