@@ -75,6 +75,15 @@ add_test(NAME golden.hostile
 set_tests_properties(golden.hostile PROPERTIES LABELS golden SKIP_RETURN_CODE 77 TIMEOUT 120
                      ENVIRONMENT TZ=UTC)
 
+# The HTML report in headless Chromium from disk, no network: the DOM has the findings and the
+# timeline, no <script> element and no sign that a script from a query name ran; a screenshot
+# of the window's size that is not blank; no console message (issue 10). Skips only where
+# chromium is absent (scripts/install-deps installs it; with CI=true it fails instead).
+add_test(NAME golden.browser
+         COMMAND ${NT_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/golden/browser.sh $<TARGET_FILE:nettriage>)
+set_tests_properties(golden.browser PROPERTIES LABELS golden SKIP_RETURN_CODE 77 TIMEOUT 300
+                     ENVIRONMENT TZ=UTC)
+
 # --redact on every golden input and test capture, in every format: no client address in any
 # text form, one pseudonym per client across formats, nothing else changed (issue 10).
 add_test(NAME golden.redact
@@ -137,6 +146,7 @@ if(NT_SHELLCHECK)
                    ${CMAKE_CURRENT_SOURCE_DIR}/golden/text_facts.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/golden/claims.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/golden/hostile.sh
+                   ${CMAKE_CURRENT_SOURCE_DIR}/golden/browser.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/golden/redact.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/golden/progress.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/badinput.sh
