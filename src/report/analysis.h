@@ -295,7 +295,7 @@ struct dns_lookup;
 struct icmp_event;
 void ndjson_lookup(struct strbuf *out, const struct dns_lookup *l);
 void ndjson_icmp_error(struct strbuf *out, const struct icmp_event *e);
-/* A TCP connection attempt when final (ndjson_tcp.c; event.dataset "nettriage.tcp"). */
+/* A TCP connection attempt when final (event.dataset "nettriage.tcp"). */
 void ndjson_tcp_attempt(struct strbuf *out, const struct tcp_attempt *t);
 void ndjson_finding(struct strbuf *out, const struct finding *f);
 void ndjson_summary(struct strbuf *out, const struct analysis *a);

@@ -770,3 +770,58 @@ void alert_stats_ndjson(struct strbuf *out, const struct incident_stats *st)
     jsonw_obj_end(&w);
     strbuf_putc(out, '\n');
 }
+
+/* A TCP connection attempt when final (event.dataset "nettriage.tcp"), with the helpers every
+ * event uses. */
+void ndjson_tcp_attempt(struct strbuf *out, const struct tcp_attempt *t)
+{
+    struct jsonw w;
+    jsonw_init(&w, out, JSONW_COMPACT);
+    bool answered =
+        t->outcome == TCP_ESTABLISHED || t->outcome == TCP_RESET || t->outcome == TCP_ICMP_ERROR;
+    const char *outcome = t->outcome == TCP_ESTABLISHED     ? "success"
+                          : t->outcome == TCP_CAPTURE_ENDED ? "unknown"
+                                                            : "failure";
+    jsonw_obj_begin(&w);
+    kv_date(&w, "@timestamp", &t->first_syn);
+    ecs_object(&w);
+    jsonw_kv_obj(&w, "event");
+    ndjson_event_id(&w);
+    jsonw_kv_str(&w, "kind", "event");
+    kv_str1(&w, "category", "network");
+    kv_str1(&w, "type", "connection");
+    jsonw_kv_str(&w, "outcome", outcome);
+    jsonw_kv_str(&w, "dataset", "nettriage.tcp");
+    kv_date(&w, "start", &t->first_syn);
+    if (answered) {
+        kv_date(&w, "end", &t->reply.ts);
+        jsonw_key(&w, "duration");
+        jsonw_i64(&w, t->elapsed_us * 1000);
+    }
+    jsonw_obj_end(&w);
+    endpoint(&w, "source", &t->client, true, t->client_port);
+    endpoint(&w, "destination", &t->server, true, t->server_port);
+    jsonw_kv_obj(&w, "network");
+    if (ip_type(&t->server))
+        jsonw_kv_str(&w, "type", ip_type(&t->server));
+    jsonw_kv_str(&w, "transport", "tcp");
+    jsonw_obj_end(&w);
+    jsonw_kv_obj(&w, "nettriage");
+    jsonw_kv_u64(&w, "tcp_attempt", t->seq);
+    jsonw_kv_time(&w, "time", &t->first_syn);
+    jsonw_kv_u64(&w, "input", t->input);
+    jsonw_kv_str(&w, "outcome", tcp_outcome_name((enum tcp_outcome)t->outcome));
+    jsonw_kv_u64(&w, "syns", t->syns);
+    if (answered) {
+        jsonw_kv_decimal(&w, "rtt_ms", t->rtt_us, 3);
+        jsonw_kv_decimal(&w, "elapsed_ms", t->elapsed_us, 3);
+    }
+    jsonw_kv_bool(&w, "late", t->late);
+    jsonw_kv_u64(&w, "syn_packet", t->syn.pkt);
+    if (answered)
+        jsonw_kv_u64(&w, "reply_packet", t->reply.pkt);
+    jsonw_obj_end(&w);
+    ndjson_observer_end(&w);
+    jsonw_obj_end(&w);
+    strbuf_putc(out, '\n');
+}
