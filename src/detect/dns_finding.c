@@ -6,21 +6,6 @@
 
 #include "detect/text.h"
 
-/* Writes "|<v>" in decimal at p; returns the end. */
-static char *put_bar_uint(char *p, unsigned v)
-{
-    char d[10];
-    size_t n = 0;
-    do {
-        d[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    *p++ = '|';
-    while (n)
-        *p++ = d[--n];
-    return p;
-}
-
 struct finding *dns_server_finding(struct rule_ctx *rc, const struct dns_lookup *l, size_t acc_size,
                                    bool *created)
 {
@@ -29,8 +14,8 @@ struct finding *dns_server_finding(struct rule_ctx *rc, const struct dns_lookup 
      * the key always fits. */
     char key[NT_ADDR_FMT_MAX + 32];
     char *p = key + nt_addr_format(&l->server, key, NT_ADDR_FMT_MAX);
-    p = put_bar_uint(p, l->transport);
-    p = put_bar_uint(p, l->server_port);
+    p = text_put_bar_uint(p, l->transport);
+    p = text_put_bar_uint(p, l->server_port);
     *p = '\0';
     *created = false;
     struct finding *f = rule_raise(rc, key);

@@ -224,3 +224,17 @@ bool text_no_path(const struct finding *f)
     }
     return all_self || all_loop;
 }
+
+char *text_put_bar_uint(char *p, unsigned v)
+{
+    char d[10];
+    size_t n = 0;
+    do {
+        d[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    *p++ = '|';
+    while (n)
+        *p++ = d[--n];
+    return p;
+}

@@ -38,5 +38,8 @@ bool text_addr_loopback(const struct nt_addr *a);
 bool text_no_path(const struct finding *f);
 /* "The error" (1), "Both errors" (2), "All 5 errors" (n), for the start of a sentence. */
 void text_all(uint64_t n, const char *one, const char *many, char *buf, size_t len);
+/* Writes "|<v>" in decimal at p (at most 11 bytes, no NUL) and returns the end: the fields of
+ * finding and sketch keys, without printf on the per-lookup path. */
+char *text_put_bar_uint(char *p, unsigned v);
 
 #endif

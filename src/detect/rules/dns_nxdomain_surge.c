@@ -510,28 +510,13 @@ static void entry_nx(struct nx_entry *e, const struct dns_lookup *l, const char 
     finding_see_time(f, &l->answer.ts);
 }
 
-/* Writes "|<v>" in decimal at p; returns the end. */
-static char *put_bar_uint(char *p, unsigned v)
-{
-    char d[10];
-    size_t n = 0;
-    do {
-        d[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    *p++ = '|';
-    while (n)
-        *p++ = d[--n];
-    return p;
-}
-
 /* The sketch hash of the text "<server>|<port>|<transport>|" (without printf). */
 static uint64_t service_fnv(const struct dns_lookup *l)
 {
     char a[NT_ADDR_FMT_MAX + 16], tail[32];
     size_t n = nt_addr_format(&l->server, a, sizeof a);
-    char *p = put_bar_uint(tail, l->server_port);
-    p = put_bar_uint(p, l->transport);
+    char *p = text_put_bar_uint(tail, l->server_port);
+    p = text_put_bar_uint(p, l->transport);
     *p++ = '|';
     /* Cut as snprintf into the rest of a would (only an interned host name that long can). */
     size_t t = (size_t)(p - tail), room = sizeof a - n - 1;
