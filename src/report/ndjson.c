@@ -806,6 +806,19 @@ void ndjson_tcp_attempt(struct strbuf *out, const struct tcp_attempt *t)
         jsonw_kv_str(&w, "type", ip_type(&t->server));
     jsonw_kv_str(&w, "transport", "tcp");
     jsonw_obj_end(&w);
+    if (t->outcome == TCP_ICMP_ERROR)
+        icmp_object(&w, t->reply.ip_version, t->reply.icmp_type, t->reply.icmp_code);
+
+    /* The client, the server and whoever answered for the server (a router's ICMP error, a
+     * firewall's RST from another address), as a lookup's event lists them. */
+    struct related rel;
+    rel.n_ip = rel.n_host = 0;
+    related_addr(&rel, &t->client);
+    related_addr(&rel, &t->server);
+    if (answered)
+        related_addr(&rel, &t->reply.src);
+    related_object(&w, &rel);
+
     jsonw_kv_obj(&w, "nettriage");
     jsonw_kv_u64(&w, "tcp_attempt", t->seq);
     jsonw_kv_time(&w, "time", &t->first_syn);
