@@ -182,6 +182,23 @@ rc1=$?
 rc2=$?
 if [ $rc1 -eq $rc2 ] && [ -s "$work/w1" ] && cmp -s "$work/w1" "$work/w2"; then ok; else bad "watch -r FILE differs from watch FILE ($rc1/$rc2)"; fi
 
+# watch takes report's ticket options: --timezone for the alert lines and the report, --date for
+# text without dates, --reported and --actions quoted, --redact for the reports (the alert lines
+# name the server only).
+"$nt" watch --timezone +01:00 "$pcap" >"$work/wtz" 2>/dev/null
+if [ -s "$work/wtz" ] && ! grep -qv '^2026-11-21T22:54:[0-9.]*+01:00 ' "$work/wtz" &&
+    grep -q 'first failure 2026-11-21T22:54:23.788703+01:00' "$work/wtz"; then ok; else bad "watch --timezone +01:00: alert times not in the zone"; fi
+"$nt" watch --format ndjson --date 2026-11-21 --timezone -05:00 "$repo/examples/pasted-log.txt" >"$work/wdate" 2>/dev/null
+if jq -e -s 'length > 1 and all(.[]; (."@timestamp" // "") | test("^2026-11-21T13:2[0-9]:[0-9.]+-05:00$"))' "$work/wdate" >/dev/null; then ok; else bad "watch --date/--timezone: an alert without the dated @timestamp"; fi
+"$nt" watch --report-format json --reported "users saw errors" --actions "restarted the resolver" "$pcap" >/dev/null 2>"$work/wrep.json"
+if [ "$(jq -r '.reported, .actions' "$work/wrep.json" | tr '\n' '|')" = "users saw errors|restarted the resolver|" ]; then ok; else bad "watch --reported/--actions not in the report"; fi
+"$nt" watch --redact --report-format json "$pcap" >"$work/wred.alerts" 2>"$work/wred.json"
+"$nt" report --redact --format json "$pcap" >"$work/rred.json" 2>/dev/null
+if cmp -s "$work/wred.json" "$work/rred.json" && ! grep -q '198\.51\.100\.15' "$work/wred.json" &&
+    grep -q 'client-1' "$work/wred.json" && grep -q 'incident 1 opened' "$work/wred.alerts"; then ok; else bad "watch --redact: the report differs from report --redact's or names the client"; fi
+usage_error "watch " "--redact and --clickhouse" watch --redact --clickhouse http://127.0.0.1:9/ "$pcap"
+usage_error "watch " "--timezone wants UTC, local" watch --timezone CET "$pcap"
+
 # --- help ----------------------------------------------------------------------------------
 # help_ok NAME PATTERN ARGS...: status 0, on standard output, nothing on standard error, no
 # line past 80 columns, PATTERN in it.
@@ -211,7 +228,7 @@ help_ok explain "--only-problems" explain --help
 help_ok explain2 "--only-problems" help explain
 if cmp -s "$work/report.help" "$work/report2.help" && cmp -s "$work/watch.help" "$work/watch2.help"; then ok; else bad "help CMD differs from CMD --help"; fi
 if grep -q -- "--min-failures" "$work/report.help"; then bad "report's help shows watch's options"; else ok; fi
-if grep -q -- "--reported" "$work/watch.help"; then bad "watch's help shows report's options"; else ok; fi
+if grep -q -- "--bounds" "$work/watch.help"; then bad "watch's help shows report's options"; else ok; fi
 if "$nt" --version | grep -q '^nettriage [0-9]'; then ok; else bad "--version"; fi
 
 # Every long option a command's help names is in the man page, in that command's section.

@@ -14,6 +14,7 @@
 #include "cli/cli.h"
 #include "cli/progress.h"
 #include "cli/ship.h"
+#include "cli/ticket.h"
 #include "detect/rule.h"
 #include "pipeline/pipeline.h"
 #include "report/analysis.h"
@@ -30,10 +31,7 @@
 struct report_opts {
     const char *format;
     const char *output;
-    const char *reported;
-    const char *actions;          /* --actions TEXT */
-    const char *date;             /* --date YYYY-MM-DD */
-    struct nt_zone zone;          /* --timezone (UTC by default) */
+    struct cli_ticket ticket;     /* --reported, --actions, --date, --timezone */
     bool redact;                  /* --redact */
     const char *reads[READS_MAX]; /* -r FILE, in order */
     size_t n_reads;
@@ -475,10 +473,8 @@ int cmd_report(int argc, char **argv)
         OPT_BOUND,
         OPT_BOUNDS,
         OPT_COLOR,
-        OPT_REPORTED,
-        OPT_ACTIONS,
-        OPT_DATE,
-        OPT_TIMEZONE,
+        OPT_TICKET, /* CLI_TICKET_OPTIONS values from here (cli/ticket.h) */
+        OPT_TICKET_END = OPT_TICKET + CLI_TICKET_OPTIONS - 1,
         OPT_REDACT,
         OPT_TIMEOUT,
         OPT_VERSION
@@ -486,10 +482,10 @@ int cmd_report(int argc, char **argv)
     static const struct option longopts[] = {
         {"format", required_argument, NULL, OPT_FORMAT},
         {"output", required_argument, NULL, 'o'},
-        {"reported", required_argument, NULL, OPT_REPORTED},
-        {"actions", required_argument, NULL, OPT_ACTIONS},
-        {"date", required_argument, NULL, OPT_DATE},
-        {"timezone", required_argument, NULL, OPT_TIMEZONE},
+        {"reported", required_argument, NULL, OPT_TICKET + 0},
+        {"actions", required_argument, NULL, OPT_TICKET + 1},
+        {"date", required_argument, NULL, OPT_TICKET + 2},
+        {"timezone", required_argument, NULL, OPT_TICKET + 3},
         {"redact", no_argument, NULL, OPT_REDACT},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"max-lookups", required_argument, NULL, OPT_MAX_LOOKUPS},
@@ -558,32 +554,15 @@ int cmd_report(int argc, char **argv)
         case 'o':
             o.output = optarg;
             break;
-        case OPT_REPORTED:
-            o.reported = optarg;
-            break;
-        case OPT_ACTIONS:
-            o.actions = optarg;
-            break;
-        case OPT_DATE:
-            if (!nt_date_parse(optarg, &o.cfg.date_y, &o.cfg.date_m, &o.cfg.date_d)) {
-                cli_usage_error("report", "--date wants a date YYYY-MM-DD (1970 to 9999), not '%s'",
-                                optarg);
+        case OPT_TICKET + 0:
+        case OPT_TICKET + 1:
+        case OPT_TICKET + 2:
+        case OPT_TICKET + 3:
+            if (!cli_ticket_option("report", ch - OPT_TICKET, optarg, &o.ticket, &o.cfg))
                 return EXIT_ERROR;
-            }
-            o.cfg.date_set = true;
-            o.date = optarg;
             break;
         case OPT_REDACT:
             o.redact = true;
-            break;
-        case OPT_TIMEZONE:
-            if (!nt_zone_parse(optarg, &o.zone)) {
-                cli_usage_error("report",
-                                "--timezone wants UTC, local or an offset +HH:MM / -HH:MM (up to "
-                                "14:00), not '%s'",
-                                optarg);
-                return EXIT_ERROR;
-            }
             break;
         case OPT_TIMEOUT:
             if (!parse_timeout(optarg, &o.cfg.timeout_us)) {
@@ -805,7 +784,7 @@ int cmd_report(int argc, char **argv)
         sink.on_tcp_attempt = sh_tcp;
         sink.on_packet = sh_packet;
     }
-    o.cfg.date_zone = o.zone; /* --date's times of day are wall-clock times there */
+    cli_ticket_config(&o.ticket, &o.cfg); /* --date's times of day are read in the zone */
     if (o.redact)
         run.redact = o.cfg.redact = redact_new(); /* out of memory: no pipeline, said below */
     struct pipeline *pl =
@@ -815,15 +794,10 @@ int cmd_report(int argc, char **argv)
         goto done;
     }
     a.version = NT_VERSION;
-    a.reported = o.reported ? strdup(o.reported) : NULL;
-    a.actions = o.actions ? strdup(o.actions) : NULL;
-    /* Dated times are written in the --timezone zone; --date's times of day are read in it. */
-    nt_time_set_zone(&o.zone);
-    if (o.date)
-        snprintf(a.date, sizeof a.date, "%s", o.date);
-    a.date_zone = o.zone;
+    /* Dated times are written in the --timezone zone from here on. */
+    bool ticket_ok = cli_ticket_analysis(&o.ticket, &a);
     a.redacted = o.redact;
-    if ((o.reported && !a.reported) || (o.actions && !a.actions)) {
+    if (!ticket_ok) {
         fputs("nettriage: out of memory\n", stderr);
         goto done;
     }

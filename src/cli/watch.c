@@ -34,12 +34,14 @@
 #include "cli/capture.h"
 #include "cli/cli.h"
 #include "cli/ship.h"
+#include "cli/ticket.h"
 #include "source/live.h"
 #include "pipeline/pipeline.h"
 #include "report/alert.h"
 #include "report/analysis.h"
 #include "report/escape.h"
 #include "report/observer.h"
+#include "report/redact.h"
 #include "util/err.h"
 
 struct watch_opts {
@@ -58,6 +60,11 @@ struct watch_opts {
     /* --clickhouse: alerts to nettriage.alerts (spool SPOOL/alerts), lookups, ICMP errors,
      * findings and the summary to nettriage.events (SPOOL/events). */
     struct ship_config ship;
+    struct cli_ticket ticket; /* --reported, --actions, --date, --timezone */
+    /* --redact: the reports (at the end and on SIGUSR1) are redacted as report's are, with the
+     * roles seen up to then (cfg.redact). The alert lines need nothing: they name a service (a
+     * server, never a client by redact.h's rule) and count clients without naming them. */
+    bool redact;
 };
 
 struct watch {
@@ -337,6 +344,10 @@ static bool write_report(struct watch_opts *o, struct analysis *a)
     } else {
         report_render_md(a, &out);
     }
+    if (o->redact && !redact_apply(o->cfg.redact, &out,
+                                   strcmp(o->report_format, "json") == 0 ||
+                                       strcmp(o->report_format, "ndjson") == 0))
+        out.oom = true;
     if (out.oom || (a->traffic && a->traffic->oom)) {
         strbuf_fini(&out);
         fputs("nettriage: out of memory\n", stderr);
@@ -461,6 +472,9 @@ int cmd_watch(int argc, char **argv)
         OPT_SPOOL,
         OPT_SPOOL_MAX,
         OPT_CLICKHOUSE_WAIT,
+        OPT_TICKET, /* CLI_TICKET_OPTIONS values from here (cli/ticket.h) */
+        OPT_TICKET_END = OPT_TICKET + CLI_TICKET_OPTIONS - 1,
+        OPT_REDACT,
     };
     /* --format is long-only, as for report, where -f is a capture filter. */
     static const struct option longopts[] = {
@@ -486,6 +500,11 @@ int cmd_watch(int argc, char **argv)
         {"spool", required_argument, NULL, OPT_SPOOL},
         {"spool-max", required_argument, NULL, OPT_SPOOL_MAX},
         {"clickhouse-wait", required_argument, NULL, OPT_CLICKHOUSE_WAIT},
+        {"reported", required_argument, NULL, OPT_TICKET + 0},
+        {"actions", required_argument, NULL, OPT_TICKET + 1},
+        {"date", required_argument, NULL, OPT_TICKET + 2},
+        {"timezone", required_argument, NULL, OPT_TICKET + 3},
+        {"redact", no_argument, NULL, OPT_REDACT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -532,6 +551,16 @@ int cmd_watch(int argc, char **argv)
             break;
         case OPT_READ_LIVE:
             o.live.read_file = optarg;
+            break;
+        case OPT_TICKET + 0:
+        case OPT_TICKET + 1:
+        case OPT_TICKET + 2:
+        case OPT_TICKET + 3:
+            if (!cli_ticket_option("watch", ch - OPT_TICKET, optarg, &o.ticket, &o.cfg))
+                return EXIT_ERROR;
+            break;
+        case OPT_REDACT:
+            o.redact = true;
             break;
         case OPT_SPEED: {
             char *end;
@@ -675,6 +704,11 @@ int cmd_watch(int argc, char **argv)
         o.input = read_file ? read_file : argv[optind];
     }
     o.cfg.incidents = &o.inc;
+    if (o.ship.url && o.redact)
+        return cli_usage_error("watch",
+                               "--redact and --clickhouse cannot be used together yet (the "
+                               "events are shipped as they come; redaction needs the whole "
+                               "capture)");
     if (ship_orphan_option(&o.ship)) {
         fprintf(stderr, "nettriage: watch: %s is an option of --clickhouse URL\n",
                 ship_orphan_option(&o.ship));
@@ -706,12 +740,19 @@ int cmd_watch(int argc, char **argv)
     /* A SIGUSR1 on a quiet link is served at the live source's next tick. */
     o.live.tick = on_live_tick;
     o.live.tick_ctx = &w;
+    cli_ticket_config(&o.ticket, &o.cfg); /* --date's times of day are read in the zone */
+    if (o.redact && !(o.cfg.redact = redact_new())) {
+        fputs("nettriage: out of memory\n", stderr);
+        goto done;
+    }
     w.p = pipeline_new(&o.cfg, &sink, &a, 1);
-    if (!w.p || traffic_oom) {
+    /* Dated times, alert lines' included, are written in the --timezone zone from here on. */
+    if (!w.p || traffic_oom || !cli_ticket_analysis(&o.ticket, &a)) {
         fputs("nettriage: out of memory\n", stderr);
         goto done;
     }
     a.version = NT_VERSION;
+    a.redacted = o.redact;
 
     stop_requested = 0;
     state_requested = 0;
@@ -761,5 +802,6 @@ done:
     strbuf_fini(&w.line);
     analysis_fini(&a);
     pipeline_free(w.p);
+    redact_free(o.cfg.redact);
     return status;
 }
