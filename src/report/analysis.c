@@ -257,6 +257,7 @@ static void explain_tokens(struct xl *x, const struct evidence *ev, const char *
     const char *s = x->line->text;
     size_t n = strlen(s), i = 0;
     bool seen_src = false, seen_dst = false, seen_time = false, seen_id = false, in_icmp = false;
+    bool after_question = false; /* the previous token was the question ("A?") */
     size_t n_tok = 0;
     char tb[16];
     while (i < n && !x->oom) {
@@ -273,6 +274,8 @@ static void explain_tokens(struct xl *x, const struct evidence *ev, const char *
         size_t pl;
         /* Only the first token can be the timestamp, and only if the line has one. */
         bool timed = ev->ts.kind != NT_TIME_NONE && n_tok++ == 0;
+        bool name_due = after_question;
+        after_question = false;
         if (!seen_time && timed && is_date(tok, len)) {
             /* tcpdump -tttt: the date, then the time as the next token. */
             size_t j = i + 1;
@@ -342,11 +345,21 @@ static void explain_tokens(struct xl *x, const struct evidence *ev, const char *
                          ev->qtype == 1    ? " (its IPv4 addresses)"
                          : ev->qtype == 28 ? " (its IPv6 addresses)"
                                            : ""));
+            after_question = true;
         } else if (seen_id && ev->qname && len == strlen(ev->qname) &&
                    memcmp(tok, ev->qname, len) == 0) {
             add_part(x, tok, len,
                      fmt("The name being looked up. The final dot is the root of the DNS tree: "
                          "the name is complete, not relative to a search domain."));
+        } else if (name_due && ev->qname && tok[0] != '[') { /* not "[|domain]" (cut) */
+            /* tcpdump prints a name's bytes as they are (M-x and ^x beyond printable ASCII);
+             * the report writes them in presentation form, so the two differ. */
+            add_part(x, tok, len,
+                     fmt("The name being looked up, as tcpdump prints it. Its bytes are not all "
+                         "letters, digits, '-' and '_': the report writes it %s, with each "
+                         "other byte behind a backslash or as \\DDD (its decimal value), "
+                         "so that no byte of it is taken for markup or a command.",
+                         ev->qname));
         } else if (seen_id && len > 2 && tok[0] == '(' && tok[len - 1] == ')' &&
                    isdigit((unsigned char)tok[1])) {
             add_part(x, tok, len,
