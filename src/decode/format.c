@@ -627,8 +627,8 @@ static void out_ip6_ext(struct fw *w, const struct packet *pkt)
  * UDP is not decoded by tcpdump (it prints "UDP, length N"); it is shown like GRE. */
 static void out_tunnel(struct fw *w, const struct pkt_tunnel *t)
 {
-    bool udp = t->kind == PKT_TUN_VXLAN || t->kind == PKT_TUN_GENEVE || t->kind == PKT_TUN_GRE_UDP ||
-               t->kind == PKT_TUN_GTPU;
+    bool udp = t->kind == PKT_TUN_VXLAN || t->kind == PKT_TUN_VXLAN_GPE ||
+               t->kind == PKT_TUN_GENEVE || t->kind == PKT_TUN_GRE_UDP || t->kind == PKT_TUN_GTPU;
     out(w, "%s ", t->ip_version == 6 ? "IP6" : "IP");
     out_addr(w, &t->src);
     if (udp)
@@ -662,6 +662,13 @@ static void out_tunnel(struct fw *w, const struct pkt_tunnel *t)
     case PKT_TUN_VXLAN:
         out(w, "VXLAN, flags [%s] (0x%02x), vni %lu ", (t->flags & 0x08) ? "I" : ".",
             (unsigned)(t->flags & 0xff), (unsigned long)t->vni);
+        break;
+    case PKT_TUN_VXLAN_GPE:
+        /* tcpdump's letters: I 0x08, P 0x04, B 0x02, O 0x01, "none" without any; the packet
+         * follows after ": ", as only the next protocols decoded here are followed. */
+        out(w, "VXLAN-GPE, flags [%s%s%s%s%s], vni %lu: ", (t->flags & 0x08) ? "I" : "",
+            (t->flags & 0x04) ? "P" : "", (t->flags & 0x02) ? "B" : "",
+            (t->flags & 0x01) ? "O" : "", (t->flags & 0x0f) ? "" : "none", (unsigned long)t->vni);
         break;
     case PKT_TUN_GENEVE: {
         bool o = (t->flags & 0x80) != 0, c = (t->flags & 0x40) != 0;

@@ -489,6 +489,8 @@ const char *packet_tunnel_name(uint8_t kind)
         return "GRE in UDP";
     case PKT_TUN_VXLAN:
         return "VXLAN";
+    case PKT_TUN_VXLAN_GPE:
+        return "VXLAN-GPE";
     case PKT_TUN_GENEVE:
         return "Geneve";
     case PKT_TUN_GTPU:

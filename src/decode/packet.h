@@ -165,12 +165,13 @@ struct icmp_quote {
 /* Encapsulations the decoder removes (struct pkt_tunnel.kind). */
 enum pkt_tunnel_kind {
     PKT_TUN_NONE = 0,
-    PKT_TUN_IPIP,    /* IPv4 or IPv6 in IPv4 or IPv6 (IP protocol 4 or 41) */
-    PKT_TUN_GRE,     /* IP protocol 47, RFC 2784/2890; version 1 is PPTP (RFC 2637) */
-    PKT_TUN_GRE_UDP, /* GRE in UDP, port 4754 (RFC 8086) */
-    PKT_TUN_VXLAN,   /* UDP port 4789 (RFC 7348) */
-    PKT_TUN_GENEVE,  /* UDP port 6081 (RFC 8926) */
-    PKT_TUN_GTPU,    /* GTP-U version 1 G-PDU, UDP port 2152 (3GPP TS 29.281): mobile core */
+    PKT_TUN_IPIP,      /* IPv4 or IPv6 in IPv4 or IPv6 (IP protocol 4 or 41) */
+    PKT_TUN_GRE,       /* IP protocol 47, RFC 2784/2890; version 1 is PPTP (RFC 2637) */
+    PKT_TUN_GRE_UDP,   /* GRE in UDP, port 4754 (RFC 8086) */
+    PKT_TUN_VXLAN,     /* UDP port 4789 (RFC 7348) */
+    PKT_TUN_VXLAN_GPE, /* UDP port 4790 (draft-ietf-nvo3-vxlan-gpe): VXLAN with a next protocol */
+    PKT_TUN_GENEVE,    /* UDP port 6081 (RFC 8926) */
+    PKT_TUN_GTPU,      /* GTP-U version 1 G-PDU, UDP port 2152 (3GPP TS 29.281): mobile core */
 };
 
 /* Hostile nesting is cut here (anomaly ANOM_TUNNEL_TOO_DEEP); real networks nest two or three. */
@@ -187,7 +188,7 @@ struct pkt_tunnel {
     uint32_t udp_len;               /* outer UDP payload bytes (UDP tunnels) */
     uint16_t flags;                 /* GRE: flags and version word; VXLAN: flags byte; Geneve: the
                                      * second byte (O, C bits) */
-    uint16_t proto;                 /* GRE and Geneve protocol type */
+    uint16_t proto;                 /* GRE and Geneve protocol type; VXLAN-GPE next protocol */
     bool has_key, has_seq, has_ack; /* GRE */
     uint32_t key;                   /* GRE key (PPTP: payload length << 16 | call id) */
     uint32_t seq, ack;              /* GRE sequence and acknowledgment numbers */

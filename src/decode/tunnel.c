@@ -1,6 +1,7 @@
 /* tunnel.c: encapsulations whose payload is another packet: GRE (RFC 2784, keys and sequence
  * numbers RFC 2890, RFC 1701 routing, PPTP's version 1 RFC 2637), GRE in UDP (RFC 8086), IP in
- * IP (RFC 2003, RFC 2473), VXLAN (RFC 7348), Geneve (RFC 8926) and GTP-U (3GPP TS 29.281).
+ * IP (RFC 2003, RFC 2473), VXLAN (RFC 7348), VXLAN-GPE (draft-ietf-nvo3-vxlan-gpe-12), Geneve
+ * (RFC 8926) and GTP-U (3GPP TS 29.281).
  *
  * The decoded packet then describes the innermost packet (that is what DNS and ICMP analysis
  * is about); each removed layer is listed in pkt->tunnels. Nesting is bounded by
@@ -19,10 +20,11 @@
 #define GRE_TEB  0x6558 /* transparent Ethernet bridging */
 #define GRE_PPP  0x880b
 
-#define PORT_GRE_UDP 4754
-#define PORT_VXLAN   4789
-#define PORT_GENEVE  6081
-#define PORT_GTPU    2152
+#define PORT_GRE_UDP   4754
+#define PORT_VXLAN     4789
+#define PORT_VXLAN_GPE 4790
+#define PORT_GENEVE    6081
+#define PORT_GTPU      2152
 
 #define GTP_G_PDU 0xff /* message type of a user data packet */
 
@@ -185,6 +187,26 @@ static enum inner vxlan_header(struct packet *pkt, struct cursor *c, struct pkt_
     return IN_ETHER;
 }
 
+/* VXLAN-GPE (draft-ietf-nvo3-vxlan-gpe-12 section 3.2): flags (version, I, P, B, O), two
+ * reserved bytes, the next protocol (1 IPv4, 2 IPv6, 3 Ethernet, 4 NSH), the VNI and a
+ * reserved byte. tcpdump decodes the next protocol whether or not the P flag is set, and so
+ * does this; NSH and unknown protocols are not followed. */
+static enum inner vxlan_gpe_header(struct packet *pkt, struct cursor *c, struct pkt_tunnel *t)
+{
+    uint8_t flags = cur_u8(c);
+    cur_skip(c, 2);
+    uint8_t next = cur_u8(c);
+    uint32_t vni = cur_be32(c) >> 8;
+    if (c->short_read) {
+        packet_add_anomaly(pkt, ANOM_VXLAN_TRUNCATED);
+        return IN_NONE;
+    }
+    t->flags = flags;
+    t->proto = next;
+    t->vni = vni;
+    return next == 1 ? IN_IPV4 : next == 2 ? IN_IPV6 : next == 3 ? IN_ETHER : IN_NONE;
+}
+
 static enum inner geneve_header(struct packet *pkt, struct cursor *c, struct pkt_tunnel *t)
 {
     uint8_t b0 = cur_u8(c);
@@ -216,8 +238,7 @@ static enum inner geneve_header(struct packet *pkt, struct cursor *c, struct pkt
  * bytes are not a GTP-U header at all (the datagram is then plain UDP: a DNS query sent from
  * port 2152 is not GTP); anything else than a G-PDU (echo, error indication, end marker) is
  * GTP without a packet to follow. */
-static bool gtpu_header(struct packet *pkt, struct cursor *c, struct pkt_tunnel *t,
-                        enum inner *in)
+static bool gtpu_header(struct packet *pkt, struct cursor *c, struct pkt_tunnel *t, enum inner *in)
 {
     *in = IN_NONE;
     struct cursor p = *c;
@@ -266,6 +287,10 @@ bool decode_udp_tunnel(struct packet *pkt, struct cursor *c)
     if (dp == PORT_VXLAN || (sp == PORT_VXLAN && dp != PORT_GENEVE && dp != PORT_GRE_UDP)) {
         t.kind = PKT_TUN_VXLAN;
         in = vxlan_header(pkt, c, &t);
+    } else if (dp == PORT_VXLAN_GPE ||
+               (sp == PORT_VXLAN_GPE && dp != PORT_GENEVE && dp != PORT_GRE_UDP)) {
+        t.kind = PKT_TUN_VXLAN_GPE;
+        in = vxlan_gpe_header(pkt, c, &t);
     } else if (dp == PORT_GENEVE || (sp == PORT_GENEVE && dp != PORT_GRE_UDP)) {
         t.kind = PKT_TUN_GENEVE;
         in = geneve_header(pkt, c, &t);

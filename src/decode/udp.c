@@ -1,5 +1,5 @@
 /* udp.c: UDP (RFC 768) and the DNS (RFC 1035), mDNS and LLMNR messages it carries; tunnels
- * over UDP (VXLAN, Geneve, GRE in UDP) are handed to tunnel.c. */
+ * over UDP (VXLAN, VXLAN-GPE, Geneve, GRE in UDP) are handed to tunnel.c. */
 #include "decode/decode.h"
 #include "decode/ports.h"
 

@@ -251,6 +251,122 @@ static char *icmp_length_meaning(const struct evidence *ev, uint32_t quoted_size
                ev->icmp_len, ev->icmp_len - 8, quoted_size);
 }
 
+/* Tunnels as tcpdump prints them: the outer packet ("IP a.p > b.q: "), the tunnel header, then
+ * the packet inside, which is the one the evidence describes. */
+static const struct {
+    const char *word;
+    const char *meaning;
+} tunnel_words[] = {
+    {"VXLAN-GPE,", "The tunnel header: VXLAN-GPE (UDP port 4790), which carries the packet that "
+                   "follows between the two tunnel endpoints before it; vni is the virtual "
+                   "network's number, and the flags are the header's I (network number valid), "
+                   "P (next protocol given), B (broadcast, unknown unicast or multicast) and O "
+                   "(operations and maintenance) bits. The analysis is about the packet inside."},
+    {"VXLAN,", "The tunnel header: VXLAN (UDP port 4789), which carries an Ethernet frame, here "
+               "the packet that follows, between the two tunnel endpoints before it; vni is the "
+               "virtual network's number and flag I says it is valid. The analysis is about the "
+               "packet inside."},
+    {"Geneve,", "The tunnel header: Geneve (UDP port 6081), which carries the packet that follows "
+                "between the two tunnel endpoints before it; vni is the virtual network's number. "
+                "The analysis is about the packet inside."},
+    {"GREv0,", "The tunnel header: GRE (IP protocol 47), which carries the packet that follows "
+               "between the two tunnel endpoints before it. The analysis is about the packet "
+               "inside."},
+    {"GREv1,", "The tunnel header: GRE version 1, PPTP's (a VPN), which carries the packet that "
+               "follows between the two tunnel endpoints before it. The analysis is about the "
+               "packet inside."},
+    {"GTPv1-U,", "The tunnel header: GTP-U (UDP port 2152), which carries a mobile subscriber's "
+                 "packet, the one that follows, through the mobile network's core; teid is the "
+                 "tunnel's number. The analysis is about the packet inside."},
+};
+
+/* The tunnel word the token is (its reading), or NULL. */
+static const char *tunnel_word(const char *tok, size_t len)
+{
+    for (size_t i = 0; i < sizeof tunnel_words / sizeof tunnel_words[0]; i++)
+        if (strlen(tunnel_words[i].word) == len && memcmp(tok, tunnel_words[i].word, len) == 0)
+            return tunnel_words[i].meaning;
+    return NULL;
+}
+
+/* Where the packet inside the last tunnel of line s starts: the "IP" or "IP6" token after the
+ * last tunnel word; 0 when the line shows no tunnel. */
+static size_t tunnel_inner_start(const char *s, size_t n)
+{
+    size_t i = 0, after = 0;
+    while (i < n) {
+        while (i < n && s[i] == ' ')
+            i++;
+        size_t st = i;
+        while (i < n && s[i] != ' ')
+            i++;
+        if (i > st && tunnel_word(s + st, i - st))
+            after = i;
+    }
+    if (!after)
+        return 0;
+    for (i = after; i + 3 < n; i++)
+        if (s[i] == ' ' &&
+            (memcmp(s + i + 1, "IP ", 3) == 0 || (i + 4 < n && memcmp(s + i + 1, "IP6 ", 4) == 0)))
+            return i + 1;
+    return 0;
+}
+
+/* A token of the outer packets before the packet inside a tunnel. */
+static void explain_outer_token(struct xl *x, const char *s, size_t *i, size_t inner,
+                                const char *tok, size_t len, bool *src_done)
+{
+    const char *tw = tunnel_word(tok, len);
+    if (tw) {
+        /* The header up to the packet inside, as one part ("VXLAN-GPE, flags [IP], vni 100:") */
+        size_t e = inner;
+        for (size_t k = *i; k < inner; k++)
+            if (k + 4 <= inner && memcmp(s + k, " IP", 3) == 0 &&
+                (s[k + 3] == ' ' || (s[k + 3] == '6' && k + 4 < inner && s[k + 4] == ' ')) &&
+                k > *i) {
+                e = k;
+                break;
+            }
+        while (e > (size_t)(tok - s) && s[e - 1] == ' ')
+            e--;
+        add_part(x, tok, e - (size_t)(tok - s), fmt("%s", tw));
+        *i = e;
+        *src_done = false; /* a nested tunnel's outer packet follows */
+        return;
+    }
+    if ((len == 2 && memcmp(tok, "IP", 2) == 0) || (len == 3 && memcmp(tok, "IP6", 3) == 0)) {
+        add_part(
+            x, tok, len,
+            fmt("The outer packet, %s, which carries the tunnel.", len == 2 ? "IPv4" : "IPv6"));
+        return;
+    }
+    if (len == 1 && tok[0] == '>') {
+        add_part(x, tok, len,
+                 fmt("The outer packet went from the left endpoint to the right one."));
+        return;
+    }
+    struct nt_addr a;
+    size_t al = len && tok[len - 1] == ':' ? len - 1 : len;
+    /* "192.0.2.1.4790" (UDP tunnels) or "192.0.2.1" (GRE): the address, then its port */
+    size_t cut = al;
+    if (!nt_addr_parse(&a, tok, al)) {
+        const char *dot = NULL;
+        for (size_t k = 0; k < al; k++)
+            if (tok[k] == '.')
+                dot = tok + k;
+        if (!dot || !nt_addr_parse(&a, tok, (size_t)(dot - tok)))
+            return;
+        cut = (size_t)(dot - tok);
+    }
+    if (a.family != NT_AF_INET && a.family != NT_AF_INET6)
+        return;
+    add_part(x, tok, len,
+             fmt("A tunnel endpoint, the %s of the outer packet: IP address %.*s%s%.*s.",
+                 *src_done ? "destination" : "source", (int)cut, tok, cut < al ? ", UDP port " : "",
+                 cut < al ? (int)(al - cut - 1) : 0, cut < al ? tok + cut + 1 : ""));
+    *src_done = true;
+}
+
 static void explain_tokens(struct xl *x, const struct evidence *ev, const char *client_role,
                            const char *server_role, uint32_t quoted_size)
 {
@@ -258,6 +374,8 @@ static void explain_tokens(struct xl *x, const struct evidence *ev, const char *
     size_t n = strlen(s), i = 0;
     bool seen_src = false, seen_dst = false, seen_time = false, seen_id = false, in_icmp = false;
     bool after_question = false; /* the previous token was the question ("A?") */
+    size_t inner = tunnel_inner_start(s, n);
+    bool outer_src = false;
     size_t n_tok = 0;
     char tb[16];
     while (i < n && !x->oom) {
@@ -276,6 +394,10 @@ static void explain_tokens(struct xl *x, const struct evidence *ev, const char *
         bool timed = ev->ts.kind != NT_TIME_NONE && n_tok++ == 0;
         bool name_due = after_question;
         after_question = false;
+        if (st < inner && !(ev->ts.kind != NT_TIME_NONE && n_tok == 1)) {
+            explain_outer_token(x, s, &i, inner, tok, len, &outer_src);
+            continue;
+        }
         if (!seen_time && timed && is_date(tok, len)) {
             /* tcpdump -tttt: the date, then the time as the next token. */
             size_t j = i + 1;

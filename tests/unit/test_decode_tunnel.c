@@ -1,5 +1,5 @@
-/* test_decode_tunnel.c: GRE, PPTP, IP in IP, VXLAN, Geneve and GRE in UDP decapsulation, PPP
- * links and PPPoE, on hand-built frames (whole, truncated, nested too deep), and the same
+/* test_decode_tunnel.c: GRE, PPTP, IP in IP, VXLAN, VXLAN-GPE, Geneve and GRE in UDP decapsulation,
+ * PPP links and PPPoE, on hand-built frames (whole, truncated, nested too deep), and the same
  * tunnels in tcpdump's text. */
 #include "testutil.h"
 
@@ -333,6 +333,56 @@ static void test_vxlan_geneve(void **state)
     for (size_t n = 1; n <= full; n++)
         run(NT_DLT_EN10MB, n);
 
+    /* VXLAN-GPE: flags I and P, next protocol IPv4 (1), VNI 54321, the query right after;
+     * the line as tcpdump -nn prints it */
+    len = 0;
+    put_hex(eth_v4);
+    put_ipv4(17, 8 + 8 + qn);
+    put_udp(40000, 4790, 8 + qn);
+    put_hex("0c00 0001 00d4 3100");
+    put_bytes(q, qn);
+    run(NT_DLT_EN10MB, 0);
+    assert_inner_query();
+    assert_outer(&pkt.tunnels[0], PKT_TUN_VXLAN_GPE);
+    assert_int_equal(pkt.tunnels[0].vni, 54321);
+    assert_int_equal(pkt.tunnels[0].proto, 1);
+    packet_format_line(&pkt, line, sizeof line);
+    assert_non_null(strstr(line, "IP 10.0.0.1.40000 > 10.0.0.2.4790: VXLAN-GPE, flags [IP], vni "
+                                 "54321: IP 198.51.100.15.53424 > 198.51.100.2.53: 17514+"));
+    full = len;
+    run(NT_DLT_EN10MB, 14 + 20 + 8 + 7);
+    assert_int_equal(pkt.n_tunnels, 0);
+    assert_int_equal(pkt.dport, 4790);
+    assert_true(packet_has_anomaly(&pkt, ANOM_VXLAN_TRUNCATED));
+    for (size_t n = 1; n <= full; n++)
+        run(NT_DLT_EN10MB, n);
+    /* next protocol Ethernet (3), from port 4790, no flags: "none" */
+    len = 0;
+    put_hex(eth_v4);
+    put_ipv4(17, 8 + 8 + 14 + qn);
+    put_udp(4790, 40000, 8 + 14 + qn);
+    put_hex("0000 0003 0000 0500");
+    put_hex(eth_v4);
+    put_bytes(q, qn);
+    run(NT_DLT_EN10MB, 0);
+    assert_inner_query();
+    assert_outer(&pkt.tunnels[0], PKT_TUN_VXLAN_GPE);
+    packet_format_line(&pkt, line, sizeof line);
+    assert_non_null(strstr(line, "VXLAN-GPE, flags [none], vni 5: IP 198.51.100.15.53424 >"));
+    /* NSH (4) and unknown next protocols are not followed: the datagram stays UDP */
+    for (int np = 4; np <= 9; np += 5) {
+        len = 0;
+        put_hex(eth_v4);
+        put_ipv4(17, 8 + 8 + qn);
+        put_udp(40000, 4790, 8 + qn);
+        put_hex(np == 4 ? "0800 0004 0000 0500" : "0800 0009 0000 0500");
+        put_bytes(q, qn);
+        run(NT_DLT_EN10MB, 0);
+        assert_int_equal(pkt.n_tunnels, 0);
+        assert_int_equal(pkt.dport, 4790);
+        assert_false(pkt.layers & PKT_L_DNS);
+    }
+
     /* Geneve with 4 option bytes, inner Ethernet */
     len = 0;
     put_hex(eth_v4);
@@ -556,6 +606,29 @@ static void test_text_tunnels(void **state)
     assert_int_equal(p.tunnels[1].key, 17);
     assert_int_equal(p.tunnels[1].seq, 539320);
 
+    /* VXLAN-GPE as tcpdump -nn prints it, and with -v (the record joined over its lines) */
+    static const char *const gpe[] = {
+        "00:05:00.000000 IP 10.40.9.1.40000 > 10.40.9.100.4790: VXLAN-GPE, flags [IP], vni "
+        "54321: IP 192.0.2.10.12345 > 192.0.2.20.53: 7+ A? a.example. (27)",
+        "00:05:00.000000 IP (tos 0x0, ttl 64, id 1, offset 0, flags [none], proto UDP (17), "
+        "length 83) 10.40.9.1.40000 > 10.40.9.100.4790: VXLAN-GPE, flags [IP], vni 54321 IP "
+        "(tos 0x0, ttl 64, id 1, offset 0, flags [none], proto UDP (17), length 55) "
+        "192.0.2.10.12345 > 192.0.2.20.53: 7+ A? a.example. (27)",
+    };
+    for (size_t i = 0; i < sizeof gpe / sizeof gpe[0]; i++) {
+        assert_true(parse1(gpe[i], &p));
+        assert_true(p.layers & PKT_L_DNS);
+        assert_int_equal(p.dns.id, 7);
+        assert_int_equal(p.dport, 53);
+        assert_text_addr(&p.src, "192.0.2.10");
+        assert_int_equal(p.n_tunnels, 1);
+        assert_int_equal(p.tunnels[0].kind, PKT_TUN_VXLAN_GPE);
+        assert_int_equal(p.tunnels[0].vni, 54321);
+        assert_int_equal(p.tunnels[0].flags, 0x0c);
+        assert_int_equal(p.tunnels[0].proto, 0); /* not printed: unknown */
+        assert_int_equal(p.tunnels[0].dport, 4790);
+    }
+
     /* Geneve then VXLAN (the record joined over its lines) */
     assert_true(parse1("2023-04-13 21:37:05.895608 IP 127.0.0.1.11803 > 127.0.0.1.6081: Geneve, "
                        "Flags [none], vni 0x1092: IP 127.0.0.1.26383 > 127.0.0.1.4789: VXLAN, "
@@ -594,7 +667,6 @@ static void test_text_tunnels(void **state)
     assert_true(packet_has_anomaly(&p, ANOM_TUNNEL_TOO_DEEP));
 }
 
-
 /* GTP-U (port 2152): a G-PDU with the sequence flag and one extension header (PDU session
  * container), inner IPv4; an echo request (no inner packet); a DNS query sent from port 2152,
  * which is not GTP (the first byte is no GTPv1 header); every truncation is safe. */
@@ -611,8 +683,9 @@ static void test_gtpu(void **state)
     put_hex(eth_v4);
     put_ipv4(17, 8 + gl + qn);
     put_udp(2152, 2152, gl + qn);
-    uint8_t g[16] = {0x36, 0xff, (uint8_t)((qn + 8) >> 8), (uint8_t)(qn + 8), 1, 2, 3, 4,
-                     0, 7, 0, 0x85, 1, 0x10, 9, 0};
+    uint8_t g[16] = {
+        0x36, 0xff, (uint8_t)((qn + 8) >> 8), (uint8_t)(qn + 8), 1, 2, 3, 4, 0, 7, 0, 0x85, 1, 0x10,
+        9,    0};
     put_bytes(g, sizeof g);
     put_bytes(q, qn);
     run(NT_DLT_EN10MB, 0);

@@ -1,4 +1,4 @@
-/* tunnel.c: tunnels in tcpdump text (IP in IP, GRE v0/v1, VXLAN, Geneve): the tunnel
+/* tunnel.c: tunnels in tcpdump text (IP in IP, GRE v0/v1, VXLAN, VXLAN-GPE, Geneve): the tunnel
  * header's fields and the packet it carries, which the record then describes as the pcap
  * decoder does. */
 #include "source/text/text_internal.h"
@@ -55,6 +55,7 @@ static const char *tunnel_inner(const char *p, const char *e, int hint, int *ver
  *   GRE        "GREv0, [Flags [..], ][key=0x.., ][seq N, ]length N: IP ..."
  *              "GREv1, [Flags [..], ]call N, seq N, ack N, length N: IP ..." (PPTP)
  *   VXLAN      "VXLAN, flags [I] (0x08), vni N<line break>IP ..."
+ *   VXLAN-GPE  "VXLAN-GPE, flags [IP], vni N: IP ..." (-v: a line break for ": ")
  *   Geneve     "Geneve, Flags [none], vni 0x1092[, options [..]]: IP ..."
  * Returns false when s holds none of them (or the carried packet is not IP), leaving pkt as
  * it was. */
@@ -147,6 +148,29 @@ bool text_parse_tunnel(struct netctx *cx, struct sc *s, struct packet *pkt, int 
         if (sc_u32(&n, &vni))
             tun.vni = vni;
         inner = tunnel_inner(n.p, s->e, 0, &iv);
+    } else if (ports && sc_lit(s, "VXLAN-GPE, ")) {
+        tun.kind = PKT_TUN_VXLAN_GPE;
+        struct sc f = *s;
+        if (sc_lit(&f, "flags [")) {
+            const char *b = find(f.p, f.e - f.p > 8 ? f.p + 8 : f.e, "]");
+            if (b)
+                for (const char *q = f.p; q < b; q++)
+                    tun.flags |= *q == 'I'   ? 0x08
+                                 : *q == 'P' ? 0x04
+                                 : *q == 'B' ? 0x02
+                                 : *q == 'O' ? 0x01
+                                             : 0;
+        }
+        const char *vn = find(s->p, s->e - s->p > 64 ? s->p + 64 : s->e, "vni ");
+        if (!vn)
+            return false;
+        struct sc n = {vn + 4, s->e};
+        uint32_t vni;
+        if (sc_u32(&n, &vni))
+            tun.vni = vni;
+        /* The next protocol is not printed (an Ethernet frame prints as its IP packet without
+         * -e): tun.proto stays 0, unknown. */
+        inner = tunnel_inner(n.p, s->e, 0, &iv);
     } else if (ports && sc_lit(s, "Geneve, ")) {
         tun.kind = PKT_TUN_GENEVE;
         struct sc f = *s;
@@ -190,7 +214,7 @@ bool text_parse_tunnel(struct netctx *cx, struct sc *s, struct packet *pkt, int 
     }
     if (!inner)
         return false;
-    if (tun.kind == PKT_TUN_VXLAN || tun.kind == PKT_TUN_GENEVE) {
+    if (tun.kind == PKT_TUN_VXLAN || tun.kind == PKT_TUN_VXLAN_GPE || tun.kind == PKT_TUN_GENEVE) {
         pkt->proto = 17;
         pkt->layers |= PKT_L_UDP;
         pkt->sport = src->port;
