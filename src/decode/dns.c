@@ -357,6 +357,16 @@ static bool known_rdata_type(uint16_t t)
 static void rdata_text(struct dns_rr *rr, struct cursor rd, const struct cursor *msg,
                        struct packet *pkt)
 {
+    /* A and AAAA, most records: the address written straight into rdata (what put_rdata
+     * below writes for them, without the bounded writer). */
+    if (rr->type == DNS_TYPE_A && rd.len == 4 && cur_has(&rd, 4)) {
+        nt_addr_format_v4(rd.p + rd.off, rr->rdata);
+        return;
+    }
+    if (rr->type == DNS_TYPE_AAAA && rd.len == 16 && cur_has(&rd, 16)) {
+        nt_addr_format_v6(rd.p + rd.off, rr->rdata);
+        return;
+    }
     struct tw w;
     tw_init(&w, rr->rdata, sizeof rr->rdata);
     /* Empty RDATA is how a dynamic update (RFC 2136, 2.4 and 2.5) deletes records or states a
@@ -479,6 +489,12 @@ bool dns_parse_message(struct cursor *c, struct dns_msg *msg, struct packet *pkt
             memcpy(rr->name.text, msg->q.name.text, (size_t)msg->q.name.len + 1);
             rr->name.len = msg->q.name.len;
             m.off += 2;
+        } else if (cur_has(&m, 1) && m.p[m.off] == 0) {
+            /* the root (an OPT record's owner): what read_name gives for it */
+            rr->name.text[0] = '.';
+            rr->name.text[1] = '\0';
+            rr->name.len = 1;
+            m.off++;
         } else if (!dns_read_name(&m, &m, &rr->name, pkt)) {
             return true;
         }

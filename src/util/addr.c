@@ -229,18 +229,32 @@ static size_t put_v6(char *p, const uint8_t *b)
             o += put_v4(p + o, b + 12);
             return o;
         }
+        /* the word in hex without leading zeros */
         unsigned v = w[i];
-        bool started = false;
-        for (int sh = 12; sh >= 0; sh -= 4) {
-            unsigned d = v >> sh & 15;
-            if (d || started || sh == 0) {
-                p[o++] = hex[d];
-                started = true;
-            }
-        }
+        if (v >= 0x1000)
+            p[o++] = hex[v >> 12];
+        if (v >= 0x100)
+            p[o++] = hex[v >> 8 & 15];
+        if (v >= 0x10)
+            p[o++] = hex[v >> 4 & 15];
+        p[o++] = hex[v & 15];
     }
     if (best >= 0 && best + best_len == 8)
         p[o++] = ':';
+    return o;
+}
+
+size_t nt_addr_format_v4(const uint8_t b[4], char *buf)
+{
+    size_t o = put_v4(buf, b);
+    buf[o] = '\0';
+    return o;
+}
+
+size_t nt_addr_format_v6(const uint8_t b[16], char *buf)
+{
+    size_t o = put_v6(buf, b);
+    buf[o] = '\0';
     return o;
 }
 

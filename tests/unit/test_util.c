@@ -138,6 +138,13 @@ static void test_addr_format_matches_inet_ntop(void **state)
         nt_addr_format(&x, got, sizeof got);
         assert_non_null(inet_ntop(AF_INET6, b, want, sizeof want));
         assert_string_equal(got, want);
+        /* the decoder's entry points for A and AAAA records give the same text */
+        char direct[INET6_ADDRSTRLEN];
+        assert_int_equal(nt_addr_format_v6(b, direct), strlen(want));
+        assert_string_equal(direct, want);
+        assert_non_null(inet_ntop(AF_INET, b, want, sizeof want));
+        assert_int_equal(nt_addr_format_v4(b, direct), strlen(want));
+        assert_string_equal(direct, want);
     }
     /* Too small a buffer gives the empty string, as before. */
     nt_addr_set_v4(&x, b);
