@@ -25,9 +25,13 @@ void dns_msg_reset(struct dns_msg *m)
 
 void packet_reset(struct packet *pkt)
 {
-    /* Everything before the DNS message is small enough to zero; the DNS message holds
+    /* Everything before the DNS message is small enough to zero but the quoted question's
+     * name, which is emptied in place (1 KB: two thirds of the bytes); the DNS message holds
      * DNS_MAX_KEPT_RR records of about 1.3 KB each, which are emptied by count instead. */
-    memset(pkt, 0, offsetof(struct packet, dns));
+    memset(pkt, 0, offsetof(struct packet, quote.q.name.text));
+    pkt->quote.q.name.text[0] = '\0';
+    memset(&pkt->quote.q.name.len, 0,
+           offsetof(struct packet, dns) - offsetof(struct packet, quote.q.name.len));
     dns_msg_reset(&pkt->dns);
     memset(&pkt->anomalies, 0, sizeof *pkt - offsetof(struct packet, anomalies));
     pkt->linktype = -1;
