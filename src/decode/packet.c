@@ -420,10 +420,15 @@ static bool ieq(const char *a, size_t alen, const char *b)
 
 int dns_type_from_name(const char *s, size_t len)
 {
-    if (!s)
+    if (!s || len == 0)
         return -1;
+    /* The table's names are upper case: one whose first character differs cannot match (this
+     * runs for many words of every tcpdump DNS line). */
+    char c0 = s[0] >= 'a' && s[0] <= 'z' ? (char)(s[0] - 'a' + 'A') : s[0];
+    if (len == 4 && ieq(s, len, "AAAA")) /* the table's only AAAA, far down it */
+        return DNS_TYPE_AAAA;
     for (size_t i = 0; i < sizeof dns_types / sizeof dns_types[0]; i++)
-        if (ieq(s, len, dns_types[i].name))
+        if (dns_types[i].name[0] == c0 && ieq(s, len, dns_types[i].name))
             return dns_types[i].num;
     /* tcpdump prints unknown types as "Type99", RFC 3597 as "TYPE99"; older tcpdump prints
      * "NSAP_PTR" where IANA writes "NSAP-PTR". */

@@ -84,9 +84,40 @@ void nt_addr_set_v6(struct nt_addr *x, const uint8_t b[16])
     memcpy(x->a, b, 16);
 }
 
+/* Dotted-quad IPv4 in the one form inet_pton accepts: four decimal numbers up to 255, no
+ * leading zero (but "0" itself), separated by single dots, nothing else. Returns false for
+ * anything else, which inet_pton then decides. */
+static bool parse_v4_plain(const char *s, size_t len, uint8_t b[4])
+{
+    size_t i = 0;
+    for (int k = 0; k < 4; k++) {
+        if (k) {
+            if (i >= len || s[i] != '.')
+                return false;
+            i++;
+        }
+        size_t start = i;
+        unsigned v = 0;
+        while (i < len && s[i] >= '0' && s[i] <= '9' && i - start < 3) {
+            v = v * 10 + (unsigned)(s[i] - '0');
+            i++;
+        }
+        size_t nd = i - start;
+        if (nd == 0 || v > 255 || (nd > 1 && s[start] == '0'))
+            return false;
+        b[k] = (uint8_t)v;
+    }
+    return i == len;
+}
+
 bool nt_addr_parse(struct nt_addr *x, const char *s, size_t len)
 {
     char tmp[64];
+    uint8_t quad[4];
+    if (len >= 7 && len <= 15 && parse_v4_plain(s, len, quad)) {
+        nt_addr_set_v4(x, quad);
+        return true;
+    }
     uint8_t b[16];
     if (len == 0 || len >= sizeof tmp)
         return false;
