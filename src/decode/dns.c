@@ -12,6 +12,54 @@
 #define MAX_JUMPS     128
 #define NAME_WIRE_MAX 255
 
+/* Names already read in this message, by the offset they start at: a name that is only a
+ * compression pointer to one of them reads as the same labels with one jump more (the walk from
+ * the target is the same walk, under the same "strictly backwards" rule from there on), so its
+ * text is copied instead of read again. Answers commonly point at the question or at an earlier
+ * record's CNAME target. Only names read whole (no anomaly) are kept, and only while one more
+ * jump stays within MAX_JUMPS. */
+#define NAME_MEMO_MAX 8
+struct name_memo {
+    size_t off;       /* where the name starts in the message */
+    const char *text; /* its presentation form, NUL-terminated, alive until the parse ends */
+    uint16_t len;
+    unsigned jumps; /* pointers its walk followed */
+};
+struct name_memos {
+    struct name_memo m[NAME_MEMO_MAX];
+    unsigned n;
+};
+
+static void memo_add(struct name_memos *ms, size_t off, const char *text, uint16_t len,
+                     unsigned jumps)
+{
+    if (ms->n < NAME_MEMO_MAX && jumps < MAX_JUMPS)
+        ms->m[ms->n++] = (struct name_memo){off, text, len, jumps};
+}
+
+/* When the name at m's offset is a single compression pointer to a remembered name, copies that
+ * name into out, moves m past the pointer and returns true. */
+static bool memo_read(const struct name_memos *ms, struct cursor *m, struct dns_name *out)
+{
+    if (!ms->n || !cur_has(m, 2))
+        return false;
+    const uint8_t *p = m->p + m->off;
+    if ((p[0] & 0xc0) != 0xc0)
+        return false;
+    size_t target = (size_t)(p[0] & 0x3f) << 8 | p[1];
+    if (target >= m->off)
+        return false;
+    for (unsigned i = 0; i < ms->n; i++) {
+        if (ms->m[i].off == target) {
+            memcpy(out->text, ms->m[i].text, (size_t)ms->m[i].len + 1);
+            out->len = ms->m[i].len;
+            m->off += 2;
+            return true;
+        }
+    }
+    return false;
+}
+
 /* A bounded text writer: it never writes past its buffer and remembers that it had to cut. */
 struct tw {
     char *b;
@@ -355,8 +403,43 @@ static bool known_rdata_type(uint16_t t)
 }
 
 static void rdata_text(struct dns_rr *rr, struct cursor rd, const struct cursor *msg,
-                       struct packet *pkt)
+                       struct packet *pkt, struct name_memos *ms)
 {
+    /* NS, CNAME and PTR: the data is one name; read here so that it is remembered (its text is
+     * rdata itself when it fits whole). Otherwise as put_rdata below. */
+    size_t base;
+    if ((rr->type == DNS_TYPE_NS || rr->type == DNS_TYPE_CNAME || rr->type == DNS_TYPE_PTR) &&
+        rd.len > 0 && offset_in(&rd, msg, &base)) {
+        struct dns_name n;
+        struct cursor work = rd;
+        unsigned jumps;
+        if (read_name(&work, msg, &n, pkt, &jumps) && !work.short_read && cur_left(&work) == 0) {
+            struct tw w;
+            tw_init(&w, rr->rdata, sizeof rr->rdata);
+            put_name_text(&w, &n);
+            tw_finish(&w);
+            if (!w.cut)
+                memo_add(ms, base, rr->rdata, n.len, jumps);
+            return;
+        }
+        /* a bad name (its anomaly recorded) or bytes left over: the generic form, as below */
+        packet_add_anomaly(pkt, ANOM_DNS_BAD_RDATA);
+        struct tw w;
+        tw_init(&w, rr->rdata, sizeof rr->rdata);
+        put_generic(&w, rd);
+        tw_finish(&w);
+        return;
+    }
+    /* A and AAAA, most records: the address written straight into rdata (what put_rdata
+     * below writes for them, without the bounded writer). */
+    if (rr->type == DNS_TYPE_A && rd.len == 4 && cur_has(&rd, 4)) {
+        nt_addr_format_v4(rd.p + rd.off, rr->rdata);
+        return;
+    }
+    if (rr->type == DNS_TYPE_AAAA && rd.len == 16 && cur_has(&rd, 16)) {
+        nt_addr_format_v6(rd.p + rd.off, rr->rdata);
+        return;
+    }
     struct tw w;
     tw_init(&w, rr->rdata, sizeof rr->rdata);
     /* Empty RDATA is how a dynamic update (RFC 2136, 2.4 and 2.5) deletes records or states a
@@ -454,6 +537,8 @@ bool dns_parse_message(struct cursor *c, struct dns_msg *msg, struct packet *pkt
      * was read without a pointer, reading it again through one gives the same text (one jump,
      * the same labels, no anomaly), so the text is copied instead (question_name below). */
     struct dns_question scratch_q;
+    struct name_memos memos;
+    memos.n = 0;
     size_t q_off = 0;
     bool q_plain = false;
     for (unsigned i = 0; i < msg->qdcount; i++) {
@@ -475,12 +560,27 @@ bool dns_parse_message(struct cursor *c, struct dns_msg *msg, struct packet *pkt
                           : i < (size_t)msg->ancount + msg->nscount ? DNS_SEC_AUTHORITY
                                                                     : DNS_SEC_ADDITIONAL;
         struct dns_rr *rr = msg->n_rr < DNS_MAX_KEPT_RR ? &msg->rr[msg->n_rr] : &scratch_rr;
+        /* the owner name when read (not copied): remembered once the record keeps its slot */
+        bool owner_read = false;
+        size_t owner_at = 0;
+        unsigned owner_jumps = 0;
         if (q_plain && question_name(&m, q_off)) {
             memcpy(rr->name.text, msg->q.name.text, (size_t)msg->q.name.len + 1);
             rr->name.len = msg->q.name.len;
             m.off += 2;
-        } else if (!dns_read_name(&m, &m, &rr->name, pkt)) {
-            return true;
+        } else if (cur_has(&m, 1) && m.p[m.off] == 0) {
+            /* the root (an OPT record's owner): what read_name gives for it */
+            rr->name.text[0] = '.';
+            rr->name.text[1] = '\0';
+            rr->name.len = 1;
+            m.off++;
+        } else if (memo_read(&memos, &m, &rr->name)) {
+            /* copied from an earlier name */
+        } else {
+            owner_at = m.off;
+            if (!read_name(&m, &m, &rr->name, pkt, &owner_jumps))
+                return true;
+            owner_read = true;
         }
         uint16_t type = cur_be16(&m);
         uint16_t rclass = cur_be16(&m);
@@ -512,7 +612,9 @@ bool dns_parse_message(struct cursor *c, struct dns_msg *msg, struct packet *pkt
         rr->rdlength = rdlength;
         if (rr == &scratch_rr)
             continue;
-        rdata_text(rr, rd, &m, pkt);
+        if (owner_read)
+            memo_add(&memos, owner_at, rr->name.text, rr->name.len, owner_jumps);
+        rdata_text(rr, rd, &m, pkt, &memos);
         msg->n_rr++;
     }
     if (cur_left(&m) != 0)

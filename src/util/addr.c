@@ -84,9 +84,40 @@ void nt_addr_set_v6(struct nt_addr *x, const uint8_t b[16])
     memcpy(x->a, b, 16);
 }
 
+/* Dotted-quad IPv4 in the one form inet_pton accepts: four decimal numbers up to 255, no
+ * leading zero (but "0" itself), separated by single dots, nothing else. Returns false for
+ * anything else, which inet_pton then decides. */
+static bool parse_v4_plain(const char *s, size_t len, uint8_t b[4])
+{
+    size_t i = 0;
+    for (int k = 0; k < 4; k++) {
+        if (k) {
+            if (i >= len || s[i] != '.')
+                return false;
+            i++;
+        }
+        size_t start = i;
+        unsigned v = 0;
+        while (i < len && s[i] >= '0' && s[i] <= '9' && i - start < 3) {
+            v = v * 10 + (unsigned)(s[i] - '0');
+            i++;
+        }
+        size_t nd = i - start;
+        if (nd == 0 || v > 255 || (nd > 1 && s[start] == '0'))
+            return false;
+        b[k] = (uint8_t)v;
+    }
+    return i == len;
+}
+
 bool nt_addr_parse(struct nt_addr *x, const char *s, size_t len)
 {
     char tmp[64];
+    uint8_t quad[4];
+    if (len >= 7 && len <= 15 && parse_v4_plain(s, len, quad)) {
+        nt_addr_set_v4(x, quad);
+        return true;
+    }
     uint8_t b[16];
     if (len == 0 || len >= sizeof tmp)
         return false;
@@ -229,18 +260,32 @@ static size_t put_v6(char *p, const uint8_t *b)
             o += put_v4(p + o, b + 12);
             return o;
         }
+        /* the word in hex without leading zeros */
         unsigned v = w[i];
-        bool started = false;
-        for (int sh = 12; sh >= 0; sh -= 4) {
-            unsigned d = v >> sh & 15;
-            if (d || started || sh == 0) {
-                p[o++] = hex[d];
-                started = true;
-            }
-        }
+        if (v >= 0x1000)
+            p[o++] = hex[v >> 12];
+        if (v >= 0x100)
+            p[o++] = hex[v >> 8 & 15];
+        if (v >= 0x10)
+            p[o++] = hex[v >> 4 & 15];
+        p[o++] = hex[v & 15];
     }
     if (best >= 0 && best + best_len == 8)
         p[o++] = ':';
+    return o;
+}
+
+size_t nt_addr_format_v4(const uint8_t b[4], char *buf)
+{
+    size_t o = put_v4(buf, b);
+    buf[o] = '\0';
+    return o;
+}
+
+size_t nt_addr_format_v6(const uint8_t b[16], char *buf)
+{
+    size_t o = put_v6(buf, b);
+    buf[o] = '\0';
     return o;
 }
 

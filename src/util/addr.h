@@ -97,6 +97,11 @@ const char *nt_addr_name(const struct nt_addr *x);
 /* Formats into buf ("198.51.100.2", "2001:db8::1", or the host name as read). Returns the
  * length. An interned name may hold any byte: callers escape it for their medium. */
 size_t nt_addr_format(const struct nt_addr *x, char *buf, size_t n);
+/* The same text for 4 (IPv4) or 16 (IPv6) address bytes in network order, NUL-terminated in buf
+ * of at least INET_ADDRSTRLEN or INET6_ADDRSTRLEN bytes: for the decoder's A and AAAA records,
+ * without an nt_addr in between. Returns the length. */
+size_t nt_addr_format_v4(const uint8_t b[4], char *buf);
+size_t nt_addr_format_v6(const uint8_t b[16], char *buf);
 
 #define NT_ADDR_NAMES_MAX 65536
 

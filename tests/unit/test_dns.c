@@ -205,6 +205,113 @@ static void test_record_names_pointing_at_the_question(void **state)
     assert_int_equal(pkt.n_anomalies, 0);
 }
 
+/* A name that is only a pointer to a name read earlier in the message is copied, not read
+ * again: the copy must be what reading it gives, for a CNAME chain (owners pointing at the
+ * previous record's data), for a name whose slot was not kept (an OPT's owner), and not when
+ * the one more jump would pass the limit. */
+static void test_names_pointing_at_earlier_names(void **state)
+{
+    (void)state;
+    struct mb *m = &(struct mb){0};
+    header(m, 7, 0x8180, 1, 5, 0, 3);
+    putname(m, "telemetry.example.org");
+    put16(m, 1);
+    put16(m, 1);
+    put16(m, 0xc00c);
+    put16(m, 5);
+    put16(m, 1);
+    put32(m, 300);
+    put16(m, 25);
+    size_t t1 = m->n;
+    putname(m, "p547.trafficmanager.net"); /* 25 bytes */
+    put16(m, 0xc000 | (unsigned)t1);
+    put16(m, 5);
+    put16(m, 1);
+    put32(m, 300);
+    put16(m, 11);
+    size_t t2 = m->n;
+    put8(m, 5);
+    putmem(m, "e1979", 5);
+    put8(m, 2);
+    putmem(m, "a6", 2);
+    put16(m, 0xc000 | (unsigned)(t1 + 20)); /* -> "net." inside the first target */
+    for (int i = 0; i < 3; i++) {
+        put16(m, 0xc000 | (unsigned)t2);
+        put16(m, 1);
+        put16(m, 1);
+        put32(m, 60);
+        put16(m, 4);
+        put32(m, 0xc0000200u + (uint32_t)i);
+    }
+    /* additional: an OPT whose owner is not the root, a record reusing its slot, and one
+     * pointing at the OPT's owner */
+    size_t opt_owner = m->n;
+    rr_head(m, "x", 41, 1232, 0, 0);
+    rr_head(m, "yy", 1, 1, 60, 4);
+    put32(m, 0x01020304);
+    put16(m, 0xc000 | (unsigned)opt_owner);
+    put16(m, 1);
+    put16(m, 1);
+    put32(m, 60);
+    put16(m, 4);
+    put32(m, 0x01020305);
+    assert_true(parse(m->b, m->n));
+    assert_true(msg.complete);
+    assert_int_equal(msg.n_rr, 7);
+    assert_string_equal(msg.rr[0].rdata, "p547.trafficmanager.net.");
+    assert_string_equal(msg.rr[1].name.text, "p547.trafficmanager.net.");
+    assert_int_equal(msg.rr[1].name.len, strlen("p547.trafficmanager.net."));
+    assert_string_equal(msg.rr[1].rdata, "e1979.a6.net.");
+    for (int i = 2; i < 5; i++) {
+        assert_string_equal(msg.rr[i].name.text, "e1979.a6.net.");
+        assert_int_equal(msg.rr[i].name.len, strlen("e1979.a6.net."));
+    }
+    assert_string_equal(msg.rr[4].rdata, "192.0.2.2");
+    assert_string_equal(msg.rr[5].name.text, "yy.");
+    assert_string_equal(msg.rr[6].name.text, "x.");
+    assert_true(msg.has_opt);
+    assert_true(packet_has_anomaly(&pkt, ANOM_DNS_OPT_BAD_OWNER));
+    assert_int_equal(pkt.n_anomalies, 1);
+
+    /* 127 pointers, each to the one before, down to the root: the name at the last takes 127
+     * jumps, a record's owner pointing at it 128 (the most allowed), and one pointing at that
+     * owner would take 129. */
+    header(m, 8, 0x8180, 1, 3, 0, 0);
+    put8(m, 0);
+    put16(m, 1);
+    put16(m, 1);
+    put8(m, 0);
+    put16(m, 99);
+    put16(m, 1);
+    put32(m, 60);
+    put16(m, 1 + 2 * 127);
+    size_t prev = m->n;
+    put8(m, 0);
+    for (int i = 0; i < 127; i++) {
+        size_t here = m->n;
+        put16(m, 0xc000 | (unsigned)prev);
+        prev = here;
+    }
+    size_t owner2 = m->n;
+    put16(m, 0xc000 | (unsigned)prev);
+    put16(m, 1);
+    put16(m, 1);
+    put32(m, 60);
+    put16(m, 4);
+    put32(m, 0x01020304);
+    put16(m, 0xc000 | (unsigned)owner2);
+    put16(m, 1);
+    put16(m, 1);
+    put32(m, 60);
+    put16(m, 4);
+    put32(m, 0x01020305);
+    assert_true(parse(m->b, m->n));
+    assert_false(msg.complete);
+    assert_int_equal(msg.n_rr, 2);
+    assert_string_equal(msg.rr[1].name.text, ".");
+    assert_true(packet_has_anomaly(&pkt, ANOM_DNS_COMPRESSION_LOOP));
+}
+
 static void test_pointer_loops_and_forward_pointers(void **state)
 {
     (void)state;
@@ -667,6 +774,7 @@ int main(void)
         cmocka_unit_test(test_header_question_of_cut_message),
         cmocka_unit_test(test_tables),
         cmocka_unit_test(test_record_names_pointing_at_the_question),
+        cmocka_unit_test(test_names_pointing_at_earlier_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -138,11 +138,55 @@ static void test_addr_format_matches_inet_ntop(void **state)
         nt_addr_format(&x, got, sizeof got);
         assert_non_null(inet_ntop(AF_INET6, b, want, sizeof want));
         assert_string_equal(got, want);
+        /* the decoder's entry points for A and AAAA records give the same text */
+        char direct[INET6_ADDRSTRLEN];
+        assert_int_equal(nt_addr_format_v6(b, direct), strlen(want));
+        assert_string_equal(direct, want);
+        assert_non_null(inet_ntop(AF_INET, b, want, sizeof want));
+        assert_int_equal(nt_addr_format_v4(b, direct), strlen(want));
+        assert_string_equal(direct, want);
     }
     /* Too small a buffer gives the empty string, as before. */
     nt_addr_set_v4(&x, b);
     assert_int_equal(nt_addr_format(&x, got, 8), 0);
     assert_string_equal(got, "");
+}
+
+/* nt_addr_parse reads plain dotted quads itself: it must accept exactly what inet_pton accepts,
+ * with the same bytes (numbers past 255, leading zeros, missing or extra parts, stray
+ * characters). */
+static void test_addr_parse_matches_inet_pton(void **state)
+{
+    (void)state;
+    static const char *const fixed[] = {"0.0.0.0",    "255.255.255.255", "1.2.3.4",  "01.2.3.4",
+                                        "1.2.3.04",   "256.1.1.1",       "1.2.3",    "1.2.3.4.5",
+                                        "1..2.3",     "1.2.3.4 ",        " 1.2.3.4", "1.2.3.a",
+                                        "1234.1.1.1", "1.2.3.4.",        ".1.2.3.4", "00.0.0.0"};
+    uint32_t r = 777;
+    char buf[64];
+    for (size_t k = 0; k < 100000 + sizeof fixed / sizeof fixed[0]; k++) {
+        const char *txt = buf;
+        if (k < sizeof fixed / sizeof fixed[0]) {
+            txt = fixed[k];
+        } else {
+            size_t n = 0;
+            for (int part = 0; part < 4; part++) {
+                r = r * 1103515245u + 12345u;
+                unsigned v = (r >> 8) % 300, zeros = (r >> 20) % 8 == 0 ? 1 : 0;
+                n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s%u", part ? "." : "",
+                                      zeros ? "0" : "", v);
+            }
+        }
+        struct nt_addr x;
+        uint8_t want[4];
+        bool ok = nt_addr_parse(&x, txt, strlen(txt));
+        bool exp = inet_pton(AF_INET, txt, want) == 1;
+        assert_int_equal(ok, exp);
+        if (ok) {
+            assert_int_equal(x.family, NT_AF_INET);
+            assert_memory_equal(x.a, want, 4);
+        }
+    }
 }
 
 static void test_interned_names(void **state)
@@ -227,6 +271,7 @@ int main(void)
         cmocka_unit_test(test_strbuf_and_errors),
         cmocka_unit_test(test_addr_set),
         cmocka_unit_test(test_addr_format_matches_inet_ntop),
+        cmocka_unit_test(test_addr_parse_matches_inet_pton),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

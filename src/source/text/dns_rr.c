@@ -48,6 +48,13 @@ static bool name_from_text(const char *s, size_t len, struct dns_name *out)
     }
     for (size_t i = 0; i < len && octets < 255; i++) {
         uint8_t b = (uint8_t)s[i];
+        if (nt_label_plain[b] && b != 'M') {
+            /* a letter, digit, '-' or '_' is written as it is (name_put_octet, shortly) */
+            if (n + 1 < cap)
+                out->text[n++] = (char)b;
+            octets++;
+            continue;
+        }
         if (b == '.') {
             /* consecutive dots cannot be label separators; keep them as data */
             if (i + 1 < len && s[i + 1] == '.')

@@ -28,6 +28,8 @@ struct text_src {
     char *line; /* current line (NUL-terminated), TEXT_LINE_MAX bytes at most */
     size_t line_len;
     bool line_over;    /* the line was longer than TEXT_LINE_MAX: discarded */
+    bool line_plain;   /* every byte of the line as read is printable ASCII (0x20 to 0x7e) other
+                        * than '^': nothing for clean_line to rewrite, and not binary */
     bool line_pending; /* line was read but belongs to the next record */
     bool line_eof_partial;
     uint64_t line_no;
@@ -65,6 +67,34 @@ static bool fill(struct text_src *t)
     return true;
 }
 
+#define ONES  UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+/* Whether every byte of [p, p + n) is printable ASCII (0x20 to 0x7e) and none is '^': such a
+ * line (nearly every line tcpdump writes) holds no control byte (is_binary), no UTF-8 space
+ * and no "^C" (clean_line). Eight bytes at a time: a byte below 0x20, above 0x7e or equal to
+ * '^' sets a high bit in the tests below (exact for whether any byte does). */
+static bool line_is_plain(const char *p, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, p + i, 8);
+        uint64_t below = (x - ONES * 0x20) & ~x;
+        uint64_t above = (x + ONES * (127 - 0x7e)) | x;
+        uint64_t y = x ^ (ONES * '^');
+        uint64_t caret = (y - ONES) & ~y;
+        if ((below | above | caret) & HIGHS)
+            return false;
+    }
+    for (; i < n; i++) {
+        uint8_t b = (uint8_t)p[i];
+        if (b < 0x20 || b > 0x7e || b == '^')
+            return false;
+    }
+    return true;
+}
+
 /* Reads one line into t->line (without "\n" or "\r\n"). Returns false at the end. */
 static bool read_line(struct text_src *t)
 {
@@ -98,6 +128,7 @@ static bool read_line(struct text_src *t)
         t->line_len--;
     t->line[t->line_len] = '\0';
     t->line_no++;
+    t->line_plain = !t->line_over && line_is_plain(t->line, t->line_len);
     return true;
 }
 
@@ -226,7 +257,7 @@ static bool is_tcpdump_chatter(const char *p, size_t n)
         return true;
     struct sc s = {p, e};
     uint64_t v;
-    if (sc_uint(&s, &v, 20)) {
+    if (sc_uint(&s, &v, 20) && starts(s.p, s.e, " packet")) {
         if (sc_lit(&s, " packets captured") || sc_lit(&s, " packet captured") ||
             sc_lit(&s, " packets received by filter") || sc_lit(&s, " packet received by filter") ||
             sc_lit(&s, " packets dropped by kernel") || sc_lit(&s, " packet dropped by kernel") ||
@@ -245,6 +276,14 @@ static void clean_line(struct text_src *t)
 {
     char *p = t->line;
     size_t n = t->line_len, j = 0;
+    if (t->line_plain) {
+        /* nothing to rewrite: only the spaces at the end go */
+        while (n && is_space(p[n - 1]))
+            n--;
+        p[n] = '\0';
+        t->line_len = n;
+        return;
+    }
     if (n >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) {
         memmove(p, p + 3, n - 3);
         n -= 3;
@@ -613,7 +652,7 @@ static int text_next(struct source *s, struct packet *pkt)
         t->line_pending = false;
         const char *p = t->line;
         size_t n = t->line_len;
-        if (t->line_over || is_binary(p, n)) {
+        if (t->line_over || (!t->line_plain && is_binary(p, n))) {
             bad_line(s, t->line_no);
             unread_line(s, t->line_no, p, n < 64 ? n : 64);
             if (t->rec_open && finish_record(s, t, pkt))

@@ -44,9 +44,19 @@ static bool parse_hms(struct sc *s, int64_t *sec, uint32_t *nsec)
 {
     uint64_t h, m, x;
     struct sc t = *s;
-    if (!sc_uint(&t, &h, 6) || !sc_lit(&t, ":") || sc_left(&t) < 2 || !is_digit(t.p[0]) ||
-        !is_digit(t.p[1]) || !sc_uint(&t, &m, 2) || !sc_lit(&t, ":") || !sc_uint(&t, &x, 2) ||
-        m > 59 || x > 60)
+    const char *p = t.p;
+    if (sc_left(&t) >= 9 && is_digit(p[0]) && is_digit(p[1]) && p[2] == ':' && is_digit(p[3]) &&
+        is_digit(p[4]) && p[5] == ':' && is_digit(p[6]) && is_digit(p[7]) && !is_digit(p[8])) {
+        /* "HH:MM:SS", what tcpdump prints: read as the general path below reads it */
+        h = (uint64_t)(p[0] - '0') * 10 + (uint64_t)(p[1] - '0');
+        m = (uint64_t)(p[3] - '0') * 10 + (uint64_t)(p[4] - '0');
+        x = (uint64_t)(p[6] - '0') * 10 + (uint64_t)(p[7] - '0');
+        if (m > 59 || x > 60)
+            return false;
+        t.p += 8;
+    } else if (!sc_uint(&t, &h, 6) || !sc_lit(&t, ":") || sc_left(&t) < 2 || !is_digit(t.p[0]) ||
+               !is_digit(t.p[1]) || !sc_uint(&t, &m, 2) || !sc_lit(&t, ":") ||
+               !sc_uint(&t, &x, 2) || m > 59 || x > 60)
         return false;
     if (!sc_lit(&t, ".")) {
         /* whole seconds: a paste that lost the fraction ("14:18:28 IP ..."), taken only when
