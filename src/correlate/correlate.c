@@ -205,6 +205,22 @@ static int64_t deadline(const struct correlator *c, const struct lk *e)
     }
 }
 
+/* The deadline lane of a lookup (util/theap.h): silent ones (the late window after the last
+ * query) and answered ones (the guard after the answer) come due in nearly the order they are
+ * made; one with an ICMP error, due at the later of two times, goes to the heap. */
+static unsigned due_lane(const struct lk *e)
+{
+    switch (e->l.outcome) {
+    case LOOKUP_PENDING:
+        return 0;
+    case LOOKUP_ANSWERED:
+        return 1;
+    default:
+        return THEAP_NO_LANE;
+    }
+}
+
+/* A retransmission moved a silent lookup's deadline later. */
 static void reschedule(struct correlator *c, struct lk *e)
 {
     e->due.at = deadline(c, e);
@@ -217,7 +233,8 @@ static void set_outcome(struct correlator *c, struct lk *e, enum lookup_outcome 
     pending_remove(c, e);
     e->l.outcome = (uint8_t)o;
     e->outcome_vt = c->now;
-    reschedule(c, e);
+    e->due.at = deadline(c, e);
+    theap_set_lane(&c->due, &e->due, due_lane(e));
 }
 
 /* Puts lookup e (its key fields set) into the index under hash h as the newest of its key;
@@ -536,7 +553,7 @@ static int on_query(struct correlator *c, const struct packet *pkt, uint32_t inp
     e->first_vt = e->last_vt = c->now;
     e->due.tie = l->seq;
     e->due.at = deadline(c, e);
-    if (!theap_push(&c->due, &e->due)) {
+    if (!theap_push_lane(&c->due, &e->due, due_lane(e))) {
         lk_free(c, e);
         return NT_ERR_NOMEM;
     }
@@ -841,7 +858,7 @@ static struct lk *lookup_from_quote(struct correlator *c, const struct packet *p
     e->first_vt = e->last_vt = c->now;
     e->due.tie = l->seq;
     e->due.at = deadline(c, e);
-    if (!theap_push(&c->due, &e->due)) {
+    if (!theap_push_lane(&c->due, &e->due, due_lane(e))) {
         lk_free(c, e);
         return NULL;
     }
