@@ -304,6 +304,9 @@ static void close_lookup(struct correlator *c, struct lk *e, bool at_end)
         memset(&whole.answer, 0, sizeof whole.answer);
         memset(&whole.error, 0, sizeof whole.error);
         l = &whole;
+    } else if (e->packed) {
+        lk_unpack(e, &whole);
+        l = &whole;
     }
     if (l->outcome == LOOKUP_PENDING) {
         bool timed_out;
@@ -334,7 +337,10 @@ static void close_lookup(struct correlator *c, struct lk *e, bool at_end)
         dnsconn_fill(c->conns, l);
     if (c->cb.on_lookup)
         c->cb.on_lookup(c->cb.ctx, l);
-    lk_free(c, e);
+    if (e->packed)
+        lk_free_unpacked(c, e, &whole);
+    else
+        lk_free(c, e);
 }
 
 #define LK_OF(node) ((struct lk *)((char *)(node)-offsetof(struct lk, due)))
@@ -473,12 +479,11 @@ static bool is_late(const struct correlator *c, const struct lk *e)
     return span(c->now, e->last_vt) > c->cfg.timeout_us;
 }
 
-/* Notes how the current packet relates to lookup e (correlate_relation); call before the
- * packet changes e's times. */
-static void relate(struct correlator *c, const struct lk *e, const struct packet *pkt,
-                   enum pkt_relation_kind kind)
+/* Notes how the current packet relates to lookup e, whose whole dns_lookup is l
+ * (correlate_relation); call before the packet changes e's times. */
+static void relate_l(struct correlator *c, const struct lk *e, const struct dns_lookup *l,
+                     const struct packet *pkt, enum pkt_relation_kind kind)
 {
-    const struct dns_lookup *l = &e->l;
     struct pkt_relation *r = &c->rel;
     r->kind = (uint8_t)kind;
     r->lookup_seq = l->seq;
@@ -493,6 +498,13 @@ static void relate(struct correlator *c, const struct lk *e, const struct packet
     r->since_first_us = span(c->now, e->first_vt);
     r->since_last_us = span(c->now, e->last_vt);
     r->late = is_late(c, e);
+}
+
+/* relate_l for a whole entry e. */
+static void relate(struct correlator *c, const struct lk *e, const struct packet *pkt,
+                   enum pkt_relation_kind kind)
+{
+    relate_l(c, e, &e->l, pkt, kind);
 }
 
 static int on_query(struct correlator *c, const struct packet *pkt, uint32_t input)
@@ -609,10 +621,15 @@ static int on_response(struct correlator *c, const struct packet *pkt, uint32_t 
         if (!evidence_from_packet(&l->answer, pkt, input, EV_ANSWER))
             return NT_ERR_NOMEM;
         l->answer.order_pkt = l->query.pkt;
+        if (l->outcome == LOOKUP_ANSWERED)
+            lk_pack(c, pending); /* for its answer guard */
         return NT_OK;
     }
     if (done) {
-        relate(c, done, pkt, REL_DUP_ANSWER);
+        /* Answered, so packed: extra_responses is among the fields kept as they are. */
+        struct dns_lookup whole;
+        lk_unpack(done, &whole);
+        relate_l(c, done, &whole, pkt, REL_DUP_ANSWER);
         c->rel.rcode = m->rcode;
         done->l.extra_responses++;
         return NT_OK;

@@ -42,8 +42,49 @@ static void release_block(struct correlator *c, struct lk *e)
     free(e);
 }
 
+_Static_assert(sizeof(struct lk) == offsetof(struct lk, l) + sizeof(struct dns_lookup),
+               "the name follows the lookup");
+_Static_assert(LK_PACK_HEAD % sizeof(uint64_t) == 0 && sizeof(struct dns_lookup) % 8 == 0,
+               "packed words are aligned");
+_Static_assert(LK_TAIL_WORDS <= 128, "a packed entry's bitmap has 128 bits");
+
+void lk_unpack(const struct lk *e, struct dns_lookup *out)
+{
+    if (!e->packed) {
+        *out = e->l;
+        return;
+    }
+    memcpy(out, &e->l, LK_TAIL_OFF);
+    const char *p = (const char *)e + LK_PACK_HEAD;
+    uint64_t map[2], w[LK_TAIL_WORDS] = {0};
+    memcpy(map, p, sizeof map);
+    p += sizeof map;
+    /* Only the nonzero words, by their bits. */
+    for (unsigned k = 0; k < 2; k++)
+        for (uint64_t m = map[k]; m; m &= m - 1) {
+            memcpy(&w[k * 64 + (unsigned)__builtin_ctzll(m)], p, sizeof w[0]);
+            p += sizeof w[0];
+        }
+    memcpy((char *)out + LK_TAIL_OFF, w, sizeof w);
+}
+
+void lk_free_unpacked(struct correlator *c, struct lk *e, struct dns_lookup *out)
+{
+    (void)c;
+    evidence_fini(&out->query);
+    evidence_fini(&out->answer);
+    evidence_fini(&out->error);
+    free(e);
+}
+
 void lk_free(struct correlator *c, struct lk *e)
 {
+    if (e->packed) {
+        struct dns_lookup l;
+        lk_unpack(e, &l);
+        lk_free_unpacked(c, e, &l);
+        return;
+    }
     evidence_fini(&e->l.query);
     if (e->compact) {
         free(e);
@@ -111,10 +152,65 @@ static void lk_compact(struct correlator *c, struct lk *e)
     c->st.lookups_compacted++;
 }
 
-/* The whole entry of lookup e, moving a compact one back into a whole block; NULL out of memory
- * (e is then unchanged). */
+void lk_pack(struct correlator *c, struct lk *e)
+{
+    if (e->compact || e->packed)
+        return;
+    uint64_t w[LK_TAIL_WORDS], words[LK_TAIL_WORDS], map[2] = {0, 0};
+    memcpy(w, (const char *)&e->l + LK_TAIL_OFF, sizeof w);
+    size_t n = 0;
+    /* Without a branch per word: each word is written, and kept when it is not zero. */
+    for (unsigned k = 0; k < 2; k++) {
+        uint64_t m = 0;
+        unsigned end = LK_TAIL_WORDS < k * 64 + 64 ? (unsigned)LK_TAIL_WORDS : k * 64 + 64;
+        for (unsigned i = k * 64; i < end; i++) {
+            uint64_t x = w[i], nz = x != 0;
+            words[n] = x;
+            n += nz;
+            m |= nz << (i % 64);
+        }
+        map[k] = m;
+    }
+    size_t qlen = e->l.qname ? strlen(e->l.qname) : 0;
+    size_t at = LK_PACK_HEAD + sizeof map + n * sizeof words[0];
+    struct lk *k = malloc(at + qlen + 1);
+    if (!k)
+        return;
+    memcpy(k, e, LK_PACK_HEAD);
+    memcpy((char *)k + LK_PACK_HEAD, map, sizeof map);
+    memcpy((char *)k + LK_PACK_HEAD + sizeof map, words, n * sizeof words[0]);
+    char *name = (char *)k + at;
+    memcpy(name, e->l.qname ? e->l.qname : "", qlen + 1);
+    k->packed = true;
+    k->qcap = qlen + 1;
+    if (k->l.qname)
+        k->l.qname = name;
+    relocate(c, e, k);
+    release_block(c, e);
+}
+
+/* The whole entry of lookup e, moving a compact or packed one back into a whole block; NULL out
+ * of memory (e is then unchanged). */
 struct lk *lk_full(struct correlator *c, struct lk *e)
 {
+    if (e->packed) {
+        size_t qlen = e->l.qname ? strlen(e->l.qname) : 0;
+        struct lk *w = lk_alloc(c, qlen);
+        if (!w)
+            return NULL;
+        size_t qcap = w->qcap;
+        memcpy(w, e, offsetof(struct lk, l));
+        lk_unpack(e, &w->l);
+        w->packed = false;
+        w->qcap = qcap;
+        if (e->l.qname) {
+            memcpy(w->qname, e->l.qname, qlen + 1);
+            w->l.qname = w->qname;
+        }
+        relocate(c, e, w);
+        free(e);
+        return w;
+    }
     if (!e->compact)
         return e;
     size_t qlen = e->l.qname ? strlen(e->l.qname) : 0;
