@@ -571,7 +571,8 @@ static int on_query(struct correlator *c, const struct packet *pkt, uint32_t inp
     }
     l->transmissions = 1;
     l->first_ttl = l->min_ttl = pkt->ttl;
-    if (!evidence_from_packet(&l->query, pkt, input, EV_QUERY) || !link_lookup(c, e, anchor, h)) {
+    if (!evidence_from_packet_pooled(&l->query, pkt, input, EV_QUERY, &c->evpool) ||
+        !link_lookup(c, e, anchor, h)) {
         theap_remove(&c->due, &e->due);
         lk_free(c, e);
         return NT_ERR_NOMEM;
@@ -618,7 +619,7 @@ static int on_response(struct correlator *c, const struct packet *pkt, uint32_t 
         l->rcode = m->rcode;
         l->rtt_us = span(c->now, pending->last_vt);
         l->elapsed_us = span(c->now, pending->first_vt);
-        if (!evidence_from_packet(&l->answer, pkt, input, EV_ANSWER))
+        if (!evidence_from_packet_pooled(&l->answer, pkt, input, EV_ANSWER, &c->evpool))
             return NT_ERR_NOMEM;
         l->answer.order_pkt = l->query.pkt;
         if (l->outcome == LOOKUP_ANSWERED)
@@ -1140,6 +1141,7 @@ void correlate_free(struct correlator *c)
     tcp_tracker_free(c->tcp);
     dnsconn_free(c->conns);
     sides_free(c->sides);
+    evidence_pool_fini(&c->evpool);
     theap_fini(&c->due);
     htab_fini(&c->index);
     free(c->qseen);

@@ -9,6 +9,7 @@
 
 #include "correlate/correlate.h"
 #include "correlate/dnsconn.h"
+#include "correlate/evidence.h"
 #include "correlate/sides.h"
 #include "correlate/tcp_track.h"
 #include "util/htab.h"
@@ -46,6 +47,7 @@ struct lk {
     bool anchor;
     bool compact;             /* the block ends at LK_COMPACT_SIZE (+ the name) */
     bool packed;              /* a packed entry (see above) */
+    uint8_t pool_class;       /* a compact or packed block from c->evpool, in this class */
     struct lk *older, *newer; /* creation order */
     struct lk *pnext, *pprev; /* the lookups still without an outcome, newest first */
     struct theap_node due;    /* deadline in the correlator's heap (clock microseconds) */
@@ -91,6 +93,7 @@ struct correlator {
     struct dnsconn_table *conns;       /* DNS-over-TCP connections after the handshake */
     struct sides *sides;               /* hosts seen in one direction only */
     struct correlate_callbacks tcp_cb; /* the tracker's: notes one-sided attempts, then cb */
+    struct evidence_pool evpool;       /* the stores of the lookups' query and answer evidence */
     struct lk *free_lk; /* closed entries of the common size, for reuse (linked by kolder) */
     size_t n_free_lk;
     uint64_t seq;

@@ -30,10 +30,20 @@ struct lk *lk_alloc(struct correlator *c, size_t qlen)
     return e;
 }
 
+/* Frees a compact or packed entry's block (back into the pool it came from). */
+static void free_small(struct correlator *c, struct lk *e)
+{
+    evidence_pool_put(&c->evpool, e, e->pool_class);
+}
+
 /* Releases an entry's block (its evidence already freed or moved elsewhere). */
 static void release_block(struct correlator *c, struct lk *e)
 {
-    if (!e->compact && e->qcap == LK_NAME_INLINE && c->n_free_lk < LK_FREE_MAX) {
+    if (e->compact || e->packed) {
+        free_small(c, e);
+        return;
+    }
+    if (e->qcap == LK_NAME_INLINE && c->n_free_lk < LK_FREE_MAX) {
         e->kolder = c->free_lk;
         c->free_lk = e;
         c->n_free_lk++;
@@ -70,11 +80,10 @@ void lk_unpack(const struct lk *e, struct dns_lookup *out)
 
 void lk_free_unpacked(struct correlator *c, struct lk *e, struct dns_lookup *out)
 {
-    (void)c;
-    evidence_fini(&out->query);
-    evidence_fini(&out->answer);
-    evidence_fini(&out->error);
-    free(e);
+    evidence_release(&out->query, &c->evpool);
+    evidence_release(&out->answer, &c->evpool);
+    evidence_release(&out->error, &c->evpool);
+    free_small(c, e);
 }
 
 void lk_free(struct correlator *c, struct lk *e)
@@ -85,13 +94,13 @@ void lk_free(struct correlator *c, struct lk *e)
         lk_free_unpacked(c, e, &l);
         return;
     }
-    evidence_fini(&e->l.query);
+    evidence_release(&e->l.query, &c->evpool);
     if (e->compact) {
-        free(e);
+        free_small(c, e);
         return;
     }
-    evidence_fini(&e->l.answer);
-    evidence_fini(&e->l.error);
+    evidence_release(&e->l.answer, &c->evpool);
+    evidence_release(&e->l.error, &c->evpool);
     release_block(c, e);
 }
 
@@ -137,10 +146,12 @@ static void lk_compact(struct correlator *c, struct lk *e)
     if (e->compact || l->outcome != LOOKUP_PENDING || l->answer.role || l->error.role)
         return;
     size_t qlen = l->qname ? strlen(l->qname) : 0;
-    struct lk *k = malloc(LK_COMPACT_SIZE + qlen + 1);
+    uint8_t cls;
+    struct lk *k = evidence_pool_get(&c->evpool, LK_COMPACT_SIZE + qlen + 1, &cls);
     if (!k)
         return;
     memcpy(k, e, LK_COMPACT_SIZE);
+    k->pool_class = cls;
     k->compact = true;
     k->qcap = qlen + 1;
     char *name = (char *)k + LK_COMPACT_SIZE;
@@ -173,10 +184,12 @@ void lk_pack(struct correlator *c, struct lk *e)
     }
     size_t qlen = e->l.qname ? strlen(e->l.qname) : 0;
     size_t at = LK_PACK_HEAD + sizeof map + n * sizeof words[0];
-    struct lk *k = malloc(at + qlen + 1);
+    uint8_t cls;
+    struct lk *k = evidence_pool_get(&c->evpool, at + qlen + 1, &cls);
     if (!k)
         return;
     memcpy(k, e, LK_PACK_HEAD);
+    k->pool_class = cls;
     memcpy((char *)k + LK_PACK_HEAD, map, sizeof map);
     memcpy((char *)k + LK_PACK_HEAD + sizeof map, words, n * sizeof words[0]);
     char *name = (char *)k + at;
@@ -202,13 +215,14 @@ struct lk *lk_full(struct correlator *c, struct lk *e)
         memcpy(w, e, offsetof(struct lk, l));
         lk_unpack(e, &w->l);
         w->packed = false;
+        w->pool_class = 0;
         w->qcap = qcap;
         if (e->l.qname) {
             memcpy(w->qname, e->l.qname, qlen + 1);
             w->l.qname = w->qname;
         }
         relocate(c, e, w);
-        free(e);
+        free_small(c, e);
         return w;
     }
     if (!e->compact)
@@ -220,13 +234,14 @@ struct lk *lk_full(struct correlator *c, struct lk *e)
     size_t qcap = w->qcap;
     memcpy(w, e, LK_COMPACT_SIZE);
     w->compact = false;
+    w->pool_class = 0;
     w->qcap = qcap;
     if (e->l.qname) {
         memcpy(w->qname, e->l.qname, qlen + 1);
         w->l.qname = w->qname;
     }
     relocate(c, e, w);
-    free(e);
+    free_small(c, e);
     return w;
 }
 
