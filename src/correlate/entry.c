@@ -66,16 +66,18 @@ void lk_unpack(const struct lk *e, struct dns_lookup *out)
     }
     memcpy(out, &e->l, LK_TAIL_OFF);
     const char *p = (const char *)e + LK_PACK_HEAD;
-    uint64_t map[2], w[LK_TAIL_WORDS] = {0};
+    uint64_t map[2];
     memcpy(map, p, sizeof map);
     p += sizeof map;
+    char *d = (char *)out + LK_TAIL_OFF;
+    memset(d, 0, LK_TAIL_WORDS * sizeof(uint64_t));
     /* Only the nonzero words, by their bits. */
     for (unsigned k = 0; k < 2; k++)
         for (uint64_t m = map[k]; m; m &= m - 1) {
-            memcpy(&w[k * 64 + (unsigned)__builtin_ctzll(m)], p, sizeof w[0]);
-            p += sizeof w[0];
+            memcpy(d + (k * 64 + (unsigned)__builtin_ctzll(m)) * sizeof(uint64_t), p,
+                   sizeof(uint64_t));
+            p += sizeof(uint64_t);
         }
-    memcpy((char *)out + LK_TAIL_OFF, w, sizeof w);
 }
 
 void lk_free_unpacked(struct correlator *c, struct lk *e, struct dns_lookup *out)
@@ -167,31 +169,37 @@ void lk_pack(struct correlator *c, struct lk *e)
 {
     if (e->compact || e->packed)
         return;
-    uint64_t w[LK_TAIL_WORDS], words[LK_TAIL_WORDS], map[2] = {0, 0};
-    memcpy(w, (const char *)&e->l + LK_TAIL_OFF, sizeof w);
-    size_t n = 0;
-    /* Without a branch per word: each word is written, and kept when it is not zero. */
+    const char *tail = (const char *)&e->l + LK_TAIL_OFF;
+    /* Which words are not zero (without a branch per word), then only those copied. */
+    uint64_t map[2];
     for (unsigned k = 0; k < 2; k++) {
         uint64_t m = 0;
         unsigned end = LK_TAIL_WORDS < k * 64 + 64 ? (unsigned)LK_TAIL_WORDS : k * 64 + 64;
         for (unsigned i = k * 64; i < end; i++) {
-            uint64_t x = w[i], nz = x != 0;
-            words[n] = x;
-            n += nz;
-            m |= nz << (i % 64);
+            uint64_t x;
+            memcpy(&x, tail + i * sizeof x, sizeof x);
+            m |= (uint64_t)(x != 0) << (i % 64);
         }
         map[k] = m;
     }
+    size_t n = (size_t)__builtin_popcountll(map[0]) + (size_t)__builtin_popcountll(map[1]);
     size_t qlen = e->l.qname ? strlen(e->l.qname) : 0;
-    size_t at = LK_PACK_HEAD + sizeof map + n * sizeof words[0];
+    size_t at = LK_PACK_HEAD + sizeof map + n * sizeof(uint64_t);
     uint8_t cls;
     struct lk *k = evidence_pool_get(&c->evpool, at + qlen + 1, &cls);
     if (!k)
         return;
     memcpy(k, e, LK_PACK_HEAD);
     k->pool_class = cls;
-    memcpy((char *)k + LK_PACK_HEAD, map, sizeof map);
-    memcpy((char *)k + LK_PACK_HEAD + sizeof map, words, n * sizeof words[0]);
+    char *d = (char *)k + LK_PACK_HEAD;
+    memcpy(d, map, sizeof map);
+    d += sizeof map;
+    for (unsigned j = 0; j < 2; j++)
+        for (uint64_t m = map[j]; m; m &= m - 1) {
+            memcpy(d, tail + (j * 64 + (unsigned)__builtin_ctzll(m)) * sizeof(uint64_t),
+                   sizeof(uint64_t));
+            d += sizeof(uint64_t);
+        }
     char *name = (char *)k + at;
     memcpy(name, e->l.qname ? e->l.qname : "", qlen + 1);
     k->packed = true;
