@@ -205,6 +205,22 @@ static int64_t deadline(const struct correlator *c, const struct lk *e)
     }
 }
 
+/* The deadline lane of a lookup (util/theap.h): silent ones (the late window after the last
+ * query) and answered ones (the guard after the answer) come due in nearly the order they are
+ * made; one with an ICMP error, due at the later of two times, goes to the heap. */
+static unsigned due_lane(const struct lk *e)
+{
+    switch (e->l.outcome) {
+    case LOOKUP_PENDING:
+        return 0;
+    case LOOKUP_ANSWERED:
+        return 1;
+    default:
+        return THEAP_NO_LANE;
+    }
+}
+
+/* A retransmission moved a silent lookup's deadline later. */
 static void reschedule(struct correlator *c, struct lk *e)
 {
     e->due.at = deadline(c, e);
@@ -217,7 +233,8 @@ static void set_outcome(struct correlator *c, struct lk *e, enum lookup_outcome 
     pending_remove(c, e);
     e->l.outcome = (uint8_t)o;
     e->outcome_vt = c->now;
-    reschedule(c, e);
+    e->due.at = deadline(c, e);
+    theap_set_lane(&c->due, &e->due, due_lane(e));
 }
 
 /* Puts lookup e (its key fields set) into the index under hash h as the newest of its key;
@@ -287,6 +304,9 @@ static void close_lookup(struct correlator *c, struct lk *e, bool at_end)
         memset(&whole.answer, 0, sizeof whole.answer);
         memset(&whole.error, 0, sizeof whole.error);
         l = &whole;
+    } else if (e->packed) {
+        lk_unpack(e, &whole);
+        l = &whole;
     }
     if (l->outcome == LOOKUP_PENDING) {
         bool timed_out;
@@ -317,7 +337,10 @@ static void close_lookup(struct correlator *c, struct lk *e, bool at_end)
         dnsconn_fill(c->conns, l);
     if (c->cb.on_lookup)
         c->cb.on_lookup(c->cb.ctx, l);
-    lk_free(c, e);
+    if (e->packed)
+        lk_free_unpacked(c, e, &whole);
+    else
+        lk_free(c, e);
 }
 
 #define LK_OF(node) ((struct lk *)((char *)(node)-offsetof(struct lk, due)))
@@ -456,12 +479,11 @@ static bool is_late(const struct correlator *c, const struct lk *e)
     return span(c->now, e->last_vt) > c->cfg.timeout_us;
 }
 
-/* Notes how the current packet relates to lookup e (correlate_relation); call before the
- * packet changes e's times. */
-static void relate(struct correlator *c, const struct lk *e, const struct packet *pkt,
-                   enum pkt_relation_kind kind)
+/* Notes how the current packet relates to lookup e, whose whole dns_lookup is l
+ * (correlate_relation); call before the packet changes e's times. */
+static void relate_l(struct correlator *c, const struct lk *e, const struct dns_lookup *l,
+                     const struct packet *pkt, enum pkt_relation_kind kind)
 {
-    const struct dns_lookup *l = &e->l;
     struct pkt_relation *r = &c->rel;
     r->kind = (uint8_t)kind;
     r->lookup_seq = l->seq;
@@ -476,6 +498,13 @@ static void relate(struct correlator *c, const struct lk *e, const struct packet
     r->since_first_us = span(c->now, e->first_vt);
     r->since_last_us = span(c->now, e->last_vt);
     r->late = is_late(c, e);
+}
+
+/* relate_l for a whole entry e. */
+static void relate(struct correlator *c, const struct lk *e, const struct packet *pkt,
+                   enum pkt_relation_kind kind)
+{
+    relate_l(c, e, &e->l, pkt, kind);
 }
 
 static int on_query(struct correlator *c, const struct packet *pkt, uint32_t input)
@@ -536,13 +565,14 @@ static int on_query(struct correlator *c, const struct packet *pkt, uint32_t inp
     e->first_vt = e->last_vt = c->now;
     e->due.tie = l->seq;
     e->due.at = deadline(c, e);
-    if (!theap_push(&c->due, &e->due)) {
+    if (!theap_push_lane(&c->due, &e->due, due_lane(e))) {
         lk_free(c, e);
         return NT_ERR_NOMEM;
     }
     l->transmissions = 1;
     l->first_ttl = l->min_ttl = pkt->ttl;
-    if (!evidence_from_packet(&l->query, pkt, input, EV_QUERY) || !link_lookup(c, e, anchor, h)) {
+    if (!evidence_from_packet_pooled(&l->query, pkt, input, EV_QUERY, &c->evpool) ||
+        !link_lookup(c, e, anchor, h)) {
         theap_remove(&c->due, &e->due);
         lk_free(c, e);
         return NT_ERR_NOMEM;
@@ -589,13 +619,18 @@ static int on_response(struct correlator *c, const struct packet *pkt, uint32_t 
         l->rcode = m->rcode;
         l->rtt_us = span(c->now, pending->last_vt);
         l->elapsed_us = span(c->now, pending->first_vt);
-        if (!evidence_from_packet(&l->answer, pkt, input, EV_ANSWER))
+        if (!evidence_from_packet_pooled(&l->answer, pkt, input, EV_ANSWER, &c->evpool))
             return NT_ERR_NOMEM;
         l->answer.order_pkt = l->query.pkt;
+        if (l->outcome == LOOKUP_ANSWERED)
+            lk_pack(c, pending); /* for its answer guard */
         return NT_OK;
     }
     if (done) {
-        relate(c, done, pkt, REL_DUP_ANSWER);
+        /* Answered, so packed: extra_responses is among the fields kept as they are. */
+        struct dns_lookup whole;
+        lk_unpack(done, &whole);
+        relate_l(c, done, &whole, pkt, REL_DUP_ANSWER);
         c->rel.rcode = m->rcode;
         done->l.extra_responses++;
         return NT_OK;
@@ -841,7 +876,7 @@ static struct lk *lookup_from_quote(struct correlator *c, const struct packet *p
     e->first_vt = e->last_vt = c->now;
     e->due.tie = l->seq;
     e->due.at = deadline(c, e);
-    if (!theap_push(&c->due, &e->due)) {
+    if (!theap_push_lane(&c->due, &e->due, due_lane(e))) {
         lk_free(c, e);
         return NULL;
     }
@@ -1106,6 +1141,7 @@ void correlate_free(struct correlator *c)
     tcp_tracker_free(c->tcp);
     dnsconn_free(c->conns);
     sides_free(c->sides);
+    evidence_pool_fini(&c->evpool);
     theap_fini(&c->due);
     htab_fini(&c->index);
     free(c->qseen);

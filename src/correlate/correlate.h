@@ -83,7 +83,6 @@ struct dns_lookup {
      * the input does not show it): the same query seen again with a lower TTL at the same
      * point came back around a routing loop. */
     uint8_t first_ttl, min_ttl;
-    struct evidence query; /* the first query packet */
     /* The latest transmission: its packet number and, for text input, its first line (those of
      * the first query until a retransmission; 0 when the query is not in the capture). */
     uint64_t last_pkt, last_line;
@@ -120,6 +119,9 @@ struct dns_lookup {
     /* Transport TCP: the connection after its handshake (see struct dns_tcp_conn). */
     struct dns_tcp_conn tcp;
 
+    /* From tcp on, the correlator keeps an answered lookup in its answer guard packed (the
+     * fields above stay readable, correlate_internal.h). */
+    struct evidence query; /* the first query packet */
     /* Last, so that the correlator can keep a lookup silent past its timeout without them
      * (about half its size) while it waits for a late answer (correlate_internal.h). */
     struct evidence answer; /* LOOKUP_ANSWERED: the first response (role EV_ANSWER) */

@@ -9,6 +9,7 @@
 
 #include "correlate/correlate.h"
 #include "correlate/dnsconn.h"
+#include "correlate/evidence.h"
 #include "correlate/sides.h"
 #include "correlate/tcp_track.h"
 #include "util/htab.h"
@@ -28,13 +29,25 @@
  * answer and error evidence last) with its name right after: about half the size. Nothing
  * reads or writes l.answer or l.error of a compact entry: lk_full moves it back into a whole
  * entry first (a late answer or ICMP error), and close_lookup hands on a whole copy. The
- * deadlines, the heap and eviction do not change: compaction is storage only. */
+ * deadlines, the heap and eviction do not change: compaction is storage only.
+ *
+ * Packed entries: an answered lookup stays open only for the answer guard (1 s), but on a busy
+ * resolver that is tens of thousands of lookups, most of each entry its three struct evidence
+ * (query, answer, error: mostly zero bytes). Once answered it is moved into a block holding
+ * the entry up to l.tcp as it is (everything a packet's walk or match reads, and
+ * extra_responses, client_rejects and foreign_rejects, the counts the guard can still change),
+ * then the rest of struct dns_lookup (tcp and the evidence) as a bitmap of its nonzero 8-byte
+ * words and those words, then the name: about half the size. lk_unpack gives the whole
+ * dns_lookup back, byte for byte; lk_full moves a packed entry back into a whole one, and
+ * close_lookup hands on the unpacked copy. Storage only, like compaction. */
 struct lk {
     /* First, so that a step along a key's ring reads one cache line of an entry, not two. */
     struct lk *kolder, *knewer;
     uint64_t h;
     bool anchor;
     bool compact;             /* the block ends at LK_COMPACT_SIZE (+ the name) */
+    bool packed;              /* a packed entry (see above) */
+    uint8_t pool_class;       /* a compact or packed block from c->evpool, in this class */
     struct lk *older, *newer; /* creation order */
     struct lk *pnext, *pprev; /* the lookups still without an outcome, newest first */
     struct theap_node due;    /* deadline in the correlator's heap (clock microseconds) */
@@ -46,6 +59,12 @@ struct lk {
 
 /* A compact entry's size without its name, which follows at this offset. */
 #define LK_COMPACT_SIZE (offsetof(struct lk, l) + offsetof(struct dns_lookup, answer))
+
+/* Packed entries: the bytes of the entry kept as they are, and the 8-byte words of its
+ * dns_lookup packed after them (LK_TAIL_WORDS, from l.tcp to the end). */
+#define LK_TAIL_OFF   offsetof(struct dns_lookup, tcp)
+#define LK_PACK_HEAD  (offsetof(struct lk, l) + LK_TAIL_OFF)
+#define LK_TAIL_WORDS ((sizeof(struct dns_lookup) - LK_TAIL_OFF) / sizeof(uint64_t))
 
 /* Entries whose name fits LK_NAME_INLINE bytes all have one size, and closed ones are kept for
  * reuse (at most LK_FREE_MAX), which spares malloc and free a large block per lookup. */
@@ -74,6 +93,7 @@ struct correlator {
     struct dnsconn_table *conns;       /* DNS-over-TCP connections after the handshake */
     struct sides *sides;               /* hosts seen in one direction only */
     struct correlate_callbacks tcp_cb; /* the tracker's: notes one-sided attempts, then cb */
+    struct evidence_pool evpool;       /* the stores of the lookups' query and answer evidence */
     struct lk *free_lk; /* closed entries of the common size, for reuse (linked by kolder) */
     size_t n_free_lk;
     uint64_t seq;
@@ -119,6 +139,13 @@ struct lk *lk_alloc(struct correlator *c, size_t qlen);
 void lk_free(struct correlator *c, struct lk *e);
 struct lk *lk_full(struct correlator *c, struct lk *e);
 void lk_compact_due(struct correlator *c);
+/* lk_pack: moves answered lookup e into a packed entry (out of memory it stays whole, which is
+ * only larger); lk_unpack: the whole dns_lookup of e (packed or not) into *out, its qname
+ * pointing into e; lk_free_unpacked: frees packed entry e whose evidence is in *out (from
+ * lk_unpack). */
+void lk_pack(struct correlator *c, struct lk *e);
+void lk_unpack(const struct lk *e, struct dns_lookup *out);
+void lk_free_unpacked(struct correlator *c, struct lk *e, struct dns_lookup *out);
 
 /* Places a timed packet on the correlator's clock (c->now) and moves the clock (clock.c). */
 void correlate_advance_clock(struct correlator *c, const struct packet *pkt, uint32_t input);

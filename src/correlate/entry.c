@@ -30,10 +30,20 @@ struct lk *lk_alloc(struct correlator *c, size_t qlen)
     return e;
 }
 
+/* Frees a compact or packed entry's block (back into the pool it came from). */
+static void free_small(struct correlator *c, struct lk *e)
+{
+    evidence_pool_put(&c->evpool, e, e->pool_class);
+}
+
 /* Releases an entry's block (its evidence already freed or moved elsewhere). */
 static void release_block(struct correlator *c, struct lk *e)
 {
-    if (!e->compact && e->qcap == LK_NAME_INLINE && c->n_free_lk < LK_FREE_MAX) {
+    if (e->compact || e->packed) {
+        free_small(c, e);
+        return;
+    }
+    if (e->qcap == LK_NAME_INLINE && c->n_free_lk < LK_FREE_MAX) {
         e->kolder = c->free_lk;
         c->free_lk = e;
         c->n_free_lk++;
@@ -42,15 +52,57 @@ static void release_block(struct correlator *c, struct lk *e)
     free(e);
 }
 
-void lk_free(struct correlator *c, struct lk *e)
+_Static_assert(sizeof(struct lk) == offsetof(struct lk, l) + sizeof(struct dns_lookup),
+               "the name follows the lookup");
+_Static_assert(LK_PACK_HEAD % sizeof(uint64_t) == 0 && sizeof(struct dns_lookup) % 8 == 0,
+               "packed words are aligned");
+_Static_assert(LK_TAIL_WORDS <= 128, "a packed entry's bitmap has 128 bits");
+
+void lk_unpack(const struct lk *e, struct dns_lookup *out)
 {
-    evidence_fini(&e->l.query);
-    if (e->compact) {
-        free(e);
+    if (!e->packed) {
+        *out = e->l;
         return;
     }
-    evidence_fini(&e->l.answer);
-    evidence_fini(&e->l.error);
+    memcpy(out, &e->l, LK_TAIL_OFF);
+    const char *p = (const char *)e + LK_PACK_HEAD;
+    uint64_t map[2];
+    memcpy(map, p, sizeof map);
+    p += sizeof map;
+    char *d = (char *)out + LK_TAIL_OFF;
+    memset(d, 0, LK_TAIL_WORDS * sizeof(uint64_t));
+    /* Only the nonzero words, by their bits. */
+    for (unsigned k = 0; k < 2; k++)
+        for (uint64_t m = map[k]; m; m &= m - 1) {
+            memcpy(d + (k * 64 + (unsigned)__builtin_ctzll(m)) * sizeof(uint64_t), p,
+                   sizeof(uint64_t));
+            p += sizeof(uint64_t);
+        }
+}
+
+void lk_free_unpacked(struct correlator *c, struct lk *e, struct dns_lookup *out)
+{
+    evidence_release(&out->query, &c->evpool);
+    evidence_release(&out->answer, &c->evpool);
+    evidence_release(&out->error, &c->evpool);
+    free_small(c, e);
+}
+
+void lk_free(struct correlator *c, struct lk *e)
+{
+    if (e->packed) {
+        struct dns_lookup l;
+        lk_unpack(e, &l);
+        lk_free_unpacked(c, e, &l);
+        return;
+    }
+    evidence_release(&e->l.query, &c->evpool);
+    if (e->compact) {
+        free_small(c, e);
+        return;
+    }
+    evidence_release(&e->l.answer, &c->evpool);
+    evidence_release(&e->l.error, &c->evpool);
     release_block(c, e);
 }
 
@@ -96,10 +148,12 @@ static void lk_compact(struct correlator *c, struct lk *e)
     if (e->compact || l->outcome != LOOKUP_PENDING || l->answer.role || l->error.role)
         return;
     size_t qlen = l->qname ? strlen(l->qname) : 0;
-    struct lk *k = malloc(LK_COMPACT_SIZE + qlen + 1);
+    uint8_t cls;
+    struct lk *k = evidence_pool_get(&c->evpool, LK_COMPACT_SIZE + qlen + 1, &cls);
     if (!k)
         return;
     memcpy(k, e, LK_COMPACT_SIZE);
+    k->pool_class = cls;
     k->compact = true;
     k->qcap = qlen + 1;
     char *name = (char *)k + LK_COMPACT_SIZE;
@@ -111,10 +165,74 @@ static void lk_compact(struct correlator *c, struct lk *e)
     c->st.lookups_compacted++;
 }
 
-/* The whole entry of lookup e, moving a compact one back into a whole block; NULL out of memory
- * (e is then unchanged). */
+void lk_pack(struct correlator *c, struct lk *e)
+{
+    if (e->compact || e->packed)
+        return;
+    const char *tail = (const char *)&e->l + LK_TAIL_OFF;
+    /* Which words are not zero (without a branch per word), then only those copied. */
+    uint64_t map[2];
+    for (unsigned k = 0; k < 2; k++) {
+        uint64_t m = 0;
+        unsigned end = LK_TAIL_WORDS < k * 64 + 64 ? (unsigned)LK_TAIL_WORDS : k * 64 + 64;
+        for (unsigned i = k * 64; i < end; i++) {
+            uint64_t x;
+            memcpy(&x, tail + i * sizeof x, sizeof x);
+            m |= (uint64_t)(x != 0) << (i % 64);
+        }
+        map[k] = m;
+    }
+    size_t n = (size_t)__builtin_popcountll(map[0]) + (size_t)__builtin_popcountll(map[1]);
+    size_t qlen = e->l.qname ? strlen(e->l.qname) : 0;
+    size_t at = LK_PACK_HEAD + sizeof map + n * sizeof(uint64_t);
+    uint8_t cls;
+    struct lk *k = evidence_pool_get(&c->evpool, at + qlen + 1, &cls);
+    if (!k)
+        return;
+    memcpy(k, e, LK_PACK_HEAD);
+    k->pool_class = cls;
+    char *d = (char *)k + LK_PACK_HEAD;
+    memcpy(d, map, sizeof map);
+    d += sizeof map;
+    for (unsigned j = 0; j < 2; j++)
+        for (uint64_t m = map[j]; m; m &= m - 1) {
+            memcpy(d, tail + (j * 64 + (unsigned)__builtin_ctzll(m)) * sizeof(uint64_t),
+                   sizeof(uint64_t));
+            d += sizeof(uint64_t);
+        }
+    char *name = (char *)k + at;
+    memcpy(name, e->l.qname ? e->l.qname : "", qlen + 1);
+    k->packed = true;
+    k->qcap = qlen + 1;
+    if (k->l.qname)
+        k->l.qname = name;
+    relocate(c, e, k);
+    release_block(c, e);
+}
+
+/* The whole entry of lookup e, moving a compact or packed one back into a whole block; NULL out
+ * of memory (e is then unchanged). */
 struct lk *lk_full(struct correlator *c, struct lk *e)
 {
+    if (e->packed) {
+        size_t qlen = e->l.qname ? strlen(e->l.qname) : 0;
+        struct lk *w = lk_alloc(c, qlen);
+        if (!w)
+            return NULL;
+        size_t qcap = w->qcap;
+        memcpy(w, e, offsetof(struct lk, l));
+        lk_unpack(e, &w->l);
+        w->packed = false;
+        w->pool_class = 0;
+        w->qcap = qcap;
+        if (e->l.qname) {
+            memcpy(w->qname, e->l.qname, qlen + 1);
+            w->l.qname = w->qname;
+        }
+        relocate(c, e, w);
+        free_small(c, e);
+        return w;
+    }
     if (!e->compact)
         return e;
     size_t qlen = e->l.qname ? strlen(e->l.qname) : 0;
@@ -124,13 +242,14 @@ struct lk *lk_full(struct correlator *c, struct lk *e)
     size_t qcap = w->qcap;
     memcpy(w, e, LK_COMPACT_SIZE);
     w->compact = false;
+    w->pool_class = 0;
     w->qcap = qcap;
     if (e->l.qname) {
         memcpy(w->qname, e->l.qname, qlen + 1);
         w->l.qname = w->qname;
     }
     relocate(c, e, w);
-    free(e);
+    free_small(c, e);
     return w;
 }
 

@@ -78,8 +78,63 @@ static size_t answers_kept(const struct dns_msg *m)
     return n;
 }
 
+void *evidence_pool_get(struct evidence_pool *pool, size_t size, uint8_t *cls)
+{
+    *cls = 0;
+    size_t k = (size + EVIDENCE_POOL_STEP - 1) / EVIDENCE_POOL_STEP;
+    if (!pool || k > EVIDENCE_POOL_CLASSES)
+        return malloc(size);
+    void *b = pool->free[k];
+    if (b) {
+        memcpy(&pool->free[k], b, sizeof(void *));
+        pool->n_free[k]--;
+    } else if (!(b = malloc(k * EVIDENCE_POOL_STEP))) {
+        return NULL;
+    }
+    *cls = (uint8_t)k;
+    return b;
+}
+
+void evidence_pool_put(struct evidence_pool *pool, void *block, uint8_t cls)
+{
+    if (block && cls && cls <= EVIDENCE_POOL_CLASSES && pool->n_free[cls] < EVIDENCE_POOL_KEEP) {
+        memcpy(block, &pool->free[cls], sizeof(void *));
+        pool->free[cls] = block;
+        pool->n_free[cls]++;
+        return;
+    }
+    free(block);
+}
+
+void evidence_release(struct evidence *ev, struct evidence_pool *pool)
+{
+    if (pool && ev->store && ev->store_class) {
+        evidence_pool_put(pool, ev->store, ev->store_class);
+        ev->store = NULL;
+    }
+    evidence_fini(ev);
+}
+
+void evidence_pool_fini(struct evidence_pool *pool)
+{
+    for (unsigned k = 1; k <= EVIDENCE_POOL_CLASSES; k++) {
+        while (pool->free[k]) {
+            void *b = pool->free[k];
+            memcpy(&pool->free[k], b, sizeof(void *));
+            free(b);
+        }
+        pool->n_free[k] = 0;
+    }
+}
+
 bool evidence_from_packet(struct evidence *ev, const struct packet *pkt, uint32_t input,
                           enum evidence_role role)
+{
+    return evidence_from_packet_pooled(ev, pkt, input, role, NULL);
+}
+
+bool evidence_from_packet_pooled(struct evidence *ev, const struct packet *pkt, uint32_t input,
+                                 enum evidence_role role, struct evidence_pool *pool)
 {
     memset(ev, 0, sizeof *ev);
     ev->input = input;
@@ -150,7 +205,7 @@ bool evidence_from_packet(struct evidence *ev, const struct packet *pkt, uint32_
     if (dns && m->has_question)
         size += m->q.name.len + 1;
     if (size) {
-        if (!(ev->store = malloc(size)))
+        if (!(ev->store = evidence_pool_get(pool, size, &ev->store_class)))
             return false;
         struct bump b = {(char *)ev->store + n_ans * sizeof(struct evidence_rr)};
         if (n_ans) {
@@ -201,6 +256,7 @@ bool evidence_copy(struct evidence *dst, const struct evidence *src)
     *dst = *src;
     dst->text = NULL;
     dst->store = NULL;
+    dst->store_class = 0;
     dst->qname = NULL;
     dst->frame = NULL;
     dst->answers = NULL;
@@ -247,6 +303,7 @@ void evidence_fini(struct evidence *ev)
     free(ev->store);
     ev->text = NULL;
     ev->store = NULL;
+    ev->store_class = 0;
     ev->qname = NULL;
     ev->frame = NULL;
     ev->answers = NULL;

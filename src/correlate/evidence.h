@@ -44,6 +44,9 @@ struct evidence {
      * (report/evline.c), so no line is formatted for the many packets never printed. */
     char *text;
     bool from_text; /* text came from tcpdump text, not from captured bytes */
+    /* The store (below) came from an evidence_pool, in this size class (0: from malloc).
+     * Either way free() may release it. */
+    uint8_t store_class;
     /* One owned block holding frame, qname and answers (with their strings), so that keeping a
      * packet's facts costs one allocation; NULL when none of them is set. */
     void *store;
@@ -99,6 +102,29 @@ const char *evidence_role_label(uint8_t role);
  * but safe to evidence_fini). */
 bool evidence_from_packet(struct evidence *ev, const struct packet *pkt, uint32_t input,
                           enum evidence_role role);
+
+/* Stores of the evidence one owner keeps many of and releases all the time (the correlator's
+ * lookups): blocks of a few sizes kept for reuse once released, which spares malloc and free
+ * most of their work. Each block is its own malloc block, so evidence_fini still frees one. */
+#define EVIDENCE_POOL_STEP    32
+#define EVIDENCE_POOL_CLASSES 48   /* blocks of 32, 64, ... 1536 bytes; larger ones malloc */
+#define EVIDENCE_POOL_KEEP    1024 /* blocks kept per size at most */
+struct evidence_pool {
+    void *free[EVIDENCE_POOL_CLASSES + 1];
+    uint32_t n_free[EVIDENCE_POOL_CLASSES + 1];
+};
+/* evidence_from_packet with the store from pool (NULL: malloc). */
+bool evidence_from_packet_pooled(struct evidence *ev, const struct packet *pkt, uint32_t input,
+                                 enum evidence_role role, struct evidence_pool *pool);
+/* evidence_fini, giving a pooled store back to pool for reuse. */
+void evidence_release(struct evidence *ev, struct evidence_pool *pool);
+/* The pool's blocks for other uses: a block of at least size bytes (NULL out of memory), *cls
+ * set to its size class (0: from malloc); and a block given back (free()d when cls is 0 or
+ * the pool keeps enough of its size). */
+void *evidence_pool_get(struct evidence_pool *pool, size_t size, uint8_t *cls);
+void evidence_pool_put(struct evidence_pool *pool, void *block, uint8_t cls);
+/* Frees the blocks pool keeps. */
+void evidence_pool_fini(struct evidence_pool *pool);
 /* Deep copy. Returns false on out of memory. */
 bool evidence_copy(struct evidence *dst, const struct evidence *src);
 void evidence_fini(struct evidence *ev);

@@ -1317,6 +1317,81 @@ static void test_key_bound_counted(void **state)
  * (correlate_internal.h): storage only. Several lookups share one key (same client port and id,
  * other questions), one is retransmitted after it was made compact, and late answers and errors
  * still find their lookups, with their evidence, in any order. */
+/* Answered lookups wait out their guard packed (correlate_internal.h): a duplicate answer is
+ * related to the first query, an ICMP error quoting the query moves the lookup back whole, and
+ * what is handed on is the whole lookup (query, answer and error evidence, counts). A packed
+ * lookup still open when the correlator is freed is freed with it. */
+static void test_packed_answered_lookups(void **state)
+{
+    (void)state;
+    struct seen s;
+    struct correlator *c = mk(&s, 5000000);
+    struct packet *q = pkt_new(), *q2 = pkt_new(), *q3 = pkt_new(), *r = pkt_new(), *e = pkt_new(),
+                  *x = pkt_new();
+    static const char long_name[] = "a-name-longer-than-the-inline-room-of-an-entry-"
+                                    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                                    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.example.";
+    query(q, 1, 10.0, "198.51.100.15", 40000, "198.51.100.2", 9, "a.example.");
+    assert_int_equal(correlate_packet(c, q, 0), 0);
+    at(q, 2, 10.01, NT_TIME_OF_DAY); /* a retransmission */
+    assert_int_equal(correlate_packet(c, q, 0), 0);
+    query(q2, 3, 10.02, "198.51.100.16", 40001, "198.51.100.2", 10, long_name);
+    assert_int_equal(correlate_packet(c, q2, 0), 0);
+    response(r, 4, 10.03, q, 0);
+    assert_int_equal(correlate_packet(c, r, 0), 0);
+    response(r, 5, 10.04, q2, 2);
+    assert_int_equal(correlate_packet(c, r, 0), 0);
+    /* A duplicate of the first answer, then the server's error quoting the query. */
+    response(r, 6, 10.2, q, 0);
+    assert_int_equal(correlate_packet(c, r, 0), 0);
+    const struct pkt_relation *rel = correlate_relation(c);
+    assert_int_equal(rel->kind, REL_DUP_ANSWER);
+    assert_int_equal(rel->first_pkt, 1);
+    assert_int_equal(rel->last_pkt, 2);
+    assert_int_equal(rel->transmissions, 2);
+    icmp_for(e, 7, 10.3, q, "198.51.100.2", 3, true);
+    assert_int_equal(correlate_packet(c, e, 0), 0);
+    assert_int_equal(correlate_relation(c)->kind, REL_ICMP_QUERY);
+    /* A third lookup answered, then the guard passes for the first two only. */
+    query(q3, 8, 11.5, "198.51.100.17", 40002, "198.51.100.2", 11, "c.example.");
+    assert_int_equal(correlate_packet(c, q3, 0), 0);
+    response(r, 9, 11.51, q3, 0);
+    assert_int_equal(correlate_packet(c, r, 0), 0);
+    memset(x, 0, sizeof *x);
+    at(x, 10, 11.6, NT_TIME_OF_DAY);
+    assert_int_equal(correlate_packet(c, x, 0), 0);
+    assert_int_equal(s.n, 2);
+    for (size_t i = 0; i < 2; i++) {
+        const struct dns_lookup *l = &s.l[i];
+        assert_int_equal(l->outcome, LOOKUP_ANSWERED);
+        assert_int_equal(s.answer_role[i], EV_ANSWER);
+        if (l->seq == 1) {
+            assert_string_equal(l->qname, "a.example.");
+            assert_int_equal(l->transmissions, 2);
+            assert_int_equal(l->extra_responses, 1);
+            assert_int_equal(l->n_errors, 1);
+            assert_int_equal(s.error_role[i], EV_ICMP_ERROR);
+            assert_int_equal(s.answer_pkt[i], 4);
+            assert_int_equal(l->rtt_us, 20000);
+        } else {
+            assert_int_equal(l->seq, 2);
+            assert_string_equal(l->qname, long_name);
+            assert_int_equal(l->rcode, 2);
+            assert_int_equal(l->extra_responses, 0);
+            assert_int_equal(s.error_role[i], 0);
+            assert_int_equal(s.answer_pkt[i], 5);
+        }
+    }
+    /* The third is still open (packed): freed without correlate_finish. */
+    correlate_free(c);
+    free(q);
+    free(q2);
+    free(q3);
+    free(r);
+    free(e);
+    free(x);
+}
+
 static void test_compact_silent_lookups(void **state)
 {
     (void)state;
@@ -1436,6 +1511,7 @@ int main(void)
         cmocka_unit_test(test_tcp_connection_facts),
         cmocka_unit_test(test_one_sided_hosts),
         cmocka_unit_test(test_compact_silent_lookups),
+        cmocka_unit_test(test_packed_answered_lookups),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
