@@ -56,6 +56,9 @@ struct detector {
     const struct dns_lookup *svc_of;
     struct htab_hasher svc_state; /* after server, port and transport */
     uint64_t svc_hash;            /* its end */
+    /* The keyed hash of its question's name (rule_qname_hash), made at the first asking. */
+    bool qname_hashed;
+    uint64_t qname_hash;
 };
 
 static uint64_t finding_hash(const char *id, const char *key)
@@ -106,6 +109,31 @@ uint64_t rule_service_hash(const struct rule_ctx *rc, const struct dns_lookup *l
     struct htab_hasher s;
     service_hasher(&s, &l->server, l->server_port, l->transport);
     return htab_hasher_end(&s);
+}
+
+static uint64_t qname_hash(const char *qname)
+{
+    struct htab_hasher s;
+    htab_hasher_init(&s);
+    htab_hasher_name(&s, qname);
+    return htab_hasher_end(&s);
+}
+
+/* The hash of l's question name: the dispatched lookup's is made once. */
+static uint64_t lookup_qname_hash(struct detector *d, const struct dns_lookup *l)
+{
+    if (d->svc_of != l)
+        return qname_hash(l->qname);
+    if (!d->qname_hashed) {
+        d->qname_hash = qname_hash(l->qname);
+        d->qname_hashed = true;
+    }
+    return d->qname_hash;
+}
+
+uint64_t rule_qname_hash(const struct rule_ctx *rc, const struct dns_lookup *l)
+{
+    return lookup_qname_hash(rc->d, l);
 }
 
 void rule_service_hasher(const struct rule_ctx *rc, const struct dns_lookup *l,
@@ -500,9 +528,11 @@ void detect_lookup(struct detector *d, const struct dns_lookup *l)
     service_hasher(&d->svc_state, &l->server, l->server_port, l->transport);
     d->svc_hash = htab_hasher_end(&d->svc_state);
     d->svc_of = l;
+    d->qname_hashed = false;
     if (query) {
         count_server(d, l);
-        rcode_table_note(&d->rcodes, l, &d->svc_state);
+        if (l->outcome == LOOKUP_ANSWERED)
+            rcode_table_note(&d->rcodes, l, &d->svc_state, lookup_qname_hash(d, l));
     }
     for (size_t i = 0; i < detect_n_rules; i++) {
         struct rule_ctx rc = {d, detect_rules[i], i};

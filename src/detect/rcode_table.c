@@ -24,6 +24,7 @@ struct key {
     bool has_question;
     uint16_t qtype;
     const char *qname;
+    uint64_t qname_hash; /* RCODE_KEY_NAME with a question: the hash of qname */
 };
 
 void rcode_table_init(struct rcode_table *t)
@@ -61,7 +62,7 @@ static uint64_t hash_from(const struct htab_hasher *service, const struct key *k
     if (k->kind == RCODE_KEY_NAME) {
         htab_hasher_u8(&s, k->has_question);
         htab_hasher_u16(&s, k->qtype);
-        htab_hasher_str(&s, k->qname);
+        htab_hasher_u64(&s, k->has_question ? k->qname_hash : 0);
     }
     return htab_hasher_end(&s);
 }
@@ -230,7 +231,7 @@ static void count(struct rcode_entry *e, unsigned in, const struct dns_lookup *l
 }
 
 void rcode_table_note(struct rcode_table *t, const struct dns_lookup *l,
-                      const struct htab_hasher *service)
+                      const struct htab_hasher *service, uint64_t qname_hash)
 {
     if (l->outcome != LOOKUP_ANSWERED)
         return;
@@ -244,7 +245,7 @@ void rcode_table_note(struct rcode_table *t, const struct dns_lookup *l,
     if (!want)
         return;
     struct key k = {
-        RCODE_KEY_SERVER, &l->server, l->server_port, l->transport, NULL, false, 0, NULL};
+        RCODE_KEY_SERVER, &l->server, l->server_port, l->transport, NULL, false, 0, NULL, 0};
     unsigned in;
     /* The service's entry: from the cache, or through the index (and then cached). */
     struct rcode_entry **slot =
@@ -270,6 +271,7 @@ void rcode_table_note(struct rcode_table *t, const struct dns_lookup *l,
     k.has_question = l->has_question;
     k.qtype = l->qtype;
     k.qname = l->has_question ? l->qname : NULL;
+    k.qname_hash = qname_hash;
     h = hash_from(service, &k);
     e = htab_get(&t->index, h, entry_eq, &k);
     e = entry_join(t, &k, e, h, s, want, &in); /* before count reads `in` */
@@ -280,7 +282,7 @@ const struct rcode_entry *rcode_view_server(const struct rcode_table *t, enum rc
                                             const struct nt_addr *server, uint16_t port,
                                             uint8_t transport)
 {
-    struct key k = {RCODE_KEY_SERVER, server, port, transport, NULL, false, 0, NULL};
+    struct key k = {RCODE_KEY_SERVER, server, port, transport, NULL, false, 0, NULL, 0};
     struct htab_hasher s;
     hash_service(&s, &k);
     const struct rcode_entry *e = htab_get(&t->index, hash_from(&s, &k), entry_eq, &k);

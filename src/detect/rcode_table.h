@@ -83,9 +83,10 @@ void rcode_table_free(struct rcode_table *t);
 
 /* Counts an answered lookup in every view it concerns: a usable answer in all of them, an error
  * rcode in its own view; other outcomes and rcodes are ignored. `service` is the hasher state
- * after the lookup's service (rule_service_hasher). */
+ * after the lookup's service (rule_service_hasher), `qname_hash` the keyed hash of its question
+ * name (rule_qname_hash; any hash under which equal names are equal does). */
 void rcode_table_note(struct rcode_table *t, const struct dns_lookup *l,
-                      const struct htab_hasher *service);
+                      const struct htab_hasher *service, uint64_t qname_hash);
 
 static inline bool rcode_usable(uint16_t rcode)
 {
