@@ -99,10 +99,9 @@ static bool keep_block(struct rcode_table *t, void *p)
     return true;
 }
 
-/* A copy of name in the name blocks; NULL out of memory. */
-static char *name_copy(struct rcode_table *t, const char *name)
+/* A copy of name (n bytes with its NUL) in the name blocks; NULL out of memory. */
+static char *name_copy(struct rcode_table *t, const char *name, size_t n)
 {
-    size_t n = strlen(name) + 1;
     if (!t->names || t->names_size - t->names_used < n) {
         size_t size = n > NAME_BLOCK ? n : NAME_BLOCK;
         char *b = malloc(size);
@@ -124,7 +123,8 @@ static struct rcode_entry *entry_new(struct rcode_table *t, const struct key *k,
                                      const struct rcode_entry *service)
 {
     char *qname = NULL;
-    if (k->kind == RCODE_KEY_NAME && k->qname && !(qname = name_copy(t, k->qname)))
+    size_t qlen = k->kind == RCODE_KEY_NAME && k->qname ? strlen(k->qname) + 1 : 0;
+    if (qlen > RCODE_NAME_INLINE && !(qname = name_copy(t, k->qname, qlen)))
         return NULL;
     if (!t->slab || t->slab_used == SLAB) {
         struct rcode_entry *slab = malloc(SLAB * sizeof *slab);
@@ -144,10 +144,13 @@ static struct rcode_entry *entry_new(struct rcode_table *t, const struct key *k,
     if (k->kind == RCODE_KEY_NAME) {
         e->has_question = k->has_question;
         e->qtype = k->qtype;
+        if (qlen && qlen <= RCODE_NAME_INLINE) {
+            memcpy(e->qname_inline, k->qname, qlen);
+            qname = e->qname_inline;
+        }
         e->qname = qname;
     }
     e->service = service;
-    e->hash = h;
     e->ok_min_rtt_us = -1;
     if (htab_insert(&t->index, h, e) < 0) {
         t->slab_used--; /* the last entry given out: handed out again next time */
