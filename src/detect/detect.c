@@ -10,6 +10,9 @@
 #include "detect/rcode_table.h"
 #include "util/htab.h"
 
+/* Slots of the detector's caches of service entries (a power of two). */
+#define DETECT_SERVICE_CACHE 16
+
 struct rule_ctx {
     struct detector *d;
     const struct rule *rule;
@@ -56,6 +59,16 @@ struct detector {
     const struct dns_lookup *svc_of;
     struct htab_hasher svc_state; /* after server, port and transport */
     uint64_t svc_hash;            /* its end */
+    /* The keyed hash of its question's name (rule_qname_hash), made at the first asking. */
+    bool qname_hashed;
+    uint64_t qname_hash;
+    /* Recent services' server_stats and service entries, by their keyed hash: most lookups go
+     * to a few services, found then without the index (a cache: any slot may be overwritten;
+     * entries live as long as the detector). */
+    struct server_stats *server_cache[DETECT_SERVICE_CACHE];
+    struct service *service_cache[DETECT_SERVICE_CACHE];
+    /* The rules with on_dns_lookup, in detect_rules order (n_lookup_rules of them). */
+    size_t *lookup_rules, n_lookup_rules;
 };
 
 static uint64_t finding_hash(const char *id, const char *key)
@@ -108,6 +121,31 @@ uint64_t rule_service_hash(const struct rule_ctx *rc, const struct dns_lookup *l
     return htab_hasher_end(&s);
 }
 
+static uint64_t qname_hash(const char *qname)
+{
+    struct htab_hasher s;
+    htab_hasher_init(&s);
+    htab_hasher_name(&s, qname);
+    return htab_hasher_end(&s);
+}
+
+/* The hash of l's question name: the dispatched lookup's is made once. */
+static uint64_t lookup_qname_hash(struct detector *d, const struct dns_lookup *l)
+{
+    if (d->svc_of != l)
+        return qname_hash(l->qname);
+    if (!d->qname_hashed) {
+        d->qname_hash = qname_hash(l->qname);
+        d->qname_hashed = true;
+    }
+    return d->qname_hash;
+}
+
+uint64_t rule_qname_hash(const struct rule_ctx *rc, const struct dns_lookup *l)
+{
+    return lookup_qname_hash(rc->d, l);
+}
+
 void rule_service_hasher(const struct rule_ctx *rc, const struct dns_lookup *l,
                          struct htab_hasher *out)
 {
@@ -142,10 +180,14 @@ struct detector *detect_new(int64_t timeout_us)
     d->n_raised = calloc(n, sizeof *d->n_raised);
     d->refused = calloc(n, sizeof *d->refused);
     d->bounds = calloc(n, sizeof *d->bounds);
-    if (!d->states || !d->n_raised || !d->refused || !d->bounds) {
+    d->lookup_rules = calloc(n, sizeof *d->lookup_rules);
+    if (!d->states || !d->n_raised || !d->refused || !d->bounds || !d->lookup_rules) {
         detect_free(d);
         return NULL;
     }
+    for (size_t i = 0; i < detect_n_rules; i++)
+        if (detect_rules[i]->on_dns_lookup)
+            d->lookup_rules[d->n_lookup_rules++] = i;
     for (size_t i = 0; i < detect_n_rules; i++) {
         const struct rule_bound_def *b = detect_rules[i]->bounds;
         size_t nb = 0;
@@ -363,7 +405,12 @@ static struct server_stats *server_get(struct detector *d, const struct nt_addr 
 {
     uint64_t h = server_hash(d, server, port, transport);
     struct server_key sk = {server, port, transport};
+    struct server_stats **slot = &d->server_cache[h & (DETECT_SERVICE_CACHE - 1)];
+    if (*slot && server_eq(*slot, &sk))
+        return *slot;
     struct server_stats *known = htab_get(&d->server_index, h, server_eq, &sk);
+    if (known)
+        *slot = known;
     if (known || !create)
         return known;
     if (d->n_servers == d->cap_servers) {
@@ -401,7 +448,12 @@ static struct service *service_get(struct detector *d, const struct nt_addr *ser
 {
     uint64_t h = server_hash(d, server, port, transport);
     struct server_key sk = {server, port, transport};
+    struct service **slot = &d->service_cache[h & (DETECT_SERVICE_CACHE - 1)];
+    if (*slot && service_eq(*slot, &sk))
+        return *slot;
     struct service *known = htab_get(&d->service_index, h, service_eq, &sk);
+    if (known)
+        *slot = known;
     if (known || !create)
         return known;
     if (d->n_services == d->cap_services) {
@@ -500,14 +552,19 @@ void detect_lookup(struct detector *d, const struct dns_lookup *l)
     service_hasher(&d->svc_state, &l->server, l->server_port, l->transport);
     d->svc_hash = htab_hasher_end(&d->svc_state);
     d->svc_of = l;
+    d->qname_hashed = false;
     if (query) {
         count_server(d, l);
-        rcode_table_note(&d->rcodes, l, &d->svc_state);
+        if (l->outcome == LOOKUP_ANSWERED)
+            rcode_table_note(&d->rcodes, l, &d->svc_state, lookup_qname_hash(d, l));
     }
-    for (size_t i = 0; i < detect_n_rules; i++) {
-        struct rule_ctx rc = {d, detect_rules[i], i};
-        if (detect_rules[i]->on_dns_lookup && (query || detect_rules[i]->all_opcodes))
-            detect_rules[i]->on_dns_lookup(&rc, l);
+    for (size_t k = 0; k < d->n_lookup_rules; k++) {
+        size_t i = d->lookup_rules[k];
+        const struct rule *r = detect_rules[i];
+        if (query || r->all_opcodes) {
+            struct rule_ctx rc = {d, r, i};
+            r->on_dns_lookup(&rc, l);
+        }
     }
     d->svc_of = NULL;
 }
@@ -619,6 +676,7 @@ void detect_free(struct detector *d)
     for (size_t i = 0; d->bounds && i < detect_n_rules; i++)
         free(d->bounds[i]);
     free(d->bounds);
+    free(d->lookup_rules);
     free(d->limits);
     for (size_t i = 0; i < d->n_findings; i++)
         finding_free(d->findings[i]);

@@ -24,6 +24,7 @@ struct key {
     bool has_question;
     uint16_t qtype;
     const char *qname;
+    uint64_t qname_hash; /* RCODE_KEY_NAME with a question: the hash of qname */
 };
 
 void rcode_table_init(struct rcode_table *t)
@@ -61,7 +62,7 @@ static uint64_t hash_from(const struct htab_hasher *service, const struct key *k
     if (k->kind == RCODE_KEY_NAME) {
         htab_hasher_u8(&s, k->has_question);
         htab_hasher_u16(&s, k->qtype);
-        htab_hasher_str(&s, k->qname);
+        htab_hasher_u64(&s, k->has_question ? k->qname_hash : 0);
     }
     return htab_hasher_end(&s);
 }
@@ -98,10 +99,9 @@ static bool keep_block(struct rcode_table *t, void *p)
     return true;
 }
 
-/* A copy of name in the name blocks; NULL out of memory. */
-static char *name_copy(struct rcode_table *t, const char *name)
+/* A copy of name (n bytes with its NUL) in the name blocks; NULL out of memory. */
+static char *name_copy(struct rcode_table *t, const char *name, size_t n)
 {
-    size_t n = strlen(name) + 1;
     if (!t->names || t->names_size - t->names_used < n) {
         size_t size = n > NAME_BLOCK ? n : NAME_BLOCK;
         char *b = malloc(size);
@@ -123,7 +123,8 @@ static struct rcode_entry *entry_new(struct rcode_table *t, const struct key *k,
                                      const struct rcode_entry *service)
 {
     char *qname = NULL;
-    if (k->kind == RCODE_KEY_NAME && k->qname && !(qname = name_copy(t, k->qname)))
+    size_t qlen = k->kind == RCODE_KEY_NAME && k->qname ? strlen(k->qname) + 1 : 0;
+    if (qlen > RCODE_NAME_INLINE && !(qname = name_copy(t, k->qname, qlen)))
         return NULL;
     if (!t->slab || t->slab_used == SLAB) {
         struct rcode_entry *slab = malloc(SLAB * sizeof *slab);
@@ -143,10 +144,13 @@ static struct rcode_entry *entry_new(struct rcode_table *t, const struct key *k,
     if (k->kind == RCODE_KEY_NAME) {
         e->has_question = k->has_question;
         e->qtype = k->qtype;
+        if (qlen && qlen <= RCODE_NAME_INLINE) {
+            memcpy(e->qname_inline, k->qname, qlen);
+            qname = e->qname_inline;
+        }
         e->qname = qname;
     }
     e->service = service;
-    e->hash = h;
     e->ok_min_rtt_us = -1;
     if (htab_insert(&t->index, h, e) < 0) {
         t->slab_used--; /* the last entry given out: handed out again next time */
@@ -230,7 +234,7 @@ static void count(struct rcode_entry *e, unsigned in, const struct dns_lookup *l
 }
 
 void rcode_table_note(struct rcode_table *t, const struct dns_lookup *l,
-                      const struct htab_hasher *service)
+                      const struct htab_hasher *service, uint64_t qname_hash)
 {
     if (l->outcome != LOOKUP_ANSWERED)
         return;
@@ -244,7 +248,7 @@ void rcode_table_note(struct rcode_table *t, const struct dns_lookup *l,
     if (!want)
         return;
     struct key k = {
-        RCODE_KEY_SERVER, &l->server, l->server_port, l->transport, NULL, false, 0, NULL};
+        RCODE_KEY_SERVER, &l->server, l->server_port, l->transport, NULL, false, 0, NULL, 0};
     unsigned in;
     /* The service's entry: from the cache, or through the index (and then cached). */
     struct rcode_entry **slot =
@@ -270,6 +274,7 @@ void rcode_table_note(struct rcode_table *t, const struct dns_lookup *l,
     k.has_question = l->has_question;
     k.qtype = l->qtype;
     k.qname = l->has_question ? l->qname : NULL;
+    k.qname_hash = qname_hash;
     h = hash_from(service, &k);
     e = htab_get(&t->index, h, entry_eq, &k);
     e = entry_join(t, &k, e, h, s, want, &in); /* before count reads `in` */
@@ -280,7 +285,7 @@ const struct rcode_entry *rcode_view_server(const struct rcode_table *t, enum rc
                                             const struct nt_addr *server, uint16_t port,
                                             uint8_t transport)
 {
-    struct key k = {RCODE_KEY_SERVER, server, port, transport, NULL, false, 0, NULL};
+    struct key k = {RCODE_KEY_SERVER, server, port, transport, NULL, false, 0, NULL, 0};
     struct htab_hasher s;
     hash_service(&s, &k);
     const struct rcode_entry *e = htab_get(&t->index, hash_from(&s, &k), entry_eq, &k);

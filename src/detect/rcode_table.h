@@ -30,27 +30,34 @@ enum rcode_view { RCODE_VIEW_SERVFAIL, RCODE_VIEW_REFUSED, RCODE_VIEWS };
 
 enum rcode_kind { RCODE_KEY_SERVER = 1, RCODE_KEY_CLIENT, RCODE_KEY_NAME };
 
+/* A question's name up to this many bytes (with its NUL) is kept in its entry. */
+#define RCODE_NAME_INLINE 23
+
+/* The fields a lookup compares and counts come first, so that a lookup reads one or two cache
+ * lines of its entry (and no other memory for a short name); what only on_finish reads last. */
 struct rcode_entry {
     uint8_t kind; /* enum rcode_kind */
     uint8_t transport;
     uint16_t port;
     uint8_t views; /* bit v set: the entry is in view v */
-    /* RCODE_KEY_NAME: the question (qname NULL without one; in the table's name blocks) */
+    /* RCODE_KEY_NAME: the question (qname NULL without one) */
     bool has_question;
     uint16_t qtype;
     struct nt_addr server;
-    struct nt_addr client; /* RCODE_KEY_CLIENT */
-    char *qname;
-    /* RCODE_KEY_CLIENT and RCODE_KEY_NAME: the entry of their service, when it existed as they
-     * were made (a lookup notes its service's key first); NULL otherwise */
-    const struct rcode_entry *service;
-    uint64_t hash;  /* of the key, in the index */
-    uint64_t ok;    /* lookups with a usable answer (not SERVFAIL/REFUSED/NOTIMP/FORMERR) */
+    union {
+        struct nt_addr client;                /* RCODE_KEY_CLIENT */
+        char qname_inline[RCODE_NAME_INLINE]; /* RCODE_KEY_NAME: a short name, qname points here */
+    };
+    char *qname; /* RCODE_KEY_NAME: qname_inline, or a longer name in the table's name blocks */
+    uint64_t ok; /* lookups with a usable answer (not SERVFAIL/REFUSED/NOTIMP/FORMERR) */
+    int64_t ok_min_rtt_us; /* fastest usable answer (-1 when none) */
+    struct nt_time first_ok, last_ok;
     uint64_t ok_aa; /* of those, with AA set: the server's own data, no upstream needed */
     uint64_t ok_ad; /* of those, with AD set: the server validated DNSSEC */
     uint64_t bad[RCODE_VIEWS]; /* lookups answered with the view's rcode */
-    int64_t ok_min_rtt_us;     /* fastest usable answer (-1 when none) */
-    struct nt_time first_ok, last_ok;
+    /* RCODE_KEY_CLIENT and RCODE_KEY_NAME: the entry of their service, when it existed as they
+     * were made (a lookup notes its service's key first); NULL otherwise */
+    const struct rcode_entry *service;
 };
 
 struct rcode_view_state {
@@ -83,9 +90,10 @@ void rcode_table_free(struct rcode_table *t);
 
 /* Counts an answered lookup in every view it concerns: a usable answer in all of them, an error
  * rcode in its own view; other outcomes and rcodes are ignored. `service` is the hasher state
- * after the lookup's service (rule_service_hasher). */
+ * after the lookup's service (rule_service_hasher), `qname_hash` the keyed hash of its question
+ * name (rule_qname_hash; any hash under which equal names are equal does). */
 void rcode_table_note(struct rcode_table *t, const struct dns_lookup *l,
-                      const struct htab_hasher *service);
+                      const struct htab_hasher *service, uint64_t qname_hash);
 
 static inline bool rcode_usable(uint16_t rcode)
 {

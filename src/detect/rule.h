@@ -92,6 +92,10 @@ const struct finding *rule_other_finding(const struct rule_ctx *rc, const char *
 uint64_t rule_service_hash(const struct rule_ctx *rc, const struct dns_lookup *l);
 void rule_service_hasher(const struct rule_ctx *rc, const struct dns_lookup *l,
                          struct htab_hasher *out);
+/* The keyed hash of a lookup's question name, case-folded (htab_hasher_name of qname, NULL as
+ * ""), for the rules' keys to add instead of the name's bytes: the detector computes it once
+ * per lookup, at the first asking, for every table that keys on the name. */
+uint64_t rule_qname_hash(const struct rule_ctx *rc, const struct dns_lookup *l);
 /* The whole capture's statistics, for rates and baselines. */
 const struct correlate_stats *rule_stats(const struct rule_ctx *rc);
 /* The configured timeout. */

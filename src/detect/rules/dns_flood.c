@@ -284,15 +284,13 @@ static struct bin *bin_for(struct srv *s, const struct nt_time *t)
     return s->ring[i];
 }
 
-/* The question's identity among the top names: its keyed hash (a collision needs the run's
- * key; by chance about n^2 / 2^65), so that most lookups format nothing. */
-static uint64_t question_hash(const struct dns_lookup *l)
+/* The question's identity among the top names: the keyed hash of its name (rule_qname_hash,
+ * made once per lookup for every rule) with its type mixed in by an odd multiplier, which keeps
+ * the types of one name apart; a collision of two names needs the run's key (by chance about
+ * n^2 / 2^65). Most lookups thus format and hash nothing here. */
+static uint64_t question_hash(const struct rule_ctx *rc, const struct dns_lookup *l)
 {
-    struct htab_hasher h;
-    htab_hasher_init(&h);
-    htab_hasher_u16(&h, l->qtype);
-    htab_hasher_name(&h, l->qname);
-    return htab_hasher_end(&h);
+    return rule_qname_hash(rc, l) ^ (uint64_t)l->qtype * 0x9e3779b97f4a7c15ull;
 }
 
 /* Keeps the question of l in the free counter t; false out of memory. */
@@ -321,9 +319,9 @@ static void top_drop(struct top *t)
     t->used = false;
 }
 
-static void top_add(struct srv *s, const struct dns_lookup *l)
+static void top_add(const struct rule_ctx *rc, struct srv *s, const struct dns_lookup *l)
 {
-    uint64_t h = question_hash(l);
+    uint64_t h = question_hash(rc, l);
     size_t empty = TOP_NAMES;
     for (size_t i = 0; i < TOP_NAMES; i++) {
         if (s->top[i].used && s->top[i].hash == h) {
@@ -402,7 +400,7 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
         b->has_ev[0] = evidence_copy(&b->ev[0], &l->query);
     if (failed && !b->has_ev[1])
         b->has_ev[1] = evidence_copy(&b->ev[1], &l->query);
-    top_add(s, l);
+    top_add(rc, s, l);
 }
 
 static double pct(uint64_t part, uint64_t whole)

@@ -140,15 +140,15 @@ static struct nr_state *state_get(struct rule_ctx *rc)
     return *slot;
 }
 
-/* The question's identity for one client (never 0). */
-static uint64_t question_key(const struct dns_lookup *l)
+/* The question's identity for one client (never 0): the name by its hash (rule_qname_hash). */
+static uint64_t question_key(const struct rule_ctx *rc, const struct dns_lookup *l)
 {
     struct htab_hasher h;
     htab_hasher_init(&h);
     htab_hasher_addr(&h, &l->client);
     htab_hasher_u16(&h, l->qtype);
     htab_hasher_u16(&h, l->qclass);
-    htab_hasher_name(&h, l->qname);
+    htab_hasher_u64(&h, rule_qname_hash(rc, l));
     uint64_t k = htab_hasher_end(&h);
     return k ? k : 1;
 }
@@ -316,7 +316,7 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     struct nr_state *st = state_get(rc);
     if (st && l->input > st->max_input)
         st->max_input = l->input;
-    uint64_t h = st && l->has_question && l->qname ? question_key(l) : 0;
+    uint64_t h = st && l->has_question && l->qname ? question_key(rc, l) : 0;
     struct recent *r = h ? recent_find(st, h) : NULL;
     struct pending **pp = h ? pending_find(st, h) : NULL;
 

@@ -153,16 +153,17 @@ static size_t split_labels(const char *name, char lab[][64], size_t max)
     return n;
 }
 
-/* split_labels for the usual name, written only with letters, digits, '-', '_' and dots and
- * with labels of at most 63 bytes: fills only the labels on_lookup reads (the leftmost and the
- * last three), exactly as split_labels would. Returns false, filling nothing, for any other
- * name (escapes, other bytes, longer labels, more than max labels). */
-static bool split_labels_plain(const char *name, char lab[][64], size_t max, size_t *n_out)
+/* The labels of the usual name, written only with letters, digits, '-', '_' and dots and with
+ * labels of at most 63 bytes: where each starts in name and how long it is (n of them), without
+ * copying them. Returns false for any other name (escapes, other bytes, longer labels, more than
+ * max labels), which split_labels takes. Such a name's labels, lower-cased, are what
+ * split_labels would write, and each is written as it is in presentation form (nt_label_byte). */
+static bool label_spans_plain(const char *name, size_t start[], size_t len[], size_t max,
+                              size_t *n_out)
 {
-    size_t start[MAX_LABELS], len[MAX_LABELS], n = 0, at = 0;
+    size_t n = 0, at = 0;
     bool open = false;
-    size_t i = 0;
-    for (;; i++) {
+    for (size_t i = 0;; i++) {
         unsigned char c = (unsigned char)name[i];
         if (c == '.' || c == '\0') {
             if (open) {
@@ -184,13 +185,18 @@ static bool split_labels_plain(const char *name, char lab[][64], size_t max, siz
             open = true;
         }
     }
-    for (size_t k = 0; k < n; k = k == 0 && n > 4 ? n - 3 : k + 1) {
-        for (size_t j = 0; j < len[k]; j++)
-            lab[k][j] = (char)lower((unsigned char)name[start[k] + j]);
-        lab[k][len[k]] = '\0';
-    }
     *n_out = n;
     return true;
+}
+
+/* Label k of a plain name (label_spans_plain) lower-cased into lab[k], as split_labels writes it.
+ */
+static void label_copy(const char *name, const size_t start[], const size_t len[], size_t k,
+                       char lab[][64])
+{
+    for (size_t j = 0; j < len[k]; j++)
+        lab[k][j] = (char)lower((unsigned char)name[start[k] + j]);
+    lab[k][len[k]] = '\0';
 }
 
 /* Shannon entropy of a label in bits per character. */
@@ -405,12 +411,10 @@ static struct nx_entry *entry_find(struct nx_entry *tab, struct htab *ix, size_t
         return known;
     size_t free_i = n, min_i = 0;
     if (*used < n) {
-        for (size_t i = 0; i < n; i++) {
-            if (!tab[i].used && free_i == n)
+        /* Some entry is free: the first one is taken (the fewest answers are not needed). */
+        for (size_t i = 0; i < n && free_i == n; i++)
+            if (!tab[i].used)
                 free_i = i;
-            if (tab[i].used && tab[i].nx < tab[min_i].nx)
-                min_i = i;
-        }
     } else {
         /* Full: the first entry with the fewest answers. Every entry has at least one (entry_nx
          * follows its creation), so the first with one is that entry. */
@@ -543,11 +547,31 @@ static uint64_t dom_key(struct state *st, const struct dns_lookup *l, const char
     return fnv64_lowered(parent, p->fnv); /* the labels are lower-cased */
 }
 
-/* The sketch hash of the client's address text, from the cache of clients when there (a
- * client asks many names: formatting an IPv6 address costs more than the rest of the hash). */
+/* fnv64 of an IPv4 address's dotted text, as nt_addr_format writes it (decimal bytes without
+ * leading zeros), without writing it. */
+static uint64_t fnv64_v4(const uint8_t *b, uint64_t h)
+{
+    for (int i = 0; i < 4; i++) {
+        unsigned v = b[i];
+        if (i)
+            h = (h ^ '.') * 1099511628211ull;
+        if (v >= 100)
+            h = (h ^ ('0' + v / 100)) * 1099511628211ull;
+        if (v >= 10)
+            h = (h ^ ('0' + v / 10 % 10)) * 1099511628211ull;
+        h = (h ^ ('0' + v % 10)) * 1099511628211ull;
+    }
+    return h;
+}
+
+/* The sketch hash of the client's address text: an IPv4 address's straight from its bytes,
+ * others' from the cache of clients when there (a client asks many names: formatting an IPv6
+ * address costs more than the rest of the hash). */
 static uint64_t cli_key(struct state *st, const struct dns_lookup *l)
 {
     const struct nt_addr *c = &l->client;
+    if (c->family == NT_AF_INET)
+        return fnv64_v4(c->a, FNV_SEED ^ 0x9e3779b97f4a7c15ull);
     uint64_t w0 = 0, w1 = 0;
     memcpy(&w0, c->a, 8);
     memcpy(&w1, c->a + 8, 8);
@@ -572,19 +596,32 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     if (!st)
         return;
     char lab[MAX_LABELS][64];
-    size_t n;
-    if (!split_labels_plain(l->qname, lab, MAX_LABELS, &n))
-        n = split_labels(l->qname, lab, MAX_LABELS);
-    if (n == 0)
-        return; /* the root */
-    size_t pl = parent_labels(lab, n);
+    size_t n, pl, start[MAX_LABELS], len[MAX_LABELS];
     char parent[DNS_NAME_TEXT_MAX];
     size_t o = 0;
-    for (size_t i = n - pl; i < n && o + 66 < sizeof parent; i++) {
-        /* The label as the key and as text, in presentation form (nt_label_byte). */
-        for (const char *p = lab[i]; *p && o + 6 < sizeof parent; p++)
-            o = (size_t)(nt_label_byte(parent + o, (uint8_t)*p) - parent);
-        parent[o++] = '.';
+    bool plain = label_spans_plain(l->qname, start, len, MAX_LABELS, &n);
+    if (plain) {
+        /* The parent straight from the name: its labels are written as they are, lower-cased
+         * (the labels themselves are copied only for an NXDOMAIN answer, below). */
+        if (n == 0)
+            return; /* the root */
+        pl = n >= 3 && len[n - 1] == 2 && len[n - 2] <= 3 ? 3 : n >= 2 ? 2 : n;
+        for (size_t i = n - pl; i < n; i++) {
+            for (size_t j = 0; j < len[i]; j++)
+                parent[o++] = (char)lower((unsigned char)l->qname[start[i] + j]);
+            parent[o++] = '.';
+        }
+    } else {
+        n = split_labels(l->qname, lab, MAX_LABELS);
+        if (n == 0)
+            return; /* the root */
+        pl = parent_labels(lab, n);
+        for (size_t i = n - pl; i < n && o + 66 < sizeof parent; i++) {
+            /* The label as the key and as text, in presentation form (nt_label_byte). */
+            for (const char *p = lab[i]; *p && o + 6 < sizeof parent; p++)
+                o = (size_t)(nt_label_byte(parent + o, (uint8_t)*p) - parent);
+            parent[o++] = '.';
+        }
     }
     parent[o] = '\0';
     uint64_t dk = dom_key(st, l, parent), ck = cli_key(st, l);
@@ -620,6 +657,10 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     char name[DNS_NAME_TEXT_MAX + 32];
     text_query_name(l, name, sizeof name);
     uint64_t nk = name_hash(l->qname);
+    if (plain) { /* the labels read below: the leftmost and the one left of the parent */
+        label_copy(l->qname, start, len, 0, lab);
+        label_copy(l->qname, start, len, n - pl, lab);
+    }
 
     struct nx_entry *d = entry_find(st->dom, &st->dom_ix, st->dom_max, st->dom_present, &dkey, true,
                                     &st->dom_replaced, &st->dom_used);
