@@ -214,34 +214,21 @@ void lk_pack(struct correlator *c, struct lk *e)
  * of memory (e is then unchanged). */
 struct lk *lk_full(struct correlator *c, struct lk *e)
 {
-    if (e->packed) {
-        size_t qlen = e->l.qname ? strlen(e->l.qname) : 0;
-        struct lk *w = lk_alloc(c, qlen);
-        if (!w)
-            return NULL;
-        size_t qcap = w->qcap;
-        memcpy(w, e, offsetof(struct lk, l));
-        lk_unpack(e, &w->l);
-        w->packed = false;
-        w->pool_class = 0;
-        w->qcap = qcap;
-        if (e->l.qname) {
-            memcpy(w->qname, e->l.qname, qlen + 1);
-            w->l.qname = w->qname;
-        }
-        relocate(c, e, w);
-        free_small(c, e);
-        return w;
-    }
-    if (!e->compact)
+    if (!e->packed && !e->compact)
         return e;
     size_t qlen = e->l.qname ? strlen(e->l.qname) : 0;
     struct lk *w = lk_alloc(c, qlen);
     if (!w)
         return NULL;
     size_t qcap = w->qcap;
-    memcpy(w, e, LK_COMPACT_SIZE);
-    w->compact = false;
+    if (e->packed) {
+        memcpy(w, e, offsetof(struct lk, l));
+        lk_unpack(e, &w->l);
+        w->packed = false;
+    } else {
+        memcpy(w, e, LK_COMPACT_SIZE);
+        w->compact = false;
+    }
     w->pool_class = 0;
     w->qcap = qcap;
     if (e->l.qname) {

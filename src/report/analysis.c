@@ -289,6 +289,17 @@ static const char *tunnel_word(const char *tok, size_t len)
     return NULL;
 }
 
+/* The first "IP" or "IP6" token of s[from..end) after a space (where a packet's header starts):
+ * its position, or 0 when there is none. */
+static size_t next_ip_token(const char *s, size_t from, size_t end)
+{
+    for (size_t k = from; k + 3 < end; k++)
+        if (s[k] == ' ' && (memcmp(s + k + 1, "IP ", 3) == 0 ||
+                            (k + 4 < end && memcmp(s + k + 1, "IP6 ", 4) == 0)))
+            return k + 1;
+    return 0;
+}
+
 /* Where the packet inside the last tunnel of line s starts: the "IP" or "IP6" token after the
  * last tunnel word; 0 when the line shows no tunnel. */
 static size_t tunnel_inner_start(const char *s, size_t n)
@@ -303,13 +314,7 @@ static size_t tunnel_inner_start(const char *s, size_t n)
         if (i > st && tunnel_word(s + st, i - st))
             after = i;
     }
-    if (!after)
-        return 0;
-    for (i = after; i + 3 < n; i++)
-        if (s[i] == ' ' &&
-            (memcmp(s + i + 1, "IP ", 3) == 0 || (i + 4 < n && memcmp(s + i + 1, "IP6 ", 4) == 0)))
-            return i + 1;
-    return 0;
+    return after ? next_ip_token(s, after, n) : 0;
 }
 
 /* A token of the outer packets before the packet inside a tunnel. */
@@ -319,14 +324,8 @@ static void explain_outer_token(struct xl *x, const char *s, size_t *i, size_t i
     const char *tw = tunnel_word(tok, len);
     if (tw) {
         /* The header up to the packet inside, as one part ("VXLAN-GPE, flags [IP], vni 100:") */
-        size_t e = inner;
-        for (size_t k = *i; k < inner; k++)
-            if (k + 4 <= inner && memcmp(s + k, " IP", 3) == 0 &&
-                (s[k + 3] == ' ' || (s[k + 3] == '6' && k + 4 < inner && s[k + 4] == ' ')) &&
-                k > *i) {
-                e = k;
-                break;
-            }
+        size_t next = next_ip_token(s, *i + 1, inner);
+        size_t e = next ? next - 1 : inner;
         while (e > (size_t)(tok - s) && s[e - 1] == ' ')
             e--;
         add_part(x, tok, e - (size_t)(tok - s), fmt("%s", tw));

@@ -48,6 +48,20 @@ static const char *tunnel_inner(const char *p, const char *e, int hint, int *ver
     return NULL;
 }
 
+/* VXLAN and VXLAN-GPE: "vni N" in the first 64 bytes of s, its number into t, then the packet
+ * inside (tunnel_inner); NULL when either is missing. */
+static const char *vni_inner(const struct sc *s, struct pkt_tunnel *t, int *version)
+{
+    const char *vn = find(s->p, s->e - s->p > 64 ? s->p + 64 : s->e, "vni ");
+    if (!vn)
+        return NULL;
+    struct sc n = {vn + 4, s->e};
+    uint32_t vni;
+    if (sc_u32(&n, &vni))
+        t->vni = vni;
+    return tunnel_inner(n.p, s->e, 0, version);
+}
+
 /* Reads a tunnel header tcpdump printed after "src > dst: " (s), and the packet it carries,
  * which the record then describes, as the pcap decoder does (the outer packet goes to
  * pkt->tunnels). Forms (tcpdump 4.99, with and without -v):
@@ -140,14 +154,7 @@ bool text_parse_tunnel(struct netctx *cx, struct sc *s, struct packet *pkt, int 
             if (sc_hex(&f, &flags))
                 tun.flags = (uint16_t)(flags & 0xff);
         }
-        const char *vn = find(s->p, s->e - s->p > 64 ? s->p + 64 : s->e, "vni ");
-        if (!vn)
-            return false;
-        struct sc n = {vn + 4, s->e};
-        uint32_t vni;
-        if (sc_u32(&n, &vni))
-            tun.vni = vni;
-        inner = tunnel_inner(n.p, s->e, 0, &iv);
+        inner = vni_inner(s, &tun, &iv);
     } else if (ports && sc_lit(s, "VXLAN-GPE, ")) {
         tun.kind = PKT_TUN_VXLAN_GPE;
         struct sc f = *s;
@@ -161,16 +168,9 @@ bool text_parse_tunnel(struct netctx *cx, struct sc *s, struct packet *pkt, int 
                                  : *q == 'O' ? 0x01
                                              : 0;
         }
-        const char *vn = find(s->p, s->e - s->p > 64 ? s->p + 64 : s->e, "vni ");
-        if (!vn)
-            return false;
-        struct sc n = {vn + 4, s->e};
-        uint32_t vni;
-        if (sc_u32(&n, &vni))
-            tun.vni = vni;
         /* The next protocol is not printed (an Ethernet frame prints as its IP packet without
          * -e): tun.proto stays 0, unknown. */
-        inner = tunnel_inner(n.p, s->e, 0, &iv);
+        inner = vni_inner(s, &tun, &iv);
     } else if (ports && sc_lit(s, "Geneve, ")) {
         tun.kind = PKT_TUN_GENEVE;
         struct sc f = *s;
