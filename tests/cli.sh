@@ -116,10 +116,22 @@ usage_error "watch " "-r reads a file" watch -r "$pcap" --read-live "$pcap"
 usage_error "watch " "after -r FILE" watch -r "$pcap" port 53
 usage_error "watch " "options of -i IFACE" watch -w x "$pcap"
 usage_error "watch " "cannot be used together" watch -i lo --read-live "$pcap"
+# The ClickHouse options' values: the same one line as every other option (ship.c).
+usage_error "report " "--spool-max wants megabytes" report --clickhouse http://127.0.0.1:9/ \
+    --spool-max 0.5 "$pcap"
+usage_error "watch " "--clickhouse-wait wants seconds" watch --clickhouse http://127.0.0.1:9/ \
+    --clickhouse-wait -1 "$pcap"
+usage_error "report " "--spool needs a directory" report --clickhouse http://127.0.0.1:9/ \
+    --spool '' "$pcap"
+usage_error "watch " "--speed wants a factor" watch --read-live "$pcap" --speed x "$pcap"
+usage_error "explain " "--timeout wants seconds" explain --timeout 1e9 "$pcap"
 
 # An argument with a terminal escape is written escaped, on its one line.
 usage_error "report " 'unknown --format '"'"'\x1b]0;x\x07'"'" report --format $'\e]0;x\a' "$pcap"
 if grep -q $'\e' "$work/err"; then bad "an ESC byte of an argument reached standard error"; else ok; fi
+usage_error "report " "--spool-max wants megabytes from 1 to 1048576, not '\x1b[2J'" report \
+    --clickhouse http://127.0.0.1:9/ --spool-max $'\e[2J' "$pcap"
+if grep -q $'\e' "$work/err"; then bad "an ESC byte of --spool-max reached standard error"; else ok; fi
 
 # --- the same report, however it is asked for -------------------------------------------
 # same_report DESCRIPTION ARGS...: the JSON report of ARGS is that of `report --format json

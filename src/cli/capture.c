@@ -1,6 +1,7 @@
 /* capture.c: the default filter, Ctrl-C and dropping root for the commands that capture (see
  * capture.h; their progress line is cli/progress.c). */
 #include "cli/capture.h"
+#include "cli/cli.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -133,22 +134,6 @@ const char *capture_filter_words(const char *filter, int argc, char **argv, int 
     return e;
 }
 
-/* "nettriage: LABEL: WHY" on standard error, escaped for the terminal. */
-static void say_error(const char *label, const char *why)
-{
-    struct strbuf b;
-    strbuf_init(&b);
-    strbuf_puts(&b, "nettriage: ");
-    if (label) {
-        esc_term(&b, label, strlen(label));
-        strbuf_puts(&b, ": ");
-    }
-    esc_term(&b, why, strlen(why));
-    strbuf_putc(&b, '\n');
-    fputs(strbuf_str(&b), stderr);
-    strbuf_fini(&b);
-}
-
 static void say_banner(const struct live_opts *lo, const struct capture_open *co,
                        const char *dropped_to)
 {
@@ -195,11 +180,11 @@ struct source *capture_open_live(const struct live_opts *lo, const struct captur
     char err[SOURCE_ERROR_MAX];
     struct source *src = NULL;
     if (source_open_live(lo, &src, err) < 0) {
-        say_error(co->label, err);
+        cli_error(co->label, "%s", err);
         return NULL;
     }
     if (co->output && !(*out_f = fopen(co->output, "w"))) {
-        say_error(co->output, strerror(errno));
+        cli_error(co->output, "%s", strerror(errno));
         source_close(src);
         return NULL;
     }
@@ -209,7 +194,7 @@ struct source *capture_open_live(const struct live_opts *lo, const struct captur
         chown_path = first;
     const char *dropped_to = NULL;
     if (!capture_drop_privileges(co->user, chown_path, err, sizeof err, &dropped_to)) {
-        say_error(NULL, err);
+        cli_error(NULL, "%s", err);
         if (*out_f)
             fclose(*out_f);
         *out_f = NULL;

@@ -61,32 +61,6 @@ void cli_help_explain(FILE *out)
           out);
 }
 
-static void say(const char *path, const char *what)
-{
-    struct strbuf b;
-    strbuf_init(&b);
-    strbuf_puts(&b, "nettriage: ");
-    if (path) {
-        esc_term(&b, path, strlen(path));
-        strbuf_puts(&b, ": ");
-    }
-    esc_term(&b, what, strlen(what));
-    strbuf_putc(&b, '\n');
-    fputs(strbuf_str(&b), stderr);
-    strbuf_fini(&b);
-}
-
-static bool parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-' || v < lo || v > hi)
-        return false;
-    *out = v;
-    return true;
-}
-
 static void x_packet(void *ctx, const struct packet *pkt, const struct pkt_relation *rel)
 {
     explainer_packet(ctx, pkt, rel);
@@ -207,25 +181,20 @@ int cmd_explain(int argc, char **argv)
             xc.only_problems = true;
             break;
         case 'M':
-            if (!parse_u64(optarg, 1, UINT64_MAX, &xc.max_packets))
+            if (!cli_parse_uint(optarg, 1, UINT64_MAX, &xc.max_packets))
                 return cli_usage_error(
                     "explain", "--max-packets wants a count of at least 1, not '%s'", optarg);
             break;
         case 'H':
-            if (!parse_u64(optarg, 1, 10000000, &xc.max_pending))
+            if (!cli_parse_uint(optarg, 1, 10000000, &xc.max_pending))
                 return cli_usage_error("explain",
                                        "--hold wants a count from 1 to 10000000, not '%s'", optarg);
             break;
-        case 'T': {
-            char *end;
-            errno = 0;
-            double v = strtod(optarg, &end);
-            if (errno || end == optarg || *end || !isfinite(v) || v < 0.000001 || v > 86400)
+        case 'T':
+            if (!cli_parse_us(optarg, 0.000001, 86400, &pc.timeout_us))
                 return cli_usage_error(
                     "explain", "--timeout wants seconds from 0.000001 to 86400, not '%s'", optarg);
-            pc.timeout_us = (int64_t)(v * 1e6 + 0.5);
             break;
-        }
         case 'f':
             if (strcmp(optarg, "json") == 0) {
                 xc.json = true;
@@ -255,7 +224,7 @@ int cmd_explain(int argc, char **argv)
                                  .on_unread = x_unread};
     struct pipeline *pl = x ? pipeline_new(&pc, &sink, &a, 1) : NULL;
     if (!pl) {
-        say(NULL, "out of memory");
+        cli_error(NULL, "out of memory");
         goto done;
     }
     if (strcmp(path, "-") == 0) {
@@ -273,12 +242,12 @@ int cmd_explain(int argc, char **argv)
         (xc.json ? summary_json : summary)(stdout, n, &a.inputs[0], &xc);
     fflush(stdout);
     if (explainer_oom(x)) {
-        say(NULL, "out of memory");
+        cli_error(NULL, "out of memory");
         goto done;
     }
     if (!read_ok) {
         const char *why = a.inputs[0].error ? a.inputs[0].error : nt_strerror(NT_ERR_NOMEM);
-        say(path, why);
+        cli_error(path, "%s", why);
         goto done;
     }
     status = n->problems ? EXIT_FINDINGS : EXIT_CLEAN;

@@ -224,6 +224,26 @@ static void usage_line(const char *cmd, const char *msg)
     strbuf_fini(&b);
 }
 
+void cli_error(const char *label, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    struct strbuf b;
+    strbuf_init(&b);
+    strbuf_puts(&b, "nettriage: ");
+    if (label) {
+        esc_term(&b, label, strlen(label));
+        strbuf_puts(&b, ": ");
+    }
+    esc_term(&b, msg, strlen(msg));
+    strbuf_putc(&b, '\n');
+    fputs(b.oom ? "nettriage: out of memory\n" : strbuf_str(&b), stderr);
+    strbuf_fini(&b);
+}
+
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
     char msg[1024];

@@ -72,8 +72,6 @@ struct run {
     struct pipeline_sink inner;
 };
 
-static void report_error(const char *path, const char *what);
-
 static bool sink_open(struct ndjson_sink *s)
 {
     if (s->f || s->failed)
@@ -83,7 +81,7 @@ static bool sink_open(struct ndjson_sink *s)
         return true;
     }
     if (!(s->f = fopen(s->path, "w"))) {
-        report_error(s->path, strerror(errno));
+        cli_error(s->path, "%s", strerror(errno));
         s->failed = true;
     }
     return s->f != NULL;
@@ -102,7 +100,7 @@ static void sink_flush(struct run *r)
     }
     if (s->line.len > 0 && sink_open(s) &&
         fwrite(strbuf_str(&s->line), 1, s->line.len, s->f) != s->line.len) {
-        report_error(s->path ? s->path : "standard output", nt_strerror(NT_ERR_WRITE));
+        cli_error(s->path ? s->path : "standard output", "%s", nt_strerror(NT_ERR_WRITE));
         s->failed = true;
         if (s->f != stdout)
             fclose(s->f);
@@ -118,7 +116,7 @@ static bool sink_close(struct ndjson_sink *s)
     if (s->f) {
         int rc = s->f == stdout ? fflush(s->f) : fclose(s->f);
         if (rc != 0 && ok) {
-            report_error(s->path ? s->path : "standard output", nt_strerror(NT_ERR_WRITE));
+            cli_error(s->path ? s->path : "standard output", "%s", nt_strerror(NT_ERR_WRITE));
             ok = false;
         }
         s->f = NULL;
@@ -228,43 +226,6 @@ static bool want_color(const char *mode, const char *output)
     return isatty(STDOUT_FILENO) && !(term && strcmp(term, "dumb") == 0);
 }
 
-/* Prints one line naming the file and the problem, with terminal escaping (a file name may
- * hold anything). */
-static void report_error(const char *path, const char *what)
-{
-    struct strbuf b;
-    strbuf_init(&b);
-    strbuf_puts(&b, "nettriage: ");
-    esc_term(&b, path, strlen(path));
-    strbuf_puts(&b, ": ");
-    esc_term(&b, what, strlen(what));
-    strbuf_putc(&b, '\n');
-    fputs(strbuf_str(&b), stderr);
-    strbuf_fini(&b);
-}
-
-static bool parse_timeout(const char *s, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !isfinite(v) || v < 0.000001 || v > 86400)
-        return false;
-    *out = (int64_t)(v * 1e6 + 0.5);
-    return true;
-}
-
-static bool parse_count(const char *s, uint32_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-' || v < 1 || v > 100000000)
-        return false;
-    *out = (uint32_t)v;
-    return true;
-}
-
 /* Parses --bound RULE.NAME=N into o->bounds (a later one for the same bound replaces it). Says
  * what is wrong and returns false on an unknown bound or a value out of its range. */
 static bool parse_bound(struct report_opts *o, const char *arg)
@@ -355,30 +316,6 @@ static void list_bounds(void)
     }
 }
 
-/* Seconds (a number with a fraction) from lo to hi. */
-static bool parse_seconds(const char *s, double lo, double hi, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi)
-        return false;
-    *out = v;
-    return true;
-}
-
-/* A whole number from lo to hi. */
-static bool parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-' || v < lo || v > hi)
-        return false;
-    *out = v;
-    return true;
-}
-
 /* Reads one input through the pipeline and says on standard error why it stopped early, if it
  * did. Returns true when it was read to its end without error. */
 static void say_input_error(const struct analysis *a, const char *path, uint32_t idx)
@@ -389,9 +326,9 @@ static void say_input_error(const struct analysis *a, const char *path, uint32_t
         char msg[SOURCE_ERROR_MAX + 96];
         snprintf(msg, sizeof msg, "%s (the report covers the %llu packets read before it)", why,
                  (unsigned long long)in->packets);
-        report_error(path, msg);
+        cli_error(path, "%s", msg);
     } else {
-        report_error(path, why);
+        cli_error(path, "%s", why);
     }
 }
 
@@ -536,7 +473,8 @@ int cmd_report(int argc, char **argv)
         case OPT_SPOOL:
         case OPT_SPOOL_MAX:
         case OPT_CLICKHOUSE_WAIT:
-            if (!ship_set_option(&o.ship, (enum ship_option)(ch - OPT_CLICKHOUSE), optarg))
+            if (!ship_set_option(&o.ship, "report", (enum ship_option)(ch - OPT_CLICKHOUSE),
+                                 optarg))
                 return EXIT_ERROR;
             break;
         case OPT_SENSOR:
@@ -565,7 +503,7 @@ int cmd_report(int argc, char **argv)
             o.redact = true;
             break;
         case OPT_TIMEOUT:
-            if (!parse_timeout(optarg, &o.cfg.timeout_us)) {
+            if (!cli_parse_us(optarg, 0.000001, 86400, &o.cfg.timeout_us)) {
                 cli_usage_error("report",
                                 "--timeout wants seconds from 0.000001 to 86400, not '%s'", optarg);
                 return EXIT_ERROR;
@@ -573,15 +511,16 @@ int cmd_report(int argc, char **argv)
             break;
         case OPT_MAX_LOOKUPS:
         case OPT_MAX_TCP:
-            if (!parse_count(optarg, ch == OPT_MAX_LOOKUPS ? &o.cfg.limits.max_lookups
-                                                           : &o.cfg.limits.max_tcp_attempts)) {
+            if (!cli_parse_count(optarg, 100000000,
+                                 ch == OPT_MAX_LOOKUPS ? &o.cfg.limits.max_lookups
+                                                       : &o.cfg.limits.max_tcp_attempts)) {
                 cli_usage_error("report", "--%s wants a count from 1 to 100000000, not '%s'",
                                 ch == OPT_MAX_LOOKUPS ? "max-lookups" : "max-tcp", optarg);
                 return EXIT_ERROR;
             }
             break;
         case OPT_ANSWER_GUARD:
-            if (!parse_timeout(optarg, &o.cfg.limits.answer_guard_us)) {
+            if (!cli_parse_us(optarg, 0.000001, 86400, &o.cfg.limits.answer_guard_us)) {
                 cli_usage_error("report",
                                 "--answer-guard wants seconds from 0.000001 to 86400, not "
                                 "'%s'",
@@ -611,14 +550,14 @@ int cmd_report(int argc, char **argv)
             o.filter = optarg;
             break;
         case 'c':
-            if (!parse_u64(optarg, 1, UINT64_C(1000000000000), &o.live.max_packets)) {
+            if (!cli_parse_uint(optarg, 1, UINT64_C(1000000000000), &o.live.max_packets)) {
                 cli_usage_error("report", "-c wants a count of packets from 1, not '%s'", optarg);
                 return EXIT_ERROR;
             }
             o.count_set = true;
             break;
         case OPT_DURATION:
-            if (!parse_seconds(optarg, 0.001, 31622400, &d)) {
+            if (!cli_parse_seconds(optarg, 0.001, 31622400, &d)) {
                 cli_usage_error("report",
                                 "--duration wants seconds from 0.001 to 31622400 (a year), "
                                 "not '%s'",
@@ -632,7 +571,7 @@ int cmd_report(int argc, char **argv)
             o.live.write = optarg;
             break;
         case 'C':
-            if (!parse_u64(optarg, 1, 1000000, &u)) {
+            if (!cli_parse_uint(optarg, 1, 1000000, &u)) {
                 cli_usage_error("report",
                                 "-C wants a size in millions of bytes from 1 to 1000000, not "
                                 "'%s'",
@@ -642,7 +581,7 @@ int cmd_report(int argc, char **argv)
             o.live.rotate_bytes = u * 1000000;
             break;
         case 'W':
-            if (!parse_u64(optarg, 1, 1000000, &u)) {
+            if (!cli_parse_uint(optarg, 1, 1000000, &u)) {
                 cli_usage_error("report",
                                 "-W wants a number of files from 1 to 1000000, not "
                                 "'%s'",
@@ -658,7 +597,7 @@ int cmd_report(int argc, char **argv)
             o.live.read_file = optarg;
             break;
         case OPT_SPEED:
-            if (!parse_seconds(optarg, 0, 1000000, &o.live.speed)) {
+            if (!cli_parse_seconds(optarg, 0, 1000000, &o.live.speed)) {
                 cli_usage_error("report",
                                 "--speed wants a factor from 0 (no pauses) to 1000000, not "
                                 "'%s'",
@@ -913,7 +852,7 @@ int cmd_report(int argc, char **argv)
         f = out_f;
         out_f = NULL;
     } else if (o.output && !(f = fopen(o.output, "w"))) {
-        report_error(o.output, strerror(errno));
+        cli_error(o.output, "%s", strerror(errno));
         strbuf_fini(&out);
         goto done;
     }
@@ -922,7 +861,7 @@ int cmd_report(int argc, char **argv)
     int close_rc = f == stdout ? fflush(f) : fclose(f);
     strbuf_fini(&out);
     if (w != len || close_rc != 0) {
-        report_error(o.output ? o.output : "standard output", nt_strerror(NT_ERR_WRITE));
+        cli_error(o.output ? o.output : "standard output", "%s", nt_strerror(NT_ERR_WRITE));
         goto done;
     }
     status = input_error ? EXIT_ERROR : verdict_status(&a);

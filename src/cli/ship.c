@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli/chttp.h"
+#include "cli/cli.h"
 #include "report/observer.h"
 #include "util/strbuf.h"
 
@@ -52,26 +53,25 @@ void ship_config_default(struct ship_config *cfg, const char *table)
     cfg->wait_s = SHIP_DEFAULT_WAIT_S;
 }
 
-bool ship_set_option(struct ship_config *cfg, enum ship_option which, const char *arg)
+bool ship_set_option(struct ship_config *cfg, const char *cmd, enum ship_option which,
+                     const char *arg)
 {
-    char *end;
     switch (which) {
     case SHIP_OPT_URL:
         cfg->url = arg;
         return true;
     case SHIP_OPT_SPOOL:
         if (!*arg) {
-            fputs("nettriage: --spool needs a directory\n", stderr);
+            cli_usage_error(cmd, "--spool needs a directory");
             return false;
         }
         cfg->spool_dir = arg;
         cfg->spool_set = true;
         return true;
     case SHIP_OPT_SPOOL_MAX: {
-        errno = 0;
-        double mb = strtod(arg, &end);
-        if (errno || end == arg || *end || !(mb >= 1 && mb <= 1048576)) {
-            fprintf(stderr, "nettriage: --spool-max '%s': megabytes from 1 to 1048576\n", arg);
+        double mb;
+        if (!cli_parse_seconds(arg, 1, 1048576, &mb)) {
+            cli_usage_error(cmd, "--spool-max wants megabytes from 1 to 1048576, not '%s'", arg);
             return false;
         }
         cfg->spool_max = (uint64_t)(mb * 1048576.0);
@@ -79,10 +79,9 @@ bool ship_set_option(struct ship_config *cfg, enum ship_option which, const char
         return true;
     }
     case SHIP_OPT_WAIT: {
-        errno = 0;
-        double w = strtod(arg, &end);
-        if (errno || end == arg || *end || !(w >= 0 && w <= 86400)) {
-            fprintf(stderr, "nettriage: --clickhouse-wait '%s': seconds from 0 to 86400\n", arg);
+        double w;
+        if (!cli_parse_seconds(arg, 0, 86400, &w)) {
+            cli_usage_error(cmd, "--clickhouse-wait wants seconds from 0 to 86400, not '%s'", arg);
             return false;
         }
         cfg->wait_s = w;
@@ -185,16 +184,14 @@ static bool read_credentials_file(const char *path, char **user, char **password
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat sb;
     if (fd < 0 || fstat(fd, &sb) != 0) {
-        fprintf(stderr, "nettriage: --clickhouse: %s: %s\n", path, strerror(errno));
+        cli_error("--clickhouse", "%s: %s", path, strerror(errno));
         if (fd >= 0)
             close(fd);
         return false;
     }
     if (sb.st_mode & (S_IRWXG | S_IRWXO)) {
-        fprintf(stderr,
-                "nettriage: --clickhouse: %s is readable by others than its owner (chmod 600 "
-                "it): refused\n",
-                path);
+        cli_error("--clickhouse", "%s is readable by others than its owner (chmod 600 it): refused",
+                  path);
         close(fd);
         return false;
     }
@@ -202,15 +199,14 @@ static bool read_credentials_file(const char *path, char **user, char **password
     ssize_t n = read(fd, buf, sizeof buf - 1);
     close(fd);
     if (n <= 0) {
-        fprintf(stderr, "nettriage: --clickhouse: %s: empty or unreadable\n", path);
+        cli_error("--clickhouse", "%s: empty or unreadable", path);
         return false;
     }
     buf[n] = '\0';
     buf[strcspn(buf, "\r\n")] = '\0';
     char *colon = strchr(buf, ':');
     if (!colon || colon == buf) {
-        fprintf(stderr, "nettriage: --clickhouse: %s: the first line must be user:password\n",
-                path);
+        cli_error("--clickhouse", "%s: the first line must be user:password", path);
         return false;
     }
     *colon = '\0';
@@ -266,7 +262,7 @@ struct ship *ship_open(const struct ship_config *cfg)
     snprintf(s->insert_query, qn, "INSERT INTO %s FORMAT JSONEachRow", cfg->table);
 
     if (mkdir(cfg->spool_dir, 0700) != 0 && errno != EEXIST) {
-        fprintf(stderr, "nettriage: --spool %s: %s\n", cfg->spool_dir, strerror(errno));
+        cli_error("--spool", "%s: %s", cfg->spool_dir, strerror(errno));
         goto fail;
     }
     char *lock = spool_path(s, ".lock");
@@ -275,18 +271,16 @@ struct ship *ship_open(const struct ship_config *cfg)
     s->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     free(lock);
     if (s->lock_fd < 0) {
-        fprintf(stderr, "nettriage: --spool %s: %s\n", cfg->spool_dir, strerror(errno));
+        cli_error("--spool", "%s: %s", cfg->spool_dir, strerror(errno));
         goto fail;
     }
     if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        fprintf(stderr,
-                "nettriage: --spool %s is in use by another nettriage (one spool per "
-                "process)\n",
-                cfg->spool_dir);
+        cli_error("--spool", "%s is in use by another nettriage (one spool per process)",
+                  cfg->spool_dir);
         goto fail;
     }
     if (!scan_spool(s)) {
-        fprintf(stderr, "nettriage: --spool %s: cannot be read\n", cfg->spool_dir);
+        cli_error("--spool", "%s: cannot be read", cfg->spool_dir);
         goto fail;
     }
     return s;
@@ -334,8 +328,8 @@ static void seal(struct ship *s)
         }
         ok = ok && rename(tmp, path) == 0 && queue_push(s, name);
         if (!ok) {
-            fprintf(stderr, "nettriage: --spool %s: %s: batch of %" PRIu64 " events lost\n",
-                    s->cfg.spool_dir, strerror(errno), lines);
+            cli_error("--spool", "%s: %s: batch of %" PRIu64 " events lost", s->cfg.spool_dir,
+                      strerror(errno), lines);
             unlink(tmp);
             s->st.overflow_lines += lines;
             s->st.overflow_batches++;
@@ -408,9 +402,8 @@ static bool send_one(struct ship *s)
             s->spool_bytes -= s->spool_bytes >= body.len ? body.len : s->spool_bytes;
             s->st.rejected_lines += lines;
             s->st.rejected_batches++;
-            fprintf(stderr,
-                    "nettriage: --clickhouse: %s; the batch (%" PRIu64 " events) is kept in %s\n",
-                    r.error, lines, dir);
+            cli_error("--clickhouse", "%s; the batch (%" PRIu64 " events) is kept in %s", r.error,
+                      lines, dir);
             free(s->queue[s->head]);
             s->head++;
             ok = true; /* the queue goes on */
@@ -422,8 +415,8 @@ static bool send_one(struct ship *s)
     } else {
         s->st.failures++;
         if (!s->failing && !s->cfg.quiet)
-            fprintf(stderr, "nettriage: --clickhouse: %s; batches kept in %s and retried\n",
-                    r.error, s->cfg.spool_dir);
+            cli_error("--clickhouse", "%s; batches kept in %s and retried", r.error,
+                      s->cfg.spool_dir);
         s->failing = true;
     }
     chttp_result_fini(&r);
@@ -534,21 +527,23 @@ bool ship_close(struct ship *s, struct ship_stats *st)
 
 void ship_report(const struct ship_stats *st, const char *spool_dir)
 {
-    fprintf(stderr,
-            "nettriage: --clickhouse: %" PRIu64 " events in %" PRIu64 " batches sent (%" PRIu64
-            " failed sends retried)",
-            st->lines_sent, st->batches_sent, st->failures);
+    struct strbuf b;
+    strbuf_init(&b);
+    strbuf_printf(
+        &b, "%" PRIu64 " events in %" PRIu64 " batches sent (%" PRIu64 " failed sends retried)",
+        st->lines_sent, st->batches_sent, st->failures);
     if (st->left_batches)
-        fprintf(stderr, "; %" PRIu64 " batches left in %s, sent by the next run", st->left_batches,
-                spool_dir);
+        strbuf_printf(&b, "; %" PRIu64 " batches left in %s, sent by the next run",
+                      st->left_batches, spool_dir);
     if (st->rejected_lines)
-        fprintf(stderr,
-                "; %" PRIu64 " events in %" PRIu64
-                " batches refused by the server, kept in %s/rejected",
-                st->rejected_lines, st->rejected_batches, spool_dir);
+        strbuf_printf(&b,
+                      "; %" PRIu64 " events in %" PRIu64
+                      " batches refused by the server, kept in %s/rejected",
+                      st->rejected_lines, st->rejected_batches, spool_dir);
     if (st->overflow_lines)
-        fprintf(stderr,
-                "; %" PRIu64 " events in %" PRIu64 " batches overflowed the spool and are lost",
-                st->overflow_lines, st->overflow_batches);
-    fputc('\n', stderr);
+        strbuf_printf(
+            &b, "; %" PRIu64 " events in %" PRIu64 " batches overflowed the spool and are lost",
+            st->overflow_lines, st->overflow_batches);
+    cli_error("--clickhouse", "%s", b.oom ? "out of memory" : strbuf_str(&b));
+    strbuf_fini(&b);
 }

@@ -50,8 +50,10 @@ enum ship_option { SHIP_OPT_URL, SHIP_OPT_SPOOL, SHIP_OPT_SPOOL_MAX, SHIP_OPT_WA
 #define SHIP_DEFAULT_WAIT_S    60.0
 /* Fills the defaults (no URL: no shipping). */
 void ship_config_default(struct ship_config *cfg, const char *table);
-/* Sets one option from its argument; false with a message on standard error. */
-bool ship_set_option(struct ship_config *cfg, enum ship_option which, const char *arg);
+/* Sets one option of command cmd ("report", "watch") from its argument; false after a usage
+ * error on standard error (cli_usage_error). */
+bool ship_set_option(struct ship_config *cfg, const char *cmd, enum ship_option which,
+                     const char *arg);
 /* The name of an option given without --clickhouse (NULL when none): they need it. */
 const char *ship_orphan_option(const struct ship_config *cfg);
 

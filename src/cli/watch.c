@@ -287,28 +287,6 @@ static bool watch_read_input(struct pipeline *p, struct analysis *a, const char 
     return false;
 }
 
-static bool parse_seconds(const char *s, double min, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !isfinite(v) || v < min || v > 86400.0 * 365)
-        return false;
-    *out = (int64_t)(v * 1e6 + 0.5);
-    return true;
-}
-
-static bool parse_count(const char *s, uint32_t max, uint32_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-' || v < 1 || v > max)
-        return false;
-    *out = (uint32_t)v;
-    return true;
-}
-
 /* Writes all of buf at offset 0 of fd and cuts the file there: the report in the -o file
  * opened before root was given up, replacing the one written before (the report so far). The
  * descriptor's offset, shared with a copy of the process, does not move. */
@@ -535,7 +513,7 @@ int cmd_watch(int argc, char **argv)
         case 'C':
         case 'W': {
             uint32_t v;
-            if (!parse_count(optarg, 1000000, &v)) {
+            if (!cli_parse_count(optarg, 1000000, &v)) {
                 cli_usage_error("watch", "-%c wants a count from 1 to 1000000, not '%s'", ch,
                                 optarg);
                 return EXIT_ERROR;
@@ -563,10 +541,8 @@ int cmd_watch(int argc, char **argv)
             o.redact = true;
             break;
         case OPT_SPEED: {
-            char *end;
-            errno = 0;
-            double v = strtod(optarg, &end);
-            if (errno || end == optarg || *end || !isfinite(v) || v < 0 || v > 1000000) {
+            double v;
+            if (!cli_parse_seconds(optarg, 0, 1000000, &v)) {
                 cli_usage_error("watch",
                                 "--speed wants a factor from 0 (no pauses) to 1000000, not "
                                 "'%s'",
@@ -580,7 +556,7 @@ int cmd_watch(int argc, char **argv)
         case OPT_SPOOL:
         case OPT_SPOOL_MAX:
         case OPT_CLICKHOUSE_WAIT:
-            if (!ship_set_option(&o.ship, (enum ship_option)(ch - OPT_CLICKHOUSE), optarg))
+            if (!ship_set_option(&o.ship, "watch", (enum ship_option)(ch - OPT_CLICKHOUSE), optarg))
                 return EXIT_ERROR;
             break;
         case OPT_SENSOR:
@@ -615,11 +591,9 @@ int cmd_watch(int argc, char **argv)
             break;
         case OPT_TIMEOUT:
         case OPT_ANSWER_GUARD:
-            if (!parse_seconds(optarg, 0.000001,
-                               ch == OPT_TIMEOUT ? &o.cfg.timeout_us
-                                                 : &o.cfg.limits.answer_guard_us) ||
-                (ch == OPT_TIMEOUT ? o.cfg.timeout_us : o.cfg.limits.answer_guard_us) >
-                    86400000000LL) {
+            if (!cli_parse_us(optarg, 0.000001, 86400,
+                              ch == OPT_TIMEOUT ? &o.cfg.timeout_us
+                                                : &o.cfg.limits.answer_guard_us)) {
                 cli_usage_error("watch", "--%s wants seconds from 0.000001 to 86400, not '%s'",
                                 ch == OPT_TIMEOUT ? "timeout" : "answer-guard", optarg);
                 return EXIT_ERROR;
@@ -627,8 +601,8 @@ int cmd_watch(int argc, char **argv)
             break;
         case OPT_INTERVAL:
         case OPT_QUIET_CLOSE:
-            if (!parse_seconds(optarg, 0.1,
-                               ch == OPT_INTERVAL ? &o.inc.interval_us : &o.inc.quiet_close_us)) {
+            if (!cli_parse_us(optarg, 0.1, 86400.0 * 365,
+                              ch == OPT_INTERVAL ? &o.inc.interval_us : &o.inc.quiet_close_us)) {
                 cli_usage_error("watch",
                                 "--%s wants seconds from 0.1 to 31536000 (a year), not '%s'",
                                 ch == OPT_INTERVAL ? "interval" : "quiet-close", optarg);
@@ -636,7 +610,7 @@ int cmd_watch(int argc, char **argv)
             }
             break;
         case OPT_MIN_FAILURES:
-            if (!parse_count(optarg, 1000000, &o.inc.min_failures)) {
+            if (!cli_parse_count(optarg, 1000000, &o.inc.min_failures)) {
                 cli_usage_error("watch", "--min-failures wants a count from 1 to 1000000, not '%s'",
                                 optarg);
                 return EXIT_ERROR;
@@ -648,7 +622,7 @@ int cmd_watch(int argc, char **argv)
             uint32_t *dst = ch == OPT_MAX_SERVICES  ? &o.inc.max_services
                             : ch == OPT_MAX_LOOKUPS ? &o.cfg.limits.max_lookups
                                                     : &o.cfg.limits.max_tcp_attempts;
-            if (!parse_count(optarg, 100000000, dst)) {
+            if (!cli_parse_count(optarg, 100000000, dst)) {
                 cli_usage_error("watch", "--%s wants a count from 1 to 100000000, not '%s'",
                                 ch == OPT_MAX_SERVICES  ? "max-services"
                                 : ch == OPT_MAX_LOOKUPS ? "max-lookups"
