@@ -125,6 +125,16 @@ usage_error "report " "--spool needs a directory" report --clickhouse http://127
     --spool '' "$pcap"
 usage_error "watch " "--speed wants a factor" watch --read-live "$pcap" --speed x "$pcap"
 usage_error "explain " "--timeout wants seconds" explain --timeout 1e9 "$pcap"
+usage_error "report " "--spool is an option of --clickhouse URL" report --spool "$work" "$pcap"
+usage_error "watch " "--clickhouse-wait is an option of --clickhouse URL" watch \
+    --clickhouse-wait 3 "$pcap"
+usage_error "report " "--sensor wants a name" report --sensor $'a\tb' "$pcap"
+usage_error "fleet " "unknown --format 'yaml'" fleet --clickhouse http://127.0.0.1:9/ --format yaml
+usage_error "fleet " "--from wants a time" fleet --clickhouse http://127.0.0.1:9/ --from yesterday
+usage_error "fleet " "--database wants letters" fleet --clickhouse http://127.0.0.1:9/ \
+    --database 'a;drop'
+usage_error "fleet " "--from must come before --to" fleet --clickhouse http://127.0.0.1:9/ \
+    --from 2026-11-22 --to 2026-11-21
 
 # An argument with a terminal escape is written escaped, on its one line.
 usage_error "report " 'unknown --format '"'"'\x1b]0;x\x07'"'" report --format $'\e]0;x\a' "$pcap"

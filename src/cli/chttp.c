@@ -1,5 +1,6 @@
 /* chttp.c: ClickHouse's HTTP interface through libcurl (chttp.h). */
 #include "cli/chttp.h"
+#include "cli/cli.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
@@ -54,7 +55,7 @@ struct chttp *chttp_open(const char *url, const char *user, const char *password
               curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
               (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0);
     if (!ok) {
-        fprintf(stderr, "nettriage: '%s' is not an http:// or https:// URL\n", url);
+        cli_error(NULL, "'%s' is not an http:// or https:// URL", url);
         curl_free(scheme);
         curl_url_cleanup(u);
         return NULL;

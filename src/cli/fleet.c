@@ -188,7 +188,7 @@ static bool query(struct fleet_ctx *c, const char *sql, struct tsv *out)
     memset(out, 0, sizeof *out);
     struct chttp_result r;
     if (!chttp_post(c->http, sql, CHTTP_SELECT, NULL, 0, &r)) {
-        fprintf(stderr, "nettriage: fleet: %s\n", r.error);
+        cli_error("fleet", "%s", r.error);
         chttp_result_fini(&r);
         return false;
     }
@@ -230,10 +230,10 @@ static bool want_fields(const struct tsv *t, size_t n)
 {
     for (size_t i = 0; i < t->n_rows; i++)
         if (t->n_fields[i] != n) {
-            fprintf(stderr,
-                    "nettriage: fleet: the store answered %zu fields where %zu were expected "
-                    "(is the schema docs/clickhouse.sql?)\n",
-                    t->n_fields[i], n);
+            cli_error("fleet",
+                      "the store answered %zu fields where %zu were expected (is the schema "
+                      "docs/clickhouse.sql?)",
+                      t->n_fields[i], n);
             return false;
         }
     return true;
@@ -495,9 +495,8 @@ int cmd_fleet(int argc, char **argv)
         case OPT_FROM:
         case OPT_TO:
             if (!parse_time(optarg, ch == OPT_FROM ? &c.from_us : &c.to_us)) {
-                fprintf(stderr, "nettriage: fleet: %s '%s': not a time (2026-11-21T22:49:30Z)\n",
-                        ch == OPT_FROM ? "--from" : "--to", optarg);
-                return EXIT_ERROR;
+                return cli_usage_error("fleet", "%s wants a time (2026-11-21T22:49:30Z), not '%s'",
+                                       ch == OPT_FROM ? "--from" : "--to", optarg);
             }
             break;
         case OPT_FORMAT:
@@ -525,16 +524,15 @@ int cmd_fleet(int argc, char **argv)
                                         "interface)");
     }
     if (strcmp(format, "md") != 0 && strcmp(format, "json") != 0 && strcmp(format, "html") != 0) {
-        fprintf(stderr, "nettriage: fleet: unknown --format '%s' (md, json or html)\n", format);
-        return EXIT_ERROR;
+        return cli_usage_error("fleet", "unknown --format '%s' (md, json or html)", format);
     }
     if (!*db || strspn(db, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
                     strlen(db)) {
-        fprintf(stderr, "nettriage: fleet: --database '%s': letters, digits and _ only\n", db);
-        return EXIT_ERROR;
+        return cli_usage_error("fleet", "--database wants letters, digits and _ only, not '%s'",
+                               db);
     }
     if (c.from_us >= c.to_us) {
-        fputs("nettriage: fleet: --from must come before --to\n", stderr);
+        cli_usage_error("fleet", "--from must come before --to");
         return EXIT_ERROR;
     }
     char *user = NULL, *password = NULL;
@@ -566,7 +564,7 @@ int cmd_fleet(int argc, char **argv)
         fleet_render_md(&r, &out);
     FILE *f = output ? fopen(output, "w") : stdout;
     if (!f) {
-        fprintf(stderr, "nettriage: %s: %s\n", output, strerror(errno));
+        cli_error(output, "%s", strerror(errno));
         strbuf_fini(&out);
         goto done;
     }
@@ -574,7 +572,7 @@ int cmd_fleet(int argc, char **argv)
     ok = (f == stdout ? fflush(f) : fclose(f)) == 0 && ok;
     strbuf_fini(&out);
     if (!ok) {
-        fprintf(stderr, "nettriage: %s: write error\n", output ? output : "standard output");
+        cli_error(output ? output : "standard output", "write error");
         goto done;
     }
     status = r.n_findings > 0 ? EXIT_FINDINGS : EXIT_CLEAN;

@@ -355,13 +355,13 @@ static int verdict_status(const struct analysis *a)
         if (!in->unread)
             continue;
         bool text = in->kind && strcmp(in->kind, "tcpdump text") == 0;
-        fprintf(stderr,
-                "nettriage: %s: %" PRIu64 " %s that looked like traffic %s not read; no problem "
-                "was found in the rest, which is not a clean bill (see the top of the report)\n",
-                in->path ? in->path : "?", in->unread,
-                text ? (in->unread == 1 ? "line" : "lines")
-                     : (in->unread == 1 ? "frame" : "frames"),
-                in->unread == 1 ? "was" : "were");
+        cli_error(in->path ? in->path : "?",
+                  "%" PRIu64 " %s that looked like traffic %s not read; no problem was found in "
+                  "the rest, which is not a clean bill (see the top of the report)",
+                  in->unread,
+                  text ? (in->unread == 1 ? "line" : "lines")
+                       : (in->unread == 1 ? "frame" : "frames"),
+                  in->unread == 1 ? "was" : "were");
     }
     return EXIT_ERROR;
 }
@@ -479,10 +479,10 @@ int cmd_report(int argc, char **argv)
             break;
         case OPT_SENSOR:
             if (!observer_set_name(optarg)) {
-                fprintf(stderr,
-                        "nettriage: --sensor: a name of at most %d bytes without control "
-                        "characters\n",
-                        OBSERVER_NAME_MAX);
+                cli_usage_error("report",
+                                "--sensor wants a name of at most %d bytes without control "
+                                "characters",
+                                OBSERVER_NAME_MAX);
                 return EXIT_ERROR;
             }
             break;
@@ -633,8 +633,8 @@ int cmd_report(int argc, char **argv)
         return EXIT_ERROR;
     }
     if (ship_orphan_option(&o.ship)) {
-        fprintf(stderr, "nettriage: %s is an option of --clickhouse URL\n",
-                ship_orphan_option(&o.ship));
+        cli_usage_error("report", "%s is an option of --clickhouse URL",
+                        ship_orphan_option(&o.ship));
         return EXIT_ERROR;
     }
     bool live = o.live.iface || o.live.read_file;

@@ -131,7 +131,7 @@ static struct ship *open_shipper(const struct watch_opts *o, const char *table, 
         return NULL;
     snprintf(dir, n, "%s/%s", o->ship.spool_dir, sub);
     if (mkdir(o->ship.spool_dir, 0700) != 0 && errno != EEXIST) {
-        fprintf(stderr, "nettriage: --spool %s: %s\n", o->ship.spool_dir, strerror(errno));
+        cli_error("--spool", "%s: %s", o->ship.spool_dir, strerror(errno));
         free(dir);
         return NULL;
     }
@@ -260,7 +260,7 @@ static bool watch_read_live(struct pipeline *p, struct analysis *a, struct watch
     bool ok = pipeline_read_source(p, src, label, 0);
     if (!ok) {
         const char *why = a->inputs[0].error ? a->inputs[0].error : nt_strerror(NT_ERR_NOMEM);
-        fprintf(stderr, "nettriage: %s\n", why);
+        cli_error(NULL, "%s", why);
     }
     source_close(src);
     return ok;
@@ -337,7 +337,7 @@ static bool write_report(struct watch_opts *o, struct analysis *a)
     } else if (o->output) {
         FILE *f = fopen(o->output, "w");
         if (!f) {
-            fprintf(stderr, "nettriage: %s: %s\n", o->output, strerror(errno));
+            cli_error(o->output, "%s", strerror(errno));
             strbuf_fini(&out);
             return false;
         }
@@ -348,8 +348,7 @@ static bool write_report(struct watch_opts *o, struct analysis *a)
     }
     strbuf_fini(&out);
     if (!ok)
-        fprintf(stderr, "nettriage: %s: %s\n", o->output ? o->output : "standard error",
-                nt_strerror(NT_ERR_WRITE));
+        cli_error(o->output ? o->output : "standard error", "%s", nt_strerror(NT_ERR_WRITE));
     return ok;
 }
 
@@ -372,8 +371,7 @@ static _Noreturn void snapshot_child(struct watch *w)
         _exit(1);
     /* Said once the file is whole, for whoever waits for it. */
     if (w->o->output)
-        fprintf(stderr, "nettriage: the report so far (%llu packets read) written to %s\n", n,
-                w->o->output);
+        cli_error(NULL, "the report so far (%llu packets read) written to %s", n, w->o->output);
     _exit(0);
 }
 
@@ -561,10 +559,10 @@ int cmd_watch(int argc, char **argv)
             break;
         case OPT_SENSOR:
             if (!observer_set_name(optarg)) {
-                fprintf(stderr,
-                        "nettriage: --sensor: a name of at most %d bytes without control "
-                        "characters\n",
-                        OBSERVER_NAME_MAX);
+                cli_usage_error("watch",
+                                "--sensor wants a name of at most %d bytes without control "
+                                "characters",
+                                OBSERVER_NAME_MAX);
                 return EXIT_ERROR;
             }
             break;
@@ -684,8 +682,8 @@ int cmd_watch(int argc, char **argv)
                                "events are shipped as they come; redaction needs the whole "
                                "capture)");
     if (ship_orphan_option(&o.ship)) {
-        fprintf(stderr, "nettriage: watch: %s is an option of --clickhouse URL\n",
-                ship_orphan_option(&o.ship));
+        cli_usage_error("watch", "%s is an option of --clickhouse URL",
+                        ship_orphan_option(&o.ship));
         return EXIT_ERROR;
     }
     /* -i: on a quiet link the clock moves on with the wall clock, so incidents close. */
