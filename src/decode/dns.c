@@ -494,6 +494,12 @@ static bool read_question(struct cursor *m, struct dns_question *q, struct packe
         *plain = ok && n_jumps == 0;
     if (!ok)
         return false;
+    const uint8_t *t = cur_take(m, 4);
+    if (t) {
+        q->qtype = nt_be16(t);
+        q->qclass = nt_be16(t + 2);
+        return true;
+    }
     q->qtype = cur_be16(m);
     q->qclass = cur_be16(m);
     if (m->short_read) {
@@ -535,18 +541,18 @@ bool dns_parse_message(struct cursor *c, struct dns_msg *msg, struct packet *pkt
     dns_msg_reset(msg);
     struct cursor m = cur_rest(c);
     msg->length = (uint32_t)m.len;
-    msg->id = cur_be16(&m);
-    msg->flags = cur_be16(&m);
-    msg->qdcount = cur_be16(&m);
-    msg->ancount = cur_be16(&m);
-    msg->nscount = cur_be16(&m);
-    msg->arcount = cur_be16(&m);
-    if (m.short_read) {
+    const uint8_t *h = cur_take(&m, 12);
+    if (!h) {
+        /* the fields stay 0, as dns_msg_reset left them */
         packet_add_anomaly(pkt, ANOM_DNS_TRUNCATED);
-        msg->id = msg->flags = 0;
-        msg->qdcount = msg->ancount = msg->nscount = msg->arcount = 0;
         return false;
     }
+    msg->id = nt_be16(h);
+    msg->flags = nt_be16(h + 2);
+    msg->qdcount = nt_be16(h + 4);
+    msg->ancount = nt_be16(h + 6);
+    msg->nscount = nt_be16(h + 8);
+    msg->arcount = nt_be16(h + 10);
     msg->opcode = (uint8_t)(msg->flags >> 11 & 0x0f);
     msg->rcode = msg->flags & 0x0f;
 
@@ -607,14 +613,15 @@ bool dns_parse_message(struct cursor *c, struct dns_msg *msg, struct packet *pkt
                 return true;
             owner_read = true;
         }
-        uint16_t type = cur_be16(&m);
-        uint16_t rclass = cur_be16(&m);
-        uint32_t ttl = cur_be32(&m);
-        uint16_t rdlength = cur_be16(&m);
-        if (m.short_read) {
+        const uint8_t *f = cur_take(&m, 10);
+        if (!f) {
             packet_add_anomaly(pkt, ANOM_DNS_RR_TRUNCATED);
             return true;
         }
+        uint16_t type = nt_be16(f);
+        uint16_t rclass = nt_be16(f + 2);
+        uint32_t ttl = nt_be32(f + 4);
+        uint16_t rdlength = nt_be16(f + 8);
         struct cursor rd = cur_sub(&m, rdlength);
         if (rd.short_read) {
             packet_add_anomaly(pkt, ANOM_DNS_RDATA_TRUNCATED);
