@@ -115,6 +115,29 @@ static inline void cur_skip(struct cursor *c, size_t n)
     c->off += n;
 }
 
+/* A fixed-size header read with one check: the next n bytes when all of them are there and no
+ * read has fallen short, the cursor moved past them; NULL otherwise, the cursor untouched (the
+ * caller then reads as before, or calls cur_skip(c, n), which leaves the cursor where reading
+ * the n bytes one field at a time would). Read the bytes with nt_be16/nt_be32. */
+static inline const uint8_t *cur_take(struct cursor *c, size_t n)
+{
+    if (c->short_read || !cur_has(c, n))
+        return NULL;
+    const uint8_t *h = c->p + c->off;
+    c->off += n;
+    return h;
+}
+
+static inline uint16_t nt_be16(const uint8_t *b)
+{
+    return (uint16_t)((uint16_t)b[0] << 8 | b[1]);
+}
+
+static inline uint32_t nt_be32(const uint8_t *b)
+{
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
 /* A child cursor over the next n bytes (fewer if fewer remain, which sets short_read on the
  * child, not the parent); the parent moves past them. The child cannot read past its end. */
 static inline struct cursor cur_sub(struct cursor *c, size_t n)

@@ -128,16 +128,6 @@ static void tw_ddd(struct tw *w, uint8_t ch)
     tw_putc(w, (char)('0' + ch % 10));
 }
 
-/* One byte of a label in presentation form (nt_label_byte, util/dnstext.h), through the
- * bounded writer. */
-static void put_label_byte(struct tw *w, uint8_t ch)
-{
-    char tmp[4];
-    char *e = nt_label_byte(tmp, ch);
-    for (char *p = tmp; p < e; p++)
-        tw_putc(w, *p);
-}
-
 /* Where c's bytes start inside msg, when they lie inside it (a name in RDATA is read through a
  * sub-cursor of the message, and its pointers are offsets in the whole message). */
 static bool offset_in(const struct cursor *c, const struct cursor *msg, size_t *base)
@@ -149,37 +139,80 @@ static bool offset_in(const struct cursor *c, const struct cursor *msg, size_t *
     return true;
 }
 
-/* dns_read_name, telling in *n_jumps how many compression pointers it followed. */
+/* The longest text a name can have: NAME_WIRE_MAX octets leave at most 253 label bytes, each
+ * written as at most 4 characters (\DDD), plus a dot per label and the NUL. read_name writes
+ * without a bounds check per character because of this. */
+_Static_assert(DNS_NAME_TEXT_MAX >= 4 * NAME_WIRE_MAX + 2, "a name's text fits its buffer");
+
+/* Copies a label's b bytes at s to d in presentation form and returns the end: runs of four
+ * plain bytes (letters, digits, '-', '_') are copied whole, the rest through nt_label_byte. */
+static char *put_label(char *d, const uint8_t *s, size_t b)
+{
+    const uint8_t *pl = nt_label_plain;
+    size_t i = 0;
+    while (i + 4 <= b && (pl[s[i]] & pl[s[i + 1]] & pl[s[i + 2]] & pl[s[i + 3]])) {
+        memcpy(d + i, s + i, 4);
+        i += 4;
+    }
+    for (; i < b && pl[s[i]]; i++)
+        d[i] = (char)s[i];
+    d += i;
+    for (; i < b; i++)
+        d = nt_label_byte(d, s[i]);
+    return d;
+}
+
+/* dns_read_name, telling in *n_jumps how many compression pointers it followed. The bytes are
+ * read from the current part (c until the first pointer, then the message) through a local
+ * offset checked against the part's end; c is left as its cursor reads would leave it: past the
+ * name, or past the first pointer, or at its end with short_read set when the name runs past
+ * it. */
 static bool read_name(struct cursor *c, const struct cursor *msg, struct dns_name *out,
                       struct packet *pkt, unsigned *n_jumps)
 {
-    struct tw w;
-    tw_init(&w, out->text, sizeof out->text);
+    char *const text = out->text;
+    size_t tlen = 0;
+    text[0] = '\0';
     out->len = 0;
+    *n_jumps = 0;
+    if (c->short_read) {
+        /* a cursor already short: its first read fails, as every read of it does */
+        (void)cur_u8(c);
+        packet_add_anomaly(pkt, ANOM_DNS_NAME_TRUNCATED);
+        return false;
+    }
     size_t base = 0;
     bool in_msg = msg && offset_in(c, msg, &base);
     /* The start of the part being read, as an offset in the message; every pointer must land
      * strictly before it, which makes each jump go further back and the walk finite. */
     size_t part_start = in_msg ? base + c->off : 0;
-    struct cursor jump;
-    struct cursor *r = c;
+    const uint8_t *p = c->p;
+    size_t end = c->len, off = c->off;
+    bool in_c = true; /* still reading c (no pointer followed yet) */
     size_t wire = 0;
     unsigned jumps = 0;
     bool ok = false;
 
     for (;;) {
-        uint8_t b = cur_u8(r);
-        if (r->short_read) {
+        if (off >= end) {
+            if (in_c) {
+                c->short_read = true;
+                off = c->len;
+            }
             packet_add_anomaly(pkt, ANOM_DNS_NAME_TRUNCATED);
             break;
         }
-        if ((b & 0xc0) == 0xc0) {
-            uint8_t lo = cur_u8(r);
-            if (r->short_read) {
+        uint8_t b = p[off++];
+        if (b >= 0xc0) {
+            if (off >= end) {
+                if (in_c) {
+                    c->short_read = true;
+                    off = c->len;
+                }
                 packet_add_anomaly(pkt, ANOM_DNS_NAME_TRUNCATED);
                 break;
             }
-            size_t target = (size_t)(b & 0x3f) << 8 | lo;
+            size_t target = (size_t)(b & 0x3f) << 8 | p[off++];
             if (!in_msg || target >= part_start) {
                 packet_add_anomaly(pkt, ANOM_DNS_BAD_COMPRESSION_POINTER);
                 break;
@@ -188,11 +221,14 @@ static bool read_name(struct cursor *c, const struct cursor *msg, struct dns_nam
                 packet_add_anomaly(pkt, ANOM_DNS_COMPRESSION_LOOP);
                 break;
             }
+            if (in_c) {
+                c->off = off;
+                in_c = false;
+            }
             part_start = target;
-            jump = *msg;
-            jump.off = target;
-            jump.short_read = false;
-            r = &jump;
+            p = msg->p;
+            end = msg->len;
+            off = target;
             continue;
         }
         if (b & 0xc0) {
@@ -210,34 +246,23 @@ static bool read_name(struct cursor *c, const struct cursor *msg, struct dns_nam
             packet_add_anomaly(pkt, ANOM_DNS_NAME_TOO_LONG);
             break;
         }
-        if (!cur_has(r, b)) {
-            r->short_read = true;
+        if (end - off < b) {
+            if (in_c)
+                c->short_read = true;
             packet_add_anomaly(pkt, ANOM_DNS_NAME_TRUNCATED);
             break;
         }
-        if (!w.cut && w.len + 4 * (size_t)b + 2 < w.cap) {
-            /* Room for the worst case (every byte as \DDD): write without checks. */
-            const uint8_t *src = r->p + r->off;
-            char *d = w.b + w.len;
-            uint8_t i = 0;
-            for (; i < b && nt_label_plain[src[i]]; i++)
-                d[i] = (char)src[i];
-            d += i;
-            for (; i < b; i++)
-                d = nt_label_byte(d, src[i]);
-            *d++ = '.';
-            *d = '\0';
-            w.len = (size_t)(d - w.b);
-            r->off += b;
-        } else {
-            for (uint8_t i = 0; i < b; i++)
-                put_label_byte(&w, cur_u8(r));
-            tw_putc(&w, '.');
-        }
+        char *d = put_label(text + tlen, p + off, b);
+        *d++ = '.';
+        tlen = (size_t)(d - text);
+        off += b;
     }
-    if (ok && w.len == 0)
-        tw_putc(&w, '.');
-    out->len = (uint16_t)w.len;
+    if (in_c)
+        c->off = off;
+    if (ok && tlen == 0)
+        text[tlen++] = '.';
+    text[tlen] = '\0';
+    out->len = (uint16_t)tlen;
     *n_jumps = jumps;
     return ok;
 }
@@ -469,6 +494,12 @@ static bool read_question(struct cursor *m, struct dns_question *q, struct packe
         *plain = ok && n_jumps == 0;
     if (!ok)
         return false;
+    const uint8_t *t = cur_take(m, 4);
+    if (t) {
+        q->qtype = nt_be16(t);
+        q->qclass = nt_be16(t + 2);
+        return true;
+    }
     q->qtype = cur_be16(m);
     q->qclass = cur_be16(m);
     if (m->short_read) {
@@ -510,18 +541,18 @@ bool dns_parse_message(struct cursor *c, struct dns_msg *msg, struct packet *pkt
     dns_msg_reset(msg);
     struct cursor m = cur_rest(c);
     msg->length = (uint32_t)m.len;
-    msg->id = cur_be16(&m);
-    msg->flags = cur_be16(&m);
-    msg->qdcount = cur_be16(&m);
-    msg->ancount = cur_be16(&m);
-    msg->nscount = cur_be16(&m);
-    msg->arcount = cur_be16(&m);
-    if (m.short_read) {
+    const uint8_t *h = cur_take(&m, 12);
+    if (!h) {
+        /* the fields stay 0, as dns_msg_reset left them */
         packet_add_anomaly(pkt, ANOM_DNS_TRUNCATED);
-        msg->id = msg->flags = 0;
-        msg->qdcount = msg->ancount = msg->nscount = msg->arcount = 0;
         return false;
     }
+    msg->id = nt_be16(h);
+    msg->flags = nt_be16(h + 2);
+    msg->qdcount = nt_be16(h + 4);
+    msg->ancount = nt_be16(h + 6);
+    msg->nscount = nt_be16(h + 8);
+    msg->arcount = nt_be16(h + 10);
     msg->opcode = (uint8_t)(msg->flags >> 11 & 0x0f);
     msg->rcode = msg->flags & 0x0f;
 
@@ -582,14 +613,15 @@ bool dns_parse_message(struct cursor *c, struct dns_msg *msg, struct packet *pkt
                 return true;
             owner_read = true;
         }
-        uint16_t type = cur_be16(&m);
-        uint16_t rclass = cur_be16(&m);
-        uint32_t ttl = cur_be32(&m);
-        uint16_t rdlength = cur_be16(&m);
-        if (m.short_read) {
+        const uint8_t *f = cur_take(&m, 10);
+        if (!f) {
             packet_add_anomaly(pkt, ANOM_DNS_RR_TRUNCATED);
             return true;
         }
+        uint16_t type = nt_be16(f);
+        uint16_t rclass = nt_be16(f + 2);
+        uint32_t ttl = nt_be32(f + 4);
+        uint16_t rdlength = nt_be16(f + 8);
         struct cursor rd = cur_sub(&m, rdlength);
         if (rd.short_read) {
             packet_add_anomaly(pkt, ANOM_DNS_RDATA_TRUNCATED);

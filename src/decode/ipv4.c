@@ -5,21 +5,21 @@ void decode_ipv4(struct packet *pkt, struct cursor *c)
 {
     size_t start_left = cur_left(c);
     uint32_t at = decode_offset(pkt, c);
-    uint8_t vihl = cur_u8(c);
-    cur_skip(c, 1); /* DSCP/ECN */
-    uint16_t total = cur_be16(c);
-    uint16_t id = cur_be16(c);
-    uint16_t frag = cur_be16(c);
-    uint8_t ttl = cur_u8(c);
-    uint8_t proto = cur_u8(c);
-    cur_skip(c, 2); /* checksum: offload makes it unreliable in captures, so it is not checked */
-    uint8_t src[4], dst[4];
-    cur_bytes(c, src, 4);
-    cur_bytes(c, dst, 4);
-    if (c->short_read) {
+    const uint8_t *h = cur_take(c, 20);
+    if (!h) {
+        cur_skip(c, 20);
         packet_add_anomaly(pkt, ANOM_IPV4_TRUNCATED);
         return;
     }
+    uint8_t vihl = h[0];
+    /* h[1] DSCP/ECN */
+    uint16_t total = nt_be16(h + 2);
+    uint16_t id = nt_be16(h + 4);
+    uint16_t frag = nt_be16(h + 6);
+    uint8_t ttl = h[8];
+    uint8_t proto = h[9];
+    /* h[10..11] checksum: offload makes it unreliable in captures, so it is not checked */
+    const uint8_t *src = h + 12, *dst = h + 16;
     if (vihl >> 4 != 4) {
         packet_add_anomaly(pkt, ANOM_IPV4_BAD_VERSION);
         return;

@@ -53,17 +53,17 @@ void decode_ipv6(struct packet *pkt, struct cursor *c)
 {
     size_t start_left = cur_left(c);
     uint32_t at = decode_offset(pkt, c);
-    uint32_t vtcfl = cur_be32(c);
-    uint16_t plen = cur_be16(c);
-    uint8_t nh = cur_u8(c);
-    uint8_t hlim = cur_u8(c);
-    uint8_t src[16], dst[16];
-    cur_bytes(c, src, 16);
-    cur_bytes(c, dst, 16);
-    if (c->short_read) {
+    const uint8_t *h = cur_take(c, 40);
+    if (!h) {
+        cur_skip(c, 40);
         packet_add_anomaly(pkt, ANOM_IPV6_TRUNCATED);
         return;
     }
+    uint32_t vtcfl = nt_be32(h);
+    uint16_t plen = nt_be16(h + 4);
+    uint8_t nh = h[6];
+    uint8_t hlim = h[7];
+    const uint8_t *src = h + 8, *dst = h + 24;
     if (vtcfl >> 28 != 6) {
         packet_add_anomaly(pkt, ANOM_IPV6_BAD_VERSION);
         return;

@@ -26,9 +26,14 @@ void dns_msg_reset(struct dns_msg *m)
 void packet_reset(struct packet *pkt)
 {
     /* Everything before the DNS message is small enough to zero but the quoted question's
-     * name, which is emptied in place (1 KB: two thirds of the bytes); the DNS message holds
-     * DNS_MAX_KEPT_RR records of about 1.3 KB each, which are emptied by count instead. */
-    memset(pkt, 0, offsetof(struct packet, quote.q.name.text));
+     * name, which is emptied in place (1 KB: two thirds of the bytes), and the tunnel layers
+     * (320 bytes, half of the rest), which are read by count (n_tunnels) and written whole by
+     * packet_tunnel_enter; the DNS message holds DNS_MAX_KEPT_RR records of about 1.3 KB
+     * each, which are emptied by count instead. */
+    memset(pkt, 0, offsetof(struct packet, tunnels));
+    memset((unsigned char *)pkt + offsetof(struct packet, tunnels) + sizeof pkt->tunnels, 0,
+           offsetof(struct packet, quote.q.name.text) - offsetof(struct packet, tunnels) -
+               sizeof pkt->tunnels);
     pkt->quote.q.name.text[0] = '\0';
     memset(&pkt->quote.q.name.len, 0,
            offsetof(struct packet, dns) - offsetof(struct packet, quote.q.name.len));

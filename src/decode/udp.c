@@ -9,14 +9,16 @@
 
 void decode_udp(struct packet *pkt, struct cursor *c)
 {
-    uint16_t sport = cur_be16(c);
-    uint16_t dport = cur_be16(c);
-    uint16_t ulen = cur_be16(c);
-    cur_skip(c, 2); /* checksum */
-    if (c->short_read) {
+    const uint8_t *h = cur_take(c, 8);
+    if (!h) {
+        cur_skip(c, 8);
         packet_add_anomaly(pkt, ANOM_UDP_TRUNCATED);
         return;
     }
+    uint16_t sport = nt_be16(h);
+    uint16_t dport = nt_be16(h + 2);
+    uint16_t ulen = nt_be16(h + 4);
+    /* h[6..7] checksum */
     pkt->sport = sport;
     pkt->dport = dport;
     pkt->payload_off = decode_offset(pkt, c);

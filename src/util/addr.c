@@ -197,80 +197,117 @@ bool nt_addr_set_name(struct nt_names *t, struct nt_addr *x, const char *s, size
     return true;
 }
 
-/* Writes v (0-255) in decimal at p; returns the characters written. */
-static size_t put_dec8(char *p, unsigned v)
+/* Writes v (0-255) in decimal at p; returns the end. */
+static char *put_dec8(char *p, unsigned v)
 {
-    size_t o = 0;
-    if (v >= 100)
-        p[o++] = (char)('0' + v / 100);
-    if (v >= 10)
-        p[o++] = (char)('0' + v / 10 % 10);
-    p[o++] = (char)('0' + v % 10);
-    return o;
+    if (v >= 100) {
+        unsigned h = v / 100, r = v - h * 100, t = r / 10;
+        p[0] = (char)('0' + h);
+        p[1] = (char)('0' + t);
+        p[2] = (char)('0' + (r - t * 10));
+        return p + 3;
+    }
+    if (v >= 10) {
+        unsigned t = v / 10;
+        p[0] = (char)('0' + t);
+        p[1] = (char)('0' + (v - t * 10));
+        return p + 2;
+    }
+    p[0] = (char)('0' + v);
+    return p + 1;
 }
 
 static size_t put_v4(char *p, const uint8_t *b)
 {
-    size_t o = 0;
-    for (int i = 0; i < 4; i++) {
-        if (i)
-            p[o++] = '.';
-        o += put_dec8(p + o, b[i]);
+    char *e = put_dec8(p, b[0]);
+    *e++ = '.';
+    e = put_dec8(e, b[1]);
+    *e++ = '.';
+    e = put_dec8(e, b[2]);
+    *e++ = '.';
+    e = put_dec8(e, b[3]);
+    return (size_t)(e - p);
+}
+
+/* Every byte in lower-case hex, two digits each. */
+static const char hex2[513] = "000102030405060708090a0b0c0d0e0f"
+                              "101112131415161718191a1b1c1d1e1f"
+                              "202122232425262728292a2b2c2d2e2f"
+                              "303132333435363738393a3b3c3d3e3f"
+                              "404142434445464748494a4b4c4d4e4f"
+                              "505152535455565758595a5b5c5d5e5f"
+                              "606162636465666768696a6b6c6d6e6f"
+                              "707172737475767778797a7b7c7d7e7f"
+                              "808182838485868788898a8b8c8d8e8f"
+                              "909192939495969798999a9b9c9d9e9f"
+                              "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"
+                              "b0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+                              "c0c1c2c3c4c5c6c7c8c9cacbcccdcecf"
+                              "d0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+                              "e0e1e2e3e4e5e6e7e8e9eaebecedeeef"
+                              "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
+/* Writes the 16-bit word hi:lo in lower-case hex without leading zeros at p; returns the
+ * digits written. */
+static size_t put_hex16(char *p, unsigned hi, unsigned lo)
+{
+    if (hi >= 0x10) {
+        memcpy(p, hex2 + 2 * hi, 2);
+        memcpy(p + 2, hex2 + 2 * lo, 2);
+        return 4;
     }
-    return o;
+    if (hi) {
+        p[0] = hex2[2 * hi + 1];
+        memcpy(p + 1, hex2 + 2 * lo, 2);
+        return 3;
+    }
+    if (lo >= 0x10) {
+        memcpy(p, hex2 + 2 * lo, 2);
+        return 2;
+    }
+    p[0] = hex2[2 * lo + 1];
+    return 1;
 }
 
 /* IPv6 text exactly as glibc's inet_ntop writes it (RFC 5952 compression of the longest run of
  * two or more zero words, the first of equal runs; lower-case hex without leading zeros; the
  * last 32 bits in dotted form for IPv4-compatible and IPv4-mapped addresses), without its
- * sprintf calls: this runs for many addresses per lookup. */
+ * sprintf calls: this runs for many addresses per lookup. The zero words are found as a bit
+ * mask, whose runs are measured with ctz; each word is written by put_hex16. */
 static size_t put_v6(char *p, const uint8_t *b)
 {
-    static const char hex[] = "0123456789abcdef";
-    unsigned w[8];
-    for (int i = 0; i < 8; i++)
-        w[i] = (unsigned)b[2 * i] << 8 | b[2 * i + 1];
-    int best = -1, best_len = 0;
-    for (int i = 0; i < 8;) {
-        if (w[i]) {
-            i++;
-            continue;
-        }
-        int j = i;
-        while (j < 8 && !w[j])
-            j++;
-        if (j - i > best_len) {
+    unsigned zero = 0; /* bit i: word i is 0 */
+    for (unsigned i = 0; i < 8; i++)
+        zero |= (unsigned)((b[2 * i] | b[2 * i + 1]) == 0) << i;
+    unsigned best = 8, best_len = 0;
+    for (unsigned m = zero; m;) {
+        unsigned i = (unsigned)__builtin_ctz(m);
+        unsigned len = (unsigned)__builtin_ctz(~(m >> i)); /* m has 8 bits: ~ is never 0 */
+        if (len > best_len) {
             best = i;
-            best_len = j - i;
+            best_len = len;
         }
-        i = j;
+        m &= ~(((1u << len) - 1) << i);
     }
     if (best_len < 2)
-        best = -1;
+        best = 8;
     size_t o = 0;
-    for (int i = 0; i < 8; i++) {
-        if (best >= 0 && i >= best && i < best + best_len) {
-            if (i == best)
-                p[o++] = ':';
+    for (unsigned i = 0; i < 8; i++) {
+        if (i == best) {
+            p[o++] = ':';
+            i += best_len - 1;
             continue;
         }
         if (i)
             p[o++] = ':';
-        if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff))) {
+        if (i == 6 && best == 0 &&
+            (best_len == 6 || (best_len == 5 && b[10] == 0xff && b[11] == 0xff))) {
             o += put_v4(p + o, b + 12);
             return o;
         }
-        /* the word in hex without leading zeros */
-        unsigned v = w[i];
-        if (v >= 0x1000)
-            p[o++] = hex[v >> 12];
-        if (v >= 0x100)
-            p[o++] = hex[v >> 8 & 15];
-        if (v >= 0x10)
-            p[o++] = hex[v >> 4 & 15];
-        p[o++] = hex[v & 15];
+        o += put_hex16(p + o, b[2 * i], b[2 * i + 1]);
     }
-    if (best >= 0 && best + best_len == 8)
+    if (best < 8 && best + best_len == 8)
         p[o++] = ':';
     return o;
 }
