@@ -67,9 +67,13 @@ struct lk_key {
     uint8_t transport;
 };
 
-/* One htab_hash over the key's bytes (both families, ports, id, transport, then the addresses):
- * on every packet, so not the incremental hasher. */
-static uint64_t lk_hash(const struct lk_key *k)
+/* One keyed hash over the key, on every DNS packet, from words (no buffer): both addresses'
+ * bytes when both have 4 (IPv4, or interned names) or both 16 (IPv6), then server port, id,
+ * transport and both families in the last word (15 or 39 bytes). Other pairs (families mixed
+ * or none) as bytes: both families, port, id, transport, then the addresses, 7 + 0, 4 or 16 for
+ * each address but never 4 + 4 nor 16 + 16, so never 15 or 39 bytes: the forms cannot give one
+ * message for two keys. */
+static __attribute__((noinline)) uint64_t lk_hash_bytes(const struct lk_key *k)
 {
     uint8_t b[7 + 32];
     b[0] = k->client->family;
@@ -82,6 +86,28 @@ static uint64_t lk_hash(const struct lk_key *k)
     size_t n = 7 + nt_addr_put(b + 7, k->client);
     n += nt_addr_put(b + n, k->server);
     return htab_hash(b, n);
+}
+
+static uint64_t lk_hash(const struct lk_key *k)
+{
+    uint8_t cf = k->client->family, sf = k->server->family;
+    uint64_t last = (uint64_t)k->server_port | (uint64_t)k->id << 16 |
+                    (uint64_t)k->transport << 32 | (uint64_t)cf << 40 | (uint64_t)sf << 48;
+    if ((cf == NT_AF_INET || cf == NT_AF_NAME) && (sf == NT_AF_INET || sf == NT_AF_NAME)) {
+        uint32_t ca, sa;
+        memcpy(&ca, k->client->a, 4);
+        memcpy(&sa, k->server->a, 4);
+        uint64_t w[2] = {(uint64_t)ca | (uint64_t)sa << 32, last};
+        return htab_hash_words(w, 15);
+    }
+    if (cf == NT_AF_INET6 && sf == NT_AF_INET6) {
+        uint64_t w[5];
+        memcpy(w, k->client->a, 16);
+        memcpy(w + 2, k->server->a, 16);
+        w[4] = last;
+        return htab_hash_words(w, 39);
+    }
+    return lk_hash_bytes(k);
 }
 
 static bool lk_key_is(const struct dns_lookup *l, const struct lk_key *k)
@@ -507,12 +533,24 @@ static void relate(struct correlator *c, const struct lk *e, const struct packet
     relate_l(c, e, &e->l, pkt, kind);
 }
 
-static int on_query(struct correlator *c, const struct packet *pkt, uint32_t input)
+/* The key of a DNS message's lookup: a query's from its source to its destination, a
+ * response's the other way. */
+static struct lk_key packet_key(const struct packet *pkt)
+{
+    if (pkt->dns.flags & DNS_FLAG_QR)
+        return (struct lk_key){&pkt->dst, &pkt->src, pkt->sport, pkt->dns.id, pkt->proto};
+    return (struct lk_key){&pkt->src, &pkt->dst, pkt->dport, pkt->dns.id, pkt->proto};
+}
+
+/* on_query and on_response take the packet's key (packet_key) and its hash, made early in
+ * correlate_packet so that the index slot it reads is on its way into the cache while the
+ * packet's other work runs. */
+static int on_query(struct correlator *c, const struct packet *pkt, uint32_t input,
+                    const struct lk_key *kp, uint64_t h)
 {
     const struct dns_msg *m = &pkt->dns;
     c->st.dns_queries++;
-    const struct lk_key k = {&pkt->src, &pkt->dst, pkt->dport, m->id, pkt->proto};
-    uint64_t h = lk_hash(&k);
+    const struct lk_key k = *kp;
     struct lk *anchor = key_find(c, h, &k);
     size_t n = 0;
     /* The lookups of its key, newest first: the newest one still waiting for the same question
@@ -585,13 +623,14 @@ static int on_query(struct correlator *c, const struct packet *pkt, uint32_t inp
     return NT_OK;
 }
 
-static int on_response(struct correlator *c, const struct packet *pkt, uint32_t input)
+static int on_response(struct correlator *c, const struct packet *pkt, uint32_t input,
+                       const struct lk_key *kp, uint64_t h)
 {
     const struct dns_msg *m = &pkt->dns;
     c->st.dns_responses++;
-    const struct lk_key k = {&pkt->dst, &pkt->src, pkt->sport, m->id, pkt->proto};
+    const struct lk_key k = *kp;
     struct lk *pending = NULL, *done = NULL;
-    struct lk *anchor = key_find(c, lk_hash(&k), &k);
+    struct lk *anchor = key_find(c, h, &k);
     /* The newest lookup of its key still without an answer, else the newest answered one (a
      * duplicate answer). */
     for (struct lk *e = key_newest(anchor); e; e = key_next(anchor, e)) {
@@ -1034,6 +1073,14 @@ int correlate_packet(struct correlator *c, const struct packet *pkt, uint32_t in
     memset(&c->rel, 0, sizeof c->rel);
     c->st.packets++;
     c->input = input;
+    /* A DNS message's key hash now, and its index slot fetched (see on_query). */
+    const struct lk_key k = packet_key(pkt);
+    uint64_t h = 0;
+    if ((pkt->layers & PKT_L_DNS) && (pkt->layers & (PKT_L_UDP | PKT_L_TCP))) {
+        h = lk_hash(&k);
+        if (c->index.slots)
+            __builtin_prefetch(&c->index.slots[(size_t)h & c->index.mask]);
+    }
     int src = sides_packet(c->sides, pkt);
     if (src < 0)
         return src;
@@ -1085,8 +1132,8 @@ int correlate_packet(struct correlator *c, const struct packet *pkt, uint32_t in
     if (pkt->dns.opcode != 0 && pkt->dns.opcode != 4 && pkt->dns.opcode != 5)
         return NT_OK;
     if (pkt->dns.flags & DNS_FLAG_QR)
-        return on_response(c, pkt, input);
-    return on_query(c, pkt, input);
+        return on_response(c, pkt, input, &k, h);
+    return on_query(c, pkt, input, &k, h);
 }
 
 void correlate_idle(struct correlator *c, const struct nt_time *ts)

@@ -36,10 +36,12 @@
  * (query, answer, error: mostly zero bytes). Once answered it is moved into a block holding
  * the entry up to l.tcp as it is (everything a packet's walk or match reads, and
  * extra_responses, client_rejects and foreign_rejects, the counts the guard can still change),
- * then the rest of struct dns_lookup (tcp and the evidence) as a bitmap of its nonzero 8-byte
- * words and those words, then the name: about half the size. lk_unpack gives the whole
- * dns_lookup back, byte for byte; lk_full moves a packed entry back into a whole one, and
- * close_lookup hands on the unpacked copy. Storage only, like compaction. */
+ * then the rest of struct dns_lookup (tcp and the evidence) as a bitmap of its segments that
+ * are not all zero (entry.c cuts it where the layout leaves whole runs of words zero: the TCP
+ * connection over UDP, an evidence's answer records and ICMP quote) and those segments, then
+ * the name: about half the size. lk_unpack gives the whole dns_lookup back, byte for byte; lk_full
+ * moves a packed entry back into a whole one, and close_lookup hands on the unpacked copy. Storage
+ * only, like compaction. */
 struct lk {
     /* First, so that a step along a key's ring reads one cache line of an entry, not two. */
     struct lk *kolder, *knewer;
@@ -61,7 +63,7 @@ struct lk {
 #define LK_COMPACT_SIZE (offsetof(struct lk, l) + offsetof(struct dns_lookup, answer))
 
 /* Packed entries: the bytes of the entry kept as they are, and the 8-byte words of its
- * dns_lookup packed after them (LK_TAIL_WORDS, from l.tcp to the end). */
+ * dns_lookup packed after them by segments (LK_TAIL_WORDS, from l.tcp to the end). */
 #define LK_TAIL_OFF   offsetof(struct dns_lookup, tcp)
 #define LK_PACK_HEAD  (offsetof(struct lk, l) + LK_TAIL_OFF)
 #define LK_TAIL_WORDS ((sizeof(struct dns_lookup) - LK_TAIL_OFF) / sizeof(uint64_t))

@@ -56,7 +56,76 @@ _Static_assert(sizeof(struct lk) == offsetof(struct lk, l) + sizeof(struct dns_l
                "the name follows the lookup");
 _Static_assert(LK_PACK_HEAD % sizeof(uint64_t) == 0 && sizeof(struct dns_lookup) % 8 == 0,
                "packed words are aligned");
-_Static_assert(LK_TAIL_WORDS <= 128, "a packed entry's bitmap has 128 bits");
+
+/* The segments of a packed entry's tail (8-byte words from l.tcp on), cut where the layout
+ * makes whole runs of words zero: the TCP connection (zero over UDP), and in each evidence its
+ * packet facts, its answer records (zero but in an answer) and its ICMP message and quote (zero
+ * but in an ICMP error); an evidence never set is zero throughout. A segment whose words are all
+ * zero is left out. Each boundary is a word index, rounded down to a word: any cut is correct
+ * (the segments only need to tile the tail), these make the usual ones zero. */
+#define EV_W(ev, field)                                                                            \
+    ((offsetof(struct dns_lookup, ev) + offsetof(struct evidence, field) - LK_TAIL_OFF) /          \
+     sizeof(uint64_t))
+#define LK_W(field) ((offsetof(struct dns_lookup, field) - LK_TAIL_OFF) / sizeof(uint64_t))
+#define LK_SEGS     10
+/* The loops over the segments are unrolled, so that each segment's bounds are constants: its
+ * OR and its copies are then a few vector instructions, not a loop and a call. */
+#define LK_SEGS_UNROLLED _Pragma("GCC unroll 10")
+static const uint16_t seg_at[LK_SEGS + 1] = {
+    0,
+    LK_W(query),
+    EV_W(query, answers),
+    EV_W(query, icmp_type) + 1, /* n_answers shares the word of icmp_type */
+    LK_W(answer),
+    EV_W(answer, answers),
+    EV_W(answer, icmp_type) + 1,
+    LK_W(error),
+    EV_W(error, answers),
+    EV_W(error, icmp_type) + 1,
+    LK_TAIL_WORDS,
+};
+_Static_assert(offsetof(struct evidence, n_answers) / 8 == offsetof(struct evidence, icmp_type) / 8,
+               "n_answers and icmp_type share a word");
+/* The boundaries go up: the segments tile the tail, none empty. */
+#define SEG_ASC(a, b) _Static_assert((a) < (b), "segment boundaries in order")
+SEG_ASC(LK_W(tcp), LK_W(query));
+SEG_ASC(LK_W(query), EV_W(query, answers));
+SEG_ASC(EV_W(query, answers), EV_W(query, icmp_type) + 1);
+SEG_ASC(EV_W(query, icmp_type) + 1, LK_W(answer));
+SEG_ASC(LK_W(answer), EV_W(answer, answers));
+SEG_ASC(EV_W(answer, answers), EV_W(answer, icmp_type) + 1);
+SEG_ASC(EV_W(answer, icmp_type) + 1, LK_W(error));
+SEG_ASC(LK_W(error), EV_W(error, answers));
+SEG_ASC(EV_W(error, answers), EV_W(error, icmp_type) + 1);
+SEG_ASC(EV_W(error, icmp_type) + 1, LK_TAIL_WORDS);
+_Static_assert(LK_W(tcp) == 0, "the tail starts at tcp");
+
+/* Is segment k of tail (words) all zero? One OR over its words, which the compiler vectorises;
+ * its first two words first, which settle an evidence's packet facts at once (its packet
+ * number is the second word). */
+static inline bool seg_zero(const char *tail, unsigned k)
+{
+    uint64_t acc = 0;
+    unsigned i = seg_at[k];
+    for (unsigned j = i + 2 < seg_at[k + 1] ? i + 2 : seg_at[k + 1]; i < j; i++) {
+        uint64_t x;
+        memcpy(&x, tail + i * sizeof x, sizeof x);
+        acc |= x;
+    }
+    if (acc)
+        return false;
+    for (; i < seg_at[k + 1]; i++) {
+        uint64_t x;
+        memcpy(&x, tail + i * sizeof x, sizeof x);
+        acc |= x;
+    }
+    return acc == 0;
+}
+
+static inline size_t seg_bytes(unsigned k)
+{
+    return (size_t)(seg_at[k + 1] - seg_at[k]) * sizeof(uint64_t);
+}
 
 void lk_unpack(const struct lk *e, struct dns_lookup *out)
 {
@@ -66,18 +135,20 @@ void lk_unpack(const struct lk *e, struct dns_lookup *out)
     }
     memcpy(out, &e->l, LK_TAIL_OFF);
     const char *p = (const char *)e + LK_PACK_HEAD;
-    uint64_t map[2];
-    memcpy(map, p, sizeof map);
+    uint64_t map;
+    memcpy(&map, p, sizeof map);
     p += sizeof map;
     char *d = (char *)out + LK_TAIL_OFF;
-    memset(d, 0, LK_TAIL_WORDS * sizeof(uint64_t));
-    /* Only the nonzero words, by their bits. */
-    for (unsigned k = 0; k < 2; k++)
-        for (uint64_t m = map[k]; m; m &= m - 1) {
-            memcpy(d + (k * 64 + (unsigned)__builtin_ctzll(m)) * sizeof(uint64_t), p,
-                   sizeof(uint64_t));
-            p += sizeof(uint64_t);
+    LK_SEGS_UNROLLED
+    for (unsigned k = 0; k < LK_SEGS; k++) {
+        char *at = d + seg_at[k] * sizeof(uint64_t);
+        if (map >> k & 1) {
+            memcpy(at, p, seg_bytes(k));
+            p += seg_bytes(k);
+        } else {
+            memset(at, 0, seg_bytes(k));
         }
+    }
 }
 
 void lk_free_unpacked(struct correlator *c, struct lk *e, struct dns_lookup *out)
@@ -170,21 +241,17 @@ void lk_pack(struct correlator *c, struct lk *e)
     if (e->compact || e->packed)
         return;
     const char *tail = (const char *)&e->l + LK_TAIL_OFF;
-    /* Which words are not zero (without a branch per word), then only those copied. */
-    uint64_t map[2];
-    for (unsigned k = 0; k < 2; k++) {
-        uint64_t m = 0;
-        unsigned end = LK_TAIL_WORDS < k * 64 + 64 ? (unsigned)LK_TAIL_WORDS : k * 64 + 64;
-        for (unsigned i = k * 64; i < end; i++) {
-            uint64_t x;
-            memcpy(&x, tail + i * sizeof x, sizeof x);
-            m |= (uint64_t)(x != 0) << (i % 64);
+    /* Which segments are not all zero, then only those copied. */
+    uint64_t map = 0;
+    size_t n = 0;
+    LK_SEGS_UNROLLED
+    for (unsigned k = 0; k < LK_SEGS; k++)
+        if (!seg_zero(tail, k)) {
+            map |= (uint64_t)1 << k;
+            n += seg_bytes(k);
         }
-        map[k] = m;
-    }
-    size_t n = (size_t)__builtin_popcountll(map[0]) + (size_t)__builtin_popcountll(map[1]);
     size_t qlen = e->l.qname ? strlen(e->l.qname) : 0;
-    size_t at = LK_PACK_HEAD + sizeof map + n * sizeof(uint64_t);
+    size_t at = LK_PACK_HEAD + sizeof map + n;
     uint8_t cls;
     struct lk *k = evidence_pool_get(&c->evpool, at + qlen + 1, &cls);
     if (!k)
@@ -192,13 +259,13 @@ void lk_pack(struct correlator *c, struct lk *e)
     memcpy(k, e, LK_PACK_HEAD);
     k->pool_class = cls;
     char *d = (char *)k + LK_PACK_HEAD;
-    memcpy(d, map, sizeof map);
+    memcpy(d, &map, sizeof map);
     d += sizeof map;
-    for (unsigned j = 0; j < 2; j++)
-        for (uint64_t m = map[j]; m; m &= m - 1) {
-            memcpy(d, tail + (j * 64 + (unsigned)__builtin_ctzll(m)) * sizeof(uint64_t),
-                   sizeof(uint64_t));
-            d += sizeof(uint64_t);
+    LK_SEGS_UNROLLED
+    for (unsigned j = 0; j < LK_SEGS; j++)
+        if (map >> j & 1) {
+            memcpy(d, tail + seg_at[j] * sizeof(uint64_t), seg_bytes(j));
+            d += seg_bytes(j);
         }
     char *name = (char *)k + at;
     memcpy(name, e->l.qname ? e->l.qname : "", qlen + 1);

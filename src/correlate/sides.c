@@ -81,8 +81,15 @@ static bool rx_seen(const struct sides *s, const struct nt_addr *a)
     return (s->rx[b1 / 64] >> (b1 % 64) & 1) && (s->rx[b2 / 64] >> (b2 % 64) & 1);
 }
 
+/* The keyed hash of an address: its family and bytes (as htab_hasher_addr adds them); a 4-byte
+ * address in one word. */
 static uint64_t addr_hash(const struct nt_addr *a)
 {
+    if (nt_addr_len(a) == 4) {
+        uint64_t w = a->family | (uint64_t)a->a[0] << 8 | (uint64_t)a->a[1] << 16 |
+                     (uint64_t)a->a[2] << 24 | (uint64_t)a->a[3] << 32;
+        return htab_hash_words(&w, 5);
+    }
     struct htab_hasher hs;
     htab_hasher_init(&hs);
     htab_hasher_addr(&hs, a);

@@ -59,17 +59,6 @@ int nt_addr_cmp(const struct nt_addr *x, const struct nt_addr *y)
     return memcmp(x->a, y->a, addr_len(x));
 }
 
-uint32_t nt_addr_hash(const struct nt_addr *x, uint32_t seed)
-{
-    /* FNV-1a over family and address bytes. */
-    uint32_t h = 2166136261u ^ seed;
-    size_t n = addr_len(x);
-    h = (h ^ x->family) * 16777619u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ x->a[i]) * 16777619u;
-    return h;
-}
-
 void nt_addr_set_v4(struct nt_addr *x, const uint8_t b[4])
 {
     memset(x, 0, sizeof *x);

@@ -78,7 +78,27 @@ static inline size_t nt_addr_put(uint8_t *out, const struct nt_addr *x)
 
 /* Orders addresses: family first, then bytes. */
 int nt_addr_cmp(const struct nt_addr *x, const struct nt_addr *y);
-uint32_t nt_addr_hash(const struct nt_addr *x, uint32_t seed);
+/* FNV-1a over the family and the bytes nt_addr_eq compares, from seed (not keyed: for filters
+ * and sketches whose answers must not depend on the run's key). Inline, with each family's
+ * bytes unrolled: several run for every packet. */
+static inline uint32_t nt_addr_hash(const struct nt_addr *x, uint32_t seed)
+{
+    uint32_t h = (2166136261u ^ seed ^ x->family) * 16777619u;
+    switch (x->family) {
+    case NT_AF_INET:
+    case NT_AF_NAME:
+        for (unsigned i = 0; i < 4; i++)
+            h = (h ^ x->a[i]) * 16777619u;
+        break;
+    case NT_AF_INET6:
+        for (unsigned i = 0; i < 16; i++)
+            h = (h ^ x->a[i]) * 16777619u;
+        break;
+    default:
+        break;
+    }
+    return h;
+}
 void nt_addr_set_v4(struct nt_addr *x, const uint8_t b[4]);
 void nt_addr_set_v6(struct nt_addr *x, const uint8_t b[16]);
 /* Parses a numeric IPv4 or IPv6 address (len bytes of s, not NUL-terminated). Returns true on

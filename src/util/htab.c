@@ -220,6 +220,17 @@ uint64_t htab_hash(const void *p, size_t n)
     return siphash(run_k0, run_k1, p, n, 1, 3);
 }
 
+uint64_t htab_hash_words(const uint64_t *w, size_t n)
+{
+    key_ensure();
+    struct sip s;
+    sip_init(&s, run_k0, run_k1);
+    size_t words = n / 8;
+    for (size_t i = 0; i < words; i++)
+        sip_compress(&s, w[i], 1);
+    return sip_final(&s, n % 8 ? w[words] : 0, n, 1, 3);
+}
+
 void htab_hasher_init(struct htab_hasher *s)
 {
     key_ensure();

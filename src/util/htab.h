@@ -80,6 +80,11 @@
 /* The hash of n bytes at p under the run's key. */
 uint64_t htab_hash(const void *p, size_t n);
 
+/* The same hash of n bytes given as little-endian words (w[0] holds bytes 0-7, ...; the bytes
+ * of the last word past n must be zero), for keys a caller packs into registers: no buffer,
+ * no byte loads. */
+uint64_t htab_hash_words(const uint64_t *w, size_t n);
+
 /* Fixes the run's key (before the first hash: tables already filled would not find their
  * items). Tests and reproductions only; NT_HASH_SEED does the same from the environment. */
 void htab_seed_set(uint64_t k0, uint64_t k1);

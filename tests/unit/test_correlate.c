@@ -20,6 +20,11 @@ struct seen {
     uint64_t close_pkt[MAXL];                    /* packet of dns_lookup.tcp.close, 0 when none */
     uint8_t answer_role[MAXL], error_role[MAXL]; /* the evidence's roles, 0 when empty */
     uint64_t answer_pkt[MAXL];
+    /* A few facts from each part of the evidence (packed entries keep them by segments). */
+    uint8_t error_icmp_type[MAXL], answer_n[MAXL];
+    uint16_t error_q_dport[MAXL], error_q_id[MAXL];
+    char answer_data[MAXL][32], query_qname[MAXL][32];
+    uint64_t query_pkt[MAXL], error_pkt[MAXL];
 };
 
 static void on_lookup(void *ctx, const struct dns_lookup *l)
@@ -32,6 +37,16 @@ static void on_lookup(void *ctx, const struct dns_lookup *l)
     s->answer_role[s->n] = l->answer.role;
     s->error_role[s->n] = l->error.role;
     s->answer_pkt[s->n] = l->answer.pkt;
+    s->error_icmp_type[s->n] = l->error.icmp_type;
+    s->error_q_dport[s->n] = l->error.q_dport;
+    s->error_q_id[s->n] = l->error.q_dns_id;
+    s->error_pkt[s->n] = l->error.pkt;
+    s->query_pkt[s->n] = l->query.pkt;
+    s->answer_n[s->n] = l->answer.n_answers;
+    snprintf(s->answer_data[s->n], sizeof s->answer_data[0], "%s",
+             l->answer.n_answers ? l->answer.answers[0].data : "");
+    snprintf(s->query_qname[s->n], sizeof s->query_qname[0], "%s",
+             l->query.qname ? l->query.qname : "");
     /* The lookup is freed after the callback: keep only what the tests read. */
     memset(&s->l[s->n].query, 0, sizeof s->l[s->n].query);
     memset(&s->l[s->n].answer, 0, sizeof s->l[s->n].answer);
@@ -1392,6 +1407,82 @@ static void test_packed_answered_lookups(void **state)
     free(x);
 }
 
+/* A packed entry keeps every part of its lookup that is set, whichever they are (entry.c packs
+ * by segments, leaving out those all zero): a lookup refused by an ICMP error and then answered
+ * (with an answer record) is packed with its query, answer and error evidence, ICMP quote
+ * included, and handed on with all of them after its guard; one answered at once without
+ * records is handed on with no error. */
+static void test_packed_keeps_every_part(void **state)
+{
+    (void)state;
+    struct seen s;
+    struct correlator *c = mk(&s, 5000000);
+    struct packet *q = pkt_new(), *q2 = pkt_new(), *r = pkt_new(), *e = pkt_new(), *x = pkt_new();
+    query(q, 1, 10.0, "198.51.100.15", 40000, "198.51.100.2", 9, "a.example.");
+    assert_int_equal(correlate_packet(c, q, 0), 0);
+    icmp_for(e, 2, 10.01, q, "198.51.100.2", 3, true);
+    assert_int_equal(correlate_packet(c, e, 0), 0);
+    response(r, 3, 10.02, q, 0);
+    r->dns.n_rr = 1;
+    r->dns.ancount = 1;
+    r->dns.rr[0].section = DNS_SEC_ANSWER;
+    snprintf(r->dns.rr[0].name.text, sizeof r->dns.rr[0].name.text, "a.example.");
+    r->dns.rr[0].name.len = 10;
+    r->dns.rr[0].type = DNS_TYPE_A;
+    r->dns.rr[0].rclass = 1;
+    r->dns.rr[0].ttl = 300;
+    snprintf(r->dns.rr[0].rdata, sizeof r->dns.rr[0].rdata, "192.0.2.7");
+    assert_int_equal(correlate_packet(c, r, 0), 0);
+    assert_int_equal(correlate_relation(c)->kind, REL_ANSWER);
+    query(q2, 4, 10.03, "198.51.100.16", 40001, "198.51.100.2", 10, "b.example.");
+    assert_int_equal(correlate_packet(c, q2, 0), 0);
+    response(r, 5, 10.04, q2, 3);
+    assert_int_equal(correlate_packet(c, r, 0), 0);
+    /* A duplicate of the first answer reads the packed entry. */
+    response(r, 6, 10.5, q, 0);
+    assert_int_equal(correlate_packet(c, r, 0), 0);
+    assert_int_equal(correlate_relation(c)->kind, REL_DUP_ANSWER);
+    assert_int_equal(correlate_relation(c)->first_pkt, 1);
+    memset(x, 0, sizeof *x);
+    at(x, 7, 12.0, NT_TIME_OF_DAY);
+    assert_int_equal(correlate_packet(c, x, 0), 0);
+    assert_int_equal(s.n, 2);
+    for (size_t i = 0; i < 2; i++) {
+        const struct dns_lookup *l = &s.l[i];
+        assert_int_equal(l->outcome, LOOKUP_ANSWERED);
+        assert_int_equal(s.answer_role[i], EV_ANSWER);
+        if (l->seq == 1) {
+            assert_string_equal(s.query_qname[i], "a.example.");
+            assert_int_equal(s.query_pkt[i], 1);
+            assert_int_equal(l->n_errors, 1);
+            assert_int_equal(l->extra_responses, 1);
+            assert_int_equal(s.error_role[i], EV_ICMP_ERROR);
+            assert_int_equal(s.error_pkt[i], 2);
+            assert_int_equal(s.error_icmp_type[i], 3);
+            assert_int_equal(s.error_q_dport[i], 53);
+            assert_int_equal(s.error_q_id[i], 9);
+            assert_int_equal(s.answer_pkt[i], 3);
+            assert_int_equal(s.answer_n[i], 1);
+            assert_string_equal(s.answer_data[i], "192.0.2.7");
+        } else {
+            assert_int_equal(l->seq, 2);
+            assert_string_equal(s.query_qname[i], "b.example.");
+            assert_int_equal(s.query_pkt[i], 4);
+            assert_int_equal(l->rcode, 3);
+            assert_int_equal(s.error_role[i], 0);
+            assert_int_equal(s.error_pkt[i], 0);
+            assert_int_equal(s.answer_pkt[i], 5);
+            assert_int_equal(s.answer_n[i], 0);
+        }
+    }
+    correlate_free(c);
+    free(q);
+    free(q2);
+    free(r);
+    free(e);
+    free(x);
+}
+
 static void test_compact_silent_lookups(void **state)
 {
     (void)state;
@@ -1512,6 +1603,7 @@ int main(void)
         cmocka_unit_test(test_one_sided_hosts),
         cmocka_unit_test(test_compact_silent_lookups),
         cmocka_unit_test(test_packed_answered_lookups),
+        cmocka_unit_test(test_packed_keeps_every_part),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -73,6 +73,23 @@ static void test_siphash_vectors(void **state)
         assert_true(htab_hash(msg, n) == sip13_vec[n]);
 }
 
+/* The word form gives htab_hash of the same bytes, for every length. */
+static void test_hash_words_match_bytes(void **state)
+{
+    (void)state;
+    htab_seed_set(K0, K1);
+    uint8_t msg[48];
+    for (int i = 0; i < 48; i++)
+        msg[i] = (uint8_t)(0xa5 ^ (37 * i));
+    for (unsigned n = 0; n <= 40; n++) {
+        uint64_t w[6] = {0};
+        for (unsigned i = 0; i < n; i++)
+            w[i / 8] |= (uint64_t)msg[i] << (8 * (i % 8));
+        assert_true(htab_hash_words(w, n) == htab_hash(msg, n));
+        assert_true(htab_hash(msg, n) == htab_siphash13(K0, K1, msg, n));
+    }
+}
+
 static uint64_t rng = 1;
 static uint64_t rnd(void)
 {
@@ -663,6 +680,7 @@ int main(int argc, char **argv)
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_siphash_vectors),
+        cmocka_unit_test(test_hash_words_match_bytes),
         cmocka_unit_test(test_hasher_matches_one_shot),
         cmocka_unit_test(test_seed_changes_hash),
         cmocka_unit_test(test_seed_from_environment),

@@ -96,6 +96,42 @@ static void test_addresses(void **state)
     assert_int_equal(nt_addr_hash(&a, 1), nt_addr_hash(&c, 1));
 }
 
+/* nt_addr_hash is FNV-1a over the family byte and the compared address bytes: Bloom filters and
+ * sketches whose answers reach the report are built on its values, so they must not change.
+ * Checked against a byte loop and fixed values for every family. */
+static uint32_t fnv_ref(const uint8_t *p, size_t n, uint32_t seed)
+{
+    uint32_t h = 2166136261u ^ seed;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 16777619u;
+    return h;
+}
+
+static void test_addr_hash_is_fnv1a(void **state)
+{
+    (void)state;
+    struct nt_addr v4, v6, none;
+    assert_true(nt_addr_parse(&v4, "198.51.100.2", 12));
+    assert_true(nt_addr_parse(&v6, "2001:db8::2", 11));
+    memset(&none, 0, sizeof none);
+    none.a[0] = 7; /* not compared, not hashed */
+    uint8_t b[17];
+    for (uint32_t seed = 0; seed < 3; seed++) {
+        b[0] = NT_AF_INET;
+        memcpy(b + 1, v4.a, 4);
+        assert_int_equal(nt_addr_hash(&v4, seed), fnv_ref(b, 5, seed));
+        b[0] = NT_AF_INET6;
+        memcpy(b + 1, v6.a, 16);
+        assert_int_equal(nt_addr_hash(&v6, seed), fnv_ref(b, 17, seed));
+        b[0] = NT_AF_NONE;
+        assert_int_equal(nt_addr_hash(&none, seed), fnv_ref(b, 1, seed));
+    }
+    /* The values themselves (FNV-1a 32-bit, offset basis 2166136261 xor seed). */
+    assert_int_equal(nt_addr_hash(&v4, 0x9e3779b9u),
+                     fnv_ref((const uint8_t[]){4, 198, 51, 100, 2}, 5, 0x9e3779b9u));
+    assert_int_equal(fnv_ref((const uint8_t[]){'a'}, 1, 0), 0xe40c292cu);
+}
+
 /* nt_addr_format writes addresses itself (no sprintf): it must give inet_ntop's text for every
  * shape of address (zero runs of every length and place, IPv4-mapped and -compatible forms,
  * words with and without leading zeros). */
@@ -270,6 +306,7 @@ int main(void)
         cmocka_unit_test(test_interned_names),
         cmocka_unit_test(test_strbuf_and_errors),
         cmocka_unit_test(test_addr_set),
+        cmocka_unit_test(test_addr_hash_is_fnv1a),
         cmocka_unit_test(test_addr_format_matches_inet_ntop),
         cmocka_unit_test(test_addr_parse_matches_inet_pton),
     };
