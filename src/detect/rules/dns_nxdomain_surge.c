@@ -199,21 +199,30 @@ static void label_copy(const char *name, const size_t start[], const size_t len[
     lab[k][len[k]] = '\0';
 }
 
-/* Shannon entropy of a label in bits per character. */
+/* Shannon entropy of a label in bits per character. Only the bytes present are counted and
+ * visited, in increasing byte value as a walk over all 256 counters would: the same terms summed
+ * in the same order, so the same bits. */
 static double entropy(const char *s)
 {
-    unsigned cnt[256] = {0};
+    uint64_t seen[4] = {0, 0, 0, 0};
+    unsigned cnt[256]; /* written for a byte when it is first seen */
     size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++, n++)
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++, n++) {
+        uint64_t bit = 1ull << (*p & 63);
+        if (!(seen[*p >> 6] & bit)) {
+            seen[*p >> 6] |= bit;
+            cnt[*p] = 0;
+        }
         cnt[*p]++;
+    }
     if (n == 0)
         return 0;
     double h = 0;
-    for (int i = 0; i < 256; i++) {
-        if (!cnt[i])
-            continue;
-        double pr = (double)cnt[i] / (double)n;
-        h -= pr * log2(pr);
+    for (int w = 0; w < 4; w++) {
+        for (uint64_t m = seen[w]; m; m &= m - 1) {
+            double pr = (double)cnt[w * 64 + __builtin_ctzll(m)] / (double)n;
+            h -= pr * log2(pr);
+        }
     }
     return h;
 }
@@ -531,11 +540,11 @@ static uint64_t service_fnv(const struct dns_lookup *l)
 
 /* The sketch hash of the text "<server>|<port>|<transport>|<parent>", its first part from the
  * cache of services when there. */
-static uint64_t dom_key(struct state *st, const struct dns_lookup *l, const char *parent)
+static uint64_t dom_key(const struct rule_ctx *rc, struct state *st, const struct dns_lookup *l,
+                        const char *parent)
 {
-    struct svc_prefix *p =
-        &st->prefix[nt_addr_hash(&l->server, (uint32_t)l->server_port << 8 | l->transport) %
-                    PREFIX_SLOTS];
+    /* The slot from the service's keyed hash, which the detector made for this lookup. */
+    struct svc_prefix *p = &st->prefix[rule_service_hash(rc, l) % PREFIX_SLOTS];
     if (!p->used || p->port != l->server_port || p->transport != l->transport ||
         !nt_addr_eq(&p->server, &l->server)) {
         p->used = true;
@@ -624,7 +633,7 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
         }
     }
     parent[o] = '\0';
-    uint64_t dk = dom_key(st, l, parent), ck = cli_key(st, l);
+    uint64_t dk = dom_key(rc, st, l, parent), ck = cli_key(st, l);
     struct htab_hasher service;
     rule_service_hasher(rc, l, &service);
     struct nx_key dkey = {true, &l->server, l->server_port, l->transport, parent,
