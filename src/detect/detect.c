@@ -553,12 +553,19 @@ void detect_lookup(struct detector *d, const struct dns_lookup *l)
     d->svc_hash = htab_hasher_end(&d->svc_state);
     d->svc_of = l;
     d->qname_hashed = false;
-    if (query) {
+    /* The rcode table is read only by the rules' on_finish: the lookup is noted after the rules
+     * ran, its index slots asked for first and its entries a quarter of the way through the
+     * rules (the slots have come by then), so that a large table's memory arrives while the
+     * rules work. */
+    struct rcode_note note = {0, 0, 0};
+    if (query && l->outcome == LOOKUP_ANSWERED)
+        rcode_table_prepare(&d->rcodes, l, &d->svc_state, lookup_qname_hash(d, l), &note);
+    if (query)
         count_server(d, l);
-        if (l->outcome == LOOKUP_ANSWERED)
-            rcode_table_note(&d->rcodes, l, &d->svc_state, lookup_qname_hash(d, l));
-    }
+    size_t quarter = d->n_lookup_rules / 4;
     for (size_t k = 0; k < d->n_lookup_rules; k++) {
+        if (k == quarter)
+            rcode_table_prefetch_entries(&d->rcodes, &note);
         size_t i = d->lookup_rules[k];
         const struct rule *r = detect_rules[i];
         if (query || r->all_opcodes) {
@@ -566,6 +573,8 @@ void detect_lookup(struct detector *d, const struct dns_lookup *l)
             r->on_dns_lookup(&rc, l);
         }
     }
+    if (note.want)
+        rcode_table_note_prepared(&d->rcodes, l, &d->svc_state, lookup_qname_hash(d, l), &note);
     d->svc_of = NULL;
 }
 
