@@ -67,8 +67,10 @@ struct detector {
      * entries live as long as the detector). */
     struct server_stats *server_cache[DETECT_SERVICE_CACHE];
     struct service *service_cache[DETECT_SERVICE_CACHE];
-    /* The rules with on_dns_lookup, in detect_rules order (n_lookup_rules of them). */
+    /* The rules with on_dns_lookup, in detect_rules order (n_lookup_rules of them), and those
+     * of them with prefetch_dns_lookup. */
     size_t *lookup_rules, n_lookup_rules;
+    size_t *prefetch_rules, n_prefetch_rules;
 };
 
 static uint64_t finding_hash(const char *id, const char *key)
@@ -181,13 +183,19 @@ struct detector *detect_new(int64_t timeout_us)
     d->refused = calloc(n, sizeof *d->refused);
     d->bounds = calloc(n, sizeof *d->bounds);
     d->lookup_rules = calloc(n, sizeof *d->lookup_rules);
-    if (!d->states || !d->n_raised || !d->refused || !d->bounds || !d->lookup_rules) {
+    d->prefetch_rules = calloc(n, sizeof *d->prefetch_rules);
+    if (!d->states || !d->n_raised || !d->refused || !d->bounds || !d->lookup_rules ||
+        !d->prefetch_rules) {
         detect_free(d);
         return NULL;
     }
-    for (size_t i = 0; i < detect_n_rules; i++)
-        if (detect_rules[i]->on_dns_lookup)
-            d->lookup_rules[d->n_lookup_rules++] = i;
+    for (size_t i = 0; i < detect_n_rules; i++) {
+        if (!detect_rules[i]->on_dns_lookup)
+            continue;
+        d->lookup_rules[d->n_lookup_rules++] = i;
+        if (detect_rules[i]->prefetch_dns_lookup)
+            d->prefetch_rules[d->n_prefetch_rules++] = i;
+    }
     for (size_t i = 0; i < detect_n_rules; i++) {
         const struct rule_bound_def *b = detect_rules[i]->bounds;
         size_t nb = 0;
@@ -553,12 +561,27 @@ void detect_lookup(struct detector *d, const struct dns_lookup *l)
     d->svc_hash = htab_hasher_end(&d->svc_state);
     d->svc_of = l;
     d->qname_hashed = false;
-    if (query) {
-        count_server(d, l);
-        if (l->outcome == LOOKUP_ANSWERED)
-            rcode_table_note(&d->rcodes, l, &d->svc_state, lookup_qname_hash(d, l));
+    /* The rcode table is read only by the rules' on_finish: the lookup is noted after the rules
+     * ran, its index slots asked for first and its entries a quarter of the way through the
+     * rules (the slots have come by then), so that a large table's memory arrives while the
+     * rules work. */
+    struct rcode_note note = {0, 0, 0};
+    if (query && l->outcome == LOOKUP_ANSWERED)
+        rcode_table_prepare(&d->rcodes, l, &d->svc_state, lookup_qname_hash(d, l), &note);
+    for (size_t k = 0; k < d->n_prefetch_rules; k++) {
+        size_t i = d->prefetch_rules[k];
+        const struct rule *r = detect_rules[i];
+        if (query || r->all_opcodes) {
+            struct rule_ctx rc = {d, r, i};
+            r->prefetch_dns_lookup(&rc, l);
+        }
     }
+    if (query)
+        count_server(d, l);
+    size_t quarter = d->n_lookup_rules / 4;
     for (size_t k = 0; k < d->n_lookup_rules; k++) {
+        if (k == quarter)
+            rcode_table_prefetch_entries(&d->rcodes, &note);
         size_t i = d->lookup_rules[k];
         const struct rule *r = detect_rules[i];
         if (query || r->all_opcodes) {
@@ -566,6 +589,8 @@ void detect_lookup(struct detector *d, const struct dns_lookup *l)
             r->on_dns_lookup(&rc, l);
         }
     }
+    if (note.want)
+        rcode_table_note_prepared(&d->rcodes, l, &d->svc_state, lookup_qname_hash(d, l), &note);
     d->svc_of = NULL;
 }
 
@@ -677,6 +702,7 @@ void detect_free(struct detector *d)
         free(d->bounds[i]);
     free(d->bounds);
     free(d->lookup_rules);
+    free(d->prefetch_rules);
     free(d->limits);
     for (size_t i = 0; i < d->n_findings; i++)
         finding_free(d->findings[i]);

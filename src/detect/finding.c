@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/htab.h"
+
 const char *severity_name(enum severity s)
 {
     static const char *const names[] = {"info", "low", "medium", "high", "critical"};
@@ -26,29 +28,109 @@ const char *confidence_name(enum confidence c)
     return "unknown";
 }
 
+/* Lists of at least INDEX_FROM entries are searched through an index of open-addressing slots
+ * (linear probing, at most half full) holding positions + 1 (0: empty), placed by the keyed hash
+ * of the entry (util/htab.h), so that a busy server's finding with its 256 clients and names
+ * does not compare each new lookup's client and name with all of them. Shorter lists are
+ * scanned. The index is built from the list when it is first needed and dropped when
+ * finding_settle sorts the lists; the lists, and so every output, are the same either way. */
+#define INDEX_FROM  8
+#define INDEX_SLOTS 512
+_Static_assert(INDEX_SLOTS >= 2 * FINDING_MAX_CLIENTS && INDEX_SLOTS >= 2 * FINDING_MAX_NAMES &&
+                   (INDEX_SLOTS & (INDEX_SLOTS - 1)) == 0 && FINDING_MAX_CLIENTS < UINT16_MAX &&
+                   FINDING_MAX_NAMES < UINT16_MAX,
+               "finding index slots");
+
+struct finding_index {
+    bool clients_on, names_on; /* whether each half has been built */
+    uint16_t client[INDEX_SLOTS];
+    uint16_t name[INDEX_SLOTS];
+};
+
+static size_t client_home(const struct nt_addr *a)
+{
+    struct htab_hasher s;
+    htab_hasher_init(&s);
+    htab_hasher_addr(&s, a);
+    return (size_t)htab_hasher_end(&s) & (INDEX_SLOTS - 1);
+}
+
+static size_t name_home(const char *name)
+{
+    return (size_t)htab_hash(name, strlen(name)) & (INDEX_SLOTS - 1);
+}
+
+/* f's index, made on first use; NULL out of memory (the lists are then scanned). */
+static struct finding_index *index_of(struct finding *f)
+{
+    if (!f->index)
+        f->index = calloc(1, sizeof *f->index);
+    return f->index;
+}
+
 void finding_add_client(struct finding *f, const struct nt_addr *a)
 {
-    for (size_t i = 0; i < f->n_clients; i++)
-        if (nt_addr_eq(&f->clients[i], a))
-            return;
-    if (f->n_clients < FINDING_MAX_CLIENTS)
+    struct finding_index *ix = f->n_clients >= INDEX_FROM ? index_of(f) : NULL;
+    size_t pos = 0;
+    if (ix) {
+        if (!ix->clients_on) {
+            for (size_t i = 0; i < f->n_clients; i++) {
+                size_t p = client_home(&f->clients[i]);
+                while (ix->client[p])
+                    p = (p + 1) & (INDEX_SLOTS - 1);
+                ix->client[p] = (uint16_t)(i + 1);
+            }
+            ix->clients_on = true;
+        }
+        for (pos = client_home(a); ix->client[pos]; pos = (pos + 1) & (INDEX_SLOTS - 1))
+            if (nt_addr_eq(&f->clients[ix->client[pos] - 1], a))
+                return;
+    } else {
+        for (size_t i = 0; i < f->n_clients; i++)
+            if (nt_addr_eq(&f->clients[i], a))
+                return;
+    }
+    if (f->n_clients < FINDING_MAX_CLIENTS) {
         f->clients[f->n_clients++] = *a;
-    else
+        if (ix)
+            ix->client[pos] = (uint16_t)f->n_clients;
+    } else {
         f->clients_dropped++;
+    }
 }
 
 void finding_add_name(struct finding *f, const char *name)
 {
-    for (size_t i = 0; i < f->n_names; i++) /* the first byte first: no call for most */
-        if (f->names[i][0] == name[0] && strcmp(f->names[i], name) == 0)
-            return;
+    struct finding_index *ix = f->n_names >= INDEX_FROM ? index_of(f) : NULL;
+    size_t pos = 0;
+    if (ix) {
+        if (!ix->names_on) {
+            for (size_t i = 0; i < f->n_names; i++) {
+                size_t p = name_home(f->names[i]);
+                while (ix->name[p])
+                    p = (p + 1) & (INDEX_SLOTS - 1);
+                ix->name[p] = (uint16_t)(i + 1);
+            }
+            ix->names_on = true;
+        }
+        for (pos = name_home(name); ix->name[pos]; pos = (pos + 1) & (INDEX_SLOTS - 1))
+            if (strcmp(f->names[ix->name[pos] - 1], name) == 0)
+                return;
+    } else {
+        for (size_t i = 0; i < f->n_names; i++) /* the first byte first: no call for most */
+            if (f->names[i][0] == name[0] && strcmp(f->names[i], name) == 0)
+                return;
+    }
     if (f->n_names >= FINDING_MAX_NAMES) {
         f->names_dropped++;
         return;
     }
     char *d = strdup(name);
-    if (d)
+    if (d) {
         f->names[f->n_names++] = d;
+        if (ix)
+            ix->name[pos] = (uint16_t)f->n_names;
+    }
 }
 
 /* Which of two evidence packets a full finding keeps: the one of the earlier exchange. */
@@ -71,10 +153,17 @@ bool finding_add_evidence(struct finding *f, const struct evidence *ev)
      * answered lookup closes before a silent one created earlier). */
     if (f->n_evidence >= FINDING_MAX_EVIDENCE) {
         f->evidence_dropped++;
+        /* The packet to drop first is found once per change of the list: later lookups mostly
+         * bring packets later than all kept, which are dropped against it. */
         size_t worst = 0;
-        for (size_t k = 1; k < f->n_evidence; k++)
-            if (ev_keep_before(&f->evidence[worst], &f->evidence[k]))
-                worst = k;
+        if (f->ev_worst) {
+            worst = f->ev_worst - 1;
+        } else {
+            for (size_t k = 1; k < f->n_evidence; k++)
+                if (ev_keep_before(&f->evidence[worst], &f->evidence[k]))
+                    worst = k;
+            f->ev_worst = worst + 1;
+        }
         if (!ev_keep_before(ev, &f->evidence[worst]))
             return true;
         evidence_fini(&f->evidence[worst]);
@@ -82,6 +171,7 @@ bool finding_add_evidence(struct finding *f, const struct evidence *ev)
                 (f->n_evidence - worst - 1) * sizeof f->evidence[0]);
         f->n_evidence--;
     }
+    f->ev_worst = 0; /* the list changes below */
     /* Keep capture order: evidence arrives per lookup, which may close out of order. */
     size_t i = f->n_evidence;
     while (i > 0) {
@@ -111,6 +201,8 @@ static int name_order(const void *a, const void *b)
 
 void finding_settle(struct finding *f)
 {
+    free(f->index); /* positions change */
+    f->index = NULL;
     qsort(f->clients, f->n_clients, sizeof f->clients[0], client_order);
     qsort(f->names, f->n_names, sizeof f->names[0], name_order);
 }
@@ -336,6 +428,7 @@ static void release(struct finding *f)
         free(f->next_steps[i]);
     if (f->priv_free)
         f->priv_free(f->priv);
+    free(f->index);
 }
 
 void finding_free(struct finding *f)

@@ -100,6 +100,13 @@ struct finding {
     /* Rule-private accumulators (freed with the finding). */
     void *priv;
     void (*priv_free)(void *priv);
+
+    /* What finding.c keeps to add to the lists above without scanning them: an index of the
+     * client and name lists once they are long (owned, NULL before; dropped when finding_settle
+     * reorders them), and the position + 1 of the evidence a full list would drop first (0: not
+     * known). */
+    struct finding_index *index;
+    size_t ev_worst;
 };
 
 const char *severity_name(enum severity s);     /* "info", "low", "medium", "high", "critical" */

@@ -95,6 +95,24 @@ void rcode_table_free(struct rcode_table *t);
 void rcode_table_note(struct rcode_table *t, const struct dns_lookup *l,
                       const struct htab_hasher *service, uint64_t qname_hash);
 
+/* rcode_table_note in steps, so that the memory a lookup's keys touch (a busy resolver's table
+ * is far larger than the caches) is fetched while other work runs: rcode_table_prepare finds
+ * what the lookup concerns and hashes its keys, and asks for their index slots;
+ * rcode_table_prefetch_entries, later, asks for the entries those slots lead to;
+ * rcode_table_note_prepared counts the lookup, as rcode_table_note would, with the same
+ * arguments. Nothing reads the table in between but these. */
+struct rcode_note {
+    unsigned want;             /* the views the lookup concerns (0: nothing to note) */
+    uint64_t h_client, h_name; /* the keyed hashes of its (service, client) and question keys */
+};
+void rcode_table_prepare(const struct rcode_table *t, const struct dns_lookup *l,
+                         const struct htab_hasher *service, uint64_t qname_hash,
+                         struct rcode_note *n);
+void rcode_table_prefetch_entries(const struct rcode_table *t, const struct rcode_note *n);
+void rcode_table_note_prepared(struct rcode_table *t, const struct dns_lookup *l,
+                               const struct htab_hasher *service, uint64_t qname_hash,
+                               const struct rcode_note *n);
+
 static inline bool rcode_usable(uint16_t rcode)
 {
     return rcode != DNS_RCODE_SERVFAIL && rcode != DNS_RCODE_REFUSED && rcode != DNS_RCODE_NOTIMP &&

@@ -37,6 +37,11 @@ struct rule {
      * detector's server statistics and incident windows count QUERY lookups only. */
     void (*on_dns_lookup)(struct rule_ctx *rc, const struct dns_lookup *l);
     bool all_opcodes;
+    /* Optional: called with every lookup on_dns_lookup gets, before any rule's on_dns_lookup
+     * for it, to ask for the memory on_dns_lookup will read (__builtin_prefetch) while the
+     * other rules run. It may keep what it computed for that call of on_dns_lookup, and must
+     * change nothing else. */
+    void (*prefetch_dns_lookup)(struct rule_ctx *rc, const struct dns_lookup *l);
     void (*on_icmp_error)(struct rule_ctx *rc, const struct icmp_event *e);
     /* A DNS response that answers no lookup in the capture. */
     void (*on_stray_response)(struct rule_ctx *rc, const struct stray_response *r);

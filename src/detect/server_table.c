@@ -74,6 +74,10 @@ void *server_table_get(struct rule_ctx *rc, struct server_table *t, const struct
 void *server_table_get_h(struct rule_ctx *rc, struct server_table *t, const struct nt_addr *server,
                          uint16_t port, uint8_t transport, uint64_t h)
 {
+    struct server_key *cached = t->cache[h & (SERVER_TABLE_CACHE - 1)];
+    if (cached && cached->port == port && cached->transport == transport &&
+        nt_addr_eq(&cached->server, server))
+        return cached;
     struct server_key k;
     memset(&k, 0, sizeof k);
     k.server = *server;
@@ -102,6 +106,8 @@ void *server_table_get_h(struct rule_ctx *rc, struct server_table *t, const stru
         if (rc)
             rule_count_limit(rc, t->uses_counter, 1);
     }
+    if (id->item) /* only measured servers: the uses of the others are counted above */
+        t->cache[h & (SERVER_TABLE_CACHE - 1)] = id->item;
     return id->item;
 }
 
@@ -119,4 +125,5 @@ void server_table_fini(struct server_table *t, void (*item_free)(void *item))
     htab_fini(&t->index);
     t->items = NULL;
     t->n = t->cap = 0;
+    memset(t->cache, 0, sizeof t->cache);
 }

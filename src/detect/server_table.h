@@ -25,6 +25,9 @@ struct server_key {
     uint8_t transport;
 };
 
+/* Slots of a table's cache of recent items (a power of two). */
+#define SERVER_TABLE_CACHE 16
+
 struct server_table {
     struct htab index;  /* struct server_id (internal) by key */
     void **items;       /* measured servers, in the order of their first use */
@@ -32,6 +35,10 @@ struct server_table {
     size_t item_size;   /* bytes of an item, its struct server_key first */
     const char *servers_counter, *uses_counter; /* rule_count_limit names (static strings) */
     uint64_t servers_ignored, uses_ignored;     /* past max: distinct servers, their uses */
+    /* Recent measured servers' items by their key's hash: most lookups go to a few servers,
+     * found then without the index (a cache: any slot may be overwritten; items live until
+     * server_table_fini). */
+    void *cache[SERVER_TABLE_CACHE];
 };
 
 /* An empty table of items of item_size bytes (at least sizeof(struct server_key)), at most max

@@ -406,8 +406,8 @@ static void test_finding_reset(void **state)
         f->lookups = 7;
         char name[32];
         for (int i = 0; i < 300; i++) {
-            struct dns_lookup *l = lk("192.0.2.9", "198.51.100.1", (uint16_t)i, "a.example.",
-                                      100.0 - i * 0.1);
+            struct dns_lookup *l =
+                lk("192.0.2.9", "198.51.100.1", (uint16_t)i, "a.example.", 100.0 - i * 0.1);
             l->client.a[3] = (uint8_t)i; /* up to 256 distinct clients, then dropped */
             finding_add_client(f, &l->client);
             snprintf(name, sizeof name, "n%d.example. A", i % 20);
@@ -429,9 +429,88 @@ static void test_finding_reset(void **state)
     free(zero);
 }
 
+/* The client and name lists (searched through an index once long) and the evidence list (its
+ * packet to drop first remembered) hold what a plain scan of each would: the first 256 distinct
+ * clients and names in arrival order, every add of another one past the cap counted as dropped,
+ * and the 64 earliest packets whatever order they came in; also after finding_settle reorders
+ * the lists. */
+static void test_finding_lists_as_scanned(void **state)
+{
+    (void)state;
+    struct finding *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    struct nt_addr model[FINDING_MAX_CLIENTS];
+    size_t n_model = 0;
+    uint64_t dropped = 0, names_dropped = 0;
+    char name[32];
+    for (int round = 0; round < 2; round++) {
+        for (unsigned i = 0; i < 900; i++) {
+            unsigned c = (i * 7919u + (unsigned)round * 13u) % 300; /* repeats, past the cap */
+            char cli[64];
+            snprintf(cli, sizeof cli, "2001:db8::%x:%x", c / 7, c);
+            struct nt_addr a;
+            assert_true(nt_addr_parse(&a, cli, strlen(cli)));
+            bool known = false;
+            for (size_t k = 0; k < n_model && !known; k++)
+                known = nt_addr_eq(&model[k], &a);
+            if (!known && n_model < FINDING_MAX_CLIENTS)
+                model[n_model++] = a;
+            else if (!known)
+                dropped++;
+            finding_add_client(f, &a);
+            snprintf(name, sizeof name, "n%u.example. A", c);
+            size_t before = f->n_names;
+            finding_add_name(f, name);
+            if (f->n_names == before && before == FINDING_MAX_NAMES) {
+                bool kept = false;
+                for (size_t k = 0; k < f->n_names && !kept; k++)
+                    kept = strcmp(f->names[k], name) == 0;
+                names_dropped += !kept;
+            }
+        }
+        assert_int_equal(f->n_clients, n_model);
+        assert_int_equal(f->clients_dropped, dropped);
+        assert_int_equal(f->n_names, FINDING_MAX_NAMES);
+        assert_int_equal(f->names_dropped, names_dropped);
+        for (size_t i = 0; i < f->n_names; i++)
+            for (size_t j = i + 1; j < f->n_names; j++)
+                assert_string_not_equal(f->names[i], f->names[j]);
+        if (round == 0) {
+            finding_settle(f); /* sorted: the index is made again from the new order */
+            qsort(model, n_model, sizeof model[0],
+                  (int (*)(const void *, const void *))nt_addr_cmp);
+        }
+        for (size_t i = 0; i < n_model; i++)
+            assert_true(nt_addr_eq(&f->clients[i], &model[i]));
+    }
+    /* Packets 0..299 in a scrambled order, each exchange's order (order_pkt) another
+     * permutation: the 64 of the earliest exchanges are kept, in capture order (pkt). */
+    for (unsigned i = 0; i < 300; i++) {
+        unsigned p = (i * 131u + 17u) % 300;
+        struct dns_lookup *l = lk("192.0.2.9", "198.51.100.1", (uint16_t)i, "a.example.", 1.0);
+        l->query.pkt = p;
+        l->query.order_pkt = (p * 37u) % 300;
+        assert_true(finding_add_evidence(f, &l->query));
+        lk_free(l);
+    }
+    assert_int_equal(f->n_evidence, FINDING_MAX_EVIDENCE);
+    assert_int_equal(f->evidence_dropped, 300 - FINDING_MAX_EVIDENCE);
+    size_t k = 0;
+    for (unsigned p = 0; p < 300; p++) {
+        if ((p * 37u) % 300 >= FINDING_MAX_EVIDENCE)
+            continue;
+        assert_true(k < f->n_evidence);
+        assert_int_equal(f->evidence[k].pkt, p);
+        k++;
+    }
+    assert_int_equal(k, FINDING_MAX_EVIDENCE);
+    finding_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_finding_lists_as_scanned),
         cmocka_unit_test(test_singular_counts),
         cmocka_unit_test(test_fires_on_server_port_unreachable),
         cmocka_unit_test(test_quiet_cases),

@@ -78,9 +78,8 @@ struct top {
     uint16_t qtype;
     char *heap_qname;              /* a name longer than the inline room (owned), or NULL */
     char inline_qname[TOP_INLINE]; /* the name otherwise ("" for no name) */
-    char *name;    /* the formatted question, made in on_finish for a reported server (owned) */
-    uint64_t hash; /* of the question, compared first so most lookups copy nothing */
-    uint64_t count;
+    char *name;     /* the formatted question, made in on_finish for a reported server (owned) */
+    uint64_t count; /* srv's top_count, copied in on_finish */
 };
 
 struct srv {
@@ -96,7 +95,13 @@ struct srv {
     struct bin peak;           /* the busiest flood second */
     uint64_t peak_base;        /* the baseline it was judged against */
     struct top top[TOP_NAMES]; /* Misra-Gries counters over the server's lookups */
+    /* The counters' question hashes, counts and use (bit i: top[i].used), apart from their
+     * questions: every lookup compares its hash with all of them and, past 16 questions, lowers
+     * every count, which reads 2 cache lines here instead of the 16 of the questions. */
+    uint64_t top_hash[TOP_NAMES], top_count[TOP_NAMES];
+    uint32_t top_used;
 };
+_Static_assert(TOP_NAMES <= 32, "top_used holds a bit per counter");
 
 struct state {
     struct server_table servers; /* struct srv, in the order of their first lookup */
@@ -294,7 +299,7 @@ static uint64_t question_hash(const struct rule_ctx *rc, const struct dns_lookup
 }
 
 /* Keeps the question of l in the free counter t; false out of memory. */
-static bool top_set(struct top *t, const struct dns_lookup *l, uint64_t h)
+static bool top_set(struct top *t, const struct dns_lookup *l)
 {
     const char *q = l->qname ? l->qname : "";
     size_t n = strlen(q);
@@ -307,8 +312,6 @@ static bool top_set(struct top *t, const struct dns_lookup *l, uint64_t h)
     t->has_question = l->has_question;
     t->from_quote = l->from_quote;
     t->qtype = l->qtype;
-    t->hash = h;
-    t->count = 1;
     return true;
 }
 
@@ -324,20 +327,28 @@ static void top_add(const struct rule_ctx *rc, struct srv *s, const struct dns_l
     uint64_t h = question_hash(rc, l);
     size_t empty = TOP_NAMES;
     for (size_t i = 0; i < TOP_NAMES; i++) {
-        if (s->top[i].used && s->top[i].hash == h) {
-            s->top[i].count++;
+        bool used = s->top_used >> i & 1;
+        if (used && s->top_hash[i] == h) {
+            s->top_count[i]++;
             return;
         }
-        if (!s->top[i].used && empty == TOP_NAMES)
+        if (!used && empty == TOP_NAMES)
             empty = i;
     }
     if (empty < TOP_NAMES) {
-        top_set(&s->top[empty], l, h);
+        if (top_set(&s->top[empty], l)) {
+            s->top_hash[empty] = h;
+            s->top_count[empty] = 1;
+            s->top_used |= 1u << empty;
+        }
         return;
     }
-    for (size_t i = 0; i < TOP_NAMES; i++)
-        if (--s->top[i].count == 0)
+    for (size_t i = 0; i < TOP_NAMES; i++) {
+        if (--s->top_count[i] == 0) {
             top_drop(&s->top[i]);
+            s->top_used &= ~(1u << i);
+        }
+    }
 }
 
 /* Formats the kept questions of a reported server (name NULL when out of memory). */
@@ -345,6 +356,7 @@ static void top_format(struct srv *s)
 {
     for (size_t i = 0; i < TOP_NAMES; i++) {
         struct top *t = &s->top[i];
+        t->count = s->top_count[i];
         if (!t->used || t->name)
             continue;
         struct dns_lookup q;

@@ -92,6 +92,9 @@ struct nr_state {
     size_t recent_max, pend_max; /* the bounds */
     struct htab pend_index;      /* h -> struct pending */
     uint32_t max_input;
+    /* The question key of the lookup prefetch saw (pre_of; NULL when none), for its on_lookup. */
+    const struct dns_lookup *pre_of;
+    uint64_t pre_h;
 };
 
 static void pending_free(struct pending *p)
@@ -163,13 +166,11 @@ static struct recent *recent_find(const struct nr_state *st, uint64_t h)
     return NULL;
 }
 
-/* The entry of question h, made (reusing the oldest past recent_max) when there is none; NULL
- * when out of memory. */
-static struct recent *recent_get(struct nr_state *st, uint64_t h)
+/* The entry of question h, which has none (recent_find): made, reusing the oldest past
+ * recent_max; NULL when out of memory. */
+static struct recent *recent_new(struct nr_state *st, uint64_t h)
 {
-    struct recent *r = recent_find(st, h);
-    if (r)
-        return r;
+    struct recent *r;
     bool fresh = st->n_recent < st->recent_max;
     r = fresh ? &st->recent[st->n_recent] : &st->recent[st->recent_next];
     if (!fresh && r->h)
@@ -308,6 +309,24 @@ static void count_silent(struct rule_ctx *rc, const struct dns_lookup *l, bool s
     }
 }
 
+/* Hashes the lookup's question and asks for its slot in the index of recent questions, and for
+ * the slot of the question the ring would forget for it: most lookups ask a question the index
+ * does not hold, and a busy resolver's index is far larger than the caches. */
+static void prefetch(struct rule_ctx *rc, const struct dns_lookup *l)
+{
+    struct nr_state *st = state_get(rc);
+    if (!st || l->tcp.server_close || !l->has_question || !l->qname)
+        return;
+    st->pre_of = l;
+    st->pre_h = question_key(rc, l);
+    const struct htab *ix = &st->recent_index;
+    if (!ix->slots)
+        return;
+    __builtin_prefetch(&ix->slots[st->pre_h & ix->mask]);
+    if (st->n_recent == st->recent_max && st->recent[st->recent_next].h)
+        __builtin_prefetch(&ix->slots[st->recent[st->recent_next].h & ix->mask]);
+}
+
 static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
 {
     /* A connection the server closed after the query is dns.tcp_closed's: it is reachable. */
@@ -316,7 +335,13 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     struct nr_state *st = state_get(rc);
     if (st && l->input > st->max_input)
         st->max_input = l->input;
-    uint64_t h = st && l->has_question && l->qname ? question_key(rc, l) : 0;
+    uint64_t h = 0;
+    if (st && st->pre_of == l)
+        h = st->pre_h;
+    else if (st && l->has_question && l->qname)
+        h = question_key(rc, l);
+    if (st)
+        st->pre_of = NULL;
     struct recent *r = h ? recent_find(st, h) : NULL;
     struct pending **pp = h ? pending_find(st, h) : NULL;
 
@@ -354,7 +379,7 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     }
 
     if (h && !r)
-        r = recent_get(st, h); /* new: its fields are filled below */
+        r = recent_new(st, h); /* its fields are filled below */
     else if (r && r->first_tx.kind == l->first_tx.kind && r->input == l->input &&
              nt_time_cmp(&l->first_tx, &r->first_tx) < 0)
         r = NULL; /* an older lookup of the question than the one kept */
@@ -912,6 +937,7 @@ const struct rule rule_dns_no_response = {
     .severity = SEV_HIGH,
     .title = "DNS server does not respond",
     .on_dns_lookup = on_lookup,
+    .prefetch_dns_lookup = prefetch,
     .on_finish = on_finish,
     .free_state = state_free,
     .bounds = bounds,

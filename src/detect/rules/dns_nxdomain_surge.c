@@ -189,31 +189,39 @@ static bool label_spans_plain(const char *name, size_t start[], size_t len[], si
     return true;
 }
 
-/* Label k of a plain name (label_spans_plain) lower-cased into lab[k], as split_labels writes it.
- */
-static void label_copy(const char *name, const size_t start[], const size_t len[], size_t k,
-                       char lab[][64])
+/* The label of a plain name (label_spans_plain) at start, len bytes, lower-cased into out, as
+ * split_labels writes it. */
+static void label_copy(const char *name, size_t start, size_t len, char out[64])
 {
-    for (size_t j = 0; j < len[k]; j++)
-        lab[k][j] = (char)lower((unsigned char)name[start[k] + j]);
-    lab[k][len[k]] = '\0';
+    for (size_t j = 0; j < len; j++)
+        out[j] = (char)lower((unsigned char)name[start + j]);
+    out[len] = '\0';
 }
 
-/* Shannon entropy of a label in bits per character. */
+/* Shannon entropy of a label in bits per character. Only the bytes present are counted and
+ * visited, in increasing byte value as a walk over all 256 counters would: the same terms summed
+ * in the same order, so the same bits. */
 static double entropy(const char *s)
 {
-    unsigned cnt[256] = {0};
+    uint64_t seen[4] = {0, 0, 0, 0};
+    unsigned cnt[256]; /* written for a byte when it is first seen */
     size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++, n++)
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++, n++) {
+        uint64_t bit = 1ull << (*p & 63);
+        if (!(seen[*p >> 6] & bit)) {
+            seen[*p >> 6] |= bit;
+            cnt[*p] = 0;
+        }
         cnt[*p]++;
+    }
     if (n == 0)
         return 0;
     double h = 0;
-    for (int i = 0; i < 256; i++) {
-        if (!cnt[i])
-            continue;
-        double pr = (double)cnt[i] / (double)n;
-        h -= pr * log2(pr);
+    for (int w = 0; w < 4; w++) {
+        for (uint64_t m = seen[w]; m; m &= m - 1) {
+            double pr = (double)cnt[w * 64 + __builtin_ctzll(m)] / (double)n;
+            h -= pr * log2(pr);
+        }
     }
     return h;
 }
@@ -251,6 +259,16 @@ struct nx_entry {
     struct finding *shadow; /* clients, names, evidence; moved into the finding at the end */
 };
 
+/* What on_lookup needs of a lookup's name and addresses before it counts: the parent as text,
+ * both sketch hashes, and where the labels an NXDOMAIN answer measures are. */
+struct name_keys {
+    bool plain;   /* label_spans_plain's name: the labels are read from the name */
+    size_t n, pl; /* labels, of which the parent's */
+    size_t start0, len0, startp, lenp; /* plain: the leftmost label, the parent's first */
+    uint64_t dk, ck;                   /* dom_key, cli_key */
+    char parent[DNS_NAME_TEXT_MAX];
+};
+
 /* Each table is indexed by a hash table (util/htab.h) over its entries, so the lookup of every
  * answered query does not scan the whole table; the arrays keep their order for on_finish. */
 struct state {
@@ -280,6 +298,9 @@ struct state {
         struct nt_addr client;
         uint64_t fnv;
     } cli_memo[CLI_MEMO_SLOTS]; /* the same for clients' sketch hashes (cli_key) */
+    /* The keys prefetch made for the lookup pre_of (NULL: none), for its on_lookup. */
+    const struct dns_lookup *pre_of;
+    struct name_keys pre;
 };
 
 static void entry_clear(struct nx_entry *e)
@@ -531,11 +552,11 @@ static uint64_t service_fnv(const struct dns_lookup *l)
 
 /* The sketch hash of the text "<server>|<port>|<transport>|<parent>", its first part from the
  * cache of services when there. */
-static uint64_t dom_key(struct state *st, const struct dns_lookup *l, const char *parent)
+static uint64_t dom_key(const struct rule_ctx *rc, struct state *st, const struct dns_lookup *l,
+                        const char *parent)
 {
-    struct svc_prefix *p =
-        &st->prefix[nt_addr_hash(&l->server, (uint32_t)l->server_port << 8 | l->transport) %
-                    PREFIX_SLOTS];
+    /* The slot from the service's keyed hash, which the detector made for this lookup. */
+    struct svc_prefix *p = &st->prefix[rule_service_hash(rc, l) % PREFIX_SLOTS];
     if (!p->used || p->port != l->server_port || p->transport != l->transport ||
         !nt_addr_eq(&p->server, &l->server)) {
         p->used = true;
@@ -588,6 +609,74 @@ static uint64_t cli_key(struct state *st, const struct dns_lookup *l)
     return m->fnv;
 }
 
+enum { KEYS_MADE, KEYS_ROOT, KEYS_NOT_PLAIN };
+
+/* Fills k for l (not the root, which has no parent: KEYS_ROOT). A name that is not plain has
+ * its labels split into lab, or with lab NULL is left (KEYS_NOT_PLAIN). */
+static int name_keys(const struct rule_ctx *rc, struct state *st, const struct dns_lookup *l,
+                     struct name_keys *k, char (*lab)[64])
+{
+    size_t start[MAX_LABELS], len[MAX_LABELS], n, pl, o = 0;
+    char *parent = k->parent;
+    k->plain = label_spans_plain(l->qname, start, len, MAX_LABELS, &n);
+    if (k->plain) {
+        /* The parent straight from the name: its labels are written as they are, lower-cased
+         * (the labels themselves are copied only for an NXDOMAIN answer, in on_lookup). */
+        if (n == 0)
+            return KEYS_ROOT;
+        pl = n >= 3 && len[n - 1] == 2 && len[n - 2] <= 3 ? 3 : n >= 2 ? 2 : n;
+        for (size_t i = n - pl; i < n; i++) {
+            for (size_t j = 0; j < len[i]; j++)
+                parent[o++] = (char)lower((unsigned char)l->qname[start[i] + j]);
+            parent[o++] = '.';
+        }
+        k->start0 = start[0];
+        k->len0 = len[0];
+        k->startp = start[n - pl];
+        k->lenp = len[n - pl];
+    } else {
+        if (!lab)
+            return KEYS_NOT_PLAIN;
+        n = split_labels(l->qname, lab, MAX_LABELS);
+        if (n == 0)
+            return KEYS_ROOT;
+        pl = parent_labels(lab, n);
+        for (size_t i = n - pl; i < n && o + 66 < sizeof k->parent; i++) {
+            /* The label as the key and as text, in presentation form (nt_label_byte). */
+            for (const char *p = lab[i]; *p && o + 6 < sizeof k->parent; p++)
+                o = (size_t)(nt_label_byte(parent + o, (uint8_t)*p) - parent);
+            parent[o++] = '.';
+        }
+    }
+    parent[o] = '\0';
+    k->n = n;
+    k->pl = pl;
+    k->dk = dom_key(rc, st, l, parent);
+    k->ck = cli_key(st, l);
+    return KEYS_MADE;
+}
+
+/* Makes the lookup's keys ahead (for a plain name) and asks for the sketch counters and
+ * buckets on_lookup will touch: 16 random cache lines of the 300 KiB state. */
+static void prefetch(struct rule_ctx *rc, const struct dns_lookup *l)
+{
+    if (!l->has_question || !l->qname)
+        return;
+    struct state *st = state_get(rc);
+    if (!st || name_keys(rc, st, l, &st->pre, NULL) != KEYS_MADE)
+        return;
+    st->pre_of = l;
+    uint64_t dk = st->pre.dk, ck = st->pre.ck;
+    for (int r = 0; r < SKETCH_ROWS; r++) {
+        __builtin_prefetch(&st->cms_dom[r][(dk >> (r * 16)) % SKETCH_COLS]);
+        __builtin_prefetch(&st->cms_cli[r][(ck >> (r * 16)) % SKETCH_COLS]);
+    }
+    __builtin_prefetch(&st->ok_dom[dk % SKETCH_COLS]);
+    __builtin_prefetch(&st->ok_cli[ck % SKETCH_COLS]);
+    __builtin_prefetch(&st->dom_present[dk % PRESENT_BUCKETS]);
+    __builtin_prefetch(&st->cli_present[ck % PRESENT_BUCKETS]);
+}
+
 static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
 {
     if (!l->has_question || !l->qname)
@@ -596,35 +685,18 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     if (!st)
         return;
     char lab[MAX_LABELS][64];
-    size_t n, pl, start[MAX_LABELS], len[MAX_LABELS];
-    char parent[DNS_NAME_TEXT_MAX];
-    size_t o = 0;
-    bool plain = label_spans_plain(l->qname, start, len, MAX_LABELS, &n);
-    if (plain) {
-        /* The parent straight from the name: its labels are written as they are, lower-cased
-         * (the labels themselves are copied only for an NXDOMAIN answer, below). */
-        if (n == 0)
+    struct name_keys made;
+    const struct name_keys *k = &st->pre;
+    if (st->pre_of != l) { /* not made ahead (prefetch leaves names that are not plain) */
+        if (name_keys(rc, st, l, &made, lab) == KEYS_ROOT)
             return; /* the root */
-        pl = n >= 3 && len[n - 1] == 2 && len[n - 2] <= 3 ? 3 : n >= 2 ? 2 : n;
-        for (size_t i = n - pl; i < n; i++) {
-            for (size_t j = 0; j < len[i]; j++)
-                parent[o++] = (char)lower((unsigned char)l->qname[start[i] + j]);
-            parent[o++] = '.';
-        }
-    } else {
-        n = split_labels(l->qname, lab, MAX_LABELS);
-        if (n == 0)
-            return; /* the root */
-        pl = parent_labels(lab, n);
-        for (size_t i = n - pl; i < n && o + 66 < sizeof parent; i++) {
-            /* The label as the key and as text, in presentation form (nt_label_byte). */
-            for (const char *p = lab[i]; *p && o + 6 < sizeof parent; p++)
-                o = (size_t)(nt_label_byte(parent + o, (uint8_t)*p) - parent);
-            parent[o++] = '.';
-        }
+        k = &made;
     }
-    parent[o] = '\0';
-    uint64_t dk = dom_key(st, l, parent), ck = cli_key(st, l);
+    st->pre_of = NULL;
+    size_t n = k->n, pl = k->pl;
+    bool plain = k->plain;
+    const char *parent = k->parent;
+    uint64_t dk = k->dk, ck = k->ck;
     struct htab_hasher service;
     rule_service_hasher(rc, l, &service);
     struct nx_key dkey = {true, &l->server, l->server_port, l->transport, parent,
@@ -658,8 +730,8 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     text_query_name(l, name, sizeof name);
     uint64_t nk = name_hash(l->qname);
     if (plain) { /* the labels read below: the leftmost and the one left of the parent */
-        label_copy(l->qname, start, len, 0, lab);
-        label_copy(l->qname, start, len, n - pl, lab);
+        label_copy(l->qname, k->start0, k->len0, lab[0]);
+        label_copy(l->qname, k->startp, k->lenp, lab[n - pl]);
     }
 
     struct nx_entry *d = entry_find(st->dom, &st->dom_ix, st->dom_max, st->dom_present, &dkey, true,
@@ -1045,6 +1117,7 @@ const struct rule rule_dns_nxdomain_surge = {
     .severity = SEV_MEDIUM,
     .title = "Surge of NXDOMAIN answers",
     .on_dns_lookup = on_lookup,
+    .prefetch_dns_lookup = prefetch,
     .on_finish = on_finish,
     .free_state = state_free,
     .bounds = bounds,
