@@ -40,10 +40,6 @@
 #define MDNS_PORT  NT_PORT_MDNS
 #define LLMNR_PORT NT_PORT_LLMNR
 #define NBNS_PORT  NT_PORT_NBNS
-/* Matching without a DNS id (tcpdump text without the quoted packet, or a quote cut after the
- * UDP header) scans the lookups still waiting for an outcome, newest first; this bounds the
- * scan. */
-#define SCAN_LIMIT 4096
 
 void correlate_config_default(struct correlate_config *cfg, int64_t timeout_us)
 {
@@ -57,15 +53,6 @@ void correlate_config_default(struct correlate_config *cfg, int64_t timeout_us)
     cfg->max_dns_conns = DNSCONN_MAX;
     cfg->max_hosts_seen = SIDES_MAX_HOSTS;
 }
-
-/* The key of a lookup: what a query, its retransmissions (from any source port) and its answers
- * share. Hashed under the run's key (util/htab), so packets cannot be crafted to collide. The
- * client port is not in it: a retransmission may come from a new one. */
-struct lk_key {
-    const struct nt_addr *client, *server;
-    uint16_t server_port, id;
-    uint8_t transport;
-};
 
 /* One keyed hash over the key, on every DNS packet, from words (no buffer): both addresses'
  * bytes when both have 4 (IPv4, or interned names) or both 16 (IPv6), then server port, id,
@@ -88,7 +75,7 @@ static __attribute__((noinline)) uint64_t lk_hash_bytes(const struct lk_key *k)
     return htab_hash(b, n);
 }
 
-static uint64_t lk_hash(const struct lk_key *k)
+uint64_t lk_hash(const struct lk_key *k)
 {
     uint8_t cf = k->client->family, sf = k->server->family;
     uint64_t last = (uint64_t)k->server_port | (uint64_t)k->id << 16 |
@@ -117,7 +104,7 @@ static bool lk_key_is(const struct dns_lookup *l, const struct lk_key *k)
 }
 
 /* The anchor (oldest open lookup) of key k (hash h), or NULL when it has none. */
-static struct lk *key_find(const struct correlator *c, uint64_t h, const struct lk_key *k)
+struct lk *key_find(const struct correlator *c, uint64_t h, const struct lk_key *k)
 {
     struct htab_iter it;
     for (struct lk *a = htab_find(&c->index, h, &it); a; a = htab_find_next(&c->index, &it))
@@ -128,12 +115,12 @@ static struct lk *key_find(const struct correlator *c, uint64_t h, const struct 
 
 /* A walk over the open lookups of one key, newest first: from key_newest(anchor) (NULL when
  * anchor is), then key_next until NULL. */
-static struct lk *key_newest(const struct lk *anchor)
+struct lk *key_newest(const struct lk *anchor)
 {
     return anchor ? anchor->kolder : NULL;
 }
 
-static struct lk *key_next(const struct lk *anchor, const struct lk *e)
+struct lk *key_next(const struct lk *anchor, const struct lk *e)
 {
     return e == anchor ? NULL : e->kolder;
 }
@@ -216,7 +203,7 @@ static void pending_remove(struct correlator *c, struct lk *e)
 /* When an open lookup is due to close: a silent one after the late window since its last
  * query, an answered one after the answer guard, one with an ICMP error once both its timeout
  * and the guard have passed. */
-static int64_t deadline(const struct correlator *c, const struct lk *e)
+int64_t lk_deadline(const struct correlator *c, const struct lk *e)
 {
     switch (e->l.outcome) {
     case LOOKUP_ANSWERED:
@@ -234,7 +221,7 @@ static int64_t deadline(const struct correlator *c, const struct lk *e)
 /* The deadline lane of a lookup (util/theap.h): silent ones (the late window after the last
  * query) and answered ones (the guard after the answer) come due in nearly the order they are
  * made; one with an ICMP error, due at the later of two times, goes to the heap. */
-static unsigned due_lane(const struct lk *e)
+unsigned lk_due_lane(const struct lk *e)
 {
     switch (e->l.outcome) {
     case LOOKUP_PENDING:
@@ -249,18 +236,18 @@ static unsigned due_lane(const struct lk *e)
 /* A retransmission moved a silent lookup's deadline later. */
 static void reschedule(struct correlator *c, struct lk *e)
 {
-    e->due.at = deadline(c, e);
+    e->due.at = lk_deadline(c, e);
     theap_update(&c->due, &e->due);
 }
 
 /* Gives a lookup its outcome, taking it off the list of lookups still waiting. */
-static void set_outcome(struct correlator *c, struct lk *e, enum lookup_outcome o)
+void lk_set_outcome(struct correlator *c, struct lk *e, enum lookup_outcome o)
 {
     pending_remove(c, e);
     e->l.outcome = (uint8_t)o;
     e->outcome_vt = c->now;
-    e->due.at = deadline(c, e);
-    theap_set_lane(&c->due, &e->due, due_lane(e));
+    e->due.at = lk_deadline(c, e);
+    theap_set_lane(&c->due, &e->due, lk_due_lane(e));
 }
 
 /* Puts lookup e (its key fields set) into the index under hash h as the newest of its key;
@@ -389,7 +376,7 @@ static bool same_question(const struct dns_lookup *l, const struct dns_msg *m)
            strcasecmp(l->qname, m->q.name.text) == 0;
 }
 
-static void add_port(struct dns_lookup *l, uint16_t port)
+void lk_add_port(struct dns_lookup *l, uint16_t port)
 {
     for (uint8_t i = 0; i < l->n_client_ports; i++)
         if (l->client_ports[i] == port)
@@ -400,7 +387,7 @@ static void add_port(struct dns_lookup *l, uint16_t port)
         l->client_ports_overflow = true;
 }
 
-static bool has_port(const struct dns_lookup *l, uint16_t port)
+bool lk_has_port(const struct dns_lookup *l, uint16_t port)
 {
     if (l->client_ports_overflow)
         return true;
@@ -410,7 +397,7 @@ static bool has_port(const struct dns_lookup *l, uint16_t port)
     return false;
 }
 
-static bool is_dns_port(uint16_t p)
+bool is_dns_port(uint16_t p)
 {
     return p == DNS_PORT;
 }
@@ -440,8 +427,8 @@ static void qseen_add(struct correlator *c, const struct nt_addr *client,
     c->qseen[b[1] / 64] |= 1ULL << (b[1] % 64);
 }
 
-static bool qseen_has(const struct correlator *c, const struct nt_addr *client,
-                      const struct nt_addr *server)
+bool qseen_has(const struct correlator *c, const struct nt_addr *client,
+               const struct nt_addr *server)
 {
     uint32_t b[2];
     qseen_bits(client, server, b);
@@ -452,7 +439,7 @@ static bool qseen_has(const struct correlator *c, const struct nt_addr *client,
  * (anchor: its key's anchor, NULL when the key has no other open lookup; h: the key's hash), the
  * waiting list and the creation order, and counts it open. False out of memory (nothing
  * linked). */
-static bool link_lookup(struct correlator *c, struct lk *e, struct lk *anchor, uint64_t h)
+bool lk_link(struct correlator *c, struct lk *e, struct lk *anchor, uint64_t h)
 {
     if (!key_link(c, e, anchor, h))
         return false;
@@ -478,8 +465,8 @@ static bool link_lookup(struct correlator *c, struct lk *e, struct lk *anchor, u
  * many open lookups it has then): past max_open the lookup due first is closed early (evicted),
  * past max_per_key open lookups of the key its oldest one (key_evicted). Returns the key's
  * anchor now, NULL when the key has no open lookup left. */
-static struct lk *make_room(struct correlator *c, uint64_t h, const struct lk_key *k,
-                            struct lk *anchor, size_t n)
+struct lk *lk_make_room(struct correlator *c, uint64_t h, const struct lk_key *k, struct lk *anchor,
+                        size_t n)
 {
     if (c->open >= c->cfg.max_open && theap_top(&c->due)) {
         c->st.evicted++;
@@ -500,7 +487,7 @@ static struct lk *make_room(struct correlator *c, uint64_t h, const struct lk_ke
 
 /* Is the silence since the lookup's last query, up to the current packet, longer than the
  * timeout? */
-static bool is_late(const struct correlator *c, const struct lk *e)
+bool lk_is_late(const struct correlator *c, const struct lk *e)
 {
     return span(c->now, e->last_vt) > c->cfg.timeout_us;
 }
@@ -523,12 +510,12 @@ static void relate_l(struct correlator *c, const struct lk *e, const struct dns_
     r->has_time = pkt->ts.kind != NT_TIME_NONE && l->first_tx.kind != NT_TIME_NONE;
     r->since_first_us = span(c->now, e->first_vt);
     r->since_last_us = span(c->now, e->last_vt);
-    r->late = is_late(c, e);
+    r->late = lk_is_late(c, e);
 }
 
 /* relate_l for a whole entry e. */
-static void relate(struct correlator *c, const struct lk *e, const struct packet *pkt,
-                   enum pkt_relation_kind kind)
+void lk_relate(struct correlator *c, const struct lk *e, const struct packet *pkt,
+               enum pkt_relation_kind kind)
 {
     relate_l(c, e, &e->l, pkt, kind);
 }
@@ -562,7 +549,7 @@ static int on_query(struct correlator *c, const struct packet *pkt, uint32_t inp
             continue;
         if (span(c->now, e->last_vt) > c->cfg.retransmit_window_us)
             continue;
-        relate(c, e, pkt, REL_RETRANSMISSION);
+        lk_relate(c, e, pkt, REL_RETRANSMISSION);
         l->transmissions++;
         c->rel.transmission = l->transmissions;
         l->last_pkt = pkt->num;
@@ -573,10 +560,10 @@ static int on_query(struct correlator *c, const struct packet *pkt, uint32_t inp
         reschedule(c, e);
         if (pkt->ttl && (!l->min_ttl || pkt->ttl < l->min_ttl))
             l->min_ttl = pkt->ttl;
-        add_port(l, pkt->sport);
+        lk_add_port(l, pkt->sport);
         return NT_OK;
     }
-    anchor = make_room(c, h, &k, anchor, n);
+    anchor = lk_make_room(c, h, &k, anchor, n);
     size_t qlen = m->has_question ? strlen(m->q.name.text) : 0;
     struct lk *e = lk_alloc(c, qlen);
     if (!e)
@@ -598,19 +585,19 @@ static int on_query(struct correlator *c, const struct packet *pkt, uint32_t inp
         l->qtype = m->q.qtype;
         l->qclass = m->q.qclass;
     }
-    add_port(l, pkt->sport);
+    lk_add_port(l, pkt->sport);
     l->first_tx = l->last_tx = pkt->ts;
     e->first_vt = e->last_vt = c->now;
     e->due.tie = l->seq;
-    e->due.at = deadline(c, e);
-    if (!theap_push_lane(&c->due, &e->due, due_lane(e))) {
+    e->due.at = lk_deadline(c, e);
+    if (!theap_push_lane(&c->due, &e->due, lk_due_lane(e))) {
         lk_free(c, e);
         return NT_ERR_NOMEM;
     }
     l->transmissions = 1;
     l->first_ttl = l->min_ttl = pkt->ttl;
     if (!evidence_from_packet_pooled(&l->query, pkt, input, EV_QUERY, &c->evpool) ||
-        !link_lookup(c, e, anchor, h)) {
+        !lk_link(c, e, anchor, h)) {
         theap_remove(&c->due, &e->due);
         lk_free(c, e);
         return NT_ERR_NOMEM;
@@ -618,7 +605,7 @@ static int on_query(struct correlator *c, const struct packet *pkt, uint32_t inp
     c->st.dns_lookups++;
     l->last_pkt = pkt->num;
     l->last_line = pkt->line_no;
-    relate(c, e, pkt, REL_QUERY);
+    lk_relate(c, e, pkt, REL_QUERY);
     c->rel.transmission = 1;
     return NT_OK;
 }
@@ -635,7 +622,7 @@ static int on_response(struct correlator *c, const struct packet *pkt, uint32_t 
      * duplicate answer). */
     for (struct lk *e = key_newest(anchor); e; e = key_next(anchor, e)) {
         struct dns_lookup *l = &e->l;
-        if (!has_port(l, pkt->dport))
+        if (!lk_has_port(l, pkt->dport))
             continue;
         /* Text without -v does not print the question of a response. */
         if (m->has_question && !same_question(l, m))
@@ -651,10 +638,10 @@ static int on_response(struct correlator *c, const struct packet *pkt, uint32_t 
         if (!(pending = lk_full(c, pending)))
             return NT_ERR_NOMEM;
         struct dns_lookup *l = &pending->l;
-        relate(c, pending, pkt, REL_ANSWER);
+        lk_relate(c, pending, pkt, REL_ANSWER);
         c->rel.rcode = m->rcode;
-        l->late = is_late(c, pending);
-        set_outcome(c, pending, LOOKUP_ANSWERED);
+        l->late = lk_is_late(c, pending);
+        lk_set_outcome(c, pending, LOOKUP_ANSWERED);
         l->rcode = m->rcode;
         l->rtt_us = span(c->now, pending->last_vt);
         l->elapsed_us = span(c->now, pending->first_vt);
@@ -687,7 +674,7 @@ static int on_response(struct correlator *c, const struct packet *pkt, uint32_t 
         const struct dns_lookup *l = &e->l;
         if (l->id == m->id && !l->id_unknown && l->transport == pkt->proto &&
             nt_addr_eq(&l->client, &pkt->dst) && !nt_addr_eq(&l->server, &pkt->src) &&
-            has_port(l, pkt->dport) && (!m->has_question || same_question(l, m))) {
+            lk_has_port(l, pkt->dport) && (!m->has_question || same_question(l, m))) {
             /* The rules read the whole lookup. */
             if (!(e = lk_full(c, e)))
                 return NT_ERR_NOMEM;
@@ -710,329 +697,6 @@ static int on_response(struct correlator *c, const struct packet *pkt, uint32_t 
     c->cb.on_stray_response(c->cb.ctx, &sr);
     evidence_fini(&ev);
     return NT_OK;
-}
-
-/* What an ICMP error tells about the datagram it quotes. tcpdump text without -v carries only
- * part of it (the quoted destination, protocol and port, or only the destination host). */
-struct quote_view {
-    bool src, dst, proto, sport, dport, id;
-};
-
-static void view_quote(const struct icmp_quote *q, struct quote_view *v)
-{
-    /* The known bits say what the text showed; present/has_ports/has_dns imply them for
-     * captured packets. */
-    uint8_t k = q->known;
-    if (q->present)
-        k |= QUOTE_K_SRC | QUOTE_K_DST | QUOTE_K_PROTO;
-    if (q->has_ports)
-        k |= QUOTE_K_SPORT | QUOTE_K_DPORT;
-    if (q->has_dns)
-        k |= QUOTE_K_DNS_ID;
-    v->src = (k & QUOTE_K_SRC) && q->src.family != NT_AF_NONE;
-    v->dst = (k & QUOTE_K_DST) && q->dst.family != NT_AF_NONE;
-    v->proto = k & QUOTE_K_PROTO;
-    v->sport = k & QUOTE_K_SPORT;
-    v->dport = k & QUOTE_K_DPORT;
-    v->id = k & QUOTE_K_DNS_ID;
-}
-
-/* Does the quoted datagram look like a query of lookup l (client -> server)? */
-static bool quote_is_query_of(const struct packet *pkt, const struct quote_view *v,
-                              const struct dns_lookup *l)
-{
-    const struct icmp_quote *q = &pkt->quote;
-    if (!v->dst || !nt_addr_eq(&q->dst, &l->server))
-        return false;
-    /* Without the quoted source, the error went back to the host that sent the datagram. */
-    if (!nt_addr_eq(v->src ? &q->src : &pkt->dst, &l->client))
-        return false;
-    if (v->proto && q->proto != l->transport)
-        return false;
-    if (v->dport && q->dport != l->server_port)
-        return false;
-    if (v->sport && !has_port(l, q->sport))
-        return false;
-    if (v->id && q->dns_id != l->id)
-        return false;
-    if (q->has_question && l->has_question &&
-        (q->q.qtype != l->qtype || strcasecmp(q->q.name.text, l->qname) != 0))
-        return false;
-    return true;
-}
-
-/* Does the quoted datagram look like a response of lookup l (server -> client)? */
-static bool quote_is_response_of(const struct packet *pkt, const struct quote_view *v,
-                                 const struct dns_lookup *l)
-{
-    const struct icmp_quote *q = &pkt->quote;
-    /* Without the quoted source (tcpdump text of ICMPv6 errors prints only the quoted
-     * destination, protocol and port), the error went back to the host that sent the response:
-     * the lookup's server, or the other address an answer to it came from. */
-    const struct nt_addr *from = v->src ? &q->src : &pkt->dst;
-    if (!v->dst || !nt_addr_eq(&q->dst, &l->client) ||
-        !(nt_addr_eq(from, &l->server) ||
-          (l->foreign_answers && nt_addr_eq(from, &l->foreign_from))))
-        return false;
-    if (v->proto && q->proto != l->transport)
-        return false;
-    if (v->sport && q->sport != l->server_port)
-        return false;
-    if (v->dport && !has_port(l, q->dport))
-        return false;
-    if (!v->sport && !v->dport)
-        return false; /* an address alone cannot tie an error to one response */
-    if (v->id && q->dns_id != l->id)
-        return false;
-    return true;
-}
-
-/* Finds the lookup an ICMP error is about: the newest lookup without an outcome whose query the
- * quote matches and that started before the error; else the newest matching one. */
-static struct lk *find_for_icmp(struct correlator *c, const struct packet *pkt,
-                                const struct quote_view *v, bool response)
-{
-    const struct icmp_quote *q = &pkt->quote;
-    struct lk *pending = NULL, *any = NULL;
-    /* A quote that shows the DNS id shows the ports and protocol too (the decoders read the DNS
-     * header only behind a UDP or TCP header): its lookup's key is known. */
-    if (v->id && v->src && v->dst && v->proto && (response ? v->sport : v->dport)) {
-        const struct lk_key k =
-            response ? (struct lk_key){&q->dst, &q->src, q->sport, q->dns_id, q->proto}
-                     : (struct lk_key){&q->src, &q->dst, q->dport, q->dns_id, q->proto};
-        struct lk *anchor = key_find(c, lk_hash(&k), &k);
-        for (struct lk *e = key_newest(anchor); e; e = key_next(anchor, e)) {
-            bool ok =
-                response ? quote_is_response_of(pkt, v, &e->l) : quote_is_query_of(pkt, v, &e->l);
-            if (!ok)
-                continue;
-            if (!any)
-                any = e;
-            if (e->l.outcome == LOOKUP_PENDING) {
-                pending = e;
-                break;
-            }
-        }
-        if (pending || any || !response)
-            return pending ? pending : any;
-        /* A response from another address than the lookup's server (foreign_answers) is
-         * hashed under the server queried: look among the waiting lookups. */
-        size_t scanned = 0;
-        for (struct lk *e = c->pending; e && scanned < SCAN_LIMIT; e = e->pnext, scanned++)
-            if (e->l.foreign_answers && quote_is_response_of(pkt, v, &e->l))
-                return e;
-        return NULL;
-    }
-    /* Without the id: the newest waiting lookup the quote matches (an error follows its query
-     * closely), else the newest matching lookup of any outcome (a repeated error). */
-    size_t scanned = 0;
-    for (struct lk *e = c->pending; e && scanned < SCAN_LIMIT; e = e->pnext, scanned++) {
-        bool ok = response ? quote_is_response_of(pkt, v, &e->l) : quote_is_query_of(pkt, v, &e->l);
-        if (ok)
-            return e;
-    }
-    scanned = 0;
-    for (struct lk *e = c->newest; e && scanned < SCAN_LIMIT; e = e->older, scanned++) {
-        bool ok = response ? quote_is_response_of(pkt, v, &e->l) : quote_is_query_of(pkt, v, &e->l);
-        if (ok)
-            return e;
-    }
-    return NULL;
-}
-
-/* The TCP connection attempt an ICMP error quotes, if any. */
-static struct tcp_attempt *match_tcp(struct correlator *c, const struct packet *pkt,
-                                     const struct quote_view *v, const struct evidence *evd,
-                                     uint8_t *sender, int *err)
-{
-    struct tcp_quote_known k = {v->src, v->dst, v->proto, v->sport, v->dport};
-    enum icmp_sender s = ICMP_SENDER_UNKNOWN;
-    struct tcp_attempt *a = tcp_track_icmp(c->tcp, pkt, &k, evd, &s, err);
-    if (a)
-        *sender = (uint8_t)s;
-    return a;
-}
-
-/* Does the quote show a DNS query to a server (not a response, not other traffic)? Its
- * destination, protocol and destination port must be known, the port a DNS port. */
-static bool quote_shows_query(const struct icmp_quote *q, const struct quote_view *v)
-{
-    if (!v->dst || !v->proto || !v->dport || !is_dns_port(q->dport))
-        return false;
-    /* A quoted TCP segment to port 53 is a connection attempt (the TCP tracker's) unless the
-     * quote reaches into a DNS header. */
-    if (q->proto != 17 && !(q->proto == 6 && v->id))
-        return false;
-    if (v->sport && is_dns_port(q->sport) && !v->id)
-        return false; /* port 53 to port 53 without the DNS header: direction unknown */
-    return !(v->id && (q->dns_flags & DNS_FLAG_QR));
-}
-
-/* An ICMP error quoting a DNS query that is not in the capture: the quote is the query's own
- * header, so it is evidence of a lookup that failed. Makes that lookup, with what the quote
- * shows (see struct dns_lookup's from_quote), already refused by this error. NULL on out of
- * memory. */
-static struct lk *lookup_from_quote(struct correlator *c, const struct packet *pkt,
-                                    const struct quote_view *v, uint32_t input)
-{
-    const struct icmp_quote *q = &pkt->quote;
-    /* Without the quoted source, the error went back to the host that sent the query. */
-    const struct nt_addr *client = v->src ? &q->src : &pkt->dst;
-    const struct lk_key k = {client, &q->dst, q->dport, v->id ? q->dns_id : 0, q->proto};
-    uint64_t h = lk_hash(&k);
-    struct lk *anchor = key_find(c, h, &k);
-    size_t n = 0;
-    for (struct lk *o = key_newest(anchor); o; o = key_next(anchor, o))
-        n++;
-    anchor = make_room(c, h, &k, anchor, n);
-    size_t qlen = q->has_question ? strlen(q->q.name.text) : 0;
-    struct lk *e = lk_alloc(c, qlen);
-    if (!e)
-        return NULL;
-    struct dns_lookup *l = &e->l;
-    l->seq = ++c->seq;
-    l->input = input;
-    l->from_quote = true;
-    l->client = *client;
-    l->server = q->dst;
-    l->server_port = q->dport;
-    l->transport = q->proto;
-    if (v->id) {
-        l->id = q->dns_id;
-        l->query_flags = q->dns_flags;
-    } else {
-        l->id_unknown = true;
-    }
-    if (q->has_question) {
-        l->has_question = true;
-        memcpy(e->qname, q->q.name.text, qlen + 1);
-        l->qname = e->qname;
-        l->qtype = q->q.qtype;
-        l->qclass = q->q.qclass;
-    }
-    if (v->sport)
-        add_port(l, q->sport);
-    e->first_vt = e->last_vt = c->now;
-    e->due.tie = l->seq;
-    e->due.at = deadline(c, e);
-    if (!theap_push_lane(&c->due, &e->due, due_lane(e))) {
-        lk_free(c, e);
-        return NULL;
-    }
-    if (!link_lookup(c, e, anchor, h)) {
-        theap_remove(&c->due, &e->due);
-        lk_free(c, e);
-        return NULL;
-    }
-    c->st.lookups_from_quotes++;
-    return e;
-}
-
-static int on_icmp_error(struct correlator *c, const struct packet *pkt, uint32_t input)
-{
-    const struct icmp_quote *q = &pkt->quote;
-    struct quote_view v;
-    struct icmp_event ev = {0};
-    struct evidence evd;
-    int err = NT_OK;
-    c->st.icmp_errors++;
-    view_quote(q, &v);
-    if (!evidence_from_packet(&evd, pkt, input, EV_ICMP_ERROR)) {
-        evidence_fini(&evd);
-        return NT_ERR_NOMEM;
-    }
-    ev.ev = &evd;
-    ev.kind = pkt->icmp_kind;
-    bool dns_ports = (v.dport && is_dns_port(q->dport)) || (v.sport && is_dns_port(q->sport));
-    ev.about_dns = q->has_dns || dns_ports;
-
-    struct lk *e = find_for_icmp(c, pkt, &v, false);
-    bool no_query = false;
-    if (!e && quote_shows_query(q, &v) && !find_for_icmp(c, pkt, &v, true) &&
-        !qseen_has(c, v.src ? &q->src : &pkt->dst, &q->dst)) {
-        /* The query is not in the capture. */
-        no_query = true;
-        if ((e = lookup_from_quote(c, pkt, &v, input)) == NULL) {
-            evidence_fini(&evd);
-            return NT_ERR_NOMEM;
-        }
-    }
-    if (e && !(e = lk_full(c, e))) {
-        evidence_fini(&evd);
-        return NT_ERR_NOMEM;
-    }
-    if (e) {
-        struct dns_lookup *l = &e->l;
-        /* The error came from the quoted destination (the server) or from another host. */
-        ev.sender = nt_addr_eq(&pkt->src, &l->server) ? ICMP_SENDER_SERVER : ICMP_SENDER_PATH;
-        relate(c, e, pkt, no_query || l->from_quote ? REL_ICMP_NO_QUERY : REL_ICMP_QUERY);
-        c->rel.sender = ev.sender;
-        c->rel.error_no = l->n_errors + 1;
-        l->n_errors++;
-        evd.order_pkt = l->query.pkt;
-        if (l->n_errors == 1) {
-            l->icmp_kind = pkt->icmp_kind;
-            l->icmp_sender = ev.sender;
-            l->matched_by_id = v.id;
-            if (!evidence_copy(&l->error, &evd)) {
-                evidence_fini(&evd);
-                return NT_ERR_NOMEM;
-            }
-        }
-        if (l->outcome == LOOKUP_PENDING) {
-            l->late = is_late(c, e);
-            l->elapsed_us = span(c->now, e->first_vt);
-            set_outcome(c, e, LOOKUP_ICMP_ERROR);
-        }
-        ev.lookup = l;
-        ev.about_dns = true;
-        c->st.icmp_matched++;
-    } else if ((e = find_for_icmp(c, pkt, &v, true)) != NULL) {
-        if (!(e = lk_full(c, e))) {
-            evidence_fini(&evd);
-            return NT_ERR_NOMEM;
-        }
-        struct dns_lookup *l = &e->l;
-        ev.quotes_response = true;
-        evd.order_pkt = l->query.pkt;
-        ev.sender = nt_addr_eq(&pkt->src, &l->client) ? ICMP_SENDER_CLIENT : ICMP_SENDER_PATH;
-        relate(c, e, pkt, REL_ICMP_RESPONSE);
-        c->rel.sender = ev.sender;
-        ev.foreign_answer =
-            l->foreign_answers && !nt_addr_eq(v.src ? &q->src : &pkt->dst, &l->server);
-        if (ev.foreign_answer)
-            l->foreign_rejects++;
-        else
-            l->client_rejects++;
-        ev.lookup = l;
-        ev.about_dns = true;
-        c->st.icmp_matched++;
-    } else if ((ev.attempt = match_tcp(c, pkt, &v, &evd, &ev.sender, &err)) != NULL) {
-        c->st.icmp_matched++;
-        c->rel.kind = REL_ICMP_TCP;
-        c->rel.attempt_seq = ev.attempt->seq;
-        c->rel.sender = ev.sender;
-        c->rel.first_pkt = ev.attempt->syn.pkt;
-        c->rel.first_line = ev.attempt->syn.line_no;
-    } else if (v.dst) {
-        /* Traffic not in the capture: judge the sender from the quote alone. */
-        ev.sender = nt_addr_eq(&pkt->src, &q->dst) ? ICMP_SENDER_SERVER : ICMP_SENDER_PATH;
-        if (v.sport && is_dns_port(q->sport) && !(v.dport && is_dns_port(q->dport))) {
-            ev.quotes_response = true;
-            if (v.src && nt_addr_eq(&pkt->src, &q->dst))
-                ev.sender = ICMP_SENDER_CLIENT;
-        }
-    }
-    if (!c->rel.kind) {
-        c->rel.kind = REL_ICMP_UNMATCHED;
-        c->rel.sender = ev.sender;
-    }
-    if (c->cb.on_icmp_error)
-        c->cb.on_icmp_error(c->cb.ctx, &ev);
-    if (ev.attempt)
-        tcp_track_settle(c->tcp, (struct tcp_attempt *)ev.attempt);
-    evidence_fini(&evd);
-    return err;
 }
 
 /* Reports a malformed DNS message (struct dns_malformed); see there for what counts. */
@@ -1101,7 +765,7 @@ int correlate_packet(struct correlator *c, const struct packet *pkt, uint32_t in
     }
     if (pkt->layers & PKT_L_ICMP) {
         if (pkt->icmp_is_error)
-            return on_icmp_error(c, pkt, input);
+            return correlate_icmp_error(c, pkt, input);
         return NT_OK;
     }
     if ((pkt->layers & PKT_L_UDP) && (pkt->sport == NBNS_PORT || pkt->dport == NBNS_PORT))

@@ -140,6 +140,44 @@ static inline int64_t span(int64_t to, int64_t from)
 struct lk *lk_alloc(struct correlator *c, size_t qlen);
 void lk_free(struct correlator *c, struct lk *e);
 struct lk *lk_full(struct correlator *c, struct lk *e);
+/* Matching without a DNS id (tcpdump text without the quoted packet, or a quote cut after the
+ * UDP header) scans the lookups still waiting for an outcome, newest first; this bounds the
+ * scan. */
+#define SCAN_LIMIT 4096
+
+/* The key of a lookup: what a query, its retransmissions (from any source port) and its answers
+ * share. Hashed under the run's key (util/htab), so packets cannot be crafted to collide. The
+ * client port is not in it: a retransmission may come from a new one. */
+struct lk_key {
+    const struct nt_addr *client, *server;
+    uint16_t server_port, id;
+    uint8_t transport;
+};
+
+/* The lookup table's pieces that on_query and on_response (correlate.c) and the ICMP matching
+ * (icmp.c) share; each is described where it is defined, in correlate.c. */
+uint64_t lk_hash(const struct lk_key *k);
+struct lk *key_find(const struct correlator *c, uint64_t h, const struct lk_key *k);
+struct lk *key_newest(const struct lk *anchor);
+struct lk *key_next(const struct lk *anchor, const struct lk *e);
+int64_t lk_deadline(const struct correlator *c, const struct lk *e);
+unsigned lk_due_lane(const struct lk *e);
+void lk_set_outcome(struct correlator *c, struct lk *e, enum lookup_outcome o);
+void lk_add_port(struct dns_lookup *l, uint16_t port);
+bool lk_has_port(const struct dns_lookup *l, uint16_t port);
+bool is_dns_port(uint16_t p);
+bool qseen_has(const struct correlator *c, const struct nt_addr *client,
+               const struct nt_addr *server);
+bool lk_link(struct correlator *c, struct lk *e, struct lk *anchor, uint64_t h);
+struct lk *lk_make_room(struct correlator *c, uint64_t h, const struct lk_key *k, struct lk *anchor,
+                        size_t n);
+bool lk_is_late(const struct correlator *c, const struct lk *e);
+void lk_relate(struct correlator *c, const struct lk *e, const struct packet *pkt,
+               enum pkt_relation_kind kind);
+/* An ICMP error: matched to the lookup or TCP attempt it quotes, or a lookup made from its
+ * quote, and handed on (icmp.c). */
+int correlate_icmp_error(struct correlator *c, const struct packet *pkt, uint32_t input);
+
 void lk_compact_due(struct correlator *c);
 /* lk_pack: moves answered lookup e into a packed entry (out of memory it stays whole, which is
  * only larger); lk_unpack: the whole dns_lookup of e (packed or not) into *out, its qname
