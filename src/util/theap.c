@@ -195,14 +195,20 @@ void theap_update(struct theap *h, struct theap_node *node)
     sift_up(h, i);
 }
 
-void theap_set_lane(struct theap *h, struct theap_node *node, unsigned lane)
+/* Takes a node the heap holds out of its lane or its heap slot (its idx is left stale). */
+static void detach(struct theap *h, struct theap_node *node)
 {
-    if (!held(h, node))
-        return;
     if (node->idx == THEAP_IN_LANE)
         lane_unlink(h, node);
     else
         heap_take(h, node);
+}
+
+void theap_set_lane(struct theap *h, struct theap_node *node, unsigned lane)
+{
+    if (!held(h, node))
+        return;
+    detach(h, node);
     lane_add(h, node, lane);
 }
 
@@ -233,10 +239,7 @@ void theap_remove(struct theap *h, struct theap_node *node)
 {
     if (!held(h, node))
         return;
-    if (node->idx == THEAP_IN_LANE)
-        lane_unlink(h, node);
-    else
-        heap_take(h, node);
+    detach(h, node);
     node->idx = THEAP_NONE;
     h->n_all--;
 }
