@@ -15,6 +15,7 @@
 #include "flow/flow.h"
 #include "source/source.h"
 #include "util/err.h"
+#include "util/hugemem.h"
 
 struct pipeline {
     struct pipeline_config cfg;
@@ -163,6 +164,7 @@ static void on_incident(void *ctx, const struct incident_event *ev)
 struct pipeline *pipeline_new(const struct pipeline_config *cfg, const struct pipeline_sink *sink,
                               struct analysis *a, size_t n_inputs)
 {
+    nt_hugemem_init();
     struct pipeline *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
@@ -212,6 +214,7 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, const struct pi
     a->limits.max_tcp_attempts = cfg->limits.max_tcp_attempts;
     a->limits.lookups_per_key = cc.max_per_key;
     a->limits.answer_guard_us = cfg->limits.answer_guard_us;
+    nt_hugemem_follow(); /* what the stages' first tables took */
     return p;
 }
 
@@ -315,6 +318,7 @@ bool pipeline_read_source(struct pipeline *p, struct source *src, const char *la
     struct pipeline_read_progress rp = {.input = idx, .total = source_bytes_total(src)};
     uint32_t until_progress = PIPELINE_PROGRESS_PACKETS;
     while ((rc = source_next(src, p->pkt)) == 1) {
+        nt_hugemem_follow();
         if (p->progress && --until_progress == 0) {
             until_progress = PIPELINE_PROGRESS_PACKETS;
             rp.packets = source_stats(src)->packets;
