@@ -37,8 +37,11 @@
 #include "source/source.h"
 #include "util/err.h"
 
-/* The read buffer; a record larger than this grows it (up to the limits below). */
-#define PF_CHUNK ((size_t)1 << 20)
+/* The read buffer; a record larger than this grows it (up to the limits below). 128 KiB stays
+ * in the core's L2 cache between the pread that fills it and the decoder that reads it: on
+ * busy.pcap (394 MB) the whole run took 3-5% less CPU than with 1 MiB (64 KiB and 256 KiB
+ * measured the same as 128 KiB), while a bare read() walk takes the same time with either. */
+#define PF_CHUNK ((size_t)1 << 17)
 /* libpcap's limits: MAXIMUM_SNAPLEN and the first section header's maximum (the others are in
  * pcapfile.h). */
 #define PF_MAX_SNAPLEN ((uint32_t)262144)
