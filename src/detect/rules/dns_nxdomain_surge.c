@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "detect/nx_name.h"
 #include "detect/rule.h"
 #include "detect/text.h"
 #include "util/dnstext.h"
@@ -153,43 +154,7 @@ static size_t split_labels(const char *name, char lab[][64], size_t max)
     return n;
 }
 
-/* The labels of the usual name, written only with letters, digits, '-', '_' and dots and with
- * labels of at most 63 bytes: where each starts in name and how long it is (n of them), without
- * copying them. Returns false for any other name (escapes, other bytes, longer labels, more than
- * max labels), which split_labels takes. Such a name's labels, lower-cased, are what
- * split_labels would write, and each is written as it is in presentation form (nt_label_byte). */
-static bool label_spans_plain(const char *name, size_t start[], size_t len[], size_t max,
-                              size_t *n_out)
-{
-    size_t n = 0, at = 0;
-    bool open = false;
-    for (size_t i = 0;; i++) {
-        unsigned char c = (unsigned char)name[i];
-        if (c == '.' || c == '\0') {
-            if (open) {
-                if (n >= max || i - at > 63)
-                    return false;
-                start[n] = at;
-                len[n] = i - at;
-                n++;
-                open = false;
-            }
-            if (c == '\0')
-                break;
-            continue;
-        }
-        if (!nt_label_plain[c])
-            return false;
-        if (!open) {
-            at = i;
-            open = true;
-        }
-    }
-    *n_out = n;
-    return true;
-}
-
-/* The label of a plain name (label_spans_plain) at start, len bytes, lower-cased into out, as
+/* The label of a plain name (nx_name_scan) at start, len bytes, lower-cased into out, as
  * split_labels writes it. */
 static void label_copy(const char *name, size_t start, size_t len, char out[64])
 {
@@ -262,10 +227,14 @@ struct nx_entry {
 /* What on_lookup needs of a lookup's name and addresses before it counts: the parent as text,
  * both sketch hashes, and where the labels an NXDOMAIN answer measures are. */
 struct name_keys {
-    bool plain;   /* label_spans_plain's name: the labels are read from the name */
+    bool plain;   /* a plain name (nx_name_scan): the labels are read from the name */
     size_t n, pl; /* labels, of which the parent's */
     size_t start0, len0, startp, lenp; /* plain: the leftmost label, the parent's first */
-    uint64_t dk, ck;                   /* dom_key, cli_key */
+    uint64_t dk, ck; /* sketch hashes: service and parent (dom_prefix), client (cli_key) */
+    /* The parent's text: a plain name's is written only when on_lookup needs it (name_parent),
+     * from the labels sc found. */
+    bool parent_made;
+    struct nx_name sc;
     char parent[DNS_NAME_TEXT_MAX];
 };
 
@@ -383,7 +352,7 @@ struct nx_key {
     uint8_t transport;
     const char *parent;
     const struct nt_addr *client; /* clients */
-    uint64_t sketch;              /* dom_key or cli_key */
+    uint64_t sketch;              /* name_keys' dk or ck */
     /* Domains: the hasher state after the service's fields (rule_service_hasher), or NULL. */
     const struct htab_hasher *service;
 };
@@ -550,10 +519,9 @@ static uint64_t service_fnv(const struct dns_lookup *l)
     return fnv64(a, FNV_SEED);
 }
 
-/* The sketch hash of the text "<server>|<port>|<transport>|<parent>", its first part from the
- * cache of services when there. */
-static uint64_t dom_key(const struct rule_ctx *rc, struct state *st, const struct dns_lookup *l,
-                        const char *parent)
+/* The sketch hash of the text "<server>|<port>|<transport>|" of l's service, from the cache of
+ * services when there. */
+static uint64_t dom_prefix(const struct rule_ctx *rc, struct state *st, const struct dns_lookup *l)
 {
     /* The slot from the service's keyed hash, which the detector made for this lookup. */
     struct svc_prefix *p = &st->prefix[rule_service_hash(rc, l) % PREFIX_SLOTS];
@@ -565,7 +533,7 @@ static uint64_t dom_key(const struct rule_ctx *rc, struct state *st, const struc
         p->transport = l->transport;
         p->fnv = service_fnv(l);
     }
-    return fnv64_lowered(parent, p->fnv); /* the labels are lower-cased */
+    return p->fnv;
 }
 
 /* fnv64 of an IPv4 address's dotted text, as nt_addr_format writes it (decimal bytes without
@@ -616,24 +584,24 @@ enum { KEYS_MADE, KEYS_ROOT, KEYS_NOT_PLAIN };
 static int name_keys(const struct rule_ctx *rc, struct state *st, const struct dns_lookup *l,
                      struct name_keys *k, char (*lab)[64])
 {
-    size_t start[MAX_LABELS], len[MAX_LABELS], n, pl, o = 0;
+    size_t n, pl, o = 0;
     char *parent = k->parent;
-    k->plain = label_spans_plain(l->qname, start, len, MAX_LABELS, &n);
+    struct nx_name sc;
+    k->plain = nx_name_scan(l->qname, MAX_LABELS, &sc);
     if (k->plain) {
-        /* The parent straight from the name: its labels are written as they are, lower-cased
-         * (the labels themselves are copied only for an NXDOMAIN answer, in on_lookup). */
-        if (n == 0)
+        /* The parent straight from the name, lower-cased and hashed as it is written (the labels
+         * themselves are copied only for an NXDOMAIN answer, in on_lookup). */
+        if (sc.n == 0)
             return KEYS_ROOT;
-        pl = n >= 3 && len[n - 1] == 2 && len[n - 2] <= 3 ? 3 : n >= 2 ? 2 : n;
-        for (size_t i = n - pl; i < n; i++) {
-            for (size_t j = 0; j < len[i]; j++)
-                parent[o++] = (char)lower((unsigned char)l->qname[start[i] + j]);
-            parent[o++] = '.';
-        }
-        k->start0 = start[0];
-        k->len0 = len[0];
-        k->startp = start[n - pl];
-        k->lenp = len[n - pl];
+        n = sc.n;
+        pl = sc.pl;
+        k->start0 = sc.start0;
+        k->len0 = sc.len0;
+        k->startp = sc.startp;
+        k->lenp = sc.lenp;
+        k->sc = sc;
+        k->parent_made = false;
+        k->dk = nx_name_fnv(l->qname, &sc, dom_prefix(rc, st, l));
     } else {
         if (!lab)
             return KEYS_NOT_PLAIN;
@@ -647,13 +615,25 @@ static int name_keys(const struct rule_ctx *rc, struct state *st, const struct d
                 o = (size_t)(nt_label_byte(parent + o, (uint8_t)*p) - parent);
             parent[o++] = '.';
         }
+        parent[o] = '\0';
+        k->parent_made = true;
+        /* The labels are lower-cased. */
+        k->dk = fnv64_lowered(parent, dom_prefix(rc, st, l));
     }
-    parent[o] = '\0';
     k->n = n;
     k->pl = pl;
-    k->dk = dom_key(rc, st, l, parent);
     k->ck = cli_key(st, l);
     return KEYS_MADE;
+}
+
+/* The parent's text of k's name (l's). */
+static const char *name_parent(const struct dns_lookup *l, struct name_keys *k)
+{
+    if (!k->parent_made) {
+        nx_name_parent(l->qname, &k->sc, k->parent);
+        k->parent_made = true;
+    }
+    return k->parent;
 }
 
 /* Makes the lookup's keys ahead (for a plain name) and asks for the sketch counters and
@@ -686,7 +666,7 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
         return;
     char lab[MAX_LABELS][64];
     struct name_keys made;
-    const struct name_keys *k = &st->pre;
+    struct name_keys *k = &st->pre;
     if (st->pre_of != l) { /* not made ahead (prefetch leaves names that are not plain) */
         if (name_keys(rc, st, l, &made, lab) == KEYS_ROOT)
             return; /* the root */
@@ -695,7 +675,7 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     st->pre_of = NULL;
     size_t n = k->n, pl = k->pl;
     bool plain = k->plain;
-    const char *parent = k->parent;
+    const char *parent = NULL; /* written when needed: most lookups need only its hash */
     uint64_t dk = k->dk, ck = k->ck;
     struct htab_hasher service;
     rule_service_hasher(rc, l, &service);
@@ -714,8 +694,12 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
             *od = *t;
         if (oc->kind == NT_TIME_NONE || nt_time_cmp(t, oc) > 0)
             *oc = *t;
-        struct nx_entry *e = entry_find(st->dom, &st->dom_ix, st->dom_max, st->dom_present, &dkey,
-                                        false, NULL, NULL);
+        struct nx_entry *e = NULL;
+        if (st->dom_present[dk % PRESENT_BUCKETS]) { /* else no entry has this key */
+            dkey.parent = name_parent(l, k);
+            e = entry_find(st->dom, &st->dom_ix, st->dom_max, st->dom_present, &dkey, false, NULL,
+                           NULL);
+        }
         if (e)
             entry_ok(e, t);
         e = entry_find(st->cli, &st->cli_ix, st->cli_max, st->cli_present, &ckey, false, NULL,
@@ -726,6 +710,7 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     }
     if (l->rcode != DNS_RCODE_NXDOMAIN)
         return;
+    parent = dkey.parent = name_parent(l, k);
     char name[DNS_NAME_TEXT_MAX + 32];
     text_query_name(l, name, sizeof name);
     uint64_t nk = name_hash(l->qname);
