@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "detect/dns_finding.h"
+#include "detect/hash_bytes.h"
 #include "detect/one_sided.h"
 #include "detect/rule.h"
 #include "detect/text.h"
@@ -146,13 +147,13 @@ static struct nr_state *state_get(struct rule_ctx *rc)
 /* The question's identity for one client (never 0): the name by its hash (rule_qname_hash). */
 static uint64_t question_key(const struct rule_ctx *rc, const struct dns_lookup *l)
 {
-    struct htab_hasher h;
-    htab_hasher_init(&h);
-    htab_hasher_addr(&h, &l->client);
-    htab_hasher_u16(&h, l->qtype);
-    htab_hasher_u16(&h, l->qclass);
-    htab_hasher_u64(&h, rule_qname_hash(rc, l));
-    uint64_t k = htab_hasher_end(&h);
+    /* Client, type, class and name hash as one run of bytes (detect/hash_bytes.h): one call. */
+    uint8_t b[HB_ADDR_MAX + 12];
+    size_t n = hb_addr(b, &l->client);
+    n += hb_u16(b + n, l->qtype);
+    n += hb_u16(b + n, l->qclass);
+    n += hb_u64(b + n, rule_qname_hash(rc, l));
+    uint64_t k = htab_hash(b, n);
     return k ? k : 1;
 }
 
