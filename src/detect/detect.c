@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "detect/hash_bytes.h"
 #include "detect/history.h"
 #include "detect/rcode_table.h"
 #include "util/htab.h"
@@ -93,13 +94,17 @@ static bool finding_eq(const void *item, const void *key)
     return f->id == k->id && strcmp(f->key, k->key) == 0;
 }
 
+/* The hasher state after a service's address, port and transport: added as one run of bytes
+ * (detect/hash_bytes.h), the state field-by-field calls would leave. */
 static void service_hasher(struct htab_hasher *s, const struct nt_addr *a, uint16_t port,
                            uint8_t transport)
 {
+    uint8_t b[HB_ADDR_MAX + 3];
+    size_t n = hb_addr(b, a);
+    n += hb_u16(b + n, port);
+    n += hb_u8(b + n, transport);
     htab_hasher_init(s);
-    htab_hasher_addr(s, a);
-    htab_hasher_u16(s, port);
-    htab_hasher_u8(s, transport);
+    htab_hasher_add(s, b, n);
 }
 
 /* The keyed hash of a service: the one of the lookup being dispatched when it is that one. */
@@ -123,12 +128,19 @@ uint64_t rule_service_hash(const struct rule_ctx *rc, const struct dns_lookup *l
     return htab_hasher_end(&s);
 }
 
+/* The keyed hash of a question name, case-folded: htab_hasher_name's value, from the words of
+ * the name folded a word at a time and hashed in one call (detect/hash_bytes.h). */
 static uint64_t qname_hash(const char *qname)
 {
-    struct htab_hasher s;
-    htab_hasher_init(&s);
-    htab_hasher_name(&s, qname);
-    return htab_hasher_end(&s);
+    size_t n = qname ? strlen(qname) : 0;
+    uint64_t w[1 + (DNS_NAME_TEXT_MAX + 7) / 8];
+    if (n > DNS_NAME_TEXT_MAX) { /* longer than any name the decoders write */
+        struct htab_hasher s;
+        htab_hasher_init(&s);
+        htab_hasher_name(&s, qname);
+        return htab_hasher_end(&s);
+    }
+    return htab_hash_words(w, hb_name_words(w, qname, n));
 }
 
 /* The hash of l's question name: the dispatched lookup's is made once. */
@@ -566,8 +578,11 @@ void detect_lookup(struct detector *d, const struct dns_lookup *l)
      * rules (the slots have come by then), so that a large table's memory arrives while the
      * rules work. */
     struct rcode_note note = {0, 0, 0};
-    if (query && l->outcome == LOOKUP_ANSWERED)
-        rcode_table_prepare(&d->rcodes, l, &d->svc_state, lookup_qname_hash(d, l), &note);
+    uint64_t qh = 0; /* the question's hash, kept for rcode_table_note_prepared */
+    if (query && l->outcome == LOOKUP_ANSWERED) {
+        qh = lookup_qname_hash(d, l);
+        rcode_table_prepare(&d->rcodes, l, &d->svc_state, qh, &note);
+    }
     for (size_t k = 0; k < d->n_prefetch_rules; k++) {
         size_t i = d->prefetch_rules[k];
         const struct rule *r = detect_rules[i];
@@ -590,7 +605,7 @@ void detect_lookup(struct detector *d, const struct dns_lookup *l)
         }
     }
     if (note.want)
-        rcode_table_note_prepared(&d->rcodes, l, &d->svc_state, lookup_qname_hash(d, l), &note);
+        rcode_table_note_prepared(&d->rcodes, l, &d->svc_state, qh, &note);
     d->svc_of = NULL;
 }
 

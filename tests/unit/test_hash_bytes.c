@@ -4,6 +4,8 @@
  * already part-way through a word. */
 #include "testutil.h"
 
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "detect/hash_bytes.h"
@@ -70,6 +72,13 @@ static void test_same_hash_as_field_by_field(void **state)
         htab_hasher_add(&t, prefix, pre);
         htab_hasher_add(&t, buf + pre, n - pre);
         assert_int_equal(htab_hasher_end(&t), want);
+        /* The very state, too (the detector keeps a service's state to add more fields). */
+        assert_int_equal(t.v0, s.v0);
+        assert_int_equal(t.v1, s.v1);
+        assert_int_equal(t.v2, s.v2);
+        assert_int_equal(t.v3, s.v3);
+        assert_int_equal(t.tail, s.tail);
+        assert_int_equal(t.len, s.len);
     }
 }
 
@@ -100,11 +109,54 @@ static void test_equal_addresses_equal_bytes(void **state)
     assert_memory_equal(x, y, 17);
 }
 
+/* hb_name_words then htab_hash_words gives htab_hasher_name's value (the detector's question hash):
+ * names of every length to 300 bytes, of every byte (upper case folded, bytes from 0x80 left). */
+static void test_name_as_hasher_name(void **state)
+{
+    (void)state;
+    htab_seed_set(0x1111111111111111ull, 0x2222222222222222ull);
+    uint64_t x = 0x243f6a8885a308d3ull;
+    char name[301];
+    uint64_t w[1 + 38];
+    for (int round = 0; round < 30000; round++) {
+        size_t n = (size_t)(next(&x) % 301);
+        bool letters = next(&x) % 2;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t r = next(&x);
+            char c = letters ? (char)("aZ.-_0Q"[r % 7]) : (char)(1 + r % 255);
+            name[i] = c;
+        }
+        name[n] = '\0';
+        n = strlen(name);
+        struct htab_hasher s;
+        htab_hasher_init(&s);
+        htab_hasher_name(&s, name);
+        uint64_t want = htab_hasher_end(&s);
+        memset(w, 0xa5, sizeof w);
+        /* The name alone in memory: a read past its n bytes is caught under ASan. */
+        char *copy = malloc(n ? n : 1);
+        assert_non_null(copy);
+        memcpy(copy, name, n);
+        size_t len = hb_name_words(w, copy, n);
+        free(copy);
+        assert_int_equal(len, 8 + n);
+        assert_int_equal(htab_hash_words(w, len), want);
+    }
+    /* Case does not count; other bytes do. */
+    uint64_t a[4], b[4];
+    size_t na = hb_name_words(a, "WwW.ExAmPlE.cOm.", 16);
+    size_t nb = hb_name_words(b, "www.example.com.", 16);
+    assert_int_equal(htab_hash_words(a, na), htab_hash_words(b, nb));
+    na = hb_name_words(a, "www.example.con.", 16);
+    assert_int_not_equal(htab_hash_words(a, na), htab_hash_words(b, nb));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_hash_as_field_by_field),
         cmocka_unit_test(test_equal_addresses_equal_bytes),
+        cmocka_unit_test(test_name_as_hasher_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

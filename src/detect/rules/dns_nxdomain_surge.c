@@ -227,14 +227,13 @@ struct nx_entry {
 /* What on_lookup needs of a lookup's name and addresses before it counts: the parent as text,
  * both sketch hashes, and where the labels an NXDOMAIN answer measures are. */
 struct name_keys {
-    bool plain;   /* a plain name (nx_name_scan): the labels are read from the name */
-    size_t n, pl; /* labels, of which the parent's */
-    size_t start0, len0, startp, lenp; /* plain: the leftmost label, the parent's first */
+    bool plain;      /* a plain name (nx_name_scan): the labels are read from the name */
+    size_t n, pl;    /* labels, of which the parent's */
     uint64_t dk, ck; /* sketch hashes: service and parent (dom_prefix), client (cli_key) */
     /* The parent's text: a plain name's is written only when on_lookup needs it (name_parent),
      * from the labels sc found. */
     bool parent_made;
-    struct nx_name sc;
+    struct nx_name sc; /* a plain name: where its labels are (nx_name_scan) */
     char parent[DNS_NAME_TEXT_MAX];
 };
 
@@ -586,22 +585,17 @@ static int name_keys(const struct rule_ctx *rc, struct state *st, const struct d
 {
     size_t n, pl, o = 0;
     char *parent = k->parent;
-    struct nx_name sc;
-    k->plain = nx_name_scan(l->qname, MAX_LABELS, &sc);
+    struct nx_name *sc = &k->sc;
+    k->plain = nx_name_scan(l->qname, MAX_LABELS, sc);
     if (k->plain) {
         /* The parent straight from the name, lower-cased and hashed as it is written (the labels
          * themselves are copied only for an NXDOMAIN answer, in on_lookup). */
-        if (sc.n == 0)
+        if (sc->n == 0)
             return KEYS_ROOT;
-        n = sc.n;
-        pl = sc.pl;
-        k->start0 = sc.start0;
-        k->len0 = sc.len0;
-        k->startp = sc.startp;
-        k->lenp = sc.lenp;
-        k->sc = sc;
+        n = sc->n;
+        pl = sc->pl;
         k->parent_made = false;
-        k->dk = nx_name_fnv(l->qname, &sc, dom_prefix(rc, st, l));
+        k->dk = nx_name_fnv(l->qname, sc, dom_prefix(rc, st, l));
     } else {
         if (!lab)
             return KEYS_NOT_PLAIN;
@@ -715,8 +709,8 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     text_query_name(l, name, sizeof name);
     uint64_t nk = name_hash(l->qname);
     if (plain) { /* the labels read below: the leftmost and the one left of the parent */
-        label_copy(l->qname, k->start0, k->len0, lab[0]);
-        label_copy(l->qname, k->startp, k->lenp, lab[n - pl]);
+        label_copy(l->qname, k->sc.start0, k->sc.len0, lab[0]);
+        label_copy(l->qname, k->sc.startp, k->sc.lenp, lab[n - pl]);
     }
 
     struct nx_entry *d = entry_find(st->dom, &st->dom_ix, st->dom_max, st->dom_present, &dkey, true,
