@@ -12,6 +12,9 @@
  * the table (a resolver's capture alternates between a few addresses). Only a cache: every hit
  * is checked against the address. */
 #define RECENT_SLOTS 1024
+/* Destinations whose receive bits are set, likewise: a packet to one of them skips the filter's
+ * hash (the bits it would set are set already, and bits are never cleared). */
+#define RX_RECENT_SLOTS 1024
 
 struct host {
     struct nt_addr addr;
@@ -27,8 +30,9 @@ struct sides {
     size_t n;
     uint64_t not_counted; /* packets from hosts past max_hosts (never judged) */
     struct host *recent[RECENT_SLOTS];
-    uint64_t last_num; /* number of the last packet counted (0: none) */
-    uint64_t *rx;      /* RX_BITS bits */
+    struct nt_addr rx_recent[RX_RECENT_SLOTS]; /* family NT_AF_NONE: empty */
+    uint64_t last_num;                         /* number of the last packet counted (0: none) */
+    uint64_t *rx;                              /* RX_BITS bits */
 };
 
 struct sides *sides_new(uint32_t max_hosts)
@@ -62,6 +66,29 @@ void sides_free(struct sides *s)
 static uint32_t cheap_hash(const struct nt_addr *a)
 {
     return nt_addr_hash(a, 0x9e3779b9u);
+}
+
+/* The slot of an address in the caches of recent sources and destinations: a fold of its words
+ * and a multiply, whose top bits (those every input bit reaches) pick the slot; cheaper than
+ * cheap_hash's byte loop. Only picks a slot: a collision (even a crafted one) costs a miss, never
+ * a wrong answer, since every hit compares the address. */
+#define SLOT_BITS 10
+_Static_assert(RECENT_SLOTS == 1u << SLOT_BITS && RX_RECENT_SLOTS == 1u << SLOT_BITS,
+               "slot_of picks one of 1 << SLOT_BITS slots");
+static size_t slot_of(const struct nt_addr *a)
+{
+    uint64_t w0, w1 = 0;
+    uint32_t v4;
+    if (a->family == NT_AF_INET6) {
+        memcpy(&w0, a->a, 8);
+        memcpy(&w1, a->a + 8, 8);
+    } else {
+        memcpy(&v4, a->a, 4); /* the bytes nt_addr_eq compares (or zeros: NT_AF_NONE) */
+        w0 = v4;
+    }
+    uint64_t x = ((w0 ^ a->family) * 0x9e3779b97f4a7c15ull) ^ w1;
+    x *= 0xff51afd7ed558ccdull;
+    return (size_t)(x >> (64 - SLOT_BITS));
 }
 
 /* The two bits of an address in the receive filter, from its cheap hash. A crafted collision can
@@ -111,11 +138,15 @@ int sides_packet(struct sides *s, const struct packet *pkt)
     if (!(pkt->layers & PKT_L_IP) || (pkt->num && pkt->num == s->last_num))
         return NT_OK;
     s->last_num = pkt->num;
-    uint32_t b1, b2;
-    rx_bits(&pkt->dst, &b1, &b2);
-    s->rx[b1 / 64] |= (uint64_t)1 << (b1 % 64);
-    s->rx[b2 / 64] |= (uint64_t)1 << (b2 % 64);
-    struct host **slot = &s->recent[cheap_hash(&pkt->src) & (RECENT_SLOTS - 1)];
+    struct nt_addr *seen = &s->rx_recent[slot_of(&pkt->dst)];
+    if (seen->family == NT_AF_NONE || !nt_addr_eq(seen, &pkt->dst)) {
+        uint32_t b1, b2;
+        rx_bits(&pkt->dst, &b1, &b2);
+        s->rx[b1 / 64] |= (uint64_t)1 << (b1 % 64);
+        s->rx[b2 / 64] |= (uint64_t)1 << (b2 % 64);
+        *seen = pkt->dst;
+    }
+    struct host **slot = &s->recent[slot_of(&pkt->src)];
     if (*slot && nt_addr_eq(&(*slot)->addr, &pkt->src)) {
         (*slot)->sent++;
         return NT_OK;

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "correlate/correlate.h"
+#include "correlate/sides.h"
+#include "util/err.h"
 
 #define MAXL 32
 
@@ -429,6 +431,89 @@ static void test_one_sided_hosts(void **state)
     correlate_free(c);
     free(p);
     free(q);
+}
+
+/* Host i of test_sides_many_hosts: IPv4 10.0.x.y for even i, IPv6 2001:db8::x:y (addresses that
+ * differ in their last bytes only) for odd i. */
+static void many_host(struct nt_addr *a, unsigned i)
+{
+    char t[64];
+    if (i % 2)
+        snprintf(t, sizeof t, "2001:db8::%x:%x", i >> 8, i & 0xff);
+    else
+        snprintf(t, sizeof t, "10.0.%u.%u", i >> 8, i & 0xff);
+    addr(a, t);
+}
+
+/* Reference order of the kept one-sided hosts: more packets sent, then the lower address. */
+static int by_sent_then_addr(const void *x, const void *y)
+{
+    const struct one_sided_host *a = x, *b = y;
+    if (a->sent != b->sent)
+        return a->sent > b->sent ? -1 : 1;
+    return nt_addr_cmp(&a->host, &b->host);
+}
+
+/* Sides over many more hosts than its caches of recent sources and destinations hold, packets
+ * interleaved so that slots are shared and reused: every source's count is exact, every host
+ * something was sent to is never judged one-sided (however often its slot was taken since), and
+ * the rest are, with the kept ones in order. */
+static void test_sides_many_hosts(void **state)
+{
+    (void)state;
+    enum { HOSTS = 3000 };
+    static unsigned sent[HOSTS];
+    struct sides *sd = sides_new(SIDES_MAX_HOSTS);
+    assert_non_null(sd);
+    struct packet *p = pkt_new();
+    p->layers = PKT_L_IP;
+    uint64_t num = 0;
+    /* Rounds: in round r, every host with more than r packets to send sends one (in an order
+     * that changes per round) to a host that receives (every fifth, in turn: each receives). */
+    for (unsigned r = 0; r < 11; r++)
+        for (unsigned k = 0; k < HOSTS; k++) {
+            unsigned i = (k * 1663u + r * 977u) % HOSTS; /* 1663 is prime to HOSTS */
+            if (r >= 1 + (i * 37u) % 11)
+                continue;
+            unsigned to = (unsigned)((num * 7) % (HOSTS / 5)) * 5; /* 7 is prime to 600 */
+            many_host(&p->src, i);
+            many_host(&p->dst, to);
+            p->num = ++num;
+            assert_int_equal(sides_packet(sd, p), NT_OK);
+            /* The extra DNS messages of one TCP segment come as copies: counted once. */
+            if (num % 97 == 0)
+                assert_int_equal(sides_packet(sd, p), NT_OK);
+            sent[i]++;
+        }
+    /* Every host's connection went on without its SYN-ACK. */
+    for (unsigned i = 0; i < HOSTS; i++)
+        sides_synack_unseen(sd, (many_host(&p->src, i), &p->src));
+    struct correlate_stats *st = calloc(1, sizeof *st);
+    assert_non_null(st);
+    sides_judge(sd, st);
+    static struct one_sided_host want[HOSTS];
+    size_t n = 0;
+    for (unsigned i = 0; i < HOSTS; i++) {
+        if (i % 5 == 0)
+            continue;
+        assert_int_equal(sent[i], 1 + (i * 37u) % 11);
+        many_host(&want[n].host, i);
+        want[n].sent = sent[i];
+        want[n].synack_unseen = 1;
+        n++;
+    }
+    qsort(want, n, sizeof want[0], by_sent_then_addr);
+    assert_int_equal(st->one_sided_hosts, n);
+    assert_int_equal(st->hosts_seen_not_counted, 0);
+    assert_int_equal(st->n_one_sided_kept, CORRELATE_ONE_SIDED_KEPT);
+    for (size_t j = 0; j < CORRELATE_ONE_SIDED_KEPT; j++) {
+        assert_true(nt_addr_eq(&st->one_sided[j].host, &want[j].host));
+        assert_int_equal(st->one_sided[j].sent, want[j].sent);
+        assert_int_equal(st->one_sided[j].synack_unseen, 1);
+    }
+    free(st);
+    free(p);
+    sides_free(sd);
 }
 
 static void test_quote_picks_lookup_by_id(void **state)
@@ -1601,6 +1686,7 @@ int main(void)
         cmocka_unit_test(test_answer_from_other_address),
         cmocka_unit_test(test_tcp_connection_facts),
         cmocka_unit_test(test_one_sided_hosts),
+        cmocka_unit_test(test_sides_many_hosts),
         cmocka_unit_test(test_compact_silent_lookups),
         cmocka_unit_test(test_packed_answered_lookups),
         cmocka_unit_test(test_packed_keeps_every_part),
