@@ -70,14 +70,6 @@ static char *bump_str(struct bump *b, const char *s, size_t n)
     return d;
 }
 
-static size_t answers_kept(const struct dns_msg *m)
-{
-    size_t n = 0;
-    for (uint8_t i = 0; i < m->n_rr && i < DNS_MAX_KEPT_RR; i++)
-        n += m->rr[i].section == DNS_SEC_ANSWER;
-    return n;
-}
-
 void *evidence_pool_get(struct evidence_pool *pool, size_t size, uint8_t *cls)
 {
     *cls = 0;
@@ -195,11 +187,16 @@ bool evidence_from_packet_pooled(struct evidence *ev, const struct packet *pkt, 
      * kept, for exports such as ECS dns.answers) in one block. */
     const struct dns_msg *m = &pkt->dns;
     bool dns = (pkt->layers & PKT_L_DNS) != 0;
-    size_t n_ans = dns && role == EV_ANSWER ? answers_kept(m) : 0;
-    size_t size = n_ans * sizeof(struct evidence_rr);
-    for (uint8_t i = 0; n_ans && i < m->n_rr && i < DNS_MAX_KEPT_RR; i++)
-        if (m->rr[i].section == DNS_SEC_ANSWER)
-            size += m->rr[i].name.len + 1 + strnlen(m->rr[i].rdata, sizeof m->rr[i].rdata) + 1;
+    /* The answer records' data lengths, measured once for the size and the copies. */
+    uint16_t data_len[DNS_MAX_KEPT_RR];
+    size_t n_ans = 0, size = 0;
+    for (uint8_t i = 0; dns && role == EV_ANSWER && i < m->n_rr && i < DNS_MAX_KEPT_RR; i++)
+        if (m->rr[i].section == DNS_SEC_ANSWER) {
+            data_len[i] = (uint16_t)strnlen(m->rr[i].rdata, sizeof m->rr[i].rdata);
+            size += m->rr[i].name.len + 1 + data_len[i] + 1;
+            n_ans++;
+        }
+    size += n_ans * sizeof(struct evidence_rr);
     if (keep_frame)
         size += pkt->frame_len ? pkt->frame_len : 1;
     if (dns && m->has_question)
@@ -216,7 +213,7 @@ bool evidence_from_packet_pooled(struct evidence *ev, const struct packet *pkt, 
                     continue;
                 struct evidence_rr *a = &ev->answers[ev->n_answers++];
                 a->name = bump_str(&b, rr->name.text, rr->name.len);
-                a->data = bump_str(&b, rr->rdata, strnlen(rr->rdata, sizeof rr->rdata));
+                a->data = bump_str(&b, rr->rdata, data_len[i]);
                 a->type = rr->type;
                 a->rclass = rr->rclass;
                 a->ttl = rr->ttl;

@@ -137,25 +137,6 @@ int64_t nt_time_diff_us(const struct nt_time *a, const struct nt_time *b)
     return (ds * 1000000000LL + ((int64_t)b->nsec - (int64_t)a->nsec)) / 1000;
 }
 
-int nt_time_cmp(const struct nt_time *a, const struct nt_time *b)
-{
-    if (a->sec != b->sec)
-        return a->sec < b->sec ? -1 : 1;
-    if (a->nsec != b->nsec)
-        return a->nsec < b->nsec ? -1 : 1;
-    return 0;
-}
-
-void nt_time_widen(struct nt_time *first, struct nt_time *last, const struct nt_time *t)
-{
-    if (t->kind == NT_TIME_NONE || (first->kind != NT_TIME_NONE && first->kind != t->kind))
-        return;
-    if (first->kind == NT_TIME_NONE || nt_time_cmp(t, first) < 0)
-        *first = *t;
-    if (last->kind == NT_TIME_NONE || nt_time_cmp(t, last) > 0)
-        *last = *t;
-}
-
 struct nt_time nt_time_add_us(struct nt_time t, int64_t us)
 {
     int64_t ns = (int64_t)t.nsec + (us % 1000000) * 1000;

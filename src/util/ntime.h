@@ -51,11 +51,28 @@ bool nt_date_parse(const char *s, int *y, int *m, int *d);
 /* Microseconds from a to b (b - a); 0 if either has no time; saturates at +-INT64_MAX
  * for differences beyond 292 years. */
 int64_t nt_time_diff_us(const struct nt_time *a, const struct nt_time *b);
-/* -1, 0, 1 as a is before, equal to, after b. */
-int nt_time_cmp(const struct nt_time *a, const struct nt_time *b);
+/* -1, 0, 1 as a is before, equal to, after b. Inline, as nt_time_widen: the correlator and
+ * the rules call them several times per packet and per lookup. */
+static inline int nt_time_cmp(const struct nt_time *a, const struct nt_time *b)
+{
+    if (a->sec != b->sec)
+        return a->sec < b->sec ? -1 : 1;
+    if (a->nsec != b->nsec)
+        return a->nsec < b->nsec ? -1 : 1;
+    return 0;
+}
 /* Widens the window [first, last] to include t. Times of kind NONE are ignored, and so is a
  * time of another kind than the window's: times of day and dated times are different clocks. */
-void nt_time_widen(struct nt_time *first, struct nt_time *last, const struct nt_time *t);
+static inline void nt_time_widen(struct nt_time *first, struct nt_time *last,
+                                 const struct nt_time *t)
+{
+    if (t->kind == NT_TIME_NONE || (first->kind != NT_TIME_NONE && first->kind != t->kind))
+        return;
+    if (first->kind == NT_TIME_NONE || nt_time_cmp(t, first) < 0)
+        *first = *t;
+    if (last->kind == NT_TIME_NONE || nt_time_cmp(t, last) > 0)
+        *last = *t;
+}
 /* Adds microseconds to t. */
 struct nt_time nt_time_add_us(struct nt_time t, int64_t us);
 /* Formats t into buf: "2026-11-21T13:24:32.192571Z" when the date is known, "13:24:32.192571"
