@@ -258,47 +258,80 @@ static size_t put_hex16(char *p, unsigned hi, unsigned lo)
     return 1;
 }
 
+/* The longest run of two or more set bits of an 8-bit mask (the first of equal runs) as its
+ * start << 4 | its length; 0x80 (start 8, length 0) when no run is two long. For the zero words
+ * of an IPv6 address (bit i: word i is 0): the words "::" stands for. */
+static const uint8_t zero_run[256] = {
+    0x80, 0x80, 0x80, 0x02, 0x80, 0x80, 0x12, 0x03, 0x80, 0x80, 0x80, 0x02, 0x22, 0x22, 0x13, 0x04,
+    0x80, 0x80, 0x80, 0x02, 0x80, 0x80, 0x12, 0x03, 0x32, 0x32, 0x32, 0x02, 0x23, 0x23, 0x14, 0x05,
+    0x80, 0x80, 0x80, 0x02, 0x80, 0x80, 0x12, 0x03, 0x80, 0x80, 0x80, 0x02, 0x22, 0x22, 0x13, 0x04,
+    0x42, 0x42, 0x42, 0x02, 0x42, 0x42, 0x12, 0x03, 0x33, 0x33, 0x33, 0x33, 0x24, 0x24, 0x15, 0x06,
+    0x80, 0x80, 0x80, 0x02, 0x80, 0x80, 0x12, 0x03, 0x80, 0x80, 0x80, 0x02, 0x22, 0x22, 0x13, 0x04,
+    0x80, 0x80, 0x80, 0x02, 0x80, 0x80, 0x12, 0x03, 0x32, 0x32, 0x32, 0x02, 0x23, 0x23, 0x14, 0x05,
+    0x52, 0x52, 0x52, 0x02, 0x52, 0x52, 0x12, 0x03, 0x52, 0x52, 0x52, 0x02, 0x22, 0x22, 0x13, 0x04,
+    0x43, 0x43, 0x43, 0x43, 0x43, 0x43, 0x43, 0x03, 0x34, 0x34, 0x34, 0x34, 0x25, 0x25, 0x16, 0x07,
+    0x80, 0x80, 0x80, 0x02, 0x80, 0x80, 0x12, 0x03, 0x80, 0x80, 0x80, 0x02, 0x22, 0x22, 0x13, 0x04,
+    0x80, 0x80, 0x80, 0x02, 0x80, 0x80, 0x12, 0x03, 0x32, 0x32, 0x32, 0x02, 0x23, 0x23, 0x14, 0x05,
+    0x80, 0x80, 0x80, 0x02, 0x80, 0x80, 0x12, 0x03, 0x80, 0x80, 0x80, 0x02, 0x22, 0x22, 0x13, 0x04,
+    0x42, 0x42, 0x42, 0x02, 0x42, 0x42, 0x12, 0x03, 0x33, 0x33, 0x33, 0x33, 0x24, 0x24, 0x15, 0x06,
+    0x62, 0x62, 0x62, 0x02, 0x62, 0x62, 0x12, 0x03, 0x62, 0x62, 0x62, 0x02, 0x22, 0x22, 0x13, 0x04,
+    0x62, 0x62, 0x62, 0x02, 0x62, 0x62, 0x12, 0x03, 0x32, 0x32, 0x32, 0x02, 0x23, 0x23, 0x14, 0x05,
+    0x53, 0x53, 0x53, 0x53, 0x53, 0x53, 0x53, 0x03, 0x53, 0x53, 0x53, 0x53, 0x53, 0x53, 0x13, 0x04,
+    0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x35, 0x35, 0x35, 0x35, 0x26, 0x26, 0x17, 0x08,
+};
+
+/* Bit i set when 16-bit word i of the 8 bytes at b (words in network order) is 0. */
+static unsigned zero_words4(const uint8_t *b)
+{
+    uint64_t x;
+    memcpy(&x, b, 8);
+    const uint64_t low15 = 0x7fff7fff7fff7fffull;
+    /* The high bit of each 16-bit lane set when the lane is 0 (exact: no carry crosses lanes). */
+    uint64_t z = ~(((x & low15) + low15) | x | low15);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return (unsigned)(z >> 63 & 1) | (unsigned)(z >> 46 & 2) | (unsigned)(z >> 29 & 4) |
+           (unsigned)(z >> 12 & 8);
+#else
+    return (unsigned)(z >> 15 & 1) | (unsigned)(z >> 30 & 2) | (unsigned)(z >> 45 & 4) |
+           (unsigned)(z >> 60 & 8);
+#endif
+}
+
+/* Words from..to-1 of b in hex, ':' between them; returns the length. */
+static size_t put_words(char *p, const uint8_t *b, unsigned from, unsigned to)
+{
+    size_t o = 0;
+    for (unsigned i = from; i < to; i++) {
+        o += put_hex16(p + o, b[2 * i], b[2 * i + 1]);
+        p[o++] = ':';
+    }
+    return o ? o - 1 : 0;
+}
+
 /* IPv6 text exactly as glibc's inet_ntop writes it (RFC 5952 compression of the longest run of
  * two or more zero words, the first of equal runs; lower-case hex without leading zeros; the
  * last 32 bits in dotted form for IPv4-compatible and IPv4-mapped addresses), without its
  * sprintf calls: this runs for many addresses per lookup. The zero words are found as a bit
- * mask, whose runs are measured with ctz; each word is written by put_hex16. */
+ * mask (a word test on 64 bits at a time), whose longest run zero_run gives; the words before
+ * and after it are written by put_hex16. */
 static size_t put_v6(char *p, const uint8_t *b)
 {
-    unsigned zero = 0; /* bit i: word i is 0 */
-    for (unsigned i = 0; i < 8; i++)
-        zero |= (unsigned)((b[2 * i] | b[2 * i + 1]) == 0) << i;
-    unsigned best = 8, best_len = 0;
-    for (unsigned m = zero; m;) {
-        unsigned i = (unsigned)__builtin_ctz(m);
-        unsigned len = (unsigned)__builtin_ctz(~(m >> i)); /* m has 8 bits: ~ is never 0 */
-        if (len > best_len) {
-            best = i;
-            best_len = len;
+    unsigned run = zero_run[zero_words4(b) | zero_words4(b + 8) << 4];
+    unsigned best = run >> 4, best_len = run & 0x0f;
+    if (best == 8)
+        return put_words(p, b, 0, 8);
+    size_t o = put_words(p, b, 0, best);
+    p[o++] = ':';
+    p[o++] = ':';
+    unsigned after = best + best_len;
+    if (best == 0 && (best_len == 6 || (best_len == 5 && b[10] == 0xff && b[11] == 0xff))) {
+        if (best_len == 5) {
+            memcpy(p + o, "ffff:", 5);
+            o += 5;
         }
-        m &= ~(((1u << len) - 1) << i);
+        return o + put_v4(p + o, b + 12);
     }
-    if (best_len < 2)
-        best = 8;
-    size_t o = 0;
-    for (unsigned i = 0; i < 8; i++) {
-        if (i == best) {
-            p[o++] = ':';
-            i += best_len - 1;
-            continue;
-        }
-        if (i)
-            p[o++] = ':';
-        if (i == 6 && best == 0 &&
-            (best_len == 6 || (best_len == 5 && b[10] == 0xff && b[11] == 0xff))) {
-            o += put_v4(p + o, b + 12);
-            return o;
-        }
-        o += put_hex16(p + o, b[2 * i], b[2 * i + 1]);
-    }
-    if (best < 8 && best + best_len == 8)
-        p[o++] = ':';
-    return o;
+    return o + put_words(p + o, b, after, 8);
 }
 
 size_t nt_addr_format_v4(const uint8_t b[4], char *buf)
