@@ -362,7 +362,8 @@ static void close_lookup(struct correlator *c, struct lk *e, bool at_end)
 static void expire(struct correlator *c)
 {
     struct theap_node *n;
-    while ((n = theap_top(&c->due)) != NULL && n->at < c->vclock)
+    while (theap_may_have_before(&c->due, c->vclock) && (n = theap_top(&c->due)) != NULL &&
+           n->at < c->vclock)
         close_lookup(c, LK_OF(n), false);
 }
 

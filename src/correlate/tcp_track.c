@@ -431,7 +431,8 @@ void tcp_track_settle(struct tcp_tracker *t, struct tcp_attempt *a)
 void tcp_track_expire(struct tcp_tracker *t)
 {
     struct theap_node *n;
-    while ((n = theap_top(&t->due)) != NULL && n->at < t->now)
+    while (theap_may_have_before(&t->due, t->now) && (n = theap_top(&t->due)) != NULL &&
+           n->at < t->now)
         close_entry(t, TA_OF(n), false, true);
 }
 

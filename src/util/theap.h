@@ -75,5 +75,18 @@ void theap_remove(struct theap *h, struct theap_node *node);
 void theap_move(struct theap *h, const struct theap_node *from, struct theap_node *to);
 /* The node with the earliest deadline (ties by tie), or NULL when empty. */
 struct theap_node *theap_top(struct theap *h);
+/* False when no node's deadline is before `before`, read from the keys alone (the heap's top
+ * key is never later than any node's deadline in the heap; a lane's head is its earliest), with
+ * no call and no sifting: the usual answer of an expiry loop's test on a packet that closes
+ * nothing. True when theap_top may return such a node (it decides). */
+static inline bool theap_may_have_before(const struct theap *h, int64_t before)
+{
+    if (h->n && h->v[0].at < before)
+        return true;
+    for (unsigned i = 0; i < THEAP_LANES; i++)
+        if (h->lane[i].head && h->lane[i].head->at < before)
+            return true;
+    return false;
+}
 
 #endif

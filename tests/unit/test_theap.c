@@ -94,6 +94,16 @@ static void run_against_model(int lanes)
                     theap_set_lane(&h, &nodes[i], any_lane());
                 }
             } else {
+                /* The quick test never says "nothing before" while something is (the heap's
+                 * deferred keys included), and says it for an empty heap. */
+                const struct theap_node *m = model_min(nodes, live);
+                for (int64_t d = -1; d <= 1; d++) {
+                    int64_t before = (m ? m->at : now) + d;
+                    if (!m)
+                        assert_false(theap_may_have_before(&h, before));
+                    else if (m->at < before)
+                        assert_true(theap_may_have_before(&h, before));
+                }
                 struct theap_node *t = theap_top(&h);
                 assert_ptr_equal(t, model_min(nodes, live));
                 if (op == 10 && t) {
@@ -172,6 +182,27 @@ static void test_move(void **state)
 
 /* Deadlines far out of order in one lane: a lane's walk back is bounded, the rest goes to the
  * heap, and the order stays exact. */
+/* theap_may_have_before answers from the keys: false when every deadline is at or after the
+ * bound, in the heap and in the lanes alike. */
+static void test_may_have_before(void **state)
+{
+    (void)state;
+    struct theap h;
+    theap_init(&h);
+    struct theap_node a = {.at = 20, .tie = 1}, b = {.at = 30, .tie = 2};
+    assert_false(theap_may_have_before(&h, INT64_MAX));
+    assert_true(theap_push(&h, &a));
+    assert_true(theap_push_lane(&h, &b, 1));
+    assert_false(theap_may_have_before(&h, 20));
+    assert_true(theap_may_have_before(&h, 21));
+    theap_remove(&h, &a);
+    assert_false(theap_may_have_before(&h, 30));
+    assert_true(theap_may_have_before(&h, 31));
+    theap_remove(&h, &b);
+    assert_false(theap_may_have_before(&h, INT64_MAX));
+    theap_fini(&h);
+}
+
 static void test_lane_walk_bounded(void **state)
 {
     (void)state;
@@ -217,7 +248,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_against_model), cmocka_unit_test(test_empty_and_fini),
         cmocka_unit_test(test_lanes_against_model),  cmocka_unit_test(test_move),
-        cmocka_unit_test(test_lane_walk_bounded),
+        cmocka_unit_test(test_may_have_before),      cmocka_unit_test(test_lane_walk_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
