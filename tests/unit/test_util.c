@@ -182,6 +182,32 @@ static void test_addr_format_matches_inet_ntop(void **state)
         assert_int_equal(nt_addr_format_v4(b, direct), strlen(want));
         assert_string_equal(direct, want);
     }
+    /* The longest texts stay inside the smallest buffers the entry points take (the writers
+     * store whole words: the bytes after the buffer are left alone). */
+    struct {
+        char buf[INET6_ADDRSTRLEN];
+        char guard[16];
+    } g;
+    memset(&g, 0x5a, sizeof g);
+    memset(b, 0xff, 16);
+    assert_int_equal(nt_addr_format_v6(b, g.buf), 39);
+    assert_string_equal(g.buf, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
+    for (size_t i = 0; i < sizeof g.guard; i++)
+        assert_int_equal(g.guard[i], 0x5a);
+    struct {
+        char buf[INET_ADDRSTRLEN];
+        char guard[16];
+    } g4;
+    memset(&g4, 0x5a, sizeof g4);
+    assert_int_equal(nt_addr_format_v4(b, g4.buf), 15);
+    assert_string_equal(g4.buf, "255.255.255.255");
+    for (size_t i = 0; i < sizeof g4.guard; i++)
+        assert_int_equal(g4.guard[i], 0x5a);
+    nt_addr_set_v4(&x, b);
+    memset(&g4, 0x5a, sizeof g4);
+    assert_int_equal(nt_addr_format(&x, g4.buf, sizeof g4.buf), 15);
+    for (size_t i = 0; i < sizeof g4.guard; i++)
+        assert_int_equal(g4.guard[i], 0x5a);
     /* Too small a buffer gives the empty string, as before. */
     nt_addr_set_v4(&x, b);
     assert_int_equal(nt_addr_format(&x, got, 8), 0);
