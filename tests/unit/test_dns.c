@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "decode/decode.h"
+#include "util/dnstext.h"
 
 /* A small builder for hand-made messages. */
 struct mb {
@@ -669,6 +670,38 @@ static void test_hostile_names_are_escaped(void **state)
         assert_true(*p > 0x20 && *p < 0x7f);
 }
 
+/* Labels of every length up to 20, all plain or with one byte to escape at each place (the
+ * decoder copies runs of four plain bytes whole): the text is the bytes one by one through
+ * nt_label_byte. */
+static void test_label_runs_match_bytewise(void **state)
+{
+    (void)state;
+    static const uint8_t odd[] = {'.', 0, 0xff, ' ', '\\', '*'};
+    for (size_t len = 1; len <= 20; len++)
+        for (size_t at = 0; at <= len; at++) /* at == len: every byte plain */
+            for (size_t k = 0; k < (at == len ? 1 : sizeof odd); k++) {
+                uint8_t lab[20];
+                for (size_t i = 0; i < len; i++)
+                    lab[i] = (uint8_t) "aZ09-_xy"[(i * 5 + len) % 8];
+                if (at < len)
+                    lab[at] = odd[k];
+                struct mb *m = &(struct mb){0};
+                header(m, 1, 0x0100, 1, 0, 0, 0);
+                put8(m, (unsigned)len);
+                putmem(m, lab, len);
+                putname(m, "example");
+                put16(m, 1);
+                put16(m, 1);
+                assert_true(parse(m->b, m->n));
+                char want[128], *d = want;
+                for (size_t i = 0; i < len; i++)
+                    d = nt_label_byte(d, lab[i]);
+                memcpy(d, ".example.", sizeof ".example.");
+                assert_string_equal(msg.q.name.text, want);
+                assert_int_equal(msg.q.name.len, strlen(want));
+            }
+}
+
 static void test_name_in_rdata_uses_message_offsets(void **state)
 {
     (void)state;
@@ -770,6 +803,7 @@ int main(void)
         cmocka_unit_test(test_kept_records_are_bounded),
         cmocka_unit_test(test_long_rdata_is_cut),
         cmocka_unit_test(test_hostile_names_are_escaped),
+        cmocka_unit_test(test_label_runs_match_bytewise),
         cmocka_unit_test(test_name_in_rdata_uses_message_offsets),
         cmocka_unit_test(test_header_question_of_cut_message),
         cmocka_unit_test(test_tables),
