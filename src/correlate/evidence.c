@@ -192,7 +192,9 @@ bool evidence_from_packet_pooled(struct evidence *ev, const struct packet *pkt, 
     size_t n_ans = 0, size = 0;
     for (uint8_t i = 0; dns && role == EV_ANSWER && i < m->n_rr && i < DNS_MAX_KEPT_RR; i++)
         if (m->rr[i].section == DNS_SEC_ANSWER) {
-            data_len[i] = (uint16_t)strnlen(m->rr[i].rdata, sizeof m->rr[i].rdata);
+            data_len[i] = m->rr[i].addr_len
+                              ? m->rr[i].addr_len
+                              : (uint16_t)strnlen(m->rr[i].rdata, sizeof m->rr[i].rdata);
             size += m->rr[i].name.len + 1 + data_len[i] + 1;
             n_ans++;
         }
@@ -213,7 +215,9 @@ bool evidence_from_packet_pooled(struct evidence *ev, const struct packet *pkt, 
                     continue;
                 struct evidence_rr *a = &ev->answers[ev->n_answers++];
                 a->name = bump_str(&b, rr->name.text, rr->name.len);
-                a->data = bump_str(&b, rr->rdata, data_len[i]);
+                a->data =
+                    bump_str(&b, rr->addr_len ? (const char *)rr->addr : rr->rdata, data_len[i]);
+                a->addr_len = rr->addr_len;
                 a->type = rr->type;
                 a->rclass = rr->rclass;
                 a->ttl = rr->ttl;
@@ -248,6 +252,12 @@ bool evidence_from_packet_pooled(struct evidence *ev, const struct packet *pkt, 
     return true;
 }
 
+/* The bytes of a kept record's data: an address's, or the text's. */
+static size_t rr_data_len(const struct evidence_rr *a)
+{
+    return a->addr_len ? a->addr_len : strlen(a->data);
+}
+
 bool evidence_copy(struct evidence *dst, const struct evidence *src)
 {
     *dst = *src;
@@ -262,7 +272,7 @@ bool evidence_copy(struct evidence *dst, const struct evidence *src)
         return false;
     size_t n_ans = src->n_answers, size = n_ans * sizeof(struct evidence_rr);
     for (size_t i = 0; i < n_ans; i++)
-        size += strlen(src->answers[i].name) + 1 + strlen(src->answers[i].data) + 1;
+        size += strlen(src->answers[i].name) + 1 + rr_data_len(&src->answers[i]) + 1;
     if (src->frame)
         size += src->frame_len ? src->frame_len : 1;
     if (src->qname)
@@ -281,7 +291,7 @@ bool evidence_copy(struct evidence *dst, const struct evidence *src)
             struct evidence_rr *c = &dst->answers[dst->n_answers++];
             *c = *a;
             c->name = bump_str(&b, a->name, strlen(a->name));
-            c->data = bump_str(&b, a->data, strlen(a->data));
+            c->data = bump_str(&b, a->data, rr_data_len(a));
         }
     }
     if (src->frame) {

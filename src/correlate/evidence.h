@@ -20,13 +20,22 @@ enum evidence_role {
     EV_PACKET,    /* any other packet a finding cites */
 };
 
-/* One answer-section record of a DNS response kept by the evidence (presentation form). */
+/* One answer-section record of a DNS response kept by the evidence (presentation form, but
+ * for an address kept as bytes: read the data through evidence_rr_data). */
 struct evidence_rr {
     char *name; /* in the evidence's store */
     uint16_t type, rclass;
     uint32_t ttl;
-    char *data; /* in the evidence's store; as struct dns_rr.rdata */
+    char *data;       /* in the evidence's store; as struct dns_rr.rdata, or addr_len bytes */
+    uint8_t addr_len; /* as struct dns_rr.addr_len: 4 or 16 when data is an address's bytes */
 };
+
+/* The record's data as text (NULL when it has none): data, or the address's text written into
+ * buf (DNS_RR_ADDR_TEXT_MAX bytes). */
+static inline const char *evidence_rr_data(const struct evidence_rr *a, char *buf)
+{
+    return a->data ? dns_rr_data_text(a->data, a->addr_len, buf) : NULL;
+}
 
 struct evidence {
     uint32_t input;   /* index of the input it came from */

@@ -433,6 +433,7 @@ static void rdata_text(struct dns_rr *rr, struct cursor rd, const struct cursor 
     /* NS, CNAME and PTR: the data is one name; read here so that it is remembered (its text is
      * rdata itself when it fits whole). Otherwise as put_rdata below. */
     size_t base;
+    rr->addr_len = 0;
     if ((rr->type == DNS_TYPE_NS || rr->type == DNS_TYPE_CNAME || rr->type == DNS_TYPE_PTR) &&
         rd.len > 0 && offset_in(&rd, msg, &base)) {
         struct dns_name n;
@@ -455,14 +456,18 @@ static void rdata_text(struct dns_rr *rr, struct cursor rd, const struct cursor 
         tw_finish(&w);
         return;
     }
-    /* A and AAAA, most records: the address written straight into rdata (what put_rdata
-     * below writes for them, without the bounded writer). */
+    /* A and AAAA, most records: the address kept as bytes, its text (what put_rdata below
+     * writes for them) made by dns_rr_data when something prints it. */
     if (rr->type == DNS_TYPE_A && rd.len == 4 && cur_has(&rd, 4)) {
-        nt_addr_format_v4(rd.p + rd.off, rr->rdata);
+        memcpy(rr->addr, rd.p + rd.off, 4);
+        rr->addr_len = 4;
+        rr->rdata[0] = '\0';
         return;
     }
     if (rr->type == DNS_TYPE_AAAA && rd.len == 16 && cur_has(&rd, 16)) {
-        nt_addr_format_v6(rd.p + rd.off, rr->rdata);
+        memcpy(rr->addr, rd.p + rd.off, 16);
+        rr->addr_len = 16;
+        rr->rdata[0] = '\0';
         return;
     }
     struct tw w;

@@ -102,7 +102,8 @@ static void out_rr(struct fw *w, const struct dns_rr *rr, bool mdns)
         out(w, " (Cache flush)");
     out(w, " ");
     out_type(w, rr->type);
-    const char *rd = rr->rdata;
+    char addr[DNS_RR_ADDR_TEXT_MAX];
+    const char *rd = dns_rr_data(rr, addr);
     if (rd[0] == '\\' && rd[1] == '#')
         return; /* the RDATA did not parse: tcpdump shows only the type */
     switch (rr->type) {

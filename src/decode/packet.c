@@ -4,6 +4,24 @@
 #include <stdio.h>
 #include <string.h>
 
+const char *dns_rr_data_text(const char *data, uint8_t addr_len, char *buf)
+{
+    if (addr_len == 4) {
+        nt_addr_format_v4((const uint8_t *)data, buf);
+        return buf;
+    }
+    if (addr_len == 16) {
+        nt_addr_format_v6((const uint8_t *)data, buf);
+        return buf;
+    }
+    return data;
+}
+
+const char *dns_rr_data(const struct dns_rr *rr, char *buf)
+{
+    return dns_rr_data_text(rr->addr_len ? (const char *)rr->addr : rr->rdata, rr->addr_len, buf);
+}
+
 void dns_msg_reset(struct dns_msg *m)
 {
     /* Everything before the question is scalar; the question's name is emptied in place and

@@ -43,7 +43,20 @@ struct dns_rr {
      * example.", "\"v=spf1 -all\"", SOA's seven fields, SRV's four; for other types "\# <len>
      * <hex>" (RFC 3597), cut to fit with "..." at the end. Escaped like names. */
     char rdata[DNS_RDATA_TEXT_MAX];
+    /* A and AAAA records decoded from the wire: the address's 4 or 16 bytes, rdata left empty
+     * (the text is made only when something prints it: dns_rr_data). 0: rdata is the text. */
+    uint8_t addr_len;
+    uint8_t addr[16];
 };
+
+/* Room for the text of an address kept as bytes (INET6_ADDRSTRLEN). */
+#define DNS_RR_ADDR_TEXT_MAX 46
+/* The record's RDATA in presentation form: rdata, or the text of the address kept as bytes
+ * written into buf (DNS_RR_ADDR_TEXT_MAX bytes). */
+const char *dns_rr_data(const struct dns_rr *rr, char *buf);
+/* The same for data of addr_len bytes at data: the address's text in buf when addr_len is 4
+ * or 16, data itself (text) when addr_len is 0. */
+const char *dns_rr_data_text(const char *data, uint8_t addr_len, char *buf);
 
 /* DNS header flag bits (RFC 1035 4.1.1, RFC 4035 for AD/CD). */
 #define DNS_FLAG_QR 0x8000

@@ -175,11 +175,13 @@ static bool response_parts(struct explain_line *l, const struct evidence *ev)
         return false;
     for (uint8_t i = 0; i < ev->n_answers; i++) {
         const struct evidence_rr *r = &ev->answers[i];
+        char data[DNS_RR_ADDR_TEXT_MAX];
+        const char *text = evidence_rr_data(r, data);
         if (!push(l, NULL,
                   fmt("Answer record %u: %s %s %s, which the client may keep for %u s (its "
                       "TTL).",
                       i + 1u, r->name ? r->name : "?", dns_type_name(r->type, tb, sizeof tb),
-                      r->data ? r->data : "", r->ttl)))
+                      text ? text : "", r->ttl)))
             return false;
     }
     return true;

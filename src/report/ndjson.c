@@ -130,8 +130,10 @@ static void related_name(struct related *r, const char *name)
 /* The address in A/AAAA record data ("198.51.100.7"): false when the data is no IP address. */
 static bool rr_ip(const struct evidence_rr *rr, struct nt_addr *a)
 {
-    return (rr->type == DNS_TYPE_A || rr->type == DNS_TYPE_AAAA) && rr->data &&
-           nt_addr_parse(a, rr->data, strlen(rr->data));
+    char buf[DNS_RR_ADDR_TEXT_MAX];
+    const char *data = evidence_rr_data(rr, buf);
+    return (rr->type == DNS_TYPE_A || rr->type == DNS_TYPE_AAAA) && data &&
+           nt_addr_parse(a, data, strlen(data));
 }
 
 static void related_object(struct jsonw *w, const struct related *r)
@@ -271,7 +273,8 @@ void ndjson_lookup(struct strbuf *out, const struct dns_lookup *l)
             jsonw_kv_str(&w, "type", dns_type_name(a->type, buf, sizeof buf));
             jsonw_kv_str(&w, "class", dns_class_name(a->rclass, buf, sizeof buf));
             jsonw_kv_u64(&w, "ttl", a->ttl);
-            jsonw_kv_str(&w, "data", a->data);
+            char data[DNS_RR_ADDR_TEXT_MAX];
+            jsonw_kv_str(&w, "data", evidence_rr_data(a, data));
             jsonw_obj_end(&w);
         }
         jsonw_arr_end(&w);
@@ -279,8 +282,9 @@ void ndjson_lookup(struct strbuf *out, const struct dns_lookup *l)
         jsonw_kv_arr(&w, "resolved_ip");
         for (uint8_t i = 0; i < l->answer.n_answers; i++) {
             struct nt_addr ip;
+            char data[DNS_RR_ADDR_TEXT_MAX];
             if (rr_ip(&l->answer.answers[i], &ip))
-                jsonw_str(&w, l->answer.answers[i].data);
+                jsonw_str(&w, evidence_rr_data(&l->answer.answers[i], data));
         }
         jsonw_arr_end(&w);
     }

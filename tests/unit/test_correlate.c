@@ -25,7 +25,7 @@ struct seen {
     /* A few facts from each part of the evidence (packed entries keep them by segments). */
     uint8_t error_icmp_type[MAXL], answer_n[MAXL];
     uint16_t error_q_dport[MAXL], error_q_id[MAXL];
-    char answer_data[MAXL][32], query_qname[MAXL][32];
+    char answer_data[MAXL][64], query_qname[MAXL][32];
     uint64_t query_pkt[MAXL], error_pkt[MAXL];
 };
 
@@ -45,8 +45,14 @@ static void on_lookup(void *ctx, const struct dns_lookup *l)
     s->error_pkt[s->n] = l->error.pkt;
     s->query_pkt[s->n] = l->query.pkt;
     s->answer_n[s->n] = l->answer.n_answers;
-    snprintf(s->answer_data[s->n], sizeof s->answer_data[0], "%s",
-             l->answer.n_answers ? l->answer.answers[0].data : "");
+    /* Every answer's data as text, one space between. */
+    char *ad = s->answer_data[s->n], *end = ad + sizeof s->answer_data[0];
+    *ad = '\0';
+    for (uint8_t i = 0; i < l->answer.n_answers && ad < end; i++) {
+        char buf[DNS_RR_ADDR_TEXT_MAX];
+        const char *t = evidence_rr_data(&l->answer.answers[i], buf);
+        ad += snprintf(ad, (size_t)(end - ad), "%s%s", i ? " " : "", t ? t : "(null)");
+    }
     snprintf(s->query_qname[s->n], sizeof s->query_qname[0], "%s",
              l->query.qname ? l->query.qname : "");
     /* The lookup is freed after the callback: keep only what the tests read. */
@@ -514,6 +520,48 @@ static void test_sides_many_hosts(void **state)
     free(st);
     free(p);
     sides_free(sd);
+}
+
+/* An answer's records kept as text and as address bytes (the decoder's A and AAAA): the
+ * evidence and a deep copy of it give the same text for both, and the copy owns its bytes. */
+static void test_evidence_answer_addresses(void **state)
+{
+    (void)state;
+    struct packet *p = pkt_new();
+    p->layers = PKT_L_IP | PKT_L_UDP | PKT_L_DNS;
+    p->dns.n_rr = 3;
+    p->dns.ancount = 2;
+    p->dns.arcount = 1;
+    for (int i = 0; i < 3; i++) {
+        struct dns_rr *rr = &p->dns.rr[i];
+        rr->section = i < 2 ? DNS_SEC_ANSWER : DNS_SEC_ADDITIONAL;
+        snprintf(rr->name.text, sizeof rr->name.text, "n%d.example.", i);
+        rr->name.len = (uint16_t)strlen(rr->name.text);
+        rr->rclass = 1;
+    }
+    p->dns.rr[0].type = DNS_TYPE_A;
+    p->dns.rr[0].addr_len = 4;
+    memcpy(p->dns.rr[0].addr, (const uint8_t[4]){192, 0, 2, 0}, 4); /* a 0 byte inside */
+    p->dns.rr[1].type = DNS_TYPE_CNAME;
+    snprintf(p->dns.rr[1].rdata, sizeof p->dns.rr[1].rdata, "c.example.");
+    p->dns.rr[2].type = DNS_TYPE_AAAA;
+    p->dns.rr[2].addr_len = 16;
+    char buf[DNS_RR_ADDR_TEXT_MAX];
+    assert_string_equal(dns_rr_data(&p->dns.rr[0], buf), "192.0.2.0");
+    assert_string_equal(dns_rr_data(&p->dns.rr[1], buf), "c.example.");
+    assert_string_equal(dns_rr_data(&p->dns.rr[2], buf), "::");
+    struct evidence ev, copy;
+    assert_true(evidence_from_packet(&ev, p, 0, EV_ANSWER));
+    assert_int_equal(ev.n_answers, 2);
+    assert_true(evidence_copy(&copy, &ev));
+    evidence_fini(&ev);
+    free(p);
+    assert_int_equal(copy.n_answers, 2);
+    assert_string_equal(copy.answers[0].name, "n0.example.");
+    assert_string_equal(evidence_rr_data(&copy.answers[0], buf), "192.0.2.0");
+    assert_string_equal(copy.answers[1].name, "n1.example.");
+    assert_string_equal(evidence_rr_data(&copy.answers[1], buf), "c.example.");
+    evidence_fini(&copy);
 }
 
 static void test_quote_picks_lookup_by_id(void **state)
@@ -1508,8 +1556,8 @@ static void test_packed_keeps_every_part(void **state)
     icmp_for(e, 2, 10.01, q, "198.51.100.2", 3, true);
     assert_int_equal(correlate_packet(c, e, 0), 0);
     response(r, 3, 10.02, q, 0);
-    r->dns.n_rr = 1;
-    r->dns.ancount = 1;
+    r->dns.n_rr = 2;
+    r->dns.ancount = 2;
     r->dns.rr[0].section = DNS_SEC_ANSWER;
     snprintf(r->dns.rr[0].name.text, sizeof r->dns.rr[0].name.text, "a.example.");
     r->dns.rr[0].name.len = 10;
@@ -1517,6 +1565,12 @@ static void test_packed_keeps_every_part(void **state)
     r->dns.rr[0].rclass = 1;
     r->dns.rr[0].ttl = 300;
     snprintf(r->dns.rr[0].rdata, sizeof r->dns.rr[0].rdata, "192.0.2.7");
+    /* The second as the decoder keeps an AAAA record: its address's bytes, no text. */
+    r->dns.rr[1] = r->dns.rr[0];
+    r->dns.rr[1].type = DNS_TYPE_AAAA;
+    r->dns.rr[1].rdata[0] = '\0';
+    r->dns.rr[1].addr_len = 16;
+    memcpy(r->dns.rr[1].addr, (const uint8_t[16]){0x20, 0x01, 0x0d, 0xb8, [15] = 1}, 16);
     assert_int_equal(correlate_packet(c, r, 0), 0);
     assert_int_equal(correlate_relation(c)->kind, REL_ANSWER);
     query(q2, 4, 10.03, "198.51.100.16", 40001, "198.51.100.2", 10, "b.example.");
@@ -1547,8 +1601,8 @@ static void test_packed_keeps_every_part(void **state)
             assert_int_equal(s.error_q_dport[i], 53);
             assert_int_equal(s.error_q_id[i], 9);
             assert_int_equal(s.answer_pkt[i], 3);
-            assert_int_equal(s.answer_n[i], 1);
-            assert_string_equal(s.answer_data[i], "192.0.2.7");
+            assert_int_equal(s.answer_n[i], 2);
+            assert_string_equal(s.answer_data[i], "192.0.2.7 2001:db8::1");
         } else {
             assert_int_equal(l->seq, 2);
             assert_string_equal(s.query_qname[i], "b.example.");
@@ -1687,6 +1741,7 @@ int main(void)
         cmocka_unit_test(test_tcp_connection_facts),
         cmocka_unit_test(test_one_sided_hosts),
         cmocka_unit_test(test_sides_many_hosts),
+        cmocka_unit_test(test_evidence_answer_addresses),
         cmocka_unit_test(test_compact_silent_lookups),
         cmocka_unit_test(test_packed_answered_lookups),
         cmocka_unit_test(test_packed_keeps_every_part),
