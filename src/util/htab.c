@@ -19,13 +19,6 @@ static inline uint64_t rotl(uint64_t x, unsigned b)
     return (x << b) | (x >> (64 - b));
 }
 
-static inline uint64_t load_le64(const uint8_t *p)
-{
-    return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
-           (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
-           (uint64_t)p[7] << 56;
-}
-
 struct sip {
     uint64_t v0, v1, v2, v3;
 };
@@ -74,23 +67,6 @@ static inline uint64_t sip_final(struct sip *s, uint64_t tail, uint64_t len, int
     return s->v0 ^ s->v1 ^ s->v2 ^ s->v3;
 }
 
-static inline uint64_t load_le32(const uint8_t *p)
-{
-    return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24;
-}
-
-/* The n (< 8) bytes at p, little-endian, without a loop: two overlapping 4-byte loads, or for
- * 1 to 3 bytes the first, middle and last byte (overlaps put the same byte in the same place). */
-static inline uint64_t load_tail(const uint8_t *p, size_t n)
-{
-    if (n >= 4)
-        return load_le32(p) | load_le32(p + n - 4) << (8 * (n - 4));
-    if (n == 0)
-        return 0;
-    return (uint64_t)p[0] | (uint64_t)p[n / 2] << (8 * (n / 2)) |
-           (uint64_t)p[n - 1] << (8 * (n - 1));
-}
-
 static inline uint64_t siphash(uint64_t k0, uint64_t k1, const void *data, size_t n, int c, int d)
 {
     const uint8_t *p = data;
@@ -98,8 +74,8 @@ static inline uint64_t siphash(uint64_t k0, uint64_t k1, const void *data, size_
     sip_init(&s, k0, k1);
     size_t words = n / 8;
     for (size_t i = 0; i < words; i++)
-        sip_compress(&s, load_le64(p + 8 * i), c);
-    return sip_final(&s, load_tail(p + 8 * words, n % 8), n, c, d);
+        sip_compress(&s, htab_load_le64(p + 8 * i), c);
+    return sip_final(&s, htab_load_le_upto8(p + 8 * words, n % 8), n, c, d);
 }
 
 uint64_t htab_siphash13(uint64_t k0, uint64_t k1, const void *p, size_t n)
@@ -251,20 +227,20 @@ void htab_hasher_add(struct htab_hasher *s, const void *data, size_t n)
     s->len += n;
     if (have + n < 8) {
         /* Still within the pending word. */
-        s->tail |= load_tail(p, n) << (8 * have);
+        s->tail |= htab_load_le_upto8(p, n) << (8 * have);
         return;
     }
     struct sip v = {s->v0, s->v1, s->v2, s->v3};
     if (have) {
         /* Complete the pending word first. */
         size_t take = 8 - have;
-        sip_compress(&v, s->tail | load_tail(p, take) << (8 * have), 1);
+        sip_compress(&v, s->tail | htab_load_le_upto8(p, take) << (8 * have), 1);
         p += take;
         n -= take;
     }
     for (; n >= 8; p += 8, n -= 8)
-        sip_compress(&v, load_le64(p), 1);
-    s->tail = load_tail(p, n);
+        sip_compress(&v, htab_load_le64(p), 1);
+    s->tail = htab_load_le_upto8(p, n);
     s->v0 = v.v0;
     s->v1 = v.v1;
     s->v2 = v.v2;
@@ -302,10 +278,10 @@ void htab_hasher_addr(struct htab_hasher *s, const struct nt_addr *a)
     /* The family, then the bytes nt_addr_eq compares (the same stream as htab_hasher_add of
      * them, in whole words). */
     if (a->family == NT_AF_INET || a->family == NT_AF_NAME) {
-        hasher_word(s, a->family | load_le32(a->a) << 8, 5);
+        hasher_word(s, a->family | htab_load_le32(a->a) << 8, 5);
     } else if (a->family == NT_AF_INET6) {
-        hasher_word(s, a->family | load_le64(a->a) << 8, 8); /* bytes 0-6 */
-        hasher_word(s, load_le64(a->a + 7), 8);              /* bytes 7-14 */
+        hasher_word(s, a->family | htab_load_le64(a->a) << 8, 8); /* bytes 0-6 */
+        hasher_word(s, htab_load_le64(a->a + 7), 8);              /* bytes 7-14 */
         hasher_word(s, a->a[15], 1);
     } else {
         hasher_word(s, a->family, 1);
@@ -319,18 +295,6 @@ void htab_hasher_str(struct htab_hasher *s, const char *str)
     htab_hasher_add(s, str, n);
 }
 
-/* The 8 bytes of w with ASCII upper-case letters turned to lower case, all at once: a byte is
- * one when it is below 0x80, at least 'A' and not above 'Z'; its bit 0x20 is then set. */
-static inline uint64_t fold_word(uint64_t w)
-{
-    const uint64_t high = 0x8080808080808080ull;
-    uint64_t low7 = w & ~high;
-    uint64_t from_a = low7 + 0x3f3f3f3f3f3f3f3full; /* bit 7 set when the byte >= 'A' */
-    uint64_t past_z = low7 + 0x2525252525252525ull; /* bit 7 set when the byte > 'Z' */
-    uint64_t upper = from_a & ~past_z & ~w & high;
-    return w | upper >> 2;
-}
-
 void htab_hasher_name(struct htab_hasher *s, const char *name)
 {
     size_t n = name ? strlen(name) : 0;
@@ -338,9 +302,9 @@ void htab_hasher_name(struct htab_hasher *s, const char *name)
     const uint8_t *p = (const uint8_t *)name;
     size_t at = 0;
     for (; n - at >= 8; at += 8)
-        hasher_word(s, fold_word(load_le64(p + at)), 8);
+        hasher_word(s, htab_fold_word(htab_load_le64(p + at)), 8);
     if (at < n)
-        hasher_word(s, fold_word(load_tail(p + at, n - at)), (unsigned)(n - at));
+        hasher_word(s, htab_fold_word(htab_load_le_upto8(p + at, n - at)), (unsigned)(n - at));
 }
 
 /* ---- The table ---- */

@@ -94,6 +94,46 @@ void htab_seed_set(uint64_t k0, uint64_t k1);
 uint64_t htab_siphash13(uint64_t k0, uint64_t k1, const void *p, size_t n);
 uint64_t htab_siphash24(uint64_t k0, uint64_t k1, const void *p, size_t n);
 
+/* Bytes as little-endian words, and ASCII case folding a word at a time: what the hasher below
+ * reads names with, shared with the callers that write a key as words themselves
+ * (detect/hash_bytes.h), so that both give the same value. */
+static inline uint64_t htab_load_le32(const void *q)
+{
+    const uint8_t *p = q;
+    return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24;
+}
+
+static inline uint64_t htab_load_le64(const void *p)
+{
+    return htab_load_le32(p) | htab_load_le32((const uint8_t *)p + 4) << 32;
+}
+
+/* The n (0 to 8) bytes at p, little-endian, the others 0, without a loop: two overlapping 4-byte
+ * loads, or for 1 to 3 bytes the first, middle and last byte (an overlap puts the same byte in
+ * the same place). No byte past p + n is read. */
+static inline uint64_t htab_load_le_upto8(const void *q, size_t n)
+{
+    const uint8_t *p = q;
+    if (n >= 4)
+        return htab_load_le32(p) | htab_load_le32(p + n - 4) << (8 * (n - 4));
+    if (n == 0)
+        return 0;
+    return (uint64_t)p[0] | (uint64_t)p[n / 2] << (8 * (n / 2)) |
+           (uint64_t)p[n - 1] << (8 * (n - 1));
+}
+
+/* The 8 bytes of w with ASCII upper-case letters turned to lower case, all at once (each byte on
+ * its own: no carry crosses from one byte to the next): a byte is one when it is below 0x80, at
+ * least 'A' and not above 'Z'; its bit 0x20 is then set. */
+static inline uint64_t htab_fold_word(uint64_t w)
+{
+    const uint64_t high = 0x8080808080808080ull;
+    uint64_t low7 = w & ~high;
+    uint64_t from_a = low7 + 0x3f3f3f3f3f3f3f3full; /* bit 7 set when the byte >= 'A' */
+    uint64_t past_z = low7 + 0x2525252525252525ull; /* bit 7 set when the byte > 'Z' */
+    return w | (from_a & ~past_z & ~w & high) >> 2;
+}
+
 /* An incremental hash of several fields: the same value as htab_hash over the concatenation
  * of every byte added. Variable-length fields must carry their length (htab_hasher_str does),
  * or "ab"+"c" and "a"+"bc" would collide under every key. */
