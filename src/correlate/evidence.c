@@ -70,6 +70,16 @@ static char *bump_str(struct bump *b, const char *s, size_t n)
     return d;
 }
 
+/* bump_str for n bytes that are not text (an address), n a constant where it is called. */
+static inline char *bump_bytes(struct bump *b, const uint8_t *s, size_t n)
+{
+    char *d = b->p;
+    memcpy(d, s, n);
+    d[n] = '\0';
+    b->p += n + 1;
+    return d;
+}
+
 void *evidence_pool_get(struct evidence_pool *pool, size_t size, uint8_t *cls)
 {
     *cls = 0;
@@ -200,26 +210,33 @@ bool evidence_from_packet_pooled(struct evidence *ev, const struct packet *pkt, 
      * kept, for exports such as ECS dns.answers) in one block. */
     const struct dns_msg *m = &pkt->dns;
     bool dns = (pkt->layers & PKT_L_DNS) != 0;
-    /* The answer records' data lengths, measured once for the size and the copies. */
+    /* The answer records' data lengths, measured once for the size and the copies. An owner
+     * name that is the question's (the decoder read it as a pointer to it) shares the
+     * question's copy. */
+    bool has_q = dns && m->has_question;
     uint16_t data_len[DNS_MAX_KEPT_RR];
     size_t n_ans = 0, size = 0;
     for (uint8_t i = 0; dns && role == EV_ANSWER && i < m->n_rr && i < DNS_MAX_KEPT_RR; i++)
         if (m->rr[i].section == DNS_SEC_ANSWER) {
-            data_len[i] = m->rr[i].addr_len
-                              ? m->rr[i].addr_len
-                              : (uint16_t)strnlen(m->rr[i].rdata, sizeof m->rr[i].rdata);
-            size += m->rr[i].name.len + 1 + data_len[i] + 1;
+            const struct dns_rr *rr = &m->rr[i];
+            data_len[i] = rr->addr_len ? rr->addr_len
+                                       : (uint16_t)strnlen(rr->rdata, sizeof rr->rdata);
+            size += (size_t)data_len[i] + 1;
+            if (!(has_q && rr->owner_is_question))
+                size += (size_t)rr->name.len + 1;
             n_ans++;
         }
     size += n_ans * sizeof(struct evidence_rr);
     if (keep_frame)
         size += pkt->frame_len ? pkt->frame_len : 1;
-    if (dns && m->has_question)
+    if (has_q)
         size += m->q.name.len + 1;
     if (size) {
         if (!(ev->store = evidence_pool_get(pool, size, &ev->store_class)))
             return false;
         struct bump b = {(char *)ev->store + n_ans * sizeof(struct evidence_rr)};
+        if (has_q)
+            ev->qname = bump_str(&b, m->q.name.text, m->q.name.len);
         if (n_ans) {
             ev->answers = ev->store;
             for (uint8_t i = 0; i < m->n_rr && i < DNS_MAX_KEPT_RR; i++) {
@@ -227,9 +244,17 @@ bool evidence_from_packet_pooled(struct evidence *ev, const struct packet *pkt, 
                 if (rr->section != DNS_SEC_ANSWER)
                     continue;
                 struct evidence_rr *a = &ev->answers[ev->n_answers++];
-                a->name = bump_str(&b, rr->name.text, rr->name.len);
-                a->data =
-                    bump_str(&b, rr->addr_len ? (const char *)rr->addr : rr->rdata, data_len[i]);
+                a->name = has_q && rr->owner_is_question
+                              ? ev->qname
+                              : bump_str(&b, rr->name.text, rr->name.len);
+                /* an address's bytes copied at their fixed size, without a call */
+                if (rr->addr_len == 4)
+                    a->data = bump_bytes(&b, rr->addr, 4);
+                else if (rr->addr_len == 16)
+                    a->data = bump_bytes(&b, rr->addr, 16);
+                else
+                    a->data = bump_str(&b, rr->addr_len ? (const char *)rr->addr : rr->rdata,
+                                       data_len[i]);
                 a->addr_len = rr->addr_len;
                 a->type = rr->type;
                 a->rclass = rr->rclass;
@@ -241,8 +266,6 @@ bool evidence_from_packet_pooled(struct evidence *ev, const struct packet *pkt, 
             memcpy(ev->frame, pkt->frame, pkt->frame_len);
             b.p += pkt->frame_len ? pkt->frame_len : 1;
         }
-        if (dns && m->has_question)
-            ev->qname = bump_str(&b, m->q.name.text, m->q.name.len);
     }
     if (pkt->layers & PKT_L_ICMP) {
         const struct icmp_quote *q = &pkt->quote;

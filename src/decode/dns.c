@@ -440,6 +440,12 @@ static void rdata_text(struct dns_rr *rr, struct cursor rd, const struct cursor 
         struct cursor work = rd;
         unsigned jumps;
         if (read_name(&work, msg, &n, pkt, &jumps) && !work.short_read && cur_left(&work) == 0) {
+            if (n.len < sizeof rr->rdata) {
+                /* it fits whole: what the writer below makes of it, without measuring it */
+                memcpy(rr->rdata, n.text, (size_t)n.len + 1);
+                memo_add(ms, base, rr->rdata, n.len, jumps);
+                return;
+            }
             struct tw w;
             tw_init(&w, rr->rdata, sizeof rr->rdata);
             put_name_text(&w, &n);
@@ -600,10 +606,12 @@ bool dns_parse_message(struct cursor *c, struct dns_msg *msg, struct packet *pkt
         bool owner_read = false;
         size_t owner_at = 0;
         unsigned owner_jumps = 0;
+        bool owner_is_question = false;
         if (q_plain && question_name(&m, q_off)) {
             memcpy(rr->name.text, msg->q.name.text, (size_t)msg->q.name.len + 1);
             rr->name.len = msg->q.name.len;
             m.off += 2;
+            owner_is_question = true;
         } else if (cur_has(&m, 1) && m.p[m.off] == 0) {
             /* the root (an OPT record's owner): what read_name gives for it */
             rr->name.text[0] = '.';
@@ -647,6 +655,7 @@ bool dns_parse_message(struct cursor *c, struct dns_msg *msg, struct packet *pkt
         rr->rclass = rclass;
         rr->ttl = ttl;
         rr->rdlength = rdlength;
+        rr->owner_is_question = owner_is_question;
         if (rr == &scratch_rr)
             continue;
         if (owner_read)

@@ -47,6 +47,9 @@ struct dns_rr {
      * (the text is made only when something prints it: dns_rr_data). 0: rdata is the text. */
     uint8_t addr_len;
     uint8_t addr[16];
+    /* The decoder read the owner name as a pointer to the first question's name, read whole:
+     * name holds the same text as the message's q.name (false when not known). */
+    bool owner_is_question;
 };
 
 /* Room for the text of an address kept as bytes (INET6_ADDRSTRLEN). */

@@ -2,8 +2,10 @@
 #include "testutil.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "correlate/evidence.h"
 #include "decode/decode.h"
 #include "util/dnstext.h"
 
@@ -194,8 +196,10 @@ static void test_record_names_pointing_at_the_question(void **state)
     for (int i = 0; i < 2; i++) {
         assert_string_equal(msg.rr[i].name.text, msg.q.name.text);
         assert_int_equal(msg.rr[i].name.len, strlen(msg.q.name.text));
+        assert_true(msg.rr[i].owner_is_question);
     }
     assert_string_equal(msg.rr[2].name.text, "foo.W\\001w\\..Example.COM.");
+    assert_false(msg.rr[2].owner_is_question);
     assert_int_equal(pkt.n_anomalies, 0);
 
     /* The question's name "a" then a pointer into the header (offset 4: QDCOUNT's first byte,
@@ -210,7 +214,102 @@ static void test_record_names_pointing_at_the_question(void **state)
     assert_string_equal(msg.q.name.text, "a.");
     assert_int_equal(msg.n_rr, 1);
     assert_string_equal(msg.rr[0].name.text, "a.");
+    assert_false(msg.rr[0].owner_is_question); /* read, not copied */
     assert_int_equal(pkt.n_anomalies, 0);
+}
+
+/* The evidence of an answer keeps each answer-section record's owner and data as the decoder
+ * gave them: owners that point at the question share the question's copy, the others
+ * (literal, pointing at a CNAME's data, with a prefix) have their own; a deep copy gives the
+ * same; a packet whose records do not say so (tcpdump text) copies every owner. */
+static void test_answer_evidence_keeps_owners(void **state)
+{
+    (void)state;
+    struct mb *m = &(struct mb){0};
+    header(m, 7, 0x8180, 1, 5, 1, 0);
+    putname(m, "www.Example.org"); /* at 12 */
+    put16(m, 1);
+    put16(m, 1);
+    size_t cname_at = m->n + 12; /* the CNAME's data, after its 2-byte owner and 10 bytes */
+    put16(m, 0xc00c);            /* www.Example.org. CNAME edge.cdn.example. */
+    put16(m, DNS_TYPE_CNAME);
+    put16(m, 1);
+    put32(m, 60);
+    put16(m, 18);
+    putname(m, "edge.cdn.example");
+    put16(m, 0xc000 | (unsigned)cname_at); /* edge.cdn.example. A 192.0.2.1 */
+    put16(m, DNS_TYPE_A);
+    put16(m, 1);
+    put32(m, 20);
+    put16(m, 4);
+    putmem(m, "\xc0\x00\x02\x01", 4);
+    put16(m, 0xc00c); /* www.Example.org. AAAA 2001:db8::1 */
+    put16(m, DNS_TYPE_AAAA);
+    put16(m, 1);
+    put32(m, 30);
+    put16(m, 16);
+    putmem(m, "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01", 16);
+    put8(m, 1); /* x.www.Example.org. A 192.0.2.2 */
+    putmem(m, "x", 1);
+    put16(m, 0xc00c);
+    put16(m, DNS_TYPE_A);
+    put16(m, 1);
+    put32(m, 40);
+    put16(m, 4);
+    putmem(m, "\xc0\x00\x02\x02", 4);
+    rr_head(m, "other.example", DNS_TYPE_A, 1, 50, 4); /* literal owner */
+    putmem(m, "\xc0\x00\x02\x03", 4);
+    put16(m, 0xc00c); /* authority: not in the evidence */
+    put16(m, DNS_TYPE_NS);
+    put16(m, 1);
+    put32(m, 60);
+    put16(m, 2);
+    put16(m, 0xc000 | (unsigned)cname_at);
+
+    struct packet *p = calloc(1, sizeof *p);
+    assert_non_null(p);
+    packet_reset(p);
+    struct cursor c = cur_make(m->b, m->n);
+    assert_true(dns_parse_message(&c, &p->dns, p));
+    assert_true(p->dns.complete);
+    assert_int_equal(p->n_anomalies, 0);
+    p->layers = PKT_L_IP | PKT_L_UDP | PKT_L_DNS;
+    assert_int_equal(p->dns.n_rr, 6);
+    static const bool is_q[6] = {true, false, true, false, false, true};
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(p->dns.rr[i].owner_is_question, is_q[i]);
+    static const char *const want_name[5] = {"www.Example.org.", "edge.cdn.example.",
+                                             "www.Example.org.", "x.www.Example.org.",
+                                             "other.example."};
+    static const char *const want_data[5] = {"edge.cdn.example.", "192.0.2.1", "2001:db8::1",
+                                             "192.0.2.2", "192.0.2.3"};
+    char buf[DNS_RR_ADDR_TEXT_MAX];
+    for (int round = 0; round < 2; round++) {
+        if (round == 1) /* as the text reader leaves them: no record says it */
+            for (int i = 0; i < 6; i++)
+                p->dns.rr[i].owner_is_question = false;
+        struct evidence ev, copy;
+        assert_true(evidence_from_packet(&ev, p, 0, EV_ANSWER));
+        assert_true(evidence_copy(&copy, &ev));
+        for (int k = 0; k < 2; k++) {
+            const struct evidence *e = k ? &copy : &ev;
+            assert_string_equal(e->qname, "www.Example.org.");
+            assert_int_equal(e->n_answers, 5);
+            for (int i = 0; i < 5; i++) {
+                assert_string_equal(e->answers[i].name, want_name[i]);
+                assert_string_equal(evidence_rr_data(&e->answers[i], buf), want_data[i]);
+                assert_int_equal(e->answers[i].type, p->dns.rr[i].type);
+                assert_int_equal(e->answers[i].ttl, p->dns.rr[i].ttl);
+            }
+            /* every string lies inside the evidence's one block */
+            const char *lo = e->store, *hi = lo + 4096;
+            for (int i = 0; i < 5; i++)
+                assert_true(e->answers[i].name >= lo && e->answers[i].name < hi);
+        }
+        evidence_fini(&ev);
+        evidence_fini(&copy);
+    }
+    free(p);
 }
 
 /* A name that is only a pointer to a name read earlier in the message is copied, not read
@@ -816,6 +915,7 @@ int main(void)
         cmocka_unit_test(test_tables),
         cmocka_unit_test(test_record_names_pointing_at_the_question),
         cmocka_unit_test(test_names_pointing_at_earlier_names),
+        cmocka_unit_test(test_answer_evidence_keeps_owners),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
