@@ -144,10 +144,42 @@ static bool offset_in(const struct cursor *c, const struct cursor *msg, size_t *
  * without a bounds check per character because of this. */
 _Static_assert(DNS_NAME_TEXT_MAX >= 4 * NAME_WIRE_MAX + 2, "a name's text fits its buffer");
 
-/* Copies a label's b bytes at s to d in presentation form and returns the end: runs of four
- * plain bytes (letters, digits, '-', '_') are copied whole, the rest through nt_label_byte. */
-static char *put_label(char *d, const uint8_t *s, size_t b)
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+/* Bit i set when byte i of x is plain (a letter, digit, '-' or '_': nt_label_plain). */
+static inline uint32_t plain_bits16(__m128i x)
 {
+    /* A range lo..lo+n-1 as one signed comparison: x + (0x80 - lo) moves it to -128..-128+n-1.
+     * Letters: x | 0x20 in 'a'..'z' (only 'A'..'Z' and 'a'..'z' land there); digits. */
+    __m128i l = _mm_add_epi8(_mm_or_si128(x, _mm_set1_epi8(0x20)), _mm_set1_epi8((char)(0x80 - 'a')));
+    __m128i g = _mm_add_epi8(x, _mm_set1_epi8((char)(0x80 - '0')));
+    __m128i is_ld = _mm_or_si128(_mm_cmplt_epi8(l, _mm_set1_epi8(-128 + 26)),
+                                 _mm_cmplt_epi8(g, _mm_set1_epi8(-128 + 10)));
+    __m128i is_o = _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('-')),
+                                _mm_cmpeq_epi8(x, _mm_set1_epi8('_')));
+    return (uint32_t)_mm_movemask_epi8(_mm_or_si128(is_ld, is_o));
+}
+#endif
+
+/* Copies a label's b bytes at s to d in presentation form and returns the end: runs of four
+ * plain bytes (letters, digits, '-', '_') are copied whole, the rest through nt_label_byte.
+ * wide: 16 bytes may be read at s and written at d, so a label of at most 16 plain bytes is
+ * checked and copied as one block. */
+static char *put_label(char *d, const uint8_t *s, size_t b, bool wide)
+{
+#if defined(__SSE2__)
+    if (wide && b <= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)s);
+        uint32_t need = (uint32_t)((1u << b) - 1);
+        if ((plain_bits16(x) & need) == need) {
+            _mm_storeu_si128((__m128i *)(void *)d, x);
+            return d + b;
+        }
+    }
+#else
+    (void)wide;
+#endif
     const uint8_t *pl = nt_label_plain;
     size_t i = 0;
     while (i + 4 <= b && (pl[s[i]] & pl[s[i + 1]] & pl[s[i + 2]] & pl[s[i + 3]])) {
@@ -252,7 +284,8 @@ static bool read_name(struct cursor *c, const struct cursor *msg, struct dns_nam
             packet_add_anomaly(pkt, ANOM_DNS_NAME_TRUNCATED);
             break;
         }
-        char *d = put_label(text + tlen, p + off, b);
+        char *d = put_label(text + tlen, p + off, b,
+                            end - off >= 16 && tlen + 16 <= DNS_NAME_TEXT_MAX);
         *d++ = '.';
         tlen = (size_t)(d - text);
         off += b;

@@ -808,6 +808,44 @@ static void test_label_runs_match_bytewise(void **state)
             }
 }
 
+/* Every byte value at the start, middle and end of labels of up to 17 bytes, read where 16
+ * bytes and more follow the label (the decoder checks and copies a label of at most 16 bytes
+ * as one block then) and where they do not: the text is the bytes one by one through
+ * nt_label_byte. */
+static void test_every_byte_in_a_label(void **state)
+{
+    (void)state;
+    static const size_t lens[] = {1, 2, 3, 7, 15, 16, 17};
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
+        for (int room = 0; room < 2; room++)
+            for (unsigned v = 0; v < 256; v++) {
+                size_t len = lens[li];
+                size_t ats[3] = {0, len / 2, len - 1};
+                for (int ai = 0; ai < 3; ai++) {
+                    uint8_t lab[17];
+                    for (size_t i = 0; i < len; i++)
+                        lab[i] = (uint8_t) "aZ09-_xy"[(i * 3 + len) % 8];
+                    lab[ats[ai]] = (uint8_t)v;
+                    struct mb *m = &(struct mb){0};
+                    header(m, 1, 0x0100, 1, 0, 0, room ? 1 : 0);
+                    put8(m, (unsigned)len);
+                    putmem(m, lab, len);
+                    put8(m, 0);
+                    put16(m, 1);
+                    put16(m, 1);
+                    if (room) /* an OPT record: 11 bytes more */
+                        rr_head(m, ".", DNS_TYPE_OPT, 1232, 0, 0);
+                    assert_true(parse(m->b, m->n));
+                    char want[80], *d = want;
+                    for (size_t i = 0; i < len; i++)
+                        d = nt_label_byte(d, lab[i]);
+                    memcpy(d, ".", 2);
+                    assert_string_equal(msg.q.name.text, want);
+                    assert_int_equal(msg.q.name.len, strlen(want));
+                }
+            }
+}
+
 static void test_name_in_rdata_uses_message_offsets(void **state)
 {
     (void)state;
@@ -910,6 +948,7 @@ int main(void)
         cmocka_unit_test(test_long_rdata_is_cut),
         cmocka_unit_test(test_hostile_names_are_escaped),
         cmocka_unit_test(test_label_runs_match_bytewise),
+        cmocka_unit_test(test_every_byte_in_a_label),
         cmocka_unit_test(test_name_in_rdata_uses_message_offsets),
         cmocka_unit_test(test_header_question_of_cut_message),
         cmocka_unit_test(test_tables),
