@@ -843,7 +843,8 @@ int source_next(struct source *s, struct packet *pkt)
     }
     if (rc == 1) {
         s->stats.packets++;
-        if (s->kind != SOURCE_TEXT && source_frame_unread(pkt)) {
+        /* only a packet with an anomaly can be one (most have none: no call) */
+        if (s->kind != SOURCE_TEXT && pkt->n_anomalies && source_frame_unread(pkt)) {
             if (s->stats.unread < SOURCE_BAD_LINES_KEPT)
                 s->stats.first_unread[s->stats.unread] = pkt->num;
             s->stats.unread++;
