@@ -189,7 +189,7 @@ struct correlator *correlate_new(const struct correlate_config *cfg,
 
 static void pending_remove(struct correlator *c, struct lk *e)
 {
-    if (e->l.outcome != LOOKUP_PENDING)
+    if (lk_outcome(e) != LOOKUP_PENDING)
         return;
     if (e->pprev)
         e->pprev->pnext = e->pnext;
@@ -205,7 +205,7 @@ static void pending_remove(struct correlator *c, struct lk *e)
  * and the guard have passed. */
 int64_t lk_deadline(const struct correlator *c, const struct lk *e)
 {
-    switch (e->l.outcome) {
+    switch (lk_outcome(e)) {
     case LOOKUP_ANSWERED:
         return sat_add(e->outcome_vt, c->cfg.answer_guard_us);
     case LOOKUP_ICMP_ERROR: {
@@ -223,7 +223,7 @@ int64_t lk_deadline(const struct correlator *c, const struct lk *e)
  * made; one with an ICMP error, due at the later of two times, goes to the heap. */
 unsigned lk_due_lane(const struct lk *e)
 {
-    switch (e->l.outcome) {
+    switch (lk_outcome(e)) {
     case LOOKUP_PENDING:
         return 0;
     case LOOKUP_ANSWERED:
@@ -313,9 +313,7 @@ static void close_lookup(struct correlator *c, struct lk *e, bool at_end)
     unlink_lookup(c, e);
     if (e->compact) {
         /* Handed on whole: no answer, no error. */
-        memcpy(&whole, &e->l, offsetof(struct dns_lookup, answer));
-        memset(&whole.answer, 0, sizeof whole.answer);
-        memset(&whole.error, 0, sizeof whole.error);
+        lk_compact_get(e, &whole);
         l = &whole;
     } else if (e->packed) {
         lk_unpack(e, &whole);
@@ -352,6 +350,8 @@ static void close_lookup(struct correlator *c, struct lk *e, bool at_end)
         c->cb.on_lookup(c->cb.ctx, l);
     if (e->packed)
         lk_free_unpacked(c, e, &whole);
+    else if (e->compact)
+        lk_free_compact(c, e, &whole);
     else
         lk_free(c, e);
 }
@@ -545,11 +545,15 @@ static int on_query(struct correlator *c, const struct packet *pkt, uint32_t inp
      * takes it as a retransmission. */
     for (struct lk *e = key_newest(anchor); e; e = key_next(anchor, e)) {
         n++;
-        struct dns_lookup *l = &e->l;
-        if (l->outcome != LOOKUP_PENDING || !same_question(l, m))
+        if (lk_outcome(e) != LOOKUP_PENDING || !same_question(&e->l, m))
             continue;
         if (span(c->now, e->last_vt) > c->cfg.retransmit_window_us)
             continue;
+        /* A compact entry takes it whole, then goes back to compact. */
+        bool was_compact = e->compact;
+        if (was_compact && !(e = lk_full(c, e)))
+            return NT_ERR_NOMEM;
+        struct dns_lookup *l = &e->l;
         lk_relate(c, e, pkt, REL_RETRANSMISSION);
         l->transmissions++;
         c->rel.transmission = l->transmissions;
@@ -562,6 +566,8 @@ static int on_query(struct correlator *c, const struct packet *pkt, uint32_t inp
         if (pkt->ttl && (!l->min_ttl || pkt->ttl < l->min_ttl))
             l->min_ttl = pkt->ttl;
         lk_add_port(l, pkt->sport);
+        if (was_compact)
+            lk_compact(c, e);
         return NT_OK;
     }
     anchor = lk_make_room(c, h, &k, anchor, n);
@@ -628,7 +634,7 @@ static int on_response(struct correlator *c, const struct packet *pkt, uint32_t 
         /* Text without -v does not print the question of a response. */
         if (m->has_question && !same_question(l, m))
             continue;
-        if (l->outcome != LOOKUP_ANSWERED) {
+        if (lk_outcome(e) != LOOKUP_ANSWERED) {
             pending = e;
             break;
         }
@@ -673,7 +679,8 @@ static int on_response(struct correlator *c, const struct packet *pkt, uint32_t 
     size_t scanned = 0;
     for (struct lk *e = c->pending; e && scanned < SCAN_LIMIT; e = e->pnext, scanned++) {
         const struct dns_lookup *l = &e->l;
-        if (l->id == m->id && !l->id_unknown && l->transport == pkt->proto &&
+        /* A compact entry's id is known (correlate_internal.h). */
+        if (l->id == m->id && (e->compact || !l->id_unknown) && l->transport == pkt->proto &&
             nt_addr_eq(&l->client, &pkt->dst) && !nt_addr_eq(&l->server, &pkt->src) &&
             lk_has_port(l, pkt->dport) && (!m->has_question || same_question(l, m))) {
             /* The rules read the whole lookup. */

@@ -25,10 +25,17 @@
  *
  * Compact entries: a lookup still without an outcome a timeout after its first query has
  * likely gone unanswered, and may wait the whole late window (2 minutes) for a late answer or
- * error. It is then moved into a block that ends before l.answer (struct dns_lookup keeps its
- * answer and error evidence last) with its name right after: about half the size. Nothing
- * reads or writes l.answer or l.error of a compact entry: lk_full moves it back into a whole
- * entry first (a late answer or ICMP error), and close_lookup hands on a whole copy. The
+ * error. It is then moved into one tight block (entry.c): the entry as it is up to l.first_tx
+ * (LK_COMPACT_FIX: everything a packet's walk or match reads, the links, the heap node, the key
+ * and the question), its name, then the rest of struct dns_lookup up to l.answer (times, counts
+ * and the query's evidence) with the fields the lookup predicts (the query's addresses, ports,
+ * id, question, time, packet number...) XORed with their prediction and its zero bytes left out,
+ * then the bytes of the query's evidence store (its frame; its name only when not the lookup's
+ * own). About half the size of keeping the entry up to l.answer and the store as they are.
+ * Only l's fields before first_tx may be read in place: lk_outcome gives a compact entry's
+ * outcome (it waits, LOOKUP_PENDING), and foreign_answers and id_unknown are zero (lookups with
+ * them stay whole). lk_full moves it back into a whole entry (a late answer or ICMP error, a
+ * retransmission), close_lookup hands on the lookup decoded whole (lk_compact_get). The
  * deadlines, the heap and eviction do not change: compaction is storage only.
  *
  * Packed entries: an answered lookup stays open only for the answer guard (1 s), but on a busy
@@ -47,7 +54,7 @@ struct lk {
     struct lk *kolder, *knewer;
     uint64_t h;
     bool anchor;
-    bool compact;             /* the block ends at LK_COMPACT_SIZE (+ the name) */
+    bool compact;             /* a compact entry (see above): l read only before first_tx */
     bool packed;              /* a packed entry (see above) */
     uint8_t pool_class;       /* a compact or packed block from c->evpool, in this class */
     struct lk *older, *newer; /* creation order */
@@ -59,8 +66,8 @@ struct lk {
     char qname[];                          /* l.qname points here: one allocation per lookup */
 };
 
-/* A compact entry's size without its name, which follows at this offset. */
-#define LK_COMPACT_SIZE (offsetof(struct lk, l) + offsetof(struct dns_lookup, answer))
+/* A compact entry's bytes kept as they are; its name follows at this offset. */
+#define LK_COMPACT_FIX (offsetof(struct lk, l) + offsetof(struct dns_lookup, first_tx))
 
 /* Packed entries: the bytes of the entry kept as they are, and the 8-byte words of its
  * dns_lookup packed after them by segments (LK_TAIL_WORDS, from l.tcp to the end). */
@@ -133,6 +140,12 @@ static inline int64_t span(int64_t to, int64_t from)
     return d > 0 ? d : 0;
 }
 
+/* The outcome of open lookup e (a compact entry has none yet). */
+static inline uint8_t lk_outcome(const struct lk *e)
+{
+    return e->compact ? (uint8_t)LOOKUP_PENDING : e->l.outcome;
+}
+
 /* Entries (entry.c). lk_alloc: a zeroed whole entry with room for a name of qlen bytes (NULL
  * out of memory); lk_free: frees its evidence and releases it; lk_full: the whole entry of e,
  * moving a compact one back (NULL out of memory, e unchanged); lk_compact_due: makes compact
@@ -179,6 +192,14 @@ void lk_relate(struct correlator *c, const struct lk *e, const struct packet *pk
 int correlate_icmp_error(struct correlator *c, const struct packet *pkt, uint32_t input);
 
 void lk_compact_due(struct correlator *c);
+/* lk_compact: moves lookup e (whole, waiting) into a compact entry; false when it stays whole
+ * (not eligible, or out of memory, which is only larger). lk_compact_get: the whole dns_lookup
+ * of compact entry e into *out, without answer and error, its name and its query's evidence
+ * pointing into e (not owned: valid while e is); lk_free_compact: frees compact entry e whose
+ * lookup is in *out (from lk_compact_get). */
+bool lk_compact(struct correlator *c, struct lk *e);
+void lk_compact_get(const struct lk *e, struct dns_lookup *out);
+void lk_free_compact(struct correlator *c, struct lk *e, struct dns_lookup *out);
 /* lk_pack: moves answered lookup e into a packed entry (out of memory it stays whole, which is
  * only larger); lk_unpack: the whole dns_lookup of e (packed or not) into *out, its qname
  * pointing into e; lk_free_unpacked: frees packed entry e whose evidence is in *out (from

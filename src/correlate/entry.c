@@ -1,11 +1,13 @@
 /* entry.c: the storage of the correlator's open lookups (see struct lk in
- * correlate_internal.h): whole entries of one common size kept for reuse, and compact entries
- * for lookups waiting past their timeout, moved back whole when a late answer or error comes.
+ * correlate_internal.h): whole entries of one common size kept for reuse, compact entries for
+ * lookups waiting past their timeout (moved back whole when a late answer or error comes), and
+ * packed entries for answered lookups in their answer guard.
  * Moving an entry moves every reference to it (key ring and index, creation order, waiting
  * list, heap, compaction cursor). */
 #include "correlate/correlate_internal.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -161,25 +163,26 @@ void lk_free_unpacked(struct correlator *c, struct lk *e, struct dns_lookup *out
 
 void lk_free(struct correlator *c, struct lk *e)
 {
-    if (e->packed) {
+    if (e->packed || e->compact) {
         struct dns_lookup l;
-        lk_unpack(e, &l);
-        lk_free_unpacked(c, e, &l);
+        if (e->packed) {
+            lk_unpack(e, &l);
+            lk_free_unpacked(c, e, &l);
+        } else {
+            lk_compact_get(e, &l);
+            lk_free_compact(c, e, &l);
+        }
         return;
     }
     evidence_release(&e->l.query, &c->evpool);
-    if (e->compact) {
-        free_small(c, e);
-        return;
-    }
     evidence_release(&e->l.answer, &c->evpool);
     evidence_release(&e->l.error, &c->evpool);
     release_block(c, e);
 }
 
-/* Entry `to` now holds what `from` held (the first LK_COMPACT_SIZE bytes copied, the name not
- * yet): every reference to `from` (its key's ring and the index, the creation order, the
- * waiting list, the heap, the compaction cursor) is moved to `to`. */
+/* Entry `to` now holds what `from` held (at least its head up to l copied): every reference to
+ * `from` (its key's ring and the index, the creation order, the waiting list, the heap, the
+ * compaction cursor) is moved to `to`. */
 static void relocate(struct correlator *c, struct lk *from, struct lk *to)
 {
     if (from->kolder == from) {
@@ -198,7 +201,7 @@ static void relocate(struct correlator *c, struct lk *from, struct lk *to)
         to->newer->older = to;
     else
         c->newest = to;
-    if (from->l.outcome == LOOKUP_PENDING) {
+    if (lk_outcome(from) == LOOKUP_PENDING) {
         if (to->pprev)
             to->pprev->pnext = to;
         else
@@ -211,29 +214,212 @@ static void relocate(struct correlator *c, struct lk *from, struct lk *to)
         c->compact_next = to;
 }
 
+/* Compact entries (see struct lk): the bytes of struct dns_lookup from first_tx to answer (the
+ * rest: times, counts, the TCP connection, the query's evidence) are kept as 8-byte words, a
+ * map of the words not zero and, for each, a map of its bytes not zero and those bytes. Before
+ * that, each field the lookup predicts is XORed with its prediction (rest_predict), which makes
+ * most of the query's evidence zero: its addresses, ports, DNS id, flags and question are the
+ * lookup's, its time the first transmission's. */
+#define LK_REST_OFF   offsetof(struct dns_lookup, first_tx)
+#define LK_REST_END   offsetof(struct dns_lookup, answer)
+#define LK_REST_WORDS ((LK_REST_END - LK_REST_OFF) / sizeof(uint64_t))
+_Static_assert(LK_REST_OFF % 8 == 0 && LK_REST_END % 8 == 0 && LK_REST_WORDS <= 64,
+               "the rest of a compact entry is at most 64 aligned words");
+_Static_assert(LK_COMPACT_FIX == offsetof(struct lk, l) + LK_REST_OFF, "the rest follows the fix");
+
+/* What a compact entry keeps of its query's evidence store (a frame, then a name). */
+enum {
+    CQ_STORE = 1,      /* the query's evidence had a store */
+    CQ_FRAME = 2,      /* ... holding a frame, at its start */
+    CQ_QNAME = 4,      /* ... and a name, after the frame */
+    CQ_QNAME_SAME = 8, /* the name is the lookup's own: not kept twice */
+};
+
+static void xor_bytes(void *dst, const void *src, size_t n)
+{
+    unsigned char *d = dst;
+    const unsigned char *s = src;
+    for (size_t i = 0; i < n; i++)
+        d[i] ^= s[i];
+}
+
+/* XORs the rest's predicted fields with their predictions. The predictions read only fields it
+ * does not change, so applying it twice gives the bytes back. */
+static void rest_predict(struct dns_lookup *t)
+{
+    struct evidence *q = &t->query;
+    xor_bytes(&t->last_tx, &t->first_tx, sizeof t->last_tx);
+    t->min_ttl ^= t->first_ttl;
+    q->input ^= t->input;
+    q->pkt ^= t->last_pkt;
+    q->line_no ^= t->last_line;
+    xor_bytes(&q->ts, &t->first_tx, sizeof q->ts);
+    q->role ^= EV_QUERY;
+    q->frame_wirelen ^= q->frame_len;
+    q->ip_version ^= (uint8_t)(t->client.family == NT_AF_INET6 ? 6 : 4);
+    xor_bytes(&q->src, &t->client, sizeof q->src);
+    xor_bytes(&q->dst, &t->server, sizeof q->dst);
+    q->ttl ^= t->first_ttl;
+    q->proto ^= t->transport;
+    q->sport ^= t->client_ports[0];
+    q->dport ^= t->server_port;
+    q->has_dns = !q->has_dns;
+    q->dns_id ^= t->id;
+    q->dns_flags ^= t->query_flags;
+    q->qdcount ^= (uint16_t)t->has_question;
+    q->has_question = q->has_question != t->has_question;
+    q->qtype ^= t->qtype;
+    q->qclass ^= t->qclass;
+    /* Ethernet, IPv4 and UDP headers without options before the DNS message. */
+    q->dns_len ^= q->frame_len > 42 ? q->frame_len - 42 : 0;
+}
+
+/* The words of rest (LK_REST_WORDS) into out as described above; returns the bytes written
+ * (at most 8 + 9 a word). */
+static size_t rest_put(const unsigned char *rest, unsigned char *out)
+{
+    uint64_t map = 0;
+    unsigned char *p = out + sizeof map;
+    for (unsigned w = 0; w < LK_REST_WORDS; w++) {
+        const unsigned char *b = rest + w * sizeof(uint64_t);
+        uint64_t x;
+        memcpy(&x, b, sizeof x);
+        if (!x)
+            continue;
+        map |= (uint64_t)1 << w;
+        unsigned char *m = p++;
+        *m = 0;
+        for (unsigned i = 0; i < 8; i++)
+            if (b[i]) {
+                *m |= (unsigned char)(1u << i);
+                *p++ = b[i];
+            }
+    }
+    memcpy(out, &map, sizeof map);
+    return (size_t)(p - out);
+}
+
+/* The rest's words from in (rest_put's) into rest; returns where in's bytes end. */
+static const unsigned char *rest_get(const unsigned char *in, unsigned char *rest)
+{
+    uint64_t map;
+    memcpy(&map, in, sizeof map);
+    in += sizeof map;
+    memset(rest, 0, LK_REST_WORDS * sizeof(uint64_t));
+    while (map) {
+        unsigned w = (unsigned)__builtin_ctzll(map);
+        map &= map - 1;
+        unsigned char *b = rest + w * sizeof(uint64_t);
+        unsigned m = *in++;
+        for (unsigned i = 0; i < 8; i++)
+            if (m >> i & 1)
+                b[i] = *in++;
+    }
+    return in;
+}
+
+/* The bytes of a query's evidence store a compact entry keeps: its frame's (fb), then its
+ * name's (qb, with the NUL). */
+static size_t frame_bytes(const struct evidence *q)
+{
+    return q->frame ? (q->frame_len ? q->frame_len : 1) : 0;
+}
+
 /* Moves a lookup still without an answer or error into a compact block (see struct lk). Out of
- * memory it stays whole, which is only larger. */
-static void lk_compact(struct correlator *c, struct lk *e)
+ * memory, or for a lookup with facts its layout does not keep in place (an answer from another
+ * address, an unknown id), it stays whole, which is only larger. */
+bool lk_compact(struct correlator *c, struct lk *e)
 {
     const struct dns_lookup *l = &e->l;
-    if (e->compact || l->outcome != LOOKUP_PENDING || l->answer.role || l->error.role)
-        return;
+    const struct evidence *qe = &l->query;
+    if (e->compact || e->packed || l->outcome != LOOKUP_PENDING || l->answer.role ||
+        l->error.role || l->foreign_answers || l->id_unknown || l->from_quote || qe->answers ||
+        qe->n_answers)
+        return false;
+    /* The store as evidence.c lays out a query's: the frame, then the name. */
+    uint8_t flags = 0;
+    size_t fb = frame_bytes(qe), qb = 0;
+    if (qe->store) {
+        flags |= CQ_STORE;
+        if (qe->frame) {
+            if ((const void *)qe->frame != qe->store)
+                return false;
+            flags |= CQ_FRAME;
+        }
+        if (qe->qname) {
+            if (qe->qname != (const char *)qe->store + fb)
+                return false;
+            qb = strlen(qe->qname) + 1;
+            flags |= CQ_QNAME;
+            if (l->qname && strcmp(l->qname, qe->qname) == 0)
+                flags |= CQ_QNAME_SAME;
+        }
+    } else if (qe->frame || qe->qname) {
+        return false;
+    }
+    struct dns_lookup t;
+    memcpy(&t, l, LK_REST_END);
+    t.query.store = NULL;
+    t.query.frame = NULL;
+    t.query.qname = NULL;
+    t.query.store_class = 0;
+    t.query.order_pkt ^= t.query.pkt;
+    rest_predict(&t);
+    unsigned char rest[8 + 9 * LK_REST_WORDS];
+    size_t rn = rest_put((const unsigned char *)&t + LK_REST_OFF, rest);
+    size_t img = fb + ((flags & CQ_QNAME_SAME) ? 0 : qb);
     size_t qlen = l->qname ? strlen(l->qname) : 0;
     uint8_t cls;
-    struct lk *k = evidence_pool_get(&c->evpool, LK_COMPACT_SIZE + qlen + 1, &cls);
+    struct lk *k = evidence_pool_get(&c->evpool, LK_COMPACT_FIX + qlen + 2 + rn + img, &cls);
     if (!k)
-        return;
-    memcpy(k, e, LK_COMPACT_SIZE);
+        return false;
+    memcpy(k, e, LK_COMPACT_FIX);
     k->pool_class = cls;
     k->compact = true;
     k->qcap = qlen + 1;
-    char *name = (char *)k + LK_COMPACT_SIZE;
-    memcpy(name, l->qname ? l->qname : "", qlen + 1);
+    char *p = (char *)k + LK_COMPACT_FIX;
+    memcpy(p, l->qname ? l->qname : "", qlen + 1);
     if (k->l.qname)
-        k->l.qname = name;
+        k->l.qname = p;
+    p += qlen + 1;
+    *p++ = (char)flags;
+    memcpy(p, rest, rn);
+    p += rn;
+    if (fb)
+        memcpy(p, qe->store, fb);
+    if (qb && !(flags & CQ_QNAME_SAME))
+        memcpy(p + fb, qe->qname, qb);
+    /* The store's bytes are in the block now; its text (tcpdump input) goes with the rest. */
+    evidence_pool_put(&c->evpool, qe->store, qe->store_class);
     relocate(c, e, k);
     release_block(c, e);
-    c->st.lookups_compacted++;
+    return true;
+}
+
+void lk_compact_get(const struct lk *e, struct dns_lookup *out)
+{
+    memcpy(out, &e->l, LK_REST_OFF);
+    const unsigned char *p = (const unsigned char *)e + LK_COMPACT_FIX + e->qcap;
+    uint8_t flags = *p++;
+    p = rest_get(p, (unsigned char *)out + LK_REST_OFF);
+    rest_predict(out);
+    out->query.order_pkt ^= out->query.pkt;
+    memset((char *)out + LK_REST_END, 0, sizeof *out - LK_REST_END);
+    if (flags & CQ_STORE) {
+        struct evidence *q = &out->query;
+        q->store = (void *)(uintptr_t)p;
+        if (flags & CQ_FRAME)
+            q->frame = (uint8_t *)(uintptr_t)p;
+        if (flags & CQ_QNAME)
+            q->qname = (flags & CQ_QNAME_SAME) ? out->qname : (char *)(uintptr_t)p + frame_bytes(q);
+    }
+}
+
+void lk_free_compact(struct correlator *c, struct lk *e, struct dns_lookup *out)
+{
+    free(out->query.text);
+    out->query.text = NULL;
+    free_small(c, e);
 }
 
 void lk_pack(struct correlator *c, struct lk *e)
@@ -293,7 +479,28 @@ struct lk *lk_full(struct correlator *c, struct lk *e)
         lk_unpack(e, &w->l);
         w->packed = false;
     } else {
-        memcpy(w, e, LK_COMPACT_SIZE);
+        lk_compact_get(e, &w->l);
+        /* The query's evidence gets a store of its own again, laid out as evidence.c does. */
+        struct evidence *q = &w->l.query;
+        if (q->store) {
+            size_t fb = frame_bytes(q), qb = q->qname ? strlen(q->qname) + 1 : 0;
+            uint8_t cls;
+            char *st = evidence_pool_get(&c->evpool, fb + qb, &cls);
+            if (!st) {
+                release_block(c, w);
+                return NULL;
+            }
+            memcpy(st, q->store, fb);
+            if (qb)
+                memcpy(st + fb, q->qname, qb);
+            q->store = st;
+            q->store_class = cls;
+            if (q->frame)
+                q->frame = (uint8_t *)st;
+            if (q->qname)
+                q->qname = st + fb;
+        }
+        memcpy(w, e, offsetof(struct lk, l));
         w->compact = false;
     }
     w->pool_class = 0;
@@ -314,6 +521,7 @@ void lk_compact_due(struct correlator *c)
     struct lk *e;
     while ((e = c->compact_next) != NULL && span(c->vclock, e->first_vt) >= c->cfg.timeout_us) {
         c->compact_next = e->newer;
-        lk_compact(c, e);
+        if (lk_compact(c, e))
+            c->st.lookups_compacted++;
     }
 }

@@ -63,16 +63,18 @@ static bool quote_is_query_of(const struct packet *pkt, const struct quote_view 
 
 /* Does the quoted datagram look like a response of lookup l (server -> client)? */
 static bool quote_is_response_of(const struct packet *pkt, const struct quote_view *v,
-                                 const struct dns_lookup *l)
+                                 const struct lk *e)
 {
+    const struct dns_lookup *l = &e->l;
+    /* A compact entry had no answer from another address (correlate_internal.h). */
+    bool foreign = !e->compact && l->foreign_answers;
     const struct icmp_quote *q = &pkt->quote;
     /* Without the quoted source (tcpdump text of ICMPv6 errors prints only the quoted
      * destination, protocol and port), the error went back to the host that sent the response:
      * the lookup's server, or the other address an answer to it came from. */
     const struct nt_addr *from = v->src ? &q->src : &pkt->dst;
     if (!v->dst || !nt_addr_eq(&q->dst, &l->client) ||
-        !(nt_addr_eq(from, &l->server) ||
-          (l->foreign_answers && nt_addr_eq(from, &l->foreign_from))))
+        !(nt_addr_eq(from, &l->server) || (foreign && nt_addr_eq(from, &l->foreign_from))))
         return false;
     if (v->proto && q->proto != l->transport)
         return false;
@@ -102,13 +104,12 @@ static struct lk *find_for_icmp(struct correlator *c, const struct packet *pkt,
                      : (struct lk_key){&q->src, &q->dst, q->dport, q->dns_id, q->proto};
         struct lk *anchor = key_find(c, lk_hash(&k), &k);
         for (struct lk *e = key_newest(anchor); e; e = key_next(anchor, e)) {
-            bool ok =
-                response ? quote_is_response_of(pkt, v, &e->l) : quote_is_query_of(pkt, v, &e->l);
+            bool ok = response ? quote_is_response_of(pkt, v, e) : quote_is_query_of(pkt, v, &e->l);
             if (!ok)
                 continue;
             if (!any)
                 any = e;
-            if (e->l.outcome == LOOKUP_PENDING) {
+            if (lk_outcome(e) == LOOKUP_PENDING) {
                 pending = e;
                 break;
             }
@@ -119,7 +120,7 @@ static struct lk *find_for_icmp(struct correlator *c, const struct packet *pkt,
          * hashed under the server queried: look among the waiting lookups. */
         size_t scanned = 0;
         for (struct lk *e = c->pending; e && scanned < SCAN_LIMIT; e = e->pnext, scanned++)
-            if (e->l.foreign_answers && quote_is_response_of(pkt, v, &e->l))
+            if (!e->compact && e->l.foreign_answers && quote_is_response_of(pkt, v, e))
                 return e;
         return NULL;
     }
@@ -127,13 +128,13 @@ static struct lk *find_for_icmp(struct correlator *c, const struct packet *pkt,
      * closely), else the newest matching lookup of any outcome (a repeated error). */
     size_t scanned = 0;
     for (struct lk *e = c->pending; e && scanned < SCAN_LIMIT; e = e->pnext, scanned++) {
-        bool ok = response ? quote_is_response_of(pkt, v, &e->l) : quote_is_query_of(pkt, v, &e->l);
+        bool ok = response ? quote_is_response_of(pkt, v, e) : quote_is_query_of(pkt, v, &e->l);
         if (ok)
             return e;
     }
     scanned = 0;
     for (struct lk *e = c->newest; e && scanned < SCAN_LIMIT; e = e->older, scanned++) {
-        bool ok = response ? quote_is_response_of(pkt, v, &e->l) : quote_is_query_of(pkt, v, &e->l);
+        bool ok = response ? quote_is_response_of(pkt, v, e) : quote_is_query_of(pkt, v, &e->l);
         if (ok)
             return e;
     }
