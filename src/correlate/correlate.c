@@ -310,10 +310,11 @@ static void unlink_lookup(struct correlator *c, struct lk *e)
 static void close_lookup(struct correlator *c, struct lk *e, bool at_end)
 {
     struct dns_lookup *l = &e->l, whole;
+    char store[LK_STORE_MAX]; /* a compact entry's query evidence store, decoded */
     unlink_lookup(c, e);
     if (e->compact) {
         /* Handed on whole: no answer, no error. */
-        lk_compact_get(e, &whole);
+        lk_compact_get(e, &whole, store);
         l = &whole;
     } else if (e->packed) {
         lk_unpack(e, &whole);

@@ -194,11 +194,13 @@ int correlate_icmp_error(struct correlator *c, const struct packet *pkt, uint32_
 void lk_compact_due(struct correlator *c);
 /* lk_compact: moves lookup e (whole, waiting) into a compact entry; false when it stays whole
  * (not eligible, or out of memory, which is only larger). lk_compact_get: the whole dns_lookup
- * of compact entry e into *out, without answer and error, its name and its query's evidence
- * pointing into e (not owned: valid while e is); lk_free_compact: frees compact entry e whose
- * lookup is in *out (from lk_compact_get). */
+ * of compact entry e into *out, without answer and error, its name pointing into e and its
+ * query's evidence store written into store (LK_STORE_MAX bytes; not owned: valid while e and
+ * store are; NULL: the evidence without its store, which is enough to free it);
+ * lk_free_compact: frees compact entry e whose lookup is in *out (from lk_compact_get). */
+#define LK_STORE_MAX (EVIDENCE_FRAME_MAX + DNS_NAME_TEXT_MAX + 1)
 bool lk_compact(struct correlator *c, struct lk *e);
-void lk_compact_get(const struct lk *e, struct dns_lookup *out);
+void lk_compact_get(const struct lk *e, struct dns_lookup *out, char *store);
 void lk_free_compact(struct correlator *c, struct lk *e, struct dns_lookup *out);
 /* lk_pack: moves answered lookup e into a packed entry (out of memory it stays whole, which is
  * only larger); lk_unpack: the whole dns_lookup of e (packed or not) into *out, its qname

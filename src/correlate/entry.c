@@ -169,7 +169,7 @@ void lk_free(struct correlator *c, struct lk *e)
             lk_unpack(e, &l);
             lk_free_unpacked(c, e, &l);
         } else {
-            lk_compact_get(e, &l);
+            lk_compact_get(e, &l, NULL); /* its text is all it owns */
             lk_free_compact(c, e, &l);
         }
         return;
@@ -274,55 +274,138 @@ static void rest_predict(struct dns_lookup *t)
     q->dns_len ^= q->frame_len > 42 ? q->frame_len - 42 : 0;
 }
 
-/* The words of rest (LK_REST_WORDS) into out as described above; returns the bytes written
- * (at most 8 + 9 a word). */
-static size_t rest_put(const unsigned char *rest, unsigned char *out)
+/* Bytes src[0..n) into out, zero bytes left out: a map of its 8-byte words not all zero
+ * ((words + 7) / 8 bytes), then for each such word a map of its bytes not zero and those
+ * bytes. Returns the bytes written, at most ZS_MAX(n). */
+#define ZS_MAX(n) (((n) + 63) / 64 + ((n) + 7) / 8 * 9)
+static size_t zs_put(const unsigned char *src, size_t n, unsigned char *out)
 {
-    uint64_t map = 0;
-    unsigned char *p = out + sizeof map;
-    for (unsigned w = 0; w < LK_REST_WORDS; w++) {
-        const unsigned char *b = rest + w * sizeof(uint64_t);
-        uint64_t x;
-        memcpy(&x, b, sizeof x);
-        if (!x)
-            continue;
-        map |= (uint64_t)1 << w;
-        unsigned char *m = p++;
-        *m = 0;
-        for (unsigned i = 0; i < 8; i++)
+    size_t words = (n + 7) / 8, nmap = (words + 7) / 8;
+    unsigned char *p = out + nmap;
+    memset(out, 0, nmap);
+    for (size_t w = 0; w < words; w++) {
+        const unsigned char *b = src + w * 8;
+        unsigned len = n - w * 8 < 8 ? (unsigned)(n - w * 8) : 8;
+        unsigned char m = 0, *mp = p;
+        for (unsigned i = 0; i < len; i++)
             if (b[i]) {
-                *m |= (unsigned char)(1u << i);
+                if (!m)
+                    p++; /* the byte map's place */
+                m |= (unsigned char)(1u << i);
                 *p++ = b[i];
             }
+        if (m) {
+            out[w / 8] |= (unsigned char)(1u << (w % 8));
+            *mp = m;
+        }
     }
-    memcpy(out, &map, sizeof map);
     return (size_t)(p - out);
 }
 
-/* The rest's words from in (rest_put's) into rest; returns where in's bytes end. */
-static const unsigned char *rest_get(const unsigned char *in, unsigned char *rest)
+/* zs_put's bytes from in into dst[0..n); returns where they end. */
+static const unsigned char *zs_get(const unsigned char *in, size_t n, unsigned char *dst)
 {
-    uint64_t map;
-    memcpy(&map, in, sizeof map);
-    in += sizeof map;
-    memset(rest, 0, LK_REST_WORDS * sizeof(uint64_t));
-    while (map) {
-        unsigned w = (unsigned)__builtin_ctzll(map);
-        map &= map - 1;
-        unsigned char *b = rest + w * sizeof(uint64_t);
-        unsigned m = *in++;
-        for (unsigned i = 0; i < 8; i++)
-            if (m >> i & 1)
-                b[i] = *in++;
-    }
+    size_t words = (n + 7) / 8, nmap = (words + 7) / 8;
+    const unsigned char *map = in;
+    in += nmap;
+    memset(dst, 0, n);
+    for (size_t j = 0; j < nmap; j++)
+        for (unsigned bits = map[j]; bits; bits &= bits - 1) {
+            unsigned char *b = dst + (j * 8 + (unsigned)__builtin_ctz(bits)) * 8;
+            for (unsigned m = *in++; m; m &= m - 1)
+                b[__builtin_ctz(m)] = *in++;
+        }
     return in;
 }
 
-/* The bytes of a query's evidence store a compact entry keeps: its frame's (fb), then its
- * name's (qb, with the NUL). */
+/* The bytes of a query's evidence store a compact entry keeps: its frame's, then its name's
+ * (with the NUL). */
 static size_t frame_bytes(const struct evidence *q)
 {
     return q->frame ? (q->frame_len ? q->frame_len : 1) : 0;
+}
+
+static void xor8(unsigned char *f, size_t fb, size_t at, unsigned v)
+{
+    if (at < fb)
+        f[at] ^= (unsigned char)v;
+}
+
+static void xor16(unsigned char *f, size_t fb, size_t at, unsigned v)
+{
+    xor8(f, fb, at, v >> 8);
+    xor8(f, fb, at + 1, v);
+}
+
+static void xor_n(unsigned char *f, size_t fb, size_t at, const uint8_t *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        xor8(f, fb, at + i, v[i]);
+}
+
+/* XORs a query's frame f (fb bytes) with what the lookup t (decoded whole) predicts of it, as
+ * rest_predict: an Ethernet frame of a UDP query over IPv4 without options or over IPv6
+ * without extension headers (ethertype, IP header but its id, checksum and flow label, UDP
+ * ports and length, DNS header, the question from the lookup's name, an OPT record's type). A
+ * frame laid out otherwise only keeps more of its bytes. */
+static void frame_predict(const struct dns_lookup *t, unsigned char *f, size_t fb)
+{
+    const struct evidence *q = &t->query;
+    if (q->frame_linktype != 1 || t->transport != 17 || t->client.family != t->server.family)
+        return;
+    size_t udp;
+    uint32_t flen = q->frame_len;
+    if (q->ip_version == 4 && t->client.family == NT_AF_INET) {
+        xor16(f, fb, 12, 0x0800);
+        xor8(f, fb, 14, 0x45);
+        xor16(f, fb, 16, flen - 14);
+        xor8(f, fb, 20, 0x40); /* don't fragment */
+        xor8(f, fb, 22, q->ttl);
+        xor8(f, fb, 23, 17);
+        xor_n(f, fb, 26, t->client.a, 4);
+        xor_n(f, fb, 30, t->server.a, 4);
+        udp = 34;
+    } else if (q->ip_version == 6 && t->client.family == NT_AF_INET6) {
+        xor16(f, fb, 12, 0x86dd);
+        xor8(f, fb, 14, 0x60);
+        xor16(f, fb, 18, flen - 54);
+        xor8(f, fb, 20, 17);
+        xor8(f, fb, 21, q->ttl);
+        xor_n(f, fb, 22, t->client.a, 16);
+        xor_n(f, fb, 38, t->server.a, 16);
+        udp = 54;
+    } else {
+        return;
+    }
+    xor16(f, fb, udp, q->sport);
+    xor16(f, fb, udp + 2, q->dport);
+    xor16(f, fb, udp + 4, flen - (uint32_t)udp);
+    if (!q->has_dns)
+        return;
+    size_t at = udp + 8;
+    xor16(f, fb, at, q->dns_id);
+    xor16(f, fb, at + 2, q->dns_flags);
+    xor16(f, fb, at + 4, q->qdcount);
+    xor16(f, fb, at + 6, q->ancount);
+    xor16(f, fb, at + 8, q->nscount);
+    xor16(f, fb, at + 10, q->arcount);
+    at += 12;
+    if (!q->has_question || !t->qname)
+        return;
+    /* The name in wire form: each label's length, then its bytes. */
+    for (const char *n = t->qname; *n && at < fb;) {
+        const char *dot = strchr(n, '.');
+        size_t len = dot ? (size_t)(dot - n) : strlen(n);
+        xor8(f, fb, at++, (unsigned)len);
+        for (size_t i = 0; i < len; i++)
+            xor8(f, fb, at++, (unsigned char)n[i]);
+        n += len + (dot ? 1 : 0);
+    }
+    at++; /* the root's zero */
+    xor16(f, fb, at, q->qtype);
+    xor16(f, fb, at + 2, q->qclass);
+    if (q->has_opt)
+        xor16(f, fb, at + 5, 41); /* after the root name of the OPT record */
 }
 
 /* Moves a lookup still without an answer or error into a compact block (see struct lk). Out of
@@ -357,20 +440,28 @@ bool lk_compact(struct correlator *c, struct lk *e)
     } else if (qe->frame || qe->qname) {
         return false;
     }
+    if (fb > EVIDENCE_FRAME_MAX || fb + qb > LK_STORE_MAX)
+        return false;
+    size_t qn = (flags & CQ_QNAME_SAME) ? 0 : qb;
     struct dns_lookup t;
     memcpy(&t, l, LK_REST_END);
     t.query.store = NULL;
     t.query.frame = NULL;
     t.query.qname = NULL;
     t.query.store_class = 0;
+    unsigned char frame[EVIDENCE_FRAME_MAX];
+    if (fb) {
+        memcpy(frame, qe->store, fb);
+        frame_predict(&t, frame, fb);
+    }
     t.query.order_pkt ^= t.query.pkt;
     rest_predict(&t);
-    unsigned char rest[8 + 9 * LK_REST_WORDS];
-    size_t rn = rest_put((const unsigned char *)&t + LK_REST_OFF, rest);
-    size_t img = fb + ((flags & CQ_QNAME_SAME) ? 0 : qb);
+    unsigned char buf[ZS_MAX(LK_REST_END - LK_REST_OFF) + ZS_MAX(EVIDENCE_FRAME_MAX)];
+    size_t zn = zs_put((const unsigned char *)&t + LK_REST_OFF, LK_REST_END - LK_REST_OFF, buf);
+    zn += zs_put(frame, fb, buf + zn);
     size_t qlen = l->qname ? strlen(l->qname) : 0;
     uint8_t cls;
-    struct lk *k = evidence_pool_get(&c->evpool, LK_COMPACT_FIX + qlen + 2 + rn + img, &cls);
+    struct lk *k = evidence_pool_get(&c->evpool, LK_COMPACT_FIX + qlen + 2 + zn + qn, &cls);
     if (!k)
         return false;
     memcpy(k, e, LK_COMPACT_FIX);
@@ -383,12 +474,9 @@ bool lk_compact(struct correlator *c, struct lk *e)
         k->l.qname = p;
     p += qlen + 1;
     *p++ = (char)flags;
-    memcpy(p, rest, rn);
-    p += rn;
-    if (fb)
-        memcpy(p, qe->store, fb);
-    if (qb && !(flags & CQ_QNAME_SAME))
-        memcpy(p + fb, qe->qname, qb);
+    memcpy(p, buf, zn);
+    if (qn)
+        memcpy(p + zn, qe->qname, qn);
     /* The store's bytes are in the block now; its text (tcpdump input) goes with the rest. */
     evidence_pool_put(&c->evpool, qe->store, qe->store_class);
     relocate(c, e, k);
@@ -396,22 +484,30 @@ bool lk_compact(struct correlator *c, struct lk *e)
     return true;
 }
 
-void lk_compact_get(const struct lk *e, struct dns_lookup *out)
+void lk_compact_get(const struct lk *e, struct dns_lookup *out, char *store)
 {
     memcpy(out, &e->l, LK_REST_OFF);
     const unsigned char *p = (const unsigned char *)e + LK_COMPACT_FIX + e->qcap;
     uint8_t flags = *p++;
-    p = rest_get(p, (unsigned char *)out + LK_REST_OFF);
+    p = zs_get(p, LK_REST_END - LK_REST_OFF, (unsigned char *)out + LK_REST_OFF);
     rest_predict(out);
     out->query.order_pkt ^= out->query.pkt;
     memset((char *)out + LK_REST_END, 0, sizeof *out - LK_REST_END);
-    if (flags & CQ_STORE) {
-        struct evidence *q = &out->query;
-        q->store = (void *)(uintptr_t)p;
-        if (flags & CQ_FRAME)
-            q->frame = (uint8_t *)(uintptr_t)p;
-        if (flags & CQ_QNAME)
-            q->qname = (flags & CQ_QNAME_SAME) ? out->qname : (char *)(uintptr_t)p + frame_bytes(q);
+    if (!(flags & CQ_STORE) || !store)
+        return;
+    struct evidence *q = &out->query;
+    q->store = store;
+    size_t fb = 0;
+    if (flags & CQ_FRAME) {
+        fb = q->frame_len ? q->frame_len : 1;
+        p = zs_get(p, fb, (unsigned char *)store);
+        frame_predict(out, (unsigned char *)store, fb);
+        q->frame = (uint8_t *)store;
+    }
+    if (flags & CQ_QNAME) {
+        const char *name = (flags & CQ_QNAME_SAME) ? out->qname : (const char *)p;
+        memcpy(store + fb, name, strlen(name) + 1);
+        q->qname = store + fb;
     }
 }
 
@@ -479,7 +575,8 @@ struct lk *lk_full(struct correlator *c, struct lk *e)
         lk_unpack(e, &w->l);
         w->packed = false;
     } else {
-        lk_compact_get(e, &w->l);
+        char store[LK_STORE_MAX];
+        lk_compact_get(e, &w->l, store);
         /* The query's evidence gets a store of its own again, laid out as evidence.c does. */
         struct evidence *q = &w->l.query;
         if (q->store) {
@@ -490,9 +587,7 @@ struct lk *lk_full(struct correlator *c, struct lk *e)
                 release_block(c, w);
                 return NULL;
             }
-            memcpy(st, q->store, fb);
-            if (qb)
-                memcpy(st + fb, q->qname, qb);
+            memcpy(st, store, fb + qb);
             q->store = st;
             q->store_class = cls;
             if (q->frame)
