@@ -7,6 +7,7 @@
 
 #include "correlate/correlate.h"
 #include "correlate/sides.h"
+#include "decode/decode.h"
 #include "util/err.h"
 
 #define MAXL 32
@@ -27,6 +28,9 @@ struct seen {
     uint16_t error_q_dport[MAXL], error_q_id[MAXL];
     char answer_data[MAXL][64], query_qname[MAXL][32];
     uint64_t query_pkt[MAXL], error_pkt[MAXL];
+    /* The query's evidence as handed on (its pointers cleared) and its frame's bytes. */
+    struct evidence query_ev[MAXL];
+    uint8_t query_frame[MAXL][160];
 };
 
 static void on_lookup(void *ctx, const struct dns_lookup *l)
@@ -55,6 +59,14 @@ static void on_lookup(void *ctx, const struct dns_lookup *l)
     }
     snprintf(s->query_qname[s->n], sizeof s->query_qname[0], "%s",
              l->query.qname ? l->query.qname : "");
+    s->query_ev[s->n] = l->query;
+    if (l->query.frame && l->query.frame_len <= sizeof s->query_frame[0])
+        memcpy(s->query_frame[s->n], l->query.frame, l->query.frame_len);
+    s->query_ev[s->n].frame = l->query.frame ? s->query_frame[s->n] : NULL;
+    s->query_ev[s->n].text = NULL;
+    s->query_ev[s->n].store = NULL;
+    s->query_ev[s->n].qname = NULL;
+    s->query_ev[s->n].answers = NULL;
     /* The lookup is freed after the callback: keep only what the tests read. */
     memset(&s->l[s->n].query, 0, sizeof s->l[s->n].query);
     memset(&s->l[s->n].answer, 0, sizeof s->l[s->n].answer);
@@ -1708,6 +1720,153 @@ static void test_compact_silent_lookups(void **state)
     correlate_free(c);
 }
 
+/* A captured query (Ethernet frame, hex) decoded as the pcap reader does. */
+static void frame_query(struct packet *p, uint64_t num, double t, const char *hex)
+{
+    static uint8_t frames[8][256];
+    static unsigned next;
+    uint8_t *data = frames[next++ % 8];
+    size_t n = tu_hex(hex, data, sizeof frames[0]);
+    packet_reset(p);
+    at(p, num, t, NT_TIME_ABSOLUTE);
+    p->line = NULL;
+    p->line_len = 0;
+    p->caplen = p->wirelen = (uint32_t)n;
+    p->linktype = 1;
+    decode_packet(p, 1, data, n);
+    p->frame = data;
+    p->frame_len = (uint32_t)n;
+    p->frame_linktype = 1;
+    assert_true(p->layers & PKT_L_DNS);
+}
+
+/* The query evidence handed on (see on_lookup) holds what evidence_from_packet makes of the
+ * packet, field by field, its frame byte for byte. */
+static void assert_query_evidence(const struct seen *s, size_t i, const struct packet *p,
+                                  uint64_t first_pkt)
+{
+    struct evidence want;
+    assert_true(evidence_from_packet(&want, p, 0, EV_QUERY));
+    want.pkt = want.order_pkt = first_pkt;
+    const struct evidence *got = &s->query_ev[i];
+    assert_int_equal(got->input, want.input);
+    assert_int_equal(got->pkt, want.pkt);
+    assert_int_equal(got->order_pkt, want.order_pkt);
+    assert_int_equal(got->line_no, want.line_no);
+    assert_int_equal(got->ts.sec, want.ts.sec);
+    assert_int_equal(got->ts.nsec, want.ts.nsec);
+    assert_int_equal(got->ts.kind, want.ts.kind);
+    assert_int_equal(got->role, EV_QUERY);
+    assert_int_equal(got->from_text, want.from_text);
+    assert_int_equal(got->frame_len, want.frame_len);
+    assert_int_equal(got->frame_wirelen, want.frame_wirelen);
+    assert_int_equal(got->frame_linktype, want.frame_linktype);
+    assert_non_null(got->frame);
+    assert_memory_equal(got->frame, want.frame, want.frame_len);
+    assert_int_equal(got->ip_version, want.ip_version);
+    assert_true(nt_addr_eq(&got->src, &want.src));
+    assert_true(nt_addr_eq(&got->dst, &want.dst));
+    assert_int_equal(got->ttl, want.ttl);
+    assert_int_equal(got->proto, want.proto);
+    assert_int_equal(got->sport, want.sport);
+    assert_int_equal(got->dport, want.dport);
+    assert_int_equal(got->has_dns, want.has_dns);
+    assert_int_equal(got->dns_id, want.dns_id);
+    assert_int_equal(got->dns_flags, want.dns_flags);
+    assert_int_equal(got->qdcount, want.qdcount);
+    assert_int_equal(got->arcount, want.arcount);
+    assert_int_equal(got->has_opt, want.has_opt);
+    assert_int_equal(got->has_question, want.has_question);
+    assert_string_equal(s->query_qname[i], want.qname);
+    assert_int_equal(got->qtype, want.qtype);
+    assert_int_equal(got->qclass, want.qclass);
+    assert_int_equal(got->dns_len, want.dns_len);
+    assert_int_equal(got->n_answers, 0);
+    assert_int_equal(got->icmp_type, 0);
+    evidence_fini(&want);
+}
+
+/* Compact entries keep a captured query's evidence by what the lookup predicts of it
+ * (entry.c): its frame and its fields come back exactly, whether the frame is laid out as
+ * predicted (Ethernet, IPv4 or IPv6, UDP) or not (a VLAN tag moves every header), whether the
+ * lookup closes silent, is retransmitted after it was made compact, or is answered late. */
+static void test_compact_keeps_captured_queries(void **state)
+{
+    (void)state;
+    static const char *const hex[4] = {
+        /* IPv4, with an OPT record: A? mail.wingtip25.com. */
+        "001b213a4f010200 5e049a1008004500 004b576640004011 db3ec61205b4cb00"
+        "7136ad7600350037 41186cf601000001 0000000000010 46d61696c0977696e67"
+        "7469703235036 36f6d000001000100002904d00000000000 00",
+        /* IPv6: A? app.photoshare11.net. */
+        "001b213a4f010200 5e48251086dd6000 d4f2003911402001 0db800010000903c"
+        "5398650f1f0a2001 0db8005300000000 0000000000 53c0910035 00394f3786d8"
+        "0100000100000000 0001036170700c70 686f746f73686172 653131036e657400"
+        "0001000100002904 d0000000000000",
+        /* IPv4 behind a VLAN tag: A? telemetry.mapservice2.io. */
+        "001b213a4f010200 5e2ce610 81000064 08004500 00519dfc40004011 6b5fc6122ef6cb00"
+        "7137e4360035003d 4b1265b801000001 0000000000010974 656c656d65747279"
+        "0b6d617073657276 6963653202696f00 0001000100002904 d000000000000000",
+        /* IPv4 without OPT, another id: AAAA? mail.wingtip25.com. */
+        "001b213a4f010200 5e049a1008004500 0040576740004011 db3dc61205b4cb00"
+        "7136ad760035002c 40fc6cf701000001 0000000000000 46d61696c0977696e67"
+        "7469703235036 36f6d00001c0001",
+    };
+    struct seen s;
+    struct correlator *c = mk(&s, 5000000);
+    struct packet *q[4], *p = pkt_new(), *x = pkt_new();
+    for (int i = 0; i < 4; i++) {
+        q[i] = pkt_new();
+        frame_query(q[i], (uint64_t)i + 1, 1000.0 + 0.1 * i, hex[i]);
+        assert_int_equal(correlate_packet(c, q[i], 0), 0);
+    }
+    /* 6 s later every one is compact. */
+    memset(x, 0, sizeof *x);
+    at(x, 5, 1006.5, NT_TIME_ABSOLUTE);
+    assert_int_equal(correlate_packet(c, x, 0), 0);
+    assert_int_equal(correlate_stats(c)->lookups_compacted, 4);
+    /* 0 retransmitted (packet 6), 1 answered late (packet 7). */
+    struct packet *r0 = pkt_new();
+    *r0 = *q[0];
+    r0->num = 6;
+    r0->ts.sec += 8;
+    assert_int_equal(correlate_packet(c, r0, 0), 0);
+    assert_int_equal(correlate_relation(c)->kind, REL_RETRANSMISSION);
+    response(p, 7, 1009.0, q[1], 0);
+    p->ts.kind = NT_TIME_ABSOLUTE;
+    assert_int_equal(correlate_packet(c, p, 0), 0);
+    assert_int_equal(correlate_relation(c)->kind, REL_ANSWER);
+    assert_true(correlate_relation(c)->late);
+    /* The late window passes for every one. */
+    at(x, 8, 1200.0, NT_TIME_ABSOLUTE);
+    assert_int_equal(correlate_packet(c, x, 0), 0);
+    correlate_finish(c);
+    assert_int_equal(s.n, 4);
+    int found = 0;
+    for (size_t i = 0; i < s.n; i++) {
+        const struct dns_lookup *l = &s.l[i];
+        int k = (int)l->seq - 1;
+        assert_true(k >= 0 && k < 4);
+        assert_query_evidence(&s, i, q[k], (uint64_t)k + 1);
+        assert_int_equal(l->first_tx.sec, 1000);
+        assert_int_equal(l->first_ttl, q[k]->ttl);
+        assert_int_equal(l->transmissions, k == 0 ? 2 : 1);
+        assert_int_equal(l->last_pkt, k == 0 ? 6 : (uint64_t)k + 1);
+        assert_int_equal(l->last_tx.sec, k == 0 ? 1008 : 1000);
+        assert_int_equal(l->outcome, k == 1 ? LOOKUP_ANSWERED : LOOKUP_UNANSWERED);
+        if (k == 1)
+            assert_int_equal(s.answer_pkt[i], 7);
+        found |= 1 << k;
+    }
+    assert_int_equal(found, 15);
+    for (int i = 0; i < 4; i++)
+        free(q[i]);
+    free(r0);
+    free(p);
+    free(x);
+    correlate_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1743,6 +1902,7 @@ int main(void)
         cmocka_unit_test(test_sides_many_hosts),
         cmocka_unit_test(test_evidence_answer_addresses),
         cmocka_unit_test(test_compact_silent_lookups),
+        cmocka_unit_test(test_compact_keeps_captured_queries),
         cmocka_unit_test(test_packed_answered_lookups),
         cmocka_unit_test(test_packed_keeps_every_part),
     };
