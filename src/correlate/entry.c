@@ -286,17 +286,23 @@ static size_t zs_put(const unsigned char *src, size_t n, unsigned char *out)
     for (size_t w = 0; w < words; w++) {
         const unsigned char *b = src + w * 8;
         unsigned len = n - w * 8 < 8 ? (unsigned)(n - w * 8) : 8;
-        unsigned char m = 0, *mp = p;
+        if (len == 8) {
+            uint64_t x;
+            memcpy(&x, b, sizeof x);
+            if (!x)
+                continue;
+        }
+        unsigned char m = 0, *mp = p++;
         for (unsigned i = 0; i < len; i++)
             if (b[i]) {
-                if (!m)
-                    p++; /* the byte map's place */
                 m |= (unsigned char)(1u << i);
                 *p++ = b[i];
             }
         if (m) {
             out[w / 8] |= (unsigned char)(1u << (w % 8));
             *mp = m;
+        } else {
+            p--; /* a last short word all zero */
         }
     }
     return (size_t)(p - out);
