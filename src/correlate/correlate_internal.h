@@ -25,13 +25,15 @@
  *
  * Compact entries: a lookup still without an outcome a timeout after its first query has
  * likely gone unanswered, and may wait the whole late window (2 minutes) for a late answer or
- * error. It is then moved into one tight block (entry.c): the entry as it is up to l.first_tx
- * (LK_COMPACT_FIX: everything a packet's walk or match reads, the links, the heap node, the key
- * and the question), its name, then the rest of struct dns_lookup up to l.answer (times, counts
- * and the query's evidence) with the fields the lookup predicts (the query's addresses, ports,
- * id, question, time, packet number...) XORed with their prediction and its zero bytes left out,
- * then the bytes of the query's evidence store (its frame; its name only when not the lookup's
- * own). About half the size of keeping the entry up to l.answer and the store as they are.
+ * error. It is then moved into one block (entry.c): the entry as it is up to l.first_tx
+ * (LK_COMPACT_FIX: the links, the heap node, the clocks, the key and the question: all that a
+ * packet's walk or match reads), its name, then the rest of struct dns_lookup up to l.answer
+ * (times, counts, the query's evidence) with each field the lookup predicts (the query's
+ * addresses, ports, id, question, time, packet number) XORed with its prediction and its zero
+ * bytes left out, then its query's frame the same way (what the lookup predicts of its
+ * Ethernet, IP, UDP and DNS headers and question XORed out), and the query's name only when it
+ * is not the lookup's own. On the busy profile that is about 350 bytes a silent lookup instead
+ * of about 830 (the entry up to l.answer and the evidence store as they were).
  * Only l's fields before first_tx may be read in place: lk_outcome gives a compact entry's
  * outcome (it waits, LOOKUP_PENDING), and foreign_answers and id_unknown are zero (lookups with
  * them stay whole). lk_full moves it back into a whole entry (a late answer or ICMP error, a
