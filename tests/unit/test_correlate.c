@@ -1867,6 +1867,33 @@ static void test_compact_keeps_captured_queries(void **state)
     correlate_free(c);
 }
 
+/* Compact entries still open when the correlator is freed are freed with what they own (the
+ * text of a query read from tcpdump text, a captured query's frame and name). */
+static void test_compact_freed_open(void **state)
+{
+    (void)state;
+    struct seen s;
+    struct correlator *c = mk(&s, 5000000);
+    struct packet *q = pkt_new(), *f = pkt_new(), *x = pkt_new();
+    query(q, 1, 1000.0, "10.0.0.1", 5000, "10.0.0.53", 7, "text.example.");
+    q->ts.kind = NT_TIME_ABSOLUTE;
+    assert_int_equal(correlate_packet(c, q, 0), 0);
+    frame_query(f, 2, 1000.1,
+                "001b213a4f010200 5e049a1008004500 004b576640004011 db3ec61205b4cb00"
+                "7136ad7600350037 41186cf601000001 00000000000104 6d61696c0977696e67"
+                "74697032350363 6f6d000001000100002904d00000000000 00");
+    assert_int_equal(correlate_packet(c, f, 0), 0);
+    memset(x, 0, sizeof *x);
+    at(x, 3, 1010.0, NT_TIME_ABSOLUTE);
+    assert_int_equal(correlate_packet(c, x, 0), 0);
+    assert_int_equal(correlate_stats(c)->lookups_compacted, 2);
+    assert_int_equal(s.n, 0);
+    correlate_free(c);
+    free(q);
+    free(f);
+    free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1903,6 +1930,7 @@ int main(void)
         cmocka_unit_test(test_evidence_answer_addresses),
         cmocka_unit_test(test_compact_silent_lookups),
         cmocka_unit_test(test_compact_keeps_captured_queries),
+        cmocka_unit_test(test_compact_freed_open),
         cmocka_unit_test(test_packed_answered_lookups),
         cmocka_unit_test(test_packed_keeps_every_part),
     };
