@@ -227,12 +227,14 @@ _Static_assert(LK_REST_OFF % 8 == 0 && LK_REST_END % 8 == 0 && LK_REST_WORDS <= 
                "the rest of a compact entry is at most 64 aligned words");
 _Static_assert(LK_COMPACT_FIX == offsetof(struct lk, l) + LK_REST_OFF, "the rest follows the fix");
 
-/* What a compact entry keeps of its query's evidence store (a frame, then a name). */
+/* What a compact entry keeps of its query's evidence store: a frame and a name, one right
+ * after the other in either order (evidence.c's layout, given back as it was). */
 enum {
-    CQ_STORE = 1,      /* the query's evidence had a store */
-    CQ_FRAME = 2,      /* ... holding a frame, at its start */
-    CQ_QNAME = 4,      /* ... and a name, after the frame */
-    CQ_QNAME_SAME = 8, /* the name is the lookup's own: not kept twice */
+    CQ_STORE = 1,       /* the query's evidence had a store */
+    CQ_FRAME = 2,       /* ... holding a frame */
+    CQ_QNAME = 4,       /* ... and a name */
+    CQ_QNAME_SAME = 8,  /* the name is the lookup's own: not kept twice */
+    CQ_NAME_FIRST = 16, /* the name at the store's start, the frame after it */
 };
 
 static void xor_bytes(void *dst, const void *src, size_t n)
@@ -324,8 +326,7 @@ static const unsigned char *zs_get(const unsigned char *in, size_t n, unsigned c
     return in;
 }
 
-/* The bytes of a query's evidence store a compact entry keeps: its frame's, then its name's
- * (with the NUL). */
+/* The bytes of a query's evidence store its frame takes. */
 static size_t frame_bytes(const struct evidence *q)
 {
     return q->frame ? (q->frame_len ? q->frame_len : 1) : 0;
@@ -425,20 +426,23 @@ bool lk_compact(struct correlator *c, struct lk *e)
         l->error.role || l->foreign_answers || l->id_unknown || l->from_quote || qe->answers ||
         qe->n_answers)
         return false;
-    /* The store as evidence.c lays out a query's: the frame, then the name. */
+    /* The store as evidence.c lays out a query's: its frame and its name, one after the other. */
     uint8_t flags = 0;
-    size_t fb = frame_bytes(qe), qb = 0;
+    size_t fb = frame_bytes(qe), qb = qe->qname ? strlen(qe->qname) + 1 : 0;
     if (qe->store) {
+        const char *st = qe->store;
         flags |= CQ_STORE;
+        if (qe->qname && qe->qname == st)
+            flags |= CQ_NAME_FIRST;
+        size_t fat = (flags & CQ_NAME_FIRST) ? qb : 0, qat = (flags & CQ_NAME_FIRST) ? 0 : fb;
         if (qe->frame) {
-            if ((const void *)qe->frame != qe->store)
+            if ((const char *)qe->frame != st + fat)
                 return false;
             flags |= CQ_FRAME;
         }
         if (qe->qname) {
-            if (qe->qname != (const char *)qe->store + fb)
+            if (qe->qname != st + qat)
                 return false;
-            qb = strlen(qe->qname) + 1;
             flags |= CQ_QNAME;
             if (l->qname && strcmp(l->qname, qe->qname) == 0)
                 flags |= CQ_QNAME_SAME;
@@ -457,32 +461,35 @@ bool lk_compact(struct correlator *c, struct lk *e)
     t.query.store_class = 0;
     unsigned char frame[EVIDENCE_FRAME_MAX];
     if (fb) {
-        memcpy(frame, qe->store, fb);
+        memcpy(frame, qe->frame, fb);
         frame_predict(&t, frame, fb);
     }
     t.query.order_pkt ^= t.query.pkt;
     rest_predict(&t);
     unsigned char buf[ZS_MAX(LK_REST_END - LK_REST_OFF) + ZS_MAX(EVIDENCE_FRAME_MAX)];
-    size_t zn = zs_put((const unsigned char *)&t + LK_REST_OFF, LK_REST_END - LK_REST_OFF, buf);
-    zn += zs_put(frame, fb, buf + zn);
+    size_t rn = zs_put((const unsigned char *)&t + LK_REST_OFF, LK_REST_END - LK_REST_OFF, buf);
+    size_t fn = zs_put(frame, fb, buf + rn);
     size_t qlen = l->qname ? strlen(l->qname) : 0;
     uint8_t cls;
-    struct lk *k = evidence_pool_get(&c->evpool, LK_COMPACT_FIX + qlen + 2 + zn + qn, &cls);
+    struct lk *k = evidence_pool_get(&c->evpool, LK_COMPACT_FIX + qlen + 2 + rn + qn + fn, &cls);
     if (!k)
         return false;
     memcpy(k, e, LK_COMPACT_FIX);
     k->pool_class = cls;
     k->compact = true;
     k->qcap = qlen + 1;
+    /* The name, the flags, the rest, the query's name when not the lookup's, the frame. */
     char *p = (char *)k + LK_COMPACT_FIX;
     memcpy(p, l->qname ? l->qname : "", qlen + 1);
     if (k->l.qname)
         k->l.qname = p;
     p += qlen + 1;
     *p++ = (char)flags;
-    memcpy(p, buf, zn);
+    memcpy(p, buf, rn);
+    p += rn;
     if (qn)
-        memcpy(p + zn, qe->qname, qn);
+        memcpy(p, qe->qname, qn);
+    memcpy(p + qn, buf + rn, fn);
     /* The store's bytes are in the block now; its text (tcpdump input) goes with the rest. */
     evidence_pool_put(&c->evpool, qe->store, qe->store_class);
     relocate(c, e, k);
@@ -502,18 +509,29 @@ void lk_compact_get(const struct lk *e, struct dns_lookup *out, char *store)
     if (!(flags & CQ_STORE) || !store)
         return;
     struct evidence *q = &out->query;
+    const char *name = NULL;
+    size_t qb = 0, fb = 0;
+    if (flags & CQ_QNAME) {
+        if (flags & CQ_QNAME_SAME) {
+            name = out->qname;
+        } else {
+            name = (const char *)p;
+            p += strlen(name) + 1;
+        }
+        qb = strlen(name) + 1;
+    }
+    size_t fat = (flags & CQ_NAME_FIRST) ? qb : 0;
     q->store = store;
-    size_t fb = 0;
     if (flags & CQ_FRAME) {
         fb = q->frame_len ? q->frame_len : 1;
-        p = zs_get(p, fb, (unsigned char *)store);
-        frame_predict(out, (unsigned char *)store, fb);
-        q->frame = (uint8_t *)store;
+        zs_get(p, fb, (unsigned char *)store + fat);
+        frame_predict(out, (unsigned char *)store + fat, fb);
+        q->frame = (uint8_t *)store + fat;
     }
-    if (flags & CQ_QNAME) {
-        const char *name = (flags & CQ_QNAME_SAME) ? out->qname : (const char *)p;
-        memcpy(store + fb, name, strlen(name) + 1);
-        q->qname = store + fb;
+    if (name) {
+        size_t qat = (flags & CQ_NAME_FIRST) ? 0 : fb;
+        memcpy(store + qat, name, qb);
+        q->qname = store + qat;
     }
 }
 
@@ -597,9 +615,9 @@ struct lk *lk_full(struct correlator *c, struct lk *e)
             q->store = st;
             q->store_class = cls;
             if (q->frame)
-                q->frame = (uint8_t *)st;
+                q->frame = (uint8_t *)st + ((char *)q->frame - store);
             if (q->qname)
-                q->qname = st + fb;
+                q->qname = st + (q->qname - store);
         }
         memcpy(w, e, offsetof(struct lk, l));
         w->compact = false;
