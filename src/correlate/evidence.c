@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/zero.h"
+
 static char *dup_n(const char *s, size_t n)
 {
     char *d = malloc(n + 1);
@@ -61,17 +63,8 @@ struct bump {
     char *p;
 };
 
-static char *bump_str(struct bump *b, const char *s, size_t n)
-{
-    char *d = b->p;
-    memcpy(d, s, n);
-    d[n] = '\0';
-    b->p += n + 1;
-    return d;
-}
-
-/* bump_str for n bytes that are not text (an address), n a constant where it is called. */
-static inline char *bump_bytes(struct bump *b, const uint8_t *s, size_t n)
+/* Inline, so that a constant n (an address's 4 or 16 bytes) makes a fixed-size copy. */
+static inline char *bump_str(struct bump *b, const char *s, size_t n)
 {
     char *d = b->p;
     memcpy(d, s, n);
@@ -135,23 +128,10 @@ bool evidence_from_packet(struct evidence *ev, const struct packet *pkt, uint32_
     return evidence_from_packet_pooled(ev, pkt, input, role, NULL);
 }
 
-/* memset(ev, 0, sizeof *ev) in pieces of 64 bytes, which the compiler writes as 16-byte stores;
- * one memset of the whole struct becomes a "rep stos", which costs more to start than the
- * stores take. */
-static void evidence_zero(struct evidence *ev)
-{
-    unsigned char *z = (unsigned char *)ev;
-    size_t i = 0;
-    for (; i + 64 <= sizeof *ev; i += 64)
-        memset(z + i, 0, 64);
-    if (i < sizeof *ev)
-        memset(z + i, 0, sizeof *ev - i);
-}
-
 bool evidence_from_packet_pooled(struct evidence *ev, const struct packet *pkt, uint32_t input,
                                  enum evidence_role role, struct evidence_pool *pool)
 {
-    evidence_zero(ev);
+    nt_zero_pieces(ev, sizeof *ev); /* no "rep stos" (util/zero.h) */
     ev->input = input;
     ev->pkt = pkt->num;
     ev->order_pkt = pkt->num;
@@ -219,8 +199,8 @@ bool evidence_from_packet_pooled(struct evidence *ev, const struct packet *pkt, 
     for (uint8_t i = 0; dns && role == EV_ANSWER && i < m->n_rr && i < DNS_MAX_KEPT_RR; i++)
         if (m->rr[i].section == DNS_SEC_ANSWER) {
             const struct dns_rr *rr = &m->rr[i];
-            data_len[i] = rr->addr_len ? rr->addr_len
-                                       : (uint16_t)strnlen(rr->rdata, sizeof rr->rdata);
+            data_len[i] =
+                rr->addr_len ? rr->addr_len : (uint16_t)strnlen(rr->rdata, sizeof rr->rdata);
             size += (size_t)data_len[i] + 1;
             if (!(has_q && rr->owner_is_question))
                 size += (size_t)rr->name.len + 1;
@@ -249,9 +229,9 @@ bool evidence_from_packet_pooled(struct evidence *ev, const struct packet *pkt, 
                               : bump_str(&b, rr->name.text, rr->name.len);
                 /* an address's bytes copied at their fixed size, without a call */
                 if (rr->addr_len == 4)
-                    a->data = bump_bytes(&b, rr->addr, 4);
+                    a->data = bump_str(&b, (const char *)rr->addr, 4);
                 else if (rr->addr_len == 16)
-                    a->data = bump_bytes(&b, rr->addr, 16);
+                    a->data = bump_str(&b, (const char *)rr->addr, 16);
                 else
                     a->data = bump_str(&b, rr->addr_len ? (const char *)rr->addr : rr->rdata,
                                        data_len[i]);

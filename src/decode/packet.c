@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/zero.h"
+
 const char *dns_rr_data_text(const char *data, uint8_t addr_len, char *buf)
 {
     if (addr_len == 4) {
@@ -49,21 +51,11 @@ void packet_reset(struct packet *pkt)
      * packet_tunnel_enter; the DNS message holds DNS_MAX_KEPT_RR records of about 1.3 KB
      * each, which are emptied by count instead. */
     memset(pkt, 0, offsetof(struct packet, tunnels));
-    /* The fields between the tunnels and the quoted name (about 250 bytes) are zeroed in
-     * pieces of 64 bytes, which the compiler writes as 16-byte stores; one memset of them all
-     * becomes a "rep stos", which costs more to start than the stores take. */
-    {
-#define RESET_FROM (offsetof(struct packet, tunnels) + sizeof pkt->tunnels)
-#define RESET_LEN  (offsetof(struct packet, quote.q.name.text) - RESET_FROM)
-        _Static_assert(RESET_LEN > 3 * 64 && RESET_LEN <= 4 * 64, "four pieces cover them");
-        unsigned char *z = (unsigned char *)pkt + RESET_FROM;
-        memset(z, 0, 64);
-        memset(z + 64, 0, 64);
-        memset(z + 128, 0, 64);
-        memset(z + 192, 0, RESET_LEN - 192);
-#undef RESET_FROM
-#undef RESET_LEN
-    }
+    /* The fields between the tunnels and the quoted name (about 250 bytes), without a
+     * "rep stos" (util/zero.h). */
+    nt_zero_pieces((unsigned char *)pkt + offsetof(struct packet, tunnels) + sizeof pkt->tunnels,
+                   offsetof(struct packet, quote.q.name.text) - offsetof(struct packet, tunnels) -
+                       sizeof pkt->tunnels);
     pkt->quote.q.name.text[0] = '\0';
     memset(&pkt->quote.q.name.len, 0,
            offsetof(struct packet, dns) - offsetof(struct packet, quote.q.name.len));
