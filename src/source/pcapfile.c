@@ -68,6 +68,13 @@ struct pf_if {
     int linktype;      /* DLT */
     uint32_t snapshot; /* adjusted snap length */
     struct pf_tsres res;
+    /* The second of the last packet's time (decimal microsecond and nanosecond resolutions
+     * only; sec_ticks 0: none yet): a timestamp t with t - sec_t0 < sec_ticks lies in it, at
+     * sec_abs s and (t - sec_t0) * ns_tick ns, which is what pf_ng_time computes, without its
+     * division. */
+    uint64_t sec_t0, sec_ticks;
+    int64_t sec_abs;
+    uint32_t ns_tick;
 };
 
 struct pf_reader {
@@ -431,7 +438,27 @@ static int next_classic(struct pf_reader *r, struct pf_record *rec)
 /* Reads the next whole block into buf + pos (its header, body and trailer). Returns 1 with
  * *type, *blen set, 0 at the end of the file, or a negative NT_ERR_*. With new_order, a section
  * header switches r->be to its byte order before its length is read. */
-static int ng_block(struct pf_reader *r, uint32_t *type, uint32_t *blen, bool new_order)
+static int ng_block_slow(struct pf_reader *r, uint32_t *type, uint32_t *blen, bool new_order);
+
+/* The usual case first, without a call: a block other than a section header, whole in the
+ * buffer and sound; anything else takes the full path below, which checks it again. */
+static inline int ng_block(struct pf_reader *r, uint32_t *type, uint32_t *blen, bool new_order)
+{
+    size_t have = r->end - r->pos;
+    if (have >= 12) {
+        const uint8_t *b = r->buf + r->pos;
+        uint32_t t = ld32(b, r->be), len = ld32(b + 4, r->be);
+        if (t != BT_SHB && len >= 12 && len % 4 == 0 && len <= r->max_block && len <= have &&
+            ld32(b + len - 4, r->be) == len) {
+            *type = t;
+            *blen = len;
+            return 1;
+        }
+    }
+    return ng_block_slow(r, type, blen, new_order);
+}
+
+static int ng_block_slow(struct pf_reader *r, uint32_t *type, uint32_t *blen, bool new_order)
 {
     int rc = fill(r, 8);
     if (rc < 0)
@@ -684,15 +711,27 @@ static int next_ng(struct pf_reader *r, struct pf_record *rec)
         }
         if (if_id >= r->n_if)
             return fail(r, NT_ERR_CORRUPT, "pcapng: packet for undeclared interface %u", if_id);
-        const struct pf_if *ifc = &r->ifs[if_id];
+        struct pf_if *ifc = &r->ifs[if_id];
         if (caplen > ifc->snapshot)
             return fail(r, NT_ERR_CORRUPT,
                         "pcapng: packet of %u captured bytes, more than the snap length %u", caplen,
                         ifc->snapshot);
-        if (!pf_ng_time(&ifc->res, t, &rec->ts))
+        if (t - ifc->sec_t0 < ifc->sec_ticks) {
+            rec->ts.kind = NT_TIME_ABSOLUTE;
+            rec->ts.sec = ifc->sec_abs;
+            rec->ts.nsec = (uint32_t)(t - ifc->sec_t0) * ifc->ns_tick;
+        } else if (!pf_ng_time(&ifc->res, t, &rec->ts)) {
             return fail(r, NT_ERR_CORRUPT,
                         "pcapng: timestamp out of range (interface %u, if_tsoffset %lld s)", if_id,
                         (long long)ifc->res.tsoffset);
+        } else if (ifc->res.tsresol == 6 || ifc->res.tsresol == 9) {
+            /* The second t lies in starts at a multiple of sec_ticks units (tsoffset is whole
+             * seconds), and pf_ng_time placed it at rec->ts.sec. */
+            ifc->sec_ticks = ifc->res.tsresol == 6 ? 1000000u : 1000000000u;
+            ifc->ns_tick = ifc->res.tsresol == 6 ? 1000u : 1u;
+            ifc->sec_t0 = t - t % ifc->sec_ticks;
+            ifc->sec_abs = rec->ts.sec;
+        }
         if (caplen > n - fixed)
             return fail(r, NT_ERR_CORRUPT, "pcapng: packet block too short for its %u bytes",
                         caplen);

@@ -689,6 +689,58 @@ static void test_hostile_tsoffset(void **state)
     assert_false(pf_time_norm(INT64_MAX, 2000000000, &t));
 }
 
+/* The reader keeps each interface's current second so that most packets need no division:
+ * times within a second, across one, back into an earlier one, far ahead, at the last tick of
+ * a second, on two interfaces of different resolutions and offsets interleaved, must come out
+ * as libpcap gives them (and as pf_ng_time computes them). */
+static void test_pcapng_time_cache(void **state)
+{
+    (void)state;
+    uint8_t ip[40], eth[54];
+    ip_packet(ip, sizeof ip, 9);
+    memset(eth, 0, 12);
+    eth[12] = 8;
+    memcpy(eth + 14, ip, 40);
+    static const uint64_t us[] = {1700000000000000u, 1700000000000001u, 1700000000999999u,
+                                  1700000001000000u, 1700000000500000u, 1700000001000001u,
+                                  1800000000000000u, 1700000001999999u, 1700000001000000u,
+                                  0u,                999999u,           1000000u};
+    static const uint64_t ns[] = {1700000000000000000u, 1700000000999999999u,
+                                  1700000001000000000u, 1700000000000000001u,
+                                  1700000001000000000u, 1700000001000000001u};
+    for (int be = 0; be < 2; be++) {
+        struct buf b = {.be = be == 1};
+        shb(&b);
+        idb(&b, 1, 65535, 0xff, true, 1000); /* microseconds, 1,000 s offset */
+        idb(&b, 1, 65535, 9, true, -5);      /* nanoseconds, -5 s */
+        size_t n = 0;
+        for (size_t i = 0; i < sizeof us / sizeof us[0]; i++) {
+            epb(&b, 0, us[i], eth, 54, 54);
+            n++;
+            if (i < sizeof ns / sizeof ns[0]) {
+                epb(&b, 1, ns[i], eth, 54, 54);
+                n++;
+            }
+        }
+        struct run *r = read_both(&b);
+        assert_int_equal(r->rc, 0);
+        assert_int_equal(r->n, n);
+        /* Spot checks against pf_ng_time itself. */
+        struct nt_time t;
+        struct pf_tsres res = {.tsresol = 6, .tsoffset = 1000};
+        assert_true(pf_ng_time(&res, us[2], &t));
+        assert_int_equal(r->r[4].ts.sec, t.sec);
+        assert_int_equal(r->r[4].ts.nsec, t.nsec);
+        assert_int_equal(t.nsec, 999999000);
+        res = (struct pf_tsres){.tsresol = 9, .tsoffset = -5};
+        assert_true(pf_ng_time(&res, ns[3], &t));
+        assert_int_equal(r->r[7].ts.sec, t.sec);
+        assert_int_equal(r->r[7].ts.nsec, 1);
+        free(r);
+        free(b.p);
+    }
+}
+
 /* ---- what stays with libpcap ---- */
 
 static void test_declined(void **state)
@@ -817,6 +869,7 @@ int main(void)
         cmocka_unit_test(test_pcapng_mixed_and_damage),
         cmocka_unit_test(test_pcapng_byte_order_change),
         cmocka_unit_test(test_hostile_tsoffset),
+        cmocka_unit_test(test_pcapng_time_cache),
         cmocka_unit_test(test_declined),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
