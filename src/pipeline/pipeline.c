@@ -316,9 +316,14 @@ bool pipeline_read_source(struct pipeline *p, struct source *src, const char *la
         source_set_idle(src, idle_cb, p);
     int rc;
     struct pipeline_read_progress rp = {.input = idx, .total = source_bytes_total(src)};
-    uint32_t until_progress = PIPELINE_PROGRESS_PACKETS;
+    uint32_t until_progress = PIPELINE_PROGRESS_PACKETS, until_hugemem = 1;
     while ((rc = source_next(src, p->pkt)) == 1) {
-        nt_hugemem_follow();
+        /* Every NT_HUGEMEM_PACKETS packets: a call and sbrk per packet were 0.8% of the
+         * instructions on busy200k.pcap, and the heap grows by 16 MiB steps once followed. */
+        if (--until_hugemem == 0) {
+            until_hugemem = NT_HUGEMEM_PACKETS;
+            nt_hugemem_follow();
+        }
         if (p->progress && --until_progress == 0) {
             until_progress = PIPELINE_PROGRESS_PACKETS;
             rp.packets = source_stats(src)->packets;

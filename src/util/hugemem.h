@@ -21,7 +21,11 @@
 /* Once per process, before the engine's tables grow (later calls do nothing). Returns whether
  * the heap is followed (then nt_hugemem_follow may change the allocator's M_TOP_PAD). */
 bool nt_hugemem_init(void);
-/* Cheap (one comparison when the heap did not grow): call between packets. */
+/* Cheap (sbrk and one comparison when the heap did not grow): call between packets, every
+ * NT_HUGEMEM_PACKETS of them. What the packets in between allocate in a new growth before it is
+ * advised stays in small pages: at the busy profile's 1 to 2 KiB a packet, part of the first
+ * 2 MiB extent of a 16 MiB growth, which stays small anyway (hugemem.c). */
+#define NT_HUGEMEM_PACKETS 64
 void nt_hugemem_follow(void);
 
 #endif
