@@ -424,7 +424,13 @@ static int next_classic(struct pf_reader *r, struct pf_record *rec)
     uint32_t rs = ld32(h, be), rf = ld32(h + 4, be);
     int64_t sec = r->swapped ? (int64_t)rs : (int64_t)(rs ^ 0x80000000u) - 0x80000000;
     int64_t frac = r->swapped ? (int64_t)rf : (int64_t)(rf ^ 0x80000000u) - 0x80000000;
-    pf_time_norm(sec, r->nano ? frac : frac * 1000, &rec->ts); /* always in range */
+    if ((uint64_t)frac < (r->nano ? 1000000000u : 1000000u)) { /* the usual: a proper fraction */
+        rec->ts.kind = NT_TIME_ABSOLUTE;
+        rec->ts.sec = sec; /* 32 bits: within PF_MAX_ABS_SEC */
+        rec->ts.nsec = (uint32_t)(r->nano ? frac : frac * 1000);
+    } else {
+        pf_time_norm(sec, r->nano ? frac : frac * 1000, &rec->ts); /* always in range */
+    }
     rec->data = h + 16;
     rec->caplen = caplen > r->snapshot ? r->snapshot : caplen;
     rec->wirelen = len;
