@@ -72,6 +72,12 @@ size_t decode_uncaptured(const struct packet *pkt);
  * records anomalies on pkt (which may be NULL). Returns true when at least the 12-byte header
  * was read. */
 bool dns_parse_message(struct cursor *c, struct dns_msg *msg, struct packet *pkt);
+/* The data of authority and additional records gets its text (dns_rr_data) only here: every
+ * stage reads answers' data alone, so dns_parse_message checks the others' data (the same
+ * anomalies, the same records) but leaves their rdata "" unless it is an address (kept as
+ * bytes) or a name in NS, CNAME or PTR data. For tests that compare every record's text (the
+ * ldns oracle). */
+bool dns_parse_message_all_text(struct cursor *c, struct dns_msg *msg, struct packet *pkt);
 
 /* Parses only the header and the first question of a DNS message that may be cut short (as
  * inside an ICMP quote). Returns true when the header was read; *has_question tells whether

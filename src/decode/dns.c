@@ -101,6 +101,10 @@ static void tw_puts(struct tw *w, const char *s)
 
 static void tw_printf_u(struct tw *w, unsigned long v)
 {
+    if (w->len + 1 >= w->cap) { /* full (or a writer of no room): nothing to format */
+        w->cut = true;
+        return;
+    }
     char tmp[24];
     size_t i = sizeof tmp;
     tmp[--i] = '\0';
@@ -460,8 +464,11 @@ static bool known_rdata_type(uint16_t t)
            t == DNS_TYPE_TXT;
 }
 
+/* with_text false: the record's data is checked (its anomalies recorded) and kept as bytes
+ * where it is an address, and a name in NS, CNAME or PTR data is read and remembered as
+ * always, but other data gets no text (rdata ""). */
 static void rdata_text(struct dns_rr *rr, struct cursor rd, const struct cursor *msg,
-                       struct packet *pkt, struct name_memos *ms)
+                       struct packet *pkt, struct name_memos *ms, bool with_text)
 {
     /* NS, CNAME and PTR: the data is one name; read here so that it is remembered (its text is
      * rdata itself when it fits whole). Otherwise as put_rdata below. */
@@ -510,7 +517,8 @@ static void rdata_text(struct dns_rr *rr, struct cursor rd, const struct cursor 
         return;
     }
     struct tw w;
-    tw_init(&w, rr->rdata, sizeof rr->rdata);
+    size_t room = with_text ? sizeof rr->rdata : 1; /* 1: room for the NUL only */
+    tw_init(&w, rr->rdata, room);
     /* Empty RDATA is how a dynamic update (RFC 2136, 2.4 and 2.5) deletes records or states a
      * prerequisite: class ANY or NONE with RDLENGTH 0. It is well formed whatever the type. */
     bool update_empty =
@@ -522,9 +530,10 @@ static void rdata_text(struct dns_rr *rr, struct cursor rd, const struct cursor 
             return;
         }
         packet_add_anomaly(pkt, ANOM_DNS_BAD_RDATA);
-        tw_init(&w, rr->rdata, sizeof rr->rdata);
+        tw_init(&w, rr->rdata, room);
     }
-    put_generic(&w, rd);
+    if (with_text)
+        put_generic(&w, rd);
     tw_finish(&w);
 }
 
@@ -580,7 +589,21 @@ static bool question_name(const struct cursor *m, size_t q_off)
     return (p[0] & 0xc0) == 0xc0 && ((size_t)(p[0] & 0x3f) << 8 | p[1]) == q_off && q_off < m->off;
 }
 
+static bool parse_message(struct cursor *c, struct dns_msg *msg, struct packet *pkt,
+                          bool all_text);
+
 bool dns_parse_message(struct cursor *c, struct dns_msg *msg, struct packet *pkt)
+{
+    return parse_message(c, msg, pkt, false);
+}
+
+bool dns_parse_message_all_text(struct cursor *c, struct dns_msg *msg, struct packet *pkt)
+{
+    return parse_message(c, msg, pkt, true);
+}
+
+static bool parse_message(struct cursor *c, struct dns_msg *msg, struct packet *pkt,
+                          bool all_text)
 {
     dns_msg_reset(msg);
     struct cursor m = cur_rest(c);
@@ -693,7 +716,7 @@ bool dns_parse_message(struct cursor *c, struct dns_msg *msg, struct packet *pkt
             continue;
         if (owner_read)
             memo_add(&memos, owner_at, rr->name.text, rr->name.len, owner_jumps);
-        rdata_text(rr, rd, &m, pkt, &memos);
+        rdata_text(rr, rd, &m, pkt, &memos, all_text || section == DNS_SEC_ANSWER);
         msg->n_rr++;
     }
     if (cur_left(&m) != 0)

@@ -87,6 +87,14 @@ static bool parse(const uint8_t *b, size_t n)
     return dns_parse_message(&c, &msg, &pkt);
 }
 
+/* As parse, with every record's data as text (authority and additional too). */
+static bool parse_all_text(const uint8_t *b, size_t n)
+{
+    packet_reset(&pkt);
+    struct cursor c = cur_make(b, n);
+    return dns_parse_message_all_text(&c, &msg, &pkt);
+}
+
 /* Record i's data as text (an address kept as bytes formatted, as dns_rr_data does). */
 static const char *rr_data(size_t i)
 {
@@ -638,7 +646,7 @@ static void test_every_record_type(void **state)
     /* additional: an unknown type with empty rdata */
     rr_head(m, "example.com", 65280, 1, 0, 0);
 
-    assert_true(parse(m->b, m->n));
+    assert_true(parse_all_text(m->b, m->n));
     assert_true(msg.complete);
     assert_int_equal(pkt.n_anomalies, 0);
     assert_int_equal(msg.n_rr, 11);
@@ -668,6 +676,64 @@ static void test_every_record_type(void **state)
     assert_int_equal(msg.rcode, 16);
     char buf[16];
     assert_string_equal(dns_rcode_name(msg.rcode, buf, sizeof buf), "BADVERS");
+
+    /* dns_parse_message: the same records, sections and anomalies, the answers' data as
+     * text, the authority SOA's and the additional record's data not. */
+    assert_true(parse(m->b, m->n));
+    assert_true(msg.complete);
+    assert_int_equal(pkt.n_anomalies, 0);
+    assert_int_equal(msg.n_rr, 11);
+    assert_int_equal(msg.n_rr_seen, 12);
+    for (int i = 0; i < 9; i++)
+        assert_string_equal(rr_data(i), want[i]);
+    assert_int_equal(msg.rr[9].section, DNS_SEC_AUTHORITY);
+    assert_int_equal(msg.rr[9].type, 6);
+    assert_int_equal(msg.rr[9].rdlength, 61);
+    assert_string_equal(rr_data(9), "");
+    assert_string_equal(rr_data(10), "");
+    assert_int_equal(msg.rcode, 16);
+}
+
+/* Outside the answer section, data without text is still checked: a SOA cut short in the
+ * authority section is the same anomaly either way, and an NS name there is read (its text
+ * kept, as a later owner name may point to it). */
+static void test_authority_checked_without_text(void **state)
+{
+    (void)state;
+    struct mb *m = &(struct mb){0};
+    header(m, 9, 0x8183, 0, 0, 2, 1);
+    rr_head(m, "example.com", 6, 1, 900, 0);
+    size_t rdl = m->n - 2;
+    size_t start = m->n;
+    putname(m, "ns1.example.com");
+    putname(m, "hostmaster.example.com");
+    put32(m, 2024010101);
+    put32(m, 7200); /* three of the five numbers missing */
+    m->b[rdl] = (uint8_t)((m->n - start) >> 8);
+    m->b[rdl + 1] = (uint8_t)(m->n - start);
+    rr_head(m, "example.com", 2, 1, 900, 17);
+    size_t ns_at = m->n;
+    putname(m, "ns2.example.com");
+    put16(m, (uint16_t)(0xc000 | ns_at)); /* additional glue, owned by the NS data's name */
+    put16(m, 1);
+    put16(m, 1);
+    put32(m, 900);
+    put16(m, 4);
+    putmem(m, "\xc0\x00\x02\x35", 4);
+    for (int all = 0; all < 2; all++) {
+        assert_true(all ? parse_all_text(m->b, m->n) : parse(m->b, m->n));
+        assert_true(msg.complete);
+        assert_int_equal(msg.n_rr, 3);
+        assert_true(packet_has_anomaly(&pkt, ANOM_DNS_BAD_RDATA));
+        assert_int_equal(pkt.n_anomalies, 1);
+        if (all)
+            assert_non_null(strstr(rr_data(0), "\\# "));
+        else
+            assert_string_equal(rr_data(0), "");
+        assert_string_equal(rr_data(1), "ns2.example.com.");
+        assert_string_equal(msg.rr[2].name.text, "ns2.example.com.");
+        assert_string_equal(rr_data(2), "192.0.2.53");
+    }
 }
 
 static void test_bad_rdata_falls_back(void **state)
@@ -942,6 +1008,7 @@ int main(void)
         cmocka_unit_test(test_label_and_name_limits),
         cmocka_unit_test(test_counts_larger_than_packet),
         cmocka_unit_test(test_every_record_type),
+        cmocka_unit_test(test_authority_checked_without_text),
         cmocka_unit_test(test_bad_rdata_falls_back),
         cmocka_unit_test(test_update_empty_rdata),
         cmocka_unit_test(test_kept_records_are_bounded),
