@@ -632,7 +632,7 @@ static int open_ng(struct pf_reader *r, char *err)
     /* Skip to the first interface description, as libpcap's open does: the blocks before it
      * are read in the first section's byte order, section headers too. */
     for (;;) {
-        uint32_t type, blen;
+        uint32_t type = 0, blen = 0; /* set when ng_block returns 1 (GCC cannot tell) */
         rc = ng_block(r, &type, &blen, false);
         if (rc == 0) {
             snprintf(err, SOURCE_ERROR_MAX, "pcapng: no interface description block");
@@ -666,7 +666,7 @@ static int open_ng(struct pf_reader *r, char *err)
 static int next_ng(struct pf_reader *r, struct pf_record *rec)
 {
     for (;;) {
-        uint32_t type, blen;
+        uint32_t type = 0, blen = 0; /* set when ng_block returns 1 (GCC cannot tell) */
         int rc = ng_block(r, &type, &blen, true);
         if (rc <= 0)
             return rc;
