@@ -73,6 +73,34 @@ static inline char *bump_str(struct bump *b, const char *s, size_t n)
     return d;
 }
 
+size_t evidence_store_size(const struct evidence *ev, size_t n_ans, const uint8_t *frame,
+                           const char *name, size_t name_len, size_t tail)
+{
+    /* An empty frame takes a byte too, so that it has a place. */
+    return n_ans * sizeof(struct evidence_rr) + tail + (name ? name_len + 1 : 0) +
+           (frame ? ev->frame_len + (ev->frame_len == 0) : 0);
+}
+
+char *evidence_store_put(struct evidence *ev, void *block, size_t n_ans, const uint8_t *frame,
+                         const char *name, size_t name_len, size_t tail)
+{
+    char *t = (char *)block + n_ans * sizeof(struct evidence_rr), *p = t + tail;
+    ev->store = block;
+    if (n_ans)
+        ev->answers = block;
+    if (name) {
+        ev->qname = p;
+        memcpy(p, name, name_len);
+        p[name_len] = '\0';
+        p += name_len + 1;
+    }
+    if (frame) {
+        ev->frame = (uint8_t *)p;
+        memcpy(p, frame, ev->frame_len);
+    }
+    return t;
+}
+
 void *evidence_pool_get(struct evidence_pool *pool, size_t size, uint8_t *cls)
 {
     *cls = 0;
@@ -138,7 +166,7 @@ bool evidence_from_packet_pooled(struct evidence *ev, const struct packet *pkt, 
     ev->line_no = pkt->line_no;
     ev->ts = pkt->ts;
     ev->role = (uint8_t)role;
-    bool keep_frame = false;
+    const uint8_t *frame = NULL; /* the frame the store keeps */
     if (pkt->line) {
         ev->text = dup_cut(pkt->line, pkt->line_len, EVIDENCE_LINE_MAX);
         ev->from_text = true;
@@ -146,7 +174,7 @@ bool evidence_from_packet_pooled(struct evidence *ev, const struct packet *pkt, 
             return false;
     } else if (pkt->frame && pkt->frame_len <= EVIDENCE_FRAME_MAX) {
         /* Facts now, text later: report prints the line from these bytes if it is cited. */
-        keep_frame = true;
+        frame = pkt->frame;
         ev->frame_len = pkt->frame_len;
         ev->frame_wirelen = pkt->wirelen;
         ev->frame_linktype = pkt->frame_linktype;
@@ -195,30 +223,25 @@ bool evidence_from_packet_pooled(struct evidence *ev, const struct packet *pkt, 
      * question's copy. */
     bool has_q = dns && m->has_question;
     uint16_t data_len[DNS_MAX_KEPT_RR];
-    size_t n_ans = 0, size = 0;
+    size_t n_ans = 0, tail = 0;
     for (uint8_t i = 0; dns && role == EV_ANSWER && i < m->n_rr && i < DNS_MAX_KEPT_RR; i++)
         if (m->rr[i].section == DNS_SEC_ANSWER) {
             const struct dns_rr *rr = &m->rr[i];
             data_len[i] =
                 rr->addr_len ? rr->addr_len : (uint16_t)strnlen(rr->rdata, sizeof rr->rdata);
-            size += (size_t)data_len[i] + 1;
+            tail += (size_t)data_len[i] + 1;
             if (!(has_q && rr->owner_is_question))
-                size += (size_t)rr->name.len + 1;
+                tail += (size_t)rr->name.len + 1;
             n_ans++;
         }
-    size += n_ans * sizeof(struct evidence_rr);
-    if (keep_frame)
-        size += pkt->frame_len ? pkt->frame_len : 1;
-    if (has_q)
-        size += m->q.name.len + 1;
+    const char *name = has_q ? m->q.name.text : NULL;
+    size_t size = evidence_store_size(ev, n_ans, frame, name, m->q.name.len, tail);
     if (size) {
         if (!(ev->store = evidence_pool_get(pool, size, &ev->store_class)))
             return false;
-        struct bump b = {(char *)ev->store + n_ans * sizeof(struct evidence_rr)};
-        if (has_q)
-            ev->qname = bump_str(&b, m->q.name.text, m->q.name.len);
+        struct bump b = {
+            evidence_store_put(ev, ev->store, n_ans, frame, name, m->q.name.len, tail)};
         if (n_ans) {
-            ev->answers = ev->store;
             for (uint8_t i = 0; i < m->n_rr && i < DNS_MAX_KEPT_RR; i++) {
                 const struct dns_rr *rr = &m->rr[i];
                 if (rr->section != DNS_SEC_ANSWER)
@@ -240,11 +263,6 @@ bool evidence_from_packet_pooled(struct evidence *ev, const struct packet *pkt, 
                 a->rclass = rr->rclass;
                 a->ttl = rr->ttl;
             }
-        }
-        if (keep_frame) {
-            ev->frame = (uint8_t *)b.p;
-            memcpy(ev->frame, pkt->frame, pkt->frame_len);
-            b.p += pkt->frame_len ? pkt->frame_len : 1;
         }
     }
     if (pkt->layers & PKT_L_ICMP) {
@@ -286,37 +304,26 @@ bool evidence_copy(struct evidence *dst, const struct evidence *src)
     dst->n_answers = 0;
     if (src->text && !(dst->text = dup_n(src->text, strlen(src->text))))
         return false;
-    size_t n_ans = src->n_answers, size = n_ans * sizeof(struct evidence_rr);
+    size_t n_ans = src->n_answers, tail = 0;
     for (size_t i = 0; i < n_ans; i++)
-        size += strlen(src->answers[i].name) + 1 + rr_data_len(&src->answers[i]) + 1;
-    if (src->frame)
-        size += src->frame_len ? src->frame_len : 1;
-    if (src->qname)
-        size += strlen(src->qname) + 1;
+        tail += strlen(src->answers[i].name) + 1 + rr_data_len(&src->answers[i]) + 1;
+    size_t qlen = src->qname ? strlen(src->qname) : 0;
+    size_t size = evidence_store_size(src, n_ans, src->frame, src->qname, qlen, tail);
     if (!size)
         return true;
     if (!(dst->store = malloc(size))) {
         evidence_fini(dst);
         return false;
     }
-    struct bump b = {(char *)dst->store + n_ans * sizeof(struct evidence_rr)};
-    if (n_ans) {
-        dst->answers = dst->store;
-        for (size_t i = 0; i < n_ans; i++) {
-            const struct evidence_rr *a = &src->answers[i];
-            struct evidence_rr *c = &dst->answers[dst->n_answers++];
-            *c = *a;
-            c->name = bump_str(&b, a->name, strlen(a->name));
-            c->data = bump_str(&b, a->data, rr_data_len(a));
-        }
+    struct bump b = {
+        evidence_store_put(dst, dst->store, n_ans, src->frame, src->qname, qlen, tail)};
+    for (size_t i = 0; i < n_ans; i++) {
+        const struct evidence_rr *a = &src->answers[i];
+        struct evidence_rr *c = &dst->answers[dst->n_answers++];
+        *c = *a;
+        c->name = bump_str(&b, a->name, strlen(a->name));
+        c->data = bump_str(&b, a->data, rr_data_len(a));
     }
-    if (src->frame) {
-        dst->frame = (uint8_t *)b.p;
-        memcpy(dst->frame, src->frame, src->frame_len);
-        b.p += src->frame_len ? src->frame_len : 1;
-    }
-    if (src->qname)
-        dst->qname = bump_str(&b, src->qname, strlen(src->qname));
     return true;
 }
 

@@ -4,6 +4,7 @@
 #define NT_CORRELATE_EVIDENCE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "decode/packet.h"
@@ -57,7 +58,8 @@ struct evidence {
      * Either way free() may release it. */
     uint8_t store_class;
     /* One owned block holding frame, qname and answers (with their strings), so that keeping a
-     * packet's facts costs one allocation; NULL when none of them is set. */
+     * packet's facts costs one allocation; NULL when none of them is set. Laid out by
+     * evidence_store_put alone (below). */
     void *store;
     /* Captured packets: a copy of the bytes the packet was decoded from (at most
      * EVIDENCE_FRAME_MAX), their length on the wire and link type; NULL when text was set at
@@ -134,6 +136,19 @@ void *evidence_pool_get(struct evidence_pool *pool, size_t size, uint8_t *cls);
 void evidence_pool_put(struct evidence_pool *pool, void *block, uint8_t cls);
 /* Frees the blocks pool keeps. */
 void evidence_pool_fini(struct evidence_pool *pool);
+/* The one layout of an evidence's store: n_ans answer records (struct evidence_rr), tail bytes
+ * (their strings), the name (its bytes and a '\0'), then the frame (ev->frame_len bytes; an
+ * empty frame still takes one, never read). A store without answer records thus holds only
+ * its name and frame, and put again from them it is the same store (entry.c's compact entries
+ * keep no more). evidence_store_size: its bytes (frame and name NULL when there is none;
+ * name_len without the '\0'); evidence_store_put: lays it out in block (that many bytes, apart
+ * from frame and name), copying the name and the frame, and sets ev's store and, for what it
+ * holds, answers, qname and frame (the others stay as they were: NULL); returns where the tail
+ * starts, for the caller to write the records and their strings. */
+size_t evidence_store_size(const struct evidence *ev, size_t n_ans, const uint8_t *frame,
+                           const char *name, size_t name_len, size_t tail);
+char *evidence_store_put(struct evidence *ev, void *block, size_t n_ans, const uint8_t *frame,
+                         const char *name, size_t name_len, size_t tail);
 /* Deep copy. Returns false on out of memory. */
 bool evidence_copy(struct evidence *dst, const struct evidence *src);
 void evidence_fini(struct evidence *ev);
