@@ -227,14 +227,13 @@ _Static_assert(LK_REST_OFF % 8 == 0 && LK_REST_END % 8 == 0 && LK_REST_WORDS <= 
                "the rest of a compact entry is at most 64 aligned words");
 _Static_assert(LK_COMPACT_FIX == offsetof(struct lk, l) + LK_REST_OFF, "the rest follows the fix");
 
-/* What a compact entry keeps of its query's evidence store: a frame and a name, one right
- * after the other in either order (evidence.c's layout, given back as it was). */
+/* What a compact entry keeps of its query's evidence store: its frame and its name, all that a
+ * store without answer records holds (evidence_store_put makes it again from them). */
 enum {
-    CQ_STORE = 1,       /* the query's evidence had a store */
-    CQ_FRAME = 2,       /* ... holding a frame */
-    CQ_QNAME = 4,       /* ... and a name */
-    CQ_QNAME_SAME = 8,  /* the name is the lookup's own: not kept twice */
-    CQ_NAME_FIRST = 16, /* the name at the store's start, the frame after it */
+    CQ_STORE = 1,      /* the query's evidence had a store */
+    CQ_FRAME = 2,      /* ... holding a frame */
+    CQ_QNAME = 4,      /* ... and a name */
+    CQ_QNAME_SAME = 8, /* the name is the lookup's own: not kept twice */
 };
 
 static void xor_bytes(void *dst, const void *src, size_t n)
@@ -324,12 +323,6 @@ static const unsigned char *zs_get(const unsigned char *in, size_t n, unsigned c
                 b[__builtin_ctz(m)] = *in++;
         }
     return in;
-}
-
-/* The bytes of a query's evidence store its frame takes. */
-static size_t frame_bytes(const struct evidence *q)
-{
-    return q->frame ? (q->frame_len ? q->frame_len : 1) : 0;
 }
 
 static void xor8(unsigned char *f, size_t fb, size_t at, unsigned v)
@@ -426,23 +419,14 @@ bool lk_compact(struct correlator *c, struct lk *e)
         l->error.role || l->foreign_answers || l->id_unknown || l->from_quote || qe->answers ||
         qe->n_answers)
         return false;
-    /* The store as evidence.c lays out a query's: its frame and its name, one after the other. */
+    /* Without answer records, the store holds the frame and the name only. */
     uint8_t flags = 0;
-    size_t fb = frame_bytes(qe), qb = qe->qname ? strlen(qe->qname) + 1 : 0;
+    size_t fb = qe->frame ? qe->frame_len : 0, qb = qe->qname ? strlen(qe->qname) + 1 : 0;
     if (qe->store) {
-        const char *st = qe->store;
         flags |= CQ_STORE;
-        if (qe->qname && qe->qname == st)
-            flags |= CQ_NAME_FIRST;
-        size_t fat = (flags & CQ_NAME_FIRST) ? qb : 0, qat = (flags & CQ_NAME_FIRST) ? 0 : fb;
-        if (qe->frame) {
-            if ((const char *)qe->frame != st + fat)
-                return false;
+        if (qe->frame)
             flags |= CQ_FRAME;
-        }
         if (qe->qname) {
-            if (qe->qname != st + qat)
-                return false;
             flags |= CQ_QNAME;
             if (l->qname && strcmp(l->qname, qe->qname) == 0)
                 flags |= CQ_QNAME_SAME;
@@ -450,7 +434,8 @@ bool lk_compact(struct correlator *c, struct lk *e)
     } else if (qe->frame || qe->qname) {
         return false;
     }
-    if (fb > EVIDENCE_FRAME_MAX || fb + qb > LK_STORE_MAX)
+    if (fb > EVIDENCE_FRAME_MAX ||
+        evidence_store_size(qe, 0, qe->frame, qe->qname, qb ? qb - 1 : 0, 0) > LK_STORE_MAX)
         return false;
     size_t qn = (flags & CQ_QNAME_SAME) ? 0 : qb;
     struct dns_lookup t;
@@ -510,7 +495,6 @@ void lk_compact_get(const struct lk *e, struct dns_lookup *out, char *store)
         return;
     struct evidence *q = &out->query;
     const char *name = NULL;
-    size_t qb = 0, fb = 0;
     if (flags & CQ_QNAME) {
         if (flags & CQ_QNAME_SAME) {
             name = out->qname;
@@ -518,21 +502,14 @@ void lk_compact_get(const struct lk *e, struct dns_lookup *out, char *store)
             name = (const char *)p;
             p += strlen(name) + 1;
         }
-        qb = strlen(name) + 1;
     }
-    size_t fat = (flags & CQ_NAME_FIRST) ? qb : 0;
-    q->store = store;
+    unsigned char frame[EVIDENCE_FRAME_MAX];
     if (flags & CQ_FRAME) {
-        fb = q->frame_len ? q->frame_len : 1;
-        zs_get(p, fb, (unsigned char *)store + fat);
-        frame_predict(out, (unsigned char *)store + fat, fb);
-        q->frame = (uint8_t *)store + fat;
+        zs_get(p, q->frame_len, frame);
+        frame_predict(out, frame, q->frame_len);
     }
-    if (name) {
-        size_t qat = (flags & CQ_NAME_FIRST) ? 0 : fb;
-        memcpy(store + qat, name, qb);
-        q->qname = store + qat;
-    }
+    evidence_store_put(q, store, 0, (flags & CQ_FRAME) ? frame : NULL, name,
+                       name ? strlen(name) : 0, 0);
 }
 
 void lk_free_compact(struct correlator *c, struct lk *e, struct dns_lookup *out)
@@ -601,23 +578,19 @@ struct lk *lk_full(struct correlator *c, struct lk *e)
     } else {
         char store[LK_STORE_MAX];
         lk_compact_get(e, &w->l, store);
-        /* The query's evidence gets a store of its own again, laid out as evidence.c does. */
+        /* The query's evidence gets a store of its own again, made from its frame and name. */
         struct evidence *q = &w->l.query;
         if (q->store) {
-            size_t fb = frame_bytes(q), qb = q->qname ? strlen(q->qname) + 1 : 0;
+            size_t nlen = q->qname ? strlen(q->qname) : 0;
             uint8_t cls;
-            char *st = evidence_pool_get(&c->evpool, fb + qb, &cls);
+            char *st = evidence_pool_get(
+                &c->evpool, evidence_store_size(q, 0, q->frame, q->qname, nlen, 0), &cls);
             if (!st) {
                 release_block(c, w);
                 return NULL;
             }
-            memcpy(st, store, fb + qb);
-            q->store = st;
+            evidence_store_put(q, st, 0, q->frame, q->qname, nlen, 0);
             q->store_class = cls;
-            if (q->frame)
-                q->frame = (uint8_t *)st + ((char *)q->frame - store);
-            if (q->qname)
-                q->qname = st + (q->qname - store);
         }
         memcpy(w, e, offsetof(struct lk, l));
         w->compact = false;
