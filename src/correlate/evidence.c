@@ -247,7 +247,7 @@ bool evidence_from_packet_pooled(struct evidence *ev, const struct packet *pkt, 
                 if (rr->section != DNS_SEC_ANSWER)
                     continue;
                 struct evidence_rr *a = &ev->answers[ev->n_answers++];
-                a->name = has_q && rr->owner_is_question
+                a->name = rr->owner_is_question && ev->qname
                               ? ev->qname
                               : bump_str(&b, rr->name.text, rr->name.len);
                 /* an address's bytes copied at their fixed size, without a call */
