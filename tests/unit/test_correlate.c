@@ -28,9 +28,12 @@ struct seen {
     uint16_t error_q_dport[MAXL], error_q_id[MAXL];
     char answer_data[MAXL][64], query_qname[MAXL][32];
     uint64_t query_pkt[MAXL], error_pkt[MAXL];
-    /* The query's evidence as handed on (its pointers cleared) and its frame's bytes. */
+    /* The query's evidence as handed on (its pointers cleared) and its frame's bytes; its store's
+     * bytes and where its frame and name are in it. */
     struct evidence query_ev[MAXL];
     uint8_t query_frame[MAXL][160];
+    uint8_t query_store[MAXL][256];
+    size_t query_store_len[MAXL], query_frame_at[MAXL], query_qname_at[MAXL];
 };
 
 static void on_lookup(void *ctx, const struct dns_lookup *l)
@@ -63,6 +66,17 @@ static void on_lookup(void *ctx, const struct dns_lookup *l)
     if (l->query.frame && l->query.frame_len <= sizeof s->query_frame[0])
         memcpy(s->query_frame[s->n], l->query.frame, l->query.frame_len);
     s->query_ev[s->n].frame = l->query.frame ? s->query_frame[s->n] : NULL;
+    if (l->query.store && !l->query.n_answers) {
+        const struct evidence *q = &l->query;
+        const char *st = q->store;
+        size_t len =
+            evidence_store_size(q, 0, q->frame, q->qname, q->qname ? strlen(q->qname) : 0, 0);
+        assert_true(len <= sizeof s->query_store[0]);
+        memcpy(s->query_store[s->n], st, len);
+        s->query_store_len[s->n] = len;
+        s->query_frame_at[s->n] = q->frame ? (size_t)((const char *)q->frame - st) : SIZE_MAX;
+        s->query_qname_at[s->n] = q->qname ? (size_t)(q->qname - st) : SIZE_MAX;
+    }
     s->query_ev[s->n].text = NULL;
     s->query_ev[s->n].store = NULL;
     s->query_ev[s->n].qname = NULL;
@@ -574,6 +588,69 @@ static void test_evidence_answer_addresses(void **state)
     assert_string_equal(copy.answers[1].name, "n1.example.");
     assert_string_equal(evidence_rr_data(&copy.answers[1], buf), "c.example.");
     evidence_fini(&copy);
+}
+
+/* Every store has the one layout evidence_store_put makes (evidence.h): a captured query's, its
+ * copy's, and one put again from its frame and name (as entry.c's compact entries do) hold the
+ * same bytes with the frame and the name at the same places; an answer's copy keeps its records
+ * before the name. */
+static void test_evidence_store_one_layout(void **state)
+{
+    (void)state;
+    static uint8_t frame[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17};
+    struct packet *p = pkt_new();
+    query(p, 1, 1.0, "198.51.100.15", 40000, "198.51.100.2", 9, "a.example.");
+    p->line = NULL;
+    p->line_len = 0;
+    p->frame = frame;
+    p->frame_len = sizeof frame;
+    struct evidence ev, copy, again;
+    assert_true(evidence_from_packet(&ev, p, 0, EV_QUERY));
+    size_t n = evidence_store_size(&ev, 0, ev.frame, ev.qname, strlen(ev.qname), 0);
+    assert_int_equal(n, sizeof "a.example." + sizeof frame);
+    const char *st = ev.store;
+    assert_ptr_equal(ev.qname, st);
+    assert_ptr_equal((const char *)ev.frame, st + sizeof "a.example.");
+    assert_true(evidence_copy(&copy, &ev));
+    assert_memory_equal(copy.store, ev.store, n);
+    assert_int_equal(copy.qname - (const char *)copy.store, 0);
+    assert_int_equal((const char *)copy.frame - (const char *)copy.store, sizeof "a.example.");
+    again = ev;
+    again.store = NULL;
+    again.frame = NULL;
+    again.qname = NULL;
+    char block[64];
+    assert_ptr_equal(evidence_store_put(&again, block, 0, ev.frame, ev.qname, strlen(ev.qname), 0),
+                     block);
+    assert_memory_equal(block, ev.store, n);
+    assert_ptr_equal(again.qname, block);
+    assert_ptr_equal((const char *)again.frame, block + sizeof "a.example.");
+    evidence_fini(&copy);
+    evidence_fini(&ev);
+    /* An answer with a record: the record, its strings, the name, the frame. */
+    p->dns.n_rr = 1;
+    p->dns.ancount = 1;
+    p->dns.rr[0].section = DNS_SEC_ANSWER;
+    snprintf(p->dns.rr[0].name.text, sizeof p->dns.rr[0].name.text, "b.example.");
+    p->dns.rr[0].name.len = 10;
+    p->dns.rr[0].type = DNS_TYPE_A;
+    p->dns.rr[0].addr_len = 4;
+    memcpy(p->dns.rr[0].addr, (const uint8_t[4]){192, 0, 2, 1}, 4);
+    assert_true(evidence_from_packet(&ev, p, 0, EV_ANSWER));
+    assert_int_equal(ev.n_answers, 1);
+    assert_true(evidence_copy(&copy, &ev));
+    for (const struct evidence *e = &ev; e; e = e == &ev ? &copy : NULL) {
+        const char *b = e->store;
+        size_t at = sizeof(struct evidence_rr) + sizeof "b.example." + 5;
+        assert_ptr_equal(e->answers, b);
+        assert_ptr_equal(e->answers[0].name, b + sizeof(struct evidence_rr));
+        assert_ptr_equal(e->qname, b + at);
+        assert_ptr_equal((const char *)e->frame, b + at + sizeof "a.example.");
+        assert_memory_equal(e->frame, frame, sizeof frame);
+    }
+    evidence_fini(&copy);
+    evidence_fini(&ev);
+    free(p);
 }
 
 static void test_quote_picks_lookup_by_id(void **state)
@@ -1783,6 +1860,14 @@ static void assert_query_evidence(const struct seen *s, size_t i, const struct p
     assert_int_equal(got->dns_len, want.dns_len);
     assert_int_equal(got->n_answers, 0);
     assert_int_equal(got->icmp_type, 0);
+    /* The store too, byte for byte, laid out as evidence_store_put lays it out. */
+    const char *st = want.store;
+    assert_non_null(st);
+    assert_int_equal(s->query_store_len[i],
+                     evidence_store_size(&want, 0, want.frame, want.qname, strlen(want.qname), 0));
+    assert_int_equal(s->query_frame_at[i], (size_t)((const char *)want.frame - st));
+    assert_int_equal(s->query_qname_at[i], (size_t)(want.qname - st));
+    assert_memory_equal(s->query_store[i], st, s->query_store_len[i]);
     evidence_fini(&want);
 }
 
@@ -1928,6 +2013,7 @@ int main(void)
         cmocka_unit_test(test_one_sided_hosts),
         cmocka_unit_test(test_sides_many_hosts),
         cmocka_unit_test(test_evidence_answer_addresses),
+        cmocka_unit_test(test_evidence_store_one_layout),
         cmocka_unit_test(test_compact_silent_lookups),
         cmocka_unit_test(test_compact_keeps_captured_queries),
         cmocka_unit_test(test_compact_freed_open),
