@@ -577,7 +577,7 @@ void detect_lookup(struct detector *d, const struct dns_lookup *l)
      * ran, its index slots asked for first and its entries a quarter of the way through the
      * rules (the slots have come by then), so that a large table's memory arrives while the
      * rules work. */
-    struct rcode_note note = {0, 0, 0};
+    struct rcode_note note = {.want = 0};
     uint64_t qh = 0; /* the question's hash, kept for rcode_table_note_prepared */
     if (query && l->outcome == LOOKUP_ANSWERED) {
         qh = lookup_qname_hash(d, l);

@@ -263,6 +263,7 @@ void rcode_table_prepare(const struct rcode_table *t, const struct dns_lookup *l
                          struct rcode_note *n)
 {
     n->want = 0;
+    n->near_client = n->near_name = RCODE_NEAR_UNKNOWN;
     if (l->outcome != LOOKUP_ANSWERED)
         return;
     if (rcode_usable(l->rcode))
@@ -283,38 +284,61 @@ void rcode_table_prepare(const struct rcode_table *t, const struct dns_lookup *l
     }
 }
 
-/* The entry of hash h when it sits in one of the first slots from its home (most do: the index
- * is at most 3/4 full), found by the slots' hashes alone; else NULL. */
-static const void *entry_near(const struct htab *ix, uint64_t h)
+/* What the index holds under hash h in the first slots from its home (most items sit there: the
+ * index is at most 3/4 full), read from the slots' hashes alone: the first item under h
+ * (RCODE_NEAR_ITEM, *item set), no item under h (RCODE_NEAR_ABSENT: an empty slot, or one
+ * nearer its own home than h's items would be, comes first, where htab_find stops too), or not
+ * known (RCODE_NEAR_UNKNOWN). */
+static uint8_t entry_near(const struct htab *ix, uint64_t h, const struct rcode_entry **item)
 {
     if (!ix->slots)
-        return NULL;
+        return RCODE_NEAR_UNKNOWN;
     for (size_t pos = h & ix->mask, d = 0; d < 4; pos = (pos + 1) & ix->mask, d++) {
         const struct htab_slot *s = &ix->slots[pos];
-        if (!s->item || s->h == h)
-            return s->item;
+        if (!s->item || htab_dist_(ix, pos, s->h) < d)
+            return RCODE_NEAR_ABSENT;
+        if (s->h == h) {
+            *item = s->item;
+            return RCODE_NEAR_ITEM;
+        }
     }
-    return NULL;
+    return RCODE_NEAR_UNKNOWN;
 }
 
-/* Asks for the cache lines of entry e (NULL: none). Kept out of entry_near's loop: GCC 12 at -O2
- * and -O3 removed that loop whole, prefetches and all, when they were inside it. */
+/* Asks for the cache lines of entry e. Kept out of entry_near's loop: GCC 12 at -O2 and -O3
+ * removed that loop whole, prefetches and all, when they were inside it. */
 static void entry_prefetch(const void *e)
 {
-    if (!e)
-        return;
     const char *p = e;
     __builtin_prefetch(p);
     __builtin_prefetch(p + 64);
     __builtin_prefetch(p + sizeof(struct rcode_entry) - 1);
 }
 
-void rcode_table_prefetch_entries(const struct rcode_table *t, const struct rcode_note *n)
+void rcode_table_prefetch_entries(const struct rcode_table *t, struct rcode_note *n)
 {
     if (!n->want)
         return;
-    entry_prefetch(entry_near(&t->index, n->h_client));
-    entry_prefetch(entry_near(&t->index, n->h_name));
+    n->near_client = entry_near(&t->index, n->h_client, &n->e_client);
+    if (n->near_client == RCODE_NEAR_ITEM)
+        entry_prefetch(n->e_client);
+    n->near_name = entry_near(&t->index, n->h_name, &n->e_name);
+    if (n->near_name == RCODE_NEAR_ITEM)
+        entry_prefetch(n->e_name);
+}
+
+/* The entry of key k (hash h) as htab_get finds it, from what rcode_table_prefetch_entries saw
+ * (near, item) when that settles it: keys are unique in the index and entries never leave it,
+ * and only keys of other kinds were added since, so an item under h that is k's is the one, and
+ * a hash with no item then has none now. */
+static struct rcode_entry *entry_get(const struct rcode_table *t, const struct key *k,
+                                     uint64_t h, uint8_t near, const struct rcode_entry *item)
+{
+    if (near == RCODE_NEAR_ABSENT)
+        return NULL;
+    if (near == RCODE_NEAR_ITEM && entry_eq(item, k))
+        return (struct rcode_entry *)item;
+    return htab_get(&t->index, h, entry_eq, k);
 }
 
 void rcode_table_note_prepared(struct rcode_table *t, const struct dns_lookup *l,
@@ -340,11 +364,11 @@ void rcode_table_note_prepared(struct rcode_table *t, const struct dns_lookup *l
         *slot = s;
     count(s, in, l);
     k = lookup_key(l, RCODE_KEY_CLIENT, qname_hash);
-    struct rcode_entry *e = htab_get(&t->index, n->h_client, entry_eq, &k);
+    struct rcode_entry *e = entry_get(t, &k, n->h_client, n->near_client, n->e_client);
     e = entry_join(t, &k, e, n->h_client, s, want, &in); /* before count reads `in` */
     count(e, in, l);
     k = lookup_key(l, RCODE_KEY_NAME, qname_hash);
-    e = htab_get(&t->index, n->h_name, entry_eq, &k);
+    e = entry_get(t, &k, n->h_name, n->near_name, n->e_name);
     e = entry_join(t, &k, e, n->h_name, s, want, &in); /* before count reads `in` */
     count(e, in, l);
 }

@@ -100,15 +100,25 @@ void rcode_table_note(struct rcode_table *t, const struct dns_lookup *l,
  * what the lookup concerns and hashes its keys, and asks for their index slots;
  * rcode_table_prefetch_entries, later, asks for the entries those slots lead to;
  * rcode_table_note_prepared counts the lookup, as rcode_table_note would, with the same
- * arguments. Nothing reads the table in between but these. */
+ * arguments. Nothing reads or changes the table in between but these (what
+ * rcode_table_prefetch_entries saw in the index is still true when the lookup is counted). */
 struct rcode_note {
     unsigned want;             /* the views the lookup concerns (0: nothing to note) */
     uint64_t h_client, h_name; /* the keyed hashes of its (service, client) and question keys */
+    /* What rcode_table_prefetch_entries saw of each key's hash in the index (enum
+     * rcode_near; RCODE_NEAR_UNKNOWN until it ran), and the item it saw under that hash: the
+     * entry to compare first, so that most lookups find their entries without probing again. */
+    uint8_t near_client, near_name;
+    const struct rcode_entry *e_client, *e_name;
 };
+/* What the index held near a hash's home slot: nothing known (look it up), no item under the
+ * hash (the key is not there), or an item under the hash (the key's entry, unless another key
+ * shares the hash). */
+enum rcode_near { RCODE_NEAR_UNKNOWN, RCODE_NEAR_ABSENT, RCODE_NEAR_ITEM };
 void rcode_table_prepare(const struct rcode_table *t, const struct dns_lookup *l,
                          const struct htab_hasher *service, uint64_t qname_hash,
                          struct rcode_note *n);
-void rcode_table_prefetch_entries(const struct rcode_table *t, const struct rcode_note *n);
+void rcode_table_prefetch_entries(const struct rcode_table *t, struct rcode_note *n);
 void rcode_table_note_prepared(struct rcode_table *t, const struct dns_lookup *l,
                                const struct htab_hasher *service, uint64_t qname_hash,
                                const struct rcode_note *n);
