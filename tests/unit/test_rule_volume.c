@@ -651,6 +651,88 @@ static void test_nxdomain_window_after_churn(void **state)
     detect_free(r.d);
 }
 
+/* n NXDOMAIN answers for names under parent at times from *t on: name i is "n<i % distinct>". */
+static void nx_burst(struct run *r, const char *parent, int n, int distinct, double *t)
+{
+    for (int i = 0; i < n; i++, *t += 0.01) {
+        char name[96];
+        snprintf(name, sizeof name, "n%d.%s", i % distinct, parent);
+        struct dns_lookup *l = lk("198.51.100.15", "198.51.100.2", name, *t);
+        answer(l, DNS_RCODE_NXDOMAIN, 1000);
+        feed(r, l);
+    }
+}
+
+static const struct finding *nx_under(const struct finding **f, size_t n, const char *under)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strstr(f[i]->summary, under))
+            return f[i];
+    return NULL;
+}
+
+/* A full table replaces the first entry with the fewest NXDOMAIN answers: the first with one
+ * (the entry just made there is replaced again, not a later one with one), or the least when
+ * every entry has more than one; a replaced entry starts again from nothing. Distinct names are
+ * counted exactly past the few an entry keeps without a table. */
+static void test_nxdomain_replaces_the_first_fewest(void **state)
+{
+    (void)state;
+    struct run r = {0};
+    r.d = detect_new(5000000);
+    assert_non_null(r.d);
+    assert_int_equal(detect_set_bound(r.d, "dns.nxdomain_surge", "domains", 4), 0);
+    double t = 10.0;
+    nx_burst(&r, "alpha.example.", 30, 6, &t);
+    nx_burst(&r, "bravo.example.", 1, 1, &t);
+    nx_burst(&r, "charlie.example.", 3, 3, &t);
+    nx_burst(&r, "golf.example.", 1, 1, &t);   /* full */
+    nx_burst(&r, "delta.example.", 1, 1, &t);  /* replaces bravo, the first with one */
+    nx_burst(&r, "echo.example.", 1, 1, &t);   /* replaces delta, before golf */
+    nx_burst(&r, "golf.example.", 20, 1, &t);  /* still there: 21 */
+    nx_burst(&r, "echo.example.", 2, 1, &t);   /* 3: every entry has more than one */
+    nx_burst(&r, "bravo.example.", 30, 25, &t); /* replaces echo (3, before charlie's 3) */
+    nx_burst(&r, "charlie.example.", 20, 3, &t); /* still there: 23 */
+    const struct finding *f[8];
+    size_t n = finish(&r, "dns.nxdomain_surge", f, 8);
+    assert_int_equal(n, 4);
+    const struct finding *a = nx_under(f, n, "under alpha.example.");
+    const struct finding *b = nx_under(f, n, "under bravo.example.");
+    const struct finding *c = nx_under(f, n, "under charlie.example.");
+    const struct finding *g = nx_under(f, n, "under golf.example.");
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_non_null(c);
+    assert_non_null(g);
+    assert_int_equal(a->lookups, 30);
+    assert_non_null(strstr(a->summary, ": 6 distinct names"));
+    assert_int_equal(b->lookups, 30);
+    assert_non_null(strstr(b->summary, ": 25 distinct names"));
+    assert_int_equal(c->lookups, 23);
+    assert_non_null(strstr(c->summary, ": 3 distinct names"));
+    assert_int_equal(g->lookups, 21);
+    assert_int_equal(limit(&r, "dns.nxdomain_surge", "domains_replaced"), 3);
+    detect_free(r.d);
+
+    /* The bound on distinct names, below and above what an entry keeps without a table. */
+    static const struct {
+        uint64_t bound;
+        const char *want;
+    } caps[] = {{3, ": 3+ distinct names"}, {6, ": 6+ distinct names"}, {40, ": 10 distinct names"}};
+    for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
+        struct run r2 = {0};
+        r2.d = detect_new(5000000);
+        assert_non_null(r2.d);
+        assert_int_equal(detect_set_bound(r2.d, "dns.nxdomain_surge", "names", caps[i].bound), 0);
+        t = 10.0;
+        nx_burst(&r2, "alpha.example.", 30, 10, &t);
+        n = finish(&r2, "dns.nxdomain_surge", f, 8);
+        assert_int_equal(n, 1);
+        assert_non_null(strstr(f[0]->summary, caps[i].want));
+        detect_free(r2.d);
+    }
+}
+
 /* The names asked most at a flooded server: a name longer than the counters' inline room is
  * kept whole, and spellings that differ only in case count as one, under the first spelling. */
 static void test_flood_top_names(void **state)
@@ -708,6 +790,7 @@ int main(void)
         cmocka_unit_test(test_nxdomain_typos_quiet_and_repeats_low),
         cmocka_unit_test(test_nxdomain_dga_client),
         cmocka_unit_test(test_nxdomain_bounded),
+        cmocka_unit_test(test_nxdomain_replaces_the_first_fewest),
         cmocka_unit_test(test_nxdomain_window_after_churn),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

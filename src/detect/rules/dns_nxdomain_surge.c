@@ -49,23 +49,39 @@
 #define PREFIX_SLOTS    64
 #define CLI_MEMO_SLOTS  16384
 
-/* A bounded set of 64-bit keyed hashes: the table holds the hash alone (every item is the same
- * marker). */
+/* A bounded set of 64-bit keyed hashes: its first HSET_SMALL members in an array, the others in
+ * a table holding the hash alone (every item is the same marker). Most entries are replaced
+ * before they have more than a name or two (a busy resolver's clients replace each other
+ * thousands of times), so most sets never allocate. */
+#define HSET_SMALL 4
 struct hset {
     struct htab t;
     size_t n, max;
     bool overflow;
+    uint64_t small[HSET_SMALL]; /* members 0 to min(n, HSET_SMALL) - 1 */
 };
 
 static char hset_member;
 
 static bool hset_add(struct hset *s, uint64_t h)
 {
+    size_t k = s->n < HSET_SMALL ? s->n : HSET_SMALL;
+    for (size_t i = 0; i < k; i++)
+        if (s->small[i] == h)
+            return false;
     struct htab_iter it;
     if (htab_find(&s->t, h, &it))
         return false;
-    if (s->n >= s->max || htab_insert(&s->t, h, &hset_member) < 0) {
+    if (s->n >= s->max) {
         /* Full: still answer membership, count nothing new. */
+        s->overflow = true;
+        return false;
+    }
+    if (s->n < HSET_SMALL) {
+        s->small[s->n++] = h;
+        return true;
+    }
+    if (htab_insert(&s->t, h, &hset_member) < 0) {
         s->overflow = true;
         return false;
     }
@@ -205,7 +221,8 @@ static size_t parent_labels(char lab[][64], size_t n)
 
 struct nx_entry {
     bool used;
-    char *label;   /* parent domain (domains) */
+    char *label;      /* parent domain (domains) */
+    size_t label_cap; /* label's bytes, kept for the next key when the entry is replaced */
     uint64_t key;  /* sketch hash of server, port, transport and parent (domains) or client */
     uint64_t hash; /* keyed hash of the same, in the index */
     struct nt_addr server, client;
@@ -245,6 +262,9 @@ struct state {
     struct htab dom_ix, cli_ix;
     uint64_t dom_replaced, cli_replaced;
     size_t dom_used, cli_used; /* entries in use in each table */
+    /* Full tables: every entry before this one has more than one NXDOMAIN answer (an entry's
+     * count only grows until it is replaced), so the replacement scan starts here. */
+    size_t dom_low, cli_low;
     /* Count-min sketches of all lookups per parent (with server) and per client, and the
      * newest NOERROR answer per hashed parent and client (for the window's start). */
     uint32_t cms_dom[SKETCH_ROWS][SKETCH_COLS], cms_cli[SKETCH_ROWS][SKETCH_COLS];
@@ -278,6 +298,37 @@ static void entry_clear(struct nx_entry *e)
     htab_fini(&e->parents.t);
     finding_free(e->shadow);
     memset(e, 0, sizeof *e);
+}
+
+/* Empties a replaced entry for a new key: as entry_clear, but its label's buffer stays for the
+ * new key's and its shadow finding is handed back (emptied by the caller). */
+static struct finding *entry_recycle(struct nx_entry *e)
+{
+    char *label = e->label;
+    size_t cap = e->label_cap;
+    struct finding *shadow = e->shadow;
+    htab_fini(&e->names.t);
+    htab_fini(&e->parents.t);
+    memset(e, 0, sizeof *e);
+    e->label = label;
+    e->label_cap = cap;
+    return shadow;
+}
+
+/* Puts the text parent in e's label, in its buffer when it fits; false out of memory. */
+static bool entry_label(struct nx_entry *e, const char *parent)
+{
+    size_t n = strlen(parent) + 1;
+    if (n > e->label_cap) {
+        char *p = malloc(n);
+        if (!p)
+            return false;
+        free(e->label);
+        e->label = p;
+        e->label_cap = n;
+    }
+    memcpy(e->label, parent, n);
+    return true;
 }
 
 static void state_free(void *p)
@@ -390,7 +441,7 @@ static bool nx_eq(const void *item, const void *key)
  * NXDOMAIN answers (create only). A new entry holds its key; the rest is for the caller. */
 static struct nx_entry *entry_find(struct nx_entry *tab, struct htab *ix, size_t n,
                                    uint16_t *present, const struct nx_key *key, bool create,
-                                   uint64_t *replaced, size_t *used)
+                                   uint64_t *replaced, size_t *used, size_t *low)
 {
     if (!create && !present[key->sketch % PRESENT_BUCKETS])
         return NULL; /* no entry has this sketch hash, so none has this key */
@@ -404,24 +455,31 @@ static struct nx_entry *entry_find(struct nx_entry *tab, struct htab *ix, size_t
         for (size_t i = 0; i < n && free_i == n; i++)
             if (!tab[i].used)
                 free_i = i;
+        *low = 0; /* the new entry may come before it */
     } else {
         /* Full: the first entry with the fewest answers. Every entry has at least one (entry_nx
-         * follows its creation), so the first with one is that entry. */
-        for (size_t i = 0; i < n && tab[min_i].nx > 1; i++)
-            if (tab[i].nx < tab[min_i].nx)
-                min_i = i;
+         * follows its creation), so the first with one is that entry; none before *low has. */
+        size_t i = *low < n ? *low : n;
+        while (i < n && tab[i].nx > 1)
+            i++;
+        if (i < n) {
+            min_i = i;
+        } else {
+            for (i = 0; i < n && tab[min_i].nx > 1; i++)
+                if (tab[i].nx < tab[min_i].nx)
+                    min_i = i;
+        }
+        *low = min_i; /* every entry before it has more than one answer, as the new one will */
     }
     size_t i = free_i;
     struct finding *reuse = NULL;
     if (i == n) {
         i = min_i;
         htab_remove(ix, tab[i].hash, &tab[i]);
+        present[tab[i].key % PRESENT_BUCKETS]--;
         /* The replaced entry's shadow is emptied for the new one: a finding is 23 KiB, and a
          * busy resolver's clients replace each other here thousands of times. */
-        reuse = tab[i].shadow;
-        tab[i].shadow = NULL;
-        present[tab[i].key % PRESENT_BUCKETS]--;
-        entry_clear(&tab[i]);
+        reuse = entry_recycle(&tab[i]);
         (*used)--;
         if (reuse)
             finding_reset(reuse);
@@ -429,7 +487,7 @@ static struct nx_entry *entry_find(struct nx_entry *tab, struct htab *ix, size_t
     }
     struct nx_entry *e = &tab[i];
     e->shadow = reuse ? reuse : calloc(1, sizeof *e->shadow);
-    if (key->domain && e->shadow && !(e->label = strdup(key->parent))) {
+    if (key->domain && e->shadow && !entry_label(e, key->parent)) {
         free(e->shadow);
         e->shadow = NULL;
     }
@@ -692,12 +750,12 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
         if (st->dom_present[dk % PRESENT_BUCKETS]) { /* else no entry has this key */
             dkey.parent = name_parent(l, k);
             e = entry_find(st->dom, &st->dom_ix, st->dom_max, st->dom_present, &dkey, false, NULL,
-                           NULL);
+                           NULL, NULL);
         }
         if (e)
             entry_ok(e, t);
         e = entry_find(st->cli, &st->cli_ix, st->cli_max, st->cli_present, &ckey, false, NULL,
-                       NULL);
+                       NULL, NULL);
         if (e)
             entry_ok(e, t);
         return;
@@ -714,7 +772,7 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     }
 
     struct nx_entry *d = entry_find(st->dom, &st->dom_ix, st->dom_max, st->dom_present, &dkey, true,
-                                    &st->dom_replaced, &st->dom_used);
+                                    &st->dom_replaced, &st->dom_used, &st->dom_low);
     if (d) {
         if (d->nx == 0) {
             d->names.max = st->names_kept;
@@ -733,7 +791,7 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
         entry_nx(d, l, name, t);
     }
     struct nx_entry *c = entry_find(st->cli, &st->cli_ix, st->cli_max, st->cli_present, &ckey, true,
-                                    &st->cli_replaced, &st->cli_used);
+                                    &st->cli_replaced, &st->cli_used, &st->cli_low);
     if (c) {
         if (c->nx == 0) {
             c->names.max = st->names_kept;
