@@ -211,16 +211,14 @@ static struct rcode_entry *entry_join(struct rcode_table *t, const struct key *k
     return e;
 }
 
-/* The cache slot of a service. */
+/* The cache slot of a service: its address mixed with its port and transport (util/addr.h). */
+#define RCODE_SERVICE_CACHE_BITS 6
+_Static_assert(RCODE_SERVICE_CACHE == 1u << RCODE_SERVICE_CACHE_BITS,
+               "service_slot picks one of 1 << RCODE_SERVICE_CACHE_BITS slots");
 static size_t service_slot(const struct nt_addr *server, uint16_t port, uint8_t transport)
 {
-    uint64_t w0, w1;
-    memcpy(&w0, server->a, 8);
-    memcpy(&w1, server->a + 8, 8);
-    uint64_t mix = (w0 ^ (w1 * 0x9e3779b97f4a7c15ull) ^ server->family ^ (uint64_t)port << 32 ^
-                    (uint64_t)transport << 48) *
-                   0xff51afd7ed558ccdull;
-    return (size_t)(mix >> 40) % RCODE_SERVICE_CACHE;
+    uint64_t salt = (uint64_t)port << 32 ^ (uint64_t)transport << 48;
+    return (size_t)(nt_addr_mix(server, salt) >> (64 - RCODE_SERVICE_CACHE_BITS));
 }
 
 static void count(struct rcode_entry *e, unsigned in, const struct dns_lookup *l)

@@ -99,6 +99,28 @@ static inline uint32_t nt_addr_hash(const struct nt_addr *x, uint32_t seed)
     }
     return h;
 }
+/* A cheap mix of an address (the bytes nt_addr_eq compares, and its family) and salt, whose top
+ * bits every input bit reaches: its words folded with two multiplies and a shift between them
+ * (without the shift, IPv6 addresses differing only in their last byte, ::1 and ::2, fall in
+ * few of the top bits' values). For picking a slot of a lookaside cache:
+ * `nt_addr_mix(a, salt) >> (64 - BITS)` for 1 << BITS slots. Not keyed: only for caches whose
+ * every hit compares the address, so that a collision, even a crafted one, costs a miss, never
+ * a wrong answer. Equal addresses (and salts) mix equal. */
+static inline uint64_t nt_addr_mix(const struct nt_addr *x, uint64_t salt)
+{
+    uint64_t w0, w1 = 0;
+    if (x->family == NT_AF_INET6) {
+        memcpy(&w0, x->a, 8);
+        memcpy(&w1, x->a + 8, 8);
+    } else {
+        uint32_t v4; /* the bytes nt_addr_eq compares (or zeros: NT_AF_NONE) */
+        memcpy(&v4, x->a, 4);
+        w0 = v4;
+    }
+    uint64_t m = ((w0 ^ x->family ^ salt) * 0x9e3779b97f4a7c15ull) ^ w1;
+    m ^= m >> 32;
+    return m * 0xff51afd7ed558ccdull;
+}
 void nt_addr_set_v4(struct nt_addr *x, const uint8_t b[4]);
 void nt_addr_set_v6(struct nt_addr *x, const uint8_t b[16]);
 /* Parses a numeric IPv4 or IPv6 address (len bytes of s, not NUL-terminated). Returns true on

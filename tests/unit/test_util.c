@@ -323,6 +323,43 @@ static void test_strbuf_and_errors(void **state)
     assert_string_equal(nt_strerror(-999), "unknown error");
 }
 
+/* nt_addr_mix picks cache slots: equal addresses mix equal whatever lies past the bytes
+ * nt_addr_eq compares, the salt and the family count, and addresses that differ only in their
+ * last byte (IPv6 ::1 to ::64, IPv4 x.y.z.1 to .64) spread over the top bits' values about as
+ * random ones would (64 keys in 64 slots: about 40 distinct by chance). */
+static void test_addr_mix(void **state)
+{
+    (void)state;
+    struct nt_addr a, b;
+    uint8_t v4[4] = {192, 0, 2, 7};
+    nt_addr_set_v4(&a, v4);
+    b = a;
+    memset(b.a + 4, 0xa5, 12); /* not compared */
+    assert_true(nt_addr_eq(&a, &b));
+    assert_true(nt_addr_mix(&a, 0) == nt_addr_mix(&b, 0));
+    assert_true(nt_addr_mix(&a, 53) == nt_addr_mix(&b, 53));
+    assert_true(nt_addr_mix(&a, 0) != nt_addr_mix(&a, (uint64_t)53 << 32));
+    struct nt_addr n = {0}; /* NT_AF_NONE: family 0, the same bytes */
+    memcpy(n.a, v4, 4);
+    assert_true(nt_addr_mix(&a, 0) != nt_addr_mix(&n, 0));
+    for (int fam = 4; fam <= 6; fam += 2) {
+        bool seen[64] = {false};
+        int distinct = 0;
+        for (int i = 1; i <= 64; i++) {
+            char text[64];
+            if (fam == 6)
+                snprintf(text, sizeof text, "2001:db8:53::%x", i);
+            else
+                snprintf(text, sizeof text, "203.0.113.%d", i);
+            assert_true(nt_addr_parse(&a, text, strlen(text)));
+            size_t slot = (size_t)(nt_addr_mix(&a, 0) >> 58);
+            distinct += !seen[slot];
+            seen[slot] = true;
+        }
+        assert_true(distinct >= 32);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -333,6 +370,7 @@ int main(void)
         cmocka_unit_test(test_strbuf_and_errors),
         cmocka_unit_test(test_addr_set),
         cmocka_unit_test(test_addr_hash_is_fnv1a),
+        cmocka_unit_test(test_addr_mix),
         cmocka_unit_test(test_addr_format_matches_inet_ntop),
         cmocka_unit_test(test_addr_parse_matches_inet_pton),
     };

@@ -47,7 +47,8 @@
 /* Buckets of the tables' presence counts, and slots of the service prefix cache. */
 #define PRESENT_BUCKETS 4096
 #define PREFIX_SLOTS    64
-#define CLI_MEMO_SLOTS  16384
+#define CLI_MEMO_BITS   14
+#define CLI_MEMO_SLOTS  (1u << CLI_MEMO_BITS)
 
 /* A bounded set of 64-bit keyed hashes: its first HSET_SMALL members in an array, the others in
  * a table holding the hash alone (every item is the same marker). Most entries are replaced
@@ -618,12 +619,8 @@ static uint64_t cli_key(struct state *st, const struct dns_lookup *l)
     const struct nt_addr *c = &l->client;
     if (c->family == NT_AF_INET)
         return fnv64_v4(c->a, FNV_SEED ^ 0x9e3779b97f4a7c15ull);
-    uint64_t w0 = 0, w1 = 0;
-    memcpy(&w0, c->a, 8);
-    memcpy(&w1, c->a + 8, 8);
     /* Only the slot depends on this mix: a crafted collision costs a formatting, no more. */
-    uint64_t mix = (w0 ^ (w1 * 0x9e3779b97f4a7c15ull) ^ c->family) * 0xff51afd7ed558ccdull;
-    struct cli_memo *m = &st->cli_memo[(mix >> 40) % CLI_MEMO_SLOTS];
+    struct cli_memo *m = &st->cli_memo[nt_addr_mix(c, 0) >> (64 - CLI_MEMO_BITS)];
     if (m->used && nt_addr_eq(&m->client, c))
         return m->fnv;
     char a[NT_ADDR_FMT_MAX];
