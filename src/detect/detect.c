@@ -13,6 +13,19 @@
 
 /* Slots of the detector's caches of service entries (a power of two). */
 #define DETECT_SERVICE_CACHE 16
+/* Slots of its memo of services' hasher states: 1 << DETECT_SVC_MEMO_BITS. */
+#define DETECT_SVC_MEMO_BITS 6
+
+/* A service's keyed hash and the hasher state after its fields (service_hasher), kept for the
+ * next lookups of the service (most go to a few services). */
+struct svc_memo {
+    bool used;
+    uint8_t transport;
+    uint16_t port;
+    struct nt_addr server;
+    struct htab_hasher state;
+    uint64_t hash;
+};
 
 struct rule_ctx {
     struct detector *d;
@@ -68,6 +81,9 @@ struct detector {
      * entries live as long as the detector). */
     struct server_stats *server_cache[DETECT_SERVICE_CACHE];
     struct service *service_cache[DETECT_SERVICE_CACHE];
+    /* Recent services' hasher states, by a mix of the service (util/addr.h; a cache: any slot
+     * may be overwritten), so that a lookup does not hash its service again. */
+    struct svc_memo svc_memo[1u << DETECT_SVC_MEMO_BITS];
     /* The rules with on_dns_lookup, in detect_rules order (n_lookup_rules of them), and those
      * of them with prefetch_dns_lookup. */
     size_t *lookup_rules, n_lookup_rules;
@@ -569,8 +585,20 @@ static void count_server(struct detector *d, const struct dns_lookup *l)
 void detect_lookup(struct detector *d, const struct dns_lookup *l)
 {
     bool query = DNS_OPCODE_OF(l->query_flags) == DNS_OPCODE_QUERY;
-    service_hasher(&d->svc_state, &l->server, l->server_port, l->transport);
-    d->svc_hash = htab_hasher_end(&d->svc_state);
+    uint64_t salt = (uint64_t)l->server_port << 32 ^ (uint64_t)l->transport << 48;
+    struct svc_memo *m =
+        &d->svc_memo[nt_addr_mix(&l->server, salt) >> (64 - DETECT_SVC_MEMO_BITS)];
+    if (!m->used || m->port != l->server_port || m->transport != l->transport ||
+        !nt_addr_eq(&m->server, &l->server)) {
+        m->used = true;
+        m->server = l->server;
+        m->port = l->server_port;
+        m->transport = l->transport;
+        service_hasher(&m->state, &l->server, l->server_port, l->transport);
+        m->hash = htab_hasher_end(&m->state);
+    }
+    d->svc_state = m->state;
+    d->svc_hash = m->hash;
     d->svc_of = l;
     d->qname_hashed = false;
     /* The rcode table is read only by the rules' on_finish: the lookup is noted after the rules

@@ -379,6 +379,62 @@ static void test_servfail_slow_all_fail(void **state)
     detect_free(d);
 }
 
+/* Many more services than the detector's memo of services' hashes has slots (some sharing an
+ * address, told apart by port and transport), in turns, each turn in another order; each
+ * answers 19 times and fails once. Each finding's window comes from its service's successes,
+ * looked up at the end by the service's hash made afresh: all 19 were kept under that hash. */
+static void test_servfail_windows_of_many_services(void **state)
+{
+    (void)state;
+    enum { SERVICES = 153, TURNS = 20 };
+    struct detector *d = detect_new(5000000);
+    assert_non_null(d);
+    unsigned seed = 5;
+    int order[SERVICES];
+    for (int k = 0; k < SERVICES; k++)
+        order[k] = k;
+    double t = 1000.0;
+    uint16_t id = 1;
+    for (int i = 0; i < TURNS; i++) {
+        for (int k = SERVICES - 1; k > 0; k--) {
+            seed = seed * 1103515245u + 12345u;
+            int j = (int)((seed >> 16) % (unsigned)(k + 1)), x = order[k];
+            order[k] = order[j];
+            order[j] = x;
+        }
+        for (int k = 0; k < SERVICES; k++, t += 0.001, id++) {
+            int o = order[k];
+            char srv[32];
+            if (o < 40)
+                snprintf(srv, sizeof srv, "198.51.100.4");
+            else
+                snprintf(srv, sizeof srv, "10.0.%d.%d", o / 250, o % 250);
+            struct dns_lookup *l = ans("198.51.100.15", srv, id, "a.example.", t, 2e-3,
+                                       i == 10 ? DNS_RCODE_SERVFAIL : 0, RA);
+            if (o < 40) { /* 40 services of one address */
+                l->server_port = (uint16_t)(5300 + o / 2);
+                l->transport = o % 2 ? 6 : 17;
+            }
+            detect_lookup(d, l);
+            lk_free(l);
+        }
+    }
+    detect_finish(d, &stats);
+    struct finding *const *fs;
+    size_t n = detect_findings(d, &fs), servfail = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(fs[i]->id, "dns.servfail") != 0)
+            continue;
+        servfail++;
+        assert_int_equal(fs[i]->lookups, 1);
+        assert_true(fs[i]->window.has_ok_before);
+        assert_true(fs[i]->window.has_ok_after);
+        assert_int_equal(fs[i]->window.ok_total, TURNS - 1);
+    }
+    assert_int_equal(servfail, SERVICES);
+    detect_free(d);
+}
+
 static void test_servfail_one_zone(void **state)
 {
     (void)state;
@@ -558,6 +614,7 @@ int main(void)
         cmocka_unit_test(test_quiet),
         cmocka_unit_test(test_servfail_slow_all_fail),
         cmocka_unit_test(test_servfail_one_zone),
+        cmocka_unit_test(test_servfail_windows_of_many_services),
         cmocka_unit_test(test_servfail_checking_disabled),
         cmocka_unit_test(test_no_state_leaks_between_runs),
         cmocka_unit_test(test_hostile_name_stays_one_shell_word),
