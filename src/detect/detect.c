@@ -16,8 +16,9 @@
 /* Slots of its memo of services' hasher states: 1 << DETECT_SVC_MEMO_BITS. */
 #define DETECT_SVC_MEMO_BITS 6
 
-/* A service's keyed hash and the hasher state after its fields (service_hasher), kept for the
- * next lookups of the service (most go to a few services). */
+/* A service's keyed hash and the hasher state after its fields (service_hasher), and its
+ * detector entries once found, kept for the next lookups of the service (most go to a few
+ * services). */
 struct svc_memo {
     bool used;
     uint8_t transport;
@@ -25,6 +26,8 @@ struct svc_memo {
     struct nt_addr server;
     struct htab_hasher state;
     uint64_t hash;
+    struct server_stats *stats; /* NULL: not found yet */
+    struct service *ok;         /* NULL: not found yet */
 };
 
 struct rule_ctx {
@@ -71,6 +74,7 @@ struct detector {
     /* The lookup being dispatched (NULL outside detect_lookup) and the keyed hash of its
      * service, computed once for the detector and every rule (rule_service_hash). */
     const struct dns_lookup *svc_of;
+    struct svc_memo *svc_memo_of; /* its memo (svc_memo below) */
     struct htab_hasher svc_state; /* after server, port and transport */
     uint64_t svc_hash;            /* its end */
     /* The keyed hash of its question's name (rule_qname_hash), made at the first asking. */
@@ -550,9 +554,30 @@ const struct rcode_table *rule_rcode_table(const struct rule_ctx *rc)
     return &rc->d->rcodes;
 }
 
+/* count_server's entries of the dispatched lookup's service (its memo's once found). */
+static struct server_stats *lookup_server(struct detector *d, const struct dns_lookup *l)
+{
+    struct svc_memo *m = d->svc_memo_of;
+    if (!m->stats)
+        m->stats = server_get(d, &l->server, l->server_port, l->transport, true);
+    return m->stats;
+}
+
+static void lookup_service_ok(struct detector *d, const struct dns_lookup *l)
+{
+    if (l->answer.ts.kind == NT_TIME_NONE)
+        return;
+    struct svc_memo *m = d->svc_memo_of;
+    if (!m->ok)
+        m->ok = service_get(d, &l->server, l->server_port, l->transport, true);
+    if (m->ok)
+        (void)history_add(&m->ok->ok, &l->answer.ts);
+}
+
+/* Counts the dispatched lookup l (detect_lookup) at its service. */
 static void count_server(struct detector *d, const struct dns_lookup *l)
 {
-    struct server_stats *s = server_get(d, &l->server, l->server_port, l->transport, true);
+    struct server_stats *s = lookup_server(d, l);
     if (!s)
         return;
     s->lookups++;
@@ -563,7 +588,7 @@ static void count_server(struct detector *d, const struct dns_lookup *l)
         s->answered++;
         nt_time_widen(&s->first_answer, &s->last_answer, &l->answer.ts);
         if (rcode_usable(l->rcode))
-            service_ok(d, &l->server, l->server_port, l->transport, &l->answer.ts);
+            lookup_service_ok(d, l);
         break;
     case LOOKUP_ICMP_ERROR:
         s->icmp_errors++;
@@ -596,7 +621,10 @@ void detect_lookup(struct detector *d, const struct dns_lookup *l)
         m->transport = l->transport;
         service_hasher(&m->state, &l->server, l->server_port, l->transport);
         m->hash = htab_hasher_end(&m->state);
+        m->stats = NULL;
+        m->ok = NULL;
     }
+    d->svc_memo_of = m;
     d->svc_state = m->state;
     d->svc_hash = m->hash;
     d->svc_of = l;

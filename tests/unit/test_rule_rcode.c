@@ -382,7 +382,8 @@ static void test_servfail_slow_all_fail(void **state)
 /* Many more services than the detector's memo of services' hashes has slots (some sharing an
  * address, told apart by port and transport), in turns, each turn in another order; each
  * answers 19 times and fails once. Each finding's window comes from its service's successes,
- * looked up at the end by the service's hash made afresh: all 19 were kept under that hash. */
+ * looked up at the end by the service's hash made afresh: all 19 were kept under that hash, and
+ * its lookups counted at the service. */
 static void test_servfail_windows_of_many_services(void **state)
 {
     (void)state;
@@ -430,6 +431,8 @@ static void test_servfail_windows_of_many_services(void **state)
         assert_true(fs[i]->window.has_ok_before);
         assert_true(fs[i]->window.has_ok_after);
         assert_int_equal(fs[i]->window.ok_total, TURNS - 1);
+        /* The service's counts, kept through the detector's memo of its entries. */
+        assert_true(has_fact(fs[i], "usable answers to 19 of its 20 lookups"));
     }
     assert_int_equal(servfail, SERVICES);
     detect_free(d);
