@@ -26,8 +26,9 @@ struct svc_memo {
     struct nt_addr server;
     struct htab_hasher state;
     uint64_t hash;
-    struct server_stats *stats; /* NULL: not found yet */
-    struct service *ok;         /* NULL: not found yet */
+    struct server_stats *stats;        /* NULL: not found yet */
+    struct service *ok;                /* NULL: not found yet */
+    const struct rcode_entry *rcode;   /* its rcode table entry (struct rcode_note), or NULL */
 };
 
 struct rule_ctx {
@@ -623,6 +624,7 @@ void detect_lookup(struct detector *d, const struct dns_lookup *l)
         m->hash = htab_hasher_end(&m->state);
         m->stats = NULL;
         m->ok = NULL;
+        m->rcode = NULL;
     }
     d->svc_memo_of = m;
     d->svc_state = m->state;
@@ -638,6 +640,7 @@ void detect_lookup(struct detector *d, const struct dns_lookup *l)
     if (query && l->outcome == LOOKUP_ANSWERED) {
         qh = lookup_qname_hash(d, l);
         rcode_table_prepare(&d->rcodes, l, &d->svc_state, qh, &note);
+        note.service_memo = &m->rcode;
     }
     for (size_t k = 0; k < d->n_prefetch_rules; k++) {
         size_t i = d->prefetch_rules[k];

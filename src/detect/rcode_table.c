@@ -211,16 +211,6 @@ static struct rcode_entry *entry_join(struct rcode_table *t, const struct key *k
     return e;
 }
 
-/* The cache slot of a service: its address mixed with its port and transport (util/addr.h). */
-#define RCODE_SERVICE_CACHE_BITS 6
-_Static_assert(RCODE_SERVICE_CACHE == 1u << RCODE_SERVICE_CACHE_BITS,
-               "service_slot picks one of 1 << RCODE_SERVICE_CACHE_BITS slots");
-static size_t service_slot(const struct nt_addr *server, uint16_t port, uint8_t transport)
-{
-    uint64_t salt = (uint64_t)port << 32 ^ (uint64_t)transport << 48;
-    return (size_t)(nt_addr_mix(server, salt) >> (64 - RCODE_SERVICE_CACHE_BITS));
-}
-
 static void count(struct rcode_entry *e, unsigned in, const struct dns_lookup *l)
 {
     if (!e || !in)
@@ -262,6 +252,7 @@ void rcode_table_prepare(const struct rcode_table *t, const struct dns_lookup *l
 {
     n->want = 0;
     n->near_client = n->near_name = RCODE_NEAR_UNKNOWN;
+    n->service_memo = NULL;
     if (l->outcome != LOOKUP_ANSWERED)
         return;
     if (rcode_usable(l->rcode))
@@ -348,18 +339,16 @@ void rcode_table_note_prepared(struct rcode_table *t, const struct dns_lookup *l
         return;
     struct key k = lookup_key(l, RCODE_KEY_SERVER, qname_hash);
     unsigned in;
-    /* The service's entry: from the cache, or through the index (and then cached). */
-    struct rcode_entry **slot =
-        &t->service_cache[service_slot(&l->server, l->server_port, l->transport)];
-    struct rcode_entry *s = *slot;
+    /* The service's entry: from the caller's memo, or through the index (and then kept there). */
+    struct rcode_entry *s = n->service_memo ? (struct rcode_entry *)*n->service_memo : NULL;
     uint64_t h = 0;
-    if (!s || !entry_eq(s, &k)) {
+    if (!s) {
         h = hash_from(service, &k);
         s = htab_get(&t->index, h, entry_eq, &k);
     }
     s = entry_join(t, &k, s, h, NULL, want, &in);
-    if (s)
-        *slot = s;
+    if (s && n->service_memo)
+        *n->service_memo = s;
     count(s, in, l);
     k = lookup_key(l, RCODE_KEY_CLIENT, qname_hash);
     struct rcode_entry *e = entry_get(t, &k, n->h_client, n->near_client, n->e_client);

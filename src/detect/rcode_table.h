@@ -66,14 +66,8 @@ struct rcode_view_state {
     uint64_t dropped; /* lookups of keys not kept because the view was full */
 };
 
-/* Slots of the cache of service entries (rcode_table.c). */
-#define RCODE_SERVICE_CACHE 64
-
 struct rcode_table {
     struct htab index;
-    /* Recent services' entries, by a mix of their key: most lookups go to a few services, and
-     * their entry is then found without hashing (a cache: any slot may be overwritten). */
-    struct rcode_entry *service_cache[RCODE_SERVICE_CACHE];
     struct rcode_view_state views[RCODE_VIEWS];
     void **blocks; /* every slab and name block, freed with the table */
     size_t n_blocks, cap_blocks;
@@ -110,6 +104,11 @@ struct rcode_note {
      * entry to compare first, so that most lookups find their entries without probing again. */
     uint8_t near_client, near_name;
     const struct rcode_entry *e_client, *e_name;
+    /* The caller's memo of the lookup's service entry (NULL: none, the entry is looked up): set
+     * after rcode_table_prepare; *service_memo is this service's entry or NULL, and
+     * rcode_table_note_prepared keeps the entry there once found. The detector keeps one per
+     * service it has seen recently. */
+    const struct rcode_entry **service_memo;
 };
 /* What the index held near a hash's home slot: nothing known (look it up), no item under the
  * hash (the key is not there), or an item under the hash (the key's entry, unless another key

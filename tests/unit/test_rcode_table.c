@@ -3,7 +3,8 @@
  * table as rcode_table_note, which looks every key up in the index: the same entries in each
  * view, in the same order, with the same counts. The steps find most entries from what
  * rcode_table_prefetch_entries saw in the index; the lookups here come back to keys already made
- * and make new ones while the index grows, fills its first slots and doubles. */
+ * and make new ones while the index grows, fills its first slots and doubles; the service's
+ * entry comes from a memo the caller keeps, or from the index. */
 #include "testutil.h"
 
 #include <stdio.h>
@@ -95,6 +96,8 @@ static void run(size_t view_max, unsigned lookups)
     rcode_table_init(&steps);
     plain.view_max = steps.view_max = view_max;
     char name[128];
+    /* The detector's memo of service entries: one per service (server, transport) here. */
+    const struct rcode_entry *memo[3][2] = {{NULL}};
     for (unsigned i = 0; i < lookups; i++) {
         struct dns_lookup l;
         make_lookup(&l, i, name, sizeof name);
@@ -104,6 +107,8 @@ static void run(size_t view_max, unsigned lookups)
         rcode_table_note(&plain, &l, &svc, qh);
         struct rcode_note n = {.want = 0};
         rcode_table_prepare(&steps, &l, &svc, qh, &n);
+        if (i % 3 != 2) /* with a memo, and (every third lookup) without */
+            n.service_memo = &memo[i % 3][l.transport == 6];
         if (i % 5 != 4) /* the detector with no rule to wait for: no prefetch of entries */
             rcode_table_prefetch_entries(&steps, &n);
         rcode_table_note_prepared(&steps, &l, &svc, qh, &n);
