@@ -15,6 +15,8 @@
 #define DETECT_SERVICE_CACHE 16
 /* Slots of its memo of services' hasher states: 1 << DETECT_SVC_MEMO_BITS. */
 #define DETECT_SVC_MEMO_BITS 6
+/* Rules (by their place in detect_rules) with a slot in each service's memo. */
+#define DETECT_SVC_MEMO_RULES 32
 
 /* A service's keyed hash and the hasher state after its fields (service_hasher), and its
  * detector entries once found, kept for the next lookups of the service (most go to a few
@@ -29,6 +31,7 @@ struct svc_memo {
     struct server_stats *stats;        /* NULL: not found yet */
     struct service *ok;                /* NULL: not found yet */
     const struct rcode_entry *rcode;   /* its rcode table entry (struct rcode_note), or NULL */
+    void *rules[DETECT_SVC_MEMO_RULES]; /* rule_service_memo */
 };
 
 struct rule_ctx {
@@ -179,6 +182,13 @@ static uint64_t lookup_qname_hash(struct detector *d, const struct dns_lookup *l
 uint64_t rule_qname_hash(const struct rule_ctx *rc, const struct dns_lookup *l)
 {
     return lookup_qname_hash(rc->d, l);
+}
+
+void **rule_service_memo(const struct rule_ctx *rc, const struct dns_lookup *l)
+{
+    if (rc->d->svc_of != l || rc->idx >= DETECT_SVC_MEMO_RULES)
+        return NULL;
+    return &rc->d->svc_memo_of->rules[rc->idx];
 }
 
 void rule_service_hasher(const struct rule_ctx *rc, const struct dns_lookup *l,
@@ -625,6 +635,7 @@ void detect_lookup(struct detector *d, const struct dns_lookup *l)
         m->stats = NULL;
         m->ok = NULL;
         m->rcode = NULL;
+        memset(m->rules, 0, sizeof m->rules);
     }
     d->svc_memo_of = m;
     d->svc_state = m->state;

@@ -95,6 +95,12 @@ const struct finding *rule_other_finding(const struct rule_ctx *rc, const char *
  * hasher's state to add a key's further fields to. The detector computes it once per lookup
  * for itself and every rule (any other lookup is hashed on the spot, to the same value). */
 uint64_t rule_service_hash(const struct rule_ctx *rc, const struct dns_lookup *l);
+/* The rule's slot for the service of the lookup being dispatched (l), for an item of its state
+ * that lives as long as the state (a per-server item): NULL at first; what the rule puts there
+ * it finds again at its next lookups of the service, while the detector's memo of recent
+ * services keeps the service (the slot is emptied when the memo's place goes to another one).
+ * NULL (no slot) for any other lookup. */
+void **rule_service_memo(const struct rule_ctx *rc, const struct dns_lookup *l);
 void rule_service_hasher(const struct rule_ctx *rc, const struct dns_lookup *l,
                          struct htab_hasher *out);
 /* The keyed hash of a lookup's question name, case-folded (htab_hasher_name of qname, NULL as

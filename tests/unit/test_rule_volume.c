@@ -134,6 +134,61 @@ static void test_slow_fires_with_window(void **state)
     detect_free(r.d);
 }
 
+/* Many more services than the detector's memo of recent services has slots (40 of them one
+ * address, told apart by port and transport), in turns, each turn in another order: each is
+ * judged on its own lookups (every slow one with its own 20 answers, the fast ones not at all),
+ * whether the rule found its item in the memo or in its table. */
+static void test_slow_services_in_turns(void **state)
+{
+    (void)state;
+    enum { SERVICES = 153, TURNS = 20 };
+    struct run r = {0};
+    double t = 1000.0;
+    unsigned seed = 5;
+    int order[SERVICES];
+    for (int k = 0; k < SERVICES; k++)
+        order[k] = k;
+    for (int i = 0; i < TURNS; i++) {
+        for (int k = SERVICES - 1; k > 0; k--) {
+            seed = seed * 1103515245u + 12345u;
+            int j = (int)((seed >> 16) % (unsigned)(k + 1)), x = order[k];
+            order[k] = order[j];
+            order[j] = x;
+        }
+        for (int k = 0; k < SERVICES; k++, t += 0.001) {
+            int o = order[k];
+            char srv[32];
+            if (o < 40)
+                snprintf(srv, sizeof srv, "198.51.100.2");
+            else
+                nth_server(srv, sizeof srv, o);
+            struct dns_lookup *l = lk("198.51.100.15", srv, "a.example.", t);
+            if (o < 40) {
+                l->server_port = (uint16_t)(5300 + o / 2);
+                l->transport = o % 2 ? 6 : 17;
+            }
+            answer(l, 0, o % 3 == 0 ? 600000 : 2000); /* every third service slow */
+            feed(&r, l);
+        }
+    }
+    const struct finding *f[SERVICES];
+    size_t n = finish(&r, "dns.slow", f, SERVICES);
+    assert_int_equal(n, (SERVICES + 2) / 3);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(f[i]->lookups, TURNS);
+        assert_non_null(strstr(f[i]->summary, "Of its 20 answers"));
+        char a[NT_ADDR_FMT_MAX];
+        nt_addr_format(&f[i]->server, a, sizeof a);
+        if (strcmp(a, "198.51.100.2") == 0) {
+            int o = (f[i]->port - 5300) * 2 + (f[i]->transport == 6);
+            assert_int_equal(o % 3, 0);
+        } else {
+            assert_int_equal(f[i]->port, 53);
+        }
+    }
+    detect_free(r.d);
+}
+
 /* One slow answer among fast ones is no cluster: the upstream-wait cause is not given high
  * confidence from its shape. */
 static void test_slow_one_answer_is_no_cluster(void **state)
@@ -774,6 +829,7 @@ int main(void)
         cmocka_unit_test(test_slow_fires_with_window),
         cmocka_unit_test(test_slow_one_answer_is_no_cluster),
         cmocka_unit_test(test_slow_quiet),
+        cmocka_unit_test(test_slow_services_in_turns),
         cmocka_unit_test(test_slow_sees_the_300th_server),
         cmocka_unit_test(test_slow_counts_ignored_servers),
         cmocka_unit_test(test_slow_servers_bound_is_an_option),
