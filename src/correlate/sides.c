@@ -68,27 +68,16 @@ static uint32_t cheap_hash(const struct nt_addr *a)
     return nt_addr_hash(a, 0x9e3779b9u);
 }
 
-/* The slot of an address in the caches of recent sources and destinations: a fold of its words
- * and a multiply, whose top bits (those every input bit reaches) pick the slot; cheaper than
- * cheap_hash's byte loop. Only picks a slot: a collision (even a crafted one) costs a miss, never
- * a wrong answer, since every hit compares the address. */
+/* The slot of an address in the caches of recent sources and destinations (util/addr.h's mix:
+ * only picks a slot; a collision, even a crafted one, costs a miss, never a wrong answer, since
+ * every hit compares the address). */
 #define SLOT_BITS 10
 _Static_assert(RECENT_SLOTS == 1u << SLOT_BITS && RX_RECENT_SLOTS == 1u << SLOT_BITS,
                "slot_of picks one of 1 << SLOT_BITS slots");
+
 static size_t slot_of(const struct nt_addr *a)
 {
-    uint64_t w0, w1 = 0;
-    uint32_t v4;
-    if (a->family == NT_AF_INET6) {
-        memcpy(&w0, a->a, 8);
-        memcpy(&w1, a->a + 8, 8);
-    } else {
-        memcpy(&v4, a->a, 4); /* the bytes nt_addr_eq compares (or zeros: NT_AF_NONE) */
-        w0 = v4;
-    }
-    uint64_t x = ((w0 ^ a->family) * 0x9e3779b97f4a7c15ull) ^ w1;
-    x *= 0xff51afd7ed558ccdull;
-    return (size_t)(x >> (64 - SLOT_BITS));
+    return (size_t)(nt_addr_mix(a, 0) >> (64 - SLOT_BITS));
 }
 
 /* The two bits of an address in the receive filter, from its cheap hash. A crafted collision can
