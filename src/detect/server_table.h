@@ -13,10 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "detect/rule.h"
 #include "util/addr.h"
 #include "util/htab.h"
-
-struct rule_ctx;
 
 /* The head of every item: the server it measures. Items are zeroed when made, then get this. */
 struct server_key {
@@ -55,6 +54,23 @@ void *server_table_get(struct rule_ctx *rc, struct server_table *t, const struct
  * htab_hasher_u16(port), htab_hasher_u8(transport), which is rule_service_hash of a lookup. */
 void *server_table_get_h(struct rule_ctx *rc, struct server_table *t, const struct nt_addr *server,
                          uint16_t port, uint8_t transport, uint64_t h);
+/* The item of the service of l, the lookup rc's rule is given (on_dns_lookup): from the rule's
+ * slot in the detector's memo of that service (rule_service_memo) when it holds it, else from
+ * the table by rule_service_hash, and then kept in the slot. A server past the bound has no
+ * item, so each of its lookups is counted here as server_table_get_h counts it. For a rule with
+ * one server table (the slot is the rule's). */
+static inline void *server_table_of_lookup(struct rule_ctx *rc, struct server_table *t,
+                                           const struct dns_lookup *l)
+{
+    void **memo = rule_service_memo(rc, l);
+    if (memo && *memo)
+        return *memo;
+    void *item = server_table_get_h(rc, t, &l->server, l->server_port, l->transport,
+                                    rule_service_hash(rc, l));
+    if (memo)
+        *memo = item;
+    return item;
+}
 
 static inline size_t server_table_count(const struct server_table *t)
 {

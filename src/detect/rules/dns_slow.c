@@ -149,18 +149,9 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     struct state *st = state_get(rc);
     if (!st)
         return;
-    /* The service's item: from the detector's memo of the service, or the table (a server
-     * past the table's bound has none, and each of its lookups is counted there). */
-    void **memo = rule_service_memo(rc, l);
-    struct srv *s = memo ? *memo : NULL;
-    if (!s) {
-        s = server_table_get_h(rc, &st->servers, &l->server, l->server_port, l->transport,
-                               rule_service_hash(rc, l));
-        if (!s)
-            return;
-        if (memo)
-            *memo = s;
-    }
+    struct srv *s = server_table_of_lookup(rc, &st->servers, l);
+    if (!s)
+        return;
     uint64_t rtt = (uint64_t)l->rtt_us;
     s->answered++;
     hist_add(&s->all, rtt);
