@@ -77,6 +77,22 @@ static void rr_head(struct mb *m, const char *owner, unsigned type, unsigned rcl
     put16(m, rdlen);
 }
 
+/* An example.com SOA record (ns1.example.com, hostmaster.example.com), with the first
+ * `numbers` of its five numbers (fewer than five: data cut short), its RDLENGTH what it holds. */
+static void soa_record(struct mb *m, int numbers)
+{
+    static const uint32_t v[5] = {2024010101, 7200, 3600, 1209600, 300};
+    rr_head(m, "example.com", 6, 1, 900, 0);
+    size_t rdl = m->n - 2;
+    size_t start = m->n;
+    putname(m, "ns1.example.com");
+    putname(m, "hostmaster.example.com");
+    for (int i = 0; i < numbers; i++)
+        put32(m, v[i]);
+    m->b[rdl] = (uint8_t)((m->n - start) >> 8);
+    m->b[rdl + 1] = (uint8_t)(m->n - start);
+}
+
 static struct dns_msg msg;
 static struct packet pkt;
 
@@ -625,18 +641,7 @@ static void test_every_record_type(void **state)
     rr_head(m, "example.com", 99, 1, 3600, 3); /* SPF: not parsed, RFC 3597 form */
     putmem(m, "\x02\xab\xcd", 3);
     /* authority SOA */
-    rr_head(m, "example.com", 6, 1, 900, 0);
-    size_t rdl = m->n - 2;
-    size_t start = m->n;
-    putname(m, "ns1.example.com");
-    putname(m, "hostmaster.example.com");
-    put32(m, 2024010101);
-    put32(m, 7200);
-    put32(m, 3600);
-    put32(m, 1209600);
-    put32(m, 300);
-    m->b[rdl] = (uint8_t)((m->n - start) >> 8);
-    m->b[rdl + 1] = (uint8_t)(m->n - start);
+    soa_record(m, 5);
     /* additional: OPT with extended rcode 1 (BADVERS = 16 with header rcode 0), version 0, DO */
     putname(m, ".");
     put16(m, 41);
@@ -702,15 +707,7 @@ static void test_authority_checked_without_text(void **state)
     (void)state;
     struct mb *m = &(struct mb){0};
     header(m, 9, 0x8183, 0, 0, 2, 1);
-    rr_head(m, "example.com", 6, 1, 900, 0);
-    size_t rdl = m->n - 2;
-    size_t start = m->n;
-    putname(m, "ns1.example.com");
-    putname(m, "hostmaster.example.com");
-    put32(m, 2024010101);
-    put32(m, 7200); /* three of the five numbers missing */
-    m->b[rdl] = (uint8_t)((m->n - start) >> 8);
-    m->b[rdl + 1] = (uint8_t)(m->n - start);
+    soa_record(m, 2); /* three of the five numbers missing */
     rr_head(m, "example.com", 2, 1, 900, 17);
     size_t ns_at = m->n;
     putname(m, "ns2.example.com");

@@ -149,12 +149,7 @@ static void test_slow_services_in_turns(void **state)
     for (int k = 0; k < SERVICES; k++)
         order[k] = k;
     for (int i = 0; i < TURNS; i++) {
-        for (int k = SERVICES - 1; k > 0; k--) {
-            seed = seed * 1103515245u + 12345u;
-            int j = (int)((seed >> 16) % (unsigned)(k + 1)), x = order[k];
-            order[k] = order[j];
-            order[j] = x;
-        }
+        tu_shuffle(order, SERVICES, &seed);
         for (int k = 0; k < SERVICES; k++, t += 0.001) {
             int o = order[k];
             char srv[32];

@@ -447,3 +447,13 @@ struct nt_names *tu_names(void)
     assert_non_null(t);
     return t;
 }
+
+void tu_shuffle(int *v, int n, unsigned *seed)
+{
+    for (int k = n - 1; k > 0; k--) {
+        *seed = *seed * 1103515245u + 12345u;
+        int j = (int)((*seed >> 16) % (unsigned)(k + 1)), x = v[k];
+        v[k] = v[j];
+        v[j] = x;
+    }
+}

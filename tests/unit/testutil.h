@@ -15,6 +15,9 @@
 /* Parses hex digits (spaces, newlines and '#'-to-end-of-line comments ignored) into out.
  * Returns the number of bytes, or aborts the test on bad input or overflow. */
 size_t tu_hex(const char *hex, uint8_t *out, size_t cap);
+/* Shuffles v[0..n) (Fisher-Yates) with a seeded LCG, *seed moved on: the same seed, the same
+ * order on every machine. */
+void tu_shuffle(int *v, int n, unsigned *seed);
 /* The test program's table of interned host names (lives until exit). */
 struct nt_names *tu_names(void);
 /* Reads a whole file relative to the source tree (NT_SOURCE_DIR); malloc'd, *len set. Aborts
