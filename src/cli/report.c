@@ -394,6 +394,8 @@ int cmd_report(int argc, char **argv)
     o.live.speed = 1;
     ship_config_default(&o.ship, "nettriage.events");
     pipeline_config_default(&o.cfg);
+    /* The rules on a second thread where there is a second processor (--threads). */
+    o.cfg.threads = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
     enum {
         OPT_MAX_LOOKUPS = 256,
         OPT_MAX_TCP,
@@ -414,6 +416,7 @@ int cmd_report(int argc, char **argv)
         OPT_TICKET_END = OPT_TICKET + CLI_TICKET_OPTIONS - 1,
         OPT_REDACT,
         OPT_TIMEOUT,
+        OPT_THREADS,
         OPT_VERSION
     };
     static const struct option longopts[] = {
@@ -430,6 +433,7 @@ int cmd_report(int argc, char **argv)
         {"answer-guard", required_argument, NULL, OPT_ANSWER_GUARD},
         {"bound", required_argument, NULL, OPT_BOUND},
         {"bounds", no_argument, NULL, OPT_BOUNDS},
+        {"threads", required_argument, NULL, OPT_THREADS},
         {"color", required_argument, NULL, OPT_COLOR},
         {"interface", required_argument, NULL, 'i'},
         {"filter", required_argument, NULL, 'f'},
@@ -518,6 +522,13 @@ int cmd_report(int argc, char **argv)
                                 ch == OPT_MAX_LOOKUPS ? "max-lookups" : "max-tcp", optarg);
                 return EXIT_ERROR;
             }
+            break;
+        case OPT_THREADS:
+            if (strcmp(optarg, "1") != 0 && strcmp(optarg, "2") != 0) {
+                cli_usage_error("report", "--threads wants 1 or 2, not '%s'", optarg);
+                return EXIT_ERROR;
+            }
+            o.cfg.threads = (unsigned)(optarg[0] - '0');
             break;
         case OPT_ANSWER_GUARD:
             if (!cli_parse_us(optarg, 0.000001, 86400, &o.cfg.limits.answer_guard_us)) {

@@ -292,39 +292,164 @@ static size_t rr_data_len(const struct evidence_rr *a)
     return a->addr_len ? a->addr_len : strlen(a->data);
 }
 
-bool evidence_copy(struct evidence *dst, const struct evidence *src)
+/* What a deep copy of an evidence made part by part takes: its store's parts and size, and
+ * its text's bytes (with the '\0'; 0 without text). */
+struct copy_plan {
+    size_t n_ans, tail, qlen, store, text;
+};
+
+static void copy_plan(const struct evidence *src, struct copy_plan *pl)
+{
+    pl->n_ans = src->n_answers;
+    pl->tail = 0;
+    for (size_t i = 0; i < pl->n_ans; i++)
+        pl->tail += strlen(src->answers[i].name) + 1 + rr_data_len(&src->answers[i]) + 1;
+    pl->qlen = src->qname ? strlen(src->qname) : 0;
+    pl->store = evidence_store_size(src, pl->n_ans, src->frame, src->qname, pl->qlen, pl->tail);
+    pl->text = src->text ? strlen(src->text) + 1 : 0;
+}
+
+/* *dst = *src with its own store (plan's size, NULL when 0) and text (likewise), both filled. */
+static void copy_fill(struct evidence *dst, const struct evidence *src,
+                      const struct copy_plan *pl, void *store, char *text)
 {
     *dst = *src;
-    dst->text = NULL;
     dst->store = NULL;
     dst->store_class = 0;
     dst->qname = NULL;
     dst->frame = NULL;
     dst->answers = NULL;
     dst->n_answers = 0;
-    if (src->text && !(dst->text = dup_n(src->text, strlen(src->text))))
-        return false;
-    size_t n_ans = src->n_answers, tail = 0;
-    for (size_t i = 0; i < n_ans; i++)
-        tail += strlen(src->answers[i].name) + 1 + rr_data_len(&src->answers[i]) + 1;
-    size_t qlen = src->qname ? strlen(src->qname) : 0;
-    size_t size = evidence_store_size(src, n_ans, src->frame, src->qname, qlen, tail);
-    if (!size)
-        return true;
-    if (!(dst->store = malloc(size))) {
-        evidence_fini(dst);
-        return false;
-    }
+    dst->text = text;
+    if (text)
+        memcpy(text, src->text, pl->text);
+    if (!store)
+        return;
     struct bump b = {
-        evidence_store_put(dst, dst->store, n_ans, src->frame, src->qname, qlen, tail)};
-    for (size_t i = 0; i < n_ans; i++) {
+        evidence_store_put(dst, store, pl->n_ans, src->frame, src->qname, pl->qlen, pl->tail)};
+    for (size_t i = 0; i < pl->n_ans; i++) {
         const struct evidence_rr *a = &src->answers[i];
         struct evidence_rr *c = &dst->answers[dst->n_answers++];
         *c = *a;
         c->name = bump_str(&b, a->name, strlen(a->name));
         c->data = bump_str(&b, a->data, rr_data_len(a));
     }
+}
+
+bool evidence_copy(struct evidence *dst, const struct evidence *src)
+{
+    struct copy_plan pl;
+    copy_plan(src, &pl);
+    char *text = pl.text ? malloc(pl.text) : NULL;
+    void *store = pl.store ? malloc(pl.store) : NULL;
+    if ((pl.text && !text) || (pl.store && !store)) {
+        free(text);
+        free(store);
+        *dst = *src;
+        dst->text = NULL;
+        dst->store = NULL;
+        dst->store_class = 0;
+        dst->qname = NULL;
+        dst->frame = NULL;
+        dst->answers = NULL;
+        dst->n_answers = 0;
+        return false;
+    }
+    copy_fill(dst, src, &pl, store, text);
     return true;
+}
+
+/* The bytes of src's store as evidence_store_put laid it out (records, their strings, the
+ * name, the frame: the last part present ends it), when every pointer into it is where that
+ * layout puts it; 0 otherwise (no store, or one laid out some other way), and then the copy
+ * is made part by part. */
+static size_t store_bytes(const struct evidence *src)
+{
+    const char *st = src->store;
+    if (!st)
+        return 0;
+    size_t n;
+    if (src->frame)
+        n = (size_t)((const char *)src->frame - st) + src->frame_len + (src->frame_len == 0);
+    else if (src->qname)
+        n = (size_t)(src->qname - st) + strlen(src->qname) + 1;
+    else if (src->n_answers) {
+        const struct evidence_rr *a = &src->answers[src->n_answers - 1];
+        n = (size_t)(a->data - st) + rr_data_len(a) + 1;
+    } else
+        return 0;
+    /* Every pointer inside [st, st + n): pointer comparisons across blocks are not defined in
+     * C, so as addresses. */
+    uintptr_t lo = (uintptr_t)st, hi = lo + n;
+#define IN_STORE(ptr) ((uintptr_t)(ptr) >= lo && (uintptr_t)(ptr) < hi)
+    if ((src->frame && !IN_STORE(src->frame)) || (src->qname && !IN_STORE(src->qname)))
+        return 0;
+    if (src->n_answers) {
+        if ((const void *)src->answers != (const void *)st)
+            return 0;
+        for (size_t i = 0; i < src->n_answers; i++)
+            if (!IN_STORE(src->answers[i].name) || !IN_STORE(src->answers[i].data))
+                return 0;
+    }
+#undef IN_STORE
+    return n;
+}
+
+static size_t up8(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
+size_t evidence_copy_plan(const struct evidence *src, struct evidence_copy_plan *plan)
+{
+    plan->whole = store_bytes(src);
+    plan->text = src->text ? strlen(src->text) + 1 : 0;
+    plan->parts = !plan->whole && (src->store || src->frame || src->qname || src->n_answers);
+    size_t store = plan->whole;
+    if (plan->parts) {
+        struct copy_plan pl;
+        copy_plan(src, &pl);
+        store = pl.store;
+    }
+    plan->bytes = up8(store) + up8(plan->text);
+    return plan->bytes;
+}
+
+/* The store first (its records want 8-byte alignment), then the text. The usual store is
+ * copied whole and its pointers moved by the distance; any other part by part. */
+size_t evidence_copy_into(struct evidence *dst, const struct evidence *src,
+                          const struct evidence_copy_plan *plan, void *buf)
+{
+    char *b = buf;
+    if (plan->parts) {
+        struct copy_plan pl;
+        copy_plan(src, &pl);
+        copy_fill(dst, src, &pl, pl.store ? b : NULL, pl.text ? b + up8(pl.store) : NULL);
+        return plan->bytes;
+    }
+    *dst = *src;
+    dst->store_class = 0;
+    size_t at = 0, n = plan->whole;
+    if (n) {
+        memcpy(b, src->store, n);
+        const char *from = src->store;
+        dst->store = b;
+        if (src->frame)
+            dst->frame = (uint8_t *)b + ((const char *)src->frame - from);
+        if (src->qname)
+            dst->qname = b + (src->qname - from);
+        if (src->n_answers) {
+            dst->answers = (struct evidence_rr *)b;
+            for (size_t i = 0; i < src->n_answers; i++) {
+                dst->answers[i].name = b + (src->answers[i].name - from);
+                dst->answers[i].data = b + (src->answers[i].data - from);
+            }
+        }
+        at = up8(n);
+    }
+    if (plan->text)
+        dst->text = memcpy(b + at, src->text, plan->text);
+    return plan->bytes;
 }
 
 void evidence_fini(struct evidence *ev)

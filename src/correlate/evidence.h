@@ -151,6 +151,20 @@ char *evidence_store_put(struct evidence *ev, void *block, size_t n_ans, const u
                          const char *name, size_t name_len, size_t tail);
 /* Deep copy. Returns false on out of memory. */
 bool evidence_copy(struct evidence *dst, const struct evidence *src);
+/* A deep copy into memory the caller owns (the pipeline's hand-off to the detector's thread):
+ * evidence_copy_plan measures it (and returns its bytes, a multiple of 8), evidence_copy_into
+ * then writes dst's store and text into buf (that many bytes, 8-aligned) and returns them. src
+ * must not change between the two. dst owns nothing: never evidence_fini it; it lives as long
+ * as buf. A store laid out by evidence_store_put is copied whole, its pointers moved. */
+struct evidence_copy_plan {
+    size_t bytes;
+    size_t whole; /* the store's bytes when copied whole, else 0 */
+    size_t text;  /* the text's bytes with its '\0' (0: none) */
+    bool parts;   /* a store of some other layout: copied part by part */
+};
+size_t evidence_copy_plan(const struct evidence *src, struct evidence_copy_plan *plan);
+size_t evidence_copy_into(struct evidence *dst, const struct evidence *src,
+                          const struct evidence_copy_plan *plan, void *buf);
 void evidence_fini(struct evidence *ev);
 
 #endif

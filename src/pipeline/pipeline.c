@@ -13,6 +13,7 @@
 #include "detect/rcode_table.h"
 #include "detect/rule.h"
 #include "flow/flow.h"
+#include "pipeline/handoff.h"
 #include "source/source.h"
 #include "util/err.h"
 #include "util/hugemem.h"
@@ -23,6 +24,9 @@ struct pipeline {
     struct analysis *a;
     size_t n_inputs;
     struct detector *det;
+    /* pipeline_config.threads 2: the detector's events go through it to a thread of its own
+     * (pipeline/handoff.h); NULL: the detector is called directly. */
+    struct handoff *ho;
     struct correlator *cor;
     struct flow *flow;  /* of the input being read */
     struct source *src; /* the input being read (pipeline_read_source), else NULL */
@@ -38,6 +42,8 @@ struct pipeline {
     struct incident_tracker *inc; /* watch only */
     uint32_t unread_input;        /* the input whose unread lines go to sink.on_unread */
     bool oom;
+    bool det_oom; /* out of memory on the detector's side (its thread when ho is set) */
+    unsigned threads; /* 2 when the detector got a thread of its own */
     pipeline_read_progress_fn progress; /* may be NULL */
     void *progress_ctx;
 };
@@ -97,10 +103,60 @@ void pipeline_config_default(struct pipeline_config *cfg)
         *stage_bound_slot(&cfg->limits, i) = pipeline_stage_bounds[i].def;
 }
 
+/* The detector's side of each event: on the detector's thread when there is one (the
+ * handoff's callback, det_event), else straight from the correlator's callbacks below. It
+ * writes only the detector and the model's ICMP figures, which nothing reads before
+ * pipeline_finish. */
+static void det_icmp(struct pipeline *p, const struct icmp_event *e)
+{
+    bool taken = detect_icmp_error(p->det, e);
+    struct analysis *a = p->a;
+    if (!taken) {
+        a->icmp_not_taken++;
+        if (a->n_not_taken_examples <
+                sizeof a->not_taken_examples / sizeof a->not_taken_examples[0] &&
+            !evidence_copy(&a->not_taken_examples[a->n_not_taken_examples++], e->ev))
+            p->det_oom = true;
+    }
+    /* Errors about DNS that match no lookup: traffic the capture did not see. */
+    if (!e->lookup && e->about_dns) {
+        a->unmatched_icmp++;
+        if (a->n_unmatched_examples <
+                sizeof a->unmatched_examples / sizeof a->unmatched_examples[0] &&
+            !evidence_copy(&a->unmatched_examples[a->n_unmatched_examples++], e->ev))
+            p->det_oom = true;
+    }
+}
+
+static void det_event(void *ctx, enum handoff_kind kind, const void *obj)
+{
+    struct pipeline *p = ctx;
+    switch (kind) {
+    case HANDOFF_LOOKUP:
+        detect_lookup(p->det, obj);
+        break;
+    case HANDOFF_ICMP:
+        det_icmp(p, obj);
+        break;
+    case HANDOFF_STRAY:
+        detect_stray_response(p->det, obj);
+        break;
+    case HANDOFF_MALFORMED:
+        detect_dns_malformed(p->det, obj);
+        break;
+    case HANDOFF_TCP:
+        detect_tcp_attempt(p->det, obj);
+        break;
+    }
+}
+
 static void on_lookup(void *ctx, const struct dns_lookup *l)
 {
     struct pipeline *p = ctx;
-    detect_lookup(p->det, l);
+    if (p->ho)
+        handoff_lookup(p->ho, l);
+    else
+        detect_lookup(p->det, l);
     if (p->inc)
         incident_lookup(p->inc, l);
     if (p->sink.on_lookup)
@@ -110,44 +166,39 @@ static void on_lookup(void *ctx, const struct dns_lookup *l)
 static void on_icmp(void *ctx, const struct icmp_event *e)
 {
     struct pipeline *p = ctx;
-    bool taken = detect_icmp_error(p->det, e);
+    if (p->ho)
+        handoff_icmp(p->ho, e);
+    else
+        det_icmp(p, e);
     if (p->sink.on_icmp_error)
         p->sink.on_icmp_error(p->sink.ctx, e);
-    if (!taken) {
-        struct analysis *a = p->a;
-        a->icmp_not_taken++;
-        if (a->n_not_taken_examples <
-                sizeof a->not_taken_examples / sizeof a->not_taken_examples[0] &&
-            !evidence_copy(&a->not_taken_examples[a->n_not_taken_examples++], e->ev))
-            p->oom = true;
-    }
-    /* Errors about DNS that match no lookup: traffic the capture did not see. */
-    if (!e->lookup && e->about_dns) {
-        struct analysis *a = p->a;
-        a->unmatched_icmp++;
-        if (a->n_unmatched_examples <
-                sizeof a->unmatched_examples / sizeof a->unmatched_examples[0] &&
-            !evidence_copy(&a->unmatched_examples[a->n_unmatched_examples++], e->ev))
-            p->oom = true;
-    }
 }
 
 static void on_stray(void *ctx, const struct stray_response *r)
 {
     struct pipeline *p = ctx;
-    detect_stray_response(p->det, r);
+    if (p->ho)
+        handoff_stray(p->ho, r);
+    else
+        detect_stray_response(p->det, r);
 }
 
 static void on_malformed(void *ctx, const struct dns_malformed *m)
 {
     struct pipeline *p = ctx;
-    detect_dns_malformed(p->det, m);
+    if (p->ho)
+        handoff_malformed(p->ho, m);
+    else
+        detect_dns_malformed(p->det, m);
 }
 
 static void on_tcp(void *ctx, const struct tcp_attempt *t)
 {
     struct pipeline *p = ctx;
-    detect_tcp_attempt(p->det, t);
+    if (p->ho)
+        handoff_tcp(p->ho, t);
+    else
+        detect_tcp_attempt(p->det, t);
     if (p->inc)
         incident_tcp_attempt(p->inc, t);
     if (p->sink.on_tcp_attempt)
@@ -208,6 +259,12 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, const struct pi
         pipeline_free(p);
         return NULL;
     }
+    /* The detector on a thread of its own, unless something reads its state while packets
+     * still come (watch's incident tracker and its forked snapshots between packets). A
+     * thread that cannot be made leaves it on this one. */
+    if (cfg->threads > 1 && !cfg->incidents && !p->sink.on_read)
+        p->ho = handoff_new(det_event, p);
+    p->threads = p->ho ? 2 : 1;
     a->n_inputs = n_inputs;
     a->timeout_us = cfg->timeout_us;
     a->limits.max_lookups = cfg->limits.max_lookups;
@@ -426,6 +483,11 @@ void pipeline_set_read_progress(struct pipeline *p, pipeline_read_progress_fn fn
     p->progress_ctx = ctx;
 }
 
+unsigned pipeline_threads(const struct pipeline *p)
+{
+    return p->threads;
+}
+
 struct incident_tracker *pipeline_incidents(struct pipeline *p)
 {
     return p->inc;
@@ -467,6 +529,12 @@ bool pipeline_finish(struct pipeline *p)
             a->has_time = true;
         }
     }
+    /* Every event the detector's thread still has, then it ends: the rules' end and everything
+     * below read what it wrote. */
+    handoff_free(p->ho);
+    p->ho = NULL;
+    if (p->det_oom)
+        p->oom = true;
     const struct correlate_stats *cs = correlate_stats(p->cor);
     detect_finish(p->det, cs);
     a->n_findings = detect_findings(p->det, &a->findings);
@@ -526,6 +594,7 @@ void pipeline_free(struct pipeline *p)
 {
     if (!p)
         return;
+    handoff_free(p->ho);
     flow_free(p->flow);
     correlate_free(p->cor);
     incident_free(p->inc);

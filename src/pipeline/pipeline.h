@@ -65,6 +65,12 @@ struct pipeline_config {
      * is their packets'). Off by default: a report's lookups still open when the capture ends
      * are then "cut off by the end" as in the file -w writes (`watch` turns it on). */
     bool idle_clock;
+    /* Threads the engine may use (--threads): 2 runs the detector on a thread of its own, fed
+     * by a copy of each event the correlator makes (pipeline/handoff.h), so that it works
+     * beside the reading, decoding and correlating; the results are the same bytes. 0 or 1:
+     * one thread. Ignored with incidents or a sink's on_read (their state is read between
+     * packets). */
+    unsigned threads;
 };
 
 /* A bound of the flow stage or the correlator settable by name (--bound flow.tcp_dns_flows=N):
@@ -174,6 +180,10 @@ void pipeline_cut_input(struct pipeline *p);
  * on (correlate_idle: timeouts, the answer guard and the late window expire what is due), then
  * the incident tracker's (updates, quiet closes). Between packets only. */
 void pipeline_idle(struct pipeline *p, const struct nt_time *now);
+
+/* The threads the run uses: 2 when the detector runs on a thread of its own
+ * (pipeline_config.threads), else 1. */
+unsigned pipeline_threads(const struct pipeline *p);
 
 /* The incident tracker (NULL unless pipeline_config.incidents was given): for its statistics
  * and incident_report_state. */

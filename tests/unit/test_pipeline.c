@@ -3,6 +3,7 @@
  * merged captures and the bounds' evictions being counted and shown in every format. */
 #include "testutil.h"
 
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -681,6 +682,56 @@ static void test_watch_incident_through_the_pipeline(void **state)
     free(c.buf);
 }
 
+/* The model of one run rendered in every format, one after the other. */
+static char *render_all(const struct analysis *a)
+{
+    struct strbuf b;
+    strbuf_init(&b);
+    report_render_md(a, &b);
+    report_render_json(a, &b);
+    report_render_ndjson(a, &b);
+    char *s = strdup(strbuf_str(&b));
+    strbuf_fini(&b);
+    assert_non_null(s);
+    return s;
+}
+
+/* The detector on its own thread (--threads 2, pipeline/handoff.h) makes the same report as on
+ * the reading thread, in every format, for every capture and text input under tests/captures
+ * (each rule's traffic, TCP attempts, ICMP errors, stray and malformed messages); and it did
+ * run on a second thread. */
+static void test_threads_same_report(void **state)
+{
+    (void)state;
+    glob_t g;
+    assert_int_equal(glob(NT_SOURCE_DIR "/tests/captures/*/*.pcap", 0, NULL, &g), 0);
+    assert_int_equal(glob(NT_SOURCE_DIR "/tests/captures/*/*.txt", GLOB_APPEND, NULL, &g), 0);
+    assert_true(g.gl_pathc >= 40);
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        char *out[2];
+        for (unsigned t = 1; t <= 2; t++) {
+            struct pipeline_config cfg;
+            pipeline_config_default(&cfg);
+            cfg.threads = t;
+            struct analysis a;
+            memset(&a, 0, sizeof a);
+            struct pipeline *p = pipeline_new(&cfg, NULL, &a, 1);
+            assert_non_null(p);
+            assert_int_equal(pipeline_threads(p), t);
+            pipeline_read(p, g.gl_pathv[i], 0);
+            assert_true(pipeline_finish(p));
+            out[t - 1] = render_all(&a);
+            analysis_fini(&a);
+            pipeline_free(p);
+        }
+        if (strcmp(out[0], out[1]) != 0)
+            fail_msg("%s: the reports with 1 and 2 threads differ", g.gl_pathv[i]);
+        free(out[0]);
+        free(out[1]);
+    }
+    globfree(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -692,6 +743,7 @@ int main(void)
         cmocka_unit_test(test_malformed_dns_feeds_a_finding),
         cmocka_unit_test(test_host_names_belong_to_the_run),
         cmocka_unit_test(test_watch_incident_through_the_pipeline),
+        cmocka_unit_test(test_threads_same_report),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,66 @@
+/* handoff.h: the correlator's events carried to the detector on a thread of its own.
+ *
+ * The detector is about a third of the engine's work and reads nothing but the events the
+ * correlator hands it (a lookup's outcome, an ICMP error, a stray response, a malformed DNS
+ * message, a TCP attempt's outcome). With a second core it runs beside the reading thread:
+ * each event is deep-copied (its evidence's store and text, the lookup or attempt it points
+ * to) into a ring of bytes that one thread writes and one reads, and the detector's thread
+ * hands each copy to the callback in the order written. The callback thus sees the same
+ * events in the same order as when called directly, so every result is the same; the copies
+ * live in the ring only during the call, exactly as the correlator's objects do.
+ *
+ * Thread safety: one producer (the thread that called handoff_new and every handoff_* below)
+ * and the detector's thread. Between handoff_drain and the next event the producer may read
+ * or call what the callback touches (its writes are then visible); handoff_free ends the
+ * thread. */
+#ifndef NT_PIPELINE_HANDOFF_H
+#define NT_PIPELINE_HANDOFF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "correlate/correlate.h"
+
+enum handoff_kind {
+    HANDOFF_LOOKUP = 1, /* const struct dns_lookup * */
+    HANDOFF_ICMP,       /* const struct icmp_event * */
+    HANDOFF_STRAY,      /* const struct stray_response * */
+    HANDOFF_MALFORMED,  /* const struct dns_malformed * */
+    HANDOFF_TCP,        /* const struct tcp_attempt * */
+};
+
+/* Called on the detector's thread with each event (the object is valid only during the call). */
+typedef void (*handoff_fn)(void *ctx, enum handoff_kind kind, const void *obj);
+
+struct handoff;
+
+/* The ring's size (its memory is touched as it turns: part of the peak). An event larger than
+ * a quarter of it is not copied: the producer waits for the ring to empty and calls fn itself. */
+#define HANDOFF_RING_BYTES ((size_t)4 << 20)
+
+/* Starts the detector's thread (every signal blocked in it, so that they reach the reading
+ * thread as before). NULL when out of memory or when the thread cannot be made: the caller
+ * then calls the detector directly. */
+struct handoff *handoff_new(handoff_fn fn, void *ctx);
+
+/* Copies the event into the ring (waiting while the ring is full) for fn on the detector's
+ * thread. */
+void handoff_lookup(struct handoff *h, const struct dns_lookup *l);
+void handoff_icmp(struct handoff *h, const struct icmp_event *e);
+void handoff_stray(struct handoff *h, const struct stray_response *r);
+void handoff_malformed(struct handoff *h, const struct dns_malformed *m);
+void handoff_tcp(struct handoff *h, const struct tcp_attempt *t);
+
+/* Returns once fn has returned for every event handed off so far. */
+void handoff_drain(struct handoff *h);
+
+/* Drains, ends the thread and frees h (NULL: nothing). */
+void handoff_free(struct handoff *h);
+
+/* Events handed off, and those too large for the ring that the producer delivered itself. */
+struct handoff_stats {
+    unsigned long long events, direct;
+};
+void handoff_stats(const struct handoff *h, struct handoff_stats *st);
+
+#endif

@@ -1,0 +1,412 @@
+/* test_handoff.c: the ring that carries the correlator's events to the detector's thread
+ * (src/pipeline/handoff.c). Each event arrives once, in the order handed off, as a deep copy
+ * (nothing in it points at the producer's memory, which is overwritten right after); the ring
+ * turns many times under a slow consumer; an event too large for it is delivered by the
+ * producer, still in order. */
+#include "testutil.h"
+
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pipeline/handoff.h"
+
+/* The checks made on the detector's thread: cmocka's asserts may not fail there (they jump
+ * back into the test's own thread), so the first failing line is kept and asserted after the
+ * drain. */
+static int fail_line;
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c) && !fail_line)                                                                    \
+            fail_line = __LINE__;                                                                  \
+    } while (0)
+
+static bool streq(const char *a, const char *b)
+{
+    return a && b && strcmp(a, b) == 0;
+}
+
+/* ---- a lookup, an attempt and their evidence, every pointer into memory of the test ---- */
+
+struct src_mem {
+    uint8_t frame[3][96];
+    char qname[3][64];
+    char text[3][64];
+    char rr_name[3][2][32];
+    char rr_data[3][2][32];
+    struct evidence_rr rr[3][2];
+    char lookup_qname[64];
+    struct evidence close;
+    uint8_t close_frame[40];
+    uint8_t anomalies[3];
+};
+
+/* Evidence number k (0..2) of object tag: a frame, a name, a line and two answer records,
+ * their bytes derived from tag and k. */
+static void fill_ev(struct evidence *ev, struct src_mem *m, unsigned tag, int k)
+{
+    memset(ev, 0, sizeof *ev);
+    ev->role = (uint8_t)(EV_QUERY + k);
+    ev->pkt = tag * 10u + (unsigned)k;
+    ev->frame_len = 60 + (uint32_t)k;
+    ev->frame_wirelen = ev->frame_len;
+    for (uint32_t i = 0; i < ev->frame_len; i++)
+        m->frame[k][i] = (uint8_t)(tag + i + (unsigned)k);
+    ev->frame = m->frame[k];
+    ev->store = m->frame[k]; /* set whenever frame, name or answers are (evidence.h) */
+    snprintf(m->qname[k], sizeof m->qname[k], "q%u-%d.example.", tag, k);
+    ev->qname = m->qname[k];
+    ev->has_question = true;
+    snprintf(m->text[k], sizeof m->text[k], "line of %u/%d", tag, k);
+    ev->text = m->text[k];
+    for (int j = 0; j < 2; j++) {
+        snprintf(m->rr_name[k][j], sizeof m->rr_name[k][j], "rr%u-%d-%d.", tag, k, j);
+        snprintf(m->rr_data[k][j], sizeof m->rr_data[k][j], "data-%u-%d-%d", tag, k, j);
+        m->rr[k][j] = (struct evidence_rr){.name = m->rr_name[k][j],
+                                           .type = 16,
+                                           .rclass = 1,
+                                           .ttl = tag,
+                                           .data = m->rr_data[k][j]};
+    }
+    ev->answers = m->rr[k];
+    ev->n_answers = 2;
+}
+
+/* The same evidence as the copy must show it (the original being gone by then). */
+static void check_ev(const struct evidence *ev, unsigned tag, int k, const struct src_mem *m)
+{
+    CHECK((ev->role) == (EV_QUERY + k));
+    CHECK((ev->pkt) == (tag * 10u + (unsigned)k));
+    CHECK(ev->frame_len == 60 + (uint32_t)k);
+    CHECK((ev->frame) != NULL);
+    CHECK((const void *)(ev->frame) != (const void *)(m->frame[k]));
+    for (uint32_t i = 0; i < ev->frame_len; i++)
+        CHECK((ev->frame[i]) == ((uint8_t)(tag + i + (unsigned)k)));
+    char want[64];
+    snprintf(want, sizeof want, "q%u-%d.example.", tag, k);
+    CHECK((const void *)(ev->qname) != (const void *)(m->qname[k]));
+    CHECK(streq(ev->qname, want));
+    snprintf(want, sizeof want, "line of %u/%d", tag, k);
+    CHECK((const void *)(ev->text) != (const void *)(m->text[k]));
+    CHECK(streq(ev->text, want));
+    CHECK((ev->n_answers) == (2));
+    CHECK((const void *)(ev->answers) != (const void *)(m->rr[k]));
+    for (int j = 0; j < 2; j++) {
+        snprintf(want, sizeof want, "rr%u-%d-%d.", tag, k, j);
+        CHECK(streq(ev->answers[j].name, want));
+        snprintf(want, sizeof want, "data-%u-%d-%d", tag, k, j);
+        CHECK(streq(ev->answers[j].data, want));
+        CHECK((ev->answers[j].ttl) == (tag));
+    }
+}
+
+static void fill_lookup(struct dns_lookup *l, struct src_mem *m, unsigned tag)
+{
+    memset(l, 0, sizeof *l);
+    l->seq = tag;
+    l->id = (uint16_t)tag;
+    snprintf(m->lookup_qname, sizeof m->lookup_qname, "lookup%u.example.", tag);
+    l->qname = m->lookup_qname;
+    fill_ev(&l->query, m, tag, 0);
+    fill_ev(&l->answer, m, tag, 1);
+    fill_ev(&l->error, m, tag, 2);
+    memset(&m->close, 0, sizeof m->close);
+    m->close.role = EV_PACKET;
+    m->close.frame_len = sizeof m->close_frame;
+    memset(m->close_frame, 0x5a, sizeof m->close_frame);
+    m->close.frame = m->close_frame;
+    m->close.store = m->close_frame;
+    l->tcp.close = &m->close;
+}
+
+static void check_lookup(const struct dns_lookup *l, unsigned tag, const struct src_mem *m)
+{
+    CHECK((l->seq) == (tag));
+    CHECK((l->id) == ((uint16_t)tag));
+    char want[64];
+    snprintf(want, sizeof want, "lookup%u.example.", tag);
+    CHECK((const void *)(l->qname) != (const void *)(m->lookup_qname));
+    CHECK(streq(l->qname, want));
+    check_ev(&l->query, tag, 0, m);
+    check_ev(&l->answer, tag, 1, m);
+    check_ev(&l->error, tag, 2, m);
+    CHECK((l->tcp.close) != NULL);
+    CHECK((const void *)(l->tcp.close) != (const void *)(&m->close));
+    CHECK((const void *)(l->tcp.close->frame) != (const void *)(m->close_frame));
+    CHECK((l->tcp.close->frame_len) == (sizeof m->close_frame));
+    for (size_t i = 0; i < sizeof m->close_frame; i++)
+        CHECK((l->tcp.close->frame[i]) == (0x5a));
+}
+
+static void fill_attempt(struct tcp_attempt *t, struct src_mem *m, unsigned tag)
+{
+    memset(t, 0, sizeof *t);
+    t->seq = tag;
+    fill_ev(&t->syn, m, tag, 0);
+    fill_ev(&t->retry, m, tag, 1);
+    fill_ev(&t->reply, m, tag, 2);
+}
+
+static void check_attempt(const struct tcp_attempt *t, unsigned tag, const struct src_mem *m)
+{
+    CHECK((t->seq) == (tag));
+    check_ev(&t->syn, tag, 0, m);
+    check_ev(&t->retry, tag, 1, m);
+    check_ev(&t->reply, tag, 2, m);
+}
+
+/* ---- one event of each kind ---- */
+
+struct seen {
+    struct src_mem *m; /* the producer's memory, for pointer comparisons only */
+    int n;
+    enum handoff_kind kinds[8];
+};
+
+static void on_each(void *ctx, enum handoff_kind kind, const void *obj)
+{
+    struct seen *s = ctx;
+    if (s->n == 8) {
+        CHECK(!"more events than handed off");
+        return;
+    }
+    s->kinds[s->n++] = kind;
+    switch (kind) {
+    case HANDOFF_LOOKUP:
+        check_lookup(obj, (unsigned)((const struct dns_lookup *)obj)->seq, s->m);
+        break;
+    case HANDOFF_ICMP: {
+        const struct icmp_event *e = obj;
+        CHECK((e->kind) == (7));
+        CHECK(e->about_dns);
+        check_ev(e->ev, 2, 2, s->m);
+        check_lookup(e->lookup, 2, s->m);
+        check_attempt(e->attempt, 2, s->m);
+        break;
+    }
+    case HANDOFF_STRAY: {
+        const struct stray_response *r = obj;
+        check_ev(r->ev, 3, 1, s->m);
+        CHECK((r->queried) == NULL);
+        break;
+    }
+    case HANDOFF_MALFORMED: {
+        const struct dns_malformed *d = obj;
+        check_ev(d->ev, 4, 0, s->m);
+        CHECK(d->to_server);
+        CHECK((d->n_anomalies) == (3));
+        CHECK((const void *)(d->anomalies) != (const void *)(s->m->anomalies));
+        CHECK((d->anomalies[0]) == (11));
+        CHECK((d->anomalies[2]) == (13));
+        break;
+    }
+    case HANDOFF_TCP:
+        check_attempt(obj, 5, s->m);
+        break;
+    }
+}
+
+/* Each kind's copy is whole and independent: the producer's memory is wiped (and the event
+ * rebuilt with another tag) right after each hand-off, before the thread reads it (the ring
+ * publishes its first 32 messages only at the drain). */
+static void test_each_kind_copied_whole(void **state)
+{
+    (void)state;
+    struct src_mem *m = calloc(1, sizeof *m);
+    assert_non_null(m);
+    struct seen s = {.m = m};
+    struct handoff *h = handoff_new(on_each, &s);
+    assert_non_null(h);
+    struct dns_lookup l;
+    struct tcp_attempt t;
+    struct evidence ev;
+
+    fill_lookup(&l, m, 1);
+    handoff_lookup(h, &l);
+    memset(m, 0xee, sizeof *m);
+
+    fill_lookup(&l, m, 2);
+    fill_attempt(&t, m, 2);
+    struct evidence icmp_ev;
+    fill_ev(&icmp_ev, m, 2, 2);
+    struct icmp_event ie = {
+        .ev = &icmp_ev, .kind = 7, .about_dns = true, .lookup = &l, .attempt = &t};
+    handoff_icmp(h, &ie);
+    memset(m, 0xee, sizeof *m);
+
+    fill_ev(&ev, m, 3, 1);
+    struct stray_response sr = {.ev = &ev};
+    handoff_stray(h, &sr);
+    memset(m, 0xee, sizeof *m);
+
+    fill_ev(&ev, m, 4, 0);
+    m->anomalies[0] = 11;
+    m->anomalies[1] = 12;
+    m->anomalies[2] = 13;
+    struct dns_malformed dm = {.ev = &ev, .to_server = true, .n_anomalies = 3,
+                               .anomalies = m->anomalies};
+    handoff_malformed(h, &dm);
+    memset(m, 0xee, sizeof *m);
+
+    fill_attempt(&t, m, 5);
+    handoff_tcp(h, &t);
+    memset(m, 0xee, sizeof *m);
+
+    /* Evidence laid out as the correlator's is (one store, evidence_store_put's layout): the
+     * ring copies each store whole and moves its pointers. */
+    fill_lookup(&l, m, 6);
+    struct evidence *evs[4] = {&l.query, &l.answer, &l.error, &m->close};
+    struct evidence owned[4];
+    for (int k = 0; k < 4; k++) {
+        assert_true(evidence_copy(&owned[k], evs[k]));
+        *evs[k] = owned[k];
+    }
+    l.tcp.close = &owned[3];
+    handoff_lookup(h, &l);
+    for (int k = 0; k < 4; k++) {
+        memset(owned[k].store, 0xee, malloc_usable_size(owned[k].store));
+        if (owned[k].text)
+            memset(owned[k].text, 0, strlen(owned[k].text));
+    }
+    memset(m, 0xee, sizeof *m);
+
+    handoff_drain(h);
+    for (int k = 0; k < 4; k++)
+        evidence_fini(&owned[k]);
+    assert_int_equal(fail_line, 0);
+    assert_int_equal(s.n, 6);
+    const enum handoff_kind want[6] = {HANDOFF_LOOKUP, HANDOFF_ICMP,      HANDOFF_STRAY,
+                                       HANDOFF_MALFORMED, HANDOFF_TCP, HANDOFF_LOOKUP};
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(s.kinds[i], want[i]);
+    struct handoff_stats st;
+    handoff_stats(h, &st);
+    assert_int_equal(st.events, 6);
+    assert_int_equal(st.direct, 0);
+    handoff_free(h);
+    free(m);
+}
+
+/* ---- many events through a slow consumer ---- */
+
+struct order {
+    uint64_t next;
+    uint64_t big_at; /* the seq of the event too large for the ring (0: none) */
+    bool big_seen;
+};
+
+/* Name of lookup seq: a length from 1 to 250 that varies, so that messages of many sizes wrap
+ * at many places. */
+static void seq_name(uint64_t seq, char *buf)
+{
+    size_t n = 1 + (size_t)(seq * 7919 % 250);
+    for (size_t i = 0; i < n; i++)
+        buf[i] = (char)('a' + (seq + i) % 26);
+    buf[n] = '\0';
+}
+
+static void on_ordered(void *ctx, enum handoff_kind kind, const void *obj)
+{
+    struct order *o = ctx;
+    CHECK((kind) == (HANDOFF_LOOKUP));
+    const struct dns_lookup *l = obj;
+    CHECK((l->seq) == (o->next));
+    char want[256];
+    seq_name(l->seq, want);
+    CHECK(streq(l->qname, want));
+    if (l->seq == o->big_at) {
+        CHECK((l->answer.n_answers) == (4));
+        for (int j = 0; j < 4; j++)
+            CHECK((strlen(l->answer.answers[j].data)) == (400000));
+        o->big_seen = true;
+    }
+    o->next++;
+    /* Now and then the consumer is slow, so that the producer finds the ring full. */
+    if (l->seq % 4096 == 0) {
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* 120,000 lookups of every name length (about 200 MB through a 4 MiB ring: it turns dozens of
+ * times), the consumer pausing now and then: each arrives once, in order, intact. */
+static void test_ring_turns_in_order(void **state)
+{
+    (void)state;
+    struct order o = {.next = 1};
+    struct handoff *h = handoff_new(on_ordered, &o);
+    assert_non_null(h);
+    struct src_mem *m = calloc(1, sizeof *m);
+    assert_non_null(m);
+    char name[256];
+    struct dns_lookup l;
+    uint64_t total = 120000;
+    for (uint64_t seq = 1; seq <= total; seq++) {
+        fill_lookup(&l, m, (unsigned)seq);
+        seq_name(seq, name);
+        l.qname = name;
+        handoff_lookup(h, &l);
+    }
+    handoff_drain(h);
+    assert_int_equal(fail_line, 0);
+    assert_int_equal(o.next, total + 1);
+    handoff_free(h);
+    free(m);
+}
+
+/* A lookup larger than a quarter of the ring (four 400,000-byte answer records) is delivered by
+ * the producer itself once the ring is empty: still exactly in its place in the order. */
+static void test_too_large_delivered_in_place(void **state)
+{
+    (void)state;
+    struct order o = {.next = 1, .big_at = 3};
+    struct handoff *h = handoff_new(on_ordered, &o);
+    assert_non_null(h);
+    char *data[4];
+    struct evidence_rr rr[4];
+    for (int j = 0; j < 4; j++) {
+        data[j] = malloc(400001);
+        assert_non_null(data[j]);
+        memset(data[j], 'x', 400000);
+        data[j][400000] = '\0';
+        rr[j] = (struct evidence_rr){.name = "big.example.", .type = 16, .rclass = 1,
+                                     .data = data[j]};
+    }
+    char name[256];
+    for (uint64_t seq = 1; seq <= 5; seq++) {
+        struct dns_lookup l;
+        memset(&l, 0, sizeof l);
+        l.seq = seq;
+        seq_name(seq, name);
+        l.qname = name;
+        if (seq == 3) {
+            l.answer.answers = rr;
+            l.answer.n_answers = 4;
+            l.answer.store = rr; /* any non-NULL store: the evidence is copied */
+        }
+        handoff_lookup(h, &l);
+    }
+    handoff_drain(h);
+    assert_int_equal(fail_line, 0);
+    assert_int_equal(o.next, 6);
+    assert_true(o.big_seen);
+    struct handoff_stats st;
+    handoff_stats(h, &st);
+    assert_int_equal(st.events, 4);
+    assert_int_equal(st.direct, 1);
+    handoff_free(h);
+    for (int j = 0; j < 4; j++)
+        free(data[j]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_each_kind_copied_whole),
+        cmocka_unit_test(test_ring_turns_in_order),
+        cmocka_unit_test(test_too_large_delivered_in_place),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
