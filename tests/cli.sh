@@ -87,6 +87,7 @@ usage_error "explain " "explain reads one INPUT" explain "$pcap" "$pcap"
 usage_error "explain " "explain reads one INPUT" explain
 usage_error "report " "--color wants" report --color x "$pcap"
 usage_error "report " "--max-lookups wants" report --max-lookups 0 "$pcap"
+usage_error "report " "--threads wants 1 or 2, not '3'" report --threads 3 "$pcap"
 usage_error "report " "--bound" report --bound nonsense "$pcap"
 usage_error "report " "--bound: no bound" report --bound a.b=1 "$pcap"
 usage_error "report " "at least one CAPTURE" report
@@ -171,6 +172,9 @@ same_report "nettriage - (pcap on standard input)" - --format json <"$pcap"
 same_report "-n changes nothing" report -n --format json "$pcap"
 same_report "-nn changes nothing" -nn -r "$pcap" --format json
 same_report "-r twice" report --format json -r "$pcap" -q
+same_report "--threads 1" report --threads 1 --format json "$pcap"
+same_report "--threads 2" report --threads 2 --format json "$pcap"
+same_report "--threads 2, pcap on standard input" report --threads 2 --format json - <"$pcap"
 # A file named like an option's value after -r: -r takes exactly its argument.
 cp "$pcap" "$work/--format"
 same_report "-r takes the next argument whole" report --format json -r --format
