@@ -175,6 +175,15 @@ same_report "-r twice" report --format json -r "$pcap" -q
 same_report "--threads 1" report --threads 1 --format json "$pcap"
 same_report "--threads 2" report --threads 2 --format json "$pcap"
 same_report "--threads 2, pcap on standard input" report --threads 2 --format json - <"$pcap"
+# One thread against two, whatever the default on this machine: the same bytes in every
+# format, for the captures of every rule.
+for f in "$repo"/tests/captures/*/*.pcap; do
+    for fmt in json ndjson md; do
+        "$nt" report --threads 1 --format $fmt "$f" >"$work/t1.out" 2>/dev/null
+        "$nt" report --threads 2 --format $fmt "$f" >"$work/t2.out" 2>/dev/null
+        if cmp -s "$work/t1.out" "$work/t2.out"; then ok; else bad "--threads 1 and 2 differ on $f ($fmt)"; fi
+    done
+done
 # A file named like an option's value after -r: -r takes exactly its argument.
 cp "$pcap" "$work/--format"
 same_report "-r takes the next argument whole" report --format json -r --format

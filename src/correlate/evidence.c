@@ -429,6 +429,8 @@ size_t evidence_copy_into(struct evidence *dst, const struct evidence *src,
     }
     *dst = *src;
     dst->store_class = 0;
+    if (!src->n_answers)
+        dst->answers = NULL;
     size_t at = 0, n = plan->whole;
     if (n) {
         memcpy(b, src->store, n);

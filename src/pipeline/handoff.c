@@ -10,9 +10,16 @@
  * cache line between the cores), and at once when it has to wait or drain. The consumer
  * gives back tail every few messages too. A side that finds nothing to do spins briefly, then
  * sleeps in short naps: the consumer is the faster side, so it naps often, and a nap's
- * latency only lets a few dozen events queue up in a ring that holds thousands. */
+ * latency only lets a few dozen events queue up in a ring that holds thousands. A consumer
+ * idle for longer (a quiet link, a pipe with nothing in it) parks on a condition variable
+ * instead, so that it costs nothing, and the next publication wakes it.
+ *
+ * The thread starts with the first event, not with handoff_new: a live capture gives up its
+ * privileges after the pipeline is made (cli/capture.c), and capabilities dropped with
+ * capset(2) are dropped for the calling thread only. */
 #include "pipeline/handoff.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -44,6 +51,7 @@
 #define PUBLISH_MSG 32 /* messages between two publications of head (and of tail) */
 #define SPINS       256
 #define NAP_NS      20000
+#define NAPS_PARK   100 /* idle naps (some 5 ms) before the consumer parks */
 
 enum { KIND_WRAP = 0x7fff };
 
@@ -53,20 +61,29 @@ struct msg {
 };
 _Static_assert(sizeof(struct msg) == MSG_ALIGN, "the header keeps the copy aligned");
 
+_Static_assert((HANDOFF_RING_BYTES & (HANDOFF_RING_BYTES - 1)) == 0 &&
+                   HANDOFF_RING_BYTES % MSG_ALIGN == 0,
+               "positions wrap with size_t only when the ring's size is a power of two");
+
 struct handoff {
+    /* Read by both, written by neither after handoff_new. */
     char *ring;
     size_t cap;
     handoff_fn fn;
     void *ctx;
     pthread_t thread;
-    /* The producer's own: where it writes next, what it last saw of tail, messages since
-     * head was published. */
-    size_t wpos, tail_seen;
+    bool started, no_thread; /* the thread runs; it could not be made (all events direct) */
+    /* The producer's own, on a line of their own: where it writes next, what it last saw of
+     * tail, messages since head was published. */
+    _Alignas(64) size_t wpos, tail_seen;
     unsigned unpublished;
     unsigned long long events, direct;
     _Alignas(64) atomic_size_t head;
     _Alignas(64) atomic_size_t tail;
-    atomic_bool closing;
+    atomic_bool sleeping; /* the consumer is parked (or about to) on wake */
+    atomic_bool closing, discard;
+    pthread_mutex_t mu;
+    pthread_cond_t wake;
 };
 
 static size_t up8(size_t n)
@@ -91,6 +108,7 @@ static void nap(unsigned *spins)
 
 struct wbuf {
     char *p;
+    char *end; /* where the size pass said the copy ends (checked by commit) */
 };
 
 static void *take(struct wbuf *w, size_t n)
@@ -130,16 +148,22 @@ struct plans {
 
 static size_t ev_size(struct plans *pl, const struct evidence *e)
 {
-    return ev_owns(e) ? evidence_copy_plan(e, &pl->p[pl->n++]) : 0;
+    if (!ev_owns(e))
+        return 0;
+    assert(pl->n < PLANS_MAX);
+    return evidence_copy_plan(e, &pl->p[pl->n++]);
 }
 
 static void put_ev(struct wbuf *w, struct plans *pl, struct evidence *dst,
                    const struct evidence *src)
 {
-    if (ev_owns(src))
+    if (ev_owns(src)) {
+        assert(pl->at < pl->n);
         w->p += evidence_copy_into(dst, src, &pl->p[pl->at++], w->p);
-    else
+    } else {
         *dst = *src;
+        dst->answers = NULL; /* none (n_answers is 0): no pointer into the producer's memory */
+    }
 }
 
 /* An evidence held by pointer: the struct too. */
@@ -214,10 +238,18 @@ static const struct tcp_attempt *put_attempt(struct wbuf *w, struct plans *pl,
 
 /* ---- the ring ---- */
 
+/* The store of head and the load of sleeping are sequentially consistent, as are the
+ * consumer's store of sleeping and load of head: either it sees the new head before it
+ * parks, or this sees it parked (or parking, under the mutex) and wakes it. */
 static void publish(struct handoff *h)
 {
-    atomic_store_explicit(&h->head, h->wpos, memory_order_release);
+    atomic_store(&h->head, h->wpos);
     h->unpublished = 0;
+    if (atomic_load(&h->sleeping)) {
+        pthread_mutex_lock(&h->mu);
+        pthread_cond_signal(&h->wake);
+        pthread_mutex_unlock(&h->mu);
+    }
 }
 
 /* Room for a message of size bytes: where to write it (after a wrap message when it does not
@@ -247,8 +279,14 @@ static char *reserve(struct handoff *h, size_t size)
     return at;
 }
 
-static void commit(struct handoff *h, size_t size)
+/* The write pass ended where the size pass said (w at the end of the copy) and used every
+ * plan: checked in builds with assertions. */
+static void commit(struct handoff *h, size_t size, const struct wbuf *w, const struct plans *pl)
 {
+    assert(w->p == w->end);
+    assert(pl->at == pl->n);
+    (void)w;
+    (void)pl;
     h->wpos += size;
     h->events++;
     if (++h->unpublished >= PUBLISH_MSG)
@@ -257,6 +295,8 @@ static void commit(struct handoff *h, size_t size)
 
 void handoff_drain(struct handoff *h)
 {
+    if (!h->started)
+        return; /* nothing was handed off, or every event went direct */
     publish(h);
     unsigned spins = 0;
     while (atomic_load_explicit(&h->tail, memory_order_acquire) != h->wpos)
@@ -264,19 +304,47 @@ void handoff_drain(struct handoff *h)
     h->tail_seen = h->wpos;
 }
 
-/* The message's header and the copy's place; NULL when the copy is too large for the ring
- * (the caller then delivers the event itself, the ring drained first). */
+static void *consume(void *arg);
+
+/* The thread, at the first event (see the top of this file), every signal but the faults
+ * blocked in it: they reach the reading thread as before, while a fault in a rule still runs
+ * the handler a sanitizer installed (a blocked fault is fatal without it). */
+static bool start(struct handoff *h)
+{
+    if (h->no_thread)
+        return false;
+    sigset_t all, old;
+    sigfillset(&all);
+    static const int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT};
+    for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++)
+        sigdelset(&all, faults[i]);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&h->thread, NULL, consume, h);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        h->no_thread = true;
+        return false;
+    }
+    h->started = true;
+    return true;
+}
+
+/* The message's header and the copy's place; NULL when the copy is too large for the ring,
+ * or when there is no thread (the caller then delivers the event itself, the ring drained
+ * first). */
 static struct wbuf begin(struct handoff *h, size_t body, uint32_t kind, size_t *size)
 {
     *size = (sizeof(struct msg) + body + MSG_ALIGN - 1) & ~(size_t)(MSG_ALIGN - 1);
+    if (!h->started && !start(h))
+        return (struct wbuf){NULL, NULL};
     if (*size > h->cap / 4) {
         handoff_drain(h);
-        return (struct wbuf){NULL};
+        return (struct wbuf){NULL, NULL};
     }
     struct msg *m = (struct msg *)reserve(h, *size);
     m->kind = kind;
     m->size = (uint32_t)*size;
-    return (struct wbuf){(char *)(m + 1)};
+    return (struct wbuf){(char *)(m + 1), (char *)(m + 1) + body};
 }
 
 static void direct(struct handoff *h, enum handoff_kind kind, const void *obj)
@@ -295,7 +363,7 @@ void handoff_lookup(struct handoff *h, const struct dns_lookup *l)
         return;
     }
     put_lookup(&w, &pl, l);
-    commit(h, size);
+    commit(h, size, &w, &pl);
 }
 
 void handoff_icmp(struct handoff *h, const struct icmp_event *e)
@@ -315,7 +383,7 @@ void handoff_icmp(struct handoff *h, const struct icmp_event *e)
     d->ev = put_evp(&w, &pl, e->ev);
     d->lookup = put_lookup(&w, &pl, e->lookup);
     d->attempt = put_attempt(&w, &pl, e->attempt);
-    commit(h, size);
+    commit(h, size, &w, &pl);
 }
 
 void handoff_stray(struct handoff *h, const struct stray_response *r)
@@ -333,7 +401,7 @@ void handoff_stray(struct handoff *h, const struct stray_response *r)
     *d = *r;
     d->ev = put_evp(&w, &pl, r->ev);
     d->queried = put_lookup(&w, &pl, r->queried);
-    commit(h, size);
+    commit(h, size, &w, &pl);
 }
 
 void handoff_malformed(struct handoff *h, const struct dns_malformed *m)
@@ -349,12 +417,13 @@ void handoff_malformed(struct handoff *h, const struct dns_malformed *m)
     struct dns_malformed *d = take(&w, sizeof *d);
     *d = *m;
     d->ev = put_evp(&w, &pl, m->ev);
+    d->anomalies = NULL;
     if (m->n_anomalies) {
         uint8_t *a = take(&w, m->n_anomalies);
         memcpy(a, m->anomalies, m->n_anomalies);
         d->anomalies = a;
     }
-    commit(h, size);
+    commit(h, size, &w, &pl);
 }
 
 void handoff_tcp(struct handoff *h, const struct tcp_attempt *t)
@@ -367,30 +436,54 @@ void handoff_tcp(struct handoff *h, const struct tcp_attempt *t)
         return;
     }
     put_attempt(&w, &pl, t);
-    commit(h, size);
+    commit(h, size, &w, &pl);
 }
 
-/* The detector's thread: every message in order, until closing with nothing left. */
+/* Parks the consumer until head moves past tail or the ring closes. */
+static void park(struct handoff *h, size_t tail)
+{
+    pthread_mutex_lock(&h->mu);
+    atomic_store(&h->sleeping, true);
+    while (atomic_load(&h->head) == tail && !atomic_load(&h->closing))
+        pthread_cond_wait(&h->wake, &h->mu);
+    atomic_store(&h->sleeping, false);
+    pthread_mutex_unlock(&h->mu);
+}
+
+/* The detector's thread: every message in order, until closing with nothing left. What it
+ * reads of h for each message is taken into locals once, off the producer's lines. */
 static void *consume(void *arg)
 {
     struct handoff *h = arg;
+    char *const ring = h->ring;
+    const size_t cap = h->cap;
+    const handoff_fn fn = h->fn;
+    void *const ctx = h->ctx;
     size_t tail = 0;
-    unsigned spins = 0;
+    unsigned spins = 0, naps = 0;
     for (;;) {
         size_t head = atomic_load_explicit(&h->head, memory_order_acquire);
         if (head == tail) {
             if (atomic_load_explicit(&h->closing, memory_order_acquire) &&
                 atomic_load_explicit(&h->head, memory_order_acquire) == tail)
                 break;
-            nap(&spins);
+            if (spins < SPINS) {
+                nap(&spins);
+            } else if (++naps < NAPS_PARK) {
+                nap(&spins);
+            } else {
+                park(h, tail);
+                naps = 0;
+            }
             continue;
         }
-        spins = 0;
+        spins = naps = 0;
+        bool discard = atomic_load_explicit(&h->discard, memory_order_relaxed);
         unsigned done = 0;
         while (tail != head) {
-            const struct msg *m = (const struct msg *)(h->ring + tail % h->cap);
-            if (m->kind != KIND_WRAP)
-                h->fn(h->ctx, (enum handoff_kind)m->kind, m + 1);
+            const struct msg *m = (const struct msg *)(ring + tail % cap);
+            if (m->kind != KIND_WRAP && !discard)
+                fn(ctx, (enum handoff_kind)m->kind, m + 1);
             uint32_t size = m->kind == KIND_WRAP ? (uint32_t)sizeof *m : m->size;
             tail += m->size;
             POISON(m, size);
@@ -404,44 +497,68 @@ static void *consume(void *arg)
 
 struct handoff *handoff_new(handoff_fn fn, void *ctx)
 {
-    struct handoff *h = calloc(1, sizeof *h);
+    /* Its own lines for the producer's fields and each position: 64-aligned. */
+    size_t size = (sizeof(struct handoff) + 63) & ~(size_t)63;
+    struct handoff *h = aligned_alloc(64, size);
     if (!h)
         return NULL;
+    memset(h, 0, size);
     h->cap = HANDOFF_RING_BYTES;
     h->fn = fn;
     h->ctx = ctx;
     atomic_init(&h->head, 0);
     atomic_init(&h->tail, 0);
+    atomic_init(&h->sleeping, false);
     atomic_init(&h->closing, false);
+    atomic_init(&h->discard, false);
     if (!(h->ring = aligned_alloc(64, h->cap))) {
         free(h);
         return NULL;
     }
-    POISON(h->ring, h->cap);
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int rc = pthread_create(&h->thread, NULL, consume, h);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0) {
-        UNPOISON(h->ring, h->cap);
+    if (pthread_mutex_init(&h->mu, NULL) != 0) {
         free(h->ring);
         free(h);
         return NULL;
     }
+    if (pthread_cond_init(&h->wake, NULL) != 0) {
+        pthread_mutex_destroy(&h->mu);
+        free(h->ring);
+        free(h);
+        return NULL;
+    }
+    POISON(h->ring, h->cap);
     return h;
+}
+
+static void finish(struct handoff *h)
+{
+    if (h->started) {
+        publish(h);
+        atomic_store(&h->closing, true);
+        pthread_mutex_lock(&h->mu);
+        pthread_cond_broadcast(&h->wake);
+        pthread_mutex_unlock(&h->mu);
+        pthread_join(h->thread, NULL);
+    }
+    pthread_cond_destroy(&h->wake);
+    pthread_mutex_destroy(&h->mu);
+    UNPOISON(h->ring, h->cap);
+    free(h->ring);
+    free(h);
 }
 
 void handoff_free(struct handoff *h)
 {
+    if (h)
+        finish(h);
+}
+
+void handoff_discard(struct handoff *h)
+{
     if (!h)
         return;
-    publish(h);
-    atomic_store_explicit(&h->closing, true, memory_order_release);
-    pthread_join(h->thread, NULL);
-    UNPOISON(h->ring, h->cap);
-    free(h->ring);
-    free(h);
+    atomic_store(&h->discard, true);
+    finish(h);
 }
 
 void handoff_stats(const struct handoff *h, struct handoff_stats *st)

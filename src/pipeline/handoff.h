@@ -7,12 +7,17 @@
  * to) into a ring of bytes that one thread writes and one reads, and the detector's thread
  * hands each copy to the callback in the order written. The callback thus sees the same
  * events in the same order as when called directly, so every result is the same; the copies
- * live in the ring only during the call, exactly as the correlator's objects do.
+ * live in the ring only during the call, exactly as the correlator's objects do. One thing is
+ * not copied: an address of family NT_AF_NAME (a host name tcpdump printed) points to its
+ * text in the run's names table (util/addr.h), which the pipeline owns, never changes once
+ * written and frees only after handoff_free.
  *
  * Thread safety: one producer (the thread that called handoff_new and every handoff_* below)
  * and the detector's thread. Between handoff_drain and the next event the producer may read
  * or call what the callback touches (its writes are then visible); handoff_free ends the
- * thread. */
+ * thread. The thread starts with the first event (after a live capture gave up its
+ * privileges, which capset(2) does per thread); a process must not fork while it runs and use
+ * the handoff in the child, where the thread does not exist. */
 #ifndef NT_PIPELINE_HANDOFF_H
 #define NT_PIPELINE_HANDOFF_H
 
@@ -38,9 +43,10 @@ struct handoff;
  * a quarter of it is not copied: the producer waits for the ring to empty and calls fn itself. */
 #define HANDOFF_RING_BYTES ((size_t)4 << 20)
 
-/* Starts the detector's thread (every signal blocked in it, so that they reach the reading
- * thread as before). NULL when out of memory or when the thread cannot be made: the caller
- * then calls the detector directly. */
+/* A handoff whose thread starts with the first event (every signal blocked in it but the
+ * faults, so that they reach the reading thread as before and a fault in a rule is still
+ * reported). NULL when out of memory: the caller then calls the detector directly. When the
+ * thread cannot be made, every event is delivered by the producer itself (handoff_stats). */
 struct handoff *handoff_new(handoff_fn fn, void *ctx);
 
 /* Copies the event into the ring (waiting while the ring is full) for fn on the detector's
@@ -56,8 +62,12 @@ void handoff_drain(struct handoff *h);
 
 /* Drains, ends the thread and frees h (NULL: nothing). */
 void handoff_free(struct handoff *h);
+/* The same without running fn on the events still in the ring (a run given up before its
+ * end: nothing will read what they would write). */
+void handoff_discard(struct handoff *h);
 
-/* Events handed off, and those too large for the ring that the producer delivered itself. */
+/* Events handed off through the ring, and those the producer delivered itself (too large for
+ * the ring, or no thread). */
 struct handoff_stats {
     unsigned long long events, direct;
 };

@@ -594,7 +594,7 @@ void pipeline_free(struct pipeline *p)
 {
     if (!p)
         return;
-    handoff_free(p->ho);
+    handoff_discard(p->ho); /* a run given up before pipeline_finish */
     flow_free(p->flow);
     correlate_free(p->cor);
     incident_free(p->inc);

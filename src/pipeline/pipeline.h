@@ -69,7 +69,8 @@ struct pipeline_config {
      * by a copy of each event the correlator makes (pipeline/handoff.h), so that it works
      * beside the reading, decoding and correlating; the results are the same bytes. 0 or 1:
      * one thread. Ignored with incidents or a sink's on_read (their state is read between
-     * packets). */
+     * packets, and watch's SIGUSR1 forks between packets: a forked child must not use a
+     * threaded pipeline). */
     unsigned threads;
 };
 

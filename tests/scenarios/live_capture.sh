@@ -147,7 +147,7 @@ chmod 755 "$capdir/nettriage"
 if setcap cap_net_raw,cap_net_admin=eip "$capdir/nettriage" 2>"$NT_WORK/setcap.err"; then
     nt_bg "$NT_CLIENT_NS" "$NT_WORK/cap.err" setpriv --reuid="$nobody_uid" --regid="$nobody_gid" \
         --clear-groups "$capdir/nettriage" report -i "$NT_CLIENT_IF" --duration 4 --format json \
-        -o "$capdir/cap.json"
+        --threads 2 -o "$capdir/cap.json"
     LIVE_PID=$NT_LAST_PID
     nt_wait_for "$NT_WAIT_TENTHS" "the unprivileged capture to start" \
         grep -q 'capturing on' "$NT_WORK/cap.err"
@@ -159,6 +159,14 @@ if setcap cap_net_raw,cap_net_admin=eip "$capdir/nettriage" 2>"$NT_WORK/setcap.e
         0000000000000000
     nt_client dig @"$server4" yummyrecipesforme.com A +tries=1 +timeout=1 \
         >"$NT_WORK/dig-cap.out" 2>&1 || true
+    # The refused query is the detector's first event: its thread starts then, after the
+    # capabilities were given up (capset drops them for the calling thread only), and holds
+    # none either.
+    nt_wait_for "$NT_WAIT_TENTHS" "the detector's thread to start" \
+        bash -c "[ \$(ls /proc/$LIVE_PID/task | wc -l) -ge 2 ]"
+    nt_expect_eq "setcap: no capability in any thread, the detector's too" \
+        "$(cat /proc/"$LIVE_PID"/task/*/status | awk '/^CapEff:/ { print $2 }; /^CapPrm:/ { print $2 }' | sort -u)" \
+        0000000000000000
     nt_live_wait "$LIVE_PID" 100
     nt_expect_eq "setcap: exit status (findings)" "$LIVE_STATUS" 1
     nt_json_eq "setcap: the report names the failure" "$capdir/cap.json" \

@@ -401,12 +401,171 @@ static void test_too_large_delivered_in_place(void **state)
         free(data[j]);
 }
 
+/* ---- the store copied whole, in each of its layouts ---- */
+
+struct layouts {
+    int n;
+};
+
+/* Evidence k of the lookup in test_every_store_layout: k 0 a name only, 1 answer records
+ * only (no name, no frame), 2 an empty frame (frame_len 0), 3 a frame and records. */
+static void check_layout(const struct evidence *e, int k)
+{
+    switch (k) {
+    case 0:
+        CHECK(streq(e->qname, "only.a.name."));
+        CHECK(e->frame == NULL && e->n_answers == 0 && e->answers == NULL);
+        break;
+    case 1:
+        CHECK(e->qname == NULL && e->frame == NULL);
+        CHECK(e->n_answers == 2);
+        if (e->n_answers == 2) {
+            CHECK(streq(e->answers[0].name, "r0.example."));
+            CHECK(streq(e->answers[0].data, "first"));
+            CHECK(streq(e->answers[1].name, "r1.example."));
+            CHECK(streq(e->answers[1].data, "second record"));
+        }
+        break;
+    case 2:
+        CHECK(e->frame != NULL && e->frame_len == 0);
+        CHECK(streq(e->qname, "empty.frame."));
+        break;
+    case 3:
+        CHECK(e->frame != NULL && e->frame_len == 5);
+        if (e->frame)
+            CHECK(memcmp(e->frame, "\1\2\3\4\5", 5) == 0);
+        CHECK(e->n_answers == 1);
+        if (e->n_answers == 1) {
+            CHECK(streq(e->answers[0].name, "with.frame."));
+            CHECK(streq(e->answers[0].data, "x"));
+        }
+        break;
+    }
+}
+
+static void on_layout(void *ctx, enum handoff_kind kind, const void *obj)
+{
+    struct layouts *t = ctx;
+    CHECK(kind == HANDOFF_LOOKUP);
+    const struct dns_lookup *l = obj;
+    CHECK(l->seq == (uint64_t)t->n + 1);
+    const struct evidence *evs[3] = {&l->query, &l->answer, &l->error};
+    for (int k = 0; k < 3; k++)
+        check_layout(evs[k], (t->n * 3 + k) % 4);
+    t->n++;
+}
+
+/* One store laid out by evidence_store_put (as the correlator's are): records, their strings,
+ * the name, the frame, each part there or not. */
+static void put_store(struct evidence *e, int k)
+{
+    memset(e, 0, sizeof *e);
+    e->role = EV_ANSWER;
+    static const uint8_t five[5] = {1, 2, 3, 4, 5};
+    static const char *names[2] = {"r0.example.", "r1.example."};
+    static const char *datas[2] = {"first", "second record"};
+    size_t n_ans = k == 1 ? 2 : k == 3 ? 1 : 0, tail = 0;
+    const char *name = k == 0 ? "only.a.name." : k == 2 ? "empty.frame." : NULL;
+    const uint8_t *frame = k == 2 ? five : k == 3 ? five : NULL;
+    e->frame_len = k == 3 ? 5 : 0;
+    for (size_t i = 0; i < n_ans; i++)
+        tail += k == 1 ? strlen(names[i]) + 1 + strlen(datas[i]) + 1 : 11 + 1 + 2;
+    size_t size = evidence_store_size(e, n_ans, frame, name, name ? strlen(name) : 0, tail);
+    void *block = malloc(size);
+    assert_non_null(block);
+    char *t = evidence_store_put(e, block, n_ans, frame, name, name ? strlen(name) : 0, tail);
+    for (size_t i = 0; i < n_ans; i++) {
+        const char *rn = k == 1 ? names[i] : "with.frame.", *rd = k == 1 ? datas[i] : "x";
+        struct evidence_rr *a = &e->answers[e->n_answers++];
+        a->name = t;
+        t = stpcpy(t, rn) + 1;
+        a->data = t;
+        t = stpcpy(t, rd) + 1;
+    }
+}
+
+/* Every layout of a store is copied right (its parts where the copy's pointers say, after the
+ * original is wiped and freed): a name only, records only, an empty frame, frame and records;
+ * 8,000 lookups, so that the ring turns and each copy lands on the bytes of older ones (a
+ * copy one byte short is then seen). */
+static void test_every_store_layout(void **state)
+{
+    (void)state;
+    fail_line = 0;
+    struct layouts t = {0};
+    struct handoff *h = handoff_new(on_layout, &t);
+    assert_non_null(h);
+    for (int n = 0; n < 8000; n++) {
+        struct dns_lookup l;
+        memset(&l, 0, sizeof l);
+        l.seq = (uint64_t)n + 1;
+        struct evidence *evs[3] = {&l.query, &l.answer, &l.error};
+        for (int k = 0; k < 3; k++)
+            put_store(evs[k], (n * 3 + k) % 4);
+        handoff_lookup(h, &l);
+        for (int k = 0; k < 3; k++) {
+            memset(evs[k]->store, 0xee, malloc_usable_size(evs[k]->store));
+            evidence_fini(evs[k]);
+        }
+    }
+    handoff_drain(h);
+    assert_int_equal(fail_line, 0);
+    assert_int_equal(t.n, 8000);
+    handoff_free(h);
+}
+
+/* ---- an idle consumer parks, and wakes for the next event ---- */
+
+static void on_count(void *ctx, enum handoff_kind kind, const void *obj)
+{
+    (void)kind;
+    (void)obj;
+    (*(int *)ctx)++;
+}
+
+static double process_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* After its event the consumer spins, naps and then parks: over 400 ms of nothing the process
+ * uses a few milliseconds of CPU (napping every 20 us all along took about a tenth of a core);
+ * the next event wakes it. */
+static void test_idle_consumer_parks(void **state)
+{
+    (void)state;
+    int n = 0;
+    struct handoff *h = handoff_new(on_count, &n);
+    assert_non_null(h);
+    struct dns_lookup l;
+    memset(&l, 0, sizeof l);
+    handoff_lookup(h, &l);
+    handoff_drain(h);
+    assert_int_equal(n, 1);
+    struct timespec settle = {0, 50000000};
+    nanosleep(&settle, NULL); /* its naps before it parks */
+    double before = process_cpu_s();
+    struct timespec idle = {0, 400000000};
+    nanosleep(&idle, NULL);
+    double used = process_cpu_s() - before;
+    if (used > 0.015)
+        fail_msg("an idle consumer used %.1f ms of CPU in 400 ms", used * 1e3);
+    handoff_lookup(h, &l);
+    handoff_drain(h);
+    assert_int_equal(n, 2);
+    handoff_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_each_kind_copied_whole),
         cmocka_unit_test(test_ring_turns_in_order),
         cmocka_unit_test(test_too_large_delivered_in_place),
+        cmocka_unit_test(test_every_store_layout),
+        cmocka_unit_test(test_idle_consumer_parks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
