@@ -573,11 +573,16 @@ static int on_query(struct correlator *c, const struct packet *pkt, uint32_t inp
     }
     anchor = lk_make_room(c, h, &k, anchor, n);
     size_t qlen = m->has_question ? strlen(m->q.name.text) : 0;
-    struct lk *e = lk_alloc(c, qlen);
+    struct lk *e = lk_alloc_query(c, qlen);
     if (!e)
         return NT_ERR_NOMEM;
     qseen_add(c, &pkt->src, &pkt->dst);
     struct dns_lookup *l = &e->l;
+    /* First: lk_alloc_query left l->query as it was. */
+    if (!evidence_from_packet_pooled(&l->query, pkt, input, EV_QUERY, &c->evpool)) {
+        lk_free(c, e);
+        return NT_ERR_NOMEM;
+    }
     l->seq = ++c->seq;
     l->input = input;
     l->client = pkt->src;
@@ -604,8 +609,7 @@ static int on_query(struct correlator *c, const struct packet *pkt, uint32_t inp
     }
     l->transmissions = 1;
     l->first_ttl = l->min_ttl = pkt->ttl;
-    if (!evidence_from_packet_pooled(&l->query, pkt, input, EV_QUERY, &c->evpool) ||
-        !lk_link(c, e, anchor, h)) {
+    if (!lk_link(c, e, anchor, h)) {
         theap_remove(&c->due, &e->due);
         lk_free(c, e);
         return NT_ERR_NOMEM;

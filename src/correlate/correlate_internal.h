@@ -153,6 +153,9 @@ static inline uint8_t lk_outcome(const struct lk *e)
  * moving a compact one back (NULL out of memory, e unchanged); lk_compact_due: makes compact
  * the lookups without an outcome a timeout after their first query, oldest first. */
 struct lk *lk_alloc(struct correlator *c, size_t qlen);
+/* lk_alloc_query: the same but for l.query, left as it was: the caller's next step on it must
+ * be evidence_from_packet_pooled (which zeroes it first), before anything frees the entry. */
+struct lk *lk_alloc_query(struct correlator *c, size_t qlen);
 void lk_free(struct correlator *c, struct lk *e);
 struct lk *lk_full(struct correlator *c, struct lk *e);
 /* Matching without a DNS id (tcpdump text without the quoted packet, or a quote cut after the

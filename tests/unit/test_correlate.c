@@ -1711,6 +1711,81 @@ static void test_packed_keeps_every_part(void **state)
     free(x);
 }
 
+/* Entries are reused (entry.c keeps closed ones of the common size): a lookup refused by an
+ * ICMP error and then answered leaves its whole entry, with all three evidences set, to the
+ * next lookup, which starts with its own query's evidence and nothing else, whether it stays
+ * silent or is answered. Twice over, so that each reuse meets a dirty entry. */
+static void test_reused_entry_starts_empty(void **state)
+{
+    (void)state;
+    struct seen s;
+    struct correlator *c = mk(&s, 5000000);
+    struct packet *q = pkt_new(), *r = pkt_new(), *e = pkt_new(), *x = pkt_new();
+    double t = 10.0;
+    uint64_t num = 1;
+    for (unsigned round = 0; round < 2; round++) {
+        query(q, num++, t, "198.51.100.15", (uint16_t)(40000 + round), "198.51.100.2",
+              (uint16_t)(9 + round), "a.example.");
+        assert_int_equal(correlate_packet(c, q, 0), 0);
+        icmp_for(e, num++, t + 0.01, q, "198.51.100.2", 3, true);
+        assert_int_equal(correlate_packet(c, e, 0), 0);
+        response(r, num++, t + 0.02, q, 0);
+        assert_int_equal(correlate_packet(c, r, 0), 0);
+        /* Answered: packed, its whole entry kept for reuse as it was. */
+        query(q, num++, t + 0.03, "198.51.100.16", 40100, "198.51.100.2", (uint16_t)(100 + round),
+              "b.example.");
+        uint64_t silent_pkt = q->num;
+        assert_int_equal(correlate_packet(c, q, 0), 0);
+        query(q, num++, t + 0.04, "198.51.100.17", 40200, "198.51.100.2", (uint16_t)(200 + round),
+              "c.example.");
+        uint64_t answered_pkt = q->num;
+        assert_int_equal(correlate_packet(c, q, 0), 0);
+        response(r, num++, t + 0.05, q, 3);
+        uint64_t answer_pkt = r->num;
+        assert_int_equal(correlate_packet(c, r, 0), 0);
+        /* Past the guard and the late window: all three close. */
+        t += 200.0;
+        memset(x, 0, sizeof *x);
+        at(x, num++, t, NT_TIME_OF_DAY);
+        assert_int_equal(correlate_packet(c, x, 0), 0);
+        assert_int_equal(s.n, 3 * (round + 1));
+        for (size_t i = 3 * round; i < s.n; i++) {
+            const struct dns_lookup *l = &s.l[i];
+            if (strcmp(l->qname, "a.example.") == 0) {
+                assert_int_equal(l->n_errors, 1);
+                assert_int_equal(s.error_role[i], EV_ICMP_ERROR);
+                assert_int_equal(s.answer_role[i], EV_ANSWER);
+            } else if (strcmp(l->qname, "b.example.") == 0) {
+                assert_int_equal(l->outcome, LOOKUP_UNANSWERED);
+                assert_int_equal(s.query_pkt[i], silent_pkt);
+                assert_string_equal(s.query_qname[i], "b.example.");
+                assert_int_equal(l->n_errors, 0);
+                assert_int_equal(s.error_role[i], 0);
+                assert_int_equal(s.error_pkt[i], 0);
+                assert_int_equal(s.answer_role[i], 0);
+                assert_int_equal(s.answer_pkt[i], 0);
+            } else {
+                assert_string_equal(l->qname, "c.example.");
+                assert_int_equal(l->outcome, LOOKUP_ANSWERED);
+                assert_int_equal(l->rcode, 3);
+                assert_int_equal(s.query_pkt[i], answered_pkt);
+                assert_string_equal(s.query_qname[i], "c.example.");
+                assert_int_equal(s.answer_pkt[i], answer_pkt);
+                assert_int_equal(l->n_errors, 0);
+                assert_int_equal(s.error_role[i], 0);
+                assert_int_equal(s.error_pkt[i], 0);
+                assert_int_equal(l->extra_responses, 0);
+            }
+        }
+    }
+    correlate_finish(c);
+    correlate_free(c);
+    free(q);
+    free(r);
+    free(e);
+    free(x);
+}
+
 static void test_compact_silent_lookups(void **state)
 {
     (void)state;
@@ -2019,6 +2094,7 @@ int main(void)
         cmocka_unit_test(test_compact_freed_open),
         cmocka_unit_test(test_packed_answered_lookups),
         cmocka_unit_test(test_packed_keeps_every_part),
+        cmocka_unit_test(test_reused_entry_starts_empty),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
