@@ -368,14 +368,19 @@ static void expire(struct correlator *c)
         close_lookup(c, LK_OF(n), false);
 }
 
-static bool same_question(const struct dns_lookup *l, const struct dns_msg *m)
+/* Whether message m asks the question of open lookup e. Names of different lengths differ
+ * however their letters are cased (strcasecmp folds byte for byte); names of one length and
+ * the same bytes, the usual case, are equal without folding. */
+static bool same_question(const struct lk *e, const struct dns_msg *m)
 {
+    const struct dns_lookup *l = &e->l;
     if (l->has_question != m->has_question)
         return false;
     if (!l->has_question)
         return true;
-    return l->qtype == m->q.qtype && l->qclass == m->q.qclass &&
-           strcasecmp(l->qname, m->q.name.text) == 0;
+    return l->qtype == m->q.qtype && l->qclass == m->q.qclass && e->qlen == m->q.name.len &&
+           (memcmp(l->qname, m->q.name.text, e->qlen) == 0 ||
+            strcasecmp(l->qname, m->q.name.text) == 0);
 }
 
 void lk_add_port(struct dns_lookup *l, uint16_t port)
@@ -546,7 +551,7 @@ static int on_query(struct correlator *c, const struct packet *pkt, uint32_t inp
      * takes it as a retransmission. */
     for (struct lk *e = key_newest(anchor); e; e = key_next(anchor, e)) {
         n++;
-        if (lk_outcome(e) != LOOKUP_PENDING || !same_question(&e->l, m))
+        if (lk_outcome(e) != LOOKUP_PENDING || !same_question(e, m))
             continue;
         if (span(c->now, e->last_vt) > c->cfg.retransmit_window_us)
             continue;
@@ -572,7 +577,7 @@ static int on_query(struct correlator *c, const struct packet *pkt, uint32_t inp
         return NT_OK;
     }
     anchor = lk_make_room(c, h, &k, anchor, n);
-    size_t qlen = m->has_question ? strlen(m->q.name.text) : 0;
+    size_t qlen = m->has_question ? m->q.name.len : 0;
     struct lk *e = lk_alloc_query(c, qlen);
     if (!e)
         return NT_ERR_NOMEM;
@@ -593,6 +598,7 @@ static int on_query(struct correlator *c, const struct packet *pkt, uint32_t inp
     l->query_flags = m->flags;
     if (m->has_question) {
         l->has_question = true;
+        e->qlen = (uint16_t)qlen;
         memcpy(e->qname, m->q.name.text, qlen + 1);
         l->qname = e->qname;
         l->qtype = m->q.qtype;
@@ -637,7 +643,7 @@ static int on_response(struct correlator *c, const struct packet *pkt, uint32_t 
         if (!lk_has_port(l, pkt->dport))
             continue;
         /* Text without -v does not print the question of a response. */
-        if (m->has_question && !same_question(l, m))
+        if (m->has_question && !same_question(e, m))
             continue;
         if (lk_outcome(e) != LOOKUP_ANSWERED) {
             pending = e;
@@ -687,7 +693,7 @@ static int on_response(struct correlator *c, const struct packet *pkt, uint32_t 
         /* A compact entry's id is known (correlate_internal.h). */
         if (l->id == m->id && (e->compact || !l->id_unknown) && l->transport == pkt->proto &&
             nt_addr_eq(&l->client, &pkt->dst) && !nt_addr_eq(&l->server, &pkt->src) &&
-            lk_has_port(l, pkt->dport) && (!m->has_question || same_question(l, m))) {
+            lk_has_port(l, pkt->dport) && (!m->has_question || same_question(e, m))) {
             /* The rules read the whole lookup. */
             if (!(e = lk_full(c, e)))
                 return NT_ERR_NOMEM;

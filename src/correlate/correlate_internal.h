@@ -59,6 +59,7 @@ struct lk {
     bool compact;             /* a compact entry (see above): l read only before first_tx */
     bool packed;              /* a packed entry (see above) */
     uint8_t pool_class;       /* a compact or packed block from c->evpool, in this class */
+    uint16_t qlen;            /* strlen(l.qname), 0 without a question: kept, not measured */
     struct lk *older, *newer; /* creation order */
     struct lk *pnext, *pprev; /* the lookups still without an outcome, newest first */
     struct theap_node due;    /* deadline in the correlator's heap (clock microseconds) */

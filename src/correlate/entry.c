@@ -478,7 +478,7 @@ bool lk_compact(struct correlator *c, struct lk *e)
     unsigned char buf[ZS_MAX(LK_REST_END - LK_REST_OFF) + ZS_MAX(EVIDENCE_FRAME_MAX)];
     size_t rn = zs_put((const unsigned char *)&t + LK_REST_OFF, LK_REST_END - LK_REST_OFF, buf);
     size_t fn = zs_put(frame, fb, buf + rn);
-    size_t qlen = l->qname ? strlen(l->qname) : 0;
+    size_t qlen = e->qlen;
     uint8_t cls;
     struct lk *k = evidence_pool_get(&c->evpool, LK_COMPACT_FIX + qlen + 2 + rn + qn + fn, &cls);
     if (!k)
@@ -557,7 +557,7 @@ void lk_pack(struct correlator *c, struct lk *e)
             map |= (uint64_t)1 << k;
             n += seg_bytes(k);
         }
-    size_t qlen = e->l.qname ? strlen(e->l.qname) : 0;
+    size_t qlen = e->qlen;
     size_t at = LK_PACK_HEAD + sizeof map + n;
     uint8_t cls;
     struct lk *k = evidence_pool_get(&c->evpool, at + qlen + 1, &cls);
@@ -590,7 +590,7 @@ struct lk *lk_full(struct correlator *c, struct lk *e)
 {
     if (!e->packed && !e->compact)
         return e;
-    size_t qlen = e->l.qname ? strlen(e->l.qname) : 0;
+    size_t qlen = e->qlen;
     struct lk *w = lk_alloc(c, qlen);
     if (!w)
         return NULL;

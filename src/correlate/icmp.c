@@ -206,6 +206,7 @@ static struct lk *lookup_from_quote(struct correlator *c, const struct packet *p
     }
     if (q->has_question) {
         l->has_question = true;
+        e->qlen = (uint16_t)qlen;
         memcpy(e->qname, q->q.name.text, qlen + 1);
         l->qname = e->qname;
         l->qtype = q->q.qtype;

@@ -1786,6 +1786,62 @@ static void test_reused_entry_starts_empty(void **state)
     free(x);
 }
 
+/* A question matches whatever the case of its name's letters (DNS 0x20 mixing: a resolver
+ * sends "wWw.ExAmple.", the server echoes it as sent, a retransmission may mix it anew), but a
+ * name of another length, or one differing in a byte that is not a letter, does not. */
+static void test_question_case_and_length(void **state)
+{
+    (void)state;
+    struct seen s;
+    struct correlator *c = mk(&s, 5000000);
+    struct packet *q = pkt_new(), *r = pkt_new(), *x = pkt_new();
+    query(q, 1, 10.0, "198.51.100.15", 40000, "198.51.100.2", 9, "www.example.");
+    assert_int_equal(correlate_packet(c, q, 0), 0);
+    /* A retransmission with other cases: the same lookup. */
+    query(q, 2, 10.5, "198.51.100.15", 40000, "198.51.100.2", 9, "wWw.ExAmple.");
+    assert_int_equal(correlate_packet(c, q, 0), 0);
+    assert_int_equal(correlate_relation(c)->kind, REL_RETRANSMISSION);
+    /* Same id, a longer name, then one differing in a digit: new lookups. */
+    query(q, 3, 10.6, "198.51.100.15", 40000, "198.51.100.2", 9, "www.example.a.");
+    assert_int_equal(correlate_packet(c, q, 0), 0);
+    assert_int_equal(correlate_relation(c)->kind, REL_QUERY);
+    query(q, 4, 10.7, "198.51.100.15", 40000, "198.51.100.2", 9, "ww1.example.");
+    assert_int_equal(correlate_packet(c, q, 0), 0);
+    assert_int_equal(correlate_relation(c)->kind, REL_QUERY);
+    /* The answer echoes the name in upper case: it answers the first lookup, not the two
+     * newer ones of the same key. */
+    query(q, 5, 10.8, "198.51.100.15", 40000, "198.51.100.2", 9, "WWW.EXAMPLE.");
+    response(r, 6, 10.8, q, 0);
+    assert_int_equal(correlate_packet(c, r, 0), 0);
+    assert_int_equal(correlate_relation(c)->kind, REL_ANSWER);
+    assert_int_equal(correlate_relation(c)->lookup_seq, 1);
+    /* A shorter name answers none. */
+    query(q, 7, 10.9, "198.51.100.15", 40000, "198.51.100.2", 9, "www.example");
+    response(r, 8, 10.9, q, 0);
+    assert_int_equal(correlate_packet(c, r, 0), 0);
+    assert_int_equal(correlate_relation(c)->kind, REL_STRAY_ANSWER);
+    memset(x, 0, sizeof *x);
+    at(x, 9, 200.0, NT_TIME_OF_DAY);
+    assert_int_equal(correlate_packet(c, x, 0), 0);
+    assert_int_equal(s.n, 3);
+    for (size_t i = 0; i < s.n; i++) {
+        const struct dns_lookup *l = &s.l[i];
+        if (l->seq == 1) {
+            assert_int_equal(l->outcome, LOOKUP_ANSWERED);
+            assert_int_equal(l->transmissions, 2);
+            assert_string_equal(l->qname, "www.example.");
+        } else {
+            assert_int_equal(l->outcome, LOOKUP_UNANSWERED);
+            assert_int_equal(l->transmissions, 1);
+            assert_string_equal(l->qname, l->seq == 2 ? "www.example.a." : "ww1.example.");
+        }
+    }
+    correlate_free(c);
+    free(q);
+    free(r);
+    free(x);
+}
+
 static void test_compact_silent_lookups(void **state)
 {
     (void)state;
@@ -2095,6 +2151,7 @@ int main(void)
         cmocka_unit_test(test_packed_answered_lookups),
         cmocka_unit_test(test_packed_keeps_every_part),
         cmocka_unit_test(test_reused_entry_starts_empty),
+        cmocka_unit_test(test_question_case_and_length),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
