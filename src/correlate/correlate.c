@@ -53,6 +53,7 @@ void correlate_config_default(struct correlate_config *cfg, int64_t timeout_us)
     cfg->max_per_key = CORRELATE_KEY_MAX;
     cfg->max_dns_conns = DNSCONN_MAX;
     cfg->max_hosts_seen = SIDES_MAX_HOSTS;
+    cfg->relations = true;
 }
 
 /* One keyed hash over the key, on every DNS packet, from words (no buffer): both addresses'
@@ -505,6 +506,8 @@ bool lk_is_late(const struct correlator *c, const struct lk *e)
 static void relate_l(struct correlator *c, const struct lk *e, const struct dns_lookup *l,
                      const struct packet *pkt, enum pkt_relation_kind kind)
 {
+    if (!c->cfg.relations)
+        return;
     struct pkt_relation *r = &c->rel;
     r->kind = (uint8_t)kind;
     r->lookup_seq = l->seq;
@@ -754,7 +757,8 @@ static int check_malformed(struct correlator *c, const struct packet *pkt, uint3
 
 int correlate_packet(struct correlator *c, const struct packet *pkt, uint32_t input)
 {
-    nt_zero_pieces(&c->rel, sizeof c->rel); /* 104 bytes: stores, not a "rep stos" */
+    if (c->cfg.relations)
+        nt_zero_pieces(&c->rel, sizeof c->rel); /* 104 bytes: stores, not a "rep stos" */
     c->st.packets++;
     c->input = input;
     /* A DNS message's key hash now, and its index slot fetched (see on_query). */

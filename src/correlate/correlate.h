@@ -260,6 +260,10 @@ struct correlate_config {
     uint32_t max_per_key;         /* open lookups of one key (CORRELATE_KEY_MAX; key_evicted) */
     uint32_t max_dns_conns;       /* DNS-over-TCP connections followed (DNSCONN_MAX) */
     uint32_t max_hosts_seen;      /* hosts counted for one-sidedness (SIDES_MAX_HOSTS) */
+    /* Keep each packet's relation for correlate_relation (default true). Only explain reads
+     * it: false spares every packet its clearing and every DNS packet its relation (about 75
+     * instructions a DNS packet), and correlate_relation's answer is then meaningless. */
+    bool relations;
 };
 
 /* Defaults: timeout 5 s, late window max(120 s, timeout), retransmit window 2 x timeout,
@@ -361,7 +365,7 @@ void correlate_idle(struct correlator *c, const struct nt_time *ts);
 void correlate_finish(struct correlator *c);
 const struct correlate_stats *correlate_stats(const struct correlator *c);
 /* How the packet last given to correlate_packet relates to the others (valid until the next
- * call). */
+ * call; only with correlate_config.relations). */
 const struct pkt_relation *correlate_relation(const struct correlator *c);
 void correlate_free(struct correlator *c);
 

@@ -1842,6 +1842,79 @@ static void test_question_case_and_length(void **state)
     free(x);
 }
 
+/* Without relations (correlate_config.relations false: nobody reads correlate_relation) the
+ * lookups, ICMP errors and counts are the same as with them. */
+static void run_mixed(struct seen *s, bool relations)
+{
+    struct correlate_config cfg;
+    correlate_config_default(&cfg, 5000000);
+    cfg.relations = relations;
+    struct correlate_callbacks cb = {.ctx = s, .on_lookup = on_lookup, .on_icmp_error = on_icmp};
+    memset(s, 0, sizeof *s);
+    struct correlator *c = correlate_new(&cfg, &cb);
+    assert_non_null(c);
+    struct packet *q = pkt_new(), *q2 = pkt_new(), *r = pkt_new(), *e = pkt_new(), *x = pkt_new();
+    query(q, 1, 10.0, "198.51.100.15", 40000, "198.51.100.2", 9, "a.example.");
+    assert_int_equal(correlate_packet(c, q, 0), 0);
+    at(q, 2, 10.5, NT_TIME_OF_DAY);
+    assert_int_equal(correlate_packet(c, q, 0), 0);
+    query(q2, 3, 10.6, "198.51.100.16", 40001, "198.51.100.2", 10, "b.example.");
+    assert_int_equal(correlate_packet(c, q2, 0), 0);
+    icmp_for(e, 4, 10.7, q2, "198.51.100.2", 3, true);
+    assert_int_equal(correlate_packet(c, e, 0), 0);
+    response(r, 5, 10.8, q, 0);
+    assert_int_equal(correlate_packet(c, r, 0), 0);
+    response(r, 6, 10.9, q, 0);
+    assert_int_equal(correlate_packet(c, r, 0), 0);
+    if (relations)
+        assert_int_equal(correlate_relation(c)->kind, REL_DUP_ANSWER);
+    response(r, 7, 11.0, q2, 0);
+    r->dns.id = 77; /* answers nothing */
+    assert_int_equal(correlate_packet(c, r, 0), 0);
+    memset(x, 0, sizeof *x);
+    at(x, 8, 200.0, NT_TIME_OF_DAY);
+    assert_int_equal(correlate_packet(c, x, 0), 0);
+    correlate_finish(c);
+    const struct correlate_stats *st = correlate_stats(c);
+    assert_int_equal(st->dns_lookups, 2);
+    assert_int_equal(st->unsolicited_responses, 1);
+    correlate_free(c);
+    free(q);
+    free(q2);
+    free(r);
+    free(e);
+    free(x);
+}
+
+static void test_without_relations(void **state)
+{
+    (void)state;
+    static struct seen with, without;
+    run_mixed(&with, true);
+    run_mixed(&without, false);
+    assert_int_equal(with.n, 2);
+    assert_int_equal(without.n, with.n);
+    assert_int_equal(without.ne, with.ne);
+    for (size_t i = 0; i < with.n; i++) {
+        const struct dns_lookup *a = &with.l[i], *b = &without.l[i];
+        assert_int_equal(a->seq, b->seq);
+        assert_int_equal(a->outcome, b->outcome);
+        assert_int_equal(a->transmissions, b->transmissions);
+        assert_int_equal(a->extra_responses, b->extra_responses);
+        assert_int_equal(a->n_errors, b->n_errors);
+        assert_int_equal(a->rtt_us, b->rtt_us);
+        assert_int_equal(a->late, b->late);
+        assert_string_equal(a->qname, b->qname);
+        assert_int_equal(with.answer_pkt[i], without.answer_pkt[i]);
+        assert_int_equal(with.error_pkt[i], without.error_pkt[i]);
+    }
+    for (size_t i = 0; i < with.ne; i++) {
+        assert_int_equal(with.e[i].kind, without.e[i].kind);
+        assert_int_equal(with.e[i].sender, without.e[i].sender);
+        assert_int_equal(with.e_lookup_seq[i], without.e_lookup_seq[i]);
+    }
+}
+
 static void test_compact_silent_lookups(void **state)
 {
     (void)state;
@@ -2152,6 +2225,7 @@ int main(void)
         cmocka_unit_test(test_packed_keeps_every_part),
         cmocka_unit_test(test_reused_entry_starts_empty),
         cmocka_unit_test(test_question_case_and_length),
+        cmocka_unit_test(test_without_relations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
