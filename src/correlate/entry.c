@@ -97,15 +97,17 @@ _Static_assert(LK_PACK_HEAD % sizeof(uint64_t) == 0 && sizeof(struct dns_lookup)
 /* The loops over the segments are unrolled, so that each segment's bounds are constants: its
  * OR and its copies are then a few vector instructions, not a loop and a call. */
 #define LK_SEGS_UNROLLED _Pragma("GCC unroll 10")
+/* Each evidence is three segments, from these. */
+enum { SEG_QUERY = 1, SEG_ANSWER = 4, SEG_ERROR = 7 };
 static const uint16_t seg_at[LK_SEGS + 1] = {
     0,
-    LK_W(query),
+    [SEG_QUERY] = LK_W(query),
     EV_W(query, answers),
     EV_W(query, icmp_type) + 1, /* n_answers shares the word of icmp_type */
-    LK_W(answer),
+    [SEG_ANSWER] = LK_W(answer),
     EV_W(answer, answers),
     EV_W(answer, icmp_type) + 1,
-    LK_W(error),
+    [SEG_ERROR] = LK_W(error),
     EV_W(error, answers),
     EV_W(error, icmp_type) + 1,
     LK_TAIL_WORDS,
@@ -177,11 +179,23 @@ void lk_unpack(const struct lk *e, struct dns_lookup *out)
     }
 }
 
+/* The segments of each evidence of the tail (seg_at): an evidence whose segments were all
+ * left out was all zero, so it owns nothing to release (an answered lookup's ICMP error,
+ * usually). */
+#define SEGS_QUERY  (7u << SEG_QUERY)
+#define SEGS_ANSWER (7u << SEG_ANSWER)
+#define SEGS_ERROR  (7u << SEG_ERROR)
+
 void lk_free_unpacked(struct correlator *c, struct lk *e, struct dns_lookup *out)
 {
-    evidence_release(&out->query, &c->evpool);
-    evidence_release(&out->answer, &c->evpool);
-    evidence_release(&out->error, &c->evpool);
+    uint64_t map;
+    memcpy(&map, (const char *)e + LK_PACK_HEAD, sizeof map);
+    if (map & SEGS_QUERY)
+        evidence_release(&out->query, &c->evpool);
+    if (map & SEGS_ANSWER)
+        evidence_release(&out->answer, &c->evpool);
+    if (map & SEGS_ERROR)
+        evidence_release(&out->error, &c->evpool);
     free_small(c, e);
 }
 
