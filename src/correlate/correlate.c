@@ -174,8 +174,10 @@ struct correlator *correlate_new(const struct correlate_config *cfg,
     c->tcp_cb.ctx = c;
     c->tcp_cb.on_tcp_attempt = tcp_attempt_seen;
     c->tcp = tcp_tracker_new(&c->cfg, &c->tcp_cb, &c->st);
-    if (c->tcp)
+    if (c->tcp) {
         tcp_track_relation(c->tcp, &c->rel);
+        c->tcp_due = tcp_track_due(c->tcp);
+    }
     c->conns = dnsconn_new(c->cfg.max_dns_conns);
     c->sides = sides_new(c->cfg.max_hosts_seen);
     if (!c->tcp || !c->qseen || !c->conns || !c->sides) {
@@ -373,6 +375,17 @@ static void expire(struct correlator *c)
 /* Whether message m asks the question of open lookup e. Names of different lengths differ
  * however their letters are cased (strcasecmp folds byte for byte); names of one length and
  * the same bytes, the usual case, are equal without folding. */
+/* After expire: the lookups due to be made compact, then the TCP attempts due to close. Each
+ * is tested here first, inline: on most packets neither has anything to do. */
+static inline void expire_others(struct correlator *c)
+{
+    const struct lk *e = c->compact_next;
+    if (e && span(c->vclock, e->first_vt) >= c->cfg.timeout_us)
+        lk_compact_due(c);
+    if (theap_may_have_before(c->tcp_due, c->now))
+        tcp_track_expire(c->tcp);
+}
+
 static bool same_question(const struct lk *e, const struct dns_msg *m)
 {
     const struct dns_lookup *l = &e->l;
@@ -781,8 +794,7 @@ int correlate_packet(struct correlator *c, const struct packet *pkt, uint32_t in
         correlate_advance_clock(c, pkt, input);
         tcp_track_clock(c->tcp, c->now);
         expire(c);
-        lk_compact_due(c);
-        tcp_track_expire(c->tcp);
+        expire_others(c);
     } else {
         c->now = c->vclock;
         tcp_track_clock(c->tcp, c->now);
@@ -830,8 +842,7 @@ void correlate_idle(struct correlator *c, const struct nt_time *ts)
         return;
     tcp_track_clock(c->tcp, c->now);
     expire(c);
-    lk_compact_due(c);
-    tcp_track_expire(c->tcp);
+    expire_others(c);
 }
 
 void correlate_finish(struct correlator *c)

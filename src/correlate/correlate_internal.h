@@ -102,6 +102,7 @@ struct correlator {
     struct lk *pending; /* newest lookup without an outcome */
     struct theap due;   /* every open lookup by deadline */
     struct tcp_tracker *tcp;
+    const struct theap *tcp_due; /* the tracker's deadlines (tcp_track_due) */
     struct dnsconn_table *conns;       /* DNS-over-TCP connections after the handshake */
     struct sides *sides;               /* hosts seen in one direction only */
     struct correlate_callbacks tcp_cb; /* the tracker's: notes one-sided attempts, then cb */

@@ -428,6 +428,11 @@ void tcp_track_settle(struct tcp_tracker *t, struct tcp_attempt *a)
         report(t, e);
 }
 
+const struct theap *tcp_track_due(const struct tcp_tracker *t)
+{
+    return &t->due;
+}
+
 void tcp_track_expire(struct tcp_tracker *t)
 {
     struct theap_node *n;

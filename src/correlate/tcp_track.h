@@ -42,6 +42,11 @@ void tcp_track_settle(struct tcp_tracker *t, struct tcp_attempt *a);
 void tcp_track_clock(struct tcp_tracker *t, int64_t now);
 /* Closes the attempts whose deadline has passed, earliest first. */
 void tcp_track_expire(struct tcp_tracker *t);
+/* The tracker's deadlines, for a caller's inline test of whether tcp_track_expire has anything
+ * to do (theap_may_have_before with the clock given to tcp_track_clock): on most packets it has
+ * not, and the call was 28 instructions a packet. */
+struct theap;
+const struct theap *tcp_track_due(const struct tcp_tracker *t);
 /* End of an input: every attempt becomes final (unanswered when the silence after its last SYN
  * passed the timeout by `clock`, else cut off by the end of the capture) and is dropped. */
 void tcp_track_finish(struct tcp_tracker *t, bool has_time);

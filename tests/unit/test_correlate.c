@@ -1915,6 +1915,71 @@ static void test_without_relations(void **state)
     }
 }
 
+/* What closes by its deadline closes on the packet (or idle tick) that passes it, not before
+ * and not only at the end: an unanswered TCP attempt after its late window, a silent lookup
+ * made compact a timeout after its query (correlate_packet tests both inline before calling). */
+static uint64_t attempts_closed[4];
+static size_t n_attempts_closed;
+static void on_attempt_closed(void *ctx, const struct tcp_attempt *t)
+{
+    (void)ctx;
+    if (n_attempts_closed < 4)
+        attempts_closed[n_attempts_closed] = t->outcome;
+    n_attempts_closed++;
+}
+
+static void test_deadlines_on_time(void **state)
+{
+    (void)state;
+    struct seen s;
+    struct correlate_config cfg;
+    correlate_config_default(&cfg, 5000000);
+    struct correlate_callbacks cb = {
+        .ctx = &s, .on_lookup = on_lookup, .on_tcp_attempt = on_attempt_closed};
+    memset(&s, 0, sizeof s);
+    n_attempts_closed = 0;
+    struct correlator *c = correlate_new(&cfg, &cb);
+    assert_non_null(c);
+    struct packet *p = pkt_new(), *x = pkt_new();
+    seg(p, 1, 10.0, true, 40000, 0x02, 1000, 0, 0); /* a SYN nobody answers */
+    assert_int_equal(correlate_packet(c, p, 0), 0);
+    query(p, 2, 10.0, "198.51.100.15", 40001, "198.51.100.2", 9, "a.example.");
+    assert_int_equal(correlate_packet(c, p, 0), 0);
+    memset(x, 0, sizeof *x);
+    at(x, 3, 14.9, NT_TIME_OF_DAY);
+    assert_int_equal(correlate_packet(c, x, 0), 0);
+    assert_int_equal(correlate_stats(c)->lookups_compacted, 0);
+    at(x, 4, 15.1, NT_TIME_OF_DAY); /* past the timeout: the silent lookup is made compact */
+    assert_int_equal(correlate_packet(c, x, 0), 0);
+    assert_int_equal(correlate_stats(c)->lookups_compacted, 1);
+    at(x, 5, 129.0, NT_TIME_OF_DAY);
+    assert_int_equal(correlate_packet(c, x, 0), 0);
+    assert_int_equal(n_attempts_closed, 0);
+    assert_int_equal(s.n, 0);
+    /* Past the late window (120 s): both close, by an idle tick. */
+    struct nt_time t = {.kind = NT_TIME_OF_DAY, .sec = 131};
+    correlate_idle(c, &t);
+    assert_int_equal(n_attempts_closed, 1);
+    assert_int_equal(attempts_closed[0], TCP_UNANSWERED);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.l[0].outcome, LOOKUP_UNANSWERED);
+    /* Again with a packet instead of the tick. */
+    seg(p, 6, 140.0, true, 40002, 0x02, 2000, 0, 0);
+    assert_int_equal(correlate_packet(c, p, 0), 0);
+    at(x, 7, 259.0, NT_TIME_OF_DAY);
+    assert_int_equal(correlate_packet(c, x, 0), 0);
+    assert_int_equal(n_attempts_closed, 1);
+    at(x, 8, 261.0, NT_TIME_OF_DAY);
+    assert_int_equal(correlate_packet(c, x, 0), 0);
+    assert_int_equal(n_attempts_closed, 2);
+    assert_int_equal(attempts_closed[1], TCP_UNANSWERED);
+    correlate_finish(c);
+    assert_int_equal(n_attempts_closed, 2);
+    correlate_free(c);
+    free(p);
+    free(x);
+}
+
 static void test_compact_silent_lookups(void **state)
 {
     (void)state;
@@ -2226,6 +2291,7 @@ int main(void)
         cmocka_unit_test(test_reused_entry_starts_empty),
         cmocka_unit_test(test_question_case_and_length),
         cmocka_unit_test(test_without_relations),
+        cmocka_unit_test(test_deadlines_on_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
