@@ -204,24 +204,6 @@ static void pending_remove(struct correlator *c, struct lk *e)
     e->pnext = e->pprev = NULL;
 }
 
-/* When an open lookup is due to close: a silent one after the late window since its last
- * query, an answered one after the answer guard, one with an ICMP error once both its timeout
- * and the guard have passed. */
-int64_t lk_deadline(const struct correlator *c, const struct lk *e)
-{
-    switch (lk_outcome(e)) {
-    case LOOKUP_ANSWERED:
-        return sat_add(e->outcome_vt, c->cfg.answer_guard_us);
-    case LOOKUP_ICMP_ERROR: {
-        int64_t a = sat_add(e->last_vt, c->cfg.timeout_us);
-        int64_t b = sat_add(e->outcome_vt, c->cfg.answer_guard_us);
-        return a > b ? a : b;
-    }
-    default:
-        return sat_add(e->last_vt, c->cfg.late_window_us);
-    }
-}
-
 /* The deadline lane of a lookup (util/theap.h): silent ones (the late window after the last
  * query) and answered ones (the guard after the answer) come due in nearly the order they are
  * made; one with an ICMP error, due at the later of two times, goes to the heap. */
@@ -593,7 +575,9 @@ static int on_query(struct correlator *c, const struct packet *pkt, uint32_t inp
             lk_compact(c, e);
         return NT_OK;
     }
-    anchor = lk_make_room(c, h, &k, anchor, n);
+    /* lk_make_room's two tests first, inline: there is room nearly always. */
+    if (c->open >= c->cfg.max_open || n >= c->cfg.max_per_key)
+        anchor = lk_make_room(c, h, &k, anchor, n);
     size_t qlen = m->has_question ? m->q.name.len : 0;
     struct lk *e = lk_alloc_query(c, qlen);
     if (!e)

@@ -150,6 +150,24 @@ static inline uint8_t lk_outcome(const struct lk *e)
     return e->compact ? (uint8_t)LOOKUP_PENDING : e->l.outcome;
 }
 
+/* When an open lookup is due to close: a silent one after the late window since its last
+ * query, an answered one after the answer guard, one with an ICMP error once both its timeout
+ * and the guard have passed. */
+static inline int64_t lk_deadline(const struct correlator *c, const struct lk *e)
+{
+    switch (lk_outcome(e)) {
+    case LOOKUP_ANSWERED:
+        return sat_add(e->outcome_vt, c->cfg.answer_guard_us);
+    case LOOKUP_ICMP_ERROR: {
+        int64_t a = sat_add(e->last_vt, c->cfg.timeout_us);
+        int64_t b = sat_add(e->outcome_vt, c->cfg.answer_guard_us);
+        return a > b ? a : b;
+    }
+    default:
+        return sat_add(e->last_vt, c->cfg.late_window_us);
+    }
+}
+
 /* Entries (entry.c). lk_alloc: a zeroed whole entry with room for a name of qlen bytes (NULL
  * out of memory); lk_free: frees its evidence and releases it; lk_full: the whole entry of e,
  * moving a compact one back (NULL out of memory, e unchanged); lk_compact_due: makes compact
@@ -159,7 +177,13 @@ struct lk *lk_alloc(struct correlator *c, size_t qlen);
  * be evidence_from_packet_pooled (which zeroes it first), before anything frees the entry. */
 struct lk *lk_alloc_query(struct correlator *c, size_t qlen);
 void lk_free(struct correlator *c, struct lk *e);
-struct lk *lk_full(struct correlator *c, struct lk *e);
+struct lk *lk_full_move(struct correlator *c, struct lk *e);
+/* lk_full: e itself when whole (tested here, inline: an answer's lookup usually is), else
+ * lk_full_move's whole entry. */
+static inline struct lk *lk_full(struct correlator *c, struct lk *e)
+{
+    return e->packed || e->compact ? lk_full_move(c, e) : e;
+}
 /* Matching without a DNS id (tcpdump text without the quoted packet, or a quote cut after the
  * UDP header) scans the lookups still waiting for an outcome, newest first; this bounds the
  * scan. */
@@ -180,7 +204,6 @@ uint64_t lk_hash(const struct lk_key *k);
 struct lk *key_find(const struct correlator *c, uint64_t h, const struct lk_key *k);
 struct lk *key_newest(const struct lk *anchor);
 struct lk *key_next(const struct lk *anchor, const struct lk *e);
-int64_t lk_deadline(const struct correlator *c, const struct lk *e);
 unsigned lk_due_lane(const struct lk *e);
 void lk_set_outcome(struct correlator *c, struct lk *e, enum lookup_outcome o);
 void lk_add_port(struct dns_lookup *l, uint16_t port);

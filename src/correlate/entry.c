@@ -600,7 +600,7 @@ void lk_pack(struct correlator *c, struct lk *e)
 
 /* The whole entry of lookup e, moving a compact or packed one back into a whole block; NULL out
  * of memory (e is then unchanged). */
-struct lk *lk_full(struct correlator *c, struct lk *e)
+struct lk *lk_full_move(struct correlator *c, struct lk *e)
 {
     if (!e->packed && !e->compact)
         return e;
