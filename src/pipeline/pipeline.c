@@ -232,6 +232,8 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, const struct pi
     cc.max_per_key = (uint32_t)cfg->limits.lookups_per_key;
     cc.max_dns_conns = (uint32_t)cfg->limits.dns_tcp_connections;
     cc.max_hosts_seen = (uint32_t)cfg->limits.hosts_seen;
+    /* Each packet's relation to the ones before it is for explain's sink alone. */
+    cc.relations = sink && sink->on_relation;
     struct correlate_callbacks cb = {.ctx = p,
                                      .on_lookup = on_lookup,
                                      .on_icmp_error = on_icmp,
