@@ -330,7 +330,7 @@ static void on_ordered(void *ctx, enum handoff_kind kind, const void *obj)
     }
 }
 
-/* 120,000 lookups of every name length (about 200 MB through a 4 MiB ring: it turns dozens of
+/* 120,000 lookups of every name length (about 200 MB through a 1 MiB ring: it turns hundreds of
  * times), the consumer pausing now and then: each arrives once, in order, intact. */
 static void test_ring_turns_in_order(void **state)
 {
