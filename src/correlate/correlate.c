@@ -175,7 +175,7 @@ struct correlator *correlate_new(const struct correlate_config *cfg,
     c->tcp_cb.on_tcp_attempt = tcp_attempt_seen;
     c->tcp = tcp_tracker_new(&c->cfg, &c->tcp_cb, &c->st);
     if (c->tcp) {
-        tcp_track_relation(c->tcp, &c->rel);
+        tcp_track_relation(c->tcp, c->cfg.relations ? &c->rel : NULL);
         c->tcp_due = tcp_track_due(c->tcp);
     }
     c->conns = dnsconn_new(c->cfg.max_dns_conns);
@@ -354,9 +354,6 @@ static void expire(struct correlator *c)
         close_lookup(c, LK_OF(n), false);
 }
 
-/* Whether message m asks the question of open lookup e. Names of different lengths differ
- * however their letters are cased (strcasecmp folds byte for byte); names of one length and
- * the same bytes, the usual case, are equal without folding. */
 /* After expire: the lookups due to be made compact, then the TCP attempts due to close. Each
  * is tested here first, inline: on most packets neither has anything to do. */
 static inline void expire_others(struct correlator *c)
@@ -368,6 +365,9 @@ static inline void expire_others(struct correlator *c)
         tcp_track_expire(c->tcp);
 }
 
+/* Whether message m asks the question of open lookup e. Names of different lengths differ
+ * however their letters are cased (strcasecmp folds byte for byte); names of one length and
+ * the same bytes, the usual case, are equal without folding. */
 static bool same_question(const struct lk *e, const struct dns_msg *m)
 {
     const struct dns_lookup *l = &e->l;
@@ -846,7 +846,9 @@ void correlate_finish(struct correlator *c)
 
 const struct pkt_relation *correlate_relation(const struct correlator *c)
 {
-    return &c->rel;
+    /* Without relations c->rel is scratch: written here and there, never cleared, never read
+     * out. */
+    return c->cfg.relations ? &c->rel : NULL;
 }
 
 const struct correlate_stats *correlate_stats(const struct correlator *c)

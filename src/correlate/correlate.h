@@ -262,7 +262,7 @@ struct correlate_config {
     uint32_t max_hosts_seen;      /* hosts counted for one-sidedness (SIDES_MAX_HOSTS) */
     /* Keep each packet's relation for correlate_relation (default true). Only explain reads
      * it: false spares every packet its clearing and every DNS packet its relation (about 75
-     * instructions a DNS packet), and correlate_relation's answer is then meaningless. */
+     * instructions a DNS packet), and correlate_relation then returns NULL. */
     bool relations;
 };
 
@@ -365,7 +365,7 @@ void correlate_idle(struct correlator *c, const struct nt_time *ts);
 void correlate_finish(struct correlator *c);
 const struct correlate_stats *correlate_stats(const struct correlator *c);
 /* How the packet last given to correlate_packet relates to the others (valid until the next
- * call; only with correlate_config.relations). */
+ * call); NULL without correlate_config.relations. */
 const struct pkt_relation *correlate_relation(const struct correlator *c);
 void correlate_free(struct correlator *c);
 

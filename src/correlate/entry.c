@@ -185,6 +185,11 @@ void lk_unpack(const struct lk *e, struct dns_lookup *out)
 #define SEGS_QUERY  (7u << SEG_QUERY)
 #define SEGS_ANSWER (7u << SEG_ANSWER)
 #define SEGS_ERROR  (7u << SEG_ERROR)
+_Static_assert(SEG_ANSWER == SEG_QUERY + 3 && SEG_ERROR == SEG_ANSWER + 3 &&
+                   LK_SEGS == SEG_ERROR + 3,
+               "three segments an evidence, in the masks above");
+_Static_assert(LK_ANSWER_OFF - LK_QUERY_OFF == sizeof(struct evidence),
+               "the query's evidence and the answer's touch: the zeroing skips no byte");
 
 void lk_free_unpacked(struct correlator *c, struct lk *e, struct dns_lookup *out)
 {

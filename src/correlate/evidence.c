@@ -456,8 +456,8 @@ size_t evidence_copy_into(struct evidence *dst, const struct evidence *src,
 
 void evidence_fini(struct evidence *ev)
 {
-    /* Most evidence has no text (captured packets) and many no store: a call to free(NULL)
-     * each, a million times on the busy bench, saved by the tests. */
+    /* Most evidence has no text (captured packets) and many no store: the tests spare a call
+     * to free(NULL) each, a million times on the busy bench. */
     if (ev->text)
         free(ev->text);
     if (ev->store)

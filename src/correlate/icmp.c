@@ -325,7 +325,7 @@ int correlate_icmp_error(struct correlator *c, const struct packet *pkt, uint32_
                 ev.sender = ICMP_SENDER_CLIENT;
         }
     }
-    if (!c->rel.kind) {
+    if (c->cfg.relations && !c->rel.kind) {
         c->rel.kind = REL_ICMP_UNMATCHED;
         c->rel.sender = ev.sender;
     }

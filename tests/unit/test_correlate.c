@@ -1217,6 +1217,50 @@ static void test_kind_change_extremes(void **state)
     free(q);
 }
 
+/* A lookup made from an ICMP error's quote (its query not in the capture) keeps its question's
+ * length like any other: the server's answer to the same question, its letters cased otherwise
+ * (0x20 mixing), joins that lookup, whose name stays whole when the answered lookup is packed
+ * in its guard and closed. Made on an entry used before (freed entries are reused), so that
+ * nothing of an older lookup shows through. */
+static void test_quote_lookup_takes_its_answer(void **state)
+{
+    (void)state;
+    struct seen s;
+    struct correlator *c = mk(&s, 5000000);
+    struct packet *q = pkt_new(), *e = pkt_new(), *r = pkt_new();
+    /* An older lookup of another client and server (a pair that sent queries makes no
+     * lookup from a quote), answered and closed, so that its entry is free for reuse. */
+    query(q, 1, 1.0, "192.0.2.99", 40000, "192.0.2.3", 0x1111, "older.lookup.example.");
+    correlate_packet(c, q, 0);
+    response(r, 2, 1.01, q, 0);
+    correlate_packet(c, r, 0);
+    query(q, 0, 10.0, "192.0.2.15", 41000, "192.0.2.2", 0x1234, "www.example.");
+    icmp_for(e, 3, 10.0002, q, "192.0.2.2", 3, true);
+    e->quote.has_question = true;
+    e->quote.q = q->dns.q;
+    e->quote.dns_flags = q->dns.flags;
+    correlate_packet(c, e, 0);
+    query(q, 4, 11.0, "192.0.2.15", 41000, "192.0.2.2", 0x1234, "WWW.Example.");
+    response(r, 5, 11.02, q, 0);
+    correlate_packet(c, r, 0);
+    correlate_finish(c);
+    const struct correlate_stats *st = correlate_stats(c);
+    assert_int_equal(st->lookups_from_quotes, 1);
+    assert_int_equal(st->unsolicited_responses, 0);
+    assert_int_equal(s.n, 2);
+    const struct dns_lookup *l = &s.l[1];
+    assert_true(l->from_quote);
+    assert_int_equal(l->transmissions, 0);
+    assert_int_equal(l->outcome, LOOKUP_ANSWERED);
+    assert_int_equal(l->n_errors, 1);
+    assert_string_equal(l->qname, "www.example.");
+    assert_int_equal(s.query_ev[1].role, 0); /* no query evidence: it is not in the capture */
+    correlate_free(c);
+    free(q);
+    free(e);
+    free(r);
+}
+
 /* A capture filtered to ICMP (`tcpdump icmp`): the errors quote queries that are not in it.
  * Each error quoting a query makes a lookup refused by it (from_quote), with the id and
  * question the quote shows; a second error for the same query within the lookup's life joins
@@ -2276,6 +2320,7 @@ int main(void)
         cmocka_unit_test(test_untimed_then_timed),
         cmocka_unit_test(test_kind_change_extremes),
         cmocka_unit_test(test_icmp_only_capture),
+        cmocka_unit_test(test_quote_lookup_takes_its_answer),
         cmocka_unit_test(test_quote_of_captured_query_makes_no_lookup),
         cmocka_unit_test(test_answer_from_other_address),
         cmocka_unit_test(test_tcp_connection_facts),
