@@ -477,6 +477,7 @@ static void put_store(struct evidence *e, int k)
     for (size_t i = 0; i < n_ans; i++) {
         const char *rn = k == 1 ? names[i] : "with.frame.", *rd = k == 1 ? datas[i] : "x";
         struct evidence_rr *a = &e->answers[e->n_answers++];
+        *a = (struct evidence_rr){.type = 16, .rclass = 1}; /* text data: addr_len 0 */
         a->name = t;
         t = stpcpy(t, rn) + 1;
         a->data = t;
