@@ -292,6 +292,19 @@ static size_t rr_data_len(const struct evidence_rr *a)
     return a->addr_len ? a->addr_len : strlen(a->data);
 }
 
+/* ev no longer points at a text or a store, nor into one (after they were freed, or in a
+ * copy that is to get its own). */
+static void forget_owned(struct evidence *ev)
+{
+    ev->text = NULL;
+    ev->store = NULL;
+    ev->store_class = 0;
+    ev->qname = NULL;
+    ev->frame = NULL;
+    ev->answers = NULL;
+    ev->n_answers = 0;
+}
+
 /* What a deep copy of an evidence made part by part takes: its store's parts and size, and
  * its text's bytes (with the '\0'; 0 without text). */
 struct copy_plan {
@@ -314,12 +327,7 @@ static void copy_fill(struct evidence *dst, const struct evidence *src,
                       const struct copy_plan *pl, void *store, char *text)
 {
     *dst = *src;
-    dst->store = NULL;
-    dst->store_class = 0;
-    dst->qname = NULL;
-    dst->frame = NULL;
-    dst->answers = NULL;
-    dst->n_answers = 0;
+    forget_owned(dst);
     dst->text = text;
     if (text)
         memcpy(text, src->text, pl->text);
@@ -346,13 +354,7 @@ bool evidence_copy(struct evidence *dst, const struct evidence *src)
         free(text);
         free(store);
         *dst = *src;
-        dst->text = NULL;
-        dst->store = NULL;
-        dst->store_class = 0;
-        dst->qname = NULL;
-        dst->frame = NULL;
-        dst->answers = NULL;
-        dst->n_answers = 0;
+        forget_owned(dst);
         return false;
     }
     copy_fill(dst, src, &pl, store, text);
@@ -462,11 +464,5 @@ void evidence_fini(struct evidence *ev)
         free(ev->text);
     if (ev->store)
         free(ev->store);
-    ev->text = NULL;
-    ev->store = NULL;
-    ev->store_class = 0;
-    ev->qname = NULL;
-    ev->frame = NULL;
-    ev->answers = NULL;
-    ev->n_answers = 0;
+    forget_owned(ev);
 }
