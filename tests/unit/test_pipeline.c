@@ -696,6 +696,33 @@ static char *render_all(const struct analysis *a)
     return s;
 }
 
+/* path read n_reads times, as that many inputs, by a pipeline of `threads` threads (checked to
+ * be what it runs): its model rendered in every format; its lookups and findings counted in
+ * *lookups and *findings when not NULL. */
+static char *report_threads(const char *path, size_t n_reads, unsigned threads,
+                            uint64_t *lookups, size_t *findings)
+{
+    struct pipeline_config cfg;
+    pipeline_config_default(&cfg);
+    cfg.threads = threads;
+    struct analysis a;
+    memset(&a, 0, sizeof a);
+    struct pipeline *p = pipeline_new(&cfg, NULL, &a, n_reads);
+    assert_non_null(p);
+    assert_int_equal(pipeline_threads(p), threads);
+    for (size_t i = 0; i < n_reads; i++)
+        assert_true(pipeline_read(p, path, (uint32_t)i));
+    assert_true(pipeline_finish(p));
+    if (lookups)
+        *lookups = a.summary.dns_lookups;
+    if (findings)
+        *findings = a.n_findings;
+    char *out = render_all(&a);
+    analysis_fini(&a);
+    pipeline_free(p);
+    return out;
+}
+
 /* The detector on its own thread (--threads 2, pipeline/handoff.h) makes the same report as on
  * the reading thread, in every format, for every capture and text input under tests/captures
  * (each rule's traffic, TCP attempts, ICMP errors, stray and malformed messages); and it did
@@ -709,21 +736,8 @@ static void test_threads_same_report(void **state)
     assert_true(g.gl_pathc >= 40);
     for (size_t i = 0; i < g.gl_pathc; i++) {
         char *out[2];
-        for (unsigned t = 1; t <= 2; t++) {
-            struct pipeline_config cfg;
-            pipeline_config_default(&cfg);
-            cfg.threads = t;
-            struct analysis a;
-            memset(&a, 0, sizeof a);
-            struct pipeline *p = pipeline_new(&cfg, NULL, &a, 1);
-            assert_non_null(p);
-            assert_int_equal(pipeline_threads(p), t);
-            pipeline_read(p, g.gl_pathv[i], 0);
-            assert_true(pipeline_finish(p));
-            out[t - 1] = render_all(&a);
-            analysis_fini(&a);
-            pipeline_free(p);
-        }
+        for (unsigned t = 1; t <= 2; t++)
+            out[t - 1] = report_threads(g.gl_pathv[i], 1, t, NULL, NULL);
         if (strcmp(out[0], out[1]) != 0)
             fail_msg("%s: the reports with 1 and 2 threads differ", g.gl_pathv[i]);
         free(out[0]);
@@ -756,22 +770,11 @@ static void test_threads_same_report_busy(void **state)
     char *path = write_cap(&c);
     char *out[2];
     for (unsigned t = 1; t <= 2; t++) {
-        struct pipeline_config cfg;
-        pipeline_config_default(&cfg);
-        cfg.threads = t;
-        struct analysis a;
-        memset(&a, 0, sizeof a);
-        struct pipeline *p = pipeline_new(&cfg, NULL, &a, 2);
-        assert_non_null(p);
-        assert_int_equal(pipeline_threads(p), t);
-        assert_true(pipeline_read(p, path, 0));
-        assert_true(pipeline_read(p, path, 1));
-        assert_true(pipeline_finish(p));
-        assert_int_equal(a.summary.dns_lookups, 2 * 30000); /* the malformed ones too */
-        assert_true(a.n_findings >= 2); /* dns.no_response, dns.malformed */
-        out[t - 1] = render_all(&a);
-        analysis_fini(&a);
-        pipeline_free(p);
+        uint64_t lookups;
+        size_t findings;
+        out[t - 1] = report_threads(path, 2, t, &lookups, &findings);
+        assert_int_equal(lookups, 2 * 30000); /* the malformed ones too */
+        assert_true(findings >= 2);           /* dns.no_response, dns.malformed */
     }
     assert_string_equal(out[0], out[1]);
     free(out[0]);
