@@ -1,7 +1,8 @@
 # nettriage: the two quick-start commands (make run, make test) and the other entry points.
 # The real build is CMake; this file only drives it.
 BUILD ?= build
-# The bench measures a Release build (-O3, link-time optimisation: see CMakeLists.txt) of its own.
+# The bench measures, and install installs, a Release build of its own (-O3, link-time and
+# profile-guided optimisation: CMakeLists.txt, scripts/pgo-build; PGO=0 leaves out the profile).
 BENCH_BUILD ?= $(BUILD)-release
 PREFIX ?= /usr/local
 CMAKE_FLAGS ?=
@@ -49,12 +50,12 @@ run: deps-build
 test: deps build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-install: build
-	cmake --install $(BUILD) --prefix $(PREFIX)
+install: deps-build
+	scripts/pgo-build $(BENCH_BUILD) $(CMAKE_FLAGS)
+	cmake --install $(BENCH_BUILD) --prefix $(PREFIX)
 
 bench: deps-build
-	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
-	cmake --build $(BENCH_BUILD) -j $(JOBS) --target nettriage
+	scripts/pgo-build $(BENCH_BUILD) $(CMAKE_FLAGS)
 	bench/run $(BENCH_BUILD)/nettriage
 
 fuzz:
