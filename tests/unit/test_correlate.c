@@ -206,6 +206,14 @@ static void icmp_for(struct packet *p, uint64_t num, double t, const struct pack
     }
 }
 
+/* What a capture's quote of q shows beyond icmp_for's full quote: q's DNS flags and question. */
+static void quote_question(struct packet *p, const struct packet *q)
+{
+    p->quote.has_question = true;
+    p->quote.q = q->dns.q;
+    p->quote.dns_flags = q->dns.flags;
+}
+
 /* The pasted seed log: one id and port three times, two minutes apart; errors 4 to 43 s later
  * and only the quoted destination known. Three lookups, three errors, the late ones still
  * matched. */
@@ -1236,9 +1244,7 @@ static void test_quote_lookup_takes_its_answer(void **state)
     correlate_packet(c, r, 0);
     query(q, 0, 10.0, "192.0.2.15", 41000, "192.0.2.2", 0x1234, "www.example.");
     icmp_for(e, 3, 10.0002, q, "192.0.2.2", 3, true);
-    e->quote.has_question = true;
-    e->quote.q = q->dns.q;
-    e->quote.dns_flags = q->dns.flags;
+    quote_question(e, q);
     correlate_packet(c, e, 0);
     query(q, 4, 11.0, "192.0.2.15", 41000, "192.0.2.2", 0x1234, "WWW.Example.");
     response(r, 5, 11.02, q, 0);
@@ -1274,9 +1280,7 @@ static void test_icmp_only_capture(void **state)
     /* The query (never fed to the correlator) and two errors quoting it in full, 1 s apart. */
     query(q, 0, 10.0, "192.0.2.15", 41000, "192.0.2.2", 0x1234, "www.example.");
     icmp_for(e, 1, 10.0002, q, "192.0.2.2", 3, true);
-    e->quote.has_question = true;
-    e->quote.q = q->dns.q;
-    e->quote.dns_flags = q->dns.flags;
+    quote_question(e, q);
     correlate_packet(c, e, 0);
     e->num = 2;
     at(e, 2, 11.0003, NT_TIME_OF_DAY);
