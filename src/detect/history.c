@@ -15,7 +15,45 @@ void history_init(struct history *h)
 void history_fini(struct history *h)
 {
     free(h->b);
+    free(h->slot);
     memset(h, 0, sizeof *h);
+}
+
+/* A slot for a bucket's exact times: 1 + its index, 0 when out of memory. */
+static uint32_t slot_take(struct history *h)
+{
+    if (h->free_slot) {
+        uint32_t s = h->free_slot;
+        h->free_slot = (uint32_t)h->slot[s - 1].t[0].sec;
+        return s;
+    }
+    if (h->n_slot == h->cap_slot) {
+        /* At most one slot a bucket, and freed slots are taken first: never more than
+         * HISTORY_BUCKETS_MAX slots. */
+        uint32_t nc = h->cap_slot ? h->cap_slot * 2 : 4;
+        struct history_slot *ns = realloc(h->slot, (size_t)nc * sizeof *ns);
+        if (!ns)
+            return 0;
+        h->slot = ns;
+        h->cap_slot = nc;
+    }
+    return ++h->n_slot;
+}
+
+/* Gives back bucket b's slot, if it has one, and marks it as no longer exact. */
+static void slot_drop(struct history *h, struct history_bucket *b)
+{
+    if (b->slot) {
+        h->slot[b->slot - 1].t[0].sec = h->free_slot;
+        h->free_slot = b->slot;
+        b->slot = 0;
+    }
+    b->n_exact = 0;
+}
+
+static struct nt_time *times(const struct history *h, const struct history_bucket *b)
+{
+    return h->slot[b->slot - 1].t;
 }
 
 static int64_t floor_to(int64_t sec, int64_t width)
@@ -49,16 +87,17 @@ static size_t lower_bound(const struct history *h, uint8_t kind, int64_t start)
     return lo;
 }
 
-/* Merges b into a (same kind, a before b in time). */
-static void merge_into(struct history_bucket *a, const struct history_bucket *b)
+/* Merges b into a (same kind, a before b in time); b's slot is given back. */
+static void merge_into(struct history *h, struct history_bucket *a, struct history_bucket *b)
 {
     if (a->n_exact && b->n_exact && a->count + b->count <= HISTORY_EXACT) {
         /* Both sorted and a's times come first (a's bucket is earlier). */
-        memcpy(a->exact + a->n_exact, b->exact, b->n_exact * sizeof b->exact[0]);
+        memcpy(times(h, a) + a->n_exact, times(h, b), b->n_exact * sizeof(struct nt_time));
         a->n_exact = (uint8_t)(a->n_exact + b->n_exact);
     } else {
-        a->n_exact = 0;
+        slot_drop(h, a);
     }
+    slot_drop(h, b);
     if (nt_time_cmp(&b->min, &a->min) < 0)
         a->min = b->min;
     if (nt_time_cmp(&b->max, &a->max) > 0)
@@ -75,7 +114,7 @@ static void coarsen(struct history *h)
         struct history_bucket b = h->b[i];
         b.start = floor_to(b.start, h->width);
         if (j && h->b[j - 1].kind == b.kind && h->b[j - 1].start == b.start)
-            merge_into(&h->b[j - 1], &b);
+            merge_into(h, &h->b[j - 1], &b);
         else
             h->b[j++] = b;
     }
@@ -121,16 +160,19 @@ bool history_add(struct history *h, const struct nt_time *t)
         b->min = b->max = *t;
     }
     struct history_bucket *b = &h->b[i];
-    if (b->count < HISTORY_EXACT && b->n_exact == b->count) {
+    if (b->count < HISTORY_EXACT && b->n_exact == b->count &&
+        (b->slot || (b->slot = slot_take(h)) != 0)) {
+        /* (Out of memory for a slot, the bucket keeps its count and bounds only.) */
+        struct nt_time *x = times(h, b);
         size_t k = b->n_exact;
-        while (k > 0 && nt_time_cmp(&b->exact[k - 1], t) > 0) {
-            b->exact[k] = b->exact[k - 1];
+        while (k > 0 && nt_time_cmp(&x[k - 1], t) > 0) {
+            x[k] = x[k - 1];
             k--;
         }
-        b->exact[k] = *t;
+        x[k] = *t;
         b->n_exact++;
     } else {
-        b->n_exact = 0;
+        slot_drop(h, b);
     }
     b->count++;
     if (nt_time_cmp(t, &b->min) < 0)
@@ -166,10 +208,11 @@ void history_window(const struct history *h, const struct nt_time *first,
         if (nt_time_cmp(&b->max, first) < 0) {
             out->before = b->max;
         } else if (exact(b)) {
+            const struct nt_time *x = times(h, b);
             size_t k = b->n_exact;
-            while (nt_time_cmp(&b->exact[k - 1], first) >= 0)
-                k--; /* stops: exact[0] == min < first */
-            out->before = b->exact[k - 1];
+            while (nt_time_cmp(&x[k - 1], first) >= 0)
+                k--; /* stops: x[0] == min < first */
+            out->before = x[k - 1];
         } else {
             out->before = b->min;
             out->before_exact = false;
@@ -188,10 +231,11 @@ void history_window(const struct history *h, const struct nt_time *first,
         if (nt_time_cmp(&b->min, last) > 0) {
             out->after = b->min;
         } else if (exact(b)) {
+            const struct nt_time *x = times(h, b);
             size_t k = 0;
-            while (nt_time_cmp(&b->exact[k], last) <= 0)
+            while (nt_time_cmp(&x[k], last) <= 0)
                 k++; /* stops: the last exact time == max > last */
-            out->after = b->exact[k];
+            out->after = x[k];
         } else {
             out->after = b->max;
             out->after_exact = false;
@@ -210,8 +254,9 @@ void history_window(const struct history *h, const struct nt_time *first,
             out->during_min += b->count;
             out->during_max += b->count;
         } else if (exact(b)) {
+            const struct nt_time *x = times(h, b);
             for (size_t k = 0; k < b->n_exact; k++)
-                if (nt_time_cmp(&b->exact[k], first) >= 0 && nt_time_cmp(&b->exact[k], last) <= 0) {
+                if (nt_time_cmp(&x[k], first) >= 0 && nt_time_cmp(&x[k], last) <= 0) {
                     out->during_min++;
                     out->during_max++;
                 }

@@ -8,6 +8,13 @@
  * buckets are in use, the width doubles and neighbours merge, so memory stays flat however
  * long the capture or the watch: at most HISTORY_BUCKETS_MAX buckets per service.
  *
+ * The exact times are not in the bucket but in a slot of a table beside the buckets, taken by
+ * a bucket's first success and given back once it holds more than HISTORY_EXACT: a busy
+ * service's buckets (every one past HISTORY_EXACT within its second) are 56 bytes instead of
+ * 184 with the times inline, and its table holds a slot or two (about 230 KiB at the bound
+ * instead of 740; a quiet service's buckets keep their slots and cost what they did). Storage
+ * only: every answer is the same as with the times inline.
+ *
  * Answers are therefore exact when the successes around the asked times were few (at most
  * HISTORY_EXACT in their bucket), which is every small capture; otherwise they are bounds,
  * said so in the result (struct history_window), never a guessed figure. */
@@ -24,12 +31,17 @@
 #define HISTORY_BUCKETS_MAX 4096
 
 struct history_bucket {
-    int64_t start;   /* first second covered: [start, start + width) */
-    uint8_t kind;    /* enum nt_time_kind: clocks of different kinds never share a bucket */
-    uint8_t n_exact; /* == count while count <= HISTORY_EXACT, else 0 */
+    int64_t start; /* first second covered: [start, start + width) */
     uint64_t count;
     struct nt_time min, max;
-    struct nt_time exact[HISTORY_EXACT]; /* sorted */
+    uint32_t slot;   /* 1 + the index of its exact times in the history's slots; 0: none */
+    uint8_t kind;    /* enum nt_time_kind: clocks of different kinds never share a bucket */
+    uint8_t n_exact; /* == count while count <= HISTORY_EXACT (it then has a slot), else 0 */
+};
+
+/* HISTORY_EXACT times, sorted; a free slot holds the next free one's number in t[0].sec. */
+struct history_slot {
+    struct nt_time t[HISTORY_EXACT];
 };
 
 struct history {
@@ -37,6 +49,9 @@ struct history {
     size_t n, cap;
     int64_t width; /* seconds per bucket, a power of two */
     uint64_t total;
+    struct history_slot *slot; /* the buckets' exact times (at most one slot a bucket) */
+    uint32_t n_slot, cap_slot;
+    uint32_t free_slot; /* 1 + the first free slot; 0: none */
 };
 
 /* Zeroed memory is an empty history as well (history_init is then optional). */

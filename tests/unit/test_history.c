@@ -152,6 +152,55 @@ static void test_busy_is_bounded_and_flat(void **state)
     assert_true(maxb <= HISTORY_BUCKETS_MAX);
 }
 
+/* The exact times live in slots beside the buckets: a busy service (more than HISTORY_EXACT a
+ * second) holds a slot or two however long it runs; a quiet one, a slot per bucket, at most
+ * HISTORY_BUCKETS_MAX. Either way its answers are the model's (run above). */
+static void test_exact_slots_follow_the_buckets(void **state)
+{
+    (void)state;
+    struct history h;
+    history_init(&h);
+    for (int64_t s = 0; s < 20000; s++)
+        for (int k = 0; k < 20; k++) {
+            struct nt_time t = at((1700000000LL + s) * 1000000 + k * 40000, NT_TIME_ABSOLUTE);
+            assert_true(history_add(&h, &t));
+        }
+    assert_true(h.n <= HISTORY_BUCKETS_MAX);
+    assert_true(h.n_slot <= 2);
+    for (size_t i = 0; i < h.n; i++)
+        assert_true(h.b[i].slot == 0 && h.b[i].n_exact == 0);
+    history_fini(&h);
+
+    history_init(&h);
+    for (int64_t s = 0; s < 6 * HISTORY_BUCKETS_MAX; s += 3) {
+        struct nt_time t = at((1700000000LL + s) * 1000000, NT_TIME_ABSOLUTE);
+        assert_true(history_add(&h, &t));
+    }
+    /* A success every 3 s: the width doubles to 8 s, each bucket holding two or three
+     * successes, each exact. */
+    assert_int_equal(h.width, 8);
+    assert_true(h.n_slot <= HISTORY_BUCKETS_MAX);
+    size_t with_slot = 0;
+    for (size_t i = 0; i < h.n; i++) {
+        assert_true(h.b[i].n_exact == h.b[i].count && h.b[i].slot != 0);
+        with_slot++;
+    }
+    /* Buckets merged by the coarsening gave their slots back for reuse. */
+    assert_int_equal(with_slot, h.n);
+    size_t free_slots = 0;
+    for (uint32_t f = h.free_slot; f; f = (uint32_t)h.slot[f - 1].t[0].sec)
+        free_slots++;
+    assert_int_equal(with_slot + free_slots, h.n_slot);
+    assert_true(free_slots > 0 && h.n_slot < 2 * h.n);
+    struct nt_time f = at((1700000000LL + 301) * 1000000, NT_TIME_ABSOLUTE);
+    struct history_window w;
+    history_window(&h, &f, &f, &w);
+    assert_true(w.has_before && w.before_exact && w.before.sec == 1700000000LL + 300);
+    assert_true(w.has_after && w.after_exact && w.after.sec == 1700000000LL + 303);
+    assert_int_equal(w.width, 0);
+    history_fini(&h);
+}
+
 /* A week of one success a second stays within HISTORY_BUCKETS_MAX buckets. */
 static void test_week_stays_flat(void **state)
 {
@@ -178,6 +227,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sparse_is_exact),
         cmocka_unit_test(test_busy_is_bounded_and_flat),
+        cmocka_unit_test(test_exact_slots_follow_the_buckets),
         cmocka_unit_test(test_week_stays_flat),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
