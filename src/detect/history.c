@@ -31,6 +31,10 @@ static uint32_t slot_take(struct history *h)
         /* At most one slot a bucket, and freed slots are taken first: never more than
          * HISTORY_BUCKETS_MAX slots. */
         uint32_t nc = h->cap_slot ? h->cap_slot * 2 : 4;
+        if (nc > HISTORY_BUCKETS_MAX)
+            nc = HISTORY_BUCKETS_MAX;
+        if (nc <= h->cap_slot)
+            return 0; /* (cannot happen, see above: a bound, not a write past the table) */
         struct history_slot *ns = realloc(h->slot, (size_t)nc * sizeof *ns);
         if (!ns)
             return 0;
@@ -105,6 +109,37 @@ static void merge_into(struct history *h, struct history_bucket *a, struct histo
     a->count += b->count;
 }
 
+/* The slots still held, renumbered in bucket order into a table of their number and a few
+ * more (a busy service's next bucket takes one): a service quiet for long (a slot a bucket)
+ * and then busy gives back the table its quiet past needed once its buckets merge. Out of
+ * memory, the table stays as it is. */
+#define SLOTS_SPARE 4
+static void slots_compact(struct history *h)
+{
+    uint32_t held = 0;
+    for (size_t i = 0; i < h->n; i++)
+        held += h->b[i].slot != 0;
+    uint32_t cap = held + SLOTS_SPARE;
+    if (cap > HISTORY_BUCKETS_MAX)
+        cap = HISTORY_BUCKETS_MAX;
+    if (cap >= h->cap_slot)
+        return;
+    struct history_slot *ns = malloc((size_t)cap * sizeof *ns);
+    if (!ns)
+        return;
+    uint32_t k = 0;
+    for (size_t i = 0; i < h->n; i++)
+        if (h->b[i].slot) {
+            ns[k] = h->slot[h->b[i].slot - 1];
+            h->b[i].slot = ++k;
+        }
+    free(h->slot);
+    h->slot = ns;
+    h->n_slot = held;
+    h->cap_slot = cap;
+    h->free_slot = 0;
+}
+
 /* Doubles the width and merges neighbours that now share a bucket. */
 static void coarsen(struct history *h)
 {
@@ -119,6 +154,7 @@ static void coarsen(struct history *h)
             h->b[j++] = b;
     }
     h->n = j;
+    slots_compact(h);
 }
 
 bool history_add(struct history *h, const struct nt_time *t)

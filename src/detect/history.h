@@ -9,11 +9,13 @@
  * long the capture or the watch: at most HISTORY_BUCKETS_MAX buckets per service.
  *
  * The exact times are not in the bucket but in a slot of a table beside the buckets, taken by
- * a bucket's first success and given back once it holds more than HISTORY_EXACT: a busy
+ * a bucket's first success and given back once it holds more than HISTORY_EXACT or merges
+ * into a neighbour; each coarsening cuts the table down to the slots still held. A busy
  * service's buckets (every one past HISTORY_EXACT within its second) are 56 bytes instead of
  * 184 with the times inline, and its table holds a slot or two (about 230 KiB at the bound
- * instead of 740; a quiet service's buckets keep their slots and cost what they did). Storage
- * only: every answer is the same as with the times inline.
+ * instead of 740); a quiet service's buckets keep their slots and cost what they did. Storage
+ * only: every answer is the same as with the times inline. (Out of memory for a slot, a bucket
+ * keeps its count, earliest and latest only: its answers are then bounds, said so as above.)
  *
  * Answers are therefore exact when the successes around the asked times were few (at most
  * HISTORY_EXACT in their bucket), which is every small capture; otherwise they are bounds,
