@@ -152,6 +152,26 @@ static void test_busy_is_bounded_and_flat(void **state)
     assert_true(maxb <= HISTORY_BUCKETS_MAX);
 }
 
+/* per_second successes each second of [from, to) (seconds after 1700000000), evenly spread. */
+static void add_seconds(struct history *h, int64_t from, int64_t to, int per_second)
+{
+    for (int64_t s = from; s < to; s++)
+        for (int k = 0; k < per_second; k++) {
+            struct nt_time t = at((1700000000LL + s) * 1000000 + k * (1000000 / per_second),
+                                  NT_TIME_ABSOLUTE);
+            assert_true(history_add(h, &t));
+        }
+}
+
+/* The buckets that hold a slot. */
+static size_t slots_held(const struct history *h)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < h->n; i++)
+        n += h->b[i].slot != 0;
+    return n;
+}
+
 /* The exact times live in slots beside the buckets: a busy service (more than HISTORY_EXACT a
  * second) holds a slot or two however long it runs; a quiet one, a slot per bucket, at most
  * HISTORY_BUCKETS_MAX. Either way its answers are the model's (run above). */
@@ -160,11 +180,7 @@ static void test_exact_slots_follow_the_buckets(void **state)
     (void)state;
     struct history h;
     history_init(&h);
-    for (int64_t s = 0; s < 20000; s++)
-        for (int k = 0; k < 20; k++) {
-            struct nt_time t = at((1700000000LL + s) * 1000000 + k * 40000, NT_TIME_ABSOLUTE);
-            assert_true(history_add(&h, &t));
-        }
+    add_seconds(&h, 0, 20000, 20);
     assert_true(h.n <= HISTORY_BUCKETS_MAX);
     assert_true(h.n_slot <= 2);
     for (size_t i = 0; i < h.n; i++)
@@ -174,20 +190,10 @@ static void test_exact_slots_follow_the_buckets(void **state)
     /* Quiet for 4,000 s (a slot a bucket), then busy: the coarsenings of the busy part merge the
      * quiet buckets and cut the table down to the slots still held. */
     history_init(&h);
-    for (int64_t s = 0; s < 4000; s++) {
-        struct nt_time t = at((1700000000LL + s) * 1000000, NT_TIME_ABSOLUTE);
-        assert_true(history_add(&h, &t));
-    }
+    add_seconds(&h, 0, 4000, 1);
     assert_true(h.n_slot >= 4000);
-    for (int64_t s = 4000; s < 20000; s++)
-        for (int k = 0; k < 20; k++) {
-            struct nt_time t = at((1700000000LL + s) * 1000000 + k * 40000, NT_TIME_ABSOLUTE);
-            assert_true(history_add(&h, &t));
-        }
-    size_t held = 0;
-    for (size_t i = 0; i < h.n; i++)
-        held += h.b[i].slot != 0;
-    assert_true(h.cap_slot <= held + 8);
+    add_seconds(&h, 4000, 20000, 20);
+    assert_true(h.cap_slot <= slots_held(&h) + 8);
     history_fini(&h);
 
     history_init(&h);
@@ -199,11 +205,9 @@ static void test_exact_slots_follow_the_buckets(void **state)
      * successes, each exact. */
     assert_int_equal(h.width, 8);
     assert_true(h.n_slot <= HISTORY_BUCKETS_MAX);
-    size_t with_slot = 0;
-    for (size_t i = 0; i < h.n; i++) {
+    for (size_t i = 0; i < h.n; i++)
         assert_true(h.b[i].n_exact == h.b[i].count);
-        with_slot += h.b[i].slot != 0;
-    }
+    size_t with_slot = slots_held(&h);
     assert_int_equal(with_slot, h.n);
     /* Every slot is held or free (none lost), and no more are kept than buckets hold plus
      * those freed since the last coarsening, which cut the table to the slots held. */
