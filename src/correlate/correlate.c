@@ -333,7 +333,9 @@ static void close_lookup(struct correlator *c, struct lk *e, bool at_end)
     }
     if (l->transport == 6)
         dnsconn_fill(c->conns, l);
-    if (c->cb.on_lookup)
+    if (c->cb.on_lookup_lend && !e->compact)
+        c->cb.on_lookup_lend(c->cb.ctx, l);
+    else if (c->cb.on_lookup)
         c->cb.on_lookup(c->cb.ctx, l);
     if (e->packed)
         lk_free_unpacked(c, e, &whole);
@@ -854,6 +856,11 @@ const struct pkt_relation *correlate_relation(const struct correlator *c)
 const struct correlate_stats *correlate_stats(const struct correlator *c)
 {
     return &c->st;
+}
+
+void correlate_give_back(struct correlator *c, struct evidence_loan *loan)
+{
+    evidence_loan_end(loan, &c->evpool);
 }
 
 void correlate_free(struct correlator *c)

@@ -337,6 +337,13 @@ struct correlate_callbacks {
      * of those deadlines (ties in creation order), at correlate_finish in creation order. The
      * lookup is freed after the call. */
     void (*on_lookup)(void *ctx, const struct dns_lookup *l);
+    /* Optional: called instead of on_lookup, when set, for a lookup whose evidence lives in the
+     * correlator's own blocks (every lookup but a silent one kept compact, whose evidence is
+     * decoded for the call). As on_lookup, but the callee may move the store and text out of
+     * l's query, answer and error evidence (evidence_lend) and keep them past the call; it
+     * gives each back with correlate_give_back, on the correlator's thread and before
+     * correlate_free. What it leaves in l is freed after the call, as with on_lookup. */
+    void (*on_lookup_lend)(void *ctx, struct dns_lookup *l);
     /* Called for every ICMP error packet, after it was matched. */
     void (*on_icmp_error)(void *ctx, const struct icmp_event *e);
     /* Called for every DNS response that answers no lookup (valid during the call). */
@@ -367,6 +374,8 @@ const struct correlate_stats *correlate_stats(const struct correlator *c);
 /* How the packet last given to correlate_packet relates to the others (valid until the next
  * call); NULL without correlate_config.relations. */
 const struct pkt_relation *correlate_relation(const struct correlator *c);
+/* Gives back evidence lent by on_lookup_lend (its store to the correlator's pool). */
+void correlate_give_back(struct correlator *c, struct evidence_loan *loan);
 void correlate_free(struct correlator *c);
 
 const char *lookup_outcome_name(enum lookup_outcome o); /* "answered", "icmp_error", ... */

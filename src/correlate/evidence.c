@@ -138,6 +138,27 @@ void evidence_release(struct evidence *ev, struct evidence_pool *pool)
     evidence_fini(ev);
 }
 
+void evidence_lend(struct evidence *ev, struct evidence_loan *loan)
+{
+    loan->store = ev->store;
+    loan->text = ev->text;
+    loan->store_class = ev->store_class;
+    ev->store = NULL;
+    ev->text = NULL;
+    ev->store_class = 0;
+}
+
+void evidence_loan_end(struct evidence_loan *loan, struct evidence_pool *pool)
+{
+    if (pool)
+        evidence_pool_put(pool, loan->store, loan->store_class); /* class 0 (or too many): free */
+    else
+        free(loan->store);
+    if (loan->text)
+        free(loan->text);
+    *loan = (struct evidence_loan){0};
+}
+
 void evidence_pool_fini(struct evidence_pool *pool)
 {
     for (unsigned k = 1; k <= EVIDENCE_POOL_CLASSES; k++) {

@@ -149,6 +149,20 @@ size_t evidence_store_size(const struct evidence *ev, size_t n_ans, const uint8_
                            const char *name, size_t name_len, size_t tail);
 char *evidence_store_put(struct evidence *ev, void *block, size_t n_ans, const uint8_t *frame,
                          const char *name, size_t name_len, size_t tail);
+/* What an evidence owns (its store, from a pool's size class or malloc, and its text), moved
+ * out of it to be kept elsewhere for a while: the pipeline lends a closed lookup's evidence to
+ * the detector's thread instead of copying it (pipeline/handoff.h). evidence_lend: moves ev's
+ * store and text into *loan; ev then owns nothing (releasing it frees nothing) but its
+ * pointers into the store stay as they were, valid while the loan is kept. evidence_loan_end:
+ * the store back to pool (as evidence_release gives it), the text freed; *loan then holds
+ * nothing. */
+struct evidence_loan {
+    void *store;
+    char *text;
+    uint8_t store_class;
+};
+void evidence_lend(struct evidence *ev, struct evidence_loan *loan);
+void evidence_loan_end(struct evidence_loan *loan, struct evidence_pool *pool);
 /* Deep copy. Returns false on out of memory. */
 bool evidence_copy(struct evidence *dst, const struct evidence *src);
 /* A deep copy into memory the caller owns (the pipeline's hand-off to the detector's thread):

@@ -40,11 +40,26 @@
 #endif
 #ifdef HANDOFF_ASAN
 #include <sanitizer/asan_interface.h>
+/* The runtime's (GCC ships no header for it; clang's allocator_interface.h declares it so). */
+size_t __sanitizer_get_allocated_size(const volatile void *p);
 #define POISON(p, n)   ASAN_POISON_MEMORY_REGION(p, n)
 #define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+/* A lent store or text: the whole block malloc gave (each is one). */
+#define POISON_BLOCK(p)                                                                            \
+    do {                                                                                           \
+        if (p)                                                                                     \
+            ASAN_POISON_MEMORY_REGION(p, __sanitizer_get_allocated_size(p));                       \
+    } while (0)
+#define UNPOISON_BLOCK(p)                                                                          \
+    do {                                                                                           \
+        if (p)                                                                                     \
+            ASAN_UNPOISON_MEMORY_REGION(p, __sanitizer_get_allocated_size(p));                     \
+    } while (0)
 #else
-#define POISON(p, n)   ((void)(p), (void)(n))
-#define UNPOISON(p, n) ((void)(p), (void)(n))
+#define POISON(p, n)      ((void)(p), (void)(n))
+#define UNPOISON(p, n)    ((void)(p), (void)(n))
+#define POISON_BLOCK(p)   ((void)(p))
+#define UNPOISON_BLOCK(p) ((void)(p))
 #endif
 
 #define MSG_ALIGN   16
@@ -57,13 +72,30 @@ enum { KIND_WRAP = 0x7fff };
 
 struct msg {
     uint32_t kind, size; /* size: the whole message, header included */
-    uint64_t pad;
+    uint32_t lent;       /* a lookup whose evidence is lent (see handoff_lookup_lend) */
+    uint32_t pad;
 };
 _Static_assert(sizeof(struct msg) == MSG_ALIGN, "the header keeps the copy aligned");
 
 _Static_assert((HANDOFF_RING_BYTES & (HANDOFF_RING_BYTES - 1)) == 0 &&
                    HANDOFF_RING_BYTES % MSG_ALIGN == 0,
                "positions wrap with size_t only when the ring's size is a power of two");
+
+/* A lent lookup's message: where it ends in the ring (the producer gives its evidence back
+ * once tail has reached that) and the evidence lent with it. */
+struct loan {
+    size_t end;
+    struct evidence_loan ev[3]; /* query, answer, error */
+};
+/* Reclaimed when this many are held: the consumer gives tail back every PUBLISH_MSG
+ * messages, so a load of tail per lookup would mostly find nothing new. */
+#define LOANS_RECLAIM 64
+/* More than the ring can hold: a lent lookup's message takes a header and a dns_lookup at
+ * least. So the list is never full once what the consumer is done with is reclaimed (checked
+ * anyway). */
+#define LOANS_MAX 1024
+_Static_assert(HANDOFF_RING_BYTES / (sizeof(struct msg) + sizeof(struct dns_lookup)) < LOANS_MAX,
+               "the loans' list holds every lent lookup the ring can");
 
 struct handoff {
     /* Read by both, written by neither after handoff_new. */
@@ -78,6 +110,12 @@ struct handoff {
     _Alignas(64) size_t wpos, tail_seen;
     unsigned unpublished;
     unsigned long long events, direct;
+    /* The loans in the ring, oldest first (a circular list of LOANS_MAX), and who takes them
+     * back. */
+    struct loan *loans;
+    unsigned loan_first, n_loans;
+    handoff_give_back_fn give;
+    void *give_ctx;
     _Alignas(64) atomic_size_t head;
     _Alignas(64) atomic_size_t tail;
     atomic_bool sleeping; /* the consumer is parked (or about to) on wake */
@@ -300,6 +338,8 @@ static void commit(struct handoff *h, size_t size, const struct wbuf *w, const s
         publish(h);
 }
 
+static void give_back(struct handoff *h, size_t done);
+
 void handoff_drain(struct handoff *h)
 {
     if (!h->started)
@@ -309,6 +349,7 @@ void handoff_drain(struct handoff *h)
     while (atomic_load_explicit(&h->tail, memory_order_acquire) != h->wpos)
         nap(&spins);
     h->tail_seen = h->wpos;
+    give_back(h, h->wpos);
 }
 
 static void *consume(void *arg);
@@ -351,6 +392,7 @@ static struct wbuf begin(struct handoff *h, size_t body, uint32_t kind, size_t *
     struct msg *m = (struct msg *)reserve(h, *size);
     m->kind = kind;
     m->size = (uint32_t)*size;
+    m->lent = 0;
     return (struct wbuf){(char *)(m + 1), (char *)(m + 1) + body};
 }
 
@@ -372,6 +414,77 @@ void handoff_lookup(struct handoff *h, const struct dns_lookup *l)
     }
     put_lookup(&w, &pl, l);
     commit(h, size, &w, &pl);
+}
+
+/* Gives back the loans of the messages before position done (tail, or wpos once drained). */
+static void give_back(struct handoff *h, size_t done)
+{
+    while (h->n_loans) {
+        struct loan *r = &h->loans[h->loan_first];
+        if (r->end > done)
+            break;
+        for (int k = 0; k < 3; k++)
+            if (r->ev[k].store || r->ev[k].text) {
+                UNPOISON_BLOCK(r->ev[k].store);
+                UNPOISON_BLOCK(r->ev[k].text);
+                h->give(h->give_ctx, &r->ev[k]);
+            }
+        h->loan_first = (h->loan_first + 1) % LOANS_MAX;
+        h->n_loans--;
+    }
+}
+
+void handoff_set_give_back(struct handoff *h, handoff_give_back_fn give, void *ctx)
+{
+    if (!h->loans && !(h->loans = malloc(LOANS_MAX * sizeof *h->loans)))
+        return; /* out of memory: lookups are copied, as before */
+    h->give = give;
+    h->give_ctx = ctx;
+}
+
+bool handoff_lookup_lend(struct handoff *h, struct dns_lookup *l)
+{
+    if (h->give && h->n_loans >= LOANS_RECLAIM) {
+        h->tail_seen = atomic_load_explicit(&h->tail, memory_order_acquire);
+        give_back(h, h->tail_seen);
+    }
+    if (!h->give || h->n_loans == LOANS_MAX) {
+        handoff_lookup(h, l);
+        return false;
+    }
+    size_t size;
+    struct plans pl;
+    plans_init(&pl);
+    size_t body = up8(sizeof *l) + str_size(l->qname) + evp_size(&pl, l->tcp.close);
+    struct wbuf w = begin(h, body, HANDOFF_LOOKUP, &size);
+    if (!w.p) {
+        direct(h, HANDOFF_LOOKUP, l);
+        return false;
+    }
+    ((struct msg *)(void *)w.p - 1)->lent = 1;
+    /* The lookup as it is, its three evidence pointing to the stores lent with it. */
+    struct dns_lookup *d = take(&w, sizeof *d);
+    memcpy(d, l, sizeof *d);
+    d->qname = put_str(&w, l->qname);
+    d->tcp.close = put_evp(&w, &pl, l->tcp.close);
+    struct loan *r = &h->loans[(h->loan_first + h->n_loans++) % LOANS_MAX];
+    r->end = h->wpos + size;
+    evidence_lend(&l->query, &r->ev[0]);
+    evidence_lend(&l->answer, &r->ev[1]);
+    evidence_lend(&l->error, &r->ev[2]);
+    commit(h, size, &w, &pl);
+    return true;
+}
+
+/* The consumer, done with lent lookup d: its stores poisoned until given back. */
+static void poison_lent(const struct dns_lookup *d)
+{
+    POISON_BLOCK(d->query.store);
+    POISON_BLOCK(d->query.text);
+    POISON_BLOCK(d->answer.store);
+    POISON_BLOCK(d->answer.text);
+    POISON_BLOCK(d->error.store);
+    POISON_BLOCK(d->error.text);
 }
 
 void handoff_icmp(struct handoff *h, const struct icmp_event *e)
@@ -496,6 +609,8 @@ static void *consume(void *arg)
             const struct msg *m = (const struct msg *)(ring + tail % cap);
             if (m->kind != KIND_WRAP && !discard)
                 fn(ctx, (enum handoff_kind)m->kind, m + 1);
+            if (m->kind != KIND_WRAP && m->lent)
+                poison_lent((const struct dns_lookup *)(const void *)(m + 1));
             uint32_t size = m->kind == KIND_WRAP ? (uint32_t)sizeof *m : m->size;
             tail += m->size;
             POISON(m, size);
@@ -551,7 +666,9 @@ static void finish(struct handoff *h)
         pthread_cond_broadcast(&h->wake);
         pthread_mutex_unlock(&h->mu);
         pthread_join(h->thread, NULL);
+        give_back(h, h->wpos);
     }
+    free(h->loans);
     pthread_cond_destroy(&h->wake);
     pthread_mutex_destroy(&h->mu);
     UNPOISON(h->ring, h->cap);

@@ -10,7 +10,8 @@
  * live in the ring only during the call, exactly as the correlator's objects do. One thing is
  * not copied: an address of family NT_AF_NAME (a host name tcpdump printed) points to its
  * text in the run's names table (util/addr.h), which the pipeline owns, never changes once
- * written and frees only after handoff_free.
+ * written and frees only after handoff_free. Closed lookups handed off by handoff_lookup_lend
+ * are the other exception: their evidence is lent, not copied (below).
  *
  * Thread safety: one producer (the thread that called handoff_new and every handoff_* below)
  * and the detector's thread. Between handoff_drain and the next event the producer may read
@@ -59,6 +60,21 @@ void handoff_icmp(struct handoff *h, const struct icmp_event *e);
 void handoff_stray(struct handoff *h, const struct stray_response *r);
 void handoff_malformed(struct handoff *h, const struct dns_malformed *m);
 void handoff_tcp(struct handoff *h, const struct tcp_attempt *t);
+
+/* Lending instead of copying (the busy bench's closed lookups, most of the events): a
+ * lookup's query, answer and error evidence are not copied into the ring but lent, their
+ * stores and text moved out of the lookup (evidence_lend) with the message. The producer
+ * gives each loan back through give, on its own thread, once the detector's thread is done
+ * with the message (its tail has passed it), at the latest in handoff_drain, handoff_free or
+ * handoff_discard. Under AddressSanitizer a lent store is poisoned from the end of fn's call
+ * until it is given back, as a message is. handoff_set_give_back: the function that takes a
+ * loan back (correlate_give_back); before it is set, handoff_lookup_lend copies.
+ * handoff_lookup_lend: handoff_lookup for a lookup the caller lets go of; true when its
+ * evidence was lent (l's evidence then owns nothing), false when it was copied or delivered
+ * in place (l unchanged). */
+typedef void (*handoff_give_back_fn)(void *ctx, struct evidence_loan *loan);
+void handoff_set_give_back(struct handoff *h, handoff_give_back_fn give, void *ctx);
+bool handoff_lookup_lend(struct handoff *h, struct dns_lookup *l);
 
 /* Returns once fn has returned for every event handed off so far. */
 void handoff_drain(struct handoff *h);

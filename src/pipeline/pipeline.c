@@ -163,6 +163,29 @@ static void on_lookup(void *ctx, const struct dns_lookup *l)
         p->sink.on_lookup(p->sink.ctx, l);
 }
 
+/* The same for a lookup whose evidence the correlator lets go of: with the detector on its
+ * own thread, the evidence is lent to it rather than copied (handoff_lookup_lend), so the
+ * readers on this thread see the lookup first. */
+static void on_lookup_lend(void *ctx, struct dns_lookup *l)
+{
+    struct pipeline *p = ctx;
+    if (!p->ho) {
+        on_lookup(ctx, l);
+        return;
+    }
+    if (p->inc)
+        incident_lookup(p->inc, l);
+    if (p->sink.on_lookup)
+        p->sink.on_lookup(p->sink.ctx, l);
+    handoff_lookup_lend(p->ho, l);
+}
+
+static void give_back(void *ctx, struct evidence_loan *loan)
+{
+    struct pipeline *p = ctx;
+    correlate_give_back(p->cor, loan);
+}
+
 static void on_icmp(void *ctx, const struct icmp_event *e)
 {
     struct pipeline *p = ctx;
@@ -236,6 +259,7 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, const struct pi
     cc.relations = sink && sink->on_relation;
     struct correlate_callbacks cb = {.ctx = p,
                                      .on_lookup = on_lookup,
+                                     .on_lookup_lend = on_lookup_lend,
                                      .on_icmp_error = on_icmp,
                                      .on_tcp_attempt = on_tcp,
                                      .on_stray_response = on_stray,
@@ -266,6 +290,8 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, const struct pi
      * thread that cannot be made leaves it on this one. */
     if (cfg->threads > 1 && !cfg->incidents && !p->sink.on_read)
         p->ho = handoff_new(det_event, p);
+    if (p->ho)
+        handoff_set_give_back(p->ho, give_back, p);
     p->threads = p->ho ? 2 : 1;
     a->n_inputs = n_inputs;
     a->timeout_us = cfg->timeout_us;
