@@ -333,6 +333,10 @@ static void close_lookup(struct correlator *c, struct lk *e, bool at_end)
     }
     if (l->transport == 6)
         dnsconn_fill(c->conns, l);
+    /* Only evidence whose store and text are blocks of their own (the pool's, or malloc's) may
+     * be lent: the callee gives them back to the pool, and the pipeline's hand-off measures
+     * them as malloc blocks under AddressSanitizer. A compact entry's is decoded into `store`
+     * above, on this stack. */
     if (c->cb.on_lookup_lend && !e->compact)
         c->cb.on_lookup_lend(c->cb.ctx, l);
     else if (c->cb.on_lookup)

@@ -88,7 +88,9 @@ struct loan {
     struct evidence_loan ev[3]; /* query, answer, error */
 };
 /* Reclaimed when this many are held: the consumer gives tail back every PUBLISH_MSG
- * messages, so a load of tail per lookup would mostly find nothing new. */
+ * messages, so a load of tail per lookup would mostly find nothing new. Fewer stay out of the
+ * pool until the next lent lookup, a drain or the end (on a quiet live capture, up to 63
+ * lookups' evidence: a few tens of KiB). */
 #define LOANS_RECLAIM 64
 /* More than the ring can hold: a lent lookup's message takes a header and a dns_lookup at
  * least. So the list is never full once what the consumer is done with is reclaimed (checked

@@ -2296,6 +2296,125 @@ static void test_compact_freed_open(void **state)
     free(x);
 }
 
+/* ---- lending (on_lookup_lend, correlate_give_back) ---- */
+
+struct lending {
+    struct seen plain; /* lookups given to on_lookup */
+    size_t n_lent;
+    uint64_t lent_seq[8];
+    bool lent_query[8], lent_answer[8], lent_error[8]; /* which evidence had a store or text */
+    struct evidence_loan loans[8][3];
+};
+
+static void on_plain(void *ctx, const struct dns_lookup *l)
+{
+    on_lookup(&((struct lending *)ctx)->plain, l);
+}
+
+/* Takes every evidence's store and text out of l, checking first that they are readable and
+ * after that l owns nothing. */
+static void on_lend(void *ctx, struct dns_lookup *l)
+{
+    struct lending *s = ctx;
+    assert_true(s->n_lent < 8);
+    size_t i = s->n_lent++;
+    s->lent_seq[i] = l->seq;
+    struct evidence *ev[3] = {&l->query, &l->answer, &l->error};
+    bool *had[3] = {&s->lent_query[i], &s->lent_answer[i], &s->lent_error[i]};
+    for (int k = 0; k < 3; k++) {
+        *had[k] = ev[k]->store || ev[k]->text;
+        if (ev[k]->qname)
+            assert_true(strlen(ev[k]->qname) > 0);
+        evidence_lend(ev[k], &s->loans[i][k]);
+        assert_null(ev[k]->store);
+        assert_null(ev[k]->text);
+        assert_int_equal(ev[k]->store_class, 0);
+        assert_int_equal(*had[k], s->loans[i][k].store || s->loans[i][k].text);
+    }
+}
+
+static size_t lent_index(const struct lending *s, uint64_t seq)
+{
+    for (size_t i = 0; i < s->n_lent; i++)
+        if (s->lent_seq[i] == seq)
+            return i;
+    fail_msg("lookup %llu was not lent", (unsigned long long)seq);
+    return 0;
+}
+
+/* With on_lookup_lend set, every lookup but a silent one kept compact (whose evidence lives in
+ * the closing function's memory) is lent: an answered one (packed in its answer guard), one
+ * refused by ICMP (whole), one made from an ICMP error's quote, a query read from text (its
+ * evidence's text). The compact one goes to on_lookup. The loans outlive the calls and are
+ * given back after the input ended and before the correlator is freed; under the sanitizers a
+ * store freed twice, given back to the wrong place or lost fails the test. */
+static void test_lent_lookups_given_back(void **state)
+{
+    (void)state;
+    struct lending *s = calloc(1, sizeof *s);
+    assert_non_null(s);
+    struct correlate_config cfg;
+    correlate_config_default(&cfg, 5000000);
+    struct correlate_callbacks cb = {
+        .ctx = s, .on_lookup = on_plain, .on_lookup_lend = on_lend, .on_icmp_error = NULL};
+    struct correlator *c = correlate_new(&cfg, &cb);
+    assert_non_null(c);
+    struct packet *q = pkt_new(), *r = pkt_new(), *e = pkt_new(), *x = pkt_new();
+    /* 1: a captured query, answered at once (packed in its answer guard). */
+    frame_query(q, 1, 1000.0,
+                "001b213a4f010200 5e049a1008004500 004b576640004011 db3ec61205b4cb00"
+                "7136ad7600350037 41186cf601000001 00000000000104 6d61696c0977696e67"
+                "74697032350363 6f6d000001000100002904d00000000000 00");
+    assert_int_equal(correlate_packet(c, q, 0), 0);
+    response(r, 2, 1000.01, q, 0);
+    assert_int_equal(correlate_packet(c, r, 0), 0);
+    /* 2: a query from text, refused by ICMP (a whole entry). */
+    query(q, 3, 1000.1, "10.0.0.1", 5000, "10.0.0.53", 7, "refused.example.");
+    q->ts.kind = NT_TIME_ABSOLUTE;
+    assert_int_equal(correlate_packet(c, q, 0), 0);
+    icmp_for(e, 4, 1000.2, q, "10.0.0.53", 3, true);
+    e->ts.kind = NT_TIME_ABSOLUTE;
+    assert_int_equal(correlate_packet(c, e, 0), 0);
+    /* 3: a silent query from text: compact after the timeout. */
+    query(q, 5, 1000.3, "10.0.0.2", 5001, "10.0.0.53", 8, "silent.example.");
+    q->ts.kind = NT_TIME_ABSOLUTE;
+    assert_int_equal(correlate_packet(c, q, 0), 0);
+    /* 4: an ICMP error quoting a query the capture does not have (another pair). */
+    query(q, 0, 1000.4, "10.0.0.3", 5002, "10.0.0.54", 9, "quoted.example.");
+    icmp_for(e, 6, 1000.5, q, "10.0.0.54", 3, true);
+    quote_question(e, q);
+    e->ts.kind = NT_TIME_ABSOLUTE;
+    assert_int_equal(correlate_packet(c, e, 0), 0);
+    /* Past every deadline but the compact lookup's late window; then the input ends. */
+    memset(x, 0, sizeof *x);
+    at(x, 7, 1010.0, NT_TIME_ABSOLUTE);
+    assert_int_equal(correlate_packet(c, x, 0), 0);
+    assert_int_equal(correlate_stats(c)->lookups_compacted, 1);
+    correlate_finish(c);
+
+    assert_int_equal(s->plain.n, 1);
+    assert_int_equal(s->plain.l[0].seq, 3);
+    assert_int_equal(s->plain.l[0].outcome, LOOKUP_UNANSWERED);
+    assert_int_equal(s->n_lent, 3);
+    size_t a = lent_index(s, 1), b = lent_index(s, 2), d = lent_index(s, 4);
+    assert_true(s->lent_query[a] && s->lent_answer[a] && !s->lent_error[a]);
+    assert_true(s->lent_query[b] && !s->lent_answer[b] && s->lent_error[b]);
+    assert_true(s->loans[b][0].text != NULL); /* the query read from text */
+    assert_true(!s->lent_query[d] && !s->lent_answer[d] && s->lent_error[d]);
+    for (size_t i = 0; i < s->n_lent; i++)
+        for (int k = 0; k < 3; k++) {
+            correlate_give_back(c, &s->loans[i][k]);
+            assert_null(s->loans[i][k].store);
+            assert_null(s->loans[i][k].text);
+        }
+    correlate_free(c);
+    free(q);
+    free(r);
+    free(e);
+    free(x);
+    free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2335,6 +2454,7 @@ int main(void)
         cmocka_unit_test(test_compact_silent_lookups),
         cmocka_unit_test(test_compact_keeps_captured_queries),
         cmocka_unit_test(test_compact_freed_open),
+        cmocka_unit_test(test_lent_lookups_given_back),
         cmocka_unit_test(test_packed_answered_lookups),
         cmocka_unit_test(test_packed_keeps_every_part),
         cmocka_unit_test(test_reused_entry_starts_empty),
