@@ -4,7 +4,6 @@
 #include <inttypes.h>
 #include <getopt.h>
 #include <math.h>
-#include <sched.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <stdlib.h>
@@ -24,6 +23,7 @@
 #include "report/observer.h"
 #include "source/live.h"
 #include "source/source.h"
+#include "util/cpus.h"
 #include "util/err.h"
 
 #define BOUNDS_SET_MAX 64
@@ -389,25 +389,17 @@ static const char *live_only_option(const struct report_opts *o)
     return NULL;
 }
 
-/* The processors this process may run on. */
-static long usable_cpus(void)
-{
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0)
-        return CPU_COUNT(&set);
-    return sysconf(_SC_NPROCESSORS_ONLN);
-}
-
 int cmd_report(int argc, char **argv)
 {
     struct report_opts o = {.format = "md", .color = "auto"};
     o.live.speed = 1;
     ship_config_default(&o.ship, "nettriage.events");
     pipeline_config_default(&o.cfg);
-    /* The rules on a second thread where the process may run on a second processor
-     * (--threads): its CPU affinity (taskset, a cpuset), else the processors online. A CPU
-     * quota (cgroup cpu.max) is not looked at. */
-    o.cfg.threads = usable_cpus() > 1 ? 2 : 1;
+    /* The rules on a second thread where the process may use a second processor
+     * (--threads): its CPU affinity (taskset, a cpuset), else the processors online, capped
+     * by its cgroups' CPU quota (util/cpus.h): two threads sharing one processor's time
+     * would only take turns. */
+    o.cfg.threads = nt_usable_cpus() > 1 ? 2 : 1;
     enum {
         OPT_MAX_LOOKUPS = 256,
         OPT_MAX_TCP,
