@@ -71,6 +71,15 @@ static bool field(const char *s, const char *end, int k, const char **f, size_t 
     }
 }
 
+/* The end of the line at *at (its '\n', or the text's end); *at moves to the next line, NULL
+ * after the last. */
+static const char *take_line(const char **at)
+{
+    const char *s = *at, *end = strchr(s, '\n');
+    *at = end ? end + 1 : NULL;
+    return end ? end : s + strlen(s);
+}
+
 struct hier {
     char mount[PATH_MAX_NT], root[PATH_MAX_NT];
     bool found;
@@ -88,11 +97,8 @@ static void copy_field(char *dst, const char *s, size_t n)
  * [OPTIONAL...] - FSTYPE SOURCE SUPEROPTIONS". The first of each kind counts. */
 static void find_mounts(const char *mi, struct hier *v2, struct hier *v1)
 {
-    for (const char *line = mi; line && *line;) {
-        const char *end = strchr(line, '\n');
-        const char *next = end ? end + 1 : NULL;
-        if (!end)
-            end = line + strlen(line);
+    for (const char *next = mi; next && *next;) {
+        const char *line = next, *end = take_line(&next);
         const char *sep = NULL;
         for (const char *p = line; p + 3 <= end; p++)
             if (p[0] == ' ' && p[1] == '-' && p[2] == ' ') {
@@ -114,7 +120,6 @@ static void find_mounts(const char *mi, struct hier *v2, struct hier *v1)
                 h->found = true;
             }
         }
-        line = next;
     }
 }
 
@@ -122,11 +127,8 @@ static void find_mounts(const char *mi, struct hier *v2, struct hier *v1)
  * controller (v1: true), into path; false when none is listed. */
 static bool find_cgroup(const char *cg, bool v1, char *path)
 {
-    for (const char *line = cg; line && *line;) {
-        const char *end = strchr(line, '\n');
-        const char *next = end ? end + 1 : NULL;
-        if (!end)
-            end = line + strlen(line);
+    for (const char *next = cg; next && *next;) {
+        const char *line = next, *end = take_line(&next);
         const char *c1 = memchr(line, ':', (size_t)(end - line));
         const char *c2 = c1 ? memchr(c1 + 1, ':', (size_t)(end - c1 - 1)) : NULL;
         if (c2) {
@@ -137,7 +139,6 @@ static bool find_cgroup(const char *cg, bool v1, char *path)
                 return true;
             }
         }
-        line = next;
     }
     return false;
 }
@@ -225,18 +226,12 @@ long nt_cgroup_cpu_cap(const char *prefix, const char *mountinfo, const char *se
 /* A /proc file's whole text (they report no size), at most 1 MiB; NULL when unreadable. */
 static char *read_proc(const char *path)
 {
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 20, n = 0;
+    size_t cap = 1 << 20;
     char *buf = malloc(cap);
-    if (buf) {
-        size_t got;
-        while (n + 1 < cap && (got = fread(buf + n, 1, cap - 1 - n, f)) > 0)
-            n += got;
-        buf[n] = '\0';
+    if (buf && !read_small(path, buf, cap)) {
+        free(buf);
+        return NULL;
     }
-    fclose(f);
     return buf;
 }
 
