@@ -150,6 +150,15 @@ static void det_event(void *ctx, enum handoff_kind kind, const void *obj)
     }
 }
 
+/* The lookup's readers on this thread: watch's incident tracker and the caller's sink. */
+static void lookup_readers(struct pipeline *p, const struct dns_lookup *l)
+{
+    if (p->inc)
+        incident_lookup(p->inc, l);
+    if (p->sink.on_lookup)
+        p->sink.on_lookup(p->sink.ctx, l);
+}
+
 static void on_lookup(void *ctx, const struct dns_lookup *l)
 {
     struct pipeline *p = ctx;
@@ -157,10 +166,7 @@ static void on_lookup(void *ctx, const struct dns_lookup *l)
         handoff_lookup(p->ho, l);
     else
         detect_lookup(p->det, l);
-    if (p->inc)
-        incident_lookup(p->inc, l);
-    if (p->sink.on_lookup)
-        p->sink.on_lookup(p->sink.ctx, l);
+    lookup_readers(p, l);
 }
 
 /* The same for a lookup whose evidence the correlator lets go of: with the detector on its
@@ -173,10 +179,7 @@ static void on_lookup_lend(void *ctx, struct dns_lookup *l)
         on_lookup(ctx, l);
         return;
     }
-    if (p->inc)
-        incident_lookup(p->inc, l);
-    if (p->sink.on_lookup)
-        p->sink.on_lookup(p->sink.ctx, l);
+    lookup_readers(p, l);
     handoff_lookup_lend(p->ho, l);
 }
 
