@@ -68,6 +68,59 @@ static struct finding_index *index_of(struct finding *f)
     return f->index;
 }
 
+/* Grows the array *arr of elem-byte entries (capacity *cap) to hold at least need of them,
+ * doubling from LIST_FIRST up to max, the new entries zeroed; false out of memory (the array is
+ * then as it was). */
+#define LIST_FIRST 4
+static bool grow(void **arr, size_t *cap, size_t need, size_t elem, size_t max)
+{
+    if (need <= *cap)
+        return true;
+    if (need > max)
+        return false;
+    size_t nc = *cap ? *cap : LIST_FIRST;
+    while (nc < need)
+        nc *= 2;
+    if (nc > max)
+        nc = max;
+    void *na = realloc(*arr, nc * elem);
+    if (!na)
+        return false;
+    memset((char *)na + *cap * elem, 0, (nc - *cap) * elem); /* as calloc: finding_reserve */
+    *arr = na;
+    *cap = nc;
+    return true;
+}
+
+static bool room_clients(struct finding *f, size_t need)
+{
+    void *p = f->clients;
+    bool ok = grow(&p, &f->cap_clients, need, sizeof f->clients[0], FINDING_MAX_CLIENTS);
+    f->clients = p;
+    return ok;
+}
+
+static bool room_names(struct finding *f, size_t need)
+{
+    void *p = f->names;
+    bool ok = grow(&p, &f->cap_names, need, sizeof f->names[0], FINDING_MAX_NAMES);
+    f->names = p;
+    return ok;
+}
+
+static bool room_evidence(struct finding *f, size_t need)
+{
+    void *p = f->evidence;
+    bool ok = grow(&p, &f->cap_evidence, need, sizeof f->evidence[0], FINDING_MAX_EVIDENCE);
+    f->evidence = p;
+    return ok;
+}
+
+bool finding_reserve(struct finding *f, size_t n_clients, size_t n_names, size_t n_evidence)
+{
+    return room_clients(f, n_clients) && room_names(f, n_names) && room_evidence(f, n_evidence);
+}
+
 void finding_add_client(struct finding *f, const struct nt_addr *a)
 {
     struct finding_index *ix = f->n_clients >= INDEX_FROM ? index_of(f) : NULL;
@@ -90,7 +143,7 @@ void finding_add_client(struct finding *f, const struct nt_addr *a)
             if (nt_addr_eq(&f->clients[i], a))
                 return;
     }
-    if (f->n_clients < FINDING_MAX_CLIENTS) {
+    if (f->n_clients < FINDING_MAX_CLIENTS && room_clients(f, f->n_clients + 1)) {
         f->clients[f->n_clients++] = *a;
         if (ix)
             ix->client[pos] = (uint16_t)f->n_clients;
@@ -125,7 +178,7 @@ void finding_add_name(struct finding *f, const char *name)
         f->names_dropped++;
         return;
     }
-    char *d = strdup(name);
+    char *d = room_names(f, f->n_names + 1) ? strdup(name) : NULL;
     if (d) {
         f->names[f->n_names++] = d;
         if (ix)
@@ -181,7 +234,7 @@ bool finding_add_evidence(struct finding *f, const struct evidence *ev)
         i--;
     }
     struct evidence tmp;
-    if (!evidence_copy(&tmp, ev))
+    if (!room_evidence(f, f->n_evidence + 1) || !evidence_copy(&tmp, ev))
         return false;
     memmove(&f->evidence[i + 1], &f->evidence[i], (f->n_evidence - i) * sizeof f->evidence[0]);
     f->evidence[i] = tmp;
@@ -203,8 +256,10 @@ void finding_settle(struct finding *f)
 {
     free(f->index); /* positions change */
     f->index = NULL;
-    qsort(f->clients, f->n_clients, sizeof f->clients[0], client_order);
-    qsort(f->names, f->n_names, sizeof f->names[0], name_order);
+    if (f->n_clients > 1) /* an empty list has no array to hand qsort */
+        qsort(f->clients, f->n_clients, sizeof f->clients[0], client_order);
+    if (f->n_names > 1)
+        qsort(f->names, f->n_names, sizeof f->names[0], name_order);
 }
 
 void finding_see_time(struct finding *f, const struct nt_time *t)
@@ -431,44 +486,50 @@ static void release(struct finding *f)
     free(f->index);
 }
 
+/* The three lists' arrays (their entries released first, by release). */
+static void free_lists(struct finding *f)
+{
+    free(f->clients);
+    free(f->names);
+    free(f->evidence);
+}
+
 void finding_free(struct finding *f)
 {
     if (!f)
         return;
     release(f);
+    free_lists(f);
     free(f);
 }
-
-/* Zeroes the members of f from member a (included) to member b (excluded). */
-#define ZERO_FROM_TO(f, a, b)                                                                      \
-    memset((char *)(f) + offsetof(struct finding, a), 0,                                           \
-           offsetof(struct finding, b) - offsetof(struct finding, a))
-/* Zeroes the members after array a up to member b (excluded). */
-#define ZERO_AFTER_TO(f, a, b)                                                                     \
-    memset((char *)(f) + offsetof(struct finding, a) + sizeof(f)->a, 0,                            \
-           offsetof(struct finding, b) - offsetof(struct finding, a) - sizeof(f)->a)
 
 void finding_reset(struct finding *f)
 {
     release(f);
-    /* Array elements past their counts were never written (every writer appends within the
-     * count), so they are still zero; but for the evidence one more: a full list that dropped
-     * its worst packet and then failed to copy the new one leaves a moved-out element there. */
-    size_t n_ev = f->n_evidence < FINDING_MAX_EVIDENCE ? f->n_evidence + 1 : f->n_evidence;
-    memset(f->clients, 0, f->n_clients * sizeof f->clients[0]);
-    memset(f->names, 0, f->n_names * sizeof f->names[0]);
-    memset(f->evidence, 0, n_ev * sizeof f->evidence[0]);
-    memset(f->facts, 0, f->n_facts * sizeof f->facts[0]);
-    memset(f->causes, 0, f->n_causes * sizeof f->causes[0]);
-    memset(f->next_steps, 0, f->n_next_steps * sizeof f->next_steps[0]);
-    ZERO_FROM_TO(f, id, clients);
-    ZERO_AFTER_TO(f, clients, names);
-    ZERO_AFTER_TO(f, names, evidence);
-    ZERO_AFTER_TO(f, evidence, facts);
-    ZERO_AFTER_TO(f, facts, causes);
-    ZERO_AFTER_TO(f, causes, next_steps);
-    memset((char *)f + offsetof(struct finding, next_steps) + sizeof f->next_steps, 0,
-           sizeof *f - offsetof(struct finding, next_steps) - sizeof f->next_steps);
+    struct finding keep = *f;
+    memset(f, 0, sizeof *f);
+    f->clients = keep.clients;
+    f->cap_clients = keep.cap_clients;
+    f->names = keep.names;
+    f->cap_names = keep.cap_names;
+    f->evidence = keep.evidence;
+    f->cap_evidence = keep.cap_evidence;
+}
+
+void finding_adopt(struct finding *dst, struct finding *src)
+{
+    const char *id = dst->id, *title = dst->title;
+    uint8_t attack = dst->attack;
+    uint8_t sev = dst->severity;
+    char *key = dst->key;
+    free_lists(dst); /* empty in a fresh finding; src's take their place */
+    *dst = *src;
+    dst->id = id;
+    dst->title = title;
+    dst->attack = attack;
+    dst->severity = sev;
+    dst->key = key;
+    free(src);
 }
 
 void finding_cap_causes(struct finding *f, enum confidence most)

@@ -42,11 +42,15 @@ struct finding {
     bool has_server;
     struct nt_addr server;
 
-    struct nt_addr clients[FINDING_MAX_CLIENTS];
-    size_t n_clients;
+    /* The three lists below are owned arrays grown as they fill (NULL while empty), up to
+     * FINDING_MAX_CLIENTS, FINDING_MAX_NAMES and FINDING_MAX_EVIDENCE: most findings, and the
+     * shadow findings rules keep per key, hold a few entries, and arrays of the full sizes made
+     * a finding 23 KiB. Writers go through the functions below (finding_reserve for tests). */
+    struct nt_addr *clients;
+    size_t n_clients, cap_clients;
     uint64_t clients_dropped;
-    char *names[FINDING_MAX_NAMES]; /* distinct query names with their types, "example.com. A" */
-    size_t n_names;
+    char **names; /* distinct query names with their types, "example.com. A" */
+    size_t n_names, cap_names;
     uint64_t names_dropped;
 
     /* Words for the counts below when they are not DNS lookups, queries and errors (static; NULL
@@ -85,8 +89,8 @@ struct finding {
         int64_t bound_width_s;
     } window;
 
-    struct evidence evidence[FINDING_MAX_EVIDENCE]; /* in capture order */
-    size_t n_evidence;
+    struct evidence *evidence; /* in capture order */
+    size_t n_evidence, cap_evidence;
     uint64_t evidence_dropped;
 
     char *summary;                  /* Part 1: a few sentences on what failed */
@@ -147,8 +151,13 @@ static inline const char *finding_transport_name(const struct finding *f)
     return f->transport == 6 ? "tcp" : f->transport == 17 ? "udp" : NULL;
 }
 /* Releases what f owns and makes it all zero again, as calloc would, for a rule that reuses one
- * finding for its next key: only the used parts of its arrays are written (a finding is about
- * 23 KiB, mostly arrays a short-lived shadow never fills). */
+ * finding for its next key; the three lists' arrays are kept for it (empty). */
 void finding_reset(struct finding *f);
+/* Room for at least n_clients, n_names and n_evidence entries in the lists (each at most its
+ * FINDING_MAX_*), for code that fills them itself (tests); false out of memory. */
+bool finding_reserve(struct finding *f, size_t n_clients, size_t n_names, size_t n_evidence);
+/* Moves everything src gathered (a rule's shadow finding) into dst, a finding fresh from
+ * rule_raise whose id, title, ATT&CK technique, severity and key stay; frees src. */
+void finding_adopt(struct finding *dst, struct finding *src);
 
 #endif

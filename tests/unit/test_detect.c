@@ -393,7 +393,7 @@ static void test_singular_counts(void **state)
 }
 
 /* finding_reset: a finding filled past its evidence cap, with sentences, is all zero again (as
- * calloc makes it) and can be filled again. */
+ * calloc makes it) but for its lists' arrays, kept empty, and can be filled again. */
 static void test_finding_reset(void **state)
 {
     (void)state;
@@ -423,7 +423,21 @@ static void test_finding_reset(void **state)
         finding_add_cause(f, CONF_HIGH, "cause", "reason");
         finding_add_step(f, "step");
         finding_reset(f);
-        assert_memory_equal(f, zero, sizeof *f);
+        /* The lists' arrays are kept, empty, for the next key. */
+        assert_non_null(f->clients);
+        assert_int_equal(f->cap_clients, FINDING_MAX_CLIENTS);
+        assert_non_null(f->names);
+        assert_int_equal(f->cap_names, 32); /* 20 distinct names: 4, 8, 16, 32 */
+        assert_non_null(f->evidence);
+        assert_int_equal(f->cap_evidence, FINDING_MAX_EVIDENCE);
+        struct finding rest = *f;
+        rest.clients = NULL;
+        rest.cap_clients = 0;
+        rest.names = NULL;
+        rest.cap_names = 0;
+        rest.evidence = NULL;
+        rest.cap_evidence = 0;
+        assert_memory_equal(&rest, zero, sizeof rest);
     }
     finding_free(f);
     free(zero);

@@ -130,6 +130,7 @@ static struct fixture *fixture_small(void)
     assert_non_null(fx);
     struct finding *f = fx->f = calloc(1, sizeof *f);
     assert_non_null(f);
+    assert_true(finding_reserve(f, 4, 16, 4)); /* test_hostile adds to the lists */
 
     struct analysis_input *in = &fx->inputs[0];
     in->path = s_path;
@@ -198,6 +199,9 @@ static struct fixture *fixture_small(void)
 
 static void fixture_free(struct fixture *fx)
 {
+    free(fx->f->clients); /* the lists hold static strings: not finding_free */
+    free(fx->f->names);
+    free(fx->f->evidence);
     free(fx->f);
     free(fx);
 }

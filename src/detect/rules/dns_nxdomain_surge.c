@@ -478,7 +478,7 @@ static struct nx_entry *entry_find(struct nx_entry *tab, struct htab *ix, size_t
         i = min_i;
         htab_remove(ix, tab[i].hash, &tab[i]);
         present[tab[i].key % PRESENT_BUCKETS]--;
-        /* The replaced entry's shadow is emptied for the new one: a finding is 23 KiB, and a
+        /* The replaced entry's shadow is emptied for the new one, its lists' arrays kept: a
          * busy resolver's clients replace each other here thousands of times. */
         reuse = entry_recycle(&tab[i]);
         (*used)--;
@@ -817,18 +817,7 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
 /* Moves what the shadow gathered into the registered finding dst (fresh from rule_raise). */
 static void adopt(struct finding *dst, struct nx_entry *e)
 {
-    struct finding *src = e->shadow;
-    const char *id = dst->id, *title = dst->title;
-    uint8_t attack = dst->attack;
-    uint8_t sev = dst->severity;
-    char *key = dst->key;
-    *dst = *src;
-    dst->id = id;
-    dst->title = title;
-    dst->attack = attack;
-    dst->severity = sev;
-    dst->key = key;
-    free(src);
+    finding_adopt(dst, e->shadow);
     e->shadow = NULL;
     dst->window.window_set = true;
     dst->window.has_ok_before = e->has_before;

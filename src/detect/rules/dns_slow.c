@@ -28,7 +28,8 @@
  * once). A measured server costs about 12 KiB (its two histograms), its fast answers' history
  * (detect/history.h, however long the capture at most about 230 KiB when its fast answers
  * come more than 8 a second, about 750 KiB when they are fewer) and, once it answered
- * slowly, a shadow finding (about 21 KiB with up to 64 evidence copies). */
+ * slowly, a shadow finding (under 1 KiB, plus its lists as they fill: up to 64 evidence
+ * copies of 256 bytes and their packets). */
 /* A query rate past which overload is a likely cause. */
 #define BUSY_QPS 100.0
 
@@ -184,22 +185,6 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     finding_add_evidence(f, &l->answer);
     finding_see_time(f, &l->first_tx);
     finding_see_time(f, &l->answer.ts);
-}
-
-/* Moves what the shadow gathered into the registered finding dst (fresh from rule_raise). */
-static void adopt(struct finding *dst, struct finding *src)
-{
-    const char *id = dst->id, *title = dst->title;
-    uint8_t attack = dst->attack;
-    uint8_t sev = dst->severity;
-    char *key = dst->key;
-    *dst = *src;
-    dst->id = id;
-    dst->title = title;
-    dst->attack = attack;
-    dst->severity = sev;
-    dst->key = key;
-    free(src);
 }
 
 static bool qualifies(const struct srv *s)
@@ -409,7 +394,7 @@ static void on_finish(struct rule_ctx *rc)
         struct finding *f = rule_raise(rc, key);
         if (!f)
             continue;
-        adopt(f, s->shadow);
+        finding_adopt(f, s->shadow);
         s->shadow = NULL;
         f->transport = s->k.transport == 6 ? 6 : 17;
         f->port = s->k.port;
