@@ -28,7 +28,7 @@ static struct nt_addr *find_slot(struct nt_addr *slots, size_t cap, const struct
 
 static bool grow(struct addr_set *s)
 {
-    size_t nc = s->cap ? s->cap * 2 : 16;
+    size_t nc = s->cap ? s->cap * 2 : 4; /* most sets hold an address or two */
     struct nt_addr *ns = calloc(nc, sizeof *ns);
     if (!ns)
         return false;

@@ -23,7 +23,15 @@
  * followed (the rest counted in "sources_ignored"); per source `targets` distinct targets and
  * `hosts` distinct hosts are kept (attempts to
  * further targets counted in "targets_not_kept", and the host count marked as a lower bound);
- * every source's failed ports are exact (a 8 KiB bitmap, made at its second distinct port). */
+ * every source's failed ports are exact.
+ *
+ * Memory per source: a source is mostly a host met once or twice (the internet's background of
+ * scanners reaching an exposed host: tens of thousands of sources a day, each trying a port or
+ * three), so what it keeps grows with what it did. Its failed ports: the first inline, then a
+ * sorted list, then past PORT_LIST_MAX a bitmap of all 65,536 (8 KiB, what the list then
+ * costs). Its SYNs kept before the threshold: an array grown as they come (at most
+ * SCAN_EV_KEPT). Before, each source had the bitmap from its second port and room for all 8
+ * SYNs: 65,536 sources of 3 refused SYNs each took 773 MiB. */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -41,6 +49,7 @@
 #define SCAN_LIST_PORTS 24
 #define SCAN_LIST_HOSTS 10
 #define SCAN_EV_KEPT    8 /* SYNs kept before the source crosses the threshold */
+#define PORT_LIST_MAX   4096 /* failed ports listed before the bitmap (8 KiB either way) */
 
 static const struct rule_bound_def bounds[] = {
     {"sources", 65536, 1, 16777216, "sources with failed attempts followed"},
@@ -61,12 +70,15 @@ struct source {
     uint64_t targets_not_kept;
     struct htab targets; /* struct target by server and port */
     struct addr_set hosts;
-    uint8_t *ports; /* bitmap of failed ports, made at the second distinct port */
+    /* Failed ports: n_ports distinct; the first in first_port; from the second, all of them in
+     * port_list (sorted, port_cap long) until PORT_LIST_MAX, then in the bitmap ports. */
     uint16_t first_port;
-    uint32_t n_ports;
+    uint32_t n_ports, port_cap;
+    uint16_t *port_list;
+    uint8_t *ports;
     struct nt_time first, last; /* first SYNs of the failed attempts */
-    struct evidence ev[SCAN_EV_KEPT];
-    size_t n_ev;
+    struct evidence *ev;        /* SYNs kept before the threshold (n_ev of cap_ev) */
+    size_t n_ev, cap_ev;
     struct finding *f; /* raised once the source crossed the threshold */
 };
 
@@ -119,8 +131,10 @@ static void source_free(struct source *s)
     htab_fini(&s->targets);
     addr_set_fini(&s->hosts);
     free(s->ports);
+    free(s->port_list);
     for (size_t i = 0; i < s->n_ev; i++)
         evidence_fini(&s->ev[i]);
+    free(s->ev);
     free(s);
 }
 
@@ -181,13 +195,65 @@ static struct source *source_get(struct rule_ctx *rc, struct state *st, const st
     return s;
 }
 
+/* Where port is in the sorted list, or would go. */
+static size_t list_pos(const struct source *s, uint16_t port)
+{
+    size_t lo = 0, hi = s->n_ports;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->port_list[mid] < port)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 static bool port_seen(const struct source *s, uint16_t port)
 {
     if (!s->n_ports)
         return false;
+    if (s->ports)
+        return (s->ports[port >> 3] >> (port & 7)) & 1;
+    if (s->port_list) {
+        size_t i = list_pos(s, port);
+        return i < s->n_ports && s->port_list[i] == port;
+    }
+    return s->first_port == port;
+}
+
+/* The list holding every port so far, with room for one more; false out of memory. */
+static bool list_room(struct source *s)
+{
+    if (!s->port_list) {
+        if (!(s->port_list = malloc(4 * sizeof *s->port_list)))
+            return false;
+        s->port_cap = 4;
+        s->port_list[0] = s->first_port; /* n_ports is 1 */
+    }
+    if (s->n_ports < s->port_cap)
+        return true;
+    uint32_t nc = s->port_cap * 2 < PORT_LIST_MAX ? s->port_cap * 2 : PORT_LIST_MAX;
+    uint16_t *nl = realloc(s->port_list, nc * sizeof *nl);
+    if (!nl)
+        return false;
+    s->port_list = nl;
+    s->port_cap = nc;
+    return true;
+}
+
+/* The bitmap made from the list, which it replaces; false out of memory. */
+static bool to_bitmap(struct source *s)
+{
+    s->ports = calloc(65536 / 8, 1);
     if (!s->ports)
-        return s->first_port == port;
-    return (s->ports[port >> 3] >> (port & 7)) & 1;
+        return false;
+    for (uint32_t i = 0; i < s->n_ports; i++)
+        s->ports[s->port_list[i] >> 3] |= (uint8_t)(1u << (s->port_list[i] & 7));
+    free(s->port_list);
+    s->port_list = NULL;
+    s->port_cap = 0;
+    return true;
 }
 
 static void port_add(struct source *s, uint16_t port)
@@ -199,14 +265,36 @@ static void port_add(struct source *s, uint16_t port)
         s->n_ports = 1;
         return;
     }
-    if (!s->ports) {
-        s->ports = calloc(65536 / 8, 1);
-        if (!s->ports)
+    if (!s->ports && s->n_ports < PORT_LIST_MAX) {
+        if (!list_room(s))
             return; /* out of memory: the count stays a lower bound */
-        s->ports[s->first_port >> 3] |= (uint8_t)(1u << (s->first_port & 7));
+        size_t i = list_pos(s, port);
+        memmove(&s->port_list[i + 1], &s->port_list[i], (s->n_ports - i) * sizeof port);
+        s->port_list[i] = port;
+        s->n_ports++;
+        return;
     }
+    if (!s->ports && !to_bitmap(s))
+        return;
     s->ports[port >> 3] |= (uint8_t)(1u << (port & 7));
     s->n_ports++;
+}
+
+/* Keeps a copy of the SYN ev while the source is below the threshold (at most SCAN_EV_KEPT). */
+static void keep_syn(struct source *s, const struct evidence *ev)
+{
+    if (s->n_ev == SCAN_EV_KEPT)
+        return;
+    if (s->n_ev == s->cap_ev) {
+        size_t nc = s->cap_ev + 1; /* one at a time: most sources send one or two */
+        struct evidence *ne = realloc(s->ev, nc * sizeof *ne);
+        if (!ne)
+            return;
+        s->ev = ne;
+        s->cap_ev = nc;
+    }
+    if (evidence_copy(&s->ev[s->n_ev], ev))
+        s->n_ev++;
 }
 
 static uint64_t n_hosts(const struct source *s)
@@ -236,6 +324,9 @@ static void raise_finding(struct rule_ctx *rc, struct source *s)
         evidence_fini(&s->ev[i]);
     }
     s->n_ev = 0;
+    free(s->ev); /* no more are kept: the finding has them */
+    s->ev = NULL;
+    s->cap_ev = 0;
 }
 
 static void on_attempt(struct rule_ctx *rc, const struct tcp_attempt *t)
@@ -294,8 +385,7 @@ static void on_attempt(struct rule_ctx *rc, const struct tcp_attempt *t)
         finding_see_time(f, &t->first_syn);
         finding_see_time(f, &t->last_syn);
     } else {
-        if (s->n_ev < SCAN_EV_KEPT && evidence_copy(&s->ev[s->n_ev], &t->syn))
-            s->n_ev++;
+        keep_syn(s, &t->syn);
         if (s->n_ports >= SCAN_MIN_PORTS || n_hosts(s) >= SCAN_MIN_HOSTS) {
             raise_finding(rc, s);
             if (s->f) {
@@ -377,6 +467,9 @@ static void explain(struct rule_ctx *rc, struct source *s, struct finding *f)
         for (uint32_t p = 0; p < 65536 && listed < SCAN_LIST_PORTS; p++)
             if ((s->ports[p >> 3] >> (p & 7)) & 1)
                 cat(ports, sizeof ports, "%s%u", listed++ ? ", " : "", p);
+    } else if (s->port_list) {
+        for (; listed < s->n_ports && listed < SCAN_LIST_PORTS; listed++)
+            cat(ports, sizeof ports, "%s%u", listed ? ", " : "", s->port_list[listed]);
     } else if (s->n_ports) {
         cat(ports, sizeof ports, "%u", s->first_port);
         listed = 1;
