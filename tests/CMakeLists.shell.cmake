@@ -143,6 +143,12 @@ add_test(NAME bounds COMMAND ${NT_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/bounds.sh
                              $<TARGET_FILE:nettriage>)
 set_tests_properties(bounds PROPERTIES LABELS golden TIMEOUT 120)
 
+# What one key of the rules' tables costs stays small: 65,536 scanning sources in under 320 MiB
+# peak RSS (tests/memory.sh says why; python3 writes the capture).
+add_test(NAME memory.scan_sources COMMAND ${NT_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/memory.sh
+                                          $<TARGET_FILE:nettriage>)
+set_tests_properties(memory.scan_sources PROPERTIES LABELS golden SKIP_RETURN_CODE 77 TIMEOUT 120)
+
 # --- lint ------------------------------------------------------------------------------
 # The test scripts stay shellcheck-clean when shellcheck is installed (it is optional).
 find_program(NT_SHELLCHECK shellcheck)
@@ -159,6 +165,7 @@ if(NT_SHELLCHECK)
                    ${CMAKE_CURRENT_SOURCE_DIR}/golden/progress.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/badinput.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/bounds.sh
+                   ${CMAKE_CURRENT_SOURCE_DIR}/memory.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/live.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/cli.sh
                    ${CMAKE_SOURCE_DIR}/scripts/capture-example

@@ -371,11 +371,11 @@ static void test_scan_ports_exact(void **state)
     /* 198.51.100.66: ports 1..5003 in a shuffled order (i * 2357 mod 5003 is a permutation),
      * the first 50 of them tried twice. */
     for (int i = 0; i < WIDE; i++, pkt += 2)
-        as[n++] = att("198.51.100.66", SRV, (uint16_t)(1 + (i * 2357) % WIDE), 10.0 + i * 0.001,
-                      1, TCP_RESET, pkt);
+        as[n++] = att("198.51.100.66", SRV, (uint16_t)(1 + (i * 2357) % WIDE), 10.0 + i * 0.001, 1,
+                      TCP_RESET, pkt);
     for (int i = 0; i < 50; i++, pkt += 2)
-        as[n++] = att("198.51.100.66", SRV, (uint16_t)(1 + (i * 2357) % WIDE), 20.0 + i * 0.001,
-                      1, TCP_RESET, pkt);
+        as[n++] = att("198.51.100.66", SRV, (uint16_t)(1 + (i * 2357) % WIDE), 20.0 + i * 0.001, 1,
+                      TCP_RESET, pkt);
     /* 198.51.100.77: ports 1000..1299 from the top down. */
     for (int i = 0; i < NARROW; i++, pkt += 2)
         as[n++] = att("198.51.100.77", SRV, (uint16_t)(1299 - i), 30.0 + i * 0.001, 1,
