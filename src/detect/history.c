@@ -30,7 +30,7 @@ static uint32_t slot_take(struct history *h)
     if (h->n_slot == h->cap_slot) {
         /* At most one slot a bucket, and freed slots are taken first: never more than
          * HISTORY_BUCKETS_MAX slots. */
-        uint32_t nc = h->cap_slot ? h->cap_slot * 2 : 4;
+        uint32_t nc = h->cap_slot ? h->cap_slot * 2 : 1; /* many services succeed once */
         if (nc > HISTORY_BUCKETS_MAX)
             nc = HISTORY_BUCKETS_MAX;
         if (nc <= h->cap_slot)
@@ -178,7 +178,7 @@ bool history_add(struct history *h, const struct nt_time *t)
             return history_add(h, t);
         }
         if (h->n == h->cap) {
-            size_t nc = h->cap ? h->cap * 2 : 4;
+            size_t nc = h->cap ? h->cap * 2 : 1;
             if (nc > HISTORY_BUCKETS_MAX)
                 nc = HISTORY_BUCKETS_MAX;
             struct history_bucket *nb = realloc(h->b, nc * sizeof *nb);

@@ -138,6 +138,34 @@ static void test_sparse_is_exact(void **state)
     assert_false(bound);
 }
 
+/* A service that worked once (a DNS scan's thousands of resolvers, each answering once) costs
+ * one bucket and one slot, not room for four of each; its answers are exact. */
+static void test_one_success_is_small(void **state)
+{
+    (void)state;
+    struct history h;
+    history_init(&h);
+    struct nt_time t = at(1700000000LL * 1000000 + 250000, NT_TIME_ABSOLUTE);
+    assert_true(history_add(&h, &t));
+    assert_int_equal(h.n, 1);
+    assert_int_equal(h.cap, 1);
+    assert_int_equal(h.n_slot, 1);
+    assert_int_equal(h.cap_slot, 1);
+    struct nt_time f = at(1700000000LL * 1000000 + 900000, NT_TIME_ABSOLUTE);
+    struct history_window w;
+    history_window(&h, &f, &f, &w);
+    assert_true(w.has_before && w.before_exact);
+    assert_int_equal(nt_time_cmp(&w.before, &t), 0);
+    assert_false(w.has_after);
+    assert_int_equal(w.total, 1);
+    /* It grows as successes come: a second one, in another second, takes a second bucket. */
+    struct nt_time t2 = at(1700000002LL * 1000000, NT_TIME_ABSOLUTE);
+    assert_true(history_add(&h, &t2));
+    assert_int_equal(h.n, 2);
+    assert_int_equal(h.cap, 2);
+    history_fini(&h);
+}
+
 /* Thousands a second for a long time: bounds that hold, and flat memory. */
 static void test_busy_is_bounded_and_flat(void **state)
 {
@@ -250,6 +278,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sparse_is_exact),
+        cmocka_unit_test(test_one_success_is_small),
         cmocka_unit_test(test_busy_is_bounded_and_flat),
         cmocka_unit_test(test_exact_slots_follow_the_buckets),
         cmocka_unit_test(test_week_stays_flat),
