@@ -151,7 +151,8 @@ static inline const char *finding_transport_name(const struct finding *f)
     return f->transport == 6 ? "tcp" : f->transport == 17 ? "udp" : NULL;
 }
 /* Releases what f owns and makes it all zero again, as calloc would, for a rule that reuses one
- * finding for its next key; the three lists' arrays are kept for it (empty). */
+ * finding for its next key; the three lists' arrays are kept for it (empty) while still of
+ * their first size. */
 void finding_reset(struct finding *f);
 /* Room for at least n_clients, n_names and n_evidence entries in the lists (each at most its
  * FINDING_MAX_*), for code that fills them itself (tests); false out of memory. */

@@ -393,7 +393,7 @@ static void test_singular_counts(void **state)
 }
 
 /* finding_reset: a finding filled past its evidence cap, with sentences, is all zero again (as
- * calloc makes it) but for its lists' arrays, kept empty, and can be filled again. */
+ * calloc makes it) and can be filled again; small lists' arrays are kept for the next key. */
 static void test_finding_reset(void **state)
 {
     (void)state;
@@ -423,22 +423,30 @@ static void test_finding_reset(void **state)
         finding_add_cause(f, CONF_HIGH, "cause", "reason");
         finding_add_step(f, "step");
         finding_reset(f);
-        /* The lists' arrays are kept, empty, for the next key. */
-        assert_non_null(f->clients);
-        assert_int_equal(f->cap_clients, FINDING_MAX_CLIENTS);
-        assert_non_null(f->names);
-        assert_int_equal(f->cap_names, 32); /* 20 distinct names: 4, 8, 16, 32 */
-        assert_non_null(f->evidence);
-        assert_int_equal(f->cap_evidence, FINDING_MAX_EVIDENCE);
-        struct finding rest = *f;
-        rest.clients = NULL;
-        rest.cap_clients = 0;
-        rest.names = NULL;
-        rest.cap_names = 0;
-        rest.evidence = NULL;
-        rest.cap_evidence = 0;
-        assert_memory_equal(&rest, zero, sizeof rest);
+        /* Lists grown past their first size are released with the rest. */
+        assert_memory_equal(f, zero, sizeof *f);
     }
+    /* Lists of their first size are kept, empty, for the next key. */
+    struct dns_lookup *l = lk("192.0.2.9", "198.51.100.1", 7, "a.example.", 100.0);
+    finding_add_client(f, &l->client);
+    finding_add_name(f, "a.example. A");
+    finding_add_evidence(f, &l->query);
+    lk_free(l);
+    finding_reset(f);
+    assert_non_null(f->clients);
+    assert_int_equal(f->cap_clients, 4);
+    assert_non_null(f->names);
+    assert_int_equal(f->cap_names, 4);
+    assert_non_null(f->evidence);
+    assert_int_equal(f->cap_evidence, 4);
+    struct finding rest = *f;
+    rest.clients = NULL;
+    rest.cap_clients = 0;
+    rest.names = NULL;
+    rest.cap_names = 0;
+    rest.evidence = NULL;
+    rest.cap_evidence = 0;
+    assert_memory_equal(&rest, zero, sizeof rest);
     finding_free(f);
     free(zero);
 }
