@@ -12,6 +12,9 @@
 #include "util/htab.h"
 
 /* Slots of the detector's caches of service entries (a power of two). */
+/* Refused (rule, key) pairs remembered to count each once (16 to 32 MiB at most, only under
+ * traffic that made 1000 findings of a rule and then this many more keys). */
+#define REFUSED_KEYS_KEPT 1048576
 #define DETECT_SERVICE_CACHE 16
 /* Slots of its memo of services' hasher states: 1 << DETECT_SVC_MEMO_BITS. */
 #define DETECT_SVC_MEMO_BITS 6
@@ -72,6 +75,9 @@ struct detector {
     size_t *n_raised;  /* findings per rule, for the cap */
     uint64_t *refused; /* findings per rule not made because of the cap */
     uint64_t refused_total;
+    /* The keyed hashes of the (rule, key) pairs refused, so that each is counted once however
+     * many of its events come (up to REFUSED_KEYS_KEPT; past it every refusal counts). */
+    struct htab refused_keys;
     uint64_t **bounds;           /* per rule, its bounds' values (rule->bounds order) */
     struct detect_limit *limits; /* rule_count_limit's counters */
     size_t n_limits, cap_limits;
@@ -322,6 +328,12 @@ struct finding *rule_raise(struct rule_ctx *rc, const char *key)
     /* Hostile traffic (a scan of every port, every router) must not make findings without
      * bound: past the cap a rule's new keys are counted, not raised. */
     if (d->n_raised[rc->idx] >= DETECT_MAX_FINDINGS_PER_RULE) {
+        struct htab_iter it;
+        static char refused_mark;
+        if (htab_find(&d->refused_keys, h, &it))
+            return NULL; /* counted at its first refusal */
+        if (htab_count(&d->refused_keys) < REFUSED_KEYS_KEPT)
+            (void)htab_insert(&d->refused_keys, h, &refused_mark);
         d->refused[rc->idx]++;
         d->refused_total++;
         return NULL;
@@ -783,6 +795,7 @@ void detect_free(struct detector *d)
     free(d->states);
     free(d->n_raised);
     free(d->refused);
+    htab_fini(&d->refused_keys);
     for (size_t i = 0; d->bounds && i < detect_n_rules; i++)
         free(d->bounds[i]);
     free(d->bounds);

@@ -59,8 +59,9 @@ struct rule {
 
 /* Returns the finding of the calling rule with this key, creating it on first use. One finding
  * per (rule, key). NULL on out of memory, or when the rule already has
- * DETECT_MAX_FINDINGS_PER_RULE findings (the key is then counted in detect_findings_omitted):
- * rules must handle NULL. */
+ * DETECT_MAX_FINDINGS_PER_RULE findings (the key is then counted in detect_findings_omitted,
+ * once however often it is asked for again, for the first 1,048,576 such keys): rules must
+ * handle NULL. */
 #define DETECT_MAX_FINDINGS_PER_RULE 1000
 struct finding *rule_raise(struct rule_ctx *rc, const char *key);
 /* Iterates over the calling rule's findings (for on_finish): start with *iter = 0; returns NULL

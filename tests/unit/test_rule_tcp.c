@@ -411,6 +411,36 @@ static void test_scan_ports_exact(void **state)
     free(as);
 }
 
+/* Past a rule's 1000 findings, each key refused is counted once among the findings omitted,
+ * however many of its attempts come after (1,100 sources each failing on 12 ports: 100 scans
+ * omitted, not one per attempt from the 10th on, 300). */
+static void test_scan_omitted_once_per_source(void **state)
+{
+    (void)state;
+    enum { SOURCES = 1100, PORTS = 12, N = SOURCES * PORTS };
+    struct tcp_attempt **as = calloc(N, sizeof *as);
+    assert_non_null(as);
+    size_t n = 0;
+    uint64_t pkt = 1;
+    for (int s = 0; s < SOURCES; s++) {
+        char src[32];
+        snprintf(src, sizeof src, "10.1.%d.%d", s / 250, s % 250 + 1);
+        for (int p = 1; p <= PORTS; p++, pkt += 2) {
+            double t = 10.0 + (double)n * 0.0001;
+            as[n++] = att(src, SRV, (uint16_t)p, t, 1, TCP_RESET, pkt);
+        }
+    }
+    assert_int_equal(n, N);
+    struct detector *d;
+    const struct finding *fs[1];
+    assert_int_equal(run(as, n, NULL, 0, &d, "tcp.scan", fs, 1), DETECT_MAX_FINDINGS_PER_RULE);
+    assert_int_equal(detect_findings_omitted(d), SOURCES - DETECT_MAX_FINDINGS_PER_RULE);
+    detect_free(d);
+    for (size_t i = 0; i < n; i++)
+        att_free(as[i]);
+    free(as);
+}
+
 static void test_quiet(void **state)
 {
     (void)state;
@@ -725,6 +755,7 @@ int main(void)
         cmocka_unit_test(test_quiet),
         cmocka_unit_test(test_scan_one_finding_per_source),
         cmocka_unit_test(test_scan_ports_exact),
+        cmocka_unit_test(test_scan_omitted_once_per_source),
         cmocka_unit_test(test_no_response_short_capture),
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_truncated_quiet),

@@ -80,6 +80,7 @@ struct source {
     struct evidence *ev;        /* SYNs kept before the threshold (n_ev of cap_ev) */
     size_t n_ev, cap_ev;
     struct finding *f; /* raised once the source crossed the threshold */
+    bool not_raised;   /* crossed it, but the detector refused the finding (its cap) */
 };
 
 struct state {
@@ -307,8 +308,18 @@ static void raise_finding(struct rule_ctx *rc, struct source *s)
     char key[NT_ADDR_FMT_MAX];
     nt_addr_format(&s->src, key, sizeof key); /* as tcp_scan_known (tcp_seen.h) looks it up */
     struct finding *f = rule_raise(rc, key);
-    if (!f)
+    if (!f) {
+        /* Past the detector's cap (or out of memory): the source is counted once among the
+         * findings omitted, not again at each of its later attempts, and its SYNs, which no
+         * finding will cite, are let go. */
+        s->not_raised = true;
+        for (size_t i = 0; i < s->n_ev; i++)
+            evidence_fini(&s->ev[i]);
+        free(s->ev);
+        s->ev = NULL;
+        s->n_ev = s->cap_ev = 0;
         return;
+    }
     s->f = f;
     f->transport = 6;
     f->unit_one = "connection attempt";
@@ -384,7 +395,7 @@ static void on_attempt(struct rule_ctx *rc, const struct tcp_attempt *t)
             finding_add_evidence(f, &t->reply);
         finding_see_time(f, &t->first_syn);
         finding_see_time(f, &t->last_syn);
-    } else {
+    } else if (!s->not_raised) {
         keep_syn(s, &t->syn);
         if (s->n_ports >= SCAN_MIN_PORTS || n_hosts(s) >= SCAN_MIN_HOSTS) {
             raise_finding(rc, s);
