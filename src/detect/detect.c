@@ -12,14 +12,16 @@
 #include "util/htab.h"
 
 /* Slots of the detector's caches of service entries (a power of two). */
-/* Refused (rule, key) pairs remembered to count each once (16 to 32 MiB at most, only under
- * traffic that made 1000 findings of a rule and then this many more keys). */
-#define REFUSED_KEYS_KEPT 1048576
 #define DETECT_SERVICE_CACHE 16
 /* Slots of its memo of services' hasher states: 1 << DETECT_SVC_MEMO_BITS. */
 #define DETECT_SVC_MEMO_BITS 6
 /* Rules (by their place in detect_rules) with a slot in each service's memo. */
 #define DETECT_SVC_MEMO_RULES 32
+/* Refused (rule, key) pairs remembered, by their keyed 64-bit hash, to count each once (a
+ * collision, about n^2 / 2^65, would count two as one). At most 1,048,576: a table of about 32
+ * MiB (48 MiB while it last grows), reached only by traffic that made 1000 findings of a rule
+ * and then a million more keys. */
+#define REFUSED_KEYS_KEPT 1048576
 
 /* A service's keyed hash and the hasher state after its fields (service_hasher), and its
  * detector entries once found, kept for the next lookups of the service (most go to a few

@@ -86,7 +86,7 @@ static bool grow(void **arr, size_t *cap, size_t need, size_t elem, size_t max)
     void *na = realloc(*arr, nc * elem);
     if (!na)
         return false;
-    memset((char *)na + *cap * elem, 0, (nc - *cap) * elem); /* as calloc: finding_reserve */
+    memset((char *)na + *cap * elem, 0, (nc - *cap) * elem); /* new entries zero (tests) */
     *arr = na;
     *cap = nc;
     return true;

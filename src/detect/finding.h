@@ -151,9 +151,17 @@ static inline const char *finding_transport_name(const struct finding *f)
     return f->transport == 6 ? "tcp" : f->transport == 17 ? "udp" : NULL;
 }
 /* Releases what f owns and makes it all zero again, as calloc would, for a rule that reuses one
- * finding for its next key; the three lists' arrays are kept for it (empty) while still of
- * their first size. */
+ * finding for its next key; the three lists' arrays are kept for it while still of their first
+ * size, empty (their counts zero; what they held before is not cleared, and nothing reads a
+ * list past its count). */
 void finding_reset(struct finding *f);
+/* The first client, or an address of no family when the list is empty (a finding whose first
+ * client could not be stored, out of memory). */
+static inline const struct nt_addr *finding_first_client(const struct finding *f)
+{
+    static const struct nt_addr none;
+    return f->n_clients ? &f->clients[0] : &none;
+}
 /* Room for at least n_clients, n_names and n_evidence entries in the lists (each at most its
  * FINDING_MAX_*), for code that fills them itself (tests); false out of memory. */
 bool finding_reserve(struct finding *f, size_t n_clients, size_t n_names, size_t n_evidence);

@@ -260,17 +260,19 @@ static void test_incident_window_any_order(void **state)
     }
 }
 
-/* A rule makes at most DETECT_MAX_FINDINGS_PER_RULE findings; the rest are counted. */
+/* A rule makes at most DETECT_MAX_FINDINGS_PER_RULE findings; the rest are counted, each key
+ * once however many of its lookups come (here three each for the five servers past the cap). */
 static void test_findings_are_capped(void **state)
 {
     (void)state;
     struct detector *d = detect_new(5000000);
     assert_non_null(d);
-    size_t n = DETECT_MAX_FINDINGS_PER_RULE + 5;
-    for (size_t i = 0; i < n; i++) {
+    size_t n = DETECT_MAX_FINDINGS_PER_RULE + 5 + 10;
+    for (size_t k = 0; k < n; k++) {
+        size_t i = k < DETECT_MAX_FINDINGS_PER_RULE + 5 ? k : DETECT_MAX_FINDINGS_PER_RULE + k % 5;
         char srv[32];
         snprintf(srv, sizeof srv, "10.%zu.%zu.1", i / 250, i % 250);
-        struct dns_lookup *l = lk("198.51.100.15", srv, (uint16_t)i, "a.example.", 1.0);
+        struct dns_lookup *l = lk("198.51.100.15", srv, (uint16_t)k, "a.example.", 1.0);
         fail_with(l, ICMP_SENDER_SERVER, ICMP_K_PORT_UNREACH, 1.0);
         detect_lookup(d, l);
         lk_free(l);

@@ -250,7 +250,7 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     finding_rank_causes(f);
 
     char cl[NT_ADDR_FMT_MAX];
-    text_addr(&f->clients[0], cl, sizeof cl);
+    text_addr(finding_first_client(f), cl, sizeof cl);
     finding_add_step(f,
                      "On the client (%s), find which program sent the queries and how long it "
                      "waits: `ss -uapn` while it runs, and its resolver options (`cat "

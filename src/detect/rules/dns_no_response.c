@@ -882,7 +882,7 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     const char *tcp = f->transport == 6 ? " +tcp" : "";
     if (one_sided) {
         char c0[NT_ADDR_FMT_MAX], c0_cmd[NT_ADDR_FMT_MAX * 2 + 8];
-        text_addr(&f->clients[0], c0, sizeof c0);
+        text_addr(finding_first_client(f), c0, sizeof c0);
         text_shell_word(c0, c0_cmd, sizeof c0_cmd);
         finding_add_step(f,
                          "Capture both directions before concluding anything: on the client "
@@ -908,7 +908,7 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                      srv, f->transport == 6 ? "t" : "u", f->port,
                      shape == SHAPE_STOPPED ? last_ans : t1);
     char cl[NT_ADDR_FMT_MAX], cl_cmd[NT_ADDR_FMT_MAX * 2 + 8];
-    text_addr(&f->clients[0], cl, sizeof cl);
+    text_addr(finding_first_client(f), cl, sizeof cl);
     text_shell_word(cl, cl_cmd, sizeof cl_cmd);
     finding_add_step(f,
                      "Capture on the server while a client queries: `tcpdump -ni any %s port %u "

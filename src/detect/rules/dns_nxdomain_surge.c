@@ -489,7 +489,7 @@ static struct nx_entry *entry_find(struct nx_entry *tab, struct htab *ix, size_t
     struct nx_entry *e = &tab[i];
     e->shadow = reuse ? reuse : calloc(1, sizeof *e->shadow);
     if (key->domain && e->shadow && !entry_label(e, key->parent)) {
-        free(e->shadow);
+        finding_free(e->shadow); /* a reused one keeps its small lists */
         e->shadow = NULL;
     }
     if (!e->shadow || htab_insert(ix, h, e) < 0) {

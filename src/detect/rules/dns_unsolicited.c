@@ -115,7 +115,7 @@ static void explain(struct rule_ctx *rc, struct finding *f)
     struct us_acc *a = f->priv;
     char victim[NT_ADDR_FMT_MAX], victim_cmd[NT_ADDR_FMT_MAX * 2 + 8], srcs[512];
     char t1[NT_TIME_FMT_MAX], t2[NT_TIME_FMT_MAX];
-    text_addr(&f->clients[0], victim, sizeof victim);
+    text_addr(finding_first_client(f), victim, sizeof victim);
     text_shell_word(victim, victim_cmd, sizeof victim_cmd);
     uint64_t n_src = a->sources.n + (a->sources.overflow ? 1 : 0);
     text_addr_list(a->listed, a->n_listed,
