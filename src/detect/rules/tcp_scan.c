@@ -124,6 +124,16 @@ static bool target_eq(const void *item, const void *key)
     return t->port == k->port && nt_addr_eq(&t->server, k->server);
 }
 
+/* Lets go of the SYNs kept before the threshold. */
+static void drop_syns(struct source *s)
+{
+    for (size_t i = 0; i < s->n_ev; i++)
+        evidence_fini(&s->ev[i]);
+    free(s->ev);
+    s->ev = NULL;
+    s->n_ev = s->cap_ev = 0;
+}
+
 static void source_free(struct source *s)
 {
     struct htab_iter it;
@@ -133,9 +143,7 @@ static void source_free(struct source *s)
     addr_set_fini(&s->hosts);
     free(s->ports);
     free(s->port_list);
-    for (size_t i = 0; i < s->n_ev; i++)
-        evidence_fini(&s->ev[i]);
-    free(s->ev);
+    drop_syns(s);
     free(s);
 }
 
@@ -313,11 +321,7 @@ static void raise_finding(struct rule_ctx *rc, struct source *s)
          * findings omitted, not again at each of its later attempts, and its SYNs, which no
          * finding will cite, are let go. */
         s->not_raised = true;
-        for (size_t i = 0; i < s->n_ev; i++)
-            evidence_fini(&s->ev[i]);
-        free(s->ev);
-        s->ev = NULL;
-        s->n_ev = s->cap_ev = 0;
+        drop_syns(s);
         return;
     }
     s->f = f;
@@ -332,12 +336,8 @@ static void raise_finding(struct rule_ctx *rc, struct source *s)
     for (size_t i = 0; i < s->n_ev; i++) {
         finding_add_evidence(f, &s->ev[i]);
         finding_see_time(f, &s->ev[i].ts);
-        evidence_fini(&s->ev[i]);
     }
-    s->n_ev = 0;
-    free(s->ev); /* no more are kept: the finding has them */
-    s->ev = NULL;
-    s->cap_ev = 0;
+    drop_syns(s); /* no more are kept: the finding has copies */
 }
 
 static void on_attempt(struct rule_ctx *rc, const struct tcp_attempt *t)
