@@ -279,6 +279,18 @@ static void test_no_response_short_capture(void **state)
         att_free(as[i]);
 }
 
+/* The finding among fs[0..n) whose first client is addr (NULL: none). */
+static const struct finding *of_client(const struct finding *const *fs, size_t n, const char *addr)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c[NT_ADDR_FMT_MAX];
+        nt_addr_format(&fs[i]->clients[0], c, sizeof c);
+        if (strcmp(c, addr) == 0)
+            return fs[i];
+    }
+    return NULL;
+}
+
 /* Port scans and sweeps: one finding per scanning source instead of one per target (a
  * scan used to make a tcp.refused or tcp.no_response finding for each of its targets). */
 static void test_scan_one_finding_per_source(void **state)
@@ -314,15 +326,8 @@ static void test_scan_one_finding_per_source(void **state)
     struct detector *d;
     const struct finding *fs[8];
     assert_int_equal(run(as, n, NULL, 0, &d, "tcp.scan", fs, 8), 2);
-    const struct finding *v = NULL, *sw = NULL;
-    for (int i = 0; i < 2; i++) {
-        char c[NT_ADDR_FMT_MAX];
-        nt_addr_format(&fs[i]->clients[0], c, sizeof c);
-        if (strcmp(c, "198.51.100.66") == 0)
-            v = fs[i];
-        else if (strcmp(c, "198.51.100.77") == 0)
-            sw = fs[i];
-    }
+    const struct finding *v = of_client(fs, 2, "198.51.100.66");
+    const struct finding *sw = of_client(fs, 2, "198.51.100.77");
     assert_non_null(v);
     assert_non_null(sw);
     assert_int_equal(v->attack, ATTACK_T1046);
@@ -382,15 +387,8 @@ static void test_scan_ports_exact(void **state)
     struct detector *d;
     const struct finding *fs[4];
     assert_int_equal(run(as, n, NULL, 0, &d, "tcp.scan", fs, 4), 2);
-    const struct finding *wide = NULL, *narrow = NULL;
-    for (int i = 0; i < 2; i++) {
-        char c[NT_ADDR_FMT_MAX];
-        nt_addr_format(&fs[i]->clients[0], c, sizeof c);
-        if (strcmp(c, "198.51.100.66") == 0)
-            wide = fs[i];
-        else if (strcmp(c, "198.51.100.77") == 0)
-            narrow = fs[i];
-    }
+    const struct finding *wide = of_client(fs, 2, "198.51.100.66");
+    const struct finding *narrow = of_client(fs, 2, "198.51.100.77");
     assert_non_null(wide);
     assert_non_null(narrow);
     assert_int_equal(wide->lookups, 2 * WIDE);
