@@ -16,7 +16,7 @@ yes_if() { if "$@"; then echo ok; else echo no; fi; }
 list=$("$bin" report --bounds)
 for b in correlate.lookups_per_key correlate.dns_tcp_connections correlate.hosts_seen \
     flow.frag_datagrams flow.frag_bytes flow.tcp_dns_flows flow.tcp_dns_bytes \
-    detect.rcode_keys detect.server_clients dns.nxdomain_surge.domains \
+    detect.rcode_keys detect.server_clients detect.services dns.nxdomain_surge.domains \
     dns.nxdomain_surge.clients dns.nxdomain_surge.names dns.nxdomain_surge.parents \
     dns.flood.servers dns.slow.servers dns.no_response.recent tcp.scan.sources; do
     check "--bounds lists $b" "$(yes_if grep -q "^  $b " <<<"$list")"
@@ -81,4 +81,48 @@ check "detect.rcode_keys=16 counts the SERVFAIL lookups of keys not kept ($n)" "
 md=$("$bin" report --bound detect.server_clients=1 "$caps/flood/flood.pcap" || true)
 check "detect.server_clients=1: the flood's client count is a lower bound" \
     "$(yes_if grep -q 'the server had 1+ distinct clients' <<<"$md")"
+
+# detect.services: 20 DNS servers answer a lookup each; then 198.51.100.21 answers one and
+# refuses the next with port unreachable, and 198.51.100.22 never answers (a retransmission). With
+# the bound at 16 the last six servers are not kept (seven lookups): their findings say so and
+# state nothing that needs the server's figures ("answered 1 of its 2", "answered no DNS
+# lookup", a window's successes); by default they state them.
+for i in $(seq 1 20); do
+    printf '10:00:%02d.000100 IP 192.0.2.10.%d > 198.51.100.%d.53: %d+ A? n%d.example. (30)\n' \
+        "$i" $((40000 + i)) "$i" $((100 + i)) "$i"
+    printf '10:00:%02d.020100 IP 198.51.100.%d.53 > 192.0.2.10.%d: %d 1/0/0 A 192.0.2.%d (46)\n' \
+        "$i" "$i" $((40000 + i)) $((100 + i)) "$i"
+done >"$tmp/svc.txt"
+cat >>"$tmp/svc.txt" <<'EOT'
+10:00:21.000100 IP 192.0.2.10.41021 > 198.51.100.21.53: 121+ A? ok.example. (30)
+10:00:21.020100 IP 198.51.100.21.53 > 192.0.2.10.41021: 121 1/0/0 A 192.0.2.99 (46)
+10:00:22.000100 IP 192.0.2.10.41022 > 198.51.100.21.53: 122+ A? www.example. (30)
+10:00:22.000300 IP 198.51.100.21 > 192.0.2.10: ICMP 198.51.100.21 udp port 53 unreachable, length 66
+10:00:23.000100 IP 192.0.2.10.41023 > 198.51.100.22.53: 123+ A? quiet.example. (32)
+10:00:24.000100 IP 192.0.2.10.41023 > 198.51.100.22.53: 123+ A? quiet.example. (32)
+10:00:40.000100 IP 192.0.2.10.41040 > 198.51.100.1.53: 140+ A? n1.example. (30)
+10:00:40.020100 IP 198.51.100.1.53 > 192.0.2.10.41040: 140 1/0/0 A 192.0.2.1 (46)
+EOT
+stage() { # json counter
+    jq --arg c "$2" '[.summary.stage_limits[]? | select(.stage == "detect" and .counter == $c) | .count] | add // 0' <<<"$1"
+}
+json=$("$bin" report --format json "$tmp/svc.txt" || true)
+check "detect.services: nothing left out by default" "$(yes_if [ "$(stage "$json" services_not_kept)" -eq 0 ])"
+check "detect.services: the window's successes by default" \
+    "$(yes_if [ "$(jq '[.findings[] | select(.id == "dns.port_unreachable") | .window.successes_total] == [1]' <<<"$json")" = true ])"
+md=$("$bin" report "$tmp/svc.txt" || true)
+check "detect.services: the server's answers by default" "$(yes_if grep -q 'answered 1 of its 2 lookups' <<<"$md")"
+json=$("$bin" report --format json --bound detect.services=16 "$tmp/svc.txt" || true)
+n=$(stage "$json" services_not_kept) e=$(stage "$json" service_events_not_counted)
+check "detect.services=16 counts 6 services not kept ($n) and their 7 lookups ($e)" \
+    "$(yes_if [ "$n" -eq 6 ] && [ "$e" -eq 7 ])"
+check "detect.services=16: the windows' successes are unknown (null), not 0" \
+    "$(yes_if [ "$(jq '[.findings[] | .window.successes_total] | unique' -c <<<"$json")" = '[null]' ])"
+md=$("$bin" report --bound detect.services=16 "$tmp/svc.txt" || true)
+check "detect.services=16: Markdown names the stage bound reached" \
+    "$(yes_if grep -q 'the detect stage left out 6 (services\\_not\\_kept' <<<"$md")"
+check "detect.services=16: each finding says its figures were not kept" \
+    "$(yes_if [ "$(grep -c 'did not keep its figures for 198.51.100.2[12] on UDP port 53' <<<"$md")" -eq 2 ])"
+check "detect.services=16: no sentence states the figures not kept" \
+    "$(yes_if [ "$(grep -Ec 'answered 1 of its|answered no DNS lookup|got no DNS answer|Last success before' <<<"$md")" -eq 0 ])"
 exit $fail

@@ -9,6 +9,7 @@
 #include "detect/hash_bytes.h"
 #include "detect/history.h"
 #include "detect/rcode_table.h"
+#include "detect/text.h"
 #include "util/htab.h"
 
 /* Slots of the detector's caches of service entries (a power of two). */
@@ -22,6 +23,10 @@
  * MiB (48 MiB while it last grows), reached only by traffic that made 1000 findings of a rule
  * and then a million more keys. */
 #define REFUSED_KEYS_KEPT 1048576
+/* Services refused by --bound detect.services remembered, by their keyed 64-bit hash, so that
+ * each is counted once and rule_service_kept can tell one from a service never seen (past it,
+ * every event of a service not remembered counts, and an unknown service may have been one). */
+#define NOT_KEPT_EXACT 1048576
 
 /* A service's keyed hash and the hasher state after its fields (service_hasher), and its
  * detector entries once found, kept for the next lookups of the service (most go to a few
@@ -58,6 +63,13 @@ struct service {
 struct detector {
     int64_t timeout_us;
     size_t server_clients; /* detect.server_clients; 0: SERVER_CLIENTS_KEPT */
+    /* --bound detect.services: at most max_services services (server, port, transport) have
+     * entries in services and servers below (n_kept of them: a service in both counts once);
+     * the others are counted, their events in events_not_counted, and remembered in not_kept
+     * (up to NOT_KEPT_EXACT). */
+    size_t max_services, n_kept;
+    uint64_t services_not_kept, events_not_counted;
+    struct htab not_kept;
     const struct correlate_stats *stats;
     /* Each kind is kept in an array in creation order (what is iterated) and indexed by a hash
      * table of the same pointers (what is looked up). */
@@ -227,6 +239,7 @@ struct detector *detect_new(int64_t timeout_us)
     if (!d)
         return NULL;
     d->timeout_us = timeout_us;
+    d->max_services = DETECT_SERVICES_KEPT;
     rcode_table_init(&d->rcodes);
     size_t n = detect_n_rules ? detect_n_rules : 1;
     d->states = calloc(n, sizeof *d->states);
@@ -290,10 +303,18 @@ const struct rule_bound_def *detect_find_bound(const char *rule_id, const char *
     return NULL;
 }
 
-void detect_set_limits(struct detector *d, uint64_t rcode_keys, uint64_t server_clients)
+void detect_set_limits(struct detector *d, uint64_t rcode_keys, uint64_t server_clients,
+                       uint64_t services)
 {
     d->rcodes.view_max = (size_t)rcode_keys;
     d->server_clients = (size_t)server_clients;
+    d->max_services = services ? (size_t)services : DETECT_SERVICES_KEPT;
+}
+
+void detect_services_not_kept(const struct detector *d, uint64_t *services, uint64_t *events)
+{
+    *services = d->services_not_kept;
+    *events = d->events_not_counted;
 }
 
 int detect_set_bound(struct detector *d, const char *rule_id, const char *name, uint64_t value)
@@ -465,6 +486,40 @@ int64_t rule_timeout_us(const struct rule_ctx *rc)
     return rc->d->timeout_us;
 }
 
+static bool service_eq(const void *item, const void *key)
+{
+    const struct service *s = item;
+    const struct server_key *k = key;
+    return s->port == k->port && s->transport == k->transport && nt_addr_eq(&s->server, k->server);
+}
+
+/* Whether a service new to one of the two tables (servers: true for d->server_index) may have
+ * an entry there: it has one in the other table, or fewer than max_services are kept (*counts
+ * is then set: the entry, once made, is a kept service more). Otherwise it is counted as not
+ * kept, with its event. */
+static bool service_admit(struct detector *d, uint64_t h, const struct server_key *k, bool servers,
+                          bool *counts)
+{
+    *counts = false;
+    if (servers ? htab_get(&d->service_index, h, service_eq, k) != NULL
+                : htab_get(&d->server_index, h, server_eq, k) != NULL)
+        return true;
+    if (d->n_kept < d->max_services) {
+        *counts = true;
+        return true;
+    }
+    static char not_kept_mark;
+    struct htab_iter it;
+    d->events_not_counted++;
+    if (htab_count(&d->not_kept) >= NOT_KEPT_EXACT) {
+        d->services_not_kept++; /* past the set's bound: every event counts */
+    } else if (!htab_find(&d->not_kept, h, &it)) {
+        d->services_not_kept++;
+        (void)htab_insert(&d->not_kept, h, &not_kept_mark);
+    }
+    return false;
+}
+
 static struct server_stats *server_get(struct detector *d, const struct nt_addr *server,
                                        uint16_t port, uint8_t transport, bool create)
 {
@@ -478,6 +533,9 @@ static struct server_stats *server_get(struct detector *d, const struct nt_addr 
         *slot = known;
     if (known || !create)
         return known;
+    bool counts;
+    if (!service_admit(d, h, &sk, true, &counts))
+        return NULL;
     if (d->n_servers == d->cap_servers) {
         size_t nc = d->cap_servers ? d->cap_servers * 2 : 16;
         struct server_stats **ns = realloc(d->servers, nc * sizeof *ns);
@@ -498,14 +556,8 @@ static struct server_stats *server_get(struct detector *d, const struct nt_addr 
         return NULL;
     }
     d->servers[d->n_servers++] = s;
+    d->n_kept += counts;
     return s;
-}
-
-static bool service_eq(const void *item, const void *key)
-{
-    const struct service *s = item;
-    const struct server_key *k = key;
-    return s->port == k->port && s->transport == k->transport && nt_addr_eq(&s->server, k->server);
 }
 
 static struct service *service_get(struct detector *d, const struct nt_addr *server, uint16_t port,
@@ -521,6 +573,9 @@ static struct service *service_get(struct detector *d, const struct nt_addr *ser
         *slot = known;
     if (known || !create)
         return known;
+    bool counts;
+    if (!service_admit(d, h, &sk, false, &counts))
+        return NULL;
     if (d->n_services == d->cap_services) {
         size_t nc = d->cap_services ? d->cap_services * 2 : 16;
         struct service **ns = realloc(d->services, nc * sizeof *ns);
@@ -541,6 +596,7 @@ static struct service *service_get(struct detector *d, const struct nt_addr *ser
         return NULL;
     }
     d->services[d->n_services++] = s;
+    d->n_kept += counts;
     return s;
 }
 
@@ -555,13 +611,19 @@ static void service_ok(struct detector *d, const struct nt_addr *server, uint16_
         (void)history_add(&s->ok, t);
 }
 
-/* Fills a finding's incident window from its service's successes. */
+static bool service_kept(const struct detector *d, const struct nt_addr *server, uint16_t port,
+                         uint8_t transport);
+
+/* Fills a finding's incident window from its service's successes (unknown when the service was
+ * not kept). */
 static void fill_window(struct detector *d, struct finding *f, uint8_t transport)
 {
     struct incident_window *w = &f->window;
     if (w->window_set || !f->has_server || f->first_seen.kind == NT_TIME_NONE)
         return;
     struct service *s = service_get(d, &f->server, f->port, transport, false);
+    if (!s && !service_kept(d, &f->server, f->port, transport))
+        w->successes_unknown = true;
     if (!s || !s->ok.total)
         return;
     history_fill_window(&s->ok, &f->first_seen, &f->last_seen, w);
@@ -572,6 +634,28 @@ const struct server_stats *rule_server_stats(const struct rule_ctx *rc,
                                              uint8_t transport)
 {
     return server_get(rc->d, server, port, transport, false);
+}
+
+static bool service_kept(const struct detector *d, const struct nt_addr *server, uint16_t port,
+                         uint8_t transport)
+{
+    if (!d->services_not_kept)
+        return true;
+    uint64_t h = server_hash(d, server, port, transport);
+    struct server_key sk = {server, port, transport};
+    if (htab_get(&d->server_index, h, server_eq, &sk) ||
+        htab_get(&d->service_index, h, service_eq, &sk))
+        return true;
+    struct htab_iter it;
+    if (htab_count(&d->not_kept) >= NOT_KEPT_EXACT)
+        return false; /* it may have been one of those not remembered */
+    return !htab_find(&d->not_kept, h, &it);
+}
+
+bool rule_service_kept(const struct rule_ctx *rc, const struct nt_addr *server, uint16_t port,
+                       uint8_t transport)
+{
+    return service_kept(rc->d, server, port, transport);
 }
 
 const struct rcode_table *rule_rcode_table(const struct rule_ctx *rc)
@@ -756,6 +840,17 @@ void detect_finish(struct detector *d, const struct correlate_stats *stats)
         uint8_t transport = strcmp(p, "tcp") == 0 ? 6 : strcmp(p, "udp") == 0 ? 17 : 0;
         if (transport)
             fill_window(d, f, transport);
+        if (transport && f->has_server && !service_kept(d, &f->server, f->port, transport)) {
+            char srv[NT_ADDR_FMT_MAX];
+            text_addr(&f->server, srv, sizeof srv);
+            finding_add_fact(f,
+                             "nettriage did not keep its figures for %s on %s port %u: more than "
+                             "%zu services were seen (--bound detect.services). That server's "
+                             "lookups, answers and clients beyond this finding, and its successes "
+                             "before and after the failures, are unknown here; sentences that "
+                             "would need them are left out.",
+                             srv, transport == 6 ? "TCP" : "UDP", f->port, d->max_services);
+        }
         finding_settle(f);
     }
 }
@@ -798,6 +893,7 @@ void detect_free(struct detector *d)
     free(d->n_raised);
     free(d->refused);
     htab_fini(&d->refused_keys);
+    htab_fini(&d->not_kept);
     for (size_t i = 0; d->bounds && i < detect_n_rules; i++)
         free(d->bounds[i]);
     free(d->bounds);

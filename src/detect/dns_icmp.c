@@ -84,6 +84,7 @@ void dns_icmp_words(struct rule_ctx *rc, const struct finding *f, struct dns_icm
             snprintf(w->delays, sizeof w->delays, ", %s to %s after the queries", d1, d2);
     }
     w->ss = rule_server_stats(rc, &f->server, f->port, f->transport == 6 ? 6 : 17);
+    w->kept = rule_service_kept(rc, &f->server, f->port, f->transport == 6 ? 6 : 17);
     w->answered = w->ss ? w->ss->answered : 0;
     w->all_lookups = w->ss ? w->ss->lookups : f->lookups;
 }
@@ -162,7 +163,9 @@ void dns_icmp_add_facts(struct rule_ctx *rc, struct finding *f, const struct dns
                          "their queries, which were not retransmitted in between.",
                          f->late, to);
     }
-    if (w->answered) {
+    if (!w->kept) {
+        /* Unknown: the detector says so in a fact of its own (detect_finish). */
+    } else if (w->answered) {
         text_time(&w->ss->last_answer, t1, sizeof t1);
         finding_add_fact(f,
                          "The same server answered %" PRIu64 " of its %" PRIu64 " lookups on %s "

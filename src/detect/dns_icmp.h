@@ -42,6 +42,10 @@ struct dns_icmp_words {
     const char *PROTO; /* "UDP" */
     uint64_t answered, all_lookups; /* of the same server, from the detector's statistics */
     const struct server_stats *ss;
+    /* The detector kept the server's figures (rule_service_kept): when false, ss is NULL and
+     * answered and all_lookups are this finding's own (0 answered, its lookups), not the
+     * server's, and no sentence may state them as the server's. */
+    bool kept;
 };
 void dns_icmp_words(struct rule_ctx *rc, const struct finding *f, struct dns_icmp_words *w);
 

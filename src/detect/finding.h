@@ -74,6 +74,9 @@ struct finding {
      * window_set itself. */
     struct incident_window {
         bool window_set;
+        /* The service's successes were not kept (--bound detect.services): the times below are
+         * unset and the counts 0 because they are unknown, not because there were none. */
+        bool successes_unknown;
         bool has_ok_before, has_ok_after;
         struct nt_time ok_before, ok_after;
         uint64_t ok_during;

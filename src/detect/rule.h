@@ -134,10 +134,20 @@ struct server_stats {
     bool clients_overflow;                    /* more clients than were kept */
 };
 
-/* The statistics of one server (NULL if it was never queried). */
+/* The statistics of one server (NULL if it was never queried, or if the detector did not keep
+ * them: rule_service_kept). */
 const struct server_stats *rule_server_stats(const struct rule_ctx *rc,
                                              const struct nt_addr *server, uint16_t port,
                                              uint8_t transport);
+/* The default of --bound detect.services: services (server, port, transport) whose figures the
+ * detector keeps, its server_stats and its successes over time (the incident window). */
+#define DETECT_SERVICES_KEPT 65536
+/* Whether the detector kept the figures of this service: true when it did, or when the service
+ * was never seen; false when the service came past --bound detect.services. Its server_stats and
+ * its incident window are then unknown, not zero: a rule must not state them ("answered none",
+ * "never worked"), and the detector adds a fact saying so to the findings of that service. */
+bool rule_service_kept(const struct rule_ctx *rc, const struct nt_addr *server, uint16_t port,
+                       uint8_t transport);
 
 /* Usable and error answers per service, (service, client) and (service, question), noted once
  * per QUERY lookup for the rules on DNS error answers (detect/rcode_table.h). */
@@ -153,10 +163,16 @@ const struct rule_bound_def *detect_find_bound(const char *rule_id, const char *
 /* Sets a bound for this detector's rules; call before the first lookup. Returns 0, -1 when the
  * rule or bound does not exist, -2 when value is outside [min, max]. */
 int detect_set_bound(struct detector *d, const char *rule_id, const char *name, uint64_t value);
-/* The detector's own bounds (--bound detect.rcode_keys, detect.server_clients): keys each view of
- * the shared rcode table keeps, and distinct clients counted per server. Call before the first
- * lookup; 0 keeps a default (RCODE_VIEW_MAX_ENTRIES, SERVER_CLIENTS_KEPT). */
-void detect_set_limits(struct detector *d, uint64_t rcode_keys, uint64_t server_clients);
+/* The detector's own bounds (--bound detect.rcode_keys, detect.server_clients,
+ * detect.services): keys each view of the shared rcode table keeps, distinct clients counted per
+ * server, and services whose figures are kept. Call before the first lookup; 0 keeps a default
+ * (RCODE_VIEW_MAX_ENTRIES, SERVER_CLIENTS_KEPT, DETECT_SERVICES_KEPT). */
+void detect_set_limits(struct detector *d, uint64_t rcode_keys, uint64_t server_clients,
+                       uint64_t services);
+/* What --bound detect.services left out: distinct services not kept (each once up to 1,048,576
+ * of them; past that every event of one not remembered counts), and their events (DNS lookups,
+ * successes) not counted. */
+void detect_services_not_kept(const struct detector *d, uint64_t *services, uint64_t *events);
 void detect_lookup(struct detector *d, const struct dns_lookup *l);
 /* Returns whether the error is accounted for: tied to a lookup or connection attempt (whose
  * outcome the rules judge), or taken by a rule into a finding (rule_take_icmp). */

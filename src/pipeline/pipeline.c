@@ -66,6 +66,9 @@ const struct pipeline_stage_bound pipeline_stage_bounds[] = {
      "services, clients and questions whose SERVFAIL or REFUSED answers are counted (each)"},
     {"detect.server_clients", SERVER_CLIENTS_KEPT, 1, 16777216,
      "distinct clients counted exactly per DNS server (past it \"at least\")"},
+    {"detect.services", DETECT_SERVICES_KEPT, 16, 16777216,
+     "services (server, port, transport) whose lookups, answers, clients and successes over time "
+     "the detector keeps for the rules' sentences and the incident windows"},
     {NULL, 0, 0, 0, NULL},
 };
 
@@ -74,7 +77,8 @@ static uint64_t *stage_bound_slot(struct pipeline_limits *l, size_t i)
 {
     uint64_t *slots[] = {&l->lookups_per_key, &l->dns_tcp_connections, &l->hosts_seen,
                          &l->frag_datagrams,  &l->frag_bytes,          &l->tcp_dns_flows,
-                         &l->tcp_dns_bytes,   &l->rcode_keys,          &l->server_clients};
+                         &l->tcp_dns_bytes,   &l->rcode_keys,          &l->server_clients,
+                         &l->detect_services};
     return i < sizeof slots / sizeof *slots ? slots[i] : NULL;
 }
 
@@ -271,7 +275,8 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, const struct pi
     p->names = nt_names_new();
     p->det = detect_new(cfg->timeout_us);
     if (p->det)
-        detect_set_limits(p->det, cfg->limits.rcode_keys, cfg->limits.server_clients);
+        detect_set_limits(p->det, cfg->limits.rcode_keys, cfg->limits.server_clients,
+                          cfg->limits.detect_services);
     for (size_t i = 0; p->det && i < cfg->n_bounds; i++)
         if (detect_set_bound(p->det, cfg->bounds[i].rule, cfg->bounds[i].name,
                              cfg->bounds[i].value) != 0) {
@@ -572,11 +577,15 @@ bool pipeline_finish(struct pipeline *p)
     a->findings_omitted = detect_findings_omitted(p->det);
     a->n_rule_limits = detect_limits(p->det, &a->rule_limits);
     /* The stages' bounds that left something out, in a fixed order. */
+    uint64_t svc_not_kept, svc_events;
+    detect_services_not_kept(p->det, &svc_not_kept, &svc_events);
     const struct detect_limit stage[] = {
         {"correlate", "dns_tcp_connections_forgotten", cs->dns_conns_forgotten},
         {"correlate", "hosts_seen_packets_not_counted", cs->hosts_seen_not_counted},
         {"flow", "tcp_dns_streams_evicted", p->tcp_dns_evicted},
         {"flow", "tcp_dns_messages_dropped", p->tcp_dns_dropped},
+        {"detect", "services_not_kept", svc_not_kept},
+        {"detect", "service_events_not_counted", svc_events},
     };
     a->n_stage_limits = 0;
     for (size_t i = 0; i < sizeof stage / sizeof *stage; i++)

@@ -220,9 +220,9 @@ struct analysis {
      * from the pipeline's detector. */
     const struct detect_limit *rule_limits;
     size_t n_rule_limits;
-    /* What the stages' own bounds (--bound flow.* and correlate.*) left out, only those that
-     * did ("rule" is the stage: "flow", "correlate"). */
-    struct detect_limit stage_limits[4];
+    /* What the stages' own bounds (--bound flow.*, correlate.* and detect.services) left out,
+     * only those that did ("rule" is the stage: "flow", "correlate", "detect"). */
+    struct detect_limit stage_limits[6];
     size_t n_stage_limits;
     struct analysis_input *inputs;
     size_t n_inputs;

@@ -388,8 +388,15 @@ void jsonw_window(struct jsonw *w, const struct finding *f)
     jsonw_kv_time(w, "first_failure", &f->first_seen);
     jsonw_kv_time(w, "last_failure", &f->last_seen);
     jsonw_kv_time(w, "first_success_after", win->has_ok_after ? &win->ok_after : &none);
-    jsonw_kv_u64(w, "successes_during", win->ok_during);
-    jsonw_kv_u64(w, "successes_total", win->ok_total);
+    if (win->successes_unknown) { /* not kept (--bound detect.services): unknown, not 0 */
+        jsonw_key(w, "successes_during");
+        jsonw_null(w);
+        jsonw_key(w, "successes_total");
+        jsonw_null(w);
+    } else {
+        jsonw_kv_u64(w, "successes_during", win->ok_during);
+        jsonw_kv_u64(w, "successes_total", win->ok_total);
+    }
     /* Present only when the service's history summarised the times around the failures
      * (docs/json-schema.md): the values above are then bounds. */
     if (win->ok_before_bound)

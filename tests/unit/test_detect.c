@@ -458,6 +458,96 @@ static void test_finding_reset(void **state)
  * clients and names in arrival order, every add of another one past the cap counted as dropped,
  * and the 64 earliest packets whatever order they came in; also after finding_settle reorders
  * the lists. */
+static const struct finding *finding_of(struct detector *d, const char *id, const char *server)
+{
+    struct finding *const *fs;
+    size_t nf = detect_findings(d, &fs);
+    for (size_t i = 0; i < nf; i++) {
+        char a[NT_ADDR_FMT_MAX];
+        text_addr(&fs[i]->server, a, sizeof a);
+        if (strcmp(fs[i]->id, id) == 0 && strcmp(a, server) == 0)
+            return fs[i];
+    }
+    return NULL;
+}
+
+static bool has_fact(const struct finding *f, const char *words)
+{
+    for (size_t i = 0; i < f->n_facts; i++)
+        if (strstr(f->facts[i], words))
+            return true;
+    return false;
+}
+
+/* --bound detect.services: 16 servers answered (each has both a server_stats and a success
+ * history, one kept service), then 198.51.100.2 (kept) and 198.51.100.17 (not kept) each
+ * answered once and then refused a lookup with port unreachable, and 198.51.100.18 (not kept)
+ * refused three. The kept server's finding states its answers and window; the others' state
+ * that their figures were not kept, and nothing that would need them. */
+static void test_services_bound(void **state)
+{
+    (void)state;
+    struct dns_lookup *ls[32];
+    size_t n = 0;
+    char srv[32];
+    for (int i = 1; i <= 17; i++) {
+        snprintf(srv, sizeof srv, "198.51.100.%d", i);
+        ls[n] = lk("192.0.2.10", srv, (uint16_t)i, "a.example.", 1.0 + i);
+        ls[n]->outcome = LOOKUP_ANSWERED;
+        ls[n]->answer.ts = ls[n]->first_tx;
+        n++;
+    }
+    ls[n] = lk("192.0.2.10", "198.51.100.2", 40, "b.example.", 40.0);
+    fail_with(ls[n++], ICMP_SENDER_SERVER, ICMP_K_PORT_UNREACH, 40.0);
+    ls[n] = lk("192.0.2.10", "198.51.100.17", 41, "b.example.", 41.0);
+    fail_with(ls[n++], ICMP_SENDER_SERVER, ICMP_K_PORT_UNREACH, 41.0);
+    for (int i = 0; i < 3; i++) {
+        ls[n] = lk("192.0.2.10", "198.51.100.18", (uint16_t)(50 + i), "c.example.", 50.0 + i);
+        fail_with(ls[n++], ICMP_SENDER_SERVER, ICMP_K_PORT_UNREACH, 50.0 + i);
+    }
+    struct detector *d = detect_new(5000000);
+    assert_non_null(d);
+    detect_set_limits(d, 0, 0, 16);
+    for (size_t i = 0; i < n; i++)
+        detect_lookup(d, ls[i]);
+    detect_finish(d, &stats);
+    uint64_t services, events;
+    detect_services_not_kept(d, &services, &events);
+    assert_int_equal(services, 2); /* .17 and .18, each once */
+    assert_int_equal(events, 5);   /* .17's answer and error, .18's three errors */
+
+    const struct finding *kept = finding_of(d, "dns.port_unreachable", "198.51.100.2");
+    assert_non_null(kept);
+    assert_false(kept->window.successes_unknown);
+    assert_int_equal(kept->window.ok_total, 1);
+    assert_true(kept->window.has_ok_before);
+    assert_true(has_fact(kept, "answered 1 of its 2 lookups"));
+    assert_false(has_fact(kept, "did not keep"));
+    assert_non_null(strstr(kept->causes[0].text, "stopped or restarted"));
+
+    const char *gone[] = {"198.51.100.17", "198.51.100.18"};
+    for (size_t k = 0; k < 2; k++) {
+        const struct finding *f = finding_of(d, "dns.port_unreachable", gone[k]);
+        assert_non_null(f);
+        assert_true(f->window.successes_unknown);
+        assert_false(f->window.has_ok_before);
+        assert_true(has_fact(f, "did not keep its figures"));
+        assert_true(has_fact(f, "more than 16 services"));
+        /* Neither "answered N of its M" nor "None of the M lookups ... got a DNS answer". */
+        assert_false(has_fact(f, "answered"));
+        assert_false(has_fact(f, "got no DNS answer"));
+        assert_false(has_fact(f, "got a DNS answer"));
+        for (size_t c = 0; c < f->n_causes; c++) {
+            assert_null(strstr(f->causes[c].text, "no lookup to it was answered"));
+            assert_null(strstr(f->causes[c].text, "The capture shows"));
+        }
+        assert_int_equal(f->causes[0].confidence, CONF_MEDIUM);
+    }
+    detect_free(d);
+    for (size_t i = 0; i < n; i++)
+        lk_free(ls[i]);
+}
+
 static void test_finding_lists_as_scanned(void **state)
 {
     (void)state;
@@ -535,6 +625,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_finding_lists_as_scanned),
+        cmocka_unit_test(test_services_bound),
         cmocka_unit_test(test_singular_counts),
         cmocka_unit_test(test_fires_on_server_port_unreachable),
         cmocka_unit_test(test_quiet_cases),

@@ -34,10 +34,11 @@
 #define SLOW_US 1000000
 /* Servers measured. The lookups to servers past it are left out and counted: the distinct
  * servers in the limit counter "servers_ignored", their lookups in "lookups_ignored"
- * (rule_count_limit; each ignored server costs one small index entry, so that it is counted
- * once). A measured server costs about 3 KiB, plus about 1 KiB per second with lookups among
- * its last RING seconds, plus its histogram of busy seconds (up to 40 KiB for a flooded
- * server): about 300 MiB at worst with every server busy every second, a few MiB otherwise. */
+ * (rule_count_limit; each ignored server is remembered by its keyed hash, 16 bytes, so that
+ * it is counted once: detect/server_table.h). A measured server costs about 3 KiB, plus about 1 KiB
+ * per second with lookups among its last RING seconds, plus its histogram of busy seconds (up to 40
+ * KiB for a flooded server): about 300 MiB at worst with every server busy every second, a few MiB
+ * otherwise. */
 /* Open one-second bins per server: lookups reach the rules up to the late window (120 s)
  * after their query, roughly in order; a lookup older than the ring closes it and starts
  * again (another input, another clock). Bins are allocated for the seconds that have
@@ -471,18 +472,16 @@ static void explain(struct rule_ctx *rc, struct srv *s, struct finding *f, uint6
                      " active seconds reached the threshold of the calm seconds before them.",
                      srv, (uint64_t)s->peak.lookups, tp, base, CALM_W, thr, MIN_PEAK, FACTOR,
                      in->bins, in->bins + out->bins);
-    finding_add_fact(
-        f,
-        "Sources in the busiest second: %" PRIu64 "%s (%s); the server had %zu%s "
-        "distinct clients in the whole capture.",
-        sources, s->peak.n_cl < BIN_CLIENTS ? "" : " (estimated)", clients,
-        rule_server_stats(rc, &s->k.server, s->k.port, s->k.transport)
-            ? rule_server_stats(rc, &s->k.server, s->k.port, s->k.transport)->n_clients
-            : (size_t)0,
-        rule_server_stats(rc, &s->k.server, s->k.port, s->k.transport) &&
-                rule_server_stats(rc, &s->k.server, s->k.port, s->k.transport)->clients_overflow
-            ? "+"
-            : "");
+    const struct server_stats *ss = rule_server_stats(rc, &s->k.server, s->k.port, s->k.transport);
+    if (rule_service_kept(rc, &s->k.server, s->k.port, s->k.transport))
+        finding_add_fact(f,
+                         "Sources in the busiest second: %" PRIu64 "%s (%s); the server had %zu%s "
+                         "distinct clients in the whole capture.",
+                         sources, s->peak.n_cl < BIN_CLIENTS ? "" : " (estimated)", clients,
+                         ss ? ss->n_clients : (size_t)0, ss && ss->clients_overflow ? "+" : "");
+    else /* its distinct clients were not counted (the detector's fact says why) */
+        finding_add_fact(f, "Sources in the busiest second: %" PRIu64 "%s (%s).", sources,
+                         s->peak.n_cl < BIN_CLIENTS ? "" : " (estimated)", clients);
     finding_add_fact(f, "Names asked most often at this server (approximate counts): %s.", names);
     finding_add_fact(f,
                      "During the flood seconds: %" PRIu64 " lookups, %" PRIu64

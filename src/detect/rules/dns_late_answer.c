@@ -123,6 +123,7 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     const struct server_stats *ss =
         rule_server_stats(rc, &f->server, f->port, f->transport == 6 ? 6 : 17);
     uint64_t answered = ss ? ss->answered : 0, all = ss ? ss->lookups : f->lookups;
+    bool kept = rule_service_kept(rc, &f->server, f->port, f->transport == 6 ? 6 : 17);
     uint64_t n_clients = f->n_clients + f->clients_dropped;
     uint64_t timed = a->in_time + a->late;
     /* Benign; low when the answers were also slower than the timeout. */
@@ -237,6 +238,13 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                           "firewall counters, tell the two apart.",
                           a->untied_no_id ? "the errors could not be tied to their queries"
                                           : "the queries of these answers are not in the capture");
+    else if (!kept) /* the server's other answers are unknown (the detector's fact) */
+        finding_add_cause(f, CONF_LOW,
+                          "A firewall on the client rejects DNS answers with port unreachable.",
+                          "iptables' REJECT and nftables' reject send this same message, so the "
+                          "capture alone cannot rule it out; whether the server's other answers "
+                          "were accepted is not known here. The client's `ss -uapn` while it "
+                          "queries, or its firewall counters, tell the two apart.");
     else
         finding_add_cause(f, all_rejected ? CONF_MEDIUM : CONF_LOW,
                           "A firewall on the client rejects DNS answers with port unreachable.",

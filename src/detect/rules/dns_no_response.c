@@ -400,10 +400,13 @@ enum shape {
     SHAPE_STARTED,  /* answers only after the last silent lookup */
     SHAPE_MIXED,    /* answers on both sides of, or among, the silent lookups */
     SHAPE_NO_TIMES, /* answers, but the input has no times to place them */
+    SHAPE_UNKNOWN,  /* the detector did not keep the server's figures (--bound detect.services) */
 };
 
-static enum shape shape_of(const struct server_stats *ss, const struct nr_acc *a)
+static enum shape shape_of(bool kept, const struct server_stats *ss, const struct nr_acc *a)
 {
+    if (!kept)
+        return SHAPE_UNKNOWN;
     if (!ss || ss->answered == 0)
         return SHAPE_NEVER;
     if (ss->first_answer.kind == NT_TIME_NONE || a->first_query.kind == NT_TIME_NONE ||
@@ -434,7 +437,8 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     uint64_t icmp = ss ? ss->icmp_errors : 0, cut = ss ? ss->capture_ended : 0;
     cut = cut > a->short_n ? cut - a->short_n : 0; /* the short observations are counted */
     uint64_t retrans = f->query_packets - f->lookups;
-    enum shape shape = shape_of(ss, a);
+    bool kept = rule_service_kept(rc, &f->server, f->port, f->transport == 6 ? 6 : 17);
+    enum shape shape = shape_of(kept, ss, a);
     /* Over TCP, every connection accepted by the server: it is reachable on the port. */
     bool accepted = a->tcp_accepted && a->tcp_accepted == f->lookups;
     /* The capture holds one direction of every client's traffic: what came back to them is
@@ -547,6 +551,8 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
         break;
     case SHAPE_NO_TIMES:
         shape_words = " The server answered other lookups.";
+        break;
+    case SHAPE_UNKNOWN: /* nothing is known of its other lookups (the detector's fact) */
         break;
     }
     char within[64];
@@ -688,6 +694,8 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                          "port %u (first answer at %s, last at %s).",
                          answered, all, PROTO, f->port, first_ans, last_ans);
         break;
+    case SHAPE_UNKNOWN:
+        break;
     }
     if (a->tcp_accepted)
         finding_add_fact(f,
@@ -724,6 +732,8 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
         span_us = nt_time_diff_us(&ss->first_query, &ss->last_query);
     size_t n_cl = ss ? ss->n_clients : f->n_clients;
     uint64_t n_q = ss ? ss->query_packets : f->query_packets;
+    const char *shows =
+        kept ? "The capture shows" : "Its figures were not kept; this finding shows";
     double qps = span_us >= 1000000 ? (double)n_q / ((double)span_us / 1e6) : 0;
     const struct finding *flood = rule_other_finding(rc, "dns.flood", f->key);
     char rate[96] = "", d1[32];
@@ -829,19 +839,19 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
         finding_add_cause(f, CONF_MEDIUM,
                           "The server is under a query flood (a denial-of-service attack or a "
                           "surge) and drops queries it cannot serve.",
-                          "The capture shows %" PRIu64 " queries from %zu %s to this server%s, "
+                          "%s %" PRIu64 " queries from %zu %s to this server%s, "
                           "and dns.flood found its query rate rising far above the rate before "
                           "(%" PRIu64 " lookups in its flood seconds).",
-                          n_q, n_cl, n_cl == 1 ? "client" : "clients", rate, flood->lookups);
+                          shows, n_q, n_cl, n_cl == 1 ? "client" : "clients", rate, flood->lookups);
     else
         finding_add_cause(f, CONF_LOW,
                           "The server is overloaded, or rate limits the clients, and drops "
                           "queries.",
-                          "The capture shows %" PRIu64 " queries from %zu %s to this server%s at "
+                          "%s %" PRIu64 " queries from %zu %s to this server%s at "
                           "a rate with no surge above its own earlier rate (no dns.flood "
                           "finding): no evidence of a flood; its own statistics show whether "
                           "this load is more than it serves.",
-                          n_q, n_cl, n_cl == 1 ? "client" : "clients", rate);
+                          shows, n_q, n_cl, n_cl == 1 ? "client" : "clients", rate);
     if (a->rd_clear) {
         /* Only when the RD bit is known (the query header was seen). */
         bool all_clear = a->rd_clear == f->lookups;

@@ -46,7 +46,16 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     /* Causes, from the evidence. */
     char all_errors[48];
     text_all(f->error_packets, "error", "errors", all_errors, sizeof all_errors);
-    if (w.answered == 0)
+    if (!w.kept) /* medium: whether it answered others (a restarted service) is unknown */
+        finding_add_cause(f, CONF_MEDIUM,
+                          "No DNS service is listening on the server's port: the DNS server "
+                          "program is stopped, crashed, or bound to another address or port.",
+                          "Port unreachable is what a host's network stack sends when a %s "
+                          "datagram arrives for a port no program has open. %s came from %s "
+                          "itself%s. Whether it answered other lookups in the capture is not "
+                          "known: its figures were not kept.",
+                          w.PROTO, all_errors, w.srv, w.delays);
+    else if (w.answered == 0)
         finding_add_cause(f, CONF_HIGH,
                           "No DNS service is listening on the server's port: the DNS server "
                           "program is stopped, crashed, or bound to another address or port.",
@@ -88,10 +97,11 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
         f, flood ? CONF_MEDIUM : CONF_LOW,
         "The server is overloaded or under a denial-of-service attack, and its DNS service "
         "failed under the load.",
-        "The capture shows %" PRIu64 " queries from %zu %s to this server%s: %s. An overloaded DNS "
+        "%s %" PRIu64 " queries from %zu %s to this server%s: %s. An overloaded DNS "
         "server more often drops queries or answers SERVFAIL than sends port unreachable, unless "
         "the service crashed under the load%s.",
-        n_q, n_cl, n_cl == 1 ? "client" : "clients", rate,
+        w.kept ? "The capture shows" : "Its figures were not kept; this finding shows", n_q, n_cl,
+        n_cl == 1 ? "client" : "clients", rate,
         flood ? "a rate or spread of sources that suggests a flood" : "no sign of a flood",
         slow ? "; the long delay before the errors is consistent with a busy host, or with "
                "times that were copied by hand"

@@ -164,6 +164,8 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     const struct rcode_entry *se =
         rcode_view_server(t, RCODE_VIEW_REFUSED, &f->server, f->port, transport);
     uint64_t ok = se ? se->ok : 0, all = ss ? ss->lookups : f->lookups;
+    /* Not kept (--bound detect.services): the server's lookups in all are unknown. */
+    bool kept = rule_service_kept(rc, &f->server, f->port, transport);
     uint64_t n_clients = f->n_clients + f->clients_dropped;
 
     /* Severity: the server gave nothing usable to anyone in the capture. */
@@ -268,12 +270,21 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                          "%" PRIu64 " of the %" PRIu64 " refused questions were answered usably "
                          "by the same server for another lookup.",
                          a->names_answered, a->names_refused);
-    if (ok) {
+    if (ok && !kept) {
+        text_time(&se->last_ok, t1, sizeof t1);
+        finding_add_fact(f,
+                         "The server answered %" PRIu64 " lookups on %s port %u with a usable "
+                         "answer (last at %s).",
+                         ok, PROTO, f->port, t1);
+    } else if (ok) {
         text_time(&se->last_ok, t1, sizeof t1);
         finding_add_fact(f,
                          "The server answered %" PRIu64 " of its %" PRIu64 " lookups on %s port "
                          "%u with a usable answer (last at %s).",
                          ok, all, PROTO, f->port, t1);
+    } else if (!kept) {
+        finding_add_fact(f, "No lookup to %s on %s port %u got a usable answer in the capture.",
+                         srv, PROTO, f->port);
     } else {
         finding_add_fact(f,
                          "None of the %" PRIu64 " lookups to %s on %s port %u got a usable "

@@ -123,6 +123,12 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     uint64_t ok = se ? se->ok : 0, ok_aa = se ? se->ok_aa : 0, ok_ad = se ? se->ok_ad : 0;
     uint64_t resolved = ok - ok_aa; /* usable answers not from the server's own data */
     uint64_t all = ss ? ss->lookups : f->lookups;
+    /* Not kept (--bound detect.services): the server's lookups in all are unknown, and the
+     * sentences below give the counts of the shared rcode table and of this finding only. */
+    bool kept = rule_service_kept(rc, &f->server, f->port, transport);
+    char of_all[48] = "";
+    if (kept)
+        snprintf(of_all, sizeof of_all, " of its %" PRIu64, all);
     uint64_t n_clients = f->n_clients + f->clients_dropped;
     uint64_t n_names = f->n_names + f->names_dropped;
     uint64_t timed = a->slow + a->fast;
@@ -199,11 +205,14 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     if (ok) {
         text_time(&se->last_ok, t1, sizeof t1);
         finding_add_fact(f,
-                         "The same server gave usable answers to %" PRIu64 " of its %" PRIu64
+                         "The same server gave usable answers to %" PRIu64 "%s"
                          " lookups on %s port %u (last at %s): %" PRIu64 " from its own data "
                          "(AA set), %" PRIu64 " resolved%s.",
-                         ok, all, PROTO, f->port, t1, ok_aa, resolved,
+                         ok, of_all, PROTO, f->port, t1, ok_aa, resolved,
                          ok_ad ? ", some of them validated by DNSSEC (AD set)" : "");
+    } else if (!kept) {
+        finding_add_fact(f, "No lookup to %s on %s port %u got a usable answer in the capture.",
+                         srv, PROTO, f->port);
     } else {
         finding_add_fact(f,
                          "None of the %" PRIu64 " lookups to %s on %s port %u got a usable "
@@ -270,9 +279,10 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     finding_add_cause(f, CONF_LOW,
                       "The resolver itself is misconfigured or out of resources (no usable "
                       "forwarders or root hints, full request lists, a rate limit).",
-                      "SERVFAIL is also a resolver's answer to its own trouble; the capture shows "
+                      "SERVFAIL is also a resolver's answer to its own trouble; %s "
                       "%" PRIu64 " %s to this server from %" PRIu64 " %s.",
-                      all, all == 1 ? "lookup" : "lookups", n_clients,
+                      kept ? "the capture shows" : "this finding shows", all,
+                      all == 1 ? "lookup" : "lookups", n_clients,
                       n_clients == 1 ? "client" : "clients");
     finding_rank_causes(f);
 

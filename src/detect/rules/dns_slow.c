@@ -24,12 +24,12 @@
 #define SLOW_US     200000
 /* Servers measured. The answers of servers past it are left out and counted: the distinct
  * servers in the limit counter "servers_ignored", their answers in "answers_ignored"
- * (rule_count_limit; each ignored server costs one small index entry, so that it is counted
- * once). A measured server costs about 12 KiB (its two histograms), its fast answers' history
- * (detect/history.h, however long the capture at most about 230 KiB when its fast answers
- * come more than 8 a second, about 750 KiB when they are fewer) and, once it answered
- * slowly, a shadow finding (under 1 KiB, plus its lists as they fill: up to 64 evidence
- * copies of 256 bytes and their packets). */
+ * (rule_count_limit; each ignored server is remembered by its keyed hash, 16 bytes, so that
+ * it is counted once: detect/server_table.h). A measured server costs about 12 KiB (its two
+ * histograms), its fast answers' history (detect/history.h, however long the capture at most about
+ * 230 KiB when its fast answers come more than 8 a second, about 750 KiB when they are fewer) and,
+ * once it answered slowly, a shadow finding (under 1 KiB, plus its lists as they fill: up to 64
+ * evidence copies of 256 bytes and their packets). */
 /* A query rate past which overload is a likely cause. */
 #define BUSY_QPS 100.0
 
@@ -325,7 +325,9 @@ static void explain(struct rule_ctx *rc, struct srv *s, struct finding *f)
             qps = (double)ss->query_packets / ((double)span / 1e6);
     }
     char rate_text[96] = "no query rate (less than a second of queries to it)";
-    if (qps > 0)
+    if (!rule_service_kept(rc, &s->k.server, s->k.port, s->k.transport))
+        snprintf(rate_text, sizeof rate_text, "no query rate (its figures were not kept)");
+    else if (qps > 0)
         snprintf(rate_text, sizeof rate_text, "%.1f queries per second to it%s", qps,
                  qps >= BUSY_QPS ? "" : ", little load for a DNS server");
     finding_add_cause(f, clustered && mixed ? CONF_HIGH : CONF_MEDIUM,

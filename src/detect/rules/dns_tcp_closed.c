@@ -113,6 +113,9 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     const struct server_stats *us = rule_server_stats(rc, &f->server, f->port, 17);
     uint64_t tcp_ok = ss ? ss->answered : 0, tcp_all = ss ? ss->lookups : f->lookups;
     uint64_t udp_ok = us ? us->answered : 0;
+    /* Not kept (--bound detect.services): its lookups over TCP are unknown beyond this
+     * finding (the detector's fact says so), so nothing is said of them. */
+    bool kept = rule_service_kept(rc, &f->server, f->port, 6);
     char srv[NT_ADDR_FMT_MAX], srv_cmd[NT_ADDR_FMT_MAX * 2 + 8], clients[512], names[512];
     char how[96], when[128], s1[64], s2[64], s3[64] = "";
     text_addr(&f->server, srv, sizeof srv);
@@ -181,7 +184,7 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                          "The same server answered %" PRIu64 " of its %" PRIu64 " lookups over "
                          "TCP port %u in the capture.",
                          tcp_ok, tcp_all, f->port);
-    else
+    else if (kept)
         finding_add_fact(f,
                          "The server answered none of its %" PRIu64 " %s over TCP port %u in the "
                          "capture.",
@@ -210,8 +213,9 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                       "answer%s. %s",
                       a->synack ? "the handshake" : "the connection",
                       a->acked ? "took the query" : "received the query",
-                      tcp_ok ? ", although it answered other lookups over TCP"
-                             : " and answered no lookup over TCP in the capture",
+                      tcp_ok  ? ", although it answered other lookups over TCP"
+                      : !kept ? ""
+                              : " and answered no lookup over TCP in the capture",
                       tell_f);
     if (zone)
         finding_add_cause(f, a->zone_transfer == n ? CONF_HIGH : CONF_MEDIUM,

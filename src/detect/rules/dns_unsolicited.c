@@ -29,6 +29,9 @@ struct us_acc {
     uint64_t large;      /* DNS messages over 512 bytes */
     uint64_t bytes;      /* DNS message bytes of the counted answers */
     uint64_t from_known; /* answers from an address the capture shows queried by someone */
+    /* answers from a service whose figures the detector did not keep (--bound detect.services):
+     * whether it was queried is unknown */
+    uint64_t from_not_kept;
     struct addr_set sources;
     struct nt_addr listed[SOURCES_LISTED];
     size_t n_listed;
@@ -99,6 +102,8 @@ static void on_stray(struct rule_ctx *rc, const struct stray_response *r)
     const struct server_stats *ss = rule_server_stats(rc, &ev->src, ev->sport, ev->proto);
     if (ss && ss->lookups)
         a->from_known++;
+    else if (!ss && !rule_service_kept(rc, &ev->src, ev->sport, ev->proto))
+        a->from_not_kept++;
     if (ev->has_question && ev->qname) {
         char name[DNS_NAME_TEXT_MAX + 32], tb[16];
         snprintf(name, sizeof name, "%s %s", ev->qname, dns_type_name(ev->qtype, tb, sizeof tb));
@@ -144,9 +149,17 @@ static void explain(struct rule_ctx *rc, struct finding *f)
                          "%" PRIu64 " of them came from addresses that the capture shows being "
                          "queried as DNS servers.",
                          a->from_known);
-    else
+    else if (!a->from_not_kept)
         finding_add_fact(f, "None came from an address the capture shows being queried as a DNS "
                             "server.");
+    if (a->from_not_kept)
+        finding_add_fact(f,
+                         "%" PRIu64
+                         " came from addresses and ports whose DNS figures nettriage did "
+                         "not keep (more than its bound of services were seen, --bound "
+                         "detect.services): whether those were queried as DNS servers is not "
+                         "known.",
+                         a->from_not_kept);
 
     if (many) {
         f->attack = ATTACK_T1498_002;

@@ -158,6 +158,9 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f,
             dns_answered += ss->answered;
     }
     bool alive = host.established + host.resets + dns_answered > 0;
+    /* Its DNS figures not kept (--bound detect.services): whether it answered DNS is unknown. */
+    bool dns_unknown =
+        !rule_service_kept(rc, &f->server, 53, 6) || !rule_service_kept(rc, &f->server, 53, 17);
     uint64_t retrans = f->query_packets - f->lookups;
     char span[2 * NT_TIME_FMT_MAX + 16], t1[NT_TIME_FMT_MAX], t2[NT_TIME_FMT_MAX];
 
@@ -312,6 +315,12 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f,
             srv, host.established, host.established == 1 ? "attempt" : "attempts", host.resets,
             host.ports_answered, host.ports_answered == 1 ? "port" : "ports", dns_answered,
             dns_answered == 1 ? "lookup" : "lookups");
+    else if (dns_unknown)
+        finding_add_fact(f,
+                         "%s sent no SYN-ACK or reset on any TCP port in the capture; whether it "
+                         "answered DNS is not known (nettriage did not keep its DNS figures: "
+                         "more than its bound of services were seen, --bound detect.services).",
+                         srv);
     else
         finding_add_fact(f,
                          "%s sent nothing the capture shows: no SYN-ACK or reset on any TCP "
@@ -322,11 +331,15 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f,
         f, alive ? CONF_HIGH : CONF_MEDIUM,
         "A firewall silently drops the SYNs to the port (a drop rule on the server or on the "
         "path).",
-        alive
+        alive ? "A drop rule (iptables `-j DROP`, nftables `drop`, a cloud security group) "
+                "discards the SYN without a word, which is what the %" PRIu64
+                " %s met; %s answered "
+                "other traffic in the capture, so the host is up and something filters this "
+                "port."
+        : dns_unknown
             ? "A drop rule (iptables `-j DROP`, nftables `drop`, a cloud security group) "
-              "discards the SYN without a word, which is what the %" PRIu64 " %s met; %s answered "
-              "other traffic in the capture, so the host is up and something filters this "
-              "port."
+              "discards the SYN without a word, which is what the %" PRIu64 " %s met; the capture "
+              "shows no other TCP answer from %s, so a host that is down cannot be ruled out."
             : "A drop rule (iptables `-j DROP`, nftables `drop`, a cloud security group) "
               "discards the SYN without a word, which is what the %" PRIu64 " %s met; the capture "
               "shows nothing else from %s, so a host that is down cannot be ruled out.",
