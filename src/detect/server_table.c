@@ -17,6 +17,7 @@ void server_table_init(struct server_table *t, size_t item_size, size_t max,
 {
     memset(t, 0, sizeof *t);
     htab_init(&t->index);
+    htab_init(&t->ignored);
     t->item_size = item_size < sizeof(struct server_key) ? sizeof(struct server_key) : item_size;
     t->max = max;
     t->servers_counter = servers_counter;
@@ -84,6 +85,23 @@ void *server_table_get_h(struct rule_ctx *rc, struct server_table *t, const stru
     k.port = port;
     k.transport = transport;
     struct server_id *id = htab_get(&t->index, h, key_eq, &k);
+    if (!id && t->n >= t->max) {
+        /* Past the bound: only the key's hash is remembered, to count the server once. */
+        static char ignored_mark;
+        struct htab_iter it;
+        if (htab_count(&t->ignored) >= SERVER_TABLE_IGNORED_KEPT ||
+            !htab_find(&t->ignored, h, &it)) {
+            if (htab_count(&t->ignored) < SERVER_TABLE_IGNORED_KEPT)
+                (void)htab_insert(&t->ignored, h, &ignored_mark);
+            t->servers_ignored++;
+            if (rc)
+                rule_count_limit(rc, t->servers_counter, 1);
+        }
+        t->uses_ignored++;
+        if (rc)
+            rule_count_limit(rc, t->uses_counter, 1);
+        return NULL;
+    }
     if (!id) {
         id = calloc(1, sizeof *id);
         if (!id)
@@ -93,15 +111,11 @@ void *server_table_get_h(struct rule_ctx *rc, struct server_table *t, const stru
             free(id);
             return NULL;
         }
-        if (t->n >= t->max) {
-            t->servers_ignored++;
-            if (rc)
-                rule_count_limit(rc, t->servers_counter, 1);
-        }
     }
     if (!id->item && t->n < t->max)
         id->item = item_new(t, &k); /* NULL out of memory: tried again at the next use */
     else if (!id->item) {
+        /* Within the bound but out of memory until the table filled: ignored from now on. */
         t->uses_ignored++;
         if (rc)
             rule_count_limit(rc, t->uses_counter, 1);
@@ -123,6 +137,7 @@ void server_table_fini(struct server_table *t, void (*item_free)(void *item))
     for (struct server_id *id = htab_first(&t->index, &it); id; id = htab_next(&t->index, &it))
         free(id);
     htab_fini(&t->index);
+    htab_fini(&t->ignored);
     t->items = NULL;
     t->n = t->cap = 0;
     memset(t->cache, 0, sizeof t->cache);

@@ -3,10 +3,12 @@
  * hash table (util/htab.h), kept in the order of their first use (what rules iterate, so no
  * output depends on the hash seed).
  *
- * At most `max` servers are measured. A server past the bound is still remembered (one small
- * index entry, so that it is counted once) and never silently ignored: each such server adds 1
- * to the rule's limit counter `servers_counter`, and each use of one (a lookup, an answer) 1 to
- * `uses_counter` (rule_count_limit; the table's own counters hold the same numbers). */
+ * At most `max` servers are measured. A server past the bound is remembered only by its keyed
+ * hash (so that it is counted once; up to SERVER_TABLE_IGNORED_KEPT of them, past that each use
+ * of one not remembered counts as a server again) and never silently ignored: each such server
+ * adds 1 to the rule's limit counter `servers_counter`, and each use of one (a lookup, an
+ * answer) 1 to `uses_counter` (rule_count_limit; the table's own counters hold the same
+ * numbers). */
 #ifndef NT_DETECT_SERVER_TABLE_H
 #define NT_DETECT_SERVER_TABLE_H
 
@@ -24,11 +26,16 @@ struct server_key {
     uint8_t transport;
 };
 
+/* Servers past the bound remembered by their keyed hash: 1,048,576 (a table of about 32 MiB).
+ * Two servers of the same 64-bit hash (about n^2 / 2^65) would count as one. */
+#define SERVER_TABLE_IGNORED_KEPT 1048576
+
 /* Slots of a table's cache of recent items (a power of two). */
 #define SERVER_TABLE_CACHE 16
 
 struct server_table {
-    struct htab index;  /* struct server_id (internal) by key */
+    struct htab index;   /* struct server_id (internal) by key: the servers within the bound */
+    struct htab ignored; /* the keyed hashes of servers past it (a mark, no item) */
     void **items;       /* measured servers, in the order of their first use */
     size_t n, cap, max; /* items held, allocated, at most */
     size_t item_size;   /* bytes of an item, its struct server_key first */
