@@ -114,6 +114,14 @@ struct detector {
     struct svc_memo svc_memo[1u << DETECT_SVC_MEMO_BITS];
     /* The rules with on_dns_lookup, in detect_rules order (n_lookup_rules of them), and those
      * of them with prefetch_dns_lookup. */
+    /* States several rules share (rule_shared_state), and the TCP attempts dispatched. */
+    struct {
+        const char *name;
+        void *p;
+        void (*free_fn)(void *);
+    } shared[DETECT_SHARED_STATES];
+    size_t n_shared;
+    uint64_t tcp_seq;
     size_t *lookup_rules, n_lookup_rules;
     size_t *prefetch_rules, n_prefetch_rules;
 };
@@ -438,6 +446,25 @@ const struct finding *rule_other_finding(const struct rule_ctx *rc, const char *
 void **rule_state(struct rule_ctx *rc)
 {
     return &rc->d->states[rc->idx];
+}
+
+void **rule_shared_state(struct rule_ctx *rc, const char *name, void (*free_fn)(void *))
+{
+    struct detector *d = rc->d;
+    for (size_t i = 0; i < d->n_shared; i++)
+        if (strcmp(d->shared[i].name, name) == 0)
+            return &d->shared[i].p;
+    if (d->n_shared == DETECT_SHARED_STATES)
+        return NULL;
+    d->shared[d->n_shared].name = name;
+    d->shared[d->n_shared].p = NULL;
+    d->shared[d->n_shared].free_fn = free_fn;
+    return &d->shared[d->n_shared++].p;
+}
+
+uint64_t rule_tcp_attempt_seq(const struct rule_ctx *rc)
+{
+    return rc->d->tcp_seq;
 }
 
 void rule_count_limit(struct rule_ctx *rc, const char *name, uint64_t n)
@@ -813,6 +840,7 @@ void detect_dns_malformed(struct detector *d, const struct dns_malformed *m)
 
 void detect_tcp_attempt(struct detector *d, const struct tcp_attempt *t)
 {
+    d->tcp_seq++;
     if (t->outcome == TCP_ESTABLISHED)
         service_ok(d, &t->server, t->server_port, 6, &t->reply.ts);
     for (size_t i = 0; i < detect_n_rules; i++) {
@@ -889,6 +917,9 @@ void detect_free(struct detector *d)
     for (size_t i = 0; d->states && i < detect_n_rules; i++)
         if (d->states[i] && detect_rules[i]->free_state)
             detect_rules[i]->free_state(d->states[i]);
+    for (size_t i = 0; i < d->n_shared; i++)
+        if (d->shared[i].p && d->shared[i].free_fn)
+            d->shared[i].free_fn(d->shared[i].p);
     free(d->states);
     free(d->n_raised);
     free(d->refused);

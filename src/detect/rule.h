@@ -72,6 +72,15 @@ struct finding *rule_next_finding(struct rule_ctx *rc, size_t *iter);
  * there, and free_state releases it with the detector. Rules keep no static state, so two
  * detectors never share any. */
 void **rule_state(struct rule_ctx *rc);
+/* A state several rules share, named (a static string): *slot is NULL until one of them stores
+ * a pointer, and the detector frees it with free_fn when it is freed (after every rule's own
+ * state). NULL when the detector holds DETECT_SHARED_STATES already. Rules sharing one must add
+ * each event to it once (rule_tcp_attempt_seq tells the first of them). */
+#define DETECT_SHARED_STATES 4
+void **rule_shared_state(struct rule_ctx *rc, const char *name, void (*free_fn)(void *));
+/* In on_tcp_attempt: the attempt's place among those dispatched (1 for the first), the same for
+ * every rule it is dispatched to. */
+uint64_t rule_tcp_attempt_seq(const struct rule_ctx *rc);
 /* The value in force of one of the calling rule's bounds (its default unless the run set it);
  * name must be one of its rule_bound_def names (else 0). Read it when the state is made. */
 uint64_t rule_bound(const struct rule_ctx *rc, const char *name);

@@ -438,6 +438,75 @@ static void test_scan_omitted_once_per_source(void **state)
     free(as);
 }
 
+static uint64_t limit_of(const struct detector *d, const char *rule, const char *name)
+{
+    const struct detect_limit *l;
+    size_t n = detect_limits(d, &l);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(l[i].rule, rule) == 0 && strcmp(l[i].name, name) == 0)
+            return l[i].count;
+    return 0;
+}
+
+/* The TCP rules share one table of every service's outcomes, each seeing the first services up
+ * to its own bound (--bound RULE.services), as its own table did: 40 servers each accept a
+ * connection on 8443, then servers 10 and 20 reset one. tcp.refused (bound 16) keeps server 10's
+ * handshake but not server 20's, and says it does not know rather than "completed no TCP
+ * handshake"; tcp.no_response (bound 32) and tcp.unreachable (default) count their own. */
+static void test_seen_shared_bounds(void **state)
+{
+    (void)state;
+    struct tcp_attempt *as[42];
+    size_t n = 0;
+    char srv[32];
+    for (int i = 1; i <= 40; i++) {
+        snprintf(srv, sizeof srv, "198.51.100.%d", i);
+        as[n] = att(CLI, srv, 8443, (double)i, 1, TCP_ESTABLISHED, 10 * n);
+        n++;
+    }
+    as[n] = att(CLI, "198.51.100.10", 8443, 50.0, 1, TCP_RESET, 10 * n);
+    n++;
+    as[n] = att(CLI, "198.51.100.20", 8443, 51.0, 1, TCP_RESET, 10 * n);
+    n++;
+    struct detector *d = detect_new(5000000);
+    assert_non_null(d);
+    assert_int_equal(detect_set_bound(d, "tcp.refused", "services", 16), 0);
+    assert_int_equal(detect_set_bound(d, "tcp.no_response", "services", 32), 0);
+    for (size_t i = 0; i < n; i++)
+        detect_tcp_attempt(d, as[i]);
+    detect_finish(d, &stats);
+    /* Attempts of services past each rule's bound: 24 handshakes and server 20's reset for
+     * tcp.refused, 8 handshakes for tcp.no_response, none for tcp.unreachable. */
+    assert_int_equal(limit_of(d, "tcp.refused", "tcp_services_dropped"), 25);
+    assert_int_equal(limit_of(d, "tcp.no_response", "tcp_services_dropped"), 8);
+    assert_int_equal(limit_of(d, "tcp.unreachable", "tcp_services_dropped"), 0);
+    struct finding *const *all;
+    size_t nf = detect_findings(d, &all);
+    const struct finding *f10 = NULL, *f20 = NULL;
+    for (size_t i = 0; i < nf; i++) {
+        if (strcmp(all[i]->id, "tcp.refused") != 0)
+            continue;
+        char a[NT_ADDR_FMT_MAX];
+        nt_addr_format(&all[i]->server, a, sizeof a);
+        if (strcmp(a, "198.51.100.10") == 0)
+            f10 = all[i];
+        if (strcmp(a, "198.51.100.20") == 0)
+            f20 = all[i];
+    }
+    assert_non_null(f10);
+    assert_non_null(f20);
+    assert_true(any_fact(f10, "completed 1 TCP handshake on port 8443"));
+    assert_non_null(strstr(f10->causes[0].text, "stopped or restarted"));
+    assert_false(any_fact(f20, "completed 1 TCP handshake"));
+    assert_false(any_fact(f20, "completed no TCP handshake"));
+    assert_true(any_fact(f20, "did not keep the other TCP outcomes"));
+    for (size_t c = 0; c < f20->n_causes; c++)
+        assert_null(strstr(f20->causes[c].text, "completed in the capture"));
+    detect_free(d);
+    for (size_t i = 0; i < n; i++)
+        att_free(as[i]);
+}
+
 static void test_quiet(void **state)
 {
     (void)state;
@@ -750,6 +819,7 @@ int main(void)
         cmocka_unit_test(test_unreachable),
         cmocka_unit_test(test_no_response),
         cmocka_unit_test(test_quiet),
+        cmocka_unit_test(test_seen_shared_bounds),
         cmocka_unit_test(test_scan_one_finding_per_source),
         cmocka_unit_test(test_scan_ports_exact),
         cmocka_unit_test(test_scan_omitted_once_per_source),

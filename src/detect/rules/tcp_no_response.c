@@ -161,6 +161,8 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f,
     /* Its DNS figures not kept (--bound detect.services): whether it answered DNS is unknown. */
     bool dns_unknown =
         !rule_service_kept(rc, &f->server, 53, 6) || !rule_service_kept(rc, &f->server, 53, 17);
+    /* Services past --bound tcp.no_response.services: the host's other ports may be among them. */
+    bool tcp_partial = tcp_seen_partial(seen);
     uint64_t retrans = f->query_packets - f->lookups;
     char span[2 * NT_TIME_FMT_MAX + 16], t1[NT_TIME_FMT_MAX], t2[NT_TIME_FMT_MAX];
 
@@ -315,6 +317,12 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f,
             srv, host.established, host.established == 1 ? "attempt" : "attempts", host.resets,
             host.ports_answered, host.ports_answered == 1 ? "port" : "ports", dns_answered,
             dns_answered == 1 ? "lookup" : "lookups");
+    else if (tcp_partial)
+        finding_add_fact(f,
+                         "%s sent no SYN-ACK or reset on the TCP ports nettriage kept%s; its "
+                         "other ports are not known (more than %zu services were seen, --bound "
+                         "tcp.no_response.services).",
+                         srv, dns_unknown ? "" : ", and no DNS answer", seen->max);
     else if (dns_unknown)
         finding_add_fact(f,
                          "%s sent no SYN-ACK or reset on any TCP port in the capture; whether it "
@@ -336,10 +344,10 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f,
                 " %s met; %s answered "
                 "other traffic in the capture, so the host is up and something filters this "
                 "port."
-        : dns_unknown
+        : dns_unknown || tcp_partial
             ? "A drop rule (iptables `-j DROP`, nftables `drop`, a cloud security group) "
-              "discards the SYN without a word, which is what the %" PRIu64 " %s met; the capture "
-              "shows no other TCP answer from %s, so a host that is down cannot be ruled out."
+              "discards the SYN without a word, which is what the %" PRIu64 " %s met; nettriage "
+              "kept no other answer from %s, so a host that is down cannot be ruled out."
             : "A drop rule (iptables `-j DROP`, nftables `drop`, a cloud security group) "
               "discards the SYN without a word, which is what the %" PRIu64 " %s met; the capture "
               "shows nothing else from %s, so a host that is down cannot be ruled out.",

@@ -142,6 +142,9 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                  a->icmp_type, a->icmp_code, icmp_code_description(v, a->icmp_type, a->icmp_code));
     const struct tcp_seen_entry *e = seen ? tcp_seen_get(seen, &f->server, f->port) : NULL;
     uint64_t ok = e ? e->established : 0;
+    /* The service's other outcomes were not kept (past --bound tcp.refused.services): whether
+     * other connections to it completed is unknown, and nothing may say none did. */
+    bool unknown = !e && tcp_seen_partial(seen);
     /* DNS over TCP: did the same server answer DNS over UDP? */
     const struct server_stats *ss =
         f->port == 53 ? rule_server_stats(rc, &f->server, 53, 17) : NULL;
@@ -218,6 +221,12 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                          "The same server completed %" PRIu64 " TCP %s on port %u in the capture "
                          "(first at %s, last at %s).",
                          ok, ok == 1 ? "handshake" : "handshakes", f->port, t1, t2);
+    } else if (unknown) {
+        finding_add_fact(f,
+                         "nettriage did not keep the other TCP outcomes of %s port %u: more than "
+                         "%zu services were seen (--bound tcp.refused.services), so whether "
+                         "other connections to it completed is not known.",
+                         srv, f->port, seen->max);
     } else {
         finding_add_fact(f, "%s completed no TCP handshake on port %u in the capture.", srv,
                          f->port);
@@ -264,6 +273,14 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
                                   "crashed, or reached a limit.",
                                   srv, ok, ok == 1 ? "handshake" : "handshakes", f->port, a->resets,
                                   a->resets == 1 ? "attempt" : "attempts");
+            else if (unknown)
+                finding_add_cause(f, CONF_MEDIUM,
+                                  "Nothing listens on the port: the service is stopped, crashed, "
+                                  "or bound to another address or port.",
+                                  "A host's TCP stack answers a SYN to a port no program listens "
+                                  "on with a reset. %s came from %s itself%s; whether other "
+                                  "connections to TCP port %u on it completed is not known here.",
+                                  all, srv, delays, f->port);
             else
                 finding_add_cause(f, CONF_HIGH,
                                   "Nothing listens on the port: the service is stopped, crashed, "

@@ -5,11 +5,16 @@
  * accept other connections? did the host answer on any port?), and the detector keeps that only
  * for the incident window, which it fills after on_finish.
  *
- * Each rule keeps its own table as its per-detector state (rule_state): it adds every attempt
- * in on_tcp_attempt and reads in on_finish; the detector frees it. Bounded: at most
- * `services` services (the bound TCP_SEEN_BOUND each such rule declares: --bound
- * RULE.services=N); the attempts of services past it are counted in `dropped` and in the
- * rule's limit counter "tcp_services_dropped" (rule_count_limit). */
+ * The rules share one table (rule_shared_state "tcp_seen"): the first of them to be given an
+ * attempt adds it (rule_tcp_attempt_seq), and each reads it through its own view (its
+ * rule_state, struct tcp_seen). Bounded per rule as when each kept its own table: a rule sees
+ * the first `services` services in the order they were first seen (the bound TCP_SEEN_BOUND
+ * each such rule declares: --bound RULE.services=N), which is what its own table would have
+ * kept, since every such rule is given every attempt; the shared table keeps as many as the
+ * largest of those bounds, and each entry its place in that order. The attempts of services
+ * past a rule's bound are counted in the rule's limit counter "tcp_services_dropped"
+ * (rule_count_limit). Until the sixteenth session each rule kept its own copy: three tables of
+ * the same entries (46 MiB each for 262,144 services). */
 #ifndef NT_DETECT_RULES_TCP_SEEN_H
 #define NT_DETECT_RULES_TCP_SEEN_H
 
@@ -37,14 +42,31 @@ struct tcp_seen_entry {
     struct nt_time first_ok, last_ok;       /* SYN-ACKs */
     struct nt_time first_reply, last_reply; /* any SYN-ACK or RST from the server */
     struct nt_time first_cut, last_cut;     /* first SYNs of the attempts cut off */
+    uint32_t ord; /* its place among the services kept, in the order they were first seen */
 };
 
-struct tcp_seen {
-    struct htab tab; /* struct tcp_seen_entry by server and port */
-    uint64_t dropped;
-    uint32_t max_input; /* the last input an attempt came from */
-    size_t max;         /* the bound, read at the first attempt */
+/* The table the rules share. */
+struct tcp_seen_table {
+    struct htab tab;             /* struct tcp_seen_entry by server and port */
+    size_t max;                  /* services kept: the largest bound of the rules reading it */
+    uint64_t added_seq;          /* the last attempt added (rule_tcp_attempt_seq) */
+    struct tcp_seen_entry *last; /* its entry (NULL: not kept) */
 };
+
+/* A rule's view of it (its rule_state). */
+struct tcp_seen {
+    struct tcp_seen_table *t; /* NULL until the first attempt (or out of memory) */
+    size_t max;               /* the rule's bound, read at the first attempt */
+    uint32_t max_input;       /* the last input an attempt came from */
+    uint64_t dropped;         /* attempts of services past the bound (tcp_services_dropped) */
+};
+
+/* Whether the rule's view left services out: sums over a host's ports (tcp_seen_host) then
+ * cover only the services kept, and a service not found may have been one of those left out. */
+static inline bool tcp_seen_partial(const struct tcp_seen *s)
+{
+    return s && s->dropped > 0;
+}
 
 static inline uint64_t tcp_seen_hash(const struct nt_addr *server, uint16_t port)
 {
@@ -67,29 +89,35 @@ static inline bool tcp_seen_eq(const void *item, const void *key)
     return e->port == k->port && nt_addr_eq(&e->server, k->server);
 }
 
-/* The entry of server:port, or NULL when it was never seen. */
+/* The entry of server:port as the rule sees it: NULL when it was never seen, or is past the
+ * rule's bound. */
 static inline const struct tcp_seen_entry *tcp_seen_get(const struct tcp_seen *s,
                                                         const struct nt_addr *server, uint16_t port)
 {
+    if (!s->t)
+        return NULL;
     struct tcp_seen_key k = {server, port};
-    return htab_get(&s->tab, tcp_seen_hash(server, port), tcp_seen_eq, &k);
+    const struct tcp_seen_entry *e =
+        htab_get(&s->t->tab, tcp_seen_hash(server, port), tcp_seen_eq, &k);
+    return e && e->ord < s->max ? e : NULL;
 }
 
-static inline struct tcp_seen_entry *tcp_seen_make(struct tcp_seen *s, const struct nt_addr *server,
-                                                   uint16_t port)
+static inline struct tcp_seen_entry *tcp_seen_make(struct tcp_seen_table *t,
+                                                   const struct nt_addr *server, uint16_t port)
 {
     /* A service already kept is updated even when the table is full. */
     uint64_t h = tcp_seen_hash(server, port);
     struct tcp_seen_key k = {server, port};
-    struct tcp_seen_entry *e = htab_get(&s->tab, h, tcp_seen_eq, &k);
-    if (e || htab_count(&s->tab) >= s->max)
+    struct tcp_seen_entry *e = htab_get(&t->tab, h, tcp_seen_eq, &k);
+    if (e || htab_count(&t->tab) >= t->max)
         return e;
     e = calloc(1, sizeof *e);
     if (!e)
         return NULL;
     e->server = *server;
     e->port = port;
-    if (htab_insert(&s->tab, h, e) < 0) {
+    e->ord = (uint32_t)htab_count(&t->tab);
+    if (htab_insert(&t->tab, h, e) < 0) {
         free(e);
         return NULL;
     }
@@ -110,21 +138,19 @@ static inline bool tcp_retried_before_end(const struct tcp_attempt *t)
            nt_time_diff_us(&t->first_syn, &t->last_syn) >= TCP_RETRY_MIN_US;
 }
 
-/* Remembers a final attempt (rc: the rule keeping s, whose limit counter counts the attempts
- * left out). */
-static inline void tcp_seen_add(struct rule_ctx *rc, struct tcp_seen *s,
-                                const struct tcp_attempt *t)
+static inline void tcp_seen_table_free(void *p)
 {
-    if (!s->max)
-        s->max = (size_t)rule_bound(rc, "services");
-    if (t->input > s->max_input)
-        s->max_input = t->input;
-    struct tcp_seen_entry *e = tcp_seen_make(s, &t->server, t->server_port);
-    if (!e) {
-        s->dropped++;
-        rule_count_limit(rc, "tcp_services_dropped", 1);
-        return;
-    }
+    struct tcp_seen_table *t = p;
+    struct htab_iter it;
+    for (struct tcp_seen_entry *e = htab_first(&t->tab, &it); e; e = htab_next(&t->tab, &it))
+        free(e);
+    htab_fini(&t->tab);
+    free(t);
+}
+
+/* Adds the outcome of a final attempt to an entry. */
+static inline void tcp_seen_count(struct tcp_seen_entry *e, const struct tcp_attempt *t)
+{
     switch (t->outcome) {
     case TCP_ESTABLISHED:
         e->established++;
@@ -155,6 +181,38 @@ static inline void tcp_seen_add(struct rule_ctx *rc, struct tcp_seen *s,
     }
 }
 
+/* Remembers a final attempt, in on_tcp_attempt (rc: the rule whose view s is, whose limit
+ * counter counts the attempts of services past its bound): the shared table takes it once,
+ * from the first rule given it. */
+static inline void tcp_seen_add(struct rule_ctx *rc, struct tcp_seen *s,
+                                const struct tcp_attempt *t)
+{
+    if (!s->max)
+        s->max = (size_t)rule_bound(rc, "services");
+    if (t->input > s->max_input)
+        s->max_input = t->input;
+    if (!s->t) {
+        void **slot = rule_shared_state(rc, "tcp_seen", tcp_seen_table_free);
+        if (slot && !*slot)
+            *slot = calloc(1, sizeof(struct tcp_seen_table));
+        s->t = slot ? *slot : NULL;
+    }
+    struct tcp_seen_table *tt = s->t;
+    if (tt && tt->max < s->max)
+        tt->max = s->max;
+    uint64_t seq = rule_tcp_attempt_seq(rc);
+    if (tt && tt->added_seq != seq) {
+        tt->added_seq = seq;
+        tt->last = tcp_seen_make(tt, &t->server, t->server_port);
+        if (tt->last)
+            tcp_seen_count(tt->last, t);
+    }
+    if (!tt || !tt->last || tt->last->ord >= s->max) {
+        s->dropped++;
+        rule_count_limit(rc, "tcp_services_dropped", 1);
+    }
+}
+
 /* Sums over every port of a server: handshakes and resets it sent (the host was up), and the
  * number of ports it answered on. */
 struct tcp_seen_host {
@@ -165,10 +223,12 @@ static inline void tcp_seen_host(const struct tcp_seen *s, const struct nt_addr 
                                  struct tcp_seen_host *h)
 {
     memset(h, 0, sizeof *h);
+    if (!s->t)
+        return;
     struct htab_iter it;
-    for (const struct tcp_seen_entry *e = htab_first(&s->tab, &it); e;
-         e = htab_next(&s->tab, &it)) {
-        if (!nt_addr_eq(&e->server, server))
+    for (const struct tcp_seen_entry *e = htab_first(&s->t->tab, &it); e;
+         e = htab_next(&s->t->tab, &it)) {
+        if (e->ord >= s->max || !nt_addr_eq(&e->server, server))
             continue;
         h->established += e->established;
         h->resets += e->resets;
@@ -194,14 +254,18 @@ static inline int tcp_seen_row_cmp(const void *x, const void *y)
 
 static inline size_t tcp_seen_hosts(const struct tcp_seen *s, struct tcp_seen_host_row **rows)
 {
-    size_t count = htab_count(&s->tab);
+    size_t count = s->t ? htab_count(&s->t->tab) : 0;
+    if (count > s->max)
+        count = s->max;
     *rows = count ? calloc(count, sizeof **rows) : NULL;
     if (!*rows)
         return 0;
     size_t n = 0;
     struct htab_iter it;
-    for (const struct tcp_seen_entry *e = htab_first(&s->tab, &it); e;
-         e = htab_next(&s->tab, &it)) {
+    for (const struct tcp_seen_entry *e = htab_first(&s->t->tab, &it); e;
+         e = htab_next(&s->t->tab, &it)) {
+        if (e->ord >= s->max)
+            continue;
         struct tcp_seen_host_row *r = &(*rows)[n++];
         r->server = e->server;
         r->h.established = e->established;
@@ -234,15 +298,6 @@ static inline void tcp_seen_hosts_find(const struct tcp_seen_host_row *rows, siz
         memset(h, 0, sizeof *h);
 }
 
-static inline void tcp_seen_free(struct tcp_seen *s)
-{
-    struct htab_iter it;
-    for (struct tcp_seen_entry *e = htab_first(&s->tab, &it); e; e = htab_next(&s->tab, &it))
-        free(e);
-    htab_fini(&s->tab);
-    memset(s, 0, sizeof *s);
-}
-
 /* The service name of a TCP port for sentences ("HTTPS"), or NULL. */
 static inline const char *tcp_seen_service(uint16_t port)
 {
@@ -258,8 +313,8 @@ static inline const char *tcp_seen_service(uint16_t port)
     }
 }
 
-/* The calling rule's table in this detector (its rule_state), made on first use; NULL when out
- * of memory. The rule sets .free_state = tcp_seen_free_state. */
+/* The calling rule's view of the table in this detector (its rule_state), made on first use;
+ * NULL when out of memory. The rule sets .free_state = tcp_seen_free_state. */
 static inline struct tcp_seen *tcp_seen_of(struct rule_ctx *rc)
 {
     void **slot = rule_state(rc);
@@ -270,8 +325,7 @@ static inline struct tcp_seen *tcp_seen_of(struct rule_ctx *rc)
 
 static inline void tcp_seen_free_state(void *p)
 {
-    tcp_seen_free(p);
-    free(p);
+    free(p); /* the view: the detector frees the shared table */
 }
 
 /* The accumulator of a TCP rule's finding starts with this, so that the finding's service

@@ -124,6 +124,11 @@ static void explain(struct rule_ctx *rc, struct finding *f)
                          "The same host completed %" PRIu64 " handshakes and sent %" PRIu64
                          " resets in the capture: it was reachable at other times.",
                          ok, resets);
+    else if (tcp_seen_partial(seen))
+        finding_add_fact(f,
+                         "No packet from %s itself is among the TCP services nettriage kept "
+                         "(more than %zu services were seen, --bound tcp.unreachable.services).",
+                         srv, seen->max);
     else
         finding_add_fact(f, "No packet from %s itself is in the capture.", srv);
 
