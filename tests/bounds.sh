@@ -16,7 +16,8 @@ yes_if() { if "$@"; then echo ok; else echo no; fi; }
 list=$("$bin" report --bounds)
 for b in correlate.lookups_per_key correlate.dns_tcp_connections correlate.hosts_seen \
     flow.frag_datagrams flow.frag_bytes flow.tcp_dns_flows flow.tcp_dns_bytes \
-    detect.rcode_keys detect.server_clients detect.services dns.nxdomain_surge.domains \
+    detect.rcode_keys detect.server_clients detect.services detect.history_bytes \
+    dns.nxdomain_surge.domains \
     dns.nxdomain_surge.clients dns.nxdomain_surge.names dns.nxdomain_surge.parents \
     dns.flood.servers dns.slow.servers dns.no_response.recent tcp.scan.sources; do
     check "--bounds lists $b" "$(yes_if grep -q "^  $b " <<<"$list")"
@@ -125,4 +126,36 @@ check "detect.services=16: each finding says its figures were not kept" \
     "$(yes_if [ "$(grep -c 'did not keep its figures for 198.51.100.2[12] on UDP port 53' <<<"$md")" -eq 2 ])"
 check "detect.services=16: no sentence states the figures not kept" \
     "$(yes_if [ "$(grep -Ec 'answered 1 of its|answered no DNS lookup|got no DNS answer|Last success before' <<<"$md")" -eq 0 ])"
+
+# detect.history_bytes: 50 DNS servers answer a lookup every second for 60 s; 198.51.100.7's at
+# 30 s draws port unreachable instead. By default its window is exact (the answers just before
+# and after); under a 64 KiB budget for the histories the pool doubles their width (to 16 s
+# here) and the window gives bounds, said so, and holds the true answers.
+for s in $(seq 0 59); do
+    for i in $(seq 1 50); do
+        us=$((i * 10000)) id=$((s * 50 + i))
+        printf '10:00:%02d.%06d IP 192.0.2.10.%d > 198.51.100.%d.53: %d+ A? n%d.example. (30)\n' \
+            "$s" "$us" $((20000 + id)) "$i" "$id" "$i"
+        if [ "$i" = 7 ] && [ "$s" = 30 ]; then
+            printf '10:00:%02d.%06d IP 198.51.100.7 > 192.0.2.10: ICMP 198.51.100.7 udp port 53 unreachable, length 66\n' \
+                "$s" $((us + 1000))
+        else
+            printf '10:00:%02d.%06d IP 198.51.100.%d.53 > 192.0.2.10.%d: %d 1/0/0 A 192.0.2.1 (46)\n' \
+                "$s" $((us + 1000)) "$i" $((20000 + id)) "$id"
+        fi
+    done
+done >"$tmp/hist.txt"
+win() { jq -c '[.findings[] | select(.id == "dns.port_unreachable") | .window] | .[0]' <<<"$1"; }
+json=$("$bin" report --format json "$tmp/hist.txt" || true)
+check "history_bytes: the window is exact by default" \
+    "$(yes_if [ "$(win "$json" | jq -r '[.last_success_before, .first_success_after, has("history_bucket_seconds")] | @tsv')" = "$(printf '10:00:29.071000\t10:00:31.071000\tfalse')" ])"
+check "history_bytes: no width doubled by default" "$(yes_if [ "$(stage "$json" history_width_doublings)" -eq 0 ])"
+json=$("$bin" report --format json --bound detect.history_bytes=65536 "$tmp/hist.txt" || true)
+n=$(stage "$json" history_width_doublings)
+check "history_bytes=65536 doubles the histories' width ($n times)" "$(yes_if [ "$n" -ge 1 ] && [ "$n" -le 8 ])"
+w=$(win "$json")
+check "history_bytes=65536: the window says it gives bounds ($w)" \
+    "$(yes_if [ "$(jq '.last_success_before_exact == false and .first_success_after_exact == false and .history_bucket_seconds > 1' <<<"$w")" = true ])"
+check "history_bytes=65536: the bounds hold the true answers" \
+    "$(yes_if [ "$(jq '.last_success_before <= "10:00:29.071000" and .first_success_after >= "10:00:31.071000" and .successes_during == 0 and .successes_total == 59' <<<"$w")" = true ])"
 exit $fail

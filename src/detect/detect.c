@@ -68,6 +68,9 @@ struct detector {
      * the others are counted, their events in events_not_counted, and remembered in not_kept
      * (up to NOT_KEPT_EXACT). */
     size_t max_services, n_kept;
+    /* The budget of the services' success histories and dns.slow's (--bound
+     * detect.history_bytes, detect/history.h). */
+    struct history_pool hist_pool;
     uint64_t services_not_kept, events_not_counted;
     struct htab not_kept;
     const struct correlate_stats *stats;
@@ -248,6 +251,7 @@ struct detector *detect_new(int64_t timeout_us)
         return NULL;
     d->timeout_us = timeout_us;
     d->max_services = DETECT_SERVICES_KEPT;
+    history_pool_init(&d->hist_pool, DETECT_HISTORY_BYTES);
     rcode_table_init(&d->rcodes);
     size_t n = detect_n_rules ? detect_n_rules : 1;
     d->states = calloc(n, sizeof *d->states);
@@ -312,17 +316,28 @@ const struct rule_bound_def *detect_find_bound(const char *rule_id, const char *
 }
 
 void detect_set_limits(struct detector *d, uint64_t rcode_keys, uint64_t server_clients,
-                       uint64_t services)
+                       uint64_t services, uint64_t history_bytes)
 {
     d->rcodes.view_max = (size_t)rcode_keys;
     d->server_clients = (size_t)server_clients;
     d->max_services = services ? (size_t)services : DETECT_SERVICES_KEPT;
+    d->hist_pool.max_bytes = history_bytes ? (size_t)history_bytes : DETECT_HISTORY_BYTES;
 }
 
 void detect_services_not_kept(const struct detector *d, uint64_t *services, uint64_t *events)
 {
     *services = d->services_not_kept;
     *events = d->events_not_counted;
+}
+
+uint64_t detect_history_doublings(const struct detector *d)
+{
+    return d->hist_pool.doublings;
+}
+
+struct history_pool *rule_history_pool(const struct rule_ctx *rc)
+{
+    return &rc->d->hist_pool;
 }
 
 int detect_set_bound(struct detector *d, const char *rule_id, const char *name, uint64_t value)
@@ -618,6 +633,7 @@ static struct service *service_get(struct detector *d, const struct nt_addr *ser
     s->port = port;
     s->transport = transport;
     history_init(&s->ok);
+    history_pool_join(&d->hist_pool, &s->ok);
     if (htab_insert(&d->service_index, h, s) < 0) {
         free(s);
         return NULL;
@@ -944,6 +960,7 @@ void detect_free(struct detector *d)
         free(d->services[i]);
     }
     free(d->services);
+    history_pool_fini(&d->hist_pool); /* after every history in it: the rules' and the services' */
     htab_fini(&d->service_index);
     htab_fini(&d->server_index);
     rcode_table_free(&d->rcodes);

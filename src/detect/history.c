@@ -12,8 +12,22 @@ void history_init(struct history *h)
     h->width = 1;
 }
 
+static void pool_leave(struct history *h)
+{
+    struct history_pool *p = h->pool;
+    if (!p)
+        return;
+    p->bytes -= h->pool_bytes;
+    struct history *last = p->members[--p->n];
+    p->members[h->pool_idx] = last;
+    last->pool_idx = h->pool_idx;
+    h->pool = NULL;
+    h->pool_bytes = 0;
+}
+
 void history_fini(struct history *h)
 {
+    pool_leave(h);
     free(h->b);
     free(h->slot);
     memset(h, 0, sizeof *h);
@@ -114,16 +128,22 @@ static void merge_into(struct history *h, struct history_bucket *a, struct histo
  * and then busy gives back the table its quiet past needed once its buckets merge. Out of
  * memory, the table stays as it is. */
 #define SLOTS_SPARE 4
-static void slots_compact(struct history *h)
+static void slots_compact(struct history *h, uint32_t spare)
 {
     uint32_t held = 0;
     for (size_t i = 0; i < h->n; i++)
         held += h->b[i].slot != 0;
-    uint32_t cap = held + SLOTS_SPARE;
+    uint32_t cap = held + spare;
     if (cap > HISTORY_BUCKETS_MAX)
         cap = HISTORY_BUCKETS_MAX;
     if (cap >= h->cap_slot)
         return;
+    if (!cap) {
+        free(h->slot);
+        h->slot = NULL;
+        h->n_slot = h->cap_slot = h->free_slot = 0;
+        return;
+    }
     struct history_slot *ns = malloc((size_t)cap * sizeof *ns);
     if (!ns)
         return;
@@ -154,10 +174,122 @@ static void coarsen(struct history *h)
             h->b[j++] = b;
     }
     h->n = j;
-    slots_compact(h);
+    slots_compact(h, SLOTS_SPARE);
 }
 
+/* The bytes a history holds: its buckets' and slots' tables. */
+static size_t history_bytes(const struct history *h)
+{
+    return h->cap * sizeof(struct history_bucket) + h->cap_slot * sizeof(struct history_slot);
+}
+
+/* Gives back the buckets' table beyond the buckets held (a pool past its budget). */
+static void buckets_compact(struct history *h)
+{
+    size_t cap = h->n;
+    if (cap >= h->cap || !cap)
+        return;
+    struct history_bucket *nb = realloc(h->b, cap * sizeof *nb);
+    if (!nb)
+        return; /* the table stays as it is */
+    h->b = nb;
+    h->cap = cap;
+}
+
+static void pool_count(struct history *h)
+{
+    size_t now = history_bytes(h);
+    h->pool->bytes = h->pool->bytes - h->pool_bytes + now;
+    h->pool_bytes = now;
+}
+
+/* Coarsens h to the pool's width; tight: its tables cut to what it holds (shrink). */
+static void pool_widen(struct history *h, bool tight)
+{
+    if (!h->width)
+        h->width = 1;
+    while (h->width < h->pool->min_width)
+        coarsen(h);
+    if (tight) {
+        buckets_compact(h);
+        slots_compact(h, 0);
+    }
+    pool_count(h);
+}
+
+/* Past the budget: doubles every member's width until they fit. A doubling that gives nothing
+ * back (each history down to a bucket or so: too many histories for the budget) stops it, and
+ * it is tried again only once the pool has grown by an eighth since. */
+static void pool_shrink(struct history_pool *p)
+{
+    if (p->stuck_bytes && p->bytes <= p->stuck_bytes + p->stuck_bytes / 8)
+        return;
+    p->stuck_bytes = 0;
+    while (p->bytes > p->max_bytes && p->min_width < HISTORY_POOL_WIDTH_MAX) {
+        size_t before = p->bytes;
+        p->min_width *= 2;
+        p->doublings++;
+        for (size_t i = 0; i < p->n; i++)
+            pool_widen(p->members[i], true);
+        if (p->bytes >= before) {
+            p->stuck_bytes = p->bytes;
+            return;
+        }
+    }
+}
+
+void history_pool_init(struct history_pool *p, size_t max_bytes)
+{
+    memset(p, 0, sizeof *p);
+    p->max_bytes = max_bytes;
+    p->min_width = 1;
+}
+
+void history_pool_fini(struct history_pool *p)
+{
+    for (size_t i = 0; i < p->n; i++) /* (members not finished: they leave the pool) */
+        p->members[i]->pool = NULL;
+    free(p->members);
+    memset(p, 0, sizeof *p);
+}
+
+void history_pool_join(struct history_pool *p, struct history *h)
+{
+    if (h->pool)
+        return;
+    if (p->n == p->cap) {
+        size_t nc = p->cap ? p->cap * 2 : 16;
+        struct history **nm = realloc(p->members, nc * sizeof *nm);
+        if (!nm) {
+            p->not_joined++;
+            return;
+        }
+        p->members = nm;
+        p->cap = nc;
+    }
+    h->pool = p;
+    h->pool_idx = p->n;
+    h->pool_bytes = 0;
+    p->members[p->n++] = h;
+    pool_widen(h, false);
+    if (p->bytes > p->max_bytes)
+        pool_shrink(p);
+}
+
+static bool add(struct history *h, const struct nt_time *t);
+
 bool history_add(struct history *h, const struct nt_time *t)
+{
+    bool ok = add(h, t);
+    if (h->pool) {
+        pool_count(h);
+        if (h->pool->bytes > h->pool->max_bytes)
+            pool_shrink(h->pool);
+    }
+    return ok;
+}
+
+static bool add(struct history *h, const struct nt_time *t)
 {
     if (t->kind == NT_TIME_NONE)
         return true;
@@ -175,7 +307,7 @@ bool history_add(struct history *h, const struct nt_time *t)
         if (h->n == HISTORY_BUCKETS_MAX) {
             coarsen(h);
             h->total--;
-            return history_add(h, t);
+            return add(h, t);
         }
         if (h->n == h->cap) {
             size_t nc = h->cap ? h->cap * 2 : 1;

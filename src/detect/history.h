@@ -46,6 +46,8 @@ struct history_slot {
     struct nt_time t[HISTORY_EXACT];
 };
 
+struct history_pool;
+
 struct history {
     struct history_bucket *b; /* sorted by (kind, start) */
     size_t n, cap;
@@ -54,10 +56,43 @@ struct history {
     struct history_slot *slot; /* the buckets' exact times (at most one slot a bucket) */
     uint32_t n_slot, cap_slot;
     uint32_t free_slot; /* 1 + the first free slot; 0: none */
+    /* The pool whose budget it shares (NULL: none), the bytes it holds as counted there, and
+     * its place in the pool's list. */
+    struct history_pool *pool;
+    size_t pool_bytes;
+    size_t pool_idx;
 };
+
+/* A budget of bytes shared by many histories (the detector's services and dns.slow's servers):
+ * their buckets and slots together. Each history is bounded on its own (HISTORY_BUCKETS_MAX
+ * buckets), but a long watch of many services would hold that much for each: 10,000 services
+ * answered every second for an hour, about 2.3 GB. When the histories of a pool hold more than
+ * max_bytes, the pool doubles the width every one of them has at least (min_width; new ones start
+ * at it), coarsens them all and cuts their tables to what they hold, until they fit; it stops
+ * when a doubling gives nothing back (more histories than the budget holds at a bucket each,
+ * about 184 bytes: the detector's services are bounded too) or at HISTORY_POOL_WIDTH_MAX.
+ * Answers from coarser buckets are bounds, said so as above (struct history_window.width), never
+ * a guess. The histories must not move while they are in a pool. */
+#define HISTORY_POOL_WIDTH_MAX ((int64_t)1 << 32)
+struct history_pool {
+    size_t bytes, max_bytes;
+    int64_t min_width;        /* seconds, a power of two; 1 until the budget is reached */
+    uint64_t doublings;       /* times min_width doubled */
+    struct history **members; /* the histories in the pool */
+    size_t n, cap;
+    uint64_t not_joined; /* histories left out of the pool for lack of memory */
+    size_t stuck_bytes;  /* a doubling gave nothing back at these bytes (0: not stuck) */
+};
+void history_pool_init(struct history_pool *p, size_t max_bytes);
+/* Call after every history of the pool was finished (history_fini). */
+void history_pool_fini(struct history_pool *p);
+/* Puts h (empty or not) in pool p: its bytes count there, and it starts at the pool's width. Out
+ * of memory h stays out of the pool (counted in not_joined): bounded on its own only. */
+void history_pool_join(struct history_pool *p, struct history *h);
 
 /* Zeroed memory is an empty history as well (history_init is then optional). */
 void history_init(struct history *h);
+/* Frees what h holds and takes it out of its pool. */
 void history_fini(struct history *h);
 /* Records a success at t (ignored when t has no time). Returns false only when out of memory
  * (the success is then counted in total but not placed). */

@@ -78,6 +78,10 @@ void **rule_state(struct rule_ctx *rc);
  * each event to it once (rule_tcp_attempt_seq tells the first of them). */
 #define DETECT_SHARED_STATES 4
 void **rule_shared_state(struct rule_ctx *rc, const char *name, void (*free_fn)(void *));
+/* The budget the detector's success histories share (detect/history.h): a rule keeping a
+ * history per key puts it there with history_pool_join. */
+struct history_pool;
+struct history_pool *rule_history_pool(const struct rule_ctx *rc);
 /* In on_tcp_attempt: the attempt's place among those dispatched (1 for the first), the same for
  * every rule it is dispatched to. */
 uint64_t rule_tcp_attempt_seq(const struct rule_ctx *rc);
@@ -173,11 +177,17 @@ const struct rule_bound_def *detect_find_bound(const char *rule_id, const char *
  * rule or bound does not exist, -2 when value is outside [min, max]. */
 int detect_set_bound(struct detector *d, const char *rule_id, const char *name, uint64_t value);
 /* The detector's own bounds (--bound detect.rcode_keys, detect.server_clients,
- * detect.services): keys each view of the shared rcode table keeps, distinct clients counted per
- * server, and services whose figures are kept. Call before the first lookup; 0 keeps a default
- * (RCODE_VIEW_MAX_ENTRIES, SERVER_CLIENTS_KEPT, DETECT_SERVICES_KEPT). */
+ * detect.services, detect.history_bytes): keys each view of the shared rcode table keeps,
+ * distinct clients counted per server, services whose figures are kept, and the bytes of the
+ * success histories. Call before the first lookup; 0 keeps a default (RCODE_VIEW_MAX_ENTRIES,
+ * SERVER_CLIENTS_KEPT, DETECT_SERVICES_KEPT, DETECT_HISTORY_BYTES). */
 void detect_set_limits(struct detector *d, uint64_t rcode_keys, uint64_t server_clients,
-                       uint64_t services);
+                       uint64_t services, uint64_t history_bytes);
+/* The default of --bound detect.history_bytes: the bytes the success histories of the services
+ * and dns.slow's fast-answer histories hold together (detect/history.h, struct history_pool). */
+#define DETECT_HISTORY_BYTES ((uint64_t)32 << 20)
+/* How many times that budget doubled the histories' width (0: never reached). */
+uint64_t detect_history_doublings(const struct detector *d);
 /* What --bound detect.services left out: distinct services not kept (each once up to 1,048,576
  * of them; past that every event of one not remembered counts), and their events (DNS lookups,
  * successes) not counted. */

@@ -66,6 +66,9 @@ const struct pipeline_stage_bound pipeline_stage_bounds[] = {
      "services, clients and questions whose SERVFAIL or REFUSED answers are counted (each)"},
     {"detect.server_clients", SERVER_CLIENTS_KEPT, 1, 16777216,
      "distinct clients counted exactly per DNS server (past it \"at least\")"},
+    {"detect.history_bytes", DETECT_HISTORY_BYTES, 65536, (uint64_t)1 << 40,
+     "bytes of the services' success histories together (past it their times are kept in "
+     "wider buckets)"},
     {"detect.services", DETECT_SERVICES_KEPT, 16, 16777216,
      "services (server, port, transport) whose lookups, answers, clients and successes over time "
      "the detector keeps for the rules' sentences and the incident windows"},
@@ -78,7 +81,7 @@ static uint64_t *stage_bound_slot(struct pipeline_limits *l, size_t i)
     uint64_t *slots[] = {&l->lookups_per_key, &l->dns_tcp_connections, &l->hosts_seen,
                          &l->frag_datagrams,  &l->frag_bytes,          &l->tcp_dns_flows,
                          &l->tcp_dns_bytes,   &l->rcode_keys,          &l->server_clients,
-                         &l->detect_services};
+                         &l->history_bytes,   &l->detect_services};
     return i < sizeof slots / sizeof *slots ? slots[i] : NULL;
 }
 
@@ -276,7 +279,7 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, const struct pi
     p->det = detect_new(cfg->timeout_us);
     if (p->det)
         detect_set_limits(p->det, cfg->limits.rcode_keys, cfg->limits.server_clients,
-                          cfg->limits.detect_services);
+                          cfg->limits.detect_services, cfg->limits.history_bytes);
     for (size_t i = 0; p->det && i < cfg->n_bounds; i++)
         if (detect_set_bound(p->det, cfg->bounds[i].rule, cfg->bounds[i].name,
                              cfg->bounds[i].value) != 0) {
@@ -586,6 +589,7 @@ bool pipeline_finish(struct pipeline *p)
         {"flow", "tcp_dns_messages_dropped", p->tcp_dns_dropped},
         {"detect", "services_not_kept", svc_not_kept},
         {"detect", "service_events_not_counted", svc_events},
+        {"detect", "history_width_doublings", detect_history_doublings(p->det)},
     };
     a->n_stage_limits = 0;
     for (size_t i = 0; i < sizeof stage / sizeof *stage; i++)

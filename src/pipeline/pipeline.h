@@ -30,7 +30,8 @@ struct pipeline_limits {
     /* The stages' other bounds (--bound STAGE.NAME=N, pipeline_stage_bounds) */
     uint64_t lookups_per_key, dns_tcp_connections, hosts_seen;
     uint64_t frag_datagrams, frag_bytes, tcp_dns_flows, tcp_dns_bytes;
-    uint64_t rcode_keys, server_clients, detect_services; /* the detector's (detect_set_limits) */
+    /* the detector's (detect_set_limits) */
+    uint64_t rcode_keys, server_clients, history_bytes, detect_services;
 };
 
 /* One rule's bound set by the run (--bound RULE.NAME=N; see struct rule_bound_def). */

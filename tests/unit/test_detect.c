@@ -507,7 +507,7 @@ static void test_services_bound(void **state)
     }
     struct detector *d = detect_new(5000000);
     assert_non_null(d);
-    detect_set_limits(d, 0, 0, 16);
+    detect_set_limits(d, 0, 0, 16, 0);
     for (size_t i = 0; i < n; i++)
         detect_lookup(d, ls[i]);
     detect_finish(d, &stats);

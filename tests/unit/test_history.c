@@ -254,6 +254,62 @@ static void test_exact_slots_follow_the_buckets(void **state)
 }
 
 /* A week of one success a second stays within HISTORY_BUCKETS_MAX buckets. */
+/* A pool of 64 histories under a budget of 64 KiB: each gets a success every second, at a
+ * random offset, for 2,000 s (about 1.3 MiB held without the pool). The pool's bytes stay
+ * within its budget after every add (each history's own bytes summed), it doubled its width,
+ * every history is at least that wide, and every window still holds the model's answer (exact
+ * where it says so, else within its bounds). Histories that leave the pool take their bytes
+ * with them. */
+#define POOLED 64
+static void test_pool_keeps_its_budget(void **state)
+{
+    (void)state;
+    static struct history h[POOLED];
+    static struct model m[POOLED];
+    struct history_pool p;
+    history_pool_init(&p, 65536);
+    for (int k = 0; k < POOLED; k++) {
+        history_init(&h[k]);
+        history_pool_join(&p, &h[k]);
+        m[k].t = calloc(2000, sizeof *m[k].t);
+        assert_non_null(m[k].t);
+        m[k].n = 0;
+    }
+    for (int64_t s = 0; s < 2000; s++)
+        for (int k = 0; k < POOLED; k++) {
+            struct nt_time t =
+                at((1000 + s) * 1000000 + (int64_t)(rnd() % 1000000), NT_TIME_ABSOLUTE);
+            assert_true(history_add(&h[k], &t));
+            m[k].t[m[k].n++] = t;
+            if (p.min_width < HISTORY_POOL_WIDTH_MAX)
+                assert_true(p.bytes <= p.max_bytes);
+        }
+    size_t sum = 0;
+    for (int k = 0; k < POOLED; k++) {
+        sum +=
+            h[k].cap * sizeof(struct history_bucket) + h[k].cap_slot * sizeof(struct history_slot);
+        assert_true(h[k].width >= p.min_width);
+    }
+    assert_int_equal(sum, p.bytes);
+    assert_true(p.doublings > 0);
+    assert_true(p.min_width > 1);
+    assert_true(p.min_width <= 1024); /* the budget fits at 512 s: no needless doubling */
+    for (int k = 0; k < POOLED; k++)
+        for (int q = 0; q < 20; q++) {
+            int64_t a = 1000 + (int64_t)(rnd() % 2000), b = a + (int64_t)(rnd() % 60);
+            struct nt_time f = at(a * 1000000 + 500000, NT_TIME_ABSOLUTE);
+            struct nt_time l = at(b * 1000000 + 700000, NT_TIME_ABSOLUTE);
+            model_check(&m[k], &h[k], &f, &l);
+        }
+    for (int k = 0; k < POOLED; k++) {
+        history_fini(&h[k]);
+        free(m[k].t);
+    }
+    assert_int_equal(p.n, 0);
+    assert_int_equal(p.bytes, 0);
+    history_pool_fini(&p);
+}
+
 static void test_week_stays_flat(void **state)
 {
     (void)state;
@@ -282,6 +338,7 @@ int main(void)
         cmocka_unit_test(test_busy_is_bounded_and_flat),
         cmocka_unit_test(test_exact_slots_follow_the_buckets),
         cmocka_unit_test(test_week_stays_flat),
+        cmocka_unit_test(test_pool_keeps_its_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,7 +27,8 @@
  * (rule_count_limit; each ignored server is remembered by its keyed hash, 16 bytes, so that
  * it is counted once: detect/server_table.h). A measured server costs about 12 KiB (its two
  * histograms), its fast answers' history (detect/history.h, however long the capture at most about
- * 230 KiB when its fast answers come more than 8 a second, about 750 KiB when they are fewer) and,
+ * 230 KiB when its fast answers come more than 8 a second, about 750 KiB when they are fewer, and
+ * all such histories share the detector's budget, rule_history_pool) and,
  * once it answered slowly, a shadow finding (under 1 KiB, plus its lists as they fill: up to 64
  * evidence copies of 256 bytes and their packets). */
 /* A query rate past which overload is a likely cause. */
@@ -138,8 +139,10 @@ static struct state *state_get(struct rule_ctx *rc)
     return *slot;
 }
 
-static void keep_fast(struct srv *s, const struct nt_time *t)
+static void keep_fast(struct rule_ctx *rc, struct srv *s, const struct nt_time *t)
 {
+    if (!s->fast.pool)
+        history_pool_join(rule_history_pool(rc), &s->fast);
     (void)history_add(&s->fast, t);
 }
 
@@ -160,7 +163,7 @@ static void on_lookup(struct rule_ctx *rc, const struct dns_lookup *l)
     if (l->rtt_us > s->max_rtt_us)
         s->max_rtt_us = l->rtt_us;
     if (l->rtt_us <= SLOW_US) {
-        keep_fast(s, &l->answer.ts);
+        keep_fast(rc, s, &l->answer.ts);
         return;
     }
     if (!s->shadow && !(s->shadow = calloc(1, sizeof *s->shadow)))
