@@ -553,11 +553,10 @@ static bool service_admit(struct detector *d, uint64_t h, const struct server_ke
     static char not_kept_mark;
     struct htab_iter it;
     d->events_not_counted++;
-    if (htab_count(&d->not_kept) >= NOT_KEPT_EXACT) {
-        d->services_not_kept++; /* past the set's bound: every event counts */
-    } else if (!htab_find(&d->not_kept, h, &it)) {
+    if (!htab_find(&d->not_kept, h, &it)) { /* a service remembered counts once */
         d->services_not_kept++;
-        (void)htab_insert(&d->not_kept, h, &not_kept_mark);
+        if (htab_count(&d->not_kept) < NOT_KEPT_EXACT) /* past it: each event of one not */
+            (void)htab_insert(&d->not_kept, h, &not_kept_mark);
     }
     return false;
 }
@@ -889,11 +888,14 @@ void detect_finish(struct detector *d, const struct correlate_stats *stats)
             text_addr(&f->server, srv, sizeof srv);
             finding_add_fact(f,
                              "nettriage did not keep its figures for %s on %s port %u: more than "
-                             "%zu services were seen (--bound detect.services). That server's "
-                             "lookups, answers and clients beyond this finding, and its successes "
-                             "before and after the failures, are unknown here; sentences that "
-                             "would need them are left out.",
-                             srv, transport == 6 ? "TCP" : "UDP", f->port, d->max_services);
+                             "%zu services were seen (--bound detect.services). That service's "
+                             "%s beyond this finding, and its successes before and after the "
+                             "failures, are unknown here; sentences that would need them are "
+                             "left out.",
+                             srv, transport == 6 ? "TCP" : "UDP", f->port, d->max_services,
+                             f->unit_one && strcmp(f->unit_one, "connection attempt") == 0
+                                 ? "other connections"
+                                 : "lookups, answers and clients");
         }
         finding_settle(f);
     }

@@ -89,8 +89,7 @@ void *server_table_get_h(struct rule_ctx *rc, struct server_table *t, const stru
         /* Past the bound: only the key's hash is remembered, to count the server once. */
         static char ignored_mark;
         struct htab_iter it;
-        if (htab_count(&t->ignored) >= SERVER_TABLE_IGNORED_KEPT ||
-            !htab_find(&t->ignored, h, &it)) {
+        if (!htab_find(&t->ignored, h, &it)) { /* a server remembered counts once */
             if (htab_count(&t->ignored) < SERVER_TABLE_IGNORED_KEPT)
                 (void)htab_insert(&t->ignored, h, &ignored_mark);
             t->servers_ignored++;

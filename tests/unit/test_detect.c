@@ -538,9 +538,14 @@ static void test_services_bound(void **state)
         assert_false(has_fact(f, "got no DNS answer"));
         assert_false(has_fact(f, "got a DNS answer"));
         for (size_t c = 0; c < f->n_causes; c++) {
-            assert_null(strstr(f->causes[c].text, "no lookup to it was answered"));
-            assert_null(strstr(f->causes[c].text, "The capture shows"));
+            assert_null(strstr(f->causes[c].reason, "no lookup to it was answered"));
+            assert_null(strstr(f->causes[c].reason, "The capture shows"));
         }
+        /* Its load is this finding's own, said so. */
+        bool own = false;
+        for (size_t c = 0; c < f->n_causes; c++)
+            own |= strstr(f->causes[c].reason, "this finding shows") != NULL;
+        assert_true(own);
         assert_int_equal(f->causes[0].confidence, CONF_MEDIUM);
     }
     detect_free(d);

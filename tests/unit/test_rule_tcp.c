@@ -456,7 +456,7 @@ static uint64_t limit_of(const struct detector *d, const char *rule, const char 
 static void test_seen_shared_bounds(void **state)
 {
     (void)state;
-    struct tcp_attempt *as[42];
+    struct tcp_attempt *as[43];
     size_t n = 0;
     char srv[32];
     for (int i = 1; i <= 40; i++) {
@@ -468,18 +468,27 @@ static void test_seen_shared_bounds(void **state)
     n++;
     as[n] = att(CLI, "198.51.100.20", 8443, 51.0, 1, TCP_RESET, 10 * n);
     n++;
+    /* A router's host unreachable for server 5's port 9999: tcp.unreachable (bound 40) kept
+     * server 5's handshake but not every service, so its sum is a lower bound, said so. */
+    as[n] = att(CLI, "198.51.100.5", 9999, 52.0, 1, TCP_ICMP_ERROR, 10 * n);
+    as[n]->icmp_kind = ICMP_K_HOST_UNREACH;
+    as[n]->icmp_sender = ICMP_SENDER_PATH;
+    addr(&as[n]->reply.src, "203.0.113.1");
+    n++;
     struct detector *d = detect_new(5000000);
     assert_non_null(d);
     assert_int_equal(detect_set_bound(d, "tcp.refused", "services", 16), 0);
     assert_int_equal(detect_set_bound(d, "tcp.no_response", "services", 32), 0);
+    assert_int_equal(detect_set_bound(d, "tcp.unreachable", "services", 40), 0);
     for (size_t i = 0; i < n; i++)
         detect_tcp_attempt(d, as[i]);
     detect_finish(d, &stats);
-    /* Attempts of services past each rule's bound: 24 handshakes and server 20's reset for
-     * tcp.refused, 8 handshakes for tcp.no_response, none for tcp.unreachable. */
-    assert_int_equal(limit_of(d, "tcp.refused", "tcp_services_dropped"), 25);
-    assert_int_equal(limit_of(d, "tcp.no_response", "tcp_services_dropped"), 8);
-    assert_int_equal(limit_of(d, "tcp.unreachable", "tcp_services_dropped"), 0);
+    /* Attempts of services past each rule's bound: 24 handshakes, server 20's reset and the
+     * 41st service (5:9999) for tcp.refused, 8 handshakes and it for tcp.no_response, it alone
+     * for tcp.unreachable. */
+    assert_int_equal(limit_of(d, "tcp.refused", "tcp_services_dropped"), 26);
+    assert_int_equal(limit_of(d, "tcp.no_response", "tcp_services_dropped"), 9);
+    assert_int_equal(limit_of(d, "tcp.unreachable", "tcp_services_dropped"), 1);
     struct finding *const *all;
     size_t nf = detect_findings(d, &all);
     const struct finding *f10 = NULL, *f20 = NULL;
@@ -500,8 +509,17 @@ static void test_seen_shared_bounds(void **state)
     assert_false(any_fact(f20, "completed 1 TCP handshake"));
     assert_false(any_fact(f20, "completed no TCP handshake"));
     assert_true(any_fact(f20, "did not keep the other TCP outcomes"));
-    for (size_t c = 0; c < f20->n_causes; c++)
+    for (size_t c = 0; c < f20->n_causes; c++) {
         assert_null(strstr(f20->causes[c].text, "completed in the capture"));
+        assert_null(strstr(f20->causes[c].reason, "completed in the capture"));
+    }
+    const struct finding *u = NULL;
+    for (size_t i = 0; i < nf; i++)
+        if (strcmp(all[i]->id, "tcp.unreachable") == 0)
+            u = all[i];
+    assert_non_null(u);
+    assert_true(any_fact(u, "completed at least 1 handshake and sent 0 resets in the capture "
+                            "(among the TCP services nettriage kept)"));
     detect_free(d);
     for (size_t i = 0; i < n; i++)
         att_free(as[i]);

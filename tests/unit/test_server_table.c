@@ -121,6 +121,38 @@ static void test_bound_is_counted(void **state)
     server_table_fini(&t, NULL);
 }
 
+/* The ignored servers' set is bounded (SERVER_TABLE_IGNORED_KEPT): a server remembered counts
+ * once however often it comes, also once the set is full; past that a server not remembered
+ * counts at each use (said in server_table.h). */
+static void test_ignored_set_full(void **state)
+{
+    (void)state;
+    struct server_table t;
+    server_table_init(&t, sizeof(struct item), 0, "servers_ignored", "uses_ignored");
+    char srv[32];
+    for (uint32_t i = 0; i < SERVER_TABLE_IGNORED_KEPT; i++) {
+        struct nt_addr a = {0};
+        a.family = NT_AF_INET;
+        uint32_t v = 0x0a000000u + i;
+        memcpy(a.a, &v, 4);
+        assert_null(server_table_get(NULL, &t, &a, 53, 17));
+    }
+    assert_int_equal(t.servers_ignored, SERVER_TABLE_IGNORED_KEPT);
+    struct nt_addr first = {0};
+    first.family = NT_AF_INET;
+    uint32_t v0 = 0x0a000000u;
+    memcpy(first.a, &v0, 4);
+    for (int k = 0; k < 5; k++) /* remembered: counted once, long ago */
+        assert_null(server_table_get(NULL, &t, &first, 53, 17));
+    assert_int_equal(t.servers_ignored, SERVER_TABLE_IGNORED_KEPT);
+    snprintf(srv, sizeof srv, "192.0.2.1");
+    for (int k = 0; k < 3; k++) /* not remembered: each use counts */
+        assert_null(use(&t, srv, 53, 17));
+    assert_int_equal(t.servers_ignored, SERVER_TABLE_IGNORED_KEPT + 3);
+    assert_int_equal(t.uses_ignored, SERVER_TABLE_IGNORED_KEPT + 8);
+    server_table_fini(&t, NULL);
+}
+
 /* Many servers: every one found again, whatever the hash table did while growing. */
 static void test_many_servers(void **state)
 {
@@ -170,9 +202,8 @@ static void test_hash_given(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_one_item_per_key),
-        cmocka_unit_test(test_bound_is_counted),
-        cmocka_unit_test(test_many_servers),
+        cmocka_unit_test(test_one_item_per_key), cmocka_unit_test(test_bound_is_counted),
+        cmocka_unit_test(test_ignored_set_full), cmocka_unit_test(test_many_servers),
         cmocka_unit_test(test_hash_given),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -309,15 +309,23 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f,
                          "(first at %s, last at %s).",
                          ok, ok == 1 ? "handshake" : "handshakes", f->port, t1, t2);
     }
-    if (alive)
-        finding_add_fact(
-            f,
-            "%s is up: in the capture it answered %" PRIu64 " connection %s with a "
-            "SYN-ACK and %" PRIu64 " with a reset on %zu TCP %s, and %" PRIu64 " DNS %s.",
-            srv, host.established, host.established == 1 ? "attempt" : "attempts", host.resets,
-            host.ports_answered, host.ports_answered == 1 ? "port" : "ports", dns_answered,
-            dns_answered == 1 ? "lookup" : "lookups");
-    else if (tcp_partial)
+    if (alive) {
+        /* Sums over what was kept are lower bounds past a bound, and said so. */
+        char dns[96] = "";
+        if (!dns_unknown)
+            snprintf(dns, sizeof dns, ", and %" PRIu64 " DNS %s", dns_answered,
+                     dns_answered == 1 ? "lookup" : "lookups");
+        else if (dns_answered)
+            snprintf(dns, sizeof dns, ", and at least %" PRIu64 " DNS %s", dns_answered,
+                     dns_answered == 1 ? "lookup" : "lookups");
+        finding_add_fact(f,
+                         "%s is up: in the capture it answered %s%" PRIu64 " connection %s with a "
+                         "SYN-ACK and %" PRIu64 " with a reset on %zu TCP %s%s%s.",
+                         srv, tcp_partial ? "at least " : "", host.established,
+                         host.established == 1 ? "attempt" : "attempts", host.resets,
+                         host.ports_answered, host.ports_answered == 1 ? "port" : "ports",
+                         tcp_partial ? " (among the ports nettriage kept)" : "", dns);
+    } else if (tcp_partial)
         finding_add_fact(f,
                          "%s sent no SYN-ACK or reset on the TCP ports nettriage kept%s; its "
                          "other ports are not known (more than %zu services were seen, --bound "

@@ -121,9 +121,12 @@ static void explain(struct rule_ctx *rc, struct finding *f)
     }
     if (ok || resets)
         finding_add_fact(f,
-                         "The same host completed %" PRIu64 " handshakes and sent %" PRIu64
-                         " resets in the capture: it was reachable at other times.",
-                         ok, resets);
+                         "The same host completed %s%" PRIu64 " %s and sent %" PRIu64 " %s in the "
+                         "capture%s: it was reachable at other times.",
+                         tcp_seen_partial(seen) ? "at least " : "", ok,
+                         ok == 1 ? "handshake" : "handshakes", resets,
+                         resets == 1 ? "reset" : "resets",
+                         tcp_seen_partial(seen) ? " (among the TCP services nettriage kept)" : "");
     else if (tcp_seen_partial(seen))
         finding_add_fact(f,
                          "No packet from %s itself is among the TCP services nettriage kept "
