@@ -17,6 +17,7 @@ list=$("$bin" report --bounds)
 for b in correlate.lookups_per_key correlate.dns_tcp_connections correlate.hosts_seen \
     flow.frag_datagrams flow.frag_bytes flow.tcp_dns_flows flow.tcp_dns_bytes \
     detect.rcode_keys detect.server_clients detect.services detect.history_bytes \
+    detect.server_clients_bytes \
     dns.nxdomain_surge.domains \
     dns.nxdomain_surge.clients dns.nxdomain_surge.names dns.nxdomain_surge.parents \
     dns.flood.servers dns.slow.servers dns.no_response.recent tcp.scan.sources; do

@@ -63,6 +63,11 @@ struct service {
 struct detector {
     int64_t timeout_us;
     size_t server_clients; /* detect.server_clients; 0: SERVER_CLIENTS_KEPT */
+    /* --bound detect.server_clients_bytes: the bytes of every server's set of clients together;
+     * past it a set that would grow is frozen at what it holds (its further clients count as
+     * its overflow: "at least"), and counted. */
+    size_t clients_bytes, max_clients_bytes;
+    uint64_t client_sets_frozen;
     /* --bound detect.services: at most max_services services (server, port, transport) have
      * entries in services and servers below (n_kept of them: a service in both counts once);
      * the others are counted, their events in events_not_counted, and remembered in not_kept
@@ -251,6 +256,7 @@ struct detector *detect_new(int64_t timeout_us)
         return NULL;
     d->timeout_us = timeout_us;
     d->max_services = DETECT_SERVICES_KEPT;
+    d->max_clients_bytes = DETECT_SERVER_CLIENTS_BYTES;
     history_pool_init(&d->hist_pool, DETECT_HISTORY_BYTES);
     rcode_table_init(&d->rcodes);
     size_t n = detect_n_rules ? detect_n_rules : 1;
@@ -316,8 +322,9 @@ const struct rule_bound_def *detect_find_bound(const char *rule_id, const char *
 }
 
 void detect_set_limits(struct detector *d, uint64_t rcode_keys, uint64_t server_clients,
-                       uint64_t services, uint64_t history_bytes)
+                       uint64_t services, uint64_t history_bytes, uint64_t clients_bytes)
 {
+    d->max_clients_bytes = clients_bytes ? (size_t)clients_bytes : DETECT_SERVER_CLIENTS_BYTES;
     d->rcodes.view_max = (size_t)rcode_keys;
     d->server_clients = (size_t)server_clients;
     d->max_services = services ? (size_t)services : DETECT_SERVICES_KEPT;
@@ -328,6 +335,11 @@ void detect_services_not_kept(const struct detector *d, uint64_t *services, uint
 {
     *services = d->services_not_kept;
     *events = d->events_not_counted;
+}
+
+uint64_t detect_client_sets_frozen(const struct detector *d)
+{
+    return d->client_sets_frozen;
 }
 
 uint64_t detect_history_doublings(const struct detector *d)
@@ -753,7 +765,14 @@ static void count_server(struct detector *d, const struct dns_lookup *l)
     default:
         break;
     }
+    size_t cap0 = s->clients.cap;
+    if (d->clients_bytes >= d->max_clients_bytes && cap0 >= 4 && s->clients.n < s->clients.max &&
+        (s->clients.n + 1) * 2 > cap0) {
+        s->clients.max = s->clients.n; /* it would grow: frozen by the budget */
+        d->client_sets_frozen++;
+    }
     addr_set_add(&s->clients, &l->client);
+    d->clients_bytes += (s->clients.cap - cap0) * sizeof(struct nt_addr);
     s->n_clients = s->clients.n;
     s->clients_overflow = s->clients.overflow;
 }

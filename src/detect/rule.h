@@ -177,12 +177,20 @@ const struct rule_bound_def *detect_find_bound(const char *rule_id, const char *
  * rule or bound does not exist, -2 when value is outside [min, max]. */
 int detect_set_bound(struct detector *d, const char *rule_id, const char *name, uint64_t value);
 /* The detector's own bounds (--bound detect.rcode_keys, detect.server_clients,
- * detect.services, detect.history_bytes): keys each view of the shared rcode table keeps,
- * distinct clients counted per server, services whose figures are kept, and the bytes of the
- * success histories. Call before the first lookup; 0 keeps a default (RCODE_VIEW_MAX_ENTRIES,
- * SERVER_CLIENTS_KEPT, DETECT_SERVICES_KEPT, DETECT_HISTORY_BYTES). */
+ * detect.services, detect.history_bytes, detect.server_clients_bytes): keys each view of the
+ * shared rcode table keeps, distinct clients counted per server, services whose figures are
+ * kept, the bytes of the success histories and of the servers' client sets. Call before the
+ * first lookup; 0 keeps a default (RCODE_VIEW_MAX_ENTRIES, SERVER_CLIENTS_KEPT,
+ * DETECT_SERVICES_KEPT, DETECT_HISTORY_BYTES, DETECT_SERVER_CLIENTS_BYTES). */
 void detect_set_limits(struct detector *d, uint64_t rcode_keys, uint64_t server_clients,
-                       uint64_t services, uint64_t history_bytes);
+                       uint64_t services, uint64_t history_bytes, uint64_t clients_bytes);
+/* The default of --bound detect.server_clients_bytes: the bytes every server's set of distinct
+ * clients holds together (detect.server_clients bounds each, detect.services their number: their
+ * product, 65,536 servers of 1,024 clients, would be about 2 GiB). Past it a set that would grow
+ * stays as it is and counts further clients as its overflow ("at least"). */
+#define DETECT_SERVER_CLIENTS_BYTES ((uint64_t)16 << 20)
+/* How many servers' client sets that budget froze (0: never reached). */
+uint64_t detect_client_sets_frozen(const struct detector *d);
 /* The default of --bound detect.history_bytes: the bytes the success histories of the services
  * and dns.slow's fast-answer histories hold together (detect/history.h, struct history_pool). */
 #define DETECT_HISTORY_BYTES ((uint64_t)32 << 20)

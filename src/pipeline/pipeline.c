@@ -66,6 +66,9 @@ const struct pipeline_stage_bound pipeline_stage_bounds[] = {
      "services, clients and questions whose SERVFAIL or REFUSED answers are counted (each)"},
     {"detect.server_clients", SERVER_CLIENTS_KEPT, 1, 16777216,
      "distinct clients counted exactly per DNS server (past it \"at least\")"},
+    {"detect.server_clients_bytes", DETECT_SERVER_CLIENTS_BYTES, 4096, (uint64_t)1 << 40,
+     "bytes of every DNS server's set of distinct clients together (past it a set stops "
+     "growing and counts \"at least\")"},
     {"detect.history_bytes", DETECT_HISTORY_BYTES, 65536, (uint64_t)1 << 40,
      "bytes of the services' success histories together (past it their times are kept in "
      "wider buckets)"},
@@ -81,7 +84,7 @@ static uint64_t *stage_bound_slot(struct pipeline_limits *l, size_t i)
     uint64_t *slots[] = {&l->lookups_per_key, &l->dns_tcp_connections, &l->hosts_seen,
                          &l->frag_datagrams,  &l->frag_bytes,          &l->tcp_dns_flows,
                          &l->tcp_dns_bytes,   &l->rcode_keys,          &l->server_clients,
-                         &l->history_bytes,   &l->detect_services};
+                         &l->clients_bytes,   &l->history_bytes,       &l->detect_services};
     return i < sizeof slots / sizeof *slots ? slots[i] : NULL;
 }
 
@@ -279,7 +282,8 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, const struct pi
     p->det = detect_new(cfg->timeout_us);
     if (p->det)
         detect_set_limits(p->det, cfg->limits.rcode_keys, cfg->limits.server_clients,
-                          cfg->limits.detect_services, cfg->limits.history_bytes);
+                          cfg->limits.detect_services, cfg->limits.history_bytes,
+                          cfg->limits.clients_bytes);
     for (size_t i = 0; p->det && i < cfg->n_bounds; i++)
         if (detect_set_bound(p->det, cfg->bounds[i].rule, cfg->bounds[i].name,
                              cfg->bounds[i].value) != 0) {
@@ -590,6 +594,7 @@ bool pipeline_finish(struct pipeline *p)
         {"detect", "services_not_kept", svc_not_kept},
         {"detect", "service_events_not_counted", svc_events},
         {"detect", "history_width_doublings", detect_history_doublings(p->det)},
+        {"detect", "server_client_sets_frozen", detect_client_sets_frozen(p->det)},
     };
     a->n_stage_limits = 0;
     for (size_t i = 0; i < sizeof stage / sizeof *stage; i++)

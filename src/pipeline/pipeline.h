@@ -31,7 +31,7 @@ struct pipeline_limits {
     uint64_t lookups_per_key, dns_tcp_connections, hosts_seen;
     uint64_t frag_datagrams, frag_bytes, tcp_dns_flows, tcp_dns_bytes;
     /* the detector's (detect_set_limits) */
-    uint64_t rcode_keys, server_clients, history_bytes, detect_services;
+    uint64_t rcode_keys, server_clients, clients_bytes, history_bytes, detect_services;
 };
 
 /* One rule's bound set by the run (--bound RULE.NAME=N; see struct rule_bound_def). */

@@ -222,7 +222,7 @@ struct analysis {
     size_t n_rule_limits;
     /* What the stages' own bounds (--bound flow.*, correlate.* and detect.services) left out,
      * only those that did ("rule" is the stage: "flow", "correlate", "detect"). */
-    struct detect_limit stage_limits[7];
+    struct detect_limit stage_limits[8];
     size_t n_stage_limits;
     struct analysis_input *inputs;
     size_t n_inputs;

@@ -507,7 +507,7 @@ static void test_services_bound(void **state)
     }
     struct detector *d = detect_new(5000000);
     assert_non_null(d);
-    detect_set_limits(d, 0, 0, 16, 0);
+    detect_set_limits(d, 0, 0, 16, 0, 0);
     for (size_t i = 0; i < n; i++)
         detect_lookup(d, ls[i]);
     detect_finish(d, &stats);
@@ -551,6 +551,53 @@ static void test_services_bound(void **state)
     detect_free(d);
     for (size_t i = 0; i < n; i++)
         lk_free(ls[i]);
+}
+
+/* --bound detect.server_clients_bytes: 10 servers each answer 300 distinct clients, then
+ * 198.51.100.1 refuses one of them with port unreachable. By default its finding says the
+ * capture shows 301 queries from 300 clients; under a budget of 4 KiB for every client set
+ * together, the sets stop growing (counted) and the sentence says "at least". */
+static void test_server_clients_budget(void **state)
+{
+    (void)state;
+    for (int budget = 0; budget < 2; budget++) {
+        struct detector *d = detect_new(5000000);
+        assert_non_null(d);
+        detect_set_limits(d, 0, 0, 0, 0, budget ? 4096 : 0);
+        char cli[32], srv[32];
+        for (int sv = 1; sv <= 10; sv++)
+            for (int c = 0; c < 300; c++) {
+                snprintf(cli, sizeof cli, "10.0.%d.%d", c / 256, c % 256);
+                snprintf(srv, sizeof srv, "198.51.100.%d", sv);
+                struct dns_lookup *l = lk(cli, srv, (uint16_t)c, "a.example.", 1.0 + c);
+                l->outcome = LOOKUP_ANSWERED;
+                l->answer.ts = l->first_tx;
+                detect_lookup(d, l);
+                lk_free(l);
+            }
+        struct dns_lookup *l = lk("10.0.0.0", "198.51.100.1", 999, "b.example.", 400.0);
+        fail_with(l, ICMP_SENDER_SERVER, ICMP_K_PORT_UNREACH, 400.0);
+        detect_lookup(d, l);
+        lk_free(l);
+        detect_finish(d, &stats);
+        const struct finding *f = finding_of(d, "dns.port_unreachable", "198.51.100.1");
+        assert_non_null(f);
+        bool exact = false, least = false;
+        for (size_t c = 0; c < f->n_causes; c++) {
+            exact |= strstr(f->causes[c].reason, "301 queries from 300 clients") != NULL;
+            least |= strstr(f->causes[c].reason, "301 queries from at least ") != NULL;
+        }
+        if (budget) {
+            assert_false(exact);
+            assert_true(least);
+            assert_int_equal(detect_client_sets_frozen(d), 10);
+        } else {
+            assert_true(exact);
+            assert_false(least);
+            assert_int_equal(detect_client_sets_frozen(d), 0);
+        }
+        detect_free(d);
+    }
 }
 
 static void test_finding_lists_as_scanned(void **state)
@@ -631,6 +678,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_finding_lists_as_scanned),
         cmocka_unit_test(test_services_bound),
+        cmocka_unit_test(test_server_clients_budget),
         cmocka_unit_test(test_singular_counts),
         cmocka_unit_test(test_fires_on_server_port_unreachable),
         cmocka_unit_test(test_quiet_cases),

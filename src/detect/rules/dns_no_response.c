@@ -730,7 +730,9 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     int64_t span_us = 0;
     if (ss && ss->first_query.kind != NT_TIME_NONE)
         span_us = nt_time_diff_us(&ss->first_query, &ss->last_query);
-    size_t n_cl = ss ? ss->n_clients : f->n_clients;
+    /* The server's distinct clients: past --bound detect.server_clients only a lower bound. */
+    uint64_t n_cl = ss ? ss->n_clients : n_clients;
+    const char *cl_least = ss && ss->clients_overflow ? "at least " : "";
     uint64_t n_q = ss ? ss->query_packets : f->query_packets;
     const char *shows =
         kept ? "The capture shows" : "Its figures were not kept; this finding shows";
@@ -839,19 +841,20 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
         finding_add_cause(f, CONF_MEDIUM,
                           "The server is under a query flood (a denial-of-service attack or a "
                           "surge) and drops queries it cannot serve.",
-                          "%s %" PRIu64 " queries from %zu %s to this server%s, "
+                          "%s %" PRIu64 " queries from %s%" PRIu64 " %s to this server%s, "
                           "and dns.flood found its query rate rising far above the rate before "
                           "(%" PRIu64 " lookups in its flood seconds).",
-                          shows, n_q, n_cl, n_cl == 1 ? "client" : "clients", rate, flood->lookups);
+                          shows, n_q, cl_least, n_cl, n_cl == 1 ? "client" : "clients", rate,
+                          flood->lookups);
     else
         finding_add_cause(f, CONF_LOW,
                           "The server is overloaded, or rate limits the clients, and drops "
                           "queries.",
-                          "%s %" PRIu64 " queries from %zu %s to this server%s at "
+                          "%s %" PRIu64 " queries from %s%" PRIu64 " %s to this server%s at "
                           "a rate with no surge above its own earlier rate (no dns.flood "
                           "finding): no evidence of a flood; its own statistics show whether "
                           "this load is more than it serves.",
-                          shows, n_q, n_cl, n_cl == 1 ? "client" : "clients", rate);
+                          shows, n_q, cl_least, n_cl, n_cl == 1 ? "client" : "clients", rate);
     if (a->rd_clear) {
         /* Only when the RD bit is known (the query header was seen). */
         bool all_clear = a->rd_clear == f->lookups;

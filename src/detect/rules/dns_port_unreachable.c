@@ -81,7 +81,9 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     int64_t span_us = 0;
     if (ss && ss->first_query.kind != NT_TIME_NONE)
         span_us = nt_time_diff_us(&ss->first_query, &ss->last_query);
-    size_t n_cl = ss ? ss->n_clients : f->n_clients;
+    /* The server's distinct clients: past --bound detect.server_clients only a lower bound. */
+    uint64_t n_cl = ss ? ss->n_clients : n_clients;
+    const char *cl_least = ss && ss->clients_overflow ? "at least " : "";
     uint64_t n_q = ss ? ss->query_packets : f->query_packets;
     /* A rate over less than a second of traffic says nothing about load. */
     double qps = span_us >= 1000000 ? (double)n_q / ((double)span_us / 1e6) : 0;
@@ -97,11 +99,11 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
         f, flood ? CONF_MEDIUM : CONF_LOW,
         "The server is overloaded or under a denial-of-service attack, and its DNS service "
         "failed under the load.",
-        "%s %" PRIu64 " queries from %zu %s to this server%s: %s. An overloaded DNS "
+        "%s %" PRIu64 " queries from %s%" PRIu64 " %s to this server%s: %s. An overloaded DNS "
         "server more often drops queries or answers SERVFAIL than sends port unreachable, unless "
         "the service crashed under the load%s.",
-        w.kept ? "The capture shows" : "Its figures were not kept; this finding shows", n_q, n_cl,
-        n_cl == 1 ? "client" : "clients", rate,
+        w.kept ? "The capture shows" : "Its figures were not kept; this finding shows", n_q,
+        cl_least, n_cl, n_cl == 1 ? "client" : "clients", rate,
         flood ? "a rate or spread of sources that suggests a flood" : "no sign of a flood",
         slow ? "; the long delay before the errors is consistent with a busy host, or with "
                "times that were copied by hand"
