@@ -121,6 +121,61 @@ bool finding_reserve(struct finding *f, size_t n_clients, size_t n_names, size_t
     return room_clients(f, n_clients) && room_names(f, n_names) && room_evidence(f, n_evidence);
 }
 
+/* Whether the item of keyed hash k, past a full list, was not seen before (clients_dropped,
+ * names_dropped): remembered in s, up to FINDING_DROPPED_EXACT; past that (or out of memory)
+ * counted as new, and *bound set. */
+static bool seen_new(struct finding_seen *s, uint64_t k, bool *bound)
+{
+    k |= 1; /* 0 marks an empty slot */
+    uint32_t mask = s->cap - 1;
+    if (s->cap)
+        for (uint32_t i = (uint32_t)k & mask; s->h[i]; i = (i + 1) & mask)
+            if (s->h[i] == k)
+                return false;
+    if ((s->n + 1) * 2 > s->cap) {
+        uint32_t nc = s->cap ? s->cap * 2 : 64;
+        uint64_t *nh = nc <= 2 * FINDING_DROPPED_EXACT ? calloc(nc, sizeof *nh) : NULL;
+        if (!nh) {
+            *bound = true;
+            return true;
+        }
+        for (uint32_t i = 0; i < s->cap; i++) {
+            if (!s->h[i])
+                continue;
+            uint32_t j = (uint32_t)s->h[i] & (nc - 1);
+            while (nh[j])
+                j = (j + 1) & (nc - 1);
+            nh[j] = s->h[i];
+        }
+        free(s->h);
+        s->h = nh;
+        s->cap = nc;
+        mask = nc - 1;
+    }
+    uint32_t i = (uint32_t)k & mask;
+    while (s->h[i])
+        i = (i + 1) & mask;
+    s->h[i] = k;
+    s->n++;
+    return true;
+}
+
+static uint64_t addr_key(const struct nt_addr *a)
+{
+    struct htab_hasher hs;
+    htab_hasher_init(&hs);
+    htab_hasher_addr(&hs, a);
+    return htab_hasher_end(&hs);
+}
+
+static uint64_t name_key(const char *name)
+{
+    struct htab_hasher hs;
+    htab_hasher_init(&hs);
+    htab_hasher_str(&hs, name);
+    return htab_hasher_end(&hs);
+}
+
 void finding_add_client(struct finding *f, const struct nt_addr *a)
 {
     struct finding_index *ix = f->n_clients >= INDEX_FROM ? index_of(f) : NULL;
@@ -147,7 +202,7 @@ void finding_add_client(struct finding *f, const struct nt_addr *a)
         f->clients[f->n_clients++] = *a;
         if (ix)
             ix->client[pos] = (uint16_t)f->n_clients;
-    } else {
+    } else if (seen_new(&f->clients_seen, addr_key(a), &f->clients_dropped_bound)) {
         f->clients_dropped++;
     }
 }
@@ -175,7 +230,8 @@ void finding_add_name(struct finding *f, const char *name)
                 return;
     }
     if (f->n_names >= FINDING_MAX_NAMES) {
-        f->names_dropped++;
+        if (seen_new(&f->names_seen, name_key(name), &f->names_dropped_bound))
+            f->names_dropped++;
         return;
     }
     char *d = room_names(f, f->n_names + 1) ? strdup(name) : NULL;
@@ -489,6 +545,8 @@ static void release(struct finding *f)
 /* The three lists' arrays (their entries released first, by release). */
 static void free_lists(struct finding *f)
 {
+    free(f->clients_seen.h);
+    free(f->names_seen.h);
     free(f->clients);
     free(f->names);
     free(f->evidence);
@@ -510,6 +568,8 @@ void finding_reset(struct finding *f)
      * up holding the largest lists any of its keys needed (measured: the busy profile's 512
      * dns.nxdomain_surge shadows back at their old 23 KiB each by 500 s of traffic). */
     struct finding keep = *f;
+    free(keep.clients_seen.h);
+    free(keep.names_seen.h);
     if (keep.cap_clients > LIST_FIRST) {
         free(keep.clients);
         keep.clients = NULL;

@@ -344,12 +344,16 @@ void jsonw_clients_and_names(struct jsonw *w, const struct finding *f)
         jsonw_addr(w, &f->clients[i]);
     jsonw_arr_end(w);
     jsonw_kv_u64(w, "clients_omitted", f->clients_dropped);
+    if (f->clients_dropped_bound) /* past FINDING_DROPPED_EXACT: an upper bound */
+        jsonw_kv_bool(w, "clients_omitted_exact", false);
     size_t nn = f->n_names < FINDING_MAX_NAMES ? f->n_names : FINDING_MAX_NAMES;
     jsonw_kv_arr(w, "query_names");
     for (size_t i = 0; i < nn; i++)
         jsonw_query_name(w, f->names[i]);
     jsonw_arr_end(w);
     jsonw_kv_u64(w, "query_names_omitted", f->names_dropped);
+    if (f->names_dropped_bound) /* past FINDING_DROPPED_EXACT: an upper bound */
+        jsonw_kv_bool(w, "query_names_omitted_exact", false);
 }
 
 void jsonw_finding_counts(struct jsonw *w, const struct finding *f)

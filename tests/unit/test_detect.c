@@ -600,6 +600,38 @@ static void test_server_clients_budget(void **state)
     }
 }
 
+/* Clients past the list count once each (a lookup from a client already counted adds nothing)
+ * up to FINDING_DROPPED_EXACT of them; past that each lookup of one not remembered counts, and
+ * the count says it is an upper bound. */
+static void test_clients_dropped_distinct(void **state)
+{
+    (void)state;
+    struct finding *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    uint32_t total = FINDING_MAX_CLIENTS + FINDING_DROPPED_EXACT;
+    for (int round = 0; round < 3; round++)
+        for (uint32_t i = 0; i < total; i++) {
+            struct nt_addr a = {.family = NT_AF_INET};
+            uint32_t v = 0x0a000000u + i;
+            memcpy(a.a, &v, 4);
+            finding_add_client(f, &a);
+        }
+    assert_int_equal(f->n_clients, FINDING_MAX_CLIENTS);
+    assert_int_equal(f->clients_dropped, FINDING_DROPPED_EXACT);
+    assert_false(f->clients_dropped_bound);
+    struct nt_addr b = {.family = NT_AF_INET6};
+    b.a[15] = 1;
+    finding_add_client(f, &b); /* one more than the set holds: counted, at each lookup */
+    finding_add_client(f, &b);
+    assert_int_equal(f->clients_dropped, FINDING_DROPPED_EXACT + 2);
+    assert_true(f->clients_dropped_bound);
+    finding_reset(f);
+    assert_null(f->clients_seen.h);
+    assert_int_equal(f->clients_dropped, 0);
+    assert_false(f->clients_dropped_bound);
+    finding_free(f);
+}
+
 static void test_finding_lists_as_scanned(void **state)
 {
     (void)state;
@@ -608,6 +640,9 @@ static void test_finding_lists_as_scanned(void **state)
     struct nt_addr model[FINDING_MAX_CLIENTS];
     size_t n_model = 0;
     uint64_t dropped = 0, names_dropped = 0;
+    struct nt_addr past[300];
+    size_t n_past = 0;
+    bool name_past[300] = {false};
     char name[32];
     for (int round = 0; round < 2; round++) {
         for (unsigned i = 0; i < 900; i++) {
@@ -619,10 +654,17 @@ static void test_finding_lists_as_scanned(void **state)
             bool known = false;
             for (size_t k = 0; k < n_model && !known; k++)
                 known = nt_addr_eq(&model[k], &a);
-            if (!known && n_model < FINDING_MAX_CLIENTS)
+            if (!known && n_model < FINDING_MAX_CLIENTS) {
                 model[n_model++] = a;
-            else if (!known)
-                dropped++;
+            } else if (!known) { /* past the list: each distinct client counts once */
+                bool seen = false;
+                for (size_t k = 0; k < n_past && !seen; k++)
+                    seen = nt_addr_eq(&past[k], &a);
+                if (!seen) {
+                    past[n_past++] = a;
+                    dropped++;
+                }
+            }
             finding_add_client(f, &a);
             snprintf(name, sizeof name, "n%u.example. A", c);
             size_t before = f->n_names;
@@ -631,7 +673,10 @@ static void test_finding_lists_as_scanned(void **state)
                 bool kept = false;
                 for (size_t k = 0; k < f->n_names && !kept; k++)
                     kept = strcmp(f->names[k], name) == 0;
-                names_dropped += !kept;
+                if (!kept && !name_past[c]) { /* each distinct name once */
+                    name_past[c] = true;
+                    names_dropped++;
+                }
             }
         }
         assert_int_equal(f->n_clients, n_model);
@@ -677,6 +722,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_finding_lists_as_scanned),
+        cmocka_unit_test(test_clients_dropped_distinct),
         cmocka_unit_test(test_services_bound),
         cmocka_unit_test(test_server_clients_budget),
         cmocka_unit_test(test_singular_counts),
