@@ -765,13 +765,19 @@ static void count_server(struct detector *d, const struct dns_lookup *l)
     default:
         break;
     }
-    size_t cap0 = s->clients.cap;
-    if (d->clients_bytes >= d->max_clients_bytes && cap0 >= 4 && s->clients.n < s->clients.max &&
-        (s->clients.n + 1) * 2 > cap0) {
-        s->clients.max = s->clients.n; /* it would grow: frozen by the budget */
-        d->client_sets_frozen++;
-    }
+    /* Past the budget a set that would have to grow for a new client stays as it is (a new
+     * set still gets its first 4 slots, 68 bytes: at most 4.4 MiB over the budget for 65,536
+     * servers); it is counted as frozen only once a client was in fact left out. */
+    size_t cap0 = s->clients.cap, max0 = s->clients.max;
+    bool freeze = d->clients_bytes >= d->max_clients_bytes && cap0 >= 4 &&
+                  s->clients.n < s->clients.max && (s->clients.n + 1) * 2 > cap0;
+    if (freeze)
+        s->clients.max = s->clients.n;
     addr_set_add(&s->clients, &l->client);
+    if (freeze && !s->clients.overflow)
+        s->clients.max = max0; /* a client it held: nothing left out, not frozen yet */
+    else if (freeze)
+        d->client_sets_frozen++;
     d->clients_bytes += (s->clients.cap - cap0) * sizeof(struct nt_addr);
     s->n_clients = s->clients.n;
     s->clients_overflow = s->clients.overflow;

@@ -126,7 +126,7 @@ bool finding_reserve(struct finding *f, size_t n_clients, size_t n_names, size_t
  * counted as new, and *bound set. */
 static bool seen_new(struct finding_seen *s, uint64_t k, bool *bound)
 {
-    k |= 1; /* 0 marks an empty slot */
+    k = k ? k : 1; /* 0 marks an empty slot */
     uint32_t mask = s->cap - 1;
     if (s->cap)
         for (uint32_t i = (uint32_t)k & mask; s->h[i]; i = (i + 1) & mask)

@@ -15,9 +15,10 @@ enum severity { SEV_INFO = 0, SEV_LOW, SEV_MEDIUM, SEV_HIGH, SEV_CRITICAL };
 enum confidence { CONF_LOW = 1, CONF_MEDIUM, CONF_HIGH };
 
 #define FINDING_MAX_CLIENTS  256
-/* Distinct clients (names) past the list counted exactly: a set of 8-byte hashes, 256 KiB at
- * most. */
-#define FINDING_DROPPED_EXACT 16384
+/* Distinct clients (names) past the list counted exactly: a set of 8-byte hashes, 64 KiB at
+ * most (a finding or shadow holds two: dns.slow's 1,024 shadows at most 128 MiB together, which
+ * only 4,096 distinct clients and names each past their lists would reach). */
+#define FINDING_DROPPED_EXACT 4096
 /* Such a set (internal to finding.c; NULL until the list is full). */
 struct finding_seen {
     uint64_t *h;

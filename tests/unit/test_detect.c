@@ -575,11 +575,35 @@ static void test_server_clients_budget(void **state)
                 detect_lookup(d, l);
                 lk_free(l);
             }
-        struct dns_lookup *l = lk("10.0.0.0", "198.51.100.1", 999, "b.example.", 400.0);
-        fail_with(l, ICMP_SENDER_SERVER, ICMP_K_PORT_UNREACH, 400.0);
-        detect_lookup(d, l);
-        lk_free(l);
+        /* Server 11 sees only two clients, again and again: its set would grow only for a new
+         * one, so it is never counted as frozen. */
+        for (int k = 0; k < 20; k++) {
+            snprintf(cli, sizeof cli, "10.9.0.%d", 1 + k % 2);
+            struct dns_lookup *l = lk(cli, "198.51.100.11", (uint16_t)k, "a.example.", 1.0 + k);
+            l->outcome = LOOKUP_ANSWERED;
+            l->answer.ts = l->first_tx;
+            detect_lookup(d, l);
+            lk_free(l);
+        }
+        for (int sv = 1; sv <= 2; sv++) {
+            snprintf(srv, sizeof srv, "198.51.100.%d", sv);
+            struct dns_lookup *l = lk("10.0.0.0", srv, 999, "b.example.", 400.0);
+            fail_with(l, ICMP_SENDER_SERVER, ICMP_K_PORT_UNREACH, 400.0);
+            detect_lookup(d, l);
+            lk_free(l);
+        }
         detect_finish(d, &stats);
+        /* Server 2's set stopped at 2 clients under the budget: whether its 300 sources were
+         * spread is unknown, not "no sign of a flood". */
+        const struct finding *f2 = finding_of(d, "dns.port_unreachable", "198.51.100.2");
+        assert_non_null(f2);
+        bool unknown = false, no_sign = false;
+        for (size_t c = 0; c < f2->n_causes; c++) {
+            unknown |= strstr(f2->causes[c].reason, "whether the sources were spread") != NULL;
+            no_sign |= strstr(f2->causes[c].reason, "no sign of a flood") != NULL;
+        }
+        assert_false(no_sign);
+        assert_true(unknown == (budget == 1));
         const struct finding *f = finding_of(d, "dns.port_unreachable", "198.51.100.1");
         assert_non_null(f);
         bool exact = false, least = false;

@@ -731,7 +731,7 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     if (ss && ss->first_query.kind != NT_TIME_NONE)
         span_us = nt_time_diff_us(&ss->first_query, &ss->last_query);
     /* The server's distinct clients: past --bound detect.server_clients only a lower bound. */
-    uint64_t n_cl = ss ? ss->n_clients : n_clients;
+    uint64_t n_cl = ss && ss->n_clients > n_clients ? ss->n_clients : n_clients;
     const char *cl_least = ss && ss->clients_overflow ? "at least " : "";
     uint64_t n_q = ss ? ss->query_packets : f->query_packets;
     const char *shows =

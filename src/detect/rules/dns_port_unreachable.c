@@ -82,8 +82,11 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
     if (ss && ss->first_query.kind != NT_TIME_NONE)
         span_us = nt_time_diff_us(&ss->first_query, &ss->last_query);
     /* The server's distinct clients: past --bound detect.server_clients only a lower bound. */
-    uint64_t n_cl = ss ? ss->n_clients : n_clients;
+    uint64_t n_cl = ss && ss->n_clients > n_clients ? ss->n_clients : n_clients;
     const char *cl_least = ss && ss->clients_overflow ? "at least " : "";
+    /* A set that stopped growing below FLOOD_CLIENTS (the budget, or a small bound) cannot show
+     * whether sources were spread: unknown, not "no sign". */
+    bool spread_unknown = ss && ss->clients_overflow && n_cl < FLOOD_CLIENTS;
     uint64_t n_q = ss ? ss->query_packets : f->query_packets;
     /* A rate over less than a second of traffic says nothing about load. */
     double qps = span_us >= 1000000 ? (double)n_q / ((double)span_us / 1e6) : 0;
@@ -104,7 +107,10 @@ static void explain_finding(struct rule_ctx *rc, struct finding *f)
         "the service crashed under the load%s.",
         w.kept ? "The capture shows" : "Its figures were not kept; this finding shows", n_q,
         cl_least, n_cl, n_cl == 1 ? "client" : "clients", rate,
-        flood ? "a rate or spread of sources that suggests a flood" : "no sign of a flood",
+        flood            ? "a rate or spread of sources that suggests a flood"
+        : spread_unknown ? "no rate that suggests a flood; whether the sources were spread is "
+                           "not known (the server's clients were not all counted)"
+                         : "no sign of a flood",
         slow ? "; the long delay before the errors is consistent with a busy host, or with "
                "times that were copied by hand"
              : "");
