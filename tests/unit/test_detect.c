@@ -471,14 +471,6 @@ static const struct finding *finding_of(struct detector *d, const char *id, cons
     return NULL;
 }
 
-static bool has_fact(const struct finding *f, const char *words)
-{
-    for (size_t i = 0; i < f->n_facts; i++)
-        if (strstr(f->facts[i], words))
-            return true;
-    return false;
-}
-
 /* --bound detect.services: 16 servers answered (each has both a server_stats and a success
  * history, one kept service), then 198.51.100.2 (kept) and 198.51.100.17 (not kept) each
  * answered once and then refused a lookup with port unreachable, and 198.51.100.18 (not kept)
@@ -521,8 +513,8 @@ static void test_services_bound(void **state)
     assert_false(kept->window.successes_unknown);
     assert_int_equal(kept->window.ok_total, 1);
     assert_true(kept->window.has_ok_before);
-    assert_true(has_fact(kept, "answered 1 of its 2 lookups"));
-    assert_false(has_fact(kept, "did not keep"));
+    assert_true(tu_has_fact(kept, "answered 1 of its 2 lookups"));
+    assert_false(tu_has_fact(kept, "did not keep"));
     assert_non_null(strstr(kept->causes[0].text, "stopped or restarted"));
 
     const char *gone[] = {"198.51.100.17", "198.51.100.18"};
@@ -531,21 +523,16 @@ static void test_services_bound(void **state)
         assert_non_null(f);
         assert_true(f->window.successes_unknown);
         assert_false(f->window.has_ok_before);
-        assert_true(has_fact(f, "did not keep its figures"));
-        assert_true(has_fact(f, "more than 16 services"));
+        assert_true(tu_has_fact(f, "did not keep its figures"));
+        assert_true(tu_has_fact(f, "more than 16 services"));
         /* Neither "answered N of its M" nor "None of the M lookups ... got a DNS answer". */
-        assert_false(has_fact(f, "answered"));
-        assert_false(has_fact(f, "got no DNS answer"));
-        assert_false(has_fact(f, "got a DNS answer"));
-        for (size_t c = 0; c < f->n_causes; c++) {
-            assert_null(strstr(f->causes[c].reason, "no lookup to it was answered"));
-            assert_null(strstr(f->causes[c].reason, "The capture shows"));
-        }
+        assert_false(tu_has_fact(f, "answered"));
+        assert_false(tu_has_fact(f, "got no DNS answer"));
+        assert_false(tu_has_fact(f, "got a DNS answer"));
+        assert_false(tu_has_reason(f, "no lookup to it was answered"));
+        assert_false(tu_has_reason(f, "The capture shows"));
         /* Its load is this finding's own, said so. */
-        bool own = false;
-        for (size_t c = 0; c < f->n_causes; c++)
-            own |= strstr(f->causes[c].reason, "this finding shows") != NULL;
-        assert_true(own);
+        assert_true(tu_has_reason(f, "this finding shows"));
         assert_int_equal(f->causes[0].confidence, CONF_MEDIUM);
     }
     detect_free(d);
@@ -597,20 +584,12 @@ static void test_server_clients_budget(void **state)
          * spread is unknown, not "no sign of a flood". */
         const struct finding *f2 = finding_of(d, "dns.port_unreachable", "198.51.100.2");
         assert_non_null(f2);
-        bool unknown = false, no_sign = false;
-        for (size_t c = 0; c < f2->n_causes; c++) {
-            unknown |= strstr(f2->causes[c].reason, "whether the sources were spread") != NULL;
-            no_sign |= strstr(f2->causes[c].reason, "no sign of a flood") != NULL;
-        }
-        assert_false(no_sign);
-        assert_true(unknown == (budget == 1));
+        assert_false(tu_has_reason(f2, "no sign of a flood"));
+        assert_true(tu_has_reason(f2, "whether the sources were spread") == (budget == 1));
         const struct finding *f = finding_of(d, "dns.port_unreachable", "198.51.100.1");
         assert_non_null(f);
-        bool exact = false, least = false;
-        for (size_t c = 0; c < f->n_causes; c++) {
-            exact |= strstr(f->causes[c].reason, "301 queries from 300 clients") != NULL;
-            least |= strstr(f->causes[c].reason, "301 queries from at least ") != NULL;
-        }
+        bool exact = tu_has_reason(f, "301 queries from 300 clients");
+        bool least = tu_has_reason(f, "301 queries from at least ");
         if (budget) {
             assert_false(exact);
             assert_true(least);

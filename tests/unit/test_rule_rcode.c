@@ -95,14 +95,6 @@ static size_t total(struct detector *d)
     return detect_findings(d, &fs);
 }
 
-static bool has_fact(const struct finding *f, const char *s)
-{
-    for (size_t i = 0; i < f->n_facts; i++)
-        if (strstr(f->facts[i], s))
-            return true;
-    return false;
-}
-
 #define RA DNS_FLAG_RA
 #define AA DNS_FLAG_AA
 
@@ -133,8 +125,8 @@ static void test_refused_acl_split(void **state)
     assert_int_equal(f->causes[0].confidence, CONF_HIGH);
     assert_non_null(strstr(f->causes[0].text, "access list"));
     assert_non_null(strstr(f->causes[0].reason, "198.51.100.15"));
-    assert_true(has_fact(f, "clear in 2 and set in 0"));
-    assert_true(has_fact(f, "1 other client (198.51.100.15)"));
+    assert_true(tu_has_fact(f, "clear in 2 and set in 0"));
+    assert_true(tu_has_fact(f, "1 other client (198.51.100.15)"));
     /* Incident window: .15's answers bound the failures. */
     assert_true(f->window.has_ok_before);
     assert_int_equal(f->window.ok_before.sec, 10);
@@ -161,7 +153,7 @@ static void test_refused_local_only(void **state)
     assert_int_equal(f->causes[0].confidence, CONF_HIGH);
     assert_non_null(strstr(f->causes[0].text, "only from its own zones"));
     assert_int_equal(f->causes[1].confidence, CONF_LOW);
-    assert_true(has_fact(f, "1 of the refused clients also got usable answers"));
+    assert_true(tu_has_fact(f, "1 of the refused clients also got usable answers"));
     assert_string_equal(f->names[0], "www.example.com. A");
     detect_free(d);
 }
@@ -181,7 +173,7 @@ static void test_refused_no_upstream(void **state)
     assert_int_equal(n, 1);
     assert_int_equal(f->causes[0].confidence, CONF_HIGH);
     assert_non_null(strstr(f->causes[0].text, "no upstream"));
-    assert_true(has_fact(f, "clear in 0 and set in 1"));
+    assert_true(tu_has_fact(f, "clear in 0 and set in 1"));
     detect_free(d);
 }
 
@@ -205,9 +197,9 @@ static void test_refused_question_unknown_in_text(void **state)
     size_t n;
     const struct finding *f = only(d, "dns.refused", &n);
     assert_int_equal(n, 1);
-    assert_true(has_fact(f, "1 of the REFUSED answers carried no question section"));
-    assert_true(has_fact(f, "Whether 2 of the REFUSED answers carried the question is unknown"));
-    assert_false(has_fact(f, "2 of the REFUSED answers carried no question"));
+    assert_true(tu_has_fact(f, "1 of the REFUSED answers carried no question section"));
+    assert_true(tu_has_fact(f, "Whether 2 of the REFUSED answers carried the question is unknown"));
+    assert_false(tu_has_fact(f, "2 of the REFUSED answers carried no question"));
     detect_free(d);
 }
 
@@ -245,14 +237,14 @@ static void test_refused_without_rd(void **state)
     assert_int_equal(n, 1);
     assert_true(has_cause(f, "did not ask for recursion (RD clear", CONF_HIGH));
     assert_non_null(strstr(f->causes[0].text, "did not ask for recursion"));
-    assert_true(has_fact(f, "None of the queries asked for recursion (RD clear)"));
+    assert_true(tu_has_fact(f, "None of the queries asked for recursion (RD clear)"));
     detect_free(d);
     rd_case(false, &d);
     f = only(d, "dns.refused", &n);
     assert_int_equal(n, 1);
     for (size_t i = 0; i < f->n_causes; i++)
         assert_null(strstr(f->causes[i].text, "RD clear"));
-    assert_false(has_fact(f, "RD clear"));
+    assert_false(tu_has_fact(f, "RD clear"));
     detect_free(d);
 }
 
@@ -358,9 +350,9 @@ static void test_servfail_slow_all_fail(void **state)
     assert_int_equal(f->lookups, 3);
     assert_int_equal(f->error_packets, 3);
     assert_int_equal(f->n_names, 3);
-    assert_true(has_fact(f, "2 of the SERVFAILs came 300.0 ms or more after the query"));
-    assert_true(has_fact(f, "and 1 sooner"));
-    assert_true(has_fact(f, "median 750.0 ms"));
+    assert_true(tu_has_fact(f, "2 of the SERVFAILs came 300.0 ms or more after the query"));
+    assert_true(tu_has_fact(f, "and 1 sooner"));
+    assert_true(tu_has_fact(f, "median 750.0 ms"));
     assert_int_equal(f->causes[0].confidence, CONF_HIGH);
     assert_non_null(strstr(f->causes[0].text, "upstream does not answer"));
     /* DNSSEC cannot be excluded, and says how to tell. */
@@ -427,7 +419,7 @@ static void test_servfail_windows_of_many_services(void **state)
         assert_true(fs[i]->window.has_ok_after);
         assert_int_equal(fs[i]->window.ok_total, TURNS - 1);
         /* The service's counts, kept through the detector's memo of its entries. */
-        assert_true(has_fact(fs[i], "usable answers to 19 of its 20 lookups"));
+        assert_true(tu_has_fact(fs[i], "usable answers to 19 of its 20 lookups"));
     }
     assert_int_equal(servfail, SERVICES);
     detect_free(d);
@@ -449,7 +441,7 @@ static void test_servfail_one_zone(void **state)
     const struct finding *f = only(d, "dns.servfail", &n);
     assert_int_equal(n, 1);
     assert_int_equal(f->severity, SEV_MEDIUM);
-    assert_true(has_fact(f, "2 resolved, some of them validated by DNSSEC"));
+    assert_true(tu_has_fact(f, "2 resolved, some of them validated by DNSSEC"));
     for (size_t i = 0; i < f->n_causes; i++)
         assert_int_not_equal(f->causes[i].confidence, CONF_HIGH);
     bool dnssec = false, lame = false;
@@ -478,7 +470,7 @@ static void test_servfail_checking_disabled(void **state)
     for (size_t i = 0; i < f->n_causes; i++)
         if (strstr(f->causes[i].text, "DNSSEC"))
             assert_int_equal(f->causes[i].confidence, CONF_LOW);
-    assert_true(has_fact(f, "had CD set"));
+    assert_true(tu_has_fact(f, "had CD set"));
     detect_free(d);
 }
 
@@ -499,7 +491,7 @@ static void test_no_state_leaks_between_runs(void **state)
     const struct finding *f = only(d, "dns.refused", &n);
     assert_int_equal(n, 1);
     assert_int_equal(f->severity, SEV_HIGH);
-    assert_false(has_fact(f, "other client"));
+    assert_false(tu_has_fact(f, "other client"));
     detect_free(d);
 }
 
@@ -593,8 +585,8 @@ static void test_full_view_counts_each_key(void **state)
     size_t count = 0;
     const struct finding *f = only(d, "dns.servfail", &count);
     assert_non_null(f);
-    assert_true(has_fact(f, "1 of the 1 failed question was also answered usably"));
-    assert_true(has_fact(f, "1 key was not tracked"));
+    assert_true(tu_has_fact(f, "1 of the 1 failed question was also answered usably"));
+    assert_true(tu_has_fact(f, "1 key was not tracked"));
     detect_free(d);
 }
 

@@ -85,14 +85,6 @@ static size_t count(struct detector *d, const char *id)
     return k;
 }
 
-static bool any_fact(const struct finding *f, const char *needle)
-{
-    for (size_t i = 0; i < f->n_facts; i++)
-        if (strstr(f->facts[i], needle))
-            return true;
-    return false;
-}
-
 static void free_all(struct dns_lookup **ls, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -122,9 +114,9 @@ static void test_no_response_never_answered(void **state)
     assert_int_equal(f->port, 53);
     assert_int_equal(f->first_seen.sec, 100);
     assert_int_equal(f->last_seen.sec, 110);
-    assert_true(any_fact(f, "1 of the 2 lookups was retried, up to 3 transmissions per lookup"));
-    assert_true(any_fact(f, "(4 distinct source ports in all)"));
-    assert_true(any_fact(f, "None of the 2 lookups"));
+    assert_true(tu_has_fact(f, "1 of the 2 lookups was retried, up to 3 transmissions per lookup"));
+    assert_true(tu_has_fact(f, "(4 distinct source ports in all)"));
+    assert_true(tu_has_fact(f, "None of the 2 lookups"));
     /* Never answered, nothing else known: a dropping firewall and a host that is down behind a
      * filter tie (medium), and the reason says what would tell them apart. */
     assert_true(f->n_causes >= 5);
@@ -193,8 +185,8 @@ static void test_no_response_capture_ended_is_not_a_failure(void **state)
     const struct finding *f = find(d, "dns.no_response");
     assert_non_null(f);
     assert_int_equal(f->lookups, 1);
-    assert_true(any_fact(f, "1 further lookup to this server was cut off by the end of the "
-                            "capture"));
+    assert_true(tu_has_fact(f, "1 further lookup to this server was cut off by the end of the "
+                               "capture"));
     detect_free(d);
     free_all(ls, 3);
 }
@@ -222,9 +214,9 @@ static void test_no_response_short_capture_retried(void **state)
     assert_non_null(strstr(f->summary, "1 of these lookups was cut off by the end of the "
                                        "capture before the timeout (observed 2.0 s after the "
                                        "first query, the client retried 2 times)"));
-    assert_true(any_fact(f, "Short observation: 1 of these lookups had been silent for less "
-                            "than the 5.0 s timeout when the capture ended (observed 2.0 s)"));
-    assert_false(any_fact(f, "further lookup"));
+    assert_true(tu_has_fact(f, "Short observation: 1 of these lookups had been silent for less "
+                               "than the 5.0 s timeout when the capture ended (observed 2.0 s)"));
+    assert_false(tu_has_fact(f, "further lookup"));
     for (size_t i = 0; i < f->n_causes; i++)
         assert_true(f->causes[i].confidence <= CONF_MEDIUM);
     detect_free(d);
@@ -278,8 +270,8 @@ static void test_no_response_short_capture_gave_up(void **state)
     char srv[NT_ADDR_FMT_MAX];
     nt_addr_format(&f->server, srv, sizeof srv);
     assert_string_equal(srv, "198.51.100.2");
-    assert_true(any_fact(f, "the client gave up and asked the same name and type again as a "
-                            "new lookup (the first to 198.51.100.3)"));
+    assert_true(tu_has_fact(f, "the client gave up and asked the same name and type again as a "
+                               "new lookup (the first to 198.51.100.3)"));
     for (size_t i = 0; i < f->n_causes; i++)
         assert_int_equal(f->causes[i].confidence, CONF_LOW); /* sent once, 1.5 s */
     detect_free(d);
@@ -364,7 +356,7 @@ static void test_no_response_after_answers_is_an_outage(void **state)
     assert_int_equal(f->severity, SEV_HIGH);
     assert_int_equal(f->causes[0].confidence, CONF_HIGH);
     assert_non_null(strstr(f->causes[0].text, "Something changed"));
-    assert_true(any_fact(f, "answered 2 of its 4 lookups"));
+    assert_true(tu_has_fact(f, "answered 2 of its 4 lookups"));
     /* The detector's window: the last answer before, none after. */
     assert_true(f->window.has_ok_before);
     assert_int_equal(f->window.ok_before.sec, 20);
@@ -430,9 +422,9 @@ static void test_no_response_loss_rate_is_not_a_flood(void **state)
     assert_int_equal(f->lookups, 30);
     assert_int_equal(f->attack, ATTACK_NONE);
     assert_int_equal(f->severity, SEV_MEDIUM);
-    assert_true(any_fact(f, "Loss rate: 30 of the 2000 lookups to this server that were "
-                            "answered or timed out (1.5 %) got no response; 1970 (98.5 %) were "
-                            "answered."));
+    assert_true(tu_has_fact(f, "Loss rate: 30 of the 2000 lookups to this server that were "
+                               "answered or timed out (1.5 %) got no response; 1970 (98.5 %) were "
+                               "answered."));
     for (size_t i = 0; i < f->n_causes; i++) {
         assert_null(strstr(f->causes[i].text, "flood"));
         assert_null(strstr(f->causes[i].reason, "suggests a flood"));
@@ -481,7 +473,7 @@ static void test_no_response_without_rd(void **state)
         named |= strstr(f->causes[i].text, "did not ask for recursion (RD clear") != NULL &&
                  f->causes[i].confidence == CONF_MEDIUM;
     assert_true(named);
-    assert_true(any_fact(f, "2 of these lookups did not ask for recursion"));
+    assert_true(tu_has_fact(f, "2 of these lookups did not ask for recursion"));
     detect_free(d);
     for (int i = 0; i < 3; i++)
         ls[i]->query.has_dns = false; /* flags unknown */
@@ -490,7 +482,7 @@ static void test_no_response_without_rd(void **state)
     assert_non_null(f);
     for (size_t i = 0; i < f->n_causes; i++)
         assert_null(strstr(f->causes[i].text, "RD clear"));
-    assert_false(any_fact(f, "recursion"));
+    assert_false(tu_has_fact(f, "recursion"));
     detect_free(d);
     free_all(ls, 3);
 }
@@ -505,7 +497,7 @@ static void test_no_response_other_transport_answered(void **state)
     struct detector *d = run(ls, 2);
     const struct finding *f = find(d, "dns.no_response");
     assert_non_null(f);
-    assert_true(any_fact(f, "answered 1 of its 1 lookup over TCP"));
+    assert_true(tu_has_fact(f, "answered 1 of its 1 lookup over TCP"));
     assert_int_equal(f->causes[0].confidence, CONF_HIGH);
     assert_non_null(strstr(f->causes[0].text, "firewall"));
     detect_free(d);
@@ -587,8 +579,8 @@ static void test_late_answer_in_time_is_info(void **state)
     assert_int_equal(f->error_packets, 2);
     assert_int_equal(f->n_evidence, 6); /* query, answer, error of each */
     assert_non_null(strstr(f->summary, "this is not a server failure"));
-    assert_true(any_fact(f, "2 of 2 within the 5.0 s timeout, 0 after it"));
-    assert_true(any_fact(f, "answered 3 of the 3 lookups"));
+    assert_true(tu_has_fact(f, "2 of 2 within the 5.0 s timeout, 0 after it"));
+    assert_true(tu_has_fact(f, "answered 3 of the 3 lookups"));
     assert_int_equal(f->causes[0].confidence, CONF_HIGH);
     assert_non_null(strstr(f->causes[0].text, "does not wait"));
     /* Other answers were accepted: a client firewall is unlikely. */
@@ -615,8 +607,8 @@ static void test_late_answer_after_timeout_points_to_slow(void **state)
     const struct finding *f = find(d, "dns.late_answer");
     assert_non_null(f);
     assert_int_equal(f->severity, SEV_LOW);
-    assert_true(any_fact(f, "see dns.slow"));
-    assert_true(any_fact(f, "the server is slow to answer"));
+    assert_true(tu_has_fact(f, "see dns.slow"));
+    assert_true(tu_has_fact(f, "the server is slow to answer"));
     assert_non_null(strstr(f->causes[0].text, "more slowly than the clients wait"));
     assert_int_equal(count(d, "dns.port_unreachable"), 0);
     detect_free(d);
@@ -659,7 +651,7 @@ static void test_late_answer_untied_is_not_missing(void **state)
     assert_null(strstr(f->summary, "not in the capture"));
     for (size_t i = 0; i < f->n_facts; i++)
         assert_null(strstr(f->facts[i], "not in the capture"));
-    assert_true(any_fact(f, "could not be tied to a query"));
+    assert_true(tu_has_fact(f, "could not be tied to a query"));
     detect_free(d);
     free_all(ls, 1);
 }

@@ -103,14 +103,6 @@ static bool any_cause(const struct finding *f, const char *text, enum confidence
     return false;
 }
 
-static bool any_fact(const struct finding *f, const char *text)
-{
-    for (size_t i = 0; i < f->n_facts; i++)
-        if (strstr(f->facts[i], text))
-            return true;
-    return false;
-}
-
 #define CLI "198.51.100.15"
 #define SRV "198.51.100.2"
 
@@ -145,7 +137,7 @@ static void test_refused_by_reset(void **state)
     assert_non_null(strstr(f->causes[0].text, "Nothing listens"));
     assert_int_equal(f->causes[0].confidence, CONF_HIGH);
     assert_true(any_cause(f, "firewall", CONF_MEDIUM));
-    assert_true(any_fact(f, "completed no TCP handshake on port 443"));
+    assert_true(tu_has_fact(f, "completed no TCP handshake on port 443"));
     assert_true(f->n_next_steps >= 3);
     detect_free(d);
     for (int i = 0; i < 3; i++)
@@ -166,7 +158,7 @@ static void test_refused_after_success_and_other_port(void **state)
     const struct finding *f = fs[0];
     assert_string_equal(f->service, "8443");
     assert_non_null(strstr(f->causes[0].text, "stopped or restarted"));
-    assert_true(any_fact(f, "completed 1 TCP handshake on port 8443"));
+    assert_true(tu_has_fact(f, "completed 1 TCP handshake on port 8443"));
     /* The detector's window: the handshake at 10 s came before the failure. */
     assert_true(f->window.has_ok_before);
     assert_int_equal(f->window.ok_total, 1);
@@ -221,10 +213,10 @@ static void test_no_response(void **state)
     assert_int_equal(f->query_packets, 4);
     assert_int_equal(f->error_packets, 0);
     assert_int_equal(f->n_evidence, 2);
-    assert_true(any_fact(f, "(1 connection attempt, 3 retransmissions)"));
-    assert_true(any_fact(f, "4 SYNs per attempt, the last 3.0 s after the first"));
-    assert_true(any_fact(f, "1 further attempt to the same port (1 SYN packet"));
-    assert_true(any_fact(f, "is up"));
+    assert_true(tu_has_fact(f, "(1 connection attempt, 3 retransmissions)"));
+    assert_true(tu_has_fact(f, "4 SYNs per attempt, the last 3.0 s after the first"));
+    assert_true(tu_has_fact(f, "1 further attempt to the same port (1 SYN packet"));
+    assert_true(tu_has_fact(f, "is up"));
     assert_non_null(strstr(f->causes[0].text, "drops the SYNs"));
     assert_int_equal(f->causes[0].confidence, CONF_HIGH);
     assert_true(any_cause(f, "down or absent", CONF_LOW));
@@ -252,12 +244,12 @@ static void test_no_response_short_capture(void **state)
     assert_int_equal(f->query_packets, 3);
     assert_int_equal(f->severity, SEV_MEDIUM);
     assert_non_null(strstr(f->summary, "no ICMP error, before the capture ended"));
-    assert_true(any_fact(f, "Short observation: 1 of these attempt had no answer yet") ||
-                any_fact(f, "Short observation: 1 of these attempts had no answer yet"));
-    assert_true(any_fact(f, "(observed 2.5 s after the first SYN); the client had "
-                            "retransmitted its SYN 2 times"));
+    assert_true(tu_has_fact(f, "Short observation: 1 of these attempt had no answer yet") ||
+                tu_has_fact(f, "Short observation: 1 of these attempts had no answer yet"));
+    assert_true(tu_has_fact(f, "(observed 2.5 s after the first SYN); the client had "
+                               "retransmitted its SYN 2 times"));
     /* The single SYN just before the end stays cut off. */
-    assert_true(any_fact(f, "1 further attempt to the same port (1 SYN packet"));
+    assert_true(tu_has_fact(f, "1 further attempt to the same port (1 SYN packet"));
     for (size_t i = 0; i < f->n_causes; i++)
         assert_true(f->causes[i].confidence <= CONF_MEDIUM);
     detect_free(d);
@@ -338,15 +330,15 @@ static void test_scan_one_finding_per_source(void **state)
                                        "(60 refused by a reset, 0 by an ICMP error, 39 "
                                        "unanswered)"));
     assert_non_null(strstr(v->summary, "a port scan of one host"));
-    assert_true(any_fact(v, "Ports that failed (99): 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, "
-                            "14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24 and 75 more."));
-    assert_true(any_fact(v, "1 of the source's attempts to these or other targets completed"));
+    assert_true(tu_has_fact(v, "Ports that failed (99): 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, "
+                               "14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24 and 75 more."));
+    assert_true(tu_has_fact(v, "1 of the source's attempts to these or other targets completed"));
     assert_true(v->n_evidence <= 64);
     assert_int_equal(sw->lookups, 31);
     assert_false(sw->has_server);
     assert_int_equal(sw->port, 445);
     assert_non_null(strstr(sw->summary, "failed on 1 port across 31 hosts"));
-    assert_true(any_fact(sw, "and 21 more."));
+    assert_true(tu_has_fact(sw, "and 21 more."));
     detect_free(d);
     /* No per-target finding for the scanners' attempts: tcp.refused only for the ordinary
      * client, tcp.no_response only for SRV:443 (the real client's, scanner included). */
@@ -393,12 +385,14 @@ static void test_scan_ports_exact(void **state)
     assert_non_null(narrow);
     assert_int_equal(wide->lookups, 2 * WIDE);
     assert_non_null(strstr(wide->summary, "failed on 5003 ports across 1"));
-    assert_true(any_fact(wide, "Ports that failed (5003): 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, "
-                               "13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24 and 4979 more."));
+    assert_true(tu_has_fact(wide,
+                            "Ports that failed (5003): 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, "
+                            "13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24 and 4979 more."));
     assert_non_null(strstr(narrow->summary, "failed on 300 ports across 1 host"));
-    assert_true(any_fact(narrow, "Ports that failed (300): 1000, 1001, 1002, 1003, 1004, 1005, "
-                                 "1006, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 1015, "
-                                 "1016, 1017, 1018, 1019, 1020, 1021, 1022, 1023 and 276 more."));
+    assert_true(tu_has_fact(narrow,
+                            "Ports that failed (300): 1000, 1001, 1002, 1003, 1004, 1005, "
+                            "1006, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 1015, "
+                            "1016, 1017, 1018, 1019, 1020, 1021, 1022, 1023 and 276 more."));
     /* The first SYNs, kept before the threshold, are cited: the list starts with the first. */
     assert_true(narrow->n_evidence > 0);
     assert_int_equal(narrow->evidence[0].pkt, narrow_first);
@@ -504,22 +498,21 @@ static void test_seen_shared_bounds(void **state)
     }
     assert_non_null(f10);
     assert_non_null(f20);
-    assert_true(any_fact(f10, "completed 1 TCP handshake on port 8443"));
+    assert_true(tu_has_fact(f10, "completed 1 TCP handshake on port 8443"));
     assert_non_null(strstr(f10->causes[0].text, "stopped or restarted"));
-    assert_false(any_fact(f20, "completed 1 TCP handshake"));
-    assert_false(any_fact(f20, "completed no TCP handshake"));
-    assert_true(any_fact(f20, "did not keep the other TCP outcomes"));
-    for (size_t c = 0; c < f20->n_causes; c++) {
+    assert_false(tu_has_fact(f20, "completed 1 TCP handshake"));
+    assert_false(tu_has_fact(f20, "completed no TCP handshake"));
+    assert_true(tu_has_fact(f20, "did not keep the other TCP outcomes"));
+    for (size_t c = 0; c < f20->n_causes; c++)
         assert_null(strstr(f20->causes[c].text, "completed in the capture"));
-        assert_null(strstr(f20->causes[c].reason, "completed in the capture"));
-    }
+    assert_false(tu_has_reason(f20, "completed in the capture"));
     const struct finding *u = NULL;
     for (size_t i = 0; i < nf; i++)
         if (strcmp(all[i]->id, "tcp.unreachable") == 0)
             u = all[i];
     assert_non_null(u);
-    assert_true(any_fact(u, "completed at least 1 handshake and sent 0 resets in the capture "
-                            "(among the TCP services nettriage kept)"));
+    assert_true(tu_has_fact(u, "completed at least 1 handshake and sent 0 resets in the capture "
+                               "(among the TCP services nettriage kept)"));
     detect_free(d);
     for (size_t i = 0; i < n; i++)
         att_free(as[i]);
@@ -608,10 +601,10 @@ static void test_truncated(void **state)
     assert_int_equal(f->query_packets, 3);
     assert_int_equal(f->error_packets, 3);
     assert_int_equal(f->n_evidence, 6);
-    assert_true(any_fact(f, "For 1 of them the capture shows no TCP connection"));
-    assert_true(any_fact(f, "1 refused with a reset"));
-    assert_true(any_fact(f, "1 other truncated answer from the same server was retried"));
-    assert_true(any_fact(f, "1 truncated answer came too close to the end"));
+    assert_true(tu_has_fact(f, "For 1 of them the capture shows no TCP connection"));
+    assert_true(tu_has_fact(f, "1 refused with a reset"));
+    assert_true(tu_has_fact(f, "1 other truncated answer from the same server was retried"));
+    assert_true(tu_has_fact(f, "1 truncated answer came too close to the end"));
     assert_non_null(strstr(f->causes[0].text, "firewall blocks DNS over TCP"));
     /* The successful retry at 20 s falls between the failures: the rule's own window. */
     assert_true(f->window.window_set);
@@ -667,8 +660,8 @@ static void test_dns_tcp_closed(void **state)
                                        "after the query"));
     assert_non_null(strstr(f->summary, "reachable"));
     assert_null(strstr(f->summary, "never"));
-    assert_true(any_fact(f, "SYN-ACK is in the capture (all 2 lookups)"));
-    assert_true(any_fact(f, "over UDP port 53, so its DNS service runs; only TCP fails"));
+    assert_true(tu_has_fact(f, "SYN-ACK is in the capture (all 2 lookups)"));
+    assert_true(tu_has_fact(f, "over UDP port 53, so its DNS service runs; only TCP fails"));
     assert_non_null(strstr(f->causes[0].text, "zone transfers"));
     assert_int_equal(f->causes[0].confidence, CONF_HIGH);
     for (size_t i = 0; i < f->n_causes; i++)
@@ -689,7 +682,7 @@ static void test_dns_tcp_closed(void **state)
     assert_non_null(strstr(f->summary, "it accepted the TCP connections"));
     assert_null(strstr(f->summary, "never shows it reachable"));
     assert_non_null(strstr(f->causes[0].text, "The DNS service is hung"));
-    assert_true(any_fact(f, "The server accepted the TCP connection of 2 of these lookups"));
+    assert_true(tu_has_fact(f, "The server accepted the TCP connection of 2 of these lookups"));
     detect_free(d);
     for (int i = 0; i < 3; i++)
         lk_free(ls[i]);
@@ -736,7 +729,7 @@ static void test_no_response_one_sided(void **state)
                                        "network"));
     assert_non_null(strstr(f->summary, "it holds 946 packets from it and none addressed to it"));
     assert_null(strstr(f->summary, "never shows it reachable"));
-    assert_true(any_fact(f, "One direction only"));
+    assert_true(tu_has_fact(f, "One direction only"));
     assert_non_null(strstr(f->next_steps[0], "Capture both directions"));
     detect_free(d);
     /* tcp.no_response for the same client: low, the capture's blind side first. */
@@ -748,7 +741,7 @@ static void test_no_response_one_sided(void **state)
     for (size_t i = 1; i < f->n_causes; i++)
         assert_int_equal(f->causes[i].confidence, CONF_LOW);
     assert_non_null(strstr(f->summary, "may be missing from the capture"));
-    assert_true(any_fact(f, "One direction only"));
+    assert_true(tu_has_fact(f, "One direction only"));
     detect_free(d);
     memset(&stats, 0, sizeof stats);
     assert_int_equal(run(as, 1, NULL, 0, &d, "tcp.no_response", fs, 2), 1);
@@ -813,7 +806,7 @@ static void test_unreachable(void **state)
     assert_int_equal(f->query_packets, 3);
     assert_int_equal(f->error_packets, 2);
     assert_non_null(strstr(f->summary, "203.0.113.1"));
-    assert_true(any_fact(f, "(1 host, 1 network, 0 other unreachable)"));
+    assert_true(tu_has_fact(f, "(1 host, 1 network, 0 other unreachable)"));
     assert_true(any_cause(f, "has no route to the server's network", CONF_HIGH));
     assert_true(any_cause(g, "The client has no route", CONF_HIGH));
     assert_int_equal(g->causes[0].confidence, CONF_HIGH);

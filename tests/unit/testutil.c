@@ -1,6 +1,7 @@
 /* testutil.c: small helpers shared by the unit tests. */
 #include "testutil.h"
 
+#include "detect/finding.h"
 #include "util/addr.h"
 
 #include <stdio.h>
@@ -456,4 +457,20 @@ void tu_shuffle(int *v, int n, unsigned *seed)
         v[k] = v[j];
         v[j] = x;
     }
+}
+
+bool tu_has_fact(const struct finding *f, const char *words)
+{
+    for (size_t i = 0; i < f->n_facts; i++)
+        if (strstr(f->facts[i], words))
+            return true;
+    return false;
+}
+
+bool tu_has_reason(const struct finding *f, const char *words)
+{
+    for (size_t i = 0; i < f->n_causes; i++)
+        if (f->causes[i].reason && strstr(f->causes[i].reason, words))
+            return true;
+    return false;
 }

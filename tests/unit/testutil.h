@@ -24,6 +24,11 @@ struct nt_names *tu_names(void);
  * the test when missing. */
 uint8_t *tu_read_file(const char *relpath, size_t *len);
 
+/* Whether one of a finding's facts, or one of its causes' reasons, contains words. */
+struct finding;
+bool tu_has_fact(const struct finding *f, const char *words);
+bool tu_has_reason(const struct finding *f, const char *words);
+
 /* A strict RFC 8259 checker that also collects every decoded string (values and keys), for the
  * tests of the JSON and NDJSON writers. */
 #define MAX_STRINGS 4096
