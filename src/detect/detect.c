@@ -386,12 +386,8 @@ struct finding *rule_raise(struct rule_ctx *rc, const char *key)
     /* Hostile traffic (a scan of every port, every router) must not make findings without
      * bound: past the cap a rule's new keys are counted, not raised. */
     if (d->n_raised[rc->idx] >= DETECT_MAX_FINDINGS_PER_RULE) {
-        struct htab_iter it;
-        static char refused_mark;
-        if (htab_find(&d->refused_keys, h, &it))
+        if (!htab_mark_new(&d->refused_keys, h, REFUSED_KEYS_KEPT))
             return NULL; /* counted at its first refusal */
-        if (htab_count(&d->refused_keys) < REFUSED_KEYS_KEPT)
-            (void)htab_insert(&d->refused_keys, h, &refused_mark);
         d->refused[rc->idx]++;
         d->refused_total++;
         return NULL;
@@ -562,14 +558,9 @@ static bool service_admit(struct detector *d, uint64_t h, const struct server_ke
         *counts = true;
         return true;
     }
-    static char not_kept_mark;
-    struct htab_iter it;
     d->events_not_counted++;
-    if (!htab_find(&d->not_kept, h, &it)) { /* a service remembered counts once */
+    if (htab_mark_new(&d->not_kept, h, NOT_KEPT_EXACT)) /* a service remembered counts once */
         d->services_not_kept++;
-        if (htab_count(&d->not_kept) < NOT_KEPT_EXACT) /* past it: each event of one not */
-            (void)htab_insert(&d->not_kept, h, &not_kept_mark);
-    }
     return false;
 }
 

@@ -87,11 +87,7 @@ void *server_table_get_h(struct rule_ctx *rc, struct server_table *t, const stru
     struct server_id *id = htab_get(&t->index, h, key_eq, &k);
     if (!id && t->n >= t->max) {
         /* Past the bound: only the key's hash is remembered, to count the server once. */
-        static char ignored_mark;
-        struct htab_iter it;
-        if (!htab_find(&t->ignored, h, &it)) { /* a server remembered counts once */
-            if (htab_count(&t->ignored) < SERVER_TABLE_IGNORED_KEPT)
-                (void)htab_insert(&t->ignored, h, &ignored_mark);
+        if (htab_mark_new(&t->ignored, h, SERVER_TABLE_IGNORED_KEPT)) { /* once a server */
             t->servers_ignored++;
             if (rc)
                 rule_count_limit(rc, t->servers_counter, 1);

@@ -529,3 +529,14 @@ void *htab_take(struct htab *t, uint64_t h, htab_eq_fn eq, const void *key)
     }
     return NULL;
 }
+
+bool htab_mark_new(struct htab *t, uint64_t h, size_t kept)
+{
+    static char mark; /* every marked hash's item: only the hash is looked up */
+    struct htab_iter it;
+    if (htab_find(t, h, &it))
+        return false;
+    if (htab_count(t) < kept)
+        (void)htab_insert(t, h, &mark);
+    return true;
+}

@@ -223,6 +223,12 @@ void htab_fini(struct htab *t);
 /* Adds item (not NULL) under hash h; items already there under h stay. Returns 0, or -1 out of
  * memory (the table is unchanged). May resize: iterators become invalid. */
 int htab_insert(struct htab *t, uint64_t h, void *item);
+/* The table as a set of keyed hashes, to count keys once (refused findings, services and
+ * servers past a bound): whether h was not marked yet. It is marked then while the table holds
+ * fewer than kept; past that a hash not marked stays so and counts again at each call. A
+ * collision of two keys' 64-bit hashes (about n^2 / 2^65) counts them as one. Out of memory, h
+ * stays unmarked. */
+bool htab_mark_new(struct htab *t, uint64_t h, size_t kept);
 /* Makes room for n items in all: inserts up to n items never resize (nor allocate), and the
  * table never shrinks below that. 0, or -1 out of memory. */
 int htab_reserve(struct htab *t, size_t n);
